@@ -1,0 +1,613 @@
+//! Static layout descriptors.
+//!
+//! `#[derive(CooType)]` emits one [`TypeDesc`] per type: its stable name, size, alignment, every
+//! field with its offset and [`Shape`], and the glue that migration needs. Every field type
+//! implements [`CooField`], whose [`Shape`] describes it structurally (a primitive, a `String`, a
+//! container around another shape, a handle, or a nested `CooType`) and carries the glue
+//! functions of the build that instantiated it. Migration reads and builds values only through
+//! that glue, so a value is always moved, built and dropped by code of the library version that
+//! owns it.
+//!
+//! Descriptors refer to other descriptors through function pointers (`fn() -> &'static Shape`)
+//! rather than references, so recursive types (`struct Node { kids: Vec<Node> }`) do not form
+//! constant-evaluation cycles.
+
+use core::fmt;
+
+/// The descriptor of a type that derives `CooType`.
+#[derive(Debug)]
+pub struct TypeDesc {
+    /// Stable identity across versions (`#[coo(name = "...")]`, default: the type's ident).
+    pub name: &'static str,
+    /// The Rust path of the type in the crate that defined it, for messages.
+    pub rust_name: &'static str,
+    /// Earlier names of this type (`#[coo(rename_from = "...")]`).
+    pub rename_from: &'static [&'static str],
+    pub size: usize,
+    pub align: usize,
+    /// `core::mem::needs_drop` of the type.
+    pub needs_drop: bool,
+    pub kind: TypeKind,
+    /// The glue of the build that defined the type.
+    pub glue: &'static TypeGlue,
+}
+
+/// Glue functions of a `CooType`, compiled into the library that defined it.
+pub struct TypeGlue {
+    /// Drops the value at the pointer in place.
+    pub drop: unsafe fn(*mut u8),
+    /// The type's `Default` impl, if it has one, as a writer into uninitialized memory. (A
+    /// function, because whether a type implements `Default` is found out by autoref probing,
+    /// which constant evaluation cannot do.)
+    pub default: fn() -> Option<WriteFn>,
+    /// The migration hook `#[coo(migrate = f)]`, if any.
+    pub hook: Option<HookFn>,
+}
+
+impl fmt::Debug for TypeGlue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypeGlue")
+            .field("default", &(self.default)().is_some())
+            .field("hook", &self.hook.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes a fresh value into uninitialized, suitably aligned memory. Runs user code (a
+/// `#[coo(default = ...)]` expression or a `Default` impl); a panic in it is caught inside the
+/// library that owns the code and returned as `Err(message)`, with nothing written.
+pub type WriteFn = unsafe fn(dst: *mut u8) -> Result<(), String>;
+
+/// A migration hook: receives a read-only view of the old value and the new value, already built
+/// by the automatic mapping. A panic is caught in the owning library and returned as `Err`.
+pub type HookFn = unsafe fn(old: &crate::view::OldValue<'_>, new: *mut u8) -> Result<(), String>;
+
+/// What kind of type a [`TypeDesc`] describes.
+#[derive(Debug)]
+pub enum TypeKind {
+    Struct(StructDesc),
+    Enum(EnumDesc),
+}
+
+/// How a struct or enum variant spells its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldsStyle {
+    /// `{ a: T }`
+    Named,
+    /// `(T, U)`; fields are named `0`, `1`, …
+    Tuple,
+    /// No fields.
+    Unit,
+}
+
+#[derive(Debug)]
+pub struct StructDesc {
+    pub style: FieldsStyle,
+    pub fields: &'static [FieldDesc],
+}
+
+/// One field of a struct or of an enum variant.
+#[derive(Debug)]
+pub struct FieldDesc {
+    /// The field's name (`"0"`, `"1"`, … for tuple fields).
+    pub name: &'static str,
+    /// Byte offset in the struct (`core::mem::offset_of!`). Enum variant fields have no fixed
+    /// offset: they hold [`FieldDesc::NO_OFFSET`] and are reached through [`EnumDesc::read`].
+    pub offset: usize,
+    pub shape: fn() -> &'static Shape,
+    /// Earlier names of the field (`#[coo(rename_from = "...")]`).
+    pub rename_from: &'static [&'static str],
+    /// `#[coo(default = EXPR)]`, the value for a field that is new in this version.
+    pub default: Option<WriteFn>,
+}
+
+impl FieldDesc {
+    /// The offset of an enum variant's field.
+    pub const NO_OFFSET: usize = usize::MAX;
+}
+
+/// An enum: its variants and the glue to take a value apart and put one together.
+#[derive(Debug)]
+pub struct EnumDesc {
+    pub variants: &'static [VariantDesc],
+    /// Returns the index of the value's variant and writes the address of each of its fields, in
+    /// declaration order, to `fields_out` (which has room for the largest variant).
+    pub read: unsafe fn(value: *const u8, fields_out: *mut *const u8) -> usize,
+    /// Writes variant `variant` to `dst`, moving each of its fields out of the addresses in
+    /// `fields_in` (which stay allocated but must no longer be dropped).
+    pub write: unsafe fn(dst: *mut u8, variant: usize, fields_in: *const *mut u8),
+}
+
+#[derive(Debug)]
+pub struct VariantDesc {
+    pub name: &'static str,
+    pub style: FieldsStyle,
+    pub fields: &'static [FieldDesc],
+    pub rename_from: &'static [&'static str],
+}
+
+/// The structure of a field type, with the glue to read, build and drop it.
+pub struct Shape {
+    pub size: usize,
+    pub align: usize,
+    pub needs_drop: bool,
+    /// Drops a value of this shape in place.
+    pub drop: unsafe fn(*mut u8),
+    /// The Rust name of the type, for messages.
+    pub type_name: fn() -> &'static str,
+    pub kind: ShapeKind,
+}
+
+impl fmt::Debug for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str((self.type_name)())
+    }
+}
+
+/// A primitive type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Prim {
+    Bool,
+    Char,
+    I8,
+    I16,
+    I32,
+    I64,
+    I128,
+    Isize,
+    U8,
+    U16,
+    U32,
+    U64,
+    U128,
+    Usize,
+    F32,
+    F64,
+}
+
+impl Prim {
+    pub fn name(self) -> &'static str {
+        match self {
+            Prim::Bool => "bool",
+            Prim::Char => "char",
+            Prim::I8 => "i8",
+            Prim::I16 => "i16",
+            Prim::I32 => "i32",
+            Prim::I64 => "i64",
+            Prim::I128 => "i128",
+            Prim::Isize => "isize",
+            Prim::U8 => "u8",
+            Prim::U16 => "u16",
+            Prim::U32 => "u32",
+            Prim::U64 => "u64",
+            Prim::U128 => "u128",
+            Prim::Usize => "usize",
+            Prim::F32 => "f32",
+            Prim::F64 => "f64",
+        }
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            Prim::Bool | Prim::I8 | Prim::U8 => 1,
+            Prim::I16 | Prim::U16 => 2,
+            Prim::Char | Prim::I32 | Prim::U32 | Prim::F32 => 4,
+            Prim::I64 | Prim::U64 | Prim::F64 => 8,
+            Prim::I128 | Prim::U128 => 16,
+            Prim::Isize | Prim::Usize => core::mem::size_of::<usize>(),
+        }
+    }
+
+    pub fn is_int(self) -> bool {
+        !matches!(self, Prim::Bool | Prim::Char | Prim::F32 | Prim::F64)
+    }
+
+    pub fn is_signed(self) -> bool {
+        matches!(
+            self,
+            Prim::I8 | Prim::I16 | Prim::I32 | Prim::I64 | Prim::I128 | Prim::Isize
+        )
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Prim::F32 | Prim::F64)
+    }
+
+    /// Parses a primitive's Rust name.
+    pub fn from_name(name: &str) -> Option<Prim> {
+        ALL_PRIMS.iter().copied().find(|p| p.name() == name)
+    }
+}
+
+pub const ALL_PRIMS: [Prim; 16] = [
+    Prim::Bool,
+    Prim::Char,
+    Prim::I8,
+    Prim::I16,
+    Prim::I32,
+    Prim::I64,
+    Prim::I128,
+    Prim::Isize,
+    Prim::U8,
+    Prim::U16,
+    Prim::U32,
+    Prim::U64,
+    Prim::U128,
+    Prim::Usize,
+    Prim::F32,
+    Prim::F64,
+];
+
+impl fmt::Display for Prim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The structural kind of a field type.
+#[derive(Debug)]
+pub enum ShapeKind {
+    Prim(Prim),
+    String(&'static StringGlue),
+    /// `[T; N]`: `len` elements at a stride of the element's size.
+    Array {
+        elem: fn() -> &'static Shape,
+        len: usize,
+    },
+    Vec {
+        elem: fn() -> &'static Shape,
+        glue: &'static VecGlue,
+    },
+    Box {
+        elem: fn() -> &'static Shape,
+        glue: &'static BoxGlue,
+    },
+    Option {
+        elem: fn() -> &'static Shape,
+        glue: &'static OptionGlue,
+    },
+    /// A [`crate::Pool`] of `CooType` values addressed by [`crate::Handle`]s.
+    Pool {
+        elem: fn() -> &'static Shape,
+        glue: &'static PoolGlue,
+    },
+    /// A [`crate::Handle`] into a pool of the target type. Plain data: an index and a generation.
+    Handle {
+        target: fn() -> &'static TypeDesc,
+    },
+    /// A nested type that derives `CooType`.
+    Named(fn() -> &'static TypeDesc),
+}
+
+/// Glue of `String`.
+#[derive(Debug)]
+pub struct StringGlue {
+    /// The string's bytes (valid UTF-8).
+    pub as_str: unsafe fn(*const u8) -> (*const u8, usize),
+    /// Writes a new `String` holding a copy of the UTF-8 bytes `ptr[..len]` to `dst`.
+    pub write_from: unsafe fn(dst: *mut u8, ptr: *const u8, len: usize),
+}
+
+/// Glue of `Vec<T>`.
+#[derive(Debug)]
+pub struct VecGlue {
+    /// Length and element pointer of the vector.
+    pub parts: unsafe fn(*const u8) -> (*const u8, usize),
+    /// Writes an empty vector with room for `cap` elements to `dst` and returns its buffer.
+    pub write_with_capacity: unsafe fn(dst: *mut u8, cap: usize) -> *mut u8,
+    /// Sets the length of the vector at `dst` (elements up to it must be initialized).
+    pub set_len: unsafe fn(dst: *mut u8, len: usize),
+}
+
+/// Glue of `Box<T>`.
+#[derive(Debug)]
+pub struct BoxGlue {
+    /// The address of the boxed value.
+    pub get: unsafe fn(*const u8) -> *const u8,
+    /// Writes a new box to `dst`, moving the value out of `src`.
+    pub write_from: unsafe fn(dst: *mut u8, src: *mut u8),
+}
+
+/// Glue of `Option<T>`.
+#[derive(Debug)]
+pub struct OptionGlue {
+    /// The address of the payload, or null for `None`.
+    pub get: unsafe fn(*const u8) -> *const u8,
+    pub write_none: unsafe fn(dst: *mut u8),
+    /// Writes `Some` to `dst`, moving the payload out of `src`.
+    pub write_some: unsafe fn(dst: *mut u8, src: *mut u8),
+}
+
+/// Glue of [`crate::Pool<T>`].
+#[derive(Debug)]
+pub struct PoolGlue {
+    /// Number of slots, occupied or not.
+    pub slot_count: unsafe fn(*const u8) -> usize,
+    /// Generation of slot `i` and the address of its value (null when the slot is vacant).
+    pub slot: unsafe fn(*const u8, i: usize) -> (u32, *const u8),
+    /// Writes a pool of `n` vacant slots to `dst`.
+    pub write_vacant: unsafe fn(dst: *mut u8, n: usize),
+    /// Sets slot `i` of the pool at `dst` to `generation`, moving the value out of `src` when it
+    /// is not null (the slot stays vacant otherwise). Call once per slot, in order.
+    pub set_slot: unsafe fn(dst: *mut u8, i: usize, generation: u32, src: *mut u8),
+}
+
+/// A type that can be a field of a `CooType`.
+///
+/// # Safety
+/// `SHAPE` must describe `Self` exactly: its size, alignment and `needs_drop`, and glue that
+/// reads, builds and drops values of `Self` as documented on each glue type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of a `CooType`",
+    label = "`{Self}` does not implement `CooField`",
+    note = "fields can be `bool`, `char`, integers, `f32`, `f64`, `String`, `[T; N]`, `Vec<T>`, `Box<T>`, `Option<T>`, `Pool<T>`, `Handle<T>`, or a type with `#[derive(CooType)]`"
+)]
+pub unsafe trait CooField: Sized + 'static {
+    const SHAPE: &'static Shape;
+
+    /// [`Self::SHAPE`], as a function pointer for descriptors.
+    fn shape() -> &'static Shape {
+        Self::SHAPE
+    }
+}
+
+/// A type with a layout descriptor: what `#[derive(CooType)]` implements.
+///
+/// # Safety
+/// `DESC` must describe `Self` exactly (see [`TypeDesc`]); derive it rather than implement it.
+pub unsafe trait CooType: CooField {
+    const DESC: &'static TypeDesc;
+
+    /// [`Self::DESC`], as a function pointer for descriptors.
+    fn desc() -> &'static TypeDesc {
+        Self::DESC
+    }
+}
+
+/// Drop glue of any `T`.
+///
+/// # Safety
+/// `p` points to a valid, suitably aligned `T` that is not used again.
+pub unsafe fn drop_glue<T>(p: *mut u8) {
+    // SAFETY: the caller hands over a valid `T` at `p` and never uses it again.
+    unsafe { core::ptr::drop_in_place(p.cast::<T>()) }
+}
+
+fn type_name_of<T>() -> &'static str {
+    core::any::type_name::<T>()
+}
+
+macro_rules! prim_fields {
+    ($($t:ty => $p:ident),* $(,)?) => {$(
+        // SAFETY: primitives are plain data; size, alignment and drop glue are the type's own.
+        unsafe impl CooField for $t {
+            const SHAPE: &'static Shape = &Shape {
+                size: core::mem::size_of::<$t>(),
+                align: core::mem::align_of::<$t>(),
+                needs_drop: false,
+                drop: drop_glue::<$t>,
+                type_name: type_name_of::<$t>,
+                kind: ShapeKind::Prim(Prim::$p),
+            };
+        }
+    )*};
+}
+
+prim_fields! {
+    bool => Bool, char => Char,
+    i8 => I8, i16 => I16, i32 => I32, i64 => I64, i128 => I128, isize => Isize,
+    u8 => U8, u16 => U16, u32 => U32, u64 => U64, u128 => U128, usize => Usize,
+    f32 => F32, f64 => F64,
+}
+
+unsafe fn string_as_str(p: *const u8) -> (*const u8, usize) {
+    // SAFETY: the caller passes a valid `String`.
+    let s = unsafe { &*p.cast::<String>() };
+    (s.as_ptr(), s.len())
+}
+
+unsafe fn string_write_from(dst: *mut u8, ptr: *const u8, len: usize) {
+    // SAFETY: the caller passes `len` readable bytes of valid UTF-8 at `ptr`.
+    let s = unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(ptr, len)) };
+    // SAFETY: `dst` is valid for writes of a `String` and suitably aligned (caller's contract).
+    unsafe { dst.cast::<String>().write(String::from(s)) }
+}
+
+// SAFETY: the glue below reads and writes `String`s exactly as documented on `StringGlue`.
+unsafe impl CooField for String {
+    const SHAPE: &'static Shape = &Shape {
+        size: core::mem::size_of::<String>(),
+        align: core::mem::align_of::<String>(),
+        needs_drop: true,
+        drop: drop_glue::<String>,
+        type_name: type_name_of::<String>,
+        kind: ShapeKind::String(&StringGlue {
+            as_str: string_as_str,
+            write_from: string_write_from,
+        }),
+    };
+}
+
+// SAFETY: arrays are `N` elements at a stride of `size_of::<T>()`, which `Array` describes.
+unsafe impl<T: CooField, const N: usize> CooField for [T; N] {
+    const SHAPE: &'static Shape = &Shape {
+        size: core::mem::size_of::<[T; N]>(),
+        align: core::mem::align_of::<[T; N]>(),
+        needs_drop: core::mem::needs_drop::<[T; N]>(),
+        drop: drop_glue::<[T; N]>,
+        type_name: type_name_of::<[T; N]>,
+        kind: ShapeKind::Array {
+            elem: T::shape,
+            len: N,
+        },
+    };
+}
+
+unsafe fn vec_parts<T>(p: *const u8) -> (*const u8, usize) {
+    // SAFETY: the caller passes a valid `Vec<T>`.
+    let v = unsafe { &*p.cast::<Vec<T>>() };
+    (v.as_ptr().cast(), v.len())
+}
+
+unsafe fn vec_write_with_capacity<T>(dst: *mut u8, cap: usize) -> *mut u8 {
+    let mut v = Vec::<T>::with_capacity(cap);
+    let buf = v.as_mut_ptr().cast();
+    // SAFETY: `dst` is valid for writes of a `Vec<T>` (caller's contract); moving the vector
+    // does not move its heap buffer, so `buf` stays valid.
+    unsafe { dst.cast::<Vec<T>>().write(v) };
+    buf
+}
+
+unsafe fn vec_set_len<T>(dst: *mut u8, len: usize) {
+    // SAFETY: the caller guarantees `len <= capacity` and that the first `len` elements are
+    // initialized.
+    unsafe { (*dst.cast::<Vec<T>>()).set_len(len) }
+}
+
+// SAFETY: the glue reads and builds `Vec<T>` as documented on `VecGlue`.
+unsafe impl<T: CooField> CooField for Vec<T> {
+    const SHAPE: &'static Shape = &Shape {
+        size: core::mem::size_of::<Vec<T>>(),
+        align: core::mem::align_of::<Vec<T>>(),
+        needs_drop: true,
+        drop: drop_glue::<Vec<T>>,
+        type_name: type_name_of::<Vec<T>>,
+        kind: ShapeKind::Vec {
+            elem: T::shape,
+            glue: &VecGlue {
+                parts: vec_parts::<T>,
+                write_with_capacity: vec_write_with_capacity::<T>,
+                set_len: vec_set_len::<T>,
+            },
+        },
+    };
+}
+
+unsafe fn box_get<T>(p: *const u8) -> *const u8 {
+    // SAFETY: the caller passes a valid `Box<T>`.
+    let b = unsafe { &*p.cast::<Box<T>>() };
+    (&**b as *const T).cast()
+}
+
+unsafe fn box_write_from<T>(dst: *mut u8, src: *mut u8) {
+    // SAFETY: the caller passes a valid `T` at `src` that it will not drop again, and `dst`
+    // valid for writes of a `Box<T>`.
+    unsafe { dst.cast::<Box<T>>().write(Box::new(src.cast::<T>().read())) }
+}
+
+// SAFETY: the glue reads and builds `Box<T>` as documented on `BoxGlue`.
+unsafe impl<T: CooField> CooField for Box<T> {
+    const SHAPE: &'static Shape = &Shape {
+        size: core::mem::size_of::<Box<T>>(),
+        align: core::mem::align_of::<Box<T>>(),
+        needs_drop: true,
+        drop: drop_glue::<Box<T>>,
+        type_name: type_name_of::<Box<T>>,
+        kind: ShapeKind::Box {
+            elem: T::shape,
+            glue: &BoxGlue {
+                get: box_get::<T>,
+                write_from: box_write_from::<T>,
+            },
+        },
+    };
+}
+
+unsafe fn option_get<T>(p: *const u8) -> *const u8 {
+    // SAFETY: the caller passes a valid `Option<T>`.
+    match unsafe { &*p.cast::<Option<T>>() } {
+        Some(v) => (v as *const T).cast(),
+        None => core::ptr::null(),
+    }
+}
+
+unsafe fn option_write_none<T>(dst: *mut u8) {
+    // SAFETY: `dst` is valid for writes of an `Option<T>` (caller's contract).
+    unsafe { dst.cast::<Option<T>>().write(None) }
+}
+
+unsafe fn option_write_some<T>(dst: *mut u8, src: *mut u8) {
+    // SAFETY: the caller passes a valid `T` at `src` that it will not drop again, and `dst`
+    // valid for writes of an `Option<T>`.
+    unsafe { dst.cast::<Option<T>>().write(Some(src.cast::<T>().read())) }
+}
+
+// SAFETY: the glue reads and builds `Option<T>` as documented on `OptionGlue`.
+unsafe impl<T: CooField> CooField for Option<T> {
+    const SHAPE: &'static Shape = &Shape {
+        size: core::mem::size_of::<Option<T>>(),
+        align: core::mem::align_of::<Option<T>>(),
+        needs_drop: core::mem::needs_drop::<Option<T>>(),
+        drop: drop_glue::<Option<T>>,
+        type_name: type_name_of::<Option<T>>,
+        kind: ShapeKind::Option {
+            elem: T::shape,
+            glue: &OptionGlue {
+                get: option_get::<T>,
+                write_none: option_write_none::<T>,
+                write_some: option_write_some::<T>,
+            },
+        },
+    };
+}
+
+impl Shape {
+    /// The descriptor of the nested `CooType`, if this shape is one.
+    pub fn named(&self) -> Option<&'static TypeDesc> {
+        match self.kind {
+            ShapeKind::Named(desc) => Some(desc()),
+            _ => None,
+        }
+    }
+}
+
+impl TypeDesc {
+    /// The fields of a struct, or `None` for an enum.
+    pub fn struct_fields(&self) -> Option<&'static [FieldDesc]> {
+        match &self.kind {
+            TypeKind::Struct(s) => Some(s.fields),
+            TypeKind::Enum(_) => None,
+        }
+    }
+
+    /// Whether `name` is this type's name or one of its earlier names.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.rename_from.contains(&name)
+    }
+}
+
+/// Renders a shape as Rust-like type text, naming nested `CooType`s by their stable name:
+/// `Vec<Option<Box<Enemy>>>`, `[u8; 4]`, `Handle<Enemy>`.
+pub fn shape_text(shape: &Shape) -> String {
+    let mut out = String::new();
+    write_shape(&mut out, shape);
+    out
+}
+
+fn write_shape(out: &mut String, shape: &Shape) {
+    use core::fmt::Write as _;
+    match &shape.kind {
+        ShapeKind::Prim(p) => out.push_str(p.name()),
+        ShapeKind::String(_) => out.push_str("String"),
+        ShapeKind::Array { elem, len } => {
+            out.push('[');
+            write_shape(out, elem());
+            let _ = write!(out, "; {len}]");
+        }
+        ShapeKind::Vec { elem, .. } => wrap(out, "Vec", elem()),
+        ShapeKind::Box { elem, .. } => wrap(out, "Box", elem()),
+        ShapeKind::Option { elem, .. } => wrap(out, "Option", elem()),
+        ShapeKind::Pool { elem, .. } => wrap(out, "Pool", elem()),
+        ShapeKind::Handle { target } => {
+            let _ = write!(out, "Handle<{}>", target().name);
+        }
+        ShapeKind::Named(desc) => out.push_str(desc().name),
+    }
+}
+
+fn wrap(out: &mut String, name: &str, elem: &Shape) {
+    out.push_str(name);
+    out.push('<');
+    write_shape(out, elem);
+    out.push('>');
+}

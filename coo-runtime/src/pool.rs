@@ -1,0 +1,290 @@
+//! Pools of values addressed by generation-checked handles.
+//!
+//! A [`Handle<T>`] is an index and a generation: plain data that stays meaningful across every
+//! migration, because migrating a [`Pool<T>`] keeps each value in its slot and each slot's
+//! generation. Removing a value bumps its slot's generation, so a handle to it becomes stale and
+//! every lookup through it fails with [`StaleHandle`] instead of reaching another value.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::layout::{CooField, CooType, PoolGlue, Shape, ShapeKind, drop_glue};
+
+/// A generation-checked reference to a value in a [`Pool<T>`].
+#[repr(C)]
+pub struct Handle<T> {
+    index: u32,
+    generation: u32,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T> Handle<T> {
+    /// A handle from its raw parts (as printed by `state --json`).
+    pub const fn from_raw(index: u32, generation: u32) -> Self {
+        Handle {
+            index,
+            generation,
+            _marker: PhantomData,
+        }
+    }
+
+    pub const fn index(self) -> u32 {
+        self.index
+    }
+
+    pub const fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Handle<T> {}
+impl<T> PartialEq for Handle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index && self.generation == other.generation
+    }
+}
+impl<T> Eq for Handle<T> {}
+impl<T> core::hash::Hash for Handle<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        (self.index, self.generation).hash(state);
+    }
+}
+impl<T> fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle({}v{})", self.index, self.generation)
+    }
+}
+
+/// A lookup through a handle whose value was removed (or that belongs to another pool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "stale handle: slot {index} is at generation {current}, the handle has generation {handle}"
+)]
+pub struct StaleHandle {
+    pub index: u32,
+    pub handle: u32,
+    /// The slot's generation, or `u32::MAX` when the index is out of range.
+    pub current: u32,
+}
+
+struct Slot<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+/// Values of `T` addressed by [`Handle<T>`]s. A pool can be a field of any `CooType`; its values
+/// are migrated in place, slot by slot, so every handle stays valid across reloads.
+pub struct Pool<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Pool::new()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<T> Pool<T> {
+    pub const fn new() -> Self {
+        Pool {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Number of values in the pool.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a value and returns its handle.
+    pub fn insert(&mut self, value: T) -> Handle<T> {
+        self.len += 1;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.value = Some(value);
+            return Handle::from_raw(index, slot.generation);
+        }
+        let index = u32::try_from(self.slots.len()).expect("a pool holds at most u32::MAX slots");
+        self.slots.push(Slot {
+            generation: 0,
+            value: Some(value),
+        });
+        Handle::from_raw(index, 0)
+    }
+
+    fn slot(&self, handle: Handle<T>) -> Result<&Slot<T>, StaleHandle> {
+        match self.slots.get(handle.index as usize) {
+            Some(slot) if slot.generation == handle.generation && slot.value.is_some() => Ok(slot),
+            other => Err(StaleHandle {
+                index: handle.index,
+                handle: handle.generation,
+                current: other.map_or(u32::MAX, |s| s.generation),
+            }),
+        }
+    }
+
+    /// The value behind `handle`.
+    pub fn get(&self, handle: Handle<T>) -> Result<&T, StaleHandle> {
+        self.slot(handle)
+            .map(|s| s.value.as_ref().expect("checked by slot()"))
+    }
+
+    /// The value behind `handle`, mutably.
+    pub fn get_mut(&mut self, handle: Handle<T>) -> Result<&mut T, StaleHandle> {
+        self.slot(handle)?;
+        let slot = &mut self.slots[handle.index as usize];
+        Ok(slot.value.as_mut().expect("checked by slot()"))
+    }
+
+    pub fn contains(&self, handle: Handle<T>) -> bool {
+        self.slot(handle).is_ok()
+    }
+
+    /// Removes the value behind `handle`; every copy of the handle becomes stale.
+    pub fn remove(&mut self, handle: Handle<T>) -> Result<T, StaleHandle> {
+        self.slot(handle)?;
+        let slot = &mut self.slots[handle.index as usize];
+        let value = slot.value.take().expect("checked by slot()");
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(handle.index);
+        self.len -= 1;
+        Ok(value)
+    }
+
+    /// Every value with its handle, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (Handle<T>, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.value
+                .as_ref()
+                .map(|v| (Handle::from_raw(i as u32, s.generation), v))
+        })
+    }
+
+    /// Every value with its handle, mutably, in slot order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Handle<T>, &mut T)> {
+        self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
+            let generation = s.generation;
+            s.value
+                .as_mut()
+                .map(|v| (Handle::from_raw(i as u32, generation), v))
+        })
+    }
+}
+
+impl<T> core::ops::Index<Handle<T>> for Pool<T> {
+    type Output = T;
+    fn index(&self, handle: Handle<T>) -> &T {
+        match self.get(handle) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl<T> core::ops::IndexMut<Handle<T>> for Pool<T> {
+    fn index_mut(&mut self, handle: Handle<T>) -> &mut T {
+        match self.get_mut(handle) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+unsafe fn pool_slot_count<T>(p: *const u8) -> usize {
+    // SAFETY: the caller passes a valid `Pool<T>`.
+    unsafe { &*p.cast::<Pool<T>>() }.slots.len()
+}
+
+unsafe fn pool_slot<T>(p: *const u8, i: usize) -> (u32, *const u8) {
+    // SAFETY: the caller passes a valid `Pool<T>` and `i < slot_count`.
+    let slot = unsafe { &(&*p.cast::<Pool<T>>()).slots[i] };
+    let value = slot
+        .value
+        .as_ref()
+        .map_or(core::ptr::null(), |v| (v as *const T).cast());
+    (slot.generation, value)
+}
+
+unsafe fn pool_write_vacant<T>(dst: *mut u8, n: usize) {
+    let pool = Pool::<T> {
+        slots: Vec::with_capacity(n),
+        free: Vec::new(),
+        len: 0,
+    };
+    // SAFETY: `dst` is valid for writes of a `Pool<T>` (caller's contract).
+    unsafe { dst.cast::<Pool<T>>().write(pool) }
+}
+
+unsafe fn pool_set_slot<T>(dst: *mut u8, i: usize, generation: u32, src: *mut u8) {
+    // SAFETY: the caller passes the valid `Pool<T>` written by `write_vacant`.
+    let pool = unsafe { &mut *dst.cast::<Pool<T>>() };
+    debug_assert_eq!(pool.slots.len(), i, "slots are set in order");
+    let value = if src.is_null() {
+        pool.free.push(i as u32);
+        None
+    } else {
+        pool.len += 1;
+        // SAFETY: the caller hands over a valid `T` at `src` and will not drop it again.
+        Some(unsafe { src.cast::<T>().read() })
+    };
+    pool.slots.push(Slot { generation, value });
+}
+
+fn pool_type_name<T>() -> &'static str {
+    core::any::type_name::<Pool<T>>()
+}
+
+fn handle_type_name<T>() -> &'static str {
+    core::any::type_name::<Handle<T>>()
+}
+
+// SAFETY: the glue reads and builds `Pool<T>` as documented on `PoolGlue`.
+unsafe impl<T: CooType> CooField for Pool<T> {
+    const SHAPE: &'static Shape = &Shape {
+        size: core::mem::size_of::<Pool<T>>(),
+        align: core::mem::align_of::<Pool<T>>(),
+        needs_drop: true,
+        drop: drop_glue::<Pool<T>>,
+        type_name: pool_type_name::<T>,
+        kind: ShapeKind::Pool {
+            elem: T::shape,
+            glue: &PoolGlue {
+                slot_count: pool_slot_count::<T>,
+                slot: pool_slot::<T>,
+                write_vacant: pool_write_vacant::<T>,
+                set_slot: pool_set_slot::<T>,
+            },
+        },
+    };
+}
+
+// SAFETY: a handle is two `u32`s (`repr(C)`), plain data with no drop glue.
+unsafe impl<T: CooType> CooField for Handle<T> {
+    const SHAPE: &'static Shape = &Shape {
+        size: core::mem::size_of::<Handle<T>>(),
+        align: core::mem::align_of::<Handle<T>>(),
+        needs_drop: false,
+        drop: drop_glue::<Handle<T>>,
+        type_name: handle_type_name::<T>,
+        kind: ShapeKind::Handle { target: T::desc },
+    };
+}

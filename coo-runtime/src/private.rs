@@ -1,0 +1,119 @@
+//! Support for the code that `coo-derive` generates. Not a public API: the macros name these
+//! items through `::coo_runtime::__private`, so users never depend on `inventory` themselves.
+
+use core::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+pub use core;
+pub use inventory;
+
+pub use crate::layout::{
+    CooField, CooType, EnumDesc, FieldDesc, FieldsStyle, HookFn, Shape, ShapeKind, StructDesc,
+    TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
+};
+pub use crate::registry::TypeRegistration;
+pub use crate::view::OldValue;
+
+/// Runs user code, turning a panic into `Err(message)`. Generated glue calls this inside the
+/// library that owns the code, so a panic never unwinds into another library's frames.
+pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(&*payload))
+}
+
+/// The message of a panic payload (`&str` or `String`), or a placeholder for other payloads.
+pub fn panic_message(payload: &(dyn core::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Writes `T::default()` to `dst`.
+///
+/// # Safety
+/// `dst` is valid for writes of a `T` and suitably aligned.
+pub unsafe fn write_default<T: Default>(dst: *mut u8) -> Result<(), String> {
+    let value = catch(T::default)?;
+    // SAFETY: the caller's contract.
+    unsafe { dst.cast::<T>().write(value) };
+    Ok(())
+}
+
+/// Runs a user migration hook `f(old, &mut new)`, catching a panic and rendering its error.
+///
+/// # Safety
+/// `new` points to a valid `T`.
+pub unsafe fn run_hook<T, E: core::fmt::Display>(
+    f: fn(&OldValue<'_>, &mut T) -> Result<(), E>,
+    old: &OldValue<'_>,
+    new: *mut u8,
+) -> Result<(), String> {
+    // SAFETY: the caller passes a valid `T` at `new` and no other reference to it is live.
+    let new = unsafe { &mut *new.cast::<T>() };
+    match catch(|| f(old, new)) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => Err(format!("the hook panicked: {panic}")),
+    }
+}
+
+/// Autoref probe for whether a concrete type implements `Default`:
+/// `(&DefaultProbe::<T>::NEW).default_writer()` is `Some` exactly when `T: Default`.
+#[derive(Debug)]
+pub struct DefaultProbe<T>(PhantomData<fn() -> T>);
+
+impl<T> DefaultProbe<T> {
+    pub const NEW: Self = DefaultProbe(PhantomData);
+}
+
+pub trait HasDefault {
+    fn default_writer(&self) -> Option<WriteFn>;
+}
+
+impl<T: Default> HasDefault for DefaultProbe<T> {
+    fn default_writer(&self) -> Option<WriteFn> {
+        Some(write_default::<T>)
+    }
+}
+
+pub trait NoDefault {
+    fn default_writer(&self) -> Option<WriteFn>;
+}
+
+impl<T> NoDefault for &DefaultProbe<T> {
+    fn default_writer(&self) -> Option<WriteFn> {
+        None
+    }
+}
+
+/// Compile-time check that a field type can be described; its error names the trait.
+pub const fn assert_field<T: CooField>() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NotDefault;
+
+    #[test]
+    fn default_probe_tells_default_types_apart() {
+        #[allow(unused_imports)]
+        use super::{HasDefault as _, NoDefault as _};
+        assert!((&DefaultProbe::<u32>::NEW).default_writer().is_some());
+        assert!((&DefaultProbe::<String>::NEW).default_writer().is_some());
+        assert!(
+            (&DefaultProbe::<NotDefault>::NEW)
+                .default_writer()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn catch_returns_panic_message() {
+        let err = catch(|| -> u32 { panic!("boom {}", 7) }).unwrap_err();
+        assert_eq!(err, "boom 7");
+    }
+}

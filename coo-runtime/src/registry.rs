@@ -1,0 +1,129 @@
+//! The set of types of one build: collected by `inventory`, or listed explicitly.
+
+use std::collections::BTreeMap;
+
+use crate::layout::{ShapeKind, TypeDesc, TypeKind};
+use crate::schema::Schema;
+
+/// What `#[derive(CooType)]` submits to `inventory` for every type.
+#[derive(Debug)]
+pub struct TypeRegistration(pub fn() -> &'static TypeDesc);
+
+inventory::collect!(TypeRegistration);
+
+/// Two types of one build claim the same stable name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "two types are both named `{name}`: `{first}` and `{second}`; give one of them `#[coo(name = \"...\")]`"
+)]
+pub struct DuplicateTypeName {
+    pub name: String,
+    pub first: String,
+    pub second: String,
+}
+
+/// The types of one version of the code, by stable name, with every type they reach.
+///
+/// Descriptors are `&'static`: they live in the code of the build that defined them, which Coo
+/// never unloads (see `hot-host`'s loader). [`Catalog::schema`] copies the layouts out into
+/// owned data, for keeping past the code.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    types: BTreeMap<&'static str, &'static TypeDesc>,
+}
+
+impl Catalog {
+    /// Every `CooType` registered in this statically linked build (this binary, or the plugin
+    /// library whose copy of `coo-runtime` runs this).
+    pub fn linked() -> Result<Catalog, DuplicateTypeName> {
+        Catalog::from_descs(
+            inventory::iter::<TypeRegistration>
+                .into_iter()
+                .map(|r| (r.0)()),
+        )
+    }
+
+    /// The given types and every type they reach through their fields.
+    pub fn from_descs(
+        descs: impl IntoIterator<Item = &'static TypeDesc>,
+    ) -> Result<Catalog, DuplicateTypeName> {
+        let mut catalog = Catalog::default();
+        let mut stack: Vec<&'static TypeDesc> = descs.into_iter().collect();
+        while let Some(desc) = stack.pop() {
+            if let Some(existing) = catalog.types.get(desc.name) {
+                if core::ptr::eq(*existing, desc) || same_definition(existing, desc) {
+                    continue;
+                }
+                return Err(DuplicateTypeName {
+                    name: desc.name.to_owned(),
+                    first: existing.rust_name.to_owned(),
+                    second: desc.rust_name.to_owned(),
+                });
+            }
+            catalog.types.insert(desc.name, desc);
+            for_each_nested(desc, &mut |d| stack.push(d));
+        }
+        Ok(catalog)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'static TypeDesc> {
+        self.types.get(name).copied()
+    }
+
+    /// The type called `name` in this catalog, or the one that was renamed from it.
+    pub fn find_successor(&self, old_name: &str) -> Option<&'static TypeDesc> {
+        self.get(old_name).or_else(|| {
+            self.types
+                .values()
+                .copied()
+                .find(|d| d.rename_from.contains(&old_name))
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'static TypeDesc> + '_ {
+        self.types.values().copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// The owned copy of every layout.
+    pub fn schema(&self) -> Schema {
+        Schema::from_catalog(self)
+    }
+}
+
+/// A type's descriptor can be instantiated more than once (one per codegen unit); two copies
+/// describe the same definition when their Rust path, size and alignment agree.
+fn same_definition(a: &TypeDesc, b: &TypeDesc) -> bool {
+    a.rust_name == b.rust_name && a.size == b.size && a.align == b.align
+}
+
+/// Calls `f` with every `CooType` named directly by a field of `desc`.
+pub(crate) fn for_each_nested(desc: &TypeDesc, f: &mut dyn FnMut(&'static TypeDesc)) {
+    let fields: Vec<_> = match &desc.kind {
+        TypeKind::Struct(s) => s.fields.iter().collect(),
+        TypeKind::Enum(e) => e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+    };
+    for field in fields {
+        nested_in_shape((field.shape)(), f);
+    }
+}
+
+fn nested_in_shape(shape: &'static crate::layout::Shape, f: &mut dyn FnMut(&'static TypeDesc)) {
+    match &shape.kind {
+        ShapeKind::Prim(_) | ShapeKind::String(_) => {}
+        ShapeKind::Array { elem, .. }
+        | ShapeKind::Vec { elem, .. }
+        | ShapeKind::Box { elem, .. }
+        | ShapeKind::Option { elem, .. }
+        | ShapeKind::Pool { elem, .. } => nested_in_shape(elem(), f),
+        ShapeKind::Handle { target } => f(target()),
+        ShapeKind::Named(desc) => f(desc()),
+    }
+}

@@ -1,0 +1,360 @@
+//! Read-only views of values through their descriptors: what a migration hook receives of the
+//! old value, and what the host uses to print and inspect state.
+
+use core::fmt;
+
+use crate::layout::{FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
+
+/// Why a view could not give what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    #[error("`{ty}` has no field `{field}`{}", known_fields(.known))]
+    NoField {
+        ty: String,
+        field: String,
+        known: Vec<String>,
+    },
+    #[error("`{path}` is a `{found}`, not a `{expected}`")]
+    WrongType {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    #[error("`{path}` has {len} elements, index {index} is out of range")]
+    OutOfRange {
+        path: String,
+        index: usize,
+        len: usize,
+    },
+}
+
+fn known_fields(known: &[String]) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; it has {}", known.join(", "))
+    }
+}
+
+/// A read-only view of a value of a `CooType`: its fields by name, with typed getters.
+///
+/// A migration hook receives the old value this way, since the old type's Rust definition is
+/// gone from the new code: `old.get::<u32>("hp")?`, `old.str("name")?`, `old.field("pos")?`.
+#[derive(Clone, Copy)]
+pub struct OldValue<'a> {
+    desc: &'static TypeDesc,
+    ptr: *const u8,
+    _life: core::marker::PhantomData<&'a ()>,
+}
+
+impl fmt::Debug for OldValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OldValue")
+            .field("type", &self.desc.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> OldValue<'a> {
+    /// A view of the value at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` points to a valid value described by `desc` that outlives `'a` and is not mutated
+    /// while the view exists.
+    pub unsafe fn new(desc: &'static TypeDesc, ptr: *const u8) -> Self {
+        OldValue {
+            desc,
+            ptr,
+            _life: core::marker::PhantomData,
+        }
+    }
+
+    /// The stable name of the value's type.
+    pub fn type_name(&self) -> &'static str {
+        self.desc.name
+    }
+
+    pub fn desc(&self) -> &'static TypeDesc {
+        self.desc
+    }
+
+    /// The name of the value's variant, for an enum.
+    pub fn variant(&self) -> Option<&'static str> {
+        match &self.desc.kind {
+            TypeKind::Struct(_) => None,
+            TypeKind::Enum(e) => {
+                let (index, _) = self.enum_fields();
+                Some(e.variants[index].name)
+            }
+        }
+    }
+
+    fn enum_fields(&self) -> (usize, Vec<*const u8>) {
+        let TypeKind::Enum(e) = &self.desc.kind else {
+            unreachable!("only called for enums")
+        };
+        let max = e.variants.iter().map(|v| v.fields.len()).max().unwrap_or(0);
+        let mut addrs = vec![core::ptr::null::<u8>(); max];
+        // SAFETY: `self.ptr` is a valid value of this enum (constructor contract) and `addrs`
+        // has room for the largest variant.
+        let index = unsafe { (e.read)(self.ptr, addrs.as_mut_ptr()) };
+        (index, addrs)
+    }
+
+    /// The fields of the value (of its current variant, for an enum) with their addresses.
+    pub fn fields(&self) -> Vec<(&'static FieldDesc, FieldView<'a>)> {
+        match &self.desc.kind {
+            TypeKind::Struct(s) => s
+                .fields
+                .iter()
+                .map(|f| {
+                    // SAFETY: the offset comes from `offset_of!` on this very type, so the
+                    // field lies inside the value.
+                    let ptr = unsafe { self.ptr.add(f.offset) };
+                    (f, FieldView::at((f.shape)(), ptr))
+                })
+                .collect(),
+            TypeKind::Enum(e) => {
+                let (index, addrs) = self.enum_fields();
+                e.variants[index]
+                    .fields
+                    .iter()
+                    .zip(addrs)
+                    .map(|(f, ptr)| (f, FieldView::at((f.shape)(), ptr)))
+                    .collect()
+            }
+        }
+    }
+
+    /// The field called `name`.
+    pub fn field(&self, name: &str) -> Result<FieldView<'a>, ViewError> {
+        let fields = self.fields();
+        let known = || fields.iter().map(|(f, _)| f.name.to_owned()).collect();
+        fields
+            .iter()
+            .find(|(f, _)| f.name == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| ViewError::NoField {
+                ty: self.desc.name.to_owned(),
+                field: name.to_owned(),
+                known: known(),
+            })
+    }
+
+    /// The primitive field `name`, which must have exactly type `T`.
+    pub fn get<T: ViewPrim>(&self, name: &str) -> Result<T, ViewError> {
+        self.field(name)?.get::<T>()
+    }
+
+    /// The `String` field `name`.
+    pub fn str(&self, name: &str) -> Result<&'a str, ViewError> {
+        self.field(name)?.str()
+    }
+}
+
+/// A read-only view of one value of any shape.
+#[derive(Clone, Copy)]
+pub struct FieldView<'a> {
+    shape: &'static Shape,
+    ptr: *const u8,
+    _life: core::marker::PhantomData<&'a ()>,
+}
+
+impl fmt::Debug for FieldView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FieldView({})", crate::layout::shape_text(self.shape))
+    }
+}
+
+impl<'a> FieldView<'a> {
+    fn at(shape: &'static Shape, ptr: *const u8) -> Self {
+        FieldView {
+            shape,
+            ptr,
+            _life: core::marker::PhantomData,
+        }
+    }
+
+    /// A view of the value at `ptr`.
+    ///
+    /// # Safety
+    /// As for [`OldValue::new`], with a value of `shape`.
+    pub unsafe fn new(shape: &'static Shape, ptr: *const u8) -> Self {
+        FieldView::at(shape, ptr)
+    }
+
+    pub fn shape(&self) -> &'static Shape {
+        self.shape
+    }
+
+    pub fn ptr(&self) -> *const u8 {
+        self.ptr
+    }
+
+    fn wrong(&self, expected: &str) -> ViewError {
+        ViewError::WrongType {
+            path: String::new(),
+            expected: expected.to_owned(),
+            found: crate::layout::shape_text(self.shape),
+        }
+    }
+
+    /// The value as a primitive of exactly type `T`.
+    pub fn get<T: ViewPrim>(&self) -> Result<T, ViewError> {
+        match self.shape.kind {
+            // SAFETY: the shape says the value is a `T` (same primitive kind).
+            ShapeKind::Prim(p) if p == T::PRIM => Ok(unsafe { self.ptr.cast::<T>().read() }),
+            _ => Err(self.wrong(T::PRIM.name())),
+        }
+    }
+
+    /// The value as any integer, widened to `i128` (`u128` values above `i128::MAX` fail).
+    pub fn int(&self) -> Result<i128, ViewError> {
+        match self.shape.kind {
+            ShapeKind::Prim(p) if p.is_int() => {
+                // SAFETY: the shape says the value is an integer of kind `p`.
+                let v = unsafe { crate::convert::read_int(p, self.ptr) };
+                v.ok_or_else(|| self.wrong("integer that fits i128"))
+            }
+            _ => Err(self.wrong("integer")),
+        }
+    }
+
+    /// The value as any number, converted to `f64` (possibly rounding large integers).
+    pub fn float(&self) -> Result<f64, ViewError> {
+        match self.shape.kind {
+            // SAFETY: the shape says the value is an `f32`/`f64` of kind `p`.
+            ShapeKind::Prim(Prim::F32) => Ok(unsafe { self.ptr.cast::<f32>().read() } as f64),
+            // SAFETY: as above.
+            ShapeKind::Prim(Prim::F64) => Ok(unsafe { self.ptr.cast::<f64>().read() }),
+            _ => self
+                .int()
+                .map(|v| v as f64)
+                .map_err(|_| self.wrong("number")),
+        }
+    }
+
+    /// The value as a string slice.
+    pub fn str(&self) -> Result<&'a str, ViewError> {
+        match self.shape.kind {
+            ShapeKind::String(glue) => {
+                // SAFETY: the value is a valid `String` that outlives `'a`.
+                let (ptr, len) = unsafe { (glue.as_str)(self.ptr) };
+                // SAFETY: a `String`'s bytes are valid UTF-8 and live as long as it does.
+                Ok(
+                    unsafe {
+                        core::str::from_utf8_unchecked(core::slice::from_raw_parts(ptr, len))
+                    },
+                )
+            }
+            _ => Err(self.wrong("String")),
+        }
+    }
+
+    /// The value as a nested `CooType`, or the value a `Box` holds.
+    pub fn value(&self) -> Result<OldValue<'a>, ViewError> {
+        match self.shape.kind {
+            // SAFETY: the value is a valid value of `desc` that outlives `'a`.
+            ShapeKind::Named(desc) => Ok(unsafe { OldValue::new(desc(), self.ptr) }),
+            ShapeKind::Box { glue, elem } => {
+                // SAFETY: the value is a valid box.
+                let inner = unsafe { (glue.get)(self.ptr) };
+                FieldView::at(elem(), inner).value()
+            }
+            _ => Err(self.wrong("struct or enum")),
+        }
+    }
+
+    /// The payload of an `Option` (`None` for `None`).
+    pub fn option(&self) -> Result<Option<FieldView<'a>>, ViewError> {
+        match self.shape.kind {
+            ShapeKind::Option { glue, elem } => {
+                // SAFETY: the value is a valid `Option`.
+                let inner = unsafe { (glue.get)(self.ptr) };
+                Ok((!inner.is_null()).then(|| FieldView::at(elem(), inner)))
+            }
+            _ => Err(self.wrong("Option")),
+        }
+    }
+
+    /// The elements of an array or `Vec`.
+    pub fn elements(&self) -> Result<Vec<FieldView<'a>>, ViewError> {
+        let (elem, base, len) = match self.shape.kind {
+            ShapeKind::Array { elem, len } => (elem(), self.ptr, len),
+            ShapeKind::Vec { elem, glue } => {
+                // SAFETY: the value is a valid `Vec`.
+                let (ptr, len) = unsafe { (glue.parts)(self.ptr) };
+                (elem(), ptr, len)
+            }
+            _ => return Err(self.wrong("array or Vec")),
+        };
+        Ok((0..len)
+            // SAFETY: element `i < len` lies at `i * size` from the start of the buffer.
+            .map(|i| FieldView::at(elem, unsafe { base.add(i * elem.size) }))
+            .collect())
+    }
+
+    /// The occupied slots of a `Pool` as `(index, generation, value)`.
+    pub fn pool_entries(&self) -> Result<Vec<(u32, u32, FieldView<'a>)>, ViewError> {
+        match self.shape.kind {
+            ShapeKind::Pool { elem, glue } => {
+                // SAFETY: the value is a valid pool.
+                let n = unsafe { (glue.slot_count)(self.ptr) };
+                Ok((0..n)
+                    .filter_map(|i| {
+                        // SAFETY: `i < slot_count`.
+                        let (generation, ptr) = unsafe { (glue.slot)(self.ptr, i) };
+                        (!ptr.is_null()).then(|| (i as u32, generation, FieldView::at(elem(), ptr)))
+                    })
+                    .collect())
+            }
+            _ => Err(self.wrong("Pool")),
+        }
+    }
+
+    /// The raw parts `(index, generation)` of a `Handle`.
+    pub fn handle(&self) -> Result<(u32, u32), ViewError> {
+        match self.shape.kind {
+            ShapeKind::Handle { .. } => {
+                // SAFETY: a handle is `repr(C)` `{ index: u32, generation: u32 }`.
+                let parts = unsafe { self.ptr.cast::<[u32; 2]>().read() };
+                Ok((parts[0], parts[1]))
+            }
+            _ => Err(self.wrong("Handle")),
+        }
+    }
+}
+
+/// Primitives readable with [`OldValue::get`] / [`FieldView::get`].
+pub trait ViewPrim: Copy + sealed::Sealed {
+    const PRIM: Prim;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! view_prims {
+    ($($t:ty => $p:ident),* $(,)?) => {$(
+        impl sealed::Sealed for $t {}
+        impl ViewPrim for $t { const PRIM: Prim = Prim::$p; }
+    )*};
+}
+
+view_prims! {
+    bool => Bool, char => Char,
+    i8 => I8, i16 => I16, i32 => I32, i64 => I64, i128 => I128, isize => Isize,
+    u8 => U8, u16 => U16, u32 => U32, u64 => U64, u128 => U128, usize => Usize,
+    f32 => F32, f64 => F64,
+}
+
+/// The fields style of a type or the variant a value is in, for printers.
+pub fn style_of(value: &OldValue<'_>) -> FieldsStyle {
+    match &value.desc.kind {
+        TypeKind::Struct(s) => s.style,
+        TypeKind::Enum(e) => {
+            let (index, _) = value.enum_fields();
+            e.variants[index].style
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! End-to-end and compile tests of Coo live in `tests/`.
