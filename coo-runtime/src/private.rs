@@ -99,6 +99,8 @@ mod tests {
     struct NotDefault;
 
     #[test]
+    // The borrow selects the fallback impl for types without `Default`.
+    #[allow(clippy::needless_borrow)]
     fn default_probe_tells_default_types_apart() {
         #[allow(unused_imports)]
         use super::{HasDefault as _, NoDefault as _};

@@ -1,0 +1,770 @@
+//! Execution of a migration plan: builds new values from old ones without touching the old ones.
+//!
+//! Every builder here has one contract: on `Ok` the destination holds a complete, independent new
+//! value; on `Err` the destination holds nothing (everything built so far was dropped with the
+//! new version's glue) and the source is unchanged. The old state is only ever read, so a failure
+//! anywhere leaves it exactly as it was.
+
+use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+use std::fmt;
+
+use crate::convert::{CastKind, read_num, write_num};
+use crate::diff::TypeDiff;
+use crate::layout::{Prim, Shape, ShapeKind, TypeDesc, TypeKind};
+use crate::plan::{Conv, DefaultPlan, Plan, Step, TypeBody, VariantFieldStep};
+use crate::view::OldValue;
+
+/// One step of the path to a value: `World.particles[3].mass`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Name(String),
+    Index(usize),
+}
+
+/// Where a value lives in the state, from the resource down.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValuePath(pub Vec<Seg>);
+
+impl fmt::Display for ValuePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Name(n) if i == 0 => f.write_str(n)?,
+                Seg::Name(n) => write!(f, ".{n}")?,
+                Seg::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a planned migration failed on a live value. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "`{path}` holds {value}, which is not exactly representable as `{to}` (was `{from}`); \
+         change the value so it fits, or keep the field as `{from}`"
+    )]
+    CheckedCast {
+        path: ValuePath,
+        from: Prim,
+        to: Prim,
+        value: String,
+    },
+    #[error(
+        "`{path}` shrinks from {old_len} to {new_len} elements, but element {index} does not hold the default; \
+         clear it first, or keep the length at {old_len}"
+    )]
+    ArrayShrink {
+        path: ValuePath,
+        old_len: usize,
+        new_len: usize,
+        index: usize,
+    },
+    #[error(
+        "`{path}` is `{ty}::{variant}`, a variant the new version removed; \
+         keep the variant, change the value first, or add `#[coo(migrate = ...)]` to `{ty}`"
+    )]
+    VariantRemoved {
+        path: ValuePath,
+        ty: String,
+        variant: String,
+    },
+    #[error("the migration hook of `{ty}` failed at `{path}`: {message}")]
+    Hook {
+        path: ValuePath,
+        ty: String,
+        message: String,
+    },
+    #[error("the default of `{path}` panicked: {message}")]
+    Default { path: ValuePath, message: String },
+    #[error("the plan was made for other live values; plan again")]
+    StalePlan,
+}
+
+impl MigrateError {
+    fn path_mut(&mut self) -> Option<&mut ValuePath> {
+        match self {
+            MigrateError::CheckedCast { path, .. }
+            | MigrateError::ArrayShrink { path, .. }
+            | MigrateError::VariantRemoved { path, .. }
+            | MigrateError::Hook { path, .. }
+            | MigrateError::Default { path, .. } => Some(path),
+            MigrateError::StalePlan => None,
+        }
+    }
+
+    /// The path of the offending value, if the error is about one.
+    pub fn path(&self) -> Option<&ValuePath> {
+        match self {
+            MigrateError::CheckedCast { path, .. }
+            | MigrateError::ArrayShrink { path, .. }
+            | MigrateError::VariantRemoved { path, .. }
+            | MigrateError::Hook { path, .. }
+            | MigrateError::Default { path, .. } => Some(path),
+            MigrateError::StalePlan => None,
+        }
+    }
+
+    /// Prepends a path segment while the error travels up (paths are built only on failure).
+    fn within(mut self, seg: Seg) -> Self {
+        if let Some(path) = self.path_mut() {
+            path.0.insert(0, seg);
+        }
+        self
+    }
+
+    pub(crate) fn within_name(self, name: &str) -> Self {
+        self.within(Seg::Name(name.to_owned()))
+    }
+}
+
+fn err_default(message: String) -> MigrateError {
+    MigrateError::Default {
+        path: ValuePath::default(),
+        message,
+    }
+}
+
+/// What a migration did, type by type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Every changed type, with how many of its values were migrated.
+    pub types: Vec<TypeReport>,
+    /// Resources whose type did not change: kept in place, not copied.
+    pub kept: Vec<String>,
+    /// Resources that were rebuilt.
+    pub migrated: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeReport {
+    pub diff: TypeDiff,
+    pub values: u64,
+}
+
+impl Report {
+    /// The report of the type with this (new) name.
+    pub fn ty(&self, name: &str) -> Option<&TypeReport> {
+        self.types.iter().find(|t| t.diff.new_name == name)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.types.is_empty() {
+            writeln!(f, "no layout changes")?;
+        }
+        for t in &self.types {
+            write!(f, "{}", t.diff)?;
+            writeln!(
+                f,
+                "  {} value{} migrated",
+                t.values,
+                if t.values == 1 { "" } else { "s" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An aligned scratch allocation that is freed (never dropped) at the end of its scope.
+struct Scratch {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl Scratch {
+    fn new(layout: Layout) -> Scratch {
+        let ptr = if layout.size() == 0 {
+            // A dangling, aligned pointer is valid for zero-sized reads and writes.
+            core::ptr::without_provenance_mut(layout.align())
+        } else {
+            // SAFETY: the layout has a non-zero size.
+            let p = unsafe { alloc(layout) };
+            if p.is_null() {
+                handle_alloc_error(layout)
+            }
+            p
+        };
+        Scratch { ptr, layout }
+    }
+
+    fn for_shape(shape: &Shape) -> Scratch {
+        Scratch::new(
+            Layout::from_size_align(shape.size, shape.align).expect("a Rust type's layout"),
+        )
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.layout.size() != 0 {
+            // SAFETY: allocated in `new` with this layout; whatever it held was moved out or
+            // dropped by its user.
+            unsafe { dealloc(self.ptr, self.layout) }
+        }
+    }
+}
+
+/// Runs a plan's builders and counts migrated values per type plan.
+pub(crate) struct Exec<'p> {
+    plan: &'p Plan,
+    pub(crate) counts: Vec<u64>,
+}
+
+impl<'p> Exec<'p> {
+    pub(crate) fn new(plan: &'p Plan) -> Self {
+        Exec {
+            plan,
+            counts: vec![0; plan.types.len()],
+        }
+    }
+
+    /// Builds the new value of type plan `index` at `dst` from the old value at `src`.
+    ///
+    /// # Safety
+    /// `src` is a valid value of the plan's old type; `dst` is valid for writes of the new type
+    /// and suitably aligned.
+    pub(crate) unsafe fn build_type(
+        &mut self,
+        index: usize,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let plan = self.plan;
+        let tp = &plan.types[index];
+        match &tp.body {
+            // SAFETY: forwarded contract.
+            TypeBody::Struct(steps) => unsafe { self.build_struct(steps, src, dst)? },
+            TypeBody::Enum(ep) => {
+                let TypeKind::Enum(old_enum) = &tp.old.kind else {
+                    unreachable!("enum plan for a struct")
+                };
+                let TypeKind::Enum(new_enum) = &tp.new.kind else {
+                    unreachable!("enum plan for a struct")
+                };
+                let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
+                // SAFETY: `src` is a valid old value and `addrs` has room for its largest
+                // variant.
+                let vi = unsafe { (old_enum.read)(src, addrs.as_mut_ptr()) };
+                match &ep.variants[vi] {
+                    None => match &ep.removed_default {
+                        // SAFETY: `dst` is valid for writes of the new type.
+                        Some(d) => unsafe { write_default(d, dst)? },
+                        None => {
+                            return Err(MigrateError::VariantRemoved {
+                                path: ValuePath::default(),
+                                ty: tp.old.name.to_owned(),
+                                variant: old_enum.variants[vi].name.to_owned(),
+                            });
+                        }
+                    },
+                    Some(vp) => {
+                        let scratch = Scratch::new(vp.scratch);
+                        let mut ptrs = Vec::with_capacity(vp.fields.len());
+                        for (j, step) in vp.fields.iter().enumerate() {
+                            // SAFETY: the offsets come from the scratch layout.
+                            let fdst = unsafe { scratch.ptr.add(vp.offsets[j]) };
+                            let result = match step {
+                                VariantFieldStep::Convert {
+                                    field,
+                                    old_index,
+                                    conv,
+                                    ..
+                                } => {
+                                    // SAFETY: `addrs[old_index]` is a field of the valid old
+                                    // value; `fdst` is valid for the new field.
+                                    unsafe { self.build(conv, addrs[*old_index], fdst) }
+                                        .map_err(|e| e.within_name(field))
+                                }
+                                VariantFieldStep::Default { field, plan, .. } => {
+                                    // SAFETY: `fdst` is valid for writes of the new field.
+                                    unsafe { write_default(plan, fdst) }
+                                        .map_err(|e| e.within_name(field))
+                                }
+                            };
+                            if let Err(e) = result {
+                                for (k, built) in vp.fields[..j].iter().enumerate() {
+                                    let shape = variant_step_shape(built);
+                                    if shape.needs_drop {
+                                        // SAFETY: field `k` was built above and not moved.
+                                        unsafe { (shape.drop)(scratch.ptr.add(vp.offsets[k])) }
+                                    }
+                                }
+                                return Err(e.within_name(old_enum.variants[vi].name));
+                            }
+                            ptrs.push(fdst);
+                        }
+                        // SAFETY: every field of the new variant is built in the scratch
+                        // buffer; `write` moves them out, and the scratch is then only freed.
+                        unsafe { (new_enum.write)(dst, vp.new_index, ptrs.as_ptr()) };
+                    }
+                }
+            }
+            // SAFETY: `dst` is valid for writes of the new type.
+            TypeBody::HookOnly(d) => unsafe { write_default(d, dst)? },
+        }
+        if let Some(hook) = tp.hook {
+            // SAFETY: `src` is a valid old value that is only read while the view lives.
+            let old = unsafe { OldValue::new(tp.old, src) };
+            // SAFETY: `dst` holds the complete new value, referenced by nothing else.
+            if let Err(message) = unsafe { hook(&old, dst) } {
+                // SAFETY: the new value is complete; it is dropped once and never used again.
+                unsafe { (tp.new.glue.drop)(dst) };
+                return Err(MigrateError::Hook {
+                    path: ValuePath::default(),
+                    ty: tp.new.name.to_owned(),
+                    message,
+                });
+            }
+        }
+        self.counts[index] += 1;
+        Ok(())
+    }
+
+    /// # Safety
+    /// As for [`Exec::build_type`], with a struct plan.
+    unsafe fn build_struct(
+        &mut self,
+        steps: &[Step],
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        for (i, step) in steps.iter().enumerate() {
+            let result = match step {
+                Step::Copy {
+                    src: s,
+                    dst: d,
+                    len,
+                } => {
+                    // SAFETY: the run lies inside both values (offsets and sizes of fields
+                    // whose bytes mean the same in both versions); the values do not overlap.
+                    unsafe { core::ptr::copy_nonoverlapping(src.add(*s), dst.add(*d), *len) };
+                    Ok(())
+                }
+                Step::Convert {
+                    field,
+                    src: s,
+                    dst: d,
+                    conv,
+                    ..
+                } => {
+                    // SAFETY: the offsets are the fields' own (from `offset_of!`).
+                    unsafe { self.build(conv, src.add(*s), dst.add(*d)) }
+                        .map_err(|e| e.within_name(field))
+                }
+                Step::Default {
+                    field,
+                    dst: d,
+                    plan,
+                    ..
+                } => {
+                    // SAFETY: the offset is the new field's own.
+                    unsafe { write_default(plan, dst.add(*d)) }.map_err(|e| e.within_name(field))
+                }
+            };
+            if let Err(e) = result {
+                for built in &steps[..i] {
+                    if let Step::Convert {
+                        dst: d, new_shape, ..
+                    }
+                    | Step::Default {
+                        dst: d, new_shape, ..
+                    } = built
+                        && new_shape.needs_drop
+                    {
+                        // SAFETY: the field was built above and is dropped exactly once.
+                        unsafe { (new_shape.drop)(dst.add(*d)) }
+                    }
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds a new value of a conversion's new shape at `dst` from the old value at `src`.
+    ///
+    /// # Safety
+    /// `src` is a valid value of the conversion's old shape; `dst` is valid for writes of the new
+    /// shape and suitably aligned.
+    unsafe fn build(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        match conv {
+            Conv::Copy { size } => {
+                // SAFETY: both values have `size` bytes that mean the same thing.
+                unsafe { core::ptr::copy_nonoverlapping(src, dst, *size) };
+                Ok(())
+            }
+            Conv::Cast { from, to, kind } => {
+                // SAFETY: `src` holds a `from`, `dst` has room for a `to`.
+                let n = unsafe { read_num(*from, src) };
+                // SAFETY: as above.
+                if unsafe { write_num(n, *to, dst) } {
+                    Ok(())
+                } else {
+                    debug_assert_eq!(*kind, CastKind::Checked, "widening never fails");
+                    Err(MigrateError::CheckedCast {
+                        path: ValuePath::default(),
+                        from: *from,
+                        to: *to,
+                        value: n.to_string(),
+                    })
+                }
+            }
+            Conv::String { old, new } => {
+                // SAFETY: `src` is a valid `String` of the old build.
+                let (ptr, len) = unsafe { (old.as_str)(src) };
+                // SAFETY: the bytes are valid UTF-8 and stay alive during the call.
+                unsafe { (new.write_from)(dst, ptr, len) };
+                Ok(())
+            }
+            Conv::Array {
+                elem,
+                old_elem,
+                new_elem,
+                old_len,
+                new_len,
+                fill,
+                old_default,
+            } => {
+                // Check what would be lost before building anything.
+                for i in *new_len..*old_len {
+                    // SAFETY: element `i < old_len` of the old array.
+                    let p = unsafe { src.add(i * old_elem.size) };
+                    let is_default = match old_default {
+                        // SAFETY: `p` is a valid value of `old_elem`, and `d` builds its default.
+                        Some(d) => unsafe { holds_default(d, old_elem, p) }
+                            .map_err(|e| e.within(Seg::Index(i)))?,
+                        None => false,
+                    };
+                    if !is_default {
+                        return Err(MigrateError::ArrayShrink {
+                            path: ValuePath::default(),
+                            old_len: *old_len,
+                            new_len: *new_len,
+                            index: i,
+                        });
+                    }
+                }
+                let common = (*old_len).min(*new_len);
+                // SAFETY: the arrays hold `common` elements each at their strides.
+                unsafe { self.build_elements(elem, old_elem, new_elem, src, dst, common)? };
+                for i in common..*new_len {
+                    let fill = fill.as_ref().expect("planned for growing arrays");
+                    // SAFETY: element `i < new_len` of the new array.
+                    let result = unsafe { write_default(fill, dst.add(i * new_elem.size)) };
+                    if let Err(e) = result {
+                        // SAFETY: elements `..i` were built and are dropped once.
+                        unsafe { drop_elements(new_elem, dst, i) };
+                        return Err(e.within(Seg::Index(i)));
+                    }
+                }
+                Ok(())
+            }
+            Conv::Vec {
+                elem,
+                old_elem,
+                new_elem,
+                old,
+                new,
+                new_vec,
+            } => {
+                // SAFETY: `src` is a valid vector of the old build.
+                let (ptr, len) = unsafe { (old.parts)(src) };
+                // SAFETY: `dst` is valid for writes of the new vector.
+                let buf = unsafe { (new.write_with_capacity)(dst, len) };
+                // SAFETY: both buffers hold room for `len` elements.
+                if let Err(e) =
+                    unsafe { self.build_elements(elem, old_elem, new_elem, ptr, buf, len) }
+                {
+                    // SAFETY: the vector is empty (length 0) and owns its buffer.
+                    unsafe { (new_vec.drop)(dst) };
+                    return Err(e);
+                }
+                // SAFETY: the first `len` elements are built.
+                unsafe { (new.set_len)(dst, len) };
+                Ok(())
+            }
+            Conv::Box {
+                elem,
+                new_elem,
+                old,
+                new,
+            } => {
+                // SAFETY: `src` is a valid box of the old build.
+                let inner = unsafe { (old.get)(src) };
+                let scratch = Scratch::for_shape(new_elem);
+                // SAFETY: the scratch has the new element's layout.
+                unsafe { self.build(elem, inner, scratch.ptr)? };
+                // SAFETY: the scratch holds a complete value, which `write_from` moves out.
+                unsafe { (new.write_from)(dst, scratch.ptr) };
+                Ok(())
+            }
+            Conv::Option {
+                elem,
+                new_elem,
+                old,
+                new,
+            } => {
+                // SAFETY: `src` is a valid option of the old build.
+                let inner = unsafe { (old.get)(src) };
+                if inner.is_null() {
+                    // SAFETY: `dst` is valid for writes of the new option.
+                    unsafe { (new.write_none)(dst) };
+                    return Ok(());
+                }
+                let scratch = Scratch::for_shape(new_elem);
+                // SAFETY: the scratch has the new payload's layout.
+                unsafe { self.build(elem, inner, scratch.ptr)? };
+                // SAFETY: the scratch holds a complete payload, which `write_some` moves out.
+                unsafe { (new.write_some)(dst, scratch.ptr) };
+                Ok(())
+            }
+            Conv::Pool {
+                elem,
+                new_elem,
+                old,
+                new,
+                new_pool,
+            } => {
+                // SAFETY: `src` is a valid pool of the old build.
+                let n = unsafe { (old.slot_count)(src) };
+                // SAFETY: `dst` is valid for writes of the new pool.
+                unsafe { (new.write_vacant)(dst, n) };
+                let scratch = Scratch::for_shape(new_elem);
+                for i in 0..n {
+                    // SAFETY: `i < slot_count`.
+                    let (generation, value) = unsafe { (old.slot)(src, i) };
+                    if value.is_null() {
+                        // SAFETY: slots are set in order; a null source leaves it vacant.
+                        unsafe { (new.set_slot)(dst, i, generation, core::ptr::null_mut()) };
+                        continue;
+                    }
+                    // SAFETY: `value` is a valid old element; the scratch fits a new one.
+                    if let Err(e) = unsafe { self.build(elem, value, scratch.ptr) } {
+                        // SAFETY: the pool holds the slots set so far; dropping it drops them.
+                        unsafe { (new_pool.drop)(dst) };
+                        return Err(e.within(Seg::Index(i)));
+                    }
+                    // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
+                    unsafe { (new.set_slot)(dst, i, generation, scratch.ptr) };
+                }
+                Ok(())
+            }
+            // SAFETY: forwarded contract.
+            Conv::Named(index) => unsafe { self.build_type(*index, src, dst) },
+        }
+    }
+
+    /// Builds `len` elements of `new_elem` from `len` elements of `old_elem`. On failure, the
+    /// elements built so far are dropped.
+    ///
+    /// # Safety
+    /// `src` holds `len` valid old elements; `dst` has room for `len` new ones.
+    unsafe fn build_elements(
+        &mut self,
+        elem: &Conv,
+        old_elem: &Shape,
+        new_elem: &Shape,
+        src: *const u8,
+        dst: *mut u8,
+        len: usize,
+    ) -> Result<(), MigrateError> {
+        if let Conv::Copy { size } = elem
+            && *size == old_elem.size
+            && *size == new_elem.size
+        {
+            // SAFETY: plain data of identical layout; the buffers do not overlap.
+            unsafe { core::ptr::copy_nonoverlapping(src, dst, len * size) };
+            return Ok(());
+        }
+        for i in 0..len {
+            // SAFETY: element `i < len` of each buffer.
+            let result =
+                unsafe { self.build(elem, src.add(i * old_elem.size), dst.add(i * new_elem.size)) };
+            if let Err(e) = result {
+                // SAFETY: elements `..i` were built and are dropped once.
+                unsafe { drop_elements(new_elem, dst, i) };
+                return Err(e.within(Seg::Index(i)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn variant_step_shape(step: &VariantFieldStep) -> &'static Shape {
+    match step {
+        VariantFieldStep::Convert { new_shape, .. }
+        | VariantFieldStep::Default { new_shape, .. } => new_shape,
+    }
+}
+
+/// Drops `n` elements of `shape` laid out from `base`.
+///
+/// # Safety
+/// The elements are valid and are not used again.
+unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
+    if shape.needs_drop {
+        for i in 0..n {
+            // SAFETY: element `i < n` is valid and dropped once.
+            unsafe { (shape.drop)(base.add(i * shape.size)) }
+        }
+    }
+}
+
+/// Writes the default described by `plan` to `dst`. On failure nothing is left at `dst`.
+///
+/// # Safety
+/// `dst` is valid for writes of the plan's shape and suitably aligned.
+pub(crate) unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), MigrateError> {
+    match plan {
+        // SAFETY: primitives' defaults are all-zero bytes; `dst` has `size` bytes.
+        DefaultPlan::Zero { size } => unsafe { core::ptr::write_bytes(dst, 0, *size) },
+        // SAFETY: the writer's contract is the caller's.
+        DefaultPlan::Write(f) => unsafe { f(dst) }.map_err(err_default)?,
+        // SAFETY: an empty, valid UTF-8 string.
+        DefaultPlan::String(g) => unsafe { (g.write_from)(dst, "".as_ptr(), 0) },
+        DefaultPlan::EmptyVec(g) => {
+            // SAFETY: `dst` is valid for writes of the vector.
+            unsafe { (g.write_with_capacity)(dst, 0) };
+        }
+        // SAFETY: `dst` is valid for writes of the option.
+        DefaultPlan::None(g) => unsafe { (g.write_none)(dst) },
+        // SAFETY: `dst` is valid for writes of the pool.
+        DefaultPlan::EmptyPool(g) => unsafe { (g.write_vacant)(dst, 0) },
+        DefaultPlan::Array {
+            elem,
+            elem_shape,
+            len,
+        } => {
+            for i in 0..*len {
+                // SAFETY: element `i < len` of the array at `dst`.
+                if let Err(e) = unsafe { write_default(elem, dst.add(i * elem_shape.size)) } {
+                    // SAFETY: elements `..i` were written and are dropped once.
+                    unsafe { drop_elements(elem_shape, dst, i) };
+                    return Err(e.within(Seg::Index(i)));
+                }
+            }
+        }
+        DefaultPlan::Box {
+            elem,
+            elem_shape,
+            glue,
+        } => {
+            let scratch = Scratch::for_shape(elem_shape);
+            // SAFETY: the scratch has the element's layout.
+            unsafe { write_default(elem, scratch.ptr)? };
+            // SAFETY: the scratch holds a complete value, which `write_from` moves out.
+            unsafe { (glue.write_from)(dst, scratch.ptr) };
+        }
+    }
+    Ok(())
+}
+
+/// Whether the value at `p` equals its type's default.
+///
+/// # Safety
+/// `p` is a valid value of `shape`, and `plan` builds a default of `shape`.
+unsafe fn holds_default(
+    plan: &DefaultPlan,
+    shape: &Shape,
+    p: *const u8,
+) -> Result<bool, MigrateError> {
+    let scratch = Scratch::for_shape(shape);
+    // SAFETY: the scratch has the shape's layout.
+    unsafe { write_default(plan, scratch.ptr)? };
+    // SAFETY: both are valid values of `shape`.
+    let equal = unsafe { values_equal(shape, p, scratch.ptr) };
+    if shape.needs_drop {
+        // SAFETY: the default was built above and is dropped once.
+        unsafe { (shape.drop)(scratch.ptr) };
+    }
+    Ok(equal)
+}
+
+/// Structural equality of two values of one shape (primitives compare by bytes, so `-0.0` is not
+/// `0.0` and a NaN equals the same NaN).
+///
+/// # Safety
+/// `a` and `b` are valid values of `shape`.
+pub unsafe fn values_equal(shape: &Shape, a: *const u8, b: *const u8) -> bool {
+    // SAFETY: every arm reads the values as their shape describes them.
+    unsafe {
+        match &shape.kind {
+            ShapeKind::Prim(_) | ShapeKind::Handle { .. } => {
+                core::slice::from_raw_parts(a, shape.size)
+                    == core::slice::from_raw_parts(b, shape.size)
+            }
+            ShapeKind::String(g) => {
+                let (pa, la) = (g.as_str)(a);
+                let (pb, lb) = (g.as_str)(b);
+                core::slice::from_raw_parts(pa, la) == core::slice::from_raw_parts(pb, lb)
+            }
+            ShapeKind::Array { elem, len } => {
+                let e = elem();
+                (0..*len).all(|i| values_equal(e, a.add(i * e.size), b.add(i * e.size)))
+            }
+            ShapeKind::Vec { elem, glue } => {
+                let e = elem();
+                let (pa, la) = (glue.parts)(a);
+                let (pb, lb) = (glue.parts)(b);
+                la == lb && (0..la).all(|i| values_equal(e, pa.add(i * e.size), pb.add(i * e.size)))
+            }
+            ShapeKind::Box { elem, glue } => values_equal(elem(), (glue.get)(a), (glue.get)(b)),
+            ShapeKind::Option { elem, glue } => {
+                let (pa, pb) = ((glue.get)(a), (glue.get)(b));
+                match (pa.is_null(), pb.is_null()) {
+                    (true, true) => true,
+                    (false, false) => values_equal(elem(), pa, pb),
+                    _ => false,
+                }
+            }
+            ShapeKind::Pool { elem, glue } => {
+                let n = (glue.slot_count)(a);
+                n == (glue.slot_count)(b)
+                    && (0..n).all(|i| {
+                        let (ga, va) = (glue.slot)(a, i);
+                        let (gb, vb) = (glue.slot)(b, i);
+                        ga == gb
+                            && match (va.is_null(), vb.is_null()) {
+                                (true, true) => true,
+                                (false, false) => values_equal(elem(), va, vb),
+                                _ => false,
+                            }
+                    })
+            }
+            ShapeKind::Named(desc) => type_values_equal(desc(), a, b),
+        }
+    }
+}
+
+/// Structural equality of two values of one `CooType`.
+///
+/// # Safety
+/// `a` and `b` are valid values of `desc`.
+pub unsafe fn type_values_equal(desc: &TypeDesc, a: *const u8, b: *const u8) -> bool {
+    match &desc.kind {
+        TypeKind::Struct(s) => s.fields.iter().all(|f| {
+            // SAFETY: fields lie at their offsets inside valid values.
+            unsafe { values_equal((f.shape)(), a.add(f.offset), b.add(f.offset)) }
+        }),
+        TypeKind::Enum(e) => {
+            let max = e.variants.iter().map(|v| v.fields.len()).max().unwrap_or(0);
+            let mut fa = vec![core::ptr::null::<u8>(); max];
+            let mut fb = vec![core::ptr::null::<u8>(); max];
+            // SAFETY: valid values, room for the largest variant.
+            let (va, vb) = unsafe { ((e.read)(a, fa.as_mut_ptr()), (e.read)(b, fb.as_mut_ptr())) };
+            va == vb
+                && e.variants[va].fields.iter().enumerate().all(|(i, f)| {
+                    // SAFETY: the addresses are the variant's fields.
+                    unsafe { values_equal((f.shape)(), fa[i], fb[i]) }
+                })
+        }
+    }
+}

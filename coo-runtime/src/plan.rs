@@ -1,0 +1,988 @@
+//! Migration plans: for every live value, an explicit, total list of actions that builds its new
+//! version. Planning reads descriptors only and mutates nothing; what it cannot plan is reported
+//! all at once, each problem naming the type, the field, both field types and the fix.
+
+use std::alloc::Layout;
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::convert::{CastKind, cast_kind};
+use crate::diff::{TypeDiff, diff_type, match_fields, variant_successor};
+use crate::layout::{
+    BoxGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue, TypeDesc,
+    TypeKind, VecGlue, WriteFn, shape_text,
+};
+use crate::registry::Catalog;
+
+/// How one value of an old shape becomes a value of the new shape. Every variant builds a fresh,
+/// independent value: the old value is only read, so a failure anywhere leaves it untouched.
+#[derive(Debug, Clone)]
+pub enum Conv {
+    /// Plain data with the same bytes in both versions.
+    Copy { size: usize },
+    /// A number converted to another type; `Checked` casts fail on values that do not convert
+    /// exactly.
+    Cast {
+        from: Prim,
+        to: Prim,
+        kind: CastKind,
+    },
+    /// A `String`, copied through the old and new builds' glue.
+    String {
+        old: &'static StringGlue,
+        new: &'static StringGlue,
+    },
+    Array {
+        elem: Box<Conv>,
+        old_elem: &'static Shape,
+        new_elem: &'static Shape,
+        old_len: usize,
+        new_len: usize,
+        /// How to fill the elements an array gained.
+        fill: Option<DefaultPlan>,
+        /// How to build the old element's default, to check that elements an array lost held it.
+        old_default: Option<DefaultPlan>,
+    },
+    Vec {
+        elem: Box<Conv>,
+        old_elem: &'static Shape,
+        new_elem: &'static Shape,
+        old: &'static VecGlue,
+        new: &'static VecGlue,
+        /// The new `Vec`'s own shape (its drop glue frees a partly built vector).
+        new_vec: &'static Shape,
+    },
+    Box {
+        elem: Box<Conv>,
+        new_elem: &'static Shape,
+        old: &'static BoxGlue,
+        new: &'static BoxGlue,
+    },
+    Option {
+        elem: Box<Conv>,
+        new_elem: &'static Shape,
+        old: &'static OptionGlue,
+        new: &'static OptionGlue,
+    },
+    Pool {
+        elem: Box<Conv>,
+        new_elem: &'static Shape,
+        old: &'static PoolGlue,
+        new: &'static PoolGlue,
+        /// The new pool's own shape (its drop glue frees a partly built pool).
+        new_pool: &'static Shape,
+    },
+    /// A nested `CooType`: index into [`Plan::types`].
+    Named(usize),
+}
+
+/// How to build a default value of a shape: the field type's `Default`, structurally.
+#[derive(Debug, Clone)]
+pub enum DefaultPlan {
+    /// Primitives: their `Default` is all-zero bytes (`0`, `0.0`, `false`, `'\0'`).
+    Zero {
+        size: usize,
+    },
+    /// A `#[coo(default = ...)]` expression or a `CooType`'s `Default` impl.
+    Write(WriteFn),
+    String(&'static StringGlue),
+    EmptyVec(&'static VecGlue),
+    None(&'static OptionGlue),
+    EmptyPool(&'static PoolGlue),
+    Array {
+        elem: Box<DefaultPlan>,
+        elem_shape: &'static Shape,
+        len: usize,
+    },
+    Box {
+        elem: Box<DefaultPlan>,
+        elem_shape: &'static Shape,
+        glue: &'static BoxGlue,
+    },
+}
+
+impl DefaultPlan {
+    /// The structural default of a shape, or `None` when the type has no `Default`.
+    pub fn for_shape(shape: &'static Shape) -> Option<DefaultPlan> {
+        Some(match &shape.kind {
+            ShapeKind::Prim(_) => DefaultPlan::Zero { size: shape.size },
+            ShapeKind::String(glue) => DefaultPlan::String(glue),
+            ShapeKind::Vec { glue, .. } => DefaultPlan::EmptyVec(glue),
+            ShapeKind::Option { glue, .. } => DefaultPlan::None(glue),
+            ShapeKind::Pool { glue, .. } => DefaultPlan::EmptyPool(glue),
+            ShapeKind::Array { elem, len } => DefaultPlan::Array {
+                elem: Box::new(DefaultPlan::for_shape(elem())?),
+                elem_shape: elem(),
+                len: *len,
+            },
+            ShapeKind::Box { elem, glue } => DefaultPlan::Box {
+                elem: Box::new(DefaultPlan::for_shape(elem())?),
+                elem_shape: elem(),
+                glue,
+            },
+            ShapeKind::Handle { .. } => return None,
+            ShapeKind::Named(desc) => DefaultPlan::Write((desc().glue.default)()?),
+        })
+    }
+}
+
+/// The plan for the values of one type.
+#[derive(Debug, Clone)]
+pub struct TypePlan {
+    pub old: &'static TypeDesc,
+    pub new: &'static TypeDesc,
+    /// Whether the layout is unchanged (the values are then only copied where a changed type
+    /// contains them, and kept in place otherwise).
+    pub unchanged: bool,
+    /// What changed, for changed types.
+    pub diff: Option<TypeDiff>,
+    pub body: TypeBody,
+    pub hook: Option<HookFn>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TypeBody {
+    Struct(Vec<Step>),
+    Enum(EnumPlan),
+    /// No automatic mapping (struct became enum, …): the new value starts as the new type's
+    /// `Default` and the hook builds it.
+    HookOnly(DefaultPlan),
+}
+
+/// One action that writes part of a new struct.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Copy plain bytes (runs of adjacent unchanged plain-data fields are merged into one).
+    Copy { src: usize, dst: usize, len: usize },
+    /// Convert the old field at `src` into the new field at `dst`.
+    Convert {
+        field: &'static str,
+        src: usize,
+        dst: usize,
+        conv: Conv,
+        new_shape: &'static Shape,
+    },
+    /// Write the default of a field that is new (or that a hook will fill).
+    Default {
+        field: &'static str,
+        dst: usize,
+        plan: DefaultPlan,
+        new_shape: &'static Shape,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumPlan {
+    /// For each old variant, how it continues; `None` when it was removed.
+    pub variants: Vec<Option<VariantPlan>>,
+    pub old_max_fields: usize,
+    /// With a hook, values of removed variants start as the new type's default.
+    pub removed_default: Option<DefaultPlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VariantPlan {
+    pub old_name: &'static str,
+    pub new_index: usize,
+    /// One step per field of the new variant, built in a scratch buffer at `offsets`.
+    pub fields: Vec<VariantFieldStep>,
+    pub offsets: Vec<usize>,
+    pub scratch: Layout,
+}
+
+#[derive(Debug, Clone)]
+pub enum VariantFieldStep {
+    Convert {
+        field: &'static str,
+        old_index: usize,
+        conv: Conv,
+        new_shape: &'static Shape,
+    },
+    Default {
+        field: &'static str,
+        plan: DefaultPlan,
+        new_shape: &'static Shape,
+    },
+}
+
+/// What to do with one live resource.
+#[derive(Debug, Clone)]
+pub enum ResourcePlan {
+    /// The layout is unchanged: keep the value where it is, adopt the new descriptor.
+    Keep {
+        old: &'static TypeDesc,
+        new: &'static TypeDesc,
+    },
+    /// Build a new value with [`Plan::types`]`[type_plan]`.
+    Migrate { type_plan: usize },
+}
+
+/// A complete migration plan for a state.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub types: Vec<TypePlan>,
+    pub resources: Vec<ResourcePlan>,
+}
+
+impl Plan {
+    /// The diff of every changed type reachable from the state.
+    pub fn diffs(&self) -> impl Iterator<Item = &TypeDiff> {
+        self.types.iter().filter_map(|t| t.diff.as_ref())
+    }
+
+    /// Whether the plan changes nothing but descriptors.
+    pub fn is_trivial(&self) -> bool {
+        self.resources
+            .iter()
+            .all(|r| matches!(r, ResourcePlan::Keep { .. }))
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.diffs().next().is_none() {
+            return writeln!(f, "no layout changes");
+        }
+        for d in self.diffs() {
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a problem stops the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The field's old type does not convert to its new type.
+    Incompatible,
+    /// A new field has no `#[coo(default)]` and its type has no `Default`.
+    NoDefault,
+    /// An array grew and its element type has no `Default`.
+    NoElementDefault,
+    /// Two new fields (or types) continue the same old one.
+    Ambiguous,
+    /// A struct became an enum or the reverse.
+    KindChanged,
+    /// A type with live values is gone from the new version.
+    TypeRemoved { live_values: usize },
+    /// A hook must build the value but the type has no `Default` to start from.
+    HookNeedsDefault,
+    /// An enum variant's fields changed in a way the automatic mapping cannot follow.
+    VariantIncompatible,
+}
+
+/// One reason a migration cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The type (new name when it exists).
+    pub ty: String,
+    /// `field`, or `Variant.field` for enum variant fields.
+    pub field: Option<String>,
+    pub old_ty: Option<String>,
+    pub new_ty: Option<String>,
+    /// What to write to fix it.
+    pub fix: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "`{}.{}`", self.ty, field)?,
+            None => write!(f, "`{}`", self.ty)?,
+        }
+        let what = match &self.kind {
+            ProblemKind::Incompatible => "cannot be converted".to_owned(),
+            ProblemKind::NoDefault => "is new and has no default".to_owned(),
+            ProblemKind::NoElementDefault => {
+                "grew, and its element type has no default to fill with".to_owned()
+            }
+            ProblemKind::Ambiguous => "is continued by more than one new item".to_owned(),
+            ProblemKind::KindChanged => "changed kind".to_owned(),
+            ProblemKind::TypeRemoved { live_values } => format!(
+                "was removed, but {live_values} live value{} of it remain{}",
+                if *live_values == 1 { "" } else { "s" },
+                if *live_values == 1 { "s" } else { "" }
+            ),
+            ProblemKind::HookNeedsDefault => {
+                "has a migration hook but no `Default` to start the new value from".to_owned()
+            }
+            ProblemKind::VariantIncompatible => "changed incompatibly".to_owned(),
+        };
+        write!(f, " {what}")?;
+        match (&self.old_ty, &self.new_ty) {
+            (Some(o), Some(n)) => write!(f, " (old: `{o}`, new: `{n}`)")?,
+            (Some(o), None) => write!(f, " (old: `{o}`)")?,
+            (None, Some(n)) => write!(f, " (new: `{n}`)")?,
+            (None, None) => {}
+        }
+        write!(f, ": {}", self.fix)
+    }
+}
+
+/// Every reason a migration cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlanError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "the new version cannot take over the live state ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Plans the migration of values of the `roots` (the live resources' descriptors, with how many
+/// live values each has) to the types of `new`.
+pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanError> {
+    let mut planner = Planner {
+        new,
+        types: Vec::new(),
+        index: HashMap::new(),
+        problems: Vec::new(),
+        unchanged: HashMap::new(),
+    };
+    let mut resources = Vec::with_capacity(roots.len());
+    for &old in roots {
+        let Some(new_desc) = planner.successor(old, None) else {
+            planner.problems.push(Problem {
+                kind: ProblemKind::TypeRemoved { live_values: 1 },
+                ty: old.name.to_owned(),
+                field: None,
+                old_ty: Some(old.name.to_owned()),
+                new_ty: None,
+                fix: format!(
+                    "keep a type named `{0}` in the new version (or one with `#[coo(rename_from = \"{0}\")]`), \
+                     or remove the resource before reloading",
+                    old.name
+                ),
+            });
+            continue;
+        };
+        if planner.is_unchanged(old, new_desc) {
+            resources.push(ResourcePlan::Keep { old, new: new_desc });
+        } else {
+            let type_plan = planner.type_plan(old, new_desc);
+            resources.push(ResourcePlan::Migrate { type_plan });
+        }
+    }
+    if planner.problems.is_empty() {
+        Ok(Plan {
+            types: planner
+                .types
+                .into_iter()
+                .map(|t| t.expect("planned"))
+                .collect(),
+            resources,
+        })
+    } else {
+        Err(PlanError {
+            problems: planner.problems,
+        })
+    }
+}
+
+struct Planner<'a> {
+    new: &'a Catalog,
+    types: Vec<Option<TypePlan>>,
+    index: HashMap<(usize, usize), usize>,
+    problems: Vec<Problem>,
+    /// Memo of layout equality; `true` while a pair is being compared (coinduction for
+    /// recursive types).
+    unchanged: HashMap<(usize, usize), bool>,
+}
+
+fn key(old: &TypeDesc, new: &TypeDesc) -> (usize, usize) {
+    (
+        old as *const TypeDesc as usize,
+        new as *const TypeDesc as usize,
+    )
+}
+
+/// The context of a conversion, for problems.
+#[derive(Clone, Copy)]
+struct At<'s> {
+    ty: &'s str,
+    field: &'s str,
+    hook: bool,
+}
+
+impl Planner<'_> {
+    fn successor(
+        &mut self,
+        old: &'static TypeDesc,
+        at: Option<At<'_>>,
+    ) -> Option<&'static TypeDesc> {
+        if let Some(d) = self.new.get(old.name) {
+            return Some(d);
+        }
+        let claimants: Vec<_> = self
+            .new
+            .iter()
+            .filter(|d| d.rename_from.contains(&old.name))
+            .collect();
+        if claimants.len() > 1 {
+            self.problems.push(Problem {
+                kind: ProblemKind::Ambiguous,
+                ty: old.name.to_owned(),
+                field: at.map(|a| a.field.to_owned()),
+                old_ty: None,
+                new_ty: None,
+                fix: format!(
+                    "only one type may say `#[coo(rename_from = \"{}\")]`, but {} do",
+                    old.name,
+                    claimants
+                        .iter()
+                        .map(|d| format!("`{}`", d.name))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            });
+        }
+        claimants.first().copied()
+    }
+
+    /// Whether values of `old` can be used as values of `new` byte for byte.
+    fn is_unchanged(&mut self, old: &'static TypeDesc, new: &'static TypeDesc) -> bool {
+        let k = key(old, new);
+        if let Some(&v) = self.unchanged.get(&k) {
+            return v;
+        }
+        self.unchanged.insert(k, true);
+        let same = old.size == new.size
+            && old.align == new.align
+            && old.needs_drop == new.needs_drop
+            && match (&old.kind, &new.kind) {
+                (TypeKind::Struct(o), TypeKind::Struct(n)) => {
+                    o.style == n.style && self.same_fields(o.fields, n.fields, true)
+                }
+                (TypeKind::Enum(o), TypeKind::Enum(n)) => {
+                    o.variants.len() == n.variants.len()
+                        && o.variants.iter().zip(n.variants).all(|(ov, nv)| {
+                            ov.name == nv.name
+                                && ov.style == nv.style
+                                && self.same_fields(ov.fields, nv.fields, false)
+                        })
+                }
+                _ => false,
+            };
+        self.unchanged.insert(k, same);
+        same
+    }
+
+    fn same_fields(&mut self, old: &[FieldDesc], new: &[FieldDesc], offsets: bool) -> bool {
+        old.len() == new.len()
+            && old.iter().zip(new).all(|(o, n)| {
+                o.name == n.name
+                    && (!offsets || o.offset == n.offset)
+                    && self.same_shape((o.shape)(), (n.shape)())
+            })
+    }
+
+    fn same_shape(&mut self, old: &'static Shape, new: &'static Shape) -> bool {
+        if old.size != new.size || old.align != new.align || old.needs_drop != new.needs_drop {
+            return false;
+        }
+        match (&old.kind, &new.kind) {
+            (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
+            (ShapeKind::String(_), ShapeKind::String(_)) => true,
+            (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
+                n == m && self.same_shape(a(), b())
+            }
+            (ShapeKind::Vec { elem: a, .. }, ShapeKind::Vec { elem: b, .. })
+            | (ShapeKind::Box { elem: a, .. }, ShapeKind::Box { elem: b, .. })
+            | (ShapeKind::Option { elem: a, .. }, ShapeKind::Option { elem: b, .. })
+            | (ShapeKind::Pool { elem: a, .. }, ShapeKind::Pool { elem: b, .. }) => {
+                self.same_shape(a(), b())
+            }
+            (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
+                self.new_name_of(a()) == Some(b().name)
+            }
+            (ShapeKind::Named(a), ShapeKind::Named(b)) => {
+                let (a, b) = (a(), b());
+                self.new_name_of(a) == Some(b.name) && self.is_unchanged(a, b)
+            }
+            _ => false,
+        }
+    }
+
+    /// The name the successor of `old` has in the new version.
+    fn new_name_of(&self, old: &'static TypeDesc) -> Option<&'static str> {
+        self.new.find_successor(old.name).map(|d| d.name)
+    }
+
+    /// The plan for values of `old` becoming values of `new`, planned once per pair.
+    fn type_plan(&mut self, old: &'static TypeDesc, new: &'static TypeDesc) -> usize {
+        let k = key(old, new);
+        if let Some(&i) = self.index.get(&k) {
+            return i;
+        }
+        let i = self.types.len();
+        self.types.push(None);
+        self.index.insert(k, i);
+        let unchanged = self.is_unchanged(old, new);
+        let diff = (!unchanged).then(|| diff_type(old, new));
+        let hook = new.glue.hook;
+        let has_hook = hook.is_some();
+        let body = match (&old.kind, &new.kind) {
+            (TypeKind::Struct(o), TypeKind::Struct(n)) => {
+                TypeBody::Struct(self.struct_steps(new.name, o.fields, n.fields, has_hook))
+            }
+            (TypeKind::Enum(o), TypeKind::Enum(n)) => {
+                TypeBody::Enum(self.enum_plan(new, o, n, has_hook))
+            }
+            _ => {
+                let default = (new.glue.default)();
+                match (has_hook, default) {
+                    (true, Some(d)) => TypeBody::HookOnly(DefaultPlan::Write(d)),
+                    _ => {
+                        self.problems.push(Problem {
+                            kind: if has_hook {
+                                ProblemKind::HookNeedsDefault
+                            } else {
+                                ProblemKind::KindChanged
+                            },
+                            ty: new.name.to_owned(),
+                            field: None,
+                            old_ty: Some(kind_text(old)),
+                            new_ty: Some(kind_text(new)),
+                            fix: if has_hook {
+                                format!("implement `Default` for `{}` so the hook has a value to fill", new.name)
+                            } else {
+                                format!(
+                                    "add `#[coo(migrate = your_fn)]` to `{}` with `fn your_fn(old: &OldValue, new: &mut {}) -> Result<(), String>` to build the new value",
+                                    new.name, new.name
+                                )
+                            },
+                        });
+                        TypeBody::HookOnly(DefaultPlan::Zero { size: 0 })
+                    }
+                }
+            }
+        };
+        self.types[i] = Some(TypePlan {
+            old,
+            new,
+            unchanged,
+            diff,
+            body,
+            hook,
+        });
+        i
+    }
+
+    fn struct_steps(
+        &mut self,
+        ty: &str,
+        old: &'static [FieldDesc],
+        new: &'static [FieldDesc],
+        hook: bool,
+    ) -> Vec<Step> {
+        let m = match_fields(old, new);
+        self.conflicts(ty, old, new, &m.conflicts, "");
+        let mut steps: Vec<Step> = Vec::with_capacity(new.len());
+        for (n, field) in new.iter().enumerate() {
+            let new_shape = (field.shape)();
+            let at = At {
+                ty,
+                field: field.name,
+                hook,
+            };
+            let step = match m.sources[n] {
+                Some(o) => match self.conv((old[o].shape)(), new_shape, at) {
+                    Some(Conv::Copy { size }) => Step::Copy {
+                        src: old[o].offset,
+                        dst: field.offset,
+                        len: size,
+                    },
+                    Some(conv) => Step::Convert {
+                        field: field.name,
+                        src: old[o].offset,
+                        dst: field.offset,
+                        conv,
+                        new_shape,
+                    },
+                    // The hook fills the field, starting from its default.
+                    None if hook => self.default_step(ty, field, Some(&old[o]), hook),
+                    // The problem is recorded; the plan will not be used.
+                    None => Step::Copy {
+                        src: 0,
+                        dst: 0,
+                        len: 0,
+                    },
+                },
+                None => self.default_step(ty, field, None, hook),
+            };
+            // Merge adjacent copies: one `memcpy` per run of unchanged plain-data fields.
+            if let (
+                Some(Step::Copy { src, dst, len }),
+                Step::Copy {
+                    src: s2,
+                    dst: d2,
+                    len: l2,
+                },
+            ) = (steps.last_mut(), &step)
+                && *src + *len == *s2
+                && *dst + *len == *d2
+            {
+                *len += l2;
+                continue;
+            }
+            steps.push(step);
+        }
+        steps
+    }
+
+    /// The step for a new field that is not converted from an old one: its `#[coo(default)]`,
+    /// else its type's `Default`. `replaced` is the old field it could not be converted from
+    /// (only reached when a hook will fill it).
+    fn default_step(
+        &mut self,
+        ty: &str,
+        field: &'static FieldDesc,
+        replaced: Option<&FieldDesc>,
+        hook: bool,
+    ) -> Step {
+        let new_shape = (field.shape)();
+        let plan = field
+            .default
+            .map(DefaultPlan::Write)
+            .or_else(|| DefaultPlan::for_shape(new_shape));
+        match plan {
+            Some(plan) => Step::Default {
+                field: field.name,
+                dst: field.offset,
+                plan,
+                new_shape,
+            },
+            None => {
+                let new_ty = shape_text(new_shape);
+                self.problems.push(Problem {
+                    kind: ProblemKind::NoDefault,
+                    ty: ty.to_owned(),
+                    field: Some(field.name.to_owned()),
+                    old_ty: replaced.map(|o| shape_text((o.shape)())),
+                    new_ty: Some(new_ty.clone()),
+                    fix: if hook && replaced.is_some() {
+                        format!(
+                            "the hook fills it, but it needs a starting value: add `#[coo(default = ...)]` to field `{}`",
+                            field.name
+                        )
+                    } else {
+                        format!(
+                            "add `#[coo(default = ...)]` to field `{}`, implement `Default` for `{new_ty}`, \
+                             or `#[coo(rename_from = \"old_name\")]` if it continues an old field",
+                            field.name
+                        )
+                    },
+                });
+                Step::Copy {
+                    src: 0,
+                    dst: 0,
+                    len: 0,
+                }
+            }
+        }
+    }
+
+    fn conflicts(
+        &mut self,
+        ty: &str,
+        old: &[FieldDesc],
+        new: &[FieldDesc],
+        conflicts: &[(usize, usize)],
+        prefix: &str,
+    ) {
+        for &(n, o) in conflicts {
+            self.problems.push(Problem {
+                kind: ProblemKind::Ambiguous,
+                ty: ty.to_owned(),
+                field: Some(format!("{prefix}{}", new[n].name)),
+                old_ty: Some(shape_text((old[o].shape)())),
+                new_ty: Some(shape_text((new[n].shape)())),
+                fix: format!(
+                    "old field `{}` is already continued by the new field of that name; \
+                     remove `rename_from = \"{}\"` from `{}` or rename the other field",
+                    old[o].name, old[o].name, new[n].name
+                ),
+            });
+        }
+    }
+
+    fn enum_plan(
+        &mut self,
+        new_desc: &'static TypeDesc,
+        old: &'static crate::layout::EnumDesc,
+        new: &'static crate::layout::EnumDesc,
+        hook: bool,
+    ) -> EnumPlan {
+        let ty = new_desc.name;
+        let removed_default = if hook {
+            (new_desc.glue.default)().map(DefaultPlan::Write)
+        } else {
+            None
+        };
+        let mut variants = Vec::with_capacity(old.variants.len());
+        for ov in old.variants {
+            let Some(new_index) = variant_successor(new, ov.name) else {
+                // Removal is decided per value: no live value may use the variant (checked
+                // while migrating), unless a hook rebuilds those values from the default.
+                if hook && removed_default.is_none() {
+                    self.hook_needs_default(new_desc, ov.name);
+                }
+                variants.push(None);
+                continue;
+            };
+            let nv = &new.variants[new_index];
+            let m = match_fields(ov.fields, nv.fields);
+            let prefix = format!("{}.", nv.name);
+            self.conflicts(ty, ov.fields, nv.fields, &m.conflicts, &prefix);
+            let mut fields = Vec::with_capacity(nv.fields.len());
+            let mut incompatible = false;
+            for (n, field) in nv.fields.iter().enumerate() {
+                let new_shape = (field.shape)();
+                let name = format!("{prefix}{}", field.name);
+                let at = At {
+                    ty,
+                    field: &name,
+                    hook,
+                };
+                let conv = m.sources[n].and_then(|o| {
+                    let c = self.conv((ov.fields[o].shape)(), new_shape, at);
+                    incompatible |= c.is_none();
+                    c.map(|c| (o, c))
+                });
+                fields.push(match conv {
+                    Some((old_index, conv)) => VariantFieldStep::Convert {
+                        field: field.name,
+                        old_index,
+                        conv,
+                        new_shape,
+                    },
+                    None => match DefaultPlan::for_shape(new_shape) {
+                        Some(plan) => VariantFieldStep::Default {
+                            field: field.name,
+                            plan,
+                            new_shape,
+                        },
+                        None => {
+                            incompatible = true;
+                            self.problems.push(Problem {
+                                kind: ProblemKind::NoDefault,
+                                ty: ty.to_owned(),
+                                field: Some(name.clone()),
+                                old_ty: None,
+                                new_ty: Some(shape_text(new_shape)),
+                                fix: format!(
+                                    "implement `Default` for `{}`, or add `#[coo(migrate = ...)]` to `{ty}` and build the variant there",
+                                    shape_text(new_shape)
+                                ),
+                            });
+                            VariantFieldStep::Default {
+                                field: field.name,
+                                plan: DefaultPlan::Zero { size: 0 },
+                                new_shape,
+                            }
+                        }
+                    },
+                });
+            }
+            if incompatible && hook && removed_default.is_none() {
+                self.hook_needs_default(new_desc, ov.name);
+            }
+            let (scratch, offsets) = scratch_layout(nv.fields);
+            variants.push(Some(VariantPlan {
+                old_name: ov.name,
+                new_index,
+                fields,
+                offsets,
+                scratch,
+            }));
+        }
+        EnumPlan {
+            variants,
+            old_max_fields: old
+                .variants
+                .iter()
+                .map(|v| v.fields.len())
+                .max()
+                .unwrap_or(0),
+            removed_default,
+        }
+    }
+
+    fn hook_needs_default(&mut self, new: &TypeDesc, variant: &str) {
+        self.problems.push(Problem {
+            kind: ProblemKind::HookNeedsDefault,
+            ty: new.name.to_owned(),
+            field: Some(variant.to_owned()),
+            old_ty: None,
+            new_ty: None,
+            fix: format!(
+                "values of variant `{variant}` cannot be mapped automatically; implement `Default` for `{}` \
+                 so the hook has a value to rebuild them from",
+                new.name
+            ),
+        });
+    }
+
+    /// The conversion of a value of `old` into `new`, or `None` (with a problem recorded unless
+    /// a hook will fill the value) when there is none.
+    fn conv(&mut self, old: &'static Shape, new: &'static Shape, at: At<'_>) -> Option<Conv> {
+        let conv = self.conv_inner(old, new, at);
+        if conv.is_none() && !at.hook {
+            self.problems.push(Problem {
+                kind: ProblemKind::Incompatible,
+                ty: at.ty.to_owned(),
+                field: Some(at.field.to_owned()),
+                old_ty: Some(shape_text(old)),
+                new_ty: Some(shape_text(new)),
+                fix: format!(
+                    "add `#[coo(migrate = your_fn)]` to `{}` and set the field from the old value there, \
+                     or give the new field another name (with `#[coo(default = ...)]` if its type has no `Default`)",
+                    at.ty
+                ),
+            });
+        }
+        conv
+    }
+
+    fn conv_inner(&mut self, old: &'static Shape, new: &'static Shape, at: At<'_>) -> Option<Conv> {
+        if !old.needs_drop && !new.needs_drop && self.same_shape(old, new) {
+            return Some(Conv::Copy { size: new.size });
+        }
+        Some(match (&old.kind, &new.kind) {
+            (ShapeKind::Prim(a), ShapeKind::Prim(b)) => match cast_kind(*a, *b)? {
+                CastKind::Same => Conv::Copy { size: new.size },
+                kind => Conv::Cast {
+                    from: *a,
+                    to: *b,
+                    kind,
+                },
+            },
+            (ShapeKind::String(o), ShapeKind::String(n)) => Conv::String { old: o, new: n },
+            (
+                ShapeKind::Array {
+                    elem: oe,
+                    len: old_len,
+                },
+                ShapeKind::Array {
+                    elem: ne,
+                    len: new_len,
+                },
+            ) => {
+                let elem = Box::new(self.conv_inner(oe(), ne(), at)?);
+                let fill = if new_len > old_len {
+                    let fill = DefaultPlan::for_shape(ne());
+                    if fill.is_none() {
+                        self.problems.push(Problem {
+                            kind: ProblemKind::NoElementDefault,
+                            ty: at.ty.to_owned(),
+                            field: Some(at.field.to_owned()),
+                            old_ty: Some(shape_text(old)),
+                            new_ty: Some(shape_text(new)),
+                            fix: format!(
+                                "implement `Default` for `{}`, or keep the length at {old_len}",
+                                shape_text(ne())
+                            ),
+                        });
+                    }
+                    fill
+                } else {
+                    None
+                };
+                Conv::Array {
+                    elem,
+                    old_elem: oe(),
+                    new_elem: ne(),
+                    old_len: *old_len,
+                    new_len: *new_len,
+                    fill,
+                    old_default: if new_len < old_len {
+                        DefaultPlan::for_shape(oe())
+                    } else {
+                        None
+                    },
+                }
+            }
+            (ShapeKind::Vec { elem: oe, glue: o }, ShapeKind::Vec { elem: ne, glue: n }) => {
+                Conv::Vec {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    old_elem: oe(),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                    new_vec: new,
+                }
+            }
+            (ShapeKind::Box { elem: oe, glue: o }, ShapeKind::Box { elem: ne, glue: n }) => {
+                Conv::Box {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                }
+            }
+            (ShapeKind::Option { elem: oe, glue: o }, ShapeKind::Option { elem: ne, glue: n }) => {
+                Conv::Option {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                }
+            }
+            (ShapeKind::Pool { elem: oe, glue: o }, ShapeKind::Pool { elem: ne, glue: n }) => {
+                Conv::Pool {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                    new_pool: new,
+                }
+            }
+            (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b })
+                if self.new_name_of(a()) == Some(b().name) =>
+            {
+                Conv::Copy { size: new.size }
+            }
+            (ShapeKind::Named(a), ShapeKind::Named(b)) => {
+                let (a, b) = (a(), b());
+                if self.successor(a, Some(at)).map(|d| d.name) != Some(b.name) {
+                    return None;
+                }
+                Conv::Named(self.type_plan(a, b))
+            }
+            _ => return None,
+        })
+    }
+}
+
+fn kind_text(desc: &TypeDesc) -> String {
+    match desc.kind {
+        TypeKind::Struct(_) => format!("struct {}", desc.name),
+        TypeKind::Enum(_) => format!("enum {}", desc.name),
+    }
+}
+
+/// A C-like layout of a variant's fields, in which they are built before the variant is written.
+fn scratch_layout(fields: &[FieldDesc]) -> (Layout, Vec<usize>) {
+    let mut layout = Layout::from_size_align(0, 1).expect("empty layout");
+    let mut offsets = Vec::with_capacity(fields.len());
+    for f in fields {
+        let shape = (f.shape)();
+        let field = Layout::from_size_align(shape.size, shape.align).expect("a Rust type's layout");
+        let (extended, offset) = layout.extend(field).expect("fits in memory");
+        layout = extended;
+        offsets.push(offset);
+    }
+    (layout.pad_to_align(), offsets)
+}

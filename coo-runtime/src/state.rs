@@ -1,0 +1,282 @@
+//! The state Coo owns: one live value (resource) per root type.
+
+use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ptr::NonNull;
+
+use crate::layout::{CooType, TypeDesc};
+use crate::migrate::{Exec, MigrateError, Report, TypeReport};
+use crate::plan::{Plan, PlanError, ResourcePlan, plan};
+use crate::registry::Catalog;
+use crate::view::OldValue;
+
+/// A heap allocation holding one value described by a [`TypeDesc`]. The allocation is the host's;
+/// the value inside is dropped with the glue of the build that owns its type.
+pub struct Resource {
+    ptr: NonNull<u8>,
+    desc: &'static TypeDesc,
+}
+
+// SAFETY: a resource is an owned value like `Box<T>`; Coo's types are built from `Send` and
+// `Sync` parts (primitives, strings, containers, pools of `CooType`s), and access is governed by
+// `&`/`&mut` borrows of the owning `State`.
+unsafe impl Send for Resource {}
+// SAFETY: as above.
+unsafe impl Sync for Resource {}
+
+fn layout_of(desc: &TypeDesc) -> Layout {
+    Layout::from_size_align(desc.size, desc.align).expect("a Rust type's layout")
+}
+
+/// Uninitialized storage for a value of `desc`; freed (not dropped) unless turned into a
+/// [`Resource`].
+struct Storage {
+    ptr: NonNull<u8>,
+    desc: &'static TypeDesc,
+}
+
+impl Storage {
+    fn new(desc: &'static TypeDesc) -> Storage {
+        let layout = layout_of(desc);
+        let ptr = if layout.size() == 0 {
+            // A dangling, aligned pointer is valid for zero-sized values.
+            NonNull::new(core::ptr::without_provenance_mut(layout.align())).expect("align > 0")
+        } else {
+            // SAFETY: the layout has a non-zero size.
+            NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout))
+        };
+        Storage { ptr, desc }
+    }
+
+    /// # Safety
+    /// The storage holds a valid value of its type.
+    unsafe fn assume_init(self) -> Resource {
+        let resource = Resource {
+            ptr: self.ptr,
+            desc: self.desc,
+        };
+        core::mem::forget(self);
+        resource
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        let layout = layout_of(self.desc);
+        if layout.size() != 0 {
+            // SAFETY: allocated in `new` with this layout; it holds no value to drop.
+            unsafe { dealloc(self.ptr.as_ptr(), layout) }
+        }
+    }
+}
+
+impl Resource {
+    /// Moves a value into a new resource.
+    ///
+    /// # Safety
+    /// `src` points to a valid value of `desc`, which the caller must not use or drop again.
+    pub unsafe fn from_raw(desc: &'static TypeDesc, src: *const u8) -> Resource {
+        let storage = Storage::new(desc);
+        // SAFETY: `src` holds `desc.size` bytes of a valid value; the storage has room for them
+        // and does not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(src, storage.ptr.as_ptr(), desc.size) };
+        // SAFETY: the value was moved in above.
+        unsafe { storage.assume_init() }
+    }
+
+    pub fn new<T: CooType>(value: T) -> Resource {
+        let value = core::mem::ManuallyDrop::new(value);
+        // SAFETY: `value` is a valid `T`, described by `T::DESC`, and is never dropped here.
+        unsafe { Resource::from_raw(T::DESC, (&*value as *const T).cast()) }
+    }
+
+    pub fn desc(&self) -> &'static TypeDesc {
+        self.desc
+    }
+
+    pub fn as_ptr(&self) -> *const u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// A read-only view of the value.
+    pub fn view(&self) -> OldValue<'_> {
+        // SAFETY: the value is valid and borrowed immutably for the view's lifetime.
+        unsafe { OldValue::new(self.desc, self.ptr.as_ptr()) }
+    }
+
+    /// The value as a `T`, if it is one (the very descriptor of `T` in this build).
+    pub fn downcast_ref<T: CooType>(&self) -> Option<&T> {
+        // SAFETY: the descriptor is `T`'s own, so the value is a `T`.
+        core::ptr::eq(self.desc, T::DESC).then(|| unsafe { &*self.ptr.as_ptr().cast::<T>() })
+    }
+
+    pub fn downcast_mut<T: CooType>(&mut self) -> Option<&mut T> {
+        // SAFETY: as above, borrowed mutably through `&mut self`.
+        core::ptr::eq(self.desc, T::DESC).then(|| unsafe { &mut *self.ptr.as_ptr().cast::<T>() })
+    }
+}
+
+impl Drop for Resource {
+    fn drop(&mut self) {
+        // SAFETY: the value is valid and dropped once, by the glue of the build that owns its
+        // type.
+        unsafe { (self.desc.glue.drop)(self.ptr.as_ptr()) };
+        drop(Storage {
+            ptr: self.ptr,
+            desc: self.desc,
+        });
+    }
+}
+
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resource")
+            .field("type", &self.desc.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The live state: at most one resource per type, by the type's stable name.
+#[derive(Debug, Default)]
+pub struct State {
+    resources: BTreeMap<&'static str, Resource>,
+}
+
+/// Why [`State::migrate_to`] did nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MigrationError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+}
+
+impl State {
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Makes `value` the resource of its type, returning the one it replaces.
+    pub fn insert<T: CooType>(&mut self, value: T) -> Option<Resource> {
+        self.insert_resource(Resource::new(value))
+    }
+
+    pub fn insert_resource(&mut self, resource: Resource) -> Option<Resource> {
+        self.resources.insert(resource.desc.name, resource)
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Resource> {
+        self.resources.remove(name)
+    }
+
+    pub fn get<T: CooType>(&self) -> Option<&T> {
+        self.resources.get(T::DESC.name)?.downcast_ref()
+    }
+
+    pub fn get_mut<T: CooType>(&mut self) -> Option<&mut T> {
+        self.resources.get_mut(T::DESC.name)?.downcast_mut()
+    }
+
+    pub fn resource(&self, name: &str) -> Option<&Resource> {
+        self.resources.get(name)
+    }
+
+    pub fn resource_mut(&mut self, name: &str) -> Option<&mut Resource> {
+        self.resources.get_mut(name)
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = &Resource> {
+        self.resources.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// The descriptors of the live resources, in the order plans list them.
+    pub fn descs(&self) -> Vec<&'static TypeDesc> {
+        self.resources.values().map(|r| r.desc).collect()
+    }
+
+    /// Plans the migration of every resource to the types of `new`. Mutates nothing.
+    pub fn plan(&self, new: &Catalog) -> Result<Plan, PlanError> {
+        plan(&self.descs(), new)
+    }
+
+    /// Plans and migrates; on any error the state is unchanged.
+    pub fn migrate_to(&mut self, new: &Catalog) -> Result<Report, MigrationError> {
+        let plan = self.plan(new)?;
+        Ok(self.migrate(&plan)?)
+    }
+
+    /// Carries out a plan made by [`State::plan`] for this state. New values are built in new
+    /// storage; only when every one succeeded are they swapped in and the old values dropped.
+    /// On error, nothing changed.
+    pub fn migrate(&mut self, plan: &Plan) -> Result<Report, MigrateError> {
+        if plan.resources.len() != self.resources.len() {
+            return Err(MigrateError::StalePlan);
+        }
+        for (res, rp) in self.resources.values().zip(&plan.resources) {
+            let old = match rp {
+                ResourcePlan::Keep { old, .. } => *old,
+                ResourcePlan::Migrate { type_plan } => plan.types[*type_plan].old,
+            };
+            if !core::ptr::eq(res.desc, old) {
+                return Err(MigrateError::StalePlan);
+            }
+        }
+        let mut exec = Exec::new(plan);
+        // Build phase: new values in new storage; the old state is only read.
+        let mut built: Vec<Option<Resource>> = Vec::with_capacity(plan.resources.len());
+        for (res, rp) in self.resources.values().zip(&plan.resources) {
+            let ResourcePlan::Migrate { type_plan } = rp else {
+                built.push(None);
+                continue;
+            };
+            let storage = Storage::new(plan.types[*type_plan].new);
+            // SAFETY: `res` holds a valid value of the plan's old type (checked above); the
+            // storage is fresh and sized for the new type.
+            match unsafe { exec.build_type(*type_plan, res.as_ptr(), storage.ptr.as_ptr()) } {
+                // SAFETY: the build succeeded, so the storage holds a complete value.
+                Ok(()) => built.push(Some(unsafe { storage.assume_init() })),
+                // Dropping `built` drops every new value; the storage is freed.
+                Err(e) => return Err(e.within_name(res.desc.name)),
+            }
+        }
+        // Commit: nothing below can fail.
+        let mut report = Report::default();
+        let old = core::mem::take(&mut self.resources);
+        for ((_, mut res), (rp, new)) in old.into_iter().zip(plan.resources.iter().zip(built)) {
+            match (rp, new) {
+                (ResourcePlan::Keep { new, .. }, _) => {
+                    // Same layout: the value stays where it is and adopts the new glue.
+                    res.desc = new;
+                    report.kept.push(new.name.to_owned());
+                    self.resources.insert(new.name, res);
+                }
+                (ResourcePlan::Migrate { .. }, Some(new)) => {
+                    report.migrated.push(new.desc.name.to_owned());
+                    self.resources.insert(new.desc.name, new);
+                    // `res`, the old value, drops here with the old build's glue.
+                }
+                (ResourcePlan::Migrate { .. }, None) => unreachable!("built above"),
+            }
+        }
+        report.types = plan
+            .types
+            .iter()
+            .zip(&exec.counts)
+            .filter_map(|(tp, &values)| tp.diff.clone().map(|diff| TypeReport { diff, values }))
+            .collect();
+        Ok(report)
+    }
+}
