@@ -11,6 +11,7 @@ pub mod diff;
 pub mod layout;
 pub mod migrate;
 pub mod plan;
+pub mod plugin;
 pub mod pool;
 pub mod registry;
 pub mod schema;

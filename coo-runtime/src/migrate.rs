@@ -480,9 +480,8 @@ impl<'p> Exec<'p> {
                 // SAFETY: `dst` is valid for writes of the new vector.
                 let buf = unsafe { (new.write_with_capacity)(dst, len) };
                 // SAFETY: both buffers hold room for `len` elements.
-                if let Err(e) =
-                    unsafe { self.build_elements(elem, old_elem, new_elem, ptr, buf, len) }
-                {
+                let built = unsafe { self.build_elements(elem, old_elem, new_elem, ptr, buf, len) };
+                if let Err(e) = built {
                     // SAFETY: the vector is empty (length 0) and owns its buffer.
                     unsafe { (new_vec.drop)(dst) };
                     return Err(e);

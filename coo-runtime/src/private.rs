@@ -6,6 +6,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use core;
 pub use inventory;
+/// The error type of generated glue (`WriteFn`, `HookFn`), named without assuming `::std`.
+pub use std::string::String;
 
 pub use crate::layout::{
     CooField, CooType, EnumDesc, FieldDesc, FieldsStyle, HookFn, Shape, ShapeKind, StructDesc,

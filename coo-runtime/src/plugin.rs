@@ -1,0 +1,266 @@
+//! The plugin boundary: the header every library that links `coo-runtime` exports, the manifest
+//! of its types and hot functions, and the calling convention of hot-function shims.
+//!
+//! A plugin needs no export boilerplate: [`coo_plugin_header`] is a `#[no_mangle]` function of
+//! this crate, so every cdylib that links `coo-runtime` exports it. The host reads the
+//! `#[repr(C)]` header first (magic, ABI version, compiler and runtime versions) and trusts
+//! nothing else of the library until it matches; only then does it call `manifest`, whose Rust
+//! types are laid out identically in host and plugin because both were built by the same
+//! compiler from the same `coo-runtime`.
+
+use std::sync::OnceLock;
+
+use crate::layout::{Prim, TypeDesc};
+use crate::registry::TypeRegistration;
+
+/// The first bytes of every Coo plugin header.
+pub const MAGIC: [u8; 8] = *b"COOPLUG\0";
+
+/// Bumped whenever the layout of descriptors, the manifest or the shim convention changes.
+pub const ABI_VERSION: u32 = 1;
+
+/// The compiler that built this copy of `coo-runtime` (`rustc -V`).
+pub const RUSTC_VERSION: &str = env!("COO_RUSTC_VERSION");
+
+/// This copy of `coo-runtime`'s version.
+pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A string with a C layout, readable before anything else is trusted.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct StrRef {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl StrRef {
+    pub const fn new(s: &'static str) -> StrRef {
+        StrRef {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// The string, lossily decoded.
+    ///
+    /// # Safety
+    /// `ptr[..len]` is readable for `'a`.
+    pub unsafe fn read<'a>(self) -> std::borrow::Cow<'a, str> {
+        // SAFETY: the caller's contract.
+        String::from_utf8_lossy(unsafe { core::slice::from_raw_parts(self.ptr, self.len) })
+    }
+}
+
+/// The header a plugin exports through [`coo_plugin_header`].
+#[repr(C)]
+#[derive(Debug)]
+pub struct PluginHeader {
+    pub magic: [u8; 8],
+    pub abi_version: u32,
+    pub rustc_version: StrRef,
+    pub runtime_version: StrRef,
+    /// The library's manifest, built on first call. Only call it once the fields above match.
+    pub manifest: extern "C" fn() -> *const Manifest,
+}
+
+// SAFETY: the header is immutable and its pointers refer to `'static` string data.
+unsafe impl Sync for PluginHeader {}
+
+static HEADER: PluginHeader = PluginHeader {
+    magic: MAGIC,
+    abi_version: ABI_VERSION,
+    rustc_version: StrRef::new(RUSTC_VERSION),
+    runtime_version: StrRef::new(RUNTIME_VERSION),
+    manifest: manifest_of_this_build,
+};
+
+/// The symbol the host looks up in a plugin library.
+pub const HEADER_SYMBOL: &[u8] = b"coo_plugin_header";
+
+/// Exported from every cdylib that links `coo-runtime`: the plugin's header.
+#[unsafe(no_mangle)]
+pub extern "C" fn coo_plugin_header() -> *const PluginHeader {
+    &HEADER
+}
+
+/// Everything a build registered: its types and its hot functions.
+#[derive(Debug)]
+pub struct Manifest {
+    pub types: Vec<&'static TypeDesc>,
+    pub fns: Vec<&'static FnDesc>,
+}
+
+impl Manifest {
+    /// The manifest of this statically linked build (what `inventory` collected in it).
+    pub fn of_this_build() -> &'static Manifest {
+        static MANIFEST: OnceLock<Manifest> = OnceLock::new();
+        MANIFEST.get_or_init(|| {
+            let mut types: Vec<_> = inventory::iter::<TypeRegistration>
+                .into_iter()
+                .map(|r| (r.0)())
+                .collect();
+            types.sort_by_key(|d| d.name);
+            let mut fns: Vec<_> = inventory::iter::<FnRegistration>
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+            fns.sort_by_key(|f| f.name);
+            Manifest { types, fns }
+        })
+    }
+}
+
+extern "C" fn manifest_of_this_build() -> *const Manifest {
+    Manifest::of_this_build()
+}
+
+/// What `#[hot_fn]` submits to `inventory`.
+#[derive(Debug)]
+pub struct FnRegistration(pub &'static FnDesc);
+
+inventory::collect!(FnRegistration);
+
+/// How a parameter or return value crosses the shim boundary.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueKind {
+    /// `()` (returns only).
+    Unit,
+    /// The argument slot points to the primitive; a return is written as the primitive.
+    Prim(Prim),
+    /// An owned `String`, moved in through the argument slot or written to the return slot.
+    String,
+    /// `&str`: the argument slot points to a [`StrRef`].
+    Str,
+    /// `&T`: the argument slot points to the live resource of `T`.
+    Ref(fn() -> &'static TypeDesc),
+    /// `&mut T`: the argument slot points to the live resource of `T`.
+    RefMut(fn() -> &'static TypeDesc),
+    /// A `CooType` value; a returned one becomes the resource of its type.
+    Value(fn() -> &'static TypeDesc),
+}
+
+impl ValueKind {
+    /// Rust-like text of the type: `&mut World`, `u32`, `&str`.
+    pub fn text(&self) -> String {
+        match self {
+            ValueKind::Unit => "()".to_owned(),
+            ValueKind::Prim(p) => p.name().to_owned(),
+            ValueKind::String => "String".to_owned(),
+            ValueKind::Str => "&str".to_owned(),
+            ValueKind::Ref(d) => format!("&{}", d().name),
+            ValueKind::RefMut(d) => format!("&mut {}", d().name),
+            ValueKind::Value(d) => d().name.to_owned(),
+        }
+    }
+}
+
+impl PartialEq for ValueKind {
+    /// Kinds are equal when they name the same primitive or the same type by stable name (the
+    /// descriptors of two library versions are different objects).
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+#[derive(Debug)]
+pub struct ParamDesc {
+    pub name: &'static str,
+    pub kind: ValueKind,
+}
+
+/// A hot function's shim: calls the function with the arguments behind `args` (one pointer per
+/// parameter, see [`ValueKind`]), writes the result to `ret` (room for the return type) and
+/// returns `true`; or, when the function panicked, writes the panic message as a `String` to
+/// `panic` and returns `false`. The panic is caught inside the plugin, by the plugin's own
+/// `std`: a host's `catch_unwind` cannot catch a panic raised by another copy of `std`.
+pub type Shim =
+    unsafe extern "C-unwind" fn(args: *const *mut u8, ret: *mut u8, panic: *mut String) -> bool;
+
+/// A function slot: what `#[hot_fn]` registers.
+#[derive(Debug)]
+pub struct FnDesc {
+    /// Stable name: the function's path within its crate (`tick`, `World::step`).
+    pub name: &'static str,
+    pub params: &'static [ParamDesc],
+    pub ret: ValueKind,
+    pub shim: Shim,
+}
+
+impl FnDesc {
+    /// The signature as text: `fn(world: &mut World, dt: f32) -> u32`.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.kind.text()))
+            .collect();
+        match self.ret {
+            ValueKind::Unit => format!("fn({})", params.join(", ")),
+            ret => format!("fn({}) -> {}", params.join(", "), ret.text()),
+        }
+    }
+
+    /// Whether two versions have the same signature (parameter names aside).
+    pub fn same_signature(&self, other: &FnDesc) -> bool {
+        self.ret == other.ret
+            && self.params.len() == other.params.len()
+            && self
+                .params
+                .iter()
+                .zip(other.params)
+                .all(|(a, b)| a.kind == b.kind)
+    }
+}
+
+/// Support for the `#[hot_fn]` shims: writes the result of a caught call.
+///
+/// # Safety
+/// `ret` has room for an `R`, and `panic` for a `String`.
+pub unsafe fn finish_call<R>(result: Result<R, String>, ret: *mut u8, panic: *mut String) -> bool {
+    match result {
+        Ok(value) => {
+            // SAFETY: the caller's contract.
+            unsafe { ret.cast::<R>().write(value) };
+            true
+        }
+        Err(message) => {
+            // SAFETY: the caller's contract.
+            unsafe { panic.write(message) };
+            false
+        }
+    }
+}
+
+/// Types a hot function can take or return by value.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross a hot function boundary by value",
+    note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values"
+)]
+pub trait HotValue {
+    const KIND: ValueKind;
+}
+
+impl HotValue for () {
+    const KIND: ValueKind = ValueKind::Unit;
+}
+
+impl HotValue for String {
+    const KIND: ValueKind = ValueKind::String;
+}
+
+macro_rules! hot_prims {
+    ($($t:ty => $p:ident),* $(,)?) => {$(
+        impl HotValue for $t { const KIND: ValueKind = ValueKind::Prim(Prim::$p); }
+    )*};
+}
+
+hot_prims! {
+    bool => Bool, char => Char,
+    i8 => I8, i16 => I16, i32 => I32, i64 => I64, i128 => I128, isize => Isize,
+    u8 => U8, u16 => U16, u32 => U32, u64 => U64, u128 => U128, usize => Usize,
+    f32 => F32, f64 => F64,
+}
+
+impl<T: crate::layout::CooType> HotValue for T {
+    const KIND: ValueKind = ValueKind::Value(T::desc);
+}
