@@ -264,11 +264,14 @@ impl fmt::Display for TypeDiff {
                         VariantChange::Added(name) => writeln!(f, "  + variant {name}")?,
                         VariantChange::Removed(name) => writeln!(f, "  - variant {name}")?,
                         VariantChange::Kept { old, new, fields } => {
+                            let changes: Vec<_> = fields.iter().filter(|c| c.is_change()).collect();
                             if old != new {
                                 writeln!(f, "  > variant {old} -> {new} (renamed)")?;
+                            } else if !changes.is_empty() {
+                                writeln!(f, "  ~ variant {new}")?;
                             }
-                            for c in fields.iter().filter(|c| c.is_change()) {
-                                writeln!(f, "    {new}.{c}")?;
+                            for c in changes {
+                                writeln!(f, "      {c}")?;
                             }
                         }
                     }

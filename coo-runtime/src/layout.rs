@@ -306,6 +306,8 @@ pub struct BoxGlue {
     pub get: unsafe fn(*const u8) -> *const u8,
     /// Writes a new box to `dst`, moving the value out of `src`.
     pub write_from: unsafe fn(dst: *mut u8, src: *mut u8),
+    /// Frees the box's allocation without dropping the value in it (which was moved out).
+    pub free: unsafe fn(*mut u8),
 }
 
 /// Glue of `Option<T>`.
@@ -330,6 +332,8 @@ pub struct PoolGlue {
     /// Sets slot `i` of the pool at `dst` to `generation`, moving the value out of `src` when it
     /// is not null (the slot stays vacant otherwise). Call once per slot, in order.
     pub set_slot: unsafe fn(dst: *mut u8, i: usize, generation: u32, src: *mut u8),
+    /// Frees the pool's storage without dropping its values (which were moved out).
+    pub free: unsafe fn(*mut u8),
 }
 
 /// A type that can be a field of a `CooType`.
@@ -489,6 +493,27 @@ unsafe fn box_get<T>(p: *const u8) -> *const u8 {
     (&**b as *const T).cast()
 }
 
+unsafe fn box_free<T>(p: *mut u8) {
+    // SAFETY: the caller passes a valid `Box<T>` whose value was moved out and is not used
+    // again; `ManuallyDrop<T>` has `T`'s layout, so the allocation is freed with the right layout
+    // and the value is not dropped.
+    unsafe {
+        drop(Box::from_raw(
+            p.cast::<Box<T>>().read().cast_manually_drop(),
+        ))
+    }
+}
+
+trait CastManuallyDrop<T> {
+    fn cast_manually_drop(self) -> *mut core::mem::ManuallyDrop<T>;
+}
+
+impl<T> CastManuallyDrop<T> for Box<T> {
+    fn cast_manually_drop(self) -> *mut core::mem::ManuallyDrop<T> {
+        Box::into_raw(self).cast()
+    }
+}
+
 unsafe fn box_write_from<T>(dst: *mut u8, src: *mut u8) {
     // SAFETY: the caller passes a valid `T` at `src` that it will not drop again, and `dst`
     // valid for writes of a `Box<T>`.
@@ -508,6 +533,7 @@ unsafe impl<T: CooField> CooField for Box<T> {
             glue: &BoxGlue {
                 get: box_get::<T>,
                 write_from: box_write_from::<T>,
+                free: box_free::<T>,
             },
         },
     };

@@ -207,7 +207,16 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs a plan's builders and counts migrated values per type plan.
+/// Runs a plan: builds new values, and afterwards either releases what the old values still own
+/// (commit) or takes the new values apart again (rollback).
+///
+/// Three walks follow the same plan:
+/// - [`Exec::build`] reads an old value and writes a new one; moved parts are shared with the old
+///   value until one of the two other walks runs;
+/// - [`Exec::release`] (commit) gives up what the old value still owns after its moved parts went
+///   to the new value: removed fields, containers that were rebuilt, copies' originals;
+/// - [`Exec::unbuild`] (rollback) gives up what a new value owns without touching the parts it
+///   shares with the old value.
 pub(crate) struct Exec<'p> {
     plan: &'p Plan,
     pub(crate) counts: Vec<u64>,
@@ -221,7 +230,8 @@ impl<'p> Exec<'p> {
         }
     }
 
-    /// Builds the new value of type plan `index` at `dst` from the old value at `src`.
+    /// Builds the new value of type plan `index` at `dst` from the old value at `src`. On error,
+    /// nothing is left at `dst` and the old value is as it was.
     ///
     /// # Safety
     /// `src` is a valid value of the plan's old type; `dst` is valid for writes of the new type
@@ -236,14 +246,9 @@ impl<'p> Exec<'p> {
         let tp = &plan.types[index];
         match &tp.body {
             // SAFETY: forwarded contract.
-            TypeBody::Struct(steps) => unsafe { self.build_struct(steps, src, dst)? },
+            TypeBody::Struct { steps, .. } => unsafe { self.build_struct(steps, src, dst)? },
             TypeBody::Enum(ep) => {
-                let TypeKind::Enum(old_enum) = &tp.old.kind else {
-                    unreachable!("enum plan for a struct")
-                };
-                let TypeKind::Enum(new_enum) = &tp.new.kind else {
-                    unreachable!("enum plan for a struct")
-                };
+                let (old_enum, new_enum) = enums(tp.old, tp.new);
                 let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
                 // SAFETY: `src` is a valid old value and `addrs` has room for its largest
                 // variant.
@@ -286,10 +291,13 @@ impl<'p> Exec<'p> {
                             };
                             if let Err(e) = result {
                                 for (k, built) in vp.fields[..j].iter().enumerate() {
-                                    let shape = variant_step_shape(built);
-                                    if shape.needs_drop {
-                                        // SAFETY: field `k` was built above and not moved.
-                                        unsafe { (shape.drop)(scratch.ptr.add(vp.offsets[k])) }
+                                    // SAFETY: field `k` was built above from `addrs`.
+                                    unsafe {
+                                        self.unbuild_variant_field(
+                                            built,
+                                            &addrs,
+                                            scratch.ptr.add(vp.offsets[k]),
+                                        )
                                     }
                                 }
                                 return Err(e.within_name(old_enum.variants[vi].name));
@@ -308,9 +316,10 @@ impl<'p> Exec<'p> {
         if let Some(hook) = tp.hook {
             // SAFETY: `src` is a valid old value that is only read while the view lives.
             let old = unsafe { OldValue::new(tp.old, src) };
-            // SAFETY: `dst` holds the complete new value, referenced by nothing else.
+            // SAFETY: `dst` holds the complete new value, built as an independent copy (types
+            // with hooks are planned with `copy`), referenced by nothing else.
             if let Err(message) = unsafe { hook(&old, dst) } {
-                // SAFETY: the new value is complete; it is dropped once and never used again.
+                // SAFETY: the new value is an independent copy; it is dropped once.
                 unsafe { (tp.new.glue.drop)(dst) };
                 return Err(MigrateError::Hook {
                     path: ValuePath::default(),
@@ -365,26 +374,16 @@ impl<'p> Exec<'p> {
                 }
             };
             if let Err(e) = result {
-                for built in &steps[..i] {
-                    if let Step::Convert {
-                        dst: d, new_shape, ..
-                    }
-                    | Step::Default {
-                        dst: d, new_shape, ..
-                    } = built
-                        && new_shape.needs_drop
-                    {
-                        // SAFETY: the field was built above and is dropped exactly once.
-                        unsafe { (new_shape.drop)(dst.add(*d)) }
-                    }
-                }
+                // SAFETY: steps `..i` were built from `src` into `dst`.
+                unsafe { self.unbuild_steps(&steps[..i], src, dst) };
                 return Err(e);
             }
         }
         Ok(())
     }
 
-    /// Builds a new value of a conversion's new shape at `dst` from the old value at `src`.
+    /// Builds a new value of a conversion's new shape at `dst` from the old value at `src`. On
+    /// error, nothing is left at `dst`.
     ///
     /// # Safety
     /// `src` is a valid value of the conversion's old shape; `dst` is valid for writes of the new
@@ -396,8 +395,10 @@ impl<'p> Exec<'p> {
         dst: *mut u8,
     ) -> Result<(), MigrateError> {
         match conv {
-            Conv::Copy { size } => {
-                // SAFETY: both values have `size` bytes that mean the same thing.
+            Conv::Copy { size } | Conv::Move { size } => {
+                // SAFETY: both values have `size` bytes that mean the same thing. For `Move`,
+                // the bytes are shared with the old value until commit or rollback gives them
+                // to exactly one side.
                 unsafe { core::ptr::copy_nonoverlapping(src, dst, *size) };
                 Ok(())
             }
@@ -417,7 +418,7 @@ impl<'p> Exec<'p> {
                     })
                 }
             }
-            Conv::String { old, new } => {
+            Conv::String { old, new, .. } => {
                 // SAFETY: `src` is a valid `String` of the old build.
                 let (ptr, len) = unsafe { (old.as_str)(src) };
                 // SAFETY: the bytes are valid UTF-8 and stay alive during the call.
@@ -460,8 +461,12 @@ impl<'p> Exec<'p> {
                     // SAFETY: element `i < new_len` of the new array.
                     let result = unsafe { write_default(fill, dst.add(i * new_elem.size)) };
                     if let Err(e) = result {
-                        // SAFETY: elements `..i` were built and are dropped once.
-                        unsafe { drop_elements(new_elem, dst, i) };
+                        // SAFETY: the defaults `common..i` were written and are dropped once;
+                        // the elements `..common` were built from `src`.
+                        unsafe {
+                            drop_elements(new_elem, dst.add(common * new_elem.size), i - common);
+                            self.unbuild_elements(elem, old_elem, new_elem, src, dst, common);
+                        }
                         return Err(e.within(Seg::Index(i)));
                     }
                 }
@@ -474,6 +479,7 @@ impl<'p> Exec<'p> {
                 old,
                 new,
                 new_vec,
+                ..
             } => {
                 // SAFETY: `src` is a valid vector of the old build.
                 let (ptr, len) = unsafe { (old.parts)(src) };
@@ -530,7 +536,7 @@ impl<'p> Exec<'p> {
                 new_elem,
                 old,
                 new,
-                new_pool,
+                ..
             } => {
                 // SAFETY: `src` is a valid pool of the old build.
                 let n = unsafe { (old.slot_count)(src) };
@@ -547,8 +553,8 @@ impl<'p> Exec<'p> {
                     }
                     // SAFETY: `value` is a valid old element; the scratch fits a new one.
                     if let Err(e) = unsafe { self.build(elem, value, scratch.ptr) } {
-                        // SAFETY: the pool holds the slots set so far; dropping it drops them.
-                        unsafe { (new_pool.drop)(dst) };
+                        // SAFETY: the slots `..i` were built from the old pool's slots.
+                        unsafe { self.unbuild_pool(elem, old, new, src, dst, i) };
                         return Err(e.within(Seg::Index(i)));
                     }
                     // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
@@ -562,7 +568,7 @@ impl<'p> Exec<'p> {
     }
 
     /// Builds `len` elements of `new_elem` from `len` elements of `old_elem`. On failure, the
-    /// elements built so far are dropped.
+    /// elements built so far are taken apart again.
     ///
     /// # Safety
     /// `src` holds `len` valid old elements; `dst` has room for `len` new ones.
@@ -575,11 +581,12 @@ impl<'p> Exec<'p> {
         dst: *mut u8,
         len: usize,
     ) -> Result<(), MigrateError> {
-        if let Conv::Copy { size } = elem
+        if let Conv::Copy { size } | Conv::Move { size } = elem
             && *size == old_elem.size
             && *size == new_elem.size
         {
-            // SAFETY: plain data of identical layout; the buffers do not overlap.
+            // SAFETY: identical layouts; the buffers do not overlap. Moved elements are shared
+            // until commit or rollback, as for single values.
             unsafe { core::ptr::copy_nonoverlapping(src, dst, len * size) };
             return Ok(());
         }
@@ -588,19 +595,358 @@ impl<'p> Exec<'p> {
             let result =
                 unsafe { self.build(elem, src.add(i * old_elem.size), dst.add(i * new_elem.size)) };
             if let Err(e) = result {
-                // SAFETY: elements `..i` were built and are dropped once.
-                unsafe { drop_elements(new_elem, dst, i) };
+                // SAFETY: elements `..i` were built from the old ones.
+                unsafe { self.unbuild_elements(elem, old_elem, new_elem, src, dst, i) };
                 return Err(e.within(Seg::Index(i)));
             }
         }
         Ok(())
     }
+
+    // ---------------------------------------------------------------- commit: release old values
+
+    /// Gives up what the old value of type plan `index` still owns after a successful build:
+    /// afterwards its storage holds nothing to drop.
+    ///
+    /// # Safety
+    /// `src` is the old value a build of this plan read, and that build was kept; it is not used
+    /// again.
+    pub(crate) unsafe fn release_type(&self, index: usize, src: *mut u8) {
+        let tp = &self.plan.types[index];
+        if tp.copy {
+            // SAFETY: the new value is an independent copy; the old one is dropped whole, once.
+            unsafe { (tp.old.glue.drop)(src) };
+            return;
+        }
+        match &tp.body {
+            TypeBody::Struct { steps, removed } => {
+                for step in steps {
+                    if let Step::Convert { src: s, conv, .. } = step {
+                        // SAFETY: the field was converted by the kept build.
+                        unsafe { self.release(conv, src.add(*s)) }
+                    }
+                }
+                for (offset, shape) in removed {
+                    // SAFETY: a removed field went nowhere: it is dropped here, once.
+                    unsafe { (shape.drop)(src.add(*offset)) }
+                }
+            }
+            TypeBody::Enum(ep) => {
+                let (old_enum, _) = enums(tp.old, tp.new);
+                let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
+                // SAFETY: `src` is a valid old value with room for its fields' addresses.
+                let vi = unsafe { (old_enum.read)(src, addrs.as_mut_ptr()) };
+                let fields = old_enum.variants[vi].fields;
+                match &ep.variants[vi] {
+                    Some(vp) => {
+                        for step in &vp.fields {
+                            if let VariantFieldStep::Convert {
+                                old_index, conv, ..
+                            } = step
+                            {
+                                // SAFETY: the field was converted by the kept build.
+                                unsafe { self.release(conv, addrs[*old_index].cast_mut()) }
+                            }
+                        }
+                        for &o in &vp.removed {
+                            // SAFETY: a removed field went nowhere: dropped here, once.
+                            unsafe { ((fields[o].shape)().drop)(addrs[o].cast_mut()) }
+                        }
+                    }
+                    // SAFETY: a removed variant's value was replaced by a default: it is
+                    // dropped whole, once.
+                    None => unsafe { (tp.old.glue.drop)(src) },
+                }
+            }
+            // SAFETY: the new value was built from a default, not from this one: dropped once.
+            TypeBody::HookOnly(_) => unsafe { (tp.old.glue.drop)(src) },
+        }
+    }
+
+    /// # Safety
+    /// As for [`Exec::release_type`], for a value of the conversion's old shape.
+    unsafe fn release(&self, conv: &Conv, src: *mut u8) {
+        // SAFETY: each arm follows the build of the same conversion, which read `src`; what
+        // moved is now the new value's and is left alone, the rest is given up once.
+        unsafe {
+            match conv {
+                Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. } => {}
+                // A copied string's original is given up.
+                Conv::String { old_shape, .. } => (old_shape.drop)(src),
+                Conv::Array {
+                    elem,
+                    old_elem,
+                    old_len,
+                    new_len,
+                    ..
+                } => {
+                    let common = (*old_len).min(*new_len);
+                    self.release_elements(elem, old_elem, src, common);
+                    // The elements an array lost held defaults: dropped here, once.
+                    drop_elements(old_elem, src.add(common * old_elem.size), old_len - common);
+                }
+                Conv::Vec {
+                    elem,
+                    old_elem,
+                    old,
+                    old_vec,
+                    ..
+                } => {
+                    let (ptr, len) = (old.parts)(src);
+                    self.release_elements(elem, old_elem, ptr.cast_mut(), len);
+                    // The elements are released: empty the vector and free its buffer.
+                    (old.set_len)(src, 0);
+                    (old_vec.drop)(src);
+                }
+                Conv::Box { elem, old, .. } => {
+                    self.release(elem, (old.get)(src).cast_mut());
+                    (old.free)(src);
+                }
+                Conv::Option { elem, old, .. } => {
+                    let inner = (old.get)(src);
+                    if !inner.is_null() {
+                        self.release(elem, inner.cast_mut());
+                    }
+                }
+                Conv::Pool { elem, old, .. } => {
+                    for i in 0..(old.slot_count)(src) {
+                        let (_, value) = (old.slot)(src, i);
+                        if !value.is_null() {
+                            self.release(elem, value.cast_mut());
+                        }
+                    }
+                    (old.free)(src);
+                }
+                Conv::Named(index) => self.release_type(*index, src),
+            }
+        }
+    }
+
+    /// # Safety
+    /// `src` holds `len` old elements that a kept build converted.
+    unsafe fn release_elements(&self, elem: &Conv, old_elem: &Shape, src: *mut u8, len: usize) {
+        if matches!(elem, Conv::Copy { .. } | Conv::Move { .. }) {
+            return;
+        }
+        for i in 0..len {
+            // SAFETY: element `i < len`, converted by the kept build.
+            unsafe { self.release(elem, src.add(i * old_elem.size)) }
+        }
+    }
+
+    // ------------------------------------------------------------- rollback: take new values apart
+
+    /// Takes apart a new value that a build of type plan `index` wrote at `dst` from `src`,
+    /// giving up what the new value owns alone and leaving what it shares with the old value.
+    ///
+    /// # Safety
+    /// `dst` holds the complete result of a build of this plan from `src`, which is unchanged.
+    pub(crate) unsafe fn unbuild_type(&self, index: usize, src: *const u8, dst: *mut u8) {
+        let tp = &self.plan.types[index];
+        if tp.copy {
+            // SAFETY: the new value is an independent copy: dropped whole, once.
+            unsafe { (tp.new.glue.drop)(dst) };
+            return;
+        }
+        match &tp.body {
+            // SAFETY: every step was built from `src` into `dst`.
+            TypeBody::Struct { steps, .. } => unsafe { self.unbuild_steps(steps, src, dst) },
+            TypeBody::Enum(ep) => {
+                let (old_enum, new_enum) = enums(tp.old, tp.new);
+                let mut old_addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
+                // SAFETY: `src` is the unchanged old value.
+                let vi = unsafe { (old_enum.read)(src, old_addrs.as_mut_ptr()) };
+                match &ep.variants[vi] {
+                    Some(vp) => {
+                        let max = new_enum.variants.iter().map(|v| v.fields.len()).max();
+                        let mut new_addrs = vec![core::ptr::null::<u8>(); max.unwrap_or(0)];
+                        // SAFETY: `dst` holds the new value built from `src`.
+                        unsafe { (new_enum.read)(dst, new_addrs.as_mut_ptr()) };
+                        for (j, step) in vp.fields.iter().enumerate() {
+                            // SAFETY: field `j` of the new variant was built by `step`.
+                            unsafe {
+                                self.unbuild_variant_field(
+                                    step,
+                                    &old_addrs,
+                                    new_addrs[j].cast_mut(),
+                                )
+                            }
+                        }
+                    }
+                    // SAFETY: built from a default: an independent value, dropped once.
+                    None => unsafe { (tp.new.glue.drop)(dst) },
+                }
+            }
+            // SAFETY: built from a default: an independent value, dropped once.
+            TypeBody::HookOnly(_) => unsafe { (tp.new.glue.drop)(dst) },
+        }
+    }
+
+    /// # Safety
+    /// `dst` holds the fields that `steps` built from `src`.
+    unsafe fn unbuild_steps(&self, steps: &[Step], src: *const u8, dst: *mut u8) {
+        for step in steps {
+            match step {
+                Step::Copy { .. } => {}
+                Step::Convert {
+                    src: s,
+                    dst: d,
+                    conv,
+                    ..
+                } => {
+                    // SAFETY: the field was built by this conversion.
+                    unsafe { self.unbuild(conv, src.add(*s), dst.add(*d)) }
+                }
+                Step::Default {
+                    dst: d, new_shape, ..
+                } => {
+                    // SAFETY: a default is an independent value, dropped once.
+                    unsafe { (new_shape.drop)(dst.add(*d)) }
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// `dst` holds the field `step` built from the old fields at `old_addrs`.
+    unsafe fn unbuild_variant_field(
+        &self,
+        step: &VariantFieldStep,
+        old_addrs: &[*const u8],
+        dst: *mut u8,
+    ) {
+        match step {
+            VariantFieldStep::Convert {
+                old_index, conv, ..
+            } => {
+                // SAFETY: the field was built by this conversion from that old field.
+                unsafe { self.unbuild(conv, old_addrs[*old_index], dst) }
+            }
+            // SAFETY: a default is an independent value, dropped once.
+            VariantFieldStep::Default { new_shape, .. } => unsafe { (new_shape.drop)(dst) },
+        }
+    }
+
+    /// # Safety
+    /// `dst` holds the complete result of building `conv` from `src`, which is unchanged.
+    unsafe fn unbuild(&self, conv: &Conv, src: *const u8, dst: *mut u8) {
+        // SAFETY: each arm mirrors the build of the same conversion from the unchanged `src`:
+        // what the new value shares with it is left alone, what it owns alone is given up once.
+        unsafe {
+            match conv {
+                // Shared with the old value, which keeps it.
+                Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. } => {}
+                // A copied string is the new value's alone.
+                Conv::String { new_shape, .. } => (new_shape.drop)(dst),
+                Conv::Array {
+                    elem,
+                    old_elem,
+                    new_elem,
+                    old_len,
+                    new_len,
+                    ..
+                } => {
+                    let common = (*old_len).min(*new_len);
+                    self.unbuild_elements(elem, old_elem, new_elem, src, dst, common);
+                    drop_elements(new_elem, dst.add(common * new_elem.size), new_len - common);
+                }
+                Conv::Vec {
+                    elem,
+                    old_elem,
+                    new_elem,
+                    old,
+                    new,
+                    new_vec,
+                    ..
+                } => {
+                    let (old_ptr, len) = (old.parts)(src);
+                    let (new_ptr, _) = (new.parts)(dst);
+                    self.unbuild_elements(
+                        elem,
+                        old_elem,
+                        new_elem,
+                        old_ptr,
+                        new_ptr.cast_mut(),
+                        len,
+                    );
+                    (new.set_len)(dst, 0);
+                    (new_vec.drop)(dst);
+                }
+                Conv::Box { elem, old, new, .. } => {
+                    self.unbuild(elem, (old.get)(src), (new.get)(dst).cast_mut());
+                    (new.free)(dst);
+                }
+                Conv::Option { elem, old, new, .. } => {
+                    let inner = (new.get)(dst);
+                    if !inner.is_null() {
+                        self.unbuild(elem, (old.get)(src), inner.cast_mut());
+                    }
+                }
+                Conv::Pool { elem, old, new, .. } => {
+                    let n = (new.slot_count)(dst);
+                    self.unbuild_pool(elem, old, new, src, dst, n);
+                }
+                Conv::Named(index) => self.unbuild_type(*index, src, dst),
+            }
+        }
+    }
+
+    /// Takes apart a new pool whose first `n` slots were built from the old pool's.
+    ///
+    /// # Safety
+    /// As for [`Exec::unbuild`].
+    unsafe fn unbuild_pool(
+        &self,
+        elem: &Conv,
+        old: &crate::layout::PoolGlue,
+        new: &crate::layout::PoolGlue,
+        src: *const u8,
+        dst: *mut u8,
+        n: usize,
+    ) {
+        // SAFETY: slots `..n` of the new pool were built from the same slots of the old one.
+        unsafe {
+            for i in 0..n {
+                let (_, value) = (new.slot)(dst, i);
+                if !value.is_null() {
+                    self.unbuild(elem, (old.slot)(src, i).1, value.cast_mut());
+                }
+            }
+            (new.free)(dst);
+        }
+    }
+
+    /// # Safety
+    /// `dst` holds `len` new elements built from the `len` old ones at `src`.
+    unsafe fn unbuild_elements(
+        &self,
+        elem: &Conv,
+        old_elem: &Shape,
+        new_elem: &Shape,
+        src: *const u8,
+        dst: *mut u8,
+        len: usize,
+    ) {
+        if matches!(elem, Conv::Copy { .. } | Conv::Move { .. }) {
+            return;
+        }
+        for i in 0..len {
+            // SAFETY: element `i < len` of each buffer, built from one another.
+            unsafe { self.unbuild(elem, src.add(i * old_elem.size), dst.add(i * new_elem.size)) }
+        }
+    }
 }
 
-fn variant_step_shape(step: &VariantFieldStep) -> &'static Shape {
-    match step {
-        VariantFieldStep::Convert { new_shape, .. }
-        | VariantFieldStep::Default { new_shape, .. } => new_shape,
+fn enums(
+    old: &'static TypeDesc,
+    new: &'static TypeDesc,
+) -> (
+    &'static crate::layout::EnumDesc,
+    &'static crate::layout::EnumDesc,
+) {
+    match (&old.kind, &new.kind) {
+        (TypeKind::Enum(o), TypeKind::Enum(n)) => (o, n),
+        _ => unreachable!("enum plans are made for enums"),
     }
 }
 

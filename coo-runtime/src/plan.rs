@@ -14,12 +14,20 @@ use crate::layout::{
 };
 use crate::registry::Catalog;
 
-/// How one value of an old shape becomes a value of the new shape. Every variant builds a fresh,
-/// independent value: the old value is only read, so a failure anywhere leaves it untouched.
+/// How one value of an old shape becomes a value of the new shape.
+///
+/// Building reads the old value and never writes it. Parts whose layout did not change are
+/// *moved* bitwise (`Move`): until commit, old and new value share them, and exactly one side
+/// gives them up afterwards (the old side at commit, the new side on rollback). Under a type
+/// with a migration hook everything is built as an independent copy instead, since the hook's
+/// code may replace or drop any part of the new value.
 #[derive(Debug, Clone)]
 pub enum Conv {
     /// Plain data with the same bytes in both versions.
     Copy { size: usize },
+    /// A value whose layout did not change and that owns resources (heap memory, `Drop`):
+    /// its bytes are moved, its ownership passes to the new value at commit.
+    Move { size: usize },
     /// A number converted to another type; `Checked` casts fail on values that do not convert
     /// exactly.
     Cast {
@@ -31,6 +39,8 @@ pub enum Conv {
     String {
         old: &'static StringGlue,
         new: &'static StringGlue,
+        old_shape: &'static Shape,
+        new_shape: &'static Shape,
     },
     Array {
         elem: Box<Conv>,
@@ -49,7 +59,8 @@ pub enum Conv {
         new_elem: &'static Shape,
         old: &'static VecGlue,
         new: &'static VecGlue,
-        /// The new `Vec`'s own shape (its drop glue frees a partly built vector).
+        /// The vectors' own shapes (their drop glue frees emptied vectors).
+        old_vec: &'static Shape,
         new_vec: &'static Shape,
     },
     Box {
@@ -131,6 +142,9 @@ impl DefaultPlan {
 pub struct TypePlan {
     pub old: &'static TypeDesc,
     pub new: &'static TypeDesc,
+    /// Built as an independent copy (under a migration hook): at commit the old value is
+    /// dropped whole, on rollback the new one is.
+    pub copy: bool,
     /// Whether the layout is unchanged (the values are then only copied where a changed type
     /// contains them, and kept in place otherwise).
     pub unchanged: bool,
@@ -142,7 +156,11 @@ pub struct TypePlan {
 
 #[derive(Debug, Clone)]
 pub enum TypeBody {
-    Struct(Vec<Step>),
+    Struct {
+        steps: Vec<Step>,
+        /// Old fields no new field continues: `(offset, shape)`, dropped at commit.
+        removed: Vec<(usize, &'static Shape)>,
+    },
     Enum(EnumPlan),
     /// No automatic mapping (struct became enum, …): the new value starts as the new type's
     /// `Default` and the hook builds it.
@@ -184,6 +202,8 @@ pub struct EnumPlan {
 pub struct VariantPlan {
     pub old_name: &'static str,
     pub new_index: usize,
+    /// Old fields no new field continues, dropped at commit.
+    pub removed: Vec<usize>,
     /// One step per field of the new variant, built in a scratch buffer at `offsets`.
     pub fields: Vec<VariantFieldStep>,
     pub offsets: Vec<usize>,
@@ -348,6 +368,7 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
         new,
         types: Vec::new(),
         index: HashMap::new(),
+        copy: false,
         problems: Vec::new(),
         unchanged: HashMap::new(),
     };
@@ -394,7 +415,9 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
 struct Planner<'a> {
     new: &'a Catalog,
     types: Vec<Option<TypePlan>>,
-    index: HashMap<(usize, usize), usize>,
+    index: HashMap<(usize, usize, bool), usize>,
+    /// Whether convs are being planned as copies (inside a type with a hook).
+    copy: bool,
     problems: Vec<Problem>,
     /// Memo of layout equality; `true` while a pair is being compared (coinduction for
     /// recursive types).
@@ -522,21 +545,29 @@ impl Planner<'_> {
 
     /// The plan for values of `old` becoming values of `new`, planned once per pair.
     fn type_plan(&mut self, old: &'static TypeDesc, new: &'static TypeDesc) -> usize {
-        let k = key(old, new);
+        let copy = self.copy || new.glue.hook.is_some();
+        let (a, b) = key(old, new);
+        let k = (a, b, copy);
         if let Some(&i) = self.index.get(&k) {
             return i;
         }
         let i = self.types.len();
         self.types.push(None);
         self.index.insert(k, i);
+        let outer = core::mem::replace(&mut self.copy, copy);
         let unchanged = self.is_unchanged(old, new);
         let diff = (!unchanged).then(|| diff_type(old, new));
         let hook = new.glue.hook;
         let has_hook = hook.is_some();
         let body = match (&old.kind, &new.kind) {
-            (TypeKind::Struct(o), TypeKind::Struct(n)) => {
-                TypeBody::Struct(self.struct_steps(new.name, o.fields, n.fields, has_hook))
-            }
+            (TypeKind::Struct(o), TypeKind::Struct(n)) => TypeBody::Struct {
+                steps: self.struct_steps(new.name, o.fields, n.fields, has_hook),
+                removed: match_fields(o.fields, n.fields)
+                    .removed
+                    .into_iter()
+                    .map(|r| (o.fields[r].offset, (o.fields[r].shape)()))
+                    .collect(),
+            },
             (TypeKind::Enum(o), TypeKind::Enum(n)) => {
                 TypeBody::Enum(self.enum_plan(new, o, n, has_hook))
             }
@@ -569,9 +600,11 @@ impl Planner<'_> {
                 }
             }
         };
+        self.copy = outer;
         self.types[i] = Some(TypePlan {
             old,
             new,
+            copy,
             unchanged,
             diff,
             body,
@@ -803,6 +836,7 @@ impl Planner<'_> {
             variants.push(Some(VariantPlan {
                 old_name: ov.name,
                 new_index,
+                removed: m.removed.clone(),
                 fields,
                 offsets,
                 scratch,
@@ -857,8 +891,13 @@ impl Planner<'_> {
     }
 
     fn conv_inner(&mut self, old: &'static Shape, new: &'static Shape, at: At<'_>) -> Option<Conv> {
-        if !old.needs_drop && !new.needs_drop && self.same_shape(old, new) {
-            return Some(Conv::Copy { size: new.size });
+        if self.same_shape(old, new) {
+            if !old.needs_drop {
+                return Some(Conv::Copy { size: new.size });
+            }
+            if !self.copy {
+                return Some(Conv::Move { size: new.size });
+            }
         }
         Some(match (&old.kind, &new.kind) {
             (ShapeKind::Prim(a), ShapeKind::Prim(b)) => match cast_kind(*a, *b)? {
@@ -869,7 +908,12 @@ impl Planner<'_> {
                     kind,
                 },
             },
-            (ShapeKind::String(o), ShapeKind::String(n)) => Conv::String { old: o, new: n },
+            (ShapeKind::String(o), ShapeKind::String(n)) => Conv::String {
+                old: o,
+                new: n,
+                old_shape: old,
+                new_shape: new,
+            },
             (
                 ShapeKind::Array {
                     elem: oe,
@@ -921,6 +965,7 @@ impl Planner<'_> {
                     new_elem: ne(),
                     old: o,
                     new: n,
+                    old_vec: old,
                     new_vec: new,
                 }
             }

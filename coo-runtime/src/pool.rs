@@ -249,6 +249,15 @@ unsafe fn pool_set_slot<T>(dst: *mut u8, i: usize, generation: u32, src: *mut u8
     pool.slots.push(Slot { generation, value });
 }
 
+unsafe fn pool_free<T>(p: *mut u8) {
+    // SAFETY: the caller passes a valid `Pool<T>` whose values were moved out and are not used
+    // again; each is forgotten, then the emptied pool is dropped, freeing its buffers.
+    let mut pool = unsafe { p.cast::<Pool<T>>().read() };
+    for slot in &mut pool.slots {
+        core::mem::forget(slot.value.take());
+    }
+}
+
 fn pool_type_name<T>() -> &'static str {
     core::any::type_name::<Pool<T>>()
 }
@@ -272,6 +281,7 @@ unsafe impl<T: CooType> CooField for Pool<T> {
                 slot: pool_slot::<T>,
                 write_vacant: pool_write_vacant::<T>,
                 set_slot: pool_set_slot::<T>,
+                free: pool_free::<T>,
             },
         },
     };

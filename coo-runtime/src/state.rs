@@ -95,6 +95,16 @@ impl Resource {
         self.desc
     }
 
+    /// Frees the storage without dropping the value (whose parts were given up or moved).
+    fn free_without_drop(self) {
+        let storage = Storage {
+            ptr: self.ptr,
+            desc: self.desc,
+        };
+        core::mem::forget(self);
+        drop(storage);
+    }
+
     pub fn as_ptr(&self) -> *const u8 {
         self.ptr.as_ptr()
     }
@@ -235,8 +245,9 @@ impl State {
             }
         }
         let mut exec = Exec::new(plan);
-        // Build phase: new values in new storage; the old state is only read.
-        let mut built: Vec<Option<Resource>> = Vec::with_capacity(plan.resources.len());
+        // Build phase: new values in new storage. The old state is only read; parts whose
+        // layout did not change are shared bitwise until the commit below hands them over.
+        let mut built: Vec<Option<(usize, Storage)>> = Vec::with_capacity(plan.resources.len());
         for (res, rp) in self.resources.values().zip(&plan.resources) {
             let ResourcePlan::Migrate { type_plan } = rp else {
                 built.push(None);
@@ -246,10 +257,19 @@ impl State {
             // SAFETY: `res` holds a valid value of the plan's old type (checked above); the
             // storage is fresh and sized for the new type.
             match unsafe { exec.build_type(*type_plan, res.as_ptr(), storage.ptr.as_ptr()) } {
-                // SAFETY: the build succeeded, so the storage holds a complete value.
-                Ok(()) => built.push(Some(unsafe { storage.assume_init() })),
-                // Dropping `built` drops every new value; the storage is freed.
-                Err(e) => return Err(e.within_name(res.desc.name)),
+                Ok(()) => built.push(Some((*type_plan, storage))),
+                Err(e) => {
+                    // Rollback: take apart the new values built so far, giving up only what
+                    // they own alone; their storage is freed when `built` drops.
+                    for (res, done) in self.resources.values().zip(&built) {
+                        if let Some((tp, storage)) = done {
+                            // SAFETY: `storage` holds the complete build of `tp` from `res`,
+                            // which is unchanged.
+                            unsafe { exec.unbuild_type(*tp, res.as_ptr(), storage.ptr.as_ptr()) };
+                        }
+                    }
+                    return Err(e.within_name(res.desc.name));
+                }
             }
         }
         // Commit: nothing below can fail.
@@ -263,10 +283,15 @@ impl State {
                     report.kept.push(new.name.to_owned());
                     self.resources.insert(new.name, res);
                 }
-                (ResourcePlan::Migrate { .. }, Some(new)) => {
+                (ResourcePlan::Migrate { .. }, Some((tp, storage))) => {
+                    // SAFETY: the build of `tp` from this old value was kept; the old value is
+                    // not used again: what it still owns is given up, then its storage freed.
+                    unsafe { exec.release_type(tp, res.as_mut_ptr()) };
+                    res.free_without_drop();
+                    // SAFETY: the build succeeded, so the storage holds a complete value.
+                    let new = unsafe { storage.assume_init() };
                     report.migrated.push(new.desc.name.to_owned());
                     self.resources.insert(new.desc.name, new);
-                    // `res`, the old value, drops here with the old build's glue.
                 }
                 (ResourcePlan::Migrate { .. }, None) => unreachable!("built above"),
             }
