@@ -1,0 +1,1050 @@
+//! In-process migration tests: two versions of the same types in one binary (modules `v1`, `v2`,
+//! … sharing stable names through `#[coo(name)]`), one test per rule of the migration table.
+#![allow(missing_debug_implementations, dead_code)]
+
+use std::cell::Cell;
+
+use coo_runtime::migrate::Seg;
+use coo_runtime::{
+    Catalog, CooType, Handle, MigrateError, MigrationError, Pool, ProblemKind, State, TypeDesc,
+};
+
+thread_local! {
+    static DROPS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn drops() -> usize {
+    DROPS.with(|d| d.get())
+}
+
+/// A value whose drops are counted (per test thread).
+#[derive(CooType, Debug, Default, PartialEq)]
+#[coo(name = "Tracked")]
+pub struct Tracked {
+    id: u32,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+fn catalog(descs: &[&'static TypeDesc]) -> Catalog {
+    Catalog::from_descs(descs.iter().copied()).expect("no duplicate names")
+}
+
+fn state_with<T: CooType>(value: T) -> State {
+    let mut state = State::new();
+    state.insert(value);
+    state
+}
+
+fn migrate(state: &mut State, new: &[&'static TypeDesc]) -> Result<coo_runtime::Report, MigrationError> {
+    state.migrate_to(&catalog(new))
+}
+
+fn problems(err: MigrationError) -> Vec<coo_runtime::Problem> {
+    match err {
+        MigrationError::Plan(p) => p.problems,
+        other => panic!("expected a plan error, got {other}"),
+    }
+}
+
+fn migrate_error(err: MigrationError) -> MigrateError {
+    match err {
+        MigrationError::Migrate(e) => e,
+        other => panic!("expected a migrate error, got {other}"),
+    }
+}
+
+mod same {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Counter")]
+        pub struct Counter {
+            pub count: u64,
+            pub label: String,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Counter")]
+        pub struct Counter {
+            pub count: u64,
+            pub label: String,
+        }
+    }
+
+    #[test]
+    fn unchanged_type_is_kept_in_place_not_copied() {
+        let mut state = state_with(v1::Counter {
+            count: 41,
+            label: "hits".into(),
+        });
+        let before = state.resource("Counter").unwrap().as_ptr();
+        let label_buf = state.get::<v1::Counter>().unwrap().label.as_ptr();
+        let report = migrate(&mut state, &[v2::Counter::DESC]).unwrap();
+        assert_eq!(report.kept, vec!["Counter"]);
+        assert!(report.types.is_empty(), "no changed types: {report}");
+        let res = state.resource("Counter").unwrap();
+        assert_eq!(res.as_ptr(), before, "the value was not moved");
+        let c = state.get::<v2::Counter>().expect("now a v2::Counter");
+        assert_eq!((c.count, c.label.as_str()), (41, "hits"));
+        assert_eq!(c.label.as_ptr(), label_buf);
+        assert!(state.get::<v1::Counter>().is_none());
+    }
+}
+
+mod rename_field {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Player")]
+        pub struct Player {
+            pub hp: i32,
+            pub name: String,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Player")]
+        pub struct Player {
+            pub name: String,
+            #[coo(rename_from = "hp")]
+            pub health: i32,
+        }
+    }
+    pub mod v2_no_rename {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Player")]
+        pub struct Player {
+            pub name: String,
+            pub health: i32,
+        }
+    }
+
+    #[test]
+    fn rename_from_copies_the_old_field() {
+        let mut state = state_with(v1::Player {
+            hp: 75,
+            name: "ada".into(),
+        });
+        let report = migrate(&mut state, &[v2::Player::DESC]).unwrap();
+        let p = state.get::<v2::Player>().unwrap();
+        assert_eq!((p.health, p.name.as_str()), (75, "ada"));
+        let text = report.to_string();
+        assert!(text.contains("hp -> health"), "{text}");
+    }
+
+    #[test]
+    fn renames_are_never_guessed_from_position() {
+        let mut state = state_with(v1::Player {
+            hp: 75,
+            name: "ada".into(),
+        });
+        let report = migrate(&mut state, &[v2_no_rename::Player::DESC]).unwrap();
+        let p = state.get::<v2_no_rename::Player>().unwrap();
+        assert_eq!(p.health, 0, "a new field with its type's default, not `hp`");
+        let text = report.to_string();
+        assert!(text.contains("+ health: i32"), "{text}");
+        assert!(text.contains("- hp: i32 (values dropped)"), "{text}");
+    }
+}
+
+mod casts {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Nums")]
+        pub struct Nums {
+            pub a: i8,
+            pub b: u32,
+            pub c: f32,
+            pub d: i16,
+            pub e: u64,
+            pub big: i64,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Nums")]
+        pub struct Nums {
+            pub a: i128,
+            pub b: i64,
+            pub c: f64,
+            pub d: f64,
+            pub e: u128,
+            pub big: i32,
+        }
+    }
+
+    fn nums(big: i64) -> v1::Nums {
+        v1::Nums {
+            a: -5,
+            b: u32::MAX,
+            c: 1.5,
+            d: -300,
+            e: u64::MAX,
+            big,
+        }
+    }
+
+    #[test]
+    fn lossless_widening_casts() {
+        let mut state = state_with(nums(12));
+        let report = migrate(&mut state, &[v2::Nums::DESC]).unwrap();
+        let n = state.get::<v2::Nums>().unwrap();
+        assert_eq!(n.a, -5);
+        assert_eq!(n.b, u32::MAX as i64);
+        assert_eq!(n.c, 1.5);
+        assert_eq!(n.d, -300.0);
+        assert_eq!(n.e, u64::MAX as u128);
+        assert_eq!(n.big, 12);
+        assert_eq!(report.ty("Nums").unwrap().values, 1);
+    }
+
+    #[test]
+    fn checked_narrowing_is_refused_naming_the_value_then_accepted_when_it_fits() {
+        let mut state = state_with(nums(1 << 40));
+        let before = state.resource("Nums").unwrap().as_ptr();
+        let err = migrate_error(migrate(&mut state, &[v2::Nums::DESC]).unwrap_err());
+        match &err {
+            MigrateError::CheckedCast {
+                path,
+                from,
+                to,
+                value,
+            } => {
+                assert_eq!(path.to_string(), "Nums.big");
+                assert_eq!((from.name(), to.name()), ("i64", "i32"));
+                assert_eq!(value, &(1i64 << 40).to_string());
+            }
+            other => panic!("{other}"),
+        }
+        // Nothing changed: the old value is still there, untouched.
+        assert_eq!(state.resource("Nums").unwrap().as_ptr(), before);
+        assert_eq!(state.get::<v1::Nums>().unwrap().big, 1 << 40);
+        // The user fixes the value; the same reload now goes through.
+        state.get_mut::<v1::Nums>().unwrap().big = -7;
+        migrate(&mut state, &[v2::Nums::DESC]).unwrap();
+        assert_eq!(state.get::<v2::Nums>().unwrap().big, -7);
+    }
+}
+
+mod new_fields {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Ship")]
+        pub struct Ship {
+            pub x: f32,
+        }
+    }
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Engine")]
+    pub struct Engine {
+        pub power: u32,
+    }
+    impl Default for Engine {
+        fn default() -> Self {
+            Engine { power: 9 }
+        }
+    }
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Cargo")]
+    pub struct CargoHold {
+        pub tons: u32,
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Ship")]
+        pub struct Ship {
+            pub x: f32,
+            #[coo(default = 100)]
+            pub fuel: u32,
+            #[coo(default = String::from("unnamed"))]
+            pub name: String,
+            pub speed: f64,
+            pub tags: Vec<String>,
+            pub engine: Engine,
+            pub spare: Option<CargoHold>,
+        }
+    }
+    pub mod v2_no_default {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Ship")]
+        pub struct Ship {
+            pub x: f32,
+            pub hold: CargoHold,
+            pub dock: Handle<CargoHold>,
+        }
+    }
+
+    #[test]
+    fn new_fields_take_their_default_attribute_or_their_types_default() {
+        let mut state = state_with(v1::Ship { x: 2.5 });
+        let report = migrate(&mut state, &[v2::Ship::DESC]).unwrap();
+        let s = state.get::<v2::Ship>().unwrap();
+        assert_eq!(s.x, 2.5);
+        assert_eq!(s.fuel, 100);
+        assert_eq!(s.name, "unnamed");
+        assert_eq!(s.speed, 0.0);
+        assert!(s.tags.is_empty());
+        assert_eq!(s.engine, Engine { power: 9 });
+        assert_eq!(s.spare, None);
+        let text = report.to_string();
+        assert!(text.contains("+ fuel: u32"), "{text}");
+    }
+
+    #[test]
+    fn a_new_field_without_any_default_is_refused_saying_what_to_add() {
+        let mut state = state_with(v1::Ship { x: 2.5 });
+        let problems = problems(migrate(&mut state, &[v2_no_default::Ship::DESC]).unwrap_err());
+        assert_eq!(problems.len(), 2, "every problem at once: {problems:?}");
+        assert!(problems.iter().all(|p| p.kind == ProblemKind::NoDefault));
+        let hold = &problems[0];
+        assert_eq!(hold.ty, "Ship");
+        assert_eq!(hold.field.as_deref(), Some("hold"));
+        assert_eq!(hold.new_ty.as_deref(), Some("Cargo"));
+        assert!(hold.fix.contains("#[coo(default = ...)]"), "{}", hold.fix);
+        assert!(hold.fix.contains("implement `Default` for `Cargo`"), "{}", hold.fix);
+        assert_eq!(problems[1].field.as_deref(), Some("dock"));
+        assert_eq!(state.get::<v1::Ship>().unwrap().x, 2.5, "untouched");
+    }
+}
+
+mod removed_fields {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Bag")]
+        pub struct Bag {
+            pub keep: u32,
+            pub gone: Vec<Tracked>,
+            pub also_gone: String,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Bag")]
+        pub struct Bag {
+            pub keep: u32,
+        }
+    }
+
+    #[test]
+    fn removed_fields_are_dropped_once_and_reported() {
+        let start = drops();
+        let mut state = state_with(v1::Bag {
+            keep: 3,
+            gone: vec![Tracked { id: 1 }, Tracked { id: 2 }],
+            also_gone: "x".into(),
+        });
+        let report = migrate(&mut state, &[v2::Bag::DESC]).unwrap();
+        assert_eq!(drops() - start, 2, "the removed Vec's elements dropped exactly once");
+        assert_eq!(state.get::<v2::Bag>().unwrap().keep, 3);
+        let text = report.to_string();
+        assert!(text.contains("- gone: Vec<Tracked> (values dropped)"), "{text}");
+        assert!(text.contains("- also_gone: String (values dropped)"), "{text}");
+        drop(state);
+        assert_eq!(drops() - start, 2);
+    }
+}
+
+mod containers {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Debug, Clone, PartialEq, Default)]
+        #[coo(name = "Cell")]
+        pub struct Cell {
+            pub v: i32,
+        }
+        #[derive(CooType, Debug)]
+        #[coo(name = "Grid")]
+        pub struct Grid {
+            pub grow: [Cell; 2],
+            pub shrink: [Cell; 3],
+            pub list: Vec<Cell>,
+            pub maybe: Option<Cell>,
+            pub none: Option<Cell>,
+            pub boxed: Box<Cell>,
+            pub nested: Vec<Option<Box<Cell>>>,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Cell")]
+        pub struct Cell {
+            pub v: i64,
+            #[coo(default = 7)]
+            pub w: u8,
+        }
+        impl Default for Cell {
+            fn default() -> Self {
+                Cell { v: -1, w: 1 }
+            }
+        }
+        #[derive(CooType, Debug)]
+        #[coo(name = "Grid")]
+        pub struct Grid {
+            pub grow: [Cell; 4],
+            pub shrink: [Cell; 1],
+            pub list: Vec<Cell>,
+            pub maybe: Option<Cell>,
+            pub none: Option<Cell>,
+            pub boxed: Box<Cell>,
+            pub nested: Vec<Option<Box<Cell>>>,
+        }
+    }
+
+    fn c(v: i32) -> v1::Cell {
+        v1::Cell { v }
+    }
+
+    fn grid(shrink_tail: i32) -> v1::Grid {
+        v1::Grid {
+            grow: [c(1), c(2)],
+            shrink: [c(5), c(0), c(shrink_tail)],
+            list: vec![c(10), c(11), c(12)],
+            maybe: Some(c(20)),
+            none: None,
+            boxed: Box::new(c(30)),
+            nested: vec![Some(Box::new(c(40))), None, Some(Box::new(c(41)))],
+        }
+    }
+
+    fn n(v: i64) -> v2::Cell {
+        v2::Cell { v, w: 7 }
+    }
+
+    #[test]
+    fn containers_around_a_changed_type_migrate_element_wise() {
+        let mut state = state_with(grid(0));
+        let report = migrate(&mut state, &[v2::Grid::DESC]).unwrap();
+        let g = state.get::<v2::Grid>().unwrap();
+        assert_eq!(g.grow, [n(1), n(2), v2::Cell::default(), v2::Cell::default()]);
+        assert_eq!(g.shrink, [n(5)]);
+        assert_eq!(g.list, vec![n(10), n(11), n(12)]);
+        assert_eq!(g.maybe, Some(n(20)));
+        assert_eq!(g.none, None);
+        assert_eq!(*g.boxed, n(30));
+        assert_eq!(g.nested, vec![Some(Box::new(n(40))), None, Some(Box::new(n(41)))]);
+        // 2 + 2 (shrink keeps 1 of 3: its first element, the two dropped ones are not migrated)
+        assert_eq!(report.ty("Cell").unwrap().values, 2 + 1 + 3 + 1 + 1 + 2);
+    }
+
+    #[test]
+    fn shrinking_an_array_that_holds_non_default_values_is_refused() {
+        let mut state = state_with(grid(9));
+        let err = migrate_error(migrate(&mut state, &[v2::Grid::DESC]).unwrap_err());
+        match &err {
+            MigrateError::ArrayShrink {
+                path,
+                old_len,
+                new_len,
+                index,
+            } => {
+                assert_eq!(path.to_string(), "Grid.shrink");
+                assert_eq!((*old_len, *new_len, *index), (3, 1, 2));
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(state.get::<v1::Grid>().unwrap().shrink[2], c(9));
+    }
+}
+
+mod enums {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Door")]
+        pub enum Door {
+            Open,
+            Closed { locks: u8 },
+            Frozen(String),
+        }
+        #[derive(CooType, Debug)]
+        #[coo(name = "House")]
+        pub struct House {
+            pub doors: Vec<Door>,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Door")]
+        pub enum Door {
+            Open,
+            Closed {
+                locks: u32,
+                #[coo(rename_from = "unused")]
+                keys: Vec<u8>,
+            },
+            Frozen(String),
+            Ajar(f32),
+        }
+        #[derive(CooType, Debug)]
+        #[coo(name = "House")]
+        pub struct House {
+            pub doors: Vec<Door>,
+        }
+    }
+    pub mod v3 {
+        use super::*;
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Door")]
+        pub enum Door {
+            Open,
+            Closed { locks: u8 },
+        }
+        #[derive(CooType, Debug)]
+        #[coo(name = "House")]
+        pub struct House {
+            pub doors: Vec<Door>,
+        }
+    }
+    pub mod v4 {
+        use super::*;
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Door")]
+        pub enum Door {
+            Open,
+            Closed { locks: String },
+            Frozen(String),
+        }
+        #[derive(CooType, Debug)]
+        #[coo(name = "House")]
+        pub struct House {
+            pub doors: Vec<Door>,
+        }
+    }
+
+    fn house() -> v1::House {
+        v1::House {
+            doors: vec![
+                v1::Door::Open,
+                v1::Door::Closed { locks: 3 },
+                v1::Door::Frozen("ice".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn variants_added_and_variant_fields_widened() {
+        let mut state = state_with(house());
+        let report = migrate(&mut state, &[v2::House::DESC]).unwrap();
+        let h = state.get::<v2::House>().unwrap();
+        assert_eq!(
+            h.doors,
+            vec![
+                v2::Door::Open,
+                v2::Door::Closed {
+                    locks: 3,
+                    keys: vec![]
+                },
+                v2::Door::Frozen("ice".into()),
+            ]
+        );
+        let text = report.to_string();
+        assert!(text.contains("+ variant Ajar"), "{text}");
+        assert!(text.contains("~ variant Closed"), "{text}");
+        assert!(text.contains("~ locks: u8 -> u32"), "{text}");
+    }
+
+    #[test]
+    fn a_removed_variant_with_live_values_is_refused_naming_the_value() {
+        let mut state = state_with(house());
+        let err = migrate_error(migrate(&mut state, &[v3::House::DESC]).unwrap_err());
+        match &err {
+            MigrateError::VariantRemoved { path, ty, variant } => {
+                assert_eq!(path.to_string(), "House.doors[2]");
+                assert_eq!((ty.as_str(), variant.as_str()), ("Door", "Frozen"));
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(state.get::<v1::House>().unwrap().doors.len(), 3);
+    }
+
+    #[test]
+    fn a_removed_variant_without_live_values_is_fine() {
+        let mut state = state_with(v1::House {
+            doors: vec![v1::Door::Closed { locks: 1 }],
+        });
+        migrate(&mut state, &[v3::House::DESC]).unwrap();
+        assert_eq!(
+            state.get::<v3::House>().unwrap().doors,
+            vec![v3::Door::Closed { locks: 1 }]
+        );
+    }
+
+    #[test]
+    fn an_incompatible_variant_field_is_refused_without_a_hook() {
+        let mut state = state_with(house());
+        let problems = problems(migrate(&mut state, &[v4::House::DESC]).unwrap_err());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0];
+        assert_eq!(p.kind, ProblemKind::Incompatible);
+        assert_eq!(p.ty, "Door");
+        assert_eq!(p.field.as_deref(), Some("Closed.locks"));
+        assert_eq!(p.old_ty.as_deref(), Some("u8"));
+        assert_eq!(p.new_ty.as_deref(), Some("String"));
+        assert!(p.fix.contains("#[coo(migrate = your_fn)]"), "{}", p.fix);
+    }
+}
+
+mod type_rename_and_removal {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Monster")]
+        pub struct Monster {
+            pub hp: u32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Level")]
+        pub struct Level {
+            pub monsters: Vec<Monster>,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Enemy", rename_from = "Monster")]
+        pub struct Enemy {
+            pub hp: u32,
+            pub armor: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Level")]
+        pub struct Level {
+            pub monsters: Vec<Enemy>,
+        }
+    }
+    pub mod v3 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Other")]
+        pub struct Other {
+            pub x: u8,
+        }
+    }
+
+    #[test]
+    fn a_renamed_type_migrates_as_the_same_type() {
+        let mut state = state_with(v1::Level {
+            monsters: vec![v1::Monster { hp: 5 }, v1::Monster { hp: 6 }],
+        });
+        let report = migrate(&mut state, &[v2::Level::DESC]).unwrap();
+        let hps: Vec<_> = state
+            .get::<v2::Level>()
+            .unwrap()
+            .monsters
+            .iter()
+            .map(|m| (m.hp, m.armor))
+            .collect();
+        assert_eq!(hps, vec![(5, 0), (6, 0)]);
+        assert_eq!(report.ty("Enemy").unwrap().values, 2);
+        assert!(report.to_string().contains("Enemy (renamed from Monster)"));
+    }
+
+    #[test]
+    fn removing_a_type_with_live_values_is_refused() {
+        let mut state = state_with(v1::Monster { hp: 1 });
+        let problems = problems(migrate(&mut state, &[v3::Other::DESC]).unwrap_err());
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].kind, ProblemKind::TypeRemoved { live_values: 1 });
+        assert!(problems[0].to_string().contains("1 live value of it remains"));
+    }
+}
+
+mod incompatible {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Score")]
+        pub struct Score {
+            pub points: String,
+            pub level: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Shape")]
+        pub struct Shape {
+            pub w: u32,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Score")]
+        pub struct Score {
+            pub points: u32,
+            pub level: bool,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Shape")]
+        pub enum Shape {
+            Square(u32),
+        }
+    }
+    pub mod v2_hook {
+        use super::*;
+        use coo_runtime::OldValue;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Score", migrate = upgrade)]
+        pub struct Score {
+            pub points: u32,
+            pub level: bool,
+        }
+        fn upgrade(old: &OldValue<'_>, new: &mut Score) -> Result<(), String> {
+            let text = old.str("points").map_err(|e| e.to_string())?;
+            new.points = text
+                .parse()
+                .map_err(|e| format!("points {text:?} is not a number: {e}"))?;
+            new.level = old.get::<u8>("level").map_err(|e| e.to_string())? > 0;
+            if text == "999" {
+                panic!("hook panicked on purpose");
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn incompatible_fields_and_kinds_are_refused_all_at_once() {
+        let mut state = state_with(v1::Score {
+            points: "12".into(),
+            level: 1,
+        });
+        state.insert(v1::Shape { w: 1 });
+        let problems = problems(migrate(&mut state, &[v2::Score::DESC, v2::Shape::DESC]).unwrap_err());
+        let described: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 3, "{described:#?}");
+        assert!(described.iter().any(|d| d.contains("`Score.points` cannot be converted (old: `String`, new: `u32`)")), "{described:#?}");
+        assert!(described.iter().any(|d| d.contains("`Score.level` cannot be converted (old: `u8`, new: `bool`)")), "{described:#?}");
+        assert!(problems.iter().any(|p| p.kind == ProblemKind::KindChanged && p.ty == "Shape"));
+    }
+
+    #[test]
+    fn a_hook_converts_what_the_automatic_mapping_cannot() {
+        let mut state = state_with(v1::Score {
+            points: "12".into(),
+            level: 1,
+        });
+        migrate(&mut state, &[v2_hook::Score::DESC]).unwrap();
+        let s = state.get::<v2_hook::Score>().unwrap();
+        assert_eq!((s.points, s.level), (12, true));
+    }
+
+    #[test]
+    fn a_failing_hook_rolls_back_with_its_message() {
+        let mut state = state_with(v1::Score {
+            points: "twelve".into(),
+            level: 1,
+        });
+        let err = migrate_error(migrate(&mut state, &[v2_hook::Score::DESC]).unwrap_err());
+        match &err {
+            MigrateError::Hook { path, ty, message } => {
+                assert_eq!(path.to_string(), "Score");
+                assert_eq!(ty, "Score");
+                assert!(message.contains("points \"twelve\" is not a number"), "{message}");
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(state.get::<v1::Score>().unwrap().points, "twelve");
+    }
+
+    #[test]
+    fn a_panicking_hook_rolls_back_with_the_panic_message() {
+        let mut state = state_with(v1::Score {
+            points: "999".into(),
+            level: 1,
+        });
+        let err = migrate_error(migrate(&mut state, &[v2_hook::Score::DESC]).unwrap_err());
+        assert!(
+            matches!(&err, MigrateError::Hook { message, .. } if message.contains("hook panicked on purpose")),
+            "{err}"
+        );
+        assert_eq!(state.get::<v1::Score>().unwrap().points, "999");
+    }
+}
+
+mod handles {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Unit")]
+        pub struct Unit {
+            pub hp: u16,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Army")]
+        pub struct Army {
+            pub units: Pool<Unit>,
+            pub leader: Option<Handle<Unit>>,
+            pub fallen: Handle<Unit>,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Unit")]
+        pub struct Unit {
+            pub name: String,
+            pub hp: u32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Army")]
+        pub struct Army {
+            pub units: Pool<Unit>,
+            pub leader: Option<Handle<Unit>>,
+            pub fallen: Handle<Unit>,
+        }
+    }
+
+    #[test]
+    fn handles_survive_migration_and_stale_ones_stay_stale() {
+        let mut units = Pool::new();
+        let a = units.insert(v1::Unit { hp: 10 });
+        let b = units.insert(v1::Unit { hp: 20 });
+        let c = units.insert(v1::Unit { hp: 30 });
+        units.remove(b).unwrap();
+        let mut state = state_with(v1::Army {
+            units,
+            leader: Some(c),
+            fallen: b,
+        });
+        migrate(&mut state, &[v2::Army::DESC]).unwrap();
+        let army = state.get::<v2::Army>().unwrap();
+        let leader = army.leader.unwrap();
+        assert_eq!(army.units.get(leader).unwrap().hp, 30);
+        assert_eq!(
+            army.units
+                .get(Handle::from_raw(a.index(), a.generation()))
+                .unwrap()
+                .hp,
+            10
+        );
+        assert!(army.units.get(army.fallen).is_err(), "stale before, stale after");
+        assert_eq!(army.units.len(), 2);
+        // The free slot is reused with a new generation, never handing out the stale handle.
+        let army = state.get_mut::<v2::Army>().unwrap();
+        let d = army.units.insert(v2::Unit {
+            name: "new".into(),
+            hp: 1,
+        });
+        assert_eq!(d.index(), b.index());
+        assert_ne!(d.generation(), b.generation());
+    }
+}
+
+mod rollback {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            pub tag: Tracked,
+            pub weight: i64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Inventory")]
+        pub struct Inventory {
+            pub items: Vec<Item>,
+            pub owner: String,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            pub tag: Tracked,
+            pub weight: i16,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Inventory")]
+        pub struct Inventory {
+            pub items: Vec<Item>,
+            pub owner: String,
+        }
+    }
+
+    fn inventory(weights: &[i64]) -> v1::Inventory {
+        v1::Inventory {
+            items: weights
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| v1::Item {
+                    tag: Tracked { id: i as u32 },
+                    weight: w,
+                })
+                .collect(),
+            owner: "me".into(),
+        }
+    }
+
+    fn fingerprint(state: &State) -> (usize, usize, Vec<(u32, i64)>, usize) {
+        let inv = state.get::<v1::Inventory>().unwrap();
+        (
+            state.resource("Inventory").unwrap().as_ptr() as usize,
+            inv.items.as_ptr() as usize,
+            inv.items.iter().map(|i| (i.tag.id, i.weight)).collect(),
+            inv.owner.as_ptr() as usize,
+        )
+    }
+
+    #[test]
+    fn a_refused_migration_leaves_the_old_state_exactly_as_it_was_and_leaks_nothing() {
+        let start = drops();
+        let mut state = state_with(inventory(&[1, 2, 3, 1 << 20, 5]));
+        let before = fingerprint(&state);
+        let err = migrate_error(migrate(&mut state, &[v2::Inventory::DESC]).unwrap_err());
+        assert_eq!(
+            err.path().unwrap().0,
+            vec![
+                Seg::Name("Inventory".into()),
+                Seg::Name("items".into()),
+                Seg::Index(3),
+                Seg::Name("weight".into())
+            ]
+        );
+        assert_eq!(err.path().unwrap().to_string(), "Inventory.items[3].weight");
+        // The new items built before the failure shared their tags with the old items (moved,
+        // not copied): taking them apart dropped nothing.
+        assert_eq!(drops() - start, 0);
+        assert_eq!(fingerprint(&state), before, "same addresses, same values");
+        drop(state);
+        assert_eq!(drops() - start, 5, "every item dropped exactly once");
+    }
+
+    #[test]
+    fn a_committed_migration_drops_each_old_value_once() {
+        let start = drops();
+        let mut state = state_with(inventory(&[1, 2, 3]));
+        migrate(&mut state, &[v2::Inventory::DESC]).unwrap();
+        assert_eq!(drops() - start, 0, "the items moved: nothing dropped at commit");
+        let ids: Vec<u32> = state
+            .get::<v2::Inventory>()
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| i.tag.id)
+            .collect();
+        assert_eq!(ids, vec![0, 1, 2]);
+        drop(state);
+        assert_eq!(drops() - start, 3, "each item dropped exactly once");
+    }
+}
+
+mod nested {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Debug)]
+        #[coo(name = "Vec2")]
+        pub struct Vec2 {
+            pub x: f32,
+            pub y: f32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Body")]
+        pub struct Body {
+            pub pos: Vec2,
+            pub vel: Vec2,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Sim")]
+        pub struct Sim {
+            pub bodies: Vec<Body>,
+            pub gravity: Vec2,
+            pub steps: u64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Config")]
+        pub struct Config {
+            pub title: String,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Vec2")]
+        pub struct Vec2 {
+            pub x: f64,
+            pub y: f64,
+            pub z: f64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Body")]
+        pub struct Body {
+            pub pos: Vec2,
+            pub vel: Vec2,
+            #[coo(default = 1.0)]
+            pub mass: f32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Sim")]
+        pub struct Sim {
+            pub bodies: Vec<Body>,
+            pub gravity: Vec2,
+            pub steps: u64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Config")]
+        pub struct Config {
+            pub title: String,
+        }
+    }
+
+    #[test]
+    fn nested_changes_migrate_recursively_and_unchanged_resources_stay() {
+        let mut state = State::new();
+        state.insert(v1::Sim {
+            bodies: (0..4)
+                .map(|i| v1::Body {
+                    pos: v1::Vec2 { x: i as f32, y: 0.5 },
+                    vel: v1::Vec2 { x: 1.0, y: -1.0 },
+                })
+                .collect(),
+            gravity: v1::Vec2 { x: 0.0, y: -9.5 },
+            steps: 77,
+        });
+        state.insert(v1::Config {
+            title: "sim".into(),
+        });
+        let config_at = state.resource("Config").unwrap().as_ptr();
+        let report = migrate(&mut state, &[v2::Sim::DESC, v2::Config::DESC]).unwrap();
+        assert_eq!(report.kept, vec!["Config"]);
+        assert_eq!(report.migrated, vec!["Sim"]);
+        assert_eq!(state.resource("Config").unwrap().as_ptr(), config_at);
+        let sim = state.get::<v2::Sim>().unwrap();
+        assert_eq!(sim.steps, 77);
+        assert_eq!(sim.gravity, v2::Vec2 { x: 0.0, y: -9.5, z: 0.0 });
+        assert_eq!(sim.bodies.len(), 4);
+        assert_eq!(sim.bodies[3].pos, v2::Vec2 { x: 3.0, y: 0.5, z: 0.0 });
+        assert_eq!(sim.bodies[3].mass, 1.0);
+        assert_eq!(report.ty("Vec2").unwrap().values, 9);
+        assert_eq!(report.ty("Body").unwrap().values, 4);
+        assert_eq!(state.get::<v2::Config>().unwrap().title, "sim");
+    }
+}
