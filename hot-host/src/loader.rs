@@ -1,0 +1,528 @@
+//! Loading a built plugin library, checking its header before trusting anything in it.
+//!
+//! [`Loader::load`] copies the library to a path of its own, opens the copy, calls
+//! `coo_plugin_header` and compares the `#[repr(C)]` [`PluginHeader`] with the host's own: magic,
+//! Coo ABI version, compiler version, `coo-runtime` version. Only when all four match does it call
+//! the header's `manifest` function, whose Rust types it can then read because host and plugin
+//! were built by the same compiler from the same `coo-runtime`. Every mismatch is a
+//! [`LoadError`] variant carrying an [`ExpectedFound`].
+//!
+//! # Why a copy
+//!
+//! `dlopen` of a path that is already open returns the library already loaded (and Windows
+//! keeps a loaded file locked, so cargo could not even rebuild it). Each load therefore opens a
+//! fresh copy, `<copy_dir>/coo-<stem>-<pid>-<n>.<ext>`, `n` counting loads in this process.
+//!
+//! # Libraries are never unloaded
+//!
+//! Every library this module opens stays loaded until the process exits: it is leaked
+//! ([`Box::leak`]) the moment it is opened, before any of its symbols is looked up, and nothing
+//! ever calls `dlclose`. What a plugin hands the host is `'static` (type descriptors, drop and
+//! migration glue, hot-function shims, the manifest itself), and the host keeps such pointers
+//! for as long as it holds values built by that version; unloading the library would leave them
+//! dangling. Unloading would not even free much: a Rust library that registers a thread-local
+//! destructor is marked not-to-be-unloaded by glibc, so `dlclose` is a no-op for it anyway.
+//! A library rejected by the header check is kept too: its initializers have already run and we
+//! cannot know what they registered where.
+//!
+//! The price is memory: each reload keeps one more copy mapped. [`kept`] reports how many
+//! libraries and how many bytes (the sizes of their files) the process keeps, so the host can
+//! show it. For the same reason the copies are never deleted while this process runs (a
+//! debugger or a backtrace reads symbols from the file); [`Loader::remove_stale_copies`]
+//! removes those left by processes that have exited.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use coo_runtime::plugin::{
+    ABI_VERSION, HEADER_SYMBOL, MAGIC, Manifest, PluginHeader, RUNTIME_VERSION, RUSTC_VERSION,
+};
+use libloading::Library;
+
+/// Numbers the copies this process makes, across all loaders.
+static COPIES: AtomicU64 = AtomicU64::new(0);
+/// Libraries this process has opened and keeps open.
+static KEPT_LIBRARIES: AtomicUsize = AtomicUsize::new(0);
+/// The sizes of their files.
+static KEPT_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// What a side of a comparison expected and what it found, abi_stable style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedFound<T> {
+    pub expected: T,
+    pub found: T,
+}
+
+impl<T: fmt::Display> fmt::Display for ExpectedFound<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected `{}`, found `{}`", self.expected, self.found)
+    }
+}
+
+/// Eight magic bytes, displayed as a byte string: `b"COOPLUG\0"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Magic(pub [u8; 8]);
+
+impl fmt::Display for Magic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b\"{}\"", self.0.escape_ascii())
+    }
+}
+
+/// Why a library could not be loaded as a plugin. `path` is always the library asked for, not
+/// the copy.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("could not copy `{}` to `{}` for loading: {source}", path.display(), copy.display())]
+    Copy {
+        path: PathBuf,
+        copy: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The dynamic loader refused the file (not a library, truncated, wrong architecture, …).
+    #[error("could not open `{}` as a dynamic library: {message}", path.display())]
+    Open { path: PathBuf, message: String },
+    /// A library, but not a Coo plugin: it does not export `coo_plugin_header`.
+    #[error("`{}` is not a Coo plugin: {reason}", path.display())]
+    NotAPlugin { path: PathBuf, reason: String },
+    #[error("`{}` exports `coo_plugin_header` but its header is not a Coo plugin header: {mismatch}", path.display())]
+    Magic {
+        path: PathBuf,
+        mismatch: ExpectedFound<Magic>,
+    },
+    #[error("`{}` speaks another version of the Coo plugin ABI: {mismatch}; rebuild it against this host's coo-runtime", path.display())]
+    Abi {
+        path: PathBuf,
+        mismatch: ExpectedFound<u32>,
+    },
+    #[error("`{}` was built by another compiler: {mismatch}; rebuild host and plugin with the same toolchain", path.display())]
+    Rustc {
+        path: PathBuf,
+        mismatch: ExpectedFound<String>,
+    },
+    #[error("`{}` links another version of coo-runtime: {mismatch}; make host and plugin depend on the same one", path.display())]
+    Runtime {
+        path: PathBuf,
+        mismatch: ExpectedFound<String>,
+    },
+    #[error("`{}` has a valid header but its manifest function returned null", path.display())]
+    NoManifest { path: PathBuf },
+}
+
+/// A plugin library that passed the header check. It stays loaded for the life of the process
+/// (see the [module docs](self)), so what it hands out is truly `'static`.
+#[derive(Debug, Clone)]
+pub struct LoadedLibrary {
+    /// The library asked for.
+    pub source: PathBuf,
+    /// The copy actually loaded.
+    pub path: PathBuf,
+    /// The size of the copy, now kept mapped.
+    pub bytes: u64,
+    /// What the plugin registered: its types and hot functions.
+    pub manifest: &'static Manifest,
+    library: &'static Library,
+}
+
+impl LoadedLibrary {
+    /// The open library, for looking up further symbols. It is never closed.
+    pub fn library(&self) -> &'static Library {
+        self.library
+    }
+}
+
+/// How much this process keeps loaded (see [`kept`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    /// Libraries opened, including those rejected by the header check.
+    pub libraries: usize,
+    /// The sum of their file sizes.
+    pub bytes: u64,
+}
+
+/// How many libraries this process has opened and keeps, and their size.
+pub fn kept() -> Kept {
+    Kept {
+        libraries: KEPT_LIBRARIES.load(Ordering::Relaxed),
+        bytes: KEPT_BYTES.load(Ordering::Relaxed),
+    }
+}
+
+/// Loads plugin libraries through copies in one directory.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    copy_dir: PathBuf,
+}
+
+impl Loader {
+    /// A loader that copies libraries into `copy_dir` (created on first load).
+    pub fn new(copy_dir: impl Into<PathBuf>) -> Loader {
+        Loader {
+            copy_dir: copy_dir.into(),
+        }
+    }
+
+    /// A loader copying into `<target_dir>/coo-loaded`, next to the builds it loads.
+    pub fn in_target_dir(target_dir: &Path) -> Loader {
+        Loader::new(target_dir.join("coo-loaded"))
+    }
+
+    pub fn copy_dir(&self) -> &Path {
+        &self.copy_dir
+    }
+
+    /// Copies `dylib`, opens the copy, checks its header and reads its manifest.
+    pub fn load(&self, dylib: &Path) -> Result<LoadedLibrary, LoadError> {
+        let copy = self.copy(dylib)?;
+        let bytes = fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
+        let error_path = || dylib.to_path_buf();
+
+        // The dynamic loader maps segments without checking that the file holds them; touching a
+        // page past the end of a truncated file is a SIGBUS, not an error. Check first.
+        elf::check_segments(&copy).map_err(|message| LoadError::Open {
+            path: error_path(),
+            message,
+        })?;
+        // SAFETY: opening a library runs its initializers (ELF constructors, among them the
+        // `inventory` registrations of every `#[derive(CooType)]` and `#[hot_fn]`): arbitrary
+        // code of the library, in this process. Nothing can check that code beforehand; this
+        // library is the plugin the user built from their own source, and running it is the
+        // whole point of a hot-reload host, so this is the point where we accept to. What we do
+        // guard against is the loader itself: a file that is not a library makes `dlopen` fail
+        // with an error (returned as `Open`), and a truncated one was refused just above.
+        let library = unsafe { Library::new(&copy) }.map_err(|e| LoadError::Open {
+            path: error_path(),
+            message: error_chain(&e),
+        })?;
+        // Never unloaded, see the module docs: from here on, pointers into it may be 'static.
+        let library: &'static Library = Box::leak(Box::new(library));
+        KEPT_LIBRARIES.fetch_add(1, Ordering::Relaxed);
+        KEPT_BYTES.fetch_add(bytes, Ordering::Relaxed);
+
+        // SAFETY: `coo_plugin_header` is exported by `coo-runtime` with exactly this signature;
+        // a library that exports a different item of that name could make this call anything,
+        // which is the trust we extended above by loading it. The `Symbol` borrows a library
+        // that is never unloaded.
+        let header_fn =
+            unsafe { library.get::<extern "C" fn() -> *const PluginHeader>(HEADER_SYMBOL) }
+                .map_err(|e| LoadError::NotAPlugin {
+                    path: error_path(),
+                    reason: format!(
+                        "it does not export `coo_plugin_header` ({})",
+                        error_chain(&e)
+                    ),
+                })?;
+        let header = header_fn();
+        if header.is_null() {
+            return Err(LoadError::NotAPlugin {
+                path: error_path(),
+                reason: "`coo_plugin_header` returned null".to_owned(),
+            });
+        }
+        // SAFETY: non-null, and `coo_plugin_header` returns a pointer to a static of the library,
+        // which stays loaded. Only the magic, whose place and type no ABI version changes, is
+        // read before it is known to be a Coo header.
+        let magic = unsafe { (*header).magic };
+        if magic != MAGIC {
+            return Err(LoadError::Magic {
+                path: error_path(),
+                mismatch: ExpectedFound {
+                    expected: Magic(MAGIC),
+                    found: Magic(magic),
+                },
+            });
+        }
+        // SAFETY: as above; every ABI version starts with magic and `abi_version`.
+        let abi_version = unsafe { (*header).abi_version };
+        if abi_version != ABI_VERSION {
+            return Err(LoadError::Abi {
+                path: error_path(),
+                mismatch: ExpectedFound {
+                    expected: ABI_VERSION,
+                    found: abi_version,
+                },
+            });
+        }
+        // SAFETY: same magic and ABI version, so the header has this layout, and it lives in a
+        // library that stays loaded.
+        let header: &'static PluginHeader = unsafe { &*header };
+        // SAFETY: a header of this ABI version points `rustc_version` and `runtime_version` at
+        // `'static` string data of the library, which stays loaded.
+        let (rustc, runtime) = unsafe {
+            (
+                header.rustc_version.read().into_owned(),
+                header.runtime_version.read().into_owned(),
+            )
+        };
+        if rustc != RUSTC_VERSION {
+            return Err(LoadError::Rustc {
+                path: error_path(),
+                mismatch: ExpectedFound {
+                    expected: RUSTC_VERSION.to_owned(),
+                    found: rustc,
+                },
+            });
+        }
+        if runtime != RUNTIME_VERSION {
+            return Err(LoadError::Runtime {
+                path: error_path(),
+                mismatch: ExpectedFound {
+                    expected: RUNTIME_VERSION.to_owned(),
+                    found: runtime,
+                },
+            });
+        }
+
+        let manifest = (header.manifest)();
+        if manifest.is_null() {
+            return Err(LoadError::NoManifest { path: error_path() });
+        }
+        // SAFETY: the header matched, so the library was built by this compiler from this
+        // version of `coo-runtime`, and its `Manifest` (a Rust type) has the layout the host
+        // knows. It points to a static of the library (a `OnceLock` it fills once), and the
+        // library stays loaded, so the reference is good for `'static`.
+        let manifest: &'static Manifest = unsafe { &*manifest };
+
+        Ok(LoadedLibrary {
+            source: dylib.to_path_buf(),
+            path: copy,
+            bytes,
+            manifest,
+            library,
+        })
+    }
+
+    /// Copies `dylib` to a path no library of this process was loaded from.
+    fn copy(&self, dylib: &Path) -> Result<PathBuf, LoadError> {
+        let copy_error = |copy: PathBuf| {
+            move |source| LoadError::Copy {
+                path: dylib.to_path_buf(),
+                copy,
+                source,
+            }
+        };
+        let n = COPIES.fetch_add(1, Ordering::Relaxed);
+        let copy = self.copy_dir.join(copy_name(dylib, std::process::id(), n));
+        fs::create_dir_all(&self.copy_dir).map_err(copy_error(copy.clone()))?;
+        // A file of this name can only be left by an exited process that had our pid. Unlink it
+        // rather than overwrite it in place: if anything still maps it, it keeps its old inode.
+        let _ = fs::remove_file(&copy);
+        fs::copy(dylib, &copy).map_err(copy_error(copy.clone()))?;
+        Ok(copy)
+    }
+
+    /// Removes copies left in the copy dir by processes that have exited, and returns how many
+    /// it removed. Copies of live processes (this one, or another host sharing the directory)
+    /// are left alone. Only on Linux, where `/proc` tells whether a process lives; elsewhere it
+    /// removes nothing.
+    pub fn remove_stale_copies(&self) -> io::Result<usize> {
+        if !cfg!(target_os = "linux") {
+            return Ok(0);
+        }
+        let entries = match fs::read_dir(&self.copy_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let me = std::process::id();
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(copy_pid) else {
+                continue;
+            };
+            if pid != me
+                && !Path::new("/proc").join(pid.to_string()).exists()
+                && fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The one check of a library file `dlopen` does not make.
+mod elf {
+    use std::fs::File;
+    use std::io::{Read, Seek, SeekFrom};
+    use std::path::Path;
+
+    const PT_LOAD: u32 = 1;
+
+    /// Checks that every loadable segment of an ELF file lies within the file: `dlopen` maps
+    /// them without looking, and reading a page past the end of the file kills the process with
+    /// SIGBUS. Files that are not ELF (Mach-O, PE, text) are left to the platform's loader, which
+    /// reads their headers with bounds checks.
+    pub(super) fn check_segments(path: &Path) -> Result<(), String> {
+        let mut file = File::open(path).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut ident = [0u8; 64];
+        let read = read_up_to(&mut file, &mut ident).map_err(|e| e.to_string())?;
+        if read < 6 || ident[..4] != *b"\x7fELF" {
+            return Ok(());
+        }
+        let wide = match ident[4] {
+            1 => false,
+            2 => true,
+            class => return Err(format!("unknown ELF class {class}")),
+        };
+        let little = match ident[5] {
+            1 => true,
+            2 => false,
+            data => return Err(format!("unknown ELF data encoding {data}")),
+        };
+        let header_len = if wide { 64 } else { 52 };
+        if read < header_len {
+            return Err(format!(
+                "truncated: the ELF header needs {header_len} bytes, the file has {len}"
+            ));
+        }
+        let field = |bytes: &[u8], at: usize, size: usize| -> u64 {
+            let mut value = [0u8; 8];
+            let src = &bytes[at..at + size];
+            if little {
+                value[..size].copy_from_slice(src);
+                u64::from_le_bytes(value)
+            } else {
+                value[8 - size..].copy_from_slice(src);
+                u64::from_be_bytes(value)
+            }
+        };
+        let (phoff, phentsize, phnum) = if wide {
+            (
+                field(&ident, 32, 8),
+                field(&ident, 54, 2),
+                field(&ident, 56, 2),
+            )
+        } else {
+            (
+                field(&ident, 28, 4),
+                field(&ident, 42, 2),
+                field(&ident, 44, 2),
+            )
+        };
+        let min_entry = if wide { 56 } else { 32 };
+        if phnum > 0 && phentsize < min_entry {
+            return Err(format!("bad ELF program header size {phentsize}"));
+        }
+        let table_end = phoff.saturating_add(phentsize * phnum);
+        if table_end > len {
+            return Err(format!(
+                "truncated: the program headers end at byte {table_end}, the file has {len}"
+            ));
+        }
+        let mut table = vec![0u8; (phentsize * phnum) as usize];
+        file.seek(SeekFrom::Start(phoff))
+            .and_then(|_| file.read_exact(&mut table))
+            .map_err(|e| e.to_string())?;
+        for entry in table.chunks_exact(phentsize as usize) {
+            if field(entry, 0, 4) != u64::from(PT_LOAD) {
+                continue;
+            }
+            let (offset, filesz) = if wide {
+                (field(entry, 8, 8), field(entry, 32, 8))
+            } else {
+                (field(entry, 4, 4), field(entry, 16, 4))
+            };
+            let end = offset.saturating_add(filesz);
+            if end > len {
+                return Err(format!(
+                    "truncated: a loadable segment ends at byte {end}, the file has {len}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut read = 0;
+        while read < buf.len() {
+            match file.read(&mut buf[read..])? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// An error and its sources, `: `-separated (libloading's `Display` says only "dlopen failed";
+/// the loader's own message is its source).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+/// `coo-<stem>-<pid>-<n>.<ext>`.
+fn copy_name(dylib: &Path, pid: u32, n: u64) -> String {
+    let stem = dylib
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
+    match dylib.extension() {
+        Some(ext) => format!("coo-{stem}-{pid}-{n}.{}", ext.to_string_lossy()),
+        None => format!("coo-{stem}-{pid}-{n}"),
+    }
+}
+
+/// The pid in a copy's name, if it is one.
+fn copy_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("coo-")?;
+    let rest = rest.split_once('.').map_or(rest, |(base, _)| base);
+    let mut parts = rest.rsplitn(3, '-');
+    let _n: u64 = parts.next()?.parse().ok()?;
+    let pid = parts.next()?.parse().ok()?;
+    parts.next()?;
+    Some(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_names_carry_stem_pid_and_counter() {
+        let name = copy_name(Path::new("/t/debug/libdemo_plugin.so"), 42, 7);
+        assert_eq!(name, "coo-libdemo_plugin-42-7.so");
+        assert_eq!(copy_pid(&name), Some(42));
+        assert_eq!(copy_pid("coo-my-plugin-9-0.dll"), Some(9));
+        assert_eq!(copy_pid("coo-x-9.so"), None);
+        assert_eq!(copy_pid("libdemo.so"), None);
+    }
+
+    #[test]
+    fn mismatches_print_both_sides() {
+        let e = LoadError::Rustc {
+            path: "p.so".into(),
+            mismatch: ExpectedFound {
+                expected: "rustc 1.95.0".to_owned(),
+                found: "rustc 1.80.0".to_owned(),
+            },
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("expected `rustc 1.95.0`, found `rustc 1.80.0`"),
+            "{text}"
+        );
+        let magic = ExpectedFound {
+            expected: Magic(MAGIC),
+            found: Magic(*b"ELF\x7f\0\0\0\0"),
+        };
+        assert_eq!(
+            magic.to_string(),
+            r#"expected `b"COOPLUG\x00"`, found `b"ELF\x7f\x00\x00\x00\x00"`"#
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! Fixture plugin crates for the builder and loader tests: real crates under
+//! `<workspace>/tests/fixtures`, built by real cargo into one shared target dir.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use hot_host::{BuildOutput, Builder};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("hot-host is a workspace member")
+        .to_path_buf()
+}
+
+/// The one target dir every fixture build shares, so that `coo-runtime` and its dependencies
+/// compile once. A directory of its own, never the outer build's: the nested cargo would wait
+/// on the lock that the `cargo test` running us holds.
+pub fn fixtures_target_dir() -> PathBuf {
+    workspace().join("target").join("coo-fixtures")
+}
+
+/// A fixture plugin crate's directory.
+pub fn fixture(name: &str) -> PathBuf {
+    workspace().join("tests").join("fixtures").join(name)
+}
+
+pub fn builder(plugin_dir: &Path) -> Builder {
+    Builder::new(plugin_dir).with_target_dir(fixtures_target_dir())
+}
+
+/// `minimal-plugin`, built once per test binary.
+pub fn minimal_plugin() -> &'static BuildOutput {
+    static BUILT: OnceLock<BuildOutput> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        builder(&fixture("minimal-plugin"))
+            .build()
+            .unwrap_or_else(|e| panic!("minimal-plugin does not build: {e}"))
+    })
+}
+
+/// A copy of `minimal-plugin` in a temporary directory, renamed `name`, its `coo-runtime`
+/// dependency pointed back at the workspace's, and `edit` applied to its manifest text.
+pub fn variant(name: &str, lib_rs: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
+    let src = fixture("minimal-plugin");
+    let dir = tempfile::Builder::new()
+        .prefix(name)
+        .tempdir()
+        .expect("temp dir");
+    let runtime = workspace().join("coo-runtime");
+    let manifest = fs::read_to_string(src.join("Cargo.toml"))
+        .unwrap()
+        .replace("name = \"minimal-plugin\"", &format!("name = \"{name}\""))
+        .replace(
+            "path = \"../../../coo-runtime\"",
+            &format!("path = {:?}", runtime.display().to_string()),
+        );
+    assert!(manifest.contains(&format!("name = \"{name}\"")));
+    fs::write(dir.path().join("Cargo.toml"), edit(manifest)).unwrap();
+    // The same lock file, so that dependencies resolve to what is already built.
+    fs::copy(src.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    fs::create_dir(dir.path().join("src")).unwrap();
+    fs::write(dir.path().join("src/lib.rs"), lib_rs).unwrap();
+    dir
+}
+
+/// A crate in a temporary directory with no dependencies: `[lib] crate-type = ["cdylib"]` and
+/// `lib_rs`. For libraries that forge or lack a Coo header.
+pub fn bare_cdylib(name: &str, lib_rs: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(name)
+        .tempdir()
+        .expect("temp dir");
+    let manifest = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n"
+    );
+    fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    fs::create_dir(dir.path().join("src")).unwrap();
+    fs::write(dir.path().join("src/lib.rs"), lib_rs).unwrap();
+    dir
+}
+
+/// The source of a library exporting a hand-made `coo_plugin_header` with these fields (the
+/// layout of `coo_runtime::plugin::PluginHeader`, ABI version 1) and a null manifest.
+pub fn forged_header(magic: &[u8; 8], abi_version: u32, rustc: &str, runtime: &str) -> String {
+    format!(
+        r#"
+#[repr(C)]
+pub struct StrRef {{ ptr: *const u8, len: usize }}
+
+#[repr(C)]
+pub struct Header {{
+    magic: [u8; 8],
+    abi_version: u32,
+    rustc_version: StrRef,
+    runtime_version: StrRef,
+    manifest: extern "C" fn() -> *const u8,
+}}
+
+unsafe impl Sync for Header {{}}
+
+const RUSTC: &str = {rustc:?};
+const RUNTIME: &str = {runtime:?};
+
+static HEADER: Header = Header {{
+    magic: {magic:?},
+    abi_version: {abi_version},
+    rustc_version: StrRef {{ ptr: RUSTC.as_ptr(), len: RUSTC.len() }},
+    runtime_version: StrRef {{ ptr: RUNTIME.as_ptr(), len: RUNTIME.len() }},
+    manifest: no_manifest,
+}};
+
+extern "C" fn no_manifest() -> *const u8 {{
+    core::ptr::null()
+}}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn coo_plugin_header() -> *const Header {{
+    &HEADER
+}}
+"#
+    )
+}
