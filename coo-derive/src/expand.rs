@@ -1,0 +1,414 @@
+//! Code generation. Runs only on input that [`crate::valid`] accepted, and only generates code:
+//! every decision about what is allowed was taken before.
+//!
+//! The output for a type `T` is one `const _: () = { ... };` block holding:
+//! - the static descriptor `__COO_DESC: TypeDesc`, built from `size_of`, `align_of` and
+//!   `offset_of!`, with the glue functions it points to (default writers, the hook wrapper, and
+//!   for enums the functions that take a value apart and put one together);
+//! - `unsafe impl CooField for T` (the shape of a nested `CooType`) and `unsafe impl CooType for T`;
+//! - compile-time checks: every field type is a `CooField` (`assert_field`, evaluated in the
+//!   descriptor's initializer, so the error lands once on the field type), and the descriptor's
+//!   size and alignment are those of `T` (a `const` assertion);
+//! - the `inventory` registration that makes `Catalog::linked()` find `T`.
+//!
+//! Everything is named through `::coo_runtime::__private`, imported as `__coo`.
+
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
+use syn::{DeriveInput, Expr, Path};
+
+use crate::ast::{Container, Data, Field, Style, Variant};
+use crate::errors::Errors;
+use crate::valid;
+
+/// The expansion of `#[derive(CooType)]` on `input`, or every error found in it.
+pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let container = Container::from_ast(&mut errors, input);
+    if let Some(container) = &container {
+        valid::check(&mut errors, container);
+    }
+    errors.finish()?;
+    // `from_ast` returns `None` only after recording an error.
+    Ok(container.map(|c| expand(&c)).unwrap_or_default())
+}
+
+/// What to emit next to the errors when the derive fails: impls of `CooField` and `CooType`
+/// whose constants are never evaluated, so that other types naming this one as a field do not
+/// report a second, misleading error. Nothing for generic types and unions, which cannot have
+/// these impls anyway.
+pub(crate) fn fallback(input: &DeriveInput) -> TokenStream {
+    if !input.generics.params.is_empty() || matches!(input.data, syn::Data::Union(_)) {
+        return TokenStream::new();
+    }
+    let ty = call_site_ident(&input.ident);
+    quote! {
+        const _: () = {
+            use ::coo_runtime::__private as __coo;
+            #[automatically_derived]
+            // SAFETY: the constant is never evaluated: it would fail the build if it were, and
+            // the `compile_error!` next to this impl fails it first.
+            unsafe impl __coo::CooField for #ty {
+                const SHAPE: &'static __coo::Shape =
+                    __coo::core::panic!("`#[derive(CooType)]` failed, see the errors above");
+            }
+            #[automatically_derived]
+            // SAFETY: as for `CooField` above.
+            unsafe impl __coo::CooType for #ty {
+                const DESC: &'static __coo::TypeDesc =
+                    __coo::core::panic!("`#[derive(CooType)]` failed, see the errors above");
+            }
+        };
+    }
+}
+
+fn expand(container: &Container<'_>) -> TokenStream {
+    let ty = call_site_ident(container.ident);
+    let ident_text = container.ident.unraw().to_string();
+    let name = container.name();
+    let rename_from = &container.attrs.rename_from;
+
+    let mut glue = Vec::new();
+    let kind = match &container.data {
+        Data::Struct(style, fields) => expand_struct(&ty, *style, fields, &mut glue),
+        Data::Enum(variants) => expand_enum(&ty, &ident_text, variants, &mut glue),
+    };
+    let hook = match &container.attrs.migrate {
+        Some(path) => {
+            glue.push(hook_wrapper(&ty, path));
+            quote!(__coo::core::option::Option::Some(__coo_hook))
+        }
+        None => quote!(__coo::core::option::Option::None),
+    };
+    let field_checks = container.all_fields().map(|field| {
+        let field_ty = field_type(field, &ty);
+        quote_spanned! {field.ty.span()=>
+            __coo::assert_field::<#field_ty>();
+        }
+    });
+
+    quote! {
+        const _: () = {
+            use ::coo_runtime::__private as __coo;
+
+            fn __coo_type_name() -> &'static str {
+                #ident_text
+            }
+
+            fn __coo_default() -> __coo::core::option::Option<__coo::WriteFn> {
+                #[allow(unused_imports)]
+                use __coo::{HasDefault as _, NoDefault as _};
+                (&__coo::DefaultProbe::<#ty>::NEW).default_writer()
+            }
+
+            #(#glue)*
+
+            // The field checks run in the initializer, next to the `<F as CooField>::shape`
+            // paths below: one body, so a type that is not a `CooField` is reported once, on
+            // the field type, by `assert_field`'s `on_unimplemented` message.
+            static __COO_DESC: __coo::TypeDesc = {
+                #(#field_checks)*
+                __coo::TypeDesc {
+                    name: #name,
+                    rust_name: __coo::core::concat!(__coo::core::module_path!(), "::", #ident_text),
+                    rename_from: &[#(#rename_from),*],
+                    size: __coo::core::mem::size_of::<#ty>(),
+                    align: __coo::core::mem::align_of::<#ty>(),
+                    needs_drop: __coo::core::mem::needs_drop::<#ty>(),
+                    kind: #kind,
+                    glue: &__coo::TypeGlue {
+                        drop: __coo::drop_glue::<#ty>,
+                        default: __coo_default,
+                        hook: #hook,
+                    },
+                }
+            };
+
+            #[automatically_derived]
+            // SAFETY: the shape of a nested `CooType`: size, alignment, `needs_drop` and drop
+            // glue are those of the type itself, and its descriptor is `__COO_DESC`.
+            unsafe impl __coo::CooField for #ty {
+                const SHAPE: &'static __coo::Shape = &__coo::Shape {
+                    size: __coo::core::mem::size_of::<#ty>(),
+                    align: __coo::core::mem::align_of::<#ty>(),
+                    needs_drop: __coo::core::mem::needs_drop::<#ty>(),
+                    drop: __coo::drop_glue::<#ty>,
+                    type_name: __coo_type_name,
+                    kind: __coo::ShapeKind::Named(<#ty as __coo::CooType>::desc),
+                };
+            }
+
+            #[automatically_derived]
+            // SAFETY: `__COO_DESC` is built from `size_of`, `align_of` and `offset_of!` of this
+            // type and the `CooField` shapes of its field types, and its glue functions are the
+            // ones generated above for exactly this type.
+            unsafe impl __coo::CooType for #ty {
+                const DESC: &'static __coo::TypeDesc = &__COO_DESC;
+            }
+
+            const _: () = {
+                __coo::core::assert!(
+                    __COO_DESC.size == __coo::core::mem::size_of::<#ty>(),
+                    "the descriptor's size is not the type's size",
+                );
+                __coo::core::assert!(
+                    __COO_DESC.align == __coo::core::mem::align_of::<#ty>(),
+                    "the descriptor's alignment is not the type's alignment",
+                );
+            };
+
+            __coo::inventory::submit! {
+                __coo::TypeRegistration(<#ty as __coo::CooType>::desc)
+            }
+        };
+    }
+}
+
+/// The `StructDesc` of a struct; pushes the fields' default writers to `glue`.
+fn expand_struct(
+    ty: &Ident,
+    style: Style,
+    fields: &[Field<'_>],
+    glue: &mut Vec<TokenStream>,
+) -> TokenStream {
+    let style = style_tokens(style);
+    let fields = fields.iter().map(|field| {
+        let member = &field.member;
+        let offset = quote!(__coo::core::mem::offset_of!(#ty, #member));
+        let default = match &field.attrs.default {
+            Some(default) => {
+                let writer = format_ident!("__coo_default_{}", field.name);
+                glue.push(default_writer(
+                    &writer,
+                    &field_type(field, ty),
+                    &default.expr,
+                ));
+                quote!(__coo::core::option::Option::Some(#writer))
+            }
+            None => quote!(__coo::core::option::Option::None),
+        };
+        field_desc(field, ty, offset, default)
+    });
+    // Collect before `glue` is used again: the iterator above borrows it.
+    let fields: Vec<TokenStream> = fields.collect();
+    quote! {
+        __coo::TypeKind::Struct(__coo::StructDesc {
+            style: #style,
+            fields: &[#(#fields),*],
+        })
+    }
+}
+
+/// The `EnumDesc` of an enum; pushes its `read` and `write` functions to `glue`.
+fn expand_enum(
+    ty: &Ident,
+    ident_text: &str,
+    variants: &[Variant<'_>],
+    glue: &mut Vec<TokenStream>,
+) -> TokenStream {
+    let variant_descs = variants.iter().map(|variant| {
+        let name = variant.name();
+        let style = style_tokens(variant.style);
+        let rename_from = &variant.attrs.rename_from;
+        let fields = variant.fields.iter().map(|field| {
+            let offset = quote!(__coo::FieldDesc::NO_OFFSET);
+            field_desc(field, ty, offset, quote!(__coo::core::option::Option::None))
+        });
+        quote! {
+            __coo::VariantDesc {
+                name: #name,
+                style: #style,
+                fields: &[#(#fields),*],
+                rename_from: &[#(#rename_from),*],
+            }
+        }
+    });
+
+    let read_arms = variants.iter().enumerate().map(|(index, variant)| {
+        let bindings: Vec<Ident> = (0..variant.fields.len())
+            .map(|slot| format_ident!("__coo_f{}", slot))
+            .collect();
+        let pattern = variant_tokens(ty, variant, &bindings);
+        let slots = 0..bindings.len();
+        quote! {
+            #pattern => {
+                #(
+                    __coo_out
+                        .add(#slots)
+                        .write(__coo::core::ptr::from_ref(#bindings).cast::<u8>());
+                )*
+                #index
+            }
+        }
+    });
+
+    let write_arms = variants.iter().enumerate().map(|(index, variant)| {
+        let values: Vec<TokenStream> = (variant.fields.iter().enumerate())
+            .map(|(slot, field)| {
+                let field_ty = field_type(field, ty);
+                quote!(__coo_fields.add(#slot).read().cast::<#field_ty>().read())
+            })
+            .collect();
+        let value = variant_tokens(ty, variant, &values);
+        quote!(#index => #value,)
+    });
+    let out_of_range = format!("`{ident_text}` has {} variants", variants.len());
+
+    glue.push(quote! {
+        unsafe fn __coo_read(__coo_value: *const u8, __coo_out: *mut *const u8) -> usize {
+            // SAFETY: `EnumDesc::read`'s contract: `__coo_value` points to a valid value of this
+            // enum, and `__coo_out` has room for the fields of its largest variant, so every
+            // `add(slot)` stays in bounds.
+            unsafe {
+                match &*__coo_value.cast::<#ty>() {
+                    #(#read_arms)*
+                }
+            }
+        }
+
+        unsafe fn __coo_write(
+            __coo_dst: *mut u8,
+            __coo_variant: usize,
+            __coo_fields: *const *mut u8,
+        ) {
+            // SAFETY: `EnumDesc::write`'s contract: `__coo_dst` is valid for writes of this enum,
+            // and `__coo_fields` holds one address per field of variant `__coo_variant`, each of
+            // a valid value of that field's type that the caller will not drop again, so
+            // reading it moves it.
+            unsafe {
+                let __coo_new = match __coo_variant {
+                    #(#write_arms)*
+                    _ => __coo::core::unreachable!(#out_of_range),
+                };
+                __coo_dst.cast::<#ty>().write(__coo_new);
+            }
+        }
+    });
+
+    quote! {
+        __coo::TypeKind::Enum(__coo::EnumDesc {
+            variants: &[#(#variant_descs),*],
+            read: __coo_read,
+            write: __coo_write,
+        })
+    }
+}
+
+/// `T::V`, `T::V(a, b)` or `T::V { x: a, y: b }`: a pattern or a constructor, with one token
+/// stream per field.
+fn variant_tokens(ty: &Ident, variant: &Variant<'_>, values: &[impl ToTokens]) -> TokenStream {
+    let ident = variant.ident;
+    match variant.style {
+        Style::Unit => quote!(#ty::#ident),
+        Style::Tuple => quote!(#ty::#ident(#(#values),*)),
+        Style::Named => {
+            let members = variant.fields.iter().map(|field| &field.member);
+            quote!(#ty::#ident { #(#members: #values),* })
+        }
+    }
+}
+
+fn field_desc(
+    field: &Field<'_>,
+    ty: &Ident,
+    offset: TokenStream,
+    default: TokenStream,
+) -> TokenStream {
+    let name = &field.name;
+    let field_ty = field_type(field, ty);
+    let rename_from = &field.attrs.rename_from;
+    quote! {
+        __coo::FieldDesc {
+            name: #name,
+            offset: #offset,
+            shape: <#field_ty as __coo::CooField>::shape,
+            rename_from: &[#(#rename_from),*],
+            default: #default,
+        }
+    }
+}
+
+/// `unsafe fn __coo_default_x(dst)`: writes the value of `#[coo(default = EXPR)]`, catching a
+/// panic in `EXPR`. The closure's return type puts a type mismatch on `EXPR` itself.
+fn default_writer(writer: &Ident, field_ty: &TokenStream, expr: &Expr) -> TokenStream {
+    quote! {
+        unsafe fn #writer(
+            __coo_dst: *mut u8,
+        ) -> __coo::core::result::Result<(), __coo::String> {
+            let __coo_value = __coo::catch(|| -> #field_ty { #expr })?;
+            // SAFETY: `WriteFn`'s contract: `__coo_dst` is valid for writes of the field's type
+            // and suitably aligned.
+            unsafe { __coo_dst.cast::<#field_ty>().write(__coo_value) };
+            __coo::core::result::Result::Ok(())
+        }
+    }
+}
+
+/// `unsafe fn __coo_hook(old, new)`: runs `#[coo(migrate = path)]`. The hook is first bound to
+/// a variable of the expected signature, and both that and the call are spanned on the path, so a
+/// hook with the wrong signature or an error type without `Display` is reported there, in terms
+/// of the hook's own signature.
+fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
+    let span = path.span();
+    let signature = quote_spanned! {span=>
+        fn(
+            &__coo::OldValue<'_>,
+            &mut #ty,
+        ) -> __coo::core::result::Result<(), _>
+    };
+    let run_hook = quote_spanned!(span=> __coo::run_hook::<#ty, _>);
+    quote! {
+        unsafe fn __coo_hook(
+            __coo_old: &__coo::OldValue<'_>,
+            __coo_new: *mut u8,
+        ) -> __coo::core::result::Result<(), __coo::String> {
+            let __coo_user_hook: #signature = #path;
+            // SAFETY: `HookFn`'s contract: `__coo_new` points to a valid value of this type that
+            // nothing else refers to while the hook runs.
+            unsafe { #run_hook(__coo_user_hook, __coo_old, __coo_new) }
+        }
+    }
+}
+
+fn style_tokens(style: Style) -> TokenStream {
+    match style {
+        Style::Named => quote!(__coo::FieldsStyle::Named),
+        Style::Tuple => quote!(__coo::FieldsStyle::Tuple),
+        Style::Unit => quote!(__coo::FieldsStyle::Unit),
+    }
+}
+
+/// The field's type, with `Self` replaced by the type's name: the generated items live outside
+/// any `impl`, where `Self` means nothing.
+fn field_type(field: &Field<'_>, ty: &Ident) -> TokenStream {
+    replace_self(field.ty.to_token_stream(), ty)
+}
+
+fn replace_self(tokens: TokenStream, ty: &Ident) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Ident(ident) if ident == "Self" => {
+                let mut replaced = ty.clone();
+                replaced.set_span(ident.span());
+                TokenTree::Ident(replaced)
+            }
+            TokenTree::Group(group) => {
+                let mut replaced = Group::new(group.delimiter(), replace_self(group.stream(), ty));
+                replaced.set_span(group.span());
+                TokenTree::Group(replaced)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// The type's identifier, resolved at the call site, as thiserror does: the located span keeps
+/// errors on the user's identifier while names resolve like the rest of the generated code.
+fn call_site_ident(ident: &Ident) -> Ident {
+    let mut ident = ident.clone();
+    ident.set_span(ident.span().resolved_at(Span::call_site()));
+    ident
+}

@@ -1,0 +1,295 @@
+//! Rules that a single attribute cannot check on its own: generic parameters, `repr`, field
+//! types, and names and earlier names across the fields and variants of the type.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::{GenericArgument, GenericParam, LitStr, PathArguments, Type};
+
+use crate::ast::{Container, Data, Field};
+use crate::errors::Errors;
+
+/// Records every rule the container breaks.
+pub(crate) fn check(errors: &mut Errors, container: &Container<'_>) {
+    check_generics(errors, container);
+    check_repr(errors, container);
+    check_empty_enum(errors, container);
+    for field in container.all_fields() {
+        check_field_type(errors, field.ty);
+    }
+    check_enum_field_defaults(errors, container);
+    check_type_renames(errors, container);
+    match &container.data {
+        Data::Struct(_, fields) => check_field_renames(errors, fields),
+        Data::Enum(variants) => {
+            let names = variants
+                .iter()
+                .map(|variant| (variant.name(), variant.attrs.rename_from.as_slice()));
+            check_renames(errors, "variant", names);
+            for variant in variants {
+                check_field_renames(errors, &variant.fields);
+            }
+        }
+    }
+}
+
+fn check_generics(errors: &mut Errors, container: &Container<'_>) {
+    for param in &container.generics.params {
+        let message = match param {
+            GenericParam::Type(param) => format!(
+                "`CooType` does not support generic types: remove the type parameter `{}` and name concrete field types; Coo describes one layout per type",
+                param.ident
+            ),
+            GenericParam::Lifetime(param) => format!(
+                "`CooType` does not support lifetime parameters: remove `{}` and store owned data (`String`, `Box<T>`, `Vec<T>`, `Handle<T>`) instead of references",
+                param.lifetime
+            ),
+            GenericParam::Const(param) => format!(
+                "`CooType` does not support const generic parameters: remove `{}` and write the length in the field type, like `[u8; 16]`",
+                param.ident
+            ),
+        };
+        errors.spanned(param, message);
+    }
+}
+
+/// `#[repr(packed)]` would leave fields unaligned, and migration reads and writes them in place.
+fn check_repr(errors: &mut Errors, container: &Container<'_>) {
+    for attr in &container.original.attrs {
+        if !attr.path().is_ident("repr") {
+            continue;
+        }
+        // Malformed `repr`s are the compiler's to report; only look for `packed`.
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("packed") {
+                errors.spanned(
+                    &meta.path,
+                    "`CooType` does not support `#[repr(packed)]`: migration reads and writes fields in place and needs them aligned; remove `packed`",
+                );
+            }
+            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                meta.input.parse::<TokenTree>()?;
+            }
+            Ok(())
+        });
+    }
+}
+
+fn check_empty_enum(errors: &mut Errors, container: &Container<'_>) {
+    if let Data::Enum(variants) = &container.data
+        && variants.is_empty()
+    {
+        errors.spanned(
+            container.ident,
+            format!(
+                "`CooType` does not support enums without variants: no value of `{}` can exist, so it has nothing to migrate; add a variant, or do not derive `CooType`",
+                container.ident
+            ),
+        );
+    }
+}
+
+/// References and raw pointers anywhere in a field type, with advice on what to store instead.
+fn check_field_type(errors: &mut Errors, ty: &Type) {
+    match ty {
+        Type::Reference(reference) => {
+            let target = type_text(&reference.elem);
+            let advice = owned_advice(&reference.elem, &target);
+            errors.spanned(
+                reference,
+                format!(
+                    "a `CooType` cannot hold references: `{}` borrows data that Coo cannot migrate; {advice}",
+                    type_text(ty)
+                ),
+            );
+        }
+        Type::Ptr(pointer) => {
+            let target = type_text(&pointer.elem);
+            let advice = owned_advice(&pointer.elem, &target);
+            errors.spanned(
+                pointer,
+                format!(
+                    "a `CooType` cannot hold raw pointers: Coo cannot migrate what `{}` points to; {advice}",
+                    type_text(ty)
+                ),
+            );
+        }
+        Type::Array(array) => check_field_type(errors, &array.elem),
+        Type::Slice(slice) => check_field_type(errors, &slice.elem),
+        Type::Group(group) => check_field_type(errors, &group.elem),
+        Type::Paren(paren) => check_field_type(errors, &paren.elem),
+        Type::Tuple(tuple) => {
+            for elem in &tuple.elems {
+                check_field_type(errors, elem);
+            }
+        }
+        Type::Path(path) => {
+            if let Some(qself) = &path.qself {
+                check_field_type(errors, &qself.ty);
+            }
+            for segment in &path.path.segments {
+                if let PathArguments::AngleBracketed(arguments) = &segment.arguments {
+                    for argument in &arguments.args {
+                        if let GenericArgument::Type(ty) = argument {
+                            check_field_type(errors, ty);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What to store instead of a reference or pointer to `target`.
+fn owned_advice(target: &Type, target_text: &str) -> String {
+    match target {
+        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
+            "use `String`".to_owned()
+        }
+        Type::Slice(slice) => format!(
+            "use `Vec<{}>` or an array `[{}; N]`",
+            type_text(&slice.elem),
+            type_text(&slice.elem)
+        ),
+        _ => format!(
+            "use `Box<{target_text}>`, `Handle<{target_text}>` (into a `Pool<{target_text}>`) or an owned `{target_text}`"
+        ),
+    }
+}
+
+/// `#[coo(default = ...)]` is for struct fields: variant fields are built from the old variant.
+fn check_enum_field_defaults(errors: &mut Errors, container: &Container<'_>) {
+    let Data::Enum(variants) = &container.data else {
+        return;
+    };
+    for field in variants.iter().flat_map(|variant| &variant.fields) {
+        if let Some(default) = &field.attrs.default {
+            errors.at(
+                default.key.span(),
+                "`#[coo(default = ...)]` is not supported on fields of enum variants: remove it, and fill new variant fields in a migration hook on the enum, `#[coo(migrate = path::to::function)]`",
+            );
+        }
+    }
+}
+
+fn check_type_renames(errors: &mut Errors, container: &Container<'_>) {
+    let name = container.name();
+    let mut seen: Vec<String> = Vec::new();
+    for old in &container.attrs.rename_from {
+        let old_name = old.value();
+        if old_name == name {
+            errors.spanned(
+                old,
+                format!(
+                    "`rename_from = \"{old_name}\"` is the current name of the type: remove it; `rename_from` lists earlier names only"
+                ),
+            );
+        } else if seen.contains(&old_name) {
+            errors.spanned(
+                old,
+                format!("duplicate `rename_from = \"{old_name}\"`: give each earlier name once"),
+            );
+        } else {
+            seen.push(old_name);
+        }
+    }
+}
+
+fn check_field_renames(errors: &mut Errors, fields: &[Field<'_>]) {
+    let names = fields
+        .iter()
+        .map(|field| (field.name.clone(), field.attrs.rename_from.as_slice()));
+    check_renames(errors, "field", names);
+}
+
+/// The earlier names of sibling fields (or variants): none may be the item's own name, repeat,
+/// or be claimed by two items, since an old field can move to only one new field.
+fn check_renames<'a>(
+    errors: &mut Errors,
+    kind: &str,
+    items: impl Iterator<Item = (String, &'a [LitStr])>,
+) {
+    // earlier name -> the item that claimed it first
+    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+    for (name, rename_from) in items {
+        for old in rename_from {
+            let old_name = old.value();
+            if old_name == name {
+                errors.spanned(
+                    old,
+                    format!(
+                        "`rename_from = \"{old_name}\"` is the current name of this {kind}: remove it; `rename_from` lists earlier names only"
+                    ),
+                );
+                continue;
+            }
+            match claimed.get(&old_name) {
+                Some(first) if *first == name => errors.spanned(
+                    old,
+                    format!("duplicate `rename_from = \"{old_name}\"`: give each earlier name once"),
+                ),
+                Some(first) => errors.spanned(
+                    old,
+                    format!(
+                        "{kind}s `{first}` and `{name}` both claim `rename_from = \"{old_name}\"`: the old {kind} `{old_name}` can become only one of them; remove one `rename_from`"
+                    ),
+                ),
+                None => {
+                    claimed.insert(old_name, name.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A type as a user would write it: `Vec<Option<Enemy>>`, `&'a str`, `[u8; 4]`.
+fn type_text(ty: &Type) -> String {
+    let mut out = String::new();
+    write_tokens(&mut out, ty.to_token_stream());
+    out
+}
+
+fn write_tokens(out: &mut String, tokens: TokenStream) {
+    // Whether the last token was an identifier or a literal: two in a row need a space.
+    let mut after_word = false;
+    for token in tokens {
+        match token {
+            TokenTree::Ident(_) | TokenTree::Literal(_) => {
+                if after_word {
+                    out.push(' ');
+                }
+                out.push_str(&token.to_string());
+                after_word = true;
+            }
+            TokenTree::Punct(punct) => {
+                match punct.as_char() {
+                    c @ (',' | ';') => {
+                        out.push(c);
+                        out.push(' ');
+                    }
+                    '+' => out.push_str(" + "),
+                    c => out.push(c),
+                }
+                after_word = false;
+            }
+            TokenTree::Group(group) => {
+                // `&mut [u8]`, `*const [u8; 4]`
+                if after_word && group.delimiter() == Delimiter::Bracket {
+                    out.push(' ');
+                }
+                let (open, close) = match group.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::None => ("", ""),
+                };
+                out.push_str(open);
+                write_tokens(out, group.stream());
+                out.push_str(close);
+                after_word = false;
+            }
+        }
+    }
+}

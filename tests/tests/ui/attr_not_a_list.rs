@@ -1,0 +1,10 @@
+use coo_runtime::CooType;
+
+#[derive(CooType)]
+#[coo]
+struct Player {
+    #[coo = "hp"]
+    health: u32,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use coo_runtime::{CooType, OldValue};
+
+fn fix(_old: &OldValue<'_>, _new: &mut Player) -> Result<(), String> {
+    Ok(())
+}
+
+#[derive(CooType)]
+#[coo(name = "Player", name = "Hero")]
+#[coo(migrate = fix)]
+#[coo(migrate = fix)]
+struct Player {
+    #[coo(default = 100, default = 50)]
+    hp: u32,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use coo_runtime::CooType;
+
+#[derive(CooType)]
+enum Never {}
+
+fn main() {}
