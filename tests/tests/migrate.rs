@@ -40,7 +40,10 @@ fn state_with<T: CooType>(value: T) -> State {
     state
 }
 
-fn migrate(state: &mut State, new: &[&'static TypeDesc]) -> Result<coo_runtime::Report, MigrationError> {
+fn migrate(
+    state: &mut State,
+    new: &[&'static TypeDesc],
+) -> Result<coo_runtime::Report, MigrationError> {
     state.migrate_to(&catalog(new))
 }
 
@@ -319,7 +322,11 @@ mod new_fields {
         assert_eq!(hold.field.as_deref(), Some("hold"));
         assert_eq!(hold.new_ty.as_deref(), Some("Cargo"));
         assert!(hold.fix.contains("#[coo(default = ...)]"), "{}", hold.fix);
-        assert!(hold.fix.contains("implement `Default` for `Cargo`"), "{}", hold.fix);
+        assert!(
+            hold.fix.contains("implement `Default` for `Cargo`"),
+            "{}",
+            hold.fix
+        );
         assert_eq!(problems[1].field.as_deref(), Some("dock"));
         assert_eq!(state.get::<v1::Ship>().unwrap().x, 2.5, "untouched");
     }
@@ -355,11 +362,21 @@ mod removed_fields {
             also_gone: "x".into(),
         });
         let report = migrate(&mut state, &[v2::Bag::DESC]).unwrap();
-        assert_eq!(drops() - start, 2, "the removed Vec's elements dropped exactly once");
+        assert_eq!(
+            drops() - start,
+            2,
+            "the removed Vec's elements dropped exactly once"
+        );
         assert_eq!(state.get::<v2::Bag>().unwrap().keep, 3);
         let text = report.to_string();
-        assert!(text.contains("- gone: Vec<Tracked> (values dropped)"), "{text}");
-        assert!(text.contains("- also_gone: String (values dropped)"), "{text}");
+        assert!(
+            text.contains("- gone: Vec<Tracked> (values dropped)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- also_gone: String (values dropped)"),
+            "{text}"
+        );
         drop(state);
         assert_eq!(drops() - start, 2);
     }
@@ -438,13 +455,19 @@ mod containers {
         let mut state = state_with(grid(0));
         let report = migrate(&mut state, &[v2::Grid::DESC]).unwrap();
         let g = state.get::<v2::Grid>().unwrap();
-        assert_eq!(g.grow, [n(1), n(2), v2::Cell::default(), v2::Cell::default()]);
+        assert_eq!(
+            g.grow,
+            [n(1), n(2), v2::Cell::default(), v2::Cell::default()]
+        );
         assert_eq!(g.shrink, [n(5)]);
         assert_eq!(g.list, vec![n(10), n(11), n(12)]);
         assert_eq!(g.maybe, Some(n(20)));
         assert_eq!(g.none, None);
         assert_eq!(*g.boxed, n(30));
-        assert_eq!(g.nested, vec![Some(Box::new(n(40))), None, Some(Box::new(n(41)))]);
+        assert_eq!(
+            g.nested,
+            vec![Some(Box::new(n(40))), None, Some(Box::new(n(41)))]
+        );
         // 2 + 2 (shrink keeps 1 of 3: its first element, the two dropped ones are not migrated)
         assert_eq!(report.ty("Cell").unwrap().values, 2 + 1 + 3 + 1 + 1 + 2);
     }
@@ -670,8 +693,15 @@ mod type_rename_and_removal {
         let mut state = state_with(v1::Monster { hp: 1 });
         let problems = problems(migrate(&mut state, &[v3::Other::DESC]).unwrap_err());
         assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].kind, ProblemKind::TypeRemoved { live_values: 1 });
-        assert!(problems[0].to_string().contains("1 live value of it remains"));
+        assert_eq!(
+            problems[0].kind,
+            ProblemKind::TypeRemoved { live_values: 1 }
+        );
+        assert!(
+            problems[0]
+                .to_string()
+                .contains("1 live value of it remains")
+        );
     }
 }
 
@@ -734,12 +764,28 @@ mod incompatible {
             level: 1,
         });
         state.insert(v1::Shape { w: 1 });
-        let problems = problems(migrate(&mut state, &[v2::Score::DESC, v2::Shape::DESC]).unwrap_err());
+        let problems =
+            problems(migrate(&mut state, &[v2::Score::DESC, v2::Shape::DESC]).unwrap_err());
         let described: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 3, "{described:#?}");
-        assert!(described.iter().any(|d| d.contains("`Score.points` cannot be converted (old: `String`, new: `u32`)")), "{described:#?}");
-        assert!(described.iter().any(|d| d.contains("`Score.level` cannot be converted (old: `u8`, new: `bool`)")), "{described:#?}");
-        assert!(problems.iter().any(|p| p.kind == ProblemKind::KindChanged && p.ty == "Shape"));
+        assert!(
+            described
+                .iter()
+                .any(|d| d
+                    .contains("`Score.points` cannot be converted (old: `String`, new: `u32`)")),
+            "{described:#?}"
+        );
+        assert!(
+            described
+                .iter()
+                .any(|d| d.contains("`Score.level` cannot be converted (old: `u8`, new: `bool`)")),
+            "{described:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::KindChanged && p.ty == "Shape")
+        );
     }
 
     #[test]
@@ -764,7 +810,10 @@ mod incompatible {
             MigrateError::Hook { path, ty, message } => {
                 assert_eq!(path.to_string(), "Score");
                 assert_eq!(ty, "Score");
-                assert!(message.contains("points \"twelve\" is not a number"), "{message}");
+                assert!(
+                    message.contains("points \"twelve\" is not a number"),
+                    "{message}"
+                );
             }
             other => panic!("{other}"),
         }
@@ -843,7 +892,10 @@ mod handles {
                 .hp,
             10
         );
-        assert!(army.units.get(army.fallen).is_err(), "stale before, stale after");
+        assert!(
+            army.units.get(army.fallen).is_err(),
+            "stale before, stale after"
+        );
         assert_eq!(army.units.len(), 2);
         // The free slot is reused with a new generation, never handing out the stale handle.
         let army = state.get_mut::<v2::Army>().unwrap();
@@ -942,7 +994,11 @@ mod rollback {
         let start = drops();
         let mut state = state_with(inventory(&[1, 2, 3]));
         migrate(&mut state, &[v2::Inventory::DESC]).unwrap();
-        assert_eq!(drops() - start, 0, "the items moved: nothing dropped at commit");
+        assert_eq!(
+            drops() - start,
+            0,
+            "the items moved: nothing dropped at commit"
+        );
         let ids: Vec<u32> = state
             .get::<v2::Inventory>()
             .unwrap()
@@ -1022,7 +1078,10 @@ mod nested {
         state.insert(v1::Sim {
             bodies: (0..4)
                 .map(|i| v1::Body {
-                    pos: v1::Vec2 { x: i as f32, y: 0.5 },
+                    pos: v1::Vec2 {
+                        x: i as f32,
+                        y: 0.5,
+                    },
                     vel: v1::Vec2 { x: 1.0, y: -1.0 },
                 })
                 .collect(),
@@ -1039,9 +1098,23 @@ mod nested {
         assert_eq!(state.resource("Config").unwrap().as_ptr(), config_at);
         let sim = state.get::<v2::Sim>().unwrap();
         assert_eq!(sim.steps, 77);
-        assert_eq!(sim.gravity, v2::Vec2 { x: 0.0, y: -9.5, z: 0.0 });
+        assert_eq!(
+            sim.gravity,
+            v2::Vec2 {
+                x: 0.0,
+                y: -9.5,
+                z: 0.0
+            }
+        );
         assert_eq!(sim.bodies.len(), 4);
-        assert_eq!(sim.bodies[3].pos, v2::Vec2 { x: 3.0, y: 0.5, z: 0.0 });
+        assert_eq!(
+            sim.bodies[3].pos,
+            v2::Vec2 {
+                x: 3.0,
+                y: 0.5,
+                z: 0.0
+            }
+        );
         assert_eq!(sim.bodies[3].mass, 1.0);
         assert_eq!(report.ty("Vec2").unwrap().values, 9);
         assert_eq!(report.ty("Body").unwrap().values, 4);
