@@ -612,6 +612,9 @@ impl<'p> Exec<'p> {
     /// `src` is the old value a build of this plan read, and that build was kept; it is not used
     /// again.
     pub(crate) unsafe fn release_type(&self, index: usize, src: *mut u8) {
+        if !self.plan.releases[index] {
+            return;
+        }
         let tp = &self.plan.types[index];
         if tp.copy {
             // SAFETY: the new value is an independent copy; the old one is dropped whole, once.
@@ -725,7 +728,7 @@ impl<'p> Exec<'p> {
     /// # Safety
     /// `src` holds `len` old elements that a kept build converted.
     unsafe fn release_elements(&self, elem: &Conv, old_elem: &Shape, src: *mut u8, len: usize) {
-        if matches!(elem, Conv::Copy { .. } | Conv::Move { .. }) {
+        if !crate::plan::conv_releases(elem, &self.plan.releases) {
             return;
         }
         for i in 0..len {

@@ -242,6 +242,10 @@ pub enum ResourcePlan {
 pub struct Plan {
     pub types: Vec<TypePlan>,
     pub resources: Vec<ResourcePlan>,
+    /// For each type plan, whether an old value still owns anything after its build was kept
+    /// (removed fields, rebuilt containers, copies' originals). When it does not, commit skips
+    /// it, so plain data costs nothing after it was built.
+    pub releases: Vec<bool>,
 }
 
 impl Plan {
@@ -397,12 +401,14 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
         }
     }
     if planner.problems.is_empty() {
+        let types: Vec<TypePlan> = planner
+            .types
+            .into_iter()
+            .map(|t| t.expect("planned"))
+            .collect();
         Ok(Plan {
-            types: planner
-                .types
-                .into_iter()
-                .map(|t| t.expect("planned"))
-                .collect(),
+            releases: releases(&types),
+            types,
             resources,
         })
     } else {
@@ -1030,4 +1036,65 @@ fn scratch_layout(fields: &[FieldDesc]) -> (Layout, Vec<usize>) {
         offsets.push(offset);
     }
     (layout.pad_to_align(), offsets)
+}
+
+/// Which type plans leave anything in an old value to give up at commit (see
+/// [`Plan::releases`]); a fixed point, since types may contain themselves.
+fn releases(types: &[TypePlan]) -> Vec<bool> {
+    let mut out = vec![false; types.len()];
+    loop {
+        let mut changed = false;
+        for (i, tp) in types.iter().enumerate() {
+            if out[i] {
+                continue;
+            }
+            let needs = tp.copy
+                || match &tp.body {
+                    TypeBody::Struct { steps, removed } => {
+                        removed.iter().any(|(_, shape)| shape.needs_drop)
+                            || steps.iter().any(|s| match s {
+                                Step::Convert { conv, .. } => conv_releases(conv, &out),
+                                _ => false,
+                            })
+                    }
+                    TypeBody::Enum(ep) => ep.variants.iter().any(|v| match v {
+                        None => true,
+                        Some(vp) => {
+                            !vp.removed.is_empty()
+                                || vp.fields.iter().any(|f| match f {
+                                    VariantFieldStep::Convert { conv, .. } => {
+                                        conv_releases(conv, &out)
+                                    }
+                                    VariantFieldStep::Default { .. } => false,
+                                })
+                        }
+                    }),
+                    TypeBody::HookOnly(_) => true,
+                };
+            if needs {
+                out[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+}
+
+/// Whether an old value converted by `conv` still owns anything after the build was kept.
+pub fn conv_releases(conv: &Conv, releases: &[bool]) -> bool {
+    match conv {
+        Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. } => false,
+        Conv::String { .. } | Conv::Vec { .. } | Conv::Box { .. } | Conv::Pool { .. } => true,
+        Conv::Array {
+            elem,
+            old_elem,
+            old_len,
+            new_len,
+            ..
+        } => conv_releases(elem, releases) || (new_len < old_len && old_elem.needs_drop),
+        Conv::Option { elem, .. } => conv_releases(elem, releases),
+        Conv::Named(index) => releases[*index],
+    }
 }
