@@ -104,7 +104,7 @@ impl Manifest {
                 .into_iter()
                 .map(|r| r.0)
                 .collect();
-            fns.sort_by_key(|f| f.name);
+            fns.sort_by_key(|f| f.path());
             Manifest { types, fns }
         })
     }
@@ -179,7 +179,9 @@ pub type Shim =
 /// A function slot: what `#[hot_fn]` registers.
 #[derive(Debug)]
 pub struct FnDesc {
-    /// Stable name: the function's path within its crate (`tick`, `World::step`).
+    /// `module_path!()` where the function is defined (`demo_plugin::sim`).
+    pub module: &'static str,
+    /// The function's name in its module: `tick`, or `World::step` for a method.
     pub name: &'static str,
     pub params: &'static [ParamDesc],
     pub ret: ValueKind,
@@ -187,6 +189,15 @@ pub struct FnDesc {
 }
 
 impl FnDesc {
+    /// Stable identity across versions: the path within the crate (`tick`, `sim::tick`,
+    /// `World::step`), i.e. the module path without the crate name, then the name.
+    pub fn path(&self) -> String {
+        match self.module.split_once("::") {
+            Some((_crate, module)) => format!("{module}::{}", self.name),
+            None => self.name.to_owned(),
+        }
+    }
+
     /// The signature as text: `fn(world: &mut World, dt: f32) -> u32`.
     pub fn signature(&self) -> String {
         let params: Vec<String> = self
