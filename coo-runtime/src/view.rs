@@ -265,6 +265,19 @@ impl<'a> FieldView<'a> {
         }
     }
 
+    /// The value a `Box` holds, of any shape (where [`FieldView::value`] only reaches a boxed
+    /// `CooType`).
+    pub fn unboxed(&self) -> Result<FieldView<'a>, ViewError> {
+        match self.shape.kind {
+            ShapeKind::Box { glue, elem } => {
+                // SAFETY: the value is a valid box.
+                let inner = unsafe { (glue.get)(self.ptr) };
+                Ok(FieldView::at(elem(), inner))
+            }
+            _ => Err(self.wrong("Box")),
+        }
+    }
+
     /// The payload of an `Option` (`None` for `None`).
     pub fn option(&self) -> Result<Option<FieldView<'a>>, ViewError> {
         match self.shape.kind {

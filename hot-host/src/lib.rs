@@ -3,6 +3,7 @@
 
 pub mod builder;
 pub mod loader;
+pub mod show;
 
 pub use builder::{BuildError, BuildOutput, Builder, Profile};
 pub use loader::{ExpectedFound, Kept, LoadError, LoadedLibrary, Loader};

@@ -1,0 +1,485 @@
+//! Printing live state: one line of JSON for tools (`state --json`) and a `{:#?}`-like rendering
+//! for people (`state`).
+//!
+//! Both printers walk values through their descriptors ([`OldValue`], [`FieldView`]), so they
+//! print the state of any plugin version without its Rust types, and print a type by its stable
+//! name (`TypeDesc::name`).
+//!
+//! # JSON
+//!
+//! A value is printed exactly as `serde_json` prints `#[derive(Serialize)]` of the same Rust type:
+//! structs with named fields as objects (declaration order), tuple structs as arrays except a
+//! newtype (one field), which is its field, unit structs as `null`; enums externally tagged
+//! (`"Idle"`, `{"Named":"x"}`, `{"Moving":[1.0,2.0]}`, `{"Frozen":{"reason":"audit"}}`); arrays
+//! and `Vec`s as arrays; `Option` as `null` or its value; `Box` as its value; strings and `char`s
+//! as JSON strings; integers of every width in full; floats as `serde_json` writes them (the
+//! shortest digits that read back as the same value, `1.0`, `0.1`, `1e+20`, `-0.0`; NaN and
+//! infinities as `null`).
+//!
+//! Two shapes have no serde counterpart:
+//! - a `Handle<T>` is an object naming its target type:
+//!   `{"handle":"Enemy","index":3,"generation":1}`;
+//! - a `Pool<T>` is the array of its occupied slots, in slot order:
+//!   `[{"index":0,"generation":0,"value":{"hp":10}},{"index":2,"generation":1,"value":{"hp":7}}]`.
+//!
+//! # Pretty
+//!
+//! Like Rust's `{:#?}`: type and field names, 4-space indentation, strings and chars quoted and
+//! escaped as `Debug` does, `None`/`Some(..)`, enums as `Variant`, `Variant(..)` or
+//! `Variant { .. }`; a handle is `Handle<Enemy>(3v1)` and a pool `Pool<Enemy> { 0v0: .., }`.
+//! A resource whose type is an enum is prefixed with its type (`Mode::Idle`), since the variant
+//! alone would not say which resource it is. An array, `Vec` or pool with more than
+//! [`PRETTY_MAX_ELEMENTS`] elements shows the first [`PRETTY_MAX_ELEMENTS`] and then a line
+//! `... (N more)`; JSON always prints everything.
+
+use core::fmt::Write as _;
+
+use coo_runtime::layout::{FieldDesc, FieldsStyle, Prim, ShapeKind, shape_text};
+use coo_runtime::view::style_of;
+use coo_runtime::{FieldView, OldValue, Resource, State};
+
+/// How many elements of an array, `Vec` or pool the pretty rendering shows; the rest are
+/// counted in a last line `... (N more)`.
+pub const PRETTY_MAX_ELEMENTS: usize = 64;
+
+/// The whole state as one line of JSON: an object keyed by each resource's type name, in the
+/// state's order. See the [module documentation](self) for how values are shaped.
+pub fn state_json(state: &State) -> String {
+    let mut json = Json::default();
+    json.out.push('{');
+    for (i, resource) in state.resources().enumerate() {
+        if i > 0 {
+            json.out.push(',');
+        }
+        json.string(resource.desc().name);
+        json.out.push(':');
+        json.object(&Object::of(resource.view()));
+    }
+    json.out.push('}');
+    json.out
+}
+
+/// One resource's value as one line of JSON.
+pub fn resource_json(resource: &Resource) -> String {
+    let mut json = Json::default();
+    json.object(&Object::of(resource.view()));
+    json.out
+}
+
+/// One value (a field, an element, …) as one line of JSON.
+pub fn value_json(view: FieldView<'_>) -> String {
+    let mut json = Json::default();
+    json.value(view);
+    json.out
+}
+
+/// The whole state for people: each resource rendered like `{:#?}`, followed by a newline.
+/// An empty state gives an empty string.
+pub fn state_pretty(state: &State) -> String {
+    let mut out = String::new();
+    for resource in state.resources() {
+        out.push_str(&resource_pretty(resource));
+        out.push('\n');
+    }
+    out
+}
+
+/// One resource rendered like `{:#?}`; an enum's variant is prefixed with its type (`Mode::Idle`).
+pub fn resource_pretty(resource: &Resource) -> String {
+    let mut pretty = Pretty::default();
+    let object = Object::of(resource.view());
+    if object.variant.is_some() {
+        pretty.out.push_str(object.type_name);
+        pretty.out.push_str("::");
+    }
+    pretty.object(&object, 0);
+    pretty.out
+}
+
+/// One value (a field, an element, …) rendered like `{:#?}`.
+pub fn value_pretty(view: FieldView<'_>) -> String {
+    let mut pretty = Pretty::default();
+    pretty.value(view, 0);
+    pretty.out
+}
+
+/// A value taken apart by its shape: what both printers walk. A `Box` is never a node: it is
+/// seen through, as both serde and `Debug` do.
+enum Node<'a> {
+    Bool(bool),
+    Char(char),
+    /// Every integer but `u128`, widened.
+    Int(i128),
+    U128(u128),
+    F32(f32),
+    F64(f64),
+    Str(&'a str),
+    /// The elements of an array or `Vec`.
+    Seq(Vec<FieldView<'a>>),
+    Option(Option<FieldView<'a>>),
+    Pool {
+        /// The element type, by its stable name.
+        elem: String,
+        /// The occupied slots: `(index, generation, value)`.
+        entries: Vec<(u32, u32, FieldView<'a>)>,
+    },
+    Handle {
+        target: &'static str,
+        index: u32,
+        generation: u32,
+    },
+    Object(Object<'a>),
+}
+
+/// The views below are asked only for what the shape says the value is.
+const MATCHED: &str = "the view is asked for what its shape says it is";
+
+fn node(view: FieldView<'_>) -> Node<'_> {
+    match view.shape().kind {
+        ShapeKind::Prim(prim) => prim_node(view, prim),
+        ShapeKind::String(_) => Node::Str(view.str().expect(MATCHED)),
+        ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
+            Node::Seq(view.elements().expect(MATCHED))
+        }
+        ShapeKind::Box { .. } => node(view.unboxed().expect(MATCHED)),
+        ShapeKind::Option { .. } => Node::Option(view.option().expect(MATCHED)),
+        ShapeKind::Pool { elem, .. } => Node::Pool {
+            elem: shape_text(elem()),
+            entries: view.pool_entries().expect(MATCHED),
+        },
+        ShapeKind::Handle { target } => {
+            let (index, generation) = view.handle().expect(MATCHED);
+            Node::Handle {
+                target: target().name,
+                index,
+                generation,
+            }
+        }
+        ShapeKind::Named(_) => Node::Object(Object::of(view.value().expect(MATCHED))),
+    }
+}
+
+fn prim_node(view: FieldView<'_>, prim: Prim) -> Node<'_> {
+    match prim {
+        Prim::Bool => Node::Bool(view.get().expect(MATCHED)),
+        Prim::Char => Node::Char(view.get().expect(MATCHED)),
+        Prim::F32 => Node::F32(view.get().expect(MATCHED)),
+        Prim::F64 => Node::F64(view.get().expect(MATCHED)),
+        Prim::U128 => Node::U128(view.get().expect(MATCHED)),
+        Prim::I8
+        | Prim::I16
+        | Prim::I32
+        | Prim::I64
+        | Prim::I128
+        | Prim::Isize
+        | Prim::U8
+        | Prim::U16
+        | Prim::U32
+        | Prim::U64
+        | Prim::Usize => Node::Int(view.int().expect("every integer but `u128` fits `i128`")),
+    }
+}
+
+/// A struct, or an enum in one of its variants.
+struct Object<'a> {
+    type_name: &'static str,
+    /// The current variant, for an enum.
+    variant: Option<&'static str>,
+    /// How the struct or the variant spells its fields.
+    style: FieldsStyle,
+    fields: Vec<(&'static FieldDesc, FieldView<'a>)>,
+}
+
+impl<'a> Object<'a> {
+    fn of(value: OldValue<'a>) -> Self {
+        Object {
+            type_name: value.type_name(),
+            variant: value.variant(),
+            style: style_of(&value),
+            fields: value.fields(),
+        }
+    }
+}
+
+/// Writes JSON shaped like serde_json's output for `#[derive(Serialize)]`.
+#[derive(Default)]
+struct Json {
+    out: String,
+}
+
+impl Json {
+    fn value(&mut self, view: FieldView<'_>) {
+        match node(view) {
+            Node::Bool(v) => self.out.push_str(if v { "true" } else { "false" }),
+            Node::Char(c) => self.string(c.encode_utf8(&mut [0; 4])),
+            Node::Int(v) => {
+                let _ = write!(self.out, "{v}");
+            }
+            Node::U128(v) => {
+                let _ = write!(self.out, "{v}");
+            }
+            Node::F32(v) => self.float(serde_json::to_string(&v)),
+            Node::F64(v) => self.float(serde_json::to_string(&v)),
+            Node::Str(s) => self.string(s),
+            Node::Seq(elements) => self.array(elements, |json, element| json.value(element)),
+            Node::Option(None) => self.out.push_str("null"),
+            Node::Option(Some(inner)) => self.value(inner),
+            Node::Pool { entries, .. } => {
+                self.array(entries, |json, (index, generation, value)| {
+                    let _ = write!(json.out, r#"{{"index":{index},"generation":{generation},"#);
+                    json.out.push_str(r#""value":"#);
+                    json.value(value);
+                    json.out.push('}');
+                });
+            }
+            Node::Handle {
+                target,
+                index,
+                generation,
+            } => {
+                self.out.push_str(r#"{"handle":"#);
+                self.string(target);
+                let _ = write!(self.out, r#","index":{index},"generation":{generation}}}"#);
+            }
+            Node::Object(object) => self.object(&object),
+        }
+    }
+
+    /// serde's externally tagged enums: a unit variant is its name, any other variant an object
+    /// of one entry, from its name to its fields.
+    fn object(&mut self, object: &Object<'_>) {
+        match object.variant {
+            None => self.fields(object),
+            Some(variant) if object.style == FieldsStyle::Unit => self.string(variant),
+            Some(variant) => {
+                self.out.push('{');
+                self.string(variant);
+                self.out.push(':');
+                self.fields(object);
+                self.out.push('}');
+            }
+        }
+    }
+
+    fn fields(&mut self, object: &Object<'_>) {
+        match (object.style, object.fields.as_slice()) {
+            (FieldsStyle::Unit, _) => self.out.push_str("null"),
+            // serde's newtype: the one field itself.
+            (FieldsStyle::Tuple, [(_, only)]) => self.value(*only),
+            (FieldsStyle::Tuple, fields) => {
+                self.array(fields.iter(), |json, (_, value)| json.value(*value));
+            }
+            (FieldsStyle::Named, fields) => {
+                self.out.push('{');
+                for (i, (field, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.string(field.name);
+                    self.out.push(':');
+                    self.value(*value);
+                }
+                self.out.push('}');
+            }
+        }
+    }
+
+    fn array<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(&mut Self, T),
+    ) {
+        self.out.push('[');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            write(self, item);
+        }
+        self.out.push(']');
+    }
+
+    /// A float written by serde_json's own formatter, so that it is the same text digit for digit:
+    /// the shortest digits that read back as the same value (of the float's own type, so an `f32`
+    /// `0.1` is `0.1`), in exponential notation outside `1e-5 <= |v| < 1e16` for `f64` and
+    /// `1e-6 <= |v| < 1e13` for `f32`, and `null` for NaN and infinities. Rust's own shortest
+    /// digits differ in the last place for some 17-digit values, and its `{:?}` switches
+    /// notation elsewhere, so they would not do.
+    fn float(&mut self, text: serde_json::Result<String>) {
+        self.out
+            .push_str(&text.expect("serde_json writes any float, `null` if not finite"));
+    }
+
+    /// A JSON string, escaped as serde_json does: `"` and `\`, the short escapes `\b \t \n \f \r`,
+    /// other control characters as `\u00XX`; everything else as is.
+    fn string(&mut self, s: &str) {
+        self.out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '\u{8}' => self.out.push_str("\\b"),
+                '\t' => self.out.push_str("\\t"),
+                '\n' => self.out.push_str("\\n"),
+                '\u{c}' => self.out.push_str("\\f"),
+                '\r' => self.out.push_str("\\r"),
+                '\0'..='\u{1f}' => {
+                    let _ = write!(self.out, "\\u{:04x}", u32::from(c));
+                }
+                c => self.out.push(c),
+            }
+        }
+        self.out.push('"');
+    }
+}
+
+/// Writes the `{:#?}`-like rendering.
+#[derive(Default)]
+struct Pretty {
+    out: String,
+}
+
+impl Pretty {
+    fn newline(&mut self, level: usize) {
+        self.out.push('\n');
+        for _ in 0..level {
+            self.out.push_str("    ");
+        }
+    }
+
+    /// Writes a value whose first line continues the current one and whose other lines are
+    /// indented `level` times.
+    fn value(&mut self, view: FieldView<'_>, level: usize) {
+        match node(view) {
+            Node::Bool(v) => {
+                let _ = write!(self.out, "{v}");
+            }
+            Node::Char(c) => {
+                let _ = write!(self.out, "{c:?}");
+            }
+            Node::Int(v) => {
+                let _ = write!(self.out, "{v}");
+            }
+            Node::U128(v) => {
+                let _ = write!(self.out, "{v}");
+            }
+            Node::F32(v) => {
+                let _ = write!(self.out, "{v:?}");
+            }
+            Node::F64(v) => {
+                let _ = write!(self.out, "{v:?}");
+            }
+            Node::Str(s) => {
+                let _ = write!(self.out, "{s:?}");
+            }
+            Node::Seq(elements) => {
+                self.out.push('[');
+                self.items(
+                    elements,
+                    PRETTY_MAX_ELEMENTS,
+                    level,
+                    |pretty, element, level| {
+                        pretty.value(element, level);
+                    },
+                );
+                self.out.push(']');
+            }
+            Node::Option(None) => self.out.push_str("None"),
+            Node::Option(Some(inner)) => {
+                self.out.push_str("Some(");
+                self.items([inner], usize::MAX, level, |pretty, inner, level| {
+                    pretty.value(inner, level);
+                });
+                self.out.push(')');
+            }
+            Node::Pool { elem, entries } => {
+                let _ = write!(self.out, "Pool<{elem}> {{");
+                self.items(
+                    entries,
+                    PRETTY_MAX_ELEMENTS,
+                    level,
+                    |pretty, (index, generation, value), level| {
+                        let _ = write!(pretty.out, "{index}v{generation}: ");
+                        pretty.value(value, level);
+                    },
+                );
+                self.out.push('}');
+            }
+            Node::Handle {
+                target,
+                index,
+                generation,
+            } => {
+                let _ = write!(self.out, "Handle<{target}>({index}v{generation})");
+            }
+            Node::Object(object) => self.object(&object, level),
+        }
+    }
+
+    /// `Name { a: .., }`, `Name(.., ..)` or `Name`, as derived `Debug` writes a struct or
+    /// variant; a variant goes by its name alone.
+    fn object(&mut self, object: &Object<'_>, level: usize) {
+        self.out
+            .push_str(object.variant.unwrap_or(object.type_name));
+        if object.fields.is_empty() {
+            return;
+        }
+        match object.style {
+            FieldsStyle::Named => {
+                self.out.push_str(" {");
+                self.items(
+                    &object.fields,
+                    usize::MAX,
+                    level,
+                    |pretty, (field, value), level| {
+                        pretty.out.push_str(field.name);
+                        pretty.out.push_str(": ");
+                        pretty.value(*value, level);
+                    },
+                );
+                self.out.push('}');
+            }
+            FieldsStyle::Tuple | FieldsStyle::Unit => {
+                self.out.push('(');
+                self.items(
+                    &object.fields,
+                    usize::MAX,
+                    level,
+                    |pretty, (_, value), level| {
+                        pretty.value(*value, level);
+                    },
+                );
+                self.out.push(')');
+            }
+        }
+    }
+
+    /// The items between an opening and a closing bracket: each on its own line one level
+    /// deeper, followed by a comma; at most `limit` of them, then a line counting the others.
+    /// Nothing at all when there are no items (`[]`).
+    fn items<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        limit: usize,
+        level: usize,
+        mut write: impl FnMut(&mut Self, T, usize),
+    ) {
+        let mut items = items.into_iter();
+        let mut any = false;
+        for item in items.by_ref().take(limit) {
+            self.newline(level + 1);
+            write(self, item, level + 1);
+            self.out.push(',');
+            any = true;
+        }
+        let more = items.count();
+        if more > 0 {
+            self.newline(level + 1);
+            let _ = write!(self.out, "... ({more} more)");
+            any = true;
+        }
+        if any {
+            self.newline(level);
+        }
+    }
+}
