@@ -1,19 +1,21 @@
 //! Procedural macros of Coo. Use them through `coo_runtime`, which re-exports them:
-//! `use coo_runtime::CooType;`.
+//! `use coo_runtime::{CooType, hot_fn};`.
 //!
 //! The derive works in four steps, one module each: `ast` reads the input into a small borrowed
 //! IR, `attr` parses every `#[coo(...)]` attribute (the only place that does), `valid` checks the
-//! rules that span several fields or the whole type, and `expand` generates code. Every error is
-//! collected (`errors::Errors`) and reported at once, each on its own token.
+//! rules that span several fields or the whole type, and `expand` generates code. `#[hot_fn]`
+//! has the same four steps in `hot_fn/`. Every error is collected (`errors::Errors`) and
+//! reported at once, each on its own token.
 
 mod ast;
 mod attr;
 mod errors;
 mod expand;
+mod hot_fn;
 mod valid;
 
 use proc_macro::TokenStream;
-use syn::{DeriveInput, parse_macro_input};
+use syn::{DeriveInput, Item, parse_macro_input};
 
 /// Derives `CooType`: a layout descriptor that Coo uses to migrate values of the type when its
 /// definition changes across a reload.
@@ -65,6 +67,68 @@ pub fn derive_coo_type(input: TokenStream) -> TokenStream {
         .unwrap_or_else(|error| {
             let mut tokens = error.to_compile_error();
             tokens.extend(expand::fallback(&input));
+            tokens
+        })
+        .into()
+}
+
+/// Registers a function as a hot-function slot: the host finds it in the plugin's manifest by
+/// its path in the crate (`tick`, `sim::tick`, `World::step`) and calls it through a generated
+/// shim, which catches a panic inside the plugin and reports it to the host. The function itself
+/// stays as written and can be called directly.
+///
+/// Parameters can be primitives, `String` and `CooType` values (moved in), `&str`, and `&T` or
+/// `&mut T` of a `CooType` `T`: the live resource of `T` that Coo holds. The return type can be
+/// `()`, a primitive, `String` or a `CooType` value. Functions cannot be generic, `async`,
+/// `unsafe` or `extern`, and parameters need plain names.
+///
+/// On a method, put `#[hot_fn]` on the inherent `impl` block as well: the block's attribute
+/// registers the methods marked `#[hot_fn]`, or when none is marked, every `pub` function of
+/// the block. `&self`, `&mut self` and `self` receive the resource of the type, or its value.
+/// (An associated function marked `#[hot_fn]` in a block without the attribute is reported when
+/// its signature has `self` or `Self`; without either, it looks like a free function to the
+/// macro, and the compiler reports that a `const` item in an impl block needs a name.)
+///
+/// ```ignore
+/// use coo_runtime::{CooType, hot_fn};
+///
+/// #[derive(CooType)]
+/// pub struct World {
+///     frame: u32,
+/// }
+///
+/// #[hot_fn]
+/// fn tick(world: &mut World, dt: f32) -> u32 {
+///     world.frame += 1;
+///     world.frame
+/// }
+///
+/// #[hot_fn]
+/// impl World {
+///     #[hot_fn]
+///     fn frame(&self) -> u32 {
+///         self.frame
+///     }
+///
+///     fn helper(&self) {}
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn hot_fn(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let item = match syn::parse::<Item>(input.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            // Not an item: keep the input, so the compiler reports what it makes of it.
+            let mut tokens = error.to_compile_error();
+            tokens.extend(proc_macro2::TokenStream::from(input));
+            return tokens.into();
+        }
+    };
+    hot_fn::expand::hot_fn(&args, &item)
+        .unwrap_or_else(|error| {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(hot_fn::expand::fallback(&item));
             tokens
         })
         .into()

@@ -245,7 +245,7 @@ fn check_renames<'a>(
 }
 
 /// A type as a user would write it: `Vec<Option<Enemy>>`, `&'a str`, `[u8; 4]`.
-fn type_text(ty: &Type) -> String {
+pub(crate) fn type_text(ty: &Type) -> String {
     let mut out = String::new();
     write_tokens(&mut out, ty.to_token_stream());
     out
@@ -270,6 +270,13 @@ fn write_tokens(out: &mut String, tokens: TokenStream) {
                         out.push(' ');
                     }
                     '+' => out.push_str(" + "),
+                    // `Iterator<Item = u32>`
+                    '=' => out.push_str(" = "),
+                    // `fn(u32) -> u32`
+                    '>' if out.ends_with('-') => {
+                        out.pop();
+                        out.push_str(" -> ");
+                    }
                     c => out.push(c),
                 }
                 after_word = false;

@@ -23,6 +23,7 @@ pub mod view;
 pub mod __private;
 
 pub use coo_derive::CooType;
+pub use coo_derive::hot_fn;
 pub use layout::{CooField, CooType, FieldDesc, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 pub use migrate::{MigrateError, Report, TypeReport, ValuePath};
 pub use plan::{Plan, PlanError, Problem, ProblemKind};

@@ -13,8 +13,39 @@ pub use crate::layout::{
     CooField, CooType, EnumDesc, FieldDesc, FieldsStyle, HookFn, Shape, ShapeKind, StructDesc,
     TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
 };
+pub use crate::plugin::{
+    FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
+};
 pub use crate::registry::TypeRegistration;
 pub use crate::view::OldValue;
+
+/// The types a hot function can take by reference: `&T` and `&mut T` of a `CooType` `T` are its
+/// live resource. A trait of its own, so that another type is reported in those terms.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `CooType`, so a hot function cannot take a reference to it",
+    label = "`{Self}` does not implement `CooType`",
+    note = "a `&T` or `&mut T` parameter of a hot function is the live resource of a `CooType` `T`: add `#[derive(CooType)]` to the type, or take `&str` or a value"
+)]
+pub trait HotResource {
+    const DESC: fn() -> &'static TypeDesc;
+}
+
+impl<T: CooType> HotResource for T {
+    const DESC: fn() -> &'static TypeDesc = T::desc;
+}
+
+/// Whether slots `a` and `b` of a hot-function shim's `args` point to the same value of a type of
+/// `size` bytes: one resource passed as two parameters, one of them `&mut`. The shim refuses the
+/// call rather than create a `&mut` that aliases another reference. (Values of zero-sized types
+/// may share an address without overlapping, so they never count.)
+///
+/// # Safety
+/// `args` points to at least `max(a, b) + 1` readable pointers.
+pub unsafe fn same_resource(args: *const *mut u8, a: usize, b: usize, size: usize) -> bool {
+    // SAFETY: the caller's contract: both slots are in bounds.
+    let (first, second) = unsafe { (*args.add(a), *args.add(b)) };
+    size != 0 && first == second
+}
 
 /// Runs user code, turning a panic into `Err(message)`. Generated glue calls this inside the
 /// library that owns the code, so a panic never unwinds into another library's frames.

@@ -1,5 +1,6 @@
-//! Compile tests of `#[derive(CooType)]`: every error it reports (`ui/`, each with the expected
-//! `.stderr`) and inputs it must accept (`ui-pass/`).
+//! Compile tests of `#[derive(CooType)]` and `#[hot_fn]` (`ui/hot_fn_*`, `ui-pass/hot_fn_*`): every
+//! error they report (`ui/`, each with the expected `.stderr`) and inputs they must accept
+//! (`ui-pass/`).
 //!
 //! The `.stderr` files are user-facing text and depend on the exact compiler (pinned in
 //! `rust-toolchain.toml`). Refresh them with `TRYBUILD=overwrite cargo test -p coo-tests --test

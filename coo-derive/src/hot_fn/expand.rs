@@ -1,0 +1,323 @@
+//! Code generation for `#[hot_fn]`. Runs only on input that [`super::valid`] accepted.
+//!
+//! The item itself is emitted unchanged (for an impl block, without the `#[hot_fn]` marks on its
+//! methods), followed by one `const _: () = { ... };` block per registered function, at module
+//! level (an impl block cannot hold statics), holding:
+//! - `__coo_shim`, the function's `coo_runtime::plugin::Shim`: it reads
+//!   one argument per slot of `args` (a reference to the live resource for `&T` / `&mut T`, a
+//!   `&str` built from a `StrRef`, or a value moved out of its slot), calls the function inside
+//!   `__private::catch`, and finishes with `__private::finish_call`;
+//! - the static `FnDesc`, whose parameter and return kinds name the user's types with the
+//!   user's spans (`<T as HotValue>::KIND`, `<T as HotResource>::DESC`), each in a constant of
+//!   its own, so that every type that cannot cross the boundary is reported on the type itself;
+//! - the `inventory` registration that puts the slot in the build's `Manifest`.
+//!
+//! Methods are called as `<Type>::method`, with `Self` in their signatures replaced by the type
+//! of the impl block's header.
+//!
+//! Everything is named through `::coo_runtime::__private`, imported as `__coo`.
+
+use proc_macro2::{Group, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{ImplItem, Item, ItemImpl, Type};
+
+use super::ast::{HotFn, Input, Passing, Ret};
+use super::{attr, valid};
+use crate::errors::Errors;
+
+/// The expansion of `#[hot_fn]` (with `args` between its parentheses) on `item`, or every
+/// error found in them.
+pub(crate) fn hot_fn(args: &TokenStream, item: &Item) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    attr::check_args(&mut errors, args);
+    let input = Input::from_ast(&mut errors, item);
+    valid::check(&mut errors, &input);
+    errors.finish()?;
+    Ok(match &input {
+        Input::Fn(function) => {
+            let registration = registration(function);
+            quote!(#item #registration)
+        }
+        Input::Impl(block) => {
+            let stripped = without_marks(block.original);
+            let registrations = block.fns.iter().map(registration);
+            quote!(#stripped #(#registrations)*)
+        }
+        Input::Other(_) => unreachable!("`valid::check` rejects other items"),
+    })
+}
+
+/// What to emit next to the errors: the item as written (an impl block without the marks on
+/// its methods, which would otherwise expand on their own), so that the rest of the crate
+/// keeps type-checking against it.
+pub(crate) fn fallback(item: &Item) -> TokenStream {
+    match item {
+        Item::Impl(block) => without_marks(block).into_token_stream(),
+        other => other.into_token_stream(),
+    }
+}
+
+fn without_marks(block: &ItemImpl) -> ItemImpl {
+    let mut block = block.clone();
+    for item in &mut block.items {
+        match item {
+            ImplItem::Fn(item) => attr::strip_marks(&mut item.attrs),
+            ImplItem::Const(item) => attr::strip_marks(&mut item.attrs),
+            ImplItem::Type(item) => attr::strip_marks(&mut item.attrs),
+            ImplItem::Macro(item) => attr::strip_marks(&mut item.attrs),
+            _ => {}
+        }
+    }
+    block
+}
+
+/// The shim, descriptor and registration of one function.
+fn registration(function: &HotFn<'_>) -> TokenStream {
+    let name = function.name();
+    let ident = &function.sig.ident;
+    let callee = match function.owner {
+        Some(owner) => quote!(<#owner>::#ident),
+        None => quote!(#ident),
+    };
+
+    let mut reads = Vec::new();
+    // (slot, resource type, `&mut`) of the `&T` and `&mut T` parameters
+    let mut resources = Vec::new();
+    let mut args = Vec::new();
+    let mut params = Vec::new();
+    // One constant per kind: each is its own body, so the compiler reports every type that
+    // cannot cross, even when two parameters have the same type.
+    let mut kinds = Vec::new();
+    for (index, param) in function.params.iter().enumerate() {
+        let arg = format_ident!("__coo_arg{}", index);
+        let slot = quote!((*__coo_args.add(#index)));
+        let (read, kind) = match param.passing {
+            Passing::Ref(target) => {
+                let target = replace_self(target, function.owner);
+                resources.push((index, target.clone(), false));
+                let read = quote! {
+                    // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
+                    // (so `add` stays in bounds), and this one points to the live resource of
+                    // the type, valid and not mutated while the call runs. The reference cannot
+                    // outlive the call: `valid` rejects named lifetimes on parameters and
+                    // references in return types.
+                    let #arg = unsafe { &*#slot.cast::<#target>() };
+                };
+                let kind = quote_spanned! {target.span()=>
+                    __coo::ValueKind::Ref(<#target as __coo::HotResource>::DESC)
+                };
+                (read, kind)
+            }
+            Passing::RefMut(target) => {
+                let target = replace_self(target, function.owner);
+                resources.push((index, target.clone(), true));
+                let read = quote! {
+                    // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
+                    // (so `add` stays in bounds), and this one points to the live resource of
+                    // the type, valid and used by nothing else while the call runs: no other
+                    // parameter points to it (`alias_checks` above). The reference cannot
+                    // outlive the call, as for `&T`.
+                    let #arg = unsafe { &mut *#slot.cast::<#target>() };
+                };
+                let kind = quote_spanned! {target.span()=>
+                    __coo::ValueKind::RefMut(<#target as __coo::HotResource>::DESC)
+                };
+                (read, kind)
+            }
+            Passing::Str => {
+                let read = quote! {
+                    // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
+                    // (so `add` stays in bounds), and this one points to a `StrRef` whose
+                    // `len` bytes at `ptr` are UTF-8 (the host builds it from a `&str`) and
+                    // stay readable and unchanged while the call runs.
+                    let #arg: &str = unsafe {
+                        let __coo_str = #slot.cast::<__coo::StrRef>().read();
+                        __coo::core::str::from_utf8_unchecked(
+                            __coo::core::slice::from_raw_parts(__coo_str.ptr, __coo_str.len),
+                        )
+                    };
+                };
+                (read, quote!(__coo::ValueKind::Str))
+            }
+            Passing::Value => {
+                let ty = replace_self(param.ty, function.owner);
+                let read = quote! {
+                    // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
+                    // (so `add` stays in bounds), and this one points to a valid, aligned value
+                    // of the type that the caller gives up (it neither drops nor uses it
+                    // again), so reading it moves it into the call.
+                    let #arg = unsafe { #slot.cast::<#ty>().read() };
+                };
+                let kind = quote_spanned! {ty.span()=>
+                    <#ty as __coo::HotValue>::KIND
+                };
+                (read, kind)
+            }
+            Passing::Unsupported => unreachable!("`valid::check` rejects unsupported parameters"),
+        };
+        let param_name = param
+            .name
+            .as_deref()
+            .expect("`valid::check` rejects parameters without a name");
+        let kind_const = format_ident!("__COO_PARAM_{}", index);
+        reads.push(read);
+        args.push(arg);
+        kinds.push(quote! {
+            const #kind_const: __coo::ValueKind = #kind;
+        });
+        params.push(quote! {
+            __coo::ParamDesc { name: #param_name, kind: #kind_const }
+        });
+    }
+    if function.params.is_empty() {
+        reads.push(quote!(let _ = __coo_args;));
+    }
+    let alias_checks = alias_checks(function, &resources);
+    let ret = match function.ret {
+        Ret::Unit => quote!(__coo::ValueKind::Unit),
+        Ret::Value(ty) => {
+            let ty = replace_self(ty, function.owner);
+            quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::KIND)
+        }
+        Ret::Unsupported(_) => unreachable!("`valid::check` rejects unsupported return types"),
+    };
+
+    let cfgs = &function.cfgs;
+    quote! {
+        #(#cfgs)*
+        const _: () = {
+            use ::coo_runtime::__private as __coo;
+
+            unsafe extern "C-unwind" fn __coo_shim(
+                __coo_args: *const *mut u8,
+                __coo_ret: *mut u8,
+                __coo_panic: *mut __coo::String,
+            ) -> bool {
+                #(#alias_checks)*
+                #(#reads)*
+                let __coo_result = __coo::catch(move || #callee(#(#args),*));
+                // SAFETY: `Shim`'s contract: `__coo_ret` is valid for writes of the return
+                // type (the result's `Ok` type) and `__coo_panic` of a `String`, which is
+                // `finish_call`'s contract.
+                unsafe { __coo::finish_call(__coo_result, __coo_ret, __coo_panic) }
+            }
+
+            #(#kinds)*
+            const __COO_RET: __coo::ValueKind = #ret;
+
+            static __COO_FN: __coo::FnDesc = __coo::FnDesc {
+                module: __coo::core::module_path!(),
+                name: #name,
+                params: &[#(#params),*],
+                ret: __COO_RET,
+                shim: __coo_shim,
+            };
+
+            __coo::inventory::submit! {
+                __coo::FnRegistration(&__COO_FN)
+            }
+        };
+    }
+}
+
+/// For each pair of reference parameters of which one is `&mut`: a check that the host did not
+/// pass one resource for both (`valid` rejects the same type written twice, but not a type
+/// alias), so that the `&mut` never aliases. Failing it is reported like a panic.
+fn alias_checks(
+    function: &HotFn<'_>,
+    resources: &[(usize, TokenStream, bool)],
+) -> Vec<TokenStream> {
+    let mut checks = Vec::new();
+    for (position, (a, a_ty, a_mut)) in resources.iter().enumerate() {
+        for (b, _, b_mut) in &resources[position + 1..] {
+            if !(*a_mut || *b_mut) {
+                continue;
+            }
+            let name = |slot: usize| {
+                let param = &function.params[slot];
+                param.name.clone().unwrap_or_else(|| "_".to_owned())
+            };
+            let message = format!(
+                "`{}` was called with one resource as both `{}` and `{}`, and one of them is `&mut`",
+                function.name(),
+                name(*a),
+                name(*b),
+            );
+            checks.push(quote! {
+                // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter, so
+                // both slots are in bounds.
+                if unsafe {
+                    __coo::same_resource(
+                        __coo_args,
+                        #a,
+                        #b,
+                        __coo::core::mem::size_of::<#a_ty>(),
+                    )
+                } {
+                    // SAFETY: `Shim`'s contract: `__coo_panic` is valid for writes of a
+                    // `String`.
+                    unsafe { __coo_panic.write(__coo::String::from(#message)) };
+                    return false;
+                }
+            });
+        }
+    }
+    checks
+}
+
+/// `ty` with `Self` replaced by the impl block's type: the generated items live outside the
+/// block, where `Self` means nothing. The replacement keeps the span of `Self`, so errors about
+/// the type still point at the signature.
+fn replace_self(ty: &Type, owner: Option<&Type>) -> TokenStream {
+    match owner {
+        Some(owner) => replace_self_tokens(ty.to_token_stream(), &owner.to_token_stream()),
+        None => ty.to_token_stream(),
+    }
+}
+
+fn replace_self_tokens(tokens: TokenStream, owner: &TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .flat_map(|token| -> TokenStream {
+            match token {
+                TokenTree::Ident(ident) if ident == "Self" => owner
+                    .clone()
+                    .into_iter()
+                    .map(|mut token| {
+                        respan(&mut token, ident.span());
+                        token
+                    })
+                    .collect(),
+                TokenTree::Group(group) => {
+                    let mut replaced = Group::new(
+                        group.delimiter(),
+                        replace_self_tokens(group.stream(), owner),
+                    );
+                    replaced.set_span(group.span());
+                    TokenTree::Group(replaced).into()
+                }
+                other => other.into(),
+            }
+        })
+        .collect()
+}
+
+/// Gives `token` and everything inside it `span`.
+fn respan(token: &mut TokenTree, span: proc_macro2::Span) {
+    if let TokenTree::Group(group) = token {
+        let stream = group
+            .stream()
+            .into_iter()
+            .map(|mut inner| {
+                respan(&mut inner, span);
+                inner
+            })
+            .collect();
+        let mut replaced = Group::new(group.delimiter(), stream);
+        replaced.set_span(span);
+        *token = TokenTree::Group(replaced);
+    } else {
+        token.set_span(span);
+    }
+}

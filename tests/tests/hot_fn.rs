@@ -1,0 +1,386 @@
+//! What `#[hot_fn]` registers, checked at run time: the descriptors in this build's manifest
+//! (paths, signatures, parameter and return kinds), and the shims, called by hand the way the
+//! host calls them: one pointer per parameter in `args`, a return slot, and a panic slot.
+
+use core::mem::{ManuallyDrop, MaybeUninit};
+
+use coo_runtime::plugin::{FnDesc, Manifest, StrRef, ValueKind};
+use coo_runtime::{CooType, Prim, hot_fn};
+
+#[derive(CooType, Debug, PartialEq)]
+pub struct World {
+    frame: u32,
+    time: f32,
+}
+
+#[derive(CooType, Debug, PartialEq)]
+pub struct Vec2 {
+    x: f32,
+    y: f32,
+}
+
+#[hot_fn]
+fn tick(world: &mut World, dt: f32) -> u32 {
+    world.frame += 1;
+    world.time += dt;
+    world.frame
+}
+
+#[hot_fn]
+fn frame(world: &World) -> u32 {
+    world.frame
+}
+
+#[hot_fn]
+fn greet(name: &str, times: u32) -> String {
+    format!("hello {name}").repeat(times as usize)
+}
+
+#[hot_fn]
+fn make_vec(x: f32, y: f32) -> Vec2 {
+    Vec2 { x, y }
+}
+
+#[hot_fn]
+fn shout(mut text: String) -> String {
+    text.make_ascii_uppercase();
+    text
+}
+
+#[hot_fn]
+fn explode(what: &str) -> u32 {
+    panic!("{what} exploded")
+}
+
+#[hot_fn]
+fn nothing() {}
+
+/// Another name of `World`, which `#[hot_fn]` cannot see through.
+type SameWorld = World;
+
+/// Takes two resources of one type, one of them mutably: the shim refuses one value for both.
+#[hot_fn]
+fn merge(into: &mut World, from: &SameWorld) {
+    into.frame += from.frame;
+}
+
+/// Compiled out, so not registered (the registration carries the function's `cfg`).
+#[hot_fn]
+#[cfg(any())]
+fn compiled_out() {}
+
+mod sim {
+    use coo_runtime::hot_fn;
+
+    #[hot_fn]
+    pub fn step(r#type: u8, _: bool) -> u8 {
+        r#type + 1
+    }
+}
+
+#[hot_fn]
+impl World {
+    #[hot_fn]
+    fn new() -> World {
+        World {
+            frame: 0,
+            time: 0.0,
+        }
+    }
+
+    #[hot_fn]
+    fn advance(&mut self, frames: u32) {
+        self.frame += frames;
+    }
+
+    #[hot_fn]
+    fn frame_of(&self) -> u32 {
+        self.frame
+    }
+
+    #[hot_fn]
+    fn into_time(self) -> f32 {
+        self.time
+    }
+
+    #[hot_fn]
+    #[cfg(any())]
+    fn compiled_out(&self) {}
+
+    /// Not marked, although `pub`: the block marks the functions it registers.
+    pub fn reset(&mut self) {
+        self.frame = 0;
+    }
+}
+
+/// No function is marked: every `pub` one is registered.
+#[hot_fn]
+impl Vec2 {
+    pub fn length(&self) -> f32 {
+        (self.x * self.x + self.y * self.y).sqrt()
+    }
+
+    pub fn scaled(self, by: f32) -> Self {
+        Vec2 {
+            x: self.x * by,
+            y: self.y * by,
+        }
+    }
+
+    #[allow(dead_code)]
+    fn private(&self) {}
+}
+
+fn find(path: &str) -> &'static FnDesc {
+    Manifest::of_this_build()
+        .fns
+        .iter()
+        .find(|desc| desc.path() == path)
+        .unwrap_or_else(|| panic!("`{path}` is not registered"))
+}
+
+/// Calls `desc`'s shim with `args` and reads the return slot as an `R`, or the panic slot.
+///
+/// # Safety
+/// `args` holds one pointer per parameter of `desc`, each as its `ValueKind` requires (by-value
+/// arguments are moved out: the caller must not drop them again), and `R` is the return type.
+unsafe fn call<R>(desc: &FnDesc, args: &[*mut u8]) -> Result<R, String> {
+    assert_eq!(args.len(), desc.params.len(), "{}", desc.signature());
+    let mut ret = MaybeUninit::<R>::uninit();
+    let mut panic = MaybeUninit::<String>::uninit();
+    // SAFETY: the caller's contract covers `args`; `ret` has room for an `R`, the return type,
+    // and `panic` for a `String`.
+    let ok = unsafe { (desc.shim)(args.as_ptr(), ret.as_mut_ptr().cast(), panic.as_mut_ptr()) };
+    if ok {
+        // SAFETY: the shim returned `true`, so it wrote the return value.
+        Ok(unsafe { ret.assume_init() })
+    } else {
+        // SAFETY: the shim returned `false`, so it wrote the panic message.
+        Err(unsafe { panic.assume_init() })
+    }
+}
+
+fn ptr<T>(value: &mut T) -> *mut u8 {
+    (value as *mut T).cast()
+}
+
+#[test]
+fn every_hot_fn_is_registered_once_by_its_path() {
+    let paths: Vec<String> = Manifest::of_this_build()
+        .fns
+        .iter()
+        .map(|desc| desc.path())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "Vec2::length",
+            "Vec2::scaled",
+            "World::advance",
+            "World::frame_of",
+            "World::into_time",
+            "World::new",
+            "explode",
+            "frame",
+            "greet",
+            "make_vec",
+            "merge",
+            "nothing",
+            "shout",
+            "sim::step",
+            "tick",
+        ]
+    );
+    let step = find("sim::step");
+    assert_eq!(step.module, "hot_fn::sim");
+    assert_eq!(step.name, "step");
+    assert_eq!(find("World::new").name, "World::new");
+}
+
+#[test]
+fn signatures_describe_how_each_value_crosses() {
+    let signature = |path: &str| find(path).signature();
+    assert_eq!(signature("tick"), "fn(world: &mut World, dt: f32) -> u32");
+    assert_eq!(signature("frame"), "fn(world: &World) -> u32");
+    assert_eq!(signature("greet"), "fn(name: &str, times: u32) -> String");
+    assert_eq!(signature("make_vec"), "fn(x: f32, y: f32) -> Vec2");
+    assert_eq!(signature("shout"), "fn(text: String) -> String");
+    assert_eq!(signature("nothing"), "fn()");
+    assert_eq!(signature("sim::step"), "fn(type: u8, _: bool) -> u8");
+    assert_eq!(signature("World::new"), "fn() -> World");
+    assert_eq!(
+        signature("World::advance"),
+        "fn(self: &mut World, frames: u32)"
+    );
+    assert_eq!(signature("World::frame_of"), "fn(self: &World) -> u32");
+    assert_eq!(signature("World::into_time"), "fn(self: World) -> f32");
+    assert_eq!(signature("Vec2::length"), "fn(self: &Vec2) -> f32");
+    assert_eq!(signature("Vec2::scaled"), "fn(self: Vec2, by: f32) -> Vec2");
+
+    let tick = find("tick");
+    assert_eq!(tick.params[0].name, "world");
+    assert!(matches!(tick.params[0].kind, ValueKind::RefMut(d) if d().name == "World"));
+    assert!(matches!(tick.params[1].kind, ValueKind::Prim(Prim::F32)));
+    assert!(matches!(tick.ret, ValueKind::Prim(Prim::U32)));
+    assert!(matches!(find("frame").params[0].kind, ValueKind::Ref(d) if d().name == "World"));
+    assert!(matches!(find("greet").params[0].kind, ValueKind::Str));
+    assert!(matches!(find("greet").ret, ValueKind::String));
+    assert!(matches!(find("make_vec").ret, ValueKind::Value(d) if d().name == "Vec2"));
+    assert!(matches!(find("nothing").ret, ValueKind::Unit));
+    assert!(matches!(
+        find("World::into_time").params[0].kind,
+        ValueKind::Value(d) if d().name == "World"
+    ));
+}
+
+#[test]
+fn a_mut_ref_fn_changes_the_resource() {
+    let mut world = World {
+        frame: 7,
+        time: 1.0,
+    };
+    let mut dt = 0.5_f32;
+    // SAFETY: `tick(&mut World, f32) -> u32`: the slots point to a `World` that nothing else
+    // uses during the call and to an `f32` (which is `Copy`, so moving it out is harmless).
+    let frame = unsafe { call::<u32>(find("tick"), &[ptr(&mut world), ptr(&mut dt)]) };
+    assert_eq!(frame, Ok(8));
+    assert_eq!(
+        world,
+        World {
+            frame: 8,
+            time: 1.5
+        }
+    );
+
+    // SAFETY: `frame(&World) -> u32`, and the slot points to a `World`.
+    let frame = unsafe { call::<u32>(find("frame"), &[ptr(&mut world)]) };
+    assert_eq!(frame, Ok(8));
+
+    let mut frames = 2_u32;
+    // SAFETY: `World::advance(&mut self, u32)`, and the slots point to a `World` and a `u32`.
+    let done = unsafe { call::<()>(find("World::advance"), &[ptr(&mut world), ptr(&mut frames)]) };
+    assert_eq!(done, Ok(()));
+    assert_eq!(world.frame, 10);
+    // SAFETY: `World::frame_of(&self) -> u32`, and the slot points to a `World`.
+    let frame = unsafe { call::<u32>(find("World::frame_of"), &[ptr(&mut world)]) };
+    assert_eq!(frame, Ok(10));
+}
+
+#[test]
+fn str_args_and_string_returns() {
+    let name = "coo";
+    let mut name = StrRef {
+        ptr: name.as_ptr(),
+        len: name.len(),
+    };
+    let mut times = 2_u32;
+    // SAFETY: `greet(&str, u32) -> String`: the first slot points to a `StrRef` of UTF-8 bytes
+    // that outlive the call, the second to a `u32`.
+    let greeting = unsafe { call::<String>(find("greet"), &[ptr(&mut name), ptr(&mut times)]) };
+    assert_eq!(greeting.as_deref(), Ok("hello coohello coo"));
+
+    let mut text = ManuallyDrop::new(String::from("moved in"));
+    // SAFETY: `shout(String) -> String`: the slot points to a `String` that the shim moves out;
+    // `ManuallyDrop` keeps this frame from dropping it again.
+    let shouted = unsafe { call::<String>(find("shout"), &[ptr(&mut *text)]) };
+    assert_eq!(shouted.as_deref(), Ok("MOVED IN"));
+}
+
+#[test]
+fn coo_type_values_cross_both_ways() {
+    let (mut x, mut y) = (3.0_f32, 4.0_f32);
+    // SAFETY: `make_vec(f32, f32) -> Vec2`, and the slots point to two `f32`s.
+    let made = unsafe { call::<Vec2>(find("make_vec"), &[ptr(&mut x), ptr(&mut y)]) };
+    let mut made = made.unwrap();
+    assert_eq!(made, Vec2 { x: 3.0, y: 4.0 });
+
+    // SAFETY: `Vec2::length(&self) -> f32`, and the slot points to a `Vec2`.
+    let length = unsafe { call::<f32>(find("Vec2::length"), &[ptr(&mut made)]) };
+    assert_eq!(length, Ok(5.0));
+
+    let mut made = ManuallyDrop::new(made);
+    let mut by = 2.0_f32;
+    // SAFETY: `Vec2::scaled(self, f32) -> Vec2`: the slots point to a `Vec2` that the shim
+    // moves out (`ManuallyDrop` keeps it from being dropped here) and to an `f32`.
+    let scaled = unsafe { call::<Vec2>(find("Vec2::scaled"), &[ptr(&mut *made), ptr(&mut by)]) };
+    assert_eq!(scaled, Ok(Vec2 { x: 6.0, y: 8.0 }));
+
+    // SAFETY: `World::new() -> World` takes no arguments.
+    let world = unsafe { call::<World>(find("World::new"), &[]) };
+    assert_eq!(
+        world,
+        Ok(World {
+            frame: 0,
+            time: 0.0
+        })
+    );
+    let mut world = ManuallyDrop::new(World {
+        frame: 1,
+        time: 2.5,
+    });
+    // SAFETY: `World::into_time(self) -> f32`: the slot points to a `World` that the shim
+    // moves out; `ManuallyDrop` keeps it from being dropped here.
+    let time = unsafe { call::<f32>(find("World::into_time"), &[ptr(&mut *world)]) };
+    assert_eq!(time, Ok(2.5));
+}
+
+#[test]
+fn a_panic_is_caught_and_reported_in_the_panic_slot() {
+    let what = "the reactor";
+    let mut what = StrRef {
+        ptr: what.as_ptr(),
+        len: what.len(),
+    };
+    // SAFETY: `explode(&str) -> u32`, and the slot points to a `StrRef` of UTF-8 bytes that
+    // outlive the call.
+    let result = unsafe { call::<u32>(find("explode"), &[ptr(&mut what)]) };
+    assert_eq!(result, Err("the reactor exploded".to_owned()));
+
+    // The process goes on, and the shims still work.
+    // SAFETY: `nothing()` takes no arguments and returns `()`.
+    let done = unsafe { call::<()>(find("nothing"), &[]) };
+    assert_eq!(done, Ok(()));
+}
+
+#[test]
+fn one_resource_is_not_passed_as_two_references() {
+    let mut a = World {
+        frame: 1,
+        time: 0.0,
+    };
+    let mut b = World {
+        frame: 2,
+        time: 0.0,
+    };
+    // SAFETY: `merge(&mut World, &World)`, and the slots point to two distinct `World`s.
+    let done = unsafe { call::<()>(find("merge"), &[ptr(&mut a), ptr(&mut b)]) };
+    assert_eq!(done, Ok(()));
+    assert_eq!(a.frame, 3);
+
+    let same = ptr(&mut a);
+    // SAFETY: the slots point to one `World` twice, which the shim detects before it creates
+    // any reference.
+    let refused = unsafe { call::<()>(find("merge"), &[same, same]) };
+    assert_eq!(
+        refused,
+        Err("`merge` was called with one resource as both `into` and `from`, and one of them is `&mut`".to_owned())
+    );
+    assert_eq!(a.frame, 3);
+}
+
+#[test]
+fn hot_fns_stay_callable_directly() {
+    let mut world = World::new();
+    assert_eq!(tick(&mut world, 0.25), 1);
+    world.advance(2);
+    assert_eq!(world.frame_of(), 3);
+    assert_eq!(frame(&world), 3);
+    world.reset();
+    assert_eq!(world.into_time(), 0.25);
+    assert_eq!(greet("x", 1), "hello x");
+    assert_eq!(shout("a".to_owned()), "A");
+    assert_eq!(sim::step(1, false), 2);
+    assert_eq!(make_vec(0.0, 2.0).scaled(0.5).length(), 1.0);
+    nothing();
+    assert!(std::panic::catch_unwind(|| explode("it")).is_err());
+}
