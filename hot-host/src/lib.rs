@@ -1,9 +1,15 @@
-//! Coo's host: builds a plugin crate with cargo ([`builder`]) and loads the library it produces,
-//! checking its header before trusting anything in it ([`loader`]).
+//! Coo's host: builds a plugin crate with cargo ([`builder`]), loads the library it produces,
+//! checking its header before trusting anything in it ([`loader`]), and runs it: calls through
+//! function slots ([`slots`]) and reloads that migrate the live state ([`host`]).
 
 pub mod builder;
+pub mod host;
 pub mod loader;
+pub mod repl;
 pub mod show;
+pub mod slots;
 
 pub use builder::{BuildError, BuildOutput, Builder, Profile};
+pub use host::{Host, ReloadError, ReloadReport, Value};
 pub use loader::{ExpectedFound, Kept, LoadError, LoadedLibrary, Loader};
+pub use slots::{CallError, FnHandle};

@@ -1,0 +1,651 @@
+//! The host: one plugin crate, its live state and its function slots, and the reload
+//! transaction that replaces the code while keeping the state.
+//!
+//! # Safe points
+//! Calls take `&mut Host` (they may mutate resources) and so does a reload, so the borrow
+//! checker guarantees that no plugin call is in flight while a reload swaps state and slots:
+//! every reload happens at a safe point by construction. The only way around it,
+//! [`FnHandle::call_raw`], is `unsafe` and states the rule.
+//!
+//! # The reload transaction
+//! build → unique copy → dlopen → header check → manifest → diff and plan (types and slots) →
+//! migrate into new storage → commit (swap state, then every slot). Everything before the
+//! commit can fail and changes nothing: the old library, slots and state keep running. The
+//! commit itself cannot fail.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coo_runtime::convert::{Num, write_num};
+use coo_runtime::plugin::{FnDesc, StrRef, ValueKind};
+use coo_runtime::{Catalog, DuplicateTypeName, MigrateError, PlanError, Prim, Resource, State};
+
+use crate::builder::{BuildError, Builder};
+use crate::loader::{Kept, LoadError, LoadedLibrary, Loader, kept};
+use crate::slots::{CallError, FnHandle, Slot};
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("the build failed:\n{0}")]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Types(#[from] DuplicateTypeName),
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    #[error("the live state could not be migrated, nothing was changed: {0}")]
+    Migrate(#[from] MigrateError),
+}
+
+/// What a reload changed.
+#[derive(Debug, Clone)]
+pub struct ReloadReport {
+    pub from_version: u64,
+    pub to_version: u64,
+    /// Time spent in cargo, when the reload built.
+    pub build: Option<Duration>,
+    /// Copy, dlopen, header check and manifest.
+    pub load: Duration,
+    /// Diff, plan, migration and swap.
+    pub migrate: Duration,
+    pub fns_added: Vec<String>,
+    pub fns_removed: Vec<String>,
+    /// `(name, old signature, new signature)`.
+    pub fns_changed: Vec<(String, String, String)>,
+    /// Functions whose code was swapped with the same signature.
+    pub fns_updated: usize,
+    pub migration: coo_runtime::Report,
+    /// Libraries kept mapped, old versions included.
+    pub kept: Kept,
+}
+
+impl ReloadReport {
+    /// Time Coo spent (everything but the build).
+    pub fn reload_time(&self) -> Duration {
+        self.load + self.migrate
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+impl fmt::Display for ReloadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "version {} -> {}", self.from_version, self.to_version)?;
+        if let Some(build) = self.build {
+            write!(f, " (build {}", ms(build))?;
+        } else {
+            write!(f, " (")?;
+        }
+        writeln!(
+            f,
+            "{}reload {}: load {}, migrate {})",
+            if self.build.is_some() { ", " } else { "" },
+            ms(self.reload_time()),
+            ms(self.load),
+            ms(self.migrate)
+        )?;
+        for name in &self.fns_added {
+            writeln!(f, "  + fn {name}")?;
+        }
+        for name in &self.fns_removed {
+            writeln!(f, "  - fn {name}")?;
+        }
+        for (name, old, new) in &self.fns_changed {
+            writeln!(f, "  ~ fn {name}: {old} -> {new}")?;
+        }
+        if self.fns_updated > 0 {
+            writeln!(
+                f,
+                "  {} function{} swapped",
+                self.fns_updated,
+                if self.fns_updated == 1 { "" } else { "s" }
+            )?;
+        }
+        for t in &self.migration.types {
+            for line in t.diff.to_string().lines() {
+                writeln!(f, "  {line}")?;
+            }
+            writeln!(
+                f,
+                "    {} value{} migrated",
+                t.values,
+                if t.values == 1 { "" } else { "s" }
+            )?;
+        }
+        if !self.migration.kept.is_empty() {
+            writeln!(
+                f,
+                "  unchanged, kept in place: {}",
+                self.migration.kept.join(", ")
+            )?;
+        }
+        write!(
+            f,
+            "  {} librar{} mapped ({:.1} MiB)",
+            self.kept.libraries,
+            if self.kept.libraries == 1 { "y" } else { "ies" },
+            self.kept.bytes as f64 / (1024.0 * 1024.0)
+        )
+    }
+}
+
+/// A value passed to or returned by a hot function through [`Host::call`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Unit,
+    Bool(bool),
+    Char(char),
+    Int(i128),
+    /// Unsigned values above `i128::MAX`.
+    BigUint(u128),
+    Float(f64),
+    String(String),
+    /// A returned `CooType` value, now the resource of this type.
+    Resource(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Unit => f.write_str("()"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Char(c) => write!(f, "{c:?}"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::BigUint(v) => write!(f, "{v}"),
+            Value::Float(v) => write!(f, "{v:?}"),
+            Value::String(s) => write!(f, "{s:?}"),
+            Value::Resource(ty) => write!(f, "(the new `{ty}` resource)"),
+        }
+    }
+}
+
+impl Value {
+    /// Parses a command-line argument for a parameter of kind `kind`.
+    pub fn parse(kind: &ValueKind, text: &str) -> Result<Value, String> {
+        Ok(match kind {
+            ValueKind::Prim(Prim::Bool) => Value::Bool(
+                text.parse()
+                    .map_err(|_| format!("expected `true` or `false`, found `{text}`"))?,
+            ),
+            ValueKind::Prim(Prim::Char) => {
+                let mut chars = text.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Value::Char(c),
+                    _ => return Err(format!("expected one character, found `{text}`")),
+                }
+            }
+            ValueKind::Prim(p) if p.is_float() => Value::Float(
+                text.parse()
+                    .map_err(|_| format!("expected a number, found `{text}`"))?,
+            ),
+            ValueKind::Prim(p) => match text.parse::<i128>() {
+                Ok(v) => Value::Int(v),
+                Err(_) => Value::BigUint(
+                    text.parse()
+                        .map_err(|_| format!("expected an integer ({p}), found `{text}`"))?,
+                ),
+            },
+            ValueKind::String | ValueKind::Str => Value::String(text.to_owned()),
+            other => return Err(format!("`{}` is not parsed from text", other.text())),
+        })
+    }
+}
+
+/// Room for any primitive, aligned for any of them.
+#[repr(C, align(16))]
+struct PrimBuf([u8; 16]);
+
+/// One plugin crate, loaded and running, with its state.
+#[derive(Debug)]
+pub struct Host {
+    builder: Builder,
+    loader: Loader,
+    state: State,
+    library: Option<LoadedLibrary>,
+    catalog: Catalog,
+    slots: HashMap<String, Arc<Slot>>,
+    version: u64,
+}
+
+impl Host {
+    /// A host for the plugin crate in `plugin_dir`, building into `<plugin_dir>/target/coo`.
+    /// Nothing is built or loaded until [`Host::reload`].
+    pub fn new(plugin_dir: impl Into<PathBuf>) -> Host {
+        Host::with_builder(Builder::new(plugin_dir))
+    }
+
+    pub fn with_builder(builder: Builder) -> Host {
+        let loader = Loader::in_target_dir(builder.target_dir());
+        Host {
+            builder,
+            loader,
+            state: State::new(),
+            library: None,
+            catalog: Catalog::default(),
+            slots: HashMap::new(),
+            version: 0,
+        }
+    }
+
+    pub fn builder(&self) -> &Builder {
+        &self.builder
+    }
+
+    pub fn builder_mut(&mut self) -> &mut Builder {
+        &mut self.builder
+    }
+
+    /// The number of the loaded version (0 before the first load).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The live state, for the host's own edits (`set`, snapshots). Calls and reloads need
+    /// `&mut self` too, so no plugin code runs meanwhile.
+    pub fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+
+    /// The types of the loaded version.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn library(&self) -> Option<&LoadedLibrary> {
+        self.library.as_ref()
+    }
+
+    /// The functions of the loaded version, by name.
+    pub fn fns(&self) -> Vec<(String, &'static FnDesc)> {
+        let mut fns: Vec<_> = self
+            .slots
+            .iter()
+            .map(|(name, slot)| (name.clone(), slot.desc()))
+            .collect();
+        fns.sort_by(|a, b| a.0.cmp(&b.0));
+        fns
+    }
+
+    /// Builds the plugin and reloads it (the first call loads it).
+    pub fn reload(&mut self) -> Result<ReloadReport, ReloadError> {
+        let output = self.builder.build()?;
+        self.reload_from(&output.dylib, Some(output.duration))
+    }
+
+    /// Reloads from an already built library.
+    pub fn reload_from(
+        &mut self,
+        dylib: &Path,
+        build: Option<Duration>,
+    ) -> Result<ReloadReport, ReloadError> {
+        let started = Instant::now();
+        let library = self.loader.load(dylib)?;
+        let manifest = library.manifest;
+        let load = started.elapsed();
+
+        let started = Instant::now();
+        let catalog = Catalog::from_descs(manifest.types.iter().copied())?;
+        let plan = self.state.plan(&catalog)?;
+        let slots = self.plan_slots(&manifest.fns);
+        // The last step that can fail; on failure it leaves the state as it was.
+        let migration = self.state.migrate(&plan)?;
+
+        // Commit: swap the slots. Nothing below can fail.
+        let from_version = self.version;
+        self.version += 1;
+        let report = self.commit_slots(slots);
+        self.library = Some(library);
+        self.catalog = catalog;
+        let migrate = started.elapsed();
+        Ok(ReloadReport {
+            from_version,
+            to_version: self.version,
+            build,
+            load,
+            migrate,
+            fns_added: report.added,
+            fns_removed: report.removed,
+            fns_changed: report.changed,
+            fns_updated: report.updated,
+            migration,
+            kept: kept(),
+        })
+    }
+
+    fn plan_slots(&self, fns: &[&'static FnDesc]) -> SlotPlan {
+        let mut new: BTreeMap<String, &'static FnDesc> = BTreeMap::new();
+        for f in fns {
+            new.insert(f.path(), f);
+        }
+        let mut plan = SlotPlan::default();
+        for (name, slot) in &self.slots {
+            match new.get(name) {
+                None => plan.removed.push(name.clone()),
+                Some(desc) if desc.same_signature(slot.desc()) => {
+                    plan.updated.push((name.clone(), desc))
+                }
+                Some(desc) => plan.changed.push((name.clone(), desc)),
+            }
+        }
+        plan.added = new
+            .into_iter()
+            .filter(|(name, _)| !self.slots.contains_key(name))
+            .collect();
+        plan
+    }
+
+    fn commit_slots(&mut self, plan: SlotPlan) -> SlotReport {
+        let mut report = SlotReport::default();
+        for (name, desc) in plan.updated {
+            self.slots[&name].update(desc);
+            report.updated += 1;
+        }
+        for name in plan.removed {
+            if let Some(slot) = self.slots.remove(&name) {
+                slot.bury(self.version, None);
+            }
+            report.removed.push(name);
+        }
+        for (name, desc) in plan.changed {
+            let old = self.slots.insert(name.clone(), Slot::new(desc));
+            let old_signature = old
+                .as_ref()
+                .map(|s| s.desc().signature())
+                .unwrap_or_default();
+            if let Some(old) = old {
+                old.bury(self.version, Some(desc.signature()));
+            }
+            report.changed.push((name, old_signature, desc.signature()));
+        }
+        for (name, desc) in plan.added {
+            self.slots.insert(name.clone(), Slot::new(desc));
+            report.added.push(name);
+        }
+        report.removed.sort();
+        report.changed.sort();
+        report
+    }
+
+    /// Resolves a function by name, once; call the handle as often as needed.
+    pub fn resolve(&self, name: &str) -> Result<FnHandle, CallError> {
+        match self.slots.get(name) {
+            Some(slot) => Ok(FnHandle::new(slot.clone(), name)),
+            None => {
+                let mut known: Vec<String> = self.slots.keys().cloned().collect();
+                known.sort();
+                Err(CallError::NotFound {
+                    name: name.to_owned(),
+                    known,
+                })
+            }
+        }
+    }
+
+    /// Resolves and calls `name` (see [`Host::call`]).
+    pub fn call_by_name(&mut self, name: &str, args: &[Value]) -> Result<Value, CallError> {
+        let f = self.resolve(name)?;
+        self.call(&f, args)
+    }
+
+    /// Calls a hot function: `&T`/`&mut T` parameters are bound to the resources of their types,
+    /// the others take `args` in order. A returned `CooType` value becomes the resource of its
+    /// type. A panic in the plugin is returned as [`CallError::Panicked`]; the host and its
+    /// state stay usable.
+    pub fn call(&mut self, f: &FnHandle, args: &[Value]) -> Result<Value, CallError> {
+        let name = || f.path().to_owned();
+        if !f.slot().is_live() {
+            // SAFETY: a buried slot's shim is the tombstone, which reads no argument.
+            return Err(
+                unsafe { f.call_raw(core::ptr::null(), core::ptr::null_mut()) }
+                    .expect_err("a tombstone fails every call"),
+            );
+        }
+        // A live slot holds code with the signature the handle was resolved with; bind the
+        // arguments with its current descriptor, whose types are the live resources' types.
+        let desc = f.slot().desc();
+        let value_params = desc
+            .params
+            .iter()
+            .filter(|p| !matches!(p.kind, ValueKind::Ref(_) | ValueKind::RefMut(_)))
+            .count();
+        if value_params != args.len() {
+            return Err(CallError::ArgCount {
+                name: name(),
+                signature: desc.signature(),
+                expected: value_params,
+                found: args.len(),
+            });
+        }
+        // Argument storage lives until the call returns.
+        let mut prims: Vec<PrimBuf> = Vec::with_capacity(desc.params.len());
+        let mut strings: Vec<core::mem::ManuallyDrop<String>> = Vec::new();
+        let mut strs: Vec<StrRef> = Vec::new();
+        let mut bound: Vec<(&'static str, bool)> = Vec::new();
+        enum Slot {
+            Ptr(*mut u8),
+            Prim(usize),
+            String(usize),
+            Str(usize),
+        }
+        let mut slots = Vec::with_capacity(desc.params.len());
+        let mut args = args.iter();
+        for param in desc.params {
+            let bad = |message: String| CallError::BadArg {
+                name: name(),
+                param: param.name.to_owned(),
+                message,
+            };
+            match param.kind {
+                ValueKind::Ref(ty) | ValueKind::RefMut(ty) => {
+                    let ty = ty();
+                    let mutable = matches!(param.kind, ValueKind::RefMut(_));
+                    if bound.iter().any(|&(t, m)| t == ty.name && (m || mutable)) {
+                        return Err(CallError::Aliased {
+                            name: name(),
+                            ty: ty.name.to_owned(),
+                        });
+                    }
+                    bound.push((ty.name, mutable));
+                    let resource =
+                        self.state
+                            .resource_mut(ty.name)
+                            .ok_or_else(|| CallError::NoResource {
+                                name: name(),
+                                ty: ty.name.to_owned(),
+                            })?;
+                    if !core::ptr::eq(resource.desc(), ty) {
+                        return Err(bad(format!(
+                            "the live `{}` is not of this version of the type",
+                            ty.name
+                        )));
+                    }
+                    slots.push(Slot::Ptr(resource.as_mut_ptr()));
+                }
+                ValueKind::Value(ty) => {
+                    return Err(CallError::ByValue {
+                        name: name(),
+                        ty: ty().name.to_owned(),
+                    });
+                }
+                ValueKind::Unit => return Err(bad("`()` is not a parameter type".into())),
+                ValueKind::Prim(p) => {
+                    let mut buf = PrimBuf([0; 16]);
+                    let arg = args.next().expect("counted above");
+                    write_prim(p, arg, buf.0.as_mut_ptr()).map_err(bad)?;
+                    prims.push(buf);
+                    slots.push(Slot::Prim(prims.len() - 1));
+                }
+                ValueKind::String | ValueKind::Str => {
+                    let Some(Value::String(s)) = args.next() else {
+                        return Err(bad("expected a string".into()));
+                    };
+                    if matches!(param.kind, ValueKind::String) {
+                        strings.push(core::mem::ManuallyDrop::new(s.clone()));
+                        slots.push(Slot::String(strings.len() - 1));
+                    } else {
+                        strs.push(StrRef {
+                            ptr: s.as_ptr(),
+                            len: s.len(),
+                        });
+                        slots.push(Slot::Str(strs.len() - 1));
+                    }
+                }
+            }
+        }
+        let ptrs: Vec<*mut u8> = slots
+            .iter()
+            .map(|s| match *s {
+                Slot::Ptr(p) => p,
+                Slot::Prim(i) => prims[i].0.as_mut_ptr(),
+                Slot::String(i) => (&raw mut *strings[i]).cast(),
+                Slot::Str(i) => (&raw mut strs[i]).cast(),
+            })
+            .collect();
+
+        let mut ret_prim = PrimBuf([0; 16]);
+        let mut ret_string = core::mem::MaybeUninit::<String>::uninit();
+        let ret_value = match desc.ret {
+            ValueKind::Value(ty) => Some(ReturnStorage::new(ty())),
+            _ => None,
+        };
+        let ret: *mut u8 = match (&desc.ret, &ret_value) {
+            (ValueKind::String, _) => ret_string.as_mut_ptr().cast(),
+            (ValueKind::Value(_), Some(storage)) => storage.ptr,
+            _ => ret_prim.0.as_mut_ptr(),
+        };
+        // SAFETY: `ptrs` has one pointer per parameter as its kind requires: resources of the
+        // very descriptor the function expects, bound at most once when mutable (checked
+        // above); primitives in aligned buffers; `String`s moved in (`ManuallyDrop`, never
+        // dropped here); `StrRef`s to UTF-8 that outlives the call. `ret` has room for the
+        // return type. `&mut self` guarantees no reload runs during the call.
+        // Strings moved into a call that panicked were dropped by the unwinding plugin frames,
+        // never by us.
+        unsafe { f.call_raw(ptrs.as_ptr(), ret) }?;
+        Ok(match desc.ret {
+            ValueKind::Unit => Value::Unit,
+            // SAFETY: the call succeeded, so the shim wrote a `p` to the buffer.
+            ValueKind::Prim(p) => unsafe { read_prim(p, ret_prim.0.as_ptr()) },
+            // SAFETY: as above, a `String`, now ours.
+            ValueKind::String => Value::String(unsafe { ret_string.assume_init() }),
+            ValueKind::Value(ty) => {
+                let storage = ret_value.expect("allocated for value returns");
+                // SAFETY: the call succeeded, so the storage holds a valid value of `ty`,
+                // which moves into the new resource (the storage is only freed).
+                let resource = unsafe { Resource::from_raw(ty(), storage.ptr) };
+                let ty_name = resource.desc().name.to_owned();
+                self.state.insert_resource(resource);
+                Value::Resource(ty_name)
+            }
+            ValueKind::Str | ValueKind::Ref(_) | ValueKind::RefMut(_) => Value::Unit,
+        })
+    }
+}
+
+#[derive(Default)]
+struct SlotPlan {
+    updated: Vec<(String, &'static FnDesc)>,
+    removed: Vec<String>,
+    changed: Vec<(String, &'static FnDesc)>,
+    added: Vec<(String, &'static FnDesc)>,
+}
+
+#[derive(Default)]
+struct SlotReport {
+    updated: usize,
+    removed: Vec<String>,
+    changed: Vec<(String, String, String)>,
+    added: Vec<String>,
+}
+
+/// Aligned room for a returned value; freed, never dropped.
+struct ReturnStorage {
+    ptr: *mut u8,
+    layout: std::alloc::Layout,
+}
+
+impl ReturnStorage {
+    fn new(desc: &coo_runtime::TypeDesc) -> ReturnStorage {
+        let layout = std::alloc::Layout::from_size_align(desc.size.max(1), desc.align)
+            .expect("a Rust type's layout");
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { std::alloc::alloc(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout)
+        }
+        ReturnStorage { ptr, layout }
+    }
+}
+
+impl Drop for ReturnStorage {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout; any value in it was moved out.
+        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+fn write_prim(p: Prim, arg: &Value, dst: *mut u8) -> Result<(), String> {
+    match (p, arg) {
+        // SAFETY: `dst` is a 16-byte, 16-aligned buffer.
+        (Prim::Bool, Value::Bool(b)) => unsafe { dst.cast::<bool>().write(*b) },
+        // SAFETY: as above.
+        (Prim::Char, Value::Char(c)) => unsafe { dst.cast::<char>().write(*c) },
+        // Floats take the nearest value, as a Rust literal would.
+        (Prim::F32 | Prim::F64, Value::Int(_) | Value::BigUint(_) | Value::Float(_)) => {
+            let v = match arg {
+                Value::Int(v) => *v as f64,
+                Value::BigUint(v) => *v as f64,
+                Value::Float(v) => *v,
+                _ => unreachable!("matched above"),
+            };
+            if p == Prim::F32 {
+                // SAFETY: the buffer has room for any primitive.
+                unsafe { dst.cast::<f32>().write(v as f32) }
+            } else {
+                // SAFETY: as above.
+                unsafe { dst.cast::<f64>().write(v) }
+            }
+        }
+        (p, Value::Int(_) | Value::BigUint(_) | Value::Float(_)) if p.is_int() => {
+            let n = match arg {
+                Value::Int(v) => Num::Int(*v),
+                Value::BigUint(v) => Num::BigUint(*v),
+                Value::Float(v) => Num::Float(*v),
+                _ => unreachable!("matched above"),
+            };
+            // SAFETY: the buffer has room for any primitive.
+            if !unsafe { write_num(n, p, dst) } {
+                return Err(format!("{n} does not fit in `{p}`"));
+            }
+        }
+        (p, other) => return Err(format!("expected a `{p}`, found {other}")),
+    }
+    Ok(())
+}
+
+/// # Safety
+/// `src` holds a valid `p`.
+unsafe fn read_prim(p: Prim, src: *const u8) -> Value {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match p {
+            Prim::Bool => Value::Bool(src.cast::<bool>().read()),
+            Prim::Char => Value::Char(src.cast::<char>().read()),
+            p => match coo_runtime::convert::read_num(p, src) {
+                Num::Int(v) => Value::Int(v),
+                Num::BigUint(v) => Value::BigUint(v),
+                Num::Float(v) => Value::Float(v),
+            },
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Function slots: what a call goes through.
+//!
+//! A name is resolved once, by lookup, to a [`FnHandle`]: a shared [`Slot`] and the signature it
+//! was resolved with. A call is then one atomic load of the slot's shim pointer and an indirect
+//! call: no lock, no symbol lookup, no hashing. A reload stores new pointers into the slots. A
+//! function that the new version removed gets a *tombstone* shim, which fails every call; a
+//! function whose signature changed gets a new slot, and its old slot a tombstone, so handles
+//! resolved against the old signature fail with [`CallError::SignatureChanged`] instead of
+//! calling code with arguments of the wrong types. Old code is never unloaded (see
+//! [`crate::loader`]), so a pointer loaded just before a swap stays callable.
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use coo_runtime::plugin::{FnDesc, Shim};
+
+/// Why a call did not run or did not finish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("no hot function `{name}`{}", suggest(.known))]
+    NotFound { name: String, known: Vec<String> },
+    #[error("`{name}` was removed by the reload to version {version}")]
+    Removed { name: String, version: u64 },
+    #[error(
+        "the signature of `{name}` changed: it was `{old}` and is now `{new}`; resolve it again to call the new one"
+    )]
+    SignatureChanged {
+        name: String,
+        old: String,
+        new: String,
+    },
+    #[error("`{name}` panicked: {message}")]
+    Panicked { name: String, message: String },
+    #[error("`{name}` takes {expected} argument{} ({signature}), {found} given", if *.expected == 1 { "" } else { "s" })]
+    ArgCount {
+        name: String,
+        signature: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("argument `{param}` of `{name}`: {message}")]
+    BadArg {
+        name: String,
+        param: String,
+        message: String,
+    },
+    #[error(
+        "`{name}` needs the resource `{ty}`, and there is none yet; call a function that returns a `{ty}` first"
+    )]
+    NoResource { name: String, ty: String },
+    #[error(
+        "`{name}` borrows the resource `{ty}` twice, once mutably; Rust's borrow rules forbid that"
+    )]
+    Aliased { name: String, ty: String },
+    #[error(
+        "`{name}` takes a `{ty}` by value; hot functions called from the host take resources as `&{ty}` or `&mut {ty}`"
+    )]
+    ByValue { name: String, ty: String },
+}
+
+fn suggest(known: &[String]) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; the plugin has {}", known.join(", "))
+    }
+}
+
+const LIVE: u8 = 0;
+const REMOVED: u8 = 1;
+const SIGNATURE_CHANGED: u8 = 2;
+
+/// The shim of a function that is gone: fails every call without touching its arguments.
+unsafe extern "C-unwind" fn tombstone(_: *const *mut u8, _: *mut u8, _: *mut String) -> bool {
+    false
+}
+
+/// One function's current code.
+#[derive(Debug)]
+pub struct Slot {
+    shim: AtomicPtr<()>,
+    status: AtomicU8,
+    desc: AtomicPtr<FnDesc>,
+    /// Set with the tombstone: the version that removed the function, or the new signature.
+    gone: Mutex<Option<(u64, String)>>,
+}
+
+impl Slot {
+    pub(crate) fn new(desc: &'static FnDesc) -> Arc<Slot> {
+        Arc::new(Slot {
+            shim: AtomicPtr::new(desc.shim as *mut ()),
+            status: AtomicU8::new(LIVE),
+            desc: AtomicPtr::new((desc as *const FnDesc).cast_mut()),
+            gone: Mutex::new(None),
+        })
+    }
+
+    /// The descriptor of the code the slot holds now.
+    pub fn desc(&self) -> &'static FnDesc {
+        // SAFETY: the pointer always comes from a `&'static FnDesc` (set in `new` and
+        // `update`), in a library that is never unloaded.
+        unsafe { &*self.desc.load(Ordering::Acquire) }
+    }
+
+    /// Points the slot at a new version of the function (same signature).
+    pub(crate) fn update(&self, desc: &'static FnDesc) {
+        self.desc
+            .store((desc as *const FnDesc).cast_mut(), Ordering::Release);
+        self.shim.store(desc.shim as *mut (), Ordering::Release);
+    }
+
+    /// Makes every call through this slot fail: the function was removed (`new_signature` is
+    /// `None`) or its signature changed.
+    pub(crate) fn bury(&self, version: u64, new_signature: Option<String>) {
+        let status = if new_signature.is_some() {
+            SIGNATURE_CHANGED
+        } else {
+            REMOVED
+        };
+        *self.gone.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((version, new_signature.unwrap_or_default()));
+        self.status.store(status, Ordering::Release);
+        self.shim.store(tombstone as *mut (), Ordering::Release);
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.status.load(Ordering::Acquire) == LIVE
+    }
+}
+
+/// A resolved function: call it as often as needed; it follows reloads.
+#[derive(Debug, Clone)]
+pub struct FnHandle {
+    slot: Arc<Slot>,
+    /// The function as resolved: its path and signature.
+    resolved: &'static FnDesc,
+    path: Arc<str>,
+}
+
+impl FnHandle {
+    pub(crate) fn new(slot: Arc<Slot>, path: &str) -> FnHandle {
+        FnHandle {
+            resolved: slot.desc(),
+            slot,
+            path: path.into(),
+        }
+    }
+
+    /// The function's stable name.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The descriptor the handle was resolved with (its signature is the one calls must use).
+    pub fn desc(&self) -> &'static FnDesc {
+        self.resolved
+    }
+
+    pub fn slot(&self) -> &Slot {
+        &self.slot
+    }
+
+    /// Calls the function's current code: one atomic load, one indirect call.
+    ///
+    /// # Safety
+    /// `args` holds one pointer per parameter of [`FnHandle::desc`], each as its
+    /// [`coo_runtime::plugin::ValueKind`] documents (resources valid and not aliased against
+    /// Rust's rules, values moved in); `ret` has room for the return type. No reload may run
+    /// during the call.
+    #[inline]
+    pub unsafe fn call_raw(&self, args: *const *mut u8, ret: *mut u8) -> Result<(), CallError> {
+        let shim = self.slot.shim.load(Ordering::Acquire);
+        // SAFETY: the slot only ever holds pointers to `Shim`s (a plugin's, or `tombstone`),
+        // stored from values of that very type.
+        let shim: Shim = unsafe { core::mem::transmute::<*mut (), Shim>(shim) };
+        let mut panic = MaybeUninit::<String>::uninit();
+        // SAFETY: the caller's contract; the shim catches panics inside the plugin and writes a
+        // message to `panic` exactly when it returns `false` with a live slot.
+        if unsafe { shim(args, ret, panic.as_mut_ptr()) } {
+            Ok(())
+        } else {
+            Err(self.failure(panic))
+        }
+    }
+
+    #[cold]
+    fn failure(&self, panic: MaybeUninit<String>) -> CallError {
+        let gone = self
+            .slot
+            .gone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match (self.slot.status.load(Ordering::Acquire), gone) {
+            (REMOVED, Some((version, _))) => CallError::Removed {
+                name: self.path.to_string(),
+                version,
+            },
+            (SIGNATURE_CHANGED, Some((_, new))) => CallError::SignatureChanged {
+                name: self.path.to_string(),
+                old: self.resolved.signature(),
+                new,
+            },
+            _ => CallError::Panicked {
+                name: self.path.to_string(),
+                // SAFETY: a live slot's shim returned `false`, which it does only after writing
+                // the panic message.
+                message: unsafe { panic.assume_init() },
+            },
+        }
+    }
+}

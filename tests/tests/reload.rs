@@ -1,0 +1,285 @@
+//! End to end: a real plugin crate is built, loaded, called, edited on disk, rebuilt and
+//! reloaded with its live state migrated.
+
+mod support;
+
+use coo_runtime::MigrateError;
+use hot_host::show::state_json;
+use hot_host::{CallError, Host, LoadError, ReloadError, Value};
+use support::Plugin;
+
+fn int(v: i128) -> Value {
+    Value::Int(v)
+}
+
+fn json(host: &Host) -> serde_json::Value {
+    serde_json::from_str(&state_json(host.state())).expect("state --json is JSON")
+}
+
+fn reload(host: &mut Host) -> hot_host::ReloadReport {
+    host.reload()
+        .unwrap_or_else(|e| panic!("reload failed: {e}"))
+}
+
+#[test]
+fn a_changed_function_body_runs_on_the_same_state() {
+    let plugin = Plugin::copy("game-plugin", "e2e_body");
+    let mut host = plugin.host();
+    let step = host.resolve("step").unwrap();
+    for _ in 0..3 {
+        host.call(&step, &[]).unwrap();
+    }
+    plugin.edit(&[("game.counter += 1;", "game.counter += 10;")]);
+    let report = reload(&mut host);
+    assert_eq!((report.from_version, report.to_version), (1, 2));
+    assert!(report.migration.types.is_empty(), "no layout changed");
+    assert_eq!(report.migration.kept, vec!["Game"]);
+    // The handle resolved before the reload now runs the new code.
+    host.call(&step, &[]).unwrap();
+    assert_eq!(json(&host)["Game"]["counter"], 13);
+}
+
+#[test]
+fn fields_added_removed_renamed_and_widened() {
+    let plugin = Plugin::copy("game-plugin", "e2e_fields");
+    let mut host = plugin.host();
+    host.call_by_name("add_score", &[int(42)]).unwrap();
+    host.call_by_name("step", &[]).unwrap();
+    plugin.edit(&[
+        // widened: u64 -> u128; renamed: score -> points; removed: title; added: lives.
+        ("pub counter: u64,", "pub counter: u128,"),
+        (
+            "pub score: i64,",
+            "#[coo(rename_from = \"score\")]\n    pub points: i64,\n    #[coo(default = 3)]\n    pub lives: u8,",
+        ),
+        ("    pub title: String,\n", ""),
+        ("score: 0,", "points: 0,\n        lives: 3,"),
+        ("title: \"dungeon\".into(),", ""),
+        ("game.score += points;\n    game.score", "game.points += points;\n    game.points"),
+        ("format!(\"{} at {}\", game.title, game.counter)", "format!(\"{} lives at {}\", game.lives, game.counter)"),
+        ("game.counter < 1_000_000", "game.counter < 1_000_000u128"),
+        ("-> u64 {\n    if", "-> u128 {\n    if"),
+    ]);
+    let report = reload(&mut host);
+    let game = &json(&host)["Game"];
+    assert_eq!(game["counter"], 1);
+    assert_eq!(game["points"], 42);
+    assert_eq!(game["lives"], 3);
+    assert!(game.get("title").is_none());
+    assert!(game.get("score").is_none());
+    let text = report.to_string();
+    assert!(text.contains("~ counter: u64 -> u128"), "{text}");
+    assert!(text.contains("> score -> points: i64 (renamed)"), "{text}");
+    assert!(text.contains("+ lives: u8"), "{text}");
+    assert!(text.contains("- title: String (values dropped)"), "{text}");
+    assert!(
+        text.contains("~ fn boom: fn(game: &Game) -> u64 -> fn(game: &Game) -> u128"),
+        "{text}"
+    );
+    assert_eq!(
+        host.call_by_name("describe", &[]).unwrap(),
+        Value::String("3 lives at 1".into())
+    );
+}
+
+#[test]
+fn a_nested_struct_inside_a_vec_and_an_enum_variant_change() {
+    let plugin = Plugin::copy("game-plugin", "e2e_nested");
+    let mut host = plugin.host();
+    plugin.edit(&[
+        (
+            "pub struct Stats {\n    pub hp: i32,",
+            "pub struct Stats {\n    pub hp: i64,\n    #[coo(default = 7)]\n    pub mana: u16,",
+        ),
+        (
+            "Running {\n        speed: u32,\n    },",
+            "Running {\n        speed: u64,\n    },\n    Paused(String),",
+        ),
+        ("Stats { hp: 30, level: 2 }", "Stats { hp: 30, mana: 7, level: 2 }"),
+        ("Stats { hp: 20, level: 5 }", "Stats { hp: 20, mana: 7, level: 5 }"),
+    ]);
+    let report = reload(&mut host);
+    let game = &json(&host)["Game"];
+    assert_eq!(
+        game["enemies"][0]["stats"],
+        serde_json::json!({"hp": 30, "mana": 7, "level": 2})
+    );
+    assert_eq!(game["enemies"][1]["stats"]["hp"], 20);
+    assert_eq!(game["enemies"][1]["name"], "elf");
+    assert_eq!(game["phase"], serde_json::json!({"Running": {"speed": 3}}));
+    assert_eq!(report.migration.ty("Stats").unwrap().values, 2);
+    let text = report.to_string();
+    assert!(text.contains("+ variant Paused"), "{text}");
+}
+
+#[test]
+fn checked_narrowing_is_refused_then_accepted_once_the_values_fit() {
+    let plugin = Plugin::copy("game-plugin", "e2e_narrow");
+    let mut host = plugin.host();
+    host.call_by_name("add_score", &[int(1 << 40)]).unwrap();
+    let narrow = [
+        ("pub score: i64,", "pub score: i32,"),
+        (
+            "pub fn add_score(game: &mut Game, points: i64) -> i64",
+            "pub fn add_score(game: &mut Game, points: i32) -> i32",
+        ),
+    ];
+    plugin.edit(&narrow);
+    let err = host.reload().unwrap_err();
+    match &err {
+        ReloadError::Migrate(MigrateError::CheckedCast { path, .. }) => {
+            assert_eq!(path.to_string(), "Game.score")
+        }
+        other => panic!("expected a refused checked cast, got {other}"),
+    }
+    assert_eq!(host.version(), 1, "version 1 keeps running");
+    assert_eq!(json(&host)["Game"]["score"], 1i64 << 40);
+    // Make the value fit with the old code, which still runs, then reload again.
+    host.call_by_name("add_score", &[int(-(1 << 40) + 5)])
+        .unwrap();
+    reload(&mut host);
+    assert_eq!(json(&host)["Game"]["score"], 5);
+    assert_eq!(host.call_by_name("add_score", &[int(1)]).unwrap(), int(6));
+}
+
+#[test]
+fn a_build_error_keeps_the_old_version_running_and_the_next_good_edit_reloads() {
+    let plugin = Plugin::copy("game-plugin", "e2e_build_error");
+    let mut host = plugin.host();
+    host.call_by_name("step", &[]).unwrap();
+    let good = plugin.source();
+    plugin.edit(&[("game.counter += 1;", "game.counter += \"one\";")]);
+    let err = host.reload().unwrap_err();
+    let ReloadError::Build(hot_host::BuildError::Compile { rendered }) = &err else {
+        panic!("expected a compile error, got {err}");
+    };
+    assert!(rendered.contains("error"), "{rendered}");
+    assert!(rendered.contains("src/lib.rs"), "{rendered}");
+    host.call_by_name("step", &[]).unwrap();
+    assert_eq!(json(&host)["Game"]["counter"], 2, "the old code still runs");
+    plugin.write_source(&good.replace("game.counter += 1;", "game.counter += 5;"));
+    reload(&mut host);
+    host.call_by_name("step", &[]).unwrap();
+    assert_eq!(json(&host)["Game"]["counter"], 7);
+}
+
+#[test]
+fn removed_and_resignatured_functions_fail_typed_instead_of_being_called() {
+    let plugin = Plugin::copy("game-plugin", "e2e_fns");
+    let mut host = plugin.host();
+    let describe = host.resolve("describe").unwrap();
+    let add = host.resolve("add_score").unwrap();
+    plugin.edit(&[
+        ("#[hot_fn]\npub fn describe", "pub fn describe"),
+        (
+            "pub fn add_score(game: &mut Game, points: i64) -> i64",
+            "pub fn add_score(game: &mut Game, points: i64, bonus: i64) -> i64",
+        ),
+        ("game.score += points;", "game.score += points + bonus;"),
+    ]);
+    let report = reload(&mut host);
+    assert_eq!(report.fns_removed, vec!["describe"]);
+    assert_eq!(report.fns_changed.len(), 1);
+    let err = host.call(&describe, &[]).unwrap_err();
+    assert!(
+        matches!(&err, CallError::Removed { name, version: 2 } if name == "describe"),
+        "{err}"
+    );
+    let err = host.call(&add, &[int(1)]).unwrap_err();
+    match &err {
+        CallError::SignatureChanged { name, old, new } => {
+            assert_eq!(name, "add_score");
+            assert_eq!(old, "fn(game: &mut Game, points: i64) -> i64");
+            assert_eq!(new, "fn(game: &mut Game, points: i64, bonus: i64) -> i64");
+        }
+        other => panic!("expected SignatureChanged, got {other}"),
+    }
+    // Resolving again gives the new function.
+    let add = host.resolve("add_score").unwrap();
+    assert_eq!(host.call(&add, &[int(1), int(2)]).unwrap(), int(3));
+    assert!(matches!(
+        host.resolve("describe"),
+        Err(CallError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn a_panic_in_a_hot_function_is_an_error_and_the_host_and_state_live_on() {
+    let plugin = Plugin::copy("game-plugin", "e2e_panic");
+    let mut host = plugin.host();
+    host.call_by_name("step", &[]).unwrap();
+    let before = state_json(host.state());
+    let err = host.call_by_name("boom", &[]).unwrap_err();
+    match &err {
+        CallError::Panicked { name, message } => {
+            assert_eq!(name, "boom");
+            assert_eq!(message, "boom at counter 1");
+        }
+        other => panic!("expected a caught panic, got {other}"),
+    }
+    assert_eq!(state_json(host.state()), before);
+    host.call_by_name("step", &[]).unwrap();
+    assert_eq!(json(&host)["Game"]["counter"], 2);
+    reload(&mut host);
+}
+
+#[test]
+fn a_failing_migration_hook_rolls_back_leaving_the_state_unchanged() {
+    let plugin = Plugin::copy("game-plugin", "e2e_hook");
+    let mut host = plugin.host();
+    host.call_by_name("add_score", &[int(9)]).unwrap();
+    let before = state_json(host.state());
+    let game_at = host.state().resource("Game").unwrap().as_ptr();
+    plugin.edit(&[
+        ("#[derive(CooType, Debug)]\npub struct Game {", "#[derive(CooType, Debug)]\n#[coo(migrate = upgrade)]\npub struct Game {"),
+        ("pub score: i64,", "pub score: String,"),
+        ("game.score += points;\n    game.score", "points"),
+        (
+            "#[hot_fn]\npub fn init",
+            "fn upgrade(old: &coo_runtime::OldValue<'_>, new: &mut Game) -> Result<(), String> {\n    let score = old.get::<i64>(\"score\").map_err(|e| e.to_string())?;\n    if score == 9 {\n        return Err(format!(\"refusing score {score}\"));\n    }\n    new.score = score.to_string();\n    Ok(())\n}\n\n#[hot_fn]\npub fn init",
+        ),
+        ("score: 0,", "score: String::new(),"),
+    ]);
+    let err = host.reload().unwrap_err();
+    match &err {
+        ReloadError::Migrate(MigrateError::Hook { ty, message, .. }) => {
+            assert_eq!(ty, "Game");
+            assert_eq!(message, "refusing score 9");
+        }
+        other => panic!("expected the hook's error, got {other}"),
+    }
+    assert_eq!(state_json(host.state()), before, "the state is unchanged");
+    assert_eq!(host.state().resource("Game").unwrap().as_ptr(), game_at);
+    assert_eq!(host.version(), 1);
+    // The old code keeps running; once the hook accepts the value, the reload goes through.
+    host.call_by_name("add_score", &[int(1)]).unwrap();
+    reload(&mut host);
+    assert_eq!(json(&host)["Game"]["score"], "10");
+}
+
+#[test]
+fn a_library_that_is_not_a_plugin_or_is_truncated_is_a_typed_error() {
+    let plugin = Plugin::copy("game-plugin", "e2e_bad_dylib");
+    let mut host = plugin.host();
+    let text = plugin.path().join("not-a-plugin.so");
+    std::fs::write(&text, "this is not a library").unwrap();
+    let err = host.reload_from(&text, None).unwrap_err();
+    assert!(
+        matches!(err, ReloadError::Load(LoadError::Open { .. })),
+        "{err}"
+    );
+    let built = plugin.builder().build().unwrap();
+    let bytes = std::fs::read(&built.dylib).unwrap();
+    let truncated = plugin.path().join("truncated.so");
+    std::fs::write(&truncated, &bytes[..bytes.len().min(4096)]).unwrap();
+    let err = host.reload_from(&truncated, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReloadError::Load(LoadError::Open { .. } | LoadError::NotAPlugin { .. })
+        ),
+        "{err}"
+    );
+    assert_eq!(host.version(), 1);
+    host.call_by_name("step", &[]).unwrap();
+}
