@@ -254,7 +254,11 @@ impl fmt::Display for TypeDiff {
         }
         match &self.change {
             TypeChange::Struct(fields) => {
-                for c in fields.iter().filter(|c| c.is_change()) {
+                let mut changes = fields.iter().filter(|c| c.is_change()).peekable();
+                if changes.peek().is_none() {
+                    writeln!(f, "  (fields unchanged; types inside them changed)")?;
+                }
+                for c in changes {
                     writeln!(f, "  {c}")?;
                 }
             }
