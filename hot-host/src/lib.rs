@@ -8,8 +8,10 @@ pub mod loader;
 pub mod repl;
 pub mod show;
 pub mod slots;
+pub mod watch;
 
 pub use builder::{BuildError, BuildOutput, Builder, Profile};
 pub use host::{Host, ReloadError, ReloadReport, Value};
 pub use loader::{ExpectedFound, Kept, LoadError, LoadedLibrary, Loader};
 pub use slots::{CallError, FnHandle};
+pub use watch::{Change, WatchError, WatchSet, Watcher, watched_paths};
