@@ -1,0 +1,1016 @@
+//! Property tests over random layouts built from descriptors at runtime.
+//!
+//! Every case draws an old and a new layout of one struct (stable name `Rand`): fields named from
+//! a fixed pool, typed from a menu of primitives, strings, containers and a drop-counting
+//! `CooType`. The new layout keeps some old fields (same type or a lossless widening), drops the
+//! others, adds new ones and shuffles the order. Both `TypeDesc`s are built by hand with C-like
+//! offsets; their drop glue is one of two monomorphized functions that look up the field list of
+//! their "layout slot" (0 = old, 1 = new) in a global table, so cases are serialized.
+//!
+//! The properties: the migration succeeds (an identical layout is kept in place), common fields
+//! keep their (widened) values and their heap allocations (moved, not copied), new fields hold
+//! their types' defaults, removed `Tracked` values are dropped at commit exactly once, moved ones
+//! are not, and after the state is dropped every `Tracked` was dropped exactly once. With a forced
+//! failure (a checked `i64 -> i32` narrowing of an out-of-range value), the migration is refused
+//! naming the field, the old value is untouched, nothing of it is dropped (the defaults built for
+//! new fields before the failure are dropped again, once each), and once the value is fixed the
+//! same reload goes through with all of the above.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::mem::{MaybeUninit, align_of, needs_drop, size_of};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use coo_runtime::convert::{CastKind, cast_kind};
+use coo_runtime::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
+use coo_runtime::{
+    Catalog, CooField, CooType, FieldDesc, MigrateError, MigrationError, Prim, Resource, Shape,
+    ShapeKind, State, TypeDesc, TypeKind,
+};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::RngAlgorithm;
+
+// ------------------------------------------------------------------------------ drop counting
+
+thread_local! {
+    /// How often the `Tracked` of each id was dropped (per test thread).
+    static DROPS: RefCell<BTreeMap<u32, usize>> = const { RefCell::new(BTreeMap::new()) };
+    /// How many `Tracked` values `Default` made (per test thread).
+    static DEFAULTS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn drops() -> BTreeMap<u32, usize> {
+    DROPS.with(|d| d.borrow().clone())
+}
+
+fn defaults() -> usize {
+    DEFAULTS.with(Cell::get)
+}
+
+fn reset_counts() {
+    DROPS.with(|d| d.borrow_mut().clear());
+    DEFAULTS.with(|d| d.set(0));
+}
+
+/// A value whose drops are counted by id. Values the test writes have ids from 1; id 0 is the
+/// `Default` a migration writes into a new field, whose creations are counted too.
+#[derive(CooType, Debug)]
+#[coo(name = "Tracked")]
+struct Tracked {
+    id: u32,
+}
+
+impl Default for Tracked {
+    fn default() -> Self {
+        DEFAULTS.with(|d| d.set(d.get() + 1));
+        Tracked { id: 0 }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        DROPS.with(|d| *d.borrow_mut().entry(self.id).or_default() += 1);
+    }
+}
+
+// ------------------------------------------------------------------------------ the type menu
+
+const NAMES: [&str; 12] = [
+    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    U8,
+    U16,
+    U32,
+    U64,
+    I32,
+    I64,
+    F32,
+    F64,
+    Bool,
+    Str,
+    Tracked,
+    VecU32,
+    OptTracked,
+    BoxU64,
+    VecTracked,
+    BoxTracked,
+}
+
+/// Runs `$body` with `$t` standing for the Rust type of the menu entry `$ty`.
+macro_rules! with_rust_type {
+    ($ty:expr, $t:ident => $body:expr) => {
+        match $ty {
+            Ty::U8 => {
+                type $t = u8;
+                $body
+            }
+            Ty::U16 => {
+                type $t = u16;
+                $body
+            }
+            Ty::U32 => {
+                type $t = u32;
+                $body
+            }
+            Ty::U64 => {
+                type $t = u64;
+                $body
+            }
+            Ty::I32 => {
+                type $t = i32;
+                $body
+            }
+            Ty::I64 => {
+                type $t = i64;
+                $body
+            }
+            Ty::F32 => {
+                type $t = f32;
+                $body
+            }
+            Ty::F64 => {
+                type $t = f64;
+                $body
+            }
+            Ty::Bool => {
+                type $t = bool;
+                $body
+            }
+            Ty::Str => {
+                type $t = String;
+                $body
+            }
+            Ty::Tracked => {
+                type $t = Tracked;
+                $body
+            }
+            Ty::VecU32 => {
+                type $t = Vec<u32>;
+                $body
+            }
+            Ty::OptTracked => {
+                type $t = Option<Tracked>;
+                $body
+            }
+            Ty::BoxU64 => {
+                type $t = Box<u64>;
+                $body
+            }
+            Ty::VecTracked => {
+                type $t = Vec<Tracked>;
+                $body
+            }
+            Ty::BoxTracked => {
+                type $t = Box<Tracked>;
+                $body
+            }
+        }
+    };
+}
+
+impl Ty {
+    const ALL: [Ty; 16] = [
+        Ty::U8,
+        Ty::U16,
+        Ty::U32,
+        Ty::U64,
+        Ty::I32,
+        Ty::I64,
+        Ty::F32,
+        Ty::F64,
+        Ty::Bool,
+        Ty::Str,
+        Ty::Tracked,
+        Ty::VecU32,
+        Ty::OptTracked,
+        Ty::BoxU64,
+        Ty::VecTracked,
+        Ty::BoxTracked,
+    ];
+
+    fn shape_fn(self) -> fn() -> &'static Shape {
+        with_rust_type!(self, T => <T as CooField>::shape as fn() -> &'static Shape)
+    }
+
+    /// Size, alignment and `needs_drop` of the Rust type, to check the shape against.
+    fn rust_layout(self) -> (usize, usize, bool) {
+        with_rust_type!(self, T => (size_of::<T>(), align_of::<T>(), needs_drop::<T>()))
+    }
+
+    /// The types a kept field of this type may take in the new layout: itself, then every
+    /// lossless widening on the menu.
+    fn targets(self) -> &'static [Ty] {
+        use Ty::*;
+        match self {
+            U8 => &[U8, U16, U32, U64, I32, I64, F32, F64],
+            U16 => &[U16, U32, U64, I32, I64, F32, F64],
+            U32 => &[U32, U64, I64, F64],
+            I32 => &[I32, I64, F64],
+            F32 => &[F32, F64],
+            U64 => &[U64],
+            I64 => &[I64],
+            F64 => &[F64],
+            Bool => &[Bool],
+            Str => &[Str],
+            Tracked => &[Tracked],
+            VecU32 => &[VecU32],
+            OptTracked => &[OptTracked],
+            VecTracked => &[VecTracked],
+            BoxTracked => &[BoxTracked],
+            BoxU64 => &[BoxU64],
+        }
+    }
+
+    fn prim(self) -> Option<Prim> {
+        match (self.shape_fn())().kind {
+            ShapeKind::Prim(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The value of the type's `Default`.
+    fn default_value(self) -> Val {
+        match self {
+            Ty::U8 => Val::U8(0),
+            Ty::U16 => Val::U16(0),
+            Ty::U32 => Val::U32(0),
+            Ty::U64 => Val::U64(0),
+            Ty::I32 => Val::I32(0),
+            Ty::I64 => Val::I64(0),
+            Ty::F32 => Val::F32(0.0),
+            Ty::F64 => Val::F64(0.0),
+            Ty::Bool => Val::Bool(false),
+            Ty::Str => Val::Str(String::new()),
+            // `Tracked::default()` has id 0.
+            Ty::Tracked => Val::Tracked(0),
+            Ty::VecU32 => Val::VecU32(Vec::new()),
+            Ty::OptTracked => Val::OptTracked(None),
+            Ty::VecTracked => Val::VecTracked(Vec::new()),
+            Ty::BoxTracked => Val::BoxTracked(0),
+            Ty::BoxU64 => Val::BoxU64(0),
+        }
+    }
+}
+
+/// A field's value as plain data (a `Tracked` by its id), so that cases can be cloned, printed
+/// and shrunk without creating or dropping counted values.
+#[derive(Debug, Clone)]
+enum Val {
+    U8(u8),
+    U16(u16),
+    U32(u32),
+    U64(u64),
+    I32(i32),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    Bool(bool),
+    Str(String),
+    Tracked(u32),
+    VecU32(Vec<u32>),
+    OptTracked(Option<u32>),
+    VecTracked(Vec<u32>),
+    BoxTracked(u32),
+    BoxU64(u64),
+}
+
+impl Val {
+    fn ty(&self) -> Ty {
+        match self {
+            Val::U8(_) => Ty::U8,
+            Val::U16(_) => Ty::U16,
+            Val::U32(_) => Ty::U32,
+            Val::U64(_) => Ty::U64,
+            Val::I32(_) => Ty::I32,
+            Val::I64(_) => Ty::I64,
+            Val::F32(_) => Ty::F32,
+            Val::F64(_) => Ty::F64,
+            Val::Bool(_) => Ty::Bool,
+            Val::Str(_) => Ty::Str,
+            Val::Tracked(_) => Ty::Tracked,
+            Val::VecU32(_) => Ty::VecU32,
+            Val::OptTracked(_) => Ty::OptTracked,
+            Val::VecTracked(_) => Ty::VecTracked,
+            Val::BoxTracked(_) => Ty::BoxTracked,
+            Val::BoxU64(_) => Ty::BoxU64,
+        }
+    }
+
+    /// The ids of the `Tracked` values this value holds.
+    fn tracked_ids(&self) -> Vec<u32> {
+        match self {
+            Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![*id],
+            Val::VecTracked(ids) => ids.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The ids of the `Tracked` values this value holds, to be given out.
+    fn tracked_ids_mut(&mut self) -> Vec<&mut u32> {
+        match self {
+            Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![id],
+            Val::VecTracked(ids) => ids.iter_mut().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The value converted exactly to `to` (one of `self.ty().targets()`, or a narrower integer
+    /// type the value fits): what the migration must produce.
+    fn convert(&self, to: Ty) -> Val {
+        if self.ty() == to {
+            return self.clone();
+        }
+        let int = match *self {
+            Val::U8(v) => i128::from(v),
+            Val::U16(v) => i128::from(v),
+            Val::U32(v) => i128::from(v),
+            Val::I32(v) => i128::from(v),
+            Val::U64(v) => i128::from(v),
+            Val::I64(v) => i128::from(v),
+            Val::F32(v) if to == Ty::F64 => return Val::F64(f64::from(v)),
+            _ => unreachable!("{self:?} does not convert to {to:?}"),
+        };
+        let exact = |v: i128| v == int;
+        match to {
+            Ty::U16 => Val::U16(u16::try_from(int).unwrap()),
+            Ty::U32 => Val::U32(u32::try_from(int).unwrap()),
+            Ty::U64 => Val::U64(u64::try_from(int).unwrap()),
+            Ty::I32 => Val::I32(i32::try_from(int).unwrap()),
+            Ty::I64 => Val::I64(i64::try_from(int).unwrap()),
+            Ty::F32 => {
+                let f = int as f32;
+                assert!(exact(f as i128), "{int} is not exact as f32");
+                Val::F32(f)
+            }
+            Ty::F64 => {
+                let f = int as f64;
+                assert!(exact(f as i128), "{int} is not exact as f64");
+                Val::F64(f)
+            }
+            _ => unreachable!("{self:?} does not convert to {to:?}"),
+        }
+    }
+}
+
+/// Whether `actual` is `expected`: floats by their bits, except that with `any_nan` every NaN
+/// matches a NaN (a float conversion may change a NaN's payload; a copy may not).
+fn same_value(expected: &Val, actual: &Val, any_nan: bool) -> bool {
+    match (expected, actual) {
+        (Val::F32(a), Val::F32(b)) => a.to_bits() == b.to_bits(),
+        (Val::F64(a), Val::F64(b)) => {
+            a.to_bits() == b.to_bits() || (any_nan && a.is_nan() && b.is_nan())
+        }
+        (Val::U8(a), Val::U8(b)) => a == b,
+        (Val::U16(a), Val::U16(b)) => a == b,
+        (Val::U32(a), Val::U32(b)) => a == b,
+        (Val::U64(a), Val::U64(b)) => a == b,
+        (Val::I32(a), Val::I32(b)) => a == b,
+        (Val::I64(a), Val::I64(b)) => a == b,
+        (Val::Bool(a), Val::Bool(b)) => a == b,
+        (Val::Str(a), Val::Str(b)) => a == b,
+        (Val::Tracked(a), Val::Tracked(b)) => a == b,
+        (Val::VecU32(a), Val::VecU32(b)) => a == b,
+        (Val::OptTracked(a), Val::OptTracked(b)) => a == b,
+        (Val::VecTracked(a), Val::VecTracked(b)) => a == b,
+        (Val::BoxTracked(a), Val::BoxTracked(b)) => a == b,
+        (Val::BoxU64(a), Val::BoxU64(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Moves a real Rust value of `val`'s type into `dst`.
+///
+/// # Safety
+/// `dst` is valid for writes of that type and suitably aligned.
+unsafe fn write_val(dst: *mut u8, val: &Val) {
+    // SAFETY: each arm writes exactly the Rust type that `val`'s menu entry names, which the
+    // caller guarantees `dst` has room and alignment for.
+    unsafe {
+        match val {
+            Val::U8(v) => dst.cast::<u8>().write(*v),
+            Val::U16(v) => dst.cast::<u16>().write(*v),
+            Val::U32(v) => dst.cast::<u32>().write(*v),
+            Val::U64(v) => dst.cast::<u64>().write(*v),
+            Val::I32(v) => dst.cast::<i32>().write(*v),
+            Val::I64(v) => dst.cast::<i64>().write(*v),
+            Val::F32(v) => dst.cast::<f32>().write(*v),
+            Val::F64(v) => dst.cast::<f64>().write(*v),
+            Val::Bool(v) => dst.cast::<bool>().write(*v),
+            Val::Str(v) => dst.cast::<String>().write(v.clone()),
+            Val::Tracked(id) => dst.cast::<Tracked>().write(Tracked { id: *id }),
+            Val::VecU32(v) => dst.cast::<Vec<u32>>().write(v.clone()),
+            Val::OptTracked(v) => dst
+                .cast::<Option<Tracked>>()
+                .write(v.map(|id| Tracked { id })),
+            Val::BoxU64(v) => dst.cast::<Box<u64>>().write(Box::new(*v)),
+            Val::VecTracked(ids) => dst
+                .cast::<Vec<Tracked>>()
+                .write(ids.iter().map(|&id| Tracked { id }).collect()),
+            Val::BoxTracked(id) => dst
+                .cast::<Box<Tracked>>()
+                .write(Box::new(Tracked { id: *id })),
+        }
+    }
+}
+
+/// Reads the value of type `ty` at `src` (borrowing, never moving it).
+///
+/// # Safety
+/// `src` points to a valid, aligned value of `ty`'s Rust type that lives during the call.
+unsafe fn read_val(src: *const u8, ty: Ty) -> Val {
+    // SAFETY: each arm borrows `src` as exactly the Rust type `ty` names (caller's contract) and
+    // only copies out of it.
+    unsafe {
+        match ty {
+            Ty::U8 => Val::U8(*src.cast::<u8>()),
+            Ty::U16 => Val::U16(*src.cast::<u16>()),
+            Ty::U32 => Val::U32(*src.cast::<u32>()),
+            Ty::U64 => Val::U64(*src.cast::<u64>()),
+            Ty::I32 => Val::I32(*src.cast::<i32>()),
+            Ty::I64 => Val::I64(*src.cast::<i64>()),
+            Ty::F32 => Val::F32(*src.cast::<f32>()),
+            Ty::F64 => Val::F64(*src.cast::<f64>()),
+            Ty::Bool => Val::Bool(*src.cast::<bool>()),
+            Ty::Str => Val::Str((*src.cast::<String>()).clone()),
+            Ty::Tracked => Val::Tracked((*src.cast::<Tracked>()).id),
+            Ty::VecU32 => Val::VecU32((*src.cast::<Vec<u32>>()).clone()),
+            Ty::OptTracked => {
+                Val::OptTracked((*src.cast::<Option<Tracked>>()).as_ref().map(|t| t.id))
+            }
+            Ty::BoxU64 => Val::BoxU64(**src.cast::<Box<u64>>()),
+            Ty::VecTracked => {
+                Val::VecTracked((*src.cast::<Vec<Tracked>>()).iter().map(|t| t.id).collect())
+            }
+            Ty::BoxTracked => Val::BoxTracked((*src.cast::<Box<Tracked>>()).id),
+        }
+    }
+}
+
+/// The address of the heap allocation a value of `ty` at `src` owns, if it owns one.
+///
+/// # Safety
+/// As for [`read_val`].
+unsafe fn heap_addr(src: *const u8, ty: Ty) -> Option<usize> {
+    // SAFETY: each arm borrows `src` as the Rust type `ty` names (caller's contract).
+    unsafe {
+        match ty {
+            Ty::Str => Some((*src.cast::<String>()).as_ptr() as usize),
+            Ty::VecU32 => Some((*src.cast::<Vec<u32>>()).as_ptr() as usize),
+            Ty::BoxU64 => Some(&**src.cast::<Box<u64>>() as *const u64 as usize),
+            Ty::VecTracked => Some((*src.cast::<Vec<Tracked>>()).as_ptr() as usize),
+            Ty::BoxTracked => Some(&**src.cast::<Box<Tracked>>() as *const Tracked as usize),
+            _ => None,
+        }
+    }
+}
+
+// ------------------------------------------------------------------ descriptors built at runtime
+
+/// The field list (offset, shape) of the layout currently in each slot: 0 = old, 1 = new.
+static LAYOUTS: [Mutex<Vec<(usize, &'static Shape)>>; 2] =
+    [Mutex::new(Vec::new()), Mutex::new(Vec::new())];
+
+/// Serializes cases: the slots of `LAYOUTS` belong to the case holding this lock.
+static CASE: Mutex<()> = Mutex::new(());
+
+/// Every descriptor built so far. They are leaked (descriptors are `&'static` by contract); this
+/// keeps them reachable so Miri does not report them as leaks.
+static BUILT: Mutex<Vec<&'static TypeDesc>> = Mutex::new(Vec::new());
+
+static GLUES: [TypeGlue; 2] = [
+    TypeGlue {
+        drop: drop_slot::<0>,
+        default: no_default,
+        hook: None,
+    },
+    TypeGlue {
+        drop: drop_slot::<1>,
+        default: no_default,
+        hook: None,
+    },
+];
+
+const RUST_NAMES: [&str; 2] = ["random_layouts::old::Rand", "random_layouts::new::Rand"];
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A failing case panics while holding the locks; the data stays usable.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn no_default() -> Option<WriteFn> {
+    None
+}
+
+/// Drop glue of the layout in slot `SLOT`: drops each field in declaration order.
+///
+/// # Safety
+/// `p` points to a valid value of the layout currently registered in slot `SLOT`, which is not
+/// used again.
+unsafe fn drop_slot<const SLOT: usize>(p: *mut u8) {
+    // Copied out so that no lock is held while field drops run.
+    let fields = lock(&LAYOUTS[SLOT]).clone();
+    for (offset, shape) in fields {
+        // SAFETY: the value at `p` has the layout of slot `SLOT`, whose field at `offset` is a
+        // valid value of `shape`; each field is dropped once, by its own shape's glue.
+        unsafe { (shape.drop)(p.add(offset)) }
+    }
+}
+
+/// A struct layout built at runtime.
+struct Built {
+    desc: &'static TypeDesc,
+    /// The offset of each field, by name index.
+    offsets: BTreeMap<usize, usize>,
+}
+
+/// Builds the descriptor of a struct with `fields` (name index, type) in this order, C-like, and
+/// registers its drop glue's field list in `slot`.
+fn build_layout(slot: usize, fields: &[(usize, Ty)]) -> Built {
+    let mut end = 0usize;
+    let mut align = 1;
+    let mut needs_drop = false;
+    let mut descs = Vec::with_capacity(fields.len());
+    let mut table = Vec::with_capacity(fields.len());
+    let mut offsets = BTreeMap::new();
+    for &(name, ty) in fields {
+        let shape = (ty.shape_fn())();
+        assert_eq!(
+            (shape.size, shape.align, shape.needs_drop),
+            ty.rust_layout(),
+            "the shape of {ty:?} describes its Rust type"
+        );
+        let offset = end.next_multiple_of(shape.align);
+        end = offset + shape.size;
+        align = align.max(shape.align);
+        needs_drop |= shape.needs_drop;
+        descs.push(FieldDesc {
+            name: NAMES[name],
+            offset,
+            shape: ty.shape_fn(),
+            rename_from: &[],
+            default: None,
+        });
+        table.push((offset, shape));
+        offsets.insert(name, offset);
+    }
+    *lock(&LAYOUTS[slot]) = table;
+    let desc: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
+        name: "Rand",
+        rust_name: RUST_NAMES[slot],
+        rename_from: &[],
+        size: end.next_multiple_of(align),
+        align,
+        needs_drop,
+        kind: TypeKind::Struct(StructDesc {
+            style: FieldsStyle::Named,
+            fields: Box::leak(descs.into_boxed_slice()),
+        }),
+        glue: &GLUES[slot],
+    }));
+    lock(&BUILT).push(desc);
+    Built { desc, offsets }
+}
+
+// ---------------------------------------------------------------------------------- test cases
+
+/// One old and one new layout of `Rand`, with the old value.
+#[derive(Debug, Clone)]
+struct Case {
+    /// Old fields in declaration order: name index, type, value.
+    old: Vec<(usize, Ty, Val)>,
+    /// New fields in declaration order: name index, type.
+    new: Vec<(usize, Ty)>,
+}
+
+impl Case {
+    fn old_field(&self, name: usize) -> Option<&(usize, Ty, Val)> {
+        self.old.iter().find(|f| f.0 == name)
+    }
+
+    fn in_new(&self, name: usize) -> bool {
+        self.new.iter().any(|f| f.0 == name)
+    }
+
+    fn old_layout(&self) -> Vec<(usize, Ty)> {
+        self.old.iter().map(|&(n, ty, _)| (n, ty)).collect()
+    }
+}
+
+/// What one name of the pool becomes in a case.
+#[derive(Debug, Clone)]
+struct NameDraw {
+    /// Its type and value in the old layout, if it is in it.
+    old: Option<(Ty, Val)>,
+    /// For an old field: whether the new layout keeps it.
+    keep: bool,
+    /// For a kept field: which of its type's targets it takes.
+    target: Index,
+    /// For a name not in the old layout: its type in the new layout, if it is added.
+    added: Option<Ty>,
+}
+
+fn ty_strategy() -> impl Strategy<Value = Ty> {
+    proptest::sample::select(Ty::ALL.to_vec())
+}
+
+fn val_strategy(ty: Ty) -> BoxedStrategy<Val> {
+    use proptest::collection::vec;
+    match ty {
+        Ty::U8 => any::<u8>().prop_map(Val::U8).boxed(),
+        Ty::U16 => any::<u16>().prop_map(Val::U16).boxed(),
+        Ty::U32 => any::<u32>().prop_map(Val::U32).boxed(),
+        Ty::U64 => any::<u64>().prop_map(Val::U64).boxed(),
+        Ty::I32 => any::<i32>().prop_map(Val::I32).boxed(),
+        Ty::I64 => any::<i64>().prop_map(Val::I64).boxed(),
+        Ty::F32 => any::<f32>().prop_map(Val::F32).boxed(),
+        Ty::F64 => any::<f64>().prop_map(Val::F64).boxed(),
+        Ty::Bool => any::<bool>().prop_map(Val::Bool).boxed(),
+        Ty::Str => vec(any::<char>(), 0..8)
+            .prop_map(|cs| Val::Str(cs.into_iter().collect()))
+            .boxed(),
+        // Ids are given out when the case is assembled, so that each is unique.
+        Ty::Tracked => Just(Val::Tracked(0)).boxed(),
+        Ty::VecU32 => vec(any::<u32>(), 0..6).prop_map(Val::VecU32).boxed(),
+        Ty::OptTracked => any::<bool>()
+            .prop_map(|some| Val::OptTracked(some.then_some(0)))
+            .boxed(),
+        Ty::BoxU64 => any::<u64>().prop_map(Val::BoxU64).boxed(),
+        Ty::VecTracked => (0..4usize)
+            .prop_map(|n| Val::VecTracked(vec![0; n]))
+            .boxed(),
+        Ty::BoxTracked => Just(Val::BoxTracked(0)).boxed(),
+    }
+}
+
+fn name_draw() -> impl Strategy<Value = NameDraw> {
+    let old = ty_strategy().prop_flat_map(|ty| (Just(ty), val_strategy(ty)));
+    (
+        proptest::option::weighted(0.6, old),
+        any::<bool>(),
+        any::<Index>(),
+        proptest::option::weighted(0.5, ty_strategy()),
+    )
+        .prop_map(|(old, keep, target, added)| NameDraw {
+            old,
+            keep,
+            target,
+            added,
+        })
+}
+
+/// A permutation of the name pool: the declaration order of a layout.
+fn order() -> impl Strategy<Value = Vec<usize>> {
+    Just((0..NAMES.len()).collect::<Vec<_>>()).prop_shuffle()
+}
+
+/// The draws, the old and the new order of the names, and whether the new layout is the old one
+/// (which random draws would almost never produce): everything a case is made of.
+type Draws = (Vec<NameDraw>, Vec<usize>, Vec<usize>, bool);
+
+fn draws() -> impl Strategy<Value = Draws> {
+    (
+        proptest::collection::vec(name_draw(), NAMES.len()),
+        order(),
+        order(),
+        proptest::bool::weighted(0.1),
+    )
+}
+
+/// Assembles a case. With `bad = Some((name, value))`, that name is an `i64` holding `value` in
+/// the old layout and an `i32` in the new one, whatever was drawn for it.
+fn assemble((names, old_order, new_order, same): Draws, bad: Option<(usize, i64)>) -> Case {
+    let mut next_id = 1;
+    let mut old = Vec::new();
+    for &n in &old_order {
+        let field = match bad {
+            Some((b, v)) if b == n => Some((Ty::I64, Val::I64(v))),
+            _ => names[n].old.clone(),
+        };
+        if let Some((ty, mut val)) = field {
+            for id in val.tracked_ids_mut() {
+                *id = next_id;
+                next_id += 1;
+            }
+            old.push((n, ty, val));
+        }
+    }
+    let mut new = Vec::new();
+    if same {
+        for &(n, ty, _) in &old {
+            new.push(match bad {
+                Some((b, _)) if b == n => (n, Ty::I32),
+                _ => (n, ty),
+            });
+        }
+        return Case { old, new };
+    }
+    for &n in &new_order {
+        let draw = &names[n];
+        match (bad, &draw.old) {
+            (Some((b, _)), _) if b == n => new.push((n, Ty::I32)),
+            (_, Some((ty, _))) if draw.keep => {
+                let targets = ty.targets();
+                new.push((n, targets[draw.target.index(targets.len())]));
+            }
+            (_, Some(_)) => {}
+            (_, None) => new.extend(draw.added.map(|ty| (n, ty))),
+        }
+    }
+    Case { old, new }
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    draws().prop_map(|d| assemble(d, None))
+}
+
+/// A case in which one field is narrowed from `i64` to `i32` while holding a value that does not
+/// fit; returns the case and the name of that field.
+fn failing_case() -> impl Strategy<Value = (Case, usize)> {
+    let out_of_range = prop_oneof![
+        i64::MIN..i64::from(i32::MIN),
+        (i64::from(i32::MAX) + 1)..=i64::MAX,
+    ];
+    (draws(), any::<Index>(), out_of_range).prop_map(|(d, bad, value)| {
+        let bad = bad.index(NAMES.len());
+        (assemble(d, Some((bad, value))), bad)
+    })
+}
+
+// ---------------------------------------------------------------------------------- the checks
+
+/// The state after inserting the case's old value, with the heap address of every old field that
+/// owns an allocation.
+fn insert_old(case: &Case, old: &Built) -> (State, BTreeMap<usize, usize>) {
+    let words = old.desc.size.div_ceil(8).max(1);
+    assert!(old.desc.align <= align_of::<u64>());
+    let mut buf: Vec<MaybeUninit<u64>> = Vec::with_capacity(words);
+    let base = buf.as_mut_ptr().cast::<u8>();
+    for (name, _, val) in &case.old {
+        // SAFETY: the buffer is `desc.size` bytes or more, aligned for `u64` and so for every
+        // field (checked above); the field lies at its offset in the layout built for these
+        // fields, which C-like layout aligns for its type.
+        unsafe { write_val(base.add(old.offsets[name]), val) };
+    }
+    // SAFETY: every field of the layout was written above, so the buffer holds a valid value of
+    // `desc`; it is moved into the resource and never used or dropped again (`MaybeUninit`
+    // drops nothing when `buf` goes away).
+    let resource = unsafe { Resource::from_raw(old.desc, base) };
+    let mut state = State::new();
+    state.insert_resource(resource);
+    let heap = heap_addrs(&state, case.old_layout().iter().copied(), old);
+    (state, heap)
+}
+
+/// The heap addresses of the fields of `Rand` that own an allocation, by name index.
+fn heap_addrs(
+    state: &State,
+    fields: impl Iterator<Item = (usize, Ty)>,
+    layout: &Built,
+) -> BTreeMap<usize, usize> {
+    let res = state.resource("Rand").expect("a Rand");
+    assert!(core::ptr::eq(res.desc(), layout.desc));
+    fields
+        .filter_map(|(name, ty)| {
+            // SAFETY: the resource holds a valid value of `layout` (checked above), whose field
+            // `name` has type `ty` at this offset; it is only borrowed during the call.
+            unsafe { heap_addr(res.as_ptr().add(layout.offsets[&name]), ty) }.map(|a| (name, a))
+        })
+        .collect()
+}
+
+/// Reads field `name` of type `ty` of the resource `Rand`, which must have `layout`.
+fn read_field(state: &State, layout: &Built, name: usize, ty: Ty) -> Val {
+    let res = state.resource("Rand").expect("a Rand");
+    assert!(core::ptr::eq(res.desc(), layout.desc));
+    // SAFETY: the resource holds a valid value of `layout` (checked above), whose field `name`
+    // has type `ty` at this offset; it is only borrowed during the call.
+    unsafe { read_val(res.as_ptr().add(layout.offsets[&name]), ty) }
+}
+
+/// Every `Tracked` id of the old value, with how many times each must be dropped (once).
+fn old_ids(case: &Case, filter: impl Fn(usize) -> bool) -> BTreeMap<u32, usize> {
+    case.old
+        .iter()
+        .filter(|f| filter(f.0))
+        .flat_map(|(_, _, v)| v.tracked_ids())
+        .map(|id| (id, 1))
+        .collect()
+}
+
+/// The old value in `state` is exactly the case's.
+fn assert_old_unchanged(case: &Case, state: &State, old: &Built, heap: &BTreeMap<usize, usize>) {
+    for (name, ty, val) in &case.old {
+        let actual = read_field(state, old, *name, *ty);
+        assert!(
+            same_value(val, &actual, false),
+            "old field {}: {val:?} became {actual:?}",
+            NAMES[*name]
+        );
+    }
+    assert_eq!(
+        &heap_addrs(state, case.old_layout().into_iter(), old),
+        heap,
+        "the old value still owns the same allocations"
+    );
+}
+
+/// Migrates `state` (holding the case's old value) to the new layout and checks every property
+/// of a successful migration, up to and including dropping the state.
+fn migrate_and_check(
+    case: &Case,
+    mut state: State,
+    new: &Built,
+    old_heap: &BTreeMap<usize, usize>,
+) {
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+    let report = match state.migrate_to(&catalog) {
+        Ok(report) => report,
+        Err(e) => panic!("the migration was refused: {e}"),
+    };
+    if case.old_layout() == case.new {
+        assert_eq!(report.kept, ["Rand"], "same layout: kept in place");
+    } else {
+        assert_eq!(report.migrated, ["Rand"]);
+        assert_eq!(report.ty("Rand").map(|t| t.values), Some(1), "{report}");
+    }
+
+    // At commit exactly the Tracked of removed fields were dropped, once each; a default was
+    // made for each new Tracked field.
+    let removed = old_ids(case, |name| !case.in_new(name));
+    assert_eq!(drops(), removed, "drops at commit (removed fields only)");
+    let defaulted = case
+        .new
+        .iter()
+        .filter(|&&(name, ty)| {
+            matches!(ty, Ty::Tracked | Ty::BoxTracked) && case.old_field(name).is_none()
+        })
+        .count();
+    assert_eq!(defaults(), defaulted, "one default per new Tracked field");
+
+    let new_heap = heap_addrs(&state, case.new.iter().copied(), new);
+    for &(name, ty) in &case.new {
+        let actual = read_field(&state, new, name, ty);
+        match case.old_field(name) {
+            Some((_, old_ty, val)) => {
+                let expected = val.convert(ty);
+                let any_nan = *old_ty != ty;
+                assert!(
+                    same_value(&expected, &actual, any_nan),
+                    "kept field {}: {val:?} ({old_ty:?} -> {ty:?}) became {actual:?}, expected {expected:?}",
+                    NAMES[name]
+                );
+                if let Some(addr) = old_heap.get(&name) {
+                    assert_eq!(
+                        new_heap.get(&name),
+                        Some(addr),
+                        "field {} was moved, not copied",
+                        NAMES[name]
+                    );
+                }
+            }
+            None => {
+                let expected = ty.default_value();
+                assert!(
+                    same_value(&expected, &actual, false),
+                    "new field {}: {ty:?} holds {actual:?}, expected its default {expected:?}",
+                    NAMES[name]
+                );
+            }
+        }
+    }
+
+    drop(state);
+    let mut expected = old_ids(case, |_| true);
+    if defaulted > 0 {
+        expected.insert(0, defaulted);
+    }
+    assert_eq!(drops(), expected, "every Tracked dropped exactly once");
+}
+
+fn run_case(case: &Case) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_layout(1, &case.new);
+    let (state, heap) = insert_old(case, &old);
+    assert_old_unchanged(case, &state, &old, &heap);
+    migrate_and_check(case, state, &new, &heap);
+}
+
+fn run_failing_case(case: &Case, bad: usize) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_layout(1, &case.new);
+    let (mut state, heap) = insert_old(case, &old);
+    let at = state.resource("Rand").unwrap().as_ptr();
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+
+    let Some((_, _, Val::I64(value))) = case.old_field(bad) else {
+        panic!("the bad field is an i64")
+    };
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Migrate(MigrateError::CheckedCast {
+            path,
+            from,
+            to,
+            value: shown,
+        })) => {
+            assert_eq!(path.to_string(), format!("Rand.{}", NAMES[bad]));
+            assert_eq!((from, to), (Prim::I64, Prim::I32));
+            assert_eq!(shown, value.to_string());
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => panic!("an out-of-range narrowing was accepted: {report}"),
+    }
+    // Nothing of the old value was dropped; the defaults built for new fields before the
+    // failure were taken apart again, each dropped once.
+    let mut expected = BTreeMap::new();
+    if defaults() > 0 {
+        expected.insert(0, defaults());
+    }
+    assert_eq!(
+        drops(),
+        expected,
+        "a refused migration drops only what it made"
+    );
+    assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
+    assert_old_unchanged(case, &state, &old, &heap);
+
+    // The user fixes the value; the same reload now goes through.
+    let fixed = i64::from(*value as i32);
+    let res = state.resource_mut("Rand").unwrap();
+    // SAFETY: the resource holds a valid value of the old layout (unchanged, checked above),
+    // whose field `bad` is an `i64` at this offset; nothing else borrows it.
+    unsafe {
+        res.as_mut_ptr()
+            .add(old.offsets[&bad])
+            .cast::<i64>()
+            .write(fixed)
+    };
+    reset_counts();
+    let mut fixed_case = case.clone();
+    for field in &mut fixed_case.old {
+        if field.0 == bad {
+            field.2 = Val::I64(fixed);
+        }
+    }
+    migrate_and_check(&fixed_case, state, &new, &heap);
+}
+
+/// 256 cases natively; 4 under Miri, with the cheaper XorShift generator (ChaCha makes drawing a
+/// case take several seconds there) and no failure files (no file I/O).
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 256 },
+        failure_persistence: None,
+        rng_algorithm: if cfg!(miri) {
+            RngAlgorithm::XorShift
+        } else {
+            RngAlgorithm::ChaCha
+        },
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A lossless reshaping keeps every common value, defaults new fields and drops each value
+    /// exactly once.
+    #[test]
+    fn random_layouts_migrate_losslessly(case in case()) {
+        run_case(&case);
+    }
+
+    /// A refused migration changes nothing and drops nothing; fixed, it goes through.
+    #[test]
+    fn random_layouts_with_an_out_of_range_narrowing_roll_back(
+        (case, bad) in failing_case()
+    ) {
+        run_failing_case(&case, bad);
+    }
+}
+
+/// The test's own table of widenings is the runtime's: each target is lossless (or the type
+/// itself), and every lossless conversion between menu types is a target.
+#[test]
+fn widening_targets_are_exactly_the_lossless_casts() {
+    for from in Ty::ALL {
+        for to in Ty::ALL {
+            let listed = from.targets().contains(&to);
+            let lossless = match (from.prim(), to.prim()) {
+                (Some(a), Some(b)) => {
+                    matches!(cast_kind(a, b), Some(CastKind::Same | CastKind::Widen))
+                }
+                _ => from == to,
+            };
+            assert_eq!(listed, lossless, "{from:?} -> {to:?}");
+        }
+        assert_eq!(from.targets()[0], from);
+    }
+}
