@@ -966,11 +966,17 @@ unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
     }
 }
 
-/// Writes the default described by `plan` to `dst`. On failure nothing is left at `dst`.
+/// Writes the default described by `plan` to `dst`. On failure nothing is left at `dst`: a
+/// default that panicked (a `#[coo(default = ...)]` expression or a `Default` impl) is returned as
+/// [`MigrateError::Default`] with an empty path, and the parts written before it were dropped.
+///
+/// Public for builders outside a migration (the host's snapshot loader fills the fields a
+/// snapshot lacks with it); plans come from [`DefaultPlan::for_shape`] or a field's
+/// `#[coo(default)]` ([`DefaultPlan::Write`]).
 ///
 /// # Safety
 /// `dst` is valid for writes of the plan's shape and suitably aligned.
-pub(crate) unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), MigrateError> {
+pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), MigrateError> {
     match plan {
         // SAFETY: primitives' defaults are all-zero bytes; `dst` has `size` bytes.
         DefaultPlan::Zero { size } => unsafe { core::ptr::write_bytes(dst, 0, *size) },

@@ -2,12 +2,15 @@
 //! checking its header before trusting anything in it ([`loader`]), and runs it: calls through
 //! function slots ([`slots`]) and reloads that migrate the live state ([`host`]).
 
+pub mod build_value;
 pub mod builder;
 pub mod host;
 pub mod loader;
+pub mod path;
 pub mod repl;
 pub mod show;
 pub mod slots;
+pub mod snapshot;
 pub mod watch;
 
 pub use builder::{BuildError, BuildOutput, Builder, Profile};

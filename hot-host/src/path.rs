@@ -1,0 +1,563 @@
+//! Paths into the live state, to print or change one value: `World.particles[2].pos.x`.
+//!
+//! # Syntax
+//!
+//! A path starts with a resource, by its type's stable name (`World`, `game::Score`), and goes on
+//! with steps:
+//!
+//! - `.field`: a struct's field; tuple fields are `.0`, `.1`, … (a newtype's one field too:
+//!   `Meters.0`);
+//! - `.Variant`: an enum's variant, only while the value is in it (an error names the variant it
+//!   is in otherwise), followed by `.field` for the variant's fields:
+//!   `Game.phase.Running.speed`, `Game.mode.Moving.0`;
+//! - `[i]`: element `i` of an array or `Vec`, or slot `i` of a pool (an error says when the slot
+//!   is vacant);
+//! - `Option` and `Box` are transparent: a path that goes on past an `Option` goes into its
+//!   payload (`World.target.x` when `target: Option<Vec2>` is `Some`; an error when it is
+//!   `None`), and past a `Box` into the boxed value. A path that ends at an `Option` names the
+//!   option itself, so `set World.target null` clears it and `set World.target {"x":1,"y":2}`
+//!   fills it. (There is no `.Some` step: JSON has none either, an option being `null` or its
+//!   value.)
+//!
+//! # Setting
+//!
+//! [`set`] parses the value as JSON; a bare word that is not JSON (`Paused`, `ada`: it starts
+//! with a letter or `_` and has no whitespace or JSON punctuation) is taken as a JSON string,
+//! so `set Game.phase Paused` and `set Player.name ada` work unquoted. The value is built in
+//! the shape [`crate::show::value_json`] prints, by the builder of [`crate::build_value`] in its
+//! [`Mode::Exact`] mode: every field of a struct must be given by its current name, no other
+//! members, arrays at full length; numbers must fit exactly (a float written with a fraction is
+//! rounded to the field's float type). The new value is built completely in separate memory
+//! first; only then is the old value dropped in place, with its type's drop glue, and the new
+//! one moved in. A failure leaves the old value untouched.
+
+use coo_runtime::layout::{FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind, shape_text};
+use coo_runtime::migrate::{Seg, ValuePath};
+use coo_runtime::{FieldView, Resource, State};
+
+use crate::build_value::{BuildError, Builder, Json, JsonError, Mode, Scratch};
+use crate::show;
+
+/// Why a path does not lead to a value, or a value could not be set there. Each message names
+/// the prefix of the path that failed and what is there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("`{path}` is not a path: {message}")]
+    Syntax { path: String, message: String },
+    #[error("there is no resource `{name}`; the state has {}", list(.resources))]
+    NoResource {
+        name: String,
+        resources: Vec<String>,
+    },
+    #[error("`{prefix}` is a `{ty}`, which has no field `{field}`; its fields are {}", list(.fields))]
+    NoField {
+        prefix: ValuePath,
+        ty: String,
+        field: String,
+        fields: Vec<String>,
+    },
+    #[error(
+        "`{prefix}` is a `{ty}` in variant `{current}`, not `{wanted}`; \
+         its fields are reached as `{prefix}.{current}.<field>`"
+    )]
+    NotThatVariant {
+        prefix: ValuePath,
+        ty: String,
+        wanted: String,
+        current: String,
+    },
+    #[error(
+        "`{prefix}` is a `{ty}` in variant `{current}`; `{name}` is none of its variants ({}), \
+         and a variant's fields are reached as `{prefix}.{current}.<field>`",
+        list(.variants)
+    )]
+    NoVariant {
+        prefix: ValuePath,
+        ty: String,
+        name: String,
+        current: String,
+        variants: Vec<String>,
+    },
+    #[error("`{prefix}` has {len} elements; index {index} is out of range")]
+    OutOfRange {
+        prefix: ValuePath,
+        index: usize,
+        len: usize,
+    },
+    #[error("`{prefix}` is a pool of {slots} slots; slot {index} is out of range")]
+    NoSlot {
+        prefix: ValuePath,
+        index: usize,
+        slots: usize,
+    },
+    #[error("slot {index} of the pool `{prefix}` is vacant (generation {generation})")]
+    VacantSlot {
+        prefix: ValuePath,
+        index: usize,
+        generation: u32,
+    },
+    #[error(
+        "`{prefix}` is `None`, so there is nothing inside it; set the option itself with `{prefix}`"
+    )]
+    IsNone { prefix: ValuePath },
+    #[error("`{prefix}` is a `{ty}`, which {has}; `{step}` does not apply")]
+    Cannot {
+        prefix: ValuePath,
+        ty: String,
+        step: String,
+        has: String,
+    },
+    #[error("the value is not JSON (quote a string with spaces or punctuation): {0}")]
+    Json(#[from] JsonError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The value a path leads to: a whole resource, or a value inside one. Print it with
+/// [`Found::json`] or [`Found::pretty`].
+#[derive(Debug, Clone, Copy)]
+pub enum Found<'a> {
+    Resource(&'a Resource),
+    Value(FieldView<'a>),
+}
+
+impl Found<'_> {
+    /// One line of JSON ([`show::resource_json`], [`show::value_json`]).
+    pub fn json(&self) -> String {
+        match self {
+            Found::Resource(r) => show::resource_json(r),
+            Found::Value(v) => show::value_json(*v),
+        }
+    }
+
+    /// The `{:#?}`-like rendering ([`show::resource_pretty`], [`show::value_pretty`]).
+    pub fn pretty(&self) -> String {
+        match self {
+            Found::Resource(r) => show::resource_pretty(r),
+            Found::Value(v) => show::value_pretty(*v),
+        }
+    }
+
+    /// The value's type: `World`, `Vec<Particle>`, `f32`.
+    pub fn type_text(&self) -> String {
+        match self {
+            Found::Resource(r) => r.desc().name.to_owned(),
+            Found::Value(v) => shape_text(v.shape()),
+        }
+    }
+}
+
+/// Parses a path (see the [module documentation](self)) into its resource name and steps.
+pub fn parse(path: &str) -> Result<ValuePath, PathError> {
+    let text = path.trim();
+    let syntax = |message: String| PathError::Syntax {
+        path: text.to_owned(),
+        message,
+    };
+    let is_name_char = |c: char| !matches!(c, '.' | '[' | ']') && !c.is_whitespace();
+    let mut segs = Vec::new();
+    let mut rest = text;
+    let root_len = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+    if root_len == 0 {
+        return Err(syntax("it must start with a resource's type name".into()));
+    }
+    segs.push(Seg::Name(rest[..root_len].to_owned()));
+    rest = &rest[root_len..];
+    while let Some(c) = rest.chars().next() {
+        let at = text.len() - rest.len();
+        match c {
+            '.' => {
+                let name = &rest[1..];
+                let len = name.find(|c: char| !is_name_char(c)).unwrap_or(name.len());
+                if len == 0 {
+                    return Err(syntax(format!(
+                        "expected a field or variant name after `.` at {at}"
+                    )));
+                }
+                segs.push(Seg::Name(name[..len].to_owned()));
+                rest = &name[len..];
+            }
+            '[' => {
+                let Some(close) = rest.find(']') else {
+                    return Err(syntax(format!("`[` at {at} is not closed")));
+                };
+                let index = rest[1..close].trim();
+                let index = index
+                    .parse::<usize>()
+                    .map_err(|_| syntax(format!("`[{index}]` at {at} is not an index")))?;
+                segs.push(Seg::Index(index));
+                rest = &rest[close + 1..];
+            }
+            other => {
+                return Err(syntax(format!(
+                    "unexpected `{other}` at {at}; expected `.` or `[`"
+                )));
+            }
+        }
+    }
+    Ok(ValuePath(segs))
+}
+
+/// The value at `path` in `state`.
+pub fn get<'a>(state: &'a State, path: &str) -> Result<Found<'a>, PathError> {
+    let path = parse(path)?;
+    let resource = root(state, &path)?;
+    let place = locate(resource.desc(), resource.as_ptr(), &path)?;
+    Ok(match place.end {
+        End::Root => Found::Resource(resource),
+        // SAFETY: `place` was reached from the resource through its descriptors, so it is a
+        // valid value of `shape` inside the state, which is borrowed for `'a`.
+        End::Shape(shape) => Found::Value(unsafe { FieldView::new(shape, place.ptr) }),
+    })
+}
+
+/// Parses `value` as JSON, taking a bare word (`Paused`, `ada`) that is not JSON as a string.
+pub fn parse_value(value: &str) -> Result<Json, JsonError> {
+    let text = value.trim();
+    Json::parse(text).or_else(|e| {
+        let mut chars = text.chars();
+        let bare = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| !c.is_whitespace() && !"\"{}[],:".contains(c));
+        if bare {
+            Ok(Json::String(text.to_owned()))
+        } else {
+            Err(e)
+        }
+    })
+}
+
+/// Sets the value at `path` to `value` (JSON, see the [module documentation](self)). On error
+/// the state is unchanged.
+pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> {
+    let path = parse(path)?;
+    let json = parse_value(value)?;
+    let desc = root(state, &path)?.desc();
+    let resource = state
+        .resource_mut(desc.name)
+        .expect("found by `root` above");
+    // Walked from the mutable pointer, so the place found can be written.
+    let place = locate(desc, resource.as_mut_ptr(), &path)?;
+    // A path that ends at a variant (`Game.phase.Running`) sets the enum to that variant with
+    // the given fields.
+    let wrapped;
+    let json = match &place.variant {
+        Some(name) => {
+            wrapped = Json::Object(vec![(name.clone(), json)]);
+            &wrapped
+        }
+        None => &json,
+    };
+    let mut builder = Builder::new(Mode::Exact);
+    let mut at = path.clone();
+    if place.variant.is_some() {
+        // The wrapped JSON names the variant itself.
+        at.0.pop();
+    }
+    builder.at(at);
+    match place.end {
+        End::Root => {
+            let new = builder.build_resource(desc, json)?;
+            // The old resource is dropped here, with its type's glue; the new one is in place
+            // even if that drop panics.
+            drop(state.insert_resource(new));
+        }
+        End::Shape(shape) => {
+            let scratch = Scratch::for_shape(shape);
+            // SAFETY: the scratch is fresh memory with the shape's layout.
+            unsafe { builder.build_shape(shape, json, scratch.ptr())? };
+            let dst = place.ptr.cast_mut();
+            // SAFETY: `dst` holds a valid value of `shape` inside the resource, which `state`
+            // borrows mutably, and nothing else refers to it (the view pointers that reached it
+            // are gone). As the migration's commit does, it is written through the pointer the
+            // glue gave, which addresses the value's own memory. The guard moves the new value
+            // in once the old one is dropped, also if its drop panics, so the place always holds
+            // exactly one valid value.
+            unsafe {
+                let _move_in = MoveIn {
+                    src: scratch.ptr(),
+                    dst,
+                    size: shape.size,
+                };
+                (shape.drop)(dst);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves `size` bytes from `src` to `dst` when dropped.
+struct MoveIn {
+    src: *const u8,
+    dst: *mut u8,
+    size: usize,
+}
+
+impl Drop for MoveIn {
+    fn drop(&mut self) {
+        // SAFETY: built by `set` with a complete new value at `src` and the place it goes to at
+        // `dst`, whose old value was just dropped; they do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(self.src, self.dst, self.size) }
+    }
+}
+
+fn root<'s>(state: &'s State, path: &ValuePath) -> Result<&'s Resource, PathError> {
+    let Some(Seg::Name(name)) = path.0.first() else {
+        unreachable!("`parse` always gives a resource name first")
+    };
+    state.resource(name).ok_or_else(|| PathError::NoResource {
+        name: name.clone(),
+        resources: state
+            .resources()
+            .map(|r| r.desc().name.to_owned())
+            .collect(),
+    })
+}
+
+/// Where a path ended.
+enum End {
+    /// At the resource itself.
+    Root,
+    /// At a value of this shape.
+    Shape(&'static Shape),
+}
+
+struct Place {
+    end: End,
+    ptr: *const u8,
+    /// The variant the path ended with (`Game.phase.Running`), if it did.
+    variant: Option<String>,
+}
+
+/// Where the walk is.
+#[derive(Clone, Copy)]
+enum At {
+    /// At a value of a `CooType`; `shape` is `None` for the resource itself.
+    Type {
+        desc: &'static TypeDesc,
+        shape: Option<&'static Shape>,
+    },
+    /// At a value of any other shape.
+    Shape(&'static Shape),
+}
+
+/// Walks `path` from the resource's value at `ptr`, reading only through descriptors and glue.
+fn locate(desc: &'static TypeDesc, ptr: *const u8, path: &ValuePath) -> Result<Place, PathError> {
+    let mut at = At::Type { desc, shape: None };
+    let mut ptr = ptr;
+    let mut prefix = ValuePath(vec![path.0[0].clone()]);
+    let mut steps = path.0[1..].iter().peekable();
+    let mut variant = None;
+    while let Some(step) = steps.next() {
+        // See through boxes and options before taking a step.
+        while let At::Shape(shape) = at {
+            match &shape.kind {
+                ShapeKind::Box { elem, glue } => {
+                    // SAFETY: `ptr` is a valid box (reached through descriptors).
+                    ptr = unsafe { (glue.get)(ptr) };
+                    at = at_shape(elem());
+                }
+                ShapeKind::Option { elem, glue } => {
+                    // SAFETY: `ptr` is a valid option.
+                    let inner = unsafe { (glue.get)(ptr) };
+                    if inner.is_null() {
+                        return Err(PathError::IsNone { prefix });
+                    }
+                    ptr = inner;
+                    at = at_shape(elem());
+                }
+                _ => break,
+            }
+        }
+        variant = None;
+        match (at, step) {
+            (At::Type { desc, .. }, Seg::Name(name)) => match &desc.kind {
+                TypeKind::Struct(s) => {
+                    let field = find_field(desc.name, s.fields, name, &prefix)?;
+                    // SAFETY: the offset comes from `offset_of!` on this type.
+                    ptr = unsafe { ptr.add(field.offset) };
+                    at = at_shape((field.shape)());
+                }
+                TypeKind::Enum(e) => {
+                    let max = e.variants.iter().map(|v| v.fields.len()).max().unwrap_or(0);
+                    let mut addrs = vec![core::ptr::null::<u8>(); max];
+                    // SAFETY: `ptr` is a valid value of this enum and `addrs` has room for the
+                    // fields of its largest variant.
+                    let index = unsafe { (e.read)(ptr, addrs.as_mut_ptr()) };
+                    let current = &e.variants[index];
+                    if current.name != name {
+                        let variants: Vec<String> =
+                            e.variants.iter().map(|v| v.name.to_owned()).collect();
+                        return Err(if variants.contains(name) {
+                            PathError::NotThatVariant {
+                                prefix,
+                                ty: desc.name.to_owned(),
+                                wanted: name.clone(),
+                                current: current.name.to_owned(),
+                            }
+                        } else {
+                            PathError::NoVariant {
+                                prefix,
+                                ty: desc.name.to_owned(),
+                                name: name.clone(),
+                                current: current.name.to_owned(),
+                                variants,
+                            }
+                        });
+                    }
+                    prefix.0.push(step.clone());
+                    let Some(next) = steps.next() else {
+                        variant = Some(name.clone());
+                        break;
+                    };
+                    let Seg::Name(field_name) = next else {
+                        return Err(cannot(&prefix, desc.name, next, "is a variant with fields"));
+                    };
+                    let ty = format!("{}::{}", desc.name, current.name);
+                    let field = find_field(&ty, current.fields, field_name, &prefix)?;
+                    let i = current
+                        .fields
+                        .iter()
+                        .position(|f| core::ptr::eq(f, field))
+                        .expect("found above");
+                    ptr = addrs[i];
+                    at = at_shape((field.shape)());
+                    prefix.0.push(next.clone());
+                    continue;
+                }
+            },
+            (At::Type { desc, .. }, Seg::Index(_)) => {
+                let has = match &desc.kind {
+                    TypeKind::Struct(_) => "has fields, not elements (use `.field`)",
+                    TypeKind::Enum(_) => "is an enum (use `.Variant.field`)",
+                };
+                return Err(cannot(&prefix, desc.name, step, has));
+            }
+            (At::Shape(shape), Seg::Index(i)) => match &shape.kind {
+                ShapeKind::Array { elem, len } => {
+                    ptr = element(ptr, elem(), *i, *len, &prefix)?;
+                    at = at_shape(elem());
+                }
+                ShapeKind::Vec { elem, glue } => {
+                    // SAFETY: `ptr` is a valid vector.
+                    let (buf, len) = unsafe { (glue.parts)(ptr) };
+                    ptr = element(buf, elem(), *i, len, &prefix)?;
+                    at = at_shape(elem());
+                }
+                ShapeKind::Pool { elem, glue } => {
+                    // SAFETY: `ptr` is a valid pool.
+                    let slots = unsafe { (glue.slot_count)(ptr) };
+                    if *i >= slots {
+                        return Err(PathError::NoSlot {
+                            prefix,
+                            index: *i,
+                            slots,
+                        });
+                    }
+                    // SAFETY: `i < slot_count`.
+                    let (generation, value) = unsafe { (glue.slot)(ptr, *i) };
+                    if value.is_null() {
+                        return Err(PathError::VacantSlot {
+                            prefix,
+                            index: *i,
+                            generation,
+                        });
+                    }
+                    ptr = value;
+                    at = at_shape(elem());
+                }
+                _ => return Err(cannot(&prefix, &shape_text(shape), step, "has no elements")),
+            },
+            (At::Shape(shape), Seg::Name(_)) => {
+                let has = match &shape.kind {
+                    ShapeKind::Array { .. } | ShapeKind::Vec { .. } | ShapeKind::Pool { .. } => {
+                        "has elements, not fields (use `[i]`)"
+                    }
+                    _ => "has no fields",
+                };
+                return Err(cannot(&prefix, &shape_text(shape), step, has));
+            }
+        }
+        prefix.0.push(step.clone());
+    }
+    Ok(Place {
+        end: match at {
+            At::Type { shape: None, .. } => End::Root,
+            At::Type {
+                shape: Some(shape), ..
+            } => End::Shape(shape),
+            At::Shape(shape) => End::Shape(shape),
+        },
+        ptr,
+        variant,
+    })
+}
+
+fn at_shape(shape: &'static Shape) -> At {
+    match shape.kind {
+        ShapeKind::Named(desc) => At::Type {
+            desc: desc(),
+            shape: Some(shape),
+        },
+        _ => At::Shape(shape),
+    }
+}
+
+fn find_field<'f>(
+    ty: &str,
+    fields: &'f [FieldDesc],
+    name: &str,
+    prefix: &ValuePath,
+) -> Result<&'f FieldDesc, PathError> {
+    fields
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| PathError::NoField {
+            prefix: prefix.clone(),
+            ty: ty.to_owned(),
+            field: name.to_owned(),
+            fields: fields.iter().map(|f| f.name.to_owned()).collect(),
+        })
+}
+
+/// The address of element `i` of `len` elements of `elem` from `base`.
+fn element(
+    base: *const u8,
+    elem: &Shape,
+    i: usize,
+    len: usize,
+    prefix: &ValuePath,
+) -> Result<*const u8, PathError> {
+    if i >= len {
+        return Err(PathError::OutOfRange {
+            prefix: prefix.clone(),
+            index: i,
+            len,
+        });
+    }
+    // SAFETY: element `i < len` lies at `i * size` from the start of the elements.
+    Ok(unsafe { base.add(i * elem.size) })
+}
+
+fn cannot(prefix: &ValuePath, ty: &str, step: &Seg, has: &str) -> PathError {
+    PathError::Cannot {
+        prefix: prefix.clone(),
+        ty: ty.to_owned(),
+        step: match step {
+            Seg::Name(n) => format!(".{n}"),
+            Seg::Index(i) => format!("[{i}]"),
+        },
+        has: has.to_owned(),
+    }
+}

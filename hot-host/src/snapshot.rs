@@ -1,0 +1,769 @@
+//! Snapshots: the live state saved as JSON, and loaded back into the types of the current build,
+//! migrating by name as a reload does.
+//!
+//! # Format
+//!
+//! ```text
+//! {"coo_snapshot":1,
+//!  "types":{"World":{"name":"World","rust_name":"demo::World","rename_from":[],"kind":"struct",
+//!           "style":"named","size":48,"align":8,"has_default":false,"has_hook":false,
+//!           "fields":[{"name":"pos","type":"Vec2","offset":0,"rename_from":[],"has_default":false}]},
+//!           "Phase":{…,"kind":"enum","variants":[{"name":"Idle","style":"unit","rename_from":[],"fields":[]}]}},
+//!  "vacant_slots":{"World.units":[[1,3]]},
+//!  "state":{"World":{…}}}
+//! ```
+//!
+//! - `coo_snapshot` is the format version, 1.
+//! - `types` holds the layout of every type the state reaches ([`coo_runtime::schema`]'s
+//!   [`TypeLayout`]s, keyed by stable name; field types as text, nested types by stable name),
+//!   so a snapshot says what it was saved from after that code is gone. Loading reads it to
+//!   convert each number from the type it was saved as (an `f32`'s `0.1` widens to an `f64` as
+//!   `0.1f32` does, an `f64`'s `0.1` does not fit an `f32`), and returns it in
+//!   [`LoadReport::saved`]. A snapshot without `types` still loads; its floats are then rounded
+//!   to their fields' types.
+//! - `vacant_slots` lists, for every pool with vacant slots, by its path (as in
+//!   [`crate::path`]: `World.units`, `Game.phase.Running.zones[2].units`), each vacant slot as
+//!   `[index, generation]`. `state_json` prints only occupied slots; with these, a loaded pool
+//!   has its slots and generations exactly, so handles that were stale stay stale and new
+//!   handles do not collide with old ones. (The order in which a pool reuses vacant slots is not
+//!   kept: a loaded pool reuses them from the highest index down.)
+//! - `state` is exactly [`crate::show::state_json`] of the state.
+//!
+//! # Loading
+//!
+//! [`load`] builds new values of the *current* types from the JSON, with the current build's
+//! glue, by the rules of [`crate::build_value`] in [`Mode::Migrate`]: each resource
+//! `"Name": value` becomes a value of the type named `Name` (or the one whose `rename_from`
+//! says `Name`); fields are matched by name, then `rename_from`; missing fields take their
+//! default (reported as added) or are an error saying what to add; extra fields are dropped (and
+//! reported); numbers convert exactly; variants go by name, then `rename_from`. On any error
+//! nothing is kept: every value built so far is dropped with the current glue, and the caller's
+//! state is untouched (loading returns a new [`State`] for the caller to swap in).
+
+use core::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use coo_runtime::layout::{FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
+use coo_runtime::migrate::{Seg, ValuePath};
+use coo_runtime::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout, VariantLayout};
+use coo_runtime::{Catalog, FieldView, OldValue, State};
+
+use crate::build_value::{
+    BuildError, Builder, Json, JsonError, Mode, TypeReport, VacantSlots, build_state,
+};
+use crate::show;
+
+/// The snapshot format this host writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why a snapshot could not be loaded. Nothing was kept of what was built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("the snapshot is not valid JSON: {0}")]
+    Json(#[from] JsonError),
+    #[error("not a Coo snapshot: {0}")]
+    Format(String),
+    #[error("the snapshot has format version {found}; this host reads version {FORMAT_VERSION}")]
+    Version { found: String },
+    #[error(
+        "the snapshot has a resource `{name}`, but no type of the current build is named `{name}` \
+         or says `#[coo(rename_from = \"{name}\")]`; the build's types are {}",
+        list(.types)
+    )]
+    UnknownType { name: String, types: Vec<String> },
+    #[error(
+        "the snapshot's resource `{name}` could be any of {}, which all say `#[coo(rename_from = \"{name}\")]`; \
+         only one type may",
+        list(.claimants)
+    )]
+    AmbiguousType {
+        name: String,
+        claimants: Vec<String>,
+    },
+    #[error(
+        "the snapshot's resources `{first}` and `{second}` would both become the resource of type `{ty}`; \
+         remove one from the snapshot"
+    )]
+    DuplicateResource {
+        ty: String,
+        first: String,
+        second: String,
+    },
+    #[error("the snapshot cannot be loaded into the current types: {0}")]
+    Build(#[from] BuildError),
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What loading a snapshot did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Each resource loaded: its name in the snapshot and its current type's name (they differ
+    /// when the type was renamed).
+    pub resources: Vec<(String, String)>,
+    /// Per type (current stable name): values built, fields added with their default, fields
+    /// dropped, members taken through `rename_from`.
+    pub types: BTreeMap<String, TypeReport>,
+    /// Elements of fixed-size arrays the snapshot lacked, filled with their default.
+    pub elements_filled: u64,
+    /// The layouts the snapshot was saved from (its `types`).
+    pub saved: Schema,
+}
+
+impl LoadReport {
+    /// The report of the type with this (current) stable name.
+    pub fn ty(&self, name: &str) -> Option<&TypeReport> {
+        self.types.get(name)
+    }
+
+    /// Whether the snapshot matched the current types exactly (nothing added, dropped, renamed
+    /// or filled).
+    pub fn is_exact(&self) -> bool {
+        self.elements_filled == 0
+            && self.resources.iter().all(|(from, to)| from == to)
+            && self
+                .types
+                .values()
+                .all(|t| t.added.is_empty() && t.dropped.is_empty() && t.renamed.is_empty())
+    }
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.resources.len();
+        write!(f, "loaded {n} resource{}:", if n == 1 { "" } else { "s" })?;
+        for (from, to) in &self.resources {
+            if from == to {
+                write!(f, " {to}")?;
+            } else {
+                write!(f, " {to} (from {from})")?;
+            }
+        }
+        writeln!(f)?;
+        let report = crate::build_value::Report {
+            types: self.types.clone(),
+            elements_filled: self.elements_filled,
+        };
+        write!(f, "{report}")
+    }
+}
+
+/// The state as a snapshot (see the [module documentation](self) for the format).
+pub fn save(state: &State) -> String {
+    let schema = schema_of(state);
+    let mut out = String::new();
+    let _ = write!(out, r#"{{"coo_snapshot":{FORMAT_VERSION},"types":"#);
+    types_json(&mut out, &schema);
+    out.push_str(r#","vacant_slots":"#);
+    vacant_json(&mut out, &vacant_slots(state));
+    out.push_str(r#","state":"#);
+    out.push_str(&show::state_json(state));
+    out.push('}');
+    out
+}
+
+/// The layouts of every type the state's resources reach, by stable name.
+pub fn schema_of(state: &State) -> Schema {
+    let mut descs: BTreeMap<&'static str, &'static TypeDesc> = BTreeMap::new();
+    let mut stack = state.descs();
+    while let Some(desc) = stack.pop() {
+        if descs.insert(desc.name, desc).is_some() {
+            continue;
+        }
+        for_each_field_shape(desc, &mut |shape| nested_types(shape, &mut stack));
+    }
+    Schema {
+        types: descs
+            .into_iter()
+            .map(|(name, desc)| (name.to_owned(), TypeLayout::from_desc(desc)))
+            .collect(),
+    }
+}
+
+fn for_each_field_shape(desc: &TypeDesc, f: &mut dyn FnMut(&'static Shape)) {
+    match &desc.kind {
+        TypeKind::Struct(s) => s.fields.iter().for_each(|field| f((field.shape)())),
+        TypeKind::Enum(e) => e
+            .variants
+            .iter()
+            .flat_map(|v| v.fields)
+            .for_each(|field| f((field.shape)())),
+    }
+}
+
+fn nested_types(shape: &'static Shape, out: &mut Vec<&'static TypeDesc>) {
+    match &shape.kind {
+        ShapeKind::Prim(_) | ShapeKind::String(_) => {}
+        ShapeKind::Array { elem, .. }
+        | ShapeKind::Vec { elem, .. }
+        | ShapeKind::Box { elem, .. }
+        | ShapeKind::Option { elem, .. }
+        | ShapeKind::Pool { elem, .. } => nested_types(elem(), out),
+        ShapeKind::Handle { target } => out.push(target()),
+        ShapeKind::Named(desc) => out.push(desc()),
+    }
+}
+
+fn json_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("a string always serializes"));
+}
+
+fn json_strings(out: &mut String, items: &[String]) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, item);
+    }
+    out.push(']');
+}
+
+fn style_name(style: FieldsStyle) -> &'static str {
+    match style {
+        FieldsStyle::Named => "named",
+        FieldsStyle::Tuple => "tuple",
+        FieldsStyle::Unit => "unit",
+    }
+}
+
+/// The `types` object of a snapshot.
+fn types_json(out: &mut String, schema: &Schema) {
+    out.push('{');
+    for (i, (name, t)) in schema.types.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, name);
+        out.push(':');
+        type_json(out, t);
+    }
+    out.push('}');
+}
+
+fn type_json(out: &mut String, t: &TypeLayout) {
+    out.push_str(r#"{"name":"#);
+    json_string(out, &t.name);
+    out.push_str(r#","rust_name":"#);
+    json_string(out, &t.rust_name);
+    out.push_str(r#","rename_from":"#);
+    json_strings(out, &t.rename_from);
+    match &t.kind {
+        LayoutKind::Struct { style, fields } => {
+            let _ = write!(out, r#","kind":"struct","style":"{}""#, style_name(*style));
+            type_sizes(out, t);
+            out.push_str(r#","fields":"#);
+            fields_json(out, fields);
+        }
+        LayoutKind::Enum { variants } => {
+            out.push_str(r#","kind":"enum""#);
+            type_sizes(out, t);
+            out.push_str(r#","variants":["#);
+            for (i, v) in variants.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(r#"{"name":"#);
+                json_string(out, &v.name);
+                let _ = write!(out, r#","style":"{}","rename_from":"#, style_name(v.style));
+                json_strings(out, &v.rename_from);
+                out.push_str(r#","fields":"#);
+                fields_json(out, &v.fields);
+                out.push('}');
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+}
+
+fn type_sizes(out: &mut String, t: &TypeLayout) {
+    let _ = write!(
+        out,
+        r#","size":{},"align":{},"has_default":{},"has_hook":{}"#,
+        t.size, t.align, t.has_default, t.has_hook
+    );
+}
+
+fn fields_json(out: &mut String, fields: &[FieldLayout]) {
+    out.push('[');
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r#"{"name":"#);
+        json_string(out, &f.name);
+        out.push_str(r#","type":"#);
+        json_string(out, &f.ty.to_string());
+        if let Some(offset) = f.offset {
+            let _ = write!(out, r#","offset":{offset}"#);
+        }
+        out.push_str(r#","rename_from":"#);
+        json_strings(out, &f.rename_from);
+        let _ = write!(out, r#","has_default":{}}}"#, f.has_default);
+    }
+    out.push(']');
+}
+
+fn vacant_json(out: &mut String, vacant: &VacantSlots) {
+    out.push('{');
+    for (i, (path, slots)) in vacant.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, path);
+        out.push_str(":[");
+        for (j, (index, generation)) in slots.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "[{index},{generation}]");
+        }
+        out.push(']');
+    }
+    out.push('}');
+}
+
+/// The vacant slots of every pool in the state, by the pool's path (see [`VacantSlots`]).
+pub fn vacant_slots(state: &State) -> VacantSlots {
+    let mut walk = VacantWalk {
+        holds_pool: HashMap::new(),
+        path: Vec::new(),
+        out: VacantSlots::new(),
+    };
+    walk.find_types_holding_pools(state);
+    for resource in state.resources() {
+        walk.path.push(Seg::Name(resource.desc().name.to_owned()));
+        if walk.type_holds_pool(resource.desc()) {
+            walk.object(resource.view());
+        }
+        walk.path.pop();
+    }
+    walk.out
+}
+
+/// Walks the state for pools, skipping values whose types cannot hold one.
+struct VacantWalk {
+    /// For each type the state reaches (by descriptor address), whether its values can hold a
+    /// pool.
+    holds_pool: HashMap<usize, bool>,
+    path: Vec<Seg>,
+    out: VacantSlots,
+}
+
+fn key(desc: &TypeDesc) -> usize {
+    desc as *const TypeDesc as usize
+}
+
+impl VacantWalk {
+    /// A fixed point over the reachable types, since types may contain themselves.
+    fn find_types_holding_pools(&mut self, state: &State) {
+        let mut descs: Vec<&'static TypeDesc> = Vec::new();
+        let mut stack = state.descs();
+        while let Some(desc) = stack.pop() {
+            if self.holds_pool.insert(key(desc), false).is_none() {
+                descs.push(desc);
+                for_each_field_shape(desc, &mut |shape| nested_types(shape, &mut stack));
+            }
+        }
+        loop {
+            let mut changed = false;
+            for desc in &descs {
+                if self.holds_pool[&key(desc)] {
+                    continue;
+                }
+                let mut holds = false;
+                for_each_field_shape(desc, &mut |shape| holds |= self.shape_holds_pool(shape));
+                if holds {
+                    self.holds_pool.insert(key(desc), true);
+                    changed = true;
+                }
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    fn type_holds_pool(&self, desc: &TypeDesc) -> bool {
+        self.holds_pool.get(&key(desc)).copied().unwrap_or(true)
+    }
+
+    fn shape_holds_pool(&self, shape: &Shape) -> bool {
+        match &shape.kind {
+            ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => false,
+            ShapeKind::Pool { .. } => true,
+            ShapeKind::Array { elem, .. }
+            | ShapeKind::Vec { elem, .. }
+            | ShapeKind::Box { elem, .. }
+            | ShapeKind::Option { elem, .. } => self.shape_holds_pool(elem()),
+            ShapeKind::Named(desc) => self.type_holds_pool(desc()),
+        }
+    }
+
+    fn object(&mut self, value: OldValue<'_>) {
+        let variant = value.variant();
+        if let Some(variant) = variant {
+            self.path.push(Seg::Name(variant.to_owned()));
+        }
+        for (field, view) in value.fields() {
+            self.path.push(Seg::Name(field.name.to_owned()));
+            self.value(view);
+            self.path.pop();
+        }
+        if variant.is_some() {
+            self.path.pop();
+        }
+    }
+
+    fn value(&mut self, view: FieldView<'_>) {
+        const MATCHED: &str = "the view is asked for what its shape says it is";
+        let shape = view.shape();
+        if !self.shape_holds_pool(shape) {
+            return;
+        }
+        match &shape.kind {
+            ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => {}
+            ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
+                for (i, element) in view.elements().expect(MATCHED).into_iter().enumerate() {
+                    self.path.push(Seg::Index(i));
+                    self.value(element);
+                    self.path.pop();
+                }
+            }
+            ShapeKind::Box { .. } => self.value(view.unboxed().expect(MATCHED)),
+            ShapeKind::Option { .. } => {
+                if let Some(inner) = view.option().expect(MATCHED) {
+                    self.value(inner);
+                }
+            }
+            ShapeKind::Pool { glue, .. } => {
+                // SAFETY: the view is a valid pool, borrowed from the state for the walk.
+                let slots = unsafe { (glue.slot_count)(view.ptr()) };
+                let vacant: Vec<(u32, u32)> = (0..slots)
+                    .filter_map(|i| {
+                        // SAFETY: `i < slot_count`.
+                        let (generation, value) = unsafe { (glue.slot)(view.ptr(), i) };
+                        value.is_null().then_some((i as u32, generation))
+                    })
+                    .collect();
+                if !vacant.is_empty() {
+                    self.out
+                        .insert(ValuePath(self.path.clone()).to_string(), vacant);
+                }
+                for (index, _, value) in view.pool_entries().expect(MATCHED) {
+                    self.path.push(Seg::Index(index as usize));
+                    self.value(value);
+                    self.path.pop();
+                }
+            }
+            ShapeKind::Named(_) => self.object(view.value().expect(MATCHED)),
+        }
+    }
+}
+
+/// Loads a snapshot into new values of the types of `catalog` (the current build). See the
+/// [module documentation](self) for the rules. The caller swaps the returned state in.
+pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), SnapshotError> {
+    let json = Json::parse(text)?;
+    if !matches!(json, Json::Object(_)) {
+        return Err(SnapshotError::Format(format!(
+            "the snapshot is {}, not an object",
+            json.kind()
+        )));
+    }
+    match json.get("coo_snapshot") {
+        Some(Json::Number(n)) if n == &FORMAT_VERSION.to_string() => {}
+        Some(Json::Number(n)) => return Err(SnapshotError::Version { found: n.clone() }),
+        Some(other) => {
+            return Err(SnapshotError::Format(format!(
+                "`coo_snapshot` is {}, not a version number",
+                other.kind()
+            )));
+        }
+        None => {
+            return Err(SnapshotError::Format(
+                "it has no `coo_snapshot` member".to_owned(),
+            ));
+        }
+    }
+    let Some(Json::Object(resources)) = json.get("state") else {
+        return Err(SnapshotError::Format("it has no `state` object".to_owned()));
+    };
+    let vacant = parse_vacant(json.get("vacant_slots"))?;
+    let saved = match json.get("types") {
+        None => Schema::default(),
+        Some(types) => parse_types(types)?,
+    };
+    let mut targets = Vec::with_capacity(resources.len());
+    let mut taken: BTreeMap<&'static str, &str> = BTreeMap::new();
+    let mut names = Vec::with_capacity(resources.len());
+    for (name, value) in resources {
+        let desc = successor(catalog, name)?;
+        if let Some(first) = taken.insert(desc.name, name) {
+            return Err(SnapshotError::DuplicateResource {
+                ty: desc.name.to_owned(),
+                first: first.to_owned(),
+                second: name.clone(),
+            });
+        }
+        names.push((name.clone(), desc.name.to_owned()));
+        targets.push((desc, name.as_str(), value));
+    }
+    let mut builder = Builder::new(Mode::Migrate)
+        .with_vacant_slots(&vacant)
+        .with_saved_types(&saved);
+    let state = build_state(&mut builder, targets)?;
+    let report = builder.into_report();
+    Ok((
+        state,
+        LoadReport {
+            resources: names,
+            types: report.types,
+            elements_filled: report.elements_filled,
+            saved,
+        },
+    ))
+}
+
+/// The type of the current build that continues the snapshot's type `name`.
+fn successor(catalog: &Catalog, name: &str) -> Result<&'static TypeDesc, SnapshotError> {
+    if let Some(desc) = catalog.get(name) {
+        return Ok(desc);
+    }
+    let claimants: Vec<&'static TypeDesc> = catalog
+        .iter()
+        .filter(|d| d.rename_from.contains(&name))
+        .collect();
+    match claimants.as_slice() {
+        [] => Err(SnapshotError::UnknownType {
+            name: name.to_owned(),
+            types: catalog.iter().map(|d| d.name.to_owned()).collect(),
+        }),
+        [only] => Ok(only),
+        many => Err(SnapshotError::AmbiguousType {
+            name: name.to_owned(),
+            claimants: many.iter().map(|d| d.name.to_owned()).collect(),
+        }),
+    }
+}
+
+fn parse_vacant(json: Option<&Json>) -> Result<VacantSlots, SnapshotError> {
+    let bad = |what: String| SnapshotError::Format(format!("`vacant_slots` {what}"));
+    let mut out = VacantSlots::new();
+    let members = match json {
+        None => return Ok(out),
+        Some(Json::Object(members)) => members,
+        Some(other) => return Err(bad(format!("is {}, not an object", other.kind()))),
+    };
+    let number = |json: &Json| match json {
+        Json::Number(n) => n.parse::<u32>().ok(),
+        _ => None,
+    };
+    for (path, slots) in members {
+        let Json::Array(slots) = slots else {
+            return Err(bad(format!("of `{path}` is not an array")));
+        };
+        let mut parsed = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match slot {
+                Json::Array(pair) if pair.len() == 2 => {
+                    match (number(&pair[0]), number(&pair[1])) {
+                        (Some(index), Some(generation)) => parsed.push((index, generation)),
+                        _ => {
+                            return Err(bad(format!(
+                                "of `{path}` holds a slot that is not two `u32`s"
+                            )));
+                        }
+                    }
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "of `{path}` holds a slot that is not `[index, generation]`"
+                    )));
+                }
+            }
+        }
+        out.insert(path.clone(), parsed);
+    }
+    Ok(out)
+}
+
+/// The `types` of a snapshot, back as layouts.
+fn parse_types(json: &Json) -> Result<Schema, SnapshotError> {
+    let Json::Object(types) = json else {
+        return Err(SnapshotError::Format(format!(
+            "`types` is {}, not an object",
+            json.kind()
+        )));
+    };
+    let mut schema = Schema::default();
+    for (name, t) in types {
+        let layout = parse_type(t)
+            .ok_or_else(|| SnapshotError::Format(format!("`types.{name}` is not a type layout")))?;
+        schema.types.insert(name.clone(), layout);
+    }
+    Ok(schema)
+}
+
+fn parse_type(json: &Json) -> Option<TypeLayout> {
+    let kind = match text(json.get("kind")?)? {
+        "struct" => LayoutKind::Struct {
+            style: parse_style(json.get("style")?)?,
+            fields: parse_fields(json.get("fields")?)?,
+        },
+        "enum" => {
+            let Json::Array(variants) = json.get("variants")? else {
+                return None;
+            };
+            LayoutKind::Enum {
+                variants: variants
+                    .iter()
+                    .map(|v| {
+                        Some(VariantLayout {
+                            name: text(v.get("name")?)?.to_owned(),
+                            style: parse_style(v.get("style")?)?,
+                            fields: parse_fields(v.get("fields")?)?,
+                            rename_from: strings(v.get("rename_from")?)?,
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            }
+        }
+        _ => return None,
+    };
+    Some(TypeLayout {
+        name: text(json.get("name")?)?.to_owned(),
+        rust_name: text(json.get("rust_name")?)?.to_owned(),
+        rename_from: strings(json.get("rename_from")?)?,
+        size: uint(json.get("size")?)?,
+        align: uint(json.get("align")?)?,
+        kind,
+        has_default: boolean(json.get("has_default")?)?,
+        has_hook: boolean(json.get("has_hook")?)?,
+    })
+}
+
+fn parse_fields(json: &Json) -> Option<Vec<FieldLayout>> {
+    let Json::Array(fields) = json else {
+        return None;
+    };
+    fields
+        .iter()
+        .map(|f| {
+            Some(FieldLayout {
+                name: text(f.get("name")?)?.to_owned(),
+                offset: match f.get("offset") {
+                    Some(offset) => Some(uint(offset)?),
+                    None => None,
+                },
+                ty: parse_ty(text(f.get("type")?)?)?,
+                rename_from: strings(f.get("rename_from")?)?,
+                has_default: boolean(f.get("has_default")?)?,
+            })
+        })
+        .collect()
+}
+
+fn parse_style(json: &Json) -> Option<FieldsStyle> {
+    match text(json)? {
+        "named" => Some(FieldsStyle::Named),
+        "tuple" => Some(FieldsStyle::Tuple),
+        "unit" => Some(FieldsStyle::Unit),
+        _ => None,
+    }
+}
+
+fn text(json: &Json) -> Option<&str> {
+    match json {
+        Json::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn uint(json: &Json) -> Option<usize> {
+    match json {
+        Json::Number(n) => n.parse().ok(),
+        _ => None,
+    }
+}
+
+fn boolean(json: &Json) -> Option<bool> {
+    match json {
+        Json::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+fn strings(json: &Json) -> Option<Vec<String>> {
+    match json {
+        Json::Array(items) => items.iter().map(|i| text(i).map(str::to_owned)).collect(),
+        _ => None,
+    }
+}
+
+/// A field type back from its text ([`TyLayout`]'s `Display`): `Vec<Option<Box<Enemy>>>`,
+/// `[u8; 4]`, `Handle<Enemy>`.
+fn parse_ty(text: &str) -> Option<TyLayout> {
+    let text = text.trim();
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let (elem, len) = inner.rsplit_once(';')?;
+        return Some(TyLayout::Array(
+            Box::new(parse_ty(elem)?),
+            len.trim().parse().ok()?,
+        ));
+    }
+    if let Some((head, rest)) = text.split_once('<')
+        && let Some(inner) = rest.strip_suffix('>')
+    {
+        let elem = || parse_ty(inner).map(Box::new);
+        return match head {
+            "Vec" => Some(TyLayout::Vec(elem()?)),
+            "Box" => Some(TyLayout::Box(elem()?)),
+            "Option" => Some(TyLayout::Option(elem()?)),
+            "Pool" => Some(TyLayout::Pool(elem()?)),
+            "Handle" => Some(TyLayout::Handle(inner.to_owned())),
+            _ => None,
+        };
+    }
+    Some(match text {
+        "String" => TyLayout::String,
+        _ => match Prim::from_name(text) {
+            Some(p) => TyLayout::Prim(p),
+            None => TyLayout::Named(text.to_owned()),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_texts_parse_back() {
+        for text in [
+            "u8",
+            "String",
+            "[u8; 4]",
+            "[[f32; 2]; 3]",
+            "Vec<Option<Box<Enemy>>>",
+            "Pool<game::Unit>",
+            "Handle<Enemy>",
+            "World",
+        ] {
+            let ty = parse_ty(text).unwrap_or_else(|| panic!("{text} parses"));
+            assert_eq!(ty.to_string(), text);
+        }
+    }
+}

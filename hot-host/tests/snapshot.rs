@@ -1,0 +1,975 @@
+//! Snapshots: saved under one version of the types, loaded under the same or a later one (modules
+//! `v1`, `v2`, … sharing stable names through `#[coo(name)]`), migrating by name as a reload does.
+#![allow(missing_debug_implementations, dead_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use coo_runtime::{Catalog, CooType, Handle, Pool, State, TypeDesc};
+use hot_host::build_value::BuildError;
+use hot_host::show::state_json;
+use hot_host::snapshot::{self, SnapshotError};
+
+// ------------------------------------------------------------------ counting drops and memory
+
+thread_local! {
+    static DROPS: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn drops() -> usize {
+    DROPS.with(|d| d.get())
+}
+
+fn live_bytes() -> isize {
+    LIVE.with(|l| l.get())
+}
+
+/// Counts the bytes each thread has allocated and not freed, so a test can check that a failed
+/// load gives back everything it took.
+struct CountingAlloc;
+
+// SAFETY: every call is forwarded to `System` unchanged; the counter is a const-initialized
+// thread-local `Cell` without a destructor, which never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = LIVE.try_with(|l| l.set(l.get() + layout.size() as isize));
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let _ = LIVE.try_with(|l| l.set(l.get() - layout.size() as isize));
+        // SAFETY: forwarded contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = LIVE.try_with(|l| l.set(l.get() + new_size as isize - layout.size() as isize));
+        // SAFETY: forwarded contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// A value whose drops are counted (per test thread).
+#[derive(CooType, Debug, Default, PartialEq)]
+#[coo(name = "Tracked")]
+pub struct Tracked {
+    pub id: u32,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+/// Values at the edges of their types, which must come back bit for bit.
+#[derive(CooType, Debug, Clone, PartialEq)]
+#[coo(name = "Extremes")]
+pub struct Extremes {
+    pub u: u128,
+    pub i: i128,
+    pub f: f32,
+    pub d: f64,
+    pub neg_zero: f64,
+    pub tiny: f32,
+    pub huge: f64,
+    pub nan: f32,
+    pub c: char,
+    pub s: String,
+    pub yes: bool,
+}
+
+fn extremes() -> Extremes {
+    Extremes {
+        u: u128::MAX,
+        i: i128::MIN,
+        f: 0.1,
+        d: 0.1 + 0.2,
+        neg_zero: -0.0,
+        tiny: f32::from_bits(1),
+        huge: f64::MAX,
+        nan: f32::NAN,
+        c: '🦀',
+        s: "quote \" backslash \\ newline \n control \u{1} é".into(),
+        yes: true,
+    }
+}
+
+fn catalog(descs: &[&'static TypeDesc]) -> Catalog {
+    Catalog::from_descs(descs.iter().copied()).expect("no duplicate names")
+}
+
+fn build_error(err: SnapshotError) -> BuildError {
+    match err {
+        SnapshotError::Build(e) => e,
+        other => panic!("expected a build error, got {other}"),
+    }
+}
+
+// ----------------------------------------------------------------------------------- versions
+
+pub mod v1 {
+    use super::*;
+
+    #[derive(CooType, Debug, Clone, PartialEq)]
+    #[coo(name = "Vec2")]
+    pub struct Vec2 {
+        pub x: f32,
+        pub y: f32,
+    }
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Particle")]
+    pub struct Particle {
+        pub pos: Vec2,
+        pub mass: f32,
+    }
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Phase")]
+    pub enum Phase {
+        Idle,
+        Running { speed: f32 },
+        Paused(u32),
+    }
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Unit")]
+    pub struct Unit {
+        pub hp: i32,
+        pub name: String,
+    }
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Pair")]
+    pub struct Pair(pub u8, pub String);
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Meters")]
+    pub struct Meters(pub f64);
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Marker")]
+    pub struct Marker;
+
+    #[derive(CooType)]
+    #[coo(name = "World")]
+    pub struct World {
+        pub particles: Vec<Particle>,
+        pub phase: Phase,
+        pub phases: Vec<Phase>,
+        pub score: i32,
+        pub legacy: String,
+        pub hp: u16,
+        pub small: i64,
+        pub units: Pool<Unit>,
+        pub leader: Handle<Unit>,
+        pub stale: Handle<Unit>,
+        pub target: Option<Vec2>,
+        pub nothing: Option<Vec2>,
+        pub boxed: Box<Vec2>,
+        pub grid: [u8; 3],
+        pub pair: Pair,
+        pub meters: Meters,
+        pub marker: Marker,
+        pub tracked: Vec<Tracked>,
+        pub extremes: Extremes,
+    }
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Settings")]
+    pub struct Settings {
+        pub volume: u8,
+    }
+}
+
+pub mod v2 {
+    use super::*;
+
+    #[derive(CooType, Debug, Clone, PartialEq, Default)]
+    #[coo(name = "Vec2")]
+    pub struct Vec2 {
+        pub x: f32,
+        pub y: f32,
+    }
+
+    /// Gained `vel`, and `mass` widened to `f64`.
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Particle")]
+    pub struct Particle {
+        pub pos: Vec2,
+        pub vel: Vec2,
+        pub mass: f64,
+    }
+
+    /// `Running` gained a field, `Paused` became `Halted`, `Stopped` is new.
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Phase")]
+    pub enum Phase {
+        Idle,
+        Running {
+            speed: f32,
+            accel: f32,
+        },
+        #[coo(rename_from = "Paused")]
+        Halted(u32),
+        Stopped {
+            at: u64,
+        },
+    }
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Unit")]
+    pub struct Unit {
+        pub hp: i32,
+        pub name: String,
+    }
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Pair")]
+    pub struct Pair(pub u8, pub String);
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Meters")]
+    pub struct Meters(pub f64);
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Marker")]
+    pub struct Marker;
+
+    #[derive(CooType)]
+    #[coo(name = "World")]
+    pub struct World {
+        pub particles: Vec<Particle>,
+        pub phase: Phase,
+        pub phases: Vec<Phase>,
+        /// Widened from `i32`.
+        pub score: i64,
+        // `legacy` is gone.
+        #[coo(rename_from = "hp")]
+        pub health: u16,
+        pub small: i64,
+        pub units: Pool<Unit>,
+        pub leader: Handle<Unit>,
+        pub stale: Handle<Unit>,
+        pub target: Option<Vec2>,
+        pub nothing: Option<Vec2>,
+        pub boxed: Box<Vec2>,
+        /// Grew from 3 elements.
+        pub grid: [u8; 5],
+        pub pair: Pair,
+        pub meters: Meters,
+        pub marker: Marker,
+        pub tracked: Vec<Tracked>,
+        pub extremes: Extremes,
+        #[coo(default = 3)]
+        pub lives: u8,
+        pub motto: String,
+    }
+
+    /// Renamed from `Settings`.
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Config", rename_from = "Settings")]
+    pub struct Config {
+        pub volume: u8,
+    }
+}
+
+/// `small` narrowed to `i8` (after `tracked`, so `tracked` is built before `small` fails).
+pub mod v2_narrow {
+    pub use super::v1::{Marker, Meters, Pair, Particle, Phase, Unit, Vec2};
+    use super::*;
+
+    #[derive(CooType)]
+    #[coo(name = "World")]
+    pub struct World {
+        pub tracked: Vec<Tracked>,
+        pub particles: Vec<Particle>,
+        pub phase: Phase,
+        pub phases: Vec<Phase>,
+        pub score: i32,
+        pub legacy: String,
+        pub hp: u16,
+        pub small: i8,
+        pub units: Pool<Unit>,
+        pub leader: Handle<Unit>,
+        pub stale: Handle<Unit>,
+        pub target: Option<Vec2>,
+        pub nothing: Option<Vec2>,
+        pub boxed: Box<Vec2>,
+        pub grid: [u8; 3],
+        pub pair: Pair,
+        pub meters: Meters,
+        pub marker: Marker,
+        pub extremes: Extremes,
+    }
+}
+
+/// A new field whose type has no `Default`.
+pub mod v2_missing {
+    use super::*;
+
+    #[derive(CooType)]
+    #[coo(name = "NoDefault")]
+    pub struct NoDefault {
+        pub v: u8,
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "World")]
+    pub struct World {
+        pub tracked: Vec<Tracked>,
+        pub anchor: NoDefault,
+    }
+}
+
+/// `wide` widened from `f32` to `f64`, `narrow` narrowed from `f64` to `f32`: floats convert from
+/// the type they were saved as.
+pub mod v2_floats {
+    use super::*;
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Reading")]
+    pub struct Reading {
+        pub wide: f64,
+        pub narrow: f32,
+    }
+}
+
+pub mod v1_floats {
+    use super::*;
+
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Reading")]
+    pub struct Reading {
+        pub wide: f32,
+        pub narrow: f64,
+    }
+}
+
+fn world_v1() -> State {
+    let mut units = Pool::new();
+    let first = units.insert(v1::Unit {
+        hp: 10,
+        name: "ada".into(),
+    });
+    let gone = units.insert(v1::Unit {
+        hp: 20,
+        name: "bob".into(),
+    });
+    let leader = units.insert(v1::Unit {
+        hp: 30,
+        name: "cy".into(),
+    });
+    let last = units.insert(v1::Unit {
+        hp: 40,
+        name: "dee".into(),
+    });
+    units.remove(gone).unwrap();
+    units.remove(last).unwrap();
+    // Slot 3 again, at generation 1; slot 1 stays vacant at generation 1.
+    let _again = units.insert(v1::Unit {
+        hp: 41,
+        name: "eve".into(),
+    });
+    let _ = first;
+    let mut state = State::new();
+    state.insert(v1::World {
+        particles: vec![
+            v1::Particle {
+                pos: v1::Vec2 { x: 1.5, y: -2.0 },
+                mass: 0.1,
+            },
+            v1::Particle {
+                pos: v1::Vec2 { x: 3.0, y: 4.25 },
+                mass: 2.0,
+            },
+        ],
+        phase: v1::Phase::Running { speed: 2.5 },
+        phases: vec![v1::Phase::Idle, v1::Phase::Paused(7)],
+        score: -1234,
+        legacy: "old".into(),
+        hp: 75,
+        small: 1000,
+        units,
+        leader,
+        stale: gone,
+        target: Some(v1::Vec2 { x: 9.0, y: 8.0 }),
+        nothing: None,
+        boxed: Box::new(v1::Vec2 { x: 0.5, y: 0.25 }),
+        grid: [1, 2, 3],
+        pair: v1::Pair(7, "seven".into()),
+        meters: v1::Meters(12.5),
+        marker: v1::Marker,
+        tracked: vec![Tracked { id: 1 }, Tracked { id: 2 }, Tracked { id: 3 }],
+        extremes: extremes(),
+    });
+    state.insert(v1::Settings { volume: 11 });
+    state
+}
+
+/// [`world_v1`] without its `Settings`, for versions that have no type for it.
+fn world_only_v1() -> State {
+    let mut state = world_v1();
+    state.remove("Settings");
+    state
+}
+
+fn v1_catalog() -> Catalog {
+    catalog(&[v1::World::DESC, v1::Settings::DESC])
+}
+
+// ----------------------------------------------------------------------------------- format
+
+#[test]
+fn a_snapshot_holds_the_format_version_the_types_and_exactly_state_json() {
+    let state = world_v1();
+    let text = snapshot::save(&state);
+    let json: serde_json::Value = serde_json::from_str(&text).expect("a snapshot is JSON");
+    assert_eq!(json["coo_snapshot"], 1);
+    let world = &json["types"]["World"];
+    assert_eq!(world["kind"], "struct");
+    assert_eq!(world["style"], "named");
+    let fields = world["fields"].as_array().unwrap();
+    let field = |name: &str| fields.iter().find(|f| f["name"] == name).unwrap();
+    assert_eq!(field("particles")["type"], "Vec<Particle>");
+    assert_eq!(field("units")["type"], "Pool<Unit>");
+    assert_eq!(field("leader")["type"], "Handle<Unit>");
+    assert_eq!(field("grid")["type"], "[u8; 3]");
+    assert_eq!(field("target")["type"], "Option<Vec2>");
+    let phase = &json["types"]["Phase"];
+    assert_eq!(phase["kind"], "enum");
+    assert_eq!(phase["variants"][1]["name"], "Running");
+    assert_eq!(phase["variants"][1]["fields"][0]["type"], "f32");
+    for nested in [
+        "Vec2", "Particle", "Unit", "Pair", "Meters", "Tracked", "Extremes",
+    ] {
+        assert!(json["types"][nested].is_object(), "{nested} is listed");
+    }
+    assert_eq!(
+        json["vacant_slots"]["World.units"],
+        serde_json::json!([[1, 1]])
+    );
+    // `state` is `state_json` itself, byte for byte.
+    let state_text = state_json(&state);
+    assert!(
+        text.ends_with(&format!(r#","state":{state_text}}}"#)),
+        "{text}"
+    );
+}
+
+// -------------------------------------------------------------------------------- round trip
+
+#[test]
+fn save_then_load_under_the_same_types_round_trips_exactly() {
+    let state = world_v1();
+    let before = state_json(&state);
+    let text = snapshot::save(&state);
+    let (loaded, report) = snapshot::load(&text, &v1_catalog()).expect("loads");
+    assert_eq!(state_json(&loaded), before);
+    assert!(report.is_exact(), "{report}");
+    assert_eq!(report.ty("World").unwrap().values, 1);
+    assert_eq!(report.ty("Vec2").unwrap().values, 2 + 1 + 1);
+    assert_eq!(report.ty("Unit").unwrap().values, 3);
+    // Bit for bit, including what JSON cannot tell apart by eye: `-0.0`, the smallest subnormal,
+    // NaN, the extremes of 128-bit integers.
+    let world = loaded.get::<v1::World>().expect("a v1 World");
+    assert_eq!(world.extremes.u, u128::MAX);
+    assert_eq!(world.extremes.i, i128::MIN);
+    assert_eq!(world.extremes.f.to_bits(), 0.1f32.to_bits());
+    assert_eq!(world.extremes.d.to_bits(), (0.1f64 + 0.2).to_bits());
+    assert_eq!(world.extremes.neg_zero.to_bits(), (-0.0f64).to_bits());
+    assert_eq!(world.extremes.tiny.to_bits(), 1);
+    assert_eq!(world.extremes.huge, f64::MAX);
+    assert!(world.extremes.nan.is_nan());
+    assert_eq!(world.extremes.c, '🦀');
+    assert_eq!(world.extremes.s, extremes().s);
+    assert_eq!(world.particles[0].mass.to_bits(), 0.1f32.to_bits());
+    assert_eq!(world.boxed.x, 0.5);
+    assert_eq!(world.pair, v1::Pair(7, "seven".into()));
+    // And the snapshot of the loaded state is the snapshot that was loaded.
+    assert_eq!(snapshot::save(&loaded), text);
+}
+
+#[test]
+fn handles_and_pools_survive_with_their_slots_and_generations() {
+    let mut state = world_v1();
+    let text = snapshot::save(&state);
+    let (mut loaded, _) = snapshot::load(&text, &v1_catalog()).unwrap();
+    let world = loaded.get::<v1::World>().unwrap();
+    assert_eq!(world.units[world.leader].name, "cy");
+    assert!(
+        world.units.get(world.stale).is_err(),
+        "a stale handle stays stale"
+    );
+    assert_eq!(world.units.len(), 3);
+    let handles: Vec<_> = world.units.iter().map(|(h, _)| h).collect();
+    let original: Vec<_> = state
+        .get::<v1::World>()
+        .unwrap()
+        .units
+        .iter()
+        .map(|(h, _)| h)
+        .collect();
+    assert_eq!(handles, original);
+    // The vacant slot kept its generation: the next value goes there with the same handle in
+    // both states, and the stale handle does not reach it.
+    let unit = || v1::Unit {
+        hp: 1,
+        name: "new".into(),
+    };
+    let fresh = loaded.get_mut::<v1::World>().unwrap().units.insert(unit());
+    let expected = state.get_mut::<v1::World>().unwrap().units.insert(unit());
+    assert_eq!(fresh, expected);
+    let world = loaded.get::<v1::World>().unwrap();
+    assert_ne!(fresh, world.stale);
+    assert!(world.units.get(world.stale).is_err());
+}
+
+// --------------------------------------------------------------------------------- migration
+
+#[test]
+fn loading_under_new_types_migrates_by_name_and_reports_what_changed() {
+    let state = world_v1();
+    let text = snapshot::save(&state);
+    let (loaded, report) =
+        snapshot::load(&text, &catalog(&[v2::World::DESC, v2::Config::DESC])).expect("loads");
+    let world = loaded.get::<v2::World>().expect("a v2 World");
+
+    // Widened, renamed, added with `#[coo(default)]` and with the type's `Default`.
+    assert_eq!(world.score, -1234i64);
+    assert_eq!(world.health, 75);
+    assert_eq!(world.lives, 3);
+    assert_eq!(world.motto, "");
+    // A nested struct in a `Vec` gained a field and widened another; an `f32` widens exactly.
+    assert_eq!(world.particles.len(), 2);
+    assert_eq!(world.particles[0].pos, v2::Vec2 { x: 1.5, y: -2.0 });
+    assert_eq!(world.particles[0].vel, v2::Vec2::default());
+    assert_eq!(world.particles[0].mass, f64::from(0.1f32));
+    assert_eq!(world.particles[1].mass, 2.0);
+    // Enum variants: a field added to one, one renamed, one new in the type.
+    assert_eq!(
+        world.phase,
+        v2::Phase::Running {
+            speed: 2.5,
+            accel: 0.0
+        }
+    );
+    assert_eq!(world.phases, vec![v2::Phase::Idle, v2::Phase::Halted(7)]);
+    // An array that grew is filled with defaults.
+    assert_eq!(world.grid, [1, 2, 3, 0, 0]);
+    // Handles into the pool still reach their values.
+    assert_eq!(world.units[world.leader].name, "cy");
+    assert!(world.units.get(world.stale).is_err());
+    assert!(world.extremes.nan.is_nan());
+    let without_nan = |e: &Extremes| Extremes {
+        nan: 0.0,
+        ..e.clone()
+    };
+    assert_eq!(without_nan(&world.extremes), without_nan(&extremes()));
+    // A renamed type takes the resource of its old name.
+    assert_eq!(loaded.get::<v2::Config>(), Some(&v2::Config { volume: 11 }));
+
+    let w = report.ty("World").unwrap();
+    assert!(
+        w.added.contains("lives") && w.added.contains("motto"),
+        "{report}"
+    );
+    assert!(w.dropped.contains("legacy"), "{report}");
+    assert!(
+        w.renamed.contains(&("hp".to_owned(), "health".to_owned())),
+        "{report}"
+    );
+    let p = report.ty("Particle").unwrap();
+    assert_eq!(p.values, 2);
+    assert!(p.added.contains("vel"), "{report}");
+    let phase = report.ty("Phase").unwrap();
+    assert!(phase.added.contains("Running.accel"), "{report}");
+    assert!(
+        phase
+            .renamed
+            .contains(&("Paused".to_owned(), "Halted".to_owned())),
+        "{report}"
+    );
+    assert_eq!(report.elements_filled, 2);
+    assert!(
+        report
+            .resources
+            .contains(&("Settings".to_owned(), "Config".to_owned()))
+    );
+    assert!(!report.is_exact());
+    assert_eq!(report.saved.get("World").unwrap().name, "World");
+    let text = report.to_string();
+    assert!(text.contains("Config (from Settings)"), "{text}");
+    assert!(text.contains("+ lives (default)"), "{text}");
+    assert!(text.contains("- legacy (dropped)"), "{text}");
+    assert!(text.contains("> hp -> health (renamed)"), "{text}");
+}
+
+#[test]
+fn an_integer_that_no_longer_fits_is_an_error_naming_the_path_and_the_value() {
+    let text = snapshot::save(&world_only_v1());
+    let err = build_error(snapshot::load(&text, &catalog(&[v2_narrow::World::DESC])).unwrap_err());
+    match &err {
+        BuildError::CheckedCast {
+            path,
+            value,
+            from,
+            to,
+        } => {
+            assert_eq!(path.to_string(), "World.small");
+            assert_eq!(value, "1000");
+            assert_eq!(
+                (*from, *to),
+                (coo_runtime::Prim::I64, coo_runtime::Prim::I8)
+            );
+        }
+        other => panic!("expected a checked cast error, got {other}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains("`World.small`"), "{message}");
+    assert!(message.contains("1000"), "{message}");
+}
+
+#[test]
+fn without_saved_types_an_integer_that_does_not_fit_is_still_refused() {
+    let json = r#"{"coo_snapshot":1,"state":{"Settings":{"volume":300}}}"#;
+    let err = build_error(snapshot::load(json, &catalog(&[v1::Settings::DESC])).unwrap_err());
+    assert!(
+        matches!(&err, BuildError::DoesNotFit { path, value, .. }
+            if path.to_string() == "Settings.volume" && value == "300"),
+        "{err}"
+    );
+}
+
+#[test]
+fn floats_convert_from_the_type_they_were_saved_as() {
+    let mut state = State::new();
+    state.insert(v1_floats::Reading {
+        wide: 0.1,
+        narrow: 0.5,
+    });
+    let text = snapshot::save(&state);
+    let (loaded, _) = snapshot::load(&text, &catalog(&[v2_floats::Reading::DESC])).unwrap();
+    let r = loaded.get::<v2_floats::Reading>().unwrap();
+    assert_eq!(r.wide, f64::from(0.1f32), "an `f32` widens exactly");
+    assert_eq!(r.narrow, 0.5);
+
+    // An `f64` that an `f32` does not hold is refused, as a checked cast.
+    let mut state = State::new();
+    state.insert(v1_floats::Reading {
+        wide: 0.5,
+        narrow: 0.1,
+    });
+    let text = snapshot::save(&state);
+    let err =
+        build_error(snapshot::load(&text, &catalog(&[v2_floats::Reading::DESC])).unwrap_err());
+    assert!(
+        matches!(&err, BuildError::CheckedCast { path, value, .. }
+            if path.to_string() == "Reading.narrow" && value == "0.1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_field_without_a_default_is_an_error_saying_what_to_add() {
+    let start = drops();
+    let text = snapshot::save(&world_only_v1());
+    let err = build_error(snapshot::load(&text, &catalog(&[v2_missing::World::DESC])).unwrap_err());
+    match &err {
+        BuildError::MissingField {
+            path,
+            ty,
+            field,
+            field_ty,
+            fix,
+        } => {
+            assert_eq!(path.to_string(), "World");
+            assert_eq!((ty.as_str(), field.as_str()), ("World", "anchor"));
+            assert_eq!(field_ty, "NoDefault");
+            assert!(fix.contains("#[coo(default = ...)]"), "{fix}");
+            assert!(fix.contains("implement `Default` for `NoDefault`"), "{fix}");
+            assert!(fix.contains("rename_from"), "{fix}");
+        }
+        other => panic!("expected a missing field error, got {other}"),
+    }
+    // Checked before anything was built: nothing to drop.
+    assert_eq!(drops() - start, 3, "only the three of the saved state");
+}
+
+#[test]
+fn an_unknown_variant_is_an_error_naming_the_path_and_the_variants() {
+    let text = snapshot::save(&world_v1()).replace(r#""Paused":7"#, r#""Frozen":7"#);
+    let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
+    match &err {
+        BuildError::UnknownVariant {
+            path,
+            ty,
+            variant,
+            variants,
+        } => {
+            assert_eq!(path.to_string(), "World.phases[1]");
+            assert_eq!((ty.as_str(), variant.as_str()), ("Phase", "Frozen"));
+            assert_eq!(variants, &["Idle", "Running", "Paused"]);
+        }
+        other => panic!("expected an unknown variant error, got {other}"),
+    }
+}
+
+#[test]
+fn an_array_longer_than_its_type_is_an_error_naming_both_lengths() {
+    let text = snapshot::save(&world_v1()).replace(r#""grid":[1,2,3]"#, r#""grid":[1,2,3,4]"#);
+    let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
+    assert!(
+        matches!(&err, BuildError::ArrayTooLong { path, len: 3, found: 4, .. }
+            if path.to_string() == "World.grid"),
+        "{err}"
+    );
+}
+
+#[test]
+fn snapshot_level_errors_are_typed() {
+    let catalog = v1_catalog();
+    assert!(matches!(
+        snapshot::load("{", &catalog),
+        Err(SnapshotError::Json(_))
+    ));
+    assert!(matches!(
+        snapshot::load(r#"{"state":{}}"#, &catalog),
+        Err(SnapshotError::Format(_))
+    ));
+    assert!(matches!(
+        snapshot::load(r#"{"coo_snapshot":2,"state":{}}"#, &catalog),
+        Err(SnapshotError::Version { found }) if found == "2"
+    ));
+    let err = snapshot::load(r#"{"coo_snapshot":1,"state":{"Gone":{}}}"#, &catalog).unwrap_err();
+    assert!(
+        matches!(&err, SnapshotError::UnknownType { name, types }
+            if name == "Gone" && types.contains(&"World".to_owned())),
+        "{err}"
+    );
+    let both = catalog_with_renamed_settings();
+    let err = snapshot::load(
+        r#"{"coo_snapshot":1,"state":{"Config":{"volume":1},"Settings":{"volume":2}}}"#,
+        &both,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, SnapshotError::DuplicateResource { ty, .. } if ty == "Config"),
+        "{err}"
+    );
+}
+
+fn catalog_with_renamed_settings() -> Catalog {
+    catalog(&[v2::Config::DESC])
+}
+
+// ------------------------------------------------------------------------ failure is clean
+
+/// Loads `text` under `catalog`, expecting an error; checks that every `Tracked` value the loader
+/// built before the error was dropped exactly once, and that it gave back every byte it took.
+fn assert_clean_failure(text: &str, catalog: &Catalog, built_tracked: usize) -> BuildError {
+    // Warm up: anything allocated once per thread on first use is allocated now.
+    let _ = snapshot::load(text, catalog);
+    let (bytes, start) = (live_bytes(), drops());
+    // The error is dropped at once, so that only what the load kept could still be allocated.
+    let failed = snapshot::load(text, catalog).is_err();
+    let (leaked, dropped) = (live_bytes() - bytes, drops() - start);
+    // Once more for the error itself, to say which case failed.
+    let err = build_error(snapshot::load(text, catalog).expect_err("the load fails"));
+    assert!(failed);
+    assert_eq!(leaked, 0, "the failed load leaked memory: {err}");
+    assert_eq!(
+        dropped, built_tracked,
+        "each value built before the error is dropped once: {err}"
+    );
+    err
+}
+
+#[derive(CooType)]
+#[coo(name = "Holder")]
+pub struct Holder {
+    pub list: Vec<Tracked>,
+    pub boxed: Box<Tracked>,
+    pub maybe: Option<Box<Tracked>>,
+    pub array: [Tracked; 2],
+    pub pool: Pool<Item>,
+    pub choice: Choice,
+    pub nested: Vec<Vec<Tracked>>,
+    pub last: u8,
+}
+
+#[derive(CooType)]
+#[coo(name = "Item")]
+pub struct Item {
+    pub tag: Tracked,
+    pub n: u8,
+}
+
+#[derive(CooType)]
+#[coo(name = "Choice")]
+pub enum Choice {
+    Empty,
+    Two(Tracked, Tracked, u8),
+}
+
+const HOLDER_OK: &str = r#"{"coo_snapshot":1,"state":{"Holder":{
+    "list":[{"id":1},{"id":2},{"id":3}],
+    "boxed":{"id":4},
+    "maybe":{"id":5},
+    "array":[{"id":6},{"id":7}],
+    "pool":[{"index":0,"generation":0,"value":{"tag":{"id":8},"n":1}},
+            {"index":2,"generation":5,"value":{"tag":{"id":9},"n":2}}],
+    "choice":{"Two":[{"id":10},{"id":11},1]},
+    "nested":[[{"id":12}],[{"id":13},{"id":14}]],
+    "last":1}}}"#;
+
+#[test]
+fn a_failing_load_drops_what_it_built_once_and_leaks_nothing() {
+    let catalog = catalog(&[Holder::DESC]);
+    let start = drops();
+    let (state, report) = snapshot::load(HOLDER_OK, &catalog).expect("the valid holder loads");
+    assert_eq!(report.ty("Tracked").unwrap().values, 14);
+    assert_eq!(drops(), start);
+    drop(state);
+    assert_eq!(drops() - start, 14);
+
+    // Each case breaks one value; the number is how many `Tracked` were built before it.
+    let cases: [(&str, &str, usize, &str); 10] = [
+        (r#"{"id":3}"#, r#"{"id":-3}"#, 2, "Holder.list[2].id"),
+        (
+            r#""boxed":{"id":4}"#,
+            r#""boxed":{"id":"x"}"#,
+            3,
+            "Holder.boxed.id",
+        ),
+        (
+            r#""maybe":{"id":5}"#,
+            r#""maybe":{"id":5.5}"#,
+            4,
+            "Holder.maybe.id",
+        ),
+        (r#"{"id":7}"#, r#"{"id":1e10}"#, 6, "Holder.array[1].id"),
+        (r#""n":2"#, r#""n":256"#, 9, "Holder.pool[2].n"),
+        (
+            r#"{"id":11}"#,
+            r#"{"id":[11]}"#,
+            10,
+            "Holder.choice.Two.1.id",
+        ),
+        (
+            r#"{"id":11},1]"#,
+            r#"{"id":11},-1]"#,
+            11,
+            "Holder.choice.Two.2",
+        ),
+        (
+            r#"{"id":14}"#,
+            r#"{"id":null}"#,
+            13,
+            "Holder.nested[1][1].id",
+        ),
+        (r#""last":1"#, r#""last":true"#, 14, "Holder.last"),
+        // Pool slots are checked before any of their values is built.
+        (
+            r#""generation":5"#,
+            r#""generation":-5"#,
+            7,
+            "Holder.pool[1].generation",
+        ),
+    ];
+    for (from, to, built, path) in cases {
+        assert!(HOLDER_OK.contains(from), "{from}");
+        let text = HOLDER_OK.replacen(from, to, 1);
+        let err = assert_clean_failure(&text, &catalog, built);
+        assert_eq!(err.path().to_string(), path, "{err}");
+    }
+}
+
+#[test]
+fn a_failing_load_of_a_whole_state_drops_the_resources_built_before() {
+    let text = snapshot::save(&world_v1());
+    // `World` comes after `Settings` in the state, and fails after its `tracked` were built.
+    let text = text.replace(r#""yes":true"#, r#""yes":1"#);
+    let err = assert_clean_failure(&text, &v1_catalog(), 3);
+    assert_eq!(err.path().to_string(), "World.extremes.yes");
+}
+
+#[derive(CooType)]
+#[coo(name = "Zone")]
+pub struct Zone {
+    pub units: Pool<Tracked>,
+}
+
+#[derive(CooType)]
+#[coo(name = "Mode")]
+pub enum Mode {
+    Idle,
+    Active { pool: Pool<Tracked> },
+}
+
+#[derive(CooType)]
+#[coo(name = "Map")]
+pub struct Map {
+    pub zones: Vec<Zone>,
+    pub mode: Mode,
+    pub spare: Option<Box<Zone>>,
+}
+
+#[test]
+fn vacant_slots_of_nested_pools_are_kept_by_path() {
+    /// A pool whose slot 0 was emptied twice and slot 2 once; slot 1 holds `id`.
+    fn pool(id: u32) -> Pool<Tracked> {
+        let mut pool = Pool::new();
+        let a = pool.insert(Tracked { id: 0 });
+        pool.insert(Tracked { id });
+        let c = pool.insert(Tracked { id: 0 });
+        pool.remove(a).unwrap();
+        let a = pool.insert(Tracked { id: 0 });
+        pool.remove(a).unwrap();
+        pool.remove(c).unwrap();
+        pool
+    }
+    let mut state = State::new();
+    state.insert(Map {
+        zones: vec![Zone { units: Pool::new() }, Zone { units: pool(1) }],
+        mode: Mode::Active { pool: pool(2) },
+        spare: Some(Box::new(Zone { units: pool(3) })),
+    });
+    let text = snapshot::save(&state);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let expected = serde_json::json!([[0, 2], [2, 1]]);
+    for path in [
+        "Map.zones[1].units",
+        "Map.mode.Active.pool",
+        "Map.spare.units",
+    ] {
+        assert_eq!(json["vacant_slots"][path], expected, "{path}: {text}");
+    }
+    assert_eq!(
+        json["vacant_slots"].as_object().unwrap().len(),
+        3,
+        "an empty pool has no vacant slots"
+    );
+
+    let (mut loaded, _) = snapshot::load(&text, &catalog(&[Map::DESC])).unwrap();
+    assert_eq!(state_json(&loaded), state_json(&state));
+    assert_eq!(snapshot::save(&loaded), text);
+    let next = |state: &mut State| {
+        let map = state.get_mut::<Map>().unwrap();
+        let Mode::Active { pool } = &mut map.mode else {
+            panic!("active")
+        };
+        [
+            pool.insert(Tracked { id: 9 }),
+            pool.insert(Tracked { id: 9 }),
+        ]
+    };
+    assert_eq!(next(&mut loaded), next(&mut state));
+}
