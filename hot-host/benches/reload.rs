@@ -45,8 +45,14 @@ fn main() {
         "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n    #[coo(default = 1.0)]\n    pub mass: f32,\n}",
     );
     let source = source
-        .replace("vel: Vec2 { x: 0.5, y: 0.0 },", "vel: Vec2 { x: 0.5, y: 0.0 },\n                mass: 1.0,")
-        .replace("vel: Vec2::default(),", "vel: Vec2::default(),\n        mass: 1.0,");
+        .replace(
+            "vel: Vec2 { x: 0.5, y: 0.0 },",
+            "vel: Vec2 { x: 0.5, y: 0.0 },\n                mass: 1.0,",
+        )
+        .replace(
+            "vel: Vec2::default(),",
+            "vel: Vec2::default(),\n        mass: 1.0,",
+        );
     std::fs::write(v2.path().join("src/lib.rs"), source).unwrap();
 
     let v1_dylib = Builder::new(&demo)
@@ -60,7 +66,10 @@ fn main() {
         .expect("the edited demo builds")
         .dylib;
 
-    for (case, next) in [("unchanged layouts", &v1_dylib), ("Particle gained a field", &v2_dylib)] {
+    for (case, next) in [
+        ("unchanged layouts", &v1_dylib),
+        ("Particle gained a field", &v2_dylib),
+    ] {
         let mut loads = Vec::new();
         let mut migrates = Vec::new();
         let mut totals = Vec::new();
@@ -68,7 +77,8 @@ fn main() {
             let mut host = Host::with_builder(Builder::new(&demo).with_target_dir(&target));
             host.reload_from(&v1_dylib, None).unwrap();
             host.call_by_name("init", &[]).unwrap();
-            host.call_by_name("run", &[hot_host::Value::Int(50)]).unwrap();
+            host.call_by_name("run", &[hot_host::Value::Int(50)])
+                .unwrap();
             let report = host.reload_from(next, None).unwrap();
             loads.push(report.load);
             migrates.push(report.migrate);
@@ -94,7 +104,10 @@ fn standalone_manifest(manifest: &str, workspace: &Path) -> String {
         .replace("license.workspace = true", "")
         .replace(
             "coo-runtime.workspace = true",
-            &format!("coo-runtime = {{ path = {:?} }}", runtime.display().to_string()),
+            &format!(
+                "coo-runtime = {{ path = {:?} }}",
+                runtime.display().to_string()
+            ),
         )
         .replace("[lints]\nworkspace = true\n", "")
         + "\n[workspace]\n"

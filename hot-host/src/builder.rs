@@ -303,7 +303,11 @@ impl Builder {
         match messages.finished {
             Some(true) if status.success() => {}
             // The build ran: its failure is the compiler's (or a build script's).
-            Some(_) => return Err(BuildError::Compile { rendered: stderr }),
+            Some(_) => {
+                return Err(BuildError::Compile {
+                    rendered: diagnostics(&stderr),
+                });
+            }
             None if status.success() => {}
             None => return Err(BuildError::Cargo { status, stderr }),
         }
@@ -514,5 +518,67 @@ mod tests {
         assert_eq!(b.target_dir(), Path::new("/plugins/demo/target/coo"));
         let b = b.with_target_dir("/elsewhere");
         assert_eq!(b.target_dir(), Path::new("/elsewhere"));
+    }
+}
+
+/// Cargo's stderr without its progress chatter ("Blocking waiting for file lock", "Compiling
+/// x"): what remains is the compiler's rendered diagnostics and cargo's own error lines.
+fn diagnostics(stderr: &str) -> String {
+    let chatter = |line: &str| {
+        let plain = strip_ansi(line);
+        let word = plain.trim_start().split(' ').next().unwrap_or("");
+        plain.starts_with(' ')
+            && matches!(
+                word,
+                "Blocking"
+                    | "Compiling"
+                    | "Checking"
+                    | "Fresh"
+                    | "Building"
+                    | "Updating"
+                    | "Locking"
+            )
+    };
+    let mut out: String = stderr
+        .lines()
+        .filter(|l| !chatter(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if stderr.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI sequences: ESC [ ... final byte in @..~
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) && c != '[' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod diagnostics_tests {
+    use super::diagnostics;
+
+    #[test]
+    fn progress_chatter_is_dropped_and_diagnostics_kept() {
+        let stderr = "    Blocking waiting for file lock on package cache\n   Compiling p v0.1.0 (/x)\n\
+                      error[E0308]: mismatched types\n  --> src/lib.rs:1:1\n\x1b[1m\x1b[32m   Compiling\x1b[0m q\n";
+        assert_eq!(
+            diagnostics(stderr),
+            "error[E0308]: mismatched types\n  --> src/lib.rs:1:1\n"
+        );
     }
 }

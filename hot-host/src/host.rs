@@ -75,64 +75,124 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-impl fmt::Display for ReloadReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "version {} -> {}", self.from_version, self.to_version)?;
-        if let Some(build) = self.build {
-            write!(f, " (build {}", ms(build))?;
-        } else {
-            write!(f, " (")?;
+impl ReloadReport {
+    /// One line: `reloaded 2 -> 3 in 412.3 ms (build 409.1 ms, reload 3.2 ms): 1 type migrated, 1 fn changed`.
+    pub fn summary(&self, latency: Option<Duration>) -> String {
+        let mut parts = Vec::new();
+        let types = self.migration.types.len();
+        if types > 0 {
+            parts.push(format!(
+                "{types} type{} migrated",
+                if types == 1 { "" } else { "s" }
+            ));
         }
-        writeln!(
-            f,
-            "{}reload {}: load {}, migrate {})",
-            if self.build.is_some() { ", " } else { "" },
-            ms(self.reload_time()),
+        for (n, what) in [
+            (self.fns_added.len(), "added"),
+            (self.fns_removed.len(), "removed"),
+            (self.fns_changed.len(), "changed"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} fn{} {what}", if n == 1 { "" } else { "s" }));
+            }
+        }
+        if parts.is_empty() {
+            parts.push("code swapped".to_owned());
+        }
+        format!(
+            "reloaded {} -> {}{} ({}): {}",
+            self.from_version,
+            self.to_version,
+            latency.map_or(String::new(), |l| format!(" in {}", ms(l))),
+            self.times(),
+            parts.join(", ")
+        )
+    }
+
+    fn times(&self) -> String {
+        match self.build {
+            Some(build) => format!("build {}, reload {}", ms(build), ms(self.reload_time())),
+            None => format!("reload {}", ms(self.reload_time())),
+        }
+    }
+
+    /// The report as a block, with ANSI colors when `color` (for terminals); `latency` is the
+    /// time from the save to the new code being live, when known.
+    pub fn render(&self, color: bool, latency: Option<Duration>) -> String {
+        let paint = |code: &str, text: &str| {
+            if color {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_owned()
+            }
+        };
+        let mut out = String::new();
+        let head = format!("version {} -> {}", self.from_version, self.to_version);
+        out.push_str(&paint("1;32", &head));
+        out.push_str(&format!(
+            " ({}{}: load {}, migrate {})\n",
+            latency.map_or(String::new(), |l| format!(
+                "live {} after the save; ",
+                ms(l)
+            )),
+            self.times(),
             ms(self.load),
             ms(self.migrate)
-        )?;
+        ));
         for name in &self.fns_added {
-            writeln!(f, "  + fn {name}")?;
+            out.push_str(&paint("32", &format!("  + fn {name}")));
+            out.push('\n');
         }
         for name in &self.fns_removed {
-            writeln!(f, "  - fn {name}")?;
+            out.push_str(&paint("31", &format!("  - fn {name}")));
+            out.push('\n');
         }
         for (name, old, new) in &self.fns_changed {
-            writeln!(f, "  ~ fn {name}: {old} -> {new}")?;
+            out.push_str(&paint("33", &format!("  ~ fn {name}: {old} -> {new}")));
+            out.push('\n');
         }
         if self.fns_updated > 0 {
-            writeln!(
-                f,
-                "  {} function{} swapped",
+            out.push_str(&format!(
+                "  {} function{} swapped\n",
                 self.fns_updated,
                 if self.fns_updated == 1 { "" } else { "s" }
-            )?;
+            ));
         }
         for t in &self.migration.types {
             for line in t.diff.to_string().lines() {
-                writeln!(f, "  {line}")?;
+                let code = match line.trim_start().chars().next() {
+                    Some('+') => "32",
+                    Some('-') => "31",
+                    Some('~' | '>') => "33",
+                    _ => "1",
+                };
+                out.push_str(&paint(code, &format!("  {line}")));
+                out.push('\n');
             }
-            writeln!(
-                f,
-                "    {} value{} migrated",
+            out.push_str(&format!(
+                "    {} value{} migrated\n",
                 t.values,
                 if t.values == 1 { "" } else { "s" }
-            )?;
+            ));
         }
         if !self.migration.kept.is_empty() {
-            writeln!(
-                f,
-                "  unchanged, kept in place: {}",
+            out.push_str(&format!(
+                "  unchanged, kept in place: {}\n",
                 self.migration.kept.join(", ")
-            )?;
+            ));
         }
-        write!(
-            f,
+        out.push_str(&format!(
             "  {} librar{} mapped ({:.1} MiB)",
             self.kept.libraries,
             if self.kept.libraries == 1 { "y" } else { "ies" },
             self.kept.bytes as f64 / (1024.0 * 1024.0)
-        )
+        ));
+        out
+    }
+}
+
+impl fmt::Display for ReloadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false, None))
     }
 }
 
@@ -321,6 +381,40 @@ impl Host {
             migration,
             kept: kept(),
         })
+    }
+
+    /// Builds the current source and shows what a reload would do, without doing it: the
+    /// migration plan of the live state (or every reason there is none) and the function
+    /// changes. The library is loaded (and stays mapped) to read its types; nothing else changes.
+    pub fn preview(&mut self) -> Result<String, ReloadError> {
+        let output = self.builder.build()?;
+        let library = self.loader.load(&output.dylib)?;
+        let catalog = Catalog::from_descs(library.manifest.types.iter().copied())?;
+        let slots = self.plan_slots(&library.manifest.fns);
+        let mut text = match self.state.plan(&catalog) {
+            Ok(plan) => {
+                let mut text = String::new();
+                for diff in plan.diffs() {
+                    text.push_str(&diff.to_string());
+                }
+                if text.is_empty() {
+                    text.push_str("no layout changes\n");
+                }
+                text
+            }
+            Err(e) => e.to_string(),
+        };
+        for (name, _) in &slots.added {
+            text.push_str(&format!("+ fn {name}\n"));
+        }
+        for name in &slots.removed {
+            text.push_str(&format!("- fn {name}\n"));
+        }
+        for (name, desc) in &slots.changed {
+            let old = self.slots[name].desc().signature();
+            text.push_str(&format!("~ fn {name}: {old} -> {}\n", desc.signature()));
+        }
+        Ok(text)
     }
 
     fn plan_slots(&self, fns: &[&'static FnDesc]) -> SlotPlan {

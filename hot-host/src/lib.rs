@@ -4,6 +4,7 @@
 
 pub mod build_value;
 pub mod builder;
+pub mod devloop;
 pub mod host;
 pub mod loader;
 pub mod path;

@@ -15,7 +15,14 @@ commands:
                         the others take the arguments in order (quote strings with spaces: \"a b\")
   state                 print the live state readably
   state --json          print the live state as one line of JSON
+  state <path> [--json] print one value: `state World.particles[0].pos`
+  set <path> <json>     replace one value: `set World.gravity.y -2.5`, `set World.weather Calm`
+  save <file>           save the state as JSON (the `state --json` shape, with its layouts)
+  load <file>           load a saved state; one saved under older layouts is migrated by
+                        field name with the same rules as a reload
   reload                rebuild the plugin and reload it, keeping the state
+  plan                  build the current source and show the migration it would need,
+                        without applying it
   fns                   list the hot functions and their signatures
   types                 list the plugin's types and their fields
   help                  this text
@@ -90,6 +97,48 @@ pub fn run_command(
         ("call", []) => writeln!(err, "error: `call` needs a function name; `fns` lists them")?,
         ("state", []) => write!(out, "{}", state_pretty(host.state()))?,
         ("state", [flag]) if flag == "--json" => writeln!(out, "{}", state_json(host.state()))?,
+        ("state", [path]) | ("state", [path, _]) => {
+            let json = args.get(1).map(String::as_str) == Some("--json");
+            if args.len() == 2 && !json {
+                writeln!(
+                    err,
+                    "error: `state <path>` takes only `--json` after the path"
+                )?;
+            } else {
+                match crate::path::get(host.state(), path) {
+                    Ok(found) if json => writeln!(out, "{}", found.json())?,
+                    Ok(found) => writeln!(out, "{}", found.pretty())?,
+                    Err(e) => writeln!(err, "error: {e}")?,
+                }
+            }
+        }
+        ("set", [path, value @ ..]) if !value.is_empty() => {
+            let value = value.join(" ");
+            match crate::path::set(host.state_mut(), path, &value) {
+                Ok(()) => {}
+                Err(e) => writeln!(err, "error: {e}")?,
+            }
+        }
+        ("save", [file]) => {
+            let text = crate::snapshot::save(host.state());
+            match std::fs::write(file, text) {
+                Ok(()) => writeln!(out, "saved the state to {file}")?,
+                Err(e) => writeln!(err, "error: could not write {file}: {e}")?,
+            }
+        }
+        ("load", [file]) => match std::fs::read_to_string(file) {
+            Err(e) => writeln!(err, "error: could not read {file}: {e}")?,
+            Ok(text) => match crate::snapshot::load(&text, host.catalog()) {
+                Ok((state, report)) => {
+                    *host.state_mut() = state;
+                    writeln!(out, "{report}")?;
+                }
+                Err(e) => writeln!(
+                    err,
+                    "error: could not load {file}, the state is unchanged: {e}"
+                )?,
+            },
+        },
         ("reload", []) => match host.reload() {
             Ok(report) => writeln!(out, "{report}")?,
             Err(e) => writeln!(
@@ -97,6 +146,10 @@ pub fn run_command(
                 "error: reload failed; version {} keeps running with its state\n{e}",
                 host.version()
             )?,
+        },
+        ("plan", []) => match host.preview() {
+            Ok(text) => write!(out, "{text}")?,
+            Err(e) => writeln!(err, "error: {e}")?,
         },
         ("fns", []) => {
             for (name, desc) in host.fns() {

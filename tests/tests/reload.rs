@@ -95,8 +95,14 @@ fn a_nested_struct_inside_a_vec_and_an_enum_variant_change() {
             "Running {\n        speed: u32,\n    },",
             "Running {\n        speed: u64,\n    },\n    Paused(String),",
         ),
-        ("Stats { hp: 30, level: 2 }", "Stats { hp: 30, mana: 7, level: 2 }"),
-        ("Stats { hp: 20, level: 5 }", "Stats { hp: 20, mana: 7, level: 5 }"),
+        (
+            "Stats { hp: 30, level: 2 }",
+            "Stats { hp: 30, mana: 7, level: 2 }",
+        ),
+        (
+            "Stats { hp: 20, level: 5 }",
+            "Stats { hp: 20, mana: 7, level: 5 }",
+        ),
     ]);
     let report = reload(&mut host);
     let game = &json(&host)["Game"];

@@ -1,0 +1,323 @@
+//! The dev loop of `hot-host run`: the plugin ticks, commands are read from standard input, and
+//! every save of the plugin's source is rebuilt in the background and reloaded, state kept.
+//!
+//! One thread owns the [`Host`] and runs the loop; it receives, on one channel, command lines
+//! (from a reader thread), debounced source changes (from the [`Watcher`]) and finished builds
+//! (from a builder thread). Cargo runs on the builder thread, so the old version keeps ticking
+//! while the new one compiles. Saves that come in during a build are coalesced: when the build
+//! ends, its result is discarded and the latest source is built, so only the newest save is
+//! ever loaded. Loading and migrating happen on the loop's thread, between two ticks: a safe
+//! point, since every call and every reload needs `&mut Host`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::builder::{BuildError, BuildOutput, Builder};
+use crate::host::{Host, ReloadError, ReloadReport};
+use crate::repl::{self, Flow};
+use crate::slots::{CallError, FnHandle};
+use crate::watch::{self, Change, Watcher};
+
+/// The dev loop's debounce window: short, because it is pure waiting in the save-to-live path
+/// (an editor's save is a burst of events within a millisecond or two). A save split wider than
+/// this only costs an extra build: builds are coalesced, so the newest source still wins.
+pub const DEBOUNCE: Duration = Duration::from_millis(10);
+
+/// How the loop runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The function to tick; `None` ticks `tick` when the plugin has one.
+    pub tick: Option<String>,
+    /// Time between two ticks; zero disables ticking.
+    pub every: Duration,
+    /// Watch the plugin's sources and reload on every save.
+    pub watch: bool,
+    /// One line per reload instead of a block.
+    pub quiet: bool,
+    /// ANSI colors in reports (for terminals).
+    pub color: bool,
+    /// Where the state is saved before every reload and at exit, for `--restore`.
+    pub snapshot: Option<PathBuf>,
+}
+
+/// Something the loop reacts to.
+#[derive(Debug)]
+pub enum Event {
+    /// A command line from standard input.
+    Line(String),
+    /// Standard input ended.
+    Eof,
+    /// The plugin's sources changed.
+    Changed(Change),
+    /// A background build finished; `since` is when the first change it includes was seen.
+    Built {
+        result: Result<BuildOutput, BuildError>,
+        since: Instant,
+    },
+}
+
+/// Feeds lines from standard input into the loop (with line editing and history on a terminal).
+pub fn spawn_stdin_reader(events: mpsc::Sender<Event>) {
+    thread::Builder::new()
+        .name("coo-stdin".into())
+        .spawn(move || {
+            let terminal = io::IsTerminal::is_terminal(&io::stdin());
+            if terminal && let Ok(mut editor) = rustyline::DefaultEditor::new() {
+                while let Ok(line) = editor.readline("") {
+                    let _ = editor.add_history_entry(line.as_str());
+                    if events.send(Event::Line(line)).is_err() {
+                        return;
+                    }
+                }
+            } else {
+                for line in io::stdin().lines() {
+                    let Ok(line) = line else { break };
+                    if events.send(Event::Line(line)).is_err() {
+                        return;
+                    }
+                }
+            }
+            let _ = events.send(Event::Eof);
+        })
+        .expect("spawn the stdin reader");
+}
+
+/// Builds on a thread of its own: send it the instant of the first change a build includes.
+fn spawn_builder(builder: Builder, events: mpsc::Sender<Event>) -> mpsc::Sender<Instant> {
+    let (requests, incoming) = mpsc::channel::<Instant>();
+    thread::Builder::new()
+        .name("coo-build".into())
+        .spawn(move || {
+            for since in incoming {
+                let result = builder.build();
+                if events.send(Event::Built { result, since }).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("spawn the builder thread");
+    requests
+}
+
+struct Ticker {
+    name: String,
+    every: Duration,
+    handle: Option<FnHandle>,
+    next: Instant,
+    /// Ticking stops after an error, until the next reload.
+    paused: bool,
+}
+
+impl Ticker {
+    fn new(host: &Host, options: &Options) -> Option<Ticker> {
+        if options.every.is_zero() {
+            return None;
+        }
+        let name = options.tick.clone().unwrap_or_else(|| "tick".to_owned());
+        let mut ticker = Ticker {
+            name,
+            every: options.every,
+            handle: None,
+            next: Instant::now() + options.every,
+            paused: false,
+        };
+        ticker.resolve(host);
+        Some(ticker)
+    }
+
+    /// Resolves the tick function again (after a reload its signature may have changed).
+    fn resolve(&mut self, host: &Host) {
+        self.handle = host.resolve(&self.name).ok();
+        self.paused = false;
+    }
+
+    fn timeout(&self) -> Duration {
+        if self.handle.is_none() || self.paused {
+            return Duration::from_secs(3600);
+        }
+        self.next.saturating_duration_since(Instant::now())
+    }
+
+    fn tick(&mut self, host: &mut Host, err: &mut dyn Write) -> io::Result<()> {
+        let now = Instant::now();
+        if self.paused || now < self.next {
+            return Ok(());
+        }
+        let Some(handle) = &self.handle else {
+            return Ok(());
+        };
+        // Late ticks are not made up for: the next one is a period from now.
+        self.next = (self.next + self.every).max(now);
+        if let Err(e) = host.call(handle, &[]) {
+            self.paused = true;
+            let hint = match e {
+                CallError::ArgCount { .. } | CallError::BadArg { .. } => {
+                    "the tick function must take only resources (`&T`/`&mut T`)"
+                }
+                _ => "ticking is paused until the next reload",
+            };
+            writeln!(err, "error: tick `{}`: {e}\n{hint}", self.name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the loop until `quit` or the end of input.
+pub fn run(
+    host: &mut Host,
+    options: &Options,
+    events: mpsc::Sender<Event>,
+    incoming: mpsc::Receiver<Event>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let _watcher = if options.watch {
+        match watch::watched_paths(host.builder().plugin_dir())
+            .and_then(|set| Watcher::spawn(set, DEBOUNCE, events.clone(), Event::Changed))
+        {
+            Ok(w) => Some(w),
+            Err(e) => {
+                writeln!(err, "warning: not watching the sources ({e}); use `reload`")?;
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let builds = spawn_builder(host.builder().clone(), events);
+    let mut ticker = Ticker::new(host, options);
+    let mut building = false;
+    // The first change not yet in a build.
+    let mut pending: Option<Instant> = None;
+    loop {
+        let timeout = ticker
+            .as_ref()
+            .map_or(Duration::from_secs(3600), Ticker::timeout);
+        match incoming.recv_timeout(timeout) {
+            Ok(Event::Line(line)) => {
+                let reloads = line.trim() == "reload";
+                if reloads {
+                    save_snapshot(host, options, err)?;
+                }
+                let flow = repl::run_command(host, &line, out, err)?;
+                if reloads && let Some(t) = ticker.as_mut() {
+                    t.resolve(host);
+                }
+                if flow == Flow::Quit {
+                    break;
+                }
+            }
+            Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Event::Changed(change)) => {
+                for e in &change.errors {
+                    writeln!(err, "warning: {e}")?;
+                }
+                let since = pending.map_or(change.first_event_at, |p| p.min(change.first_event_at));
+                if building {
+                    pending = Some(since);
+                } else {
+                    building = true;
+                    let _ = builds.send(since);
+                }
+            }
+            Ok(Event::Built { result, since }) => {
+                building = false;
+                if let Some(newer) = pending.take() {
+                    // Saves came in during that build: build the latest source, load only it.
+                    building = true;
+                    let _ = builds.send(newer.min(since));
+                    continue;
+                }
+                match result {
+                    Ok(output) => {
+                        save_snapshot(host, options, err)?;
+                        let outcome = host.reload_from(&output.dylib, Some(output.duration));
+                        report(
+                            options,
+                            outcome.as_ref(),
+                            Some(since),
+                            host.version(),
+                            out,
+                            err,
+                        )?;
+                        if outcome.is_ok()
+                            && let Some(t) = ticker.as_mut()
+                        {
+                            t.resolve(host);
+                        }
+                    }
+                    Err(e) => {
+                        let failed: Result<&ReloadReport, &ReloadError> =
+                            Err(&ReloadError::Build(e));
+                        report(options, failed, Some(since), host.version(), out, err)?;
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if let Some(t) = ticker.as_mut() {
+            t.tick(host, err)?;
+        }
+        out.flush()?;
+        err.flush()?;
+    }
+    save_snapshot(host, options, err)?;
+    Ok(())
+}
+
+/// Prints the outcome of a reload: a block, or one line with `quiet`.
+pub fn report(
+    options: &Options,
+    outcome: Result<&ReloadReport, &ReloadError>,
+    since: Option<Instant>,
+    version: u64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let latency = since.map(|s| s.elapsed());
+    match outcome {
+        Ok(report) if options.quiet => writeln!(out, "{}", report.summary(latency)),
+        Ok(report) => writeln!(out, "{}", report.render(options.color, latency)),
+        Err(e) => {
+            let (red, reset) = if options.color {
+                ("\x1b[1;31m", "\x1b[0m")
+            } else {
+                ("", "")
+            };
+            writeln!(
+                err,
+                "{red}reload failed{reset}; version {version} keeps running with its state\n{e}"
+            )
+        }
+    }
+}
+
+fn save_snapshot(host: &Host, options: &Options, err: &mut dyn Write) -> io::Result<()> {
+    let Some(path) = &options.snapshot else {
+        return Ok(());
+    };
+    if host.state().is_empty() {
+        return Ok(());
+    }
+    let text = crate::snapshot::save(host.state());
+    let saved = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            // Write then rename, so a crash mid-write never leaves a torn snapshot.
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, path)
+        });
+    if let Err(e) = saved {
+        writeln!(
+            err,
+            "warning: could not save the state to {}: {e}",
+            path.display()
+        )?;
+    }
+    Ok(())
+}
