@@ -244,6 +244,24 @@ fn expand_enum(
         }
     });
 
+    let read_mut_arms = variants.iter().enumerate().map(|(index, variant)| {
+        let bindings: Vec<Ident> = (0..variant.fields.len())
+            .map(|slot| format_ident!("__coo_f{}", slot))
+            .collect();
+        let pattern = variant_tokens(ty, variant, &bindings);
+        let slots = 0..bindings.len();
+        quote! {
+            #pattern => {
+                #(
+                    __coo_out
+                        .add(#slots)
+                        .write(__coo::core::ptr::from_mut(#bindings).cast::<u8>());
+                )*
+                #index
+            }
+        }
+    });
+
     let write_arms = variants.iter().enumerate().map(|(index, variant)| {
         let values: Vec<TokenStream> = (variant.fields.iter().enumerate())
             .map(|(slot, field)| {
@@ -264,6 +282,17 @@ fn expand_enum(
             unsafe {
                 match &*__coo_value.cast::<#ty>() {
                     #(#read_arms)*
+                }
+            }
+        }
+
+        unsafe fn __coo_read_mut(__coo_value: *mut u8, __coo_out: *mut *mut u8) -> usize {
+            // SAFETY: `EnumDesc::read_mut`'s contract: `__coo_value` points to a valid value of
+            // this enum that nothing else references, and `__coo_out` has room for the fields of
+            // its largest variant, so every `add(slot)` stays in bounds.
+            unsafe {
+                match &mut *__coo_value.cast::<#ty>() {
+                    #(#read_mut_arms)*
                 }
             }
         }
@@ -291,6 +320,7 @@ fn expand_enum(
         __coo::TypeKind::Enum(__coo::EnumDesc {
             variants: &[#(#variant_descs),*],
             read: __coo_read,
+            read_mut: __coo_read_mut,
             write: __coo_write,
         })
     }

@@ -113,6 +113,9 @@ pub struct EnumDesc {
     /// Returns the index of the value's variant and writes the address of each of its fields, in
     /// declaration order, to `fields_out` (which has room for the largest variant).
     pub read: unsafe fn(value: *const u8, fields_out: *mut *const u8) -> usize,
+    /// As `read`, with addresses through which the fields may be written or dropped (`value`
+    /// is borrowed mutably for as long as they are used).
+    pub read_mut: unsafe fn(value: *mut u8, fields_out: *mut *mut u8) -> usize,
     /// Writes variant `variant` to `dst`, moving each of its fields out of the addresses in
     /// `fields_in` (which stay allocated but must no longer be dropped).
     pub write: unsafe fn(dst: *mut u8, variant: usize, fields_in: *const *mut u8),
@@ -293,6 +296,8 @@ pub struct StringGlue {
 pub struct VecGlue {
     /// Length and element pointer of the vector.
     pub parts: unsafe fn(*const u8) -> (*const u8, usize),
+    /// As `parts`, with an element pointer through which elements may be written or dropped.
+    pub parts_mut: unsafe fn(*mut u8) -> (*mut u8, usize),
     /// Writes an empty vector with room for `cap` elements to `dst` and returns its buffer.
     pub write_with_capacity: unsafe fn(dst: *mut u8, cap: usize) -> *mut u8,
     /// Sets the length of the vector at `dst` (elements up to it must be initialized).
@@ -304,6 +309,8 @@ pub struct VecGlue {
 pub struct BoxGlue {
     /// The address of the boxed value.
     pub get: unsafe fn(*const u8) -> *const u8,
+    /// The address of the boxed value, for writing or dropping it.
+    pub get_mut: unsafe fn(*mut u8) -> *mut u8,
     /// Writes a new box to `dst`, moving the value out of `src`.
     pub write_from: unsafe fn(dst: *mut u8, src: *mut u8),
     /// Frees the box's allocation without dropping the value in it (which was moved out).
@@ -315,6 +322,8 @@ pub struct BoxGlue {
 pub struct OptionGlue {
     /// The address of the payload, or null for `None`.
     pub get: unsafe fn(*const u8) -> *const u8,
+    /// The address of the payload for writing or dropping it, or null for `None`.
+    pub get_mut: unsafe fn(*mut u8) -> *mut u8,
     pub write_none: unsafe fn(dst: *mut u8),
     /// Writes `Some` to `dst`, moving the payload out of `src`.
     pub write_some: unsafe fn(dst: *mut u8, src: *mut u8),
@@ -327,6 +336,8 @@ pub struct PoolGlue {
     pub slot_count: unsafe fn(*const u8) -> usize,
     /// Generation of slot `i` and the address of its value (null when the slot is vacant).
     pub slot: unsafe fn(*const u8, i: usize) -> (u32, *const u8),
+    /// As `slot`, with an address through which the value may be written or dropped.
+    pub slot_mut: unsafe fn(*mut u8, i: usize) -> (u32, *mut u8),
     /// Writes a pool of `n` vacant slots to `dst`.
     pub write_vacant: unsafe fn(dst: *mut u8, n: usize),
     /// Sets slot `i` of the pool at `dst` to `generation`, moving the value out of `src` when it
@@ -453,6 +464,12 @@ unsafe fn vec_parts<T>(p: *const u8) -> (*const u8, usize) {
     (v.as_ptr().cast(), v.len())
 }
 
+unsafe fn vec_parts_mut<T>(p: *mut u8) -> (*mut u8, usize) {
+    // SAFETY: the caller passes a valid `Vec<T>` that nothing else references.
+    let v = unsafe { &mut *p.cast::<Vec<T>>() };
+    (v.as_mut_ptr().cast(), v.len())
+}
+
 unsafe fn vec_write_with_capacity<T>(dst: *mut u8, cap: usize) -> *mut u8 {
     let mut v = Vec::<T>::with_capacity(cap);
     let buf = v.as_mut_ptr().cast();
@@ -480,6 +497,7 @@ unsafe impl<T: CooField> CooField for Vec<T> {
             elem: T::shape,
             glue: &VecGlue {
                 parts: vec_parts::<T>,
+                parts_mut: vec_parts_mut::<T>,
                 write_with_capacity: vec_write_with_capacity::<T>,
                 set_len: vec_set_len::<T>,
             },
@@ -491,6 +509,12 @@ unsafe fn box_get<T>(p: *const u8) -> *const u8 {
     // SAFETY: the caller passes a valid `Box<T>`.
     let b = unsafe { &*p.cast::<Box<T>>() };
     (&**b as *const T).cast()
+}
+
+unsafe fn box_get_mut<T>(p: *mut u8) -> *mut u8 {
+    // SAFETY: the caller passes a valid `Box<T>` that nothing else references.
+    let b = unsafe { &mut *p.cast::<Box<T>>() };
+    (&mut **b as *mut T).cast()
 }
 
 unsafe fn box_free<T>(p: *mut u8) {
@@ -532,6 +556,7 @@ unsafe impl<T: CooField> CooField for Box<T> {
             elem: T::shape,
             glue: &BoxGlue {
                 get: box_get::<T>,
+                get_mut: box_get_mut::<T>,
                 write_from: box_write_from::<T>,
                 free: box_free::<T>,
             },
@@ -544,6 +569,14 @@ unsafe fn option_get<T>(p: *const u8) -> *const u8 {
     match unsafe { &*p.cast::<Option<T>>() } {
         Some(v) => (v as *const T).cast(),
         None => core::ptr::null(),
+    }
+}
+
+unsafe fn option_get_mut<T>(p: *mut u8) -> *mut u8 {
+    // SAFETY: the caller passes a valid `Option<T>` that nothing else references.
+    match unsafe { &mut *p.cast::<Option<T>>() } {
+        Some(v) => (v as *mut T).cast(),
+        None => core::ptr::null_mut(),
     }
 }
 
@@ -570,6 +603,7 @@ unsafe impl<T: CooField> CooField for Option<T> {
             elem: T::shape,
             glue: &OptionGlue {
                 get: option_get::<T>,
+                get_mut: option_get_mut::<T>,
                 write_none: option_write_none::<T>,
                 write_some: option_write_some::<T>,
             },

@@ -636,9 +636,10 @@ impl<'p> Exec<'p> {
             }
             TypeBody::Enum(ep) => {
                 let (old_enum, _) = enums(tp.old, tp.new);
-                let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
-                // SAFETY: `src` is a valid old value with room for its fields' addresses.
-                let vi = unsafe { (old_enum.read)(src, addrs.as_mut_ptr()) };
+                let mut addrs = vec![core::ptr::null_mut::<u8>(); ep.old_max_fields];
+                // SAFETY: `src` is a valid old value, ours alone now, with room for its fields'
+                // addresses.
+                let vi = unsafe { (old_enum.read_mut)(src, addrs.as_mut_ptr()) };
                 let fields = old_enum.variants[vi].fields;
                 match &ep.variants[vi] {
                     Some(vp) => {
@@ -648,12 +649,12 @@ impl<'p> Exec<'p> {
                             } = step
                             {
                                 // SAFETY: the field was converted by the kept build.
-                                unsafe { self.release(conv, addrs[*old_index].cast_mut()) }
+                                unsafe { self.release(conv, addrs[*old_index]) }
                             }
                         }
                         for &o in &vp.removed {
                             // SAFETY: a removed field went nowhere: dropped here, once.
-                            unsafe { ((fields[o].shape)().drop)(addrs[o].cast_mut()) }
+                            unsafe { ((fields[o].shape)().drop)(addrs[o]) }
                         }
                     }
                     // SAFETY: a removed variant's value was replaced by a default: it is
@@ -695,27 +696,27 @@ impl<'p> Exec<'p> {
                     old_vec,
                     ..
                 } => {
-                    let (ptr, len) = (old.parts)(src);
-                    self.release_elements(elem, old_elem, ptr.cast_mut(), len);
+                    let (ptr, len) = (old.parts_mut)(src);
+                    self.release_elements(elem, old_elem, ptr, len);
                     // The elements are released: empty the vector and free its buffer.
                     (old.set_len)(src, 0);
                     (old_vec.drop)(src);
                 }
                 Conv::Box { elem, old, .. } => {
-                    self.release(elem, (old.get)(src).cast_mut());
+                    self.release(elem, (old.get_mut)(src));
                     (old.free)(src);
                 }
                 Conv::Option { elem, old, .. } => {
-                    let inner = (old.get)(src);
+                    let inner = (old.get_mut)(src);
                     if !inner.is_null() {
-                        self.release(elem, inner.cast_mut());
+                        self.release(elem, inner);
                     }
                 }
                 Conv::Pool { elem, old, .. } => {
                     for i in 0..(old.slot_count)(src) {
-                        let (_, value) = (old.slot)(src, i);
+                        let (_, value) = (old.slot_mut)(src, i);
                         if !value.is_null() {
-                            self.release(elem, value.cast_mut());
+                            self.release(elem, value);
                         }
                     }
                     (old.free)(src);
@@ -762,18 +763,12 @@ impl<'p> Exec<'p> {
                 match &ep.variants[vi] {
                     Some(vp) => {
                         let max = new_enum.variants.iter().map(|v| v.fields.len()).max();
-                        let mut new_addrs = vec![core::ptr::null::<u8>(); max.unwrap_or(0)];
-                        // SAFETY: `dst` holds the new value built from `src`.
-                        unsafe { (new_enum.read)(dst, new_addrs.as_mut_ptr()) };
+                        let mut new_addrs = vec![core::ptr::null_mut::<u8>(); max.unwrap_or(0)];
+                        // SAFETY: `dst` holds the new value built from `src`, ours alone.
+                        unsafe { (new_enum.read_mut)(dst, new_addrs.as_mut_ptr()) };
                         for (j, step) in vp.fields.iter().enumerate() {
                             // SAFETY: field `j` of the new variant was built by `step`.
-                            unsafe {
-                                self.unbuild_variant_field(
-                                    step,
-                                    &old_addrs,
-                                    new_addrs[j].cast_mut(),
-                                )
-                            }
+                            unsafe { self.unbuild_variant_field(step, &old_addrs, new_addrs[j]) }
                         }
                     }
                     // SAFETY: built from a default: an independent value, dropped once.
@@ -863,26 +858,19 @@ impl<'p> Exec<'p> {
                     ..
                 } => {
                     let (old_ptr, len) = (old.parts)(src);
-                    let (new_ptr, _) = (new.parts)(dst);
-                    self.unbuild_elements(
-                        elem,
-                        old_elem,
-                        new_elem,
-                        old_ptr,
-                        new_ptr.cast_mut(),
-                        len,
-                    );
+                    let (new_ptr, _) = (new.parts_mut)(dst);
+                    self.unbuild_elements(elem, old_elem, new_elem, old_ptr, new_ptr, len);
                     (new.set_len)(dst, 0);
                     (new_vec.drop)(dst);
                 }
                 Conv::Box { elem, old, new, .. } => {
-                    self.unbuild(elem, (old.get)(src), (new.get)(dst).cast_mut());
+                    self.unbuild(elem, (old.get)(src), (new.get_mut)(dst));
                     (new.free)(dst);
                 }
                 Conv::Option { elem, old, new, .. } => {
-                    let inner = (new.get)(dst);
+                    let inner = (new.get_mut)(dst);
                     if !inner.is_null() {
-                        self.unbuild(elem, (old.get)(src), inner.cast_mut());
+                        self.unbuild(elem, (old.get)(src), inner);
                     }
                 }
                 Conv::Pool { elem, old, new, .. } => {
@@ -910,9 +898,9 @@ impl<'p> Exec<'p> {
         // SAFETY: slots `..n` of the new pool were built from the same slots of the old one.
         unsafe {
             for i in 0..n {
-                let (_, value) = (new.slot)(dst, i);
+                let (_, value) = (new.slot_mut)(dst, i);
                 if !value.is_null() {
-                    self.unbuild(elem, (old.slot)(src, i).1, value.cast_mut());
+                    self.unbuild(elem, (old.slot)(src, i).1, value);
                 }
             }
             (new.free)(dst);

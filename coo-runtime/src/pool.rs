@@ -224,6 +224,18 @@ unsafe fn pool_slot<T>(p: *const u8, i: usize) -> (u32, *const u8) {
     (slot.generation, value)
 }
 
+unsafe fn pool_slot_mut<T>(p: *mut u8, i: usize) -> (u32, *mut u8) {
+    // SAFETY: the caller passes a valid `Pool<T>` that nothing else references, and
+    // `i < slot_count`.
+    let slot = unsafe { &mut (&mut *p.cast::<Pool<T>>()).slots[i] };
+    let generation = slot.generation;
+    let value = slot
+        .value
+        .as_mut()
+        .map_or(core::ptr::null_mut(), |v| (v as *mut T).cast());
+    (generation, value)
+}
+
 unsafe fn pool_write_vacant<T>(dst: *mut u8, n: usize) {
     let pool = Pool::<T> {
         slots: Vec::with_capacity(n),
@@ -279,6 +291,7 @@ unsafe impl<T: CooType> CooField for Pool<T> {
             glue: &PoolGlue {
                 slot_count: pool_slot_count::<T>,
                 slot: pool_slot::<T>,
+                slot_mut: pool_slot_mut::<T>,
                 write_vacant: pool_write_vacant::<T>,
                 set_slot: pool_set_slot::<T>,
                 free: pool_free::<T>,

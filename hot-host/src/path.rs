@@ -214,7 +214,7 @@ pub fn parse(path: &str) -> Result<ValuePath, PathError> {
 pub fn get<'a>(state: &'a State, path: &str) -> Result<Found<'a>, PathError> {
     let path = parse(path)?;
     let resource = root(state, &path)?;
-    let place = locate(resource.desc(), resource.as_ptr(), &path)?;
+    let place = locate(resource.desc(), resource.as_ptr(), &path, false)?;
     Ok(match place.end {
         End::Root => Found::Resource(resource),
         // SAFETY: `place` was reached from the resource through its descriptors, so it is a
@@ -248,7 +248,7 @@ pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> 
         .resource_mut(desc.name)
         .expect("found by `root` above");
     // Walked from the mutable pointer, so the place found can be written.
-    let place = locate(desc, resource.as_mut_ptr(), &path)?;
+    let place = locate(desc, resource.as_mut_ptr(), &path, true)?;
     // A path that ends at a variant (`Game.phase.Running`) sets the enum to that variant with
     // the given fields.
     let wrapped;
@@ -353,7 +353,14 @@ enum At {
 }
 
 /// Walks `path` from the resource's value at `ptr`, reading only through descriptors and glue.
-fn locate(desc: &'static TypeDesc, ptr: *const u8, path: &ValuePath) -> Result<Place, PathError> {
+/// With `mutable`, `ptr` comes from a unique borrow and every address is taken through the
+/// glue's `_mut` functions, so the place it ends at may be written.
+fn locate(
+    desc: &'static TypeDesc,
+    ptr: *const u8,
+    path: &ValuePath,
+    mutable: bool,
+) -> Result<Place, PathError> {
     let mut at = At::Type { desc, shape: None };
     let mut ptr = ptr;
     let mut prefix = ValuePath(vec![path.0[0].clone()]);
@@ -364,13 +371,26 @@ fn locate(desc: &'static TypeDesc, ptr: *const u8, path: &ValuePath) -> Result<P
         while let At::Shape(shape) = at {
             match &shape.kind {
                 ShapeKind::Box { elem, glue } => {
-                    // SAFETY: `ptr` is a valid box (reached through descriptors).
-                    ptr = unsafe { (glue.get)(ptr) };
+                    // SAFETY: `ptr` is a valid box (reached through descriptors), borrowed
+                    // uniquely when `mutable`.
+                    ptr = unsafe {
+                        if mutable {
+                            (glue.get_mut)(ptr.cast_mut()).cast_const()
+                        } else {
+                            (glue.get)(ptr)
+                        }
+                    };
                     at = at_shape(elem());
                 }
                 ShapeKind::Option { elem, glue } => {
-                    // SAFETY: `ptr` is a valid option.
-                    let inner = unsafe { (glue.get)(ptr) };
+                    // SAFETY: `ptr` is a valid option, borrowed uniquely when `mutable`.
+                    let inner = unsafe {
+                        if mutable {
+                            (glue.get_mut)(ptr.cast_mut()).cast_const()
+                        } else {
+                            (glue.get)(ptr)
+                        }
+                    };
                     if inner.is_null() {
                         return Err(PathError::IsNone { prefix });
                     }
@@ -391,10 +411,16 @@ fn locate(desc: &'static TypeDesc, ptr: *const u8, path: &ValuePath) -> Result<P
                 }
                 TypeKind::Enum(e) => {
                     let max = e.variants.iter().map(|v| v.fields.len()).max().unwrap_or(0);
-                    let mut addrs = vec![core::ptr::null::<u8>(); max];
-                    // SAFETY: `ptr` is a valid value of this enum and `addrs` has room for the
-                    // fields of its largest variant.
-                    let index = unsafe { (e.read)(ptr, addrs.as_mut_ptr()) };
+                    let mut addrs = vec![core::ptr::null_mut::<u8>(); max];
+                    // SAFETY: `ptr` is a valid value of this enum (borrowed uniquely when
+                    // `mutable`) and `addrs` has room for the fields of its largest variant.
+                    let index = unsafe {
+                        if mutable {
+                            (e.read_mut)(ptr.cast_mut(), addrs.as_mut_ptr())
+                        } else {
+                            (e.read)(ptr, addrs.as_mut_ptr().cast())
+                        }
+                    };
                     let current = &e.variants[index];
                     if current.name != name {
                         let variants: Vec<String> =
@@ -431,7 +457,7 @@ fn locate(desc: &'static TypeDesc, ptr: *const u8, path: &ValuePath) -> Result<P
                         .iter()
                         .position(|f| core::ptr::eq(f, field))
                         .expect("found above");
-                    ptr = addrs[i];
+                    ptr = addrs[i].cast_const();
                     at = at_shape((field.shape)());
                     prefix.0.push(next.clone());
                     continue;
@@ -450,8 +476,15 @@ fn locate(desc: &'static TypeDesc, ptr: *const u8, path: &ValuePath) -> Result<P
                     at = at_shape(elem());
                 }
                 ShapeKind::Vec { elem, glue } => {
-                    // SAFETY: `ptr` is a valid vector.
-                    let (buf, len) = unsafe { (glue.parts)(ptr) };
+                    // SAFETY: `ptr` is a valid vector, borrowed uniquely when `mutable`.
+                    let (buf, len) = unsafe {
+                        if mutable {
+                            let (buf, len) = (glue.parts_mut)(ptr.cast_mut());
+                            (buf.cast_const(), len)
+                        } else {
+                            (glue.parts)(ptr)
+                        }
+                    };
                     ptr = element(buf, elem(), *i, len, &prefix)?;
                     at = at_shape(elem());
                 }
@@ -465,8 +498,15 @@ fn locate(desc: &'static TypeDesc, ptr: *const u8, path: &ValuePath) -> Result<P
                             slots,
                         });
                     }
-                    // SAFETY: `i < slot_count`.
-                    let (generation, value) = unsafe { (glue.slot)(ptr, *i) };
+                    // SAFETY: `i < slot_count`; the pool is borrowed uniquely when `mutable`.
+                    let (generation, value) = unsafe {
+                        if mutable {
+                            let (generation, value) = (glue.slot_mut)(ptr.cast_mut(), *i);
+                            (generation, value.cast_const())
+                        } else {
+                            (glue.slot)(ptr, *i)
+                        }
+                    };
                     if value.is_null() {
                         return Err(PathError::VacantSlot {
                             prefix,

@@ -1121,3 +1121,88 @@ mod nested {
         assert_eq!(state.get::<v2::Config>().unwrap().title, "sim");
     }
 }
+
+mod removed_inside_containers {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Inner")]
+        pub struct Inner {
+            pub keep: u32,
+            pub gone: Tracked,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Choice")]
+        pub enum Choice {
+            Empty,
+            Full { keep: u8, gone: Tracked },
+        }
+        #[derive(CooType)]
+        #[coo(name = "Holder")]
+        pub struct Holder {
+            pub boxed: Box<Inner>,
+            pub maybe: Option<Inner>,
+            pub list: Vec<Inner>,
+            pub pool: Pool<Inner>,
+            pub choice: Choice,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Inner")]
+        pub struct Inner {
+            pub keep: u32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Choice")]
+        pub enum Choice {
+            Empty,
+            Full { keep: u8 },
+        }
+        #[derive(CooType)]
+        #[coo(name = "Holder")]
+        pub struct Holder {
+            pub boxed: Box<Inner>,
+            pub maybe: Option<Inner>,
+            pub list: Vec<Inner>,
+            pub pool: Pool<Inner>,
+            pub choice: Choice,
+        }
+    }
+
+    fn inner(keep: u32) -> v1::Inner {
+        v1::Inner {
+            keep,
+            gone: Tracked { id: keep },
+        }
+    }
+
+    #[test]
+    fn fields_removed_deep_inside_boxes_options_vecs_pools_and_enums_drop_once() {
+        let start = drops();
+        let mut pool = Pool::new();
+        pool.insert(inner(5));
+        let mut state = state_with(v1::Holder {
+            boxed: Box::new(inner(1)),
+            maybe: Some(inner(2)),
+            list: vec![inner(3), inner(4)],
+            pool,
+            choice: v1::Choice::Full {
+                keep: 6,
+                gone: Tracked { id: 6 },
+            },
+        });
+        migrate(&mut state, &[v2::Holder::DESC]).unwrap();
+        assert_eq!(drops() - start, 6, "each removed `gone` dropped exactly once, at commit");
+        let h = state.get::<v2::Holder>().unwrap();
+        assert_eq!(h.boxed.keep, 1);
+        assert_eq!(h.maybe.as_ref().unwrap().keep, 2);
+        assert_eq!(h.list.iter().map(|i| i.keep).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(h.pool.iter().map(|(_, i)| i.keep).collect::<Vec<_>>(), vec![5]);
+        assert!(matches!(h.choice, v2::Choice::Full { keep: 6 }));
+        drop(state);
+        assert_eq!(drops() - start, 6);
+    }
+}
