@@ -15,6 +15,7 @@ pub mod plugin;
 pub mod pool;
 pub mod registry;
 pub mod schema;
+pub mod scratch;
 pub mod state;
 pub mod view;
 

@@ -5,13 +5,13 @@
 //! new version's glue) and the source is unchanged. The old state is only ever read, so a failure
 //! anywhere leaves it exactly as it was.
 
-use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use std::fmt;
 
 use crate::convert::{CastKind, read_num, write_num};
 use crate::diff::TypeDiff;
 use crate::layout::{Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 use crate::plan::{Conv, DefaultPlan, Plan, Step, TypeBody, VariantFieldStep};
+use crate::scratch::Scratch;
 use crate::view::OldValue;
 
 /// One step of the path to a value: `World.particles[3].mass`.
@@ -168,45 +168,6 @@ impl fmt::Display for Report {
     }
 }
 
-/// An aligned scratch allocation that is freed (never dropped) at the end of its scope.
-struct Scratch {
-    ptr: *mut u8,
-    layout: Layout,
-}
-
-impl Scratch {
-    fn new(layout: Layout) -> Scratch {
-        let ptr = if layout.size() == 0 {
-            // A dangling, aligned pointer is valid for zero-sized reads and writes.
-            core::ptr::without_provenance_mut(layout.align())
-        } else {
-            // SAFETY: the layout has a non-zero size.
-            let p = unsafe { alloc(layout) };
-            if p.is_null() {
-                handle_alloc_error(layout)
-            }
-            p
-        };
-        Scratch { ptr, layout }
-    }
-
-    fn for_shape(shape: &Shape) -> Scratch {
-        Scratch::new(
-            Layout::from_size_align(shape.size, shape.align).expect("a Rust type's layout"),
-        )
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if self.layout.size() != 0 {
-            // SAFETY: allocated in `new` with this layout; whatever it held was moved out or
-            // dropped by its user.
-            unsafe { dealloc(self.ptr, self.layout) }
-        }
-    }
-}
-
 /// Runs a plan: builds new values, and afterwards either releases what the old values still own
 /// (commit) or takes the new values apart again (rollback).
 ///
@@ -270,7 +231,7 @@ impl<'p> Exec<'p> {
                         let mut ptrs = Vec::with_capacity(vp.fields.len());
                         for (j, step) in vp.fields.iter().enumerate() {
                             // SAFETY: the offsets come from the scratch layout.
-                            let fdst = unsafe { scratch.ptr.add(vp.offsets[j]) };
+                            let fdst = unsafe { scratch.ptr().add(vp.offsets[j]) };
                             let result = match step {
                                 VariantFieldStep::Convert {
                                     field,
@@ -296,7 +257,7 @@ impl<'p> Exec<'p> {
                                         self.unbuild_variant_field(
                                             built,
                                             &addrs,
-                                            scratch.ptr.add(vp.offsets[k]),
+                                            scratch.ptr().add(vp.offsets[k]),
                                         )
                                     }
                                 }
@@ -506,9 +467,9 @@ impl<'p> Exec<'p> {
                 let inner = unsafe { (old.get)(src) };
                 let scratch = Scratch::for_shape(new_elem);
                 // SAFETY: the scratch has the new element's layout.
-                unsafe { self.build(elem, inner, scratch.ptr)? };
+                unsafe { self.build(elem, inner, scratch.ptr())? };
                 // SAFETY: the scratch holds a complete value, which `write_from` moves out.
-                unsafe { (new.write_from)(dst, scratch.ptr) };
+                unsafe { (new.write_from)(dst, scratch.ptr()) };
                 Ok(())
             }
             Conv::Option {
@@ -526,9 +487,9 @@ impl<'p> Exec<'p> {
                 }
                 let scratch = Scratch::for_shape(new_elem);
                 // SAFETY: the scratch has the new payload's layout.
-                unsafe { self.build(elem, inner, scratch.ptr)? };
+                unsafe { self.build(elem, inner, scratch.ptr())? };
                 // SAFETY: the scratch holds a complete payload, which `write_some` moves out.
-                unsafe { (new.write_some)(dst, scratch.ptr) };
+                unsafe { (new.write_some)(dst, scratch.ptr()) };
                 Ok(())
             }
             Conv::Pool {
@@ -552,13 +513,13 @@ impl<'p> Exec<'p> {
                         continue;
                     }
                     // SAFETY: `value` is a valid old element; the scratch fits a new one.
-                    if let Err(e) = unsafe { self.build(elem, value, scratch.ptr) } {
+                    if let Err(e) = unsafe { self.build(elem, value, scratch.ptr()) } {
                         // SAFETY: the slots `..i` were built from the old pool's slots.
                         unsafe { self.unbuild_pool(elem, old, new, src, dst, i) };
                         return Err(e.within(Seg::Index(i)));
                     }
                     // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
-                    unsafe { (new.set_slot)(dst, i, generation, scratch.ptr) };
+                    unsafe { (new.set_slot)(dst, i, generation, scratch.ptr()) };
                 }
                 Ok(())
             }
@@ -1001,9 +962,9 @@ pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), Migr
         } => {
             let scratch = Scratch::for_shape(elem_shape);
             // SAFETY: the scratch has the element's layout.
-            unsafe { write_default(elem, scratch.ptr)? };
+            unsafe { write_default(elem, scratch.ptr())? };
             // SAFETY: the scratch holds a complete value, which `write_from` moves out.
-            unsafe { (glue.write_from)(dst, scratch.ptr) };
+            unsafe { (glue.write_from)(dst, scratch.ptr()) };
         }
     }
     Ok(())
@@ -1020,12 +981,12 @@ unsafe fn holds_default(
 ) -> Result<bool, MigrateError> {
     let scratch = Scratch::for_shape(shape);
     // SAFETY: the scratch has the shape's layout.
-    unsafe { write_default(plan, scratch.ptr)? };
+    unsafe { write_default(plan, scratch.ptr())? };
     // SAFETY: both are valid values of `shape`.
-    let equal = unsafe { values_equal(shape, p, scratch.ptr) };
+    let equal = unsafe { values_equal(shape, p, scratch.ptr()) };
     if shape.needs_drop {
         // SAFETY: the default was built above and is dropped once.
-        unsafe { (shape.drop)(scratch.ptr) };
+        unsafe { (shape.drop)(scratch.ptr()) };
     }
     Ok(equal)
 }

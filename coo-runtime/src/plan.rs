@@ -838,7 +838,7 @@ impl Planner<'_> {
             if incompatible && hook && removed_default.is_none() {
                 self.hook_needs_default(new_desc, ov.name);
             }
-            let (scratch, offsets) = scratch_layout(nv.fields);
+            let (scratch, offsets) = crate::scratch::variant_layout(nv.fields);
             variants.push(Some(VariantPlan {
                 old_name: ov.name,
                 new_index,
@@ -1022,20 +1022,6 @@ fn kind_text(desc: &TypeDesc) -> String {
         TypeKind::Struct(_) => format!("struct {}", desc.name),
         TypeKind::Enum(_) => format!("enum {}", desc.name),
     }
-}
-
-/// A C-like layout of a variant's fields, in which they are built before the variant is written.
-fn scratch_layout(fields: &[FieldDesc]) -> (Layout, Vec<usize>) {
-    let mut layout = Layout::from_size_align(0, 1).expect("empty layout");
-    let mut offsets = Vec::with_capacity(fields.len());
-    for f in fields {
-        let shape = (f.shape)();
-        let field = Layout::from_size_align(shape.size, shape.align).expect("a Rust type's layout");
-        let (extended, offset) = layout.extend(field).expect("fits in memory");
-        layout = extended;
-        offsets.push(offset);
-    }
-    (layout.pad_to_align(), offsets)
 }
 
 /// Which type plans leave anything in an old value to give up at commit (see

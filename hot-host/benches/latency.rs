@@ -7,17 +7,14 @@
 //!
 //! Run with `cargo bench -p hot-host --bench latency`.
 
-use std::path::Path;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use hot_host::{Builder, Host, Watcher, watched_paths};
+use support::{demo_copy, median, target_dir};
 
 const RUNS: usize = 10;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1e3)
@@ -27,33 +24,10 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target = workspace.join("target").join("coo-bench");
-    let demo = workspace.join("demo-plugin");
-    let copy = tempfile::tempdir().unwrap();
+    let target = target_dir();
+    let copy = demo_copy("demo-plugin-latency", |source| source);
     let dir = copy.path();
-    std::fs::create_dir(dir.join("src")).unwrap();
-    let runtime = workspace.join("coo-runtime");
-    let manifest = std::fs::read_to_string(demo.join("Cargo.toml"))
-        .unwrap()
-        .replace("name = \"demo-plugin\"", "name = \"demo-plugin-latency\"")
-        .replace("rust-version.workspace = true", "")
-        .replace("version.workspace = true", "version = \"0.1.0\"")
-        .replace("edition.workspace = true", "edition = \"2024\"")
-        .replace("license.workspace = true", "")
-        .replace(
-            "coo-runtime.workspace = true",
-            &format!(
-                "coo-runtime = {{ path = {:?} }}",
-                runtime.display().to_string()
-            ),
-        )
-        .replace("[lints]\nworkspace = true\n", "")
-        + "\n[workspace]\n";
-    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    let source = std::fs::read_to_string(demo.join("src/lib.rs")).unwrap();
-    std::fs::write(dir.join("src/lib.rs"), &source).unwrap();
+    let source = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
 
     let mut host = Host::with_builder(Builder::new(dir).with_target_dir(&target));
     host.reload().expect("the demo builds");

@@ -8,52 +8,32 @@
 //!
 //! Run with `cargo bench -p hot-host --bench reload`.
 
-use std::path::Path;
-use std::time::Duration;
+mod support;
 
 use hot_host::{Builder, Host};
+use support::{demo_copy, median, ms, target_dir, workspace};
 
 const RUNS: usize = 25;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` asks for names; this program has no named benches
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target = workspace.join("target").join("coo-bench");
-    let demo = workspace.join("demo-plugin");
-
+    let target = target_dir();
+    let demo = workspace().join("demo-plugin");
     // Version 2: a copy of the demo whose `Particle` gained a field.
-    let v2 = tempfile::tempdir().unwrap();
-    std::fs::create_dir(v2.path().join("src")).unwrap();
-    let manifest = std::fs::read_to_string(demo.join("Cargo.toml")).unwrap();
-    let manifest = standalone_manifest(&manifest, workspace);
-    std::fs::write(v2.path().join("Cargo.toml"), manifest).unwrap();
-    std::fs::copy(workspace.join("Cargo.lock"), v2.path().join("Cargo.lock")).unwrap();
-    let source = std::fs::read_to_string(demo.join("src/lib.rs")).unwrap();
-    let source = source.replace(
-        "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n}",
-        "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n    #[coo(default = 1.0)]\n    pub mass: f32,\n}",
-    );
-    let source = source
-        .replace(
-            "vel: Vec2 { x: 0.5, y: 0.0 },",
-            "vel: Vec2 { x: 0.5, y: 0.0 },\n                mass: 1.0,",
-        )
-        .replace(
-            "vel: Vec2::default(),",
-            "vel: Vec2::default(),\n        mass: 1.0,",
-        );
-    std::fs::write(v2.path().join("src/lib.rs"), source).unwrap();
+    let v2 = demo_copy("demo-plugin-v2", |source| {
+        source
+            .replace(
+                "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n}",
+                "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n    #[coo(default = 1.0)]\n    pub mass: f32,\n}",
+            )
+            .replace(
+                "vel: Vec2 { x: 0.5, y: 0.0 },",
+                "vel: Vec2 { x: 0.5, y: 0.0 },\n                mass: 1.0,",
+            )
+            .replace("vel: Vec2::default(),", "vel: Vec2::default(),\n        mass: 1.0,")
+    });
 
     let v1_dylib = Builder::new(&demo)
         .with_target_dir(&target)
@@ -91,24 +71,4 @@ fn main() {
             ms(median(migrates)),
         );
     }
-}
-
-/// The demo's manifest made standalone: workspace-inherited keys spelled out.
-fn standalone_manifest(manifest: &str, workspace: &Path) -> String {
-    let runtime = workspace.join("coo-runtime");
-    manifest
-        .replace("name = \"demo-plugin\"", "name = \"demo-plugin-v2\"")
-        .replace("rust-version.workspace = true", "")
-        .replace("version.workspace = true", "version = \"0.1.0\"")
-        .replace("edition.workspace = true", "edition = \"2024\"")
-        .replace("license.workspace = true", "")
-        .replace(
-            "coo-runtime.workspace = true",
-            &format!(
-                "coo-runtime = {{ path = {:?} }}",
-                runtime.display().to_string()
-            ),
-        )
-        .replace("[lints]\nworkspace = true\n", "")
-        + "\n[workspace]\n"
 }

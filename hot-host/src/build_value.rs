@@ -48,7 +48,6 @@
 //! Building is failure-safe: on any error everything built so far is dropped with the current
 //! build's glue, exactly once, and nothing is left at the destination.
 
-use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -61,6 +60,7 @@ use coo_runtime::layout::{
 use coo_runtime::migrate::{MigrateError, Seg, ValuePath, write_default};
 use coo_runtime::plan::DefaultPlan;
 use coo_runtime::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
+use coo_runtime::scratch::Scratch;
 use coo_runtime::{Resource, State};
 
 // ------------------------------------------------------------------------------------------ JSON
@@ -569,7 +569,8 @@ pub enum BuildError {
     Default { path: ValuePath, message: String },
 }
 
-fn list(items: &[String]) -> String {
+/// `` `a`, `b` `` (or `none`), for messages.
+pub(crate) fn list(items: &[String]) -> String {
     if items.is_empty() {
         "none".to_owned()
     } else {
@@ -680,67 +681,6 @@ pub const MAX_UNLISTED_VACANT_SLOTS: usize = 1 << 20;
 
 // -------------------------------------------------------------------------------------- scratch
 
-/// Uninitialized, aligned memory for one value; freed (never dropped) at the end of its scope.
-pub(crate) struct Scratch {
-    ptr: *mut u8,
-    layout: Layout,
-}
-
-impl Scratch {
-    pub(crate) fn new(layout: Layout) -> Scratch {
-        let ptr = if layout.size() == 0 {
-            // A dangling, aligned pointer is valid for zero-sized reads and writes.
-            core::ptr::without_provenance_mut(layout.align())
-        } else {
-            // SAFETY: the layout has a non-zero size.
-            let p = unsafe { alloc(layout) };
-            if p.is_null() {
-                handle_alloc_error(layout)
-            }
-            p
-        };
-        Scratch { ptr, layout }
-    }
-
-    pub(crate) fn for_shape(shape: &Shape) -> Scratch {
-        Scratch::new(
-            Layout::from_size_align(shape.size, shape.align).expect("a Rust type's layout"),
-        )
-    }
-
-    pub(crate) fn for_type(desc: &TypeDesc) -> Scratch {
-        Scratch::new(Layout::from_size_align(desc.size, desc.align).expect("a Rust type's layout"))
-    }
-
-    pub(crate) fn ptr(&self) -> *mut u8 {
-        self.ptr
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if self.layout.size() != 0 {
-            // SAFETY: allocated in `new` with this layout; whatever it held was moved out or
-            // dropped by its user, so only the memory is freed.
-            unsafe { dealloc(self.ptr, self.layout) }
-        }
-    }
-}
-
-/// A C-like layout of a variant's fields, in which they are built before the variant is written.
-fn scratch_layout(fields: &[FieldDesc]) -> (Layout, Vec<usize>) {
-    let mut layout = Layout::from_size_align(0, 1).expect("empty layout");
-    let mut offsets = Vec::with_capacity(fields.len());
-    for f in fields {
-        let shape = (f.shape)();
-        let field = Layout::from_size_align(shape.size, shape.align).expect("a Rust type's layout");
-        let (extended, offset) = layout.extend(field).expect("fits in memory");
-        layout = extended;
-        offsets.push(offset);
-    }
-    (layout.pad_to_align(), offsets)
-}
-
 /// Drops the values of `fields` at `dsts` (one address per field).
 ///
 /// # Safety
@@ -847,10 +787,10 @@ impl<'v> Builder<'v> {
         };
         let scratch = Scratch::for_type(desc);
         // SAFETY: the scratch is fresh memory with `desc`'s layout.
-        unsafe { self.type_from(desc, json, scratch.ptr, saved)? };
+        unsafe { self.type_from(desc, json, scratch.ptr(), saved)? };
         // SAFETY: the scratch holds a complete value of `desc`, which the resource takes over;
         // the scratch is only freed afterwards, never dropped.
-        Ok(unsafe { Resource::from_raw(desc, scratch.ptr) })
+        Ok(unsafe { Resource::from_raw(desc, scratch.ptr()) })
     }
 
     /// Builds a value of `desc` from `json` at `dst`. On error nothing is left at `dst`.
@@ -973,10 +913,10 @@ impl<'v> Builder<'v> {
             ShapeKind::Box { elem, glue } => {
                 let scratch = Scratch::for_shape(elem());
                 // SAFETY: the scratch has the boxed value's layout.
-                unsafe { self.shape_from(elem(), json, scratch.ptr, saved_elem)? };
+                unsafe { self.shape_from(elem(), json, scratch.ptr(), saved_elem)? };
                 // SAFETY: the scratch holds a complete value, which `write_from` moves into the
                 // new box at `dst`; the scratch is then only freed.
-                unsafe { (glue.write_from)(dst, scratch.ptr) };
+                unsafe { (glue.write_from)(dst, scratch.ptr()) };
                 Ok(())
             }
             // SAFETY: forwarded contract.
@@ -1293,10 +1233,10 @@ impl<'v> Builder<'v> {
         }
         let scratch = Scratch::for_shape(elem);
         // SAFETY: the scratch has the payload's layout.
-        unsafe { self.shape_from(elem, json, scratch.ptr, saved)? };
+        unsafe { self.shape_from(elem, json, scratch.ptr(), saved)? };
         // SAFETY: the scratch holds a complete payload, which `write_some` moves into the option;
         // the scratch is then only freed.
-        unsafe { (glue.write_some)(dst, scratch.ptr) };
+        unsafe { (glue.write_some)(dst, scratch.ptr()) };
         Ok(())
     }
 
@@ -1383,7 +1323,7 @@ impl<'v> Builder<'v> {
                 Some(&(_, generation, value)) => {
                     // SAFETY: the scratch has the element's layout.
                     let built = self.within(Seg::Index(i), |b| unsafe {
-                        b.shape_from(elem, value, scratch.ptr, saved)
+                        b.shape_from(elem, value, scratch.ptr(), saved)
                     });
                     if let Err(e) = built {
                         // SAFETY: the pool holds slots `..i`, set in order: a valid pool, which
@@ -1393,7 +1333,7 @@ impl<'v> Builder<'v> {
                     }
                     // SAFETY: slots are set in order; the scratch holds a complete value, which
                     // `set_slot` moves into the pool; the scratch is then only freed.
-                    unsafe { (glue.set_slot)(dst, i, generation, scratch.ptr) };
+                    unsafe { (glue.set_slot)(dst, i, generation, scratch.ptr()) };
                 }
                 None => {
                     let generation = vacant.get(&i).copied().unwrap_or(0);
@@ -1533,12 +1473,12 @@ impl<'v> Builder<'v> {
                 .map(|v| v.fields.as_slice()),
             _ => None,
         };
-        let (layout, offsets) = scratch_layout(variant.fields);
+        let (layout, offsets) = coo_runtime::scratch::variant_layout(variant.fields);
         let scratch = Scratch::new(layout);
         let dsts: Vec<*mut u8> = offsets
             .iter()
             // SAFETY: the offsets lie inside the scratch layout.
-            .map(|&o| unsafe { scratch.ptr.add(o) })
+            .map(|&o| unsafe { scratch.ptr().add(o) })
             .collect();
         self.within(Seg::Name(tag.clone()), |b| {
             // SAFETY: one address per field of the variant, each valid for writes of its field.

@@ -283,6 +283,9 @@ impl Host {
 
     pub fn with_builder(builder: Builder) -> Host {
         let loader = Loader::in_target_dir(builder.target_dir());
+        // Copies loaded by processes that have ended are no longer mapped by anyone; without
+        // this they pile up, one library per reload.
+        let _ = loader.remove_stale_copies();
         Host {
             builder,
             loader,

@@ -35,7 +35,9 @@ use coo_runtime::layout::{FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind, shape
 use coo_runtime::migrate::{Seg, ValuePath};
 use coo_runtime::{FieldView, Resource, State};
 
-use crate::build_value::{BuildError, Builder, Json, JsonError, Mode, Scratch};
+use coo_runtime::scratch::Scratch;
+
+use crate::build_value::{BuildError, Builder, Json, JsonError, Mode, list};
 use crate::show;
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
@@ -111,18 +113,6 @@ pub enum PathError {
     Json(#[from] JsonError),
     #[error(transparent)]
     Build(#[from] BuildError),
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".to_owned()
-    } else {
-        items
-            .iter()
-            .map(|i| format!("`{i}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 /// The value a path leads to: a whole resource, or a value inside one. Print it with

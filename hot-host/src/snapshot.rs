@@ -46,6 +46,8 @@ use std::fmt;
 
 use coo_runtime::layout::{FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 use coo_runtime::migrate::{Seg, ValuePath};
+
+use crate::build_value::list;
 use coo_runtime::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout, VariantLayout};
 use coo_runtime::{Catalog, FieldView, OldValue, State};
 
@@ -92,18 +94,6 @@ pub enum SnapshotError {
     },
     #[error("the snapshot cannot be loaded into the current types: {0}")]
     Build(#[from] BuildError),
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".to_owned()
-    } else {
-        items
-            .iter()
-            .map(|i| format!("`{i}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 /// What loading a snapshot did.

@@ -17,32 +17,6 @@ use serde_json::Value;
 /// how fast anything is; they only wait for it.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// A copy of `tests/fixtures/<fixture>` in a temporary directory, as package `name`.
-fn copy_fixture(fixture: &str, name: &str) -> tempfile::TempDir {
-    let src = support::fixture(fixture);
-    let dir = tempfile::Builder::new().prefix(name).tempdir().unwrap();
-    let runtime = support::workspace().join("coo-runtime");
-    let manifest = fs::read_to_string(src.join("Cargo.toml"))
-        .unwrap()
-        .replace(
-            &format!("name = \"{fixture}\""),
-            &format!("name = \"{name}\""),
-        )
-        .replace(
-            "path = \"../../../coo-runtime\"",
-            &format!("path = {:?}", runtime.display().to_string()),
-        );
-    fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
-    let lock = fs::read_to_string(src.join("Cargo.lock")).unwrap().replace(
-        &format!("name = \"{fixture}\""),
-        &format!("name = \"{name}\""),
-    );
-    fs::write(dir.path().join("Cargo.lock"), lock).unwrap();
-    fs::create_dir(dir.path().join("src")).unwrap();
-    fs::copy(src.join("src/lib.rs"), dir.path().join("src/lib.rs")).unwrap();
-    dir
-}
-
 fn edit(dir: &Path, old: &str, new: &str) {
     let path = dir.join("src/lib.rs");
     let text = fs::read_to_string(&path).unwrap();
@@ -217,7 +191,7 @@ fn count(state: &Value) -> u64 {
 
 #[test]
 fn a_saved_function_change_goes_live_while_the_counter_keeps_counting() {
-    let dir = copy_fixture("tick-plugin", "loop_body");
+    let dir = support::copy_fixture("tick-plugin", "loop_body");
     let mut host = Running::start(dir.path(), &[]);
     let before = count(&host.state_until("ticks", |s| count(s) >= 3));
     edit(dir.path(), "counter.marker = 0;", "counter.marker = 7;");
@@ -229,7 +203,7 @@ fn a_saved_function_change_goes_live_while_the_counter_keeps_counting() {
 
 #[test]
 fn a_layout_change_keeps_the_count_and_a_build_error_keeps_the_old_version_ticking() {
-    let dir = copy_fixture("tick-plugin", "loop_layout");
+    let dir = support::copy_fixture("tick-plugin", "loop_layout");
     let mut host = Running::start(dir.path(), &[]);
     let before = count(&host.state_until("ticks", |s| count(s) >= 3));
     edit(
@@ -267,7 +241,7 @@ fn a_layout_change_keeps_the_count_and_a_build_error_keeps_the_old_version_ticki
 
 #[test]
 fn saves_in_quick_succession_load_only_the_last() {
-    let dir = copy_fixture("tick-plugin", "loop_burst");
+    let dir = support::copy_fixture("tick-plugin", "loop_burst");
     let mut host = Running::start(dir.path(), &["--quiet"]);
     host.state_until("ticks", |s| count(s) >= 1);
     for marker in 1..=5 {
@@ -302,7 +276,7 @@ fn saves_in_quick_succession_load_only_the_last() {
 
 #[test]
 fn snapshots_save_and_load_across_a_layout_change_and_restore_after_exit() {
-    let dir = copy_fixture("tick-plugin", "loop_snapshot");
+    let dir = support::copy_fixture("tick-plugin", "loop_snapshot");
     let snapshot: PathBuf = dir.path().join("saved.json");
     let mut host = Running::start(dir.path(), &["--every", "0"]);
     host.send("call tick");

@@ -1195,12 +1195,22 @@ mod removed_inside_containers {
             },
         });
         migrate(&mut state, &[v2::Holder::DESC]).unwrap();
-        assert_eq!(drops() - start, 6, "each removed `gone` dropped exactly once, at commit");
+        assert_eq!(
+            drops() - start,
+            6,
+            "each removed `gone` dropped exactly once, at commit"
+        );
         let h = state.get::<v2::Holder>().unwrap();
         assert_eq!(h.boxed.keep, 1);
         assert_eq!(h.maybe.as_ref().unwrap().keep, 2);
-        assert_eq!(h.list.iter().map(|i| i.keep).collect::<Vec<_>>(), vec![3, 4]);
-        assert_eq!(h.pool.iter().map(|(_, i)| i.keep).collect::<Vec<_>>(), vec![5]);
+        assert_eq!(
+            h.list.iter().map(|i| i.keep).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert_eq!(
+            h.pool.iter().map(|(_, i)| i.keep).collect::<Vec<_>>(),
+            vec![5]
+        );
         assert!(matches!(h.choice, v2::Choice::Full { keep: 6 }));
         drop(state);
         assert_eq!(drops() - start, 6);

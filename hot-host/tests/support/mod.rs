@@ -126,3 +126,31 @@ pub extern "C" fn coo_plugin_header() -> *const Header {{
 "#
     )
 }
+
+/// A copy of `tests/fixtures/<fixture>` in a temporary directory, as package `name` (unique per
+/// test: every test's builds share one target dir, where artifacts are named after the package),
+/// its `coo-runtime` dependency pointed back at the workspace's.
+pub fn copy_fixture(fixture_name: &str, name: &str) -> tempfile::TempDir {
+    let src = fixture(fixture_name);
+    let dir = tempfile::Builder::new()
+        .prefix(name)
+        .tempdir()
+        .expect("temp dir");
+    let runtime = workspace().join("coo-runtime");
+    let rename = |text: String| {
+        text.replace(
+            &format!("name = \"{fixture_name}\""),
+            &format!("name = \"{name}\""),
+        )
+    };
+    let manifest = rename(fs::read_to_string(src.join("Cargo.toml")).unwrap()).replace(
+        "path = \"../../../coo-runtime\"",
+        &format!("path = {:?}", runtime.display().to_string()),
+    );
+    fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    let lock = rename(fs::read_to_string(src.join("Cargo.lock")).unwrap());
+    fs::write(dir.path().join("Cargo.lock"), lock).unwrap();
+    fs::create_dir(dir.path().join("src")).unwrap();
+    fs::copy(src.join("src/lib.rs"), dir.path().join("src/lib.rs")).unwrap();
+    dir
+}
