@@ -39,8 +39,12 @@ pub struct Options {
     pub quiet: bool,
     /// ANSI colors in reports (for terminals).
     pub color: bool,
-    /// Where the state is saved before every reload and at exit, for `--restore`.
+    /// Where the state is saved before every reload, every `autosave` and at exit, for
+    /// `--restore`.
     pub snapshot: Option<PathBuf>,
+    /// Time between two saves of the state while it runs (zero: only before reloads and at
+    /// exit), so that a host that dies loses at most that much.
+    pub autosave: Duration,
 }
 
 /// Something the loop reacts to.
@@ -189,13 +193,27 @@ pub fn run(
     };
     let builds = spawn_builder(host.builder().clone(), events);
     let mut ticker = Ticker::new(host, options);
+    if let Some(t) = &ticker
+        && t.handle.is_none()
+        && options.tick.as_deref().is_some_and(|name| name != "tick")
+    {
+        writeln!(
+            err,
+            "warning: the plugin has no function `{}` to tick",
+            t.name
+        )?;
+    }
+    let mut next_autosave = Instant::now() + options.autosave;
     let mut building = false;
     // The first change not yet in a build.
     let mut pending: Option<Instant> = None;
     loop {
-        let timeout = ticker
+        let mut timeout = ticker
             .as_ref()
             .map_or(Duration::from_secs(3600), Ticker::timeout);
+        if !options.autosave.is_zero() {
+            timeout = timeout.min(next_autosave.saturating_duration_since(Instant::now()));
+        }
         match incoming.recv_timeout(timeout) {
             Ok(Event::Line(line)) => {
                 let reloads = line.trim() == "reload";
@@ -260,6 +278,10 @@ pub fn run(
         }
         if let Some(t) = ticker.as_mut() {
             t.tick(host, err)?;
+        }
+        if !options.autosave.is_zero() && Instant::now() >= next_autosave {
+            save_snapshot(host, options, err)?;
+            next_autosave = Instant::now() + options.autosave;
         }
         out.flush()?;
         err.flush()?;

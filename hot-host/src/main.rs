@@ -42,10 +42,15 @@ enum Command {
         /// One line per reload instead of a block.
         #[arg(long)]
         quiet: bool,
-        /// Resume from the state saved before the last reload (or at the last exit) instead of
-        /// calling `init`: nothing is lost even when the host process died.
+        /// Resume from the last saved state instead of calling `init`: the state is saved before
+        /// every reload, every few seconds (`--autosave`) and at exit, so nothing is lost even
+        /// when the host process died.
         #[arg(long)]
         restore: bool,
+        /// Seconds between two saves of the state while it runs; 0 saves only before reloads
+        /// and at exit.
+        #[arg(long, value_name = "SECS", default_value_t = 5)]
+        autosave: u64,
         /// Where cargo builds the plugin [default: PLUGIN_DIR/target/coo]. Never the host's own
         /// target directory: the nested build must not wait on the outer build's lock.
         #[arg(long, value_name = "DIR")]
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
             no_watch,
             quiet,
             restore,
+            autosave,
             target_dir,
             release,
         } => {
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
                 quiet,
                 color,
                 snapshot: Some(builder.target_dir().join("coo-snapshot.json")),
+                autosave: Duration::from_secs(autosave),
             };
             run(Host::with_builder(builder), &options, restore)
         }

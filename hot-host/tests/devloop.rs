@@ -312,3 +312,19 @@ fn snapshots_save_and_load_across_a_layout_change_and_restore_after_exit() {
     assert_eq!(restored["Counter"]["lives"], 3);
     host.quit();
 }
+
+#[test]
+fn restore_resumes_from_the_autosave_after_the_host_was_killed() {
+    let dir = support::copy_fixture("tick-plugin", "loop_killed");
+    let mut host = Running::start(dir.path(), &["--autosave", "1"]);
+    let seen = count(&host.state_until("ticks", |s| count(s) >= 20));
+    // Let one autosave happen after that, then kill the host without any chance to save.
+    thread::sleep(Duration::from_millis(1500));
+    host.child.kill().unwrap();
+    host.child.wait().unwrap();
+
+    let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
+    let restored = count(&host.state());
+    assert!(restored >= seen, "resumed from {restored}, had seen {seen}");
+    host.quit();
+}

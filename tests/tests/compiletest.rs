@@ -7,6 +7,10 @@
 //! compiletest`, then read every diff.
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs the compiler on the UI cases: process spawning, which Miri cannot run"
+)]
 fn ui() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");

@@ -22,6 +22,10 @@ fn reload(host: &mut Host) -> hot_host::ReloadReport {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn a_changed_function_body_runs_on_the_same_state() {
     let plugin = Plugin::copy("game-plugin", "e2e_body");
     let mut host = plugin.host();
@@ -40,6 +44,10 @@ fn a_changed_function_body_runs_on_the_same_state() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn fields_added_removed_renamed_and_widened() {
     let plugin = Plugin::copy("game-plugin", "e2e_fields");
     let mut host = plugin.host();
@@ -83,6 +91,10 @@ fn fields_added_removed_renamed_and_widened() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn a_nested_struct_inside_a_vec_and_an_enum_variant_change() {
     let plugin = Plugin::copy("game-plugin", "e2e_nested");
     let mut host = plugin.host();
@@ -119,6 +131,10 @@ fn a_nested_struct_inside_a_vec_and_an_enum_variant_change() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn checked_narrowing_is_refused_then_accepted_once_the_values_fit() {
     let plugin = Plugin::copy("game-plugin", "e2e_narrow");
     let mut host = plugin.host();
@@ -149,6 +165,10 @@ fn checked_narrowing_is_refused_then_accepted_once_the_values_fit() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn a_build_error_keeps_the_old_version_running_and_the_next_good_edit_reloads() {
     let plugin = Plugin::copy("game-plugin", "e2e_build_error");
     let mut host = plugin.host();
@@ -170,6 +190,10 @@ fn a_build_error_keeps_the_old_version_running_and_the_next_good_edit_reloads() 
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn removed_and_resignatured_functions_fail_typed_instead_of_being_called() {
     let plugin = Plugin::copy("game-plugin", "e2e_fns");
     let mut host = plugin.host();
@@ -210,6 +234,10 @@ fn removed_and_resignatured_functions_fail_typed_instead_of_being_called() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn a_panic_in_a_hot_function_is_an_error_and_the_host_and_state_live_on() {
     let plugin = Plugin::copy("game-plugin", "e2e_panic");
     let mut host = plugin.host();
@@ -230,6 +258,10 @@ fn a_panic_in_a_hot_function_is_an_error_and_the_host_and_state_live_on() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn a_failing_migration_hook_rolls_back_leaving_the_state_unchanged() {
     let plugin = Plugin::copy("game-plugin", "e2e_hook");
     let mut host = plugin.host();
@@ -264,6 +296,10 @@ fn a_failing_migration_hook_rolls_back_leaving_the_state_unchanged() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
 fn a_library_that_is_not_a_plugin_or_is_truncated_is_a_typed_error() {
     let plugin = Plugin::copy("game-plugin", "e2e_bad_dylib");
     let mut host = plugin.host();
