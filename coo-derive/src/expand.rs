@@ -226,41 +226,32 @@ fn expand_enum(
         }
     });
 
-    let read_arms = variants.iter().enumerate().map(|(index, variant)| {
-        let bindings: Vec<Ident> = (0..variant.fields.len())
-            .map(|slot| format_ident!("__coo_f{}", slot))
-            .collect();
-        let pattern = variant_tokens(ty, variant, &bindings);
-        let slots = 0..bindings.len();
-        quote! {
-            #pattern => {
-                #(
-                    __coo_out
-                        .add(#slots)
-                        .write(__coo::core::ptr::from_ref(#bindings).cast::<u8>());
-                )*
-                #index
-            }
-        }
-    });
-
-    let read_mut_arms = variants.iter().enumerate().map(|(index, variant)| {
-        let bindings: Vec<Ident> = (0..variant.fields.len())
-            .map(|slot| format_ident!("__coo_f{}", slot))
-            .collect();
-        let pattern = variant_tokens(ty, variant, &bindings);
-        let slots = 0..bindings.len();
-        quote! {
-            #pattern => {
-                #(
-                    __coo_out
-                        .add(#slots)
-                        .write(__coo::core::ptr::from_mut(#bindings).cast::<u8>());
-                )*
-                #index
-            }
-        }
-    });
+    // The arms of `read` and `read_mut`: bind each field of the variant and write its address.
+    let read_arms = |to_ptr: TokenStream| -> Vec<TokenStream> {
+        variants
+            .iter()
+            .enumerate()
+            .map(|(index, variant)| {
+                let bindings: Vec<Ident> = (0..variant.fields.len())
+                    .map(|slot| format_ident!("__coo_f{}", slot))
+                    .collect();
+                let pattern = variant_tokens(ty, variant, &bindings);
+                let slots = 0..bindings.len();
+                quote! {
+                    #pattern => {
+                        #(
+                            __coo_out
+                                .add(#slots)
+                                .write(#to_ptr(#bindings).cast::<u8>());
+                        )*
+                        #index
+                    }
+                }
+            })
+            .collect()
+    };
+    let read_mut_arms = read_arms(quote!(__coo::core::ptr::from_mut));
+    let read_arms = read_arms(quote!(__coo::core::ptr::from_ref));
 
     let write_arms = variants.iter().enumerate().map(|(index, variant)| {
         let values: Vec<TokenStream> = (variant.fields.iter().enumerate())
