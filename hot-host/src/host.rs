@@ -23,6 +23,10 @@ use coo_runtime::convert::{Num, write_num};
 use coo_runtime::plugin::{FnDesc, StrRef, ValueKind};
 use coo_runtime::{Catalog, DuplicateTypeName, MigrateError, PlanError, Prim, Resource, State};
 
+use coo_runtime::migrate::{Seg, ValuePath};
+use coo_runtime::scratch::Scratch;
+
+use crate::build_value::{Builder as ValueBuilder, Json, Mode};
 use crate::builder::{BuildError, Builder};
 use crate::loader::{Kept, LoadError, LoadedLibrary, Loader, kept};
 use crate::slots::{CallError, FnHandle, Slot};
@@ -209,6 +213,9 @@ pub enum Value {
     String(String),
     /// A returned `CooType` value, now the resource of this type.
     Resource(String),
+    /// A `CooType` value passed by value, as JSON in the `state --json` shape (every field by
+    /// its current name).
+    Json(String),
 }
 
 impl fmt::Display for Value {
@@ -222,6 +229,7 @@ impl fmt::Display for Value {
             Value::Float(v) => write!(f, "{v:?}"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Resource(ty) => write!(f, "(the new `{ty}` resource)"),
+            Value::Json(text) => f.write_str(text),
         }
     }
 }
@@ -253,6 +261,7 @@ impl Value {
                 ),
             },
             ValueKind::String | ValueKind::Str => Value::String(text.to_owned()),
+            ValueKind::Value(_) => Value::Json(text.to_owned()),
             other => return Err(format!("`{}` is not parsed from text", other.text())),
         })
     }
@@ -526,7 +535,7 @@ impl Host {
         }
         // Argument storage lives until the call returns.
         let mut prims: Vec<PrimBuf> = Vec::with_capacity(desc.params.len());
-        let mut strings: Vec<core::mem::ManuallyDrop<String>> = Vec::new();
+        let mut moved = MovedArgs::default();
         let mut strs: Vec<StrRef> = Vec::new();
         let mut bound: Vec<(&'static str, bool)> = Vec::new();
         enum Slot {
@@ -534,6 +543,7 @@ impl Host {
             Prim(usize),
             String(usize),
             Str(usize),
+            Value(usize),
         }
         let mut slots = Vec::with_capacity(desc.params.len());
         let mut args = args.iter();
@@ -570,10 +580,23 @@ impl Host {
                     slots.push(Slot::Ptr(resource.as_mut_ptr()));
                 }
                 ValueKind::Value(ty) => {
-                    return Err(CallError::ByValue {
-                        name: name(),
-                        ty: ty().name.to_owned(),
-                    });
+                    let ty = ty();
+                    let Some(Value::Json(text)) = args.next() else {
+                        return Err(CallError::ByValue {
+                            name: name(),
+                            ty: ty.name.to_owned(),
+                        });
+                    };
+                    let json = Json::parse(text).map_err(|e| bad(e.to_string()))?;
+                    let scratch = Scratch::for_type(ty);
+                    let mut builder = ValueBuilder::new(Mode::Exact);
+                    builder.at(ValuePath(vec![Seg::Name(param.name.to_owned())]));
+                    // SAFETY: the scratch is fresh memory with `ty`'s layout; on error nothing
+                    // is left in it.
+                    unsafe { builder.build_type(ty, &json, scratch.ptr()) }
+                        .map_err(|e| bad(e.to_string()))?;
+                    moved.values.push((scratch, ty));
+                    slots.push(Slot::Value(moved.values.len() - 1));
                 }
                 ValueKind::Unit => return Err(bad("`()` is not a parameter type".into())),
                 ValueKind::Prim(p) => {
@@ -588,8 +611,8 @@ impl Host {
                         return Err(bad("expected a string".into()));
                     };
                     if matches!(param.kind, ValueKind::String) {
-                        strings.push(core::mem::ManuallyDrop::new(s.clone()));
-                        slots.push(Slot::String(strings.len() - 1));
+                        moved.strings.push(core::mem::ManuallyDrop::new(s.clone()));
+                        slots.push(Slot::String(moved.strings.len() - 1));
                     } else {
                         strs.push(StrRef {
                             ptr: s.as_ptr(),
@@ -605,8 +628,9 @@ impl Host {
             .map(|s| match *s {
                 Slot::Ptr(p) => p,
                 Slot::Prim(i) => prims[i].0.as_mut_ptr(),
-                Slot::String(i) => (&raw mut *strings[i]).cast(),
+                Slot::String(i) => (&raw mut *moved.strings[i]).cast(),
                 Slot::Str(i) => (&raw mut strs[i]).cast(),
+                Slot::Value(i) => moved.values[i].0.ptr(),
             })
             .collect();
 
@@ -623,12 +647,15 @@ impl Host {
         };
         // SAFETY: `ptrs` has one pointer per parameter as its kind requires: resources of the
         // very descriptor the function expects, bound at most once when mutable (checked
-        // above); primitives in aligned buffers; `String`s moved in (`ManuallyDrop`, never
-        // dropped here); `StrRef`s to UTF-8 that outlives the call. `ret` has room for the
-        // return type. `&mut self` guarantees no reload runs during the call.
-        // Strings moved into a call that panicked were dropped by the unwinding plugin frames,
-        // never by us.
-        unsafe { f.call_raw(ptrs.as_ptr(), ret) }?;
+        // above); primitives in aligned buffers; `String`s and `CooType` values (built with the
+        // parameter type's own glue) moved in, which `moved` no longer drops once the call ran;
+        // `StrRef`s to UTF-8 that outlives the call. `ret` has room for the return type.
+        // `&mut self` guarantees no reload runs during the call.
+        let result = unsafe { f.call_raw(ptrs.as_ptr(), ret) };
+        // The live shim took every moved argument, even when the function panicked (its
+        // unwinding frames dropped them): they are no longer ours to drop.
+        moved.taken = true;
+        result?;
         Ok(match desc.ret {
             ValueKind::Unit => Value::Unit,
             // SAFETY: the call succeeded, so the shim wrote a `p` to the buffer.
@@ -646,6 +673,32 @@ impl Host {
             }
             ValueKind::Str | ValueKind::Ref(_) | ValueKind::RefMut(_) => Value::Unit,
         })
+    }
+}
+
+/// Arguments that a call moves into the function (`String`s and `CooType` values): dropped
+/// here if the call never happens, never after it did.
+#[derive(Default)]
+struct MovedArgs {
+    strings: Vec<core::mem::ManuallyDrop<String>>,
+    values: Vec<(Scratch, &'static coo_runtime::TypeDesc)>,
+    taken: bool,
+}
+
+impl Drop for MovedArgs {
+    fn drop(&mut self) {
+        if self.taken {
+            return;
+        }
+        for s in &mut self.strings {
+            // SAFETY: the call did not happen, so the string is still ours, dropped once.
+            unsafe { core::mem::ManuallyDrop::drop(s) };
+        }
+        for (scratch, desc) in &self.values {
+            // SAFETY: the call did not happen: the scratch holds the complete value built for
+            // it, dropped once with its own build's glue; the scratch then only frees memory.
+            unsafe { (desc.glue.drop)(scratch.ptr()) };
+        }
     }
 }
 

@@ -35,7 +35,8 @@ pub enum Flow {
     Quit,
 }
 
-/// Splits a command line into words; double quotes group words and `\"` / `\\` escape.
+/// Splits a command line into words: double quotes group words (with `\"` and `\\` escapes
+/// inside), single quotes group them literally (for JSON: `'{"name": "orc"}'`).
 pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut current = String::new();
@@ -44,6 +45,16 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
         match c {
+            '\'' if !quoted => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => current.push(c),
+                        None => return Err("a single quote is not closed".into()),
+                    }
+                }
+            }
             '"' => {
                 quoted = !quoted;
                 in_word = true;
@@ -278,6 +289,11 @@ mod tests {
         );
         assert_eq!(split_words("  ").unwrap(), Vec::<String>::new());
         assert_eq!(split_words(r#"call f """#).unwrap(), vec!["call", "f", ""]);
+        assert_eq!(
+            split_words(r#"call add '{"name": "orc", "hp": 3}' 2"#).unwrap(),
+            vec!["call", "add", r#"{"name": "orc", "hp": 3}"#, "2"]
+        );
+        assert!(split_words("call f '{").is_err());
         assert!(split_words(r#"call "open"#).is_err());
     }
 }

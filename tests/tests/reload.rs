@@ -325,3 +325,33 @@ fn a_library_that_is_not_a_plugin_or_is_truncated_is_a_typed_error() {
     assert_eq!(host.version(), 1);
     host.call_by_name("step", &[]).unwrap();
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_cootype_value_passed_as_json_moves_into_the_function() {
+    let plugin = Plugin::copy("game-plugin", "e2e_by_value");
+    let mut host = plugin.host();
+    let troll = r#"{"name":"troll","pos":[5.0,6.0],"stats":{"hp":50,"level":9}}"#;
+    assert_eq!(
+        host.call_by_name("add_enemy", &[Value::Json(troll.into())])
+            .unwrap(),
+        int(3)
+    );
+    assert_eq!(json(&host)["Game"]["enemies"][2]["name"], "troll");
+    assert_eq!(json(&host)["Game"]["enemies"][2]["stats"]["level"], 9);
+    // A value that does not fit the type is refused before the call, naming the field.
+    let err = host
+        .call_by_name(
+            "add_enemy",
+            &[Value::Json(r#"{"name":"imp","pos":[0.0,0.0]}"#.into())],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::BadArg { param, message, .. } if param == "enemy" && message.contains("stats")),
+        "{err}"
+    );
+    assert_eq!(json(&host)["Game"]["enemies"].as_array().unwrap().len(), 3);
+}
