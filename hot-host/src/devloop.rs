@@ -207,6 +207,9 @@ pub fn run(
     let mut building = false;
     // The first change not yet in a build.
     let mut pending: Option<Instant> = None;
+    // A `reload` command built and loaded the source itself while a background build ran: that
+    // build's result is older or the same, and must not be loaded after it.
+    let mut discard_in_flight = false;
     loop {
         let mut timeout = ticker
             .as_ref()
@@ -219,6 +222,9 @@ pub fn run(
                 let reloads = line.trim() == "reload";
                 if reloads {
                     save_snapshot(host, options, err)?;
+                    // The reload builds every save so far.
+                    pending = None;
+                    discard_in_flight = building;
                 }
                 let flow = repl::run_command(host, &line, out, err)?;
                 if reloads && let Some(t) = ticker.as_mut() {
@@ -246,7 +252,11 @@ pub fn run(
                 if let Some(newer) = pending.take() {
                     // Saves came in during that build: build the latest source, load only it.
                     building = true;
+                    discard_in_flight = false;
                     let _ = builds.send(newer.min(since));
+                    continue;
+                }
+                if std::mem::take(&mut discard_in_flight) {
                     continue;
                 }
                 match result {
