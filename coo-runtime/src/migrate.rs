@@ -463,14 +463,9 @@ impl<'p> Exec<'p> {
                 old,
                 new,
             } => {
-                // SAFETY: `src` is a valid box of the old build.
-                let inner = unsafe { (old.get)(src) };
-                let scratch = Scratch::for_shape(new_elem);
-                // SAFETY: the scratch has the new element's layout.
-                unsafe { self.build(elem, inner, scratch.ptr())? };
-                // SAFETY: the scratch holds a complete value, which `write_from` moves out.
-                unsafe { (new.write_from)(dst, scratch.ptr()) };
-                Ok(())
+                // SAFETY: `src` is a valid box of the old build; `write_from` moves a value into
+                // a new box at `dst`.
+                unsafe { self.build_into(elem, new_elem, (old.get)(src), dst, new.write_from) }
             }
             Conv::Option {
                 elem,
@@ -485,12 +480,9 @@ impl<'p> Exec<'p> {
                     unsafe { (new.write_none)(dst) };
                     return Ok(());
                 }
-                let scratch = Scratch::for_shape(new_elem);
-                // SAFETY: the scratch has the new payload's layout.
-                unsafe { self.build(elem, inner, scratch.ptr())? };
-                // SAFETY: the scratch holds a complete payload, which `write_some` moves out.
-                unsafe { (new.write_some)(dst, scratch.ptr()) };
-                Ok(())
+                // SAFETY: `inner` is the old payload; `write_some` moves a value into a new
+                // `Some` at `dst`.
+                unsafe { self.build_into(elem, new_elem, inner, dst, new.write_some) }
             }
             Conv::Pool {
                 elem,
@@ -526,6 +518,29 @@ impl<'p> Exec<'p> {
             // SAFETY: forwarded contract.
             Conv::Named(index) => unsafe { self.build_type(*index, src, dst) },
         }
+    }
+
+    /// Builds the new value of `elem` from the old one at `inner` in scratch memory, then lets
+    /// `put` move it into the container at `dst` (a new `Box`, a `Some`).
+    ///
+    /// # Safety
+    /// `inner` is a valid old value of the conversion's old shape; `dst` is valid for writes of
+    /// the container, and `put(dst, src)` writes one that takes over the value at `src`.
+    unsafe fn build_into(
+        &mut self,
+        elem: &Conv,
+        new_elem: &Shape,
+        inner: *const u8,
+        dst: *mut u8,
+        put: unsafe fn(*mut u8, *mut u8),
+    ) -> Result<(), MigrateError> {
+        let scratch = Scratch::for_shape(new_elem);
+        // SAFETY: the scratch has the new element's layout; `inner` is valid (caller).
+        unsafe { self.build(elem, inner, scratch.ptr())? };
+        // SAFETY: the scratch holds a complete value, which `put` moves out; the scratch is then
+        // only freed.
+        unsafe { put(dst, scratch.ptr()) };
+        Ok(())
     }
 
     /// Builds `len` elements of `new_elem` from `len` elements of `old_elem`. On failure, the
