@@ -475,3 +475,38 @@ pub fn init() -> Log { Log { values: vec![] } }
     assert!(text.contains("1099511627776"), "the message names the value: {text}");
 }
 }
+
+e2e! {
+fn a_panic_in_a_migration_hook_refuses_the_reload_and_changes_nothing() {
+    let v1 = r#"
+#[derive(CooType, Debug)]
+pub struct Clock { pub seconds: u32 }
+#[hot_fn]
+pub fn init() -> Clock { Clock { seconds: 61 } }
+"#;
+    let v2 = r#"
+#[derive(CooType, Debug, Default)]
+#[coo(migrate = split)]
+pub struct Clock { pub minutes: u32, pub seconds: u32 }
+fn split(old: &OldValue<'_>, new: &mut Clock) -> Result<(), String> {
+    let s = old.get::<u32>("seconds").map_err(|e| e.to_string())?;
+    if s > 60 {
+        panic!("cannot split {s} seconds");
+    }
+    new.seconds = s;
+    Ok(())
+}
+#[hot_fn]
+pub fn init() -> Clock { Clock::default() }
+"#;
+    let (plugin, mut host) = start("table_hook_panic", v1);
+    let err = refused(&plugin, &mut host, v2);
+    match &err {
+        ReloadError::Migrate(MigrateError::Hook { ty, path, message }) => {
+            assert_eq!((ty.as_str(), path.to_string().as_str()), ("Clock", "Clock"));
+            assert!(message.contains("cannot split 61 seconds"), "{message}");
+        }
+        other => panic!("expected the hook's panic as its error, got {other}"),
+    }
+}
+}
