@@ -510,3 +510,27 @@ pub fn init() -> Clock { Clock::default() }
     }
 }
 }
+
+e2e! {
+fn a_retype_with_no_conversion_is_refused_saying_to_write_a_hook() {
+    let v1 = r#"
+#[derive(CooType, Debug)]
+pub struct Label { pub text: String }
+#[hot_fn]
+pub fn init() -> Label { Label { text: "42".into() } }
+"#;
+    let v2 = r#"
+#[derive(CooType, Debug)]
+pub struct Label { pub text: u32 }
+#[hot_fn]
+pub fn init() -> Label { Label { text: 0 } }
+"#;
+    let (plugin, mut host) = start("table_retype", v1);
+    let err = refused(&plugin, &mut host, v2);
+    let p = problem(&err);
+    assert_eq!(p.kind, ProblemKind::Incompatible);
+    assert_eq!((p.ty.as_str(), p.field.as_deref()), ("Label", Some("text")));
+    assert_eq!((p.old_ty.as_deref(), p.new_ty.as_deref()), (Some("String"), Some("u32")));
+    assert!(p.fix.contains("#[coo(migrate = "), "the fix says what to write: {}", p.fix);
+}
+}
