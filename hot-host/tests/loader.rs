@@ -5,10 +5,11 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use coo_runtime::plugin::{ABI_VERSION, MAGIC, RUNTIME_VERSION, RUSTC_VERSION};
-use hot_host::loader::{self, ExpectedFound, LoadError, Loader, Magic};
+use coo_runtime::plugin::{ABI_FINGERPRINT, ABI_VERSION, MAGIC, RUNTIME_VERSION, RUSTC_VERSION};
+use hot_host::loader::{self, ExpectedFound, Fingerprint, LoadError, Loader, Magic};
 use support::{
-    bare_cdylib, builder, fixtures_target_dir, forged_header, minimal_plugin, variant, workspace,
+    bare_cdylib, builder, fixtures_target_dir, forged_header, forged_header_with, minimal_plugin,
+    variant, workspace,
 };
 
 fn loader() -> Loader {
@@ -159,6 +160,40 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         panic!("expected LoadError::Runtime, got {err:?}");
     };
     assert_eq!(mismatch.found, "0.0.0-forged");
+
+    // The fingerprint is checked before any string of the header is read: these are bogus.
+    let mut other = ABI_FINGERPRINT;
+    other[0] ^= 1;
+    let err = load_bare(
+        "bad-fingerprint-plugin",
+        &forged_header_with(&MAGIC, ABI_VERSION, other, "?", "?", "?"),
+    );
+    let LoadError::Fingerprint { mismatch, .. } = &err else {
+        panic!("expected LoadError::Fingerprint, got {err:?}");
+    };
+    assert_eq!(
+        *mismatch,
+        ExpectedFound {
+            expected: Fingerprint(ABI_FINGERPRINT),
+            found: Fingerprint(other)
+        }
+    );
+
+    let err = load_bare(
+        "bad-panic-plugin",
+        &forged_header_with(
+            &MAGIC,
+            ABI_VERSION,
+            ABI_FINGERPRINT,
+            RUSTC_VERSION,
+            RUNTIME_VERSION,
+            "abort",
+        ),
+    );
+    assert!(
+        matches!(&err, LoadError::PanicStrategy { found, .. } if found == "abort"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -303,10 +338,7 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
         panic!("expected LoadError::Fingerprint, got {err:?}");
     };
     assert_eq!(path, &built.dylib);
-    assert_eq!(
-        mismatch.expected,
-        loader::Fingerprint(coo_runtime::plugin::ABI_FINGERPRINT)
-    );
+    assert_eq!(mismatch.expected, Fingerprint(ABI_FINGERPRINT));
     assert_ne!(mismatch.found, mismatch.expected);
     let text = err.to_string();
     assert!(
