@@ -3,10 +3,11 @@
 //!
 //! A plugin needs no export boilerplate: [`coo_plugin_header`] is a `#[no_mangle]` function of
 //! this crate, so every cdylib that links `coo-runtime` exports it. The host reads the
-//! `#[repr(C)]` header first (magic, ABI version, compiler and runtime versions) and trusts
-//! nothing else of the library until it matches; only then does it call `manifest`, whose Rust
-//! types are laid out identically in host and plugin because both were built by the same
-//! compiler from the same `coo-runtime`.
+//! `#[repr(C)]` header first (magic, ABI version, ABI fingerprint, compiler and runtime versions,
+//! panic strategy) and trusts nothing else of the library until it matches; only then does it
+//! call `manifest`, whose Rust types are laid out identically in host and plugin because both
+//! were built by the same compiler from the same sources of `coo-runtime` (the fingerprint, a
+//! hash of those sources, tells; the version number alone does not).
 
 use std::sync::OnceLock;
 
@@ -16,14 +17,36 @@ use crate::registry::TypeRegistration;
 /// The first bytes of every Coo plugin header.
 pub const MAGIC: [u8; 8] = *b"COOPLUG\0";
 
-/// Bumped whenever the layout of descriptors, the manifest or the shim convention changes.
-pub const ABI_VERSION: u32 = 1;
+/// Bumped whenever the layout of [`PluginHeader`] changes. Changes of the descriptors, the
+/// manifest or the shim convention change [`ABI_FINGERPRINT`] by themselves.
+pub const ABI_VERSION: u32 = 2;
+
+/// A hash of the sources of this copy of `coo-runtime` (and of `coo-derive`, when it sits next
+/// to it), computed by the build script: equal fingerprints mean the types that cross the plugin
+/// boundary were compiled from the same definitions. Any edit changes it, even a comment's.
+pub const ABI_FINGERPRINT: [u8; 16] = abi_fingerprint::ABI_FINGERPRINT;
+
+mod abi_fingerprint {
+    include!(concat!(env!("OUT_DIR"), "/abi_fingerprint.rs"));
+}
 
 /// The compiler that built this copy of `coo-runtime` (`rustc -V`).
 pub const RUSTC_VERSION: &str = env!("COO_RUSTC_VERSION");
 
 /// This copy of `coo-runtime`'s version.
 pub const RUNTIME_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The panic strategy this copy of `coo-runtime` was compiled with, which is the one of the
+/// whole build that links it (a profile's `panic` applies to every crate): `"unwind"` or
+/// `"abort"`. A plugin must unwind: its shims catch panics and return them as errors, and under
+/// `"abort"` every panic would abort the host instead.
+pub const PANIC_STRATEGY: &str = if cfg!(panic = "unwind") {
+    "unwind"
+} else if cfg!(panic = "abort") {
+    "abort"
+} else {
+    "unknown"
+};
 
 /// A string with a C layout, readable before anything else is trusted.
 #[repr(C)]
@@ -52,13 +75,21 @@ impl StrRef {
 }
 
 /// The header a plugin exports through [`coo_plugin_header`].
+///
+/// Every header of ABI version 2 and later starts with `magic`, `abi_version` and
+/// `fingerprint`, plain bytes at fixed offsets: a host reads those three before anything else,
+/// and dereferences nothing (not even the strings below) until they match its own.
 #[repr(C)]
 #[derive(Debug)]
 pub struct PluginHeader {
     pub magic: [u8; 8],
     pub abi_version: u32,
+    /// [`ABI_FINGERPRINT`] of the `coo-runtime` the plugin was built with.
+    pub fingerprint: [u8; 16],
     pub rustc_version: StrRef,
     pub runtime_version: StrRef,
+    /// [`PANIC_STRATEGY`] of the plugin's build.
+    pub panic_strategy: StrRef,
     /// The library's manifest, built on first call. Only call it once the fields above match.
     pub manifest: extern "C" fn() -> *const Manifest,
 }
@@ -69,8 +100,10 @@ unsafe impl Sync for PluginHeader {}
 static HEADER: PluginHeader = PluginHeader {
     magic: MAGIC,
     abi_version: ABI_VERSION,
+    fingerprint: ABI_FINGERPRINT,
     rustc_version: StrRef::new(RUSTC_VERSION),
     runtime_version: StrRef::new(RUNTIME_VERSION),
+    panic_strategy: StrRef::new(PANIC_STRATEGY),
     manifest: manifest_of_this_build,
 };
 

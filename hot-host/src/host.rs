@@ -29,7 +29,7 @@ use coo_runtime::scratch::Scratch;
 use crate::build_value::{Builder as ValueBuilder, Json, Mode};
 use crate::builder::{BuildError, Builder};
 use crate::loader::{Kept, LoadError, LoadedLibrary, Loader, kept};
-use crate::slots::{CallError, FnHandle, Slot};
+use crate::slots::{Burial, CallError, FnHandle, Slot};
 
 /// Why a reload changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -369,7 +369,7 @@ impl Host {
         let started = Instant::now();
         let catalog = Catalog::from_descs(manifest.types.iter().copied())?;
         let plan = self.state.plan(&catalog)?;
-        let slots = self.plan_slots(&manifest.fns);
+        let slots = self.plan_slots(&manifest.fns, &catalog);
         // The last step that can fail; on failure it leaves the state as it was.
         let migration = self.state.migrate(&plan)?;
 
@@ -402,7 +402,7 @@ impl Host {
         let output = self.builder.build()?;
         let library = self.loader.load(&output.dylib)?;
         let catalog = Catalog::from_descs(library.manifest.types.iter().copied())?;
-        let slots = self.plan_slots(&library.manifest.fns);
+        let slots = self.plan_slots(&library.manifest.fns, &catalog);
         let mut text = match self.state.plan(&catalog) {
             Ok(plan) => {
                 let mut text = String::new();
@@ -422,14 +422,21 @@ impl Host {
         for name in &slots.removed {
             text.push_str(&format!("- fn {name}\n"));
         }
-        for (name, desc) in &slots.changed {
+        for (name, desc, relaid) in &slots.changed {
             let old = self.slots[name].desc().signature();
-            text.push_str(&format!("~ fn {name}: {old} -> {}\n", desc.signature()));
+            text.push_str(&format!(
+                "~ fn {name}: {old} -> {}\n",
+                changed_signature(desc, relaid)
+            ));
         }
         Ok(text)
     }
 
-    fn plan_slots(&self, fns: &[&'static FnDesc]) -> SlotPlan {
+    /// What happens to each slot when the functions become `fns` and the types `catalog`. A
+    /// function keeps its slot only when its signature is the same by name *and* every type it
+    /// takes or returns by value kept its layout (handles resolved earlier build such values
+    /// with the old layout); otherwise its old slot is buried.
+    fn plan_slots(&self, fns: &[&'static FnDesc], catalog: &Catalog) -> SlotPlan {
         let mut new: BTreeMap<String, &'static FnDesc> = BTreeMap::new();
         for f in fns {
             new.insert(f.path(), f);
@@ -439,9 +446,14 @@ impl Host {
             match new.get(name) {
                 None => plan.removed.push(name.clone()),
                 Some(desc) if desc.same_signature(slot.desc()) => {
-                    plan.updated.push((name.clone(), desc))
+                    let relaid = relaid_types(slot.desc(), desc, catalog);
+                    if relaid.is_empty() {
+                        plan.updated.push((name.clone(), desc))
+                    } else {
+                        plan.changed.push((name.clone(), desc, relaid))
+                    }
                 }
-                Some(desc) => plan.changed.push((name.clone(), desc)),
+                Some(desc) => plan.changed.push((name.clone(), desc, Vec::new())),
             }
         }
         plan.added = new
@@ -459,20 +471,27 @@ impl Host {
         }
         for name in plan.removed {
             if let Some(slot) = self.slots.remove(&name) {
-                slot.bury(self.version, None);
+                slot.bury(self.version, Burial::Removed);
             }
             report.removed.push(name);
         }
-        for (name, desc) in plan.changed {
+        for (name, desc, relaid) in plan.changed {
             let old = self.slots.insert(name.clone(), Slot::new(desc));
             let old_signature = old
                 .as_ref()
                 .map(|s| s.desc().signature())
                 .unwrap_or_default();
+            let new_signature = changed_signature(desc, &relaid);
             if let Some(old) = old {
-                old.bury(self.version, Some(desc.signature()));
+                old.bury(
+                    self.version,
+                    Burial::Changed {
+                        signature: desc.signature(),
+                        relaid,
+                    },
+                );
             }
-            report.changed.push((name, old_signature, desc.signature()));
+            report.changed.push((name, old_signature, new_signature));
         }
         for (name, desc) in plan.added {
             self.slots.insert(name.clone(), Slot::new(desc));
@@ -706,8 +725,53 @@ impl Drop for MovedArgs {
 struct SlotPlan {
     updated: Vec<(String, &'static FnDesc)>,
     removed: Vec<String>,
-    changed: Vec<(String, &'static FnDesc)>,
+    /// With the by-value types whose layout changed (empty when the signature itself did).
+    changed: Vec<(String, &'static FnDesc, Vec<String>)>,
     added: Vec<(String, &'static FnDesc)>,
+}
+
+/// The types that `old` and `new`, two versions of a function with the same signature by
+/// name, take or return by value and whose layouts differ: a value built for `old`'s type does
+/// not fit `new`'s. "Same layout" is the migration planner's own verdict (a plan that keeps a
+/// value of the old type in place as a value of the new one); a type the planner cannot plan,
+/// or plans to another type, counts as changed.
+fn relaid_types(old: &FnDesc, new: &FnDesc, catalog: &Catalog) -> Vec<String> {
+    let kinds = |f: &FnDesc| {
+        f.params
+            .iter()
+            .map(|p| p.kind)
+            .chain([f.ret])
+            .collect::<Vec<_>>()
+    };
+    let mut relaid = Vec::new();
+    for (a, b) in kinds(old).into_iter().zip(kinds(new)) {
+        let (ValueKind::Value(a), ValueKind::Value(b)) = (a, b) else {
+            continue;
+        };
+        let (a, b) = (a(), b());
+        let kept = match coo_runtime::plan::plan(&[a], catalog) {
+            Ok(plan) => matches!(
+                plan.resources.as_slice(),
+                [coo_runtime::plan::ResourcePlan::Keep { new, .. }] if core::ptr::eq(*new, b)
+            ),
+            Err(_) => false,
+        };
+        if !kept && !relaid.iter().any(|t| t == b.name) {
+            relaid.push(b.name.to_owned());
+        }
+    }
+    relaid
+}
+
+/// A changed function's new signature as reports show it: with the types whose layout changed
+/// when the text alone reads the same.
+fn changed_signature(desc: &FnDesc, relaid: &[String]) -> String {
+    if relaid.is_empty() {
+        desc.signature()
+    } else {
+        let names: Vec<String> = relaid.iter().map(|t| format!("`{t}`")).collect();
+        format!("{} (new layout of {})", desc.signature(), names.join(", "))
+    }
 }
 
 #[derive(Default)]

@@ -2,10 +2,14 @@
 //!
 //! [`Loader::load`] copies the library to a path of its own, opens the copy, calls
 //! `coo_plugin_header` and compares the `#[repr(C)]` [`PluginHeader`] with the host's own: magic,
-//! Coo ABI version, compiler version, `coo-runtime` version. Only when all four match does it call
-//! the header's `manifest` function, whose Rust types it can then read because host and plugin
-//! were built by the same compiler from the same `coo-runtime`. Every mismatch is a
-//! [`LoadError`] variant carrying an [`ExpectedFound`].
+//! Coo ABI version and ABI fingerprint (plain bytes at fixed offsets, read before anything is
+//! dereferenced), then compiler version, `coo-runtime` version and panic strategy. Only when all
+//! match does it call the header's `manifest` function, whose Rust types it can then read because
+//! host and plugin were built by the same compiler from the same sources of `coo-runtime` (the
+//! fingerprint is a hash of them; the version number alone would let an edited copy through).
+//! Every mismatch is a [`LoadError`] variant with both sides. Finally it refuses a manifest in
+//! which two hot functions have the same stable name (the plugin's own and a dependency's, say):
+//! one would silently shadow the other.
 //!
 //! # Why a copy
 //!
@@ -38,7 +42,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use coo_runtime::plugin::{
-    ABI_VERSION, HEADER_SYMBOL, MAGIC, Manifest, PluginHeader, RUNTIME_VERSION, RUSTC_VERSION,
+    ABI_FINGERPRINT, ABI_VERSION, HEADER_SYMBOL, MAGIC, Manifest, PluginHeader, RUNTIME_VERSION,
+    RUSTC_VERSION,
 };
 use libloading::Library;
 
@@ -69,6 +74,16 @@ pub struct Magic(pub [u8; 8]);
 impl fmt::Display for Magic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "b\"{}\"", self.0.escape_ascii())
+    }
+}
+
+/// An ABI fingerprint (see [`coo_runtime::plugin::ABI_FINGERPRINT`]), displayed as hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(pub [u8; 16]);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 
@@ -108,6 +123,26 @@ pub enum LoadError {
     Runtime {
         path: PathBuf,
         mismatch: ExpectedFound<String>,
+    },
+    /// Built from other sources of `coo-runtime` (or `coo-derive`) than the host, of the same
+    /// version: the types that cross the boundary may be laid out differently.
+    #[error("`{}` was built from other sources of coo-runtime than this host (ABI fingerprint {mismatch}): the descriptors it hands over may have another layout, so none of them is read; rebuild the host and the plugin from the same coo-runtime and coo-derive", path.display())]
+    Fingerprint {
+        path: PathBuf,
+        mismatch: ExpectedFound<Fingerprint>,
+    },
+    /// Built with `panic = "abort"`: a panic in a hot function would abort the host.
+    #[error("`{}` was built with `panic = \"{found}\"`, so a panic in a hot function would abort the host instead of being returned as an error; write `panic = \"unwind\"` under `[profile.dev]` and `[profile.release]` in the plugin's Cargo.toml (its workspace's, if it is in one), and remove any `-C panic=abort` from RUSTFLAGS", path.display())]
+    PanicStrategy { path: PathBuf, found: String },
+    /// Two hot functions (of the plugin, or of crates it links) have the same stable name.
+    #[error("`{}` has two hot functions named `{name}`: `{first}` and `{second}`; hot functions are called by their path within their crate, so one would silently replace the other; rename the plugin's own function or move it into a module (`mod sim {{ ... }}` makes it `sim::{name}`)", path.display())]
+    DuplicateFn {
+        path: PathBuf,
+        /// The stable name both have.
+        name: String,
+        /// Both functions' full paths (`crate::module::name`), in sorted order.
+        first: String,
+        second: String,
     },
     #[error("`{}` has a valid header but its manifest function returned null", path.display())]
     NoManifest { path: PathBuf },
@@ -247,15 +282,30 @@ impl Loader {
                 },
             });
         }
-        // SAFETY: same magic and ABI version, so the header has this layout, and it lives in a
-        // library that stays loaded.
+        // SAFETY: as above; every header from ABI version 2 on has the fingerprint, plain bytes,
+        // right after `abi_version`, so this reads bytes of the header's static whatever the
+        // rest of the plugin's `coo-runtime` looks like.
+        let fingerprint = unsafe { (*header).fingerprint };
+        if fingerprint != ABI_FINGERPRINT {
+            return Err(LoadError::Fingerprint {
+                path: error_path(),
+                mismatch: ExpectedFound {
+                    expected: Fingerprint(ABI_FINGERPRINT),
+                    found: Fingerprint(fingerprint),
+                },
+            });
+        }
+        // SAFETY: same magic, ABI version and fingerprint: the plugin's `PluginHeader` was
+        // compiled from the very definition the host's was, so the header has this layout, and
+        // it lives in a library that stays loaded.
         let header: &'static PluginHeader = unsafe { &*header };
-        // SAFETY: a header of this ABI version points `rustc_version` and `runtime_version` at
-        // `'static` string data of the library, which stays loaded.
-        let (rustc, runtime) = unsafe {
+        // SAFETY: such a header points its `StrRef`s at `'static` string data of the library,
+        // which stays loaded.
+        let (rustc, runtime, panic) = unsafe {
             (
                 header.rustc_version.read().into_owned(),
                 header.runtime_version.read().into_owned(),
+                header.panic_strategy.read().into_owned(),
             )
         };
         if rustc != RUSTC_VERSION {
@@ -276,6 +326,12 @@ impl Loader {
                 },
             });
         }
+        if panic != "unwind" {
+            return Err(LoadError::PanicStrategy {
+                path: error_path(),
+                found: panic,
+            });
+        }
 
         let manifest = (header.manifest)();
         if manifest.is_null() {
@@ -286,6 +342,14 @@ impl Loader {
         // knows. It points to a static of the library (a `OnceLock` it fills once), and the
         // library stays loaded, so the reference is good for `'static`.
         let manifest: &'static Manifest = unsafe { &*manifest };
+        if let Some((name, first, second)) = duplicate_fn(manifest) {
+            return Err(LoadError::DuplicateFn {
+                path: error_path(),
+                name,
+                first,
+                second,
+            });
+        }
 
         Ok(LoadedLibrary {
             source: dylib.to_path_buf(),
@@ -450,6 +514,26 @@ mod elf {
         }
         Ok(read)
     }
+}
+
+/// The first two hot functions of `manifest` with the same stable name: the name and both full
+/// paths, sorted. `inventory` collects the `#[hot_fn]`s of every crate linked into the plugin,
+/// and the stable name leaves out the crate, so a dependency's `tick` and the plugin's own
+/// `tick` meet here.
+fn duplicate_fn(manifest: &Manifest) -> Option<(String, String, String)> {
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for f in &manifest.fns {
+        let full = format!("{}::{}", f.module, f.name);
+        if let Some(other) = seen.insert(f.path(), full.clone()) {
+            let (first, second) = if other <= full {
+                (other, full)
+            } else {
+                (full, other)
+            };
+            return Some((f.path(), first, second));
+        }
+    }
+    None
 }
 
 /// An error and its sources, `: `-separated (libloading's `Display` says only "dlopen failed";

@@ -6,8 +6,12 @@
 //! function that the new version removed gets a *tombstone* shim, which fails every call; a
 //! function whose signature changed gets a new slot, and its old slot a tombstone, so handles
 //! resolved against the old signature fail with [`CallError::SignatureChanged`] instead of
-//! calling code with arguments of the wrong types. Old code is never unloaded (see
-//! [`crate::loader`]), so a pointer loaded just before a swap stays callable.
+//! calling code with arguments of the wrong types. "Changed" includes a signature that reads
+//! the same but takes or returns a `CooType` by value whose layout changed: a value built for
+//! the old layout has the wrong size and offsets for the new code. So as long as a slot is live,
+//! its code takes and returns by value exactly the layouts its handles were resolved with. Old
+//! code is never unloaded (see [`crate::loader`]), so a pointer loaded just before a swap stays
+//! callable.
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
@@ -23,12 +27,16 @@ pub enum CallError {
     #[error("`{name}` was removed by the reload to version {version}")]
     Removed { name: String, version: u64 },
     #[error(
-        "the signature of `{name}` changed: it was `{old}` and is now `{new}`; resolve it again to call the new one"
+        "the signature of `{name}` changed: it was `{old}` and is now `{new}`{}; resolve it again to call the new one",
+        relaid_text(.relaid)
     )]
     SignatureChanged {
         name: String,
         old: String,
         new: String,
+        /// Types the function takes or returns by value whose layout changed (the signature
+        /// text may then read the same).
+        relaid: Vec<String>,
     },
     #[error("`{name}` panicked: {message}")]
     Panicked { name: String, message: String },
@@ -59,6 +67,18 @@ pub enum CallError {
     ByValue { name: String, ty: String },
 }
 
+fn relaid_text(relaid: &[String]) -> String {
+    if relaid.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = relaid.iter().map(|t| format!("`{t}`")).collect();
+        format!(
+            " (the layout of {} changed, and values built for the old one do not fit the new code)",
+            names.join(", ")
+        )
+    }
+}
+
 fn suggest(known: &[String]) -> String {
     if known.is_empty() {
         String::new()
@@ -76,14 +96,27 @@ unsafe extern "C-unwind" fn tombstone(_: *const *mut u8, _: *mut u8, _: *mut Str
     false
 }
 
+/// Why a slot was given a tombstone.
+#[derive(Debug, Clone)]
+pub(crate) enum Burial {
+    /// The new version has no such function.
+    Removed,
+    /// The new version's function has another signature (`signature`), or the same signature
+    /// text where the types in `relaid`, taken or returned by value, have another layout.
+    Changed {
+        signature: String,
+        relaid: Vec<String>,
+    },
+}
+
 /// One function's current code.
 #[derive(Debug)]
 pub struct Slot {
     shim: AtomicPtr<()>,
     status: AtomicU8,
     desc: AtomicPtr<FnDesc>,
-    /// Set with the tombstone: the version that removed the function, or the new signature.
-    gone: Mutex<Option<(u64, String)>>,
+    /// Set with the tombstone: the version that buried the slot, and why.
+    gone: Mutex<Option<(u64, Burial)>>,
 }
 
 impl Slot {
@@ -110,16 +143,14 @@ impl Slot {
         self.shim.store(desc.shim as *mut (), Ordering::Release);
     }
 
-    /// Makes every call through this slot fail: the function was removed (`new_signature` is
-    /// `None`) or its signature changed.
-    pub(crate) fn bury(&self, version: u64, new_signature: Option<String>) {
-        let status = if new_signature.is_some() {
-            SIGNATURE_CHANGED
-        } else {
-            REMOVED
+    /// Makes every call through this slot fail: the function was removed or its signature
+    /// changed (by `version`).
+    pub(crate) fn bury(&self, version: u64, why: Burial) {
+        let status = match why {
+            Burial::Removed => REMOVED,
+            Burial::Changed { .. } => SIGNATURE_CHANGED,
         };
-        *self.gone.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((version, new_signature.unwrap_or_default()));
+        *self.gone.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, why));
         self.status.store(status, Ordering::Release);
         self.shim.store(tombstone as *mut (), Ordering::Release);
     }
@@ -161,13 +192,20 @@ impl FnHandle {
         &self.slot
     }
 
-    /// Calls the function's current code: one atomic load, one indirect call.
+    /// Calls the function's current code: one atomic load, one indirect call. When the slot
+    /// was buried (the function was removed, or its signature or the layout of a type it takes
+    /// or returns by value changed), this reads neither `args` nor `ret` and returns
+    /// [`CallError::Removed`] or [`CallError::SignatureChanged`].
     ///
     /// # Safety
     /// `args` holds one pointer per parameter of [`FnHandle::desc`], each as its
-    /// [`coo_runtime::plugin::ValueKind`] documents (resources valid and not aliased against
-    /// Rust's rules, values moved in); `ret` has room for the return type. No reload may run
-    /// during the call.
+    /// [`coo_runtime::plugin::ValueKind`] documents: `&T`/`&mut T` point to the live resource
+    /// of `T` in the host's current state (whose layout is the current version's, which may
+    /// differ from the one the handle was resolved with: fetch the pointer after the last
+    /// reload), valid and not aliased against Rust's rules; values taken by value are moved in
+    /// with the layout of [`FnHandle::desc`]'s types (a live slot's code has those very
+    /// layouts; a reload that changes them buries the slot); `ret` has room for the return
+    /// type of [`FnHandle::desc`]. No reload may run during the call.
     #[inline]
     pub unsafe fn call_raw(&self, args: *const *mut u8, ret: *mut u8) -> Result<(), CallError> {
         let shim = self.slot.shim.load(Ordering::Acquire);
@@ -193,15 +231,18 @@ impl FnHandle {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         match (self.slot.status.load(Ordering::Acquire), gone) {
-            (REMOVED, Some((version, _))) => CallError::Removed {
+            (REMOVED, Some((version, Burial::Removed))) => CallError::Removed {
                 name: self.path.to_string(),
                 version,
             },
-            (SIGNATURE_CHANGED, Some((_, new))) => CallError::SignatureChanged {
-                name: self.path.to_string(),
-                old: self.resolved.signature(),
-                new,
-            },
+            (SIGNATURE_CHANGED, Some((_, Burial::Changed { signature, relaid }))) => {
+                CallError::SignatureChanged {
+                    name: self.path.to_string(),
+                    old: self.resolved.signature(),
+                    new: signature,
+                    relaid,
+                }
+            }
             _ => CallError::Panicked {
                 name: self.path.to_string(),
                 // SAFETY: a live slot's shim returned `false`, which it does only after writing

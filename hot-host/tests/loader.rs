@@ -3,10 +3,14 @@
 mod support;
 
 use std::fs;
+use std::path::Path;
 
-use coo_runtime::plugin::{ABI_VERSION, MAGIC, RUNTIME_VERSION, RUSTC_VERSION};
-use hot_host::loader::{self, ExpectedFound, LoadError, Loader, Magic};
-use support::{bare_cdylib, builder, fixtures_target_dir, forged_header, minimal_plugin};
+use coo_runtime::plugin::{ABI_FINGERPRINT, ABI_VERSION, MAGIC, RUNTIME_VERSION, RUSTC_VERSION};
+use hot_host::loader::{self, ExpectedFound, Fingerprint, LoadError, Loader, Magic};
+use support::{
+    bare_cdylib, builder, fixtures_target_dir, forged_header, forged_header_with, minimal_plugin,
+    variant, workspace,
+};
 
 fn loader() -> Loader {
     let loader = Loader::in_target_dir(&fixtures_target_dir());
@@ -156,6 +160,40 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         panic!("expected LoadError::Runtime, got {err:?}");
     };
     assert_eq!(mismatch.found, "0.0.0-forged");
+
+    // The fingerprint is checked before any string of the header is read: these are bogus.
+    let mut other = ABI_FINGERPRINT;
+    other[0] ^= 1;
+    let err = load_bare(
+        "bad-fingerprint-plugin",
+        &forged_header_with(&MAGIC, ABI_VERSION, other, "?", "?", "?"),
+    );
+    let LoadError::Fingerprint { mismatch, .. } = &err else {
+        panic!("expected LoadError::Fingerprint, got {err:?}");
+    };
+    assert_eq!(
+        *mismatch,
+        ExpectedFound {
+            expected: Fingerprint(ABI_FINGERPRINT),
+            found: Fingerprint(other)
+        }
+    );
+
+    let err = load_bare(
+        "bad-panic-plugin",
+        &forged_header_with(
+            &MAGIC,
+            ABI_VERSION,
+            ABI_FINGERPRINT,
+            RUSTC_VERSION,
+            RUNTIME_VERSION,
+            "abort",
+        ),
+    );
+    assert!(
+        matches!(&err, LoadError::PanicStrategy { found, .. } if found == "abort"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -165,4 +203,148 @@ fn a_matching_header_with_a_null_manifest_is_refused() {
         &forged_header(&MAGIC, ABI_VERSION, RUSTC_VERSION, RUNTIME_VERSION),
     );
     assert!(matches!(err, LoadError::NoManifest { .. }), "{err:?}");
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds a plugin crate with cargo and dlopens it: process spawning and FFI, which Miri cannot run"
+)]
+fn a_plugin_built_with_panic_abort_is_refused_naming_the_profile_setting() {
+    let lib_rs = fs::read_to_string(support::fixture("minimal-plugin").join("src/lib.rs")).unwrap();
+    let dir = variant("panic-abort-plugin", &lib_rs, |manifest| {
+        format!("{manifest}\n[profile.dev]\npanic = \"abort\"\n")
+    });
+    let built = builder(dir.path())
+        .build()
+        .unwrap_or_else(|e| panic!("panic-abort-plugin does not build: {e}"));
+    let err = loader().load(&built.dylib).unwrap_err();
+    let LoadError::PanicStrategy { path, found } = &err else {
+        panic!("expected LoadError::PanicStrategy, got {err:?}");
+    };
+    assert_eq!(path, &built.dylib);
+    assert_eq!(found, "abort");
+    let text = err.to_string();
+    assert!(
+        text.contains("write `panic = \"unwind\"` under `[profile.dev]` and `[profile.release]`"),
+        "{text}"
+    );
+}
+
+/// Copies the directory `src` to `dst` recursively, leaving out `target` directories.
+fn copy_tree(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for entry in fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_tree(&entry.path(), &to);
+            }
+        } else {
+            fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// Replaces `old` (which must occur) by `new` in the file at `path`.
+fn edit_file(path: &Path, old: &str, new: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(old),
+        "{} no longer contains {old:?}; update this test's edit",
+        path.display()
+    );
+    fs::write(path, text.replacen(old, new, 1)).unwrap();
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds a plugin crate with cargo and dlopens it: process spawning and FFI, which Miri cannot run"
+)]
+fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_fingerprint() {
+    // A copy of coo-runtime and coo-derive, of the same version, where `TypeDesc` has one more
+    // field: what a plugin is built against when coo-runtime is edited while `hot-host run`
+    // watches. Version, compiler and ABI number all match the host's; only the descriptors'
+    // layout differs.
+    //
+    // The copies get package names of their own. They build into the shared fixtures target
+    // dir, where cargo tells units apart by package name, version and source; a path source
+    // inside a plugin's workspace is hashed by its relative path, so two edited copies named
+    // `coo-runtime` could end up as the same artifact, and one test's edit would be another's
+    // build. The plugin still names them `coo_runtime`/`coo_derive` (renamed dependencies),
+    // which is what the derive's generated code refers to.
+    let root = tempfile::Builder::new()
+        .prefix("abi-drift")
+        .tempdir()
+        .unwrap();
+    let runtime = root.path().join("coo-runtime");
+    let derive = root.path().join("coo-derive");
+    copy_tree(&workspace().join("coo-runtime"), &runtime);
+    copy_tree(&workspace().join("coo-derive"), &derive);
+    fs::write(
+        runtime.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"coo-runtime-abi-drift\"\nversion = \"{RUNTIME_VERSION}\"\nedition = \"2024\"\n\n\
+             [lib]\nbench = false\n\n\
+             [dependencies]\ncoo-derive = {{ package = \"coo-derive-abi-drift\", path = \"../coo-derive\" }}\n\
+             inventory = \"0.3\"\nthiserror = \"2\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    let _ = fs::remove_dir_all(runtime.join("benches"));
+    fs::write(
+        derive.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"coo-derive-abi-drift\"\nversion = \"{RUNTIME_VERSION}\"\nedition = \"2024\"\n\n\
+             [lib]\nproc-macro = true\n\n\
+             [dependencies]\nsyn = {{ version = \"2\", features = [\"full\", \"extra-traits\"] }}\n\
+             quote = \"1\"\nproc-macro2 = \"1\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    edit_file(
+        &runtime.join("src/layout.rs"),
+        "    pub glue: &'static TypeGlue,\n}",
+        "    pub glue: &'static TypeGlue,\n    /// A field this copy added.\n    pub abi_drift: u64,\n}",
+    );
+    edit_file(
+        &derive.join("src/expand.rs"),
+        "kind: #kind,\n",
+        "kind: #kind,\n                    abi_drift: 0,\n",
+    );
+
+    let lib_rs = fs::read_to_string(support::fixture("minimal-plugin").join("src/lib.rs")).unwrap();
+    let runtime_path = format!("{:?}", runtime.display().to_string());
+    let dir = variant("abi-drift-plugin", &lib_rs, |manifest| {
+        let line = manifest
+            .lines()
+            .find(|l| l.starts_with("coo-runtime = "))
+            .expect("the plugin depends on coo-runtime")
+            .to_owned();
+        manifest.replace(
+            &line,
+            &format!(
+                "coo-runtime = {{ package = \"coo-runtime-abi-drift\", path = {runtime_path} }}"
+            ),
+        )
+    });
+    let built = builder(dir.path())
+        .build()
+        .unwrap_or_else(|e| panic!("abi-drift-plugin does not build: {e}"));
+    let err = loader().load(&built.dylib).unwrap_err();
+    let LoadError::Fingerprint { path, mismatch } = &err else {
+        panic!("expected LoadError::Fingerprint, got {err:?}");
+    };
+    assert_eq!(path, &built.dylib);
+    assert_eq!(mismatch.expected, Fingerprint(ABI_FINGERPRINT));
+    assert_ne!(mismatch.found, mismatch.expected);
+    let text = err.to_string();
+    assert!(
+        text.contains(&mismatch.expected.to_string())
+            && text.contains(&mismatch.found.to_string())
+            && text.contains("rebuild the host and the plugin from the same coo-runtime"),
+        "{text}"
+    );
 }

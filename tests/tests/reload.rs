@@ -217,8 +217,14 @@ fn removed_and_resignatured_functions_fail_typed_instead_of_being_called() {
     );
     let err = host.call(&add, &[int(1)]).unwrap_err();
     match &err {
-        CallError::SignatureChanged { name, old, new } => {
+        CallError::SignatureChanged {
+            name,
+            old,
+            new,
+            relaid,
+        } => {
             assert_eq!(name, "add_score");
+            assert!(relaid.is_empty(), "{relaid:?}");
             assert_eq!(old, "fn(game: &mut Game, points: i64) -> i64");
             assert_eq!(new, "fn(game: &mut Game, points: i64, bonus: i64) -> i64");
         }
@@ -354,4 +360,148 @@ fn a_cootype_value_passed_as_json_moves_into_the_function() {
         "{err}"
     );
     assert_eq!(json(&host)["Game"]["enemies"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_handle_to_a_function_whose_by_value_type_changed_layout_answers_signature_changed() {
+    const V1: &str = r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug, Default)]
+pub struct Small {
+    pub a: u32,
+}
+
+#[derive(CooType, Debug, Default)]
+pub struct Other {
+    pub x: u16,
+}
+
+#[hot_fn]
+pub fn f(v: Small) -> Small {
+    Small { a: v.a + 1 }
+}
+
+#[hot_fn]
+pub fn g(o: Other) -> u32 {
+    u32::from(o.x) * 2
+}
+"#;
+    let plugin = Plugin::copy("game-plugin", "e2e_by_value_layout");
+    plugin.write_source(V1);
+    let mut host = plugin.host();
+    let f = host.resolve("f").unwrap();
+    let g = host.resolve("g").unwrap();
+    assert_eq!(
+        host.call(&f, &[Value::Json(r#"{"a":1}"#.into())]).unwrap(),
+        Value::Resource("Small".into())
+    );
+    assert_eq!(json(&host)["Small"]["a"], 2);
+
+    // `Small` gains a field: same names, same signature text, a different size. A handle
+    // resolved against the old layout must not call the new code.
+    plugin.edit(&[
+        ("pub a: u32,\n}", "pub a: u32,\n    pub b: u64,\n}"),
+        ("Small { a: v.a + 1 }", "Small { a: v.a + 1, b: v.b + 10 }"),
+    ]);
+    let report = reload(&mut host);
+    assert_eq!(
+        report.fns_changed,
+        vec![(
+            "f".to_owned(),
+            "fn(v: Small) -> Small".to_owned(),
+            "fn(v: Small) -> Small (new layout of `Small`)".to_owned()
+        )]
+    );
+    let err = host
+        .call(&f, &[Value::Json(r#"{"a":1,"b":2}"#.into())])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CallError::SignatureChanged {
+            name: "f".into(),
+            old: "fn(v: Small) -> Small".into(),
+            new: "fn(v: Small) -> Small".into(),
+            relaid: vec!["Small".into()],
+        }
+    );
+    // The raw path answers the same, without reading the (old-layout) arguments.
+    // SAFETY: a buried slot's shim is the tombstone, which reads neither pointer.
+    let raw = unsafe { f.call_raw(core::ptr::null(), core::ptr::null_mut()) }.unwrap_err();
+    assert_eq!(raw, err);
+    assert!(
+        err.to_string().contains("the layout of `Small` changed"),
+        "{err}"
+    );
+
+    // A function whose by-value type kept its layout keeps its slot.
+    assert_eq!(
+        host.call(&g, &[Value::Json(r#"{"x":4}"#.into())]).unwrap(),
+        int(8)
+    );
+    // Resolving again gives the new function.
+    let f = host.resolve("f").unwrap();
+    host.call(&f, &[Value::Json(r#"{"a":1,"b":2}"#.into())])
+        .unwrap();
+    assert_eq!(json(&host)["Small"]["a"], 2);
+    assert_eq!(json(&host)["Small"]["b"], 12);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_dependency_hot_fn_with_the_plugins_own_name_is_refused_at_load_naming_both() {
+    let plugin = Plugin::copy("game-plugin", "e2e_dup_fn");
+    let helper = plugin.path().join("helper");
+    std::fs::create_dir_all(helper.join("src")).unwrap();
+    let runtime = support::workspace().join("coo-runtime");
+    std::fs::write(
+        helper.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"e2e_dup_fn_helper\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\ncoo-runtime = {{ path = {:?} }}\n",
+            runtime.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        helper.join("src/lib.rs"),
+        "use coo_runtime::hot_fn;\n\n#[hot_fn]\npub fn tick() -> u32 {\n    1\n}\n",
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(plugin.path().join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("[dependencies]\n"));
+    std::fs::write(
+        plugin.path().join("Cargo.toml"),
+        manifest.replace(
+            "[dependencies]\n",
+            "[dependencies]\ne2e_dup_fn_helper = { path = \"helper\" }\n",
+        ),
+    )
+    .unwrap();
+    plugin.write_source(
+        "use coo_runtime::hot_fn;\n\n#[hot_fn]\npub fn tick() -> u32 {\n    e2e_dup_fn_helper::tick() + 1\n}\n",
+    );
+    let mut host = Host::with_builder(plugin.builder());
+    let err = host.reload().unwrap_err();
+    let ReloadError::Load(LoadError::DuplicateFn {
+        name,
+        first,
+        second,
+        ..
+    }) = &err
+    else {
+        panic!("expected LoadError::DuplicateFn, got {err}");
+    };
+    assert_eq!(name, "tick");
+    assert_eq!(first, "e2e_dup_fn::tick");
+    assert_eq!(second, "e2e_dup_fn_helper::tick");
+    assert_eq!(host.version(), 0);
+    assert!(host.fns().is_empty());
 }

@@ -86,8 +86,28 @@ pub fn bare_cdylib(name: &str, lib_rs: &str) -> tempfile::TempDir {
 }
 
 /// The source of a library exporting a hand-made `coo_plugin_header` with these fields (the
-/// layout of `coo_runtime::plugin::PluginHeader`, ABI version 1) and a null manifest.
+/// layout of `coo_runtime::plugin::PluginHeader`, ABI version 2, with this host's fingerprint and
+/// panic strategy `unwind`) and a null manifest.
 pub fn forged_header(magic: &[u8; 8], abi_version: u32, rustc: &str, runtime: &str) -> String {
+    forged_header_with(
+        magic,
+        abi_version,
+        coo_runtime::plugin::ABI_FINGERPRINT,
+        rustc,
+        runtime,
+        "unwind",
+    )
+}
+
+/// [`forged_header`] with every field chosen.
+pub fn forged_header_with(
+    magic: &[u8; 8],
+    abi_version: u32,
+    fingerprint: [u8; 16],
+    rustc: &str,
+    runtime: &str,
+    panic: &str,
+) -> String {
     format!(
         r#"
 #[repr(C)]
@@ -97,8 +117,10 @@ pub struct StrRef {{ ptr: *const u8, len: usize }}
 pub struct Header {{
     magic: [u8; 8],
     abi_version: u32,
+    fingerprint: [u8; 16],
     rustc_version: StrRef,
     runtime_version: StrRef,
+    panic_strategy: StrRef,
     manifest: extern "C" fn() -> *const u8,
 }}
 
@@ -106,12 +128,15 @@ unsafe impl Sync for Header {{}}
 
 const RUSTC: &str = {rustc:?};
 const RUNTIME: &str = {runtime:?};
+const PANIC: &str = {panic:?};
 
 static HEADER: Header = Header {{
     magic: {magic:?},
     abi_version: {abi_version},
+    fingerprint: {fingerprint:?},
     rustc_version: StrRef {{ ptr: RUSTC.as_ptr(), len: RUSTC.len() }},
     runtime_version: StrRef {{ ptr: RUNTIME.as_ptr(), len: RUNTIME.len() }},
+    panic_strategy: StrRef {{ ptr: PANIC.as_ptr(), len: PANIC.len() }},
     manifest: no_manifest,
 }};
 
