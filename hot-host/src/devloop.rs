@@ -20,7 +20,7 @@ use crate::builder::{BuildError, BuildOutput, Builder};
 use crate::host::{Host, ReloadError, ReloadReport};
 use crate::repl::{self, Flow};
 use crate::slots::{CallError, FnHandle};
-use crate::snapshot::{PluginId, RunInfo, SnapshotDir};
+use crate::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
 use crate::watch::{self, Change, Watcher};
 
 /// The dev loop's debounce window: short, because it is pure waiting in the save-to-live path
@@ -102,7 +102,7 @@ impl SessionSnapshots {
     }
 
     /// Saves the state into this run's file; `ended` at exit.
-    pub fn save(&self, state: &coo_runtime::State, ended: bool) -> io::Result<()> {
+    pub fn save(&self, state: &coo_runtime::State, ended: bool) -> Result<(), SaveError> {
         let run = RunInfo {
             supersedes: self.supersedes || ended,
             ended,
@@ -467,11 +467,7 @@ fn save_snapshot(
         return Ok(());
     }
     if let Err(e) = snapshots.save(host.state(), ended) {
-        writeln!(
-            err,
-            "warning: could not save the state to {}: {e}",
-            snapshots.file.display()
-        )?;
+        writeln!(err, "warning: {e}")?;
     }
     Ok(())
 }

@@ -51,7 +51,6 @@ enum Command {
         /// if the host was started without `--restore` in between. If the snapshot cannot be
         /// restored, the host says why and starts with `init`.
         #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
-        #[allow(clippy::option_option)]
         restore: Option<Option<PathBuf>>,
         /// Where the snapshots are kept [default: TARGET_DIR/coo-state/PACKAGE].
         #[arg(long, value_name = "DIR")]

@@ -946,18 +946,51 @@ impl SnapshotDir {
     /// Writes `text` to `file` (a run's file in this directory): to a `.tmp` file first and
     /// renamed over it, so a crash mid-write never leaves a torn snapshot. Then removes the
     /// oldest files beyond `keep`, never `file` nor `protect`.
-    pub fn write(&self, file: &Path, text: &str, protect: Option<&Path>) -> io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let tmp = file.with_extension("json.tmp");
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, file)?;
-        for old in self.list()?.into_iter().skip(self.keep) {
+    pub fn write(&self, file: &Path, text: &str, protect: Option<&Path>) -> Result<(), SaveError> {
+        let write = || {
+            std::fs::create_dir_all(&self.dir)?;
+            let tmp = file.with_extension("json.tmp");
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, file)
+        };
+        write().map_err(|source| SaveError::Write {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let prune = |old: &Path| match std::fs::remove_file(old) {
+            // Another run of the same plugin removed it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        let old_files = self.list().map_err(|source| SaveError::Prune {
+            file: self.dir.clone(),
+            source,
+        })?;
+        for old in old_files.into_iter().skip(self.keep) {
             if old != file && Some(old.as_path()) != protect {
-                std::fs::remove_file(old)?;
+                prune(&old).map_err(|source| SaveError::Prune { file: old, source })?;
             }
         }
         Ok(())
     }
+}
+
+/// Why [`SnapshotDir::write`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("could not save the state to {}: {source}", file.display())]
+    Write {
+        file: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The state was saved; an old snapshot could not be removed.
+    #[error("the state was saved, but the old snapshot {} could not be removed: {source}", file.display())]
+    Prune {
+        file: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// `20261129T142903.123Z`: the time in UTC, to the millisecond, in a form that sorts.
