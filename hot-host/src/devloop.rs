@@ -58,8 +58,9 @@ pub struct SessionSnapshots {
     pub file: PathBuf,
     pub plugin: PluginId,
     /// The snapshot `--restore` would restore when this run started, if the run that saved it
-    /// did not end (it crashed): until it is restored or this run ends, it stays the default
-    /// for `--restore` and is never removed.
+    /// did not end (it crashed), or the one this run failed to restore: this run does not
+    /// replace it as the default for `--restore`, not even when it ends, and never removes it.
+    /// Only restoring it (or another one, deliberately, with `--restore=FILE`) does.
     pub waiting: Option<PathBuf>,
     /// Whether this run's snapshots replace the older ones as the default for `--restore`.
     supersedes: bool,
@@ -94,8 +95,7 @@ impl SessionSnapshots {
         self.waiting = None;
     }
 
-    /// Restoring `file` failed: it stays the default for `--restore`, and is never removed,
-    /// until this run ends.
+    /// Restoring `file` failed: it stays the default for `--restore`, and is never removed.
     pub fn restore_failed(&mut self, file: &Path) {
         self.supersedes = false;
         self.waiting = Some(file.to_path_buf());
@@ -104,7 +104,7 @@ impl SessionSnapshots {
     /// Saves the state into this run's file; `ended` at exit.
     pub fn save(&self, state: &coo_runtime::State, ended: bool) -> Result<(), SaveError> {
         let run = RunInfo {
-            supersedes: self.supersedes || ended,
+            supersedes: self.supersedes,
             ended,
         };
         let text = crate::snapshot::save_for(state, &self.plugin, run);

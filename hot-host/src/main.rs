@@ -47,8 +47,8 @@ enum Command {
         /// or with `--restore=FILE` from that one (a path, or a name that `hot-host snapshots`
         /// lists). Every run of the host saves the state into a file of its own before every
         /// reload, every few seconds (`--autosave`) and at exit. A run that crashed stays the
-        /// one `--restore` restores until it is restored or a later run ends with `quit`, even
-        /// if the host was started without `--restore` in between. If the snapshot cannot be
+        /// one `--restore` restores until it is restored, even if the host was started without
+        /// `--restore` in between. If the snapshot cannot be
         /// restored, the host says why and starts with `init`.
         #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
         restore: Option<Option<PathBuf>>,
@@ -248,15 +248,15 @@ fn run(mut host: Host, options: &mut Options, restore: Option<Option<PathBuf>>) 
         let _ = if restore.is_some() {
             writeln!(
                 err,
-                "warning: {} was not restored; it stays, and `--restore` picks it again until \
-                 this run ends with `quit`",
+                "warning: {} was not restored; it stays, and `--restore` picks it again \
+                 (`--restore=NAME` picks another, `hot-host snapshots` lists them)",
                 waiting.display()
             )
         } else {
             writeln!(
                 err,
                 "warning: the last run did not end and its state was not restored: it stays in \
-                 {}, and `--restore` restores it until this run ends with `quit`",
+                 {}, and `--restore` restores it (`hot-host snapshots` lists the others)",
                 waiting.display()
             )
         };

@@ -805,8 +805,10 @@ impl PluginId {
 pub struct RunInfo {
     /// Whether this snapshot replaces the older ones as the one `--restore` picks by default.
     /// A run started without `--restore` while the default snapshot was left by a run that did
-    /// not end (a crash, never restored) does not, until it ends itself: restarting the host
-    /// once without `--restore` must not make the crashed run's state lost.
+    /// not end (a crash, never restored) does not, even when it ends: starting the host without
+    /// `--restore` (and quitting it to start it again with `--restore`) must not make the
+    /// crashed run's state lost. Restoring it, or another snapshot named with
+    /// `--restore=FILE`, is what supersedes it.
     pub supersedes: bool,
     /// Whether the run ended (`quit`, end of input) and saved this at exit.
     pub ended: bool,

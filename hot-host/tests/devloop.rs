@@ -308,7 +308,12 @@ fn a_layout_change_keeps_the_count_and_a_build_error_keeps_the_old_version_ticki
         "counter.count += 1;",
         "counter.count += \"one\";",
     );
-    host.wait_err("reload failed");
+    assert_eq!(
+        host.wait_err("reload failed"),
+        "reload failed; version 2 keeps running with its state"
+    );
+    assert_eq!(host.next_err(), "the build failed:");
+    assert_eq!(host.next_err(), "the plugin failed to compile:");
     host.wait_err("cannot add-assign");
     let broken = count(&host.state());
     host.state_until("ticking on", |s| count(s) > broken);
@@ -451,7 +456,7 @@ fn a_restart_without_restore_does_not_lose_the_crashed_runs_state() {
         warning,
         format!(
             "warning: the last run did not end and its state was not restored: it stays in {}, \
-             and `--restore` restores it until this run ends with `quit`",
+             and `--restore` restores it (`hot-host snapshots` lists the others)",
             first.display()
         )
     );
@@ -467,6 +472,12 @@ fn a_restart_without_restore_does_not_lose_the_crashed_runs_state() {
     assert_ne!(second, first);
     host.kill();
     assert_eq!(read_json(&first).unwrap()["state"], crashed);
+
+    // A third run without --restore that quits (say, to start again with --restore).
+    let mut host = Running::start(dir.path(), &["--every", "0"]);
+    host.wait_err("warning: the last run did not end");
+    host.quit();
+    assert_eq!(snapshot_files(dir.path()).len(), 3);
 
     let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
     host.wait_out("the restore", |l| {
@@ -667,8 +678,8 @@ fn a_restore_that_fails_says_why_and_starts_with_init() {
     assert_eq!(
         host.next_err(),
         format!(
-            "warning: {} was not restored; it stays, and `--restore` picks it again until this \
-             run ends with `quit`",
+            "warning: {} was not restored; it stays, and `--restore` picks it again \
+             (`--restore=NAME` picks another, `hot-host snapshots` lists them)",
             file.display()
         )
     );
@@ -676,14 +687,15 @@ fn a_restore_that_fails_says_why_and_starts_with_init() {
     host.quit();
     // The snapshot that could not be restored is still there, and still the default.
     let files = snapshot_files(dir.path());
-    assert!(files.contains(&file), "{files:?}");
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files[1], file);
     assert_eq!(
         SnapshotDir::new(state_dir(dir.path()), 10)
             .restore_candidate()
             .unwrap()
             .map(|(f, _)| f),
-        Some(files[0].clone()),
-        "the run that quit supersedes it"
+        Some(file),
+        "the run that could not restore it does not supersede it, even when it quits"
     );
 }
 
