@@ -115,6 +115,8 @@ impl SessionSnapshots {
 /// Why the plugin's identity could not be found.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
+    #[error("`{}` is not a plugin crate: it has no `Cargo.toml`", dir.display())]
+    NoManifest { dir: PathBuf },
     #[error("could not run `{} metadata`: {source}", cargo.display())]
     Spawn {
         cargo: PathBuf,
@@ -132,6 +134,11 @@ pub enum IdentityError {
 pub fn plugin_id(plugin_dir: &Path) -> Result<PluginId, IdentityError> {
     let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
     let manifest = plugin_dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(IdentityError::NoManifest {
+            dir: plugin_dir.to_path_buf(),
+        });
+    }
     let manifest = manifest.canonicalize().unwrap_or(manifest);
     let output = Command::new(&cargo)
         .args([

@@ -781,3 +781,28 @@ fn no_watch_reloads_only_on_the_reload_command() {
     host.state_until("the saved code", |s| s["Counter"]["marker"] == 8);
     host.quit();
 }
+
+#[test]
+fn the_plugin_identity_is_its_package() {
+    let dir = support::copy_fixture("tick-plugin", "loop_identity");
+    let id = hot_host::devloop::plugin_id(dir.path()).unwrap();
+    assert_eq!(
+        id,
+        PluginId {
+            package: "loop_identity".into(),
+            manifest: dir
+                .path()
+                .join("Cargo.toml")
+                .canonicalize()
+                .unwrap()
+                .display()
+                .to_string(),
+        }
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let err = hot_host::devloop::plugin_id(empty.path()).unwrap_err();
+    assert!(
+        matches!(&err, hot_host::devloop::IdentityError::NoManifest { dir } if dir == empty.path()),
+        "{err:?}"
+    );
+}
