@@ -10,15 +10,17 @@
 //! point, since every call and every reload needs `&mut Host`.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::builder::{BuildError, BuildOutput, Builder};
 use crate::host::{Host, ReloadError, ReloadReport};
 use crate::repl::{self, Flow};
 use crate::slots::{CallError, FnHandle};
+use crate::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
 use crate::watch::{self, Change, Watcher};
 
 /// The dev loop's debounce window: short, because it is pure waiting in the save-to-live path
@@ -41,10 +43,141 @@ pub struct Options {
     pub color: bool,
     /// Where the state is saved before every reload, every `autosave` and at exit, for
     /// `--restore`.
-    pub snapshot: Option<PathBuf>,
+    pub snapshots: Option<SessionSnapshots>,
     /// Time between two saves of the state while it runs (zero: only before reloads and at
     /// exit), so that a host that dies loses at most that much.
     pub autosave: Duration,
+}
+
+/// Where a run of the dev loop saves the state: a file of its own in the plugin's snapshot
+/// directory (see [`SnapshotDir`]), marked as the plugin's.
+#[derive(Debug, Clone)]
+pub struct SessionSnapshots {
+    pub dir: SnapshotDir,
+    /// This run's file: no other run writes it, and this one writes no other.
+    pub file: PathBuf,
+    pub plugin: PluginId,
+    /// The snapshot `--restore` would restore when this run started, if the run that saved it
+    /// did not end (it crashed), or the one this run failed to restore: this run does not
+    /// replace it as the default for `--restore`, not even when it ends, and never removes it.
+    /// Only restoring it (or another one, deliberately, with `--restore=FILE`) does.
+    pub waiting: Option<PathBuf>,
+    /// Whether this run's snapshots replace the older ones as the default for `--restore`.
+    supersedes: bool,
+}
+
+impl SessionSnapshots {
+    /// The snapshots of the run starting now, in this process, as one that does not restore
+    /// (see [`SessionSnapshots::restored`]).
+    pub fn start(dir: SnapshotDir, plugin: PluginId) -> io::Result<SessionSnapshots> {
+        let file = dir.session_file(SystemTime::now(), std::process::id());
+        let waiting = dir
+            .restore_candidate()?
+            .filter(|(_, header)| {
+                header
+                    .as_ref()
+                    .and_then(|h| h.run)
+                    .is_some_and(|run| !run.ended)
+            })
+            .map(|(file, _)| file);
+        Ok(SessionSnapshots {
+            dir,
+            file,
+            plugin,
+            supersedes: waiting.is_none(),
+            waiting,
+        })
+    }
+
+    /// This run resumes from a restored snapshot: its own replace the older ones.
+    pub fn restored(&mut self) {
+        self.supersedes = true;
+        self.waiting = None;
+    }
+
+    /// Restoring `file` failed: it stays the default for `--restore`, and is never removed.
+    pub fn restore_failed(&mut self, file: &Path) {
+        self.supersedes = false;
+        self.waiting = Some(file.to_path_buf());
+    }
+
+    /// Saves the state into this run's file; `ended` at exit.
+    pub fn save(&self, state: &coo_runtime::State, ended: bool) -> Result<(), SaveError> {
+        let run = RunInfo {
+            supersedes: self.supersedes,
+            ended,
+        };
+        let text = crate::snapshot::save_for(state, &self.plugin, run);
+        self.dir.write(&self.file, &text, self.waiting.as_deref())
+    }
+}
+
+/// Why the plugin's identity could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("`{}` is not a plugin crate: it has no `Cargo.toml`", dir.display())]
+    NoManifest { dir: PathBuf },
+    #[error("could not run `{} metadata`: {source}", cargo.display())]
+    Spawn {
+        cargo: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`cargo metadata` failed for {}:\n{stderr}", manifest.display())]
+    Cargo { manifest: PathBuf, stderr: String },
+    #[error("`cargo metadata` lists no package with the manifest {}; is it a virtual workspace manifest? run the host on the plugin crate's directory", manifest.display())]
+    NoPackage { manifest: PathBuf },
+}
+
+/// The identity of the plugin crate in `plugin_dir` (its package name and manifest), as
+/// `cargo metadata` (of `$CARGO`, else `cargo`) says, for marking and checking snapshots.
+pub fn plugin_id(plugin_dir: &Path) -> Result<PluginId, IdentityError> {
+    let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+    let manifest = plugin_dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(IdentityError::NoManifest {
+            dir: plugin_dir.to_path_buf(),
+        });
+    }
+    let manifest = manifest.canonicalize().unwrap_or(manifest);
+    let output = Command::new(&cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .current_dir(plugin_dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| IdentityError::Spawn {
+            cargo: cargo.clone(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(IdentityError::Cargo {
+            manifest,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).map_err(|e| IdentityError::Cargo {
+            manifest: manifest.clone(),
+            stderr: format!("its output is not JSON: {e}"),
+        })?;
+    metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
+        .and_then(|p| p["name"].as_str())
+        .map(|name| PluginId {
+            package: name.to_owned(),
+            manifest: manifest.display().to_string(),
+        })
+        .ok_or(IdentityError::NoPackage { manifest })
 }
 
 /// Something the loop reacts to.
@@ -221,7 +354,7 @@ pub fn run(
             Ok(Event::Line(line)) => {
                 let reloads = line.trim() == "reload";
                 if reloads {
-                    save_snapshot(host, options, err)?;
+                    save_snapshot(host, options, false, err)?;
                     // The reload builds every save so far.
                     pending = None;
                     discard_in_flight = building;
@@ -261,7 +394,7 @@ pub fn run(
                 }
                 match result {
                     Ok(output) => {
-                        save_snapshot(host, options, err)?;
+                        save_snapshot(host, options, false, err)?;
                         let outcome = host.reload_from(&output.dylib, Some(output.duration));
                         report(
                             options,
@@ -290,13 +423,13 @@ pub fn run(
             t.tick(host, err)?;
         }
         if !options.autosave.is_zero() && Instant::now() >= next_autosave {
-            save_snapshot(host, options, err)?;
+            save_snapshot(host, options, false, err)?;
             next_autosave = Instant::now() + options.autosave;
         }
         out.flush()?;
         err.flush()?;
     }
-    save_snapshot(host, options, err)?;
+    save_snapshot(host, options, true, err)?;
     Ok(())
 }
 
@@ -327,29 +460,21 @@ pub fn report(
     }
 }
 
-fn save_snapshot(host: &Host, options: &Options, err: &mut dyn Write) -> io::Result<()> {
-    let Some(path) = &options.snapshot else {
+/// Saves the state into this run's snapshot file; `ended` at exit.
+fn save_snapshot(
+    host: &Host,
+    options: &Options,
+    ended: bool,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let Some(snapshots) = &options.snapshots else {
         return Ok(());
     };
     if host.state().is_empty() {
         return Ok(());
     }
-    let text = crate::snapshot::save(host.state());
-    let saved = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| {
-            // Write then rename, so a crash mid-write never leaves a torn snapshot.
-            let tmp = path.with_extension("json.tmp");
-            std::fs::write(&tmp, text)?;
-            std::fs::rename(&tmp, path)
-        });
-    if let Err(e) = saved {
-        writeln!(
-            err,
-            "warning: could not save the state to {}: {e}",
-            path.display()
-        )?;
+    if let Err(e) = snapshots.save(host.state(), ended) {
+        writeln!(err, "warning: {e}")?;
     }
     Ok(())
 }

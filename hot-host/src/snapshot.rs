@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! {"coo_snapshot":1,
+//!  "plugin":{"package":"demo","manifest":"/src/demo/Cargo.toml"},
+//!  "run":{"supersedes":true,"ended":false},
 //!  "types":{"World":{"name":"World","rust_name":"demo::World","rename_from":[],"kind":"struct",
 //!           "style":"named","size":48,"align":8,"has_default":false,"has_hook":false,
 //!           "fields":[{"name":"pos","type":"Vec2","offset":0,"rename_from":[],"has_default":false}]},
@@ -14,6 +16,11 @@
 //! ```
 //!
 //! - `coo_snapshot` is the format version, 1.
+//! - `plugin` (optional: the dev loop writes it, `save` does not) says which plugin the state is
+//!   of: `{"package":"demo-plugin","manifest":"/src/demo-plugin/Cargo.toml"}` ([`PluginId`]).
+//!   [`load_for`] refuses a snapshot of another package; the manifest is only shown.
+//! - `run` (optional, with `plugin`) says how the run of the dev loop that saved it stands
+//!   ([`RunInfo`]): `{"supersedes":true,"ended":false}`.
 //! - `types` holds the layout of every type the state reaches ([`coo_runtime::schema`]'s
 //!   [`TypeLayout`]s, keyed by stable name; field types as text, nested types by stable name),
 //!   so a snapshot says what it was saved from after that code is gone. Loading reads it to
@@ -43,6 +50,9 @@
 use core::fmt::Write as _;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use coo_runtime::layout::{FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 use coo_runtime::migrate::{Seg, ValuePath};
@@ -68,6 +78,16 @@ pub enum SnapshotError {
     Format(String),
     #[error("the snapshot has format version {found}; this host reads version {FORMAT_VERSION}")]
     Version { found: String },
+    #[error(
+        "the snapshot was saved from the plugin `{saved}` (at {saved_manifest}), not from `{current}`; \
+         restore a snapshot of `{current}` (`hot-host snapshots <PLUGIN_DIR>` lists them), \
+         or start without `--restore`"
+    )]
+    OtherPlugin {
+        saved: String,
+        saved_manifest: String,
+        current: String,
+    },
     #[error(
         "the snapshot has a resource `{name}`, but no type of the current build is named `{name}` \
          or says `#[coo(rename_from = \"{name}\")]`; the build's types are {}",
@@ -151,9 +171,29 @@ impl fmt::Display for LoadReport {
 
 /// The state as a snapshot (see the [module documentation](self) for the format).
 pub fn save(state: &State) -> String {
+    save_with(state, None)
+}
+
+/// The state as a snapshot of `plugin` saved by a run of the dev loop: [`load_for`] refuses it
+/// in another plugin, and `run` says whether `--restore` picks it by default.
+pub fn save_for(state: &State, plugin: &PluginId, run: RunInfo) -> String {
+    save_with(state, Some((plugin, run)))
+}
+
+fn save_with(state: &State, header: Option<(&PluginId, RunInfo)>) -> String {
     let schema = schema_of(state);
     let mut out = String::new();
-    let _ = write!(out, r#"{{"coo_snapshot":{FORMAT_VERSION},"types":"#);
+    let _ = write!(out, r#"{{"coo_snapshot":{FORMAT_VERSION},"#);
+    if let Some((plugin, run)) = header {
+        out.push_str(r#""plugin":"#);
+        plugin.json(&mut out);
+        let _ = write!(
+            out,
+            r#","run":{{"supersedes":{},"ended":{}}},"#,
+            run.supersedes, run.ended
+        );
+    }
+    out.push_str(r#""types":"#);
     types_json(&mut out, &schema);
     out.push_str(r#","vacant_slots":"#);
     vacant_json(&mut out, &vacant_slots(state));
@@ -734,6 +774,255 @@ fn parse_ty(text: &str) -> Option<TyLayout> {
             None => TyLayout::Named(text.to_owned()),
         },
     })
+}
+
+// ------------------------------------------------------------------ plugin identity and files
+
+/// Which plugin a snapshot is of, recorded in its `plugin` member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginId {
+    /// The plugin's cargo package name: what [`load_for`] checks.
+    pub package: String,
+    /// The plugin's `Cargo.toml` where the snapshot was saved, for messages (a plugin directory
+    /// may move or be copied: that alone does not make it another plugin).
+    pub manifest: String,
+}
+
+impl PluginId {
+    fn json(&self, out: &mut String) {
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        let _ = write!(
+            out,
+            r#"{{"package":{},"manifest":{}}}"#,
+            text(&self.package),
+            text(&self.manifest)
+        );
+    }
+}
+
+/// How the run of the dev loop that saved a snapshot stands, recorded in its `run` member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunInfo {
+    /// Whether this snapshot replaces the older ones as the one `--restore` picks by default.
+    /// A run started without `--restore` while the default snapshot was left by a run that did
+    /// not end (a crash, never restored) does not, even when it ends: starting the host without
+    /// `--restore` (and quitting it to start it again with `--restore`) must not make the
+    /// crashed run's state lost. Restoring it, or another snapshot named with
+    /// `--restore=FILE`, is what supersedes it.
+    pub supersedes: bool,
+    /// Whether the run ended (`quit`, end of input) and saved this at exit.
+    pub ended: bool,
+}
+
+/// The header of a snapshot: which plugin it is of and how its run stands; `None`s for a
+/// snapshot without them (as `save` writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub plugin: Option<PluginId>,
+    pub run: Option<RunInfo>,
+}
+
+/// The header of a snapshot (the whole text is parsed: a snapshot that is not JSON is an error).
+pub fn header_of(text: &str) -> Result<Header, SnapshotError> {
+    let json = Json::parse(text)?;
+    let plugin = match json.get("plugin") {
+        None => None,
+        Some(plugin) => {
+            let member = |key: &str| match plugin.get(key) {
+                Some(Json::String(s)) => Ok(s.clone()),
+                _ => Err(SnapshotError::Format(format!(
+                    "its `plugin` has no string `{key}`"
+                ))),
+            };
+            Some(PluginId {
+                package: member("package")?,
+                manifest: member("manifest")?,
+            })
+        }
+    };
+    let run = match json.get("run") {
+        None => None,
+        Some(run) => {
+            let flag = |key: &str| match run.get(key) {
+                Some(Json::Bool(b)) => Ok(*b),
+                _ => Err(SnapshotError::Format(format!(
+                    "its `run` has no boolean `{key}`"
+                ))),
+            };
+            Some(RunInfo {
+                supersedes: flag("supersedes")?,
+                ended: flag("ended")?,
+            })
+        }
+    };
+    Ok(Header { plugin, run })
+}
+
+/// [`load`], after checking that the snapshot is of `plugin` (or says of no plugin): a
+/// snapshot of another package is [`SnapshotError::OtherPlugin`].
+pub fn load_for(
+    text: &str,
+    catalog: &Catalog,
+    plugin: &PluginId,
+) -> Result<(State, LoadReport), SnapshotError> {
+    if let Some(saved) = header_of(text)?.plugin
+        && saved.package != plugin.package
+    {
+        return Err(SnapshotError::OtherPlugin {
+            saved: saved.package,
+            saved_manifest: saved.manifest,
+            current: plugin.package.clone(),
+        });
+    }
+    load(text, catalog)
+}
+
+/// The dev loop's snapshots of one plugin: one file per run of the host, named by the time the
+/// run started (UTC) and its process id, `snapshot-20261129T142903.123Z-4242.json`, so names
+/// sort by age. A run writes only its own file (each save replaces its previous one), so a host
+/// started again never overwrites the state of a run before it, even one that was killed.
+/// `--restore` picks the [`restore_candidate`](SnapshotDir::restore_candidate). The newest
+/// `keep` files are kept; older ones are removed, except the file being written and the one
+/// the caller protects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotDir {
+    pub dir: PathBuf,
+    /// How many snapshot files to keep, this session's included (at least 1).
+    pub keep: usize,
+}
+
+impl SnapshotDir {
+    pub fn new(dir: impl Into<PathBuf>, keep: usize) -> SnapshotDir {
+        SnapshotDir {
+            dir: dir.into(),
+            keep: keep.max(1),
+        }
+    }
+
+    /// The file of the session that started at `started` in process `pid`.
+    pub fn session_file(&self, started: SystemTime, pid: u32) -> PathBuf {
+        self.dir
+            .join(format!("snapshot-{}-{pid}.json", utc_stamp(started)))
+    }
+
+    /// The snapshot files, newest first (none when the directory does not exist).
+    pub fn list(&self) -> io::Result<Vec<PathBuf>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("snapshot-") && name.ends_with(".json") {
+                files.push(entry.path());
+            }
+        }
+        files.sort_by(|a, b| b.file_name().cmp(&a.file_name()));
+        Ok(files)
+    }
+
+    /// The snapshot `--restore` restores by default, with its header: the newest that
+    /// [supersedes](RunInfo::supersedes) the ones before it. A file without a `run` header, or
+    /// whose header cannot be read, counts as superseding (restoring it then says what is
+    /// wrong with it, rather than silently taking an older one).
+    pub fn restore_candidate(&self) -> io::Result<Option<(PathBuf, Option<Header>)>> {
+        for file in self.list()? {
+            let header = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|text| header_of(&text).ok());
+            if header
+                .as_ref()
+                .and_then(|h| h.run)
+                .is_none_or(|run| run.supersedes)
+            {
+                return Ok(Some((file, header)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Writes `text` to `file` (a run's file in this directory): to a `.tmp` file first and
+    /// renamed over it, so a crash mid-write never leaves a torn snapshot. Then removes the
+    /// oldest files beyond `keep`, never `file` nor `protect`.
+    pub fn write(&self, file: &Path, text: &str, protect: Option<&Path>) -> Result<(), SaveError> {
+        let write = || {
+            std::fs::create_dir_all(&self.dir)?;
+            let tmp = file.with_extension("json.tmp");
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, file)
+        };
+        write().map_err(|source| SaveError::Write {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let prune = |old: &Path| match std::fs::remove_file(old) {
+            // Another run of the same plugin removed it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        let old_files = self.list().map_err(|source| SaveError::Prune {
+            file: self.dir.clone(),
+            source,
+        })?;
+        for old in old_files.into_iter().skip(self.keep) {
+            if old != file && Some(old.as_path()) != protect {
+                prune(&old).map_err(|source| SaveError::Prune { file: old, source })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why [`SnapshotDir::write`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("could not save the state to {}: {source}", file.display())]
+    Write {
+        file: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The state was saved; an old snapshot could not be removed.
+    #[error("the state was saved, but the old snapshot {} could not be removed: {source}", file.display())]
+    Prune {
+        file: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// `20261129T142903.123Z`: the time in UTC, to the millisecond, in a form that sorts.
+fn utc_stamp(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]

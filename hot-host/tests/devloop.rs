@@ -1,5 +1,10 @@
 //! The dev loop end to end: `hot-host run` with ticking on, the fixture's source edited on disk
 //! while it runs, the reload observed through `state --json`.
+//!
+//! Every test has a plugin copy of its own (its own package name) and keeps its snapshots in
+//! `<copy>/state` (`--state-dir`), so no test reads or writes another's snapshots. A counter that
+//! ticks is checked exactly: ticking off (`--every 0`, `call tick`), or a value only the test
+//! sets (a count of 10^12 that a counter reset to 0 never reaches while a test runs).
 
 mod support;
 
@@ -11,7 +16,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use hot_host::snapshot::{self, PluginId, SnapshotDir, SnapshotError};
+use serde_json::{Value, json};
 
 /// Generous: a reload includes a cargo build, and CI machines are slow. Tests never assert
 /// how fast anything is; they only wait for it.
@@ -36,12 +42,20 @@ struct Running {
 }
 
 impl Running {
+    /// `hot-host run dir` with `--every 10` and `--state-dir dir/state` unless `extra` says
+    /// otherwise.
     fn start(dir: &Path, extra: &[&str]) -> Running {
+        let state_dir = state_dir(dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_hot-host"))
             .arg("run")
             .arg(dir)
             .arg("--target-dir")
             .arg(support::fixtures_target_dir())
+            .args(if extra.contains(&"--state-dir") {
+                Vec::new()
+            } else {
+                vec![std::ffi::OsStr::new("--state-dir"), state_dir.as_os_str()]
+            })
             .args(if extra.contains(&"--every") {
                 &[][..]
             } else {
@@ -162,6 +176,30 @@ impl Running {
         assert!(status.success(), "hot-host exited with {status}");
     }
 
+    /// Kills the host: it has no chance to save anything.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// The next line of standard error, whatever it is.
+    fn next_err(&mut self) -> String {
+        match self.err.recv_timeout(PATIENCE) {
+            Ok(line) => {
+                self.err_seen.push(line.clone());
+                line
+            }
+            Err(_) => {
+                self.drain();
+                panic!(
+                    "no more stderr within {PATIENCE:?}\nstdout:\n{}\nstderr:\n{}",
+                    self.out_seen.join("\n"),
+                    self.err_seen.join("\n")
+                );
+            }
+        }
+    }
+
     /// How many reload reports the host printed so far.
     fn reloads(&mut self) -> usize {
         self.drain();
@@ -189,14 +227,57 @@ fn count(state: &Value) -> u64 {
     state["Counter"]["count"].as_u64().expect("a count")
 }
 
+/// A count no reset counter reaches while a test runs (10 ms ticks: 300 years).
+const FAR: u64 = 1_000_000_000_000;
+
+/// Where a test keeps the snapshots of its plugin copy.
+fn state_dir(plugin: &Path) -> PathBuf {
+    plugin.join("state")
+}
+
+/// The snapshot files of a plugin copy, newest first.
+fn snapshot_files(plugin: &Path) -> Vec<PathBuf> {
+    SnapshotDir::new(state_dir(plugin), 1).list().unwrap()
+}
+
+/// A snapshot file as JSON (`None` while it cannot be read).
+fn read_json(file: &Path) -> Option<Value> {
+    serde_json::from_str(&fs::read_to_string(file).ok()?).ok()
+}
+
+/// Polls `check` until it gives a value.
+fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {what} within {PATIENCE:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Appends hot functions to the plugin copy's source.
+fn append(dir: &Path, code: &str) {
+    let path = dir.join("src/lib.rs");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text + code).unwrap();
+}
+
 #[test]
 fn a_saved_function_change_goes_live_while_the_counter_keeps_counting() {
     let dir = support::copy_fixture("tick-plugin", "loop_body");
     let mut host = Running::start(dir.path(), &[]);
-    let before = count(&host.state_until("ticks", |s| count(s) >= 3));
+    host.state_until("ticks", |s| count(s) >= 3);
+    host.send(&format!("set Counter.count {FAR}"));
+    host.state_until("the count set", |s| count(s) >= FAR);
     edit(dir.path(), "counter.marker = 0;", "counter.marker = 7;");
     let after = host.state_until("the new code", |s| s["Counter"]["marker"] == 7);
-    assert!(count(&after) >= before, "the count carried over: {after}");
+    // Carried over: a count reset by the reload would be far below.
+    assert!(count(&after) > FAR, "the count carried over: {after}");
     assert_eq!(host.reloads(), 1);
     host.quit();
 }
@@ -205,7 +286,9 @@ fn a_saved_function_change_goes_live_while_the_counter_keeps_counting() {
 fn a_layout_change_keeps_the_count_and_a_build_error_keeps_the_old_version_ticking() {
     let dir = support::copy_fixture("tick-plugin", "loop_layout");
     let mut host = Running::start(dir.path(), &[]);
-    let before = count(&host.state_until("ticks", |s| count(s) >= 3));
+    host.state_until("ticks", |s| count(s) >= 3);
+    host.send(&format!("set Counter.count {FAR}"));
+    host.state_until("the count set", |s| count(s) >= FAR);
     edit(
         dir.path(),
         "pub marker: u32,",
@@ -217,7 +300,7 @@ fn a_layout_change_keeps_the_count_and_a_build_error_keeps_the_old_version_ticki
         "marker: 0,\n        lives: 5,\n    }",
     );
     let after = host.state_until("the new field", |s| s["Counter"]["lives"] == 5);
-    assert!(count(&after) >= before, "the count carried over: {after}");
+    assert!(count(&after) > FAR, "the count carried over: {after}");
 
     // A build error: shown in full, and the old version keeps ticking.
     edit(
@@ -225,17 +308,24 @@ fn a_layout_change_keeps_the_count_and_a_build_error_keeps_the_old_version_ticki
         "counter.count += 1;",
         "counter.count += \"one\";",
     );
-    host.wait_err("reload failed");
+    assert_eq!(
+        host.wait_err("reload failed"),
+        "reload failed; version 2 keeps running with its state"
+    );
+    assert_eq!(host.next_err(), "the build failed:");
+    assert_eq!(host.next_err(), "the plugin failed to compile:");
     host.wait_err("cannot add-assign");
     let broken = count(&host.state());
     host.state_until("ticking on", |s| count(s) > broken);
-    // The fix reloads.
+    // The fix reloads, and the count is still the one carried over.
     edit(
         dir.path(),
         "counter.count += \"one\";",
         "counter.count += 1;\n    counter.lives = 9;",
     );
-    host.state_until("the fixed code", |s| s["Counter"]["lives"] == 9);
+    let fixed = host.state_until("the fixed code", |s| s["Counter"]["lives"] == 9);
+    assert!(count(&fixed) > broken, "{fixed}");
+    assert_eq!(host.reloads(), 2, "the failed build loaded nothing");
     host.quit();
 }
 
@@ -244,6 +334,9 @@ fn saves_in_quick_succession_load_only_the_last() {
     let dir = support::copy_fixture("tick-plugin", "loop_burst");
     let mut host = Running::start(dir.path(), &["--quiet"]);
     host.state_until("ticks", |s| count(s) >= 1);
+    // Five saves within 100 ms: the first starts a build (which takes far longer than 100 ms:
+    // cargo, rustc and the linker), the others come in while it runs. That build is discarded
+    // and the latest source is built and loaded: one reload.
     for marker in 1..=5 {
         edit(
             dir.path(),
@@ -253,19 +346,21 @@ fn saves_in_quick_succession_load_only_the_last() {
         thread::sleep(Duration::from_millis(20));
     }
     host.state_until("the last save", |s| s["Counter"]["marker"] == 5);
-    // Give a stray late reload a chance to show up before counting.
-    thread::sleep(Duration::from_millis(500));
+    // A reload of our own: if any background reload had come before it or were still coming,
+    // it would not be version 2 -> 3 (a `reload` supersedes a build in flight).
+    host.send("reload");
+    host.wait_out("the reload command", |l| {
+        l.starts_with("version ").then(|| l.to_owned())
+    });
     host.drain();
-    let reloads = host
+    let reloads: Vec<&String> = host
         .out_seen
         .iter()
-        .filter(|l| l.starts_with("reloaded "))
-        .count();
-    assert!(
-        (1..5).contains(&reloads),
-        "five saves in 100 ms were coalesced into fewer builds, got {reloads} reloads:\n{}",
-        host.out_seen.join("\n")
-    );
+        .filter(|l| l.starts_with("reloaded ") || l.starts_with("version "))
+        .collect();
+    assert_eq!(reloads.len(), 2, "{reloads:?}");
+    assert!(reloads[0].starts_with("reloaded 1 -> 2 "), "{reloads:?}");
+    assert!(reloads[1].starts_with("version 2 -> 3"), "{reloads:?}");
     let last = host.state();
     assert_eq!(
         last["Counter"]["marker"], 5,
@@ -283,7 +378,8 @@ fn snapshots_save_and_load_across_a_layout_change_and_restore_after_exit() {
     host.send("call tick");
     host.state_until("two ticks", |s| count(s) == 2);
     host.send(&format!("save {}", snapshot.display()));
-    host.wait_out("the save", |l| l.contains("saved").then_some(()));
+    let saved = format!("saved the state to {}", snapshot.display());
+    host.wait_out("the save", |l| (l == saved).then_some(()));
     // A layout change, then the old snapshot loaded into the new layout.
     edit(
         dir.path(),
@@ -300,16 +396,18 @@ fn snapshots_save_and_load_across_a_layout_change_and_restore_after_exit() {
     host.send(&format!("load {}", snapshot.display()));
     let loaded = host.state_until("the loaded snapshot", |s| count(s) == 2);
     assert_eq!(
-        loaded["Counter"]["lives"], 3,
-        "the new field got its default"
+        loaded,
+        json!({"Counter": {"count": 2, "marker": 0, "lives": 3}})
     );
     host.quit();
 
     // Exit and restart with --restore: the state resumes from where it was.
     let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
     let restored = host.state();
-    assert_eq!(count(&restored), 2, "{restored}");
-    assert_eq!(restored["Counter"]["lives"], 3);
+    assert_eq!(
+        restored,
+        json!({"Counter": {"count": 2, "marker": 0, "lives": 3}})
+    );
     host.quit();
 }
 
@@ -317,14 +415,394 @@ fn snapshots_save_and_load_across_a_layout_change_and_restore_after_exit() {
 fn restore_resumes_from_the_autosave_after_the_host_was_killed() {
     let dir = support::copy_fixture("tick-plugin", "loop_killed");
     let mut host = Running::start(dir.path(), &["--autosave", "1"]);
-    let seen = count(&host.state_until("ticks", |s| count(s) >= 20));
-    // Let one autosave happen after that, then kill the host without any chance to save.
-    thread::sleep(Duration::from_millis(1500));
-    host.child.kill().unwrap();
-    host.child.wait().unwrap();
+    host.state_until("ticks", |s| count(s) >= 20);
+    // An autosave with at least that many ticks, then a kill without any chance to save.
+    let saved = eventually("an autosave of 20 ticks", || {
+        let file = snapshot_files(dir.path()).into_iter().next()?;
+        read_json(&file).filter(|s| count(&s["state"]) >= 20)
+    });
+    host.kill();
+    // The last autosave is what is on disk now.
+    let files = snapshot_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let on_disk = read_json(&files[0]).unwrap();
+    assert!(count(&on_disk["state"]) >= count(&saved["state"]));
 
     let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
-    let restored = count(&host.state());
-    assert!(restored >= seen, "resumed from {restored}, had seen {seen}");
+    assert_eq!(host.state(), on_disk["state"]);
     host.quit();
+}
+
+/// Issue 7 item 13: a host killed, started again without `--restore` long enough to autosave,
+/// killed again: `--restore` still brings back the first run's state.
+#[test]
+fn a_restart_without_restore_does_not_lose_the_crashed_runs_state() {
+    let dir = support::copy_fixture("tick-plugin", "loop_crash");
+    let crashed = json!({"Counter": {"count": 42, "marker": 7}});
+    let mut host = Running::start(dir.path(), &["--every", "0", "--autosave", "1"]);
+    host.send("set Counter.count 42");
+    host.send("set Counter.marker 7");
+    host.state_until("the state set", |s| *s == crashed);
+    let first = eventually("an autosave of the state set", || {
+        let file = snapshot_files(dir.path()).into_iter().next()?;
+        (read_json(&file)?["state"] == crashed).then_some(file)
+    });
+    host.kill();
+
+    // Started again without --restore: `init`, and a warning that says where the state is.
+    let mut host = Running::start(dir.path(), &["--every", "0", "--autosave", "1"]);
+    let warning = host.wait_err("warning: the last run did not end");
+    assert_eq!(
+        warning,
+        format!(
+            "warning: the last run did not end and its state was not restored: it stays in {}, \
+             and `--restore` restores it (`hot-host snapshots` lists the others)",
+            first.display()
+        )
+    );
+    assert_eq!(host.state(), json!({"Counter": {"count": 0, "marker": 0}}));
+    host.send("set Counter.count 5");
+    // Its own autosave, in a file of its own.
+    let second = eventually("the second run's autosave", || {
+        let files = snapshot_files(dir.path());
+        let newest = files.first()?;
+        (files.len() == 2 && read_json(newest)?["state"]["Counter"]["count"] == 5)
+            .then(|| newest.clone())
+    });
+    assert_ne!(second, first);
+    host.kill();
+    assert_eq!(read_json(&first).unwrap()["state"], crashed);
+
+    // A third run without --restore that quits (say, to start again with --restore).
+    let mut host = Running::start(dir.path(), &["--every", "0"]);
+    host.wait_err("warning: the last run did not end");
+    host.quit();
+    assert_eq!(snapshot_files(dir.path()).len(), 3);
+
+    let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
+    host.wait_out("the restore", |l| {
+        (l == format!("restored the state from {}", first.display())).then_some(())
+    });
+    assert_eq!(host.state(), crashed);
+    host.quit();
+}
+
+#[test]
+fn restore_picks_a_listed_snapshot_by_name() {
+    let dir = support::copy_fixture("tick-plugin", "loop_pick");
+    for n in [11, 22] {
+        let mut host = Running::start(dir.path(), &["--every", "0"]);
+        host.send(&format!("set Counter.count {n}"));
+        host.state_until("the count set", |s| count(s) == n);
+        host.quit();
+    }
+    let files = snapshot_files(dir.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    let name = |f: &Path| f.file_name().unwrap().to_str().unwrap().to_owned();
+    let (newer, older) = (name(&files[0]), name(&files[1]));
+
+    let listing = Command::new(env!("CARGO_BIN_EXE_hot-host"))
+        .arg("snapshots")
+        .arg(dir.path())
+        .arg("--state-dir")
+        .arg(state_dir(dir.path()))
+        .output()
+        .unwrap();
+    assert!(listing.status.success(), "{listing:?}");
+    assert_eq!(
+        String::from_utf8(listing.stdout).unwrap(),
+        format!(
+            "snapshots in {}, newest first (`--restore` restores the one marked *, \
+             `--restore=NAME` another):\n* {newer}  Counter\n  {older}  Counter\n",
+            state_dir(dir.path()).display()
+        )
+    );
+
+    let mut host = Running::start(dir.path(), &["--every", "0", &format!("--restore={older}")]);
+    assert_eq!(host.state(), json!({"Counter": {"count": 11, "marker": 0}}));
+    host.quit();
+    let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
+    // The run that restored 11 and ended is the newest now.
+    assert_eq!(host.state(), json!({"Counter": {"count": 11, "marker": 0}}));
+    host.quit();
+}
+
+#[test]
+fn only_the_newest_snapshots_are_kept_and_a_waiting_one_never_goes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = SnapshotDir::new(tmp.path(), 2);
+    let at = |secs: u64| std::time::UNIX_EPOCH + Duration::from_secs(secs);
+    let files: Vec<PathBuf> = (0..4)
+        .map(|i| dir.session_file(at(1_795_000_000 + i), 7))
+        .collect();
+    assert_eq!(
+        files[0].file_name().unwrap(),
+        "snapshot-20261118T110640.000Z-7.json"
+    );
+    // The first is a crashed run's that a later run protects; the rest rotate.
+    for file in &files {
+        dir.write(file, "{}", Some(&files[0])).unwrap();
+    }
+    assert_eq!(
+        dir.list().unwrap(),
+        [files[3].clone(), files[2].clone(), files[0].clone()]
+    );
+    // Unprotected: only the newest two.
+    dir.write(&files[3], "{}", None).unwrap();
+    assert_eq!(dir.list().unwrap(), [files[3].clone(), files[2].clone()]);
+}
+
+#[test]
+fn a_snapshot_of_another_plugin_is_refused_and_init_runs() {
+    let shared = tempfile::tempdir().unwrap();
+    let shared_dir = shared.path().to_str().unwrap();
+    let one = support::copy_fixture("tick-plugin", "loop_plugin_one");
+    let mut host = Running::start(one.path(), &["--every", "0", "--state-dir", shared_dir]);
+    host.send("set Counter.count 42");
+    host.state_until("the count set", |s| count(s) == 42);
+    host.quit();
+    let file = SnapshotDir::new(shared.path(), 1).list().unwrap().remove(0);
+
+    let two = support::copy_fixture("tick-plugin", "loop_plugin_two");
+    let mut host = Running::start(
+        two.path(),
+        &["--every", "0", "--state-dir", shared_dir, "--restore"],
+    );
+    let line = host.wait_err("could not restore");
+    let manifest = one.path().join("Cargo.toml").canonicalize().unwrap();
+    let refusal = SnapshotError::OtherPlugin {
+        saved: "loop_plugin_one".into(),
+        saved_manifest: manifest.display().to_string(),
+        current: "loop_plugin_two".into(),
+    };
+    assert_eq!(
+        line,
+        format!(
+            "error: could not restore {}: {refusal}; starting with `init`",
+            file.display()
+        )
+    );
+    assert_eq!(host.state(), json!({"Counter": {"count": 0, "marker": 0}}));
+    host.quit();
+
+    // The same refusal, exactly, from the library.
+    let text = fs::read_to_string(&file).unwrap();
+    let header = snapshot::header_of(&text).unwrap();
+    assert_eq!(
+        header.plugin,
+        Some(PluginId {
+            package: "loop_plugin_one".into(),
+            manifest: manifest.display().to_string(),
+        })
+    );
+    let two_id = hot_host::devloop::plugin_id(two.path()).unwrap();
+    let catalog = coo_runtime::Catalog::default();
+    let err = snapshot::load_for(&text, &catalog, &two_id).unwrap_err();
+    assert_eq!(err, refusal);
+}
+
+/// The state is saved before every reload: killed right after a reload (no autosave, no save at
+/// exit), the snapshot on disk is the state of before the reload, in the old layout, and
+/// `--restore` migrates it into the new one.
+#[test]
+fn the_state_is_saved_before_every_reload_and_restores_into_a_new_layout() {
+    let dir = support::copy_fixture("tick-plugin", "loop_before_reload");
+    let mut host = Running::start(
+        dir.path(),
+        &["--every", "0", "--autosave", "0", "--no-watch"],
+    );
+    host.send("set Counter.count 42");
+    host.state_until("the count set", |s| count(s) == 42);
+    assert_eq!(snapshot_files(dir.path()), Vec::<PathBuf>::new());
+    edit(
+        dir.path(),
+        "pub marker: u32,",
+        "pub marker: u32,\n    #[coo(default = 3)]\n    pub lives: u8,",
+    );
+    edit(
+        dir.path(),
+        "marker: 0,\n    }",
+        "marker: 0,\n        lives: 3,\n    }",
+    );
+    host.send("reload");
+    host.wait_out("the reload", |l| {
+        l.starts_with("version 1 -> 2").then_some(())
+    });
+    host.kill();
+
+    let files = snapshot_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let saved = read_json(&files[0]).unwrap();
+    assert_eq!(
+        saved["state"],
+        json!({"Counter": {"count": 42, "marker": 0}})
+    );
+    let fields: Vec<&str> = saved["types"]["Counter"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["count", "marker"], "saved before the reload");
+
+    let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
+    host.wait_out("the restore", |l| {
+        (l == format!("restored the state from {}", files[0].display())).then_some(())
+    });
+    assert_eq!(
+        host.state(),
+        json!({"Counter": {"count": 42, "marker": 0, "lives": 3}})
+    );
+    host.quit();
+}
+
+#[test]
+fn a_restore_that_fails_says_why_and_starts_with_init() {
+    let dir = support::copy_fixture("tick-plugin", "loop_restore_fails");
+    let mut host = Running::start(dir.path(), &["--every", "0"]);
+    host.send("set Counter.count 300");
+    host.state_until("the count set", |s| count(s) == 300);
+    host.quit();
+    let file = snapshot_files(dir.path()).remove(0);
+    // 300 does not fit the new type: the restore fails as a whole.
+    edit(dir.path(), "pub count: u64,", "pub count: u8,");
+    let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
+    let line = host.wait_err("could not restore");
+    let prefix = format!(
+        "error: could not restore {}: the snapshot cannot be loaded into the current types: \
+         `Counter.count` holds 300, which is not exactly representable as `u8`",
+        file.display()
+    );
+    assert!(line.starts_with(&prefix), "{line}");
+    assert!(line.ends_with("; starting with `init`"), "{line}");
+    assert_eq!(
+        host.next_err(),
+        format!(
+            "warning: {} was not restored; it stays, and `--restore` picks it again \
+             (`--restore=NAME` picks another, `hot-host snapshots` lists them)",
+            file.display()
+        )
+    );
+    assert_eq!(host.state(), json!({"Counter": {"count": 0, "marker": 0}}));
+    host.quit();
+    // The snapshot that could not be restored is still there, and still the default.
+    let files = snapshot_files(dir.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files[1], file);
+    assert_eq!(
+        SnapshotDir::new(state_dir(dir.path()), 10)
+            .restore_candidate()
+            .unwrap()
+            .map(|(f, _)| f),
+        Some(file),
+        "the run that could not restore it does not supersede it, even when it quits"
+    );
+}
+
+#[test]
+fn tick_names_the_function_to_tick() {
+    let dir = support::copy_fixture("tick-plugin", "loop_tick_fn");
+    append(
+        dir.path(),
+        "\n#[hot_fn]\npub fn step(counter: &mut Counter) {\n    counter.marker += 1;\n}\n",
+    );
+    let mut host = Running::start(dir.path(), &["--tick", "step", "--no-watch"]);
+    let state = host.state_until("steps", |s| s["Counter"]["marker"].as_u64() >= Some(5));
+    assert_eq!(count(&state), 0, "`tick` is not what ticks: {state}");
+    host.quit();
+
+    let mut host = Running::start(dir.path(), &["--tick", "nope", "--no-watch"]);
+    assert_eq!(
+        host.wait_err("warning:"),
+        "warning: the plugin has no function `nope` to tick"
+    );
+    assert_eq!(host.state(), json!({"Counter": {"count": 0, "marker": 0}}));
+    host.quit();
+}
+
+#[test]
+fn a_tick_that_fails_pauses_ticking_until_the_next_reload() {
+    let dir = support::copy_fixture("tick-plugin", "loop_tick_fails");
+    append(
+        dir.path(),
+        "\n#[hot_fn]\npub fn boom(counter: &mut Counter) {\n    counter.count += 1;\n    \
+         if counter.count == 3 {\n        panic!(\"the third tick\");\n    }\n}\n",
+    );
+    let mut host = Running::start(dir.path(), &["--tick", "boom", "--no-watch"]);
+    assert_eq!(
+        host.wait_err("error: tick"),
+        "error: tick `boom`: `boom` panicked: the third tick"
+    );
+    assert_eq!(host.next_err(), "ticking is paused until the next reload");
+    // Paused: 100 tick periods later, still the third tick.
+    let until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < until {
+        assert_eq!(count(&host.state()), 3);
+        thread::sleep(Duration::from_millis(50));
+    }
+    host.send("reload");
+    host.wait_out("the reload", |l| {
+        l.starts_with("version 1 -> 2").then_some(())
+    });
+    host.state_until("ticking again", |s| count(s) > 3);
+    host.quit();
+}
+
+#[test]
+fn no_watch_reloads_only_on_the_reload_command() {
+    let dir = support::copy_fixture("tick-plugin", "loop_no_watch");
+    let mut host = Running::start(dir.path(), &["--every", "0", "--no-watch"]);
+    edit(dir.path(), "counter.marker = 0;", "counter.marker = 7;");
+    // How long a build and reload of this plugin takes on this machine now.
+    let started = Instant::now();
+    host.send("reload");
+    host.wait_out("the reload", |l| {
+        l.starts_with("version 1 -> 2").then_some(())
+    });
+    let reload_time = started.elapsed();
+    host.send("call tick");
+    host.state_until("the new code", |s| s["Counter"]["marker"] == 7);
+
+    // A save: with watching, it would be live within about one reload time. Three of them,
+    // and at least 2 s, and it is not.
+    edit(dir.path(), "counter.marker = 7;", "counter.marker = 8;");
+    let until = Instant::now() + (reload_time * 3).max(Duration::from_secs(2));
+    while Instant::now() < until {
+        host.send("call tick");
+        assert_eq!(host.state()["Counter"]["marker"], 7);
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(host.reloads(), 1);
+    host.send("reload");
+    host.wait_out("the reload", |l| {
+        l.starts_with("version 2 -> 3").then_some(())
+    });
+    host.send("call tick");
+    host.state_until("the saved code", |s| s["Counter"]["marker"] == 8);
+    host.quit();
+}
+
+#[test]
+fn the_plugin_identity_is_its_package() {
+    let dir = support::copy_fixture("tick-plugin", "loop_identity");
+    let id = hot_host::devloop::plugin_id(dir.path()).unwrap();
+    assert_eq!(
+        id,
+        PluginId {
+            package: "loop_identity".into(),
+            manifest: dir
+                .path()
+                .join("Cargo.toml")
+                .canonicalize()
+                .unwrap()
+                .display()
+                .to_string(),
+        }
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let err = hot_host::devloop::plugin_id(empty.path()).unwrap_err();
+    assert!(
+        matches!(&err, hot_host::devloop::IdentityError::NoManifest { dir } if dir == empty.path()),
+        "{err:?}"
+    );
 }
