@@ -806,3 +806,126 @@ fn the_plugin_identity_is_its_package() {
         "{err:?}"
     );
 }
+
+/// The four steps of the README's walkthrough, on a copy of `demo-plugin` run as the README runs
+/// it (ticking every 100 ms, watching), checking what the README says the user will see.
+#[test]
+fn the_readme_walkthrough_on_a_copy_of_the_demo() {
+    let dir = support::copy_fixture("tick-plugin", "readme_demo");
+    let demo = support::workspace().join("demo-plugin/src/lib.rs");
+    fs::copy(demo, dir.path().join("src/lib.rs")).unwrap();
+    let mut host = Running::start(dir.path(), &["--every", "100"]);
+    let tick = |s: &Value| s["World"]["tick"].as_u64().expect("World.tick");
+    let p0 = |s: &Value| s["World"]["particles"][0].clone();
+    host.state_until("the simulation running", |s| tick(s) >= 2);
+    // Values no restarted simulation reaches while the test runs: the tick count, and a height
+    // the particle will not fall from (no bounce off the floor) for the rest of the test.
+    host.send(&format!("set World.tick {FAR}"));
+    host.send("set World.particles[0].pos.y 1e12");
+    host.state_until("the values set", |s| {
+        tick(s) >= FAR && p0(s)["pos"]["y"].as_f64() == Some(1e12)
+    });
+
+    // 1. Change what `tick` does: the particles fall faster, the tick count carries on.
+    edit(
+        dir.path(),
+        "p.vel.y += world.gravity.y * 0.1;",
+        "p.vel.y += world.gravity.y * 0.5;",
+    );
+    host.wait_out("version 1 -> 2", |l| {
+        l.starts_with("version 1 -> 2").then_some(())
+    });
+    let a = host.state();
+    assert!(tick(&a) > FAR, "the tick count carried over: {a}");
+    let b = host.state_until("two more ticks", |s| tick(s) >= tick(&a) + 2);
+    let per_tick = (p0(&b)["vel"]["y"].as_f64().unwrap() - p0(&a)["vel"]["y"].as_f64().unwrap())
+        / (tick(&b) - tick(&a)) as f64;
+    assert_eq!(per_tick, -0.5, "gravity -1 times the new 0.5 per tick");
+
+    // 2. Add a field with a default: five particles migrated, each with `mass: 1.0`.
+    edit(
+        dir.path(),
+        "pub vel: Vec2,\n}",
+        "pub vel: Vec2,\n    #[coo(default = 1.0)]\n    pub mass: f32,\n}",
+    );
+    edit(
+        dir.path(),
+        "vel: Vec2 { x: 0.5, y: 0.0 },",
+        "vel: Vec2 { x: 0.5, y: 0.0 },\n                mass: 1.0,",
+    );
+    edit(
+        dir.path(),
+        "vel: Vec2::default(),",
+        "vel: Vec2::default(),\n        mass: 1.0,",
+    );
+    host.wait_out("version 2 -> 3", |l| {
+        l.starts_with("version 2 -> 3").then_some(())
+    });
+    host.wait_out("the new field", |l| {
+        (l.trim() == "+ mass: f32").then_some(())
+    });
+    host.wait_out("the migrated count", |l| {
+        (l.trim() == "5 values migrated").then_some(())
+    });
+    host.send("state World.particles[0]");
+    host.wait_out("the particle shown", |l| {
+        (l.trim() == "mass: 1.0,").then_some(())
+    });
+    let s = host.state();
+    assert!(
+        p0(&s)["pos"]["y"].as_f64().unwrap() > 1e11,
+        "the position carried over: {s}"
+    );
+    assert_eq!(s["World"]["particles"].as_array().unwrap().len(), 5);
+
+    // 3. Rename a field with `rename_from`: the velocities carry over. Without gravity and with
+    // no sideways speed, particle 0's velocity is constant, so it must come back exactly.
+    host.send("set World.gravity.y 0");
+    host.send("set World.particles[0].vel.x 0");
+    host.send("set World.particles[0].vel.y -1234.5");
+    host.state_until("the velocity set", |s| {
+        p0(s)["vel"] == json!({"x": 0.0, "y": -1234.5})
+    });
+    let source = fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
+    let renamed = source
+        .replace(
+            "pub vel: Vec2,",
+            "#[coo(rename_from = \"vel\")]\n    pub velocity: Vec2,",
+        )
+        .replace("vel: Vec2", "velocity: Vec2")
+        .replace(".vel.", ".velocity.");
+    assert!(
+        !renamed.contains("vel.") && !renamed.contains(" vel:"),
+        "{renamed}"
+    );
+    fs::write(dir.path().join("src/lib.rs"), renamed).unwrap();
+    host.wait_out("version 3 -> 4", |l| {
+        l.starts_with("version 3 -> 4").then_some(())
+    });
+    host.wait_out("the rename", |l| {
+        l.trim().starts_with("> vel -> velocity").then_some(())
+    });
+    let s = host.state();
+    assert_eq!(p0(&s)["velocity"], json!({"x": 0.0, "y": -1234.5}), "{s}");
+    assert!(p0(&s).get("vel").is_none());
+
+    // 4. Break the build: the errors are shown in full and the old version keeps ticking; the
+    // fix reloads.
+    edit(dir.path(), "world.tick += 1;", "world.tick += \"one\";");
+    assert_eq!(
+        host.wait_err("reload failed"),
+        "reload failed; version 4 keeps running with its state"
+    );
+    host.wait_err("cannot add-assign `&str` to `u64`");
+    host.wait_err("src/lib.rs");
+    let broken = tick(&host.state());
+    host.state_until("ticking on", |s| tick(s) > broken + 1);
+    edit(dir.path(), "world.tick += \"one\";", "world.tick += 1;");
+    host.wait_out("version 4 -> 5", |l| {
+        l.starts_with("version 4 -> 5").then_some(())
+    });
+    let s = host.state();
+    assert!(tick(&s) > broken, "{s}");
+    assert_eq!(p0(&s)["velocity"]["y"], -1234.5);
+    host.quit();
+}
