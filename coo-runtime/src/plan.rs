@@ -375,6 +375,9 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
         copy: false,
         problems: Vec::new(),
         unchanged: HashMap::new(),
+        comparing: 0,
+        tentative: Vec::new(),
+        refuted: false,
     };
     let mut resources = Vec::with_capacity(roots.len());
     for &old in roots {
@@ -426,8 +429,18 @@ struct Planner<'a> {
     copy: bool,
     problems: Vec<Problem>,
     /// Memo of layout equality; `true` while a pair is being compared (coinduction for
-    /// recursive types).
+    /// recursive types). A `false` is always final. A `true` found while an outer comparison
+    /// is still open may rest on that comparison's provisional `true`, so it is only kept once
+    /// the outermost comparison ended without any pair found changed (see
+    /// [`Planner::is_unchanged`]).
     unchanged: HashMap<(usize, usize), bool>,
+    /// How many `is_unchanged` comparisons are in progress.
+    comparing: usize,
+    /// The pairs found unchanged during the current outermost comparison: provisional until it
+    /// ends.
+    tentative: Vec<(usize, usize)>,
+    /// Whether any pair was found changed during the current outermost comparison.
+    refuted: bool,
 }
 
 fn key(old: &TypeDesc, new: &TypeDesc) -> (usize, usize) {
@@ -481,12 +494,22 @@ impl Planner<'_> {
     }
 
     /// Whether values of `old` can be used as values of `new` byte for byte.
+    ///
+    /// Recursive types are compared coinductively (the greatest fixpoint): a pair being compared
+    /// is assumed unchanged, so a cycle back to it does not decide anything. Assuming more pairs
+    /// unchanged can only turn more answers `true`, so a `false` found under assumptions holds
+    /// without them and is final at once. A `true` may rest on an assumption that later fails
+    /// (`Tree` holds `Vec<Link>` before a changed field, `Link` holds `Box<Tree>`: `Link` looks
+    /// unchanged while `Tree` is assumed so), so every `true` of an outermost comparison stays
+    /// provisional until it ends: if no pair was found changed in it, all its assumptions held
+    /// and its `true`s are final; otherwise they are forgotten and recomputed when asked again.
     fn is_unchanged(&mut self, old: &'static TypeDesc, new: &'static TypeDesc) -> bool {
         let k = key(old, new);
         if let Some(&v) = self.unchanged.get(&k) {
             return v;
         }
         self.unchanged.insert(k, true);
+        self.comparing += 1;
         let same = old.size == new.size
             && old.align == new.align
             && old.needs_drop == new.needs_drop
@@ -504,8 +527,28 @@ impl Planner<'_> {
                 }
                 _ => false,
             };
-        self.unchanged.insert(k, same);
+        self.comparing -= 1;
+        self.settle(k, same);
         same
+    }
+
+    /// Records the verdict of `is_unchanged` on `k` (see there).
+    fn settle(&mut self, k: (usize, usize), same: bool) {
+        if same {
+            // Recorded `true` on entry; provisional while an outer comparison is open.
+            self.tentative.push(k);
+        } else {
+            self.unchanged.insert(k, false);
+            self.refuted = true;
+        }
+        if self.comparing == 0 {
+            let tentative = core::mem::take(&mut self.tentative);
+            if core::mem::take(&mut self.refuted) {
+                for t in tentative {
+                    self.unchanged.remove(&t);
+                }
+            }
+        }
     }
 
     fn same_fields(&mut self, old: &[FieldDesc], new: &[FieldDesc], offsets: bool) -> bool {
