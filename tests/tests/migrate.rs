@@ -1350,3 +1350,117 @@ mod mutual_recursion {
         assert_eq!((tree.value, links), (9, vec![(8, Some((80, 81)))]));
     }
 }
+
+mod resources_merging {
+    //! Two live resources whose types both continue into one new type: the state holds one
+    //! value per type, so this is refused at planning, naming both old types.
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Foo")]
+        pub struct Foo {
+            pub x: u32,
+        }
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Bar")]
+        pub struct Bar {
+            pub x: u32,
+        }
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Baz")]
+        pub struct Baz {
+            pub x: u32,
+        }
+    }
+    pub mod v2_onto_existing {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Bar", rename_from = "Foo")]
+        pub struct Bar {
+            pub x: u32,
+        }
+    }
+    pub mod v2_two_claimed {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Qux", rename_from = "Foo", rename_from = "Baz")]
+        pub struct Qux {
+            pub x: u64,
+        }
+    }
+
+    #[test]
+    fn a_type_renamed_onto_another_live_resource_is_refused_and_nothing_changes() {
+        let mut state = State::new();
+        state.insert(v1::Foo { x: 1 });
+        state.insert(v1::Bar { x: 2 });
+        let foo_at = state.resource("Foo").unwrap().as_ptr();
+        let bar_at = state.resource("Bar").unwrap().as_ptr();
+        let problems = problems(migrate(&mut state, &[v2_onto_existing::Bar::DESC]).unwrap_err());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0];
+        assert_eq!(
+            p.kind,
+            ProblemKind::ResourcesMerged {
+                old_types: vec!["Bar".to_owned(), "Foo".to_owned()]
+            }
+        );
+        assert_eq!(p.ty, "Bar");
+        assert_eq!(
+            p.to_string(),
+            "`Bar` would be the new type of 2 live resources, `Bar` and `Foo`, but the state holds one value per type: \
+             remove all but one of these resources before reloading, \
+             or drop `rename_from = \"Foo\"` from `Bar` and keep a type named `Foo` in the new version"
+        );
+        assert_eq!(state.len(), 2);
+        assert_eq!(state.get::<v1::Foo>(), Some(&v1::Foo { x: 1 }));
+        assert_eq!(state.get::<v1::Bar>(), Some(&v1::Bar { x: 2 }));
+        assert_eq!(state.resource("Foo").unwrap().as_ptr(), foo_at);
+        assert_eq!(state.resource("Bar").unwrap().as_ptr(), bar_at);
+    }
+
+    #[test]
+    fn a_plan_that_merges_two_resources_is_not_carried_out() {
+        // `State::plan` never makes one; a plan edited by hand is refused before anything
+        // is built, instead of one resource overwriting the other.
+        let mut state = State::new();
+        state.insert(v1::Foo { x: 1 });
+        state.insert(v1::Bar { x: 2 });
+        let mut plan = state
+            .plan(&catalog(&[v1::Foo::DESC, v1::Bar::DESC]))
+            .unwrap();
+        assert_eq!(plan.resources.len(), 2);
+        plan.resources[1] = coo_runtime::plan::ResourcePlan::Keep {
+            old: v1::Foo::DESC,
+            new: v1::Bar::DESC,
+        };
+        let err = state.migrate(&plan).unwrap_err();
+        assert!(matches!(err, MigrateError::StalePlan), "{err}");
+        assert_eq!(state.get::<v1::Foo>(), Some(&v1::Foo { x: 1 }));
+        assert_eq!(state.get::<v1::Bar>(), Some(&v1::Bar { x: 2 }));
+    }
+
+    #[test]
+    fn two_live_types_claimed_by_one_new_type_are_refused_and_nothing_changes() {
+        let mut state = State::new();
+        state.insert(v1::Foo { x: 1 });
+        state.insert(v1::Baz { x: 3 });
+        let problems = problems(migrate(&mut state, &[v2_two_claimed::Qux::DESC]).unwrap_err());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].kind,
+            ProblemKind::ResourcesMerged {
+                old_types: vec!["Baz".to_owned(), "Foo".to_owned()]
+            }
+        );
+        assert_eq!(problems[0].ty, "Qux");
+        assert_eq!(
+            problems[0].fix,
+            "remove all but one of these resources before reloading, \
+             or keep `rename_from` on `Qux` for only one of `Baz` or `Foo` and keep a type named after the other in the new version"
+        );
+        assert_eq!(state.get::<v1::Foo>(), Some(&v1::Foo { x: 1 }));
+        assert_eq!(state.get::<v1::Baz>(), Some(&v1::Baz { x: 3 }));
+    }
+}
