@@ -3,7 +3,7 @@
 //! all at once, each problem naming the type, the field, both field types and the fix.
 
 use std::alloc::Layout;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::convert::{CastKind, cast_kind};
@@ -293,6 +293,9 @@ pub enum ProblemKind {
     HookNeedsDefault,
     /// An enum variant's fields changed in a way the automatic mapping cannot follow.
     VariantIncompatible,
+    /// Several live resources (of the old types named here, sorted) would all continue as
+    /// values of this one new type, but the state holds one value per type.
+    ResourcesMerged { old_types: Vec<String> },
 }
 
 /// One reason a migration cannot be planned.
@@ -332,6 +335,11 @@ impl fmt::Display for Problem {
                 "has a migration hook but no `Default` to start the new value from".to_owned()
             }
             ProblemKind::VariantIncompatible => "changed incompatibly".to_owned(),
+            ProblemKind::ResourcesMerged { old_types } => format!(
+                "would be the new type of {} live resources, {}, but the state holds one value per type",
+                old_types.len(),
+                and_list(old_types),
+            ),
         };
         write!(f, " {what}")?;
         match (&self.old_ty, &self.new_ty) {
@@ -341,6 +349,25 @@ impl fmt::Display for Problem {
             (None, None) => {}
         }
         write!(f, ": {}", self.fix)
+    }
+}
+
+/// `` `a` ``, `` `a` and `b` ``, `` `a`, `b` and `c` ``.
+fn and_list(names: &[String]) -> String {
+    list(names, "and")
+}
+
+/// `` `a` or `b` ``, `` `a`, `b` or `c` ``.
+fn or_list(names: &[String]) -> String {
+    list(names, "or")
+}
+
+fn list(names: &[String], conjunction: &str) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} {conjunction} {last}", rest.join(", ")),
     }
 }
 
@@ -375,8 +402,14 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
         copy: false,
         problems: Vec::new(),
         unchanged: HashMap::new(),
+        comparing: 0,
+        tentative: Vec::new(),
+        refuted: false,
     };
     let mut resources = Vec::with_capacity(roots.len());
+    // The old types of the resources each new type continues: the state holds one value per
+    // type, so two of them would leave one value nowhere to go.
+    let mut continued: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
     for &old in roots {
         let Some(new_desc) = planner.successor(old, None) else {
             planner.problems.push(Problem {
@@ -393,11 +426,18 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
             });
             continue;
         };
+        continued.entry(new_desc.name).or_default().push(old.name);
         if planner.is_unchanged(old, new_desc) {
             resources.push(ResourcePlan::Keep { old, new: new_desc });
         } else {
             let type_plan = planner.type_plan(old, new_desc);
             resources.push(ResourcePlan::Migrate { type_plan });
+        }
+    }
+    for (new_name, mut olds) in continued {
+        if olds.len() > 1 {
+            olds.sort_unstable();
+            planner.problems.push(merged_resources(new_name, &olds));
         }
     }
     if planner.problems.is_empty() {
@@ -418,6 +458,52 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
     }
 }
 
+/// The problem of several live resources (of the types `olds`, sorted) continuing as the one
+/// type `new`.
+fn merged_resources(new: &str, olds: &[&str]) -> Problem {
+    let old_types: Vec<String> = olds.iter().map(|&o| o.to_owned()).collect();
+    let renamed: Vec<String> = olds
+        .iter()
+        .filter(|&&o| o != new)
+        .map(|&o| o.to_owned())
+        .collect();
+    let alternative = if renamed.len() < olds.len() {
+        // One resource continues by name; each renamed one must stop continuing it.
+        format!(
+            "drop {} from `{new}` and keep {} {} in the new version",
+            renamed
+                .iter()
+                .map(|o| format!("`rename_from = \"{o}\"`"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            if renamed.len() == 1 {
+                "a type named"
+            } else {
+                "types named"
+            },
+            and_list(&renamed),
+        )
+    } else {
+        format!(
+            "keep `rename_from` on `{new}` for only one of {} and keep {} in the new version",
+            or_list(&renamed),
+            if renamed.len() == 2 {
+                "a type named after the other"
+            } else {
+                "types named after the others"
+            },
+        )
+    };
+    Problem {
+        kind: ProblemKind::ResourcesMerged { old_types },
+        ty: new.to_owned(),
+        field: None,
+        old_ty: None,
+        new_ty: None,
+        fix: format!("remove all but one of these resources before reloading, or {alternative}"),
+    }
+}
+
 struct Planner<'a> {
     new: &'a Catalog,
     types: Vec<Option<TypePlan>>,
@@ -426,8 +512,18 @@ struct Planner<'a> {
     copy: bool,
     problems: Vec<Problem>,
     /// Memo of layout equality; `true` while a pair is being compared (coinduction for
-    /// recursive types).
+    /// recursive types). A `false` is always final. A `true` found while an outer comparison
+    /// is still open may rest on that comparison's provisional `true`, so it is only kept once
+    /// the outermost comparison ended without any pair found changed (see
+    /// [`Planner::is_unchanged`]).
     unchanged: HashMap<(usize, usize), bool>,
+    /// How many `is_unchanged` comparisons are in progress.
+    comparing: usize,
+    /// The pairs found unchanged during the current outermost comparison: provisional until it
+    /// ends.
+    tentative: Vec<(usize, usize)>,
+    /// Whether any pair was found changed during the current outermost comparison.
+    refuted: bool,
 }
 
 fn key(old: &TypeDesc, new: &TypeDesc) -> (usize, usize) {
@@ -481,12 +577,22 @@ impl Planner<'_> {
     }
 
     /// Whether values of `old` can be used as values of `new` byte for byte.
+    ///
+    /// Recursive types are compared coinductively (the greatest fixpoint): a pair being compared
+    /// is assumed unchanged, so a cycle back to it does not decide anything. Assuming more pairs
+    /// unchanged can only turn more answers `true`, so a `false` found under assumptions holds
+    /// without them and is final at once. A `true` may rest on an assumption that later fails
+    /// (`Tree` holds `Vec<Link>` before a changed field, `Link` holds `Box<Tree>`: `Link` looks
+    /// unchanged while `Tree` is assumed so), so every `true` of an outermost comparison stays
+    /// provisional until it ends: if no pair was found changed in it, all its assumptions held
+    /// and its `true`s are final; otherwise they are forgotten and recomputed when asked again.
     fn is_unchanged(&mut self, old: &'static TypeDesc, new: &'static TypeDesc) -> bool {
         let k = key(old, new);
         if let Some(&v) = self.unchanged.get(&k) {
             return v;
         }
         self.unchanged.insert(k, true);
+        self.comparing += 1;
         let same = old.size == new.size
             && old.align == new.align
             && old.needs_drop == new.needs_drop
@@ -504,8 +610,28 @@ impl Planner<'_> {
                 }
                 _ => false,
             };
-        self.unchanged.insert(k, same);
+        self.comparing -= 1;
+        self.settle(k, same);
         same
+    }
+
+    /// Records the verdict of `is_unchanged` on `k` (see there).
+    fn settle(&mut self, k: (usize, usize), same: bool) {
+        if same {
+            // Recorded `true` on entry; provisional while an outer comparison is open.
+            self.tentative.push(k);
+        } else {
+            self.unchanged.insert(k, false);
+            self.refuted = true;
+        }
+        if self.comparing == 0 {
+            let tentative = core::mem::take(&mut self.tentative);
+            if core::mem::take(&mut self.refuted) {
+                for t in tentative {
+                    self.unchanged.remove(&t);
+                }
+            }
+        }
     }
 
     fn same_fields(&mut self, old: &[FieldDesc], new: &[FieldDesc], offsets: bool) -> bool {

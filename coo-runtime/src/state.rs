@@ -1,7 +1,7 @@
 //! The state Coo owns: one live value (resource) per root type.
 
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ptr::NonNull;
 
@@ -235,12 +235,21 @@ impl State {
         if plan.resources.len() != self.resources.len() {
             return Err(MigrateError::StalePlan);
         }
+        let mut new_names = BTreeSet::new();
         for (res, rp) in self.resources.values().zip(&plan.resources) {
-            let old = match rp {
-                ResourcePlan::Keep { old, .. } => *old,
-                ResourcePlan::Migrate { type_plan } => plan.types[*type_plan].old,
+            let (old, new) = match rp {
+                ResourcePlan::Keep { old, new } => (*old, *new),
+                ResourcePlan::Migrate { type_plan } => {
+                    (plan.types[*type_plan].old, plan.types[*type_plan].new)
+                }
             };
             if !core::ptr::eq(res.desc, old) {
+                return Err(MigrateError::StalePlan);
+            }
+            // Two resources continuing as one type would leave one of them nowhere to go:
+            // `State::plan` refuses that (`ProblemKind::ResourcesMerged`), so a plan that does
+            // it was not made by it for this state.
+            if !new_names.insert(new.name) {
                 return Err(MigrateError::StalePlan);
             }
         }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use coo_runtime::MigrateError;
+use coo_runtime::{MigrateError, ProblemKind};
 use hot_host::show::state_json;
 use hot_host::{CallError, Host, LoadError, ReloadError, Value};
 use support::Plugin;
@@ -451,6 +451,51 @@ pub fn g(o: Other) -> u32 {
     assert_eq!(json(&host)["Small"]["b"], 12);
 }
 
+/// Version 1 of a plugin whose `Tree` reaches itself through `Link`, the recursive field first.
+const TREE_V1: &str = r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug)]
+pub struct Tree {
+    pub children: Vec<Link>,
+    pub value: u16,
+    pub tag: u16,
+}
+
+#[derive(CooType, Debug)]
+pub struct Link {
+    pub weight: u16,
+    pub target: Option<Box<Tree>>,
+}
+
+fn node(value: u16, children: Vec<Link>) -> Tree {
+    Tree { children, value: value.into(), tag: value + 1 }
+}
+
+#[hot_fn]
+pub fn init() -> Tree {
+    node(10, vec![
+        Link { weight: 1, target: Some(Box::new(node(20, vec![
+            Link { weight: 2, target: Some(Box::new(node(30, Vec::new()))) },
+        ]))) },
+        Link { weight: 3, target: None },
+    ])
+}
+
+/// Every `value` and `tag` in the tree, weighted by the links above them.
+#[hot_fn]
+pub fn total(tree: &Tree) -> u64 {
+    fn walk(tree: &Tree, weight: u64) -> u64 {
+        weight * (tree.value as u64 * 1000 + tree.tag as u64)
+            + tree.children.iter().map(|l| match &l.target {
+                Some(t) => walk(t, weight * l.weight as u64),
+                None => 0,
+            }).sum::<u64>()
+    }
+    walk(tree, 1)
+}
+"#;
+
 #[test]
 #[cfg_attr(
     miri,
@@ -504,4 +549,143 @@ fn a_dependency_hot_fn_with_the_plugins_own_name_is_refused_at_load_naming_both(
     assert_eq!(second, "e2e_dup_fn_helper::tick");
     assert_eq!(host.version(), 0);
     assert!(host.fns().is_empty());
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_type_changed_behind_a_cycle_is_migrated_inside_the_cycle_too() {
+    let plugin = Plugin::copy("minimal-plugin", "e2e_cycle");
+    plugin.write_source(TREE_V1);
+    let mut host = plugin.host();
+    // 10*1000+11 + 1*(20*1000+21) + 1*2*(30*1000+31)
+    let before = 10_011 + 20_021 + 2 * 30_031;
+    assert_eq!(host.call_by_name("total", &[]).unwrap(), int(before));
+    // `value` widens into `tag`'s padding: `Tree` keeps its size, and `Link` (compared while
+    // `Tree` was assumed unchanged) holds changed `Tree`s.
+    plugin.edit(&[("pub value: u16,", "pub value: u32,")]);
+    let report = reload(&mut host);
+    assert_eq!(report.migration.migrated, vec!["Tree"]);
+    assert_eq!(report.migration.ty("Tree").unwrap().values, 3);
+    assert_eq!(report.migration.ty("Link").unwrap().values, 3);
+    assert_eq!(
+        json(&host)["Tree"],
+        serde_json::json!({
+            "children": [
+                {"weight": 1, "target": {
+                    "children": [
+                        {"weight": 2, "target": {"children": [], "value": 30, "tag": 31}},
+                    ],
+                    "value": 20,
+                    "tag": 21,
+                }},
+                {"weight": 3, "target": null},
+            ],
+            "value": 10,
+            "tag": 11,
+        })
+    );
+    // The new code reads the nested values with the new layout.
+    assert_eq!(host.call_by_name("total", &[]).unwrap(), int(before));
+}
+
+/// Two resources, `Foo` and `Bar`.
+const FOO_BAR_V1: &str = r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug)]
+pub struct Foo {
+    pub x: u32,
+}
+
+#[derive(CooType, Debug)]
+pub struct Bar {
+    pub x: u32,
+}
+
+#[hot_fn]
+pub fn init() -> Foo {
+    Foo { x: 1 }
+}
+
+#[hot_fn]
+pub fn make_bar() -> Bar {
+    Bar { x: 2 }
+}
+
+#[hot_fn]
+pub fn bump(foo: &mut Foo, bar: &mut Bar) -> u32 {
+    foo.x += 10;
+    bar.x += 100;
+    foo.x + bar.x
+}
+"#;
+
+/// `Bar` continues `Foo` while both are live resources.
+const FOO_ONTO_BAR: &str = r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug)]
+#[coo(rename_from = "Foo")]
+pub struct Bar {
+    pub x: u32,
+}
+
+#[hot_fn]
+pub fn bump(bar: &mut Bar) -> u32 {
+    bar.x += 1000;
+    bar.x
+}
+"#;
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn renaming_a_live_resource_onto_another_one_is_refused_and_both_live_on() {
+    let plugin = Plugin::copy("minimal-plugin", "e2e_merge");
+    plugin.write_source(FOO_BAR_V1);
+    let mut host = plugin.host();
+    host.call_by_name("make_bar", &[]).unwrap();
+    assert_eq!(host.call_by_name("bump", &[]).unwrap(), int(11 + 102));
+    let before = state_json(host.state());
+    let foo_at = host.state().resource("Foo").unwrap().as_ptr();
+    let bar_at = host.state().resource("Bar").unwrap().as_ptr();
+    plugin.write_source(FOO_ONTO_BAR);
+    let err = host.reload().unwrap_err();
+    let ReloadError::Plan(plan) = &err else {
+        panic!("expected a plan error, got {err}");
+    };
+    assert_eq!(plan.problems.len(), 1, "{err}");
+    assert_eq!(
+        plan.problems[0].kind,
+        ProblemKind::ResourcesMerged {
+            old_types: vec!["Bar".to_owned(), "Foo".to_owned()]
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the new version cannot take over the live state (1 problem):\n  \
+         - `Bar` would be the new type of 2 live resources, `Bar` and `Foo`, but the state holds one value per type: \
+         remove all but one of these resources before reloading, \
+         or drop `rename_from = \"Foo\"` from `Bar` and keep a type named `Foo` in the new version\n"
+    );
+    // Nothing changed: both values, where they were, and the old code runs on them.
+    assert_eq!(host.version(), 1);
+    assert_eq!(state_json(host.state()), before);
+    assert_eq!(
+        json(&host),
+        serde_json::json!({"Bar": {"x": 102}, "Foo": {"x": 11}})
+    );
+    assert_eq!(host.state().resource("Foo").unwrap().as_ptr(), foo_at);
+    assert_eq!(host.state().resource("Bar").unwrap().as_ptr(), bar_at);
+    assert_eq!(host.call_by_name("bump", &[]).unwrap(), int(21 + 202));
+    // Following the advice (keep `Foo`, no `rename_from`) reloads with both values.
+    plugin.write_source(&FOO_BAR_V1.replace("bar.x += 100;", "bar.x += 5;"));
+    let report = reload(&mut host);
+    assert_eq!(report.migration.kept, vec!["Bar", "Foo"]);
+    assert_eq!(host.call_by_name("bump", &[]).unwrap(), int(31 + 207));
 }
