@@ -238,69 +238,8 @@ impl<'p> Exec<'p> {
         match &tp.body {
             // SAFETY: forwarded contract.
             TypeBody::Struct { steps, .. } => unsafe { self.build_struct(steps, src, dst)? },
-            TypeBody::Enum(ep) => {
-                let (old_enum, new_enum) = enums(tp.old, tp.new);
-                let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
-                // SAFETY: `src` is a valid old value and `addrs` has room for its largest
-                // variant.
-                let vi = unsafe { (old_enum.read)(src, addrs.as_mut_ptr()) };
-                match &ep.variants[vi] {
-                    None => match &ep.removed_default {
-                        // SAFETY: `dst` is valid for writes of the new type.
-                        Some(d) => unsafe { write_default_inside(d, dst)? },
-                        None => {
-                            return Err(MigrateError::VariantRemoved {
-                                path: ValuePath::default(),
-                                ty: tp.old.name.to_owned(),
-                                variant: old_enum.variants[vi].name.to_owned(),
-                            });
-                        }
-                    },
-                    Some(vp) => {
-                        let scratch = Scratch::new(vp.scratch);
-                        let mut ptrs = Vec::with_capacity(vp.fields.len());
-                        for (j, step) in vp.fields.iter().enumerate() {
-                            // SAFETY: the offsets come from the scratch layout.
-                            let fdst = unsafe { scratch.ptr().add(vp.offsets[j]) };
-                            let result = match step {
-                                VariantFieldStep::Convert {
-                                    field,
-                                    old_index,
-                                    conv,
-                                    ..
-                                } => {
-                                    // SAFETY: `addrs[old_index]` is a field of the valid old
-                                    // value; `fdst` is valid for the new field.
-                                    unsafe { self.build(conv, addrs[*old_index], fdst) }
-                                        .map_err(|e| e.inside_name(field))
-                                }
-                                VariantFieldStep::Default { field, plan, .. } => {
-                                    // SAFETY: `fdst` is valid for writes of the new field.
-                                    unsafe { write_default_inside(plan, fdst) }
-                                        .map_err(|e| e.inside_name(field))
-                                }
-                            };
-                            if let Err(e) = result {
-                                for (k, built) in vp.fields[..j].iter().enumerate() {
-                                    // SAFETY: field `k` was built above from `addrs`.
-                                    unsafe {
-                                        self.unbuild_variant_field(
-                                            built,
-                                            &addrs,
-                                            scratch.ptr().add(vp.offsets[k]),
-                                        )
-                                    }
-                                }
-                                return Err(e.inside_name(old_enum.variants[vi].name));
-                            }
-                            ptrs.push(fdst);
-                        }
-                        // SAFETY: every field of the new variant is built in the scratch
-                        // buffer; `write` moves them out, and the scratch is then only freed.
-                        unsafe { (new_enum.write)(dst, vp.new_index, ptrs.as_ptr()) };
-                    }
-                }
-            }
+            // SAFETY: forwarded contract.
+            TypeBody::Enum(ep) => unsafe { self.build_enum(tp, ep, src, dst)? },
             // SAFETY: `dst` is valid for writes of the new type.
             TypeBody::HookOnly(d) => unsafe { write_default_inside(d, dst)? },
         }
@@ -320,6 +259,83 @@ impl<'p> Exec<'p> {
             }
         }
         self.counts[index] += 1;
+        Ok(())
+    }
+
+    /// The enum part of [`Exec::build_type`], out of line so that the frames of the struct
+    /// walk, which a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build_type`], with an enum plan.
+    #[inline(never)]
+    unsafe fn build_enum(
+        &mut self,
+        tp: &crate::plan::TypePlan,
+        ep: &crate::plan::EnumPlan,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let (old_enum, new_enum) = enums(tp.old, tp.new);
+        let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
+        // SAFETY: `src` is a valid old value and `addrs` has room for its largest
+        // variant.
+        let vi = unsafe { (old_enum.read)(src, addrs.as_mut_ptr()) };
+        match &ep.variants[vi] {
+            None => match &ep.removed_default {
+                // SAFETY: `dst` is valid for writes of the new type.
+                Some(d) => unsafe { write_default_inside(d, dst)? },
+                None => {
+                    return Err(MigrateError::VariantRemoved {
+                        path: ValuePath::default(),
+                        ty: tp.old.name.to_owned(),
+                        variant: old_enum.variants[vi].name.to_owned(),
+                    });
+                }
+            },
+            Some(vp) => {
+                let scratch = Scratch::new(vp.scratch);
+                let mut ptrs = Vec::with_capacity(vp.fields.len());
+                for (j, step) in vp.fields.iter().enumerate() {
+                    // SAFETY: the offsets come from the scratch layout.
+                    let fdst = unsafe { scratch.ptr().add(vp.offsets[j]) };
+                    let result = match step {
+                        VariantFieldStep::Convert {
+                            field,
+                            old_index,
+                            conv,
+                            ..
+                        } => {
+                            // SAFETY: `addrs[old_index]` is a field of the valid old
+                            // value; `fdst` is valid for the new field.
+                            unsafe { self.build(conv, addrs[*old_index], fdst) }
+                                .map_err(|e| e.inside_name(field))
+                        }
+                        VariantFieldStep::Default { field, plan, .. } => {
+                            // SAFETY: `fdst` is valid for writes of the new field.
+                            unsafe { write_default_inside(plan, fdst) }
+                                .map_err(|e| e.inside_name(field))
+                        }
+                    };
+                    if let Err(e) = result {
+                        for (k, built) in vp.fields[..j].iter().enumerate() {
+                            // SAFETY: field `k` was built above from `addrs`.
+                            unsafe {
+                                self.unbuild_variant_field(
+                                    built,
+                                    &addrs,
+                                    scratch.ptr().add(vp.offsets[k]),
+                                )
+                            }
+                        }
+                        return Err(e.inside_name(old_enum.variants[vi].name));
+                    }
+                    ptrs.push(fdst);
+                }
+                // SAFETY: every field of the new variant is built in the scratch
+                // buffer; `write` moves them out, and the scratch is then only freed.
+                unsafe { (new_enum.write)(dst, vp.new_index, ptrs.as_ptr()) };
+            }
+        }
         Ok(())
     }
 
@@ -431,77 +447,10 @@ impl<'p> Exec<'p> {
                 unsafe { (new.write_from)(dst, ptr, len) };
                 Ok(())
             }
-            Conv::Array {
-                elem,
-                old_elem,
-                new_elem,
-                old_len,
-                new_len,
-                fill,
-                old_default,
-            } => {
-                // Check what would be lost before building anything.
-                for i in *new_len..*old_len {
-                    // SAFETY: element `i < old_len` of the old array.
-                    let p = unsafe { src.add(i * old_elem.size) };
-                    let is_default = match old_default {
-                        // SAFETY: `p` is a valid value of `old_elem`, and `d` builds its default.
-                        Some(d) => unsafe { holds_default(d, old_elem, p) }
-                            .map_err(|e| e.inside(Seg::Index(i)))?,
-                        None => false,
-                    };
-                    if !is_default {
-                        return Err(MigrateError::ArrayShrink {
-                            path: ValuePath::default(),
-                            old_len: *old_len,
-                            new_len: *new_len,
-                            index: i,
-                        });
-                    }
-                }
-                let common = (*old_len).min(*new_len);
-                // SAFETY: the arrays hold `common` elements each at their strides.
-                unsafe { self.build_elements(elem, old_elem, new_elem, src, dst, common)? };
-                for i in common..*new_len {
-                    let fill = fill.as_ref().expect("planned for growing arrays");
-                    // SAFETY: element `i < new_len` of the new array.
-                    let result = unsafe { write_default_inside(fill, dst.add(i * new_elem.size)) };
-                    if let Err(e) = result {
-                        // SAFETY: the defaults `common..i` were written and are dropped once;
-                        // the elements `..common` were built from `src`.
-                        unsafe {
-                            drop_elements(new_elem, dst.add(common * new_elem.size), i - common);
-                            self.unbuild_elements(elem, old_elem, new_elem, src, dst, common);
-                        }
-                        return Err(e.inside(Seg::Index(i)));
-                    }
-                }
-                Ok(())
-            }
-            Conv::Vec {
-                elem,
-                old_elem,
-                new_elem,
-                old,
-                new,
-                new_vec,
-                ..
-            } => {
-                // SAFETY: `src` is a valid vector of the old build.
-                let (ptr, len) = unsafe { (old.parts)(src) };
-                // SAFETY: `dst` is valid for writes of the new vector.
-                let buf = unsafe { (new.write_with_capacity)(dst, len) };
-                // SAFETY: both buffers hold room for `len` elements.
-                let built = unsafe { self.build_elements(elem, old_elem, new_elem, ptr, buf, len) };
-                if let Err(e) = built {
-                    // SAFETY: the vector is empty (length 0) and owns its buffer.
-                    unsafe { (new_vec.drop)(dst) };
-                    return Err(e);
-                }
-                // SAFETY: the first `len` elements are built.
-                unsafe { (new.set_len)(dst, len) };
-                Ok(())
-            }
+            // SAFETY: forwarded contract.
+            Conv::Array { .. } => unsafe { self.build_array(conv, src, dst) },
+            // SAFETY: forwarded contract.
+            Conv::Vec { .. } => unsafe { self.build_vec(conv, src, dst) },
             Conv::Box {
                 elem,
                 new_elem,
@@ -529,40 +478,162 @@ impl<'p> Exec<'p> {
                 // `Some` at `dst`.
                 unsafe { self.build_into(elem, new_elem, inner, dst, new.write_some) }
             }
-            Conv::Pool {
-                elem,
-                new_elem,
-                old,
-                new,
-                ..
-            } => {
-                // SAFETY: `src` is a valid pool of the old build.
-                let n = unsafe { (old.slot_count)(src) };
-                // SAFETY: `dst` is valid for writes of the new pool.
-                unsafe { (new.write_vacant)(dst, n) };
-                let scratch = Scratch::for_shape(new_elem);
-                for i in 0..n {
-                    // SAFETY: `i < slot_count`.
-                    let (generation, value) = unsafe { (old.slot)(src, i) };
-                    if value.is_null() {
-                        // SAFETY: slots are set in order; a null source leaves it vacant.
-                        unsafe { (new.set_slot)(dst, i, generation, core::ptr::null_mut()) };
-                        continue;
-                    }
-                    // SAFETY: `value` is a valid old element; the scratch fits a new one.
-                    if let Err(e) = unsafe { self.build(elem, value, scratch.ptr()) } {
-                        // SAFETY: the slots `..i` were built from the old pool's slots.
-                        unsafe { self.unbuild_pool(elem, old, new, src, dst, i) };
-                        return Err(e.inside(Seg::Index(i)));
-                    }
-                    // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
-                    unsafe { (new.set_slot)(dst, i, generation, scratch.ptr()) };
-                }
-                Ok(())
-            }
+            // SAFETY: forwarded contract.
+            Conv::Pool { .. } => unsafe { self.build_pool(conv, src, dst) },
             // SAFETY: forwarded contract.
             Conv::Named(index) => unsafe { self.build_type(*index, src, dst) },
         }
+    }
+
+    /// The `Conv::Array` arm of [`Exec::build`], out of line so that the frames of the walk, which
+    /// a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build`].
+    #[inline(never)]
+    unsafe fn build_array(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let Conv::Array {
+            elem,
+            old_elem,
+            new_elem,
+            old_len,
+            new_len,
+            fill,
+            old_default,
+        } = conv
+        else {
+            unreachable!("called for its own arm")
+        };
+        // Check what would be lost before building anything.
+        for i in *new_len..*old_len {
+            // SAFETY: element `i < old_len` of the old array.
+            let p = unsafe { src.add(i * old_elem.size) };
+            let is_default = match old_default {
+                Some(d) => {
+                    // SAFETY: `p` is a valid value of `old_elem`, and `d` builds its default.
+                    unsafe { holds_default(d, old_elem, p) }.map_err(|e| e.inside(Seg::Index(i)))?
+                }
+                None => false,
+            };
+            if !is_default {
+                return Err(MigrateError::ArrayShrink {
+                    path: ValuePath::default(),
+                    old_len: *old_len,
+                    new_len: *new_len,
+                    index: i,
+                });
+            }
+        }
+        let common = (*old_len).min(*new_len);
+        // SAFETY: the arrays hold `common` elements each at their strides.
+        unsafe { self.build_elements(elem, old_elem, new_elem, src, dst, common)? };
+        for i in common..*new_len {
+            let fill = fill.as_ref().expect("planned for growing arrays");
+            // SAFETY: element `i < new_len` of the new array.
+            let result = unsafe { write_default_inside(fill, dst.add(i * new_elem.size)) };
+            if let Err(e) = result {
+                // SAFETY: the defaults `common..i` were written and are dropped once;
+                // the elements `..common` were built from `src`.
+                unsafe {
+                    drop_elements(new_elem, dst.add(common * new_elem.size), i - common);
+                    self.unbuild_elements(elem, old_elem, new_elem, src, dst, common);
+                }
+                return Err(e.inside(Seg::Index(i)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `Conv::Vec` arm of [`Exec::build`], out of line so that the frames of the walk, which
+    /// a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build`].
+    #[inline(never)]
+    unsafe fn build_vec(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let Conv::Vec {
+            elem,
+            old_elem,
+            new_elem,
+            old,
+            new,
+            new_vec,
+            ..
+        } = conv
+        else {
+            unreachable!("called for its own arm")
+        };
+        // SAFETY: `src` is a valid vector of the old build.
+        let (ptr, len) = unsafe { (old.parts)(src) };
+        // SAFETY: `dst` is valid for writes of the new vector.
+        let buf = unsafe { (new.write_with_capacity)(dst, len) };
+        // SAFETY: both buffers hold room for `len` elements.
+        let built = unsafe { self.build_elements(elem, old_elem, new_elem, ptr, buf, len) };
+        if let Err(e) = built {
+            // SAFETY: the vector is empty (length 0) and owns its buffer.
+            unsafe { (new_vec.drop)(dst) };
+            return Err(e);
+        }
+        // SAFETY: the first `len` elements are built.
+        unsafe { (new.set_len)(dst, len) };
+        Ok(())
+    }
+
+    /// The `Conv::Pool` arm of [`Exec::build`], out of line so that the frames of the walk, which
+    /// a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build`].
+    #[inline(never)]
+    unsafe fn build_pool(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let Conv::Pool {
+            elem,
+            new_elem,
+            old,
+            new,
+            ..
+        } = conv
+        else {
+            unreachable!("called for its own arm")
+        };
+        // SAFETY: `src` is a valid pool of the old build.
+        let n = unsafe { (old.slot_count)(src) };
+        // SAFETY: `dst` is valid for writes of the new pool.
+        unsafe { (new.write_vacant)(dst, n) };
+        let scratch = Scratch::for_shape(new_elem);
+        for i in 0..n {
+            // SAFETY: `i < slot_count`.
+            let (generation, value) = unsafe { (old.slot)(src, i) };
+            if value.is_null() {
+                // SAFETY: slots are set in order; a null source leaves it vacant.
+                unsafe { (new.set_slot)(dst, i, generation, core::ptr::null_mut()) };
+                continue;
+            }
+            // SAFETY: `value` is a valid old element; the scratch fits a new one.
+            if let Err(e) = unsafe { self.build(elem, value, scratch.ptr()) } {
+                // SAFETY: the slots `..i` were built from the old pool's slots.
+                unsafe { self.unbuild_pool(elem, old, new, src, dst, i) };
+                return Err(e.inside(Seg::Index(i)));
+            }
+            // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
+            unsafe { (new.set_slot)(dst, i, generation, scratch.ptr()) };
+        }
+        Ok(())
     }
 
     /// Builds the new value of `elem` from the old one at `inner` in scratch memory, then lets
