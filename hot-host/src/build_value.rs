@@ -774,6 +774,14 @@ struct FieldsOf<'v> {
     saved: Option<&'v [FieldLayout]>,
 }
 
+/// The members of the JSON of a struct or variant, the member each field takes, and the default
+/// plan of each field that takes none (see [`Builder::match_fields`]).
+type Matched<'j> = (
+    Vec<(Cow<'j, str>, &'j Json)>,
+    Vec<Option<usize>>,
+    Vec<Option<DefaultPlan>>,
+);
+
 /// The saved layout of the value being built, when known: what a number's field type was.
 type Saved<'v> = Option<&'v TyLayout>;
 
@@ -1574,12 +1582,74 @@ impl<'v> Builder<'v> {
         json: Option<&Json>,
         dsts: &[*mut u8],
     ) -> Result<(), BuildError> {
+        // Matching members to fields and checking them is out of line, so that the frames of
+        // this function, which a deep value nests once per level, stay small.
+        let (members, sources, defaults) = self.match_fields(of, json)?;
+        let FieldsOf {
+            desc,
+            variant,
+            fields,
+            saved,
+            ..
+        } = *of;
+        let report_name = |name: &str| match variant {
+            Some(v) => format!("{v}.{name}"),
+            None => name.to_owned(),
+        };
+        for (i, field) in fields.iter().enumerate() {
+            let result = match (sources[i], &defaults[i]) {
+                (Some(m), _) => {
+                    let (key, value) = &members[m];
+                    let shape = (field.shape)();
+                    let saved = saved
+                        .and_then(|fields| fields.iter().find(|f| f.name == *key))
+                        .map(|f| &f.ty);
+                    // SAFETY: `dsts[i]` is valid for writes of the field (caller's contract).
+                    self.within(Seg::Name(key.to_string()), |b| unsafe {
+                        b.shape_from(shape, value, dsts[i], saved)
+                    })
+                }
+                (None, Some(plan)) => {
+                    // SAFETY: as above.
+                    let written = unsafe { write_default(plan, dsts[i]) };
+                    match written {
+                        Ok(()) => {
+                            self.report
+                                .entry(desc.name)
+                                .added
+                                .insert(report_name(field.name));
+                            Ok(())
+                        }
+                        Err(e) => Err(self
+                            .within(Seg::Name(field.name.to_owned()), |b| b.default_panicked(e))),
+                    }
+                }
+                (None, None) => unreachable!("every field has a source or a default plan"),
+            };
+            if let Err(e) = result {
+                // SAFETY: the fields `..i` were built above and are dropped once.
+                unsafe { drop_fields(&fields[..i], &dsts[..i]) };
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Which member of the JSON each field of [`Builder::build_fields`] takes, or the default
+    /// plan of a field that takes none; an error when the JSON has a member too much or lacks a
+    /// field (`Exact`), or a field it lacks has no default.
+    #[inline(never)]
+    fn match_fields<'j>(
+        &mut self,
+        of: &FieldsOf<'v>,
+        json: Option<&'j Json>,
+    ) -> Result<Matched<'j>, BuildError> {
         let FieldsOf {
             desc,
             variant,
             style,
             fields,
-            saved,
+            ..
         } = *of;
         let ty_text = match variant {
             Some(v) => format!("{}::{v}", desc.name),
@@ -1697,43 +1767,7 @@ impl<'v> Builder<'v> {
             };
             defaults.push(Some(plan));
         }
-        for (i, field) in fields.iter().enumerate() {
-            let result = match (sources[i], &defaults[i]) {
-                (Some(m), _) => {
-                    let (key, value) = &members[m];
-                    let shape = (field.shape)();
-                    let saved = saved
-                        .and_then(|fields| fields.iter().find(|f| f.name == *key))
-                        .map(|f| &f.ty);
-                    // SAFETY: `dsts[i]` is valid for writes of the field (caller's contract).
-                    self.within(Seg::Name(key.to_string()), |b| unsafe {
-                        b.shape_from(shape, value, dsts[i], saved)
-                    })
-                }
-                (None, Some(plan)) => {
-                    // SAFETY: as above.
-                    let written = unsafe { write_default(plan, dsts[i]) };
-                    match written {
-                        Ok(()) => {
-                            self.report
-                                .entry(desc.name)
-                                .added
-                                .insert(report_name(field.name));
-                            Ok(())
-                        }
-                        Err(e) => Err(self
-                            .within(Seg::Name(field.name.to_owned()), |b| b.default_panicked(e))),
-                    }
-                }
-                (None, None) => unreachable!("every field has a source or a default plan"),
-            };
-            if let Err(e) = result {
-                // SAFETY: the fields `..i` were built above and are dropped once.
-                unsafe { drop_fields(&fields[..i], &dsts[..i]) };
-                return Err(e);
-            }
-        }
-        Ok(())
+        Ok((members, sources, defaults))
     }
 
     /// The members of the JSON of a struct or variant, named as its fields are: by key for
