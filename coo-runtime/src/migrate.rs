@@ -106,16 +106,34 @@ impl MigrateError {
         }
     }
 
-    /// Prepends a path segment while the error travels up (paths are built only on failure).
-    fn within(mut self, seg: Seg) -> Self {
+    /// Adds a path segment around the path while the error travels up the walk (paths are built
+    /// only on failure). Until the error leaves the walk the path is kept innermost segment
+    /// first, and [`MigrateError::within_name`] or [`write_default`] puts it in order: inserting
+    /// each segment at the front would cost the square of the depth, and a value can be a
+    /// million levels deep.
+    fn inside(mut self, seg: Seg) -> Self {
         if let Some(path) = self.path_mut() {
-            path.0.insert(0, seg);
+            path.0.push(seg);
         }
         self
     }
 
+    fn inside_name(self, name: &str) -> Self {
+        self.inside(Seg::Name(name.to_owned()))
+    }
+
+    /// Puts the path built by [`MigrateError::inside`] in order, outermost segment first.
+    fn completed(mut self) -> Self {
+        if let Some(path) = self.path_mut() {
+            path.0.reverse();
+        }
+        self
+    }
+
+    /// Adds the outermost segment (the resource's name) as the error leaves the walk, and puts
+    /// the path in order.
     pub(crate) fn within_name(self, name: &str) -> Self {
-        self.within(Seg::Name(name.to_owned()))
+        self.inside_name(name).completed()
     }
 }
 
@@ -168,6 +186,18 @@ impl fmt::Display for Report {
     }
 }
 
+/// Runs `f`, a step of a walk that recurses once per level of nesting of the values it walks, on
+/// a new stack segment allocated on the heap when the current stack runs low (as rustc does for
+/// deep expressions), so that a value nested a million levels deep does not overflow the stack.
+/// The walks of a migration are recursive, and they follow each value's nesting; rewriting them
+/// with explicit work stacks, as the host's JSON printer and reader are, would avoid the heap
+/// segments (a debug build uses several KiB of stack per level).
+fn deep<R>(f: impl FnOnce() -> R) -> R {
+    const RED_ZONE: usize = 100 * 1024;
+    const SEGMENT: usize = 1024 * 1024;
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
+
 /// Runs a plan: builds new values, and afterwards either releases what the old values still own
 /// (commit) or takes the new values apart again (rollback).
 ///
@@ -208,71 +238,10 @@ impl<'p> Exec<'p> {
         match &tp.body {
             // SAFETY: forwarded contract.
             TypeBody::Struct { steps, .. } => unsafe { self.build_struct(steps, src, dst)? },
-            TypeBody::Enum(ep) => {
-                let (old_enum, new_enum) = enums(tp.old, tp.new);
-                let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
-                // SAFETY: `src` is a valid old value and `addrs` has room for its largest
-                // variant.
-                let vi = unsafe { (old_enum.read)(src, addrs.as_mut_ptr()) };
-                match &ep.variants[vi] {
-                    None => match &ep.removed_default {
-                        // SAFETY: `dst` is valid for writes of the new type.
-                        Some(d) => unsafe { write_default(d, dst)? },
-                        None => {
-                            return Err(MigrateError::VariantRemoved {
-                                path: ValuePath::default(),
-                                ty: tp.old.name.to_owned(),
-                                variant: old_enum.variants[vi].name.to_owned(),
-                            });
-                        }
-                    },
-                    Some(vp) => {
-                        let scratch = Scratch::new(vp.scratch);
-                        let mut ptrs = Vec::with_capacity(vp.fields.len());
-                        for (j, step) in vp.fields.iter().enumerate() {
-                            // SAFETY: the offsets come from the scratch layout.
-                            let fdst = unsafe { scratch.ptr().add(vp.offsets[j]) };
-                            let result = match step {
-                                VariantFieldStep::Convert {
-                                    field,
-                                    old_index,
-                                    conv,
-                                    ..
-                                } => {
-                                    // SAFETY: `addrs[old_index]` is a field of the valid old
-                                    // value; `fdst` is valid for the new field.
-                                    unsafe { self.build(conv, addrs[*old_index], fdst) }
-                                        .map_err(|e| e.within_name(field))
-                                }
-                                VariantFieldStep::Default { field, plan, .. } => {
-                                    // SAFETY: `fdst` is valid for writes of the new field.
-                                    unsafe { write_default(plan, fdst) }
-                                        .map_err(|e| e.within_name(field))
-                                }
-                            };
-                            if let Err(e) = result {
-                                for (k, built) in vp.fields[..j].iter().enumerate() {
-                                    // SAFETY: field `k` was built above from `addrs`.
-                                    unsafe {
-                                        self.unbuild_variant_field(
-                                            built,
-                                            &addrs,
-                                            scratch.ptr().add(vp.offsets[k]),
-                                        )
-                                    }
-                                }
-                                return Err(e.within_name(old_enum.variants[vi].name));
-                            }
-                            ptrs.push(fdst);
-                        }
-                        // SAFETY: every field of the new variant is built in the scratch
-                        // buffer; `write` moves them out, and the scratch is then only freed.
-                        unsafe { (new_enum.write)(dst, vp.new_index, ptrs.as_ptr()) };
-                    }
-                }
-            }
+            // SAFETY: forwarded contract.
+            TypeBody::Enum(ep) => unsafe { self.build_enum(tp, ep, src, dst)? },
             // SAFETY: `dst` is valid for writes of the new type.
-            TypeBody::HookOnly(d) => unsafe { write_default(d, dst)? },
+            TypeBody::HookOnly(d) => unsafe { write_default_inside(d, dst)? },
         }
         if let Some(hook) = tp.hook {
             // SAFETY: `src` is a valid old value that is only read while the view lives.
@@ -290,6 +259,83 @@ impl<'p> Exec<'p> {
             }
         }
         self.counts[index] += 1;
+        Ok(())
+    }
+
+    /// The enum part of [`Exec::build_type`], out of line so that the frames of the struct
+    /// walk, which a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build_type`], with an enum plan.
+    #[inline(never)]
+    unsafe fn build_enum(
+        &mut self,
+        tp: &crate::plan::TypePlan,
+        ep: &crate::plan::EnumPlan,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let (old_enum, new_enum) = enums(tp.old, tp.new);
+        let mut addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
+        // SAFETY: `src` is a valid old value and `addrs` has room for its largest
+        // variant.
+        let vi = unsafe { (old_enum.read)(src, addrs.as_mut_ptr()) };
+        match &ep.variants[vi] {
+            None => match &ep.removed_default {
+                // SAFETY: `dst` is valid for writes of the new type.
+                Some(d) => unsafe { write_default_inside(d, dst)? },
+                None => {
+                    return Err(MigrateError::VariantRemoved {
+                        path: ValuePath::default(),
+                        ty: tp.old.name.to_owned(),
+                        variant: old_enum.variants[vi].name.to_owned(),
+                    });
+                }
+            },
+            Some(vp) => {
+                let scratch = Scratch::new(vp.scratch);
+                let mut ptrs = Vec::with_capacity(vp.fields.len());
+                for (j, step) in vp.fields.iter().enumerate() {
+                    // SAFETY: the offsets come from the scratch layout.
+                    let fdst = unsafe { scratch.ptr().add(vp.offsets[j]) };
+                    let result = match step {
+                        VariantFieldStep::Convert {
+                            field,
+                            old_index,
+                            conv,
+                            ..
+                        } => {
+                            // SAFETY: `addrs[old_index]` is a field of the valid old
+                            // value; `fdst` is valid for the new field.
+                            unsafe { self.build(conv, addrs[*old_index], fdst) }
+                                .map_err(|e| e.inside_name(field))
+                        }
+                        VariantFieldStep::Default { field, plan, .. } => {
+                            // SAFETY: `fdst` is valid for writes of the new field.
+                            unsafe { write_default_inside(plan, fdst) }
+                                .map_err(|e| e.inside_name(field))
+                        }
+                    };
+                    if let Err(e) = result {
+                        for (k, built) in vp.fields[..j].iter().enumerate() {
+                            // SAFETY: field `k` was built above from `addrs`.
+                            unsafe {
+                                self.unbuild_variant_field(
+                                    built,
+                                    &addrs,
+                                    scratch.ptr().add(vp.offsets[k]),
+                                )
+                            }
+                        }
+                        return Err(e.inside_name(old_enum.variants[vi].name));
+                    }
+                    ptrs.push(fdst);
+                }
+                // SAFETY: every field of the new variant is built in the scratch
+                // buffer; `write` moves them out, and the scratch is then only freed.
+                unsafe { (new_enum.write)(dst, vp.new_index, ptrs.as_ptr()) };
+            }
+        }
         Ok(())
     }
 
@@ -322,7 +368,7 @@ impl<'p> Exec<'p> {
                 } => {
                     // SAFETY: the offsets are the fields' own (from `offset_of!`).
                     unsafe { self.build(conv, src.add(*s), dst.add(*d)) }
-                        .map_err(|e| e.within_name(field))
+                        .map_err(|e| e.inside_name(field))
                 }
                 Step::Default {
                     field,
@@ -331,7 +377,8 @@ impl<'p> Exec<'p> {
                     ..
                 } => {
                     // SAFETY: the offset is the new field's own.
-                    unsafe { write_default(plan, dst.add(*d)) }.map_err(|e| e.within_name(field))
+                    unsafe { write_default_inside(plan, dst.add(*d)) }
+                        .map_err(|e| e.inside_name(field))
                 }
             };
             if let Err(e) = result {
@@ -350,6 +397,20 @@ impl<'p> Exec<'p> {
     /// `src` is a valid value of the conversion's old shape; `dst` is valid for writes of the new
     /// shape and suitably aligned.
     unsafe fn build(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        // SAFETY: forwarded contract.
+        deep(|| unsafe { self.build_here(conv, src, dst) })
+    }
+
+    /// [`Exec::build`] on the current stack.
+    ///
+    /// # Safety
+    /// As for [`Exec::build`].
+    unsafe fn build_here(
         &mut self,
         conv: &Conv,
         src: *const u8,
@@ -386,77 +447,10 @@ impl<'p> Exec<'p> {
                 unsafe { (new.write_from)(dst, ptr, len) };
                 Ok(())
             }
-            Conv::Array {
-                elem,
-                old_elem,
-                new_elem,
-                old_len,
-                new_len,
-                fill,
-                old_default,
-            } => {
-                // Check what would be lost before building anything.
-                for i in *new_len..*old_len {
-                    // SAFETY: element `i < old_len` of the old array.
-                    let p = unsafe { src.add(i * old_elem.size) };
-                    let is_default = match old_default {
-                        // SAFETY: `p` is a valid value of `old_elem`, and `d` builds its default.
-                        Some(d) => unsafe { holds_default(d, old_elem, p) }
-                            .map_err(|e| e.within(Seg::Index(i)))?,
-                        None => false,
-                    };
-                    if !is_default {
-                        return Err(MigrateError::ArrayShrink {
-                            path: ValuePath::default(),
-                            old_len: *old_len,
-                            new_len: *new_len,
-                            index: i,
-                        });
-                    }
-                }
-                let common = (*old_len).min(*new_len);
-                // SAFETY: the arrays hold `common` elements each at their strides.
-                unsafe { self.build_elements(elem, old_elem, new_elem, src, dst, common)? };
-                for i in common..*new_len {
-                    let fill = fill.as_ref().expect("planned for growing arrays");
-                    // SAFETY: element `i < new_len` of the new array.
-                    let result = unsafe { write_default(fill, dst.add(i * new_elem.size)) };
-                    if let Err(e) = result {
-                        // SAFETY: the defaults `common..i` were written and are dropped once;
-                        // the elements `..common` were built from `src`.
-                        unsafe {
-                            drop_elements(new_elem, dst.add(common * new_elem.size), i - common);
-                            self.unbuild_elements(elem, old_elem, new_elem, src, dst, common);
-                        }
-                        return Err(e.within(Seg::Index(i)));
-                    }
-                }
-                Ok(())
-            }
-            Conv::Vec {
-                elem,
-                old_elem,
-                new_elem,
-                old,
-                new,
-                new_vec,
-                ..
-            } => {
-                // SAFETY: `src` is a valid vector of the old build.
-                let (ptr, len) = unsafe { (old.parts)(src) };
-                // SAFETY: `dst` is valid for writes of the new vector.
-                let buf = unsafe { (new.write_with_capacity)(dst, len) };
-                // SAFETY: both buffers hold room for `len` elements.
-                let built = unsafe { self.build_elements(elem, old_elem, new_elem, ptr, buf, len) };
-                if let Err(e) = built {
-                    // SAFETY: the vector is empty (length 0) and owns its buffer.
-                    unsafe { (new_vec.drop)(dst) };
-                    return Err(e);
-                }
-                // SAFETY: the first `len` elements are built.
-                unsafe { (new.set_len)(dst, len) };
-                Ok(())
-            }
+            // SAFETY: forwarded contract.
+            Conv::Array { .. } => unsafe { self.build_array(conv, src, dst) },
+            // SAFETY: forwarded contract.
+            Conv::Vec { .. } => unsafe { self.build_vec(conv, src, dst) },
             Conv::Box {
                 elem,
                 new_elem,
@@ -484,40 +478,162 @@ impl<'p> Exec<'p> {
                 // `Some` at `dst`.
                 unsafe { self.build_into(elem, new_elem, inner, dst, new.write_some) }
             }
-            Conv::Pool {
-                elem,
-                new_elem,
-                old,
-                new,
-                ..
-            } => {
-                // SAFETY: `src` is a valid pool of the old build.
-                let n = unsafe { (old.slot_count)(src) };
-                // SAFETY: `dst` is valid for writes of the new pool.
-                unsafe { (new.write_vacant)(dst, n) };
-                let scratch = Scratch::for_shape(new_elem);
-                for i in 0..n {
-                    // SAFETY: `i < slot_count`.
-                    let (generation, value) = unsafe { (old.slot)(src, i) };
-                    if value.is_null() {
-                        // SAFETY: slots are set in order; a null source leaves it vacant.
-                        unsafe { (new.set_slot)(dst, i, generation, core::ptr::null_mut()) };
-                        continue;
-                    }
-                    // SAFETY: `value` is a valid old element; the scratch fits a new one.
-                    if let Err(e) = unsafe { self.build(elem, value, scratch.ptr()) } {
-                        // SAFETY: the slots `..i` were built from the old pool's slots.
-                        unsafe { self.unbuild_pool(elem, old, new, src, dst, i) };
-                        return Err(e.within(Seg::Index(i)));
-                    }
-                    // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
-                    unsafe { (new.set_slot)(dst, i, generation, scratch.ptr()) };
-                }
-                Ok(())
-            }
+            // SAFETY: forwarded contract.
+            Conv::Pool { .. } => unsafe { self.build_pool(conv, src, dst) },
             // SAFETY: forwarded contract.
             Conv::Named(index) => unsafe { self.build_type(*index, src, dst) },
         }
+    }
+
+    /// The `Conv::Array` arm of [`Exec::build`], out of line so that the frames of the walk, which
+    /// a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build`].
+    #[inline(never)]
+    unsafe fn build_array(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let Conv::Array {
+            elem,
+            old_elem,
+            new_elem,
+            old_len,
+            new_len,
+            fill,
+            old_default,
+        } = conv
+        else {
+            unreachable!("called for its own arm")
+        };
+        // Check what would be lost before building anything.
+        for i in *new_len..*old_len {
+            // SAFETY: element `i < old_len` of the old array.
+            let p = unsafe { src.add(i * old_elem.size) };
+            let is_default = match old_default {
+                Some(d) => {
+                    // SAFETY: `p` is a valid value of `old_elem`, and `d` builds its default.
+                    unsafe { holds_default(d, old_elem, p) }.map_err(|e| e.inside(Seg::Index(i)))?
+                }
+                None => false,
+            };
+            if !is_default {
+                return Err(MigrateError::ArrayShrink {
+                    path: ValuePath::default(),
+                    old_len: *old_len,
+                    new_len: *new_len,
+                    index: i,
+                });
+            }
+        }
+        let common = (*old_len).min(*new_len);
+        // SAFETY: the arrays hold `common` elements each at their strides.
+        unsafe { self.build_elements(elem, old_elem, new_elem, src, dst, common)? };
+        for i in common..*new_len {
+            let fill = fill.as_ref().expect("planned for growing arrays");
+            // SAFETY: element `i < new_len` of the new array.
+            let result = unsafe { write_default_inside(fill, dst.add(i * new_elem.size)) };
+            if let Err(e) = result {
+                // SAFETY: the defaults `common..i` were written and are dropped once;
+                // the elements `..common` were built from `src`.
+                unsafe {
+                    drop_elements(new_elem, dst.add(common * new_elem.size), i - common);
+                    self.unbuild_elements(elem, old_elem, new_elem, src, dst, common);
+                }
+                return Err(e.inside(Seg::Index(i)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `Conv::Vec` arm of [`Exec::build`], out of line so that the frames of the walk, which
+    /// a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build`].
+    #[inline(never)]
+    unsafe fn build_vec(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let Conv::Vec {
+            elem,
+            old_elem,
+            new_elem,
+            old,
+            new,
+            new_vec,
+            ..
+        } = conv
+        else {
+            unreachable!("called for its own arm")
+        };
+        // SAFETY: `src` is a valid vector of the old build.
+        let (ptr, len) = unsafe { (old.parts)(src) };
+        // SAFETY: `dst` is valid for writes of the new vector.
+        let buf = unsafe { (new.write_with_capacity)(dst, len) };
+        // SAFETY: both buffers hold room for `len` elements.
+        let built = unsafe { self.build_elements(elem, old_elem, new_elem, ptr, buf, len) };
+        if let Err(e) = built {
+            // SAFETY: the vector is empty (length 0) and owns its buffer.
+            unsafe { (new_vec.drop)(dst) };
+            return Err(e);
+        }
+        // SAFETY: the first `len` elements are built.
+        unsafe { (new.set_len)(dst, len) };
+        Ok(())
+    }
+
+    /// The `Conv::Pool` arm of [`Exec::build`], out of line so that the frames of the walk, which
+    /// a deep value nests once per level, stay small.
+    ///
+    /// # Safety
+    /// As for [`Exec::build`].
+    #[inline(never)]
+    unsafe fn build_pool(
+        &mut self,
+        conv: &Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), MigrateError> {
+        let Conv::Pool {
+            elem,
+            new_elem,
+            old,
+            new,
+            ..
+        } = conv
+        else {
+            unreachable!("called for its own arm")
+        };
+        // SAFETY: `src` is a valid pool of the old build.
+        let n = unsafe { (old.slot_count)(src) };
+        // SAFETY: `dst` is valid for writes of the new pool.
+        unsafe { (new.write_vacant)(dst, n) };
+        let scratch = Scratch::for_shape(new_elem);
+        for i in 0..n {
+            // SAFETY: `i < slot_count`.
+            let (generation, value) = unsafe { (old.slot)(src, i) };
+            if value.is_null() {
+                // SAFETY: slots are set in order; a null source leaves it vacant.
+                unsafe { (new.set_slot)(dst, i, generation, core::ptr::null_mut()) };
+                continue;
+            }
+            // SAFETY: `value` is a valid old element; the scratch fits a new one.
+            if let Err(e) = unsafe { self.build(elem, value, scratch.ptr()) } {
+                // SAFETY: the slots `..i` were built from the old pool's slots.
+                unsafe { self.unbuild_pool(elem, old, new, src, dst, i) };
+                return Err(e.inside(Seg::Index(i)));
+            }
+            // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
+            unsafe { (new.set_slot)(dst, i, generation, scratch.ptr()) };
+        }
+        Ok(())
     }
 
     /// Builds the new value of `elem` from the old one at `inner` in scratch memory, then lets
@@ -573,7 +689,7 @@ impl<'p> Exec<'p> {
             if let Err(e) = result {
                 // SAFETY: elements `..i` were built from the old ones.
                 unsafe { self.unbuild_elements(elem, old_elem, new_elem, src, dst, i) };
-                return Err(e.within(Seg::Index(i)));
+                return Err(e.inside(Seg::Index(i)));
             }
         }
         Ok(())
@@ -646,6 +762,15 @@ impl<'p> Exec<'p> {
     /// # Safety
     /// As for [`Exec::release_type`], for a value of the conversion's old shape.
     unsafe fn release(&self, conv: &Conv, src: *mut u8) {
+        // SAFETY: forwarded contract.
+        deep(|| unsafe { self.release_here(conv, src) })
+    }
+
+    /// [`Exec::release`] on the current stack.
+    ///
+    /// # Safety
+    /// As for [`Exec::release_type`], for a value of the conversion's old shape.
+    unsafe fn release_here(&self, conv: &Conv, src: *mut u8) {
         // SAFETY: each arm follows the build of the same conversion, which read `src`; what
         // moved is now the new value's and is left alone, the rest is given up once.
         unsafe {
@@ -804,6 +929,15 @@ impl<'p> Exec<'p> {
     /// # Safety
     /// `dst` holds the complete result of building `conv` from `src`, which is unchanged.
     unsafe fn unbuild(&self, conv: &Conv, src: *const u8, dst: *mut u8) {
+        // SAFETY: forwarded contract.
+        deep(|| unsafe { self.unbuild_here(conv, src, dst) })
+    }
+
+    /// [`Exec::unbuild`] on the current stack.
+    ///
+    /// # Safety
+    /// `dst` holds the complete result of building `conv` from `src`, which is unchanged.
+    unsafe fn unbuild_here(&self, conv: &Conv, src: *const u8, dst: *mut u8) {
         // SAFETY: each arm mirrors the build of the same conversion from the unchanged `src`:
         // what the new value shares with it is left alone, what it owns alone is given up once.
         unsafe {
@@ -941,6 +1075,16 @@ unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
 /// # Safety
 /// `dst` is valid for writes of the plan's shape and suitably aligned.
 pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), MigrateError> {
+    // SAFETY: forwarded contract.
+    unsafe { write_default_inside(plan, dst) }.map_err(MigrateError::completed)
+}
+
+/// [`write_default`] inside a walk: an error's path is left innermost segment first (see
+/// [`MigrateError::inside`]).
+///
+/// # Safety
+/// As for [`write_default`].
+unsafe fn write_default_inside(plan: &DefaultPlan, dst: *mut u8) -> Result<(), MigrateError> {
     match plan {
         // SAFETY: primitives' defaults are all-zero bytes; `dst` has `size` bytes.
         DefaultPlan::Zero { size } => unsafe { core::ptr::write_bytes(dst, 0, *size) },
@@ -963,10 +1107,11 @@ pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), Migr
         } => {
             for i in 0..*len {
                 // SAFETY: element `i < len` of the array at `dst`.
-                if let Err(e) = unsafe { write_default(elem, dst.add(i * elem_shape.size)) } {
+                if let Err(e) = unsafe { write_default_inside(elem, dst.add(i * elem_shape.size)) }
+                {
                     // SAFETY: elements `..i` were written and are dropped once.
                     unsafe { drop_elements(elem_shape, dst, i) };
-                    return Err(e.within(Seg::Index(i)));
+                    return Err(e.inside(Seg::Index(i)));
                 }
             }
         }
@@ -977,7 +1122,7 @@ pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), Migr
         } => {
             let scratch = Scratch::for_shape(elem_shape);
             // SAFETY: the scratch has the element's layout.
-            unsafe { write_default(elem, scratch.ptr())? };
+            unsafe { write_default_inside(elem, scratch.ptr())? };
             // SAFETY: the scratch holds a complete value, which `write_from` moves out.
             unsafe { (glue.write_from)(dst, scratch.ptr()) };
         }
@@ -996,7 +1141,7 @@ unsafe fn holds_default(
 ) -> Result<bool, MigrateError> {
     let scratch = Scratch::for_shape(shape);
     // SAFETY: the scratch has the shape's layout.
-    unsafe { write_default(plan, scratch.ptr())? };
+    unsafe { write_default_inside(plan, scratch.ptr())? };
     // SAFETY: both are valid values of `shape`.
     let equal = unsafe { values_equal(shape, p, scratch.ptr()) };
     if shape.needs_drop {
@@ -1012,6 +1157,15 @@ unsafe fn holds_default(
 /// # Safety
 /// `a` and `b` are valid values of `shape`.
 pub unsafe fn values_equal(shape: &Shape, a: *const u8, b: *const u8) -> bool {
+    // SAFETY: forwarded contract.
+    deep(|| unsafe { values_equal_here(shape, a, b) })
+}
+
+/// [`values_equal`] on the current stack.
+///
+/// # Safety
+/// `a` and `b` are valid values of `shape`.
+unsafe fn values_equal_here(shape: &Shape, a: *const u8, b: *const u8) -> bool {
     // SAFETY: every arm reads the values as their shape describes them.
     unsafe {
         match &shape.kind {

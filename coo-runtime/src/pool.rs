@@ -3,7 +3,9 @@
 //! A [`Handle<T>`] is an index and a generation: plain data that stays meaningful across every
 //! migration, because migrating a [`Pool<T>`] keeps each value in its slot and each slot's
 //! generation. Removing a value bumps its slot's generation, so a handle to it becomes stale and
-//! every lookup through it fails with [`StaleHandle`] instead of reaching another value.
+//! every lookup through it fails with [`StaleHandle`] instead of reaching another value. A slot
+//! whose generation would wrap around is retired instead: it is never reused, so no handle, however
+//! old, can reach a later value.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -71,6 +73,12 @@ pub struct StaleHandle {
     /// The slot's generation, or `u32::MAX` when the index is out of range.
     pub current: u32,
 }
+
+/// The generation of a retired slot: a slot whose value is removed at this generation is never
+/// used again (a new generation would wrap around to one that old handles may still carry). A
+/// vacant slot at this generation is retired; migrations and snapshots keep it so, since they
+/// keep every slot's generation.
+const RETIRED: u32 = u32::MAX;
 
 struct Slot<T> {
     generation: u32,
@@ -159,13 +167,30 @@ impl<T> Pool<T> {
         self.slot(handle).is_ok()
     }
 
+    /// Testing only: adds a value in a new slot at `generation`, as if the slot had been used and
+    /// emptied that many times (so tests reach the last generation without 2^32 removals).
+    #[doc(hidden)]
+    pub fn __insert_at_generation(&mut self, value: T, generation: u32) -> Handle<T> {
+        let index = u32::try_from(self.slots.len()).expect("a pool holds at most u32::MAX slots");
+        self.slots.push(Slot {
+            generation,
+            value: Some(value),
+        });
+        self.len += 1;
+        Handle::from_raw(index, generation)
+    }
+
     /// Removes the value behind `handle`; every copy of the handle becomes stale.
     pub fn remove(&mut self, handle: Handle<T>) -> Result<T, StaleHandle> {
         self.slot(handle)?;
         let slot = &mut self.slots[handle.index as usize];
         let value = slot.value.take().expect("checked by slot()");
-        slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(handle.index);
+        // A slot at its last generation is retired: bumping it would wrap to a generation that
+        // old handles carry, so it stays vacant for good.
+        if slot.generation != RETIRED {
+            slot.generation += 1;
+            self.free.push(handle.index);
+        }
         self.len -= 1;
         Ok(value)
     }
@@ -251,7 +276,9 @@ unsafe fn pool_set_slot<T>(dst: *mut u8, i: usize, generation: u32, src: *mut u8
     let pool = unsafe { &mut *dst.cast::<Pool<T>>() };
     debug_assert_eq!(pool.slots.len(), i, "slots are set in order");
     let value = if src.is_null() {
-        pool.free.push(i as u32);
+        if generation != RETIRED {
+            pool.free.push(i as u32);
+        }
         None
     } else {
         pool.len += 1;
@@ -310,4 +337,35 @@ unsafe impl<T: CooType> CooField for Handle<T> {
         type_name: handle_type_name::<T>,
         kind: ShapeKind::Handle { target: T::desc },
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_at_its_last_generation_is_retired_not_wrapped() {
+        let mut pool = Pool::new();
+        let last = pool.__insert_at_generation("old", u32::MAX);
+        // The first handle ever given for this slot, 2^32 removals ago.
+        let first = Handle::<&str>::from_raw(last.index(), 0);
+        assert_eq!(pool.remove(last), Ok("old"));
+        let new = pool.insert("new");
+        assert_ne!(new.index(), last.index(), "a retired slot is never reused");
+        let stale = StaleHandle {
+            index: last.index(),
+            handle: 0,
+            current: u32::MAX,
+        };
+        assert_eq!(pool.get(first), Err(stale));
+        assert_eq!(
+            pool.get(last),
+            Err(StaleHandle {
+                handle: u32::MAX,
+                ..stale
+            })
+        );
+        assert_eq!(pool.get(new), Ok(&"new"));
+        assert_eq!(pool.len(), 1);
+    }
 }

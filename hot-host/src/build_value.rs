@@ -78,6 +78,30 @@ pub enum Json {
     Object(Vec<(String, Json)>),
 }
 
+/// Takes nested values apart one at a time: the drop glue of a value nested a million levels deep
+/// would recurse as deep.
+impl Drop for Json {
+    fn drop(&mut self) {
+        fn take_nested(json: &mut Json, into: &mut Vec<Json>) {
+            match json {
+                Json::Array(items) => into.append(items),
+                Json::Object(members) => into.extend(members.drain(..).map(|(_, value)| value)),
+                _ => {}
+            }
+        }
+        let mut nested = Vec::new();
+        take_nested(self, &mut nested);
+        while let Some(mut json) = nested.pop() {
+            take_nested(&mut json, &mut nested);
+        }
+    }
+}
+
+/// How much stack a recursive builder step may need before it moves to a new stack segment, and
+/// how large each new segment is (the values rustc uses).
+const STACK_RED_ZONE: usize = 100 * 1024;
+const STACK_SEGMENT: usize = 1024 * 1024;
+
 /// Why a text is not JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid JSON at line {line}, column {column}: {message}")]
@@ -87,9 +111,6 @@ pub struct JsonError {
     pub message: String,
 }
 
-/// How deeply arrays and objects may nest; deeper input is refused rather than risking the stack.
-pub const MAX_JSON_DEPTH: usize = 256;
-
 impl Json {
     /// Parses one JSON value (RFC 8259), surrounded by optional whitespace.
     pub fn parse(text: &str) -> Result<Json, JsonError> {
@@ -97,7 +118,6 @@ impl Json {
             text,
             bytes: text.as_bytes(),
             pos: 0,
-            depth: 0,
         };
         reader.whitespace();
         let value = reader.value()?;
@@ -133,7 +153,18 @@ struct Reader<'t> {
     text: &'t str,
     bytes: &'t [u8],
     pos: usize,
-    depth: usize,
+}
+
+/// An array or object being read: what [`Reader::value`] keeps on its work stack instead of
+/// recursing, so that input nested a million levels deep reads with a constant native stack.
+enum Open {
+    Array(Vec<Json>),
+    Object {
+        members: Vec<(String, Json)>,
+        keys: BTreeSet<String>,
+        /// The key of the member whose value is being read.
+        key: String,
+    },
 }
 
 impl Reader<'_> {
@@ -167,31 +198,85 @@ impl Reader<'_> {
         }
     }
 
+    /// Reads a value of any depth: containers being read wait on a work stack, and each value
+    /// read is added to the innermost one, closing those that end after it.
     fn value(&mut self) -> Result<Json, JsonError> {
-        match self.peek() {
-            Some(b'{') => self.nested(Reader::object),
-            Some(b'[') => self.nested(Reader::array),
-            Some(b'"') => self.string().map(Json::String),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(b't') => self.literal("true", Json::Bool(true)),
-            Some(b'f') => self.literal("false", Json::Bool(false)),
-            Some(b'n') => self.literal("null", Json::Null),
-            Some(_) => Err(self.error("expected a value")),
-            None => Err(self.error("unexpected end of input, expected a value")),
+        let mut open: Vec<Open> = Vec::new();
+        loop {
+            let mut value = match self.peek() {
+                Some(b'{') => {
+                    self.pos += 1;
+                    self.whitespace();
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                        Json::Object(Vec::new())
+                    } else {
+                        let mut keys = BTreeSet::new();
+                        let key = self.key(&mut keys)?;
+                        open.push(Open::Object {
+                            members: Vec::new(),
+                            keys,
+                            key,
+                        });
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    self.whitespace();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        Json::Array(Vec::new())
+                    } else {
+                        open.push(Open::Array(Vec::new()));
+                        continue;
+                    }
+                }
+                Some(b'"') => Json::String(self.string()?),
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(b't') => self.literal("true", Json::Bool(true))?,
+                Some(b'f') => self.literal("false", Json::Bool(false))?,
+                Some(b'n') => self.literal("null", Json::Null)?,
+                Some(_) => return Err(self.error("expected a value")),
+                None => return Err(self.error("unexpected end of input, expected a value")),
+            };
+            // Add the value to the innermost open container; while that one ends, it is the
+            // value to add to the next.
+            loop {
+                let Some(top) = open.last_mut() else {
+                    return Ok(value);
+                };
+                self.whitespace();
+                let (close, closed) = match top {
+                    Open::Array(items) => {
+                        items.push(value);
+                        (b']', "expected `,` or `]`")
+                    }
+                    Open::Object { members, key, .. } => {
+                        members.push((core::mem::take(key), value));
+                        (b'}', "expected `,` or `}`")
+                    }
+                };
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.whitespace();
+                        if let Open::Object { keys, key, .. } = top {
+                            *key = self.key(keys)?;
+                        }
+                        break;
+                    }
+                    Some(b) if b == close => {
+                        self.pos += 1;
+                        value = match open.pop().expect("the innermost container") {
+                            Open::Array(items) => Json::Array(items),
+                            Open::Object { members, .. } => Json::Object(members),
+                        };
+                    }
+                    _ => return Err(self.error(closed)),
+                }
+            }
         }
-    }
-
-    fn nested(
-        &mut self,
-        read: fn(&mut Self) -> Result<Json, JsonError>,
-    ) -> Result<Json, JsonError> {
-        if self.depth == MAX_JSON_DEPTH {
-            return Err(self.error(format!("nested more than {MAX_JSON_DEPTH} levels deep")));
-        }
-        self.depth += 1;
-        let value = read(self);
-        self.depth -= 1;
-        value
     }
 
     fn literal(&mut self, word: &str, value: Json) -> Result<Json, JsonError> {
@@ -203,64 +288,22 @@ impl Reader<'_> {
         }
     }
 
-    fn object(&mut self) -> Result<Json, JsonError> {
-        self.expect(b'{')?;
-        let mut members: Vec<(String, Json)> = Vec::new();
-        let mut keys = BTreeSet::new();
+    /// An object's key and its colon, with the whitespace around; a key given before is an error.
+    fn key(&mut self, keys: &mut BTreeSet<String>) -> Result<String, JsonError> {
         self.whitespace();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(Json::Object(members));
+        let at = self.pos;
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a string key"));
         }
-        loop {
-            self.whitespace();
-            let at = self.pos;
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a string key"));
-            }
-            let key = self.string()?;
-            if !keys.insert(key.clone()) {
-                self.pos = at;
-                return Err(self.error(format!("duplicate key {key:?}")));
-            }
-            self.whitespace();
-            self.expect(b':')?;
-            self.whitespace();
-            let value = self.value()?;
-            members.push((key, value));
-            self.whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Json::Object(members));
-                }
-                _ => return Err(self.error("expected `,` or `}`")),
-            }
+        let key = self.string()?;
+        if !keys.insert(key.clone()) {
+            self.pos = at;
+            return Err(self.error(format!("duplicate key {key:?}")));
         }
-    }
-
-    fn array(&mut self) -> Result<Json, JsonError> {
-        self.expect(b'[')?;
-        let mut items = Vec::new();
         self.whitespace();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(Json::Array(items));
-        }
-        loop {
-            self.whitespace();
-            items.push(self.value()?);
-            self.whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Json::Array(items));
-                }
-                _ => return Err(self.error("expected `,` or `]`")),
-            }
-        }
+        self.expect(b':')?;
+        self.whitespace();
+        Ok(key)
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
@@ -731,6 +774,14 @@ struct FieldsOf<'v> {
     saved: Option<&'v [FieldLayout]>,
 }
 
+/// The members of the JSON of a struct or variant, the member each field takes, and the default
+/// plan of each field that takes none (see [`Builder::match_fields`]).
+type Matched<'j> = (
+    Vec<(Cow<'j, str>, &'j Json)>,
+    Vec<Option<usize>>,
+    Vec<Option<DefaultPlan>>,
+);
+
 /// The saved layout of the value being built, when known: what a number's field type was.
 type Saved<'v> = Option<&'v TyLayout>;
 
@@ -867,6 +918,27 @@ impl<'v> Builder<'v> {
     /// # Safety
     /// As for [`Builder::build_shape`].
     unsafe fn shape_from(
+        &mut self,
+        shape: &'static Shape,
+        json: &Json,
+        dst: *mut u8,
+        saved: Saved<'v>,
+    ) -> Result<(), BuildError> {
+        // Every nested value is built through here, so the builder recurses as deep as the JSON
+        // nests: when the stack runs low, the rest of the walk continues on a new segment
+        // allocated on the heap (as rustc does for deep expressions), so a value of any depth
+        // builds.
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            // SAFETY: forwarded contract.
+            unsafe { self.shape_from_here(shape, json, dst, saved) }
+        })
+    }
+
+    /// [`Builder::shape_from`] on the current stack.
+    ///
+    /// # Safety
+    /// As for [`Builder::build_shape`].
+    unsafe fn shape_from_here(
         &mut self,
         shape: &'static Shape,
         json: &Json,
@@ -1510,12 +1582,74 @@ impl<'v> Builder<'v> {
         json: Option<&Json>,
         dsts: &[*mut u8],
     ) -> Result<(), BuildError> {
+        // Matching members to fields and checking them is out of line, so that the frames of
+        // this function, which a deep value nests once per level, stay small.
+        let (members, sources, defaults) = self.match_fields(of, json)?;
+        let FieldsOf {
+            desc,
+            variant,
+            fields,
+            saved,
+            ..
+        } = *of;
+        let report_name = |name: &str| match variant {
+            Some(v) => format!("{v}.{name}"),
+            None => name.to_owned(),
+        };
+        for (i, field) in fields.iter().enumerate() {
+            let result = match (sources[i], &defaults[i]) {
+                (Some(m), _) => {
+                    let (key, value) = &members[m];
+                    let shape = (field.shape)();
+                    let saved = saved
+                        .and_then(|fields| fields.iter().find(|f| f.name == *key))
+                        .map(|f| &f.ty);
+                    // SAFETY: `dsts[i]` is valid for writes of the field (caller's contract).
+                    self.within(Seg::Name(key.to_string()), |b| unsafe {
+                        b.shape_from(shape, value, dsts[i], saved)
+                    })
+                }
+                (None, Some(plan)) => {
+                    // SAFETY: as above.
+                    let written = unsafe { write_default(plan, dsts[i]) };
+                    match written {
+                        Ok(()) => {
+                            self.report
+                                .entry(desc.name)
+                                .added
+                                .insert(report_name(field.name));
+                            Ok(())
+                        }
+                        Err(e) => Err(self
+                            .within(Seg::Name(field.name.to_owned()), |b| b.default_panicked(e))),
+                    }
+                }
+                (None, None) => unreachable!("every field has a source or a default plan"),
+            };
+            if let Err(e) = result {
+                // SAFETY: the fields `..i` were built above and are dropped once.
+                unsafe { drop_fields(&fields[..i], &dsts[..i]) };
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Which member of the JSON each field of [`Builder::build_fields`] takes, or the default
+    /// plan of a field that takes none; an error when the JSON has a member too much or lacks a
+    /// field (`Exact`), or a field it lacks has no default.
+    #[inline(never)]
+    fn match_fields<'j>(
+        &mut self,
+        of: &FieldsOf<'v>,
+        json: Option<&'j Json>,
+    ) -> Result<Matched<'j>, BuildError> {
         let FieldsOf {
             desc,
             variant,
             style,
             fields,
-            saved,
+            ..
         } = *of;
         let ty_text = match variant {
             Some(v) => format!("{}::{v}", desc.name),
@@ -1633,43 +1767,7 @@ impl<'v> Builder<'v> {
             };
             defaults.push(Some(plan));
         }
-        for (i, field) in fields.iter().enumerate() {
-            let result = match (sources[i], &defaults[i]) {
-                (Some(m), _) => {
-                    let (key, value) = &members[m];
-                    let shape = (field.shape)();
-                    let saved = saved
-                        .and_then(|fields| fields.iter().find(|f| f.name == *key))
-                        .map(|f| &f.ty);
-                    // SAFETY: `dsts[i]` is valid for writes of the field (caller's contract).
-                    self.within(Seg::Name(key.to_string()), |b| unsafe {
-                        b.shape_from(shape, value, dsts[i], saved)
-                    })
-                }
-                (None, Some(plan)) => {
-                    // SAFETY: as above.
-                    let written = unsafe { write_default(plan, dsts[i]) };
-                    match written {
-                        Ok(()) => {
-                            self.report
-                                .entry(desc.name)
-                                .added
-                                .insert(report_name(field.name));
-                            Ok(())
-                        }
-                        Err(e) => Err(self
-                            .within(Seg::Name(field.name.to_owned()), |b| b.default_panicked(e))),
-                    }
-                }
-                (None, None) => unreachable!("every field has a source or a default plan"),
-            };
-            if let Err(e) = result {
-                // SAFETY: the fields `..i` were built above and are dropped once.
-                unsafe { drop_fields(&fields[..i], &dsts[..i]) };
-                return Err(e);
-            }
-        }
-        Ok(())
+        Ok((members, sources, defaults))
     }
 
     /// The members of the JSON of a struct or variant, named as its fields are: by key for

@@ -30,7 +30,11 @@
 //! A resource whose type is an enum is prefixed with its type (`Mode::Idle`), since the variant
 //! alone would not say which resource it is. An array, `Vec` or pool with more than
 //! [`PRETTY_MAX_ELEMENTS`] elements shows the first [`PRETTY_MAX_ELEMENTS`] and then a line
-//! `... (N more)`; JSON always prints everything.
+//! `... (N more)`. A value nested more than [`PRETTY_MAX_DEPTH`] levels deep shows its items as
+//! `..` (`Some(..)`). JSON always prints everything, however long or deep.
+//!
+//! Both printers walk values of any depth without native recursion growing with it: JSON keeps
+//! its pending output on an explicit work stack, and the pretty rendering stops at its depth.
 
 use core::fmt::Write as _;
 
@@ -41,6 +45,10 @@ use coo_runtime::{FieldView, OldValue, Resource, State};
 /// How many elements of an array, `Vec` or pool the pretty rendering shows; the rest are
 /// counted in a last line `... (N more)`.
 pub const PRETTY_MAX_ELEMENTS: usize = 64;
+
+/// How many levels of nesting the pretty rendering shows: the items of a value at this level
+/// (fields, elements, an option's payload) are shown as `..` (`Node {..}`, `Some(..)`, `[..]`).
+pub const PRETTY_MAX_DEPTH: usize = 32;
 
 /// The whole state as one line of JSON: an object keyed by each resource's type name, in the
 /// state's order. See the [module documentation](self) for how values are shaped.
@@ -53,7 +61,7 @@ pub fn state_json(state: &State) -> String {
         }
         json.string(resource.desc().name);
         json.out.push(':');
-        json.object(&Object::of(resource.view()));
+        json.resource(resource);
     }
     json.out.push('}');
     json.out
@@ -62,7 +70,7 @@ pub fn state_json(state: &State) -> String {
 /// One resource's value as one line of JSON.
 pub fn resource_json(resource: &Resource) -> String {
     let mut json = Json::default();
-    json.object(&Object::of(resource.view()));
+    json.resource(resource);
     json.out
 }
 
@@ -207,9 +215,53 @@ struct Json {
     out: String,
 }
 
+/// One piece of pending JSON output: what [`Json::value`] keeps on its work stack instead of
+/// recursing, so that a value nested a million levels deep prints with a constant native stack.
+enum Step<'a> {
+    Value(FieldView<'a>),
+    /// Text written as is: punctuation, a pool slot's `{"index":..,"generation":..,"value":`.
+    Text(&'static str),
+    Owned(String),
+    /// A member name with its colon, after a comma unless it is the first.
+    Key {
+        name: &'static str,
+        first: bool,
+    },
+}
+
 impl Json {
+    fn resource(&mut self, resource: &Resource) {
+        let mut stack = Vec::new();
+        self.object(Object::of(resource.view()), &mut stack);
+        self.steps(stack);
+    }
+
+    /// Writes `view`, walking nested values with an explicit work stack: each step writes what
+    /// it can at once and pushes what follows in reverse order, so it pops in order.
     fn value(&mut self, view: FieldView<'_>) {
-        match node(view) {
+        self.steps(vec![Step::Value(view)]);
+    }
+
+    /// Writes the steps on the stack, and those they push, until it is empty.
+    fn steps(&mut self, mut stack: Vec<Step<'_>>) {
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Value(view) => self.node(node(view), &mut stack),
+                Step::Text(text) => self.out.push_str(text),
+                Step::Owned(text) => self.out.push_str(&text),
+                Step::Key { name, first } => {
+                    if !first {
+                        self.out.push(',');
+                    }
+                    self.string(name);
+                    self.out.push(':');
+                }
+            }
+        }
+    }
+
+    fn node<'a>(&mut self, node: Node<'a>, stack: &mut Vec<Step<'a>>) {
+        match node {
             Node::Bool(v) => self.out.push_str(if v { "true" } else { "false" }),
             Node::Char(c) => self.string(c.encode_utf8(&mut [0; 4])),
             Node::Int(v) => {
@@ -221,16 +273,20 @@ impl Json {
             Node::F32(v) => self.float(serde_json::to_string(&v)),
             Node::F64(v) => self.float(serde_json::to_string(&v)),
             Node::Str(s) => self.string(s),
-            Node::Seq(elements) => self.array(elements, |json, element| json.value(element)),
+            Node::Seq(elements) => self.array(elements.into_iter().map(Step::Value), stack),
             Node::Option(None) => self.out.push_str("null"),
-            Node::Option(Some(inner)) => self.value(inner),
+            Node::Option(Some(inner)) => stack.push(Step::Value(inner)),
             Node::Pool { entries, .. } => {
-                self.array(entries, |json, (index, generation, value)| {
-                    let _ = write!(json.out, r#"{{"index":{index},"generation":{generation},"#);
-                    json.out.push_str(r#""value":"#);
-                    json.value(value);
-                    json.out.push('}');
-                });
+                self.out.push('[');
+                stack.push(Step::Text("]"));
+                for (i, (index, generation, value)) in entries.into_iter().enumerate().rev() {
+                    stack.push(Step::Text("}"));
+                    stack.push(Step::Value(value));
+                    stack.push(Step::Owned(format!(
+                        r#"{}{{"index":{index},"generation":{generation},"value":"#,
+                        if i > 0 { "," } else { "" }
+                    )));
+                }
             }
             Node::Handle {
                 target,
@@ -241,62 +297,65 @@ impl Json {
                 self.string(target);
                 let _ = write!(self.out, r#","index":{index},"generation":{generation}}}"#);
             }
-            Node::Object(object) => self.object(&object),
+            Node::Object(object) => self.object(object, stack),
         }
     }
 
     /// serde's externally tagged enums: a unit variant is its name, any other variant an object
     /// of one entry, from its name to its fields.
-    fn object(&mut self, object: &Object<'_>) {
+    fn object<'a>(&mut self, object: Object<'a>, stack: &mut Vec<Step<'a>>) {
         match object.variant {
-            None => self.fields(object),
+            None => self.fields(object, stack),
             Some(variant) if object.style == FieldsStyle::Unit => self.string(variant),
             Some(variant) => {
                 self.out.push('{');
                 self.string(variant);
                 self.out.push(':');
-                self.fields(object);
-                self.out.push('}');
+                stack.push(Step::Text("}"));
+                self.fields(object, stack);
             }
         }
     }
 
-    fn fields(&mut self, object: &Object<'_>) {
+    fn fields<'a>(&mut self, object: Object<'a>, stack: &mut Vec<Step<'a>>) {
         match (object.style, object.fields.as_slice()) {
             (FieldsStyle::Unit, _) => self.out.push_str("null"),
             // serde's newtype: the one field itself.
-            (FieldsStyle::Tuple, [(_, only)]) => self.value(*only),
-            (FieldsStyle::Tuple, fields) => {
-                self.array(fields.iter(), |json, (_, value)| json.value(*value));
+            (FieldsStyle::Tuple, [(_, only)]) => stack.push(Step::Value(*only)),
+            (FieldsStyle::Tuple, _) => {
+                self.array(
+                    object.fields.into_iter().map(|(_, v)| Step::Value(v)),
+                    stack,
+                );
             }
-            (FieldsStyle::Named, fields) => {
+            (FieldsStyle::Named, _) => {
                 self.out.push('{');
-                for (i, (field, value)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    self.string(field.name);
-                    self.out.push(':');
-                    self.value(*value);
+                stack.push(Step::Text("}"));
+                for (i, (field, value)) in object.fields.into_iter().enumerate().rev() {
+                    stack.push(Step::Value(value));
+                    stack.push(Step::Key {
+                        name: field.name,
+                        first: i == 0,
+                    });
                 }
-                self.out.push('}');
             }
         }
     }
 
-    fn array<T>(
+    /// `[`, then the items separated by commas, then `]`: the items go on the work stack.
+    fn array<'a>(
         &mut self,
-        items: impl IntoIterator<Item = T>,
-        mut write: impl FnMut(&mut Self, T),
+        items: impl DoubleEndedIterator<Item = Step<'a>> + ExactSizeIterator,
+        stack: &mut Vec<Step<'a>>,
     ) {
         self.out.push('[');
-        for (i, item) in items.into_iter().enumerate() {
+        stack.push(Step::Text("]"));
+        for (i, item) in items.enumerate().rev() {
+            stack.push(item);
             if i > 0 {
-                self.out.push(',');
+                stack.push(Step::Text(","));
             }
-            write(self, item);
         }
-        self.out.push(']');
     }
 
     /// A float written by serde_json's own formatter, so that it is the same text digit for digit:
@@ -464,7 +523,13 @@ impl Pretty {
         level: usize,
         mut write: impl FnMut(&mut Self, T, usize),
     ) {
-        let mut items = items.into_iter();
+        let mut items = items.into_iter().peekable();
+        if level >= PRETTY_MAX_DEPTH && items.peek().is_some() {
+            // Deeper levels are elided: the rendering of a long chain would grow with the square
+            // of its length, and its walk would need a stack as deep as the chain.
+            self.out.push_str("..");
+            return;
+        }
         let mut any = false;
         for item in items.by_ref().take(limit) {
             self.newline(level + 1);

@@ -376,7 +376,7 @@ pub fn vacant_slots(state: &State) -> VacantSlots {
     for resource in state.resources() {
         walk.path.push(Seg::Name(resource.desc().name.to_owned()));
         if walk.type_holds_pool(resource.desc()) {
-            walk.object(resource.view());
+            walk.walk(Visit::Object(resource.view()));
         }
         walk.path.pop();
     }
@@ -442,65 +442,91 @@ impl VacantWalk {
         }
     }
 
-    fn object(&mut self, value: OldValue<'_>) {
-        let variant = value.variant();
-        if let Some(variant) = variant {
-            self.path.push(Seg::Name(variant.to_owned()));
-        }
-        for (field, view) in value.fields() {
-            self.path.push(Seg::Name(field.name.to_owned()));
-            self.value(view);
-            self.path.pop();
-        }
-        if variant.is_some() {
-            self.path.pop();
-        }
-    }
-
-    fn value(&mut self, view: FieldView<'_>) {
+    /// Walks a value of any depth: what is left to visit waits on an explicit work stack, in
+    /// reverse order, with the steps into and out of each field or element around it.
+    fn walk(&mut self, start: Visit<'_>) {
         const MATCHED: &str = "the view is asked for what its shape says it is";
-        let shape = view.shape();
-        if !self.shape_holds_pool(shape) {
-            return;
-        }
-        match &shape.kind {
-            ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => {}
-            ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
-                for (i, element) in view.elements().expect(MATCHED).into_iter().enumerate() {
-                    self.path.push(Seg::Index(i));
-                    self.value(element);
+        let mut stack = vec![start];
+        while let Some(visit) = stack.pop() {
+            let view = match visit {
+                Visit::Enter(seg) => {
+                    self.path.push(seg);
+                    continue;
+                }
+                Visit::Leave => {
                     self.path.pop();
+                    continue;
                 }
+                Visit::Object(value) => {
+                    let variant = value.variant();
+                    if variant.is_some() {
+                        stack.push(Visit::Leave);
+                    }
+                    for (field, view) in value.fields().into_iter().rev() {
+                        stack.push(Visit::Leave);
+                        stack.push(Visit::Value(view));
+                        stack.push(Visit::Enter(Seg::Name(field.name.to_owned())));
+                    }
+                    if let Some(variant) = variant {
+                        stack.push(Visit::Enter(Seg::Name(variant.to_owned())));
+                    }
+                    continue;
+                }
+                Visit::Value(view) => view,
+            };
+            let shape = view.shape();
+            if !self.shape_holds_pool(shape) {
+                continue;
             }
-            ShapeKind::Box { .. } => self.value(view.unboxed().expect(MATCHED)),
-            ShapeKind::Option { .. } => {
-                if let Some(inner) = view.option().expect(MATCHED) {
-                    self.value(inner);
+            match &shape.kind {
+                ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => {}
+                ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
+                    let elements = view.elements().expect(MATCHED);
+                    for (i, element) in elements.into_iter().enumerate().rev() {
+                        stack.push(Visit::Leave);
+                        stack.push(Visit::Value(element));
+                        stack.push(Visit::Enter(Seg::Index(i)));
+                    }
                 }
+                ShapeKind::Box { .. } => stack.push(Visit::Value(view.unboxed().expect(MATCHED))),
+                ShapeKind::Option { .. } => {
+                    if let Some(inner) = view.option().expect(MATCHED) {
+                        stack.push(Visit::Value(inner));
+                    }
+                }
+                ShapeKind::Pool { glue, .. } => {
+                    // SAFETY: the view is a valid pool, borrowed from the state for the walk.
+                    let slots = unsafe { (glue.slot_count)(view.ptr()) };
+                    let vacant: Vec<(u32, u32)> = (0..slots)
+                        .filter_map(|i| {
+                            // SAFETY: `i < slot_count`.
+                            let (generation, value) = unsafe { (glue.slot)(view.ptr(), i) };
+                            value.is_null().then_some((i as u32, generation))
+                        })
+                        .collect();
+                    if !vacant.is_empty() {
+                        self.out
+                            .insert(ValuePath(self.path.clone()).to_string(), vacant);
+                    }
+                    let entries = view.pool_entries().expect(MATCHED);
+                    for (index, _, value) in entries.into_iter().rev() {
+                        stack.push(Visit::Leave);
+                        stack.push(Visit::Value(value));
+                        stack.push(Visit::Enter(Seg::Index(index as usize)));
+                    }
+                }
+                ShapeKind::Named(_) => stack.push(Visit::Object(view.value().expect(MATCHED))),
             }
-            ShapeKind::Pool { glue, .. } => {
-                // SAFETY: the view is a valid pool, borrowed from the state for the walk.
-                let slots = unsafe { (glue.slot_count)(view.ptr()) };
-                let vacant: Vec<(u32, u32)> = (0..slots)
-                    .filter_map(|i| {
-                        // SAFETY: `i < slot_count`.
-                        let (generation, value) = unsafe { (glue.slot)(view.ptr(), i) };
-                        value.is_null().then_some((i as u32, generation))
-                    })
-                    .collect();
-                if !vacant.is_empty() {
-                    self.out
-                        .insert(ValuePath(self.path.clone()).to_string(), vacant);
-                }
-                for (index, _, value) in view.pool_entries().expect(MATCHED) {
-                    self.path.push(Seg::Index(index as usize));
-                    self.value(value);
-                    self.path.pop();
-                }
-            }
-            ShapeKind::Named(_) => self.object(view.value().expect(MATCHED)),
         }
     }
+}
+
+/// What [`VacantWalk::walk`] has left to do: visit a value, or step into or out of a part.
+enum Visit<'a> {
+    Value(FieldView<'a>),
+    Object(OldValue<'a>),
+    Enter(Seg),
+    Leave,
 }
 
 /// Loads a snapshot into new values of the types of `catalog` (the current build). See the

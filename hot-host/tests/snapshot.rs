@@ -973,3 +973,31 @@ fn vacant_slots_of_nested_pools_are_kept_by_path() {
     };
     assert_eq!(next(&mut loaded), next(&mut state));
 }
+
+#[test]
+fn a_retired_pool_slot_stays_retired_across_save_and_load() {
+    let mut units = Pool::new();
+    units.insert(Tracked { id: 1 });
+    let last = units.__insert_at_generation(Tracked { id: 2 }, u32::MAX);
+    units.remove(last).unwrap();
+    let mut state = State::new();
+    state.insert(Zone { units });
+    let text = snapshot::save(&state);
+    let (mut loaded, _) = snapshot::load(&text, &catalog(&[Zone::DESC])).unwrap();
+    let zone = loaded.get_mut::<Zone>().unwrap();
+    let new = zone.units.insert(Tracked { id: 3 });
+    assert_eq!(
+        (new.index(), new.generation()),
+        (2, 0),
+        "not the retired slot"
+    );
+    let first = Handle::<Tracked>::from_raw(last.index(), 0);
+    assert_eq!(
+        zone.units.get(first).map(|t| t.id),
+        Err(coo_runtime::StaleHandle {
+            index: last.index(),
+            handle: 0,
+            current: u32::MAX,
+        })
+    );
+}

@@ -1464,3 +1464,43 @@ mod resources_merging {
         assert_eq!(state.get::<v1::Baz>(), Some(&v1::Baz { x: 3 }));
     }
 }
+
+mod retired_slots {
+    use super::handles::{v1, v2};
+    use super::*;
+
+    #[test]
+    fn a_retired_pool_slot_stays_retired_across_migration() {
+        let mut units = Pool::new();
+        let kept = units.insert(v1::Unit { hp: 10 });
+        let last = units.__insert_at_generation(v1::Unit { hp: 20 }, u32::MAX);
+        units.remove(last).unwrap();
+        // The first handle ever given for the retired slot, 2^32 removals ago.
+        let first = Handle::<v2::Unit>::from_raw(last.index(), 0);
+        let mut state = state_with(v1::Army {
+            units,
+            leader: Some(kept),
+            fallen: last,
+        });
+        migrate(&mut state, &[v2::Army::DESC]).unwrap();
+        let army = state.get_mut::<v2::Army>().unwrap();
+        let new = army.units.insert(v2::Unit {
+            name: "new".into(),
+            hp: 1,
+        });
+        assert_eq!(
+            (new.index(), new.generation()),
+            (2, 0),
+            "not the retired slot"
+        );
+        assert_eq!(
+            army.units.get(first).map(|u| u.hp),
+            Err(coo_runtime::StaleHandle {
+                index: last.index(),
+                handle: 0,
+                current: u32::MAX,
+            })
+        );
+        assert_eq!(army.units.get(army.leader.unwrap()).unwrap().hp, 10);
+    }
+}
