@@ -15,6 +15,12 @@
 //! naming the field, the old value is untouched, nothing of it is dropped (the defaults built for
 //! new fields before the failure are dropped again, once each), and once the value is fixed the
 //! same reload goes through with all of the above.
+//!
+//! The generator builds struct layouts only: no enum descriptor is built here, so there is no
+//! `EnumDesc::repr` or `VariantDesc::discriminant` to draw. Enums whose `repr` or
+//! discriminants change are covered by `tests/enum_repr.rs` (derived types) and by the
+//! end-to-end test in `tests/reload.rs`; adding hand-built enums to this generator needs
+//! hand-written `read`/`write` glue for them and is left for later.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
