@@ -35,7 +35,7 @@ pub(crate) struct Repr {
 }
 
 /// The integer types a `repr` can give an enum's discriminant.
-pub(crate) const REPR_INTS: [&str; 12] = [
+const REPR_INTS: [&str; 12] = [
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
 ];
 
