@@ -3,9 +3,9 @@
 
 use proc_macro2::{Ident, Span};
 use syn::ext::IdentExt as _;
-use syn::{DeriveInput, Generics, Index, Member, Type};
+use syn::{DeriveInput, Expr, Generics, Index, Member, Type};
 
-use crate::attr::{FieldAttrs, TypeAttrs, VariantAttrs};
+use crate::attr::{FieldAttrs, Repr, TypeAttrs, VariantAttrs};
 use crate::errors::Errors;
 
 /// The type that derives `CooType`.
@@ -13,6 +13,9 @@ pub(crate) struct Container<'a> {
     pub ident: &'a Ident,
     pub generics: &'a Generics,
     pub attrs: TypeAttrs,
+    /// The `#[repr(...)]` of an enum (of a struct: the default, since struct descriptors
+    /// record every field's offset instead).
+    pub repr: Repr,
     pub data: Data<'a>,
     pub original: &'a DeriveInput,
 }
@@ -33,6 +36,8 @@ pub(crate) enum Style {
 pub(crate) struct Variant<'a> {
     pub ident: &'a Ident,
     pub attrs: VariantAttrs,
+    /// The explicit discriminant, `= EXPR`.
+    pub discriminant: Option<&'a Expr>,
     pub style: Style,
     pub fields: Vec<Field<'a>>,
 }
@@ -51,6 +56,10 @@ impl<'a> Container<'a> {
     /// IR (the error is recorded).
     pub(crate) fn from_ast(errors: &mut Errors, input: &'a DeriveInput) -> Option<Container<'a>> {
         let attrs = TypeAttrs::parse(errors, &input.attrs);
+        let repr = match &input.data {
+            syn::Data::Enum(_) => Repr::parse(errors, &input.attrs),
+            _ => Repr::default(),
+        };
         let data = match &input.data {
             syn::Data::Struct(data) => {
                 let (style, fields) = fields_from_ast(errors, &data.fields);
@@ -64,6 +73,7 @@ impl<'a> Container<'a> {
                         Variant {
                             ident: &variant.ident,
                             attrs: VariantAttrs::parse(errors, &variant.attrs),
+                            discriminant: variant.discriminant.as_ref().map(|(_, expr)| expr),
                             style,
                             fields,
                         }
@@ -82,6 +92,7 @@ impl<'a> Container<'a> {
             ident: &input.ident,
             generics: &input.generics,
             attrs,
+            repr,
             data,
             original: input,
         })

@@ -21,6 +21,67 @@ pub(crate) struct TypeAttrs {
     pub migrate: Option<Path>,
 }
 
+/// The `#[repr(...)]` attributes of an enum, combined: what its descriptor records.
+#[derive(Default)]
+pub(crate) struct Repr {
+    /// `C`.
+    pub c: bool,
+    /// `transparent`.
+    pub transparent: bool,
+    /// The integer type of the discriminant: `u8`, `i32`, ….
+    pub int: Option<Ident>,
+    /// `align(N)`.
+    pub align: Option<usize>,
+}
+
+/// The integer types a `repr` can give an enum's discriminant.
+const REPR_INTS: [&str; 12] = [
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+
+impl Repr {
+    /// Reads every `#[repr(...)]` of an enum. A hint the descriptor cannot record is an error
+    /// on the hint, since a `repr` that is not compared could change where the tag and the
+    /// variant fields lie without Coo noticing. Malformed `repr`s are the compiler's to report
+    /// (they are skipped here), and so is `packed`, which `valid` refuses for every type.
+    pub(crate) fn parse(errors: &mut Errors, attrs: &[Attribute]) -> Repr {
+        let mut repr = Repr::default();
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident("repr")) {
+            let _ = attr.parse_nested_meta(|meta| {
+                let Some(hint) = meta.path.get_ident() else {
+                    return skip_value(&meta);
+                };
+                let text = hint.to_string();
+                match text.as_str() {
+                    "C" => repr.c = true,
+                    "transparent" => repr.transparent = true,
+                    "Rust" | "packed" => return skip_value(&meta),
+                    "align" => {
+                        if meta.input.peek(token::Paren) {
+                            let content;
+                            syn::parenthesized!(content in meta.input);
+                            let n: syn::LitInt = content.parse()?;
+                            repr.align = Some(n.base10_parse()?);
+                        }
+                    }
+                    int if REPR_INTS.contains(&int) => repr.int = Some(hint.clone()),
+                    other => {
+                        errors.at(
+                            hint.span(),
+                            format!(
+                                "`CooType` cannot describe `#[repr({other})]` on an enum: Coo records `C`, `transparent`, `align(N)` and the integer types (`u8`, `i32`, …) to know where the tag and the variant fields lie; remove `{other}`"
+                            ),
+                        );
+                        return skip_value(&meta);
+                    }
+                }
+                Ok(())
+            });
+        }
+        repr
+    }
+}
+
 /// `#[coo(...)]` on an enum variant.
 pub(crate) struct VariantAttrs {
     pub rename_from: Vec<LitStr>,

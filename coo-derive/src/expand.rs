@@ -20,6 +20,7 @@ use syn::spanned::Spanned as _;
 use syn::{DeriveInput, Expr, Path};
 
 use crate::ast::{Container, Data, Field, Style, Variant};
+use crate::attr::Repr;
 use crate::errors::Errors;
 use crate::valid;
 
@@ -73,7 +74,7 @@ fn expand(container: &Container<'_>) -> TokenStream {
     let mut glue = Vec::new();
     let kind = match &container.data {
         Data::Struct(style, fields) => expand_struct(&ty, *style, fields, &mut glue),
-        Data::Enum(variants) => expand_enum(&ty, &ident_text, variants, &mut glue),
+        Data::Enum(variants) => expand_enum(&ty, &ident_text, &container.repr, variants, &mut glue),
     };
     let hook = match &container.attrs.migrate {
         Some(path) => {
@@ -201,15 +202,20 @@ fn expand_struct(
     }
 }
 
-/// The `EnumDesc` of an enum; pushes its `read` and `write` functions to `glue`.
+/// The `EnumDesc` of an enum; pushes its discriminant constants and its `read` and `write`
+/// functions to `glue`.
 fn expand_enum(
     ty: &Ident,
     ident_text: &str,
+    repr: &Repr,
     variants: &[Variant<'_>],
     glue: &mut Vec<TokenStream>,
 ) -> TokenStream {
-    let variant_descs = variants.iter().map(|variant| {
+    let repr_desc = repr_tokens(repr);
+    let discriminants = discriminant_consts(ty, repr, variants, glue);
+    let variant_descs = variants.iter().enumerate().map(|(index, variant)| {
         let name = variant.name();
+        let discriminant = &discriminants[index];
         let style = style_tokens(variant.style);
         let rename_from = &variant.attrs.rename_from;
         let fields = variant.fields.iter().map(|field| {
@@ -219,6 +225,7 @@ fn expand_enum(
         quote! {
             __coo::VariantDesc {
                 name: #name,
+                discriminant: #discriminant,
                 style: #style,
                 fields: &[#(#fields),*],
                 rename_from: &[#(#rename_from),*],
@@ -309,12 +316,94 @@ fn expand_enum(
 
     quote! {
         __coo::TypeKind::Enum(__coo::EnumDesc {
+            repr: #repr_desc,
             variants: &[#(#variant_descs),*],
             read: __coo_read,
             read_mut: __coo_read_mut,
             write: __coo_write,
         })
     }
+}
+
+/// The `EnumRepr` of the enum's `#[repr(...)]`.
+fn repr_tokens(repr: &Repr) -> TokenStream {
+    let c = repr.c;
+    let transparent = repr.transparent;
+    let int = match &repr.int {
+        Some(int) => {
+            let prim = prim_variant(int);
+            quote!(__coo::core::option::Option::Some(__coo::Prim::#prim))
+        }
+        None => quote!(__coo::core::option::Option::None),
+    };
+    let align = match repr.align {
+        Some(align) => quote!(__coo::core::option::Option::Some(#align)),
+        None => quote!(__coo::core::option::Option::None),
+    };
+    quote! {
+        __coo::EnumRepr {
+            c: #c,
+            transparent: #transparent,
+            int: #int,
+            align: #align,
+        }
+    }
+}
+
+/// The `Prim` variant of a `repr` integer type: `u8` -> `U8`, `isize` -> `Isize`.
+fn prim_variant(int: &Ident) -> Ident {
+    let text = int.to_string();
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_ascii_uppercase());
+    Ident::new(
+        &first.into_iter().chain(chars).collect::<String>(),
+        Span::call_site(),
+    )
+}
+
+/// One `const __COO_DISCRIMINANT_<i>: i128` per variant, pushed to `glue`; returns their
+/// names. A field-less enum casts each variant (`T::V as i128`): the compiler's own value.
+/// Variants of an enum with fields cannot be cast, so an explicit `= EXPR` is evaluated again
+/// as a constant of the discriminant's type (the `repr` integer, else `isize`), and an implicit
+/// discriminant is the previous one plus one, or 0 for the first variant, as rustc assigns
+/// them. (The `i128` arithmetic wraps so that a `u128` discriminant above `i128::MAX`, held
+/// wrapped, has a successor too; rustc rejects an actual overflow.)
+fn discriminant_consts(
+    ty: &Ident,
+    repr: &Repr,
+    variants: &[Variant<'_>],
+    glue: &mut Vec<TokenStream>,
+) -> Vec<Ident> {
+    let field_less = variants.iter().all(|variant| variant.style == Style::Unit);
+    let int = match &repr.int {
+        Some(int) => int.clone(),
+        None => Ident::new("isize", Span::call_site()),
+    };
+    let mut names: Vec<Ident> = Vec::with_capacity(variants.len());
+    for (index, variant) in variants.iter().enumerate() {
+        let name = format_ident!("__COO_DISCRIMINANT_{}", index);
+        let value = if field_less {
+            let ident = variant.ident;
+            quote!(#ty::#ident as __coo::core::primitive::i128)
+        } else {
+            match (variant.discriminant, names.last()) {
+                (Some(expr), _) => {
+                    let expr = replace_self(expr.to_token_stream(), ty);
+                    quote!({
+                        const __COO_EXPLICIT: __coo::core::primitive::#int = #expr;
+                        __COO_EXPLICIT as __coo::core::primitive::i128
+                    })
+                }
+                (None, Some(previous)) => quote!(#previous.wrapping_add(1)),
+                (None, None) => quote!(0),
+            }
+        };
+        glue.push(quote! {
+            const #name: __coo::core::primitive::i128 = #value;
+        });
+        names.push(name);
+    }
+    names
 }
 
 /// `T::V`, `T::V(a, b)` or `T::V { x: a, y: b }`: a pattern or a constructor, with one token

@@ -25,6 +25,11 @@ use syn::{DeriveInput, Item, parse_macro_input};
 /// `f32`, `f64`, `String`, `[T; N]`, `Vec<T>`, `Box<T>`, `Option<T>`, `Pool<T>`, `Handle<T>`, or
 /// another type with `#[derive(CooType)]`, in any combination.
 ///
+/// An enum's descriptor records its `#[repr(...)]` (`C`, `transparent`, an integer type such as
+/// `u8`, `align(N)`; any other hint is refused) and every variant's discriminant, so that a
+/// changed `repr` or changed discriminants rebuild live values by variant instead of keeping
+/// their bytes. `#[repr(packed)]` is refused on every type.
+///
 /// # Attributes
 ///
 /// On the type:

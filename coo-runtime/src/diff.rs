@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::layout::{FieldDesc, TypeDesc, TypeKind, shape_text};
+use crate::layout::{EnumRepr, FieldDesc, TypeDesc, TypeKind, shape_text};
 
 /// How one new field (or variant field) is sourced from the old version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +165,12 @@ pub struct TypeDiff {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TypeChange {
     Struct(Vec<FieldChange>),
-    Enum(Vec<VariantChange>),
+    Enum {
+        /// The `#[repr(...)]` when it changed: `(old, new)`. Values are then rebuilt variant by
+        /// variant, by name.
+        repr: Option<(EnumRepr, EnumRepr)>,
+        variants: Vec<VariantChange>,
+    },
     /// A struct became an enum or the reverse.
     Kind {
         old: &'static str,
@@ -179,6 +184,9 @@ pub enum VariantChange {
         old: String,
         new: String,
         fields: Vec<FieldChange>,
+        /// The discriminant when it changed: `(old, new)`. A value keeps its variant, and
+        /// takes the new discriminant.
+        discriminant: Option<(i128, i128)>,
     },
     Added(String),
     Removed(String),
@@ -221,6 +229,8 @@ pub fn diff_type(old: &TypeDesc, new: &TypeDesc) -> TypeDiff {
                             old: ov.name.to_owned(),
                             new: nv.name.to_owned(),
                             fields: field_changes(ov.fields, nv.fields),
+                            discriminant: (ov.discriminant != nv.discriminant)
+                                .then_some((ov.discriminant, nv.discriminant)),
                         });
                     }
                     None => out.push(VariantChange::Removed(ov.name.to_owned())),
@@ -231,7 +241,10 @@ pub fn diff_type(old: &TypeDesc, new: &TypeDesc) -> TypeDiff {
                     out.push(VariantChange::Added(nv.name.to_owned()));
                 }
             }
-            TypeChange::Enum(out)
+            TypeChange::Enum {
+                repr: (o.repr != n.repr).then_some((o.repr, n.repr)),
+                variants: out,
+            }
         }
         _ => TypeChange::Kind {
             old: kind_name(old),
@@ -262,17 +275,31 @@ impl fmt::Display for TypeDiff {
                     writeln!(f, "  {c}")?;
                 }
             }
-            TypeChange::Enum(variants) => {
+            TypeChange::Enum { repr, variants } => {
+                if let Some((old, new)) = repr {
+                    writeln!(
+                        f,
+                        "  ~ representation: {old} -> {new} (values rebuilt variant by variant)"
+                    )?;
+                }
                 for v in variants {
                     match v {
                         VariantChange::Added(name) => writeln!(f, "  + variant {name}")?,
                         VariantChange::Removed(name) => writeln!(f, "  - variant {name}")?,
-                        VariantChange::Kept { old, new, fields } => {
+                        VariantChange::Kept {
+                            old,
+                            new,
+                            fields,
+                            discriminant,
+                        } => {
                             let changes: Vec<_> = fields.iter().filter(|c| c.is_change()).collect();
                             if old != new {
                                 writeln!(f, "  > variant {old} -> {new} (renamed)")?;
-                            } else if !changes.is_empty() {
+                            } else if !changes.is_empty() || discriminant.is_some() {
                                 writeln!(f, "  ~ variant {new}")?;
+                            }
+                            if let Some((old, new)) = discriminant {
+                                writeln!(f, "      discriminant: {old} -> {new}")?;
                             }
                             for c in changes {
                                 writeln!(f, "      {c}")?;

@@ -106,9 +106,14 @@ impl FieldDesc {
     pub const NO_OFFSET: usize = usize::MAX;
 }
 
-/// An enum: its variants and the glue to take a value apart and put one together.
+/// An enum: its representation, its variants and the glue to take a value apart and put one
+/// together.
 #[derive(Debug)]
 pub struct EnumDesc {
+    /// The enum's `#[repr(...)]`. Where the tag lies and where variant fields lie depend on it,
+    /// even when size and alignment do not change, so two versions whose `repr`s differ never
+    /// share values byte for byte.
+    pub repr: EnumRepr,
     pub variants: &'static [VariantDesc],
     /// Returns the index of the value's variant and writes the address of each of its fields, in
     /// declaration order, to `fields_out` (which has room for the largest variant).
@@ -124,9 +129,63 @@ pub struct EnumDesc {
 #[derive(Debug)]
 pub struct VariantDesc {
     pub name: &'static str,
+    /// The variant's discriminant, as rustc assigns it: the explicit `= EXPR` evaluated at
+    /// compile time, else the previous variant's plus one (the first one's is 0). Held as an
+    /// `i128` whatever the `repr`: a `u128` discriminant above `i128::MAX` wraps to a negative
+    /// number, which keeps equality exact since the `repr`s are compared too. For an enum
+    /// with fields and no primitive `repr` this is the logical discriminant; where its tag is
+    /// stored (or whether a niche holds it) is rustc's choice and not recorded.
+    pub discriminant: i128,
     pub style: FieldsStyle,
     pub fields: &'static [FieldDesc],
     pub rename_from: &'static [&'static str],
+}
+
+/// The `#[repr(...)]` of an enum, as written (several `repr` attributes combine).
+/// `#[repr(packed)]` is refused by the derive, and rustc refuses it on enums anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnumRepr {
+    /// `C`.
+    pub c: bool,
+    /// `transparent` (an enum with one variant).
+    pub transparent: bool,
+    /// The integer type of the discriminant: `u8`, `i32`, … (alone or with `C`).
+    pub int: Option<Prim>,
+    /// `align(N)`.
+    pub align: Option<usize>,
+}
+
+impl EnumRepr {
+    /// No `repr` attribute: rustc's own representation.
+    pub const RUST: EnumRepr = EnumRepr {
+        c: false,
+        transparent: false,
+        int: None,
+        align: None,
+    };
+}
+
+impl fmt::Display for EnumRepr {
+    /// `#[repr(C, u8, align(4))]`, or `#[repr(Rust)]` without a `repr` attribute.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if self.c {
+            parts.push("C".to_owned());
+        }
+        if self.transparent {
+            parts.push("transparent".to_owned());
+        }
+        if let Some(int) = self.int {
+            parts.push(int.name().to_owned());
+        }
+        if parts.is_empty() {
+            parts.push("Rust".to_owned());
+        }
+        if let Some(align) = self.align {
+            parts.push(format!("align({align})"));
+        }
+        write!(f, "#[repr({})]", parts.join(", "))
+    }
 }
 
 /// The structure of a field type, with the glue to read, build and drop it.

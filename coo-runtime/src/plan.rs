@@ -600,10 +600,16 @@ impl Planner<'_> {
                 (TypeKind::Struct(o), TypeKind::Struct(n)) => {
                     o.style == n.style && self.same_fields(o.fields, n.fields, true)
                 }
+                // Variant fields have no recorded offsets: the tag's and the fields' places
+                // follow from the `repr`, the discriminants and the variants' field types in
+                // order, so all of them must be equal. (For a `repr(Rust)` enum with fields
+                // that is all rustc's layout depends on.)
                 (TypeKind::Enum(o), TypeKind::Enum(n)) => {
-                    o.variants.len() == n.variants.len()
+                    o.repr == n.repr
+                        && o.variants.len() == n.variants.len()
                         && o.variants.iter().zip(n.variants).all(|(ov, nv)| {
                             ov.name == nv.name
+                                && ov.discriminant == nv.discriminant
                                 && ov.style == nv.style
                                 && self.same_fields(ov.fields, nv.fields, false)
                         })

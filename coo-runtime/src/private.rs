@@ -10,8 +10,8 @@ pub use inventory;
 pub use std::string::String;
 
 pub use crate::layout::{
-    CooField, CooType, EnumDesc, FieldDesc, FieldsStyle, HookFn, Shape, ShapeKind, StructDesc,
-    TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
+    CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,
+    StructDesc, TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
 };
 pub use crate::plugin::{
     FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,

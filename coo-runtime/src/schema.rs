@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::layout::{FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
+use crate::layout::{EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 use crate::registry::Catalog;
 
 /// The layouts of every type of one version, by stable name.
@@ -32,6 +32,8 @@ pub enum LayoutKind {
         fields: Vec<FieldLayout>,
     },
     Enum {
+        /// The enum's `#[repr(...)]`.
+        repr: EnumRepr,
         variants: Vec<VariantLayout>,
     },
 }
@@ -39,6 +41,8 @@ pub enum LayoutKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantLayout {
     pub name: String,
+    /// The variant's discriminant (see [`crate::layout::VariantDesc::discriminant`]).
+    pub discriminant: i128,
     pub style: FieldsStyle,
     pub fields: Vec<FieldLayout>,
     pub rename_from: Vec<String>,
@@ -91,11 +95,13 @@ impl TypeLayout {
                 fields: s.fields.iter().map(FieldLayout::from_desc).collect(),
             },
             TypeKind::Enum(e) => LayoutKind::Enum {
+                repr: e.repr,
                 variants: e
                     .variants
                     .iter()
                     .map(|v| VariantLayout {
                         name: v.name.to_owned(),
+                        discriminant: v.discriminant,
                         style: v.style,
                         fields: v.fields.iter().map(FieldLayout::from_desc).collect(),
                         rename_from: v.rename_from.iter().map(|s| (*s).to_owned()).collect(),

@@ -1539,7 +1539,7 @@ impl<'v> Builder<'v> {
                 .insert((tag.clone(), variant.name.to_owned()));
         }
         let saved = match saved.map(|t| &t.kind) {
-            Some(LayoutKind::Enum { variants }) => variants
+            Some(LayoutKind::Enum { variants, .. }) => variants
                 .iter()
                 .find(|v| v.name == *tag)
                 .map(|v| v.fields.as_slice()),

@@ -239,7 +239,7 @@ fn write_type(out: &mut dyn Write, t: &TypeLayout) -> io::Result<()> {
                 writeln!(out, "    {}: {}", f.name, f.ty)?;
             }
         }
-        LayoutKind::Enum { variants } => {
+        LayoutKind::Enum { variants, .. } => {
             writeln!(out, "enum {} ({} bytes)", t.name, t.size)?;
             for v in variants {
                 let fields: Vec<String> = v

@@ -10,7 +10,8 @@
 //!  "types":{"World":{"name":"World","rust_name":"demo::World","rename_from":[],"kind":"struct",
 //!           "style":"named","size":48,"align":8,"has_default":false,"has_hook":false,
 //!           "fields":[{"name":"pos","type":"Vec2","offset":0,"rename_from":[],"has_default":false}]},
-//!           "Phase":{…,"kind":"enum","variants":[{"name":"Idle","style":"unit","rename_from":[],"fields":[]}]}},
+//!           "Phase":{…,"kind":"enum",…,"repr":{"c":false,"transparent":false,"int":"u8","align":null},
+//!                    "variants":[{"name":"Idle","discriminant":0,"style":"unit","rename_from":[],"fields":[]}]}},
 //!  "vacant_slots":{"World.units":[[1,3]]},
 //!  "state":{"World":{…}}}
 //! ```
@@ -54,7 +55,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use coo_runtime::layout::{FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
+use coo_runtime::layout::{EnumRepr, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 use coo_runtime::migrate::{Seg, ValuePath};
 
 use crate::build_value::list;
@@ -296,9 +297,10 @@ fn type_json(out: &mut String, t: &TypeLayout) {
             out.push_str(r#","fields":"#);
             fields_json(out, fields);
         }
-        LayoutKind::Enum { variants } => {
+        LayoutKind::Enum { repr, variants } => {
             out.push_str(r#","kind":"enum""#);
             type_sizes(out, t);
+            repr_json(out, repr);
             out.push_str(r#","variants":["#);
             for (i, v) in variants.iter().enumerate() {
                 if i > 0 {
@@ -306,7 +308,12 @@ fn type_json(out: &mut String, t: &TypeLayout) {
                 }
                 out.push_str(r#"{"name":"#);
                 json_string(out, &v.name);
-                let _ = write!(out, r#","style":"{}","rename_from":"#, style_name(v.style));
+                let _ = write!(
+                    out,
+                    r#","discriminant":{},"style":"{}","rename_from":"#,
+                    v.discriminant,
+                    style_name(v.style)
+                );
                 json_strings(out, &v.rename_from);
                 out.push_str(r#","fields":"#);
                 fields_json(out, &v.fields);
@@ -316,6 +323,25 @@ fn type_json(out: &mut String, t: &TypeLayout) {
         }
     }
     out.push('}');
+}
+
+/// `,"repr":{"c":false,"transparent":false,"int":"u8","align":null}`
+fn repr_json(out: &mut String, repr: &EnumRepr) {
+    let _ = write!(
+        out,
+        r#","repr":{{"c":{},"transparent":{},"int":"#,
+        repr.c, repr.transparent
+    );
+    match repr.int {
+        Some(int) => json_string(out, int.name()),
+        None => out.push_str("null"),
+    }
+    match repr.align {
+        Some(align) => {
+            let _ = write!(out, r#","align":{align}}}"#);
+        }
+        None => out.push_str(r#","align":null}"#),
+    }
 }
 
 fn type_sizes(out: &mut String, t: &TypeLayout) {
@@ -684,11 +710,25 @@ fn parse_type(json: &Json) -> Option<TypeLayout> {
                 return None;
             };
             LayoutKind::Enum {
+                // Snapshots written before the representation was recorded have neither
+                // `repr` nor `discriminant`: they read as no `repr` and the implicit
+                // discriminants. The saved layouts serve messages and number conversion only;
+                // values are loaded by variant name whatever the representation.
+                repr: match json.get("repr") {
+                    Some(repr) => parse_repr(repr)?,
+                    None => EnumRepr::RUST,
+                },
                 variants: variants
                     .iter()
-                    .map(|v| {
+                    .enumerate()
+                    .map(|(index, v)| {
                         Some(VariantLayout {
                             name: text(v.get("name")?)?.to_owned(),
+                            discriminant: match v.get("discriminant") {
+                                Some(Json::Number(n)) => n.parse().ok()?,
+                                Some(_) => return None,
+                                None => i128::try_from(index).ok()?,
+                            },
                             style: parse_style(v.get("style")?)?,
                             fields: parse_fields(v.get("fields")?)?,
                             rename_from: strings(v.get("rename_from")?)?,
@@ -708,6 +748,21 @@ fn parse_type(json: &Json) -> Option<TypeLayout> {
         kind,
         has_default: boolean(json.get("has_default")?)?,
         has_hook: boolean(json.get("has_hook")?)?,
+    })
+}
+
+fn parse_repr(json: &Json) -> Option<EnumRepr> {
+    Some(EnumRepr {
+        c: boolean(json.get("c")?)?,
+        transparent: boolean(json.get("transparent")?)?,
+        int: match json.get("int")? {
+            Json::Null => None,
+            int => Some(Prim::from_name(text(int)?).filter(|p| p.is_int())?),
+        },
+        align: match json.get("align")? {
+            Json::Null => None,
+            align => Some(uint(align)?),
+        },
     })
 }
 

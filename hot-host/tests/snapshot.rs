@@ -1001,3 +1001,87 @@ fn a_retired_pool_slot_stays_retired_across_save_and_load() {
         })
     );
 }
+// ------------------------------------------------------------------------ enum representation
+
+mod repr {
+    use super::*;
+    pub const TOP: i8 = 10;
+    #[derive(CooType, Debug, PartialEq)]
+    #[coo(name = "Gear")]
+    #[repr(C, i8)]
+    pub enum Gear {
+        Reverse = -1,
+        Neutral,
+        Drive(u8) = TOP,
+    }
+    #[derive(CooType, Debug)]
+    #[coo(name = "Car")]
+    pub struct Car {
+        pub gear: Gear,
+    }
+}
+
+#[test]
+fn a_snapshot_records_enum_reprs_and_discriminants_and_reads_them_back() {
+    let mut state = State::new();
+    state.insert(repr::Car {
+        gear: repr::Gear::Drive(3),
+    });
+    let text = snapshot::save(&state);
+    let json: serde_json::Value = serde_json::from_str(&text).expect("a snapshot is JSON");
+    let gear = &json["types"]["Gear"];
+    assert_eq!(
+        gear["repr"],
+        serde_json::json!({"c": true, "transparent": false, "int": "i8", "align": null})
+    );
+    let discriminants: Vec<&serde_json::Value> = gear["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["discriminant"])
+        .collect();
+    assert_eq!(discriminants, [-1, 0, 10]);
+
+    let catalog = catalog(&[repr::Car::DESC]);
+    let (loaded, report) = snapshot::load(&text, &catalog).expect("loads");
+    assert_eq!(
+        report.saved.get("Gear"),
+        coo_runtime::Schema::from_catalog(&catalog).get("Gear")
+    );
+    assert_eq!(
+        loaded.get::<repr::Car>().unwrap().gear,
+        repr::Gear::Drive(3)
+    );
+}
+
+#[test]
+fn a_snapshot_from_before_reprs_were_recorded_still_loads() {
+    let mut state = State::new();
+    state.insert(repr::Car {
+        gear: repr::Gear::Reverse,
+    });
+    let text = snapshot::save(&state)
+        .replace(
+            r#","repr":{"c":true,"transparent":false,"int":"i8","align":null}"#,
+            "",
+        )
+        .replace(r#""discriminant":-1,"#, "")
+        .replace(r#""discriminant":0,"#, "")
+        .replace(r#""discriminant":10,"#, "");
+    assert!(
+        !text.contains(r#""repr""#) && !text.contains("discriminant"),
+        "{text}"
+    );
+    let (loaded, report) = snapshot::load(&text, &catalog(&[repr::Car::DESC])).expect("loads");
+    assert_eq!(loaded.get::<repr::Car>().unwrap().gear, repr::Gear::Reverse);
+    // Read as no `repr` and implicit discriminants: the layouts of such snapshots are for
+    // messages and number conversion; values go by variant name.
+    let Some(coo_runtime::schema::LayoutKind::Enum { repr, variants }) =
+        report.saved.get("Gear").map(|t| &t.kind)
+    else {
+        panic!("`Gear` is saved as an enum");
+    };
+    assert_eq!(*repr, coo_runtime::layout::EnumRepr::RUST);
+    let discriminants: Vec<i128> = variants.iter().map(|v| v.discriminant).collect();
+    assert_eq!(discriminants, [0, 1, 2]);
+}

@@ -5,9 +5,9 @@
 use core::mem::{ManuallyDrop, MaybeUninit, align_of, offset_of, size_of};
 
 use coo_runtime::__private::{EnumDesc, FieldsStyle, StructDesc};
-use coo_runtime::layout::shape_text;
+use coo_runtime::layout::{EnumRepr, shape_text};
 use coo_runtime::{
-    Catalog, CooField, CooType, FieldDesc, Handle, OldValue, Pool, TypeDesc, TypeKind,
+    Catalog, CooField, CooType, FieldDesc, Handle, OldValue, Pool, Prim, TypeDesc, TypeKind,
 };
 
 #[derive(CooType, Debug, PartialEq)]
@@ -311,6 +311,102 @@ fn enum_descriptor_lists_variants() {
     assert_eq!(reason.rename_from, ["why"]);
     assert_eq!(reason.offset, FieldDesc::NO_OFFSET);
     assert!(reason.default.is_none());
+}
+
+const OFFSET: i16 = 50;
+
+/// `repr`s combined from two attributes, and explicit discriminants of an enum with fields:
+/// negative, implicit after an explicit one, and a constant expression.
+#[derive(CooType)]
+#[repr(C, i16)]
+#[repr(align(8))]
+pub enum Signal {
+    Low = -2,
+    Zero,
+    High(u8) = OFFSET * 2,
+    Higher { x: u8 },
+}
+
+#[derive(CooType, Clone, Copy)]
+#[repr(u128)]
+pub enum Huge {
+    Big = u128::MAX - 1,
+    Bigger,
+}
+
+#[derive(CooType)]
+#[repr(transparent)]
+pub enum Wrapper {
+    Only(u32),
+}
+
+#[derive(CooType, Clone, Copy)]
+pub enum Sparse {
+    A = 7,
+    B,
+    C = 1,
+}
+
+fn discriminants(desc: &TypeDesc) -> Vec<i128> {
+    enum_desc(desc)
+        .variants
+        .iter()
+        .map(|v| v.discriminant)
+        .collect()
+}
+
+#[test]
+fn enum_descriptor_records_repr_and_discriminants() {
+    assert_eq!(enum_desc(Mode::DESC).repr, EnumRepr::RUST);
+    assert_eq!(discriminants(Mode::DESC), [0, 1, 2]);
+
+    assert_eq!(
+        enum_desc(Signal::DESC).repr,
+        EnumRepr {
+            c: true,
+            transparent: false,
+            int: Some(Prim::I16),
+            align: Some(8),
+        }
+    );
+    assert_eq!(discriminants(Signal::DESC), [-2, -1, 100, 101]);
+    // `repr(C, i16)` puts the `i16` tag first: the recorded value is the one in memory.
+    let higher = Signal::Higher { x: 1 };
+    // SAFETY: a `repr(C, i16)` enum is a `repr(C)` struct of an `i16` tag and a union of the
+    // variants' fields (RFC 2195), so its first two bytes are the tag, and `higher` is aligned
+    // to 8.
+    let tag = unsafe { *(&raw const higher).cast::<i16>() };
+    assert_eq!(tag, 101);
+
+    assert_eq!(
+        enum_desc(Huge::DESC).repr,
+        EnumRepr {
+            int: Some(Prim::U128),
+            ..EnumRepr::RUST
+        }
+    );
+    // Above `i128::MAX`: held wrapped, bit for bit.
+    assert_eq!(discriminants(Huge::DESC), [-2, -1]);
+    assert_eq!(Huge::Bigger as u128, u128::MAX);
+
+    assert_eq!(
+        enum_desc(Wrapper::DESC).repr,
+        EnumRepr {
+            transparent: true,
+            ..EnumRepr::RUST
+        }
+    );
+    assert_eq!(discriminants(Wrapper::DESC), [0]);
+
+    assert_eq!(enum_desc(Sparse::DESC).repr, EnumRepr::RUST);
+    assert_eq!(discriminants(Sparse::DESC), [7, 8, 1]);
+    assert_eq!(Sparse::B as i128, 8);
+
+    assert_eq!(
+        enum_desc(Signal::DESC).repr.to_string(),
+        "#[repr(C, i16, align(8))]"
+    );
+    assert_eq!(EnumRepr::RUST.to_string(), "#[repr(Rust)]");
 }
 
 /// Reads `value` through the enum glue: its variant index and its fields' addresses.

@@ -496,6 +496,43 @@ pub fn total(tree: &Tree) -> u64 {
 }
 "#;
 
+/// A plugin whose resource holds a `#[repr(u8)]` enum with explicit discriminants; the
+/// reload swaps them. Keeping the values in place would turn every `Run` (byte 1) into an
+/// `Idle` (new byte 1); they must be rewritten variant by variant.
+const MODE_V1: &str = r#"use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug, Clone, Copy, PartialEq)]
+#[repr(u8)]
+pub enum Mode {
+    Idle = 0,
+    Run = 1,
+}
+
+#[derive(CooType, Debug)]
+pub struct Machine {
+    pub mode: Mode,
+    pub log: Vec<Mode>,
+}
+
+#[hot_fn]
+pub fn init() -> Machine {
+    Machine {
+        mode: Mode::Run,
+        log: vec![Mode::Idle, Mode::Run],
+    }
+}
+
+#[hot_fn]
+pub fn mode_byte(machine: &Machine) -> u8 {
+    machine.mode as u8
+}
+
+#[hot_fn]
+pub fn is_running(machine: &Machine) -> bool {
+    machine.mode == Mode::Run
+}
+"#;
+
 #[test]
 #[cfg_attr(
     miri,
@@ -688,4 +725,47 @@ fn renaming_a_live_resource_onto_another_one_is_refused_and_both_live_on() {
     let report = reload(&mut host);
     assert_eq!(report.migration.kept, vec!["Bar", "Foo"]);
     assert_eq!(host.call_by_name("bump", &[]).unwrap(), int(31 + 207));
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn swapped_enum_discriminants_keep_the_live_variant() {
+    let plugin = Plugin::copy("game-plugin", "e2e_enum_repr");
+    plugin.write_source(MODE_V1);
+    let mut host = plugin.host();
+    assert_eq!(host.call_by_name("mode_byte", &[]).unwrap(), int(1));
+    plugin.edit(&[("Idle = 0,\n    Run = 1,", "Idle = 1,\n    Run = 0,")]);
+    let report = reload(&mut host);
+    assert_eq!(report.migration.migrated, vec!["Machine"]);
+    assert_eq!(report.migration.ty("Mode").unwrap().values, 3);
+    let text = report.to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let mode = lines
+        .iter()
+        .position(|l| *l == "Mode")
+        .expect("`Mode` is reported");
+    assert_eq!(
+        lines[mode..mode + 6],
+        [
+            "Mode",
+            "~ variant Idle",
+            "discriminant: 0 -> 1",
+            "~ variant Run",
+            "discriminant: 1 -> 0",
+            "3 values migrated"
+        ],
+        "{text}"
+    );
+    let machine = &json(&host)["Machine"];
+    assert_eq!(machine["mode"], "Run");
+    assert_eq!(machine["log"], serde_json::json!(["Idle", "Run"]));
+    // The new code sees a `Run`, with the new discriminant.
+    assert_eq!(
+        host.call_by_name("is_running", &[]).unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(host.call_by_name("mode_byte", &[]).unwrap(), int(0));
 }
