@@ -289,7 +289,8 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
             "[package]\nname = \"coo-runtime-abi-drift\"\nversion = \"{RUNTIME_VERSION}\"\nedition = \"2024\"\n\n\
              [lib]\nbench = false\n\n\
              [dependencies]\ncoo-derive = {{ package = \"coo-derive-abi-drift\", path = \"../coo-derive\" }}\n\
-             inventory = \"0.3\"\nthiserror = \"2\"\n\n[workspace]\n"
+             {}\n[workspace]\n",
+            standalone_dependencies("coo-runtime", &["coo-derive"])
         ),
     )
     .unwrap();
@@ -299,8 +300,8 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
         format!(
             "[package]\nname = \"coo-derive-abi-drift\"\nversion = \"{RUNTIME_VERSION}\"\nedition = \"2024\"\n\n\
              [lib]\nproc-macro = true\n\n\
-             [dependencies]\nsyn = {{ version = \"2\", features = [\"full\", \"extra-traits\"] }}\n\
-             quote = \"1\"\nproc-macro2 = \"1\"\n\n[workspace]\n"
+             [dependencies]\n{}\n[workspace]\n",
+            standalone_dependencies("coo-derive", &[])
         ),
     )
     .unwrap();
@@ -347,4 +348,44 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
             && text.contains("rebuild the host and the plugin from the same coo-runtime"),
         "{text}"
     );
+}
+
+/// The `[dependencies]` of the workspace crate `name`, written out for a copy of it outside the
+/// workspace: each `dep.workspace = true` becomes the workspace's own line for `dep`, so the copy
+/// always has exactly the dependencies of the original. Those in `skip` are left out.
+fn standalone_dependencies(name: &str, skip: &[&str]) -> String {
+    let root = fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+    let manifest = fs::read_to_string(workspace().join(name).join("Cargo.toml")).unwrap();
+    let section = |text: &str, header: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| l.trim() != header)
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let workspace_deps = section(&root, "[workspace.dependencies]");
+    section(&manifest, "[dependencies]")
+        .iter()
+        .map(|line| {
+            let dep = line.split(['.', ' ', '=']).next().unwrap();
+            assert!(
+                line.contains("workspace = true"),
+                "{name}'s dependency line {line:?} does not inherit from the workspace"
+            );
+            (
+                dep,
+                workspace_deps
+                    .iter()
+                    .find(|l| l.split([' ', '=']).next() == Some(dep)),
+            )
+        })
+        .filter(|(dep, _)| !skip.contains(dep))
+        .map(|(dep, line)| {
+            line.unwrap_or_else(|| panic!("the workspace does not declare {dep}"))
+                .clone()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
