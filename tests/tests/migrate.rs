@@ -6,7 +6,8 @@ use std::cell::Cell;
 
 use coo_runtime::migrate::Seg;
 use coo_runtime::{
-    Catalog, CooType, Handle, MigrateError, MigrationError, Pool, ProblemKind, State, TypeDesc,
+    Catalog, CooType, Handle, MigrateError, MigrationError, Pool, ProblemKind, StaleHandle, State,
+    TypeDesc,
 };
 
 thread_local! {
@@ -892,8 +893,13 @@ mod handles {
                 .hp,
             10
         );
-        assert!(
-            army.units.get(army.fallen).is_err(),
+        assert_eq!(
+            army.units.get(army.fallen).map(|u| u.hp),
+            Err(StaleHandle {
+                index: b.index(),
+                handle: b.generation(),
+                current: b.generation() + 1,
+            }),
             "stale before, stale after"
         );
         assert_eq!(army.units.len(), 2);
