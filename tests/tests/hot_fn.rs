@@ -383,5 +383,8 @@ fn hot_fns_stay_callable_directly() {
     assert_eq!(make_vec(0.0, 2.0).scaled(0.5).length(), 1.0);
     nothing();
     let panic = std::panic::catch_unwind(|| explode("it")).unwrap_err();
-    assert_eq!(panic.downcast_ref::<String>().map(String::as_str), Some("it exploded"));
+    assert_eq!(
+        panic.downcast_ref::<String>().map(String::as_str),
+        Some("it exploded")
+    );
 }

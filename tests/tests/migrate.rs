@@ -811,9 +811,9 @@ mod incompatible {
             MigrateError::Hook { path, ty, message } => {
                 assert_eq!(path.to_string(), "Score");
                 assert_eq!(ty, "Score");
-                assert!(
-                    message.contains("points \"twelve\" is not a number"),
-                    "{message}"
+                assert_eq!(
+                    message,
+                    "points \"twelve\" is not a number: invalid digit found in string"
                 );
             }
             other => panic!("{other}"),
@@ -829,7 +829,8 @@ mod incompatible {
         });
         let err = migrate_error(migrate(&mut state, &[v2_hook::Score::DESC]).unwrap_err());
         assert!(
-            matches!(&err, MigrateError::Hook { message, .. } if message.contains("hook panicked on purpose")),
+            matches!(&err, MigrateError::Hook { message, .. }
+                if message == "the hook panicked: hook panicked on purpose"),
             "{err}"
         );
         assert_eq!(state.get::<v1::Score>().unwrap().points, "999");

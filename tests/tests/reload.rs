@@ -364,7 +364,8 @@ fn a_cootype_value_passed_as_json_moves_into_the_function() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, CallError::BadArg { param, message, .. } if param == "enemy" && message.contains("stats")),
+        matches!(&err, CallError::BadArg { param, message, .. } if param == "enemy"
+            && message == "`enemy` has no value for field `stats` of `Enemy`; give every field: `name`, `pos`, `stats`"),
         "{err}"
     );
     assert_eq!(json(&host)["Game"]["enemies"].as_array().unwrap().len(), 3);
