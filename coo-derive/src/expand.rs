@@ -6,8 +6,8 @@
 //!   `offset_of!`, with the glue functions it points to (default writers, the hook wrapper, and
 //!   for enums the functions that take a value apart and put one together);
 //! - `unsafe impl CooField for T` (the shape of a nested `CooType`) and `unsafe impl CooType for T`;
-//! - compile-time checks: every field type is a `CooField` (`assert_field`, evaluated in the
-//!   descriptor's initializer, so the error lands once on the field type), and the descriptor's
+//! - compile-time checks: every field type is a `CooField` (`<F as CooField>::SHAPE`, named in
+//!   the descriptor's initializer, so the error lands once on the field type), and the descriptor's
 //!   size and alignment are those of `T` (a `const` assertion);
 //! - the `inventory` registration that makes `Catalog::linked()` find `T`.
 //!
@@ -85,7 +85,7 @@ fn expand(container: &Container<'_>) -> TokenStream {
     let field_checks = container.all_fields().map(|field| {
         let field_ty = field_type(field, &ty);
         quote_spanned! {field.ty.span()=>
-            __coo::assert_field::<#field_ty>();
+            let _: &__coo::Shape = <#field_ty as __coo::CooField>::SHAPE;
         }
     });
 
@@ -107,7 +107,8 @@ fn expand(container: &Container<'_>) -> TokenStream {
 
             // The field checks run in the initializer, next to the `<F as CooField>::shape`
             // paths below: one body, so a type that is not a `CooField` is reported once, on
-            // the field type, by `assert_field`'s `on_unimplemented` message.
+            // the field type, by `CooField`'s `on_unimplemented` message (a path, not a call of a
+            // function with a bound: no note pointing into Coo's sources).
             static __COO_DESC: __coo::TypeDesc = {
                 #(#field_checks)*
                 __coo::TypeDesc {

@@ -158,9 +158,6 @@ impl<T> NoDefault for &DefaultProbe<T> {
     }
 }
 
-/// Compile-time check that a field type can be described; its error names the trait.
-pub const fn assert_field<T: CooField>() {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
