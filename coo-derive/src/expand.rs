@@ -6,8 +6,8 @@
 //!   `offset_of!`, with the glue functions it points to (default writers, the hook wrapper, and
 //!   for enums the functions that take a value apart and put one together);
 //! - `unsafe impl CooField for T` (the shape of a nested `CooType`) and `unsafe impl CooType for T`;
-//! - compile-time checks: every field type is a `CooField` (`assert_field`, evaluated in the
-//!   descriptor's initializer, so the error lands once on the field type), and the descriptor's
+//! - compile-time checks: every field type is a `CooField` (`<F as CooField>::SHAPE`, named in
+//!   the descriptor's initializer, so the error lands once on the field type), and the descriptor's
 //!   size and alignment are those of `T` (a `const` assertion);
 //! - the `inventory` registration that makes `Catalog::linked()` find `T`.
 //!
@@ -86,7 +86,7 @@ fn expand(container: &Container<'_>) -> TokenStream {
     let field_checks = container.all_fields().map(|field| {
         let field_ty = field_type(field, &ty);
         quote_spanned! {field.ty.span()=>
-            __coo::assert_field::<#field_ty>();
+            let _: &__coo::Shape = <#field_ty as __coo::CooField>::SHAPE;
         }
     });
 
@@ -108,7 +108,8 @@ fn expand(container: &Container<'_>) -> TokenStream {
 
             // The field checks run in the initializer, next to the `<F as CooField>::shape`
             // paths below: one body, so a type that is not a `CooField` is reported once, on
-            // the field type, by `assert_field`'s `on_unimplemented` message.
+            // the field type, by `CooField`'s `on_unimplemented` message (a path, not a call of a
+            // function with a bound: no note pointing into Coo's sources).
             static __COO_DESC: __coo::TypeDesc = {
                 #(#field_checks)*
                 __coo::TypeDesc {
@@ -441,13 +442,19 @@ fn field_desc(
 }
 
 /// `unsafe fn __coo_default_x(dst)`: writes the value of `#[coo(default = EXPR)]`, catching a
-/// panic in `EXPR`. The closure's return type puts a type mismatch on `EXPR` itself.
+/// panic in `EXPR`. A `let` of the field's type puts a type mismatch on `EXPR` itself, with the
+/// field's type as the reason (a closure's return type would be named as the reason instead).
 fn default_writer(writer: &Ident, field_ty: &TokenStream, expr: &Expr) -> TokenStream {
     quote! {
+        // A diverging `EXPR` (`panic!(...)`) makes the `let` diverge: fine, `catch` reports it.
+        #[allow(unreachable_code, clippy::diverging_sub_expression)]
         unsafe fn #writer(
             __coo_dst: *mut u8,
         ) -> __coo::core::result::Result<(), __coo::String> {
-            let __coo_value = __coo::catch(|| -> #field_ty { #expr })?;
+            let __coo_value = __coo::catch(|| {
+                let __coo_value: #field_ty = #expr;
+                __coo_value
+            })?;
             // SAFETY: `WriteFn`'s contract: `__coo_dst` is valid for writes of the field's type
             // and suitably aligned.
             unsafe { __coo_dst.cast::<#field_ty>().write(__coo_value) };
@@ -456,28 +463,19 @@ fn default_writer(writer: &Ident, field_ty: &TokenStream, expr: &Expr) -> TokenS
     }
 }
 
-/// `unsafe fn __coo_hook(old, new)`: runs `#[coo(migrate = path)]`. The hook is first bound to
-/// a variable of the expected signature, and both that and the call are spanned on the path, so a
-/// hook with the wrong signature or an error type without `Display` is reported there, in terms
-/// of the hook's own signature.
+/// `unsafe fn __coo_hook(old, new)`: runs `#[coo(migrate = path)]`. The call is spanned on the
+/// path, so a hook of another type or with another return type is reported there, by the
+/// `on_unimplemented` messages of `run_hook`'s bounds, which state the signature to write.
 fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
-    let span = path.span();
-    let signature = quote_spanned! {span=>
-        fn(
-            &__coo::OldValue<'_>,
-            &mut #ty,
-        ) -> __coo::core::result::Result<(), _>
-    };
-    let run_hook = quote_spanned!(span=> __coo::run_hook::<#ty, _>);
+    let run_hook = quote_spanned!(path.span()=> __coo::run_hook::<#ty, _, _>);
     quote! {
         unsafe fn __coo_hook(
             __coo_old: &__coo::OldValue<'_>,
             __coo_new: *mut u8,
         ) -> __coo::core::result::Result<(), __coo::String> {
-            let __coo_user_hook: #signature = #path;
             // SAFETY: `HookFn`'s contract: `__coo_new` points to a valid value of this type that
             // nothing else refers to while the hook runs.
-            unsafe { #run_hook(__coo_user_hook, __coo_old, __coo_new) }
+            unsafe { #run_hook(#path, __coo_old, __coo_new) }
         }
     }
 }

@@ -159,7 +159,8 @@ fn owned_advice(target: &Type, target_text: &str) -> String {
     }
 }
 
-/// `#[coo(default = ...)]` is for struct fields: variant fields are built from the old variant.
+/// `#[coo(default = ...)]` is for struct fields: a field new in a variant starts as its type's
+/// `Default` (`coo-runtime`'s enum planning), and a hook on the enum can set another value.
 fn check_enum_field_defaults(errors: &mut Errors, container: &Container<'_>) {
     let Data::Enum(variants) = &container.data else {
         return;
@@ -168,7 +169,7 @@ fn check_enum_field_defaults(errors: &mut Errors, container: &Container<'_>) {
         if let Some(default) = &field.attrs.default {
             errors.at(
                 default.key.span(),
-                "`#[coo(default = ...)]` is not supported on fields of enum variants: remove it, and fill new variant fields in a migration hook on the enum, `#[coo(migrate = path::to::function)]`",
+                "`#[coo(default = ...)]` is not supported on fields of enum variants: remove it; a field new in a variant starts as its type's `Default` (`0`, an empty `String` or `Vec`, ...), and for another value give the enum a migration hook, `#[coo(migrate = path::to::function)]`, that sets it",
             );
         }
     }

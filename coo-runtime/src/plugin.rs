@@ -278,7 +278,9 @@ pub unsafe fn finish_call<R>(result: Result<R, String>, ret: *mut u8, panic: *mu
 /// Types a hot function can take or return by value.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross a hot function boundary by value",
-    note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values"
+    label = "a hot function cannot take or return a `{Self}`",
+    note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values",
+    note = "add `#[derive(CooType)]` to a type of your own; put an `Option`, a `Vec` or another container in a field of a `#[derive(CooType)]` struct and pass that struct"
 )]
 pub trait HotValue {
     const KIND: ValueKind;
@@ -305,6 +307,9 @@ hot_prims! {
     f32 => F32, f64 => F64,
 }
 
+/// Not recommended in errors: for another type, the error is that it is no `HotValue`, not
+/// that it should implement `CooType` (which `Option<u32>`, say, never can).
+#[diagnostic::do_not_recommend]
 impl<T: crate::layout::CooType> HotValue for T {
     const KIND: ValueKind = ValueKind::Value(T::desc);
 }

@@ -75,20 +75,56 @@ pub unsafe fn write_default<T: Default>(dst: *mut u8) -> Result<(), String> {
     Ok(())
 }
 
+/// The type a migration hook of `T` takes as `new`: `T` itself. A trait, so that a hook of
+/// another type is reported with the signature to write, not as a mismatch of function types.
+#[diagnostic::on_unimplemented(
+    message = "this migration hook takes `&mut {Self}`, but it is the hook of `{T}`",
+    label = "expected `fn(&OldValue<'_>, &mut {T}) -> Result<(), E>`",
+    note = "a migration hook of `{T}` is `fn(old: &coo_runtime::OldValue<'_>, new: &mut {T}) -> Result<(), E>` where `E: Display` (`String`, for example)"
+)]
+pub trait HookTarget<T> {
+    fn target(new: &mut T) -> &mut Self;
+}
+
+impl<T> HookTarget<T> for T {
+    fn target(new: &mut T) -> &mut T {
+        new
+    }
+}
+
+/// What a migration hook returns: `Result<(), E>` with an error that can be shown.
+#[diagnostic::on_unimplemented(
+    message = "a migration hook returns `Result<(), E>` where `E: Display`, not `{Self}`",
+    label = "expected `Result<(), E>` where `E: Display`",
+    note = "return `Ok(())` once the new value is complete, or `Err(message)` to refuse the reload (the old code and state keep running); `Result<(), String>`, for example"
+)]
+pub trait HookResult {
+    /// The error, rendered.
+    fn into_message(self) -> Result<(), String>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: core::fmt::Display> HookResult for Result<(), E> {
+    fn into_message(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
 /// Runs a user migration hook `f(old, &mut new)`, catching a panic and rendering its error.
+/// `A` and `R` are inferred from the hook, and their bounds say what is wrong with a hook of the
+/// wrong signature.
 ///
 /// # Safety
 /// `new` points to a valid `T`.
-pub unsafe fn run_hook<T, E: core::fmt::Display>(
-    f: fn(&OldValue<'_>, &mut T) -> Result<(), E>,
+pub unsafe fn run_hook<T, A: HookTarget<T>, R: HookResult>(
+    f: impl FnOnce(&OldValue<'_>, &mut A) -> R,
     old: &OldValue<'_>,
     new: *mut u8,
 ) -> Result<(), String> {
     // SAFETY: the caller passes a valid `T` at `new` and no other reference to it is live.
     let new = unsafe { &mut *new.cast::<T>() };
-    match catch(|| f(old, new)) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
+    match catch(|| f(old, A::target(new)).into_message()) {
+        Ok(result) => result,
         Err(panic) => Err(format!("the hook panicked: {panic}")),
     }
 }
@@ -121,9 +157,6 @@ impl<T> NoDefault for &DefaultProbe<T> {
         None
     }
 }
-
-/// Compile-time check that a field type can be described; its error names the trait.
-pub const fn assert_field<T: CooField>() {}
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use coo_runtime::{Catalog, CooType, Handle, Pool, State, TypeDesc};
+use coo_runtime::{Catalog, CooType, Handle, Pool, StaleHandle, State, TypeDesc};
 use hot_host::build_value::BuildError;
 use hot_host::show::state_json;
 use hot_host::snapshot::{self, SnapshotError};
@@ -353,6 +353,13 @@ pub mod v1_floats {
     }
 }
 
+/// The lookup error of `world_v1`'s stale handle: slot 1, removed at generation 0, is at 1.
+const STALE: StaleHandle = StaleHandle {
+    index: 1,
+    handle: 0,
+    current: 1,
+};
+
 fn world_v1() -> State {
     let mut units = Pool::new();
     let first = units.insert(v1::Unit {
@@ -504,8 +511,9 @@ fn handles_and_pools_survive_with_their_slots_and_generations() {
     let (mut loaded, _) = snapshot::load(&text, &v1_catalog()).unwrap();
     let world = loaded.get::<v1::World>().unwrap();
     assert_eq!(world.units[world.leader].name, "cy");
-    assert!(
-        world.units.get(world.stale).is_err(),
+    assert_eq!(
+        world.units.get(world.stale).err(),
+        Some(STALE),
         "a stale handle stays stale"
     );
     assert_eq!(world.units.len(), 3);
@@ -529,7 +537,7 @@ fn handles_and_pools_survive_with_their_slots_and_generations() {
     assert_eq!(fresh, expected);
     let world = loaded.get::<v1::World>().unwrap();
     assert_ne!(fresh, world.stale);
-    assert!(world.units.get(world.stale).is_err());
+    assert_eq!(world.units.get(world.stale).err(), Some(STALE));
 }
 
 // --------------------------------------------------------------------------------- migration
@@ -566,7 +574,7 @@ fn loading_under_new_types_migrates_by_name_and_reports_what_changed() {
     assert_eq!(world.grid, [1, 2, 3, 0, 0]);
     // Handles into the pool still reach their values.
     assert_eq!(world.units[world.leader].name, "cy");
-    assert!(world.units.get(world.stale).is_err());
+    assert_eq!(world.units.get(world.stale).err(), Some(STALE));
     assert!(world.extremes.nan.is_nan());
     let without_nan = |e: &Extremes| Extremes {
         nan: 0.0,

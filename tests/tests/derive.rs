@@ -478,12 +478,58 @@ fn enum_write_moves_fields_in() {
     assert_eq!(unsafe { slot.assume_init() }, Mode::Idle);
 }
 
+std::thread_local! {
+    /// The ids of the `Dropped` values dropped on this test thread, in order.
+    static DROPPED: core::cell::RefCell<Vec<u32>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Records its id when dropped.
+#[derive(CooType)]
+pub struct Dropped {
+    id: u32,
+}
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        DROPPED.with(|d| d.borrow_mut().push(self.id));
+    }
+}
+
+/// `Dropped` values in every kind of container, and a nested value of its own type.
+#[derive(CooType)]
+pub struct Nest {
+    first: Dropped,
+    boxed: Box<Dropped>,
+    list: Vec<Dropped>,
+    maybe: Option<Dropped>,
+    none: Option<Dropped>,
+    pair: [Dropped; 2],
+    kids: Vec<Nest>,
+}
+
+fn nest(ids: [u32; 6], kids: Vec<Nest>) -> Nest {
+    let d = |id| Dropped { id };
+    Nest {
+        first: d(ids[0]),
+        boxed: Box::new(d(ids[1])),
+        list: vec![d(ids[2])],
+        maybe: Some(d(ids[3])),
+        none: None,
+        pair: [d(ids[4]), d(ids[5])],
+        kids,
+    }
+}
+
 #[test]
 fn drop_glue_drops_the_value() {
-    let mut value = ManuallyDrop::new(particle(1.0));
-    value.kids.push(particle(2.0));
-    // SAFETY: `value` is a valid `Particle`, never used again.
-    unsafe { (Particle::DESC.glue.drop)((&mut *value as *mut Particle).cast()) };
+    let kid = nest([7, 8, 9, 10, 11, 12], Vec::new());
+    let mut value = ManuallyDrop::new(nest([1, 2, 3, 4, 5, 6], vec![kid]));
+    DROPPED.with(|d| d.borrow_mut().clear());
+    // SAFETY: `value` is a valid `Nest`, never used or dropped again (`ManuallyDrop`).
+    unsafe { (Nest::DESC.glue.drop)((&mut *value as *mut Nest).cast()) };
+    let mut dropped = DROPPED.with(|d| d.take());
+    dropped.sort_unstable();
+    assert_eq!(dropped, (1..=12).collect::<Vec<u32>>(), "each value once");
 }
 
 #[test]

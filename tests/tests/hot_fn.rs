@@ -382,5 +382,9 @@ fn hot_fns_stay_callable_directly() {
     assert_eq!(sim::step(1, false), 2);
     assert_eq!(make_vec(0.0, 2.0).scaled(0.5).length(), 1.0);
     nothing();
-    assert!(std::panic::catch_unwind(|| explode("it")).is_err());
+    let panic = std::panic::catch_unwind(|| explode("it")).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().map(String::as_str),
+        Some("it exploded")
+    );
 }

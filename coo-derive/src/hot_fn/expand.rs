@@ -20,7 +20,7 @@
 use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{ImplItem, Item, ItemImpl, Type};
+use syn::{ImplItem, Item, ItemImpl, Signature, Type};
 
 use super::ast::{HotFn, Input, Passing, Ret};
 use super::{attr, valid};
@@ -54,15 +54,29 @@ pub(crate) fn hot_fn(args: &TokenStream, item: &Item) -> syn::Result<TokenStream
 pub(crate) fn fallback(item: &Item) -> TokenStream {
     match item {
         Item::Impl(block) => without_marks(block).into_token_stream(),
+        Item::Fn(function) => {
+            let mut function = function.clone();
+            without_variadic(&mut function.sig);
+            function.into_token_stream()
+        }
         other => other.into_token_stream(),
     }
+}
+
+/// Removes a `...` parameter, which Coo's error already reported: left in, it would add the
+/// compiler's own errors about C-variadic functions after Coo's.
+fn without_variadic(sig: &mut Signature) {
+    sig.variadic = None;
 }
 
 fn without_marks(block: &ItemImpl) -> ItemImpl {
     let mut block = block.clone();
     for item in &mut block.items {
         match item {
-            ImplItem::Fn(item) => attr::strip_marks(&mut item.attrs),
+            ImplItem::Fn(item) => {
+                attr::strip_marks(&mut item.attrs);
+                without_variadic(&mut item.sig);
+            }
             ImplItem::Const(item) => attr::strip_marks(&mut item.attrs),
             ImplItem::Type(item) => attr::strip_marks(&mut item.attrs),
             ImplItem::Macro(item) => attr::strip_marks(&mut item.attrs),

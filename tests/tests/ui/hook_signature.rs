@@ -22,6 +22,14 @@ struct Enemy {
     hp: u32,
 }
 
+fn returns_nothing(_old: &OldValue<'_>, _new: &mut Guard) {}
+
+#[derive(CooType)]
+#[coo(migrate = returns_nothing)]
+struct Guard {
+    hp: u32,
+}
+
 #[derive(CooType)]
 #[coo(migrate = hooks::missing)]
 struct Boss {

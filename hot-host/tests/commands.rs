@@ -1,0 +1,551 @@
+//! The command language through the real `hot-host run` binary: each command typed on its
+//! standard input, its exact output read back from standard output and standard error.
+//!
+//! Every host here runs with `--every 0 --no-watch --autosave 0` and builds into a target dir of
+//! its own, `target/coo-commands`: the host saves its state to `<target dir>/coo-snapshot.json`
+//! at exit, and the dev-loop tests restore from the shared fixtures target dir's snapshot.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Generous: starting a host includes a cargo build, and CI machines are slow. Tests never
+/// assert how fast anything is; they only wait for it.
+const PATIENCE: Duration = Duration::from_secs(300);
+
+/// The target dir of these tests' plugin builds (see the module docs).
+fn target_dir() -> PathBuf {
+    support::workspace().join("target").join("coo-commands")
+}
+
+/// `hot-host run` as a child process, its two output streams collected line by line.
+struct Host {
+    child: Child,
+    stdin: ChildStdin,
+    out: mpsc::Receiver<String>,
+    err: mpsc::Receiver<String>,
+    /// How many commands were marked so far, to tell the markers apart.
+    marks: usize,
+    /// The state as `state --json` printed it right after the last command.
+    last_state: String,
+}
+
+/// What one command printed.
+#[derive(Debug, Default, PartialEq)]
+struct Output {
+    out: Vec<String>,
+    err: Vec<String>,
+}
+
+impl Host {
+    /// Starts the host on `dir` and waits until it has loaded the plugin and run its `init`.
+    fn start(dir: &Path) -> Host {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hot-host"))
+            .arg("run")
+            .arg(dir)
+            .arg("--target-dir")
+            .arg(target_dir())
+            .args(["--every", "0", "--no-watch", "--autosave", "0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hot-host starts");
+        let stdin = child.stdin.take().unwrap();
+        let out = lines(child.stdout.take().unwrap());
+        let err = lines(child.stderr.take().unwrap());
+        let mut host = Host {
+            child,
+            stdin,
+            out,
+            err,
+            marks: 0,
+            last_state: String::new(),
+        };
+        // The start-up lines (`loaded …`, `init: …`) come before the first command's output.
+        let started = host.run("");
+        assert!(
+            started
+                .out
+                .first()
+                .is_some_and(|l| l.starts_with("loaded ")),
+            "{started:?}"
+        );
+        host
+    }
+
+    /// Sends `command` and returns everything it printed. Each stream is ordered and the host
+    /// flushes both after every command, so the output of `command` on each stream is what
+    /// comes before the output of two marker commands sent right after it: `state --json` (one
+    /// line of JSON on stdout) and an unknown command (one error line on stderr).
+    fn run(&mut self, command: &str) -> Output {
+        self.marks += 1;
+        let mark = format!("mark-{}", self.marks);
+        writeln!(self.stdin, "{command}\nstate --json\n{mark}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut output = Output::default();
+        let deadline = Instant::now() + PATIENCE;
+        let wait = |rx: &mpsc::Receiver<String>, what: &str, seen: &Output| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no {what} within {PATIENCE:?} after `{command}`; so far: {seen:?}")
+            })
+        };
+        loop {
+            let line = wait(&self.out, "state line on stdout", &output);
+            if line.starts_with("{\"") {
+                self.last_state = line;
+                break;
+            }
+            output.out.push(line);
+        }
+        let marker =
+            format!("error: unknown command or arguments: `{mark}`; type `help` for the commands");
+        loop {
+            let line = wait(&self.err, "marker on stderr", &output);
+            if line == marker {
+                break;
+            }
+            output.err.push(line);
+        }
+        output
+    }
+
+    /// The live state, through `state --json` (the marker of an empty command).
+    fn state(&mut self) -> serde_json::Value {
+        assert_eq!(self.run(""), Output::default());
+        let line = &self.last_state;
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    fn quit(mut self) {
+        writeln!(self.stdin, "quit").unwrap();
+        self.stdin.flush().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "hot-host exited with {status}");
+    }
+}
+
+fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Stdout lines, nothing on stderr.
+fn out(lines: &[&str]) -> Output {
+    Output {
+        out: lines.iter().map(|l| (*l).to_owned()).collect(),
+        err: Vec::new(),
+    }
+}
+
+/// One error line, nothing on stdout.
+fn err(line: &str) -> Output {
+    Output {
+        out: Vec::new(),
+        err: vec![line.to_owned()],
+    }
+}
+
+fn edit(dir: &Path, old: &str, new: &str) {
+    let path = dir.join("src/lib.rs");
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(old), "the source has no {old:?}");
+    fs::write(&path, text.replacen(old, new, 1)).unwrap();
+}
+
+/// `Game` of the `game-plugin` fixture as `init` makes it, as `{:#?}` prints it.
+const GAME_PRETTY: &[&str] = &[
+    "Game {",
+    "    counter: 0,",
+    "    score: 0,",
+    "    enemies: [",
+    "        Enemy {",
+    "            name: \"orc\",",
+    "            pos: [",
+    "                1.0,",
+    "                2.0,",
+    "            ],",
+    "            stats: Stats {",
+    "                hp: 30,",
+    "                level: 2,",
+    "            },",
+    "        },",
+    "        Enemy {",
+    "            name: \"elf\",",
+    "            pos: [",
+    "                3.0,",
+    "                4.0,",
+    "            ],",
+    "            stats: Stats {",
+    "                hp: 20,",
+    "                level: 5,",
+    "            },",
+    "        },",
+    "    ],",
+    "    phase: Running {",
+    "        speed: 3,",
+    "    },",
+    "    title: \"dungeon\",",
+    "}",
+];
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn help_fns_and_types_print_the_commands_the_functions_and_the_layouts() {
+    let dir = support::copy_fixture("game-plugin", "cmd_lists");
+    let mut host = Host::start(dir.path());
+
+    let help: Vec<&str> = hot_host::repl::HELP.lines().collect();
+    assert_eq!(host.run("help"), out(&help));
+    for command in [
+        "call", "state", "set", "save", "load", "reload", "plan", "fns", "types",
+    ] {
+        assert!(
+            help.iter().any(|l| l.starts_with(&format!("  {command} "))),
+            "`help` lists `{command}`"
+        );
+    }
+
+    assert_eq!(
+        host.run("fns"),
+        out(&[
+            "add_enemy: fn(game: &mut Game, enemy: Enemy) -> u32",
+            "add_score: fn(game: &mut Game, points: i64) -> i64",
+            "boom: fn(game: &Game) -> u64",
+            "describe: fn(game: &Game) -> String",
+            "init: fn() -> Game",
+            "step: fn(game: &mut Game)",
+        ])
+    );
+
+    assert_eq!(
+        host.run("types"),
+        out(&[
+            "struct Enemy (40 bytes)",
+            "    name: String",
+            "    pos: [f32; 2]",
+            "    stats: Stats",
+            "struct Game (72 bytes)",
+            "    counter: u64",
+            "    score: i64",
+            "    enemies: Vec<Enemy>",
+            "    phase: Phase",
+            "    title: String",
+            "enum Phase (8 bytes)",
+            "    Idle",
+            "    Running { speed: u32 }",
+            "struct Stats (8 bytes)",
+            "    hp: i32",
+            "    level: u8",
+        ])
+    );
+    host.quit();
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn state_prints_the_whole_state_or_one_path_and_set_edits_the_live_state() {
+    let dir = support::copy_fixture("game-plugin", "cmd_state");
+    let mut host = Host::start(dir.path());
+
+    assert_eq!(host.run("state"), out(GAME_PRETTY));
+    assert_eq!(
+        host.run("state Game.enemies[1].stats"),
+        out(&["Stats {", "    hp: 20,", "    level: 5,", "}"])
+    );
+    assert_eq!(host.run("state Game.enemies[0].name"), out(&["\"orc\""]));
+    assert_eq!(
+        host.run("state Game.enemies[0].pos --json"),
+        out(&["[1.0,2.0]"])
+    );
+
+    // `set` takes JSON (a bare word is a string or a unit variant; single quotes keep JSON's
+    // double quotes) and changes the live value.
+    assert_eq!(host.run("set Game.score -42"), Output::default());
+    assert_eq!(host.run("set Game.title dungeon2"), Output::default());
+    assert_eq!(
+        host.run(r#"set Game.enemies[1].name '"dark elf"'"#),
+        Output::default()
+    );
+    assert_eq!(host.run("set Game.phase Idle"), Output::default());
+    assert_eq!(
+        host.run(r#"set Game.enemies[0].stats '{"hp": 31, "level": 3}'"#),
+        Output::default()
+    );
+    assert_eq!(host.run("state Game.score"), out(&["-42"]));
+    assert_eq!(host.run("state Game.phase"), out(&["Idle"]));
+    let state = host.state();
+    assert_eq!(state["Game"]["score"], -42);
+    assert_eq!(state["Game"]["title"], "dungeon2");
+    assert_eq!(state["Game"]["enemies"][1]["name"], "dark elf");
+    assert_eq!(state["Game"]["phase"], "Idle");
+    assert_eq!(
+        state["Game"]["enemies"][0]["stats"],
+        serde_json::json!({"hp": 31, "level": 3})
+    );
+    // The functions see the edited state.
+    assert_eq!(host.run("call add_score 2"), out(&["-40"]));
+
+    // Refused edits say why and change nothing.
+    let before = host.state();
+    assert_eq!(
+        host.run("set Game.enemies[0].stats.level 300"),
+        err("error: `Game.enemies[0].stats.level` is 300, which does not fit `u8`")
+    );
+    assert_eq!(
+        host.run("set Game.nope 1"),
+        err(
+            "error: `Game` is a `Game`, which has no field `nope`; its fields are `counter`, `score`, `enemies`, `phase`, `title`"
+        )
+    );
+    assert_eq!(
+        host.run("state Game.enemies[2]"),
+        err("error: `Game.enemies` has 2 elements; index 2 is out of range")
+    );
+    assert_eq!(
+        host.run("state Game.score --pretty"),
+        err("error: `state <path>` takes only `--json` after the path")
+    );
+    assert_eq!(host.state(), before);
+    host.quit();
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn plan_shows_the_migration_the_current_source_needs_without_applying_it() {
+    let dir = support::copy_fixture("game-plugin", "cmd_plan");
+    let mut host = Host::start(dir.path());
+    assert_eq!(host.run("call step"), Output::default());
+    assert_eq!(host.run("plan"), out(&["no layout changes"]));
+
+    edit(
+        dir.path(),
+        "pub score: i64,",
+        "pub score: i64,\n    #[coo(default = 3)]\n    pub lives: u8,",
+    );
+    edit(dir.path(), "score: 0,", "score: 0,\n        lives: 3,");
+    edit(dir.path(), "    pub title: String,\n", "");
+    edit(dir.path(), "        title: \"dungeon\".into(),\n", "");
+    edit(
+        dir.path(),
+        "format!(\"{} at {}\", game.title, game.counter)",
+        "format!(\"at {}\", game.counter)",
+    );
+    edit(dir.path(), "#[hot_fn]\npub fn boom", "pub fn boom");
+    let before = host.state();
+    assert_eq!(
+        host.run("plan"),
+        out(&[
+            "Game",
+            "  + lives: u8",
+            "  - title: String (values dropped)",
+            "- fn boom",
+        ])
+    );
+    // Nothing was applied: the same state, and version 1 still runs.
+    assert_eq!(host.state(), before);
+    assert_eq!(host.run("call describe"), out(&["\"dungeon at 1\""]));
+    // The panic is caught and reported as Coo's error, last (the default panic hook prints the
+    // panic first).
+    let boom = host.run("call boom");
+    assert_eq!(
+        boom.err.last().map(String::as_str),
+        Some("error: `boom` panicked: boom at counter 1"),
+        "{boom:?}"
+    );
+    assert!(boom.out.is_empty(), "{boom:?}");
+    host.quit();
+}
+
+/// A plugin with a function that takes every kind of parameter the command line can pass.
+const ARGS_PLUGIN: &str = r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug)]
+pub struct Point {
+    pub x: i32,
+    pub y: i32,
+}
+
+#[derive(CooType, Debug)]
+pub struct Log {
+    pub lines: Vec<String>,
+    pub last: Point,
+}
+
+#[hot_fn]
+pub fn init() -> Log {
+    Log {
+        lines: Vec::new(),
+        last: Point { x: 0, y: 0 },
+    }
+}
+
+/// Every kind of parameter, with the live resource in the middle (it takes no argument).
+#[hot_fn]
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    small: i8,
+    log: &mut Log,
+    big: u128,
+    ratio: f64,
+    half: f32,
+    flag: bool,
+    letter: char,
+    tag: &str,
+    text: String,
+    at: Point,
+) -> String {
+    let line = format!("{small} {big} {ratio} {half} {flag} {letter} [{tag}] [{text}] ({}, {})", at.x, at.y);
+    log.lines.push(line.clone());
+    log.last = at;
+    line
+}
+
+#[hot_fn]
+pub fn count(log: &Log) -> usize {
+    log.lines.len()
+}
+"#;
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn call_passes_each_kind_of_argument_and_refuses_wrong_counts_and_types() {
+    let dir = support::variant("cmd-args-plugin", ARGS_PLUGIN, |m| m);
+    let mut host = Host::start(dir.path());
+    let good = [
+        "-128",
+        "340282366920938463463374607431768211455",
+        "2.5",
+        "0.25",
+        "true",
+        "λ",
+        "\"a tag\"",
+        "'say \"hi\"'",
+        r#"'{"x": 3, "y": -4}'"#,
+    ];
+    let call = |args: &[&str]| format!("call record {}", args.join(" "));
+    assert_eq!(
+        host.run(&call(&good)),
+        out(&[
+            r#""-128 340282366920938463463374607431768211455 2.5 0.25 true λ [a tag] [say \"hi\"] (3, -4)""#
+        ])
+    );
+    assert_eq!(host.run("call count"), out(&["1"]));
+    assert_eq!(
+        host.state()["Log"]["last"],
+        serde_json::json!({"x": 3, "y": -4})
+    );
+
+    // Wrong counts: the signature says what to pass.
+    let signature = "fn(small: i8, log: &mut Log, big: u128, ratio: f64, half: f32, flag: bool, letter: char, tag: &str, text: String, at: Point) -> String";
+    assert_eq!(
+        host.run(&call(&good[..8])),
+        err(&format!(
+            "error: `record` takes 9 arguments ({signature}), 8 given"
+        ))
+    );
+    assert_eq!(
+        host.run("call count 1"),
+        err("error: `count` takes 0 arguments (fn(log: &Log) -> usize), 1 given")
+    );
+    assert_eq!(
+        host.run("call"),
+        err("error: `call` needs a function name; `fns` lists them")
+    );
+    assert_eq!(
+        host.run("call recrod"),
+        err("error: no hot function `recrod`; the plugin has count, init, record")
+    );
+
+    // Wrong types, one argument at a time: each error names the parameter.
+    let wrong = |i: usize, arg: &str| {
+        let mut args = good;
+        args[i] = arg;
+        call(&args)
+    };
+    let cases = [
+        (
+            0,
+            "x",
+            "argument `small` of `record`: expected an integer (i8), found `x`",
+        ),
+        (
+            0,
+            "128",
+            "argument `small` of `record`: 128 does not fit in `i8`",
+        ),
+        (
+            0,
+            "1.5",
+            "argument `small` of `record`: expected an integer (i8), found `1.5`",
+        ),
+        (
+            1,
+            "-1",
+            "argument `big` of `record`: -1 does not fit in `u128`",
+        ),
+        (
+            2,
+            "fast",
+            "argument `ratio` of `record`: expected a number, found `fast`",
+        ),
+        (
+            4,
+            "yes",
+            "argument `flag` of `record`: expected `true` or `false`, found `yes`",
+        ),
+        (
+            5,
+            "ab",
+            "argument `letter` of `record`: expected one character, found `ab`",
+        ),
+        (
+            8,
+            r#"'{"x": 3}'"#,
+            "argument `at` of `record`: `at` has no value for field `y` of `Point`; give every field: `x`, `y`",
+        ),
+        (
+            8,
+            "'[3, -4]'",
+            "argument `at` of `record`: `at` holds `Point` (an object of its fields), so it cannot be an array",
+        ),
+    ];
+    for (i, arg, message) in cases {
+        assert_eq!(
+            host.run(&wrong(i, arg)),
+            err(&format!("error: {message}")),
+            "{arg}"
+        );
+    }
+    // None of them called the function.
+    assert_eq!(host.run("call count"), out(&["1"]));
+    host.quit();
+}
