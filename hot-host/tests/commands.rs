@@ -1,15 +1,14 @@
 //! The command language through the real `hot-host run` binary: each command typed on its
 //! standard input, its exact output read back from standard output and standard error.
 //!
-//! Every host here runs with `--every 0 --no-watch --autosave 0` and builds into a target dir of
-//! its own, `target/coo-commands`: the host saves its state to `<target dir>/coo-snapshot.json`
-//! at exit, and the dev-loop tests restore from the shared fixtures target dir's snapshot.
+//! Every host here runs with `--every 0 --no-watch --autosave 0`, builds into the fixtures'
+//! shared target dir and keeps its snapshots in a state dir inside its own plugin copy.
 
 mod support;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -18,11 +17,6 @@ use std::time::{Duration, Instant};
 /// Generous: starting a host includes a cargo build, and CI machines are slow. Tests never
 /// assert how fast anything is; they only wait for it.
 const PATIENCE: Duration = Duration::from_secs(300);
-
-/// The target dir of these tests' plugin builds (see the module docs).
-fn target_dir() -> PathBuf {
-    support::workspace().join("target").join("coo-commands")
-}
 
 /// `hot-host run` as a child process, its two output streams collected line by line.
 struct Host {
@@ -50,7 +44,9 @@ impl Host {
             .arg("run")
             .arg(dir)
             .arg("--target-dir")
-            .arg(target_dir())
+            .arg(support::fixtures_target_dir())
+            .arg("--state-dir")
+            .arg(dir.join("state"))
             .args(["--every", "0", "--no-watch", "--autosave", "0"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -364,6 +360,9 @@ fn plan_shows_the_migration_the_current_source_needs_without_applying_it() {
             "  + lives: u8",
             "  - title: String (values dropped)",
             "- fn boom",
+            // `init` returns a `Game` by value: its slot cannot keep a handle resolved for
+            // the old layout.
+            "~ fn init: fn() -> Game -> fn() -> Game (new layout of `Game`)",
         ])
     );
     // Nothing was applied: the same state, and version 1 still runs.
