@@ -840,7 +840,9 @@ fn the_readme_walkthrough_on_a_copy_of_the_demo() {
     let b = host.state_until("two more ticks", |s| tick(s) >= tick(&a) + 2);
     let per_tick = (p0(&b)["vel"]["y"].as_f64().unwrap() - p0(&a)["vel"]["y"].as_f64().unwrap())
         / (tick(&b) - tick(&a)) as f64;
-    assert_eq!(per_tick, -0.5, "gravity -1 times the new 0.5 per tick");
+    // Gravity -1 times the new 0.5 per tick (the old code's 0.1 is far off); f32 velocities
+    // that began with the old code's inexact steps leave a rounding error.
+    assert!((per_tick + 0.5).abs() < 1e-3, "{per_tick} per tick");
 
     // 2. Add a field with a default: five particles migrated, each with `mass: 1.0`.
     edit(
