@@ -357,8 +357,9 @@ fn default_writer(writer: &Ident, field_ty: &TokenStream, expr: &Expr) -> TokenS
     quote! {
         unsafe fn #writer(
             __coo_dst: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::String> {
-            let __coo_value = __coo::catch(|| -> #field_ty { #expr })?;
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
+            let __coo_value = __coo::catch(|| -> #field_ty { #expr })
+                .map_err(__coo::ForeignString::new)?;
             // SAFETY: `WriteFn`'s contract: `__coo_dst` is valid for writes of the field's type
             // and suitably aligned.
             unsafe { __coo_dst.cast::<#field_ty>().write(__coo_value) };
@@ -384,7 +385,7 @@ fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
         unsafe fn __coo_hook(
             __coo_old: &__coo::OldValue<'_>,
             __coo_new: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::String> {
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
             let __coo_user_hook: #signature = #path;
             // SAFETY: `HookFn`'s contract: `__coo_new` points to a valid value of this type that
             // nothing else refers to while the hook runs.
