@@ -525,8 +525,11 @@ impl Host {
 
     /// Calls a hot function: `&T`/`&mut T` parameters are bound to the resources of their types,
     /// the others take `args` in order. A returned `CooType` value becomes the resource of its
-    /// type. A panic in the plugin is returned as [`CallError::Panicked`]; the host and its
-    /// state stay usable.
+    /// type (the resource it replaces is dropped; if its `Drop` panics, see
+    /// [`Host::take_drop_panics`]). A panic in the plugin is returned as
+    /// [`CallError::Panicked`]; the host and its state stay usable. No allocation changes
+    /// owner: `String` arguments are copied by the plugin, returned strings and panic messages
+    /// by the host.
     pub fn call(&mut self, f: &FnHandle, args: &[Value]) -> Result<Value, CallError> {
         let name = || f.path().to_owned();
         if !f.slot().is_live() {

@@ -170,8 +170,8 @@ impl FnHandle {
     /// # Safety
     /// `args` holds one pointer per parameter of [`FnHandle::desc`], each as its
     /// [`coo_runtime::plugin::ValueKind`] documents (resources valid and not aliased against
-    /// Rust's rules, values moved in); `ret` has room for the return type. No reload may run
-    /// during the call.
+    /// Rust's rules, values moved in); `ret` has room for what the return kind receives (a
+    /// `ForeignString` for `String`). No reload may run during the call.
     #[inline]
     pub unsafe fn call_raw(&self, args: *const *mut u8, ret: *mut u8) -> Result<(), CallError> {
         let shim = self.slot.shim.load(Ordering::Acquire);
