@@ -5,8 +5,9 @@
 //! level (an impl block cannot hold statics), holding:
 //! - `__coo_shim`, the function's `coo_runtime::plugin::Shim`: it reads
 //!   one argument per slot of `args` (a reference to the live resource for `&T` / `&mut T`, a
-//!   `&str` built from a `StrRef`, or a value moved out of its slot), calls the function inside
-//!   `__private::catch`, and finishes with `__private::finish_call`;
+//!   `&str` built from a `StrRef`, or a value taken out of its slot by `HotValue::take_arg`),
+//!   the by-value ones first, so that a call the alias checks refuse still drops them; calls
+//!   the function inside `__private::catch`, and finishes with `__private::finish_call`;
 //! - the static `FnDesc`, whose parameter and return kinds name the user's types with the
 //!   user's spans (`<T as HotValue>::KIND`, `<T as HotResource>::DESC`), each in a constant of
 //!   its own, so that every type that cannot cross the boundary is reported on the type itself;
@@ -151,9 +152,8 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
                     // (so `add` stays in bounds), and this one points to what an argument slot
                     // of the type's `ValueKind` holds, which the caller gives up (it neither
-                    // drops nor uses it
-                    // again), so taking it moves it into the call (`HotValue::take_arg`: a
-                    // `String` is copied from the `StrRef` in the slot).
+                    // drops nor uses it again), so taking it moves it into the call
+                    // (`HotValue::take_arg`; a `String` is copied from the `StrRef` there).
                     let #arg = unsafe { <#ty as __coo::HotValue>::take_arg(#slot) };
                 };
                 owned.push(arg.clone());
