@@ -72,19 +72,21 @@ pub struct ForeignString {
 /// # Safety
 /// `ptr`, `len` and `cap` are the parts of a `String` allocated by this image, not used again.
 unsafe extern "C" fn free_string(ptr: *mut u8, len: usize, cap: usize) {
-    // SAFETY: the caller's contract: the parts of a `String` of this image's allocator, which
-    // `ForeignString::new` took apart and nothing else owns.
-    drop(unsafe { String::from_raw_parts(ptr, len, cap) })
+    // SAFETY: the caller's contract: the parts of a `String`'s bytes (a `Vec<u8>`) of this
+    // image's allocator, which `ForeignString::new` took apart and nothing else owns.
+    drop(unsafe { Vec::from_raw_parts(ptr, len, cap) })
 }
 
 impl ForeignString {
     /// Hands `s` over; it will be freed by this image, whichever image drops the result.
     pub fn new(s: String) -> ForeignString {
-        let mut s = core::mem::ManuallyDrop::new(s);
+        // `Vec::as_mut_ptr`, not `str::as_mut_ptr` through `DerefMut`: a pointer valid for the
+        // whole allocation, which `free_string` frees.
+        let mut bytes = core::mem::ManuallyDrop::new(s.into_bytes());
         ForeignString {
-            ptr: s.as_mut_ptr(),
-            len: s.len(),
-            cap: s.capacity(),
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            cap: bytes.capacity(),
             // A non-generic function of this crate: the copy in the image running this code,
             // whose allocator allocated `s`.
             free: free_string,
