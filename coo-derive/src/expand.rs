@@ -450,11 +450,12 @@ fn default_writer(writer: &Ident, field_ty: &TokenStream, expr: &Expr) -> TokenS
         #[allow(unreachable_code, clippy::diverging_sub_expression)]
         unsafe fn #writer(
             __coo_dst: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::String> {
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
             let __coo_value = __coo::catch(|| {
                 let __coo_value: #field_ty = #expr;
                 __coo_value
-            })?;
+            })
+            .map_err(__coo::ForeignString::new)?;
             // SAFETY: `WriteFn`'s contract: `__coo_dst` is valid for writes of the field's type
             // and suitably aligned.
             unsafe { __coo_dst.cast::<#field_ty>().write(__coo_value) };
@@ -472,7 +473,7 @@ fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
         unsafe fn __coo_hook(
             __coo_old: &__coo::OldValue<'_>,
             __coo_new: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::String> {
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
             // SAFETY: `HookFn`'s contract: `__coo_new` points to a valid value of this type that
             // nothing else refers to while the hook runs.
             unsafe { #run_hook(#path, __coo_old, __coo_new) }

@@ -14,6 +14,8 @@
 
 use core::fmt;
 
+use crate::plugin::ForeignString;
+
 /// The descriptor of a type that derives `CooType`.
 #[derive(Debug)]
 pub struct TypeDesc {
@@ -55,12 +57,16 @@ impl fmt::Debug for TypeGlue {
 
 /// Writes a fresh value into uninitialized, suitably aligned memory. Runs user code (a
 /// `#[coo(default = ...)]` expression or a `Default` impl); a panic in it is caught inside the
-/// library that owns the code and returned as `Err(message)`, with nothing written.
-pub type WriteFn = unsafe fn(dst: *mut u8) -> Result<(), String>;
+/// library that owns the code and returned as `Err(message)`, with nothing written. The message
+/// is a [`ForeignString`]: memory of the library, which the caller copies and lets it free.
+pub type WriteFn = unsafe fn(dst: *mut u8) -> Result<(), ForeignString>;
 
 /// A migration hook: receives a read-only view of the old value and the new value, already built
-/// by the automatic mapping. A panic is caught in the owning library and returned as `Err`.
-pub type HookFn = unsafe fn(old: &crate::view::OldValue<'_>, new: *mut u8) -> Result<(), String>;
+/// by the automatic mapping. A panic is caught in the owning library and returned as `Err`, as
+/// is the hook's own error (rendered there); the message is a [`ForeignString`], as for
+/// [`WriteFn`].
+pub type HookFn =
+    unsafe fn(old: &crate::view::OldValue<'_>, new: *mut u8) -> Result<(), ForeignString>;
 
 /// What kind of type a [`TypeDesc`] describes.
 #[derive(Debug)]
@@ -438,13 +444,26 @@ pub unsafe trait CooType: CooField {
     }
 }
 
-/// Drop glue of any `T`.
+/// Drop glue of any `T`. Instantiated in the library that owns `T` and called from the host's
+/// frames, so a panic in a `Drop` impl is caught here, inside that library: the value then counts
+/// as dropped (never dropped again; what it did not free is leaked) and the panic is reported
+/// through [`crate::panics`].
 ///
 /// # Safety
 /// `p` points to a valid, suitably aligned `T` that is not used again.
 pub unsafe fn drop_glue<T>(p: *mut u8) {
-    // SAFETY: the caller hands over a valid `T` at `p` and never uses it again.
-    unsafe { core::ptr::drop_in_place(p.cast::<T>()) }
+    if !core::mem::needs_drop::<T>() {
+        return;
+    }
+    let dropped = crate::__private::catch(|| {
+        // SAFETY: the caller hands over a valid `T` at `p` and never uses it again; if the drop
+        // panics, the unwinding drop glue finishes dropping the rest of the value, and nothing
+        // drops it again.
+        unsafe { core::ptr::drop_in_place(p.cast::<T>()) }
+    });
+    if let Err(message) = dropped {
+        crate::panics::drop_panicked(core::any::type_name::<T>(), &message);
+    }
 }
 
 fn type_name_of<T>() -> &'static str {

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod diff;
 pub mod layout;
 pub mod migrate;
+pub mod panics;
 pub mod plan;
 pub mod plugin;
 pub mod pool;

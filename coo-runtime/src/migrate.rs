@@ -254,7 +254,7 @@ impl<'p> Exec<'p> {
                 return Err(MigrateError::Hook {
                     path: ValuePath::default(),
                     ty: tp.new.name.to_owned(),
-                    message,
+                    message: message.into_string(),
                 });
             }
         }
@@ -1088,8 +1088,10 @@ unsafe fn write_default_inside(plan: &DefaultPlan, dst: *mut u8) -> Result<(), M
     match plan {
         // SAFETY: primitives' defaults are all-zero bytes; `dst` has `size` bytes.
         DefaultPlan::Zero { size } => unsafe { core::ptr::write_bytes(dst, 0, *size) },
-        // SAFETY: the writer's contract is the caller's.
-        DefaultPlan::Write(f) => unsafe { f(dst) }.map_err(err_default)?,
+        DefaultPlan::Write(f) => {
+            // SAFETY: the writer's contract is the caller's.
+            unsafe { f(dst) }.map_err(|message| err_default(message.into_string()))?
+        }
         // SAFETY: an empty, valid UTF-8 string.
         DefaultPlan::String(g) => unsafe { (g.write_from)(dst, "".as_ptr(), 0) },
         DefaultPlan::EmptyVec(g) => {

@@ -74,6 +74,74 @@ impl StrRef {
     }
 }
 
+/// A string handed from one image (the host or one plugin build) to another.
+///
+/// Every image has its own global allocator (a host may set `#[global_allocator]`), so memory
+/// must be freed by the image that allocated it. A `ForeignString` keeps the allocation of the
+/// image that made it together with that image's own function to free it: the receiver reads
+/// it, copies it into its own memory ([`ForeignString::into_string`]) and the original is freed
+/// by its owner when the `ForeignString` drops.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ForeignString {
+    ptr: *mut u8,
+    len: usize,
+    cap: usize,
+    free: unsafe extern "C" fn(ptr: *mut u8, len: usize, cap: usize),
+}
+
+/// Frees the parts of a `String` allocated by this image.
+///
+/// # Safety
+/// `ptr`, `len` and `cap` are the parts of a `String` allocated by this image, not used again.
+unsafe extern "C" fn free_string(ptr: *mut u8, len: usize, cap: usize) {
+    // SAFETY: the caller's contract: the parts of a `String`'s bytes (a `Vec<u8>`) of this
+    // image's allocator, which `ForeignString::new` took apart and nothing else owns.
+    drop(unsafe { Vec::from_raw_parts(ptr, len, cap) })
+}
+
+impl ForeignString {
+    /// Hands `s` over; it will be freed by this image, whichever image drops the result.
+    pub fn new(s: String) -> ForeignString {
+        // `Vec::as_mut_ptr`, not `str::as_mut_ptr` through `DerefMut`: a pointer valid for the
+        // whole allocation, which `free_string` frees.
+        let mut bytes = core::mem::ManuallyDrop::new(s.into_bytes());
+        ForeignString {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            cap: bytes.capacity(),
+            // A non-generic function of this crate: the copy in the image running this code,
+            // whose allocator allocated `s`.
+            free: free_string,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // SAFETY: `ptr[..len]` are the bytes of the `String` taken apart in `new`, valid UTF-8,
+        // owned by `self` and freed only when it drops.
+        unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(self.ptr, self.len)) }
+    }
+
+    /// A copy in this image's memory; the original is freed by the image that allocated it.
+    pub fn into_string(self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+impl Drop for ForeignString {
+    fn drop(&mut self) {
+        // SAFETY: the parts come from `new`, where `free` is the function of the image that
+        // allocated them, and they are freed only here, once.
+        unsafe { (self.free)(self.ptr, self.len, self.cap) }
+    }
+}
+
+impl core::fmt::Display for ForeignString {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The header a plugin exports through [`coo_plugin_header`].
 ///
 /// Every header of ABI version 2 and later starts with `magic`, `abi_version` and
@@ -121,6 +189,9 @@ pub extern "C" fn coo_plugin_header() -> *const PluginHeader {
 pub struct Manifest {
     pub types: Vec<&'static TypeDesc>,
     pub fns: Vec<&'static FnDesc>,
+    /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`,
+    /// a function of the host: see [`crate::panics`].
+    pub set_drop_sink: fn(crate::panics::DropSink),
 }
 
 impl Manifest {
@@ -138,7 +209,11 @@ impl Manifest {
                 .map(|r| r.0)
                 .collect();
             fns.sort_by_key(|f| f.path());
-            Manifest { types, fns }
+            Manifest {
+                types,
+                fns,
+                set_drop_sink: crate::panics::set_drop_sink,
+            }
         })
     }
 }
@@ -160,7 +235,8 @@ pub enum ValueKind {
     Unit,
     /// The argument slot points to the primitive; a return is written as the primitive.
     Prim(Prim),
-    /// An owned `String`, moved in through the argument slot or written to the return slot.
+    /// An owned `String`. Its memory never crosses: an argument slot points to a [`StrRef`]
+    /// whose bytes the plugin copies, and a return slot receives a [`ForeignString`].
     String,
     /// `&str`: the argument slot points to a [`StrRef`].
     Str,
@@ -202,12 +278,17 @@ pub struct ParamDesc {
 }
 
 /// A hot function's shim: calls the function with the arguments behind `args` (one pointer per
-/// parameter, see [`ValueKind`]), writes the result to `ret` (room for the return type) and
-/// returns `true`; or, when the function panicked, writes the panic message as a `String` to
-/// `panic` and returns `false`. The panic is caught inside the plugin, by the plugin's own
-/// `std`: a host's `catch_unwind` cannot catch a panic raised by another copy of `std`.
-pub type Shim =
-    unsafe extern "C-unwind" fn(args: *const *mut u8, ret: *mut u8, panic: *mut String) -> bool;
+/// parameter, see [`ValueKind`]), writes the result to `ret` (room for the return type, see
+/// [`HotValue::put_ret`]) and returns `true`; or, when the function panicked, writes the panic
+/// message as a [`ForeignString`] to `panic` and returns `false`. The panic is caught inside the
+/// plugin, by the plugin's own `std`: a host's `catch_unwind` cannot catch a panic raised by
+/// another copy of `std`. Every by-value argument is the shim's once it is called: it is
+/// dropped exactly once, by the plugin, whether or not the function runs.
+pub type Shim = unsafe extern "C-unwind" fn(
+    args: *const *mut u8,
+    ret: *mut u8,
+    panic: *mut ForeignString,
+) -> bool;
 
 /// A function slot: what `#[hot_fn]` registers.
 #[derive(Debug)]
@@ -256,20 +337,28 @@ impl FnDesc {
     }
 }
 
-/// Support for the `#[hot_fn]` shims: writes the result of a caught call.
+/// Support for the `#[hot_fn]` shims: writes the result of a caught call, the value with `put`
+/// (the return type's [`HotValue::put_ret`], named by the shim on the user's type so that a type
+/// that cannot cross is reported there, once).
 ///
 /// # Safety
-/// `ret` has room for an `R`, and `panic` for a `String`.
-pub unsafe fn finish_call<R>(result: Result<R, String>, ret: *mut u8, panic: *mut String) -> bool {
+/// `put` is [`HotValue::put_ret`] of `R`, `ret` has room for what it writes, and `panic` for a
+/// [`ForeignString`].
+pub unsafe fn finish_call<R>(
+    result: Result<R, String>,
+    put: unsafe fn(R, *mut u8),
+    ret: *mut u8,
+    panic: *mut ForeignString,
+) -> bool {
     match result {
         Ok(value) => {
             // SAFETY: the caller's contract.
-            unsafe { ret.cast::<R>().write(value) };
+            unsafe { put(value, ret) };
             true
         }
         Err(message) => {
             // SAFETY: the caller's contract.
-            unsafe { panic.write(message) };
+            unsafe { panic.write(ForeignString::new(message)) };
             false
         }
     }
@@ -282,8 +371,29 @@ pub unsafe fn finish_call<R>(result: Result<R, String>, ret: *mut u8, panic: *mu
     note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values",
     note = "add `#[derive(CooType)]` to a type of your own; put an `Option`, a `Vec` or another container in a field of a `#[derive(CooType)]` struct and pass that struct"
 )]
-pub trait HotValue {
+pub trait HotValue: Sized {
     const KIND: ValueKind;
+
+    /// Takes a by-value argument out of its slot (what [`ValueKind`] says the slot holds).
+    ///
+    /// # Safety
+    /// `slot` points to what an argument slot of [`Self::KIND`] holds; a value there is given up
+    /// by the caller (not dropped or used by it again).
+    #[doc(hidden)]
+    unsafe fn take_arg(slot: *mut u8) -> Self {
+        // SAFETY: the caller's contract: a valid `Self` that the caller gives up.
+        unsafe { slot.cast::<Self>().read() }
+    }
+
+    /// Writes a return value to its slot (what [`ValueKind`] says the slot receives).
+    ///
+    /// # Safety
+    /// `ret` is valid for writes of what a return slot of [`Self::KIND`] receives.
+    #[doc(hidden)]
+    unsafe fn put_ret(self, ret: *mut u8) {
+        // SAFETY: the caller's contract: room for a `Self`.
+        unsafe { ret.cast::<Self>().write(self) }
+    }
 }
 
 impl HotValue for () {
@@ -292,6 +402,22 @@ impl HotValue for () {
 
 impl HotValue for String {
     const KIND: ValueKind = ValueKind::String;
+
+    /// Copies the caller's bytes into a `String` of this image: the caller keeps (and frees)
+    /// its own.
+    unsafe fn take_arg(slot: *mut u8) -> String {
+        // SAFETY: the caller's contract: a `StrRef` to UTF-8 that stays readable meanwhile.
+        let s = unsafe { slot.cast::<StrRef>().read() };
+        // SAFETY: as above.
+        let bytes = unsafe { core::slice::from_raw_parts(s.ptr, s.len) };
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// Hands the string over as a [`ForeignString`], freed by this image.
+    unsafe fn put_ret(self, ret: *mut u8) {
+        // SAFETY: the caller's contract: room for a `ForeignString`.
+        unsafe { ret.cast::<ForeignString>().write(ForeignString::new(self)) }
+    }
 }
 
 macro_rules! hot_prims {

@@ -6,13 +6,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use core;
 pub use inventory;
-/// The error type of generated glue (`WriteFn`, `HookFn`), named without assuming `::std`.
+/// Named without assuming `::std`.
 pub use std::string::String;
 
 pub use crate::layout::{
     CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,
     StructDesc, TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
 };
+/// The error type of generated glue (`WriteFn`, `HookFn`).
+pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
     FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
 };
@@ -47,10 +49,29 @@ pub unsafe fn same_resource(args: *const *mut u8, a: usize, b: usize, size: usiz
     size != 0 && first == second
 }
 
+/// The message of a call that a hot-function shim refused (`message`), after it dropped the
+/// call's by-value arguments (`dropped`: whether their drop panicked).
+pub fn refused_call(message: &str, dropped: Result<(), String>) -> ForeignString {
+    ForeignString::new(match dropped {
+        Ok(()) => message.to_owned(),
+        Err(panic) => format!(
+            "{message}; dropping its by-value arguments then panicked: {panic} \
+             (the rest of them was leaked)"
+        ),
+    })
+}
+
 /// Runs user code, turning a panic into `Err(message)`. Generated glue calls this inside the
 /// library that owns the code, so a panic never unwinds into another library's frames.
 pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(&*payload))
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let message = panic_message(&*payload);
+        // The payload is a user value too: its `Drop` may panic. Such a payload is leaked.
+        if let Err(inner) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            core::mem::forget(inner);
+        }
+        message
+    })
 }
 
 /// The message of a panic payload (`&str` or `String`), or a placeholder for other payloads.
@@ -68,8 +89,8 @@ pub fn panic_message(payload: &(dyn core::any::Any + Send)) -> String {
 ///
 /// # Safety
 /// `dst` is valid for writes of a `T` and suitably aligned.
-pub unsafe fn write_default<T: Default>(dst: *mut u8) -> Result<(), String> {
-    let value = catch(T::default)?;
+pub unsafe fn write_default<T: Default>(dst: *mut u8) -> Result<(), ForeignString> {
+    let value = catch(T::default).map_err(ForeignString::new)?;
     // SAFETY: the caller's contract.
     unsafe { dst.cast::<T>().write(value) };
     Ok(())
@@ -99,18 +120,21 @@ impl<T> HookTarget<T> for T {
     note = "return `Ok(())` once the new value is complete, or `Err(message)` to refuse the reload (the old code and state keep running); `Result<(), String>`, for example"
 )]
 pub trait HookResult {
-    /// The error, rendered.
-    fn into_message(self) -> Result<(), String>;
+    /// The error type, shown to the user when the hook refuses the reload.
+    type Error: core::fmt::Display;
+    fn into_result(self) -> Result<(), Self::Error>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<E: core::fmt::Display> HookResult for Result<(), E> {
-    fn into_message(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
+    type Error = E;
+    fn into_result(self) -> Result<(), E> {
+        self
     }
 }
 
-/// Runs a user migration hook `f(old, &mut new)`, catching a panic and rendering its error.
+/// Runs a user migration hook `f(old, &mut new)`, catching a panic and rendering its error, all
+/// inside the library that owns the hook: the error's `Display` and `Drop` are user code too.
 /// `A` and `R` are inferred from the hook, and their bounds say what is wrong with a hook of the
 /// wrong signature.
 ///
@@ -120,13 +144,21 @@ pub unsafe fn run_hook<T, A: HookTarget<T>, R: HookResult>(
     f: impl FnOnce(&OldValue<'_>, &mut A) -> R,
     old: &OldValue<'_>,
     new: *mut u8,
-) -> Result<(), String> {
+) -> Result<(), ForeignString> {
     // SAFETY: the caller passes a valid `T` at `new` and no other reference to it is live.
     let new = unsafe { &mut *new.cast::<T>() };
-    match catch(|| f(old, A::target(new)).into_message()) {
-        Ok(result) => result,
-        Err(panic) => Err(format!("the hook panicked: {panic}")),
-    }
+    let message = match catch(|| f(old, A::target(new)).into_result()) {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(e)) => match catch(move || e.to_string()) {
+            Ok(message) => message,
+            Err(panic) => format!(
+                "the hook returned an error whose `Display` panicked: {panic}; \
+                 make the error type's `Display` impl not panic"
+            ),
+        },
+        Err(panic) => format!("the hook panicked: {panic}"),
+    };
+    Err(ForeignString::new(message))
 }
 
 /// Autoref probe for whether a concrete type implements `Default`:

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coo_runtime::convert::{Num, write_num};
-use coo_runtime::plugin::{FnDesc, StrRef, ValueKind};
+use coo_runtime::panics::{DropPanic, take_drop_panics, this_sink};
+use coo_runtime::plugin::{FnDesc, ForeignString, StrRef, ValueKind};
 use coo_runtime::{Catalog, DuplicateTypeName, MigrateError, PlanError, Prim, Resource, State};
 
 use coo_runtime::migrate::{Seg, ValuePath};
@@ -66,6 +67,9 @@ pub struct ReloadReport {
     pub migration: coo_runtime::Report,
     /// Libraries kept mapped, old versions included.
     pub kept: Kept,
+    /// Values whose `Drop` panicked since the last report (during this reload: removed fields,
+    /// replaced values): each was leaked, not dropped again.
+    pub drop_panics: Vec<DropPanic>,
 }
 
 impl ReloadReport {
@@ -177,6 +181,10 @@ impl ReloadReport {
                 t.values,
                 if t.values == 1 { "" } else { "s" }
             ));
+        }
+        for panic in &self.drop_panics {
+            out.push_str(&paint("31", &format!("  ! {panic}")));
+            out.push('\n');
         }
         if !self.migration.kept.is_empty() {
             out.push_str(&format!(
@@ -364,6 +372,8 @@ impl Host {
         let started = Instant::now();
         let library = self.loader.load(dylib)?;
         let manifest = library.manifest;
+        // The library's drop glue reports a panicking `Drop` to this host, in its memory.
+        (manifest.set_drop_sink)(this_sink());
         let load = started.elapsed();
 
         let started = Instant::now();
@@ -392,6 +402,7 @@ impl Host {
             fns_updated: report.updated,
             migration,
             kept: kept(),
+            drop_panics: take_drop_panics(),
         })
     }
 
@@ -401,6 +412,7 @@ impl Host {
     pub fn preview(&mut self) -> Result<String, ReloadError> {
         let output = self.builder.build()?;
         let library = self.loader.load(&output.dylib)?;
+        (library.manifest.set_drop_sink)(this_sink());
         let catalog = Catalog::from_descs(library.manifest.types.iter().copied())?;
         let slots = self.plan_slots(&library.manifest.fns, &catalog);
         let mut text = match self.state.plan(&catalog) {
@@ -502,6 +514,13 @@ impl Host {
         report
     }
 
+    /// The values whose `Drop` panicked on this thread since the last report (a reload reports
+    /// its own in [`ReloadReport::drop_panics`]): a resource replaced by a call, arguments of a
+    /// call that never ran, a failed reload's partial values. Each was leaked, not dropped again.
+    pub fn take_drop_panics(&mut self) -> Vec<DropPanic> {
+        take_drop_panics()
+    }
+
     /// Resolves a function by name, once; call the handle as often as needed.
     pub fn resolve(&self, name: &str) -> Result<FnHandle, CallError> {
         match self.slots.get(name) {
@@ -525,8 +544,11 @@ impl Host {
 
     /// Calls a hot function: `&T`/`&mut T` parameters are bound to the resources of their types,
     /// the others take `args` in order. A returned `CooType` value becomes the resource of its
-    /// type. A panic in the plugin is returned as [`CallError::Panicked`]; the host and its
-    /// state stay usable.
+    /// type (the resource it replaces is dropped; if its `Drop` panics, see
+    /// [`Host::take_drop_panics`]). A panic in the plugin is returned as
+    /// [`CallError::Panicked`]; the host and its state stay usable. No allocation changes
+    /// owner: `String` arguments are copied by the plugin, returned strings and panic messages
+    /// by the host.
     pub fn call(&mut self, f: &FnHandle, args: &[Value]) -> Result<Value, CallError> {
         let name = || f.path().to_owned();
         if !f.slot().is_live() {
@@ -560,7 +582,6 @@ impl Host {
         enum Slot {
             Ptr(*mut u8),
             Prim(usize),
-            String(usize),
             Str(usize),
             Value(usize),
         }
@@ -629,16 +650,13 @@ impl Host {
                     let Some(Value::String(s)) = args.next() else {
                         return Err(bad("expected a string".into()));
                     };
-                    if matches!(param.kind, ValueKind::String) {
-                        moved.strings.push(core::mem::ManuallyDrop::new(s.clone()));
-                        slots.push(Slot::String(moved.strings.len() - 1));
-                    } else {
-                        strs.push(StrRef {
-                            ptr: s.as_ptr(),
-                            len: s.len(),
-                        });
-                        slots.push(Slot::Str(strs.len() - 1));
-                    }
+                    // Both kinds pass the host's bytes: the plugin copies a `String` into its own
+                    // memory (no image frees another's allocation).
+                    strs.push(StrRef {
+                        ptr: s.as_ptr(),
+                        len: s.len(),
+                    });
+                    slots.push(Slot::Str(strs.len() - 1));
                 }
             }
         }
@@ -647,14 +665,13 @@ impl Host {
             .map(|s| match *s {
                 Slot::Ptr(p) => p,
                 Slot::Prim(i) => prims[i].0.as_mut_ptr(),
-                Slot::String(i) => (&raw mut *moved.strings[i]).cast(),
                 Slot::Str(i) => (&raw mut strs[i]).cast(),
                 Slot::Value(i) => moved.values[i].0.ptr(),
             })
             .collect();
 
         let mut ret_prim = PrimBuf([0; 16]);
-        let mut ret_string = core::mem::MaybeUninit::<String>::uninit();
+        let mut ret_string = core::mem::MaybeUninit::<ForeignString>::uninit();
         let ret_value = match desc.ret {
             ValueKind::Value(ty) => Some(ReturnStorage::new(ty())),
             _ => None,
@@ -666,9 +683,10 @@ impl Host {
         };
         // SAFETY: `ptrs` has one pointer per parameter as its kind requires: resources of the
         // very descriptor the function expects, bound at most once when mutable (checked
-        // above); primitives in aligned buffers; `String`s and `CooType` values (built with the
-        // parameter type's own glue) moved in, which `moved` no longer drops once the call ran;
-        // `StrRef`s to UTF-8 that outlives the call. `ret` has room for the return type.
+        // above); primitives in aligned buffers; `CooType` values (built with the parameter
+        // type's own glue) moved in, which `moved` no longer drops once the call ran; `StrRef`s
+        // to UTF-8 that outlives the call (for `&str` and `String` parameters). `ret` has room
+        // for what the return kind receives (a `ForeignString` for `String`).
         // `&mut self` guarantees no reload runs during the call.
         let result = unsafe { f.call_raw(ptrs.as_ptr(), ret) };
         // The live shim took every moved argument, even when the function panicked (its
@@ -679,8 +697,9 @@ impl Host {
             ValueKind::Unit => Value::Unit,
             // SAFETY: the call succeeded, so the shim wrote a `p` to the buffer.
             ValueKind::Prim(p) => unsafe { read_prim(p, ret_prim.0.as_ptr()) },
-            // SAFETY: as above, a `String`, now ours.
-            ValueKind::String => Value::String(unsafe { ret_string.assume_init() }),
+            // SAFETY: as above, a `ForeignString`: copied into the host's memory, and the
+            // plugin's string freed by the plugin.
+            ValueKind::String => Value::String(unsafe { ret_string.assume_init() }.into_string()),
             ValueKind::Value(ty) => {
                 let storage = ret_value.expect("allocated for value returns");
                 // SAFETY: the call succeeded, so the storage holds a valid value of `ty`,
@@ -695,11 +714,10 @@ impl Host {
     }
 }
 
-/// Arguments that a call moves into the function (`String`s and `CooType` values): dropped
-/// here if the call never happens, never after it did.
+/// Arguments that a call moves into the function (`CooType` values): dropped here if the call
+/// never happens, never after it did.
 #[derive(Default)]
 struct MovedArgs {
-    strings: Vec<core::mem::ManuallyDrop<String>>,
     values: Vec<(Scratch, &'static coo_runtime::TypeDesc)>,
     taken: bool,
 }
@@ -708,10 +726,6 @@ impl Drop for MovedArgs {
     fn drop(&mut self) {
         if self.taken {
             return;
-        }
-        for s in &mut self.strings {
-            // SAFETY: the call did not happen, so the string is still ours, dropped once.
-            unsafe { core::mem::ManuallyDrop::drop(s) };
         }
         for (scratch, desc) in &self.values {
             // SAFETY: the call did not happen: the scratch holds the complete value built for

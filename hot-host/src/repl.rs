@@ -225,10 +225,16 @@ fn call(
         }
     }
     match host.call(&f, &values) {
-        Ok(Value::Unit) => Ok(()),
-        Ok(v) => writeln!(out, "{v}"),
-        Err(e) => writeln!(err, "error: {e}"),
+        Ok(Value::Unit) => {}
+        Ok(v) => writeln!(out, "{v}")?,
+        Err(e) => writeln!(err, "error: {e}")?,
     }
+    // A resource that the returned value replaced, or an argument given back, whose `Drop`
+    // panicked.
+    for panic in host.take_drop_panics() {
+        writeln!(err, "warning: {panic}")?;
+    }
+    Ok(())
 }
 
 fn write_type(out: &mut dyn Write, t: &TypeLayout) -> io::Result<()> {

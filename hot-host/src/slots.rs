@@ -17,7 +17,7 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
-use coo_runtime::plugin::{FnDesc, Shim};
+use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
 /// Why a call did not run or did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,7 +92,11 @@ const REMOVED: u8 = 1;
 const SIGNATURE_CHANGED: u8 = 2;
 
 /// The shim of a function that is gone: fails every call without touching its arguments.
-unsafe extern "C-unwind" fn tombstone(_: *const *mut u8, _: *mut u8, _: *mut String) -> bool {
+unsafe extern "C-unwind" fn tombstone(
+    _: *const *mut u8,
+    _: *mut u8,
+    _: *mut ForeignString,
+) -> bool {
     false
 }
 
@@ -204,15 +208,16 @@ impl FnHandle {
     /// differ from the one the handle was resolved with: fetch the pointer after the last
     /// reload), valid and not aliased against Rust's rules; values taken by value are moved in
     /// with the layout of [`FnHandle::desc`]'s types (a live slot's code has those very
-    /// layouts; a reload that changes them buries the slot); `ret` has room for the return
-    /// type of [`FnHandle::desc`]. No reload may run during the call.
+    /// layouts; a reload that changes them buries the slot); `ret` has room for what the
+    /// return kind of [`FnHandle::desc`] receives (a `ForeignString` for `String`). No reload may
+    /// run during the call.
     #[inline]
     pub unsafe fn call_raw(&self, args: *const *mut u8, ret: *mut u8) -> Result<(), CallError> {
         let shim = self.slot.shim.load(Ordering::Acquire);
         // SAFETY: the slot only ever holds pointers to `Shim`s (a plugin's, or `tombstone`),
         // stored from values of that very type.
         let shim: Shim = unsafe { core::mem::transmute::<*mut (), Shim>(shim) };
-        let mut panic = MaybeUninit::<String>::uninit();
+        let mut panic = MaybeUninit::<ForeignString>::uninit();
         // SAFETY: the caller's contract; the shim catches panics inside the plugin and writes a
         // message to `panic` exactly when it returns `false` with a live slot.
         if unsafe { shim(args, ret, panic.as_mut_ptr()) } {
@@ -223,7 +228,7 @@ impl FnHandle {
     }
 
     #[cold]
-    fn failure(&self, panic: MaybeUninit<String>) -> CallError {
+    fn failure(&self, panic: MaybeUninit<ForeignString>) -> CallError {
         let gone = self
             .slot
             .gone
@@ -246,8 +251,8 @@ impl FnHandle {
             _ => CallError::Panicked {
                 name: self.path.to_string(),
                 // SAFETY: a live slot's shim returned `false`, which it does only after writing
-                // the panic message.
-                message: unsafe { panic.assume_init() },
+                // the panic message. The copy is the host's; the plugin frees its own.
+                message: unsafe { panic.assume_init() }.into_string(),
             },
         }
     }

@@ -6,6 +6,7 @@ use core::mem::{ManuallyDrop, MaybeUninit, align_of, offset_of, size_of};
 
 use coo_runtime::__private::{EnumDesc, FieldsStyle, StructDesc};
 use coo_runtime::layout::{EnumRepr, shape_text};
+use coo_runtime::plugin::ForeignString;
 use coo_runtime::{
     Catalog, CooField, CooType, FieldDesc, Handle, OldValue, Pool, Prim, TypeDesc, TypeKind,
 };
@@ -213,7 +214,8 @@ fn field_default_writes_its_value() {
     let mass = &struct_desc(Particle::DESC).fields[1];
     let mut slot = MaybeUninit::<f32>::uninit();
     // SAFETY: `slot` is valid for writes of the field's type, `f32`.
-    let result = unsafe { (mass.default.unwrap())(slot.as_mut_ptr().cast()) };
+    let result = unsafe { (mass.default.unwrap())(slot.as_mut_ptr().cast()) }
+        .map_err(ForeignString::into_string);
     assert_eq!(result, Ok(()));
     // SAFETY: the writer returned `Ok`, so it wrote an `f32`.
     assert_eq!(unsafe { slot.assume_init() }, 1.0);
@@ -221,7 +223,8 @@ fn field_default_writes_its_value() {
     let second = &struct_desc(Pair::DESC).fields[1];
     let mut slot = MaybeUninit::<String>::uninit();
     // SAFETY: `slot` is valid for writes of a `String`.
-    let result = unsafe { (second.default.unwrap())(slot.as_mut_ptr().cast()) };
+    let result = unsafe { (second.default.unwrap())(slot.as_mut_ptr().cast()) }
+        .map_err(ForeignString::into_string);
     assert_eq!(result, Ok(()));
     // SAFETY: the writer returned `Ok`, so it wrote a `String`.
     assert_eq!(unsafe { slot.assume_init() }, "second");
@@ -232,7 +235,8 @@ fn a_panicking_field_default_is_an_error() {
     let value = &struct_desc(Fragile::DESC).fields[0];
     let mut slot = MaybeUninit::<u32>::uninit();
     // SAFETY: `slot` is valid for writes of a `u32`.
-    let result = unsafe { (value.default.unwrap())(slot.as_mut_ptr().cast()) };
+    let result = unsafe { (value.default.unwrap())(slot.as_mut_ptr().cast()) }
+        .map_err(ForeignString::into_string);
     assert_eq!(result, Err("no default for `value`".to_owned()));
 }
 
@@ -243,7 +247,8 @@ fn type_default_exists_exactly_for_default_types() {
     let write = (Mode::DESC.glue.default)().expect("`Mode` implements `Default`");
     let mut slot = MaybeUninit::<Mode>::uninit();
     // SAFETY: `slot` is valid for writes of a `Mode`.
-    assert_eq!(unsafe { write(slot.as_mut_ptr().cast()) }, Ok(()));
+    let written = unsafe { write(slot.as_mut_ptr().cast()) };
+    assert_eq!(written.map_err(ForeignString::into_string), Ok(()));
     // SAFETY: the writer returned `Ok`, so it wrote a `Mode`.
     assert_eq!(unsafe { slot.assume_init() }, Mode::Idle);
 }
@@ -263,7 +268,7 @@ fn run_hook<T: CooType>(old: &T, new: &mut T) -> Result<(), String> {
     // SAFETY: `old` is a valid `T`, described by `T::DESC`, borrowed for the view's lifetime.
     let view = unsafe { OldValue::new(T::DESC, (old as *const T).cast()) };
     // SAFETY: `new` is a valid, exclusively borrowed `T`.
-    unsafe { hook(&view, (new as *mut T).cast()) }
+    unsafe { hook(&view, (new as *mut T).cast()) }.map_err(ForeignString::into_string)
 }
 
 #[test]

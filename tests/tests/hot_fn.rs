@@ -3,8 +3,9 @@
 //! host calls them: one pointer per parameter in `args`, a return slot, and a panic slot.
 
 use core::mem::{ManuallyDrop, MaybeUninit};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use coo_runtime::plugin::{FnDesc, Manifest, StrRef, ValueKind};
+use coo_runtime::plugin::{FnDesc, ForeignString, Manifest, StrRef, ValueKind};
 use coo_runtime::{CooType, Prim, hot_fn};
 
 #[derive(CooType, Debug, PartialEq)]
@@ -62,6 +63,28 @@ type SameWorld = World;
 #[hot_fn]
 fn merge(into: &mut World, from: &SameWorld) {
     into.frame += from.frame;
+}
+
+/// How many `Token`s were dropped.
+static TOKENS_DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// A by-value argument whose drops are counted.
+#[derive(CooType, Debug)]
+pub struct Token {
+    id: u32,
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        TOKENS_DROPPED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// As `merge`, with a by-value argument: a refused call still drops it, once.
+#[hot_fn]
+fn merge_with(into: &mut World, from: &SameWorld, token: Token) -> u32 {
+    into.frame += from.frame;
+    token.id
 }
 
 /// Compiled out, so not registered (the registration carries the function's `cfg`).
@@ -143,20 +166,21 @@ fn find(path: &str) -> &'static FnDesc {
 ///
 /// # Safety
 /// `args` holds one pointer per parameter of `desc`, each as its `ValueKind` requires (by-value
-/// arguments are moved out: the caller must not drop them again), and `R` is the return type.
+/// arguments are moved out: the caller must not drop them again), and `R` is what the return
+/// slot receives (a `ForeignString` for `String`).
 unsafe fn call<R>(desc: &FnDesc, args: &[*mut u8]) -> Result<R, String> {
     assert_eq!(args.len(), desc.params.len(), "{}", desc.signature());
     let mut ret = MaybeUninit::<R>::uninit();
-    let mut panic = MaybeUninit::<String>::uninit();
-    // SAFETY: the caller's contract covers `args`; `ret` has room for an `R`, the return type,
-    // and `panic` for a `String`.
+    let mut panic = MaybeUninit::<ForeignString>::uninit();
+    // SAFETY: the caller's contract covers `args`; `ret` has room for an `R`, what the return
+    // slot receives, and `panic` for a `ForeignString`.
     let ok = unsafe { (desc.shim)(args.as_ptr(), ret.as_mut_ptr().cast(), panic.as_mut_ptr()) };
     if ok {
         // SAFETY: the shim returned `true`, so it wrote the return value.
         Ok(unsafe { ret.assume_init() })
     } else {
         // SAFETY: the shim returned `false`, so it wrote the panic message.
-        Err(unsafe { panic.assume_init() })
+        Err(unsafe { panic.assume_init() }.into_string())
     }
 }
 
@@ -185,6 +209,7 @@ fn every_hot_fn_is_registered_once_by_its_path() {
             "greet",
             "make_vec",
             "merge",
+            "merge_with",
             "nothing",
             "shout",
             "sim::step",
@@ -275,15 +300,29 @@ fn str_args_and_string_returns() {
     };
     let mut times = 2_u32;
     // SAFETY: `greet(&str, u32) -> String`: the first slot points to a `StrRef` of UTF-8 bytes
-    // that outlive the call, the second to a `u32`.
-    let greeting = unsafe { call::<String>(find("greet"), &[ptr(&mut name), ptr(&mut times)]) };
-    assert_eq!(greeting.as_deref(), Ok("hello coohello coo"));
+    // that outlive the call, the second to a `u32`; a returned `String` is a `ForeignString`.
+    let greeting =
+        unsafe { call::<ForeignString>(find("greet"), &[ptr(&mut name), ptr(&mut times)]) };
+    assert_eq!(
+        greeting.map(ForeignString::into_string).as_deref(),
+        Ok("hello coohello coo")
+    );
 
-    let mut text = ManuallyDrop::new(String::from("moved in"));
-    // SAFETY: `shout(String) -> String`: the slot points to a `String` that the shim moves out;
-    // `ManuallyDrop` keeps this frame from dropping it again.
-    let shouted = unsafe { call::<String>(find("shout"), &[ptr(&mut *text)]) };
-    assert_eq!(shouted.as_deref(), Ok("MOVED IN"));
+    // A `String` argument is passed as a `StrRef` too: the shim copies it, the caller keeps its
+    // own string (and frees it with its own allocator).
+    let text = String::from("copied in");
+    let mut text_ref = StrRef {
+        ptr: text.as_ptr(),
+        len: text.len(),
+    };
+    // SAFETY: `shout(String) -> String`: the slot points to a `StrRef` of UTF-8 bytes that
+    // outlive the call.
+    let shouted = unsafe { call::<ForeignString>(find("shout"), &[ptr(&mut text_ref)]) };
+    assert_eq!(
+        shouted.map(ForeignString::into_string).as_deref(),
+        Ok("COPIED IN")
+    );
+    assert_eq!(text, "copied in");
 }
 
 #[test]
@@ -366,6 +405,45 @@ fn one_resource_is_not_passed_as_two_references() {
         Err("`merge` was called with one resource as both `into` and `from`, and one of them is `&mut`".to_owned())
     );
     assert_eq!(a.frame, 3);
+}
+
+#[test]
+fn a_refused_call_drops_its_by_value_arguments_once() {
+    let mut world = World {
+        frame: 1,
+        time: 0.0,
+    };
+    let same = ptr(&mut world);
+    let mut token = ManuallyDrop::new(Token { id: 7 });
+    let before = TOKENS_DROPPED.load(Ordering::SeqCst);
+    // SAFETY: `merge_with(&mut World, &World, Token) -> u32`: the first two slots point to one
+    // `World`, which the shim refuses before it creates any reference; the third to a `Token`
+    // that the shim takes (`ManuallyDrop` keeps this frame from dropping it again).
+    let refused = unsafe { call::<u32>(find("merge_with"), &[same, same, ptr(&mut *token)]) };
+    assert_eq!(
+        refused,
+        Err("`merge_with` was called with one resource as both `into` and `from`, and one of them is `&mut`".to_owned())
+    );
+    assert_eq!(TOKENS_DROPPED.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(world.frame, 1);
+
+    // A call that runs drops it once too (at the end of the function).
+    let mut other = World {
+        frame: 2,
+        time: 0.0,
+    };
+    let mut token = ManuallyDrop::new(Token { id: 8 });
+    let before = TOKENS_DROPPED.load(Ordering::SeqCst);
+    // SAFETY: as above, with two distinct `World`s.
+    let id = unsafe {
+        call::<u32>(
+            find("merge_with"),
+            &[ptr(&mut world), ptr(&mut other), ptr(&mut *token)],
+        )
+    };
+    assert_eq!(id, Ok(8));
+    assert_eq!(TOKENS_DROPPED.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(world.frame, 3);
 }
 
 #[test]

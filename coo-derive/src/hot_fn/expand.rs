@@ -5,8 +5,9 @@
 //! level (an impl block cannot hold statics), holding:
 //! - `__coo_shim`, the function's `coo_runtime::plugin::Shim`: it reads
 //!   one argument per slot of `args` (a reference to the live resource for `&T` / `&mut T`, a
-//!   `&str` built from a `StrRef`, or a value moved out of its slot), calls the function inside
-//!   `__private::catch`, and finishes with `__private::finish_call`;
+//!   `&str` built from a `StrRef`, or a value taken out of its slot by `HotValue::take_arg`),
+//!   the by-value ones first, so that a call the alias checks refuse still drops them; calls
+//!   the function inside `__private::catch`, and finishes with `__private::finish_call`;
 //! - the static `FnDesc`, whose parameter and return kinds name the user's types with the
 //!   user's spans (`<T as HotValue>::KIND`, `<T as HotResource>::DESC`), each in a constant of
 //!   its own, so that every type that cannot cross the boundary is reported on the type itself;
@@ -95,7 +96,12 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
         None => quote!(#ident),
     };
 
+    // Reads of the arguments the shim takes (values, `&str`), then of the resources: the
+    // by-value arguments are the shim's from the start, so they are read (and owned) before the
+    // alias checks, which drop them if they refuse the call.
     let mut reads = Vec::new();
+    let mut ref_reads = Vec::new();
+    let mut owned = Vec::new();
     // (slot, resource type, `&mut`) of the `&T` and `&mut T` parameters
     let mut resources = Vec::new();
     let mut args = Vec::new();
@@ -158,11 +164,13 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 let ty = replace_self(param.ty, function.owner);
                 let read = quote! {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
-                    // (so `add` stays in bounds), and this one points to a valid, aligned value
-                    // of the type that the caller gives up (it neither drops nor uses it
-                    // again), so reading it moves it into the call.
-                    let #arg = unsafe { #slot.cast::<#ty>().read() };
+                    // (so `add` stays in bounds), and this one points to what an argument slot
+                    // of the type's `ValueKind` holds, which the caller gives up (it neither
+                    // drops nor uses it again), so taking it moves it into the call
+                    // (`HotValue::take_arg`; a `String` is copied from the `StrRef` there).
+                    let #arg = unsafe { <#ty as __coo::HotValue>::take_arg(#slot) };
                 };
+                owned.push(arg.clone());
                 let kind = quote_spanned! {ty.span()=>
                     <#ty as __coo::HotValue>::KIND
                 };
@@ -175,7 +183,10 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
             .as_deref()
             .expect("`valid::check` rejects parameters without a name");
         let kind_const = format_ident!("__COO_PARAM_{}", index);
-        reads.push(read);
+        match param.passing {
+            Passing::Ref(_) | Passing::RefMut(_) => ref_reads.push(read),
+            _ => reads.push(read),
+        }
         args.push(arg);
         kinds.push(quote! {
             const #kind_const: __coo::ValueKind = #kind;
@@ -187,12 +198,18 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
     if function.params.is_empty() {
         reads.push(quote!(let _ = __coo_args;));
     }
-    let alias_checks = alias_checks(function, &resources);
-    let ret = match function.ret {
-        Ret::Unit => quote!(__coo::ValueKind::Unit),
+    let alias_checks = alias_checks(function, &resources, &owned);
+    let (ret, put_ret) = match function.ret {
+        Ret::Unit => (
+            quote!(__coo::ValueKind::Unit),
+            quote!(<() as __coo::HotValue>::put_ret),
+        ),
         Ret::Value(ty) => {
             let ty = replace_self(ty, function.owner);
-            quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::KIND)
+            (
+                quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::KIND),
+                quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::put_ret),
+            )
         }
         Ret::Unsupported(_) => unreachable!("`valid::check` rejects unsupported return types"),
     };
@@ -206,15 +223,18 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
             unsafe extern "C-unwind" fn __coo_shim(
                 __coo_args: *const *mut u8,
                 __coo_ret: *mut u8,
-                __coo_panic: *mut __coo::String,
+                __coo_panic: *mut __coo::ForeignString,
             ) -> bool {
-                #(#alias_checks)*
                 #(#reads)*
+                #alias_checks
+                #(#ref_reads)*
                 let __coo_result = __coo::catch(move || #callee(#(#args),*));
-                // SAFETY: `Shim`'s contract: `__coo_ret` is valid for writes of the return
-                // type (the result's `Ok` type) and `__coo_panic` of a `String`, which is
-                // `finish_call`'s contract.
-                unsafe { __coo::finish_call(__coo_result, __coo_ret, __coo_panic) }
+                // SAFETY: `Shim`'s contract: `__coo_ret` is valid for writes of what the
+                // return type's kind receives, which its `put_ret` (the result's `Ok` type's)
+                // writes, and `__coo_panic` of a `ForeignString`: `finish_call`'s contract.
+                unsafe {
+                    __coo::finish_call(__coo_result, #put_ret, __coo_ret, __coo_panic)
+                }
             }
 
             #(#kinds)*
@@ -237,11 +257,14 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
 
 /// For each pair of reference parameters of which one is `&mut`: a check that the host did not
 /// pass one resource for both (`valid` rejects the same type written twice, but not a type
-/// alias), so that the `&mut` never aliases. Failing it is reported like a panic.
+/// alias), so that the `&mut` never aliases. Failing it is reported like a panic, after the
+/// by-value arguments (`owned`, already read) are dropped, inside `catch`: the shim owns them
+/// and the function never runs.
 fn alias_checks(
     function: &HotFn<'_>,
     resources: &[(usize, TokenStream, bool)],
-) -> Vec<TokenStream> {
+    owned: &[proc_macro2::Ident],
+) -> TokenStream {
     let mut checks = Vec::new();
     for (position, (a, a_ty, a_mut)) in resources.iter().enumerate() {
         for (b, _, b_mut) in &resources[position + 1..] {
@@ -269,15 +292,27 @@ fn alias_checks(
                         __coo::core::mem::size_of::<#a_ty>(),
                     )
                 } {
-                    // SAFETY: `Shim`'s contract: `__coo_panic` is valid for writes of a
-                    // `String`.
-                    unsafe { __coo_panic.write(__coo::String::from(#message)) };
-                    return false;
-                }
+                    __coo::core::option::Option::Some(#message)
+                } else
             });
         }
     }
-    checks
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        let __coo_aliased: __coo::core::option::Option<&'static str> =
+            #(#checks)* { __coo::core::option::Option::None };
+        if let __coo::core::option::Option::Some(__coo_message) = __coo_aliased {
+            let __coo_dropped = __coo::catch(move || {
+                __coo::core::mem::drop((#(#owned,)*));
+            });
+            // SAFETY: `Shim`'s contract: `__coo_panic` is valid for writes of a
+            // `ForeignString`.
+            unsafe { __coo_panic.write(__coo::refused_call(__coo_message, __coo_dropped)) };
+            return false;
+        }
+    }
 }
 
 /// `ty` with `Self` replaced by the impl block's type: the generated items live outside the
