@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use hot_host::snapshot::{self, PluginId, SnapshotDir, SnapshotError};
 use serde_json::{Value, json};
 
-/// Generous: a reload includes a cargo build, and CI machines are slow. Tests never assert
-/// how fast anything is; they only wait for it.
-const PATIENCE: Duration = Duration::from_secs(120);
+/// Generous: a reload includes a cargo build (the `--release` test's first one builds every
+/// dependency optimized), and CI machines are slow and busy. Tests never assert how fast
+/// anything is; they only wait for it.
+const PATIENCE: Duration = Duration::from_secs(600);
 
 fn edit(dir: &Path, old: &str, new: &str) {
     let path = dir.join("src/lib.rs");
@@ -929,5 +930,38 @@ fn the_readme_walkthrough_on_a_copy_of_the_demo() {
     let s = host.state();
     assert!(tick(&s) > broken, "{s}");
     assert_eq!(p0(&s)["velocity"]["y"], -1234.5);
+    host.quit();
+}
+
+#[test]
+fn release_builds_the_plugin_with_the_release_profile_and_reloads_it() {
+    let dir = support::copy_fixture("tick-plugin", "loop_release");
+    append(
+        dir.path(),
+        "\n#[hot_fn]\npub fn optimized() -> bool {\n    !cfg!(debug_assertions)\n}\n",
+    );
+    let mut host = Running::start(dir.path(), &["--release", "--no-watch", "--every", "0"]);
+    host.send("call optimized");
+    host.wait_out("the profile", |l| (l == "true").then_some(()));
+    let release_lib = support::fixtures_target_dir().join("release").join(format!(
+        "{}loop_release{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(release_lib.exists(), "{} was built", release_lib.display());
+    // A reload builds with the same profile.
+    edit(
+        dir.path(),
+        "!cfg!(debug_assertions)",
+        "!cfg!(debug_assertions) && true",
+    );
+    host.send("reload");
+    host.wait_out("the reload", |l| {
+        l.starts_with("version 1 -> 2").then_some(())
+    });
+    host.send("call optimized");
+    host.wait_out("the profile after the reload", |l| {
+        (l == "true").then_some(())
+    });
     host.quit();
 }
