@@ -17,11 +17,14 @@
 //! ```
 //!
 //! - `coo_snapshot` is the format version, 1.
-//! - `plugin` (optional: the dev loop writes it, `save` does not) says which plugin the state is
-//!   of: `{"package":"demo-plugin","manifest":"/src/demo-plugin/Cargo.toml"}` ([`PluginId`]).
-//!   [`load_for`] refuses a snapshot of another package; the manifest is only shown.
-//! - `run` (optional, with `plugin`) says how the run of the dev loop that saved it stands
-//!   ([`RunInfo`]): `{"supersedes":true,"ended":false}`.
+//! - `plugin` (optional: the dev loop and its `save` command write it, [`save`] does not) says
+//!   which plugin the state is of:
+//!   `{"package":"demo-plugin","manifest":"/src/demo-plugin/Cargo.toml"}` ([`PluginId`]).
+//!   [`load_for`] (`--restore`, and the `load` command of `hot-host run`) refuses a snapshot of
+//!   another package; the manifest is only shown.
+//! - `run` (optional, with `plugin`; the dev loop's own snapshots only, not `save`'s) says how
+//!   the run of the dev loop that saved it stands ([`RunInfo`]):
+//!   `{"supersedes":true,"ended":false}`.
 //! - `types` holds the layout of every type the state reaches ([`coo_runtime::schema`]'s
 //!   [`TypeLayout`]s, keyed by stable name; field types as text, nested types by stable name),
 //!   so a snapshot says what it was saved from after that code is gone. Loading reads it to
@@ -175,24 +178,33 @@ pub fn save(state: &State) -> String {
     save_with(state, None)
 }
 
+/// The state as a snapshot of `plugin` (as the `save` command writes it): [`load_for`] refuses
+/// it in another plugin.
+pub fn save_of(state: &State, plugin: &PluginId) -> String {
+    save_with(state, Some((plugin, None)))
+}
+
 /// The state as a snapshot of `plugin` saved by a run of the dev loop: [`load_for`] refuses it
 /// in another plugin, and `run` says whether `--restore` picks it by default.
 pub fn save_for(state: &State, plugin: &PluginId, run: RunInfo) -> String {
-    save_with(state, Some((plugin, run)))
+    save_with(state, Some((plugin, Some(run))))
 }
 
-fn save_with(state: &State, header: Option<(&PluginId, RunInfo)>) -> String {
+fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> String {
     let schema = schema_of(state);
     let mut out = String::new();
     let _ = write!(out, r#"{{"coo_snapshot":{FORMAT_VERSION},"#);
     if let Some((plugin, run)) = header {
         out.push_str(r#""plugin":"#);
         plugin.json(&mut out);
-        let _ = write!(
-            out,
-            r#","run":{{"supersedes":{},"ended":{}}},"#,
-            run.supersedes, run.ended
-        );
+        out.push(',');
+        if let Some(run) = run {
+            let _ = write!(
+                out,
+                r#""run":{{"supersedes":{},"ended":{}}},"#,
+                run.supersedes, run.ended
+            );
+        }
     }
     out.push_str(r#""types":"#);
     types_json(&mut out, &schema);
@@ -896,7 +908,7 @@ pub struct RunInfo {
 }
 
 /// The header of a snapshot: which plugin it is of and how its run stands; `None`s for a
-/// snapshot without them (as `save` writes).
+/// snapshot without them ([`save`] writes neither, [`save_of`] no `run`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub plugin: Option<PluginId>,

@@ -802,6 +802,41 @@ fn a_tick_that_fails_pauses_ticking_until_the_next_reload() {
     host.quit();
 }
 
+/// A tick whose returned value replaces a resource whose `Drop` panics: the panic is caught,
+/// the value leaked, a warning printed, and ticking goes on.
+#[test]
+fn a_tick_that_replaces_a_resource_whose_drop_panics_warns_and_ticks_on() {
+    let dir = support::copy_fixture("tick-plugin", "loop_drop_panics");
+    append(
+        dir.path(),
+        "\n#[derive(CooType, Debug)]\npub struct Noisy {\n    pub id: u64,\n}\n\n\
+         impl Drop for Noisy {\n    fn drop(&mut self) {\n        \
+         panic!(\"noisy {} refuses to drop\", self.id);\n    }\n}\n\n\
+         #[hot_fn]\npub fn churn(counter: &mut Counter) -> Noisy {\n    \
+         counter.count += 1;\n    Noisy { id: counter.count }\n}\n",
+    );
+    let mut host = Running::start(dir.path(), &["--tick", "churn", "--no-watch"]);
+    // The second tick replaces the first tick's `Noisy`.
+    assert_eq!(
+        host.wait_err("warning:"),
+        "warning: dropping a `loop_drop_panics::Noisy` panicked: noisy 1 refuses to drop; \
+         the value was leaked, not dropped again (a `Drop` impl must not panic)"
+    );
+    assert_eq!(
+        host.wait_err("warning:"),
+        "warning: dropping a `loop_drop_panics::Noisy` panicked: noisy 2 refuses to drop; \
+         the value was leaked, not dropped again (a `Drop` impl must not panic)"
+    );
+    host.state_until("ticking on", |s| count(s) > 5);
+    host.drain();
+    assert!(
+        !host.err_seen.iter().any(|l| l.starts_with("error")),
+        "{:?}",
+        host.err_seen
+    );
+    host.quit();
+}
+
 #[test]
 fn no_watch_reloads_only_on_the_reload_command() {
     let dir = support::copy_fixture("tick-plugin", "loop_no_watch");
