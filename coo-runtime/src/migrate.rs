@@ -76,7 +76,11 @@ pub enum MigrateError {
         ty: String,
         message: String,
     },
-    #[error("the default of `{path}` panicked: {message}")]
+    #[error(
+        "the default of `{path}` panicked: {message}; make the `Default` impl or \
+         `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
+         `#[coo(default = ...)]` that does not"
+    )]
     Default { path: ValuePath, message: String },
     #[error("the plan was made for other live values; plan again")]
     StalePlan,

@@ -392,8 +392,8 @@ impl fmt::Display for PlanError {
     }
 }
 
-/// Plans the migration of values of the `roots` (the live resources' descriptors, with how many
-/// live values each has) to the types of `new`.
+/// Plans the migration of values of the `roots` (the descriptors of the live resources' types)
+/// to the types of `new`.
 pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanError> {
     let mut planner = Planner {
         new,

@@ -298,6 +298,11 @@ impl Ticker {
             };
             writeln!(err, "error: tick `{}`: {e}\n{hint}", self.name)?;
         }
+        // A resource that the returned value replaced, or an argument given back, whose `Drop`
+        // panicked: leaked, and ticking goes on.
+        for panic in host.take_drop_panics() {
+            writeln!(err, "warning: {panic}")?;
+        }
         Ok(())
     }
 }
@@ -359,7 +364,8 @@ pub fn run(
                     pending = None;
                     discard_in_flight = building;
                 }
-                let flow = repl::run_command(host, &line, out, err)?;
+                let plugin = options.snapshots.as_ref().map(|s| &s.plugin);
+                let flow = repl::run_command_of(host, plugin, &line, out, err)?;
                 if reloads && let Some(t) = ticker.as_mut() {
                     t.resolve(host);
                 }

@@ -271,6 +271,9 @@ fn run(mut host: Host, options: &mut Options, restore: Option<Option<PathBuf>>) 
                 let _ = writeln!(err, "error: init: {e}");
             }
         }
+        for panic in host.take_drop_panics() {
+            let _ = writeln!(err, "warning: {panic}");
+        }
     }
     let _ = out.flush();
     let (events, incoming) = mpsc::channel();

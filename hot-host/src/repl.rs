@@ -7,6 +7,7 @@ use coo_runtime::schema::{LayoutKind, TypeLayout};
 
 use crate::host::{Host, Value};
 use crate::show::{state_json, state_pretty};
+use crate::snapshot::PluginId;
 
 /// The text of `help`.
 pub const HELP: &str = "\
@@ -17,9 +18,10 @@ commands:
   state --json          print the live state as one line of JSON
   state <path> [--json] print one value: `state World.particles[0].pos`
   set <path> <json>     replace one value: `set World.gravity.y -2.5`, `set World.weather Calm`
-  save <file>           save the state as JSON (the `state --json` shape, with its layouts)
+  save <file>           save the state as JSON (the `state --json` shape, with its layouts
+                        and the plugin's package name)
   load <file>           load a saved state; one saved under older layouts is migrated by
-                        field name with the same rules as a reload
+                        field name with the same rules as a reload; another plugin's is refused
   reload                rebuild the plugin and reload it, keeping the state
   plan                  build the current source and show the migration it would need,
                         without applying it
@@ -84,9 +86,41 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// Runs one command line.
+/// Runs one command line, for a plugin whose identity is not known: `save` writes no
+/// `plugin` member and `load` takes any plugin's snapshot (see [`run_command_of`]).
 pub fn run_command(
     host: &mut Host,
+    line: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<Flow> {
+    run_command_of(host, None, line, out, err)
+}
+
+/// Runs one command line for the plugin `plugin`: `save` records it in the snapshot, and `load`
+/// refuses a snapshot of another plugin ([`SnapshotError::OtherPlugin`], as `--restore` does).
+/// Drops whose `Drop` panicked during the command are printed as warnings after it.
+///
+/// [`SnapshotError::OtherPlugin`]: crate::snapshot::SnapshotError::OtherPlugin
+pub fn run_command_of(
+    host: &mut Host,
+    plugin: Option<&PluginId>,
+    line: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<Flow> {
+    let flow = command(host, plugin, line, out, err)?;
+    // A resource that a returned value replaced, an argument given back, a value `set` or
+    // `load` replaced, whose `Drop` panicked.
+    for panic in host.take_drop_panics() {
+        writeln!(err, "warning: {panic}")?;
+    }
+    Ok(flow)
+}
+
+fn command(
+    host: &mut Host,
+    plugin: Option<&PluginId>,
     line: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -131,7 +165,10 @@ pub fn run_command(
             }
         }
         ("save", [file]) => {
-            let text = crate::snapshot::save(host.state());
+            let text = match plugin {
+                Some(plugin) => crate::snapshot::save_of(host.state(), plugin),
+                None => crate::snapshot::save(host.state()),
+            };
             match std::fs::write(file, text) {
                 Ok(()) => writeln!(out, "saved the state to {file}")?,
                 Err(e) => writeln!(err, "error: could not write {file}: {e}")?,
@@ -139,7 +176,10 @@ pub fn run_command(
         }
         ("load", [file]) => match std::fs::read_to_string(file) {
             Err(e) => writeln!(err, "error: could not read {file}: {e}")?,
-            Ok(text) => match crate::snapshot::load(&text, host.catalog()) {
+            Ok(text) => match match plugin {
+                Some(plugin) => crate::snapshot::load_for(&text, host.catalog(), plugin),
+                None => crate::snapshot::load(&text, host.catalog()),
+            } {
                 Ok((state, report)) => {
                     *host.state_mut() = state;
                     writeln!(out, "{report}")?;
@@ -228,11 +268,6 @@ fn call(
         Ok(Value::Unit) => {}
         Ok(v) => writeln!(out, "{v}")?,
         Err(e) => writeln!(err, "error: {e}")?,
-    }
-    // A resource that the returned value replaced, or an argument given back, whose `Drop`
-    // panicked.
-    for panic in host.take_drop_panics() {
-        writeln!(err, "warning: {panic}")?;
     }
     Ok(())
 }

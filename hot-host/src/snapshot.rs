@@ -17,11 +17,14 @@
 //! ```
 //!
 //! - `coo_snapshot` is the format version, 1.
-//! - `plugin` (optional: the dev loop writes it, `save` does not) says which plugin the state is
-//!   of: `{"package":"demo-plugin","manifest":"/src/demo-plugin/Cargo.toml"}` ([`PluginId`]).
-//!   [`load_for`] refuses a snapshot of another package; the manifest is only shown.
-//! - `run` (optional, with `plugin`) says how the run of the dev loop that saved it stands
-//!   ([`RunInfo`]): `{"supersedes":true,"ended":false}`.
+//! - `plugin` (optional: the dev loop and its `save` command write it, [`save`] does not) says
+//!   which plugin the state is of:
+//!   `{"package":"demo-plugin","manifest":"/src/demo-plugin/Cargo.toml"}` ([`PluginId`]).
+//!   [`load_for`] (`--restore`, and the `load` command of `hot-host run`) refuses a snapshot of
+//!   another package; the manifest is only shown.
+//! - `run` (optional, with `plugin`; the dev loop's own snapshots only, not `save`'s) says how
+//!   the run of the dev loop that saved it stands ([`RunInfo`]):
+//!   `{"supersedes":true,"ended":false}`.
 //! - `types` holds the layout of every type the state reaches ([`coo_runtime::schema`]'s
 //!   [`TypeLayout`]s, keyed by stable name; field types as text, nested types by stable name),
 //!   so a snapshot says what it was saved from after that code is gone. Loading reads it to
@@ -175,24 +178,33 @@ pub fn save(state: &State) -> String {
     save_with(state, None)
 }
 
+/// The state as a snapshot of `plugin` (as the `save` command writes it): [`load_for`] refuses
+/// it in another plugin.
+pub fn save_of(state: &State, plugin: &PluginId) -> String {
+    save_with(state, Some((plugin, None)))
+}
+
 /// The state as a snapshot of `plugin` saved by a run of the dev loop: [`load_for`] refuses it
 /// in another plugin, and `run` says whether `--restore` picks it by default.
 pub fn save_for(state: &State, plugin: &PluginId, run: RunInfo) -> String {
-    save_with(state, Some((plugin, run)))
+    save_with(state, Some((plugin, Some(run))))
 }
 
-fn save_with(state: &State, header: Option<(&PluginId, RunInfo)>) -> String {
+fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> String {
     let schema = schema_of(state);
     let mut out = String::new();
     let _ = write!(out, r#"{{"coo_snapshot":{FORMAT_VERSION},"#);
     if let Some((plugin, run)) = header {
         out.push_str(r#""plugin":"#);
         plugin.json(&mut out);
-        let _ = write!(
-            out,
-            r#","run":{{"supersedes":{},"ended":{}}},"#,
-            run.supersedes, run.ended
-        );
+        out.push(',');
+        if let Some(run) = run {
+            let _ = write!(
+                out,
+                r#""run":{{"supersedes":{},"ended":{}}},"#,
+                run.supersedes, run.ended
+            );
+        }
     }
     out.push_str(r#""types":"#);
     types_json(&mut out, &schema);
@@ -896,7 +908,7 @@ pub struct RunInfo {
 }
 
 /// The header of a snapshot: which plugin it is of and how its run stands; `None`s for a
-/// snapshot without them (as `save` writes).
+/// snapshot without them ([`save`] writes neither, [`save_of`] no `run`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub plugin: Option<PluginId>,
@@ -1026,13 +1038,17 @@ impl SnapshotDir {
         Ok(None)
     }
 
-    /// Writes `text` to `file` (a run's file in this directory): to a `.tmp` file first and
-    /// renamed over it, so a crash mid-write never leaves a torn snapshot. Then removes the
-    /// oldest files beyond `keep`, never `file` nor `protect`.
+    /// Writes `text` to `file` (a run's file in this directory): to a temp file first
+    /// (`<file>.<pid>.tmp`) and renamed over it, so a crash mid-write never leaves a torn
+    /// snapshot. Then removes the temp files that hosts killed mid-write left
+    /// ([`remove_stale_temps`](SnapshotDir::remove_stale_temps)) and the oldest files beyond
+    /// `keep`, never `file` nor `protect`.
     pub fn write(&self, file: &Path, text: &str, protect: Option<&Path>) -> Result<(), SaveError> {
         let write = || {
             std::fs::create_dir_all(&self.dir)?;
-            let tmp = file.with_extension("json.tmp");
+            let mut tmp = file.as_os_str().to_owned();
+            tmp.push(format!(".{}.tmp", std::process::id()));
+            let tmp = PathBuf::from(tmp);
             std::fs::write(&tmp, text)?;
             std::fs::rename(&tmp, file)
         };
@@ -1040,6 +1056,8 @@ impl SnapshotDir {
             file: file.to_path_buf(),
             source,
         })?;
+        self.remove_stale_temps()
+            .map_err(|(file, source)| SaveError::Prune { file, source })?;
         let prune = |old: &Path| match std::fs::remove_file(old) {
             // Another run of the same plugin removed it first.
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -1056,6 +1074,58 @@ impl SnapshotDir {
         }
         Ok(())
     }
+}
+
+impl SnapshotDir {
+    /// Removes the temp files of snapshot writes whose process is gone (a host killed while it
+    /// saved), and returns how many it removed. The temp files of live processes (this one,
+    /// whose other threads may be writing, or another host sharing the directory) are left
+    /// alone, and so is every file that is not a snapshot's temp file. A temp file is
+    /// `<file>.json.<pid>.tmp`, or `snapshot-<time>-<pid>.json.tmp` as hosts before named
+    /// them (the pid of a run's file is its writer's). Only on Linux, where `/proc` tells
+    /// whether a process lives; elsewhere it removes nothing.
+    pub fn remove_stale_temps(&self) -> Result<usize, (PathBuf, io::Error)> {
+        if !cfg!(target_os = "linux") {
+            return Ok(0);
+        }
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err((self.dir.clone(), e)),
+        };
+        let me = std::process::id();
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| (self.dir.clone(), e))?;
+            let Some(pid) = entry.file_name().to_str().and_then(temp_pid) else {
+                continue;
+            };
+            if pid == me || Path::new("/proc").join(pid.to_string()).exists() {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                // Another host removed it first.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err((entry.path(), e)),
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The pid of the process that wrote a snapshot's temp file, if `name` is one:
+/// `<name>.json.<pid>.tmp`, or `snapshot-<time>-<pid>.json.tmp` (as hosts before named them).
+fn temp_pid(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(".tmp")?;
+    if let Some((file, pid)) = stem.rsplit_once('.')
+        && file.ends_with(".json")
+        && let Ok(pid) = pid.parse()
+    {
+        return Some(pid);
+    }
+    let run = stem.strip_prefix("snapshot-")?.strip_suffix(".json")?;
+    run.rsplit_once('-')?.1.parse().ok()
 }
 
 /// Why [`SnapshotDir::write`] failed.
@@ -1109,6 +1179,23 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_files_name_their_writers_pid() {
+        assert_eq!(
+            temp_pid("snapshot-20261129T142903.123Z-42.json.4242.tmp"),
+            Some(4242)
+        );
+        assert_eq!(temp_pid("state.json.7.tmp"), Some(7));
+        assert_eq!(
+            temp_pid("snapshot-20261129T142903.123Z-42.json.tmp"),
+            Some(42)
+        );
+        assert_eq!(temp_pid("snapshot-20261129T142903.123Z-42.json"), None);
+        assert_eq!(temp_pid("notes.tmp"), None);
+        assert_eq!(temp_pid("notes.7.tmp"), None);
+        assert_eq!(temp_pid("snapshot-x.json.tmp"), None);
+    }
 
     #[test]
     fn type_texts_parse_back() {

@@ -548,3 +548,148 @@ fn call_passes_each_kind_of_argument_and_refuses_wrong_counts_and_types() {
     assert_eq!(host.run("call count"), out(&["1"]));
     host.quit();
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn save_records_the_plugin_and_load_refuses_another_plugins_snapshot() {
+    use hot_host::snapshot::{self, PluginId, SnapshotError};
+
+    let dir = support::copy_fixture("game-plugin", "cmd_save_identity");
+    let mut host = Host::start(dir.path());
+    let file = dir.path().join("snap.json");
+    let file = file.to_str().unwrap();
+    assert_eq!(
+        host.run(&format!("save {file}")),
+        out(&[&format!("saved the state to {file}")])
+    );
+    // The snapshot says whose it is, as the dev loop's own snapshots do.
+    let manifest = dir.path().join("Cargo.toml").canonicalize().unwrap();
+    let text = fs::read_to_string(file).unwrap();
+    assert_eq!(
+        snapshot::header_of(&text).unwrap(),
+        snapshot::Header {
+            plugin: Some(PluginId {
+                package: "cmd_save_identity".into(),
+                manifest: manifest.display().to_string(),
+            }),
+            run: None,
+        }
+    );
+    let saved = host.state();
+
+    // The same plugin loads it back.
+    assert_eq!(host.run("call step"), Output::default());
+    assert_ne!(host.state(), saved);
+    assert_eq!(
+        host.run(&format!("load {file}")),
+        out(&[
+            "loaded 1 resource: Game",
+            "Enemy: 2 values",
+            "Game: 1 value",
+            "Phase: 1 value",
+            "Stats: 2 values",
+            "",
+        ])
+    );
+    assert_eq!(host.state(), saved);
+
+    // Another plugin's snapshot (the same state, another package) is refused, as `--restore`
+    // refuses it, and changes nothing.
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["plugin"] = serde_json::json!({
+        "package": "another_plugin",
+        "manifest": "/src/another_plugin/Cargo.toml",
+    });
+    let other = dir.path().join("other.json");
+    fs::write(&other, json.to_string()).unwrap();
+    assert_eq!(host.run("call step"), Output::default());
+    let before = host.state();
+    let refusal = SnapshotError::OtherPlugin {
+        saved: "another_plugin".into(),
+        saved_manifest: "/src/another_plugin/Cargo.toml".into(),
+        current: "cmd_save_identity".into(),
+    };
+    assert_eq!(
+        host.run(&format!("load {}", other.display())),
+        err(&format!(
+            "error: could not load {}, the state is unchanged: {refusal}",
+            other.display()
+        ))
+    );
+    assert_eq!(host.state(), before);
+    host.quit();
+}
+
+/// A plugin whose `Noisy` resource panics when dropped, unless its id is 0.
+const NOISY_PLUGIN: &str = r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug)]
+pub struct Noisy {
+    pub id: u32,
+}
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        if self.id != 0 {
+            panic!("noisy {} refuses to drop", self.id);
+        }
+    }
+}
+
+#[hot_fn]
+pub fn init() -> Noisy {
+    Noisy { id: 0 }
+}
+
+#[hot_fn]
+pub fn noisy(id: u32) -> Noisy {
+    Noisy { id }
+}
+"#;
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn a_call_that_replaces_a_resource_whose_drop_panics_warns_and_the_host_goes_on() {
+    let dir = support::variant("cmd-drop-panics", NOISY_PLUGIN, |m| m);
+    let mut host = Host::start(dir.path());
+    assert_eq!(
+        host.run("call noisy 1"),
+        out(&["(the new `Noisy` resource)"])
+    );
+    // The new `Noisy` replaces the old one, whose `Drop` panics: leaked and reported, last (the
+    // plugin's panic hook prints the panic first).
+    let replaced = host.run("call noisy 2");
+    assert_eq!(replaced.out, ["(the new `Noisy` resource)"], "{replaced:?}");
+    assert_eq!(
+        replaced.err.last().map(String::as_str),
+        Some(
+            "warning: dropping a `cmd_drop_panics::Noisy` panicked: noisy 1 refuses to drop; \
+             the value was leaked, not dropped again (a `Drop` impl must not panic)"
+        ),
+        "{replaced:?}"
+    );
+    assert!(
+        replaced.err.iter().all(|l| !l.starts_with("error")),
+        "{replaced:?}"
+    );
+    assert_eq!(host.state(), serde_json::json!({"Noisy": {"id": 2}}));
+    // Reported once: the next command has nothing to report.
+    assert_eq!(host.run("state Noisy.id"), out(&["2"]));
+    let quiet = host.run("call noisy 0");
+    assert_eq!(
+        quiet.err.last().map(String::as_str),
+        Some(
+            "warning: dropping a `cmd_drop_panics::Noisy` panicked: noisy 2 refuses to drop; \
+             the value was leaked, not dropped again (a `Drop` impl must not panic)"
+        ),
+        "{quiet:?}"
+    );
+    host.quit();
+}

@@ -553,6 +553,60 @@ fn only_the_newest_snapshots_are_kept_and_a_waiting_one_never_goes() {
     assert_eq!(dir.list().unwrap(), [files[3].clone(), files[2].clone()]);
 }
 
+/// A host killed in the middle of a save leaves its temp file behind; the next save into the
+/// directory removes the temp files of processes that are gone, and never those of a live host
+/// sharing the directory (nor this process's own, which another thread may be writing).
+#[test]
+fn a_save_removes_the_temp_files_of_dead_hosts_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = SnapshotDir::new(tmp.path(), 10);
+    // A pid that no process has any more: a child that ran and was reaped.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hot-host"))
+        .arg("--version")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dead = child.id();
+    assert!(child.wait().unwrap().success());
+    // Process 1 lives as long as the machine (or the container).
+    let live = 1;
+    let me = std::process::id();
+    let at = |secs: u64| std::time::UNIX_EPOCH + Duration::from_secs(1_795_000_000 + secs);
+    let name = |file: PathBuf| file.file_name().unwrap().to_str().unwrap().to_owned();
+    let dead_run = name(dir.session_file(at(0), dead));
+    let older_dead_run = name(dir.session_file(at(1), dead));
+    let live_run = name(dir.session_file(at(2), live));
+    let other_thread = name(dir.session_file(at(3), me));
+    let mine = dir.session_file(at(4), me);
+    fs::create_dir_all(tmp.path()).unwrap();
+    let left = [
+        format!("{dead_run}.{dead}.tmp"),
+        // As hosts before the temp files carried the writer's pid named them.
+        format!("{older_dead_run}.tmp"),
+        format!("{live_run}.{live}.tmp"),
+        format!("{other_thread}.{me}.tmp"),
+        "notes.tmp".to_owned(),
+    ];
+    for file in &left {
+        fs::write(tmp.path().join(file), "{\"torn").unwrap();
+    }
+    dir.write(&mine, "{}", None).unwrap();
+    let mut files: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut expected = vec![
+        format!("{live_run}.{live}.tmp"),
+        format!("{other_thread}.{me}.tmp"),
+        name(mine.clone()),
+        "notes.tmp".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(files, expected);
+    assert_eq!(fs::read_to_string(&mine).unwrap(), "{}");
+}
+
 #[test]
 fn a_snapshot_of_another_plugin_is_refused_and_init_runs() {
     let shared = tempfile::tempdir().unwrap();
@@ -746,6 +800,41 @@ fn a_tick_that_fails_pauses_ticking_until_the_next_reload() {
         l.starts_with("version 1 -> 2").then_some(())
     });
     host.state_until("ticking again", |s| count(s) > 3);
+    host.quit();
+}
+
+/// A tick whose returned value replaces a resource whose `Drop` panics: the panic is caught,
+/// the value leaked, a warning printed, and ticking goes on.
+#[test]
+fn a_tick_that_replaces_a_resource_whose_drop_panics_warns_and_ticks_on() {
+    let dir = support::copy_fixture("tick-plugin", "loop_drop_panics");
+    append(
+        dir.path(),
+        "\n#[derive(CooType, Debug)]\npub struct Noisy {\n    pub id: u64,\n}\n\n\
+         impl Drop for Noisy {\n    fn drop(&mut self) {\n        \
+         panic!(\"noisy {} refuses to drop\", self.id);\n    }\n}\n\n\
+         #[hot_fn]\npub fn churn(counter: &mut Counter) -> Noisy {\n    \
+         counter.count += 1;\n    Noisy { id: counter.count }\n}\n",
+    );
+    let mut host = Running::start(dir.path(), &["--tick", "churn", "--no-watch"]);
+    // The second tick replaces the first tick's `Noisy`.
+    assert_eq!(
+        host.wait_err("warning:"),
+        "warning: dropping a `loop_drop_panics::Noisy` panicked: noisy 1 refuses to drop; \
+         the value was leaked, not dropped again (a `Drop` impl must not panic)"
+    );
+    assert_eq!(
+        host.wait_err("warning:"),
+        "warning: dropping a `loop_drop_panics::Noisy` panicked: noisy 2 refuses to drop; \
+         the value was leaked, not dropped again (a `Drop` impl must not panic)"
+    );
+    host.state_until("ticking on", |s| count(s) > 5);
+    host.drain();
+    assert!(
+        !host.err_seen.iter().any(|l| l.starts_with("error")),
+        "{:?}",
+        host.err_seen
+    );
     host.quit();
 }
 

@@ -331,6 +331,40 @@ mod new_fields {
         assert_eq!(problems[1].field.as_deref(), Some("dock"));
         assert_eq!(state.get::<v1::Ship>().unwrap().x, 2.5, "untouched");
     }
+
+    fn no_fuel_today() -> u32 {
+        panic!("no fuel today")
+    }
+
+    pub mod v2_panicking_default {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Ship")]
+        pub struct Ship {
+            pub x: f32,
+            #[coo(default = no_fuel_today())]
+            pub fuel: u32,
+        }
+    }
+
+    #[test]
+    fn a_panicking_default_is_refused_saying_what_to_write() {
+        let mut state = state_with(v1::Ship { x: 2.5 });
+        let err =
+            migrate_error(migrate(&mut state, &[v2_panicking_default::Ship::DESC]).unwrap_err());
+        assert!(
+            matches!(&err, MigrateError::Default { path, message }
+                if path.to_string() == "Ship.fuel" && message == "no fuel today"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the default of `Ship.fuel` panicked: no fuel today; make the `Default` impl or \
+             `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
+             `#[coo(default = ...)]` that does not"
+        );
+        assert_eq!(state.get::<v1::Ship>().unwrap().x, 2.5, "untouched");
+    }
 }
 
 mod removed_fields {
