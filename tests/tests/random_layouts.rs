@@ -19,11 +19,13 @@
 //! A third property draws mutually recursive layouts (see "mutually recursive layouts" below):
 //! a cycle of types reaching each other through `Vec` or `Option<Box<_>>`, some of which change;
 //! every nested value of every type reaching a changed one is migrated, none is moved bitwise.
-//! The generator builds struct layouts only: no enum descriptor is built here, so there is no
-//! `EnumDesc::repr` or `VariantDesc::discriminant` to draw. Enums whose `repr` or
-//! discriminants change are covered by `tests/enum_repr.rs` (derived types) and by the
-//! end-to-end test in `tests/reload.rs`; adding hand-built enums to this generator needs
-//! hand-written `read`/`write` glue for them and is left for later.
+//!
+//! A fourth property (module `enums`) draws enums with hand-written tagged layouts and glue:
+//! variants and their fields added, removed, reordered and widened, explicit discriminants and
+//! `repr`s changed, inside a struct that changes only through them.
+//!
+//! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
+//! first on every run (commit that file when it exists).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -38,7 +40,10 @@ use coo_runtime::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::RngAlgorithm;
+use proptest::test_runner::{FileFailurePersistence, RngAlgorithm};
+
+#[path = "random_layouts/enums.rs"]
+mod enums;
 
 // ------------------------------------------------------------------------------ drop counting
 
@@ -971,12 +976,24 @@ fn run_failing_case(case: &Case, bad: usize) {
     migrate_and_check(&fixed_case, state, &new, &heap);
 }
 
+/// Where failing cases are saved and replayed from. An absolute path: proptest's default
+/// (`SourceParallel`) looks for a `lib.rs` or `main.rs` above this file, finds none for an
+/// integration test, and would fall back to a file beside it with an odd extension.
+const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/proptest-regressions/random_layouts.txt"
+);
+
 /// 256 cases natively; 4 under Miri, with the cheaper XorShift generator (ChaCha makes drawing a
 /// case take several seconds there) and no failure files (no file I/O).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: if cfg!(miri) { 4 } else { 256 },
-        failure_persistence: None,
+        failure_persistence: if cfg!(miri) {
+            None
+        } else {
+            Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS)))
+        },
         rng_algorithm: if cfg!(miri) {
             RngAlgorithm::XorShift
         } else {
