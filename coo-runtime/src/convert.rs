@@ -194,8 +194,9 @@ fn float_to_int(f: f64) -> Option<ExactIntAny> {
         let v = f as i128;
         (v as f64 == f).then_some(ExactIntAny(ExactInt::Signed(v)))
     } else {
+        // `f as u128` saturates, and `u128::MAX` rounds back up to `2^128`.
         let v = f as u128;
-        (v as f64 == f).then_some(ExactIntAny(ExactInt::Unsigned(v)))
+        (f < 2f64.powi(128) && v as f64 == f).then_some(ExactIntAny(ExactInt::Unsigned(v)))
     }
 }
 
@@ -224,12 +225,13 @@ fn to_f64_exact(n: Num) -> Option<f64> {
         Num::Float(f) => Some(f),
         Num::Int(v) => {
             let f = v as f64;
-            // `f as i128` saturates, so a value rounded up past `i128::MAX` does not compare equal.
-            (f as i128 == v && f.abs() < 1.7e38).then_some(f)
+            // `f as i128` saturates, so a value rounded up to `2^127` would compare equal to
+            // `i128::MAX`; `-2^127` is `i128::MIN` exactly.
+            (f as i128 == v && f < 2f64.powi(127)).then_some(f)
         }
         Num::BigUint(v) => {
             let f = v as f64;
-            (f as u128 == v && f < 3.4e38).then_some(f)
+            (f as u128 == v && f < 2f64.powi(128)).then_some(f)
         }
     }
 }

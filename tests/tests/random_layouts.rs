@@ -1,20 +1,25 @@
 //! Property tests over random layouts built from descriptors at runtime.
 //!
 //! Every case draws an old and a new layout of one struct (stable name `Rand`): fields named from
-//! a fixed pool, typed from a menu of primitives, strings, containers and a drop-counting
-//! `CooType`. The new layout keeps some old fields (same type or a lossless widening), drops the
-//! others, adds new ones and shuffles the order. Both `TypeDesc`s are built by hand with C-like
-//! offsets; their drop glue is one of two monomorphized functions that look up the field list of
-//! their "layout slot" (0 = old, 1 = new) in a global table, so cases are serialized.
+//! a fixed pool, typed from a menu of primitives (every integer width, `i128`/`u128`,
+//! `isize`/`usize`, both floats, `bool`, `char`), strings, containers and a drop-counting
+//! `CooType`. The new layout keeps some old fields (same type, a lossless widening, or a checked
+//! narrowing with a value that fits, often the edge of a type), drops the others, adds new ones
+//! and shuffles the order. Both `TypeDesc`s are built by hand with C-like offsets; their drop
+//! glue is one of two monomorphized functions that look up the field list of their "layout
+//! slot" (0 = old, 1 = new) in a global table, so cases are serialized. Which conversions are
+//! lossless or checked, and which values convert exactly, the test works out by itself (from
+//! ranges and mantissa widths, `N` and `lossless` below) and checks against the runtime.
 //!
 //! The properties: the migration succeeds (an identical layout is kept in place), common fields
-//! keep their (widened) values and their heap allocations (moved, not copied), new fields hold
+//! keep their (converted) values and their heap allocations (moved, not copied), new fields hold
 //! their types' defaults, removed `Tracked` values are dropped at commit exactly once, moved ones
 //! are not, and after the state is dropped every `Tracked` was dropped exactly once. With a forced
-//! failure (a checked `i64 -> i32` narrowing of an out-of-range value), the migration is refused
-//! naming the field, the old value is untouched, nothing of it is dropped (the defaults built for
-//! new fields before the failure are dropped again, once each), and once the value is fixed the
-//! same reload goes through with all of the above.
+//! failure (any checked conversion between menu types of a value that does not convert: past an
+//! edge, a fraction, an infinity, NaN), the migration is refused with `CheckedCast` naming the
+//! field, both types and the value, the old value is untouched, nothing of it is dropped (the
+//! defaults built for new fields before the failure are dropped again, once each), and once the
+//! value is fixed the same reload goes through with all of the above.
 //!
 //! A third property draws mutually recursive layouts (see "mutually recursive layouts" below):
 //! a cycle of types reaching each other through `Vec` or `Option<Box<_>>`, some of which change;
@@ -112,6 +117,13 @@ enum Ty {
     BoxU64,
     VecTracked,
     BoxTracked,
+    I8,
+    I16,
+    I128,
+    U128,
+    Isize,
+    Usize,
+    Char,
 }
 
 /// Runs `$body` with `$t` standing for the Rust type of the menu entry `$ty`.
@@ -182,12 +194,40 @@ macro_rules! with_rust_type {
                 type $t = Box<Tracked>;
                 $body
             }
+            Ty::I8 => {
+                type $t = i8;
+                $body
+            }
+            Ty::I16 => {
+                type $t = i16;
+                $body
+            }
+            Ty::I128 => {
+                type $t = i128;
+                $body
+            }
+            Ty::U128 => {
+                type $t = u128;
+                $body
+            }
+            Ty::Isize => {
+                type $t = isize;
+                $body
+            }
+            Ty::Usize => {
+                type $t = usize;
+                $body
+            }
+            Ty::Char => {
+                type $t = char;
+                $body
+            }
         }
     };
 }
 
 impl Ty {
-    const ALL: [Ty; 16] = [
+    const ALL: [Ty; 23] = [
         Ty::U8,
         Ty::U16,
         Ty::U32,
@@ -204,6 +244,13 @@ impl Ty {
         Ty::BoxU64,
         Ty::VecTracked,
         Ty::BoxTracked,
+        Ty::I8,
+        Ty::I16,
+        Ty::I128,
+        Ty::U128,
+        Ty::Isize,
+        Ty::Usize,
+        Ty::Char,
     ];
 
     fn shape_fn(self) -> fn() -> &'static Shape {
@@ -216,26 +263,69 @@ impl Ty {
     }
 
     /// The types a kept field of this type may take in the new layout: itself, then every
-    /// lossless widening on the menu.
-    fn targets(self) -> &'static [Ty] {
-        use Ty::*;
+    /// lossless widening on the menu (by the test's own reckoning, see [`lossless`]).
+    fn targets(self) -> Vec<Ty> {
+        let mut targets = vec![self];
+        targets.extend(
+            Ty::ALL
+                .into_iter()
+                .filter(|&to| to != self && lossless(self, to)),
+        );
+        targets
+    }
+
+    /// The numeric types this one converts to with a check of each value: every other
+    /// numeric type that not all of its values fit.
+    fn checked_targets(self) -> Vec<Ty> {
+        Ty::ALL
+            .into_iter()
+            .filter(|&to| to != self && self.is_numeric() && to.is_numeric() && !lossless(self, to))
+            .collect()
+    }
+
+    fn is_numeric(self) -> bool {
+        self.range().is_some() || matches!(self, Ty::F32 | Ty::F64)
+    }
+
+    /// The least and greatest value of an integer type.
+    fn range(self) -> Option<(N, N)> {
+        let r = |min: i128, max: i128| Some((N::I(min), N::I(max)));
         match self {
-            U8 => &[U8, U16, U32, U64, I32, I64, F32, F64],
-            U16 => &[U16, U32, U64, I32, I64, F32, F64],
-            U32 => &[U32, U64, I64, F64],
-            I32 => &[I32, I64, F64],
-            F32 => &[F32, F64],
-            U64 => &[U64],
-            I64 => &[I64],
-            F64 => &[F64],
-            Bool => &[Bool],
-            Str => &[Str],
-            Tracked => &[Tracked],
-            VecU32 => &[VecU32],
-            OptTracked => &[OptTracked],
-            VecTracked => &[VecTracked],
-            BoxTracked => &[BoxTracked],
-            BoxU64 => &[BoxU64],
+            Ty::U8 => r(0, u8::MAX.into()),
+            Ty::U16 => r(0, u16::MAX.into()),
+            Ty::U32 => r(0, u32::MAX.into()),
+            Ty::U64 => r(0, u64::MAX.into()),
+            Ty::Usize => r(0, usize::MAX as i128),
+            Ty::U128 => Some((N::I(0), N::U(u128::MAX))),
+            Ty::I8 => r(i8::MIN.into(), i8::MAX.into()),
+            Ty::I16 => r(i16::MIN.into(), i16::MAX.into()),
+            Ty::I32 => r(i32::MIN.into(), i32::MAX.into()),
+            Ty::I64 => r(i64::MIN.into(), i64::MAX.into()),
+            Ty::Isize => r(isize::MIN as i128, isize::MAX as i128),
+            Ty::I128 => r(i128::MIN, i128::MAX),
+            _ => None,
+        }
+    }
+
+    /// Values at the edges of the type: an integer type's least and greatest, a float type's
+    /// greatest exact integers, greatest finite and least positive values.
+    fn edges(self) -> Vec<N> {
+        match self {
+            Ty::F32 => vec![
+                N::I(1 << 24),
+                N::I(-(1 << 24)),
+                N::F(f64::from(f32::MAX)),
+                N::F(f64::from(f32::MIN_POSITIVE)),
+            ],
+            Ty::F64 => vec![
+                N::I(1 << 53),
+                N::I(-(1 << 53)),
+                N::F(f64::MAX),
+                N::F(f64::MIN_POSITIVE),
+            ],
+            _ => self
+                .range()
+                .map_or_else(Vec::new, |(min, max)| vec![min, max]),
         }
     }
 
@@ -266,8 +356,200 @@ impl Ty {
             Ty::VecTracked => Val::VecTracked(Vec::new()),
             Ty::BoxTracked => Val::BoxTracked(0),
             Ty::BoxU64 => Val::BoxU64(0),
+            Ty::I8 => Val::I8(0),
+            Ty::I16 => Val::I16(0),
+            Ty::I128 => Val::I128(0),
+            Ty::U128 => Val::U128(0),
+            Ty::Isize => Val::Isize(0),
+            Ty::Usize => Val::Usize(0),
+            Ty::Char => Val::Char('\0'),
         }
     }
+}
+
+/// Whether every value of the numeric type `from` is exactly a value of `to`: an integer
+/// type's range lies in the other's, an integer fits a float's mantissa (24 or 53 bits) with
+/// its magnitude, and `f32` widens to `f64`. Worked out from ranges, independently of the
+/// runtime's own table (`cast_kind`), which a test checks against it.
+fn lossless(from: Ty, to: Ty) -> bool {
+    let mantissa = |t: Ty| match t {
+        Ty::F32 => Some(24),
+        Ty::F64 => Some(53),
+        _ => None,
+    };
+    match (from.range(), to.range(), mantissa(from), mantissa(to)) {
+        (Some((lo, hi)), Some((to_lo, to_hi)), _, _) => to_lo.le(lo) && hi.le(to_hi),
+        (Some((lo, hi)), None, _, Some(bits)) => {
+            let limit = 1u128 << bits;
+            lo.magnitude() <= limit && hi.magnitude() <= limit
+        }
+        (None, None, Some(a), Some(b)) => a <= b,
+        _ => false,
+    }
+}
+
+/// A number: an integer (`U` only above `i128::MAX`) or a float.
+#[derive(Debug, Clone, Copy)]
+enum N {
+    I(i128),
+    U(u128),
+    F(f64),
+}
+
+impl N {
+    /// `self <= other`, for integers.
+    fn le(self, other: N) -> bool {
+        match (self, other) {
+            (N::I(a), N::I(b)) => a <= b,
+            (N::I(_), N::U(_)) => true,
+            (N::U(_), N::I(_)) => false,
+            (N::U(a), N::U(b)) => a <= b,
+            _ => unreachable!("integers only"),
+        }
+    }
+
+    /// The magnitude of an integer (the largest magnitude for the widest range limits, as
+    /// `i128::MIN`'s is `2^127`).
+    fn magnitude(self) -> u128 {
+        match self {
+            N::I(v) => v.unsigned_abs(),
+            N::U(v) => v,
+            N::F(_) => unreachable!("integers only"),
+        }
+    }
+
+    /// The integer value of a finite float with no fraction.
+    fn integral(f: f64) -> Option<N> {
+        if !f.is_finite() || f.fract() != 0.0 {
+            return None;
+        }
+        // `f` is an integer, so these casts are exact when the checks around them hold.
+        if f >= 0.0 && f < 2f64.powi(128) {
+            let v = f as u128;
+            Some(i128::try_from(v).map_or(N::U(v), N::I))
+        } else if f < 0.0 && f >= -(2f64.powi(127)) {
+            Some(N::I(f as i128))
+        } else {
+            None
+        }
+    }
+
+    /// Whether the integer is exactly a float with a `bits`-bit mantissa: its magnitude
+    /// without trailing zero bits fits.
+    fn fits_mantissa(m: u128, bits: u32) -> bool {
+        m == 0 || (m >> m.trailing_zeros()) < (1u128 << bits)
+    }
+
+    /// The number as a value of `to`, if it is exactly one.
+    fn to_val(self, to: Ty) -> Option<Val> {
+        macro_rules! int {
+            ($t:ty, $v:path) => {
+                match self {
+                    N::I(v) => <$t>::try_from(v).ok().map($v),
+                    N::U(v) => <$t>::try_from(v).ok().map($v),
+                    N::F(f) => N::integral(f).and_then(|n| n.to_val(to)),
+                }
+            };
+        }
+        match to {
+            Ty::U8 => int!(u8, Val::U8),
+            Ty::U16 => int!(u16, Val::U16),
+            Ty::U32 => int!(u32, Val::U32),
+            Ty::U64 => int!(u64, Val::U64),
+            Ty::U128 => int!(u128, Val::U128),
+            Ty::Usize => int!(usize, Val::Usize),
+            Ty::I8 => int!(i8, Val::I8),
+            Ty::I16 => int!(i16, Val::I16),
+            Ty::I32 => int!(i32, Val::I32),
+            Ty::I64 => int!(i64, Val::I64),
+            Ty::I128 => int!(i128, Val::I128),
+            Ty::Isize => int!(isize, Val::Isize),
+            Ty::F32 => match self {
+                N::I(v) => N::fits_mantissa(v.unsigned_abs(), 24).then_some(Val::F32(v as f32)),
+                N::U(v) => N::fits_mantissa(v, 24).then_some(Val::F32(v as f32)),
+                // A NaN stays a NaN (its payload may change).
+                N::F(f) => {
+                    let g = f as f32;
+                    (f64::from(g) == f || f.is_nan()).then_some(Val::F32(g))
+                }
+            },
+            Ty::F64 => match self {
+                N::I(v) => N::fits_mantissa(v.unsigned_abs(), 53).then_some(Val::F64(v as f64)),
+                N::U(v) => N::fits_mantissa(v, 53).then_some(Val::F64(v as f64)),
+                N::F(f) => Some(Val::F64(f)),
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A value of `from` that converts exactly to `to` (a checked conversion, so not every value
+/// does): one of [`fitting_values`], by `pick`.
+fn fitting(from: Ty, to: Ty, pick: Index) -> Val {
+    let fit = fitting_values(from, to);
+    fit[pick.index(fit.len())].clone()
+}
+
+/// The values of `from` that convert exactly to `to` among a few plain numbers and the edges
+/// of both types.
+fn fitting_values(from: Ty, to: Ty) -> Vec<Val> {
+    let mut candidates = vec![
+        N::I(0),
+        N::I(1),
+        N::I(-1),
+        N::I(100),
+        N::I(-100),
+        N::F(0.5),
+        N::F(-2.5),
+    ];
+    candidates.extend(to.edges());
+    candidates.extend(from.edges());
+    candidates
+        .into_iter()
+        .filter_map(|n| n.to_val(from))
+        .filter(|v| v.convert_checked(to).is_some())
+        .collect()
+}
+
+/// The values of `from` that do not convert exactly to `to` among the edges of both types, the
+/// numbers just past them, fractions, infinities and NaN.
+fn unfitting_values(from: Ty, to: Ty) -> Vec<Val> {
+    let mut candidates = vec![
+        N::I(-1),
+        N::F(0.5),
+        N::F(-2.5),
+        N::F(f64::INFINITY),
+        N::F(f64::NEG_INFINITY),
+        N::F(f64::NAN),
+        N::F(0.1),
+        N::F(2f64.powi(127)),
+        N::F(2f64.powi(128)),
+        N::F(-(2f64.powi(127))),
+        N::F(-(2f64.powi(128))),
+    ];
+    for t in [from, to] {
+        candidates.extend(t.edges());
+        if let Some((min, max)) = t.range() {
+            // Just past the edges, as integers where they are ones, and as floats.
+            if let N::I(min) = min {
+                candidates.extend(min.checked_sub(1).map(N::I));
+                candidates.push(N::F(min as f64 - 1.0));
+            }
+            match max {
+                N::I(max) => {
+                    candidates.push(max.checked_add(1).map_or(N::U(1 << 127), N::I));
+                    candidates.push(N::F(max as f64 + 1.0));
+                }
+                N::U(max) => candidates.push(N::F(max as f64)),
+                N::F(_) => {}
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter_map(|n| n.to_val(from))
+        .filter(|v| v.convert_checked(to).is_none())
+        .collect()
 }
 
 /// A field's value as plain data (a `Tracked` by its id), so that cases can be cloned, printed
@@ -290,6 +572,13 @@ enum Val {
     VecTracked(Vec<u32>),
     BoxTracked(u32),
     BoxU64(u64),
+    I8(i8),
+    I16(i16),
+    I128(i128),
+    U128(u128),
+    Isize(isize),
+    Usize(usize),
+    Char(char),
 }
 
 impl Val {
@@ -311,6 +600,13 @@ impl Val {
             Val::VecTracked(_) => Ty::VecTracked,
             Val::BoxTracked(_) => Ty::BoxTracked,
             Val::BoxU64(_) => Ty::BoxU64,
+            Val::I8(_) => Ty::I8,
+            Val::I16(_) => Ty::I16,
+            Val::I128(_) => Ty::I128,
+            Val::U128(_) => Ty::U128,
+            Val::Isize(_) => Ty::Isize,
+            Val::Usize(_) => Ty::Usize,
+            Val::Char(_) => Ty::Char,
         }
     }
 
@@ -332,40 +628,40 @@ impl Val {
         }
     }
 
-    /// The value converted exactly to `to` (one of `self.ty().targets()`, or a narrower integer
-    /// type the value fits): what the migration must produce.
+    /// The value converted exactly to `to` (one of `self.ty().targets()`, or a type of its
+    /// `checked_targets()` the value fits): what the migration must produce.
     fn convert(&self, to: Ty) -> Val {
+        self.convert_checked(to)
+            .unwrap_or_else(|| panic!("{self:?} does not convert exactly to {to:?}"))
+    }
+
+    /// The value converted exactly to `to`, if it converts.
+    fn convert_checked(&self, to: Ty) -> Option<Val> {
         if self.ty() == to {
-            return self.clone();
+            return Some(self.clone());
         }
-        let int = match *self {
-            Val::U8(v) => i128::from(v),
-            Val::U16(v) => i128::from(v),
-            Val::U32(v) => i128::from(v),
-            Val::I32(v) => i128::from(v),
-            Val::U64(v) => i128::from(v),
-            Val::I64(v) => i128::from(v),
-            Val::F32(v) if to == Ty::F64 => return Val::F64(f64::from(v)),
-            _ => unreachable!("{self:?} does not convert to {to:?}"),
-        };
-        let exact = |v: i128| v == int;
-        match to {
-            Ty::U16 => Val::U16(u16::try_from(int).unwrap()),
-            Ty::U32 => Val::U32(u32::try_from(int).unwrap()),
-            Ty::U64 => Val::U64(u64::try_from(int).unwrap()),
-            Ty::I32 => Val::I32(i32::try_from(int).unwrap()),
-            Ty::I64 => Val::I64(i64::try_from(int).unwrap()),
-            Ty::F32 => {
-                let f = int as f32;
-                assert!(exact(f as i128), "{int} is not exact as f32");
-                Val::F32(f)
-            }
-            Ty::F64 => {
-                let f = int as f64;
-                assert!(exact(f as i128), "{int} is not exact as f64");
-                Val::F64(f)
-            }
-            _ => unreachable!("{self:?} does not convert to {to:?}"),
+        self.num()?.to_val(to)
+    }
+
+    /// The value as a number, if it is one.
+    fn num(&self) -> Option<N> {
+        let int = |v: i128| Some(N::I(v));
+        match *self {
+            Val::U8(v) => int(v.into()),
+            Val::U16(v) => int(v.into()),
+            Val::U32(v) => int(v.into()),
+            Val::U64(v) => int(v.into()),
+            Val::Usize(v) => int(v as i128),
+            Val::U128(v) => Some(i128::try_from(v).map_or(N::U(v), N::I)),
+            Val::I8(v) => int(v.into()),
+            Val::I16(v) => int(v.into()),
+            Val::I32(v) => int(v.into()),
+            Val::I64(v) => int(v.into()),
+            Val::Isize(v) => int(v as i128),
+            Val::I128(v) => int(v),
+            Val::F32(v) => Some(N::F(v.into())),
+            Val::F64(v) => Some(N::F(v)),
+            _ => None,
         }
     }
 }
@@ -392,6 +688,13 @@ fn same_value(expected: &Val, actual: &Val, any_nan: bool) -> bool {
         (Val::VecTracked(a), Val::VecTracked(b)) => a == b,
         (Val::BoxTracked(a), Val::BoxTracked(b)) => a == b,
         (Val::BoxU64(a), Val::BoxU64(b)) => a == b,
+        (Val::I8(a), Val::I8(b)) => a == b,
+        (Val::I16(a), Val::I16(b)) => a == b,
+        (Val::I128(a), Val::I128(b)) => a == b,
+        (Val::U128(a), Val::U128(b)) => a == b,
+        (Val::Isize(a), Val::Isize(b)) => a == b,
+        (Val::Usize(a), Val::Usize(b)) => a == b,
+        (Val::Char(a), Val::Char(b)) => a == b,
         _ => false,
     }
 }
@@ -427,6 +730,13 @@ unsafe fn write_val(dst: *mut u8, val: &Val) {
             Val::BoxTracked(id) => dst
                 .cast::<Box<Tracked>>()
                 .write(Box::new(Tracked { id: *id })),
+            Val::I8(v) => dst.cast::<i8>().write(*v),
+            Val::I16(v) => dst.cast::<i16>().write(*v),
+            Val::I128(v) => dst.cast::<i128>().write(*v),
+            Val::U128(v) => dst.cast::<u128>().write(*v),
+            Val::Isize(v) => dst.cast::<isize>().write(*v),
+            Val::Usize(v) => dst.cast::<usize>().write(*v),
+            Val::Char(v) => dst.cast::<char>().write(*v),
         }
     }
 }
@@ -460,6 +770,13 @@ unsafe fn read_val(src: *const u8, ty: Ty) -> Val {
                 Val::VecTracked((*src.cast::<Vec<Tracked>>()).iter().map(|t| t.id).collect())
             }
             Ty::BoxTracked => Val::BoxTracked((*src.cast::<Box<Tracked>>()).id),
+            Ty::I8 => Val::I8(*src.cast::<i8>()),
+            Ty::I16 => Val::I16(*src.cast::<i16>()),
+            Ty::I128 => Val::I128(*src.cast::<i128>()),
+            Ty::U128 => Val::U128(*src.cast::<u128>()),
+            Ty::Isize => Val::Isize(*src.cast::<isize>()),
+            Ty::Usize => Val::Usize(*src.cast::<usize>()),
+            Ty::Char => Val::Char(*src.cast::<char>()),
         }
     }
 }
@@ -623,6 +940,9 @@ struct NameDraw {
     keep: bool,
     /// For a kept field: which of its type's targets it takes.
     target: Index,
+    /// For a kept numeric field: a narrowing instead (which of its type's checked targets,
+    /// and which value that fits it), if drawn.
+    narrow: Option<(Index, Index)>,
     /// For a name not in the old layout: its type in the new layout, if it is added.
     added: Option<Ty>,
 }
@@ -657,6 +977,13 @@ fn val_strategy(ty: Ty) -> BoxedStrategy<Val> {
             .prop_map(|n| Val::VecTracked(vec![0; n]))
             .boxed(),
         Ty::BoxTracked => Just(Val::BoxTracked(0)).boxed(),
+        Ty::I8 => any::<i8>().prop_map(Val::I8).boxed(),
+        Ty::I16 => any::<i16>().prop_map(Val::I16).boxed(),
+        Ty::I128 => any::<i128>().prop_map(Val::I128).boxed(),
+        Ty::U128 => any::<u128>().prop_map(Val::U128).boxed(),
+        Ty::Isize => any::<isize>().prop_map(Val::Isize).boxed(),
+        Ty::Usize => any::<usize>().prop_map(Val::Usize).boxed(),
+        Ty::Char => any::<char>().prop_map(Val::Char).boxed(),
     }
 }
 
@@ -667,11 +994,13 @@ fn name_draw() -> impl Strategy<Value = NameDraw> {
         any::<bool>(),
         any::<Index>(),
         proptest::option::weighted(0.5, ty_strategy()),
+        proptest::option::weighted(0.3, any::<(Index, Index)>()),
     )
-        .prop_map(|(old, keep, target, added)| NameDraw {
+        .prop_map(|(old, keep, target, added, narrow)| NameDraw {
             old,
             keep,
             target,
+            narrow,
             added,
         })
 }
@@ -694,15 +1023,44 @@ fn draws() -> impl Strategy<Value = Draws> {
     )
 }
 
-/// Assembles a case. With `bad = Some((name, value))`, that name is an `i64` holding `value` in
-/// the old layout and an `i32` in the new one, whatever was drawn for it.
-fn assemble((names, old_order, new_order, same): Draws, bad: Option<(usize, i64)>) -> Case {
+impl NameDraw {
+    /// For a kept numeric field drawn to be narrowed: its new type and the old value (which
+    /// fits the new type).
+    fn narrowing(&self) -> Option<(Ty, Val)> {
+        let (ty, _) = self.old.as_ref()?;
+        let (target, value) = self.narrow?;
+        let checked = ty.checked_targets();
+        if !self.keep || checked.is_empty() {
+            return None;
+        }
+        let to = checked[target.index(checked.len())];
+        Some((to, fitting(*ty, to, value)))
+    }
+}
+
+/// The field a failing case narrows with a checked conversion, holding a value that does not
+/// convert, and the value the user fixes it to.
+#[derive(Debug, Clone)]
+struct Bad {
+    name: usize,
+    from: Ty,
+    to: Ty,
+    value: Val,
+    fixed: Val,
+}
+
+/// Assembles a case. With `bad`, that field is of type `bad.from` holding `bad.value` in the old
+/// layout and of type `bad.to` in the new one, whatever was drawn for it.
+fn assemble((names, old_order, new_order, same): Draws, bad: Option<&Bad>) -> Case {
     let mut next_id = 1;
     let mut old = Vec::new();
     for &n in &old_order {
         let field = match bad {
-            Some((b, v)) if b == n => Some((Ty::I64, Val::I64(v))),
-            _ => names[n].old.clone(),
+            Some(b) if b.name == n => Some((b.from, b.value.clone())),
+            _ => match (names[n].narrowing(), &names[n].old) {
+                (Some((_, val)), Some((ty, _))) if !same => Some((*ty, val)),
+                _ => names[n].old.clone(),
+            },
         };
         if let Some((ty, mut val)) = field {
             for id in val.tracked_ids_mut() {
@@ -716,7 +1074,7 @@ fn assemble((names, old_order, new_order, same): Draws, bad: Option<(usize, i64)
     if same {
         for &(n, ty, _) in &old {
             new.push(match bad {
-                Some((b, _)) if b == n => (n, Ty::I32),
+                Some(b) if b.name == n => (n, b.to),
                 _ => (n, ty),
             });
         }
@@ -725,7 +1083,10 @@ fn assemble((names, old_order, new_order, same): Draws, bad: Option<(usize, i64)
     for &n in &new_order {
         let draw = &names[n];
         match (bad, &draw.old) {
-            (Some((b, _)), _) if b == n => new.push((n, Ty::I32)),
+            (Some(b), _) if b.name == n => new.push((n, b.to)),
+            (_, Some(_)) if draw.narrowing().is_some() => {
+                new.extend(draw.narrowing().map(|(to, _)| (n, to)));
+            }
             (_, Some((ty, _))) if draw.keep => {
                 let targets = ty.targets();
                 new.push((n, targets[draw.target.index(targets.len())]));
@@ -741,17 +1102,34 @@ fn case() -> impl Strategy<Value = Case> {
     draws().prop_map(|d| assemble(d, None))
 }
 
-/// A case in which one field is narrowed from `i64` to `i32` while holding a value that does not
-/// fit; returns the case and the name of that field.
-fn failing_case() -> impl Strategy<Value = (Case, usize)> {
-    let out_of_range = prop_oneof![
-        i64::MIN..i64::from(i32::MIN),
-        (i64::from(i32::MAX) + 1)..=i64::MAX,
-    ];
-    (draws(), any::<Index>(), out_of_range).prop_map(|(d, bad, value)| {
-        let bad = bad.index(NAMES.len());
-        (assemble(d, Some((bad, value))), bad)
-    })
+/// Every checked conversion between menu types, as (from, to).
+fn checked_pairs() -> Vec<(Ty, Ty)> {
+    Ty::ALL
+        .into_iter()
+        .flat_map(|from| from.checked_targets().into_iter().map(move |to| (from, to)))
+        .collect()
+}
+
+/// A case in which one field is narrowed with a checked conversion while holding a value that
+/// does not convert (one of [`unfitting_values`]); returns the case and that field.
+fn failing_case() -> impl Strategy<Value = (Case, Bad)> {
+    (
+        draws(),
+        any::<Index>(),
+        proptest::sample::select(checked_pairs()),
+        any::<(Index, Index)>(),
+    )
+        .prop_map(|(d, name, (from, to), (value, fixed))| {
+            let unfit = unfitting_values(from, to);
+            let bad = Bad {
+                name: name.index(NAMES.len()),
+                from,
+                to,
+                value: unfit[value.index(unfit.len())].clone(),
+                fixed: fitting(from, to, fixed),
+            };
+            (assemble(d, Some(&bad)), bad)
+        })
 }
 
 // ---------------------------------------------------------------------------------- the checks
@@ -759,12 +1137,12 @@ fn failing_case() -> impl Strategy<Value = (Case, usize)> {
 /// The state after inserting the case's old value, with the heap address of every old field that
 /// owns an allocation.
 fn insert_old(case: &Case, old: &Built) -> (State, BTreeMap<usize, usize>) {
-    let words = old.desc.size.div_ceil(8).max(1);
-    assert!(old.desc.align <= align_of::<u64>());
-    let mut buf: Vec<MaybeUninit<u64>> = Vec::with_capacity(words);
+    let words = old.desc.size.div_ceil(16).max(1);
+    assert!(old.desc.align <= align_of::<u128>());
+    let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(words);
     let base = buf.as_mut_ptr().cast::<u8>();
     for (name, _, val) in &case.old {
-        // SAFETY: the buffer is `desc.size` bytes or more, aligned for `u64` and so for every
+        // SAFETY: the buffer is `desc.size` bytes or more, aligned for `u128` and so for every
         // field (checked above); the field lies at its offset in the layout built for these
         // fields, which C-like layout aligns for its type.
         unsafe { write_val(base.add(old.offsets[name]), val) };
@@ -915,7 +1293,16 @@ fn run_case(case: &Case) {
     migrate_and_check(case, state, &new, &heap);
 }
 
-fn run_failing_case(case: &Case, bad: usize) {
+/// How the runtime shows a number in a `CheckedCast` error.
+fn shown(val: &Val) -> String {
+    match val.num().expect("a number") {
+        N::I(v) => v.to_string(),
+        N::U(v) => v.to_string(),
+        N::F(f) => format!("{f:?}"),
+    }
+}
+
+fn run_failing_case(case: &Case, bad: &Bad) {
     let _serial = lock(&CASE);
     reset_counts();
     let old = build_layout(0, &case.old_layout());
@@ -924,22 +1311,22 @@ fn run_failing_case(case: &Case, bad: usize) {
     let at = state.resource("Rand").unwrap().as_ptr();
     let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
 
-    let Some((_, _, Val::I64(value))) = case.old_field(bad) else {
-        panic!("the bad field is an i64")
-    };
     match state.migrate_to(&catalog) {
         Err(MigrationError::Migrate(MigrateError::CheckedCast {
             path,
             from,
             to,
-            value: shown,
+            value,
         })) => {
-            assert_eq!(path.to_string(), format!("Rand.{}", NAMES[bad]));
-            assert_eq!((from, to), (Prim::I64, Prim::I32));
-            assert_eq!(shown, value.to_string());
+            assert_eq!(path.to_string(), format!("Rand.{}", NAMES[bad.name]));
+            assert_eq!((Some(from), Some(to)), (bad.from.prim(), bad.to.prim()));
+            assert_eq!(value, shown(&bad.value));
         }
         Err(other) => panic!("refused for another reason: {other}"),
-        Ok(report) => panic!("an out-of-range narrowing was accepted: {report}"),
+        Ok(report) => panic!(
+            "{:?} -> {:?} of {:?} was accepted: {report}",
+            bad.from, bad.to, bad.value
+        ),
     }
     // Nothing of the old value was dropped; the defaults built for new fields before the
     // failure were taken apart again, each dropped once.
@@ -956,24 +1343,59 @@ fn run_failing_case(case: &Case, bad: usize) {
     assert_old_unchanged(case, &state, &old, &heap);
 
     // The user fixes the value; the same reload now goes through.
-    let fixed = i64::from(*value as i32);
     let res = state.resource_mut("Rand").unwrap();
     // SAFETY: the resource holds a valid value of the old layout (unchanged, checked above),
-    // whose field `bad` is an `i64` at this offset; nothing else borrows it.
-    unsafe {
-        res.as_mut_ptr()
-            .add(old.offsets[&bad])
-            .cast::<i64>()
-            .write(fixed)
-    };
+    // whose field `bad.name` is a number of type `bad.from` (no drop glue) at this offset;
+    // nothing else borrows it, and `bad.fixed` is of that type.
+    unsafe { write_val(res.as_mut_ptr().add(old.offsets[&bad.name]), &bad.fixed) };
     reset_counts();
     let mut fixed_case = case.clone();
     for field in &mut fixed_case.old {
-        if field.0 == bad {
-            field.2 = Val::I64(fixed);
+        if field.0 == bad.name {
+            field.2 = bad.fixed.clone();
         }
     }
     migrate_and_check(&fixed_case, state, &new, &heap);
+}
+
+/// A case of one field converted from `from` to `to`, holding `val`.
+fn one_field(from: Ty, val: Val, to: Ty) -> Case {
+    Case {
+        old: vec![(0, from, val)],
+        new: vec![(0, to)],
+    }
+}
+
+/// Regression: `i128::MIN` is `-2^127`, which every float holds exactly, and a `u128` just
+/// below `2^128` with few significant bits fits `f64` exactly; the runtime refused both (it
+/// compared magnitudes against the decimal bounds 1.7e38 and 3.4e38).
+#[test]
+fn integers_at_the_float_edges_convert_exactly() {
+    run_case(&one_field(Ty::I128, Val::I128(i128::MIN), Ty::F64));
+    run_case(&one_field(Ty::I128, Val::I128(i128::MIN), Ty::F32));
+    run_case(&one_field(Ty::U128, Val::U128(u128::MAX << 75), Ty::F64));
+    run_case(&one_field(Ty::U128, Val::U128(u128::MAX << 104), Ty::F32));
+}
+
+/// Regression: `2^128` as a float is one past `u128::MAX`; the runtime's saturating cast turned
+/// it into `u128::MAX` (which rounds back to `2^128`) instead of refusing it.
+#[test]
+fn a_float_past_u128_max_is_refused() {
+    for from in [Ty::F64, Ty::F32] {
+        let Some(value) = N::F(2f64.powi(128)).to_val(from) else {
+            // `f32` has no `2^128` (its greatest finite value is below it).
+            assert_eq!(from, Ty::F32);
+            continue;
+        };
+        let bad = Bad {
+            name: 0,
+            from,
+            to: Ty::U128,
+            value: value.clone(),
+            fixed: N::I(7).to_val(from).unwrap(),
+        };
+        run_failing_case(&one_field(from, value, Ty::U128), &bad);
+    }
 }
 
 /// Where failing cases are saved and replayed from. An absolute path: proptest's default
@@ -1018,26 +1440,56 @@ proptest! {
     fn random_layouts_with_an_out_of_range_narrowing_roll_back(
         (case, bad) in failing_case()
     ) {
-        run_failing_case(&case, bad);
+        run_failing_case(&case, &bad);
     }
 }
 
-/// The test's own table of widenings is the runtime's: each target is lossless (or the type
-/// itself), and every lossless conversion between menu types is a target.
+/// The test's own reckoning of conversions is the runtime's: each target is lossless (or the
+/// type itself), every lossless conversion between menu types is a target, and the checked
+/// targets are exactly the runtime's checked casts.
 #[test]
 fn widening_targets_are_exactly_the_lossless_casts() {
     for from in Ty::ALL {
         for to in Ty::ALL {
             let listed = from.targets().contains(&to);
-            let lossless = match (from.prim(), to.prim()) {
-                (Some(a), Some(b)) => {
-                    matches!(cast_kind(a, b), Some(CastKind::Same | CastKind::Widen))
-                }
-                _ => from == to,
+            let (lossless, checked) = match (from.prim(), to.prim()) {
+                (Some(a), Some(b)) => (
+                    matches!(cast_kind(a, b), Some(CastKind::Same | CastKind::Widen)),
+                    cast_kind(a, b) == Some(CastKind::Checked),
+                ),
+                _ => (from == to, false),
             };
             assert_eq!(listed, lossless, "{from:?} -> {to:?}");
+            assert_eq!(
+                from.checked_targets().contains(&to),
+                checked,
+                "{from:?} -> {to:?} checked"
+            );
         }
         assert_eq!(from.targets()[0], from);
+    }
+}
+
+/// Every checked conversion has values that fit, among them the edges of both types where
+/// they fit, and those convert exactly back; and it has values that do not fit.
+#[test]
+fn fitting_values_convert_exactly() {
+    for from in Ty::ALL {
+        for to in from.checked_targets() {
+            let unfit = unfitting_values(from, to);
+            assert!(!unfit.is_empty(), "{from:?} -> {to:?} has values to refuse");
+            let values = fitting_values(from, to);
+            assert!(values.len() >= 3, "{from:?} -> {to:?}: {values:?}");
+            for val in values {
+                assert_eq!(val.ty(), from);
+                let there = val.convert(to);
+                let back = there.convert(from);
+                assert!(
+                    same_value(&val, &back, false),
+                    "{val:?} -> {there:?} -> {back:?}"
+                );
+            }
+        }
     }
 }
 
@@ -1056,7 +1508,7 @@ fn widening_targets_are_exactly_the_lossless_casts() {
 // layouts of `Cyc0..Cyc2`, slots 3..6 the new ones.
 
 /// The size of every cycle type.
-const CELL: usize = 128;
+const CELL: usize = 192;
 
 const CYC_NAMES: [&str; 3] = ["Cyc0", "Cyc1", "Cyc2"];
 
@@ -1117,7 +1569,7 @@ unsafe fn drop_cyc<const SLOT: usize>(p: *mut u8) {
 }
 
 /// A value of the layout in slot `SLOT`, as a Rust type of the same size and alignment.
-#[repr(C, align(8))]
+#[repr(C, align(16))]
 struct Erased<const SLOT: usize>([MaybeUninit<u8>; CELL]);
 
 impl<const SLOT: usize> Erased<SLOT> {
@@ -1144,13 +1596,13 @@ impl<const SLOT: usize> Drop for Erased<SLOT> {
     }
 }
 
-// SAFETY: `Erased<SLOT>` is `CELL` bytes aligned to 8 with drop glue, exactly what the shape
+// SAFETY: `Erased<SLOT>` is `CELL` bytes aligned to 16 with drop glue, exactly what the shape
 // says, and holds a value of the descriptor the shape names (every cycle layout is `CELL` bytes,
-// aligned to 8, and the slot is only used with the layout registered in it).
+// aligned to 16, and the slot is only used with the layout registered in it).
 unsafe impl<const SLOT: usize> CooField for Erased<SLOT> {
     const SHAPE: &'static Shape = &Shape {
         size: CELL,
-        align: 8,
+        align: 16,
         needs_drop: true,
         drop: coo_runtime::layout::drop_glue::<Erased<SLOT>>,
         type_name: erased_name::<SLOT>,
@@ -1388,6 +1840,13 @@ fn synth_val(ty: Ty, mix: &mut Mix, next_id: &mut u32) -> Val {
         Ty::BoxU64 => Val::BoxU64(r >> 3),
         Ty::VecTracked => Val::VecTracked(vec![0; (r % 3) as usize]),
         Ty::BoxTracked => Val::BoxTracked(0),
+        Ty::I8 => Val::I8(r as i8),
+        Ty::I16 => Val::I16(r as i16),
+        Ty::I128 => Val::I128(i128::from(r as i64) << 63),
+        Ty::U128 => Val::U128(u128::from(r) << 64 | u128::from(r)),
+        Ty::Isize => Val::Isize(r as isize),
+        Ty::Usize => Val::Usize(r as usize),
+        Ty::Char => Val::Char(char::from_u32((r % 0x11_0000) as u32).unwrap_or('\u{fffd}')),
     };
     for id in val.tracked_ids_mut() {
         *id = *next_id;
@@ -1478,7 +1937,7 @@ fn build_cyc(
         let shape = shape_fn();
         let offset = end.next_multiple_of(shape.align);
         end = offset + shape.size;
-        assert!(shape.align <= 8);
+        assert!(shape.align <= 16);
         descs.push(FieldDesc {
             name,
             offset,
@@ -1501,7 +1960,7 @@ fn build_cyc(
         rust_name: CYC_RUST_NAMES[slot],
         rename_from: &[],
         size: CELL,
-        align: 8,
+        align: 16,
         needs_drop: true,
         kind: TypeKind::Struct(StructDesc {
             style: FieldsStyle::Named,
@@ -1534,12 +1993,12 @@ fn build_cycle(case: &CycCase, new: bool) -> Vec<CycBuilt> {
 /// Writes the old value of `node` to `dst`.
 ///
 /// # Safety
-/// `dst` is valid for writes of `CELL` bytes and aligned to 8; `old` are the case's old layouts.
+/// `dst` is valid for writes of `CELL` bytes and aligned to 16; `old` are the case's old layouts.
 unsafe fn write_node(case: &CycCase, old: &[CycBuilt], node: &CycNode, dst: *mut u8) {
     let layout = &old[node.ty];
     for (name, val) in &node.vals {
         // SAFETY: the field lies at its offset within the cell, aligned for its type (C-like
-        // layout from an 8-aligned base).
+        // layout from a 16-aligned base).
         unsafe { write_val(dst.add(layout.offsets[name]), val) };
     }
     let next_ty = case.next_of(node.ty);

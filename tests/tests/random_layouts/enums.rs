@@ -203,16 +203,16 @@ unsafe fn enum_read_mut<const SLOT: usize>(value: *mut u8, out: *mut *mut u8) ->
 /// `EnumDesc::write` of slot `SLOT`: the tag, then each field moved bitwise into place.
 ///
 /// # Safety
-/// `dst` is valid for writes of `ECELL` bytes, aligned to 8; `fields_in` holds the address of a
+/// `dst` is valid for writes of `ECELL` bytes, aligned to 16; `fields_in` holds the address of a
 /// valid value of each field of `variant`, which the caller no longer drops.
 unsafe fn enum_write<const SLOT: usize>(dst: *mut u8, variant: usize, fields_in: *const *mut u8) {
     let layout = glue_layout(SLOT);
-    // SAFETY: the tag lies at offset 0 of the (8-aligned) value.
+    // SAFETY: the tag lies at offset 0 of the (16-aligned) value.
     unsafe { write_tag(layout.tag, dst, layout.discs[variant]) };
     for (i, &(offset, shape)) in layout.fields[variant].iter().enumerate() {
         // SAFETY: `fields_in[i]` is a valid value of the field's shape (caller's contract),
         // moved into its place inside `dst`, which is aligned for it (C-like layout from an
-        // 8-aligned base); the source is not dropped again, and lies outside `dst`.
+        // 16-aligned base); the source is not dropped again, and lies outside `dst`.
         unsafe { core::ptr::copy_nonoverlapping(*fields_in.add(i), dst.add(offset), shape.size) };
     }
 }
@@ -241,7 +241,7 @@ unsafe fn hold_drop<const SLOT: usize>(p: *mut u8) {
 }
 
 /// A value of `Rnum` in slot `SLOT`, as a Rust type of the same size and alignment.
-#[repr(C, align(8))]
+#[repr(C, align(16))]
 struct ECell<const SLOT: usize>([MaybeUninit<u8>; ECELL]);
 
 impl<const SLOT: usize> ECell<SLOT> {
@@ -258,13 +258,13 @@ impl<const SLOT: usize> Drop for ECell<SLOT> {
     }
 }
 
-// SAFETY: `ECell<SLOT>` is `ECELL` bytes aligned to 8 with drop glue, exactly what the shape
+// SAFETY: `ECell<SLOT>` is `ECELL` bytes aligned to 16 with drop glue, exactly what the shape
 // says, and holds a value of the descriptor the shape names (every `Rnum` layout is `ECELL`
-// bytes, aligned to 8, and the slot is only used with the layout registered in it).
+// bytes, aligned to 16, and the slot is only used with the layout registered in it).
 unsafe impl<const SLOT: usize> CooField for ECell<SLOT> {
     const SHAPE: &'static Shape = &Shape {
         size: ECELL,
-        align: 8,
+        align: 16,
         needs_drop: true,
         drop: coo_runtime::layout::drop_glue::<ECell<SLOT>>,
         type_name: ecell_name::<SLOT>,
@@ -602,7 +602,7 @@ fn field_offsets(layout: &ELayout) -> Vec<Vec<(usize, &'static Shape)>> {
                 .iter()
                 .map(|&(_, ty)| {
                     let shape = (ty.shape_fn())();
-                    assert!(shape.align <= 8);
+                    assert!(shape.align <= 16);
                     let offset = end.next_multiple_of(shape.align);
                     end = offset + shape.size;
                     assert!(end <= ECELL, "{v:?} fits in a cell");
@@ -664,7 +664,7 @@ fn build_enum(slot: usize, layout: &ELayout) -> &'static TypeDesc {
         rust_name: ENUM_RUST_NAMES[slot],
         rename_from: &[],
         size: ECELL,
-        align: 8,
+        align: 16,
         needs_drop: true,
         kind: TypeKind::Enum(EnumDesc {
             repr: layout.repr(),
@@ -709,7 +709,7 @@ fn insert_values(case: &EnumCase, hold: &'static TypeDesc) -> State {
             let v = &case.old.variants[value.variant];
             let mut cell = ECell::<0>([MaybeUninit::uninit(); ECELL]);
             let p = cell.0.as_mut_ptr().cast::<u8>();
-            // SAFETY: the cell is `ECELL` bytes aligned to 8; the tag lies at offset 0 and each
+            // SAFETY: the cell is `ECELL` bytes aligned to 16; the tag lies at offset 0 and each
             // field at its offset in the old layout, aligned for its type; together they make
             // a valid value of the old layout (slot 0).
             unsafe {
