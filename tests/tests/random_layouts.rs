@@ -404,6 +404,10 @@ fn lossless(from: Ty, to: Ty) -> bool {
     }
 }
 
+/// `2^127` and `2^128`, exactly (written out: `powi` need not be exact, and is not under Miri).
+const TWO_POW_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+const TWO_POW_128: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
+
 /// A number: an integer (`U` only above `i128::MAX`) or a float.
 #[derive(Debug, Clone, Copy)]
 enum N {
@@ -440,10 +444,10 @@ impl N {
             return None;
         }
         // `f` is an integer, so these casts are exact when the checks around them hold.
-        if f >= 0.0 && f < 2f64.powi(128) {
+        if (0.0..TWO_POW_128).contains(&f) {
             let v = f as u128;
             Some(i128::try_from(v).map_or(N::U(v), N::I))
-        } else if f < 0.0 && f >= -(2f64.powi(127)) {
+        } else if (-TWO_POW_127..0.0).contains(&f) {
             Some(N::I(f as i128))
         } else {
             None
@@ -538,10 +542,10 @@ fn unfitting_values(from: Ty, to: Ty) -> Vec<Val> {
         N::F(f64::NEG_INFINITY),
         N::F(f64::NAN),
         N::F(0.1),
-        N::F(2f64.powi(127)),
-        N::F(2f64.powi(128)),
-        N::F(-(2f64.powi(127))),
-        N::F(-(2f64.powi(128))),
+        N::F(TWO_POW_127),
+        N::F(TWO_POW_128),
+        N::F(-TWO_POW_127),
+        N::F(-TWO_POW_128),
     ];
     for t in [from, to] {
         candidates.extend(t.edges());
@@ -1706,7 +1710,7 @@ fn every_checked_cast_converts_what_fits_and_refuses_the_rest() {
 #[test]
 fn a_float_past_u128_max_is_refused() {
     for from in [Ty::F64, Ty::F32] {
-        let Some(value) = N::F(2f64.powi(128)).to_val(from) else {
+        let Some(value) = N::F(TWO_POW_128).to_val(from) else {
             // `f32` has no `2^128` (its greatest finite value is below it).
             assert_eq!(from, Ty::F32);
             continue;
