@@ -22,7 +22,10 @@
 //! defaults built for new fields before the failure are dropped again, once each), and once the
 //! value is fixed the same reload goes through with all of the above. The same holds when a
 //! field's own default fails (`Default` naming the field and the message), until it is given
-//! one that works.
+//! one that works, and when the new layout's migration hook fails (`Hook`; the new value, an
+//! independent copy under a hook, is dropped whole), until the hook works. A fifth of the
+//! lossless cases have a hook that writes the new value's `u32` fields from the old value's
+//! view; then the old value is dropped whole at commit and its `Tracked` values copied.
 //!
 //! A third property draws mutually recursive layouts (see "mutually recursive layouts" below):
 //! a cycle of types reaching each other through `Vec` or `Option<Box<_>>`, some of which change;
@@ -43,6 +46,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use coo_runtime::convert::{CastKind, cast_kind};
 use coo_runtime::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
 use coo_runtime::plugin::ForeignString;
+use coo_runtime::view::OldValue;
 use coo_runtime::{
     Catalog, CooField, CooType, FieldDesc, MigrateError, MigrationError, Prim, Resource, Shape,
     ShapeKind, State, TypeDesc, TypeKind,
@@ -63,6 +67,8 @@ thread_local! {
     static DEFAULTS: Cell<usize> = const { Cell::new(0) };
     /// How many `Tracked` values fields' own defaults made (per test thread).
     static CUSTOM_MADE: Cell<usize> = const { Cell::new(0) };
+    /// How often a migration hook of `Rand` ran (per test thread).
+    static HOOK_CALLS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn drops() -> BTreeMap<u32, usize> {
@@ -81,6 +87,11 @@ fn reset_counts() {
     DROPS.with(|d| d.borrow_mut().clear());
     DEFAULTS.with(|d| d.set(0));
     CUSTOM_MADE.with(|d| d.set(0));
+    HOOK_CALLS.with(|d| d.set(0));
+}
+
+fn hook_calls() -> usize {
+    HOOK_CALLS.with(Cell::get)
 }
 
 /// A value whose drops are counted by id. Values the test writes have ids from 1; id 0 is the
@@ -845,6 +856,51 @@ static GLUES: [TypeGlue; 2] = [
     },
 ];
 
+/// The glue of the new layout of `Rand` with a hook that writes ([`hook_writes`]) or fails.
+static HOOK_GLUES: [TypeGlue; 2] = [
+    TypeGlue {
+        drop: drop_slot::<1>,
+        default: no_default,
+        hook: Some(hook_writes),
+    },
+    TypeGlue {
+        drop: drop_slot::<1>,
+        default: no_default,
+        hook: Some(hook_fails),
+    },
+];
+
+/// The offsets of the `u32` fields of the new layout, which [`hook_writes`] sets.
+static HOOK_U32: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// What [`hook_fails`] reports.
+const HOOK_FAILS: &str = "hook says no";
+
+/// A migration hook of `Rand` that sets every `u32` field of the new value to the number of
+/// fields of the old one (which it reads through the view).
+///
+/// # Safety
+/// `new` points to a complete value of the new layout (slot 1), borrowed mutably.
+unsafe fn hook_writes(old: &OldValue<'_>, new: *mut u8) -> Result<(), ForeignString> {
+    HOOK_CALLS.with(|c| c.set(c.get() + 1));
+    let count = u32::try_from(old.fields().len()).unwrap();
+    for offset in lock(&HOOK_U32).iter() {
+        // SAFETY: the new value has a `u32` field at each offset of `HOOK_U32` (set when the
+        // layout was built), which is plain data, overwritten in place.
+        unsafe { new.add(*offset).cast::<u32>().write(count) };
+    }
+    Ok(())
+}
+
+/// A migration hook of `Rand` that fails.
+///
+/// # Safety
+/// None needed: it touches nothing.
+unsafe fn hook_fails(_old: &OldValue<'_>, _new: *mut u8) -> Result<(), ForeignString> {
+    HOOK_CALLS.with(|c| c.set(c.get() + 1));
+    Err(ForeignString::new(HOOK_FAILS.to_owned()))
+}
+
 const RUST_NAMES: [&str; 2] = ["random_layouts::old::Rand", "random_layouts::new::Rand"];
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -881,15 +937,22 @@ struct Built {
 /// Builds the descriptor of a struct with `fields` (name index, type) in this order, C-like, and
 /// registers its drop glue's field list in `slot`.
 fn build_layout(slot: usize, fields: &[(usize, Ty)]) -> Built {
-    build_layout_with(slot, fields, &BTreeMap::new(), &BTreeMap::new())
+    build_layout_with(slot, fields, &BTreeMap::new(), &BTreeMap::new(), Hook::None)
 }
 
-/// As [`build_layout`], with `rename_from` and field defaults.
+/// The new layout of `case`.
+fn build_new(case: &Case) -> Built {
+    build_layout_with(1, &case.new, &case.renamed, &case.defaults, case.hook)
+}
+
+/// As [`build_layout`], with `rename_from`, field defaults and a migration hook (which only the
+/// new layout, slot 1, may have).
 fn build_layout_with(
     slot: usize,
     fields: &[(usize, Ty)],
     renamed: &BTreeMap<usize, usize>,
     field_defaults: &BTreeMap<usize, FieldDefault>,
+    hook: Hook,
 ) -> Built {
     let mut end = 0usize;
     let mut align = 1;
@@ -937,7 +1000,22 @@ fn build_layout_with(
             style: FieldsStyle::Named,
             fields: Box::leak(descs.into_boxed_slice()),
         }),
-        glue: &GLUES[slot],
+        glue: match hook {
+            Hook::None => &GLUES[slot],
+            Hook::Writes => {
+                assert_eq!(slot, 1);
+                *lock(&HOOK_U32) = fields
+                    .iter()
+                    .filter(|f| f.1 == Ty::U32)
+                    .map(|f| offsets[&f.0])
+                    .collect();
+                &HOOK_GLUES[0]
+            }
+            Hook::Fails => {
+                assert_eq!(slot, 1);
+                &HOOK_GLUES[1]
+            }
+        },
     }));
     lock(&BUILT).push(desc);
     Built { desc, offsets }
@@ -1038,6 +1116,18 @@ struct Case {
     renamed: BTreeMap<usize, usize>,
     /// New fields with a `#[coo(default = ...)]`.
     defaults: BTreeMap<usize, FieldDefault>,
+    /// The new layout's migration hook.
+    hook: Hook,
+}
+
+/// A migration hook of the new `Rand`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    None,
+    /// [`hook_writes`].
+    Writes,
+    /// [`hook_fails`].
+    Fails,
 }
 
 /// A field's own default (`#[coo(default = ...)]`).
@@ -1247,6 +1337,7 @@ fn assemble((names, old_order, new_order, same): Draws, bad: Option<&Bad>) -> Ca
             new,
             renamed: BTreeMap::new(),
             defaults: BTreeMap::new(),
+            hook: Hook::None,
         };
     }
     for &n in &new_order {
@@ -1298,6 +1389,7 @@ fn assemble((names, old_order, new_order, same): Draws, bad: Option<&Bad>) -> Ca
         new,
         renamed,
         defaults,
+        hook: Hook::None,
     }
 }
 
@@ -1307,7 +1399,21 @@ fn new_names_before(new_order: &[usize], names: &[NameDraw], m: usize, bad: Opti
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    draws().prop_map(|d| assemble(d, None))
+    (draws(), proptest::bool::weighted(0.2)).prop_map(|(d, hook)| {
+        let mut case = assemble(d, None);
+        if hook {
+            case.hook = Hook::Writes;
+        }
+        case
+    })
+}
+
+/// A case whose new layout has a hook that fails.
+fn failing_hook_case() -> impl Strategy<Value = Case> {
+    draws().prop_map(|d| Case {
+        hook: Hook::Fails,
+        ..assemble(d, None)
+    })
 }
 
 /// Every checked conversion between menu types, as (from, to).
@@ -1431,16 +1537,21 @@ fn migrate_and_check(
         Ok(report) => report,
         Err(e) => panic!("the migration was refused: {e}"),
     };
-    if case.old_layout() == case.new && case.renamed.is_empty() {
+    let kept = case.old_layout() == case.new && case.renamed.is_empty();
+    if kept {
         assert_eq!(report.kept, ["Rand"], "same layout: kept in place");
     } else {
         assert_eq!(report.migrated, ["Rand"]);
         assert_eq!(report.ty("Rand").map(|t| t.values), Some(1), "{report}");
     }
+    // Under a hook the new value is built as an independent copy, and the old one is dropped
+    // whole at commit. (An unchanged layout is kept in place: no hook runs.)
+    let hooked = case.hook != Hook::None && !kept;
+    assert_eq!(hook_calls(), usize::from(hooked), "the hook ran once");
 
-    // At commit exactly the Tracked of removed fields were dropped, once each; a default was
-    // made for each new Tracked field.
-    let removed = old_ids(case, |name| !case.in_new(name));
+    // At commit exactly the Tracked of removed fields (of all fields, under a hook) were
+    // dropped, once each; a default was made for each new Tracked field.
+    let removed = old_ids(case, |name| hooked || !case.in_new(name));
     assert_eq!(drops(), removed, "drops at commit (removed fields only)");
     let defaulted = case
         .new
@@ -1471,6 +1582,15 @@ fn migrate_and_check(
     let new_heap = heap_addrs(&state, case.new.iter().copied(), new);
     for &(name, ty) in &case.new {
         let actual = read_field(&state, new, name, ty);
+        if hooked && case.hook == Hook::Writes && ty == Ty::U32 {
+            let expected = Val::U32(u32::try_from(case.old.len()).unwrap());
+            assert!(
+                same_value(&expected, &actual, false),
+                "field {} written by the hook: {actual:?}, expected {expected:?}",
+                NAMES[name]
+            );
+            continue;
+        }
         match case.source(name) {
             Some(&(old_name, old_ty, ref val)) => {
                 let expected = val.convert(ty);
@@ -1480,13 +1600,14 @@ fn migrate_and_check(
                     "kept field {}: {val:?} ({old_ty:?} -> {ty:?}) became {actual:?}, expected {expected:?}",
                     NAMES[name]
                 );
-                if let Some(addr) = old_heap.get(&old_name) {
-                    assert_eq!(
+                match old_heap.get(&old_name) {
+                    Some(addr) if !hooked => assert_eq!(
                         new_heap.get(&name),
                         Some(addr),
                         "field {} was moved, not copied",
                         NAMES[name]
-                    );
+                    ),
+                    _ => {}
                 }
             }
             None => {
@@ -1501,7 +1622,13 @@ fn migrate_and_check(
     }
 
     drop(state);
+    // Each old `Tracked` once; under a hook, the copies in the new value once more.
     let mut expected = old_ids(case, |_| true);
+    if hooked {
+        for id in copied_ids(case) {
+            *expected.entry(id).or_default() += 1;
+        }
+    }
     if defaulted > 0 {
         expected.insert(0, defaulted);
     }
@@ -1511,11 +1638,20 @@ fn migrate_and_check(
     assert_eq!(drops(), expected, "every Tracked dropped exactly once");
 }
 
+/// The ids of the old `Tracked` values that new fields take over (copied, under a hook).
+fn copied_ids(case: &Case) -> Vec<u32> {
+    case.new
+        .iter()
+        .filter_map(|&(name, _)| case.source(name))
+        .flat_map(|(_, _, val)| val.tracked_ids())
+        .collect()
+}
+
 fn run_case(case: &Case) {
     let _serial = lock(&CASE);
     reset_counts();
     let old = build_layout(0, &case.old_layout());
-    let new = build_layout_with(1, &case.new, &case.renamed, &case.defaults);
+    let new = build_new(case);
     let (state, heap) = insert_old(case, &old);
     assert_old_unchanged(case, &state, &old, &heap);
     migrate_and_check(case, state, &new, &heap);
@@ -1560,7 +1696,7 @@ fn run_failing_case(case: &Case, bad: &Bad) {
     let _serial = lock(&CASE);
     reset_counts();
     let old = build_layout(0, &case.old_layout());
-    let new = build_layout_with(1, &case.new, &case.renamed, &case.defaults);
+    let new = build_new(case);
     let (mut state, heap) = insert_old(case, &old);
     let at = state.resource("Rand").unwrap().as_ptr();
     let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
@@ -1631,7 +1767,7 @@ fn run_failing_default_case(case: &Case, name: usize) {
     let _serial = lock(&CASE);
     reset_counts();
     let old = build_layout(0, &case.old_layout());
-    let new = build_layout_with(1, &case.new, &case.renamed, &case.defaults);
+    let new = build_new(case);
     let (mut state, heap) = insert_old(case, &old);
     let at = state.resource("Rand").unwrap().as_ptr();
     let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
@@ -1649,7 +1785,58 @@ fn run_failing_default_case(case: &Case, name: usize) {
     reset_counts();
     let mut fixed = case.clone();
     fixed.defaults.insert(name, FieldDefault::Value);
-    let new = build_layout_with(1, &fixed.new, &fixed.renamed, &fixed.defaults);
+    let new = build_new(&fixed);
+    migrate_and_check(&fixed, state, &new, &heap);
+}
+
+/// A migration whose hook fails is refused with `Hook` naming the type and the message, and
+/// changes nothing: the new value, an independent copy, is dropped whole (its copies of old
+/// `Tracked` values once each). With a hook that works, the same reload goes through.
+fn run_failing_hook_case(case: &Case) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_new(case);
+    let (mut state, heap) = insert_old(case, &old);
+    let at = state.resource("Rand").unwrap().as_ptr();
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+    let kept = case.old_layout() == case.new && case.renamed.is_empty();
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Migrate(MigrateError::Hook { path, ty, message })) => {
+            assert!(!kept, "an unchanged layout runs no hook");
+            assert_eq!(path.to_string(), "Rand");
+            assert_eq!((ty.as_str(), message.as_str()), ("Rand", HOOK_FAILS));
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => {
+            assert!(kept, "a failing hook was accepted: {report}");
+            assert_eq!(report.kept, ["Rand"]);
+            assert_eq!(hook_calls(), 0);
+            return;
+        }
+    }
+    assert_eq!(hook_calls(), 1);
+    let mut expected: BTreeMap<u32, usize> = BTreeMap::new();
+    for id in copied_ids(case) {
+        *expected.entry(id).or_default() += 1;
+    }
+    if defaults() > 0 {
+        expected.insert(0, defaults());
+    }
+    if custom_made() > 0 {
+        expected.insert(CUSTOM_ID, custom_made());
+    }
+    assert_eq!(drops(), expected, "the refused copy is dropped whole, once");
+    assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
+    assert_old_unchanged(case, &state, &old, &heap);
+
+    // The user fixes the hook.
+    reset_counts();
+    let fixed = Case {
+        hook: Hook::Writes,
+        ..case.clone()
+    };
+    let new = build_new(&fixed);
     migrate_and_check(&fixed, state, &new, &heap);
 }
 
@@ -1660,6 +1847,7 @@ fn one_field(from: Ty, val: Val, to: Ty) -> Case {
         new: vec![(0, to)],
         renamed: BTreeMap::new(),
         defaults: BTreeMap::new(),
+        hook: Hook::None,
     }
 }
 
@@ -1769,6 +1957,13 @@ proptest! {
         (case, bad) in failing_case()
     ) {
         run_failing_case(&case, &bad);
+    }
+
+    /// A failing migration hook refuses the migration, changing nothing; fixed, it goes
+    /// through.
+    #[test]
+    fn random_layouts_with_a_failing_hook_roll_back(case in failing_hook_case()) {
+        run_failing_hook_case(&case);
     }
 
     /// A failing field default refuses the migration, changing nothing; fixed, it goes
