@@ -3,7 +3,9 @@
 //! Every case draws an old and a new layout of one struct (stable name `Rand`): fields named from
 //! a fixed pool, typed from a menu of primitives (every integer width, `i128`/`u128`,
 //! `isize`/`usize`, both floats, `bool`, `char`), arrays of numbers (`[u16; 2..=4]`,
-//! `[u32; 3]`), strings, containers and a drop-counting `CooType`. The new layout keeps some old fields (same type, a lossless widening, or a checked
+//! `[u32; 3]`), strings, containers, a drop-counting `CooType`, a `Pool` of it (slots at
+//! drawn generations) and a `Handle` to it (which has no `Default`, so a new one always gets a
+//! default of its own). The new layout keeps some old fields (same type, a lossless widening, or a checked
 //! narrowing with a value that fits, often the edge of a type), drops the others, adds new ones
 //! and shuffles the order; a kept field may take a new name with `rename_from`, an added one
 //! may have a default of its own (`FieldDesc::default`). Both `TypeDesc`s are built by hand with C-like offsets; their drop
@@ -49,8 +51,8 @@ use coo_runtime::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
 use coo_runtime::plugin::ForeignString;
 use coo_runtime::view::OldValue;
 use coo_runtime::{
-    Catalog, CooField, CooType, FieldDesc, MigrateError, MigrationError, Prim, Resource, Shape,
-    ShapeKind, State, TypeDesc, TypeKind,
+    Catalog, CooField, CooType, FieldDesc, Handle, MigrateError, MigrationError, Pool, Prim,
+    Resource, Shape, ShapeKind, State, TypeDesc, TypeKind,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -151,6 +153,8 @@ enum Ty {
     ArrU16x3,
     ArrU16x4,
     ArrU32x3,
+    PoolTracked,
+    HandleTracked,
 }
 
 /// Runs `$body` with `$t` standing for the Rust type of the menu entry `$ty`.
@@ -265,12 +269,20 @@ macro_rules! with_rust_type {
                 type $t = [u32; 3];
                 $body
             }
+            Ty::PoolTracked => {
+                type $t = Pool<Tracked>;
+                $body
+            }
+            Ty::HandleTracked => {
+                type $t = Handle<Tracked>;
+                $body
+            }
         }
     };
 }
 
 impl Ty {
-    const ALL: [Ty; 27] = [
+    const ALL: [Ty; 29] = [
         Ty::U8,
         Ty::U16,
         Ty::U32,
@@ -298,6 +310,8 @@ impl Ty {
         Ty::ArrU16x3,
         Ty::ArrU16x4,
         Ty::ArrU32x3,
+        Ty::PoolTracked,
+        Ty::HandleTracked,
     ];
 
     /// The element type and length of an array type.
@@ -317,6 +331,12 @@ impl Ty {
             .into_iter()
             .find(|t| t.array() == Some((elem, len)))
             .unwrap_or_else(|| panic!("no [{elem:?}; {len}] on the menu"))
+    }
+
+    /// Whether the type implements `Default` (a `Handle` does not: a new one needs a default
+    /// of the field's own, or the plan is refused).
+    fn has_default(self) -> bool {
+        self != Ty::HandleTracked
     }
 
     /// The position of the type in `Ty::ALL`.
@@ -438,6 +458,8 @@ impl Ty {
                 let (elem, len) = self.array().unwrap();
                 Val::from_elems(elem, vec![elem.default_value(); len])
             }
+            Ty::PoolTracked => Val::Pool(Vec::new()),
+            Ty::HandleTracked => unreachable!("a handle has no default"),
         }
     }
 }
@@ -723,6 +745,10 @@ enum Val {
     Char(char),
     ArrU16(Vec<u16>),
     ArrU32(Vec<u32>),
+    /// A pool's values in slot order (slot `i` holds entry `i`): generation and `Tracked` id.
+    Pool(Vec<(u32, u32)>),
+    /// A handle's index and generation.
+    Handle(u32, u32),
 }
 
 impl Val {
@@ -753,6 +779,8 @@ impl Val {
             Val::Char(_) => Ty::Char,
             Val::ArrU16(v) => Ty::array_of(Ty::U16, v.len()),
             Val::ArrU32(v) => Ty::array_of(Ty::U32, v.len()),
+            Val::Pool(_) => Ty::PoolTracked,
+            Val::Handle(..) => Ty::HandleTracked,
         }
     }
 
@@ -761,6 +789,7 @@ impl Val {
         match self {
             Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![*id],
             Val::VecTracked(ids) => ids.clone(),
+            Val::Pool(entries) => entries.iter().map(|&(_, id)| id).collect(),
             _ => Vec::new(),
         }
     }
@@ -770,6 +799,7 @@ impl Val {
         match self {
             Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![id],
             Val::VecTracked(ids) => ids.iter_mut().collect(),
+            Val::Pool(entries) => entries.iter_mut().map(|(_, id)| id).collect(),
             _ => Vec::new(),
         }
     }
@@ -895,6 +925,8 @@ fn same_value(expected: &Val, actual: &Val, any_nan: bool) -> bool {
         (Val::Char(a), Val::Char(b)) => a == b,
         (Val::ArrU16(a), Val::ArrU16(b)) => a == b,
         (Val::ArrU32(a), Val::ArrU32(b)) => a == b,
+        (Val::Pool(a), Val::Pool(b)) => a == b,
+        (Val::Handle(a, b), Val::Handle(c, d)) => (a, b) == (c, d),
         _ => false,
     }
 }
@@ -947,6 +979,16 @@ unsafe fn write_val(dst: *mut u8, val: &Val) {
                     dst.cast::<u32>().add(i).write(*e);
                 }
             }
+            Val::Pool(entries) => {
+                let mut pool = Pool::new();
+                for &(generation, id) in entries {
+                    pool.__insert_at_generation(Tracked { id }, generation);
+                }
+                dst.cast::<Pool<Tracked>>().write(pool);
+            }
+            Val::Handle(index, generation) => dst
+                .cast::<Handle<Tracked>>()
+                .write(Handle::from_raw(*index, *generation)),
         }
     }
 }
@@ -991,6 +1033,20 @@ unsafe fn read_val(src: *const u8, ty: Ty) -> Val {
             Ty::ArrU16x3 => Val::ArrU16((*src.cast::<[u16; 3]>()).to_vec()),
             Ty::ArrU16x4 => Val::ArrU16((*src.cast::<[u16; 4]>()).to_vec()),
             Ty::ArrU32x3 => Val::ArrU32((*src.cast::<[u32; 3]>()).to_vec()),
+            Ty::PoolTracked => Val::Pool(
+                (*src.cast::<Pool<Tracked>>())
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (h, t))| {
+                        assert_eq!(h.index() as usize, i, "slot {i} holds a value");
+                        (h.generation(), t.id)
+                    })
+                    .collect(),
+            ),
+            Ty::HandleTracked => {
+                let h = *src.cast::<Handle<Tracked>>();
+                Val::Handle(h.index(), h.generation())
+            }
         }
     }
 }
@@ -1008,6 +1064,10 @@ unsafe fn heap_addr(src: *const u8, ty: Ty) -> Option<usize> {
             Ty::BoxU64 => Some(&**src.cast::<Box<u64>>() as *const u64 as usize),
             Ty::VecTracked => Some((*src.cast::<Vec<Tracked>>()).as_ptr() as usize),
             Ty::BoxTracked => Some(&**src.cast::<Box<Tracked>>() as *const Tracked as usize),
+            Ty::PoolTracked => (*src.cast::<Pool<Tracked>>())
+                .iter()
+                .next()
+                .map(|(_, t)| t as *const Tracked as usize),
             _ => None,
         }
     }
@@ -1237,6 +1297,8 @@ fn custom_value(ty: Ty) -> Val {
         Ty::ArrU16x3 => Val::ArrU16(vec![4, 2, 42]),
         Ty::ArrU16x4 => Val::ArrU16(vec![4, 2, 4, 2]),
         Ty::ArrU32x3 => Val::ArrU32(vec![4, 2, 424_242]),
+        Ty::PoolTracked => Val::Pool(vec![(2, CUSTOM_ID)]),
+        Ty::HandleTracked => Val::Handle(7, 3),
     }
 }
 
@@ -1253,7 +1315,7 @@ unsafe fn write_custom<const T: usize>(dst: *mut u8) -> Result<(), ForeignString
 }
 
 /// The field default of each menu type, by its index in `Ty::ALL`.
-const CUSTOM_DEFAULTS: [WriteFn; 27] = [
+const CUSTOM_DEFAULTS: [WriteFn; 29] = [
     write_custom::<0>,
     write_custom::<1>,
     write_custom::<2>,
@@ -1281,6 +1343,8 @@ const CUSTOM_DEFAULTS: [WriteFn; 27] = [
     write_custom::<24>,
     write_custom::<25>,
     write_custom::<26>,
+    write_custom::<27>,
+    write_custom::<28>,
 ];
 
 /// What [`failing_default`] reports.
@@ -1429,6 +1493,13 @@ fn val_strategy(ty: Ty) -> BoxedStrategy<Val> {
                 .prop_map(move |elems| Val::from_elems(elem, elems))
                 .boxed()
         }
+        // Ids are given out when the case is assembled.
+        Ty::PoolTracked => vec(0..3u32, 0..4)
+            .prop_map(|gens| Val::Pool(gens.into_iter().map(|g| (g, 0)).collect()))
+            .boxed(),
+        Ty::HandleTracked => any::<(u32, u32)>()
+            .prop_map(|(i, g)| Val::Handle(i, g))
+            .boxed(),
     }
 }
 
@@ -1578,7 +1649,7 @@ fn assemble((names, old_order, new_order, same): Draws, bad: Option<&Bad>) -> Ca
     let defaults = new
         .iter()
         .filter(|&&(n, _)| names[n].old.is_none() && !renamed.contains_key(&n))
-        .filter(|&&(n, _)| names[n].own_default)
+        .filter(|&&(n, ty)| names[n].own_default || !ty.has_default())
         .map(|&(n, _)| (n, FieldDefault::Value))
         .collect();
     Case {
@@ -2323,7 +2394,7 @@ fn fitting_values_convert_exactly() {
 // layouts of `Cyc0..Cyc2`, slots 3..6 the new ones.
 
 /// The size of every cycle type.
-const CELL: usize = 192;
+const CELL: usize = 320;
 
 const CYC_NAMES: [&str; 3] = ["Cyc0", "Cyc1", "Cyc2"];
 
@@ -2605,7 +2676,11 @@ fn cyc_type(
                 ));
             }
             Some(_) => {}
-            None => new.extend(draw.added.map(|ty| CycField::Plain(n, ty))),
+            None => new.extend(
+                draw.added
+                    .filter(|t| t.has_default())
+                    .map(|ty| CycField::Plain(n, ty)),
+            ),
         }
     }
     let at = if next_first {
@@ -2667,6 +2742,8 @@ fn synth_val(ty: Ty, mix: &mut Mix, next_id: &mut u32) -> Val {
             let elems = (0..len).map(|_| synth_val(elem, mix, next_id)).collect();
             Val::from_elems(elem, elems)
         }
+        Ty::PoolTracked => Val::Pool((0..r % 3).map(|i| ((r >> (4 * i)) as u32 % 3, 0)).collect()),
+        Ty::HandleTracked => Val::Handle(r as u32, (r >> 32) as u32),
     };
     for id in val.tracked_ids_mut() {
         *id = *next_id;

@@ -39,7 +39,7 @@ use super::{
     no_default, read_val, reset_counts, same_value, synth_val, write_val,
 };
 /// The size of every layout of `Rnum`.
-const ECELL: usize = 128;
+const ECELL: usize = 256;
 
 /// The pool of variant names.
 const VARIANTS: [&str; 6] = ["V0", "V1", "V2", "V3", "V4", "V5"];
@@ -527,7 +527,9 @@ fn assemble_enum(
                                 fields.push((f, targets[d.target.index(targets.len())]));
                             }
                             Some(_) => {}
-                            None => fields.extend(d.added.map(|ty| (f, ty))),
+                            None => {
+                                fields.extend(d.added.filter(|t| t.has_default()).map(|ty| (f, ty)))
+                            }
                         }
                     }
                     if draw.added {
@@ -541,7 +543,7 @@ fn assemble_enum(
                     draw.fields
                         .iter()
                         .enumerate()
-                        .filter_map(|(f, d)| d.added.map(|ty| (f, ty)))
+                        .filter_map(|(f, d)| d.added.filter(|t| t.has_default()).map(|ty| (f, ty)))
                         .collect()
                 };
                 names.push(n);
