@@ -30,6 +30,10 @@
 //! lossless cases have a hook that writes the new value's `u32` fields from the old value's
 //! view; then the old value is dropped whole at commit and its `Tracked` values copied.
 //!
+//! Layouts no migration can carry out (a kept field changed to a type its old one does not
+//! convert to, a new handle without a default) are refused by the plan with exactly that
+//! problem, and nothing is built, dropped or moved.
+//!
 //! A third property draws mutually recursive layouts (see "mutually recursive layouts" below):
 //! a cycle of types reaching each other through `Vec` or `Option<Box<_>>`, some of which change;
 //! every nested value of every type reaching a changed one is migrated, none is moved bitwise.
@@ -51,8 +55,8 @@ use coo_runtime::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
 use coo_runtime::plugin::ForeignString;
 use coo_runtime::view::OldValue;
 use coo_runtime::{
-    Catalog, CooField, CooType, FieldDesc, Handle, MigrateError, MigrationError, Pool, Prim,
-    Resource, Shape, ShapeKind, State, TypeDesc, TypeKind,
+    Catalog, CooField, CooType, FieldDesc, Handle, MigrateError, MigrationError, PlanError, Pool,
+    Prim, ProblemKind, Resource, Shape, ShapeKind, State, TypeDesc, TypeKind,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -2189,6 +2193,105 @@ fn run_failing_hook_case(case: &Case) {
     migrate_and_check(&fixed, state, &new, &heap);
 }
 
+/// A case the plan must refuse, with the one problem it must name: a kept field changed to a
+/// type its old one does not convert to (`Incompatible`), or a new handle without a default
+/// (`NoDefault`).
+fn plan_refusal_case() -> impl Strategy<Value = (Case, ProblemKind, usize)> {
+    (draws(), any::<bool>(), any::<Index>(), any::<Index>()).prop_map(
+        |(d, incompatible, pick, to)| {
+            let mut case = assemble(d, None);
+            let renamed_from: Vec<usize> = case.renamed.values().copied().collect();
+            if incompatible {
+                // An old field, not renamed (so it keeps its name), of a type it cannot become.
+                let names: Vec<usize> = case
+                    .old
+                    .iter()
+                    .map(|f| f.0)
+                    .filter(|n| !renamed_from.contains(n))
+                    .collect();
+                let name = match names.is_empty() {
+                    false => names[pick.index(names.len())],
+                    true => {
+                        let name = (0..NAMES.len())
+                            .find(|&n| !case.new.iter().any(|f| f.0 == n))
+                            .unwrap_or(0);
+                        case.new.retain(|f| f.0 != name);
+                        case.defaults.remove(&name);
+                        case.old.push((name, Ty::U8, Val::U8(1)));
+                        name
+                    }
+                };
+                let old_ty = case.old_field(name).unwrap().1;
+                let targets: Vec<Ty> = Ty::ALL
+                    .into_iter()
+                    .filter(|&t| t != old_ty && !convertible(old_ty, t))
+                    .collect();
+                let new_ty = targets[to.index(targets.len())];
+                match case.new.iter_mut().find(|f| f.0 == name) {
+                    Some(field) => field.1 = new_ty,
+                    None => case.new.push((name, new_ty)),
+                }
+                (case, ProblemKind::Incompatible, name)
+            } else {
+                // A new handle without a default, under a name free in both layouts.
+                let free: Vec<usize> = (0..NAMES.len())
+                    .filter(|&n| case.old_field(n).is_none() && !renamed_from.contains(&n))
+                    .filter(|&n| !case.renamed.contains_key(&n))
+                    .collect();
+                let name = match free.is_empty() {
+                    false => free[pick.index(free.len())],
+                    true => {
+                        let name = case.old[pick.index(case.old.len())].0;
+                        case.old.retain(|f| f.0 != name);
+                        name
+                    }
+                };
+                case.new.retain(|f| f.0 != name);
+                case.new.push((name, Ty::HandleTracked));
+                case.defaults.remove(&name);
+                (case, ProblemKind::NoDefault, name)
+            }
+        },
+    )
+}
+
+/// The plan is refused naming exactly the problem made, and nothing is built, dropped or moved.
+fn run_plan_refusal_case(case: &Case, kind: &ProblemKind, name: usize) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_new(case);
+    let (mut state, heap) = insert_old(case, &old);
+    let at = state.resource("Rand").unwrap().as_ptr();
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Plan(PlanError { problems })) => {
+            let found: Vec<_> = problems
+                .iter()
+                .map(|p| (&p.kind, p.ty.as_str(), p.field.as_deref()))
+                .collect();
+            assert_eq!(found, [(kind, "Rand", Some(NAMES[name]))], "{problems:?}");
+            assert!(!problems[0].fix.is_empty(), "says what to write");
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => panic!("an impossible migration was accepted: {report}"),
+    }
+    assert_eq!(drops(), BTreeMap::new(), "nothing dropped");
+    assert_eq!(
+        (defaults(), custom_made(), hook_calls()),
+        (0, 0, 0),
+        "nothing built"
+    );
+    assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
+    assert_old_unchanged(case, &state, &old, &heap);
+    drop(state);
+    assert_eq!(
+        drops(),
+        old_ids(case, |_| true),
+        "every Tracked dropped once"
+    );
+}
+
 /// A case of one field converted from `from` to `to`, holding `val`.
 fn one_field(from: Ty, val: Val, to: Ty) -> Case {
     Case {
@@ -2306,6 +2409,15 @@ proptest! {
         (case, bad) in failing_case()
     ) {
         run_failing_case(&case, &bad);
+    }
+
+    /// A layout change no migration can carry out is refused by the plan, naming the field,
+    /// and changes nothing.
+    #[test]
+    fn random_impossible_layouts_are_refused_by_the_plan(
+        (case, kind, name) in plan_refusal_case()
+    ) {
+        run_plan_refusal_case(&case, &kind, name);
     }
 
     /// A failing migration hook refuses the migration, changing nothing; fixed, it goes
