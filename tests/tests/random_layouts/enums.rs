@@ -10,8 +10,8 @@
 //! `Hold { items: Vec<Rnum> }`, so a changed enum sits inside a struct that changed only
 //! through it.
 //!
-//! Old and new layouts differ in every way a user can change an enum: variants added, removed
-//! and reordered, fields of a variant added, removed, reordered and widened, explicit
+//! Old and new layouts differ in every way a user can change an enum: variants added, removed,
+//! reordered and renamed (`rename_from`), fields of a variant added, removed, reordered and widened, explicit
 //! discriminants (also negative ones for signed tags) and the `repr` (tag type, `C` or not); a
 //! tenth of the cases change only the discriminants, a tenth only the `repr`, a tenth nothing.
 //! The properties: the verdict is "kept in place" exactly when the layout is identical (a wrong
@@ -310,6 +310,8 @@ struct EVariant {
     disc: i128,
     /// (index into `NAMES`, type) in declaration order.
     fields: Vec<(usize, Ty)>,
+    /// The old variant this one continues under another name (`rename_from`).
+    rename_from: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,6 +335,13 @@ impl ELayout {
 
     fn variant(&self, name: usize) -> Option<&EVariant> {
         self.variants.iter().find(|v| v.name == name)
+    }
+
+    /// The variant of this (new) layout that continues the old variant `name`: the one of that
+    /// name, else the one renamed from it.
+    fn successor(&self, name: usize) -> Option<&EVariant> {
+        self.variant(name)
+            .or_else(|| self.variants.iter().find(|v| v.rename_from == Some(name)))
     }
 }
 
@@ -362,6 +371,8 @@ struct VariantDraw {
     added: bool,
     old_disc: Option<i128>,
     new_disc: Option<i128>,
+    /// For a kept variant: the new name it takes (by `rename_from`), among the free ones.
+    rename: Option<Index>,
 }
 
 fn variant_draw() -> impl Strategy<Value = VariantDraw> {
@@ -373,15 +384,17 @@ fn variant_draw() -> impl Strategy<Value = VariantDraw> {
         any::<bool>(),
         disc(),
         disc(),
+        proptest::option::weighted(0.25, any::<Index>()),
     )
         .prop_map(
-            |(fields, in_old, keep, added, old_disc, new_disc)| VariantDraw {
+            |(fields, in_old, keep, added, old_disc, new_disc, rename)| VariantDraw {
                 fields,
                 in_old,
                 keep,
                 added,
                 old_disc,
                 new_disc,
+                rename,
             },
         )
 }
@@ -479,6 +492,7 @@ fn assemble_enum(
                 name: n,
                 disc,
                 fields: old_fields(n),
+                rename_from: None,
             })
             .collect(),
     };
@@ -551,11 +565,26 @@ fn assemble_enum(
                     name: n,
                     disc: 0,
                     fields,
+                    rename_from: None,
                 });
             }
             let explicit: Vec<_> = names.iter().map(|&n| draws[n].new_disc).collect();
             for (v, d) in variants.iter_mut().zip(discriminants(new_tag, &explicit)) {
                 v.disc = d;
+            }
+            // Renames: a kept variant takes a name used by no variant of either layout.
+            let mut taken: Vec<usize> = old_names.iter().chain(&names).copied().collect();
+            for v in &mut variants {
+                let Some(pick) = draws[v.name].rename.filter(|_| old_names.contains(&v.name))
+                else {
+                    continue;
+                };
+                let free: Vec<usize> = (0..VARIANTS.len()).filter(|m| !taken.contains(m)).collect();
+                if let Some(&to) = free.get(pick.index(free.len().max(1))) {
+                    taken.push(to);
+                    v.rename_from = Some(v.name);
+                    v.name = to;
+                }
             }
             ELayout {
                 c: new_c,
@@ -654,7 +683,10 @@ fn build_enum(slot: usize, layout: &ELayout) -> &'static TypeDesc {
                     .collect::<Vec<_>>()
                     .into_boxed_slice(),
             ),
-            rename_from: &[],
+            rename_from: match v.rename_from {
+                Some(old) => Box::leak(Box::new([VARIANTS[old]])),
+                None => &[],
+            },
         })
         .collect();
     let (read, read_mut, write): EnumFns = match slot {
@@ -747,9 +779,11 @@ fn check_values(case: &EnumCase, state: &State, slot: usize, hold: &'static Type
         let old_v = &case.old.variants[value.variant];
         // SAFETY: each item is a valid value of the slot's layout, starting with its tag.
         let tag = unsafe { read_tag(layout.tag, cell) };
-        let v = layout
-            .variant(old_v.name)
-            .expect("the value's variant is in the layout");
+        let v = match slot {
+            0 => layout.variant(old_v.name),
+            _ => layout.successor(old_v.name),
+        }
+        .expect("the value's variant is in the layout");
         assert_eq!(
             tag, v.disc,
             "items[{i}] is `{}`, tagged with its discriminant in this layout",
@@ -795,7 +829,7 @@ fn run_enum_case(case: &EnumCase) {
     let catalog = Catalog::from_descs([new]).expect("one type per name");
     let removed_use = case.values.iter().position(|v| {
         case.new
-            .variant(case.old.variants[v.variant].name)
+            .successor(case.old.variants[v.variant].name)
             .is_none()
     });
     let result = state.migrate_to(&catalog);
@@ -857,7 +891,7 @@ fn run_enum_case(case: &EnumCase) {
     let mut defaulted = 0;
     for value in &case.values {
         let name = case.old.variants[value.variant].name;
-        let new_v = case.new.variant(name).expect("kept variant");
+        let new_v = case.new.successor(name).expect("kept variant");
         for (f, val) in &value.vals {
             if !new_v.fields.iter().any(|&(n, _)| n == *f) {
                 removed.extend(val.tracked_ids().into_iter().map(|id| (id, 1)));
