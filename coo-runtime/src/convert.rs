@@ -180,6 +180,10 @@ pub unsafe fn write_num(n: Num, to: Prim, dst: *mut u8) -> bool {
     true
 }
 
+/// `2^127` and `2^128`, exactly (written out: `powi` need not be exact, and is not under Miri).
+const TWO_POW_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+const TWO_POW_128: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
+
 /// The integer a float holds exactly, if it holds one that fits `i128`/`u128`.
 enum ExactInt {
     Signed(i128),
@@ -194,8 +198,9 @@ fn float_to_int(f: f64) -> Option<ExactIntAny> {
         let v = f as i128;
         (v as f64 == f).then_some(ExactIntAny(ExactInt::Signed(v)))
     } else {
+        // `f as u128` saturates, and `u128::MAX` rounds back up to `2^128`.
         let v = f as u128;
-        (v as f64 == f).then_some(ExactIntAny(ExactInt::Unsigned(v)))
+        (f < TWO_POW_128 && v as f64 == f).then_some(ExactIntAny(ExactInt::Unsigned(v)))
     }
 }
 
@@ -224,12 +229,13 @@ fn to_f64_exact(n: Num) -> Option<f64> {
         Num::Float(f) => Some(f),
         Num::Int(v) => {
             let f = v as f64;
-            // `f as i128` saturates, so a value rounded up past `i128::MAX` does not compare equal.
-            (f as i128 == v && f.abs() < 1.7e38).then_some(f)
+            // `f as i128` saturates, so a value rounded up to `2^127` would compare equal to
+            // `i128::MAX`; `-2^127` is `i128::MIN` exactly.
+            (f as i128 == v && f < TWO_POW_127).then_some(f)
         }
         Num::BigUint(v) => {
             let f = v as f64;
-            (f as u128 == v && f < 3.4e38).then_some(f)
+            (f as u128 == v && f < TWO_POW_128).then_some(f)
         }
     }
 }

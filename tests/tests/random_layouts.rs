@@ -1,29 +1,49 @@
 //! Property tests over random layouts built from descriptors at runtime.
 //!
 //! Every case draws an old and a new layout of one struct (stable name `Rand`): fields named from
-//! a fixed pool, typed from a menu of primitives, strings, containers and a drop-counting
-//! `CooType`. The new layout keeps some old fields (same type or a lossless widening), drops the
-//! others, adds new ones and shuffles the order. Both `TypeDesc`s are built by hand with C-like
-//! offsets; their drop glue is one of two monomorphized functions that look up the field list of
-//! their "layout slot" (0 = old, 1 = new) in a global table, so cases are serialized.
+//! a fixed pool, typed from a menu of primitives (every integer width, `i128`/`u128`,
+//! `isize`/`usize`, both floats, `bool`, `char`), arrays of numbers (`[u16; 2..=4]`,
+//! `[u32; 3]`), strings, containers, a drop-counting `CooType`, a `Pool` of it (slots at
+//! drawn generations) and a `Handle` to it (which has no `Default`, so a new one always gets a
+//! default of its own). The new layout keeps some old fields (same type, a lossless widening, or a checked
+//! narrowing with a value that fits, often the edge of a type), drops the others, adds new ones
+//! and shuffles the order; a kept field may take a new name with `rename_from`, an added one
+//! may have a default of its own (`FieldDesc::default`). Both `TypeDesc`s are built by hand with C-like offsets; their drop
+//! glue is one of two monomorphized functions that look up the field list of their "layout
+//! slot" (0 = old, 1 = new) in a global table, so cases are serialized. Which conversions are
+//! lossless or checked, and which values convert exactly, the test works out by itself (from
+//! ranges and mantissa widths, `N` and `lossless` below) and checks against the runtime.
 //!
 //! The properties: the migration succeeds (an identical layout is kept in place), common fields
-//! keep their (widened) values and their heap allocations (moved, not copied), new fields hold
+//! keep their (converted) values and their heap allocations (moved, not copied), new fields hold
 //! their types' defaults, removed `Tracked` values are dropped at commit exactly once, moved ones
 //! are not, and after the state is dropped every `Tracked` was dropped exactly once. With a forced
-//! failure (a checked `i64 -> i32` narrowing of an out-of-range value), the migration is refused
-//! naming the field, the old value is untouched, nothing of it is dropped (the defaults built for
-//! new fields before the failure are dropped again, once each), and once the value is fixed the
-//! same reload goes through with all of the above.
+//! failure (any checked conversion between menu types of a value that does not convert: past an
+//! edge, a fraction, an infinity, NaN; an array element that does not, or a non-default element
+//! of a shrinking array), the migration is refused with `CheckedCast` naming the field (and
+//! element), both types and the value, or `ArrayShrink` naming the field, lengths and element, the old value is untouched, nothing of it is dropped (the
+//! defaults built for new fields before the failure are dropped again, once each), and once the
+//! value is fixed the same reload goes through with all of the above. The same holds when a
+//! field's own default fails (`Default` naming the field and the message), until it is given
+//! one that works, and when the new layout's migration hook fails (`Hook`; the new value, an
+//! independent copy under a hook, is dropped whole), until the hook works. A fifth of the
+//! lossless cases have a hook that writes the new value's `u32` fields from the old value's
+//! view; then the old value is dropped whole at commit and its `Tracked` values copied.
 //!
-//! A third property draws mutually recursive layouts (see "mutually recursive layouts" below):
+//! Layouts no migration can carry out (a kept field changed to a type its old one does not
+//! convert to, a new handle without a default) are refused by the plan with exactly that
+//! problem, and nothing is built, dropped or moved.
+//!
+//! A third property (module `cycles`) draws mutually recursive layouts:
 //! a cycle of types reaching each other through `Vec` or `Option<Box<_>>`, some of which change;
 //! every nested value of every type reaching a changed one is migrated, none is moved bitwise.
-//! The generator builds struct layouts only: no enum descriptor is built here, so there is no
-//! `EnumDesc::repr` or `VariantDesc::discriminant` to draw. Enums whose `repr` or
-//! discriminants change are covered by `tests/enum_repr.rs` (derived types) and by the
-//! end-to-end test in `tests/reload.rs`; adding hand-built enums to this generator needs
-//! hand-written `read`/`write` glue for them and is left for later.
+//!
+//! A fourth property (module `enums`) draws enums with hand-written tagged layouts and glue:
+//! variants and their fields added, removed, reordered and widened, explicit discriminants and
+//! `repr`s changed, inside a struct that changes only through them.
+//!
+//! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
+//! first on every run (commit that file when it exists).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -32,13 +52,20 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use coo_runtime::convert::{CastKind, cast_kind};
 use coo_runtime::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
+use coo_runtime::plugin::ForeignString;
+use coo_runtime::view::OldValue;
 use coo_runtime::{
-    Catalog, CooField, CooType, FieldDesc, MigrateError, MigrationError, Prim, Resource, Shape,
-    ShapeKind, State, TypeDesc, TypeKind,
+    Catalog, CooField, CooType, FieldDesc, Handle, MigrateError, MigrationError, PlanError, Pool,
+    Prim, ProblemKind, Resource, Shape, ShapeKind, State, TypeDesc, TypeKind,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::RngAlgorithm;
+use proptest::test_runner::{FileFailurePersistence, RngAlgorithm};
+
+#[path = "random_layouts/cycles.rs"]
+mod cycles;
+#[path = "random_layouts/enums.rs"]
+mod enums;
 
 // ------------------------------------------------------------------------------ drop counting
 
@@ -47,6 +74,10 @@ thread_local! {
     static DROPS: RefCell<BTreeMap<u32, usize>> = const { RefCell::new(BTreeMap::new()) };
     /// How many `Tracked` values `Default` made (per test thread).
     static DEFAULTS: Cell<usize> = const { Cell::new(0) };
+    /// How many `Tracked` values fields' own defaults made (per test thread).
+    static CUSTOM_MADE: Cell<usize> = const { Cell::new(0) };
+    /// How often a migration hook of `Rand` ran (per test thread).
+    static HOOK_CALLS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn drops() -> BTreeMap<u32, usize> {
@@ -57,9 +88,19 @@ fn defaults() -> usize {
     DEFAULTS.with(Cell::get)
 }
 
+fn custom_made() -> usize {
+    CUSTOM_MADE.with(Cell::get)
+}
+
 fn reset_counts() {
     DROPS.with(|d| d.borrow_mut().clear());
     DEFAULTS.with(|d| d.set(0));
+    CUSTOM_MADE.with(|d| d.set(0));
+    HOOK_CALLS.with(|d| d.set(0));
+}
+
+fn hook_calls() -> usize {
+    HOOK_CALLS.with(Cell::get)
 }
 
 /// A value whose drops are counted by id. Values the test writes have ids from 1; id 0 is the
@@ -107,6 +148,19 @@ enum Ty {
     BoxU64,
     VecTracked,
     BoxTracked,
+    I8,
+    I16,
+    I128,
+    U128,
+    Isize,
+    Usize,
+    Char,
+    ArrU16x2,
+    ArrU16x3,
+    ArrU16x4,
+    ArrU32x3,
+    PoolTracked,
+    HandleTracked,
 }
 
 /// Runs `$body` with `$t` standing for the Rust type of the menu entry `$ty`.
@@ -177,12 +231,64 @@ macro_rules! with_rust_type {
                 type $t = Box<Tracked>;
                 $body
             }
+            Ty::I8 => {
+                type $t = i8;
+                $body
+            }
+            Ty::I16 => {
+                type $t = i16;
+                $body
+            }
+            Ty::I128 => {
+                type $t = i128;
+                $body
+            }
+            Ty::U128 => {
+                type $t = u128;
+                $body
+            }
+            Ty::Isize => {
+                type $t = isize;
+                $body
+            }
+            Ty::Usize => {
+                type $t = usize;
+                $body
+            }
+            Ty::Char => {
+                type $t = char;
+                $body
+            }
+            Ty::ArrU16x2 => {
+                type $t = [u16; 2];
+                $body
+            }
+            Ty::ArrU16x3 => {
+                type $t = [u16; 3];
+                $body
+            }
+            Ty::ArrU16x4 => {
+                type $t = [u16; 4];
+                $body
+            }
+            Ty::ArrU32x3 => {
+                type $t = [u32; 3];
+                $body
+            }
+            Ty::PoolTracked => {
+                type $t = Pool<Tracked>;
+                $body
+            }
+            Ty::HandleTracked => {
+                type $t = Handle<Tracked>;
+                $body
+            }
         }
     };
 }
 
 impl Ty {
-    const ALL: [Ty; 16] = [
+    const ALL: [Ty; 29] = [
         Ty::U8,
         Ty::U16,
         Ty::U32,
@@ -199,7 +305,50 @@ impl Ty {
         Ty::BoxU64,
         Ty::VecTracked,
         Ty::BoxTracked,
+        Ty::I8,
+        Ty::I16,
+        Ty::I128,
+        Ty::U128,
+        Ty::Isize,
+        Ty::Usize,
+        Ty::Char,
+        Ty::ArrU16x2,
+        Ty::ArrU16x3,
+        Ty::ArrU16x4,
+        Ty::ArrU32x3,
+        Ty::PoolTracked,
+        Ty::HandleTracked,
     ];
+
+    /// The element type and length of an array type.
+    fn array(self) -> Option<(Ty, usize)> {
+        match self {
+            Ty::ArrU16x2 => Some((Ty::U16, 2)),
+            Ty::ArrU16x3 => Some((Ty::U16, 3)),
+            Ty::ArrU16x4 => Some((Ty::U16, 4)),
+            Ty::ArrU32x3 => Some((Ty::U32, 3)),
+            _ => None,
+        }
+    }
+
+    /// The array type of `len` elements of `elem` on the menu.
+    fn array_of(elem: Ty, len: usize) -> Ty {
+        Ty::ALL
+            .into_iter()
+            .find(|t| t.array() == Some((elem, len)))
+            .unwrap_or_else(|| panic!("no [{elem:?}; {len}] on the menu"))
+    }
+
+    /// Whether the type implements `Default` (a `Handle` does not: a new one needs a default
+    /// of the field's own, or the plan is refused).
+    fn has_default(self) -> bool {
+        self != Ty::HandleTracked
+    }
+
+    /// The position of the type in `Ty::ALL`.
+    fn index(self) -> usize {
+        Ty::ALL.iter().position(|&t| t == self).unwrap()
+    }
 
     fn shape_fn(self) -> fn() -> &'static Shape {
         with_rust_type!(self, T => <T as CooField>::shape as fn() -> &'static Shape)
@@ -211,26 +360,69 @@ impl Ty {
     }
 
     /// The types a kept field of this type may take in the new layout: itself, then every
-    /// lossless widening on the menu.
-    fn targets(self) -> &'static [Ty] {
-        use Ty::*;
+    /// lossless widening on the menu (by the test's own reckoning, see [`lossless`]).
+    fn targets(self) -> Vec<Ty> {
+        let mut targets = vec![self];
+        targets.extend(
+            Ty::ALL
+                .into_iter()
+                .filter(|&to| to != self && lossless(self, to)),
+        );
+        targets
+    }
+
+    /// The numeric types this one converts to with a check of each value: every other
+    /// numeric type that not all of its values fit.
+    fn checked_targets(self) -> Vec<Ty> {
+        Ty::ALL
+            .into_iter()
+            .filter(|&to| to != self && convertible(self, to) && !lossless(self, to))
+            .collect()
+    }
+
+    fn is_numeric(self) -> bool {
+        self.range().is_some() || matches!(self, Ty::F32 | Ty::F64)
+    }
+
+    /// The least and greatest value of an integer type.
+    fn range(self) -> Option<(N, N)> {
+        let r = |min: i128, max: i128| Some((N::I(min), N::I(max)));
         match self {
-            U8 => &[U8, U16, U32, U64, I32, I64, F32, F64],
-            U16 => &[U16, U32, U64, I32, I64, F32, F64],
-            U32 => &[U32, U64, I64, F64],
-            I32 => &[I32, I64, F64],
-            F32 => &[F32, F64],
-            U64 => &[U64],
-            I64 => &[I64],
-            F64 => &[F64],
-            Bool => &[Bool],
-            Str => &[Str],
-            Tracked => &[Tracked],
-            VecU32 => &[VecU32],
-            OptTracked => &[OptTracked],
-            VecTracked => &[VecTracked],
-            BoxTracked => &[BoxTracked],
-            BoxU64 => &[BoxU64],
+            Ty::U8 => r(0, u8::MAX.into()),
+            Ty::U16 => r(0, u16::MAX.into()),
+            Ty::U32 => r(0, u32::MAX.into()),
+            Ty::U64 => r(0, u64::MAX.into()),
+            Ty::Usize => r(0, usize::MAX as i128),
+            Ty::U128 => Some((N::I(0), N::U(u128::MAX))),
+            Ty::I8 => r(i8::MIN.into(), i8::MAX.into()),
+            Ty::I16 => r(i16::MIN.into(), i16::MAX.into()),
+            Ty::I32 => r(i32::MIN.into(), i32::MAX.into()),
+            Ty::I64 => r(i64::MIN.into(), i64::MAX.into()),
+            Ty::Isize => r(isize::MIN as i128, isize::MAX as i128),
+            Ty::I128 => r(i128::MIN, i128::MAX),
+            _ => None,
+        }
+    }
+
+    /// Values at the edges of the type: an integer type's least and greatest, a float type's
+    /// greatest exact integers, greatest finite and least positive values.
+    fn edges(self) -> Vec<N> {
+        match self {
+            Ty::F32 => vec![
+                N::I(1 << 24),
+                N::I(-(1 << 24)),
+                N::F(f64::from(f32::MAX)),
+                N::F(f64::from(f32::MIN_POSITIVE)),
+            ],
+            Ty::F64 => vec![
+                N::I(1 << 53),
+                N::I(-(1 << 53)),
+                N::F(f64::MAX),
+                N::F(f64::MIN_POSITIVE),
+            ],
+            _ => self
+                .range()
+                .map_or_else(Vec::new, |(min, max)| vec![min, max]),
         }
     }
 
@@ -261,8 +453,273 @@ impl Ty {
             Ty::VecTracked => Val::VecTracked(Vec::new()),
             Ty::BoxTracked => Val::BoxTracked(0),
             Ty::BoxU64 => Val::BoxU64(0),
+            Ty::I8 => Val::I8(0),
+            Ty::I16 => Val::I16(0),
+            Ty::I128 => Val::I128(0),
+            Ty::U128 => Val::U128(0),
+            Ty::Isize => Val::Isize(0),
+            Ty::Usize => Val::Usize(0),
+            Ty::Char => Val::Char('\0'),
+            Ty::ArrU16x2 | Ty::ArrU16x3 | Ty::ArrU16x4 | Ty::ArrU32x3 => {
+                let (elem, len) = self.array().unwrap();
+                Val::from_elems(elem, vec![elem.default_value(); len])
+            }
+            Ty::PoolTracked => Val::Pool(Vec::new()),
+            Ty::HandleTracked => unreachable!("a handle has no default"),
         }
     }
+}
+
+/// Whether every value of the numeric type `from` is exactly a value of `to`: an integer
+/// type's range lies in the other's, an integer fits a float's mantissa (24 or 53 bits) with
+/// its magnitude, and `f32` widens to `f64`. Worked out from ranges, independently of the
+/// runtime's own table (`cast_kind`), which a test checks against it.
+fn lossless(from: Ty, to: Ty) -> bool {
+    if let (Some((fe, fl)), Some((te, tl))) = (from.array(), to.array()) {
+        // Every element converts, and no element is dropped.
+        return (fe == te || lossless(fe, te)) && fl <= tl;
+    }
+    let mantissa = |t: Ty| match t {
+        Ty::F32 => Some(24),
+        Ty::F64 => Some(53),
+        _ => None,
+    };
+    match (from.range(), to.range(), mantissa(from), mantissa(to)) {
+        (Some((lo, hi)), Some((to_lo, to_hi)), _, _) => to_lo.le(lo) && hi.le(to_hi),
+        (Some((lo, hi)), None, _, Some(bits)) => {
+            let limit = 1u128 << bits;
+            lo.magnitude() <= limit && hi.magnitude() <= limit
+        }
+        (None, None, Some(a), Some(b)) => a <= b,
+        _ => false,
+    }
+}
+
+/// `2^127` and `2^128`, exactly (written out: `powi` need not be exact, and is not under Miri).
+const TWO_POW_127: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+const TWO_POW_128: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
+
+/// Whether some values of `from` convert to `to` (numbers to numbers, arrays of convertible
+/// elements to arrays of any length).
+fn convertible(from: Ty, to: Ty) -> bool {
+    match (from.array(), to.array()) {
+        (Some((fe, _)), Some((te, _))) => fe == te || convertible(fe, te),
+        (None, None) => from == to || (from.is_numeric() && to.is_numeric()),
+        _ => false,
+    }
+}
+
+/// A number: an integer (`U` only above `i128::MAX`) or a float.
+#[derive(Debug, Clone, Copy)]
+enum N {
+    I(i128),
+    U(u128),
+    F(f64),
+}
+
+impl N {
+    /// `self <= other`, for integers.
+    fn le(self, other: N) -> bool {
+        match (self, other) {
+            (N::I(a), N::I(b)) => a <= b,
+            (N::I(_), N::U(_)) => true,
+            (N::U(_), N::I(_)) => false,
+            (N::U(a), N::U(b)) => a <= b,
+            _ => unreachable!("integers only"),
+        }
+    }
+
+    /// The magnitude of an integer (the largest magnitude for the widest range limits, as
+    /// `i128::MIN`'s is `2^127`).
+    fn magnitude(self) -> u128 {
+        match self {
+            N::I(v) => v.unsigned_abs(),
+            N::U(v) => v,
+            N::F(_) => unreachable!("integers only"),
+        }
+    }
+
+    /// The integer value of a finite float with no fraction.
+    fn integral(f: f64) -> Option<N> {
+        if !f.is_finite() || f.fract() != 0.0 {
+            return None;
+        }
+        // `f` is an integer, so these casts are exact when the checks around them hold.
+        if (0.0..TWO_POW_128).contains(&f) {
+            let v = f as u128;
+            Some(i128::try_from(v).map_or(N::U(v), N::I))
+        } else if (-TWO_POW_127..0.0).contains(&f) {
+            Some(N::I(f as i128))
+        } else {
+            None
+        }
+    }
+
+    /// Whether the integer is exactly a float with a `bits`-bit mantissa: its magnitude
+    /// without trailing zero bits fits.
+    fn fits_mantissa(m: u128, bits: u32) -> bool {
+        m == 0 || (m >> m.trailing_zeros()) < (1u128 << bits)
+    }
+
+    /// The number as a value of `to`, if it is exactly one.
+    fn to_val(self, to: Ty) -> Option<Val> {
+        macro_rules! int {
+            ($t:ty, $v:path) => {
+                match self {
+                    N::I(v) => <$t>::try_from(v).ok().map($v),
+                    N::U(v) => <$t>::try_from(v).ok().map($v),
+                    N::F(f) => N::integral(f).and_then(|n| n.to_val(to)),
+                }
+            };
+        }
+        match to {
+            Ty::U8 => int!(u8, Val::U8),
+            Ty::U16 => int!(u16, Val::U16),
+            Ty::U32 => int!(u32, Val::U32),
+            Ty::U64 => int!(u64, Val::U64),
+            Ty::U128 => int!(u128, Val::U128),
+            Ty::Usize => int!(usize, Val::Usize),
+            Ty::I8 => int!(i8, Val::I8),
+            Ty::I16 => int!(i16, Val::I16),
+            Ty::I32 => int!(i32, Val::I32),
+            Ty::I64 => int!(i64, Val::I64),
+            Ty::I128 => int!(i128, Val::I128),
+            Ty::Isize => int!(isize, Val::Isize),
+            Ty::F32 => match self {
+                N::I(v) => N::fits_mantissa(v.unsigned_abs(), 24).then_some(Val::F32(v as f32)),
+                N::U(v) => N::fits_mantissa(v, 24).then_some(Val::F32(v as f32)),
+                // A NaN stays a NaN (its payload may change).
+                N::F(f) => {
+                    let g = f as f32;
+                    (f64::from(g) == f || f.is_nan()).then_some(Val::F32(g))
+                }
+            },
+            Ty::F64 => match self {
+                N::I(v) => N::fits_mantissa(v.unsigned_abs(), 53).then_some(Val::F64(v as f64)),
+                N::U(v) => N::fits_mantissa(v, 53).then_some(Val::F64(v as f64)),
+                N::F(f) => Some(Val::F64(f)),
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A value of `from` that converts exactly to `to` (a checked conversion, so not every value
+/// does): one of [`fitting_values`], by `pick`.
+fn fitting(from: Ty, to: Ty, pick: Index) -> Val {
+    let fit = fitting_values(from, to);
+    fit[pick.index(fit.len())].clone()
+}
+
+/// The values of `from` that convert exactly to `to` among a few plain numbers and the edges
+/// of both types.
+fn fitting_values(from: Ty, to: Ty) -> Vec<Val> {
+    if let (Some((fe, fl)), Some((te, tl))) = (from.array(), to.array()) {
+        // Arrays of elements that fit, rotated, and defaults where elements are dropped.
+        let elems: Vec<Val> = if fe == te {
+            [N::I(0), N::I(1)]
+                .into_iter()
+                .chain(fe.edges())
+                .filter_map(|n| n.to_val(fe))
+                .collect()
+        } else {
+            fitting_values(fe, te)
+        };
+        return (0..elems.len())
+            .map(|k| {
+                let array = (0..fl)
+                    .map(|i| match i < tl {
+                        true => elems[(i + k) % elems.len()].clone(),
+                        false => fe.default_value(),
+                    })
+                    .collect();
+                Val::from_elems(fe, array)
+            })
+            .collect();
+    }
+    let mut candidates = vec![
+        N::I(0),
+        N::I(1),
+        N::I(-1),
+        N::I(100),
+        N::I(-100),
+        N::F(0.5),
+        N::F(-2.5),
+    ];
+    candidates.extend(to.edges());
+    candidates.extend(from.edges());
+    candidates
+        .into_iter()
+        .filter_map(|n| n.to_val(from))
+        .filter(|v| v.convert_checked(to).is_some())
+        .collect()
+}
+
+/// The values of `from` that do not convert exactly to `to` among the edges of both types, the
+/// numbers just past them, fractions, infinities and NaN.
+fn unfitting_values(from: Ty, to: Ty) -> Vec<Val> {
+    if let (Some((fe, fl)), Some((te, tl))) = (from.array(), to.array()) {
+        let mut out = Vec::new();
+        let one = N::I(1).to_val(fe).unwrap();
+        // A dropped element that is not the default, alone or after elements that do not fit.
+        for k in tl..fl {
+            let mut array = vec![fe.default_value(); fl];
+            array[k] = one.clone();
+            out.push(Val::from_elems(fe, array.clone()));
+            if let Some(bad) = unfitting_values(fe, te).first().filter(|_| fe != te) {
+                array[0] = bad.clone();
+                out.push(Val::from_elems(fe, array));
+            }
+        }
+        // An element that does not fit, at each kept position in turn.
+        if fe != te {
+            for (i, bad) in unfitting_values(fe, te).into_iter().enumerate() {
+                let mut array = vec![one.clone(); fl];
+                for e in array.iter_mut().skip(tl) {
+                    *e = fe.default_value();
+                }
+                array[i % tl.min(fl)] = bad;
+                out.push(Val::from_elems(fe, array));
+            }
+        }
+        return out;
+    }
+    let mut candidates = vec![
+        N::I(-1),
+        N::F(0.5),
+        N::F(-2.5),
+        N::F(f64::INFINITY),
+        N::F(f64::NEG_INFINITY),
+        N::F(f64::NAN),
+        N::F(0.1),
+        N::F(TWO_POW_127),
+        N::F(TWO_POW_128),
+        N::F(-TWO_POW_127),
+        N::F(-TWO_POW_128),
+    ];
+    for t in [from, to] {
+        candidates.extend(t.edges());
+        if let Some((min, max)) = t.range() {
+            // Just past the edges, as integers where they are ones, and as floats.
+            if let N::I(min) = min {
+                candidates.extend(min.checked_sub(1).map(N::I));
+                candidates.push(N::F(min as f64 - 1.0));
+            }
+            match max {
+                N::I(max) => {
+                    candidates.push(max.checked_add(1).map_or(N::U(1 << 127), N::I));
+                    candidates.push(N::F(max as f64 + 1.0));
+                }
+                N::U(max) => candidates.push(N::F(max as f64)),
+                N::F(_) => {}
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter_map(|n| n.to_val(from))
+        .filter(|v| v.convert_checked(to).is_none())
+        .collect()
 }
 
 /// A field's value as plain data (a `Tracked` by its id), so that cases can be cloned, printed
@@ -285,6 +742,19 @@ enum Val {
     VecTracked(Vec<u32>),
     BoxTracked(u32),
     BoxU64(u64),
+    I8(i8),
+    I16(i16),
+    I128(i128),
+    U128(u128),
+    Isize(isize),
+    Usize(usize),
+    Char(char),
+    ArrU16(Vec<u16>),
+    ArrU32(Vec<u32>),
+    /// A pool's values in slot order (slot `i` holds entry `i`): generation and `Tracked` id.
+    Pool(Vec<(u32, u32)>),
+    /// A handle's index and generation.
+    Handle(u32, u32),
 }
 
 impl Val {
@@ -306,6 +776,17 @@ impl Val {
             Val::VecTracked(_) => Ty::VecTracked,
             Val::BoxTracked(_) => Ty::BoxTracked,
             Val::BoxU64(_) => Ty::BoxU64,
+            Val::I8(_) => Ty::I8,
+            Val::I16(_) => Ty::I16,
+            Val::I128(_) => Ty::I128,
+            Val::U128(_) => Ty::U128,
+            Val::Isize(_) => Ty::Isize,
+            Val::Usize(_) => Ty::Usize,
+            Val::Char(_) => Ty::Char,
+            Val::ArrU16(v) => Ty::array_of(Ty::U16, v.len()),
+            Val::ArrU32(v) => Ty::array_of(Ty::U32, v.len()),
+            Val::Pool(_) => Ty::PoolTracked,
+            Val::Handle(..) => Ty::HandleTracked,
         }
     }
 
@@ -314,6 +795,7 @@ impl Val {
         match self {
             Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![*id],
             Val::VecTracked(ids) => ids.clone(),
+            Val::Pool(entries) => entries.iter().map(|&(_, id)| id).collect(),
             _ => Vec::new(),
         }
     }
@@ -323,44 +805,97 @@ impl Val {
         match self {
             Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![id],
             Val::VecTracked(ids) => ids.iter_mut().collect(),
+            Val::Pool(entries) => entries.iter_mut().map(|(_, id)| id).collect(),
             _ => Vec::new(),
         }
     }
 
-    /// The value converted exactly to `to` (one of `self.ty().targets()`, or a narrower integer
-    /// type the value fits): what the migration must produce.
+    /// The value converted exactly to `to` (one of `self.ty().targets()`, or a type of its
+    /// `checked_targets()` the value fits): what the migration must produce.
     fn convert(&self, to: Ty) -> Val {
+        self.convert_checked(to)
+            .unwrap_or_else(|| panic!("{self:?} does not convert exactly to {to:?}"))
+    }
+
+    /// The value converted exactly to `to`, if it converts.
+    fn convert_checked(&self, to: Ty) -> Option<Val> {
         if self.ty() == to {
-            return self.clone();
+            return Some(self.clone());
         }
-        let int = match *self {
-            Val::U8(v) => i128::from(v),
-            Val::U16(v) => i128::from(v),
-            Val::U32(v) => i128::from(v),
-            Val::I32(v) => i128::from(v),
-            Val::U64(v) => i128::from(v),
-            Val::I64(v) => i128::from(v),
-            Val::F32(v) if to == Ty::F64 => return Val::F64(f64::from(v)),
-            _ => unreachable!("{self:?} does not convert to {to:?}"),
-        };
-        let exact = |v: i128| v == int;
-        match to {
-            Ty::U16 => Val::U16(u16::try_from(int).unwrap()),
-            Ty::U32 => Val::U32(u32::try_from(int).unwrap()),
-            Ty::U64 => Val::U64(u64::try_from(int).unwrap()),
-            Ty::I32 => Val::I32(i32::try_from(int).unwrap()),
-            Ty::I64 => Val::I64(i64::try_from(int).unwrap()),
-            Ty::F32 => {
-                let f = int as f32;
-                assert!(exact(f as i128), "{int} is not exact as f32");
-                Val::F32(f)
+        if let (Some(elems), Some((elem, len))) = (self.elems(), to.array()) {
+            // Dropped elements must hold the default; kept ones convert; new ones default.
+            if elems.iter().skip(len).any(|e| !e.is_default()) {
+                return None;
             }
-            Ty::F64 => {
-                let f = int as f64;
-                assert!(exact(f as i128), "{int} is not exact as f64");
-                Val::F64(f)
-            }
-            _ => unreachable!("{self:?} does not convert to {to:?}"),
+            let mut out = elems
+                .iter()
+                .take(len)
+                .map(|e| e.convert_checked(elem))
+                .collect::<Option<Vec<_>>>()?;
+            out.resize(len, elem.default_value());
+            return Some(Val::from_elems(elem, out));
+        }
+        self.num()?.to_val(to)
+    }
+
+    /// The elements of an array.
+    fn elems(&self) -> Option<Vec<Val>> {
+        match self {
+            Val::ArrU16(v) => Some(v.iter().map(|&e| Val::U16(e)).collect()),
+            Val::ArrU32(v) => Some(v.iter().map(|&e| Val::U32(e)).collect()),
+            _ => None,
+        }
+    }
+
+    /// The array of `elems`, all of type `elem`.
+    fn from_elems(elem: Ty, elems: Vec<Val>) -> Val {
+        match elem {
+            Ty::U16 => Val::ArrU16(
+                elems
+                    .into_iter()
+                    .map(|e| match e {
+                        Val::U16(v) => v,
+                        other => unreachable!("{other:?} in a [u16]"),
+                    })
+                    .collect(),
+            ),
+            Ty::U32 => Val::ArrU32(
+                elems
+                    .into_iter()
+                    .map(|e| match e {
+                        Val::U32(v) => v,
+                        other => unreachable!("{other:?} in a [u32]"),
+                    })
+                    .collect(),
+            ),
+            other => unreachable!("no arrays of {other:?}"),
+        }
+    }
+
+    /// Whether the value is its type's default.
+    fn is_default(&self) -> bool {
+        same_value(self, &self.ty().default_value(), false)
+    }
+
+    /// The value as a number, if it is one.
+    fn num(&self) -> Option<N> {
+        let int = |v: i128| Some(N::I(v));
+        match *self {
+            Val::U8(v) => int(v.into()),
+            Val::U16(v) => int(v.into()),
+            Val::U32(v) => int(v.into()),
+            Val::U64(v) => int(v.into()),
+            Val::Usize(v) => int(v as i128),
+            Val::U128(v) => Some(i128::try_from(v).map_or(N::U(v), N::I)),
+            Val::I8(v) => int(v.into()),
+            Val::I16(v) => int(v.into()),
+            Val::I32(v) => int(v.into()),
+            Val::I64(v) => int(v.into()),
+            Val::Isize(v) => int(v as i128),
+            Val::I128(v) => int(v),
+            Val::F32(v) => Some(N::F(v.into())),
+            Val::F64(v) => Some(N::F(v)),
+            _ => None,
         }
     }
 }
@@ -387,6 +922,17 @@ fn same_value(expected: &Val, actual: &Val, any_nan: bool) -> bool {
         (Val::VecTracked(a), Val::VecTracked(b)) => a == b,
         (Val::BoxTracked(a), Val::BoxTracked(b)) => a == b,
         (Val::BoxU64(a), Val::BoxU64(b)) => a == b,
+        (Val::I8(a), Val::I8(b)) => a == b,
+        (Val::I16(a), Val::I16(b)) => a == b,
+        (Val::I128(a), Val::I128(b)) => a == b,
+        (Val::U128(a), Val::U128(b)) => a == b,
+        (Val::Isize(a), Val::Isize(b)) => a == b,
+        (Val::Usize(a), Val::Usize(b)) => a == b,
+        (Val::Char(a), Val::Char(b)) => a == b,
+        (Val::ArrU16(a), Val::ArrU16(b)) => a == b,
+        (Val::ArrU32(a), Val::ArrU32(b)) => a == b,
+        (Val::Pool(a), Val::Pool(b)) => a == b,
+        (Val::Handle(a, b), Val::Handle(c, d)) => (a, b) == (c, d),
         _ => false,
     }
 }
@@ -422,6 +968,33 @@ unsafe fn write_val(dst: *mut u8, val: &Val) {
             Val::BoxTracked(id) => dst
                 .cast::<Box<Tracked>>()
                 .write(Box::new(Tracked { id: *id })),
+            Val::I8(v) => dst.cast::<i8>().write(*v),
+            Val::I16(v) => dst.cast::<i16>().write(*v),
+            Val::I128(v) => dst.cast::<i128>().write(*v),
+            Val::U128(v) => dst.cast::<u128>().write(*v),
+            Val::Isize(v) => dst.cast::<isize>().write(*v),
+            Val::Usize(v) => dst.cast::<usize>().write(*v),
+            Val::Char(v) => dst.cast::<char>().write(*v),
+            Val::ArrU16(v) => {
+                for (i, e) in v.iter().enumerate() {
+                    dst.cast::<u16>().add(i).write(*e);
+                }
+            }
+            Val::ArrU32(v) => {
+                for (i, e) in v.iter().enumerate() {
+                    dst.cast::<u32>().add(i).write(*e);
+                }
+            }
+            Val::Pool(entries) => {
+                let mut pool = Pool::new();
+                for &(generation, id) in entries {
+                    pool.__insert_at_generation(Tracked { id }, generation);
+                }
+                dst.cast::<Pool<Tracked>>().write(pool);
+            }
+            Val::Handle(index, generation) => dst
+                .cast::<Handle<Tracked>>()
+                .write(Handle::from_raw(*index, *generation)),
         }
     }
 }
@@ -455,6 +1028,31 @@ unsafe fn read_val(src: *const u8, ty: Ty) -> Val {
                 Val::VecTracked((*src.cast::<Vec<Tracked>>()).iter().map(|t| t.id).collect())
             }
             Ty::BoxTracked => Val::BoxTracked((*src.cast::<Box<Tracked>>()).id),
+            Ty::I8 => Val::I8(*src.cast::<i8>()),
+            Ty::I16 => Val::I16(*src.cast::<i16>()),
+            Ty::I128 => Val::I128(*src.cast::<i128>()),
+            Ty::U128 => Val::U128(*src.cast::<u128>()),
+            Ty::Isize => Val::Isize(*src.cast::<isize>()),
+            Ty::Usize => Val::Usize(*src.cast::<usize>()),
+            Ty::Char => Val::Char(*src.cast::<char>()),
+            Ty::ArrU16x2 => Val::ArrU16((*src.cast::<[u16; 2]>()).to_vec()),
+            Ty::ArrU16x3 => Val::ArrU16((*src.cast::<[u16; 3]>()).to_vec()),
+            Ty::ArrU16x4 => Val::ArrU16((*src.cast::<[u16; 4]>()).to_vec()),
+            Ty::ArrU32x3 => Val::ArrU32((*src.cast::<[u32; 3]>()).to_vec()),
+            Ty::PoolTracked => Val::Pool(
+                (*src.cast::<Pool<Tracked>>())
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (h, t))| {
+                        assert_eq!(h.index() as usize, i, "slot {i} holds a value");
+                        (h.generation(), t.id)
+                    })
+                    .collect(),
+            ),
+            Ty::HandleTracked => {
+                let h = *src.cast::<Handle<Tracked>>();
+                Val::Handle(h.index(), h.generation())
+            }
         }
     }
 }
@@ -472,6 +1070,10 @@ unsafe fn heap_addr(src: *const u8, ty: Ty) -> Option<usize> {
             Ty::BoxU64 => Some(&**src.cast::<Box<u64>>() as *const u64 as usize),
             Ty::VecTracked => Some((*src.cast::<Vec<Tracked>>()).as_ptr() as usize),
             Ty::BoxTracked => Some(&**src.cast::<Box<Tracked>>() as *const Tracked as usize),
+            Ty::PoolTracked => (*src.cast::<Pool<Tracked>>())
+                .iter()
+                .next()
+                .map(|(_, t)| t as *const Tracked as usize),
             _ => None,
         }
     }
@@ -502,6 +1104,51 @@ static GLUES: [TypeGlue; 2] = [
         hook: None,
     },
 ];
+
+/// The glue of the new layout of `Rand` with a hook that writes ([`hook_writes`]) or fails.
+static HOOK_GLUES: [TypeGlue; 2] = [
+    TypeGlue {
+        drop: drop_slot::<1>,
+        default: no_default,
+        hook: Some(hook_writes),
+    },
+    TypeGlue {
+        drop: drop_slot::<1>,
+        default: no_default,
+        hook: Some(hook_fails),
+    },
+];
+
+/// The offsets of the `u32` fields of the new layout, which [`hook_writes`] sets.
+static HOOK_U32: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// What [`hook_fails`] reports.
+const HOOK_FAILS: &str = "hook says no";
+
+/// A migration hook of `Rand` that sets every `u32` field of the new value to the number of
+/// fields of the old one (which it reads through the view).
+///
+/// # Safety
+/// `new` points to a complete value of the new layout (slot 1), borrowed mutably.
+unsafe fn hook_writes(old: &OldValue<'_>, new: *mut u8) -> Result<(), ForeignString> {
+    HOOK_CALLS.with(|c| c.set(c.get() + 1));
+    let count = u32::try_from(old.fields().len()).unwrap();
+    for offset in lock(&HOOK_U32).iter() {
+        // SAFETY: the new value has a `u32` field at each offset of `HOOK_U32` (set when the
+        // layout was built), which is plain data, overwritten in place.
+        unsafe { new.add(*offset).cast::<u32>().write(count) };
+    }
+    Ok(())
+}
+
+/// A migration hook of `Rand` that fails.
+///
+/// # Safety
+/// None needed: it touches nothing.
+unsafe fn hook_fails(_old: &OldValue<'_>, _new: *mut u8) -> Result<(), ForeignString> {
+    HOOK_CALLS.with(|c| c.set(c.get() + 1));
+    Err(ForeignString::new(HOOK_FAILS.to_owned()))
+}
 
 const RUST_NAMES: [&str; 2] = ["random_layouts::old::Rand", "random_layouts::new::Rand"];
 
@@ -539,6 +1186,23 @@ struct Built {
 /// Builds the descriptor of a struct with `fields` (name index, type) in this order, C-like, and
 /// registers its drop glue's field list in `slot`.
 fn build_layout(slot: usize, fields: &[(usize, Ty)]) -> Built {
+    build_layout_with(slot, fields, &BTreeMap::new(), &BTreeMap::new(), Hook::None)
+}
+
+/// The new layout of `case`.
+fn build_new(case: &Case) -> Built {
+    build_layout_with(1, &case.new, &case.renamed, &case.defaults, case.hook)
+}
+
+/// As [`build_layout`], with `rename_from`, field defaults and a migration hook (which only the
+/// new layout, slot 1, may have).
+fn build_layout_with(
+    slot: usize,
+    fields: &[(usize, Ty)],
+    renamed: &BTreeMap<usize, usize>,
+    field_defaults: &BTreeMap<usize, FieldDefault>,
+    hook: Hook,
+) -> Built {
     let mut end = 0usize;
     let mut align = 1;
     let mut needs_drop = false;
@@ -560,8 +1224,15 @@ fn build_layout(slot: usize, fields: &[(usize, Ty)]) -> Built {
             name: NAMES[name],
             offset,
             shape: ty.shape_fn(),
-            rename_from: &[],
-            default: None,
+            rename_from: match renamed.get(&name) {
+                Some(&old) => Box::leak(Box::new([NAMES[old]])),
+                None => &[],
+            },
+            default: match field_defaults.get(&name) {
+                Some(FieldDefault::Value) => Some(CUSTOM_DEFAULTS[ty.index()]),
+                Some(FieldDefault::Fails) => Some(failing_default),
+                None => None,
+            },
         });
         table.push((offset, shape));
         offsets.insert(name, offset);
@@ -578,10 +1249,119 @@ fn build_layout(slot: usize, fields: &[(usize, Ty)]) -> Built {
             style: FieldsStyle::Named,
             fields: Box::leak(descs.into_boxed_slice()),
         }),
-        glue: &GLUES[slot],
+        glue: match hook {
+            Hook::None => &GLUES[slot],
+            Hook::Writes => {
+                assert_eq!(slot, 1);
+                *lock(&HOOK_U32) = fields
+                    .iter()
+                    .filter(|f| f.1 == Ty::U32)
+                    .map(|f| offsets[&f.0])
+                    .collect();
+                &HOOK_GLUES[0]
+            }
+            Hook::Fails => {
+                assert_eq!(slot, 1);
+                &HOOK_GLUES[1]
+            }
+        },
     }));
     lock(&BUILT).push(desc);
     Built { desc, offsets }
+}
+
+/// The id of the `Tracked` values field defaults make.
+const CUSTOM_ID: u32 = 1_000_000;
+
+/// The value of a field's own default: not its type's `Default`.
+fn custom_value(ty: Ty) -> Val {
+    match ty {
+        Ty::U8 => Val::U8(42),
+        Ty::U16 => Val::U16(4242),
+        Ty::U32 => Val::U32(424_242),
+        Ty::U64 => Val::U64(u64::MAX - 42),
+        Ty::I32 => Val::I32(-42),
+        Ty::I64 => Val::I64(i64::MIN + 42),
+        Ty::F32 => Val::F32(4.25),
+        Ty::F64 => Val::F64(-42.5),
+        Ty::Bool => Val::Bool(true),
+        Ty::Str => Val::Str("dflt ✓".to_owned()),
+        Ty::Tracked => Val::Tracked(CUSTOM_ID),
+        Ty::VecU32 => Val::VecU32(vec![4, 2]),
+        Ty::OptTracked => Val::OptTracked(Some(CUSTOM_ID)),
+        Ty::BoxU64 => Val::BoxU64(4_200_000_000_000),
+        Ty::VecTracked => Val::VecTracked(vec![CUSTOM_ID, CUSTOM_ID]),
+        Ty::BoxTracked => Val::BoxTracked(CUSTOM_ID),
+        Ty::I8 => Val::I8(-42),
+        Ty::I16 => Val::I16(-4242),
+        Ty::I128 => Val::I128(i128::MIN + 42),
+        Ty::U128 => Val::U128(u128::MAX - 42),
+        Ty::Isize => Val::Isize(-424_242),
+        Ty::Usize => Val::Usize(424_242),
+        Ty::Char => Val::Char('ß'),
+        Ty::ArrU16x2 => Val::ArrU16(vec![4, 2]),
+        Ty::ArrU16x3 => Val::ArrU16(vec![4, 2, 42]),
+        Ty::ArrU16x4 => Val::ArrU16(vec![4, 2, 4, 2]),
+        Ty::ArrU32x3 => Val::ArrU32(vec![4, 2, 424_242]),
+        Ty::PoolTracked => Val::Pool(vec![(2, CUSTOM_ID)]),
+        Ty::HandleTracked => Val::Handle(7, 3),
+    }
+}
+
+/// `FieldDesc::default` writing [`custom_value`] of `Ty::ALL[T]`.
+///
+/// # Safety
+/// `dst` is valid for writes of that type and aligned for it.
+unsafe fn write_custom<const T: usize>(dst: *mut u8) -> Result<(), ForeignString> {
+    let val = custom_value(Ty::ALL[T]);
+    CUSTOM_MADE.with(|c| c.set(c.get() + val.tracked_ids().len()));
+    // SAFETY: the caller's contract; the value is of the type `Ty::ALL[T]` names.
+    unsafe { write_val(dst, &val) };
+    Ok(())
+}
+
+/// The field default of each menu type, by its index in `Ty::ALL`.
+const CUSTOM_DEFAULTS: [WriteFn; 29] = [
+    write_custom::<0>,
+    write_custom::<1>,
+    write_custom::<2>,
+    write_custom::<3>,
+    write_custom::<4>,
+    write_custom::<5>,
+    write_custom::<6>,
+    write_custom::<7>,
+    write_custom::<8>,
+    write_custom::<9>,
+    write_custom::<10>,
+    write_custom::<11>,
+    write_custom::<12>,
+    write_custom::<13>,
+    write_custom::<14>,
+    write_custom::<15>,
+    write_custom::<16>,
+    write_custom::<17>,
+    write_custom::<18>,
+    write_custom::<19>,
+    write_custom::<20>,
+    write_custom::<21>,
+    write_custom::<22>,
+    write_custom::<23>,
+    write_custom::<24>,
+    write_custom::<25>,
+    write_custom::<26>,
+    write_custom::<27>,
+    write_custom::<28>,
+];
+
+/// What [`failing_default`] reports.
+const DEFAULT_FAILS: &str = "no default today";
+
+/// `FieldDesc::default` that fails, writing nothing.
+///
+/// # Safety
+/// None needed: writes nothing.
+unsafe fn failing_default(_dst: *mut u8) -> Result<(), ForeignString> {
+    Err(ForeignString::new(DEFAULT_FAILS.to_owned()))
 }
 
 // ---------------------------------------------------------------------------------- test cases
@@ -593,6 +1373,31 @@ struct Case {
     old: Vec<(usize, Ty, Val)>,
     /// New fields in declaration order: name index, type.
     new: Vec<(usize, Ty)>,
+    /// New fields that say `rename_from` an old field: new name -> old name.
+    renamed: BTreeMap<usize, usize>,
+    /// New fields with a `#[coo(default = ...)]`.
+    defaults: BTreeMap<usize, FieldDefault>,
+    /// The new layout's migration hook.
+    hook: Hook,
+}
+
+/// A migration hook of the new `Rand`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    None,
+    /// [`hook_writes`].
+    Writes,
+    /// [`hook_fails`].
+    Fails,
+}
+
+/// A field's own default (`#[coo(default = ...)]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldDefault {
+    /// Writes [`custom_value`] of the field's type.
+    Value,
+    /// Fails (as a panicking default expression does, caught in the library that owns it).
+    Fails,
 }
 
 impl Case {
@@ -600,8 +1405,29 @@ impl Case {
         self.old.iter().find(|f| f.0 == name)
     }
 
+    /// The old field the new field `name` takes its value from: the one it is renamed from, or
+    /// the one of its name.
+    fn source(&self, name: usize) -> Option<&(usize, Ty, Val)> {
+        match self.renamed.get(&name) {
+            Some(&old) => self.old_field(old),
+            None => self.old_field(name),
+        }
+    }
+
+    /// Whether the old field `name` lives on in the new layout (under its name or another).
     fn in_new(&self, name: usize) -> bool {
-        self.new.iter().any(|f| f.0 == name)
+        self.new
+            .iter()
+            .any(|f| f.0 == name && !self.renamed.contains_key(&name))
+            || self.renamed.values().any(|&old| old == name)
+    }
+
+    /// The value a new field without a source holds: its own default, or its type's.
+    fn default_of(&self, name: usize, ty: Ty) -> Val {
+        match self.defaults.get(&name) {
+            Some(FieldDefault::Value) => custom_value(ty),
+            _ => ty.default_value(),
+        }
     }
 
     fn old_layout(&self) -> Vec<(usize, Ty)> {
@@ -618,8 +1444,16 @@ struct NameDraw {
     keep: bool,
     /// For a kept field: which of its type's targets it takes.
     target: Index,
+    /// For a kept numeric field: a narrowing instead (which of its type's checked targets,
+    /// and which value that fits it), if drawn.
+    narrow: Option<(Index, Index)>,
     /// For a name not in the old layout: its type in the new layout, if it is added.
     added: Option<Ty>,
+    /// For a kept field: the new name it takes (by `rename_from`), among the names free in
+    /// both layouts, if drawn.
+    rename: Option<Index>,
+    /// For an added field: whether it has a default of its own.
+    own_default: bool,
 }
 
 fn ty_strategy() -> impl Strategy<Value = Ty> {
@@ -652,6 +1486,26 @@ fn val_strategy(ty: Ty) -> BoxedStrategy<Val> {
             .prop_map(|n| Val::VecTracked(vec![0; n]))
             .boxed(),
         Ty::BoxTracked => Just(Val::BoxTracked(0)).boxed(),
+        Ty::I8 => any::<i8>().prop_map(Val::I8).boxed(),
+        Ty::I16 => any::<i16>().prop_map(Val::I16).boxed(),
+        Ty::I128 => any::<i128>().prop_map(Val::I128).boxed(),
+        Ty::U128 => any::<u128>().prop_map(Val::U128).boxed(),
+        Ty::Isize => any::<isize>().prop_map(Val::Isize).boxed(),
+        Ty::Usize => any::<usize>().prop_map(Val::Usize).boxed(),
+        Ty::Char => any::<char>().prop_map(Val::Char).boxed(),
+        Ty::ArrU16x2 | Ty::ArrU16x3 | Ty::ArrU16x4 | Ty::ArrU32x3 => {
+            let (elem, len) = ty.array().unwrap();
+            vec(val_strategy(elem), len)
+                .prop_map(move |elems| Val::from_elems(elem, elems))
+                .boxed()
+        }
+        // Ids are given out when the case is assembled.
+        Ty::PoolTracked => vec(0..3u32, 0..4)
+            .prop_map(|gens| Val::Pool(gens.into_iter().map(|g| (g, 0)).collect()))
+            .boxed(),
+        Ty::HandleTracked => any::<(u32, u32)>()
+            .prop_map(|(i, g)| Val::Handle(i, g))
+            .boxed(),
     }
 }
 
@@ -662,13 +1516,21 @@ fn name_draw() -> impl Strategy<Value = NameDraw> {
         any::<bool>(),
         any::<Index>(),
         proptest::option::weighted(0.5, ty_strategy()),
+        proptest::option::weighted(0.3, any::<(Index, Index)>()),
+        proptest::option::weighted(0.25, any::<Index>()),
+        proptest::bool::weighted(0.4),
     )
-        .prop_map(|(old, keep, target, added)| NameDraw {
-            old,
-            keep,
-            target,
-            added,
-        })
+        .prop_map(
+            |(old, keep, target, added, narrow, rename, own_default)| NameDraw {
+                old,
+                keep,
+                target,
+                narrow,
+                added,
+                rename,
+                own_default,
+            },
+        )
 }
 
 /// A permutation of the name pool: the declaration order of a layout.
@@ -689,15 +1551,44 @@ fn draws() -> impl Strategy<Value = Draws> {
     )
 }
 
-/// Assembles a case. With `bad = Some((name, value))`, that name is an `i64` holding `value` in
-/// the old layout and an `i32` in the new one, whatever was drawn for it.
-fn assemble((names, old_order, new_order, same): Draws, bad: Option<(usize, i64)>) -> Case {
+impl NameDraw {
+    /// For a kept numeric field drawn to be narrowed: its new type and the old value (which
+    /// fits the new type).
+    fn narrowing(&self) -> Option<(Ty, Val)> {
+        let (ty, _) = self.old.as_ref()?;
+        let (target, value) = self.narrow?;
+        let checked = ty.checked_targets();
+        if !self.keep || checked.is_empty() {
+            return None;
+        }
+        let to = checked[target.index(checked.len())];
+        Some((to, fitting(*ty, to, value)))
+    }
+}
+
+/// The field a failing case narrows with a checked conversion, holding a value that does not
+/// convert, and the value the user fixes it to.
+#[derive(Debug, Clone)]
+struct Bad {
+    name: usize,
+    from: Ty,
+    to: Ty,
+    value: Val,
+    fixed: Val,
+}
+
+/// Assembles a case. With `bad`, that field is of type `bad.from` holding `bad.value` in the old
+/// layout and of type `bad.to` in the new one, whatever was drawn for it.
+fn assemble((names, old_order, new_order, same): Draws, bad: Option<&Bad>) -> Case {
     let mut next_id = 1;
     let mut old = Vec::new();
     for &n in &old_order {
         let field = match bad {
-            Some((b, v)) if b == n => Some((Ty::I64, Val::I64(v))),
-            _ => names[n].old.clone(),
+            Some(b) if b.name == n => Some((b.from, b.value.clone())),
+            _ => match (names[n].narrowing(), &names[n].old) {
+                (Some((_, val)), Some((ty, _))) if !same => Some((*ty, val)),
+                _ => names[n].old.clone(),
+            },
         };
         if let Some((ty, mut val)) = field {
             for id in val.tracked_ids_mut() {
@@ -711,16 +1602,25 @@ fn assemble((names, old_order, new_order, same): Draws, bad: Option<(usize, i64)
     if same {
         for &(n, ty, _) in &old {
             new.push(match bad {
-                Some((b, _)) if b == n => (n, Ty::I32),
+                Some(b) if b.name == n => (n, b.to),
                 _ => (n, ty),
             });
         }
-        return Case { old, new };
+        return Case {
+            old,
+            new,
+            renamed: BTreeMap::new(),
+            defaults: BTreeMap::new(),
+            hook: Hook::None,
+        };
     }
     for &n in &new_order {
         let draw = &names[n];
         match (bad, &draw.old) {
-            (Some((b, _)), _) if b == n => new.push((n, Ty::I32)),
+            (Some(b), _) if b.name == n => new.push((n, b.to)),
+            (_, Some(_)) if draw.narrowing().is_some() => {
+                new.extend(draw.narrowing().map(|(to, _)| (n, to)));
+            }
             (_, Some((ty, _))) if draw.keep => {
                 let targets = ty.targets();
                 new.push((n, targets[draw.target.index(targets.len())]));
@@ -729,24 +1629,95 @@ fn assemble((names, old_order, new_order, same): Draws, bad: Option<(usize, i64)
             (_, None) => new.extend(draw.added.map(|ty| (n, ty))),
         }
     }
-    Case { old, new }
+    // Renames: a kept field takes a name free in both layouts and says `rename_from` its old
+    // one. (A new field of the old name would be a conflict, which this does not draw.)
+    let mut renamed = BTreeMap::new();
+    for field in &mut new {
+        let n = field.0;
+        let Some(pick) = names[n].rename else {
+            continue;
+        };
+        if bad.is_some_and(|b| b.name == n) || names[n].old.is_none() {
+            continue;
+        }
+        let free: Vec<usize> = (0..NAMES.len())
+            .filter(|&m| names[m].old.is_none() && !renamed.contains_key(&m))
+            .filter(|&m| m != n && !new_names_before(&new_order, &names, m, bad))
+            .collect();
+        if free.is_empty() {
+            continue;
+        }
+        let to = free[pick.index(free.len())];
+        renamed.insert(to, n);
+        field.0 = to;
+    }
+    // Own defaults for added fields.
+    let defaults = new
+        .iter()
+        .filter(|&&(n, _)| names[n].old.is_none() && !renamed.contains_key(&n))
+        .filter(|&&(n, ty)| names[n].own_default || !ty.has_default())
+        .map(|&(n, _)| (n, FieldDefault::Value))
+        .collect();
+    Case {
+        old,
+        new,
+        renamed,
+        defaults,
+        hook: Hook::None,
+    }
+}
+
+/// Whether name `m` is in the new layout as drawn (before renames): added there.
+fn new_names_before(new_order: &[usize], names: &[NameDraw], m: usize, bad: Option<&Bad>) -> bool {
+    new_order.contains(&m) && (names[m].added.is_some() || bad.is_some_and(|b| b.name == m))
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    draws().prop_map(|d| assemble(d, None))
+    (draws(), proptest::bool::weighted(0.2)).prop_map(|(d, hook)| {
+        let mut case = assemble(d, None);
+        if hook {
+            case.hook = Hook::Writes;
+        }
+        case
+    })
 }
 
-/// A case in which one field is narrowed from `i64` to `i32` while holding a value that does not
-/// fit; returns the case and the name of that field.
-fn failing_case() -> impl Strategy<Value = (Case, usize)> {
-    let out_of_range = prop_oneof![
-        i64::MIN..i64::from(i32::MIN),
-        (i64::from(i32::MAX) + 1)..=i64::MAX,
-    ];
-    (draws(), any::<Index>(), out_of_range).prop_map(|(d, bad, value)| {
-        let bad = bad.index(NAMES.len());
-        (assemble(d, Some((bad, value))), bad)
+/// A case whose new layout has a hook that fails.
+fn failing_hook_case() -> impl Strategy<Value = Case> {
+    draws().prop_map(|d| Case {
+        hook: Hook::Fails,
+        ..assemble(d, None)
     })
+}
+
+/// Every checked conversion between menu types, as (from, to).
+fn checked_pairs() -> Vec<(Ty, Ty)> {
+    Ty::ALL
+        .into_iter()
+        .flat_map(|from| from.checked_targets().into_iter().map(move |to| (from, to)))
+        .collect()
+}
+
+/// A case in which one field is narrowed with a checked conversion while holding a value that
+/// does not convert (one of [`unfitting_values`]); returns the case and that field.
+fn failing_case() -> impl Strategy<Value = (Case, Bad)> {
+    (
+        draws(),
+        any::<Index>(),
+        proptest::sample::select(checked_pairs()),
+        any::<(Index, Index)>(),
+    )
+        .prop_map(|(d, name, (from, to), (value, fixed))| {
+            let unfit = unfitting_values(from, to);
+            let bad = Bad {
+                name: name.index(NAMES.len()),
+                from,
+                to,
+                value: unfit[value.index(unfit.len())].clone(),
+                fixed: fitting(from, to, fixed),
+            };
+            (assemble(d, Some(&bad)), bad)
+        })
 }
 
 // ---------------------------------------------------------------------------------- the checks
@@ -754,12 +1725,12 @@ fn failing_case() -> impl Strategy<Value = (Case, usize)> {
 /// The state after inserting the case's old value, with the heap address of every old field that
 /// owns an allocation.
 fn insert_old(case: &Case, old: &Built) -> (State, BTreeMap<usize, usize>) {
-    let words = old.desc.size.div_ceil(8).max(1);
-    assert!(old.desc.align <= align_of::<u64>());
-    let mut buf: Vec<MaybeUninit<u64>> = Vec::with_capacity(words);
+    let words = old.desc.size.div_ceil(16).max(1);
+    assert!(old.desc.align <= align_of::<u128>());
+    let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(words);
     let base = buf.as_mut_ptr().cast::<u8>();
     for (name, _, val) in &case.old {
-        // SAFETY: the buffer is `desc.size` bytes or more, aligned for `u64` and so for every
+        // SAFETY: the buffer is `desc.size` bytes or more, aligned for `u128` and so for every
         // field (checked above); the field lies at its offset in the layout built for these
         // fields, which C-like layout aligns for its type.
         unsafe { write_val(base.add(old.offsets[name]), val) };
@@ -840,49 +1811,81 @@ fn migrate_and_check(
         Ok(report) => report,
         Err(e) => panic!("the migration was refused: {e}"),
     };
-    if case.old_layout() == case.new {
+    let kept = case.old_layout() == case.new && case.renamed.is_empty();
+    if kept {
         assert_eq!(report.kept, ["Rand"], "same layout: kept in place");
     } else {
         assert_eq!(report.migrated, ["Rand"]);
         assert_eq!(report.ty("Rand").map(|t| t.values), Some(1), "{report}");
     }
+    // Under a hook the new value is built as an independent copy, and the old one is dropped
+    // whole at commit. (An unchanged layout is kept in place: no hook runs.)
+    let hooked = case.hook != Hook::None && !kept;
+    assert_eq!(hook_calls(), usize::from(hooked), "the hook ran once");
 
-    // At commit exactly the Tracked of removed fields were dropped, once each; a default was
-    // made for each new Tracked field.
-    let removed = old_ids(case, |name| !case.in_new(name));
+    // At commit exactly the Tracked of removed fields (of all fields, under a hook) were
+    // dropped, once each; a default was made for each new Tracked field.
+    let removed = old_ids(case, |name| hooked || !case.in_new(name));
     assert_eq!(drops(), removed, "drops at commit (removed fields only)");
     let defaulted = case
         .new
         .iter()
         .filter(|&&(name, ty)| {
-            matches!(ty, Ty::Tracked | Ty::BoxTracked) && case.old_field(name).is_none()
+            matches!(ty, Ty::Tracked | Ty::BoxTracked)
+                && case.source(name).is_none()
+                && !case.defaults.contains_key(&name)
         })
         .count();
     assert_eq!(defaults(), defaulted, "one default per new Tracked field");
+    // The `Tracked` values made by fields' own defaults.
+    let custom: usize = case
+        .new
+        .iter()
+        .filter(|&&(name, _)| case.source(name).is_none())
+        .map(|&(name, ty)| match case.defaults.get(&name) {
+            Some(_) => custom_value(ty).tracked_ids().len(),
+            None => 0,
+        })
+        .sum();
+    assert_eq!(
+        custom_made(),
+        custom,
+        "one own default per new field that has one"
+    );
 
     let new_heap = heap_addrs(&state, case.new.iter().copied(), new);
     for &(name, ty) in &case.new {
         let actual = read_field(&state, new, name, ty);
-        match case.old_field(name) {
-            Some((_, old_ty, val)) => {
+        if hooked && case.hook == Hook::Writes && ty == Ty::U32 {
+            let expected = Val::U32(u32::try_from(case.old.len()).unwrap());
+            assert!(
+                same_value(&expected, &actual, false),
+                "field {} written by the hook: {actual:?}, expected {expected:?}",
+                NAMES[name]
+            );
+            continue;
+        }
+        match case.source(name) {
+            Some(&(old_name, old_ty, ref val)) => {
                 let expected = val.convert(ty);
-                let any_nan = *old_ty != ty;
+                let any_nan = old_ty != ty;
                 assert!(
                     same_value(&expected, &actual, any_nan),
                     "kept field {}: {val:?} ({old_ty:?} -> {ty:?}) became {actual:?}, expected {expected:?}",
                     NAMES[name]
                 );
-                if let Some(addr) = old_heap.get(&name) {
-                    assert_eq!(
+                match old_heap.get(&old_name) {
+                    Some(addr) if !hooked => assert_eq!(
                         new_heap.get(&name),
                         Some(addr),
                         "field {} was moved, not copied",
                         NAMES[name]
-                    );
+                    ),
+                    _ => {}
                 }
             }
             None => {
-                let expected = ty.default_value();
+                let expected = case.default_of(name, ty);
                 assert!(
                     same_value(&expected, &actual, false),
                     "new field {}: {ty:?} holds {actual:?}, expected its default {expected:?}",
@@ -893,54 +1896,57 @@ fn migrate_and_check(
     }
 
     drop(state);
+    // Each old `Tracked` once; under a hook, the copies in the new value once more.
     let mut expected = old_ids(case, |_| true);
+    if hooked {
+        for id in copied_ids(case) {
+            *expected.entry(id).or_default() += 1;
+        }
+    }
     if defaulted > 0 {
         expected.insert(0, defaulted);
     }
+    if custom > 0 {
+        expected.insert(CUSTOM_ID, custom);
+    }
     assert_eq!(drops(), expected, "every Tracked dropped exactly once");
+}
+
+/// The ids of the old `Tracked` values that new fields take over (copied, under a hook).
+fn copied_ids(case: &Case) -> Vec<u32> {
+    case.new
+        .iter()
+        .filter_map(|&(name, _)| case.source(name))
+        .flat_map(|(_, _, val)| val.tracked_ids())
+        .collect()
 }
 
 fn run_case(case: &Case) {
     let _serial = lock(&CASE);
     reset_counts();
     let old = build_layout(0, &case.old_layout());
-    let new = build_layout(1, &case.new);
+    let new = build_new(case);
     let (state, heap) = insert_old(case, &old);
     assert_old_unchanged(case, &state, &old, &heap);
     migrate_and_check(case, state, &new, &heap);
 }
 
-fn run_failing_case(case: &Case, bad: usize) {
-    let _serial = lock(&CASE);
-    reset_counts();
-    let old = build_layout(0, &case.old_layout());
-    let new = build_layout(1, &case.new);
-    let (mut state, heap) = insert_old(case, &old);
-    let at = state.resource("Rand").unwrap().as_ptr();
-    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
-
-    let Some((_, _, Val::I64(value))) = case.old_field(bad) else {
-        panic!("the bad field is an i64")
-    };
-    match state.migrate_to(&catalog) {
-        Err(MigrationError::Migrate(MigrateError::CheckedCast {
-            path,
-            from,
-            to,
-            value: shown,
-        })) => {
-            assert_eq!(path.to_string(), format!("Rand.{}", NAMES[bad]));
-            assert_eq!((from, to), (Prim::I64, Prim::I32));
-            assert_eq!(shown, value.to_string());
-        }
-        Err(other) => panic!("refused for another reason: {other}"),
-        Ok(report) => panic!("an out-of-range narrowing was accepted: {report}"),
-    }
-    // Nothing of the old value was dropped; the defaults built for new fields before the
-    // failure were taken apart again, each dropped once.
+/// After a refused migration: nothing of the old value was dropped, the defaults built for
+/// new fields before the failure were taken apart again (each dropped once), and the old
+/// value is where and what it was.
+fn assert_rolled_back(
+    case: &Case,
+    state: &State,
+    old: &Built,
+    heap: &BTreeMap<usize, usize>,
+    at: *const u8,
+) {
     let mut expected = BTreeMap::new();
     if defaults() > 0 {
         expected.insert(0, defaults());
+    }
+    if custom_made() > 0 {
+        expected.insert(CUSTOM_ID, custom_made());
     }
     assert_eq!(
         drops(),
@@ -948,35 +1954,438 @@ fn run_failing_case(case: &Case, bad: usize) {
         "a refused migration drops only what it made"
     );
     assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
-    assert_old_unchanged(case, &state, &old, &heap);
+    assert_old_unchanged(case, state, old, heap);
+}
+
+/// The refusal a failing case must meet.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    Cast {
+        path: String,
+        from: Prim,
+        to: Prim,
+        value: String,
+    },
+    Shrink {
+        path: String,
+        old_len: usize,
+        new_len: usize,
+        index: usize,
+    },
+}
+
+impl Refusal {
+    /// What the runtime must say about `bad`: for an array, the first dropped element that is
+    /// not the default (checked before anything is built), else the first element that does
+    /// not convert; else the value itself.
+    fn of(bad: &Bad) -> Refusal {
+        let path = format!("Rand.{}", NAMES[bad.name]);
+        if let (Some(elems), Some((fe, fl)), Some((te, tl))) =
+            (bad.value.elems(), bad.from.array(), bad.to.array())
+        {
+            if let Some(index) = (tl..fl).find(|&i| !elems[i].is_default()) {
+                return Refusal::Shrink {
+                    path,
+                    old_len: fl,
+                    new_len: tl,
+                    index,
+                };
+            }
+            let k = elems
+                .iter()
+                .take(tl)
+                .position(|e| e.convert_checked(te).is_none())
+                .expect("an element that does not convert");
+            return Refusal::Cast {
+                path: format!("{path}[{k}]"),
+                from: fe.prim().unwrap(),
+                to: te.prim().unwrap(),
+                value: shown(&elems[k]),
+            };
+        }
+        Refusal::Cast {
+            path,
+            from: bad.from.prim().unwrap(),
+            to: bad.to.prim().unwrap(),
+            value: shown(&bad.value),
+        }
+    }
+
+    /// The refusal `err` is, if it is one of these.
+    fn from_error(err: &MigrateError) -> Option<Refusal> {
+        match err {
+            MigrateError::CheckedCast {
+                path,
+                from,
+                to,
+                value,
+            } => Some(Refusal::Cast {
+                path: path.to_string(),
+                from: *from,
+                to: *to,
+                value: value.clone(),
+            }),
+            MigrateError::ArrayShrink {
+                path,
+                old_len,
+                new_len,
+                index,
+            } => Some(Refusal::Shrink {
+                path: path.to_string(),
+                old_len: *old_len,
+                new_len: *new_len,
+                index: *index,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// How the runtime shows a number in a `CheckedCast` error.
+fn shown(val: &Val) -> String {
+    match val.num().expect("a number") {
+        N::I(v) => v.to_string(),
+        N::U(v) => v.to_string(),
+        N::F(f) => format!("{f:?}"),
+    }
+}
+
+fn run_failing_case(case: &Case, bad: &Bad) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_new(case);
+    let (mut state, heap) = insert_old(case, &old);
+    let at = state.resource("Rand").unwrap().as_ptr();
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Migrate(err)) => {
+            assert_eq!(
+                Refusal::from_error(&err),
+                Some(Refusal::of(bad)),
+                "refused with: {err}"
+            );
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => panic!(
+            "{:?} -> {:?} of {:?} was accepted: {report}",
+            bad.from, bad.to, bad.value
+        ),
+    }
+    assert_rolled_back(case, &state, &old, &heap, at);
 
     // The user fixes the value; the same reload now goes through.
-    let fixed = i64::from(*value as i32);
     let res = state.resource_mut("Rand").unwrap();
     // SAFETY: the resource holds a valid value of the old layout (unchanged, checked above),
-    // whose field `bad` is an `i64` at this offset; nothing else borrows it.
-    unsafe {
-        res.as_mut_ptr()
-            .add(old.offsets[&bad])
-            .cast::<i64>()
-            .write(fixed)
-    };
+    // whose field `bad.name` is a number of type `bad.from` (no drop glue) at this offset;
+    // nothing else borrows it, and `bad.fixed` is of that type.
+    unsafe { write_val(res.as_mut_ptr().add(old.offsets[&bad.name]), &bad.fixed) };
     reset_counts();
     let mut fixed_case = case.clone();
     for field in &mut fixed_case.old {
-        if field.0 == bad {
-            field.2 = Val::I64(fixed);
+        if field.0 == bad.name {
+            field.2 = bad.fixed.clone();
         }
     }
     migrate_and_check(&fixed_case, state, &new, &heap);
 }
+
+/// A case whose new layout has a field (added, or made so) whose own default fails.
+fn failing_default_case() -> impl Strategy<Value = (Case, usize)> {
+    (draws(), any::<Index>(), ty_strategy()).prop_map(|(d, pick, ty)| {
+        let mut case = assemble(d, None);
+        let free: Vec<usize> = (0..NAMES.len())
+            .filter(|&n| case.old_field(n).is_none() && !case.renamed.contains_key(&n))
+            .filter(|&n| !case.renamed.values().any(|&o| o == n))
+            .collect();
+        let name = if free.is_empty() {
+            // Every name is an old field: one of them is removed and added back with another
+            // meaning (no source, so its default runs).
+            let name = case.old[pick.index(case.old.len())].0;
+            case.old.retain(|f| f.0 != name);
+            name
+        } else {
+            free[pick.index(free.len())]
+        };
+        if !case.new.iter().any(|f| f.0 == name) {
+            case.new.push((name, ty));
+        }
+        case.defaults.insert(name, FieldDefault::Fails);
+        (case, name)
+    })
+}
+
+/// A migration whose field default fails is refused with `Default` naming the field and the
+/// message; nothing changed; with a default that works, the same reload goes through.
+fn run_failing_default_case(case: &Case, name: usize) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_new(case);
+    let (mut state, heap) = insert_old(case, &old);
+    let at = state.resource("Rand").unwrap().as_ptr();
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Migrate(MigrateError::Default { path, message })) => {
+            assert_eq!(path.to_string(), format!("Rand.{}", NAMES[name]));
+            assert_eq!(message, DEFAULT_FAILS);
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => panic!("a failing default was accepted: {report}"),
+    }
+    assert_rolled_back(case, &state, &old, &heap, at);
+
+    // The user gives the field a default that works.
+    reset_counts();
+    let mut fixed = case.clone();
+    fixed.defaults.insert(name, FieldDefault::Value);
+    let new = build_new(&fixed);
+    migrate_and_check(&fixed, state, &new, &heap);
+}
+
+/// A migration whose hook fails is refused with `Hook` naming the type and the message, and
+/// changes nothing: the new value, an independent copy, is dropped whole (its copies of old
+/// `Tracked` values once each). With a hook that works, the same reload goes through.
+fn run_failing_hook_case(case: &Case) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_new(case);
+    let (mut state, heap) = insert_old(case, &old);
+    let at = state.resource("Rand").unwrap().as_ptr();
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+    let kept = case.old_layout() == case.new && case.renamed.is_empty();
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Migrate(MigrateError::Hook { path, ty, message })) => {
+            assert!(!kept, "an unchanged layout runs no hook");
+            assert_eq!(path.to_string(), "Rand");
+            assert_eq!((ty.as_str(), message.as_str()), ("Rand", HOOK_FAILS));
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => {
+            assert!(kept, "a failing hook was accepted: {report}");
+            assert_eq!(report.kept, ["Rand"]);
+            assert_eq!(hook_calls(), 0);
+            return;
+        }
+    }
+    assert_eq!(hook_calls(), 1);
+    let mut expected: BTreeMap<u32, usize> = BTreeMap::new();
+    for id in copied_ids(case) {
+        *expected.entry(id).or_default() += 1;
+    }
+    if defaults() > 0 {
+        expected.insert(0, defaults());
+    }
+    if custom_made() > 0 {
+        expected.insert(CUSTOM_ID, custom_made());
+    }
+    assert_eq!(drops(), expected, "the refused copy is dropped whole, once");
+    assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
+    assert_old_unchanged(case, &state, &old, &heap);
+
+    // The user fixes the hook.
+    reset_counts();
+    let fixed = Case {
+        hook: Hook::Writes,
+        ..case.clone()
+    };
+    let new = build_new(&fixed);
+    migrate_and_check(&fixed, state, &new, &heap);
+}
+
+/// A case the plan must refuse, with the one problem it must name: a kept field changed to a
+/// type its old one does not convert to (`Incompatible`), or a new handle without a default
+/// (`NoDefault`).
+fn plan_refusal_case() -> impl Strategy<Value = (Case, ProblemKind, usize)> {
+    (draws(), any::<bool>(), any::<Index>(), any::<Index>()).prop_map(
+        |(d, incompatible, pick, to)| {
+            let mut case = assemble(d, None);
+            let renamed_from: Vec<usize> = case.renamed.values().copied().collect();
+            if incompatible {
+                // An old field, not renamed (so it keeps its name), of a type it cannot become.
+                let names: Vec<usize> = case
+                    .old
+                    .iter()
+                    .map(|f| f.0)
+                    .filter(|n| !renamed_from.contains(n))
+                    .collect();
+                let name = match names.is_empty() {
+                    false => names[pick.index(names.len())],
+                    true => {
+                        let name = (0..NAMES.len())
+                            .find(|&n| !case.new.iter().any(|f| f.0 == n))
+                            .unwrap_or(0);
+                        case.new.retain(|f| f.0 != name);
+                        case.defaults.remove(&name);
+                        case.old.push((name, Ty::U8, Val::U8(1)));
+                        name
+                    }
+                };
+                let old_ty = case.old_field(name).unwrap().1;
+                let targets: Vec<Ty> = Ty::ALL
+                    .into_iter()
+                    .filter(|&t| t != old_ty && !convertible(old_ty, t))
+                    .collect();
+                let new_ty = targets[to.index(targets.len())];
+                match case.new.iter_mut().find(|f| f.0 == name) {
+                    Some(field) => field.1 = new_ty,
+                    None => case.new.push((name, new_ty)),
+                }
+                (case, ProblemKind::Incompatible, name)
+            } else {
+                // A new handle without a default, under a name free in both layouts.
+                let free: Vec<usize> = (0..NAMES.len())
+                    .filter(|&n| case.old_field(n).is_none() && !renamed_from.contains(&n))
+                    .filter(|&n| !case.renamed.contains_key(&n))
+                    .collect();
+                let name = match free.is_empty() {
+                    false => free[pick.index(free.len())],
+                    true => {
+                        let name = case.old[pick.index(case.old.len())].0;
+                        case.old.retain(|f| f.0 != name);
+                        name
+                    }
+                };
+                case.new.retain(|f| f.0 != name);
+                case.new.push((name, Ty::HandleTracked));
+                case.defaults.remove(&name);
+                (case, ProblemKind::NoDefault, name)
+            }
+        },
+    )
+}
+
+/// The plan is refused naming exactly the problem made, and nothing is built, dropped or moved.
+fn run_plan_refusal_case(case: &Case, kind: &ProblemKind, name: usize) {
+    let _serial = lock(&CASE);
+    reset_counts();
+    let old = build_layout(0, &case.old_layout());
+    let new = build_new(case);
+    let (mut state, heap) = insert_old(case, &old);
+    let at = state.resource("Rand").unwrap().as_ptr();
+    let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Plan(PlanError { problems })) => {
+            let found: Vec<_> = problems
+                .iter()
+                .map(|p| (&p.kind, p.ty.as_str(), p.field.as_deref()))
+                .collect();
+            assert_eq!(found, [(kind, "Rand", Some(NAMES[name]))], "{problems:?}");
+            assert!(!problems[0].fix.is_empty(), "says what to write");
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => panic!("an impossible migration was accepted: {report}"),
+    }
+    assert_eq!(drops(), BTreeMap::new(), "nothing dropped");
+    assert_eq!(
+        (defaults(), custom_made(), hook_calls()),
+        (0, 0, 0),
+        "nothing built"
+    );
+    assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
+    assert_old_unchanged(case, &state, &old, &heap);
+    drop(state);
+    assert_eq!(
+        drops(),
+        old_ids(case, |_| true),
+        "every Tracked dropped once"
+    );
+}
+
+/// A case of one field converted from `from` to `to`, holding `val`.
+fn one_field(from: Ty, val: Val, to: Ty) -> Case {
+    Case {
+        old: vec![(0, from, val)],
+        new: vec![(0, to)],
+        renamed: BTreeMap::new(),
+        defaults: BTreeMap::new(),
+        hook: Hook::None,
+    }
+}
+
+/// Regression: `i128::MIN` is `-2^127`, which every float holds exactly, and a `u128` just
+/// below `2^128` with few significant bits fits `f64` exactly; the runtime refused both (it
+/// compared magnitudes against the decimal bounds 1.7e38 and 3.4e38).
+#[test]
+fn integers_at_the_float_edges_convert_exactly() {
+    run_case(&one_field(Ty::I128, Val::I128(i128::MIN), Ty::F64));
+    run_case(&one_field(Ty::I128, Val::I128(i128::MIN), Ty::F32));
+    run_case(&one_field(Ty::U128, Val::U128(u128::MAX << 75), Ty::F64));
+    run_case(&one_field(Ty::U128, Val::U128(u128::MAX << 104), Ty::F32));
+}
+
+/// Every checked conversion between menu types, with every value of [`fitting_values`] (which
+/// converts exactly) and of [`unfitting_values`] (refused, then fixed): the random cases draw
+/// one pair each, so a pair's own mistake could hide for many runs. Under Miri, every 29th.
+#[test]
+fn every_checked_cast_converts_what_fits_and_refuses_the_rest() {
+    let step = if cfg!(miri) { 29 } else { 1 };
+    let mut n = 0;
+    for (from, to) in checked_pairs() {
+        for value in fitting_values(from, to) {
+            if n % step == 0 {
+                run_case(&one_field(from, value, to));
+            }
+            n += 1;
+        }
+        let fixed = fitting_values(from, to)[0].clone();
+        for value in unfitting_values(from, to) {
+            if n % step == 0 {
+                let bad = Bad {
+                    name: 0,
+                    from,
+                    to,
+                    value: value.clone(),
+                    fixed: fixed.clone(),
+                };
+                run_failing_case(&one_field(from, value, to), &bad);
+            }
+            n += 1;
+        }
+    }
+}
+
+/// Regression: `2^128` as a float is one past `u128::MAX`; the runtime's saturating cast turned
+/// it into `u128::MAX` (which rounds back to `2^128`) instead of refusing it.
+#[test]
+fn a_float_past_u128_max_is_refused() {
+    for from in [Ty::F64, Ty::F32] {
+        let Some(value) = N::F(TWO_POW_128).to_val(from) else {
+            // `f32` has no `2^128` (its greatest finite value is below it).
+            assert_eq!(from, Ty::F32);
+            continue;
+        };
+        let bad = Bad {
+            name: 0,
+            from,
+            to: Ty::U128,
+            value: value.clone(),
+            fixed: N::I(7).to_val(from).unwrap(),
+        };
+        run_failing_case(&one_field(from, value, Ty::U128), &bad);
+    }
+}
+
+/// Where failing cases are saved and replayed from. An absolute path: proptest's default
+/// (`SourceParallel`) looks for a `lib.rs` or `main.rs` above this file, finds none for an
+/// integration test, and would fall back to a file beside it with an odd extension.
+const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/proptest-regressions/random_layouts.txt"
+);
 
 /// 256 cases natively; 4 under Miri, with the cheaper XorShift generator (ChaCha makes drawing a
 /// case take several seconds there) and no failure files (no file I/O).
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: if cfg!(miri) { 4 } else { 256 },
-        failure_persistence: None,
+        failure_persistence: if cfg!(miri) {
+            None
+        } else {
+            Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS)))
+        },
         rng_algorithm: if cfg!(miri) {
             RngAlgorithm::XorShift
         } else {
@@ -1001,337 +2410,90 @@ proptest! {
     fn random_layouts_with_an_out_of_range_narrowing_roll_back(
         (case, bad) in failing_case()
     ) {
-        run_failing_case(&case, bad);
+        run_failing_case(&case, &bad);
+    }
+
+    /// A layout change no migration can carry out is refused by the plan, naming the field,
+    /// and changes nothing.
+    #[test]
+    fn random_impossible_layouts_are_refused_by_the_plan(
+        (case, kind, name) in plan_refusal_case()
+    ) {
+        run_plan_refusal_case(&case, &kind, name);
+    }
+
+    /// A failing migration hook refuses the migration, changing nothing; fixed, it goes
+    /// through.
+    #[test]
+    fn random_layouts_with_a_failing_hook_roll_back(case in failing_hook_case()) {
+        run_failing_hook_case(&case);
+    }
+
+    /// A failing field default refuses the migration, changing nothing; fixed, it goes
+    /// through.
+    #[test]
+    fn random_layouts_with_a_failing_default_roll_back((case, name) in failing_default_case()) {
+        run_failing_default_case(&case, name);
     }
 }
 
-/// The test's own table of widenings is the runtime's: each target is lossless (or the type
-/// itself), and every lossless conversion between menu types is a target.
+/// The test's own reckoning of conversions is the runtime's: each target is lossless (or the
+/// type itself), every lossless conversion between menu types is a target, and the checked
+/// targets are exactly the runtime's checked casts.
 #[test]
 fn widening_targets_are_exactly_the_lossless_casts() {
     for from in Ty::ALL {
         for to in Ty::ALL {
             let listed = from.targets().contains(&to);
-            let lossless = match (from.prim(), to.prim()) {
+            // The runtime's verdicts: by `cast_kind`, element-wise for arrays, which lose
+            // nothing when they do not shrink.
+            let (elems, grows) = match (from.array(), to.array()) {
+                (Some((fe, fl)), Some((te, tl))) => ((fe.prim(), te.prim()), fl <= tl),
+                _ => ((from.prim(), to.prim()), true),
+            };
+            let (lossless, checked) = match elems {
                 (Some(a), Some(b)) => {
-                    matches!(cast_kind(a, b), Some(CastKind::Same | CastKind::Widen))
+                    let kind = cast_kind(a, b);
+                    let lossless = matches!(kind, Some(CastKind::Same | CastKind::Widen)) && grows;
+                    (lossless, kind.is_some() && !lossless)
                 }
-                _ => from == to,
+                _ => (from == to, false),
             };
             assert_eq!(listed, lossless, "{from:?} -> {to:?}");
+            assert_eq!(
+                from.checked_targets().contains(&to),
+                checked,
+                "{from:?} -> {to:?} checked"
+            );
         }
         assert_eq!(from.targets()[0], from);
     }
 }
 
-// ------------------------------------------------------------------ mutually recursive layouts
-//
-// A cycle of 2 or 3 struct types `Cyc0 -> Cyc1 (-> Cyc2) -> Cyc0`, built at runtime like `Rand`:
-// each holds a few fields from the menu and one field `next` leading to the next type of the
-// cycle, a `Vec` of it or an `Option<Box<_>>` of it, at a random position (often first, so the
-// cycle is entered before a changed field is seen). Some of the types change their own fields;
-// then every type of the cycle changed (each reaches a changed one), and the nested values of
-// each type, however deep in the tree below the root `Cyc0` resource, must be migrated.
-//
-// Every layout is padded to one size, `CELL`, so that a changed type keeps its size: a real
-// Rust type (`Erased<SLOT>`, `CELL` bytes, whose shape names the descriptor in slot `SLOT`)
-// stands for it inside `Vec` and `Box`, whose glue is monomorphized. Slots 0..3 hold the old
-// layouts of `Cyc0..Cyc2`, slots 3..6 the new ones.
-
-/// The size of every cycle type.
-const CELL: usize = 128;
-
-const CYC_NAMES: [&str; 3] = ["Cyc0", "Cyc1", "Cyc2"];
-
-const CYC_RUST_NAMES: [&str; 6] = [
-    "random_layouts::old::Cyc0",
-    "random_layouts::old::Cyc1",
-    "random_layouts::old::Cyc2",
-    "random_layouts::new::Cyc0",
-    "random_layouts::new::Cyc1",
-    "random_layouts::new::Cyc2",
-];
-
-/// The descriptor in each slot, for the shapes of `Erased`.
-static CYC_DESCS: [Mutex<Option<&'static TypeDesc>>; 6] = [const { Mutex::new(None) }; 6];
-
-/// The field list (offset, shape) of the layout in each slot, for its drop glue.
-static CYC_LAYOUTS: [Mutex<Vec<(usize, &'static Shape)>>; 6] =
-    [const { Mutex::new(Vec::new()) }; 6];
-
-static CYC_GLUES: [TypeGlue; 6] = [
-    cyc_glue::<0>(),
-    cyc_glue::<1>(),
-    cyc_glue::<2>(),
-    cyc_glue::<3>(),
-    cyc_glue::<4>(),
-    cyc_glue::<5>(),
-];
-
-const fn cyc_glue<const SLOT: usize>() -> TypeGlue {
-    TypeGlue {
-        drop: drop_cyc::<SLOT>,
-        default: no_default,
-        hook: None,
-    }
-}
-
-fn desc_of<const SLOT: usize>() -> &'static TypeDesc {
-    lock(&CYC_DESCS[SLOT]).expect("the slot's layout was built for this case")
-}
-
-fn erased_name<const SLOT: usize>() -> &'static str {
-    CYC_RUST_NAMES[SLOT]
-}
-
-/// Drop glue of the layout in slot `SLOT`: drops each field in declaration order.
-///
-/// # Safety
-/// `p` points to a valid value of the layout currently registered in slot `SLOT`, which is not
-/// used again.
-unsafe fn drop_cyc<const SLOT: usize>(p: *mut u8) {
-    // Copied out so that no lock is held while field drops (which recurse into other slots) run.
-    let fields = lock(&CYC_LAYOUTS[SLOT]).clone();
-    for (offset, shape) in fields {
-        // SAFETY: the value at `p` has the layout of slot `SLOT`, whose field at `offset` is a
-        // valid value of `shape`; each field is dropped once, by its own shape's glue.
-        unsafe { (shape.drop)(p.add(offset)) }
-    }
-}
-
-/// A value of the layout in slot `SLOT`, as a Rust type of the same size and alignment.
-#[repr(C, align(8))]
-struct Erased<const SLOT: usize>([MaybeUninit<u8>; CELL]);
-
-impl<const SLOT: usize> Erased<SLOT> {
-    /// A value whose bytes `write` initializes as a valid value of the slot's layout.
-    ///
-    /// # Safety
-    /// `write` writes every field of the layout in slot `SLOT` to the pointer it gets.
-    unsafe fn new(write: impl FnOnce(*mut u8)) -> Self {
-        let mut cell = Erased([MaybeUninit::uninit(); CELL]);
-        write(cell.0.as_mut_ptr().cast());
-        cell
-    }
-
-    fn as_ptr(&self) -> *const u8 {
-        self.0.as_ptr().cast()
-    }
-}
-
-impl<const SLOT: usize> Drop for Erased<SLOT> {
-    fn drop(&mut self) {
-        // SAFETY: an `Erased` always holds a valid value of its slot's layout (see `new`, and
-        // migrations build values of the layouts their shapes name), dropped once, here.
-        unsafe { drop_cyc::<SLOT>(self.0.as_mut_ptr().cast()) }
-    }
-}
-
-// SAFETY: `Erased<SLOT>` is `CELL` bytes aligned to 8 with drop glue, exactly what the shape
-// says, and holds a value of the descriptor the shape names (every cycle layout is `CELL` bytes,
-// aligned to 8, and the slot is only used with the layout registered in it).
-unsafe impl<const SLOT: usize> CooField for Erased<SLOT> {
-    const SHAPE: &'static Shape = &Shape {
-        size: CELL,
-        align: 8,
-        needs_drop: true,
-        drop: coo_runtime::layout::drop_glue::<Erased<SLOT>>,
-        type_name: erased_name::<SLOT>,
-        kind: ShapeKind::Named(desc_of::<SLOT>),
-    };
-}
-
-/// Runs `$body` with `$s` standing for the slot number `$slot` as a constant.
-macro_rules! with_slot {
-    ($slot:expr, $s:ident => $body:expr) => {
-        match $slot {
-            0 => {
-                const $s: usize = 0;
-                $body
+/// Every checked conversion has values that fit, among them the edges of both types where
+/// they fit, and those convert exactly back; and it has values that do not fit.
+#[test]
+fn fitting_values_convert_exactly() {
+    for from in Ty::ALL {
+        for to in from.checked_targets() {
+            let unfit = unfitting_values(from, to);
+            assert!(!unfit.is_empty(), "{from:?} -> {to:?} has values to refuse");
+            let values = fitting_values(from, to);
+            assert!(values.len() >= 3, "{from:?} -> {to:?}: {values:?}");
+            for val in values {
+                assert_eq!(val.ty(), from);
+                let there = val.convert(to);
+                let back = there.convert(from);
+                assert!(
+                    same_value(&val, &back, false),
+                    "{val:?} -> {there:?} -> {back:?}"
+                );
             }
-            1 => {
-                const $s: usize = 1;
-                $body
-            }
-            2 => {
-                const $s: usize = 2;
-                $body
-            }
-            3 => {
-                const $s: usize = 3;
-                $body
-            }
-            4 => {
-                const $s: usize = 4;
-                $body
-            }
-            5 => {
-                const $s: usize = 5;
-                $body
-            }
-            other => unreachable!("slot {other}"),
-        }
-    };
-}
-
-/// How a cycle type holds the next one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LinkKind {
-    Vec,
-    OptBox,
-}
-
-impl LinkKind {
-    fn shape_fn(self, target_slot: usize) -> fn() -> &'static Shape {
-        with_slot!(target_slot, S => match self {
-            LinkKind::Vec => <Vec<Erased<S>> as CooField>::shape as fn() -> &'static Shape,
-            LinkKind::OptBox => <Option<Box<Erased<S>>> as CooField>::shape,
-        })
-    }
-
-    fn max_links(self) -> usize {
-        match self {
-            LinkKind::Vec => 2,
-            LinkKind::OptBox => 1,
         }
     }
 }
 
-/// A field of a cycle type: from the menu (by name index), or the link to the next type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CycField {
-    Plain(usize, Ty),
-    Next,
-}
-
-#[derive(Debug, Clone)]
-struct CycType {
-    link: LinkKind,
-    old: Vec<CycField>,
-    new: Vec<CycField>,
-}
-
-impl CycType {
-    fn old_plain(&self, name: usize) -> Option<Ty> {
-        self.old.iter().find_map(|f| match *f {
-            CycField::Plain(n, ty) if n == name => Some(ty),
-            _ => None,
-        })
-    }
-
-    fn in_new(&self, name: usize) -> bool {
-        self.new
-            .iter()
-            .any(|f| matches!(*f, CycField::Plain(n, _) if n == name))
-    }
-}
-
-/// One value of a cycle type: its menu fields' old values (by name index) and the values of the
-/// next type it links to.
-#[derive(Debug, Clone)]
-struct CycNode {
-    ty: usize,
-    vals: BTreeMap<usize, Val>,
-    next: Vec<CycNode>,
-}
-
-impl CycNode {
-    fn visit<'n>(&'n self, f: &mut impl FnMut(&'n CycNode)) {
-        f(self);
-        for n in &self.next {
-            n.visit(f);
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct CycCase {
-    types: Vec<CycType>,
-    root: CycNode,
-}
-
-impl CycCase {
-    fn changed(&self) -> bool {
-        self.types.iter().any(|t| t.old != t.new)
-    }
-
-    fn next_of(&self, ty: usize) -> usize {
-        (ty + 1) % self.types.len()
-    }
-}
-
-/// The menu names a cycle type draws its fields from (a few, so every layout fits in `CELL`).
-const CYC_FIELDS: usize = 4;
-
-/// Everything one cycle type is drawn from: its link, what each menu name becomes, the old and
-/// new orders with the link's position in each, whether its own fields stay the same, and
-/// whether the link comes first in both layouts.
-type CycTypeDraw = (
-    LinkKind,
-    Vec<NameDraw>,
-    Vec<usize>,
-    Vec<usize>,
-    (Index, Index),
-    bool,
-    bool,
-);
-
-fn cyc_type_draw() -> impl Strategy<Value = CycTypeDraw> {
-    let order = || Just((0..CYC_FIELDS).collect::<Vec<_>>()).prop_shuffle();
-    (
-        prop_oneof![Just(LinkKind::Vec), Just(LinkKind::OptBox)],
-        proptest::collection::vec(name_draw(), CYC_FIELDS),
-        order(),
-        order(),
-        (any::<Index>(), any::<Index>()),
-        proptest::bool::weighted(0.4),
-        proptest::bool::weighted(0.5),
-    )
-}
-
-fn cyc_type(
-    (link, names, old_order, new_order, (old_at, new_at), same, next_first): CycTypeDraw,
-) -> CycType {
-    let mut old: Vec<CycField> = old_order
-        .iter()
-        .filter_map(|&n| names[n].old.as_ref().map(|(ty, _)| CycField::Plain(n, *ty)))
-        .collect();
-    let at = if next_first {
-        0
-    } else {
-        old_at.index(old.len() + 1)
-    };
-    old.insert(at, CycField::Next);
-    if same {
-        return CycType {
-            link,
-            new: old.clone(),
-            old,
-        };
-    }
-    let mut new = Vec::new();
-    for &n in &new_order {
-        let draw = &names[n];
-        match &draw.old {
-            Some((ty, _)) if draw.keep => {
-                let targets = ty.targets();
-                new.push(CycField::Plain(
-                    n,
-                    targets[draw.target.index(targets.len())],
-                ));
-            }
-            Some(_) => {}
-            None => new.extend(draw.added.map(|ty| CycField::Plain(n, ty))),
-        }
-    }
-    let at = if next_first {
-        0
-    } else {
-        new_at.index(new.len() + 1)
-    };
-    new.insert(at, CycField::Next);
-    CycType { link, old, new }
-}
+// ------------------------------------------------------------------ values drawn from a seed
 
 /// splitmix64: the values and the shape of a case's tree, from one drawn seed.
 struct Mix(u64);
@@ -1371,379 +2533,24 @@ fn synth_val(ty: Ty, mix: &mut Mix, next_id: &mut u32) -> Val {
         Ty::BoxU64 => Val::BoxU64(r >> 3),
         Ty::VecTracked => Val::VecTracked(vec![0; (r % 3) as usize]),
         Ty::BoxTracked => Val::BoxTracked(0),
+        Ty::I8 => Val::I8(r as i8),
+        Ty::I16 => Val::I16(r as i16),
+        Ty::I128 => Val::I128(i128::from(r as i64) << 63),
+        Ty::U128 => Val::U128(u128::from(r) << 64 | u128::from(r)),
+        Ty::Isize => Val::Isize(r as isize),
+        Ty::Usize => Val::Usize(r as usize),
+        Ty::Char => Val::Char(char::from_u32((r % 0x11_0000) as u32).unwrap_or('\u{fffd}')),
+        Ty::ArrU16x2 | Ty::ArrU16x3 | Ty::ArrU16x4 | Ty::ArrU32x3 => {
+            let (elem, len) = ty.array().unwrap();
+            let elems = (0..len).map(|_| synth_val(elem, mix, next_id)).collect();
+            Val::from_elems(elem, elems)
+        }
+        Ty::PoolTracked => Val::Pool((0..r % 3).map(|i| ((r >> (4 * i)) as u32 % 3, 0)).collect()),
+        Ty::HandleTracked => Val::Handle(r as u32, (r >> 32) as u32),
     };
     for id in val.tracked_ids_mut() {
         *id = *next_id;
         *next_id += 1;
     }
     val
-}
-
-/// A value of cycle type `ty` with links `depth` levels deep at most.
-fn synth_node(
-    types: &[CycType],
-    ty: usize,
-    depth: usize,
-    mix: &mut Mix,
-    next_id: &mut u32,
-) -> CycNode {
-    let t = &types[ty];
-    let vals = t
-        .old
-        .iter()
-        .filter_map(|f| match *f {
-            CycField::Plain(n, fty) => Some((n, synth_val(fty, mix, next_id))),
-            CycField::Next => None,
-        })
-        .collect();
-    let links = if depth == 0 {
-        0
-    } else {
-        // Mostly full, so the cycle is walked around more than once.
-        (mix.below(4) as usize).min(t.link.max_links())
-    };
-    let next = (0..links)
-        .map(|_| synth_node(types, (ty + 1) % types.len(), depth - 1, mix, next_id))
-        .collect();
-    CycNode { ty, vals, next }
-}
-
-fn cyc_case() -> impl Strategy<Value = CycCase> {
-    (2..=3usize)
-        .prop_flat_map(|k| {
-            (
-                proptest::collection::vec(cyc_type_draw(), k),
-                any::<u64>(),
-                proptest::bool::weighted(0.1),
-            )
-        })
-        .prop_map(|(draws, seed, all_same)| {
-            let mut types: Vec<CycType> = draws.into_iter().map(cyc_type).collect();
-            if all_same {
-                for t in &mut types {
-                    t.new = t.old.clone();
-                }
-            }
-            let mut mix = Mix(seed);
-            let mut next_id = 1;
-            let root = synth_node(&types, 0, 5, &mut mix, &mut next_id);
-            CycCase { types, root }
-        })
-}
-
-/// The layout of a cycle type built at runtime.
-struct CycBuilt {
-    desc: &'static TypeDesc,
-    /// The offset of each menu field by name index, and of the link.
-    offsets: BTreeMap<usize, usize>,
-    next_at: usize,
-}
-
-/// Builds the descriptor of cycle type `ty` with `fields` in this order, C-like, padded to
-/// `CELL`, into `slot`; its link leads to the type in `target_slot`.
-fn build_cyc(
-    slot: usize,
-    ty: usize,
-    fields: &[CycField],
-    link: LinkKind,
-    target_slot: usize,
-) -> CycBuilt {
-    let mut end = 0usize;
-    let mut descs = Vec::with_capacity(fields.len());
-    let mut table = Vec::with_capacity(fields.len());
-    let mut offsets = BTreeMap::new();
-    let mut next_at = usize::MAX;
-    for field in fields {
-        let (name, shape_fn) = match *field {
-            CycField::Plain(n, t) => (NAMES[n], t.shape_fn()),
-            CycField::Next => ("next", link.shape_fn(target_slot)),
-        };
-        let shape = shape_fn();
-        let offset = end.next_multiple_of(shape.align);
-        end = offset + shape.size;
-        assert!(shape.align <= 8);
-        descs.push(FieldDesc {
-            name,
-            offset,
-            shape: shape_fn,
-            rename_from: &[],
-            default: None,
-        });
-        table.push((offset, shape));
-        match *field {
-            CycField::Plain(n, _) => {
-                offsets.insert(n, offset);
-            }
-            CycField::Next => next_at = offset,
-        }
-    }
-    assert!(end <= CELL, "{fields:?} fits in a cell");
-    *lock(&CYC_LAYOUTS[slot]) = table;
-    let desc: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-        name: CYC_NAMES[ty],
-        rust_name: CYC_RUST_NAMES[slot],
-        rename_from: &[],
-        size: CELL,
-        align: 8,
-        needs_drop: true,
-        kind: TypeKind::Struct(StructDesc {
-            style: FieldsStyle::Named,
-            fields: Box::leak(descs.into_boxed_slice()),
-        }),
-        glue: &CYC_GLUES[slot],
-    }));
-    *lock(&CYC_DESCS[slot]) = Some(desc);
-    lock(&BUILT).push(desc);
-    CycBuilt {
-        desc,
-        offsets,
-        next_at,
-    }
-}
-
-/// The old (`new = false`) or new layouts of every type of the case, by type.
-fn build_cycle(case: &CycCase, new: bool) -> Vec<CycBuilt> {
-    let k = case.types.len();
-    let base = if new { 3 } else { 0 };
-    (0..k)
-        .map(|ty| {
-            let t = &case.types[ty];
-            let fields = if new { &t.new } else { &t.old };
-            build_cyc(base + ty, ty, fields, t.link, base + case.next_of(ty))
-        })
-        .collect()
-}
-
-/// Writes the old value of `node` to `dst`.
-///
-/// # Safety
-/// `dst` is valid for writes of `CELL` bytes and aligned to 8; `old` are the case's old layouts.
-unsafe fn write_node(case: &CycCase, old: &[CycBuilt], node: &CycNode, dst: *mut u8) {
-    let layout = &old[node.ty];
-    for (name, val) in &node.vals {
-        // SAFETY: the field lies at its offset within the cell, aligned for its type (C-like
-        // layout from an 8-aligned base).
-        unsafe { write_val(dst.add(layout.offsets[name]), val) };
-    }
-    let next_ty = case.next_of(node.ty);
-    let kind = case.types[node.ty].link;
-    let link = dst.wrapping_add(layout.next_at);
-    with_slot!(next_ty, S => {
-        let mut values = node.next.iter().map(|n| {
-            // SAFETY: `write_node` writes every field of the old layout of `n.ty`, which is
-            // registered in slot `next_ty` (old slots are the type numbers).
-            unsafe { Erased::<S>::new(|p| write_node(case, old, n, p)) }
-        });
-        // SAFETY: the link field lies at `next_at` within the cell, aligned for its type, and
-        // has exactly this Rust type (`LinkKind::shape_fn` of this slot).
-        unsafe {
-            match kind {
-                LinkKind::Vec => link.cast::<Vec<Erased<S>>>().write(values.collect()),
-                LinkKind::OptBox => link
-                    .cast::<Option<Box<Erased<S>>>>()
-                    .write(values.next().map(Box::new)),
-            }
-        }
-    })
-}
-
-/// Reads the value of cycle type `ty` at `src` in the layouts `built` (slots from `base`):
-/// its menu fields by name index, and its links.
-///
-/// # Safety
-/// `src` points to a valid value of `built[ty]`, which lives during the call.
-unsafe fn read_node(
-    case: &CycCase,
-    built: &[CycBuilt],
-    base: usize,
-    new: bool,
-    ty: usize,
-    src: *const u8,
-) -> (BTreeMap<usize, Val>, Vec<(usize, *const u8)>) {
-    let t = &case.types[ty];
-    let fields = if new { &t.new } else { &t.old };
-    let layout = &built[ty];
-    let vals = fields
-        .iter()
-        .filter_map(|f| match *f {
-            CycField::Plain(n, fty) => {
-                // SAFETY: the value (valid, by the caller's contract) has a field of type `fty`
-                // at this offset, borrowed during the call.
-                let val = unsafe { read_val(src.add(layout.offsets[&n]), fty) };
-                Some((n, val))
-            }
-            CycField::Next => None,
-        })
-        .collect();
-    let next_ty = case.next_of(ty);
-    // SAFETY: the link field at `next_at` has exactly this Rust type, and lives as long as the
-    // value; the pointers returned are only used while it does.
-    let next: Vec<*const u8> = with_slot!(base + next_ty, S => unsafe {
-        let link = src.add(layout.next_at);
-        match t.link {
-            LinkKind::Vec => (*link.cast::<Vec<Erased<S>>>()).iter().map(Erased::as_ptr).collect(),
-            LinkKind::OptBox => (*link.cast::<Option<Box<Erased<S>>>>())
-                .as_deref()
-                .map(Erased::as_ptr)
-                .into_iter()
-                .collect(),
-        }
-    });
-    (vals, next.into_iter().map(|p| (next_ty, p)).collect())
-}
-
-/// Checks that the value at `src` (of type `node.ty` in the layouts `built`) is `node` after
-/// the migration (`new`) or unchanged (`!new`), at the tree position `path`.
-///
-/// # Safety
-/// As for [`read_node`].
-unsafe fn check_node(
-    case: &CycCase,
-    built: &[CycBuilt],
-    new: bool,
-    node: &CycNode,
-    src: *const u8,
-    path: &str,
-) {
-    let base = if new { 3 } else { 0 };
-    // SAFETY: the caller's contract.
-    let (vals, next) = unsafe { read_node(case, built, base, new, node.ty, src) };
-    let t = &case.types[node.ty];
-    for (name, actual) in &vals {
-        let expected = match node.vals.get(name) {
-            Some(old) if new => old.convert(actual.ty()),
-            Some(old) => old.clone(),
-            None => actual.ty().default_value(),
-        };
-        let any_nan = new && t.old_plain(*name) != Some(actual.ty());
-        assert!(
-            same_value(&expected, actual, any_nan),
-            "{path}.{}: expected {expected:?}, found {actual:?}",
-            NAMES[*name]
-        );
-    }
-    assert_eq!(
-        next.len(),
-        node.next.len(),
-        "{path}.next holds as many values"
-    );
-    for (i, ((ty, p), n)) in next.into_iter().zip(&node.next).enumerate() {
-        assert_eq!(ty, n.ty);
-        // SAFETY: `p` points to a live value of the next type, in the same layouts.
-        unsafe { check_node(case, built, new, n, p, &format!("{path}.next[{i}]")) };
-    }
-}
-
-fn run_cyc_case(case: &CycCase) {
-    let _serial = lock(&CASE);
-    reset_counts();
-    let k = case.types.len();
-    let old = build_cycle(case, false);
-    let new = build_cycle(case, true);
-    // SAFETY: `write_node` writes every field of the old layout of `Cyc0`, in slot 0.
-    let cell = unsafe { Erased::<0>::new(|p| write_node(case, &old, &case.root, p)) };
-    let cell = core::mem::ManuallyDrop::new(cell);
-    // SAFETY: the cell holds a valid value of the old `Cyc0` (`CELL` bytes), moved into the
-    // resource and never dropped here (`ManuallyDrop`).
-    let root = unsafe { Resource::from_raw(old[0].desc, cell.as_ptr()) };
-    let mut state = State::new();
-    state.insert_resource(root);
-    let at = state.resource("Cyc0").unwrap().as_ptr();
-    // SAFETY: the resource holds a valid old `Cyc0`, borrowed during the call.
-    unsafe { check_node(case, &old, false, &case.root, at, "Cyc0") };
-
-    let mut counts = [0u64; 3];
-    case.root.visit(&mut |n| counts[n.ty] += 1);
-    let catalog = Catalog::from_descs([new[0].desc]).expect("one type per name");
-    let plan = match state.plan(&catalog) {
-        Ok(plan) => plan,
-        Err(e) => panic!("the migration was refused: {e}"),
-    };
-    // The verdicts first: moving a changed type's values bitwise would be silent corruption.
-    for (ty, name) in CYC_NAMES.iter().enumerate().take(k) {
-        let planned = plan.types.iter().find(|t| t.new.name == *name);
-        if case.changed() {
-            assert!(
-                planned.is_some_and(|t| !t.unchanged),
-                "`{name}` reaches a changed type, so it must be migrated, not moved: {:?}",
-                plan.types
-                    .iter()
-                    .map(|t| (t.new.name, t.unchanged))
-                    .collect::<Vec<_>>()
-            );
-        } else {
-            assert!(planned.is_none(), "`{name}` is unchanged (type {ty})");
-        }
-    }
-
-    let report = match state.migrate(&plan) {
-        Ok(report) => report,
-        Err(e) => panic!("the migration failed: {e}"),
-    };
-    let mut removed = BTreeMap::new();
-    let mut defaulted = 0;
-    case.root.visit(&mut |n| {
-        let t = &case.types[n.ty];
-        for (name, val) in &n.vals {
-            if !t.in_new(*name) {
-                removed.extend(val.tracked_ids().into_iter().map(|id| (id, 1)));
-            }
-        }
-        defaulted += t
-            .new
-            .iter()
-            .filter(|f| match **f {
-                CycField::Plain(name, Ty::Tracked | Ty::BoxTracked) => t.old_plain(name).is_none(),
-                _ => false,
-            })
-            .count();
-    });
-    if case.changed() {
-        assert_eq!(report.migrated, ["Cyc0"]);
-        for (ty, name) in CYC_NAMES.iter().enumerate().take(k) {
-            assert_eq!(
-                report.ty(name).map(|t| t.values),
-                Some(counts[ty]),
-                "every `{name}` value is migrated: {report}"
-            );
-        }
-        assert_eq!(drops(), removed, "drops at commit (removed fields only)");
-        assert_eq!(defaults(), defaulted, "one default per new Tracked field");
-    } else {
-        assert_eq!(report.kept, ["Cyc0"]);
-        assert!(report.types.is_empty(), "{report}");
-        assert_eq!(
-            state.resource("Cyc0").unwrap().as_ptr(),
-            at,
-            "kept in place"
-        );
-        assert_eq!(drops(), BTreeMap::new());
-    }
-    let res = state.resource("Cyc0").unwrap();
-    assert!(core::ptr::eq(res.desc(), new[0].desc));
-    // SAFETY: the resource holds a valid new `Cyc0`, borrowed during the call.
-    unsafe { check_node(case, &new, true, &case.root, res.as_ptr(), "Cyc0") };
-
-    drop(state);
-    let mut expected = BTreeMap::new();
-    case.root.visit(&mut |n| {
-        for val in n.vals.values() {
-            expected.extend(val.tracked_ids().into_iter().map(|id| (id, 1)));
-        }
-    });
-    if defaulted > 0 {
-        expected.insert(0, defaulted);
-    }
-    assert_eq!(drops(), expected, "every Tracked dropped exactly once");
-}
-
-proptest! {
-    #![proptest_config(config())]
-
-    /// Types that reach themselves through each other: when any of them changed, every value
-    /// of every type of the cycle is migrated, at any depth, with the same guarantees as above.
-    #[test]
-    fn random_mutually_recursive_layouts_migrate_every_nested_value(case in cyc_case()) {
-        run_cyc_case(&case);
-    }
 }
