@@ -31,11 +31,19 @@
 //! against it is still held somewhere (it then goes with the handle). A failed reload drops the
 //! new image instead and keeps the old one.
 //!
+//! The descriptor types keep their `&'static` fields, so accessors such as `Catalog::get` or
+//! `Resource::desc` still hand out `&'static TypeDesc`: read it as "valid while its holder
+//! lives" (see [`coo_runtime::image`]). What this crate hands out is bound to its holder
+//! ([`LoadedLibrary::manifest`], [`crate::slots::FnRef`], [`crate::FnHandle::desc`]).
+//!
 //! `dlclose` does not always unmap: glibc keeps a library that registered a thread-local
 //! destructor (any thread that ran its `std` with a thread local, a panic message printed via
-//! `thread::current()`, a thread it spawned) or that another open handle still refers to. That is
-//! also what keeps the code of a thread the plugin spawned mapped while it runs: nothing is
-//! unmapped under it. After `dlclose`, [`Image`] looks in `/proc/self/maps` (Linux) whether the
+//! `thread::current()`) or that another open handle still refers to. A thread the plugin spawned
+//! with `std::thread` registers such destructors (std's per-thread data), and that is what keeps
+//! its code mapped while it runs (`tests/tests/unload.rs` checks it). A thread created around
+//! `std` (a raw `pthread_create`) that touches no thread local is invisible to glibc and to Coo:
+//! unloading its image would pull its code away under it, so a plugin must not leave such a
+//! thread running. After `dlclose`, [`Image`] looks in `/proc/self/maps` (Linux) whether the
 //! copy is still mapped and, if so, records it as *pinned* ([`pinned`]; the reload report lists
 //! those of its own thread): its memory stays for the life of the process, but nothing refers to
 //! it any more, so it is not a dangling pointer, only a leak the user is told about.
