@@ -66,7 +66,17 @@ fn a_text_file_does_not_open() {
         .path()
         .join(format!("notes{}", std::env::consts::DLL_SUFFIX));
     fs::write(&path, "this is not a library\n").unwrap();
-    let err = loader().load(&path).unwrap_err();
+    let loader = loader();
+    let err = loader.load(&path).unwrap_err();
+    // The copy it tried to open is not left on disk.
+    let prefix = format!("coo-notes-{}-", std::process::id());
+    let left: Vec<_> = fs::read_dir(loader.copy_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(left, Vec::<std::path::PathBuf>::new());
     let LoadError::Open { message, .. } = &err else {
         panic!("expected LoadError::Open, got {err:?}");
     };

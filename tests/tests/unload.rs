@@ -127,16 +127,13 @@ fn two_hundred_reloads_keep_at_most_two_images_mapped_and_one_copy_on_disk() {
             "after reload {i}"
         );
     }
-    let mapped = mapped_images(name);
-    assert!(
-        mapped.len() <= 2,
-        "{} images of the plugin mapped after 200 reloads: {mapped:#?}",
-        mapped.len()
-    );
+    // At most the current image and one old one still closing; only the live copy on disk.
+    let (mapped, on_disk) = (mapped_images(name), copies_on_disk(name));
     assert_eq!(
-        copies_on_disk(name),
-        1,
-        "only the live image's copy stays on disk"
+        (mapped.len() <= 2, on_disk),
+        (true, 1),
+        "after 200 reloads: {} images of the plugin mapped, {on_disk} copies on disk: {mapped:#?}",
+        mapped.len()
     );
     assert_eq!(
         host.call_by_name("tick", &[]).unwrap(),
@@ -215,4 +212,80 @@ fn counter_marker(host: &Host) -> u64 {
     let json: serde_json::Value =
         serde_json::from_str(&hot_host::show::state_json(host.state())).unwrap();
     json["Counter"]["marker"].as_u64().unwrap()
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn what_still_refers_to_an_old_version_keeps_it_mapped_until_dropped() {
+    let name = "unload_held";
+    let (plugin, _builds, a, b) = two_builds(name);
+    let mut host = Host::with_builder(plugin.builder());
+    host.reload_from(&a, None).unwrap();
+    host.call_by_name("init", &[]).unwrap();
+    let v1 = mapped_images(name);
+    assert_eq!(v1.len(), 1);
+    // Held across reloads: a handle, a function descriptor, a catalog and a resource of v1.
+    let handle = host.resolve("tick").unwrap();
+    let fns = host.fns();
+    let catalog = host.catalog().clone();
+    let resource = host.state_mut().remove("Counter").unwrap();
+    host.call_by_name("init", &[]).unwrap();
+    for dylib in [&b, &a, &b] {
+        host.reload_from(dylib, None).unwrap();
+    }
+    let mapped = mapped_images(name);
+    assert_eq!(mapped.len(), 2, "v1 (held) and v4 (current): {mapped:#?}");
+    assert!(mapped.contains(&v1[0]));
+    // Everything held still reads v1's descriptors (valgrind checks these reads too).
+    assert_eq!(handle.desc().signature(), "fn(counter: &mut Counter)");
+    assert_eq!(fns[1].0, "tick");
+    assert_eq!(fns[1].1.signature(), "fn(counter: &mut Counter)");
+    assert_eq!(catalog.get("Counter").unwrap().name, "Counter");
+    assert_eq!(resource.desc().name, "Counter");
+    // The handle follows the slot: it runs the current code (B: marker 2).
+    host.call(&handle, &[]).unwrap();
+    assert_eq!(counter(&host), (1, 2, "coo".repeat(4)));
+    drop((handle, fns, catalog));
+    assert_eq!(mapped_images(name).len(), 2, "the resource still holds v1");
+    drop(resource); // its `String` is dropped by v1's glue, then v1 goes
+    assert_eq!(mapped_images(name).len(), 1);
+    assert!(!mapped_images(name).contains(&v1[0]));
+    assert_eq!(copies_on_disk(name), 1);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_refused_reload_unloads_the_new_version_and_keeps_the_old_one_running() {
+    let name = "unload_refused";
+    let plugin = Plugin::copy("tick-plugin", name);
+    let mut host = plugin.host();
+    host.call_by_name("tick", &[]).unwrap();
+    let running = mapped_images(name);
+    assert_eq!(running.len(), 1);
+    // `marker: u32 -> String` cannot be migrated.
+    plugin.edit(&[
+        ("pub marker: u32,", "pub marker: String,"),
+        ("marker: 0,\n    }", "marker: String::new(),\n    }"),
+        ("counter.marker = 0;", "counter.marker.clear();"),
+    ]);
+    let err = host.reload().unwrap_err();
+    assert!(
+        matches!(err, hot_host::ReloadError::Plan(_)),
+        "expected a plan error, got {err:?}"
+    );
+    assert_eq!(
+        mapped_images(name),
+        running,
+        "only the running version is mapped"
+    );
+    assert_eq!(copies_on_disk(name), 1);
+    host.call_by_name("tick", &[]).unwrap();
+    assert_eq!(counter_marker(&host), 0);
+    assert_eq!(host.version(), 1);
 }
