@@ -229,7 +229,9 @@ impl Drop for Image {
         if closed.is_err() || still_mapped {
             let why = match closed {
                 Err(e) => format!("dlclose failed: {}", error_chain(&e)),
-                Ok(()) => "still mapped after dlclose: the plugin registered a thread-local                            destructor (a thread that ran its code, or one it spawned and that                            may still run)"
+                Ok(()) => "still mapped after dlclose: the plugin registered a thread-local \
+                           destructor (a thread that ran its code, or one it spawned and that \
+                           may still run)"
                     .to_owned(),
             };
             let pinned = Pinned {

@@ -192,9 +192,21 @@ fn a_plugin_whose_thread_still_runs_is_reported_pinned_and_the_host_keeps_workin
     assert_eq!(report.pinned.len(), 1, "{report}");
     assert_eq!(report.pinned[0].version, 1);
     assert_eq!(report.pinned[0].copy, first[0]);
+    let source = plugin
+        .builder()
+        .target_dir()
+        .join("debug")
+        .join(format!("lib{name}.so"));
+    assert_eq!(report.pinned[0].source, source);
+    let line = format!(
+        "  ! version 1 ({}) stays mapped for the life of the process: still mapped after \
+         dlclose: the plugin registered a thread-local destructor (a thread that ran its code, \
+         or one it spawned and that may still run)",
+        source.display()
+    );
     assert!(
-        report.to_string().contains("version 1 ("),
-        "the report names the pinned version: {report}"
+        report.to_string().lines().any(|l| l == line),
+        "the report names the pinned version and why: {report}"
     );
     // The old image stays mapped under its thread; the new one runs.
     assert!(mapped_images(name).contains(&first[0]));
