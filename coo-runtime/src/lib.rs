@@ -8,6 +8,7 @@
 
 pub mod convert;
 pub mod diff;
+pub mod image;
 pub mod layout;
 pub mod migrate;
 pub mod panics;
@@ -26,6 +27,7 @@ pub mod __private;
 
 pub use coo_derive::CooType;
 pub use coo_derive::hot_fn;
+pub use image::ImageRef;
 pub use layout::{CooField, CooType, FieldDesc, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 pub use migrate::{MigrateError, Report, TypeReport, ValuePath};
 pub use plan::{Plan, PlanError, Problem, ProblemKind};

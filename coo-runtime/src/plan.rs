@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::convert::{CastKind, cast_kind};
 use crate::diff::{TypeDiff, diff_type, match_fields, variant_successor};
+use crate::image::ImageRef;
 use crate::layout::{
     BoxGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue, TypeDesc,
     TypeKind, VecGlue, WriteFn, shape_text,
@@ -246,6 +247,11 @@ pub struct Plan {
     /// (removed fields, rebuilt containers, copies' originals). When it does not, commit skips
     /// it, so plain data costs nothing after it was built.
     pub releases: Vec<bool>,
+    /// The guard of the new types' image (the catalog's): migrated and kept values take it.
+    pub(crate) new_image: ImageRef,
+    /// The guards of the old types' images, when the plan was made by [`crate::State::plan`]
+    /// (the descriptors of [`plan`]'s `roots` are the caller's to keep alive).
+    pub(crate) old_images: Vec<ImageRef>,
 }
 
 impl Plan {
@@ -447,6 +453,8 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
             .map(|t| t.expect("planned"))
             .collect();
         Ok(Plan {
+            new_image: new.image().clone(),
+            old_images: Vec::new(),
             releases: releases(&types),
             types,
             resources,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::image::ImageRef;
 use crate::layout::{ShapeKind, TypeDesc, TypeKind};
 use crate::schema::Schema;
 
@@ -24,12 +25,14 @@ pub struct DuplicateTypeName {
 
 /// The types of one version of the code, by stable name, with every type they reach.
 ///
-/// Descriptors are `&'static`: they live in the code of the build that defined them, which Coo
-/// never unloads (see `hot-host`'s loader). [`Catalog::schema`] copies the layouts out into
-/// owned data, for keeping past the code.
+/// Descriptors live in the code of the build that defined them. A catalog of a loaded plugin
+/// carries the [`ImageRef`] of its library, so the library stays mapped while the catalog (or a
+/// plan or resource made from it) lives; see [`crate::image`]. [`Catalog::schema`] copies the
+/// layouts out into owned data, for keeping past the code.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     types: BTreeMap<&'static str, &'static TypeDesc>,
+    image: ImageRef,
 }
 
 impl Catalog {
@@ -43,11 +46,24 @@ impl Catalog {
         )
     }
 
-    /// The given types and every type they reach through their fields.
+    /// The given types and every type they reach through their fields, all compiled into this
+    /// binary (a plugin's types come with the guard of their image: [`Catalog::from_image`]).
     pub fn from_descs(
         descs: impl IntoIterator<Item = &'static TypeDesc>,
     ) -> Result<Catalog, DuplicateTypeName> {
-        let mut catalog = Catalog::default();
+        Catalog::from_image(descs, ImageRef::STATIC)
+    }
+
+    /// The given types of the image guarded by `image` and every type they reach: the catalog
+    /// keeps the image mapped for as long as it (or anything made from it) lives.
+    pub fn from_image(
+        descs: impl IntoIterator<Item = &'static TypeDesc>,
+        image: ImageRef,
+    ) -> Result<Catalog, DuplicateTypeName> {
+        let mut catalog = Catalog {
+            types: BTreeMap::new(),
+            image,
+        };
         let mut stack: Vec<&'static TypeDesc> = descs.into_iter().collect();
         while let Some(desc) = stack.pop() {
             if let Some(existing) = catalog.types.get(desc.name) {
@@ -82,6 +98,11 @@ impl Catalog {
 
     pub fn iter(&self) -> impl Iterator<Item = &'static TypeDesc> + '_ {
         self.types.values().copied()
+    }
+
+    /// The guard of the image the types live in.
+    pub fn image(&self) -> &ImageRef {
+        &self.image
     }
 
     pub fn len(&self) -> usize {

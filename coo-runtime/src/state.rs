@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ptr::NonNull;
 
+use crate::image::{ImageRef, distinct};
 use crate::layout::{CooType, TypeDesc};
 use crate::migrate::{Exec, MigrateError, Report, TypeReport};
 use crate::plan::{Plan, PlanError, ResourcePlan, plan};
@@ -12,10 +13,13 @@ use crate::registry::Catalog;
 use crate::view::OldValue;
 
 /// A heap allocation holding one value described by a [`TypeDesc`]. The allocation is the host's;
-/// the value inside is dropped with the glue of the build that owns its type.
+/// the value inside is dropped with the glue of the build that owns its type, whose image the
+/// resource keeps mapped (its [`ImageRef`]) until that drop ran.
 pub struct Resource {
     ptr: NonNull<u8>,
     desc: &'static TypeDesc,
+    /// Dropped after the value (fields drop after `Drop::drop`), so the glue is still mapped.
+    image: ImageRef,
 }
 
 // SAFETY: a resource is an owned value like `Box<T>`; Coo's types are built from `Send` and
@@ -34,10 +38,11 @@ fn layout_of(desc: &TypeDesc) -> Layout {
 struct Storage {
     ptr: NonNull<u8>,
     desc: &'static TypeDesc,
+    image: ImageRef,
 }
 
 impl Storage {
-    fn new(desc: &'static TypeDesc) -> Storage {
+    fn new(desc: &'static TypeDesc, image: ImageRef) -> Storage {
         let layout = layout_of(desc);
         let ptr = if layout.size() == 0 {
             // A dangling, aligned pointer is valid for zero-sized values.
@@ -46,18 +51,19 @@ impl Storage {
             // SAFETY: the layout has a non-zero size.
             NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout))
         };
-        Storage { ptr, desc }
+        Storage { ptr, desc, image }
     }
 
     /// # Safety
     /// The storage holds a valid value of its type.
     unsafe fn assume_init(self) -> Resource {
-        let resource = Resource {
-            ptr: self.ptr,
-            desc: self.desc,
-        };
-        core::mem::forget(self);
-        resource
+        let this = core::mem::ManuallyDrop::new(self);
+        Resource {
+            ptr: this.ptr,
+            desc: this.desc,
+            // SAFETY: `this` is never dropped, so its guard moves out exactly once.
+            image: unsafe { core::ptr::read(&this.image) },
+        }
     }
 }
 
@@ -72,12 +78,30 @@ impl Drop for Storage {
 }
 
 impl Resource {
-    /// Moves a value into a new resource.
+    /// Moves a value of a type compiled into this binary into a new resource (for a loaded
+    /// plugin's type, [`Resource::from_raw_in`]).
     ///
     /// # Safety
-    /// `src` points to a valid value of `desc`, which the caller must not use or drop again.
+    /// `src` points to a valid value of `desc`, which the caller must not use or drop again;
+    /// `desc` and its glue are never unloaded (compiled into this binary).
     pub unsafe fn from_raw(desc: &'static TypeDesc, src: *const u8) -> Resource {
-        let storage = Storage::new(desc);
+        // SAFETY: the caller's contract; this binary's code needs no guard.
+        unsafe { Resource::from_raw_in(desc, src, ImageRef::STATIC) }
+    }
+
+    /// Moves a value into a new resource that keeps `image` (the image `desc` lives in) mapped
+    /// until the value was dropped.
+    ///
+    /// # Safety
+    /// `src` points to a valid value of `desc`, which the caller must not use or drop again;
+    /// `image` guards the image `desc` and its glue live in (or `desc` is compiled into this
+    /// binary).
+    pub unsafe fn from_raw_in(
+        desc: &'static TypeDesc,
+        src: *const u8,
+        image: ImageRef,
+    ) -> Resource {
+        let storage = Storage::new(desc, image);
         // SAFETY: `src` holds `desc.size` bytes of a valid value; the storage has room for them
         // and does not overlap.
         unsafe { core::ptr::copy_nonoverlapping(src, storage.ptr.as_ptr(), desc.size) };
@@ -91,18 +115,26 @@ impl Resource {
         unsafe { Resource::from_raw(T::DESC, (&*value as *const T).cast()) }
     }
 
+    /// The value's type. It lives in the image [`Resource::image`] guards: keep it no longer
+    /// than the resource, or keep a clone of the guard with it.
     pub fn desc(&self) -> &'static TypeDesc {
         self.desc
     }
 
+    /// The guard of the image the value's type and glue live in.
+    pub fn image(&self) -> &ImageRef {
+        &self.image
+    }
+
     /// Frees the storage without dropping the value (whose parts were given up or moved).
     fn free_without_drop(self) {
-        let storage = Storage {
-            ptr: self.ptr,
-            desc: self.desc,
-        };
-        core::mem::forget(self);
-        drop(storage);
+        let this = core::mem::ManuallyDrop::new(self);
+        drop(Storage {
+            ptr: this.ptr,
+            desc: this.desc,
+            // SAFETY: `this` is never dropped, so its guard moves out exactly once.
+            image: unsafe { core::ptr::read(&this.image) },
+        });
     }
 
     pub fn as_ptr(&self) -> *const u8 {
@@ -139,7 +171,9 @@ impl Drop for Resource {
         drop(Storage {
             ptr: self.ptr,
             desc: self.desc,
+            image: ImageRef::STATIC,
         });
+        // `self.image` drops after this body: the glue above ran with its image mapped.
     }
 }
 
@@ -219,7 +253,10 @@ impl State {
 
     /// Plans the migration of every resource to the types of `new`. Mutates nothing.
     pub fn plan(&self, new: &Catalog) -> Result<Plan, PlanError> {
-        plan(&self.descs(), new)
+        let mut plan = plan(&self.descs(), new)?;
+        // The plan points into the images of the old types too.
+        plan.old_images = distinct(self.resources.values().map(|r| &r.image));
+        Ok(plan)
     }
 
     /// Plans and migrates; on any error the state is unchanged.
@@ -262,7 +299,7 @@ impl State {
                 built.push(None);
                 continue;
             };
-            let storage = Storage::new(plan.types[*type_plan].new);
+            let storage = Storage::new(plan.types[*type_plan].new, plan.new_image.clone());
             // SAFETY: `res` holds a valid value of the plan's old type (checked above); the
             // storage is fresh and sized for the new type.
             match unsafe { exec.build_type(*type_plan, res.as_ptr(), storage.ptr.as_ptr()) } {
@@ -289,6 +326,7 @@ impl State {
                 (ResourcePlan::Keep { new, .. }, _) => {
                     // Same layout: the value stays where it is and adopts the new glue.
                     res.desc = new;
+                    res.image = plan.new_image.clone();
                     report.kept.push(new.name.to_owned());
                     self.resources.insert(new.name, res);
                 }

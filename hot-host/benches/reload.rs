@@ -3,8 +3,8 @@
 //! `World` live. Two cases: the same code again (layouts unchanged), and a version whose
 //! `Particle` gained a field (every particle migrated).
 //!
-//! A plain program rather than a criterion bench: each reload maps one more copy of the library
-//! for good (old libraries are never unloaded), so the number of runs is fixed and small.
+//! A plain program rather than a criterion bench: each run builds a fresh host and reloads once,
+//! so the number of runs is fixed and small (growth over many reloads: `--bench unload`).
 //!
 //! Run with `cargo bench -p hot-host --bench reload`.
 

@@ -61,7 +61,7 @@ use coo_runtime::migrate::{MigrateError, Seg, ValuePath, write_default};
 use coo_runtime::plan::DefaultPlan;
 use coo_runtime::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
 use coo_runtime::scratch::Scratch;
-use coo_runtime::{Resource, State};
+use coo_runtime::{ImageRef, Resource, State};
 
 // ------------------------------------------------------------------------------------------ JSON
 
@@ -826,10 +826,12 @@ impl<'v> Builder<'v> {
         self.report
     }
 
-    /// Builds a value of `desc` from `json` as a new resource.
+    /// Builds a value of `desc` from `json` as a new resource, which keeps `image` (the guard of
+    /// the image `desc` lives in: its catalog's or its resource's) mapped.
     pub fn build_resource(
         &mut self,
         desc: &'static TypeDesc,
+        image: &ImageRef,
         json: &Json,
     ) -> Result<Resource, BuildError> {
         let saved = match (self.saved, self.path.first()) {
@@ -840,8 +842,10 @@ impl<'v> Builder<'v> {
         // SAFETY: the scratch is fresh memory with `desc`'s layout.
         unsafe { self.type_from(desc, json, scratch.ptr(), saved)? };
         // SAFETY: the scratch holds a complete value of `desc`, which the resource takes over;
-        // the scratch is only freed afterwards, never dropped.
-        Ok(unsafe { Resource::from_raw(desc, scratch.ptr()) })
+        // the scratch is only freed afterwards, never dropped. `image` guards `desc`'s image
+        // (this function's contract with its callers, who take both from one catalog or
+        // resource).
+        Ok(unsafe { Resource::from_raw_in(desc, scratch.ptr(), image.clone()) })
     }
 
     /// Builds a value of `desc` from `json` at `dst`. On error nothing is left at `dst`.
@@ -1824,16 +1828,18 @@ fn variant_names(e: &EnumDesc) -> Vec<String> {
 }
 
 /// Builds a whole state from `resources` (each resource's type and its JSON, with the name the
-/// JSON gives it for paths). On error, the resources built so far are dropped.
+/// JSON gives it for paths), types of the image `image` guards (their catalog's). On error, the
+/// resources built so far are dropped.
 pub fn build_state<'j>(
     builder: &mut Builder<'_>,
+    image: &ImageRef,
     resources: impl IntoIterator<Item = (&'static TypeDesc, &'j str, &'j Json)>,
 ) -> Result<State, BuildError> {
     let mut built = Vec::new();
     for (desc, name, json) in resources {
         builder.at(ValuePath(vec![Seg::Name(name.to_owned())]));
         // On error, `built` drops its resources, each with its own type's glue.
-        built.push(builder.build_resource(desc, json)?);
+        built.push(builder.build_resource(desc, image, json)?);
     }
     let mut state = State::new();
     for resource in built {

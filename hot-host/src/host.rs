@@ -12,6 +12,13 @@
 //! migrate into new storage → commit (swap state, then every slot). Everything before the
 //! commit can fail and changes nothing: the old library, slots and state keep running. The
 //! commit itself cannot fail.
+//!
+//! After the commit the old version's image is released: the migration dropped the old values
+//! (with the old glue, still mapped) and moved the kept ones to the new types, the slots hold
+//! the new code, and the old catalog, plan and library are dropped here. The image is then
+//! closed unless a [`FnHandle`] resolved against it is still held (it goes with the last such
+//! handle); if it stays mapped after closing, [`ReloadReport::pinned`] says so. A failed reload
+//! drops the new image instead, and a [`Host::preview`] drops its image before it returns.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -29,8 +36,8 @@ use coo_runtime::scratch::Scratch;
 
 use crate::build_value::{Builder as ValueBuilder, Json, Mode};
 use crate::builder::{BuildError, Builder};
-use crate::loader::{Kept, LoadError, LoadedLibrary, Loader, kept};
-use crate::slots::{Burial, CallError, FnHandle, Slot};
+use crate::loader::{Kept, LoadError, LoadedLibrary, Loader, Pinned, kept, take_pinned};
+use crate::slots::{Burial, CallError, FnHandle, FnRef, Slot};
 
 /// Why a reload changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +72,11 @@ pub struct ReloadReport {
     /// Functions whose code was swapped with the same signature.
     pub fns_updated: usize,
     pub migration: coo_runtime::Report,
-    /// Libraries kept mapped, old versions included.
+    /// Plugin images mapped after the reload: the current one, old ones still held (by a
+    /// handle) or pinned, rejected ones.
     pub kept: Kept,
+    /// Old versions this reload released but that stay mapped (see [`crate::loader`]), with why.
+    pub pinned: Vec<Pinned>,
     /// Values whose `Drop` panicked since the last report (during this reload: removed fields,
     /// replaced values): each was leaked, not dropped again.
     pub drop_panics: Vec<DropPanic>,
@@ -184,6 +194,10 @@ impl ReloadReport {
         }
         for panic in &self.drop_panics {
             out.push_str(&paint("31", &format!("  ! {panic}")));
+            out.push('\n');
+        }
+        for pinned in &self.pinned {
+            out.push_str(&paint("33", &format!("  ! {pinned}")));
             out.push('\n');
         }
         if !self.migration.kept.is_empty() {
@@ -346,12 +360,12 @@ impl Host {
         self.library.as_ref()
     }
 
-    /// The functions of the loaded version, by name.
-    pub fn fns(&self) -> Vec<(String, &'static FnDesc)> {
+    /// The functions of the loaded version, by name (each keeps its image mapped while held).
+    pub fn fns(&self) -> Vec<(String, FnRef)> {
         let mut fns: Vec<_> = self
             .slots
             .iter()
-            .map(|(name, slot)| (name.clone(), slot.desc()))
+            .map(|(name, slot)| (name.clone(), live(slot)))
             .collect();
         fns.sort_by(|a, b| a.0.cmp(&b.0));
         fns
@@ -371,24 +385,34 @@ impl Host {
     ) -> Result<ReloadReport, ReloadError> {
         let started = Instant::now();
         let library = self.loader.load(dylib)?;
-        let manifest = library.manifest;
+        // Every pointer taken from the manifest below is kept together with this guard.
+        let image = library.image_ref();
+        let manifest = library.manifest_static();
         // The library's drop glue reports a panicking `Drop` to this host, in its memory.
         (manifest.set_drop_sink)(this_sink());
         let load = started.elapsed();
 
         let started = Instant::now();
-        let catalog = Catalog::from_descs(manifest.types.iter().copied())?;
+        let catalog = Catalog::from_image(manifest.types.iter().copied(), image.clone())?;
         let plan = self.state.plan(&catalog)?;
-        let slots = self.plan_slots(&manifest.fns, &catalog);
-        // The last step that can fail; on failure it leaves the state as it was.
+        let slots = self.plan_slots(&manifest.fns, &catalog, image);
+        // The last step that can fail; on failure it leaves the state as it was (and dropping
+        // `library`, `catalog`, `plan` and `slots` closes the new image).
         let migration = self.state.migrate(&plan)?;
 
         // Commit: swap the slots. Nothing below can fail.
         let from_version = self.version;
         self.version += 1;
         let report = self.commit_slots(slots);
-        self.library = Some(library);
-        self.catalog = catalog;
+        library.image().set_version(self.version);
+        // Release the old version: the state no longer refers to it (old values dropped, kept
+        // ones moved to the new types), nor do the slots; the plan, catalog and library were
+        // the last holders, unless a handle resolved against it is still held.
+        drop(plan);
+        let old_catalog = core::mem::replace(&mut self.catalog, catalog);
+        let old_library = self.library.replace(library);
+        drop(old_catalog);
+        drop(old_library);
         let migrate = started.elapsed();
         Ok(ReloadReport {
             from_version,
@@ -402,19 +426,27 @@ impl Host {
             fns_updated: report.updated,
             migration,
             kept: kept(),
+            pinned: take_pinned(),
             drop_panics: take_drop_panics(),
         })
     }
 
     /// Builds the current source and shows what a reload would do, without doing it: the
     /// migration plan of the live state (or every reason there is none) and the function
-    /// changes. The library is loaded (and stays mapped) to read its types; nothing else changes.
+    /// changes. The library is loaded to read its types, and closed before this returns (unless
+    /// it pins itself, see [`crate::loader`]); nothing else changes.
     pub fn preview(&mut self) -> Result<String, ReloadError> {
         let output = self.builder.build()?;
-        let library = self.loader.load(&output.dylib)?;
-        (library.manifest.set_drop_sink)(this_sink());
-        let catalog = Catalog::from_descs(library.manifest.types.iter().copied())?;
-        let slots = self.plan_slots(&library.manifest.fns, &catalog);
+        self.preview_from(&output.dylib)
+    }
+
+    /// [`Host::preview`] of an already built library.
+    pub fn preview_from(&mut self, dylib: &Path) -> Result<String, ReloadError> {
+        let library = self.loader.load(dylib)?;
+        let manifest = library.manifest_static();
+        (manifest.set_drop_sink)(this_sink());
+        let catalog = Catalog::from_image(manifest.types.iter().copied(), library.image_ref())?;
+        let slots = self.plan_slots(&manifest.fns, &catalog, library.image_ref());
         let mut text = match self.state.plan(&catalog) {
             Ok(plan) => {
                 let mut text = String::new();
@@ -435,7 +467,7 @@ impl Host {
             text.push_str(&format!("- fn {name}\n"));
         }
         for (name, desc, relaid) in &slots.changed {
-            let old = self.slots[name].desc().signature();
+            let old = live(&self.slots[name]).signature();
             text.push_str(&format!(
                 "~ fn {name}: {old} -> {}\n",
                 changed_signature(desc, relaid)
@@ -448,17 +480,28 @@ impl Host {
     /// function keeps its slot only when its signature is the same by name *and* every type it
     /// takes or returns by value kept its layout (handles resolved earlier build such values
     /// with the old layout); otherwise its old slot is buried.
-    fn plan_slots(&self, fns: &[&'static FnDesc], catalog: &Catalog) -> SlotPlan {
+    ///
+    /// `fns` live in the image `image` guards; the plan keeps the guard for the slots.
+    fn plan_slots(
+        &self,
+        fns: &[&'static FnDesc],
+        catalog: &Catalog,
+        image: coo_runtime::ImageRef,
+    ) -> SlotPlan {
         let mut new: BTreeMap<String, &'static FnDesc> = BTreeMap::new();
         for f in fns {
             new.insert(f.path(), f);
         }
-        let mut plan = SlotPlan::default();
+        let mut plan = SlotPlan {
+            image,
+            ..SlotPlan::default()
+        };
         for (name, slot) in &self.slots {
+            let current = live(slot);
             match new.get(name) {
                 None => plan.removed.push(name.clone()),
-                Some(desc) if desc.same_signature(slot.desc()) => {
-                    let relaid = relaid_types(slot.desc(), desc, catalog);
+                Some(desc) if desc.same_signature(&current) => {
+                    let relaid = relaid_types(&current, desc, catalog);
                     if relaid.is_empty() {
                         plan.updated.push((name.clone(), desc))
                     } else {
@@ -477,8 +520,11 @@ impl Host {
 
     fn commit_slots(&mut self, plan: SlotPlan) -> SlotReport {
         let mut report = SlotReport::default();
+        // SAFETY: every descriptor of the plan comes from the manifest of the image
+        // `plan.image` guards (`plan_slots`' contract).
+        let code = |desc: &'static FnDesc| unsafe { FnRef::new(desc, plan.image.clone()) };
         for (name, desc) in plan.updated {
-            self.slots[&name].update(desc);
+            self.slots[&name].update(code(desc));
             report.updated += 1;
         }
         for name in plan.removed {
@@ -488,10 +534,11 @@ impl Host {
             report.removed.push(name);
         }
         for (name, desc, relaid) in plan.changed {
-            let old = self.slots.insert(name.clone(), Slot::new(desc));
+            let old = self.slots.insert(name.clone(), Slot::new(code(desc)));
             let old_signature = old
                 .as_ref()
-                .map(|s| s.desc().signature())
+                .and_then(|s| s.desc())
+                .map(|d| d.signature())
                 .unwrap_or_default();
             let new_signature = changed_signature(desc, &relaid);
             if let Some(old) = old {
@@ -506,7 +553,7 @@ impl Host {
             report.changed.push((name, old_signature, new_signature));
         }
         for (name, desc) in plan.added {
-            self.slots.insert(name.clone(), Slot::new(desc));
+            self.slots.insert(name.clone(), Slot::new(code(desc)));
             report.added.push(name);
         }
         report.removed.sort();
@@ -523,8 +570,12 @@ impl Host {
 
     /// Resolves a function by name, once; call the handle as often as needed.
     pub fn resolve(&self, name: &str) -> Result<FnHandle, CallError> {
-        match self.slots.get(name) {
-            Some(slot) => Ok(FnHandle::new(slot.clone(), name)),
+        match self
+            .slots
+            .get(name)
+            .and_then(|s| FnHandle::new(s.clone(), name))
+        {
+            Some(handle) => Ok(handle),
             None => {
                 let mut known: Vec<String> = self.slots.keys().cloned().collect();
                 known.sort();
@@ -551,16 +602,19 @@ impl Host {
     /// by the host.
     pub fn call(&mut self, f: &FnHandle, args: &[Value]) -> Result<Value, CallError> {
         let name = || f.path().to_owned();
-        if !f.slot().is_live() {
-            // SAFETY: a buried slot's shim is the tombstone, which reads no argument.
-            return Err(
-                unsafe { f.call_raw(core::ptr::null(), core::ptr::null_mut()) }
-                    .expect_err("a tombstone fails every call"),
-            );
-        }
         // A live slot holds code with the signature the handle was resolved with; bind the
         // arguments with its current descriptor, whose types are the live resources' types.
-        let desc = f.slot().desc();
+        // The `FnRef` keeps that code's image mapped for this whole call.
+        let desc = match f.slot().desc() {
+            Some(desc) if f.slot().is_live() => desc,
+            _ => {
+                // SAFETY: a buried slot's shim is the tombstone, which reads no argument.
+                return Err(
+                    unsafe { f.call_raw(core::ptr::null(), core::ptr::null_mut()) }
+                        .expect_err("a tombstone fails every call"),
+                );
+            }
+        };
         let value_params = desc
             .params
             .iter()
@@ -703,8 +757,10 @@ impl Host {
             ValueKind::Value(ty) => {
                 let storage = ret_value.expect("allocated for value returns");
                 // SAFETY: the call succeeded, so the storage holds a valid value of `ty`,
-                // which moves into the new resource (the storage is only freed).
-                let resource = unsafe { Resource::from_raw(ty(), storage.ptr) };
+                // which moves into the new resource (the storage is only freed). `ty` lives
+                // in the function's image, which `desc.image()` guards.
+                let resource =
+                    unsafe { Resource::from_raw_in(ty(), storage.ptr, desc.image().clone()) };
                 let ty_name = resource.desc().name.to_owned();
                 self.state.insert_resource(resource);
                 Value::Resource(ty_name)
@@ -737,11 +793,19 @@ impl Drop for MovedArgs {
 
 #[derive(Default)]
 struct SlotPlan {
+    /// The guard of the image every descriptor below lives in.
+    image: coo_runtime::ImageRef,
     updated: Vec<(String, &'static FnDesc)>,
     removed: Vec<String>,
     /// With the by-value types whose layout changed (empty when the signature itself did).
     changed: Vec<(String, &'static FnDesc, Vec<String>)>,
     added: Vec<(String, &'static FnDesc)>,
+}
+
+/// The code of a slot in the host's map: those are live (a buried slot leaves the map).
+fn live(slot: &Slot) -> FnRef {
+    slot.desc()
+        .expect("the host's slots are live; buried ones leave its map")
 }
 
 /// The types that `old` and `new`, two versions of a function with the same signature by

@@ -16,6 +16,6 @@ pub mod watch;
 
 pub use builder::{BuildError, BuildOutput, Builder, Profile};
 pub use host::{Host, ReloadError, ReloadReport, Value};
-pub use loader::{ExpectedFound, Kept, LoadError, LoadedLibrary, Loader};
-pub use slots::{CallError, FnHandle};
+pub use loader::{ExpectedFound, Image, Kept, LoadError, LoadedLibrary, Loader, Pinned};
+pub use slots::{CallError, FnHandle, FnRef};
 pub use watch::{Change, WatchError, WatchSet, Watcher, watched_paths};

@@ -17,30 +17,59 @@
 //! keeps a loaded file locked, so cargo could not even rebuild it). Each load therefore opens a
 //! fresh copy, `<copy_dir>/coo-<stem>-<pid>-<n>.<ext>`, `n` counting loads in this process.
 //!
-//! # Libraries are never unloaded
+//! # Unloading
 //!
-//! Every library this module opens stays loaded until the process exits: it is leaked
-//! ([`Box::leak`]) the moment it is opened, before any of its symbols is looked up, and nothing
-//! ever calls `dlclose`. What a plugin hands the host is `'static` (type descriptors, drop and
-//! migration glue, hot-function shims, the manifest itself), and the host keeps such pointers
-//! for as long as it holds values built by that version; unloading the library would leave them
-//! dangling. Unloading would not even free much: a Rust library that registers a thread-local
-//! destructor is marked not-to-be-unloaded by glibc, so `dlclose` is a no-op for it anyway.
-//! A library rejected by the header check is kept too: its initializers have already run and we
-//! cannot know what they registered where.
+//! A library is unloaded (`dlclose`) once nothing can refer to it any more. [`Loader::load`]
+//! wraps it in an [`Image`] behind an `Arc`, and everything that keeps a pointer into it
+//! (type descriptors, drop and migration glue, hot-function shims, the manifest) keeps a clone
+//! of that `Arc` through a [`coo_runtime::ImageRef`]: the catalog of its types, every resource
+//! of its types, plans made for it, the host's slots holding its code, handles resolved to it.
+//! The type system therefore says who keeps an image alive, and the last of them to go closes
+//! it ([`Image`]'s `Drop`). In a reload that is the commit: the state migrated off the old types
+//! (old values dropped by the old glue while it was still mapped), the slots hold the new code,
+//! the old catalog and plan are dropped, and with them the old image, unless a handle resolved
+//! against it is still held somewhere (it then goes with the handle). A failed reload drops the
+//! new image instead and keeps the old one.
 //!
-//! The price is memory: each reload keeps one more copy mapped. [`kept`] reports how many
-//! libraries and how many bytes (the sizes of their files) the process keeps, so the host can
-//! show it. For the same reason the copies are never deleted while this process runs (a
-//! debugger or a backtrace reads symbols from the file); [`Loader::remove_stale_copies`]
-//! removes those left by processes that have exited.
+//! The descriptor types keep their `&'static` fields, so accessors such as `Catalog::get` or
+//! `Resource::desc` still hand out `&'static TypeDesc`: read it as "valid while its holder
+//! lives" (see [`coo_runtime::image`]). What this crate hands out is bound to its holder
+//! ([`LoadedLibrary::manifest`], [`crate::slots::FnRef`], [`crate::FnHandle::desc`]).
+//!
+//! `dlclose` does not always unmap: glibc keeps a library that registered a thread-local
+//! destructor (any thread that ran its `std` with a thread local, a panic message printed via
+//! `thread::current()`) or that another open handle still refers to. A thread the plugin spawned
+//! with `std::thread` registers such destructors (std's per-thread data), and that is what keeps
+//! its code mapped while it runs (`tests/tests/unload.rs` checks it). A thread created around
+//! `std` (a raw `pthread_create`) that touches no thread local is invisible to glibc and to Coo:
+//! unloading its image would pull its code away under it, so a plugin must not leave such a
+//! thread running. After `dlclose`, [`Image`] looks in `/proc/self/maps` (Linux) whether the
+//! copy is still mapped and, if so, records it as *pinned* ([`pinned`]; the reload report lists
+//! those of its own thread): its memory stays for the life of the process, but nothing refers to
+//! it any more, so it is not a dangling pointer, only a leak the user is told about.
+//!
+//! A library rejected by the header check is kept (leaked, never closed): its initializers have
+//! already run and we cannot know what they registered where, nor whether its destructors are
+//! safe to run. [`kept`] counts the images that are mapped (open, pinned or rejected) and the
+//! sizes of their files.
+//!
+//! # Copies on disk
+//!
+//! A copy is removed as soon as its image is closed (pinned or not: a mapping outlives its
+//! file), and a rejected library's copy right after the rejection, so the copy dir holds only
+//! the copies of open images. [`Loader::remove_stale_copies`] removes those left by processes that
+//! were killed before they could.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::fs;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use coo_runtime::ImageRef;
 use coo_runtime::plugin::{
     ABI_FINGERPRINT, ABI_VERSION, HEADER_SYMBOL, MAGIC, Manifest, PluginHeader, RUNTIME_VERSION,
     RUSTC_VERSION,
@@ -49,10 +78,17 @@ use libloading::Library;
 
 /// Numbers the copies this process makes, across all loaders.
 static COPIES: AtomicU64 = AtomicU64::new(0);
-/// Libraries this process has opened and keeps open.
+/// Images this process has mapped: open, pinned after closing, or rejected and leaked.
 static KEPT_LIBRARIES: AtomicUsize = AtomicUsize::new(0);
 /// The sizes of their files.
 static KEPT_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Every image found still mapped after it was closed.
+static PINNED: Mutex<Vec<Pinned>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// The images pinned on this thread since the last [`take_pinned`].
+    static PINNED_HERE: RefCell<Vec<Pinned>> = const { RefCell::new(Vec::new()) };
+}
 
 /// What a side of a comparison expected and what it found, abi_stable style.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,38 +184,205 @@ pub enum LoadError {
     NoManifest { path: PathBuf },
 }
 
-/// A plugin library that passed the header check. It stays loaded for the life of the process
-/// (see the [module docs](self)), so what it hands out is truly `'static`.
+/// An open plugin library and its copy on disk. Dropping it (when the last [`ImageRef`] of it
+/// goes) closes the library, records it as [`Pinned`] if it is still mapped, and removes the
+/// copy. See the [module docs](self).
+pub struct Image {
+    library: ManuallyDrop<Library>,
+    source: PathBuf,
+    path: PathBuf,
+    bytes: u64,
+    /// The host version that loaded it (0 for a preview or a bare load), for reports.
+    version: AtomicU64,
+}
+
+impl fmt::Debug for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Image")
+            .field("path", &self.path)
+            .field("version", &self.version.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Image {
+    /// Records the host version this image is loaded as, for reports of it being pinned.
+    pub fn set_version(&self, version: u64) {
+        self.version.store(version, Ordering::Relaxed);
+    }
+
+    /// The copy the image was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        // SAFETY: this is the image's last owner: every descriptor, glue function, shim and
+        // manifest pointer into it is held together with an `ImageRef` clone of the `Arc` that
+        // owned this `Image`, so none is left (the module docs list the holders). Values of its
+        // types were dropped by the holders of those guards before they let go. Taken once.
+        let library = unsafe { ManuallyDrop::take(&mut self.library) };
+        let closed = library.close();
+        let still_mapped = is_mapped(&self.path);
+        if closed.is_err() || still_mapped {
+            let why = match closed {
+                Err(e) => format!("dlclose failed: {}", error_chain(&e)),
+                Ok(()) => "still mapped after dlclose: the plugin registered a thread-local \
+                           destructor (a thread that ran its code, or one it spawned and that \
+                           may still run)"
+                    .to_owned(),
+            };
+            let pinned = Pinned {
+                source: self.source.clone(),
+                copy: self.path.clone(),
+                version: self.version.load(Ordering::Relaxed),
+                bytes: self.bytes,
+                why,
+            };
+            PINNED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(pinned.clone());
+            let _ = PINNED_HERE.try_with(|p| p.borrow_mut().push(pinned));
+        } else {
+            KEPT_LIBRARIES.fetch_sub(1, Ordering::Relaxed);
+            KEPT_BYTES.fetch_sub(self.bytes, Ordering::Relaxed);
+        }
+        // A mapping outlives its file; nothing reads the copy once it is open.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// An image that stayed mapped after it was closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    /// The library asked for.
+    pub source: PathBuf,
+    /// The copy that was loaded (removed from disk, still mapped).
+    pub copy: PathBuf,
+    /// The host version it was loaded as (0: a preview or a bare load).
+    pub version: u64,
+    pub bytes: u64,
+    /// Why it stays mapped.
+    pub why: String,
+}
+
+impl fmt::Display for Pinned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "version {} ({}) stays mapped for the life of the process: {}",
+            self.version,
+            self.source.display(),
+            self.why
+        )
+    }
+}
+
+/// Every image this process found still mapped after closing it.
+pub fn pinned() -> Vec<Pinned> {
+    PINNED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The images found pinned on this thread since the last call.
+pub fn take_pinned() -> Vec<Pinned> {
+    PINNED_HERE
+        .try_with(|p| core::mem::take(&mut *p.borrow_mut()))
+        .unwrap_or_default()
+}
+
+/// Whether `path` is mapped into this process (Linux: by `/proc/self/maps`; elsewhere assumed
+/// not, since nothing can tell).
+fn is_mapped(path: &Path) -> bool {
+    let Some(path) = path.to_str() else {
+        return false;
+    };
+    fs::read_to_string("/proc/self/maps").is_ok_and(|maps| {
+        maps.lines().any(|line| {
+            line.split_once('/').is_some_and(|(_, rest)| {
+                let mapped = format!("/{rest}");
+                mapped == path || mapped.strip_suffix(" (deleted)") == Some(path)
+            })
+        })
+    })
+}
+
+/// The distinct files under `dir` that are mapped into this process now (Linux; elsewhere
+/// empty): the plugin images a loader copying into `dir` keeps mapped.
+pub fn mapped_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let Ok(maps) = fs::read_to_string("/proc/self/maps") else {
+        return out;
+    };
+    for line in maps.lines() {
+        let Some((_, rest)) = line.split_once('/') else {
+            continue;
+        };
+        let mapped = format!("/{rest}");
+        let mapped = mapped.strip_suffix(" (deleted)").unwrap_or(&mapped);
+        let mapped = PathBuf::from(mapped);
+        if mapped.starts_with(dir) && !out.contains(&mapped) {
+            out.push(mapped);
+        }
+    }
+    out
+}
+
+/// A plugin library that passed the header check, and the guard that keeps it loaded: what it
+/// hands out is valid as long as this (or a clone of [`LoadedLibrary::image`]) lives.
 #[derive(Debug, Clone)]
 pub struct LoadedLibrary {
     /// The library asked for.
     pub source: PathBuf,
     /// The copy actually loaded.
     pub path: PathBuf,
-    /// The size of the copy, now kept mapped.
+    /// The size of the copy.
     pub bytes: u64,
-    /// What the plugin registered: its types and hot functions.
-    pub manifest: &'static Manifest,
-    library: &'static Library,
+    /// Points into `image`, which this keeps open.
+    manifest: &'static Manifest,
+    image: Arc<Image>,
 }
 
 impl LoadedLibrary {
-    /// The open library, for looking up further symbols. It is never closed.
-    pub fn library(&self) -> &'static Library {
-        self.library
+    /// What the plugin registered: its types and hot functions. The descriptors it reaches are
+    /// valid while a guard of the image lives ([`LoadedLibrary::image_ref`]).
+    pub fn manifest(&self) -> &Manifest {
+        self.manifest
+    }
+
+    /// The manifest as the loader's own users keep it: with a guard of its image beside it.
+    pub(crate) fn manifest_static(&self) -> &'static Manifest {
+        self.manifest
+    }
+
+    /// The open library, for looking up further symbols (valid while `self` lives).
+    pub fn library(&self) -> &Library {
+        &self.image.library
+    }
+
+    /// The image, to mark its version.
+    pub fn image(&self) -> &Image {
+        &self.image
+    }
+
+    /// A guard that keeps the image open, for every holder of pointers into it.
+    pub fn image_ref(&self) -> ImageRef {
+        ImageRef::new(self.image.clone())
     }
 }
 
-/// How much this process keeps loaded (see [`kept`]).
+/// How much this process keeps mapped (see [`kept`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kept {
-    /// Libraries opened, including those rejected by the header check.
+    /// Images mapped: open ones, those pinned after closing, and rejected ones.
     pub libraries: usize,
     /// The sum of their file sizes.
     pub bytes: u64,
 }
 
-/// How many libraries this process has opened and keeps, and their size.
+/// How many plugin images this process keeps mapped, and their size.
 pub fn kept() -> Kept {
     Kept {
         libraries: KEPT_LIBRARIES.load(Ordering::Relaxed),
@@ -215,13 +418,19 @@ impl Loader {
         let copy = self.copy(dylib)?;
         let bytes = fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
         let error_path = || dylib.to_path_buf();
+        let remove_copy = |e: LoadError| {
+            let _ = fs::remove_file(&copy);
+            e
+        };
 
         // The dynamic loader maps segments without checking that the file holds them; touching a
         // page past the end of a truncated file is a SIGBUS, not an error. Check first.
-        elf::check_segments(&copy).map_err(|message| LoadError::Open {
-            path: error_path(),
-            message,
-        })?;
+        elf::check_segments(&copy)
+            .map_err(|message| LoadError::Open {
+                path: error_path(),
+                message,
+            })
+            .map_err(remove_copy)?;
         // SAFETY: opening a library runs its initializers (ELF constructors, among them the
         // `inventory` registrations of every `#[derive(CooType)]` and `#[hot_fn]`): arbitrary
         // code of the library, in this process. Nothing can check that code beforehand; this
@@ -229,19 +438,47 @@ impl Loader {
         // whole point of a hot-reload host, so this is the point where we accept to. What we do
         // guard against is the loader itself: a file that is not a library makes `dlopen` fail
         // with an error (returned as `Open`), and a truncated one was refused just above.
-        let library = unsafe { Library::new(&copy) }.map_err(|e| LoadError::Open {
-            path: error_path(),
-            message: error_chain(&e),
-        })?;
-        // Never unloaded, see the module docs: from here on, pointers into it may be 'static.
-        let library: &'static Library = Box::leak(Box::new(library));
+        let library = unsafe { Library::new(&copy) }
+            .map_err(|e| LoadError::Open {
+                path: error_path(),
+                message: error_chain(&e),
+            })
+            .map_err(remove_copy)?;
         KEPT_LIBRARIES.fetch_add(1, Ordering::Relaxed);
         KEPT_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        match check(&library, dylib) {
+            Ok(manifest) => Ok(LoadedLibrary {
+                source: dylib.to_path_buf(),
+                path: copy.clone(),
+                bytes,
+                manifest,
+                image: Arc::new(Image {
+                    library: ManuallyDrop::new(library),
+                    source: dylib.to_path_buf(),
+                    path: copy,
+                    bytes,
+                    version: AtomicU64::new(0),
+                }),
+            }),
+            Err(e) => {
+                // Rejected: never closed (see the module docs), but its copy is not needed.
+                core::mem::forget(library);
+                Err(remove_copy(e))
+            }
+        }
+    }
+}
 
+/// Checks the header of `library` (opened from a copy of `dylib`) and returns its manifest.
+/// The manifest points into `library`: the caller keeps the library open for as long as it uses
+/// it (on success by wrapping it in an [`Image`] guarded along with the manifest; on failure by
+/// never closing it).
+fn check(library: &Library, dylib: &Path) -> Result<&'static Manifest, LoadError> {
+    let error_path = || dylib.to_path_buf();
+    {
         // SAFETY: `coo_plugin_header` is exported by `coo-runtime` with exactly this signature;
         // a library that exports a different item of that name could make this call anything,
-        // which is the trust we extended above by loading it. The `Symbol` borrows a library
-        // that is never unloaded.
+        // which is the trust we extended by loading it. The `Symbol` borrows `library`.
         let header_fn =
             unsafe { library.get::<extern "C" fn() -> *const PluginHeader>(HEADER_SYMBOL) }
                 .map_err(|e| LoadError::NotAPlugin {
@@ -259,7 +496,7 @@ impl Loader {
             });
         }
         // SAFETY: non-null, and `coo_plugin_header` returns a pointer to a static of the library,
-        // which stays loaded. Only the magic, whose place and type no ABI version changes, is
+        // which the caller keeps open (this function's contract). Only the magic, whose place and type no ABI version changes, is
         // read before it is known to be a Coo header.
         let magic = unsafe { (*header).magic };
         if magic != MAGIC {
@@ -297,10 +534,11 @@ impl Loader {
         }
         // SAFETY: same magic, ABI version and fingerprint: the plugin's `PluginHeader` was
         // compiled from the very definition the host's was, so the header has this layout, and
-        // it lives in a library that stays loaded.
+        // it lives in a library the caller keeps open while it uses what this returns (the
+        // `'static` is that contract, not the library's life).
         let header: &'static PluginHeader = unsafe { &*header };
-        // SAFETY: such a header points its `StrRef`s at `'static` string data of the library,
-        // which stays loaded.
+        // SAFETY: such a header points its `StrRef`s at static string data of the library,
+        // which is open; the strings are copied out right away.
         let (rustc, runtime, panic) = unsafe {
             (
                 header.rustc_version.read().into_owned(),
@@ -339,8 +577,9 @@ impl Loader {
         }
         // SAFETY: the header matched, so the library was built by this compiler from this
         // version of `coo-runtime`, and its `Manifest` (a Rust type) has the layout the host
-        // knows. It points to a static of the library (a `OnceLock` it fills once), and the
-        // library stays loaded, so the reference is good for `'static`.
+        // knows. It points to a static of the library (a `OnceLock` it fills once), valid while
+        // the library is open: the caller keeps it open for as long as it holds the manifest
+        // (`LoadedLibrary` holds it beside the `Image` guard).
         let manifest: &'static Manifest = unsafe { &*manifest };
         if let Some((name, first, second)) = duplicate_fn(manifest) {
             return Err(LoadError::DuplicateFn {
@@ -351,15 +590,11 @@ impl Loader {
             });
         }
 
-        Ok(LoadedLibrary {
-            source: dylib.to_path_buf(),
-            path: copy,
-            bytes,
-            manifest,
-            library,
-        })
+        Ok(manifest)
     }
+}
 
+impl Loader {
     /// Copies `dylib` to a path no library of this process was loaded from.
     fn copy(&self, dylib: &Path) -> Result<PathBuf, LoadError> {
         let copy_error = |copy: PathBuf| {

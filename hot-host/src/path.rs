@@ -258,7 +258,8 @@ pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> 
     builder.at(at);
     match place.end {
         End::Root => {
-            let new = builder.build_resource(desc, json)?;
+            let image = resource.image().clone();
+            let new = builder.build_resource(desc, &image, json)?;
             // The old resource is dropped here, with its type's glue; the new one is in place
             // even if that drop panics.
             drop(state.insert_resource(new));

@@ -9,14 +9,26 @@
 //! calling code with arguments of the wrong types. "Changed" includes a signature that reads
 //! the same but takes or returns a `CooType` by value whose layout changed: a value built for
 //! the old layout has the wrong size and offsets for the new code. So as long as a slot is live,
-//! its code takes and returns by value exactly the layouts its handles were resolved with. Old
-//! code is never unloaded (see [`crate::loader`]), so a pointer loaded just before a swap stays
-//! callable.
+//! its code takes and returns by value exactly the layouts its handles were resolved with.
+//!
+//! # Keeping code mapped
+//!
+//! A slot keeps the [`ImageRef`] of the code it holds *beside* the shim pointer, under a mutex
+//! the call path never touches: a call stays one atomic load and one indirect call. The guard
+//! is swapped only by [`Slot::update`] and [`Slot::bury`], which the host calls at the commit
+//! of a reload, under `&mut Host`, so no call through the slot is in flight (the contract of
+//! [`FnHandle::call_raw`]); the old image can then be unloaded once nothing else holds it (see
+//! [`crate::loader`]). A buried slot keeps owned text only (its tombstone is the host's code),
+//! no descriptor and no guard. A handle keeps the guard of the image it was resolved against,
+//! because it keeps that version's descriptor ([`FnHandle::desc`]): a handle held across
+//! reloads keeps that one old version mapped, until it is dropped or resolved again.
 
 use std::mem::MaybeUninit;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
+use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
 /// Why a call did not run or did not finish.
@@ -113,38 +125,76 @@ pub(crate) enum Burial {
     },
 }
 
+/// A function's descriptor together with the guard of the image it lives in: it derefs to the
+/// descriptor for as long as it is held.
+#[derive(Debug, Clone)]
+pub struct FnRef {
+    desc: &'static FnDesc,
+    image: ImageRef,
+}
+
+impl FnRef {
+    /// # Safety
+    /// `image` guards the image `desc` lives in (or `desc` is compiled into this binary).
+    pub(crate) unsafe fn new(desc: &'static FnDesc, image: ImageRef) -> FnRef {
+        FnRef { desc, image }
+    }
+
+    /// The guard of the descriptor's image.
+    pub fn image(&self) -> &ImageRef {
+        &self.image
+    }
+}
+
+impl Deref for FnRef {
+    type Target = FnDesc;
+
+    fn deref(&self) -> &FnDesc {
+        self.desc
+    }
+}
+
 /// One function's current code.
 #[derive(Debug)]
 pub struct Slot {
     shim: AtomicPtr<()>,
     status: AtomicU8,
-    desc: AtomicPtr<FnDesc>,
+    /// The code the shim belongs to and its image's guard; `None` once buried. Never locked on
+    /// the call path.
+    current: Mutex<Option<FnRef>>,
     /// Set with the tombstone: the version that buried the slot, and why.
     gone: Mutex<Option<(u64, Burial)>>,
 }
 
 impl Slot {
-    pub(crate) fn new(desc: &'static FnDesc) -> Arc<Slot> {
+    pub(crate) fn new(code: FnRef) -> Arc<Slot> {
         Arc::new(Slot {
-            shim: AtomicPtr::new(desc.shim as *mut ()),
+            shim: AtomicPtr::new(code.shim as *mut ()),
             status: AtomicU8::new(LIVE),
-            desc: AtomicPtr::new((desc as *const FnDesc).cast_mut()),
+            current: Mutex::new(Some(code)),
             gone: Mutex::new(None),
         })
     }
 
-    /// The descriptor of the code the slot holds now.
-    pub fn desc(&self) -> &'static FnDesc {
-        // SAFETY: the pointer always comes from a `&'static FnDesc` (set in `new` and
-        // `update`), in a library that is never unloaded.
-        unsafe { &*self.desc.load(Ordering::Acquire) }
+    /// The descriptor of the code the slot holds now, with its image's guard; `None` once the
+    /// slot was buried.
+    pub fn desc(&self) -> Option<FnRef> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
-    /// Points the slot at a new version of the function (same signature).
-    pub(crate) fn update(&self, desc: &'static FnDesc) {
-        self.desc
-            .store((desc as *const FnDesc).cast_mut(), Ordering::Release);
-        self.shim.store(desc.shim as *mut (), Ordering::Release);
+    /// Points the slot at a new version of the function (same signature), and lets go of the
+    /// old version's image. Called at a commit, when no call through the slot is in flight.
+    pub(crate) fn update(&self, code: FnRef) {
+        self.shim.store(code.shim as *mut (), Ordering::Release);
+        let old = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(code);
+        drop(old);
     }
 
     /// Makes every call through this slot fail: the function was removed or its signature
@@ -157,6 +207,13 @@ impl Slot {
         *self.gone.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, why));
         self.status.store(status, Ordering::Release);
         self.shim.store(tombstone as *mut (), Ordering::Release);
+        // Only owned text is left; the old code's image may go.
+        let old = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(old);
     }
 
     pub fn is_live(&self) -> bool {
@@ -168,18 +225,19 @@ impl Slot {
 #[derive(Debug, Clone)]
 pub struct FnHandle {
     slot: Arc<Slot>,
-    /// The function as resolved: its path and signature.
-    resolved: &'static FnDesc,
+    /// The function as resolved: its path and signature, with its image's guard.
+    resolved: FnRef,
     path: Arc<str>,
 }
 
 impl FnHandle {
-    pub(crate) fn new(slot: Arc<Slot>, path: &str) -> FnHandle {
-        FnHandle {
-            resolved: slot.desc(),
+    /// A handle to a live slot (`None` if it was buried).
+    pub(crate) fn new(slot: Arc<Slot>, path: &str) -> Option<FnHandle> {
+        Some(FnHandle {
+            resolved: slot.desc()?,
             slot,
             path: path.into(),
-        }
+        })
     }
 
     /// The function's stable name.
@@ -188,8 +246,9 @@ impl FnHandle {
     }
 
     /// The descriptor the handle was resolved with (its signature is the one calls must use).
-    pub fn desc(&self) -> &'static FnDesc {
-        self.resolved
+    /// The handle keeps its image mapped.
+    pub fn desc(&self) -> &FnDesc {
+        &self.resolved
     }
 
     pub fn slot(&self) -> &Slot {
@@ -219,7 +278,10 @@ impl FnHandle {
         let shim: Shim = unsafe { core::mem::transmute::<*mut (), Shim>(shim) };
         let mut panic = MaybeUninit::<ForeignString>::uninit();
         // SAFETY: the caller's contract; the shim catches panics inside the plugin and writes a
-        // message to `panic` exactly when it returns `false` with a live slot.
+        // message to `panic` exactly when it returns `false` with a live slot. The shim's code
+        // is mapped: a plugin's shim is stored together with its image's guard in
+        // `self.slot.current` (which `update`/`bury` change only at a commit, and no reload
+        // runs during this call, by the contract), and `tombstone` is the host's own code.
         if unsafe { shim(args, ret, panic.as_mut_ptr()) } {
             Ok(())
         } else {

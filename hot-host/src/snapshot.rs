@@ -618,7 +618,7 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
     let mut builder = Builder::new(Mode::Migrate)
         .with_vacant_slots(&vacant)
         .with_saved_types(&saved);
-    let state = build_state(&mut builder, targets)?;
+    let state = build_state(&mut builder, catalog.image(), targets)?;
     let report = builder.into_report();
     Ok((
         state,

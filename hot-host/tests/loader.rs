@@ -29,7 +29,7 @@ fn a_built_plugin_passes_the_header_check_and_yields_its_manifest() {
         lib.path
             .starts_with(fixtures_target_dir().join("coo-loaded"))
     );
-    let names: Vec<_> = lib.manifest.types.iter().map(|t| t.name).collect();
+    let names: Vec<_> = lib.manifest().types.iter().map(|t| t.name).collect();
     assert_eq!(names, ["Counter"]);
     assert!(lib.bytes > 0);
     assert!(loader::kept().bytes >= lib.bytes);
@@ -39,15 +39,24 @@ fn a_built_plugin_passes_the_header_check_and_yields_its_manifest() {
 fn loading_the_same_dylib_twice_loads_two_distinct_copies() {
     let built = minimal_plugin();
     let loader = loader();
-    let before = loader::kept().libraries;
     let a = loader.load(&built.dylib).unwrap();
     let b = loader.load(&built.dylib).unwrap();
     assert_ne!(a.path, b.path);
     assert!(a.path.is_file() && b.path.is_file());
     // Two libraries, each with its own statics: the manifests are different objects.
-    assert!(!std::ptr::eq(a.manifest, b.manifest));
-    assert!(!std::ptr::eq(a.manifest.types[0], b.manifest.types[0]));
-    assert!(loader::kept().libraries >= before + 2);
+    assert!(!std::ptr::eq(a.manifest(), b.manifest()));
+    assert!(!std::ptr::eq(a.manifest().types[0], b.manifest().types[0]));
+    let mapped = loader::mapped_under(loader.copy_dir());
+    assert!(
+        mapped.contains(&a.path) && mapped.contains(&b.path),
+        "{mapped:?}"
+    );
+    // Closing one unmaps it and removes its copy; the other stays.
+    let a_path = a.path.clone();
+    drop(a);
+    assert!(!a_path.exists());
+    assert!(!loader::mapped_under(loader.copy_dir()).contains(&a_path));
+    assert!(b.path.is_file());
 }
 
 #[test]
@@ -57,7 +66,17 @@ fn a_text_file_does_not_open() {
         .path()
         .join(format!("notes{}", std::env::consts::DLL_SUFFIX));
     fs::write(&path, "this is not a library\n").unwrap();
-    let err = loader().load(&path).unwrap_err();
+    let loader = loader();
+    let err = loader.load(&path).unwrap_err();
+    // The copy it tried to open is not left on disk.
+    let prefix = format!("coo-notes-{}-", std::process::id());
+    let left: Vec<_> = fs::read_dir(loader.copy_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(left, Vec::<std::path::PathBuf>::new());
     let LoadError::Open { message, .. } = &err else {
         panic!("expected LoadError::Open, got {err:?}");
     };
