@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hot_host::{Builder, Host, Value};
-use support::{demo_copy, median, ms, target_dir, workspace};
+use support::{demo_versions, median, ms, target_dir, workspace};
 
 /// Resident set size of this process, in bytes (Linux).
 fn rss() -> u64 {
@@ -86,28 +86,7 @@ fn main() {
     let target = target_dir();
     let demo = workspace().join("demo-plugin");
     // Version 2: the demo whose `Particle` gained a field; going back drops it again.
-    let v2 = demo_copy("demo-plugin-v2", |source| {
-        source
-            .replace(
-                "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n}",
-                "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n    #[coo(default = 1.0)]\n    pub mass: f32,\n}",
-            )
-            .replace(
-                "vel: Vec2 { x: 0.5, y: 0.0 },",
-                "vel: Vec2 { x: 0.5, y: 0.0 },\n                mass: 1.0,",
-            )
-            .replace("vel: Vec2::default(),", "vel: Vec2::default(),\n        mass: 1.0,")
-    });
-    let v1_dylib = Builder::new(&demo)
-        .with_target_dir(&target)
-        .build()
-        .expect("demo-plugin builds")
-        .dylib;
-    let v2_dylib = Builder::new(v2.path())
-        .with_target_dir(&target)
-        .build()
-        .expect("the edited demo builds")
-        .dylib;
+    let (_v2_dir, v1_dylib, v2_dylib) = demo_versions();
 
     let mut host = Host::with_builder(Builder::new(&demo).with_target_dir(&target));
     let copies = target.join("coo-loaded");

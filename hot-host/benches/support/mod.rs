@@ -49,6 +49,35 @@ pub fn demo_copy(name: &str, edit: impl FnOnce(String) -> String) -> tempfile::T
     dir
 }
 
+/// The two builds the reload benches switch between: `demo-plugin` as it is, and a copy whose
+/// `Particle` gained a field (`mass`, with a default). Returns the copy's directory (kept alive
+/// by the caller) with the two libraries.
+pub fn demo_versions() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let target = target_dir();
+    let v2 = demo_copy("demo-plugin-v2", |source| {
+        source
+            .replace(
+                "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n}",
+                "pub struct Particle {\n    pub pos: Vec2,\n    pub vel: Vec2,\n    #[coo(default = 1.0)]\n    pub mass: f32,\n}",
+            )
+            .replace(
+                "vel: Vec2 { x: 0.5, y: 0.0 },",
+                "vel: Vec2 { x: 0.5, y: 0.0 },\n                mass: 1.0,",
+            )
+            .replace("vel: Vec2::default(),", "vel: Vec2::default(),\n        mass: 1.0,")
+    });
+    let build = |dir: &Path, what: &str| {
+        hot_host::Builder::new(dir)
+            .with_target_dir(&target)
+            .build()
+            .unwrap_or_else(|e| panic!("{what} does not build: {e}"))
+            .dylib
+    };
+    let v1 = build(&workspace().join("demo-plugin"), "demo-plugin");
+    let v2_dylib = build(v2.path(), "the edited demo");
+    (v2, v1, v2_dylib)
+}
+
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
