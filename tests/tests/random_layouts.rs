@@ -42,6 +42,10 @@
 //! variants and their fields added, removed, reordered and widened, explicit discriminants and
 //! `repr`s changed, inside a struct that changes only through them.
 //!
+//! A fifth property (module `refusals`) gives a drawn case one defect for each other kind of
+//! plan problem (`Ambiguous` field and type, `KindChanged`, `HookNeedsDefault`, `TypeRemoved`,
+//! `ResourcesMerged`, `NoElementDefault`): the plan names exactly it, nothing else changes.
+//!
 //! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
 //! first on every run (commit that file when it exists).
 
@@ -66,6 +70,8 @@ use proptest::test_runner::{FileFailurePersistence, RngAlgorithm};
 mod cycles;
 #[path = "random_layouts/enums.rs"]
 mod enums;
+#[path = "random_layouts/refusals.rs"]
+mod refusals;
 
 // ------------------------------------------------------------------------------ drop counting
 
