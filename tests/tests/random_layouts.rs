@@ -48,7 +48,8 @@
 //!
 //! A sixth property (module `nested`) draws chains of 2 to 4 struct types holding each other by
 //! value, each kept or changed on its own: exactly the types that are or reach a changed one
-//! are migrated, checked type by type, with values, moved allocations and drops as above.
+//! are migrated, checked type by type, with values, moved allocations and drops as above;
+//! also with hooks on nested types that succeed, or fail and roll back.
 //!
 //! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
 //! first on every run (commit that file when it exists).

@@ -14,6 +14,13 @@ use super::*;
 // in place when nothing changed. The values are checked at every depth (converted, defaults in
 // new fields, heap allocations of kept fields moved, not copied), and every `Tracked` is dropped
 // exactly once: removed ones at commit, the rest with the state.
+//
+// With hooks: some of the types that must be migrated get a hook, which runs once, reads the
+// old value's view and sets the new value's `u32` fields; from the topmost hooked type down,
+// values are built as independent copies (the old ones dropped whole at commit, the copies with
+// the state). When the topmost hook fails instead, the migration is refused with `Hook` naming
+// the path and type, the hooks below it ran on the copy, which is dropped whole, and nothing of
+// the old value changed; with the hook fixed, the same reload goes through.
 
 /// The most types in a chain.
 const DEPTH: usize = 4;
@@ -56,6 +63,78 @@ static NEST_GLUES: [TypeGlue; 2 * DEPTH] = [
     nest_glue::<6>(),
     nest_glue::<7>(),
 ];
+
+/// The glue of the new layout of `Nest{i}` with a hook that writes ([`nest_hook_writes`]).
+static NEST_HOOK_GLUES: [TypeGlue; DEPTH] = [
+    nest_hook_glue::<0>(),
+    nest_hook_glue::<1>(),
+    nest_hook_glue::<2>(),
+    nest_hook_glue::<3>(),
+];
+
+/// The glue of the new layout of `Nest{i}` with a hook that fails ([`hook_fails`]).
+static NEST_FAILING_GLUES: [TypeGlue; DEPTH] = [
+    nest_failing_glue::<0>(),
+    nest_failing_glue::<1>(),
+    nest_failing_glue::<2>(),
+    nest_failing_glue::<3>(),
+];
+
+/// The offsets of the `u32` fields of the new layout of `Nest{i}`, which its hook sets.
+static NEST_HOOK_U32: [Mutex<Vec<usize>>; DEPTH] = [const { Mutex::new(Vec::new()) }; DEPTH];
+
+thread_local! {
+    /// How often the hook of each `Nest{i}` ran.
+    static NEST_HOOK_CALLS: RefCell<[usize; DEPTH]> = const { RefCell::new([0; DEPTH]) };
+}
+
+const fn nest_hook_glue<const I: usize>() -> TypeGlue {
+    TypeGlue {
+        drop: drop_nest_new::<I>,
+        default: no_default,
+        hook: Some(nest_hook_writes::<I>),
+    }
+}
+
+const fn nest_failing_glue<const I: usize>() -> TypeGlue {
+    TypeGlue {
+        drop: drop_nest_new::<I>,
+        default: no_default,
+        hook: Some(hook_fails),
+    }
+}
+
+/// The drop glue of the new layout of `Nest{I}` (slot `DEPTH + I`).
+///
+/// # Safety
+/// As for [`drop_nest`] of that slot.
+unsafe fn drop_nest_new<const I: usize>(p: *mut u8) {
+    // SAFETY: the caller's contract, for the new layout of `Nest{I}`, which is in this slot.
+    unsafe { slot_fns(DEPTH + I).2(p) }
+}
+
+/// A migration hook of `Nest{I}` that sets every `u32` field of the new value to the number of
+/// fields of the old one (which it reads through the view), and counts its calls.
+///
+/// # Safety
+/// `new` points to a complete value of the new layout of `Nest{I}`, borrowed mutably.
+unsafe fn nest_hook_writes<const I: usize>(
+    old: &OldValue<'_>,
+    new: *mut u8,
+) -> Result<(), ForeignString> {
+    NEST_HOOK_CALLS.with(|c| c.borrow_mut()[I] += 1);
+    let count = u32::try_from(old.fields().len()).unwrap();
+    for offset in lock(&NEST_HOOK_U32[I]).iter() {
+        // SAFETY: the new value has a `u32` field at each offset of `NEST_HOOK_U32[I]` (set
+        // when the layout was built), which is plain data, overwritten in place.
+        unsafe { new.add(*offset).cast::<u32>().write(count) };
+    }
+    Ok(())
+}
+
+fn nest_hook_calls() -> [usize; DEPTH] {
+    NEST_HOOK_CALLS.with(|c| *c.borrow())
+}
 
 const fn nest_glue<const SLOT: usize>() -> TypeGlue {
     TypeGlue {
@@ -140,6 +219,8 @@ struct NestType {
     new: Vec<NestField>,
     /// The value of each old menu field (one value per type: the chain holds one of each).
     vals: BTreeMap<usize, Val>,
+    /// The new layout's migration hook (only drawn for types that must be migrated).
+    hook: Hook,
 }
 
 impl NestType {
@@ -171,6 +252,19 @@ impl NestCase {
     /// Whether `Nest{i}` must be migrated: it or a type below it changed.
     fn changed(&self, i: usize) -> bool {
         self.types[i..].iter().any(NestType::own_changed)
+    }
+
+    /// The topmost type with a hook: from it down, values are built as independent copies.
+    fn copied_from(&self) -> usize {
+        self.types
+            .iter()
+            .position(|t| t.hook != Hook::None)
+            .unwrap_or(self.types.len())
+    }
+
+    /// The type whose hook fails.
+    fn failing(&self) -> Option<usize> {
+        self.types.iter().position(|t| t.hook == Hook::Fails)
     }
 }
 
@@ -226,22 +320,51 @@ fn nest_type(mix: &mut Mix, last: bool, change: bool, next_id: &mut u32) -> Nest
             new.insert(at, NestField::Plain(name, ty));
         }
     }
-    NestType { old, new, vals }
+    NestType {
+        old,
+        new,
+        vals,
+        hook: Hook::None,
+    }
 }
 
-fn nest_case() -> impl Strategy<Value = NestCase> {
+/// A chain; with `hooks`, some types that must be migrated get a hook that writes, and with
+/// `failing` as well, the topmost of them one that fails instead.
+fn nest_case(hooks: bool, failing: bool) -> impl Strategy<Value = NestCase> {
     (
         2..=DEPTH,
         any::<u64>(),
         proptest::collection::vec(any::<bool>(), DEPTH),
+        proptest::collection::vec(any::<bool>(), DEPTH),
     )
-        .prop_map(|(depth, seed, changes)| {
+        .prop_map(move |(depth, seed, changes, hooked)| {
             let mut mix = Mix(seed);
             let mut next_id = 1;
             let types = (0..depth)
                 .map(|i| nest_type(&mut mix, i + 1 == depth, changes[i], &mut next_id))
                 .collect();
-            NestCase { types }
+            let mut case = NestCase { types };
+            if hooks {
+                let mut candidates: Vec<usize> = (0..depth)
+                    .filter(|&i| case.changed(i) && hooked[i])
+                    .collect();
+                if candidates.is_empty() {
+                    // Something must change for a hook to run: the deepest type gains a field.
+                    let last = &mut case.types[depth - 1];
+                    let name = (0..NAMES.len())
+                        .find(|&n| last.old_plain(n).is_none() && last.new_plain(n).is_none())
+                        .unwrap();
+                    last.new.push(NestField::Plain(name, Ty::U32));
+                    candidates.push(depth - 1);
+                }
+                for &i in &candidates {
+                    case.types[i].hook = Hook::Writes;
+                }
+                if failing {
+                    case.types[candidates[0]].hook = Hook::Fails;
+                }
+            }
+            case
         })
 }
 
@@ -300,7 +423,21 @@ fn build_chain(case: &NestCase, new: bool) -> Vec<NestBuilt> {
                 style: FieldsStyle::Named,
                 fields: Box::leak(descs.into_boxed_slice()),
             }),
-            glue: &NEST_GLUES[slot],
+            glue: match (new, t.hook) {
+                (false, _) | (true, Hook::None) => &NEST_GLUES[slot],
+                (true, Hook::Writes) => {
+                    *lock(&NEST_HOOK_U32[i]) = t
+                        .new
+                        .iter()
+                        .filter_map(|f| match *f {
+                            NestField::Plain(name, Ty::U32) => Some(offsets[&name]),
+                            _ => None,
+                        })
+                        .collect();
+                    &NEST_HOOK_GLUES[i]
+                }
+                (true, Hook::Fails) => &NEST_FAILING_GLUES[i],
+            },
         }));
         lock(&BUILT).push(desc);
         *lock(&NEST_DESCS[slot]) = Some(desc);
@@ -387,7 +524,11 @@ unsafe fn check_nest(case: &NestCase, built: &[NestBuilt], new: bool, i: usize, 
         }
         .unwrap();
         let expected = match t.vals.get(&name) {
-            Some(val) if t.old_plain(name).is_some() => val.convert(ty),
+            // The hook's writes.
+            _ if new && t.hook == Hook::Writes && ty == Ty::U32 => {
+                Val::U32(u32::try_from(t.old.len()).unwrap())
+            }
+            Some(val) if !new || t.old_plain(name).is_some() => val.convert(ty),
             _ => ty.default_value(),
         };
         // SAFETY: the field `name` of type `ty` lies at `at` in the value (caller's contract).
@@ -405,12 +546,25 @@ unsafe fn check_nest(case: &NestCase, built: &[NestBuilt], new: bool, i: usize, 
     }
 }
 
+/// The ids of the old `Tracked` values of types `from..` that the new value keeps (copied,
+/// under a hook).
+fn nest_copied_ids(case: &NestCase, from: usize) -> Vec<u32> {
+    case.types[from..]
+        .iter()
+        .flat_map(|t| {
+            t.vals
+                .iter()
+                .filter(|(name, _)| t.new_plain(**name).is_some())
+                .flat_map(|(_, val)| val.tracked_ids())
+        })
+        .collect()
+}
+
 fn run_nest_case(case: &NestCase) {
     let _serial = lock(&CASE);
     reset_counts();
-    let depth = case.types.len();
+    NEST_HOOK_CALLS.with(|c| *c.borrow_mut() = [0; DEPTH]);
     let old = build_chain(case, false);
-    let new = build_chain(case, true);
     let root = old[0].desc;
     assert!(root.align <= align_of::<u128>());
     let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(root.size.div_ceil(16).max(1));
@@ -429,7 +583,76 @@ fn run_nest_case(case: &NestCase) {
         check_nest(case, &old, false, 0, at);
         nest_heap(case, &old, false, 0, at, &mut old_heap);
     }
+    let Some(f) = case.failing() else {
+        return migrate_and_check_nest(case, state, at, &old_heap);
+    };
 
+    // The hook of `Nest{f}` fails: nothing changes; the copy built from `Nest{f}` down (the
+    // hooks below it ran on it) is dropped whole, with the defaults built.
+    let new = build_chain(case, true);
+    let catalog = Catalog::from_descs([new[0].desc]).expect("one type per name");
+    match state.migrate_to(&catalog) {
+        Err(MigrationError::Migrate(MigrateError::Hook { path, ty, message })) => {
+            let expected_path = std::iter::once("Nest0")
+                .chain(std::iter::repeat_n(CHILD, f))
+                .collect::<Vec<_>>()
+                .join(".");
+            assert_eq!(path.to_string(), expected_path);
+            assert_eq!((ty.as_str(), message.as_str()), (NEST_NAMES[f], HOOK_FAILS));
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(report) => panic!("a failing hook was accepted: {report}"),
+    }
+    assert_eq!(hook_calls(), 1, "the failing hook ran once");
+    let mut calls = [0; DEPTH];
+    for (i, t) in case.types.iter().enumerate().skip(f + 1) {
+        calls[i] = usize::from(t.hook == Hook::Writes);
+    }
+    assert_eq!(
+        nest_hook_calls(),
+        calls,
+        "the hooks below ran, those above did not"
+    );
+    let mut expected: BTreeMap<u32, usize> = BTreeMap::new();
+    for id in nest_copied_ids(case, f) {
+        *expected.entry(id).or_default() += 1;
+    }
+    if defaults() > 0 {
+        expected.insert(0, defaults());
+    }
+    assert_eq!(drops(), expected, "the refused copy is dropped whole, once");
+    assert_eq!(state.resource("Nest0").unwrap().as_ptr(), at, "not moved");
+    let mut heap = BTreeMap::new();
+    // SAFETY: the resource still holds the valid old `Nest0`, borrowed during the calls.
+    unsafe {
+        check_nest(case, &old, false, 0, at);
+        nest_heap(case, &old, false, 0, at, &mut heap);
+    }
+    assert_eq!(
+        heap, old_heap,
+        "the old value still owns the same allocations"
+    );
+
+    // The user fixes the hook; the same reload goes through.
+    reset_counts();
+    NEST_HOOK_CALLS.with(|c| *c.borrow_mut() = [0; DEPTH]);
+    let mut fixed = case.clone();
+    fixed.types[f].hook = Hook::Writes;
+    migrate_and_check_nest(&fixed, state, at, &old_heap);
+}
+
+/// Migrates `state` (holding the case's old `Nest0` at `at`, whose heap allocations are
+/// `old_heap`) and checks every property, up to
+/// and including dropping the state.
+fn migrate_and_check_nest(
+    case: &NestCase,
+    mut state: State,
+    at: *const u8,
+    old_heap: &BTreeMap<(usize, usize), usize>,
+) {
+    let depth = case.types.len();
+    let copied = case.copied_from();
+    let new = build_chain(case, true);
     let catalog = Catalog::from_descs([new[0].desc]).expect("one type per name");
     let plan = match state.plan(&catalog) {
         Ok(plan) => plan,
@@ -459,18 +682,24 @@ fn run_nest_case(case: &NestCase) {
         Ok(report) => report,
         Err(e) => panic!("the migration failed: {e}"),
     };
+    drop(plan);
+    let mut calls = [0; DEPTH];
     for (i, name) in NEST_NAMES.iter().enumerate().take(depth) {
         assert_eq!(
             report.ty(name).map(|t| t.values),
             case.changed(i).then_some(1),
             "`{name}`: {report}"
         );
+        calls[i] = usize::from(case.types[i].hook == Hook::Writes);
     }
+    assert_eq!(nest_hook_calls(), calls, "each hook ran once");
+    // At commit: removed fields above the copies; from the first hook down the old value
+    // whole.
     let mut removed = BTreeMap::new();
     let mut defaulted = 0;
-    for t in &case.types {
+    for (i, t) in case.types.iter().enumerate() {
         for (&name, val) in &t.vals {
-            if t.new_plain(name).is_none() {
+            if i >= copied || t.new_plain(name).is_none() {
                 removed.extend(val.tracked_ids().into_iter().map(|id| (id, 1)));
             }
         }
@@ -483,7 +712,7 @@ fn run_nest_case(case: &NestCase) {
             })
             .count();
     }
-    assert_eq!(drops(), removed, "drops at commit (removed fields only)");
+    assert_eq!(drops(), removed, "drops at commit");
     assert_eq!(defaults(), defaulted, "one default per new Tracked field");
     let res = state.resource("Nest0").unwrap();
     assert!(core::ptr::eq(res.desc(), new[0].desc));
@@ -499,10 +728,10 @@ fn run_nest_case(case: &NestCase) {
         check_nest(case, &new, true, 0, res.as_ptr());
         nest_heap(case, &new, true, 0, res.as_ptr(), &mut new_heap);
     }
-    // A kept field of the same type keeps its allocation (moved, not copied).
-    for ((i, name), addr) in &old_heap {
+    // A kept field of the same type above the copies keeps its allocation (moved, not copied).
+    for ((i, name), addr) in old_heap {
         let t = &case.types[*i];
-        if t.new_plain(*name) == t.old_plain(*name) {
+        if *i < copied && t.new_plain(*name) == t.old_plain(*name) {
             assert_eq!(
                 new_heap.get(&(*i, *name)),
                 Some(addr),
@@ -520,10 +749,17 @@ fn run_nest_case(case: &NestCase) {
         .flat_map(|t| t.vals.values().flat_map(Val::tracked_ids))
         .map(|id| (id, 1))
         .collect();
+    for id in nest_copied_ids(case, copied) {
+        *expected.get_mut(&id).unwrap() += 1;
+    }
     if defaulted > 0 {
         expected.insert(0, defaulted);
     }
-    assert_eq!(drops(), expected, "every Tracked dropped exactly once");
+    assert_eq!(
+        drops(),
+        expected,
+        "every Tracked dropped exactly once, copies once more"
+    );
 }
 
 proptest! {
@@ -532,7 +768,21 @@ proptest! {
     /// A changed type inside unchanged ones and the reverse, at any depth: exactly the types
     /// that are or reach a changed one are migrated, with every guarantee of the first property.
     #[test]
-    fn random_nested_types_migrate_exactly_what_changed(case in nest_case()) {
+    fn random_nested_types_migrate_exactly_what_changed(case in nest_case(false, false)) {
+        run_nest_case(&case);
+    }
+
+    /// As above, with hooks on some of the types that are migrated: each runs once, sees the
+    /// old value and its writes are kept; from the topmost one down values are copied.
+    #[test]
+    fn random_nested_types_with_hooks_migrate(case in nest_case(true, false)) {
+        run_nest_case(&case);
+    }
+
+    /// A failing hook on a nested type refuses the migration, changing nothing; fixed, it goes
+    /// through.
+    #[test]
+    fn random_nested_types_with_a_failing_hook_roll_back(case in nest_case(true, true)) {
         run_nest_case(&case);
     }
 }
