@@ -51,6 +51,10 @@
 //! are migrated, checked type by type, with values, moved allocations and drops as above;
 //! also with hooks on nested types that succeed, or fail and roll back.
 //!
+//! A seventh property (module `arrays`) draws arrays of `Tracked`, `Box<Tracked>` and
+//! `Option<Tracked>` that grow (defaults fill them), shrink over defaults (dropped at commit) or
+//! would lose a value (refused with `ArrayShrink`, nothing changed), with or without a hook.
+//!
 //! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
 //! first on every run (commit that file when it exists).
 
@@ -71,6 +75,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{FileFailurePersistence, RngAlgorithm};
 
+#[path = "random_layouts/arrays.rs"]
+mod arrays;
 #[path = "random_layouts/cycles.rs"]
 mod cycles;
 #[path = "random_layouts/enums.rs"]
