@@ -297,8 +297,6 @@ pub enum ProblemKind {
     TypeRemoved { live_values: usize },
     /// A hook must build the value but the type has no `Default` to start from.
     HookNeedsDefault,
-    /// An enum variant's fields changed in a way the automatic mapping cannot follow.
-    VariantIncompatible,
     /// Several live resources (of the old types named here, sorted) would all continue as
     /// values of this one new type, but the state holds one value per type.
     ResourcesMerged { old_types: Vec<String> },
@@ -340,7 +338,6 @@ impl fmt::Display for Problem {
             ProblemKind::HookNeedsDefault => {
                 "has a migration hook but no `Default` to start the new value from".to_owned()
             }
-            ProblemKind::VariantIncompatible => "changed incompatibly".to_owned(),
             ProblemKind::ResourcesMerged { old_types } => format!(
                 "would be the new type of {} live resources, {}, but the state holds one value per type",
                 old_types.len(),

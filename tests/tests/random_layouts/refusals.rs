@@ -12,8 +12,8 @@ use super::*;
 // (`ResourcesMerged`) and an array of handles that grows (`NoElementDefault`). The plan must name
 // exactly that problem (kind, type, field, old and new type) and nothing else, and nothing may be
 // built, dropped or moved. (`Incompatible` and `NoDefault` are drawn by
-// `random_impossible_layouts_are_refused_by_the_plan`; `VariantIncompatible` is never reported by
-// the planner: an enum variant's field that does not convert is `Incompatible`.)
+// `random_impossible_layouts_are_refused_by_the_plan`; an enum variant's field that does not
+// convert is `Incompatible` too, with the field written `Variant.field`.)
 
 /// A second live resource, which the `Merged` defect renames onto `Rand`.
 #[derive(CooType, Debug, PartialEq)]
