@@ -608,7 +608,11 @@ pub enum BuildError {
     },
     #[error("`{path}` is a pool, but {message}")]
     Pool { path: ValuePath, message: String },
-    #[error("the default of `{path}` panicked: {message}")]
+    #[error(
+        "the default of `{path}` panicked: {message}; make the `Default` impl or \
+         `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
+         `#[coo(default = ...)]` that does not"
+    )]
     Default { path: ValuePath, message: String },
 }
 

@@ -1093,3 +1093,40 @@ fn a_snapshot_from_before_reprs_were_recorded_still_loads() {
     let discriminants: Vec<i128> = variants.iter().map(|v| v.discriminant).collect();
     assert_eq!(discriminants, [0, 1, 2]);
 }
+
+mod gauge_v1 {
+    use coo_runtime::CooType;
+
+    #[derive(CooType, Debug)]
+    pub struct Gauge {
+        pub level: u32,
+    }
+}
+
+mod gauge_v2 {
+    use coo_runtime::CooType;
+
+    #[derive(CooType, Debug)]
+    pub struct Gauge {
+        pub level: u32,
+        #[coo(default = panic!("no reading today"))]
+        pub reading: u32,
+    }
+}
+
+#[test]
+fn a_new_field_whose_default_panics_is_an_error_saying_what_to_write() {
+    let mut state = State::new();
+    state.insert(gauge_v1::Gauge { level: 4 });
+    let text = snapshot::save(&state);
+    let err = build_error(snapshot::load(&text, &catalog(&[gauge_v2::Gauge::DESC])).unwrap_err());
+    assert!(
+        matches!(&err, BuildError::Default { path, .. } if path.to_string() == "Gauge.reading")
+    );
+    assert_eq!(
+        err.to_string(),
+        "the default of `Gauge.reading` panicked: no reading today; make the `Default` impl or \
+         `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
+         `#[coo(default = ...)]` that does not"
+    );
+}
