@@ -111,6 +111,16 @@ fn custom_made() -> usize {
     CUSTOM_MADE.with(Cell::get)
 }
 
+/// After a refused plan: no value was dropped, no default or custom value made, no hook run.
+fn assert_nothing_built_or_dropped() {
+    assert_eq!(drops(), BTreeMap::new(), "nothing dropped");
+    assert_eq!(
+        (defaults(), custom_made(), hook_calls()),
+        (0, 0, 0),
+        "nothing built"
+    );
+}
+
 fn reset_counts() {
     DROPS.with(|d| d.borrow_mut().clear());
     DEFAULTS.with(|d| d.set(0));
@@ -2297,12 +2307,7 @@ fn run_plan_refusal_case(case: &Case, kind: &ProblemKind, name: usize) {
         Err(other) => panic!("refused for another reason: {other}"),
         Ok(report) => panic!("an impossible migration was accepted: {report}"),
     }
-    assert_eq!(drops(), BTreeMap::new(), "nothing dropped");
-    assert_eq!(
-        (defaults(), custom_made(), hook_calls()),
-        (0, 0, 0),
-        "nothing built"
-    );
+    assert_nothing_built_or_dropped();
     assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
     assert_old_unchanged(case, &state, &old, &heap);
     drop(state);

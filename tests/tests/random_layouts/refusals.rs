@@ -417,12 +417,7 @@ fn run_refusal_case(case: &Case, defect: &Defect) {
         Err(other) => panic!("refused for another reason: {other}"),
         Ok(report) => panic!("an impossible migration was accepted: {report}"),
     }
-    assert_eq!(drops(), BTreeMap::new(), "nothing dropped");
-    assert_eq!(
-        (defaults(), custom_made(), hook_calls()),
-        (0, 0, 0),
-        "nothing built"
-    );
+    assert_nothing_built_or_dropped();
     assert_eq!(state.resource("Rand").unwrap().as_ptr(), at, "not moved");
     assert_eq!(
         state.resource("Other").map(|r| r.as_ptr()),
