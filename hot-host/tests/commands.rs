@@ -7,11 +7,10 @@
 mod support;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin};
 use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// Generous: starting a host includes a cargo build, and CI machines are slow. Tests never
@@ -40,22 +39,24 @@ struct Output {
 impl Host {
     /// Starts the host on `dir` and waits until it has loaded the plugin and run its `init`.
     fn start(dir: &Path) -> Host {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hot-host"))
-            .arg("run")
-            .arg(dir)
-            .arg("--target-dir")
-            .arg(support::fixtures_target_dir())
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .args(["--every", "0", "--no-watch", "--autosave", "0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("hot-host starts");
-        let stdin = child.stdin.take().unwrap();
-        let out = lines(child.stdout.take().unwrap());
-        let err = lines(child.stderr.take().unwrap());
+        let state_dir = dir.join("state");
+        let support::HostProcess {
+            child,
+            stdin,
+            out,
+            err,
+        } = support::run_host(
+            dir,
+            &[
+                "--state-dir".as_ref(),
+                state_dir.as_os_str(),
+                "--every".as_ref(),
+                "0".as_ref(),
+                "--no-watch".as_ref(),
+                "--autosave".as_ref(),
+                "0".as_ref(),
+            ],
+        );
         let mut host = Host {
             child,
             stdin,
@@ -126,19 +127,6 @@ impl Host {
         let status = self.child.wait().unwrap();
         assert!(status.success(), "hot-host exited with {status}");
     }
-}
-
-fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Stdout lines, nothing on stderr.

@@ -9,7 +9,7 @@
 mod support;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
@@ -47,30 +47,20 @@ impl Running {
     /// otherwise.
     fn start(dir: &Path, extra: &[&str]) -> Running {
         let state_dir = state_dir(dir);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hot-host"))
-            .arg("run")
-            .arg(dir)
-            .arg("--target-dir")
-            .arg(support::fixtures_target_dir())
-            .args(if extra.contains(&"--state-dir") {
-                Vec::new()
-            } else {
-                vec![std::ffi::OsStr::new("--state-dir"), state_dir.as_os_str()]
-            })
-            .args(if extra.contains(&"--every") {
-                &[][..]
-            } else {
-                &["--every", "10"][..]
-            })
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("hot-host starts");
-        let stdin = child.stdin.take().unwrap();
-        let out = lines(child.stdout.take().unwrap());
-        let err = lines(child.stderr.take().unwrap());
+        let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+        if !extra.contains(&"--state-dir") {
+            args.extend([std::ffi::OsStr::new("--state-dir"), state_dir.as_os_str()]);
+        }
+        if !extra.contains(&"--every") {
+            args.extend(["--every", "10"].map(std::ffi::OsStr::new));
+        }
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        let support::HostProcess {
+            child,
+            stdin,
+            out,
+            err,
+        } = support::run_host(dir, &args);
         Running {
             child,
             stdin,
@@ -209,19 +199,6 @@ impl Running {
             .filter(|l| l.starts_with("version ") && l.contains(" -> "))
             .count()
     }
-}
-
-fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 fn count(state: &Value) -> u64 {

@@ -179,3 +179,48 @@ pub fn copy_fixture(fixture_name: &str, name: &str) -> tempfile::TempDir {
     fs::copy(src.join("src/lib.rs"), dir.path().join("src/lib.rs")).unwrap();
     dir
 }
+
+/// `hot-host run <plugin_dir> --target-dir <fixtures target dir> <args>` as a child process, its
+/// standard output and error read line by line on threads of their own.
+pub struct HostProcess {
+    pub child: std::process::Child,
+    pub stdin: std::process::ChildStdin,
+    pub out: std::sync::mpsc::Receiver<String>,
+    pub err: std::sync::mpsc::Receiver<String>,
+}
+
+pub fn run_host(plugin_dir: &Path, args: &[&std::ffi::OsStr]) -> HostProcess {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hot-host"))
+        .arg("run")
+        .arg(plugin_dir)
+        .arg("--target-dir")
+        .arg(fixtures_target_dir())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hot-host starts");
+    HostProcess {
+        stdin: child.stdin.take().unwrap(),
+        out: lines(child.stdout.take().unwrap()),
+        err: lines(child.stderr.take().unwrap()),
+        child,
+    }
+}
+
+/// The lines of `stream`, as they come.
+fn lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
