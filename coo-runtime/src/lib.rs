@@ -1,25 +1,28 @@
 //! Coo's runtime: layout descriptors, the state Coo owns, and transactional layout migration.
 //!
-//! Types describe themselves with `#[derive(CooType)]` ([`TypeDesc`]); a version's types form a
-//! [`Catalog`]; live values are held in a [`State`]. When a new version of the types arrives,
-//! [`diff`] compares them, [`plan`] turns the differences into a total migration plan (or
-//! reports every reason there is none), and [`State::migrate`] carries it out transactionally:
-//! new values are built in new storage and swapped in only when all of them succeeded.
+//! # Contents, in the order of a reload
+//!
+//! | module | what it holds | where it sits in the flow |
+//! |---|---|---|
+//! | [`descriptors`] | [`TypeDesc`] and [`Shape`] (what `#[derive(CooType)]` emits), the [`Catalog`] of one build's types, owned [`Schema`] copies | what each version *is* |
+//! | [`plugin`] | the header and manifest every plugin exports, hot-function shims, [`ImageRef`] guards of loaded images, panic catching at the boundary | how a host reads a plugin |
+//! | [`storage`] | the [`State`] of live resources, [`Pool`]s and [`Handle`]s, read-only [`FieldView`]s, scratch memory | the values that survive reloads |
+//! | [`migration`] | [`diff`](migration::diff) → [`plan`](migration::plan) → [`execute`](migration::execute), and primitive [`casts`](migration::casts) | carrying the values to the new types |
+//!
+//! Types describe themselves with `#[derive(CooType)]`; a version's types form a [`Catalog`];
+//! live values are held in a [`State`]. When a new version of the types arrives,
+//! [`migration::diff`] compares them, [`migration::plan`] turns the differences into a total
+//! migration plan (or reports every reason there is none), and [`State::migrate`] carries it out
+//! transactionally: new values are built in new storage and swapped in only when all of them
+//! succeeded.
+//!
+//! What only the code that `coo-derive` generates may touch lives in `__private`, which is not
+//! part of the public API.
 
-pub mod convert;
-pub mod diff;
-pub mod image;
-pub mod layout;
-pub mod migrate;
-pub mod panics;
-pub mod plan;
+pub mod descriptors;
+pub mod migration;
 pub mod plugin;
-pub mod pool;
-pub mod registry;
-pub mod schema;
-pub mod scratch;
-pub mod state;
-pub mod view;
+pub mod storage;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -27,12 +30,14 @@ pub mod __private;
 
 pub use coo_derive::CooType;
 pub use coo_derive::hot_fn;
-pub use image::ImageRef;
-pub use layout::{CooField, CooType, FieldDesc, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
-pub use migrate::{MigrateError, Report, TypeReport, ValuePath};
-pub use plan::{Plan, PlanError, Problem, ProblemKind};
-pub use pool::{Handle, Pool, StaleHandle};
-pub use registry::{Catalog, DuplicateTypeName};
-pub use schema::Schema;
-pub use state::{MigrationError, Resource, State};
-pub use view::{FieldView, OldValue, ViewError};
+pub use descriptors::layout::{
+    CooField, CooType, FieldDesc, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
+};
+pub use descriptors::registry::{Catalog, DuplicateTypeName};
+pub use descriptors::schema::Schema;
+pub use migration::execute::{MigrateError, Report, TypeReport, ValuePath};
+pub use migration::plan::{Plan, PlanError, Problem, ProblemKind};
+pub use plugin::image::ImageRef;
+pub use storage::pool::{Handle, Pool, StaleHandle};
+pub use storage::state::{MigrationError, Resource, State};
+pub use storage::view::{FieldView, OldValue, ViewError};

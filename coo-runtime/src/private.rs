@@ -9,17 +9,17 @@ pub use inventory;
 /// Named without assuming `::std`.
 pub use std::string::String;
 
-pub use crate::layout::{
+pub use crate::descriptors::layout::{
     CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,
     StructDesc, TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
 };
+pub use crate::descriptors::registry::TypeRegistration;
 /// The error type of generated glue (`WriteFn`, `HookFn`).
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
     FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
 };
-pub use crate::registry::TypeRegistration;
-pub use crate::view::OldValue;
+pub use crate::storage::view::OldValue;
 
 /// The types a hot function can take by reference: `&T` and `&mut T` of a `CooType` `T` are its
 /// live resource. A trait of its own, so that another type is reported in those terms.

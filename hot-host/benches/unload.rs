@@ -100,7 +100,7 @@ fn main() {
     }
     let (slot_before, pointer_before) = call_ratio(&mut host);
     let (rss_before, disk_before) = (rss(), disk(&copies));
-    let mapped_before = hot_host::loader::mapped_under(&copies).len();
+    let mapped_before = hot_host::load::mapped_under(&copies).len();
 
     let mut times = Vec::with_capacity(reloads);
     let mut pinned = 0;
@@ -112,7 +112,7 @@ fn main() {
         host.call_by_name("tick", &[]).unwrap();
     }
     let (rss_after, disk_after) = (rss(), disk(&copies));
-    let mapped_after = hot_host::loader::mapped_under(&copies).len();
+    let mapped_after = hot_host::load::mapped_under(&copies).len();
     let (slot_after, pointer_after) = call_ratio(&mut host);
     assert_eq!(
         host.call_by_name("tick", &[]).unwrap(),

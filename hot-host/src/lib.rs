@@ -1,21 +1,30 @@
-//! Coo's host: builds a plugin crate with cargo ([`builder`]), loads the library it produces,
-//! checking its header before trusting anything in it ([`loader`]), and runs it: calls through
-//! function slots ([`slots`]) and reloads that migrate the live state ([`host`]).
+//! Coo's host: builds a plugin crate, loads it, runs it, and reloads it while it runs, carrying
+//! the live state across layout changes.
+//!
+//! # Contents, in the order of a reload
+//!
+//! | module | what it holds | stage |
+//! |---|---|---|
+//! | [`watch`] | which files a plugin's build reads, and a debounced watcher of them | edit → watch |
+//! | [`build`] | [`Builder`]: `cargo build` of the plugin crate, its diagnostics and artifact | cargo build |
+//! | [`load`] | [`Loader`]: a fresh copy of the library opened, its header checked before anything else is trusted | load |
+//! | [`reload`] | [`Host`]: the live state, the current image, and the reload transaction (plan, migrate, commit or roll back) with its [`ReloadReport`] | plan/migrate → report |
+//! | [`slots`] | [`FnHandle`]s: calls through one atomic load and an indirect call; swapped at commit | swap slots → calls |
+//! | [`state_io`] | paths into the state, printing it, building values from JSON, snapshots | state in and out |
+//! | [`cli`] | the command language and the dev loop of `hot-host run` | the command line |
+//!
+//! The `hot-host` binary (`main.rs`) parses its arguments and calls [`cli`].
 
-pub mod build_value;
-pub mod builder;
-pub mod devloop;
-pub mod host;
-pub mod loader;
-pub mod path;
-pub mod repl;
-pub mod show;
+pub mod build;
+pub mod cli;
+pub mod load;
+pub mod reload;
 pub mod slots;
-pub mod snapshot;
+pub mod state_io;
 pub mod watch;
 
-pub use builder::{BuildError, BuildOutput, Builder, Profile};
-pub use host::{Host, ReloadError, ReloadReport, Value};
-pub use loader::{ExpectedFound, Image, Kept, LoadError, LoadedLibrary, Loader, Pinned};
+pub use build::{BuildError, BuildOutput, Builder, Profile};
+pub use load::{ExpectedFound, Image, Kept, LoadError, LoadedLibrary, Loader, Pinned};
+pub use reload::{Host, ReloadError, ReloadReport, Value};
 pub use slots::{CallError, FnHandle, FnRef};
 pub use watch::{Change, WatchError, WatchSet, Watcher, watched_paths};

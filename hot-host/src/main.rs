@@ -7,9 +7,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use hot_host::devloop::{self, Options, SessionSnapshots};
-use hot_host::snapshot::{self, PluginId, SnapshotDir};
-use hot_host::{Builder, Host, Profile, Value, repl};
+use hot_host::cli::devloop::{self, Options, SessionSnapshots};
+use hot_host::cli::repl;
+use hot_host::state_io::snapshot::{self, PluginId, SnapshotDir};
+use hot_host::{Builder, Host, Profile, Value};
 
 /// Runs a Coo plugin crate and reloads it while it runs: change any code, including struct
 /// layouts, and the live state is migrated to the new types, or nothing changes at all.

@@ -296,7 +296,7 @@ fn main() {
     RUN.store(1, Ordering::SeqCst);
     scenario("coo_alloc_warm");
     let foreign_warm = FOREIGN.load(Ordering::SeqCst);
-    let pinned_warm = hot_host::loader::pinned().len();
+    let pinned_warm = hot_host::load::pinned().len();
 
     RUN.store(2, Ordering::SeqCst);
     scenario("coo_alloc_check");
@@ -307,7 +307,7 @@ fn main() {
     // (pinned: here the version whose `boom` panicked, since printing the panic registered a
     // thread-local destructor of its `std`) is recorded for the life of the process: its source
     // and copy paths and why, three allocations. Nothing else may stay.
-    let pinned = hot_host::loader::pinned().len() - pinned_warm;
+    let pinned = hot_host::load::pinned().len() - pinned_warm;
 
     println!(
         "foreign frees: {foreign_warm} in the first run, {foreign} after both; \

@@ -197,7 +197,7 @@ fn help_fns_and_types_print_the_commands_the_functions_and_the_layouts() {
     let dir = support::copy_fixture("game-plugin", "cmd_lists");
     let mut host = Host::start(dir.path());
 
-    let help: Vec<&str> = hot_host::repl::HELP.lines().collect();
+    let help: Vec<&str> = hot_host::cli::repl::HELP.lines().collect();
     assert_eq!(host.run("help"), out(&help));
     for command in [
         "call", "state", "set", "save", "load", "reload", "plan", "fns", "types",
@@ -543,7 +543,7 @@ fn call_passes_each_kind_of_argument_and_refuses_wrong_counts_and_types() {
     ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
 )]
 fn save_records_the_plugin_and_load_refuses_another_plugins_snapshot() {
-    use hot_host::snapshot::{self, PluginId, SnapshotError};
+    use hot_host::state_io::snapshot::{self, PluginId, SnapshotError};
 
     let dir = support::copy_fixture("game-plugin", "cmd_save_identity");
     let mut host = Host::start(dir.path());

@@ -7,9 +7,9 @@
 use std::fmt::Write as _;
 
 use coo_runtime::{Catalog, CooType, State};
-use hot_host::build_value::Json;
-use hot_host::show::{state_json, state_pretty};
-use hot_host::{path, snapshot};
+use hot_host::state_io::from_json::Json;
+use hot_host::state_io::show::{state_json, state_pretty};
+use hot_host::state_io::{path, snapshot};
 
 const DEPTH: u32 = 1_000_000;
 

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use hot_host::snapshot::{self, PluginId, SnapshotDir, SnapshotError};
+use hot_host::state_io::snapshot::{self, PluginId, SnapshotDir, SnapshotError};
 use serde_json::{Value, json};
 
 /// Generous: a reload includes a cargo build (the `--release` test's first one builds every
@@ -627,7 +627,7 @@ fn a_snapshot_of_another_plugin_is_refused_and_init_runs() {
             manifest: manifest.display().to_string(),
         })
     );
-    let two_id = hot_host::devloop::plugin_id(two.path()).unwrap();
+    let two_id = hot_host::cli::devloop::plugin_id(two.path()).unwrap();
     let catalog = coo_runtime::Catalog::default();
     let err = snapshot::load_for(&text, &catalog, &two_id).unwrap_err();
     assert_eq!(err, refusal);
@@ -852,7 +852,7 @@ fn no_watch_reloads_only_on_the_reload_command() {
 #[test]
 fn the_plugin_identity_is_its_package() {
     let dir = support::copy_fixture("tick-plugin", "loop_identity");
-    let id = hot_host::devloop::plugin_id(dir.path()).unwrap();
+    let id = hot_host::cli::devloop::plugin_id(dir.path()).unwrap();
     assert_eq!(
         id,
         PluginId {
@@ -867,9 +867,9 @@ fn the_plugin_identity_is_its_package() {
         }
     );
     let empty = tempfile::tempdir().unwrap();
-    let err = hot_host::devloop::plugin_id(empty.path()).unwrap_err();
+    let err = hot_host::cli::devloop::plugin_id(empty.path()).unwrap_err();
     assert!(
-        matches!(&err, hot_host::devloop::IdentityError::NoManifest { dir } if dir == empty.path()),
+        matches!(&err, hot_host::cli::devloop::IdentityError::NoManifest { dir } if dir == empty.path()),
         "{err:?}"
     );
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use coo_runtime::plugin::{ABI_FINGERPRINT, ABI_VERSION, MAGIC, RUNTIME_VERSION, RUSTC_VERSION};
-use hot_host::loader::{self, ExpectedFound, Fingerprint, LoadError, Loader, Magic};
+use hot_host::load::{self, ExpectedFound, Fingerprint, LoadError, Loader, Magic};
 use support::{
     bare_cdylib, builder, fixtures_target_dir, forged_header, forged_header_with, minimal_plugin,
     variant, workspace,
@@ -32,7 +32,7 @@ fn a_built_plugin_passes_the_header_check_and_yields_its_manifest() {
     let names: Vec<_> = lib.manifest().types.iter().map(|t| t.name).collect();
     assert_eq!(names, ["Counter"]);
     assert!(lib.bytes > 0);
-    assert!(loader::kept().bytes >= lib.bytes);
+    assert!(load::kept().bytes >= lib.bytes);
 }
 
 #[test]
@@ -46,7 +46,7 @@ fn loading_the_same_dylib_twice_loads_two_distinct_copies() {
     // Two libraries, each with its own statics: the manifests are different objects.
     assert!(!std::ptr::eq(a.manifest(), b.manifest()));
     assert!(!std::ptr::eq(a.manifest().types[0], b.manifest().types[0]));
-    let mapped = loader::mapped_under(loader.copy_dir());
+    let mapped = load::mapped_under(loader.copy_dir());
     assert!(
         mapped.contains(&a.path) && mapped.contains(&b.path),
         "{mapped:?}"
@@ -55,7 +55,7 @@ fn loading_the_same_dylib_twice_loads_two_distinct_copies() {
     let a_path = a.path.clone();
     drop(a);
     assert!(!a_path.exists());
-    assert!(!loader::mapped_under(loader.copy_dir()).contains(&a_path));
+    assert!(!load::mapped_under(loader.copy_dir()).contains(&a_path));
     assert!(b.path.is_file());
 }
 

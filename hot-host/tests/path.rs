@@ -5,9 +5,9 @@
 use std::cell::Cell;
 
 use coo_runtime::{CooType, Handle, Pool, State};
-use hot_host::build_value::BuildError;
-use hot_host::path::{self, Found, PathError};
-use hot_host::show::{resource_json, value_json};
+use hot_host::state_io::from_json::BuildError;
+use hot_host::state_io::path::{self, Found, PathError};
+use hot_host::state_io::show::{resource_json, value_json};
 
 thread_local! {
     static DROPS: Cell<usize> = const { Cell::new(0) };
@@ -459,7 +459,7 @@ fn set_drops_the_old_value_once_and_keeps_the_new_one() {
 #[test]
 fn a_failed_set_leaves_the_old_value_and_says_why() {
     let mut state = state();
-    let before = hot_host::show::state_json(&state);
+    let before = hot_host::state_io::show::state_json(&state);
     let start = drops();
     let fail = |state: &mut State, p: &str, value: &str| match path::set(state, p, value) {
         Err(PathError::Build(e)) => e,
@@ -560,7 +560,7 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
         Err(PathError::NotThatVariant { .. })
     ));
 
-    assert_eq!(hot_host::show::state_json(&state), before);
+    assert_eq!(hot_host::state_io::show::state_json(&state), before);
     assert_eq!(
         world(&state).tracked,
         vec![Tracked { id: 1 }, Tracked { id: 2 }, Tracked { id: 3 }]

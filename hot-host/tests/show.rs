@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use coo_runtime::{CooType, FieldView, Handle, Pool, State};
-use hot_host::show::{
+use hot_host::state_io::show::{
     PRETTY_MAX_ELEMENTS, resource_json, resource_pretty, state_json, state_pretty, value_json,
     value_pretty,
 };

@@ -6,9 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use coo_runtime::{Catalog, CooType, Handle, Pool, StaleHandle, State, TypeDesc};
-use hot_host::build_value::BuildError;
-use hot_host::show::state_json;
-use hot_host::snapshot::{self, SnapshotError};
+use hot_host::state_io::from_json::BuildError;
+use hot_host::state_io::show::state_json;
+use hot_host::state_io::snapshot::{self, SnapshotError};
 
 // ------------------------------------------------------------------ counting drops and memory
 
@@ -1084,12 +1084,12 @@ fn a_snapshot_from_before_reprs_were_recorded_still_loads() {
     assert_eq!(loaded.get::<repr::Car>().unwrap().gear, repr::Gear::Reverse);
     // Read as no `repr` and implicit discriminants: the layouts of such snapshots are for
     // messages and number conversion; values go by variant name.
-    let Some(coo_runtime::schema::LayoutKind::Enum { repr, variants }) =
+    let Some(coo_runtime::descriptors::schema::LayoutKind::Enum { repr, variants }) =
         report.saved.get("Gear").map(|t| &t.kind)
     else {
         panic!("`Gear` is saved as an enum");
     };
-    assert_eq!(*repr, coo_runtime::layout::EnumRepr::RUST);
+    assert_eq!(*repr, coo_runtime::descriptors::layout::EnumRepr::RUST);
     let discriminants: Vec<i128> = variants.iter().map(|v| v.discriminant).collect();
     assert_eq!(discriminants, [0, 1, 2]);
 }

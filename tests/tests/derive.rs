@@ -5,7 +5,7 @@
 use core::mem::{ManuallyDrop, MaybeUninit, align_of, offset_of, size_of};
 
 use coo_runtime::__private::{EnumDesc, FieldsStyle, StructDesc};
-use coo_runtime::layout::{EnumRepr, shape_text};
+use coo_runtime::descriptors::layout::{EnumRepr, shape_text};
 use coo_runtime::plugin::ForeignString;
 use coo_runtime::{
     Catalog, CooField, CooType, FieldDesc, Handle, OldValue, Pool, Prim, TypeDesc, TypeKind,

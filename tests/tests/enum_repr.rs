@@ -5,8 +5,8 @@
 //! `v1`/`v2`/… and share stable names through `#[coo(name)]`.
 #![allow(missing_debug_implementations, dead_code)]
 
-use coo_runtime::diff::{FieldChange, TypeChange, VariantChange};
-use coo_runtime::layout::EnumRepr;
+use coo_runtime::descriptors::layout::EnumRepr;
+use coo_runtime::migration::diff::{FieldChange, TypeChange, VariantChange};
 use coo_runtime::{Catalog, CooType, Prim, State, TypeDesc};
 
 fn catalog(descs: &[&'static TypeDesc]) -> Catalog {

@@ -4,7 +4,7 @@
 
 use std::cell::Cell;
 
-use coo_runtime::migrate::Seg;
+use coo_runtime::migration::execute::Seg;
 use coo_runtime::{
     Catalog, CooType, Handle, MigrateError, MigrationError, Pool, ProblemKind, StaleHandle, State,
     TypeDesc,
@@ -1472,7 +1472,7 @@ mod resources_merging {
             .plan(&catalog(&[v1::Foo::DESC, v1::Bar::DESC]))
             .unwrap();
         assert_eq!(plan.resources.len(), 2);
-        plan.resources[1] = coo_runtime::plan::ResourcePlan::Keep {
+        plan.resources[1] = coo_runtime::migration::plan::ResourcePlan::Keep {
             old: v1::Foo::DESC,
             new: v1::Bar::DESC,
         };

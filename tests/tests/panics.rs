@@ -8,8 +8,8 @@ mod support;
 use std::process::Command;
 
 use coo_runtime::MigrateError;
-use coo_runtime::panics::DropPanic;
-use hot_host::show::state_json;
+use coo_runtime::plugin::panics::DropPanic;
+use hot_host::state_io::show::state_json;
 use hot_host::{Host, ReloadError, Value};
 use support::Plugin;
 

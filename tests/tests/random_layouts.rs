@@ -63,10 +63,10 @@ use std::collections::BTreeMap;
 use std::mem::{MaybeUninit, align_of, needs_drop, size_of};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use coo_runtime::convert::{CastKind, cast_kind};
-use coo_runtime::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
+use coo_runtime::descriptors::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
+use coo_runtime::migration::casts::{CastKind, cast_kind};
 use coo_runtime::plugin::ForeignString;
-use coo_runtime::view::OldValue;
+use coo_runtime::storage::view::OldValue;
 use coo_runtime::{
     Catalog, CooField, CooType, FieldDesc, Handle, MigrateError, MigrationError, PlanError, Pool,
     Prim, ProblemKind, Resource, Shape, ShapeKind, State, TypeDesc, TypeKind,

@@ -5,7 +5,7 @@
 mod support;
 
 use coo_runtime::{MigrateError, ProblemKind};
-use hot_host::show::state_json;
+use hot_host::state_io::show::state_json;
 use hot_host::{Host, ReloadError, Value};
 use support::Plugin;
 

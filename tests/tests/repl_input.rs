@@ -8,8 +8,8 @@ mod support;
 use std::cell::RefCell;
 
 use hot_host::Host;
-use hot_host::repl::{Flow, run_command, split_words};
-use hot_host::show::state_json;
+use hot_host::cli::repl::{Flow, run_command, split_words};
+use hot_host::state_io::show::state_json;
 use proptest::prelude::*;
 use support::Plugin;
 

@@ -90,7 +90,7 @@ fn two_builds(name: &str) -> (Plugin, tempfile::TempDir, PathBuf, PathBuf) {
 
 fn counter(host: &Host) -> (u64, u32, String) {
     let json: serde_json::Value =
-        serde_json::from_str(&hot_host::show::state_json(host.state())).unwrap();
+        serde_json::from_str(&hot_host::state_io::show::state_json(host.state())).unwrap();
     let c = &json["Counter"];
     (
         c["count"].as_u64().unwrap(),
@@ -222,7 +222,7 @@ fn a_plugin_whose_thread_still_runs_is_reported_pinned_and_the_host_keeps_workin
 
 fn counter_marker(host: &Host) -> u64 {
     let json: serde_json::Value =
-        serde_json::from_str(&hot_host::show::state_json(host.state())).unwrap();
+        serde_json::from_str(&hot_host::state_io::show::state_json(host.state())).unwrap();
     json["Counter"]["marker"].as_u64().unwrap()
 }
 

@@ -114,7 +114,7 @@ unsafe impl<const SLOT: usize> CooField for Erased<SLOT> {
         size: CELL,
         align: 16,
         needs_drop: true,
-        drop: coo_runtime::layout::drop_glue::<Erased<SLOT>>,
+        drop: coo_runtime::descriptors::layout::drop_glue::<Erased<SLOT>>,
         type_name: erased_name::<SLOT>,
         kind: ShapeKind::Named(desc_of::<SLOT>),
     };

@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::Mutex;
 
-use coo_runtime::layout::{EnumDesc, EnumRepr, FieldsStyle, StructDesc, TypeGlue, VariantDesc};
+use coo_runtime::descriptors::layout::{
+    EnumDesc, EnumRepr, FieldsStyle, StructDesc, TypeGlue, VariantDesc,
+};
 use coo_runtime::{
     Catalog, CooField, FieldDesc, MigrateError, MigrationError, Prim, Resource, Shape, ShapeKind,
     State, TypeDesc, TypeKind,
@@ -266,7 +268,7 @@ unsafe impl<const SLOT: usize> CooField for ECell<SLOT> {
         size: ECELL,
         align: 16,
         needs_drop: true,
-        drop: coo_runtime::layout::drop_glue::<ECell<SLOT>>,
+        drop: coo_runtime::descriptors::layout::drop_glue::<ECell<SLOT>>,
         type_name: ecell_name::<SLOT>,
         kind: ShapeKind::Named(enum_desc_of::<SLOT>),
     };

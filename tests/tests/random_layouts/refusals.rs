@@ -98,7 +98,7 @@ type Expected = (
 );
 
 fn text(ty: Ty) -> String {
-    coo_runtime::layout::shape_text((ty.shape_fn())())
+    coo_runtime::descriptors::layout::shape_text((ty.shape_fn())())
 }
 
 /// Whether name `n` is in either layout or a rename.

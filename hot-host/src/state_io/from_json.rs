@@ -1,7 +1,7 @@
 //! Building live values of the current types from JSON: what loading a snapshot and the `set`
 //! command do.
 //!
-//! The JSON is read in the shape [`crate::show::state_json`] writes (serde's shape for
+//! The JSON is read in the shape [`crate::state_io::show::state_json`] writes (serde's shape for
 //! `#[derive(Serialize)]`, plus handles and pools), and every value is built through the
 //! descriptors and glue of the current build, so it is owned by the code that will use and drop
 //! it. Building follows the migration rules of a reload ([`Mode::Migrate`]), or asks for the
@@ -52,15 +52,15 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use coo_runtime::convert::{Num, write_num};
-use coo_runtime::layout::{
+use coo_runtime::descriptors::layout::{
     EnumDesc, FieldDesc, FieldsStyle, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, TypeDesc,
     TypeKind, VecGlue, shape_text,
 };
-use coo_runtime::migrate::{MigrateError, Seg, ValuePath, write_default};
-use coo_runtime::plan::DefaultPlan;
-use coo_runtime::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
-use coo_runtime::scratch::Scratch;
+use coo_runtime::descriptors::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
+use coo_runtime::migration::casts::{Num, write_num};
+use coo_runtime::migration::execute::{MigrateError, Seg, ValuePath, write_default};
+use coo_runtime::migration::plan::DefaultPlan;
+use coo_runtime::storage::scratch::Scratch;
 use coo_runtime::{ImageRef, Resource, State};
 
 // ------------------------------------------------------------------------------------------ JSON
@@ -1553,7 +1553,7 @@ impl<'v> Builder<'v> {
                 .map(|v| v.fields.as_slice()),
             _ => None,
         };
-        let (layout, offsets) = coo_runtime::scratch::variant_layout(variant.fields);
+        let (layout, offsets) = coo_runtime::storage::scratch::variant_layout(variant.fields);
         let scratch = Scratch::new(layout);
         let dsts: Vec<*mut u8> = offsets
             .iter()

@@ -33,7 +33,7 @@
 //!
 //! The descriptor types keep their `&'static` fields, so accessors such as `Catalog::get` or
 //! `Resource::desc` still hand out `&'static TypeDesc`: read it as "valid while its holder
-//! lives" (see [`coo_runtime::image`]). What this crate hands out is bound to its holder
+//! lives" (see [`coo_runtime::plugin::image`]). What this crate hands out is bound to its holder
 //! ([`LoadedLibrary::manifest`], [`crate::slots::FnRef`], [`crate::FnHandle::desc`]).
 //!
 //! `dlclose` does not always unmap: glibc keeps a library that registered a thread-local

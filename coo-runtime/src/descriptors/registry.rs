@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::image::ImageRef;
-use crate::layout::{ShapeKind, TypeDesc, TypeKind};
-use crate::schema::Schema;
+use crate::descriptors::layout::{ShapeKind, TypeDesc, TypeKind};
+use crate::descriptors::schema::Schema;
+use crate::plugin::image::ImageRef;
 
 /// What `#[derive(CooType)]` submits to `inventory` for every type.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub struct DuplicateTypeName {
 ///
 /// Descriptors live in the code of the build that defined them. A catalog of a loaded plugin
 /// carries the [`ImageRef`] of its library, so the library stays mapped while the catalog (or a
-/// plan or resource made from it) lives; see [`crate::image`]. [`Catalog::schema`] copies the
+/// plan or resource made from it) lives; see [`crate::plugin::image`]. [`Catalog::schema`] copies the
 /// layouts out into owned data, for keeping past the code.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -136,7 +136,10 @@ pub(crate) fn for_each_nested(desc: &TypeDesc, f: &mut dyn FnMut(&'static TypeDe
     }
 }
 
-fn nested_in_shape(shape: &'static crate::layout::Shape, f: &mut dyn FnMut(&'static TypeDesc)) {
+fn nested_in_shape(
+    shape: &'static crate::descriptors::layout::Shape,
+    f: &mut dyn FnMut(&'static TypeDesc),
+) {
     match &shape.kind {
         ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         ShapeKind::Array { elem, .. }

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ptr::NonNull;
 
-use crate::image::{ImageRef, distinct};
-use crate::layout::{CooType, TypeDesc};
-use crate::migrate::{Exec, MigrateError, Report, TypeReport};
-use crate::plan::{Plan, PlanError, ResourcePlan, plan};
-use crate::registry::Catalog;
-use crate::view::OldValue;
+use crate::descriptors::layout::{CooType, TypeDesc};
+use crate::descriptors::registry::Catalog;
+use crate::migration::execute::{Exec, MigrateError, Report, TypeReport};
+use crate::migration::plan::{Plan, PlanError, ResourcePlan, plan};
+use crate::plugin::image::{ImageRef, distinct};
+use crate::storage::view::OldValue;
 
 /// A heap allocation holding one value described by a [`TypeDesc`]. The allocation is the host's;
 /// the value inside is dropped with the glue of the build that owns its type, whose image the

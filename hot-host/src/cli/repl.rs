@@ -3,11 +3,11 @@
 
 use std::io::{self, BufRead, Write};
 
-use coo_runtime::schema::{LayoutKind, TypeLayout};
+use coo_runtime::descriptors::schema::{LayoutKind, TypeLayout};
 
-use crate::host::{Host, Value};
-use crate::show::{state_json, state_pretty};
-use crate::snapshot::PluginId;
+use crate::reload::{Host, Value};
+use crate::state_io::show::{state_json, state_pretty};
+use crate::state_io::snapshot::PluginId;
 
 /// The text of `help`.
 pub const HELP: &str = "\
@@ -101,7 +101,7 @@ pub fn run_command(
 /// refuses a snapshot of another plugin ([`SnapshotError::OtherPlugin`], as `--restore` does).
 /// Drops whose `Drop` panicked during the command are printed as warnings after it.
 ///
-/// [`SnapshotError::OtherPlugin`]: crate::snapshot::SnapshotError::OtherPlugin
+/// [`SnapshotError::OtherPlugin`]: crate::state_io::snapshot::SnapshotError::OtherPlugin
 pub fn run_command_of(
     host: &mut Host,
     plugin: Option<&PluginId>,
@@ -150,7 +150,7 @@ fn command(
                     "error: `state <path>` takes only `--json` after the path"
                 )?;
             } else {
-                match crate::path::get(host.state(), path) {
+                match crate::state_io::path::get(host.state(), path) {
                     Ok(found) if json => writeln!(out, "{}", found.json())?,
                     Ok(found) => writeln!(out, "{}", found.pretty())?,
                     Err(e) => writeln!(err, "error: {e}")?,
@@ -159,15 +159,15 @@ fn command(
         }
         ("set", [path, value @ ..]) if !value.is_empty() => {
             let value = value.join(" ");
-            match crate::path::set(host.state_mut(), path, &value) {
+            match crate::state_io::path::set(host.state_mut(), path, &value) {
                 Ok(()) => {}
                 Err(e) => writeln!(err, "error: {e}")?,
             }
         }
         ("save", [file]) => {
             let text = match plugin {
-                Some(plugin) => crate::snapshot::save_of(host.state(), plugin),
-                None => crate::snapshot::save(host.state()),
+                Some(plugin) => crate::state_io::snapshot::save_of(host.state(), plugin),
+                None => crate::state_io::snapshot::save(host.state()),
             };
             match std::fs::write(file, text) {
                 Ok(()) => writeln!(out, "saved the state to {file}")?,
@@ -177,8 +177,8 @@ fn command(
         ("load", [file]) => match std::fs::read_to_string(file) {
             Err(e) => writeln!(err, "error: could not read {file}: {e}")?,
             Ok(text) => match match plugin {
-                Some(plugin) => crate::snapshot::load_for(&text, host.catalog(), plugin),
-                None => crate::snapshot::load(&text, host.catalog()),
+                Some(plugin) => crate::state_io::snapshot::load_for(&text, host.catalog(), plugin),
+                None => crate::state_io::snapshot::load(&text, host.catalog()),
             } {
                 Ok((state, report)) => {
                     *host.state_mut() = state;

@@ -10,7 +10,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::layout::{CooField, CooType, PoolGlue, Shape, ShapeKind, drop_glue};
+use crate::descriptors::layout::{CooField, CooType, PoolGlue, Shape, ShapeKind, drop_glue};
 
 /// A generation-checked reference to a value in a [`Pool<T>`].
 #[repr(C)]

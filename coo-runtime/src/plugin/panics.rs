@@ -1,6 +1,6 @@
 //! Panics in drop glue.
 //!
-//! The host drops plugin values through their glue ([`crate::layout::drop_glue`]) from its own
+//! The host drops plugin values through their glue ([`crate::descriptors::layout::drop_glue`]) from its own
 //! frames: when a migration drops a removed field, when a resource is replaced, when a call that
 //! never ran gives its arguments back. A panic must not unwind out of the plugin (another copy of
 //! `std` cannot catch it: the process aborts), so the glue catches it inside the plugin. The

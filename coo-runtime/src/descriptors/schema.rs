@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::layout::{EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
-use crate::registry::Catalog;
+use crate::descriptors::layout::{
+    EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
+};
+use crate::descriptors::registry::Catalog;
 
 /// The layouts of every type of one version, by stable name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,7 +43,7 @@ pub enum LayoutKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantLayout {
     pub name: String,
-    /// The variant's discriminant (see [`crate::layout::VariantDesc::discriminant`]).
+    /// The variant's discriminant (see [`crate::descriptors::layout::VariantDesc::discriminant`]).
     pub discriminant: i128,
     pub style: FieldsStyle,
     pub fields: Vec<FieldLayout>,

@@ -1,6 +1,6 @@
 //! Conversions between primitive types: which are lossless, which are checked per value.
 
-use crate::layout::Prim;
+use crate::descriptors::layout::Prim;
 
 /// How a primitive of one type becomes a primitive of another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +243,7 @@ fn to_f64_exact(n: Num) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::ALL_PRIMS;
+    use crate::descriptors::layout::ALL_PRIMS;
 
     #[test]
     fn the_widening_table_of_the_issue_is_lossless() {

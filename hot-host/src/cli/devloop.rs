@@ -16,11 +16,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::builder::{BuildError, BuildOutput, Builder};
-use crate::host::{Host, ReloadError, ReloadReport};
-use crate::repl::{self, Flow};
+use crate::build::{BuildError, BuildOutput, Builder};
+use crate::cli::repl::{self, Flow};
+use crate::reload::{Host, ReloadError, ReloadReport};
 use crate::slots::{CallError, FnHandle};
-use crate::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
+use crate::state_io::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
 use crate::watch::{self, Change, Watcher};
 
 /// The dev loop's debounce window: short, because it is pure waiting in the save-to-live path
@@ -107,7 +107,7 @@ impl SessionSnapshots {
             supersedes: self.supersedes,
             ended,
         };
-        let text = crate::snapshot::save_for(state, &self.plugin, run);
+        let text = crate::state_io::snapshot::save_for(state, &self.plugin, run);
         self.dir.write(&self.file, &text, self.waiting.as_deref())
     }
 }

@@ -25,7 +25,7 @@
 //! - `run` (optional, with `plugin`; the dev loop's own snapshots only, not `save`'s) says how
 //!   the run of the dev loop that saved it stands ([`RunInfo`]):
 //!   `{"supersedes":true,"ended":false}`.
-//! - `types` holds the layout of every type the state reaches ([`coo_runtime::schema`]'s
+//! - `types` holds the layout of every type the state reaches ([`coo_runtime::descriptors::schema`]'s
 //!   [`TypeLayout`]s, keyed by stable name; field types as text, nested types by stable name),
 //!   so a snapshot says what it was saved from after that code is gone. Loading reads it to
 //!   convert each number from the type it was saved as (an `f32`'s `0.1` widens to an `f64` as
@@ -33,17 +33,17 @@
 //!   [`LoadReport::saved`]. A snapshot without `types` still loads; its floats are then rounded
 //!   to their fields' types.
 //! - `vacant_slots` lists, for every pool with vacant slots, by its path (as in
-//!   [`crate::path`]: `World.units`, `Game.phase.Running.zones[2].units`), each vacant slot as
+//!   [`crate::state_io::path`]: `World.units`, `Game.phase.Running.zones[2].units`), each vacant slot as
 //!   `[index, generation]`. `state_json` prints only occupied slots; with these, a loaded pool
 //!   has its slots and generations exactly, so handles that were stale stay stale and new
 //!   handles do not collide with old ones. (The order in which a pool reuses vacant slots is not
 //!   kept: a loaded pool reuses them from the highest index down.)
-//! - `state` is exactly [`crate::show::state_json`] of the state.
+//! - `state` is exactly [`crate::state_io::show::state_json`] of the state.
 //!
 //! # Loading
 //!
 //! [`load`] builds new values of the *current* types from the JSON, with the current build's
-//! glue, by the rules of [`crate::build_value`] in [`Mode::Migrate`]: each resource
+//! glue, by the rules of [`crate::state_io::from_json`] in [`Mode::Migrate`]: each resource
 //! `"Name": value` becomes a value of the type named `Name` (or the one whose `rename_from`
 //! says `Name`); fields are matched by name, then `rename_from`; missing fields take their
 //! default (reported as added) or are an error saying what to add; extra fields are dropped (and
@@ -58,17 +58,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use coo_runtime::layout::{EnumRepr, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
-use coo_runtime::migrate::{Seg, ValuePath};
+use coo_runtime::descriptors::layout::{
+    EnumRepr, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
+};
+use coo_runtime::migration::execute::{Seg, ValuePath};
 
-use crate::build_value::list;
-use coo_runtime::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout, VariantLayout};
+use crate::state_io::from_json::list;
+use coo_runtime::descriptors::schema::{
+    FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout, VariantLayout,
+};
 use coo_runtime::{Catalog, FieldView, OldValue, State};
 
-use crate::build_value::{
+use crate::state_io::from_json::{
     BuildError, Builder, Json, JsonError, Mode, TypeReport, VacantSlots, build_state,
 };
-use crate::show;
+use crate::state_io::show;
 
 /// The snapshot format this host writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -165,7 +169,7 @@ impl fmt::Display for LoadReport {
             }
         }
         writeln!(f)?;
-        let report = crate::build_value::Report {
+        let report = crate::state_io::from_json::Report {
             types: self.types.clone(),
             elements_filled: self.elements_filled,
         };

@@ -7,12 +7,12 @@
 
 use std::fmt;
 
-use crate::convert::{CastKind, read_num, write_num};
-use crate::diff::TypeDiff;
-use crate::layout::{Prim, Shape, ShapeKind, TypeDesc, TypeKind};
-use crate::plan::{Conv, DefaultPlan, Plan, Step, TypeBody, VariantFieldStep};
-use crate::scratch::Scratch;
-use crate::view::OldValue;
+use crate::descriptors::layout::{Prim, Shape, ShapeKind, TypeDesc, TypeKind};
+use crate::migration::casts::{CastKind, read_num, write_num};
+use crate::migration::diff::TypeDiff;
+use crate::migration::plan::{Conv, DefaultPlan, Plan, Step, TypeBody, VariantFieldStep};
+use crate::storage::scratch::Scratch;
+use crate::storage::view::OldValue;
 
 /// One step of the path to a value: `World.particles[3].mass`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,8 +274,8 @@ impl<'p> Exec<'p> {
     #[inline(never)]
     unsafe fn build_enum(
         &mut self,
-        tp: &crate::plan::TypePlan,
-        ep: &crate::plan::EnumPlan,
+        tp: &crate::migration::plan::TypePlan,
+        ep: &crate::migration::plan::EnumPlan,
         src: *const u8,
         dst: *mut u8,
     ) -> Result<(), MigrateError> {
@@ -834,7 +834,7 @@ impl<'p> Exec<'p> {
     /// # Safety
     /// `src` holds `len` old elements that a kept build converted.
     unsafe fn release_elements(&self, elem: &Conv, old_elem: &Shape, src: *mut u8, len: usize) {
-        if !crate::plan::conv_releases(elem, &self.plan.releases) {
+        if !crate::migration::plan::conv_releases(elem, &self.plan.releases) {
             return;
         }
         for i in 0..len {
@@ -1003,8 +1003,8 @@ impl<'p> Exec<'p> {
     unsafe fn unbuild_pool(
         &self,
         elem: &Conv,
-        old: &crate::layout::PoolGlue,
-        new: &crate::layout::PoolGlue,
+        old: &crate::descriptors::layout::PoolGlue,
+        new: &crate::descriptors::layout::PoolGlue,
         src: *const u8,
         dst: *mut u8,
         n: usize,
@@ -1046,8 +1046,8 @@ fn enums(
     old: &'static TypeDesc,
     new: &'static TypeDesc,
 ) -> (
-    &'static crate::layout::EnumDesc,
-    &'static crate::layout::EnumDesc,
+    &'static crate::descriptors::layout::EnumDesc,
+    &'static crate::descriptors::layout::EnumDesc,
 ) {
     match (&old.kind, &new.kind) {
         (TypeKind::Enum(o), TypeKind::Enum(n)) => (o, n),

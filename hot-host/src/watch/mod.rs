@@ -40,7 +40,7 @@ use notify::event::{MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use serde_json::Value;
 
-use crate::builder::is_removed_env;
+use crate::build::is_removed_env;
 
 /// The debounce window `hot-host run` uses: a batch is sent this long after the last event of a
 /// burst.

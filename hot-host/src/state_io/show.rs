@@ -38,8 +38,8 @@
 
 use core::fmt::Write as _;
 
-use coo_runtime::layout::{FieldDesc, FieldsStyle, Prim, ShapeKind, shape_text};
-use coo_runtime::view::style_of;
+use coo_runtime::descriptors::layout::{FieldDesc, FieldsStyle, Prim, ShapeKind, shape_text};
+use coo_runtime::storage::view::style_of;
 use coo_runtime::{FieldView, OldValue, Resource, State};
 
 /// How many elements of an array, `Vec` or pool the pretty rendering shows; the rest are

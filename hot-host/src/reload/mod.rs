@@ -26,18 +26,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use coo_runtime::convert::{Num, write_num};
-use coo_runtime::panics::{DropPanic, take_drop_panics, this_sink};
+use coo_runtime::migration::casts::{Num, write_num};
+use coo_runtime::plugin::panics::{DropPanic, take_drop_panics, this_sink};
 use coo_runtime::plugin::{FnDesc, ForeignString, StrRef, ValueKind};
 use coo_runtime::{Catalog, DuplicateTypeName, MigrateError, PlanError, Prim, Resource, State};
 
-use coo_runtime::migrate::{Seg, ValuePath};
-use coo_runtime::scratch::Scratch;
+use coo_runtime::migration::execute::{Seg, ValuePath};
+use coo_runtime::storage::scratch::Scratch;
 
-use crate::build_value::{Builder as ValueBuilder, Json, Mode};
-use crate::builder::{BuildError, Builder};
-use crate::loader::{Kept, LoadError, LoadedLibrary, Loader, Pinned, kept, take_pinned};
+use crate::build::{BuildError, Builder};
+use crate::load::{Kept, LoadError, LoadedLibrary, Loader, Pinned, kept, take_pinned};
 use crate::slots::{Burial, CallError, FnHandle, FnRef, Slot};
+use crate::state_io::from_json::{Builder as ValueBuilder, Json, Mode};
 
 /// Why a reload changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +75,7 @@ pub struct ReloadReport {
     /// Plugin images mapped after the reload: the current one, old ones still held (by a
     /// handle) or pinned, rejected ones.
     pub kept: Kept,
-    /// Old versions this reload released but that stay mapped (see [`crate::loader`]), with why.
+    /// Old versions this reload released but that stay mapped (see [`crate::load`]), with why.
     pub pinned: Vec<Pinned>,
     /// Values whose `Drop` panicked since the last report (during this reload: removed fields,
     /// replaced values): each was leaked, not dropped again.
@@ -434,7 +434,7 @@ impl Host {
     /// Builds the current source and shows what a reload would do, without doing it: the
     /// migration plan of the live state (or every reason there is none) and the function
     /// changes. The library is loaded to read its types, and closed before this returns (unless
-    /// it pins itself, see [`crate::loader`]); nothing else changes.
+    /// it pins itself, see [`crate::load`]); nothing else changes.
     pub fn preview(&mut self) -> Result<String, ReloadError> {
         let output = self.builder.build()?;
         self.preview_from(&output.dylib)
@@ -827,10 +827,10 @@ fn relaid_types(old: &FnDesc, new: &FnDesc, catalog: &Catalog) -> Vec<String> {
             continue;
         };
         let (a, b) = (a(), b());
-        let kept = match coo_runtime::plan::plan(&[a], catalog) {
+        let kept = match coo_runtime::migration::plan::plan(&[a], catalog) {
             Ok(plan) => matches!(
                 plan.resources.as_slice(),
-                [coo_runtime::plan::ResourcePlan::Keep { new, .. }] if core::ptr::eq(*new, b)
+                [coo_runtime::migration::plan::ResourcePlan::Keep { new, .. }] if core::ptr::eq(*new, b)
             ),
             Err(_) => false,
         };
@@ -933,7 +933,7 @@ unsafe fn read_prim(p: Prim, src: *const u8) -> Value {
         match p {
             Prim::Bool => Value::Bool(src.cast::<bool>().read()),
             Prim::Char => Value::Char(src.cast::<char>().read()),
-            p => match coo_runtime::convert::read_num(p, src) {
+            p => match coo_runtime::migration::casts::read_num(p, src) {
                 Num::Int(v) => Value::Int(v),
                 Num::BigUint(v) => Value::BigUint(v),
                 Num::Float(v) => Value::Float(v),

@@ -9,10 +9,13 @@
 //! were built by the same compiler from the same sources of `coo-runtime` (the fingerprint, a
 //! hash of those sources, tells; the version number alone does not).
 
+pub mod image;
+pub mod panics;
+
 use std::sync::OnceLock;
 
-use crate::layout::{Prim, TypeDesc};
-use crate::registry::TypeRegistration;
+use crate::descriptors::layout::{Prim, TypeDesc};
+use crate::descriptors::registry::TypeRegistration;
 
 /// The first bytes of every Coo plugin header.
 pub const MAGIC: [u8; 8] = *b"COOPLUG\0";
@@ -190,8 +193,8 @@ pub struct Manifest {
     pub types: Vec<&'static TypeDesc>,
     pub fns: Vec<&'static FnDesc>,
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`,
-    /// a function of the host: see [`crate::panics`].
-    pub set_drop_sink: fn(crate::panics::DropSink),
+    /// a function of the host: see [`crate::plugin::panics`].
+    pub set_drop_sink: fn(crate::plugin::panics::DropSink),
 }
 
 impl Manifest {
@@ -212,7 +215,7 @@ impl Manifest {
             Manifest {
                 types,
                 fns,
-                set_drop_sink: crate::panics::set_drop_sink,
+                set_drop_sink: crate::plugin::panics::set_drop_sink,
             }
         })
     }
@@ -436,6 +439,6 @@ hot_prims! {
 /// Not recommended in errors: for another type, the error is that it is no `HotValue`, not
 /// that it should implement `CooType` (which `Option<u32>`, say, never can).
 #[diagnostic::do_not_recommend]
-impl<T: crate::layout::CooType> HotValue for T {
+impl<T: crate::descriptors::layout::CooType> HotValue for T {
     const KIND: ValueKind = ValueKind::Value(T::desc);
 }

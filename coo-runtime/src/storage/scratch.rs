@@ -3,7 +3,7 @@
 
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 
-use crate::layout::{FieldDesc, Shape, TypeDesc};
+use crate::descriptors::layout::{FieldDesc, Shape, TypeDesc};
 
 /// Uninitialized, aligned memory for one value; freed (never dropped) at the end of its scope.
 /// Whatever is built in it must be moved out or dropped by its user before.

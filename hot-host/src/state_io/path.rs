@@ -24,21 +24,23 @@
 //! [`set`] parses the value as JSON; a bare word that is not JSON (`Paused`, `ada`: it starts
 //! with a letter or `_` and has no whitespace or JSON punctuation) is taken as a JSON string,
 //! so `set Game.phase Paused` and `set Player.name ada` work unquoted. The value is built in
-//! the shape [`crate::show::value_json`] prints, by the builder of [`crate::build_value`] in its
+//! the shape [`crate::state_io::show::value_json`] prints, by the builder of [`crate::state_io::from_json`] in its
 //! [`Mode::Exact`] mode: every field of a struct must be given by its current name, no other
 //! members, arrays at full length; numbers must fit exactly (a float written with a fraction is
 //! rounded to the field's float type). The new value is built completely in separate memory
 //! first; only then is the old value dropped in place, with its type's drop glue, and the new
 //! one moved in. A failure leaves the old value untouched.
 
-use coo_runtime::layout::{FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind, shape_text};
-use coo_runtime::migrate::{Seg, ValuePath};
+use coo_runtime::descriptors::layout::{
+    FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind, shape_text,
+};
+use coo_runtime::migration::execute::{Seg, ValuePath};
 use coo_runtime::{FieldView, Resource, State};
 
-use coo_runtime::scratch::Scratch;
+use coo_runtime::storage::scratch::Scratch;
 
-use crate::build_value::{BuildError, Builder, Json, JsonError, Mode, list};
-use crate::show;
+use crate::state_io::from_json::{BuildError, Builder, Json, JsonError, Mode, list};
+use crate::state_io::show;
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
 /// the prefix of the path that failed and what is there.

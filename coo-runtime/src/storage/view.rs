@@ -3,7 +3,9 @@
 
 use core::fmt;
 
-use crate::layout::{FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind};
+use crate::descriptors::layout::{
+    FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
+};
 
 /// Why a view could not give what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,7 +164,11 @@ pub struct FieldView<'a> {
 
 impl fmt::Debug for FieldView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FieldView({})", crate::layout::shape_text(self.shape))
+        write!(
+            f,
+            "FieldView({})",
+            crate::descriptors::layout::shape_text(self.shape)
+        )
     }
 }
 
@@ -195,7 +201,7 @@ impl<'a> FieldView<'a> {
         ViewError::WrongType {
             path: String::new(),
             expected: expected.to_owned(),
-            found: crate::layout::shape_text(self.shape),
+            found: crate::descriptors::layout::shape_text(self.shape),
         }
     }
 
@@ -213,7 +219,7 @@ impl<'a> FieldView<'a> {
         match self.shape.kind {
             ShapeKind::Prim(p) if p.is_int() => {
                 // SAFETY: the shape says the value is an integer of kind `p`.
-                let v = unsafe { crate::convert::read_int(p, self.ptr) };
+                let v = unsafe { crate::migration::casts::read_int(p, self.ptr) };
                 v.ok_or_else(|| self.wrong("integer that fits i128"))
             }
             _ => Err(self.wrong("integer")),

@@ -6,14 +6,14 @@ use std::alloc::Layout;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::convert::{CastKind, cast_kind};
-use crate::diff::{TypeDiff, diff_type, match_fields, variant_successor};
-use crate::image::ImageRef;
-use crate::layout::{
+use crate::descriptors::layout::{
     BoxGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue, TypeDesc,
     TypeKind, VecGlue, WriteFn, shape_text,
 };
-use crate::registry::Catalog;
+use crate::descriptors::registry::Catalog;
+use crate::migration::casts::{CastKind, cast_kind};
+use crate::migration::diff::{TypeDiff, diff_type, match_fields, variant_successor};
+use crate::plugin::image::ImageRef;
 
 /// How one value of an old shape becomes a value of the new shape.
 ///
@@ -897,8 +897,8 @@ impl Planner<'_> {
     fn enum_plan(
         &mut self,
         new_desc: &'static TypeDesc,
-        old: &'static crate::layout::EnumDesc,
-        new: &'static crate::layout::EnumDesc,
+        old: &'static crate::descriptors::layout::EnumDesc,
+        new: &'static crate::descriptors::layout::EnumDesc,
         hook: bool,
     ) -> EnumPlan {
         let ty = new_desc.name;
@@ -975,7 +975,7 @@ impl Planner<'_> {
             if incompatible && hook && removed_default.is_none() {
                 self.hook_needs_default(new_desc, ov.name);
             }
-            let (scratch, offsets) = crate::scratch::variant_layout(nv.fields);
+            let (scratch, offsets) = crate::storage::scratch::variant_layout(nv.fields);
             variants.push(Some(VariantPlan {
                 old_name: ov.name,
                 new_index,

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::layout::{EnumRepr, FieldDesc, TypeDesc, TypeKind, shape_text};
+use crate::descriptors::layout::{EnumRepr, FieldDesc, TypeDesc, TypeKind, shape_text};
 
 /// How one new field (or variant field) is sourced from the old version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +200,7 @@ fn kind_name(desc: &TypeDesc) -> &'static str {
 }
 
 /// The index of the new variant that continues old variant `name`.
-pub fn variant_successor(new: &crate::layout::EnumDesc, name: &str) -> Option<usize> {
+pub fn variant_successor(new: &crate::descriptors::layout::EnumDesc, name: &str) -> Option<usize> {
     new.variants
         .iter()
         .position(|v| v.name == name)

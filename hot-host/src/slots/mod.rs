@@ -15,10 +15,10 @@
 //!
 //! A slot keeps the [`ImageRef`] of the code it holds *beside* the shim pointer, under a mutex
 //! the call path never touches: a call stays one atomic load and one indirect call. The guard
-//! is swapped only by [`Slot::update`] and [`Slot::bury`], which the host calls at the commit
+//! is swapped only by `Slot::update` and `Slot::bury`, which the host calls at the commit
 //! of a reload, under `&mut Host`, so no call through the slot is in flight (the contract of
 //! [`FnHandle::call_raw`]); the old image can then be unloaded once nothing else holds it (see
-//! [`crate::loader`]). A buried slot keeps owned text only (its tombstone is the host's code),
+//! [`crate::load`]). A buried slot keeps owned text only (its tombstone is the host's code),
 //! no descriptor and no guard. A handle keeps the guard of the image it was resolved against,
 //! because it keeps that version's descriptor ([`FnHandle::desc`]): a handle held across
 //! reloads keeps that one old version mapped, until it is dropped or resolved again.

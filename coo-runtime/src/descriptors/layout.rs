@@ -66,7 +66,7 @@ pub type WriteFn = unsafe fn(dst: *mut u8) -> Result<(), ForeignString>;
 /// is the hook's own error (rendered there); the message is a [`ForeignString`], as for
 /// [`WriteFn`].
 pub type HookFn =
-    unsafe fn(old: &crate::view::OldValue<'_>, new: *mut u8) -> Result<(), ForeignString>;
+    unsafe fn(old: &crate::storage::view::OldValue<'_>, new: *mut u8) -> Result<(), ForeignString>;
 
 /// What kind of type a [`TypeDesc`] describes.
 #[derive(Debug)]
@@ -447,7 +447,7 @@ pub unsafe trait CooType: CooField {
 /// Drop glue of any `T`. Instantiated in the library that owns `T` and called from the host's
 /// frames, so a panic in a `Drop` impl is caught here, inside that library: the value then counts
 /// as dropped (never dropped again; what it did not free is leaked) and the panic is reported
-/// through [`crate::panics`].
+/// through [`crate::plugin::panics`].
 ///
 /// # Safety
 /// `p` points to a valid, suitably aligned `T` that is not used again.
@@ -462,7 +462,7 @@ pub unsafe fn drop_glue<T>(p: *mut u8) {
         unsafe { core::ptr::drop_in_place(p.cast::<T>()) }
     });
     if let Err(message) = dropped {
-        crate::panics::drop_panicked(core::any::type_name::<T>(), &message);
+        crate::plugin::panics::drop_panicked(core::any::type_name::<T>(), &message);
     }
 }
 

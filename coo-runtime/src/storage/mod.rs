@@ -1,0 +1,8 @@
+//! The live values Coo owns: one resource per root type ([`state`]), pools addressed by
+//! generation-checked handles ([`pool`]), read-only views through descriptors ([`view`]), and
+//! aligned scratch memory for values under construction ([`scratch`]).
+
+pub mod pool;
+pub mod scratch;
+pub mod state;
+pub mod view;
