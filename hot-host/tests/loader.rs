@@ -330,7 +330,7 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
     )
     .unwrap();
     edit_file(
-        &runtime.join("src/layout.rs"),
+        &runtime.join("src/descriptors/layout.rs"),
         "    pub glue: &'static TypeGlue,\n}",
         "    pub glue: &'static TypeGlue,\n    /// A field this copy added.\n    pub abi_drift: u64,\n}",
     );
