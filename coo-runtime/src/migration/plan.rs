@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::descriptors::layout::{
-    BoxGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue, TypeDesc,
-    TypeKind, VecGlue, WriteFn, shape_text,
+    BoxGlue, EnumDesc, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue,
+    TypeDesc, TypeKind, VecGlue, WriteFn, shape_text,
 };
+use crate::descriptors::matching::MatchConflict;
 use crate::descriptors::registry::Catalog;
 use crate::migration::casts::{CastKind, cast_kind};
-use crate::migration::diff::{TypeDiff, diff_type, match_fields, variant_successor};
+use crate::migration::diff::{FieldsDiff, LayoutDiff, TypeDiff, VariantsDiff};
 use crate::plugin::image::ImageRef;
 
 /// How one value of an old shape becomes a value of the new shape.
@@ -414,7 +415,10 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
     // type, so two of them would leave one value nowhere to go.
     let mut continued: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
     for &old in roots {
-        let Some(new_desc) = planner.successor(old, None) else {
+        let Ok(successor) = planner.successor(old, None) else {
+            continue;
+        };
+        let Some(new_desc) = successor else {
             planner.problems.push(Problem {
                 kind: ProblemKind::TypeRemoved { live_values: 1 },
                 ty: old.name.to_owned(),
@@ -443,23 +447,23 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
             planner.problems.push(merged_resources(new_name, &olds));
         }
     }
-    if planner.problems.is_empty() {
-        let types: Vec<TypePlan> = planner
-            .types
-            .into_iter()
-            .map(|t| t.expect("planned"))
-            .collect();
-        Ok(Plan {
+    // Every branch of planning that stops records its problem first, so a type left without a
+    // plan comes with at least one problem.
+    let types: Option<Vec<TypePlan>> = planner.types.into_iter().collect();
+    match types {
+        Some(types) if planner.problems.is_empty() => Ok(Plan {
             new_image: new.image().clone(),
             old_images: Vec::new(),
             releases: releases(&types),
             types,
             resources,
-        })
-    } else {
-        Err(PlanError {
-            problems: planner.problems,
-        })
+        }),
+        _ => {
+            debug_assert!(!planner.problems.is_empty(), "a stopped plan says why");
+            Err(PlanError {
+                problems: planner.problems,
+            })
+        }
     }
 }
 
@@ -511,6 +515,8 @@ fn merged_resources(new: &str, olds: &[&str]) -> Problem {
 
 struct Planner<'a> {
     new: &'a Catalog,
+    /// The plan of each pair of types, `None` while it is being planned and when planning it
+    /// stopped at a problem.
     types: Vec<Option<TypePlan>>,
     index: HashMap<(usize, usize, bool), usize>,
     /// Whether convs are being planned as copies (inside a type with a hook).
@@ -538,6 +544,16 @@ fn key(old: &TypeDesc, new: &TypeDesc) -> (usize, usize) {
     )
 }
 
+/// Why a value has no conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoConv {
+    /// The types do not convert. Under a hook the hook fills the value instead; otherwise
+    /// [`Planner::conv`] records the problem.
+    Incompatible,
+    /// A problem was recorded: this branch of the plan stops.
+    Stopped,
+}
+
 /// The context of a conversion, for problems.
 #[derive(Clone, Copy)]
 struct At<'s> {
@@ -547,38 +563,24 @@ struct At<'s> {
 }
 
 impl Planner<'_> {
+    /// The new type that continues `old` (asked of [`Catalog::successor`]); a conflict is
+    /// recorded as a problem and stops the branch.
     fn successor(
         &mut self,
         old: &'static TypeDesc,
         at: Option<At<'_>>,
-    ) -> Option<&'static TypeDesc> {
-        if let Some(d) = self.new.get(old.name) {
-            return Some(d);
-        }
-        let claimants: Vec<_> = self
-            .new
-            .iter()
-            .filter(|d| d.rename_from.contains(&old.name))
-            .collect();
-        if claimants.len() > 1 {
+    ) -> Result<Option<&'static TypeDesc>, NoConv> {
+        self.new.successor(old.name).map_err(|conflict| {
             self.problems.push(Problem {
                 kind: ProblemKind::Ambiguous,
                 ty: old.name.to_owned(),
                 field: at.map(|a| a.field.to_owned()),
                 old_ty: None,
                 new_ty: None,
-                fix: format!(
-                    "only one type may say `#[coo(rename_from = \"{}\")]`, but {} do",
-                    old.name,
-                    claimants
-                        .iter()
-                        .map(|d| format!("`{}`", d.name))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
+                fix: conflict.fix(),
             });
-        }
-        claimants.first().copied()
+            NoConv::Stopped
+        })
     }
 
     /// Whether values of `old` can be used as values of `new` byte for byte.
@@ -699,52 +701,13 @@ impl Planner<'_> {
         self.index.insert(k, i);
         let outer = core::mem::replace(&mut self.copy, copy);
         let unchanged = self.is_unchanged(old, new);
-        let diff = (!unchanged).then(|| diff_type(old, new));
+        let layout = LayoutDiff::new(old, new);
+        let diff = (!unchanged).then(|| layout.report(old, new));
         let hook = new.glue.hook;
-        let has_hook = hook.is_some();
-        let body = match (&old.kind, &new.kind) {
-            (TypeKind::Struct(o), TypeKind::Struct(n)) => TypeBody::Struct {
-                steps: self.struct_steps(new.name, o.fields, n.fields, has_hook),
-                removed: match_fields(o.fields, n.fields)
-                    .removed
-                    .into_iter()
-                    .map(|r| (o.fields[r].offset, (o.fields[r].shape)()))
-                    .collect(),
-            },
-            (TypeKind::Enum(o), TypeKind::Enum(n)) => {
-                TypeBody::Enum(self.enum_plan(new, o, n, has_hook))
-            }
-            _ => {
-                let default = (new.glue.default)();
-                match (has_hook, default) {
-                    (true, Some(d)) => TypeBody::HookOnly(DefaultPlan::Write(d)),
-                    _ => {
-                        self.problems.push(Problem {
-                            kind: if has_hook {
-                                ProblemKind::HookNeedsDefault
-                            } else {
-                                ProblemKind::KindChanged
-                            },
-                            ty: new.name.to_owned(),
-                            field: None,
-                            old_ty: Some(kind_text(old)),
-                            new_ty: Some(kind_text(new)),
-                            fix: if has_hook {
-                                format!("implement `Default` for `{}` so the hook has a value to fill", new.name)
-                            } else {
-                                format!(
-                                    "add `#[coo(migrate = your_fn)]` to `{}` with `fn your_fn(old: &OldValue, new: &mut {}) -> Result<(), String>` to build the new value",
-                                    new.name, new.name
-                                )
-                            },
-                        });
-                        TypeBody::HookOnly(DefaultPlan::Zero { size: 0 })
-                    }
-                }
-            }
-        };
+        let body = self.type_body(old, new, &layout, hook.is_some());
         self.copy = outer;
-        self.types[i] = Some(TypePlan {
+        // A body that stopped leaves the slot empty; its problems are recorded.
+        self.types[i] = body.ok().map(|body| TypePlan {
             old,
             new,
             copy,
@@ -756,15 +719,63 @@ impl Planner<'_> {
         i
     }
 
+    fn type_body(
+        &mut self,
+        old: &'static TypeDesc,
+        new: &'static TypeDesc,
+        layout: &LayoutDiff,
+        has_hook: bool,
+    ) -> Result<TypeBody, NoConv> {
+        match layout {
+            LayoutDiff::Struct(fields) => Ok(TypeBody::Struct {
+                steps: self.struct_steps(new.name, fields, has_hook)?,
+                removed: fields
+                    .removed()
+                    .iter()
+                    .map(|&r| (fields.old[r].offset, (fields.old[r].shape)()))
+                    .collect(),
+            }),
+            LayoutDiff::Enum(variants) => {
+                Ok(TypeBody::Enum(self.enum_plan(new, variants, has_hook)?))
+            }
+            LayoutDiff::KindChanged => {
+                if let (true, Some(d)) = (has_hook, (new.glue.default)()) {
+                    return Ok(TypeBody::HookOnly(DefaultPlan::Write(d)));
+                }
+                self.problems.push(Problem {
+                    kind: if has_hook {
+                        ProblemKind::HookNeedsDefault
+                    } else {
+                        ProblemKind::KindChanged
+                    },
+                    ty: new.name.to_owned(),
+                    field: None,
+                    old_ty: Some(kind_text(old)),
+                    new_ty: Some(kind_text(new)),
+                    fix: if has_hook {
+                        format!("implement `Default` for `{}` so the hook has a value to fill", new.name)
+                    } else {
+                        format!(
+                            "add `#[coo(migrate = your_fn)]` to `{}` with `fn your_fn(old: &OldValue, new: &mut {}) -> Result<(), String>` to build the new value",
+                            new.name, new.name
+                        )
+                    },
+                });
+                Err(NoConv::Stopped)
+            }
+        }
+    }
+
+    /// The steps that build a new struct, or `Stopped` when any field has none (every such
+    /// problem is recorded: all fields are planned before giving up).
     fn struct_steps(
         &mut self,
         ty: &str,
-        old: &'static [FieldDesc],
-        new: &'static [FieldDesc],
+        fields: &FieldsDiff,
         hook: bool,
-    ) -> Vec<Step> {
-        let m = match_fields(old, new);
-        self.conflicts(ty, old, new, &m.conflicts, "");
+    ) -> Result<Vec<Step>, NoConv> {
+        let mut stopped = self.conflicts(ty, fields, "");
+        let (old, new) = (fields.old, fields.new);
         let mut steps: Vec<Step> = Vec::with_capacity(new.len());
         for (n, field) in new.iter().enumerate() {
             let new_shape = (field.shape)();
@@ -773,30 +784,29 @@ impl Planner<'_> {
                 field: field.name,
                 hook,
             };
-            let step = match m.sources[n] {
+            let step = match fields.source(n) {
                 Some(o) => match self.conv((old[o].shape)(), new_shape, at) {
-                    Some(Conv::Copy { size }) => Step::Copy {
+                    Ok(Conv::Copy { size }) => Ok(Step::Copy {
                         src: old[o].offset,
                         dst: field.offset,
                         len: size,
-                    },
-                    Some(conv) => Step::Convert {
+                    }),
+                    Ok(conv) => Ok(Step::Convert {
                         field: field.name,
                         src: old[o].offset,
                         dst: field.offset,
                         conv,
                         new_shape,
-                    },
+                    }),
                     // The hook fills the field, starting from its default.
-                    None if hook => self.default_step(ty, field, Some(&old[o]), hook),
-                    // The problem is recorded; the plan will not be used.
-                    None => Step::Copy {
-                        src: 0,
-                        dst: 0,
-                        len: 0,
-                    },
+                    Err(NoConv::Incompatible) => self.default_step(ty, field, Some(&old[o]), hook),
+                    Err(NoConv::Stopped) => Err(NoConv::Stopped),
                 },
                 None => self.default_step(ty, field, None, hook),
+            };
+            let Ok(step) = step else {
+                stopped = true;
+                continue;
             };
             // Merge adjacent copies: one `memcpy` per run of unchanged plain-data fields.
             if let (
@@ -815,7 +825,10 @@ impl Planner<'_> {
             }
             steps.push(step);
         }
-        steps
+        if stopped {
+            return Err(NoConv::Stopped);
+        }
+        Ok(steps)
     }
 
     /// The step for a new field that is not converted from an old one: its `#[coo(default)]`,
@@ -827,165 +840,129 @@ impl Planner<'_> {
         field: &'static FieldDesc,
         replaced: Option<&FieldDesc>,
         hook: bool,
-    ) -> Step {
+    ) -> Result<Step, NoConv> {
         let new_shape = (field.shape)();
         let plan = field
             .default
             .map(DefaultPlan::Write)
             .or_else(|| DefaultPlan::for_shape(new_shape));
-        match plan {
-            Some(plan) => Step::Default {
+        if let Some(plan) = plan {
+            return Ok(Step::Default {
                 field: field.name,
                 dst: field.offset,
                 plan,
                 new_shape,
-            },
-            None => {
-                let new_ty = shape_text(new_shape);
-                self.problems.push(Problem {
-                    kind: ProblemKind::NoDefault,
-                    ty: ty.to_owned(),
-                    field: Some(field.name.to_owned()),
-                    old_ty: replaced.map(|o| shape_text((o.shape)())),
-                    new_ty: Some(new_ty.clone()),
-                    fix: if hook && replaced.is_some() {
-                        format!(
-                            "the hook fills it, but it needs a starting value: add `#[coo(default = ...)]` to field `{}`",
-                            field.name
-                        )
-                    } else {
-                        format!(
-                            "add `#[coo(default = ...)]` to field `{}`, implement `Default` for `{new_ty}`, \
-                             or `#[coo(rename_from = \"old_name\")]` if it continues an old field",
-                            field.name
-                        )
-                    },
-                });
-                Step::Copy {
-                    src: 0,
-                    dst: 0,
-                    len: 0,
-                }
-            }
+            });
         }
+        let new_ty = shape_text(new_shape);
+        self.problems.push(Problem {
+            kind: ProblemKind::NoDefault,
+            ty: ty.to_owned(),
+            field: Some(field.name.to_owned()),
+            old_ty: replaced.map(|o| shape_text((o.shape)())),
+            new_ty: Some(new_ty.clone()),
+            fix: if hook && replaced.is_some() {
+                format!(
+                    "the hook fills it, but it needs a starting value: add `#[coo(default = ...)]` to field `{}`",
+                    field.name
+                )
+            } else {
+                format!(
+                    "add `#[coo(default = ...)]` to field `{}`, implement `Default` for `{new_ty}`, \
+                     or `#[coo(rename_from = \"old_name\")]` if it continues an old field",
+                    field.name
+                )
+            },
+        });
+        Err(NoConv::Stopped)
     }
 
-    fn conflicts(
-        &mut self,
-        ty: &str,
-        old: &[FieldDesc],
-        new: &[FieldDesc],
-        conflicts: &[(usize, usize)],
-        prefix: &str,
-    ) {
-        for &(n, o) in conflicts {
+    /// Records a problem for every field conflict of the matching; whether there was any.
+    fn conflicts(&mut self, ty: &str, fields: &FieldsDiff, prefix: &str) -> bool {
+        let mut any = false;
+        for (c, conflict) in fields.conflicts() {
+            let (old, new) = (&fields.old[c.old], &fields.new[c.claimant]);
             self.problems.push(Problem {
                 kind: ProblemKind::Ambiguous,
                 ty: ty.to_owned(),
-                field: Some(format!("{prefix}{}", new[n].name)),
-                old_ty: Some(shape_text((old[o].shape)())),
-                new_ty: Some(shape_text((new[n].shape)())),
-                fix: format!(
-                    "old field `{}` is already continued by the new field of that name; \
-                     remove `rename_from = \"{}\"` from `{}` or rename the other field",
-                    old[o].name, old[o].name, new[n].name
-                ),
+                field: Some(format!("{prefix}{}", new.name)),
+                old_ty: Some(shape_text((old.shape)())),
+                new_ty: Some(shape_text((new.shape)())),
+                fix: conflict.fix(),
             });
+            any = true;
         }
+        any
+    }
+
+    /// The problem of two new variants continuing one old variant.
+    fn variant_conflict(&mut self, ty: &str, conflict: MatchConflict) {
+        self.problems.push(Problem {
+            kind: ProblemKind::Ambiguous,
+            ty: ty.to_owned(),
+            field: Some(conflict.claimant.clone()),
+            old_ty: None,
+            new_ty: None,
+            fix: conflict.fix(),
+        });
     }
 
     fn enum_plan(
         &mut self,
         new_desc: &'static TypeDesc,
-        old: &'static crate::descriptors::layout::EnumDesc,
-        new: &'static crate::descriptors::layout::EnumDesc,
+        diff: &VariantsDiff,
         hook: bool,
-    ) -> EnumPlan {
+    ) -> Result<EnumPlan, NoConv> {
         let ty = new_desc.name;
+        let (old, new): (&EnumDesc, &EnumDesc) = (diff.old, diff.new);
         let removed_default = if hook {
             (new_desc.glue.default)().map(DefaultPlan::Write)
         } else {
             None
         };
+        let mut stopped = false;
+        for conflict in diff.conflicts() {
+            self.variant_conflict(ty, conflict);
+            stopped = true;
+        }
         let mut variants = Vec::with_capacity(old.variants.len());
-        for ov in old.variants {
-            let Some(new_index) = variant_successor(new, ov.name) else {
+        for (ov, successor) in old.variants.iter().zip(&diff.successors) {
+            let Some((new_index, fields)) = successor else {
                 // Removal is decided per value: no live value may use the variant (checked
                 // while migrating), unless a hook rebuilds those values from the default.
                 if hook && removed_default.is_none() {
                     self.hook_needs_default(new_desc, ov.name);
+                    stopped = true;
                 }
                 variants.push(None);
                 continue;
             };
-            let nv = &new.variants[new_index];
-            let m = match_fields(ov.fields, nv.fields);
+            let nv = &new.variants[*new_index];
             let prefix = format!("{}.", nv.name);
-            self.conflicts(ty, ov.fields, nv.fields, &m.conflicts, &prefix);
-            let mut fields = Vec::with_capacity(nv.fields.len());
-            let mut incompatible = false;
-            for (n, field) in nv.fields.iter().enumerate() {
-                let new_shape = (field.shape)();
-                let name = format!("{prefix}{}", field.name);
-                let at = At {
-                    ty,
-                    field: &name,
-                    hook,
-                };
-                let conv = m.sources[n].and_then(|o| {
-                    let c = self.conv((ov.fields[o].shape)(), new_shape, at);
-                    incompatible |= c.is_none();
-                    c.map(|c| (o, c))
-                });
-                fields.push(match conv {
-                    Some((old_index, conv)) => VariantFieldStep::Convert {
-                        field: field.name,
-                        old_index,
-                        conv,
-                        new_shape,
-                    },
-                    None => match DefaultPlan::for_shape(new_shape) {
-                        Some(plan) => VariantFieldStep::Default {
-                            field: field.name,
-                            plan,
-                            new_shape,
-                        },
-                        None => {
-                            incompatible = true;
-                            self.problems.push(Problem {
-                                kind: ProblemKind::NoDefault,
-                                ty: ty.to_owned(),
-                                field: Some(name.clone()),
-                                old_ty: None,
-                                new_ty: Some(shape_text(new_shape)),
-                                fix: format!(
-                                    "implement `Default` for `{}`, or add `#[coo(migrate = ...)]` to `{ty}` and build the variant there",
-                                    shape_text(new_shape)
-                                ),
-                            });
-                            VariantFieldStep::Default {
-                                field: field.name,
-                                plan: DefaultPlan::Zero { size: 0 },
-                                new_shape,
-                            }
-                        }
-                    },
-                });
+            stopped |= self.conflicts(ty, fields, &prefix);
+            match self.variant_fields(ty, &prefix, fields, hook) {
+                Ok((steps, incompatible)) => {
+                    if incompatible && hook && removed_default.is_none() {
+                        self.hook_needs_default(new_desc, ov.name);
+                        stopped = true;
+                    }
+                    let (scratch, offsets) = crate::storage::scratch::variant_layout(nv.fields);
+                    variants.push(Some(VariantPlan {
+                        old_name: ov.name,
+                        new_index: *new_index,
+                        removed: fields.removed().to_vec(),
+                        fields: steps,
+                        offsets,
+                        scratch,
+                    }));
+                }
+                Err(NoConv::Stopped | NoConv::Incompatible) => stopped = true,
             }
-            if incompatible && hook && removed_default.is_none() {
-                self.hook_needs_default(new_desc, ov.name);
-            }
-            let (scratch, offsets) = crate::storage::scratch::variant_layout(nv.fields);
-            variants.push(Some(VariantPlan {
-                old_name: ov.name,
-                new_index,
-                removed: m.removed.clone(),
-                fields,
-                offsets,
-                scratch,
-            }));
         }
-        EnumPlan {
+        if stopped {
+            return Err(NoConv::Stopped);
+        }
+        Ok(EnumPlan {
             variants,
             old_max_fields: old
                 .variants
@@ -994,7 +971,73 @@ impl Planner<'_> {
                 .max()
                 .unwrap_or(0),
             removed_default,
+        })
+    }
+
+    /// The steps that build the fields of a kept variant, and whether any old field could not
+    /// be converted (a hook then rebuilds the value: it starts from the field's default).
+    fn variant_fields(
+        &mut self,
+        ty: &str,
+        prefix: &str,
+        fields: &FieldsDiff,
+        hook: bool,
+    ) -> Result<(Vec<VariantFieldStep>, bool), NoConv> {
+        let mut steps = Vec::with_capacity(fields.new.len());
+        let mut incompatible = false;
+        let mut stopped = false;
+        for (n, field) in fields.new.iter().enumerate() {
+            let new_shape = (field.shape)();
+            let name = format!("{prefix}{}", field.name);
+            let at = At {
+                ty,
+                field: &name,
+                hook,
+            };
+            if let Some(old_index) = fields.source(n) {
+                match self.conv((fields.old[old_index].shape)(), new_shape, at) {
+                    Ok(conv) => {
+                        steps.push(VariantFieldStep::Convert {
+                            field: field.name,
+                            old_index,
+                            conv,
+                            new_shape,
+                        });
+                        continue;
+                    }
+                    Err(NoConv::Incompatible) => incompatible = true,
+                    Err(NoConv::Stopped) => {
+                        stopped = true;
+                        continue;
+                    }
+                }
+            }
+            match DefaultPlan::for_shape(new_shape) {
+                Some(plan) => steps.push(VariantFieldStep::Default {
+                    field: field.name,
+                    plan,
+                    new_shape,
+                }),
+                None => {
+                    self.problems.push(Problem {
+                        kind: ProblemKind::NoDefault,
+                        ty: ty.to_owned(),
+                        field: Some(name.clone()),
+                        old_ty: None,
+                        new_ty: Some(shape_text(new_shape)),
+                        fix: format!(
+                            "implement `Default` for `{}`, or add `#[coo(migrate = ...)]` to `{ty}` and build the variant there",
+                            shape_text(new_shape)
+                        ),
+                    });
+                    stopped = true;
+                }
+            }
         }
+        if stopped {
+            return Err(NoConv::Stopped);
+        }
+        Ok((steps, incompatible))
     }
 
     fn hook_needs_default(&mut self, new: &TypeDesc, variant: &str) {
@@ -1012,11 +1055,16 @@ impl Planner<'_> {
         });
     }
 
-    /// The conversion of a value of `old` into `new`, or `None` (with a problem recorded unless
-    /// a hook will fill the value) when there is none.
-    fn conv(&mut self, old: &'static Shape, new: &'static Shape, at: At<'_>) -> Option<Conv> {
+    /// The conversion of a value of `old` into `new`. Without one, the problem is recorded
+    /// (and `Stopped` returned) unless a hook will fill the value (`Incompatible`).
+    fn conv(
+        &mut self,
+        old: &'static Shape,
+        new: &'static Shape,
+        at: At<'_>,
+    ) -> Result<Conv, NoConv> {
         let conv = self.conv_inner(old, new, at);
-        if conv.is_none() && !at.hook {
+        if matches!(conv, Err(NoConv::Incompatible)) && !at.hook {
             self.problems.push(Problem {
                 kind: ProblemKind::Incompatible,
                 ty: at.ty.to_owned(),
@@ -1029,28 +1077,37 @@ impl Planner<'_> {
                     at.ty
                 ),
             });
+            return Err(NoConv::Stopped);
         }
         conv
     }
 
-    fn conv_inner(&mut self, old: &'static Shape, new: &'static Shape, at: At<'_>) -> Option<Conv> {
+    fn conv_inner(
+        &mut self,
+        old: &'static Shape,
+        new: &'static Shape,
+        at: At<'_>,
+    ) -> Result<Conv, NoConv> {
+        use NoConv::Incompatible;
         if self.same_shape(old, new) {
             if !old.needs_drop {
-                return Some(Conv::Copy { size: new.size });
+                return Ok(Conv::Copy { size: new.size });
             }
             if !self.copy {
-                return Some(Conv::Move { size: new.size });
+                return Ok(Conv::Move { size: new.size });
             }
         }
-        Some(match (&old.kind, &new.kind) {
-            (ShapeKind::Prim(a), ShapeKind::Prim(b)) => match cast_kind(*a, *b)? {
-                CastKind::Same => Conv::Copy { size: new.size },
-                kind => Conv::Cast {
-                    from: *a,
-                    to: *b,
-                    kind,
-                },
-            },
+        Ok(match (&old.kind, &new.kind) {
+            (ShapeKind::Prim(a), ShapeKind::Prim(b)) => {
+                match cast_kind(*a, *b).ok_or(Incompatible)? {
+                    CastKind::Same => Conv::Copy { size: new.size },
+                    kind => Conv::Cast {
+                        from: *a,
+                        to: *b,
+                        kind,
+                    },
+                }
+            }
             (ShapeKind::String(o), ShapeKind::String(n)) => Conv::String {
                 old: o,
                 new: n,
@@ -1069,8 +1126,7 @@ impl Planner<'_> {
             ) => {
                 let elem = Box::new(self.conv_inner(oe(), ne(), at)?);
                 let fill = if new_len > old_len {
-                    let fill = DefaultPlan::for_shape(ne());
-                    if fill.is_none() {
+                    let Some(fill) = DefaultPlan::for_shape(ne()) else {
                         self.problems.push(Problem {
                             kind: ProblemKind::NoElementDefault,
                             ty: at.ty.to_owned(),
@@ -1082,8 +1138,9 @@ impl Planner<'_> {
                                 shape_text(ne())
                             ),
                         });
-                    }
-                    fill
+                        return Err(NoConv::Stopped);
+                    };
+                    Some(fill)
                 } else {
                     None
                 };
@@ -1144,12 +1201,12 @@ impl Planner<'_> {
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {
                 let (a, b) = (a(), b());
-                if self.successor(a, Some(at)).map(|d| d.name) != Some(b.name) {
-                    return None;
+                if self.successor(a, Some(at))?.map(|d| d.name) != Some(b.name) {
+                    return Err(Incompatible);
                 }
                 Conv::Named(self.type_plan(a, b))
             }
-            _ => return None,
+            _ => return Err(Incompatible),
         })
     }
 }
