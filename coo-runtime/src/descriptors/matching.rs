@@ -128,15 +128,15 @@ impl Matching {
 /// Matches the new items to the old ones, named `old`, by the rule of this module.
 pub fn match_items<N: Continuing>(old: &[&str], new: &[N], renames: Renames) -> Matching {
     let find = |name: &str| old.iter().position(|o| *o == name);
-    let mut held: Vec<Option<usize>> = vec![None; old.len()];
-    let mut sources: Vec<Option<Source>> = Vec::with_capacity(new.len());
+    // For each old item, the new item that continues it and how.
+    let mut held: Vec<Option<(usize, Source)>> = vec![None; old.len()];
+    let mut sources: Vec<Option<Source>> = vec![None; new.len()];
     // Rule 1 for every new item before rule 2 for any.
     for (n, item) in new.iter().enumerate() {
-        let source = find(item.name()).filter(|&o| held[o].is_none());
-        if let Some(o) = source {
-            held[o] = Some(n);
+        if let Some(o) = find(item.name()).filter(|&o| held[o].is_none()) {
+            held[o] = Some((n, Source::Named(o)));
+            sources[n] = Some(Source::Named(o));
         }
-        sources.push(source.map(Source::Named));
     }
     let mut conflicts = Vec::new();
     if renames == Renames::Follow {
@@ -148,14 +148,14 @@ pub fn match_items<N: Continuing>(old: &[&str], new: &[N], renames: Renames) -> 
                 continue;
             };
             match held[o] {
-                Some(holder_index) => conflicts.push(Conflict {
+                Some((holder_index, holder)) => conflicts.push(Conflict {
                     old: o,
-                    holder: sources[holder_index].expect("a holder has a source"),
+                    holder,
                     holder_index,
                     claimant: n,
                 }),
                 None => {
-                    held[o] = Some(n);
+                    held[o] = Some((n, Source::Renamed(o)));
                     sources[n] = Some(Source::Renamed(o));
                 }
             }
@@ -209,7 +209,7 @@ impl ItemKind {
 
 /// Two new items continue one old item: the error every stage reports for a [`Conflict`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the old {} `{}` is continued by more than one new {}: {}", .what.noun(), .old, .what.noun(), self.fix())]
+#[error("the old {} `{}` is claimed twice: {}", .what.noun(), .old, self.fix())]
 pub struct MatchConflict {
     pub what: ItemKind,
     /// The old item's name.

@@ -103,7 +103,7 @@ pub enum SnapshotError {
         list(.types)
     )]
     UnknownType { name: String, types: Vec<String> },
-    #[error("the snapshot's resource `{name}` has no one type to go to: {conflict}")]
+    #[error("the snapshot's resource `{name}` cannot be loaded: {conflict}")]
     AmbiguousType {
         name: String,
         conflict: MatchConflict,
