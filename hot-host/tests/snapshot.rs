@@ -1207,6 +1207,13 @@ mod claims {
         }
     }
 
+    /// A resource holding a handle to `Claim`, which `Other` claims too (see `v2_type`).
+    #[derive(CooType)]
+    #[coo(name = "Holder")]
+    pub struct Holder {
+        pub fav: Handle<v1::Claim>,
+    }
+
     pub fn state() -> State {
         let mut state = State::new();
         state.insert(v1::Claim {
@@ -1303,4 +1310,28 @@ fn a_type_claiming_an_old_type_another_continues_is_refused_as_a_reload_refuses_
         ("Claim", "Other")
     );
     assert_eq!(conflict.fix(), fix);
+}
+
+#[test]
+fn a_handle_to_a_type_two_new_types_claim_is_refused_as_ambiguous() {
+    use claims::*;
+    let mut state = State::new();
+    let mut pool = Pool::new();
+    let fav = pool.insert(v1::Claim {
+        a: 1,
+        c: 2,
+        mood: v1::Mood::Calm,
+    });
+    state.insert(Holder { fav });
+    let catalog = catalog(&[Holder::DESC, v2_type::Claim::DESC, v2_type::Other::DESC]);
+    let err = state.plan(&catalog).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let p = &err.problems[0];
+    assert_eq!(p.kind, coo_runtime::ProblemKind::Ambiguous, "{err}");
+    assert_eq!((p.ty.as_str(), p.field.as_deref()), ("Holder", Some("fav")));
+    assert_eq!(
+        p.fix,
+        "old type `Claim` is already continued by the new type of that name; \
+         remove `rename_from = \"Claim\"` from `Other` or rename the other type"
+    );
 }

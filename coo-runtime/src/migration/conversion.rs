@@ -149,9 +149,10 @@ impl Planner<'_> {
                     new_pool: new,
                 }
             }
-            (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b })
-                if self.new_name_of(a()) == Some(b().name) =>
-            {
+            (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
+                if self.successor(a(), Some(at))?.map(|d| d.name) != Some(b().name) {
+                    return Err(Incompatible);
+                }
                 Conv::Copy { size: new.size }
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {

@@ -146,9 +146,11 @@ impl Planner<'_> {
         at: Option<At<'_>>,
     ) -> Result<Option<&'static TypeDesc>, NoConv> {
         self.new.successor(old.name).map_err(|conflict| {
+            // Where a field reaches the type, the problem is that field's; a live resource's
+            // type is its own place.
             self.problems.push(Problem {
                 kind: ProblemKind::Ambiguous,
-                ty: old.name.to_owned(),
+                ty: at.map_or(old.name, |a| a.ty).to_owned(),
                 field: at.map(|a| a.field.to_owned()),
                 old_ty: None,
                 new_ty: None,
