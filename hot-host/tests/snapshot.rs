@@ -1130,3 +1130,208 @@ fn a_new_field_whose_default_panics_is_an_error_saying_what_to_write() {
          `#[coo(default = ...)]` that does not"
     );
 }
+
+// -------------------------------------------------- which new item continues which old one
+
+/// Loading a snapshot matches types, fields and variants by the rule a reload plans with
+/// (`coo_runtime::descriptors::matching`): a claim that a reload refuses is refused here too,
+/// never moved to another name or dropped.
+mod claims {
+    use super::*;
+
+    pub mod v1 {
+        use super::*;
+
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Mood")]
+        pub enum Mood {
+            Calm,
+            Angry,
+        }
+
+        #[derive(CooType, Debug, PartialEq)]
+        #[coo(name = "Claim")]
+        pub struct Claim {
+            pub a: u8,
+            pub c: u8,
+            pub mood: Mood,
+        }
+    }
+
+    /// `b` claims `a`, which the field named `a` continues; its next name `c` is free.
+    pub mod v2_field {
+        pub use super::v1::Mood;
+        use super::*;
+
+        #[derive(CooType)]
+        #[coo(name = "Claim")]
+        pub struct Claim {
+            pub a: u8,
+            #[coo(rename_from = "a", rename_from = "c")]
+            pub b: u8,
+            pub mood: Mood,
+        }
+    }
+
+    /// `Serene` claims `Calm`, which the variant named `Calm` continues.
+    pub mod v2_variant {
+        use super::*;
+
+        #[derive(CooType)]
+        #[coo(name = "Mood")]
+        pub enum Mood {
+            Calm,
+            #[coo(rename_from = "Calm")]
+            Serene,
+            Angry,
+        }
+
+        #[derive(CooType)]
+        #[coo(name = "Claim")]
+        pub struct Claim {
+            pub a: u8,
+            pub c: u8,
+            pub mood: Mood,
+        }
+    }
+
+    /// `Other` claims `Claim`, which the type named `Claim` continues.
+    pub mod v2_type {
+        pub use super::v1::Claim;
+        use super::*;
+
+        #[derive(CooType)]
+        #[coo(name = "Other", rename_from = "Claim")]
+        pub struct Other {
+            pub a: u8,
+        }
+    }
+
+    /// A resource holding a handle to `Claim`, which `Other` claims too (see `v2_type`).
+    #[derive(CooType)]
+    #[coo(name = "Holder")]
+    pub struct Holder {
+        pub fav: Handle<v1::Claim>,
+    }
+
+    pub fn state() -> State {
+        let mut state = State::new();
+        state.insert(v1::Claim {
+            a: 1,
+            c: 2,
+            mood: v1::Mood::Calm,
+        });
+        state
+    }
+
+    /// The one problem a reload to `catalog` reports: its type, field and fix.
+    pub fn plan_problem(catalog: &Catalog) -> (String, Option<String>, String) {
+        let err = state().plan(catalog).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        let p = &err.problems[0];
+        assert_eq!(p.kind, coo_runtime::ProblemKind::Ambiguous, "{err}");
+        (p.ty.clone(), p.field.clone(), p.fix.clone())
+    }
+}
+
+#[test]
+fn a_field_claiming_an_old_field_another_continues_is_refused_as_a_reload_refuses_it() {
+    use claims::*;
+    let catalog = catalog(&[v2_field::Claim::DESC]);
+    let fix = "old field `a` is already continued by the new field of that name; \
+               remove `rename_from = \"a\"` from `b` or rename the other field";
+    assert_eq!(
+        plan_problem(&catalog),
+        ("Claim".to_owned(), Some("b".to_owned()), fix.to_owned())
+    );
+    let text = snapshot::save(&state());
+    let err = build_error(snapshot::load(&text, &catalog).unwrap_err());
+    let BuildError::Conflict { path, conflict } = &err else {
+        panic!("expected a conflict, got {err}");
+    };
+    assert_eq!(path.to_string(), "Claim");
+    assert_eq!(
+        (
+            conflict.old.as_str(),
+            conflict.holder.as_str(),
+            conflict.claimant.as_str()
+        ),
+        ("a", "a", "b")
+    );
+    assert!(!conflict.holder_renamed);
+    assert_eq!(conflict.fix(), fix);
+}
+
+#[test]
+fn a_variant_claiming_an_old_variant_another_continues_is_refused_as_a_reload_refuses_it() {
+    use claims::*;
+    let catalog = catalog(&[v2_variant::Claim::DESC]);
+    let fix = "old variant `Calm` is already continued by the new variant of that name; \
+               remove `rename_from = \"Calm\"` from `Serene` or rename the other variant";
+    assert_eq!(
+        plan_problem(&catalog),
+        ("Mood".to_owned(), Some("Serene".to_owned()), fix.to_owned())
+    );
+    let text = snapshot::save(&state());
+    let err = build_error(snapshot::load(&text, &catalog).unwrap_err());
+    let BuildError::Conflict { path, conflict } = &err else {
+        panic!("expected a conflict, got {err}");
+    };
+    assert_eq!(path.to_string(), "Claim.mood");
+    assert_eq!(
+        (
+            conflict.old.as_str(),
+            conflict.holder.as_str(),
+            conflict.claimant.as_str()
+        ),
+        ("Calm", "Calm", "Serene")
+    );
+    assert_eq!(conflict.fix(), fix);
+}
+
+#[test]
+fn a_type_claiming_an_old_type_another_continues_is_refused_as_a_reload_refuses_it() {
+    use claims::*;
+    let catalog = catalog(&[v2_type::Claim::DESC, v2_type::Other::DESC]);
+    let fix = "old type `Claim` is already continued by the new type of that name; \
+               remove `rename_from = \"Claim\"` from `Other` or rename the other type";
+    assert_eq!(
+        plan_problem(&catalog),
+        ("Claim".to_owned(), None, fix.to_owned())
+    );
+    let text = snapshot::save(&state());
+    let err = snapshot::load(&text, &catalog).unwrap_err();
+    let SnapshotError::AmbiguousType { name, conflict } = &err else {
+        panic!("expected an ambiguous type, got {err}");
+    };
+    assert_eq!(name, "Claim");
+    assert_eq!(
+        (conflict.holder.as_str(), conflict.claimant.as_str()),
+        ("Claim", "Other")
+    );
+    assert_eq!(conflict.fix(), fix);
+}
+
+#[test]
+fn a_handle_to_a_type_two_new_types_claim_is_refused_as_ambiguous() {
+    use claims::*;
+    let mut state = State::new();
+    let mut pool = Pool::new();
+    let fav = pool.insert(v1::Claim {
+        a: 1,
+        c: 2,
+        mood: v1::Mood::Calm,
+    });
+    state.insert(Holder { fav });
+    let catalog = catalog(&[Holder::DESC, v2_type::Claim::DESC, v2_type::Other::DESC]);
+    let err = state.plan(&catalog).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let p = &err.problems[0];
+    assert_eq!(p.kind, coo_runtime::ProblemKind::Ambiguous, "{err}");
+    assert_eq!((p.ty.as_str(), p.field.as_deref()), ("Holder", Some("fav")));
+    assert_eq!(
+        p.fix,
+        "old type `Claim` is already continued by the new type of that name; \
+         remove `rename_from = \"Claim\"` from `Other` or rename the other type"
+    );
+}

@@ -8,6 +8,9 @@
 //! that glue, so a value is always moved, built and dropped by code of the library version that
 //! owns it.
 //!
+//! The `CooField` impls of the standard types (primitives, `String`, arrays, `Vec`, `Box`,
+//! `Option`) and their glue are in [`crate::descriptors::std_fields`].
+//!
 //! Descriptors refer to other descriptors through function pointers (`fn() -> &'static Shape`)
 //! rather than references, so recursive types (`struct Node { kids: Vec<Node> }`) do not form
 //! constant-evaluation cycles.
@@ -15,6 +18,8 @@
 use core::fmt;
 
 use crate::plugin::ForeignString;
+
+pub use crate::descriptors::std_fields::drop_glue;
 
 /// The descriptor of a type that derives `CooType`.
 #[derive(Debug)]
@@ -444,251 +449,6 @@ pub unsafe trait CooType: CooField {
     }
 }
 
-/// Drop glue of any `T`. Instantiated in the library that owns `T` and called from the host's
-/// frames, so a panic in a `Drop` impl is caught here, inside that library: the value then counts
-/// as dropped (never dropped again; what it did not free is leaked) and the panic is reported
-/// through [`crate::plugin::panics`].
-///
-/// # Safety
-/// `p` points to a valid, suitably aligned `T` that is not used again.
-pub unsafe fn drop_glue<T>(p: *mut u8) {
-    if !core::mem::needs_drop::<T>() {
-        return;
-    }
-    let dropped = crate::__private::catch(|| {
-        // SAFETY: the caller hands over a valid `T` at `p` and never uses it again; if the drop
-        // panics, the unwinding drop glue finishes dropping the rest of the value, and nothing
-        // drops it again.
-        unsafe { core::ptr::drop_in_place(p.cast::<T>()) }
-    });
-    if let Err(message) = dropped {
-        crate::plugin::panics::drop_panicked(core::any::type_name::<T>(), &message);
-    }
-}
-
-fn type_name_of<T>() -> &'static str {
-    core::any::type_name::<T>()
-}
-
-macro_rules! prim_fields {
-    ($($t:ty => $p:ident),* $(,)?) => {$(
-        // SAFETY: primitives are plain data; size, alignment and drop glue are the type's own.
-        unsafe impl CooField for $t {
-            const SHAPE: &'static Shape = &Shape {
-                size: core::mem::size_of::<$t>(),
-                align: core::mem::align_of::<$t>(),
-                needs_drop: false,
-                drop: drop_glue::<$t>,
-                type_name: type_name_of::<$t>,
-                kind: ShapeKind::Prim(Prim::$p),
-            };
-        }
-    )*};
-}
-
-prim_fields! {
-    bool => Bool, char => Char,
-    i8 => I8, i16 => I16, i32 => I32, i64 => I64, i128 => I128, isize => Isize,
-    u8 => U8, u16 => U16, u32 => U32, u64 => U64, u128 => U128, usize => Usize,
-    f32 => F32, f64 => F64,
-}
-
-unsafe fn string_as_str(p: *const u8) -> (*const u8, usize) {
-    // SAFETY: the caller passes a valid `String`.
-    let s = unsafe { &*p.cast::<String>() };
-    (s.as_ptr(), s.len())
-}
-
-unsafe fn string_write_from(dst: *mut u8, ptr: *const u8, len: usize) {
-    // SAFETY: the caller passes `len` readable bytes of valid UTF-8 at `ptr`.
-    let s = unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(ptr, len)) };
-    // SAFETY: `dst` is valid for writes of a `String` and suitably aligned (caller's contract).
-    unsafe { dst.cast::<String>().write(String::from(s)) }
-}
-
-// SAFETY: the glue below reads and writes `String`s exactly as documented on `StringGlue`.
-unsafe impl CooField for String {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<String>(),
-        align: core::mem::align_of::<String>(),
-        needs_drop: true,
-        drop: drop_glue::<String>,
-        type_name: type_name_of::<String>,
-        kind: ShapeKind::String(&StringGlue {
-            as_str: string_as_str,
-            write_from: string_write_from,
-        }),
-    };
-}
-
-// SAFETY: arrays are `N` elements at a stride of `size_of::<T>()`, which `Array` describes.
-unsafe impl<T: CooField, const N: usize> CooField for [T; N] {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<[T; N]>(),
-        align: core::mem::align_of::<[T; N]>(),
-        needs_drop: core::mem::needs_drop::<[T; N]>(),
-        drop: drop_glue::<[T; N]>,
-        type_name: type_name_of::<[T; N]>,
-        kind: ShapeKind::Array {
-            elem: T::shape,
-            len: N,
-        },
-    };
-}
-
-unsafe fn vec_parts<T>(p: *const u8) -> (*const u8, usize) {
-    // SAFETY: the caller passes a valid `Vec<T>`.
-    let v = unsafe { &*p.cast::<Vec<T>>() };
-    (v.as_ptr().cast(), v.len())
-}
-
-unsafe fn vec_parts_mut<T>(p: *mut u8) -> (*mut u8, usize) {
-    // SAFETY: the caller passes a valid `Vec<T>` that nothing else references.
-    let v = unsafe { &mut *p.cast::<Vec<T>>() };
-    (v.as_mut_ptr().cast(), v.len())
-}
-
-unsafe fn vec_write_with_capacity<T>(dst: *mut u8, cap: usize) -> *mut u8 {
-    let mut v = Vec::<T>::with_capacity(cap);
-    let buf = v.as_mut_ptr().cast();
-    // SAFETY: `dst` is valid for writes of a `Vec<T>` (caller's contract); moving the vector
-    // does not move its heap buffer, so `buf` stays valid.
-    unsafe { dst.cast::<Vec<T>>().write(v) };
-    buf
-}
-
-unsafe fn vec_set_len<T>(dst: *mut u8, len: usize) {
-    // SAFETY: the caller guarantees `len <= capacity` and that the first `len` elements are
-    // initialized.
-    unsafe { (*dst.cast::<Vec<T>>()).set_len(len) }
-}
-
-// SAFETY: the glue reads and builds `Vec<T>` as documented on `VecGlue`.
-unsafe impl<T: CooField> CooField for Vec<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Vec<T>>(),
-        align: core::mem::align_of::<Vec<T>>(),
-        needs_drop: true,
-        drop: drop_glue::<Vec<T>>,
-        type_name: type_name_of::<Vec<T>>,
-        kind: ShapeKind::Vec {
-            elem: T::shape,
-            glue: &VecGlue {
-                parts: vec_parts::<T>,
-                parts_mut: vec_parts_mut::<T>,
-                write_with_capacity: vec_write_with_capacity::<T>,
-                set_len: vec_set_len::<T>,
-            },
-        },
-    };
-}
-
-unsafe fn box_get<T>(p: *const u8) -> *const u8 {
-    // SAFETY: the caller passes a valid `Box<T>`.
-    let b = unsafe { &*p.cast::<Box<T>>() };
-    (&**b as *const T).cast()
-}
-
-unsafe fn box_get_mut<T>(p: *mut u8) -> *mut u8 {
-    // SAFETY: the caller passes a valid `Box<T>` that nothing else references.
-    let b = unsafe { &mut *p.cast::<Box<T>>() };
-    (&mut **b as *mut T).cast()
-}
-
-unsafe fn box_free<T>(p: *mut u8) {
-    // SAFETY: the caller passes a valid `Box<T>` whose value was moved out and is not used
-    // again; `ManuallyDrop<T>` has `T`'s layout, so the allocation is freed with the right layout
-    // and the value is not dropped.
-    unsafe {
-        drop(Box::from_raw(
-            p.cast::<Box<T>>().read().cast_manually_drop(),
-        ))
-    }
-}
-
-trait CastManuallyDrop<T> {
-    fn cast_manually_drop(self) -> *mut core::mem::ManuallyDrop<T>;
-}
-
-impl<T> CastManuallyDrop<T> for Box<T> {
-    fn cast_manually_drop(self) -> *mut core::mem::ManuallyDrop<T> {
-        Box::into_raw(self).cast()
-    }
-}
-
-unsafe fn box_write_from<T>(dst: *mut u8, src: *mut u8) {
-    // SAFETY: the caller passes a valid `T` at `src` that it will not drop again, and `dst`
-    // valid for writes of a `Box<T>`.
-    unsafe { dst.cast::<Box<T>>().write(Box::new(src.cast::<T>().read())) }
-}
-
-// SAFETY: the glue reads and builds `Box<T>` as documented on `BoxGlue`.
-unsafe impl<T: CooField> CooField for Box<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Box<T>>(),
-        align: core::mem::align_of::<Box<T>>(),
-        needs_drop: true,
-        drop: drop_glue::<Box<T>>,
-        type_name: type_name_of::<Box<T>>,
-        kind: ShapeKind::Box {
-            elem: T::shape,
-            glue: &BoxGlue {
-                get: box_get::<T>,
-                get_mut: box_get_mut::<T>,
-                write_from: box_write_from::<T>,
-                free: box_free::<T>,
-            },
-        },
-    };
-}
-
-unsafe fn option_get<T>(p: *const u8) -> *const u8 {
-    // SAFETY: the caller passes a valid `Option<T>`.
-    match unsafe { &*p.cast::<Option<T>>() } {
-        Some(v) => (v as *const T).cast(),
-        None => core::ptr::null(),
-    }
-}
-
-unsafe fn option_get_mut<T>(p: *mut u8) -> *mut u8 {
-    // SAFETY: the caller passes a valid `Option<T>` that nothing else references.
-    match unsafe { &mut *p.cast::<Option<T>>() } {
-        Some(v) => (v as *mut T).cast(),
-        None => core::ptr::null_mut(),
-    }
-}
-
-unsafe fn option_write_none<T>(dst: *mut u8) {
-    // SAFETY: `dst` is valid for writes of an `Option<T>` (caller's contract).
-    unsafe { dst.cast::<Option<T>>().write(None) }
-}
-
-unsafe fn option_write_some<T>(dst: *mut u8, src: *mut u8) {
-    // SAFETY: the caller passes a valid `T` at `src` that it will not drop again, and `dst`
-    // valid for writes of an `Option<T>`.
-    unsafe { dst.cast::<Option<T>>().write(Some(src.cast::<T>().read())) }
-}
-
-// SAFETY: the glue reads and builds `Option<T>` as documented on `OptionGlue`.
-unsafe impl<T: CooField> CooField for Option<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Option<T>>(),
-        align: core::mem::align_of::<Option<T>>(),
-        needs_drop: core::mem::needs_drop::<Option<T>>(),
-        drop: drop_glue::<Option<T>>,
-        type_name: type_name_of::<Option<T>>,
-        kind: ShapeKind::Option {
-            elem: T::shape,
-            glue: &OptionGlue {
-                get: option_get::<T>,
-                get_mut: option_get_mut::<T>,
-                write_none: option_write_none::<T>,
-                write_some: option_write_some::<T>,
-            },
-        },
-    };
-}
-
 impl Shape {
     /// The descriptor of the nested `CooType`, if this shape is one.
     pub fn named(&self) -> Option<&'static TypeDesc> {
@@ -708,9 +468,18 @@ impl TypeDesc {
         }
     }
 
-    /// Whether `name` is this type's name or one of its earlier names.
+    /// Whether this type continues the type `name` of an earlier version: it is its name or
+    /// one of its earlier names ([`crate::descriptors::matching`]).
     pub fn answers_to(&self, name: &str) -> bool {
-        self.name == name || self.rename_from.contains(&name)
+        let this: &TypeDesc = self;
+        matches!(
+            crate::descriptors::matching::successor(
+                crate::descriptors::matching::ItemKind::Type,
+                name,
+                &[this]
+            ),
+            Ok(Some(0))
+        )
     }
 }
 

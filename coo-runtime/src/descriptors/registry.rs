@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::descriptors::layout::{ShapeKind, TypeDesc, TypeKind};
+use crate::descriptors::matching::{self, ItemKind, MatchConflict};
 use crate::descriptors::schema::Schema;
 use crate::plugin::image::ImageRef;
 
@@ -86,14 +87,18 @@ impl Catalog {
         self.types.get(name).copied()
     }
 
-    /// The type called `name` in this catalog, or the one that was renamed from it.
+    /// The type of this catalog that continues the type `old_name` of an earlier version (by
+    /// [`crate::descriptors::matching`]): the one of that name, or the one renamed from it;
+    /// an error when more than one claims it.
+    pub fn successor(&self, old_name: &str) -> Result<Option<&'static TypeDesc>, MatchConflict> {
+        let types: Vec<&'static TypeDesc> = self.iter().collect();
+        Ok(matching::successor(ItemKind::Type, old_name, &types)?.map(|i| types[i]))
+    }
+
+    /// As [`Catalog::successor`], with `None` also when more than one type claims `old_name`
+    /// (the plan reports that conflict).
     pub fn find_successor(&self, old_name: &str) -> Option<&'static TypeDesc> {
-        self.get(old_name).or_else(|| {
-            self.types
-                .values()
-                .copied()
-                .find(|d| d.rename_from.contains(&old_name))
-        })
+        self.successor(old_name).ok().flatten()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'static TypeDesc> + '_ {

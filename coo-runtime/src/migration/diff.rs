@@ -1,11 +1,18 @@
 //! Layout diff: which old type, variant and field each new one continues, and what changed.
 //!
-//! A diff is plain data about two versions of types; it decides nothing about values. Matching is
-//! by name and by explicit `rename_from` only, never by position.
+//! A diff is plain data about two versions of types; it decides nothing about values. Which new
+//! field or variant continues which old one is asked once, of [`crate::descriptors::matching`]
+//! (by name and explicit `rename_from` only, never by position); the typed result
+//! ([`LayoutDiff`]) is the planner's input, and [`TypeDiff`] is its rendering for reports.
 
 use std::fmt;
 
-use crate::descriptors::layout::{EnumRepr, FieldDesc, TypeDesc, TypeKind, shape_text};
+use crate::descriptors::layout::{
+    EnumDesc, EnumRepr, FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind, shape_text,
+};
+use crate::descriptors::matching::{
+    Conflict, ItemKind, MatchConflict, Matching, Renames, Source, match_items, names,
+};
 
 /// How one new field (or variant field) is sourced from the old version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,97 +68,229 @@ impl fmt::Display for FieldChange {
     }
 }
 
-/// Which old field each new field continues.
+/// How the fields of one new struct (or variant) continue the old one's: matched once, by
+/// [`crate::descriptors::matching`], and read by the planner and the report alike.
 #[derive(Debug, Clone)]
-pub struct FieldMatch {
-    /// For each new field, the index of the old field it continues.
-    pub sources: Vec<Option<usize>>,
-    /// Old fields no new field continues.
-    pub removed: Vec<usize>,
-    /// New fields that claim an old field another new field claims too: `(new field, old field)`.
-    pub conflicts: Vec<(usize, usize)>,
+pub struct FieldsDiff {
+    pub old: &'static [FieldDesc],
+    pub new: &'static [FieldDesc],
+    /// For each new field, the old field it continues; old fields none continues; conflicts.
+    pub matching: Matching,
 }
 
-/// Matches fields by name, then by `rename_from`. A new field takes the old field of its own
-/// name when there is one; otherwise the first of its `rename_from` names that the old version
-/// has.
-pub fn match_fields(old: &[FieldDesc], new: &[FieldDesc]) -> FieldMatch {
-    let find = |name: &str| old.iter().position(|f| f.name == name);
-    let mut taken: Vec<Option<usize>> = vec![None; old.len()];
-    let mut sources = Vec::with_capacity(new.len());
-    let mut conflicts = Vec::new();
-    // Exact names first, so that a `rename_from` never steals a field that kept its name.
-    for (n, field) in new.iter().enumerate() {
-        let source = find(field.name);
-        if let Some(o) = source {
-            taken[o] = Some(n);
-        }
-        sources.push(source);
+/// A field whose declared type changed: the old and the new field's shapes.
+#[derive(Debug, Clone, Copy)]
+pub struct Retype {
+    pub old: &'static Shape,
+    pub new: &'static Shape,
+}
+
+impl FieldsDiff {
+    /// Matches the fields of `new` to those of `old`.
+    pub fn new(old: &'static [FieldDesc], new: &'static [FieldDesc]) -> FieldsDiff {
+        let matching = match_items(&names(old), new, Renames::Follow);
+        FieldsDiff { old, new, matching }
     }
-    for (n, field) in new.iter().enumerate() {
-        if sources[n].is_some() {
-            continue;
+
+    /// The index of the old field new field `n` continues.
+    pub fn source(&self, n: usize) -> Option<usize> {
+        self.matching.source(n)
+    }
+
+    /// Old fields no new field continues (their values are dropped).
+    pub fn removed(&self) -> &[usize] {
+        &self.matching.removed
+    }
+
+    /// The shapes of new field `n` and of the old field it continues, when its declared type
+    /// changed (compared structurally, nested `CooType`s by stable name).
+    pub fn retyped(&self, n: usize) -> Option<Retype> {
+        let o = self.source(n)?;
+        let (old, new) = ((self.old[o].shape)(), (self.new[n].shape)());
+        (!same_declared_type(old, new)).then_some(Retype { old, new })
+    }
+
+    /// Every conflict of the matching, with the error each stage reports for it.
+    pub fn conflicts(&self) -> impl Iterator<Item = (Conflict, MatchConflict)> + '_ {
+        let old = names(self.old);
+        self.matching
+            .conflicts
+            .iter()
+            .map(move |c| (*c, MatchConflict::new(ItemKind::Field, &old, self.new, c)))
+    }
+
+    /// Describes field by field how the new fields continue the old ones, for the report.
+    pub fn changes(&self) -> Vec<FieldChange> {
+        let mut out = Vec::new();
+        for (n, field) in self.new.iter().enumerate() {
+            let new_ty = shape_text((field.shape)());
+            out.push(match self.matching.sources[n] {
+                None => FieldChange::Added {
+                    name: field.name.to_owned(),
+                    ty: new_ty,
+                },
+                Some(source) => {
+                    let old_field = &self.old[source.old()];
+                    match (source, self.retyped(n)) {
+                        (_, Some(retype)) => FieldChange::Retyped {
+                            old: old_field.name.to_owned(),
+                            new: field.name.to_owned(),
+                            old_ty: shape_text(retype.old),
+                            new_ty,
+                        },
+                        (Source::Named(_), None) => FieldChange::Same {
+                            name: field.name.to_owned(),
+                            ty: new_ty,
+                        },
+                        (Source::Renamed(_), None) => FieldChange::Renamed {
+                            old: old_field.name.to_owned(),
+                            new: field.name.to_owned(),
+                            ty: new_ty,
+                        },
+                    }
+                }
+            });
         }
-        let Some(o) = field.rename_from.iter().find_map(|r| find(r)) else {
-            continue;
-        };
-        match taken[o] {
-            Some(_) => conflicts.push((n, o)),
-            None => {
-                taken[o] = Some(n);
-                sources[n] = Some(o);
+        for &o in self.removed() {
+            out.push(FieldChange::Removed {
+                name: self.old[o].name.to_owned(),
+                ty: shape_text((self.old[o].shape)()),
+            });
+        }
+        out
+    }
+}
+
+/// Whether two shapes spell the same type: the same structure, with nested `CooType`s and
+/// handle targets of the same stable name. (Whether their layouts are equal is the planner's
+/// question; this is what the report calls a retype.)
+pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
+    match (&old.kind, &new.kind) {
+        (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
+        (ShapeKind::String(_), ShapeKind::String(_)) => true,
+        (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
+            n == m && same_declared_type(a(), b())
+        }
+        (ShapeKind::Vec { elem: a, .. }, ShapeKind::Vec { elem: b, .. })
+        | (ShapeKind::Box { elem: a, .. }, ShapeKind::Box { elem: b, .. })
+        | (ShapeKind::Option { elem: a, .. }, ShapeKind::Option { elem: b, .. })
+        | (ShapeKind::Pool { elem: a, .. }, ShapeKind::Pool { elem: b, .. }) => {
+            same_declared_type(a(), b())
+        }
+        (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => a().name == b().name,
+        (ShapeKind::Named(a), ShapeKind::Named(b)) => a().name == b().name,
+        _ => false,
+    }
+}
+
+/// How the variants of a new enum continue the old one's, each kept variant with its fields.
+#[derive(Debug, Clone)]
+pub struct VariantsDiff {
+    pub old: &'static EnumDesc,
+    pub new: &'static EnumDesc,
+    /// For each new variant, the old variant it continues; old variants none continues;
+    /// conflicts.
+    pub matching: Matching,
+    /// For each old variant, the index of the new variant that continues it and how their
+    /// fields match.
+    pub successors: Vec<Option<(usize, FieldsDiff)>>,
+}
+
+impl VariantsDiff {
+    pub fn new(old: &'static EnumDesc, new: &'static EnumDesc) -> VariantsDiff {
+        let matching = match_items(&names(old.variants), new.variants, Renames::Follow);
+        let mut successors: Vec<Option<(usize, FieldsDiff)>> = vec![None; old.variants.len()];
+        for (n, source) in matching.sources.iter().enumerate() {
+            if let Some(source) = source {
+                let o = source.old();
+                successors[o] = Some((
+                    n,
+                    FieldsDiff::new(old.variants[o].fields, new.variants[n].fields),
+                ));
             }
         }
+        VariantsDiff {
+            old,
+            new,
+            matching,
+            successors,
+        }
     }
-    let removed = (0..old.len()).filter(|&o| taken[o].is_none()).collect();
-    FieldMatch {
-        sources,
-        removed,
-        conflicts,
+
+    /// Every conflict of the matching, as the error each stage reports.
+    pub fn conflicts(&self) -> impl Iterator<Item = MatchConflict> + '_ {
+        let old = names(self.old.variants);
+        self.matching
+            .conflicts
+            .iter()
+            .map(move |c| MatchConflict::new(ItemKind::Variant, &old, self.new.variants, c))
     }
 }
 
-/// Describes field by field how `new` continues `old`, naming nested types by stable name.
-pub fn field_changes(old: &[FieldDesc], new: &[FieldDesc]) -> Vec<FieldChange> {
-    let m = match_fields(old, new);
-    let mut out = Vec::new();
-    for (n, field) in new.iter().enumerate() {
-        let new_ty = shape_text((field.shape)());
-        out.push(match m.sources[n] {
-            None => FieldChange::Added {
-                name: field.name.to_owned(),
-                ty: new_ty,
-            },
-            Some(o) => {
-                let old_field = &old[o];
-                let old_ty = shape_text((old_field.shape)());
-                match (old_field.name == field.name, old_ty == new_ty) {
-                    (true, true) => FieldChange::Same {
-                        name: field.name.to_owned(),
-                        ty: new_ty,
-                    },
-                    (false, true) => FieldChange::Renamed {
-                        old: old_field.name.to_owned(),
-                        new: field.name.to_owned(),
-                        ty: new_ty,
-                    },
-                    _ => FieldChange::Retyped {
-                        old: old_field.name.to_owned(),
-                        new: field.name.to_owned(),
-                        old_ty,
-                        new_ty,
-                    },
+/// What changed between two versions of one type, as typed facts: the planner's input, and
+/// what [`LayoutDiff::report`] renders.
+#[derive(Debug, Clone)]
+pub enum LayoutDiff {
+    Struct(FieldsDiff),
+    Enum(VariantsDiff),
+    /// A struct became an enum or the reverse.
+    KindChanged,
+}
+
+impl LayoutDiff {
+    /// Matches the fields (or variants) of `new` to those of `old`.
+    pub fn new(old: &'static TypeDesc, new: &'static TypeDesc) -> LayoutDiff {
+        match (&old.kind, &new.kind) {
+            (TypeKind::Struct(o), TypeKind::Struct(n)) => {
+                LayoutDiff::Struct(FieldsDiff::new(o.fields, n.fields))
+            }
+            (TypeKind::Enum(o), TypeKind::Enum(n)) => LayoutDiff::Enum(VariantsDiff::new(o, n)),
+            _ => LayoutDiff::KindChanged,
+        }
+    }
+
+    /// What changed, for the report.
+    pub fn report(&self, old: &TypeDesc, new: &TypeDesc) -> TypeDiff {
+        let change = match self {
+            LayoutDiff::Struct(fields) => TypeChange::Struct(fields.changes()),
+            LayoutDiff::Enum(d) => {
+                let mut out = Vec::new();
+                for (ov, successor) in d.old.variants.iter().zip(&d.successors) {
+                    match successor {
+                        Some((i, fields)) => {
+                            let nv = &d.new.variants[*i];
+                            out.push(VariantChange::Kept {
+                                old: ov.name.to_owned(),
+                                new: nv.name.to_owned(),
+                                fields: fields.changes(),
+                                discriminant: (ov.discriminant != nv.discriminant)
+                                    .then_some((ov.discriminant, nv.discriminant)),
+                            });
+                        }
+                        None => out.push(VariantChange::Removed(ov.name.to_owned())),
+                    }
+                }
+                for (nv, source) in d.new.variants.iter().zip(&d.matching.sources) {
+                    if source.is_none() {
+                        out.push(VariantChange::Added(nv.name.to_owned()));
+                    }
+                }
+                TypeChange::Enum {
+                    repr: (d.old.repr != d.new.repr).then_some((d.old.repr, d.new.repr)),
+                    variants: out,
                 }
             }
-        });
+            LayoutDiff::KindChanged => TypeChange::Kind {
+                old: kind_name(old),
+                new: kind_name(new),
+            },
+        };
+        TypeDiff {
+            old_name: old.name.to_owned(),
+            new_name: new.name.to_owned(),
+            change,
+        }
     }
-    for &o in &m.removed {
-        out.push(FieldChange::Removed {
-            name: old[o].name.to_owned(),
-            ty: shape_text((old[o].shape)()),
-        });
-    }
-    out
 }
 
 /// What changed between two versions of one type.
@@ -199,63 +338,9 @@ fn kind_name(desc: &TypeDesc) -> &'static str {
     }
 }
 
-/// The index of the new variant that continues old variant `name`.
-pub fn variant_successor(new: &crate::descriptors::layout::EnumDesc, name: &str) -> Option<usize> {
-    new.variants
-        .iter()
-        .position(|v| v.name == name)
-        .or_else(|| {
-            new.variants
-                .iter()
-                .position(|v| v.rename_from.contains(&name))
-        })
-}
-
-/// The diff of two versions of a type.
-pub fn diff_type(old: &TypeDesc, new: &TypeDesc) -> TypeDiff {
-    let change = match (&old.kind, &new.kind) {
-        (TypeKind::Struct(o), TypeKind::Struct(n)) => {
-            TypeChange::Struct(field_changes(o.fields, n.fields))
-        }
-        (TypeKind::Enum(o), TypeKind::Enum(n)) => {
-            let mut out = Vec::new();
-            let mut continued = vec![false; n.variants.len()];
-            for ov in o.variants {
-                match variant_successor(n, ov.name) {
-                    Some(i) => {
-                        continued[i] = true;
-                        let nv = &n.variants[i];
-                        out.push(VariantChange::Kept {
-                            old: ov.name.to_owned(),
-                            new: nv.name.to_owned(),
-                            fields: field_changes(ov.fields, nv.fields),
-                            discriminant: (ov.discriminant != nv.discriminant)
-                                .then_some((ov.discriminant, nv.discriminant)),
-                        });
-                    }
-                    None => out.push(VariantChange::Removed(ov.name.to_owned())),
-                }
-            }
-            for (i, nv) in n.variants.iter().enumerate() {
-                if !continued[i] {
-                    out.push(VariantChange::Added(nv.name.to_owned()));
-                }
-            }
-            TypeChange::Enum {
-                repr: (o.repr != n.repr).then_some((o.repr, n.repr)),
-                variants: out,
-            }
-        }
-        _ => TypeChange::Kind {
-            old: kind_name(old),
-            new: kind_name(new),
-        },
-    };
-    TypeDiff {
-        old_name: old.name.to_owned(),
-        new_name: new.name.to_owned(),
-        change,
-    }
+/// The diff of two versions of a type, for the report.
+pub fn diff_type(old: &'static TypeDesc, new: &'static TypeDesc) -> TypeDiff {
+    LayoutDiff::new(old, new).report(old, new)
 }
 
 impl fmt::Display for TypeDiff {

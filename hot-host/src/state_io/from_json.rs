@@ -56,6 +56,9 @@ use coo_runtime::descriptors::layout::{
     EnumDesc, FieldDesc, FieldsStyle, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, TypeDesc,
     TypeKind, VecGlue, shape_text,
 };
+use coo_runtime::descriptors::matching::{
+    self, ItemKind, MatchConflict, Renames, Source, match_items,
+};
 use coo_runtime::descriptors::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
 use coo_runtime::migration::casts::{Num, write_num};
 use coo_runtime::migration::execute::{MigrateError, Seg, ValuePath, write_default};
@@ -608,6 +611,11 @@ pub enum BuildError {
     },
     #[error("`{path}` is a pool, but {message}")]
     Pool { path: ValuePath, message: String },
+    #[error("`{path}`: {conflict}")]
+    Conflict {
+        path: ValuePath,
+        conflict: MatchConflict,
+    },
     #[error(
         "the default of `{path}` panicked: {message}; make the `Default` impl or \
          `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
@@ -647,6 +655,7 @@ impl BuildError {
             | BuildError::ArrayTooShort { path, .. }
             | BuildError::HandleTarget { path, .. }
             | BuildError::Pool { path, .. }
+            | BuildError::Conflict { path, .. }
             | BuildError::Default { path, .. } => path,
         }
     }
@@ -1522,15 +1531,17 @@ impl<'v> Builder<'v> {
                 ));
             }
         };
-        let index = e.variants.iter().position(|v| v.name == tag).or_else(|| {
-            (self.mode == Mode::Migrate)
-                .then(|| {
-                    e.variants
-                        .iter()
-                        .position(|v| v.rename_from.contains(&tag.as_str()))
-                })
-                .flatten()
-        });
+        let index = match self.mode {
+            Mode::Migrate => {
+                matching::successor(ItemKind::Variant, tag, e.variants).map_err(|conflict| {
+                    BuildError::Conflict {
+                        path: self.path(),
+                        conflict,
+                    }
+                })?
+            }
+            Mode::Exact => e.variants.iter().position(|v| v.name == tag),
+        };
         let Some(index) = index else {
             return Err(BuildError::UnknownVariant {
                 path: self.path(),
@@ -1672,39 +1683,33 @@ impl<'v> Builder<'v> {
             Some(json) => self.members(style, fields.len(), json, &ty_text)?,
         };
         let field_names = || fields.iter().map(|f| f.name.to_owned()).collect::<Vec<_>>();
-        // Which member each field takes: its own name first, so a `rename_from` never steals a
-        // member a field is named after; then (migrating) its `rename_from` names in order.
-        let mut taken = vec![false; members.len()];
-        let mut sources: Vec<Option<usize>> = fields
-            .iter()
-            .map(|f| {
-                let source = members.iter().position(|(k, _)| k == f.name);
-                if let Some(m) = source {
-                    taken[m] = true;
-                }
-                source
-            })
-            .collect();
-        if self.mode == Mode::Migrate {
-            for (field, source) in fields.iter().zip(&mut sources) {
-                if source.is_some() {
-                    continue;
-                }
-                *source = field.rename_from.iter().find_map(|r| {
-                    members
-                        .iter()
-                        .enumerate()
-                        .position(|(m, (k, _))| k == r && !taken[m])
-                });
-                if let Some(m) = *source {
-                    taken[m] = true;
-                    self.report
-                        .entry(desc.name)
-                        .renamed
-                        .insert((report_name(&members[m].0), report_name(field.name)));
-                }
+        // Which member each field takes: as a reload matches fields (`coo_runtime`'s
+        // `matching`), by name only for `Exact`.
+        let member_names: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
+        let renames = match self.mode {
+            Mode::Migrate => Renames::Follow,
+            Mode::Exact => Renames::Ignore,
+        };
+        let matched = match_items(&member_names, fields, renames);
+        if let Some(c) = matched.conflicts.first() {
+            return Err(BuildError::Conflict {
+                path: self.path(),
+                conflict: MatchConflict::new(ItemKind::Field, &member_names, fields, c),
+            });
+        }
+        let mut taken = vec![true; members.len()];
+        for &m in &matched.removed {
+            taken[m] = false;
+        }
+        for (field, source) in fields.iter().zip(&matched.sources) {
+            if let Some(Source::Renamed(m)) = *source {
+                self.report
+                    .entry(desc.name)
+                    .renamed
+                    .insert((report_name(&members[m].0), report_name(field.name)));
             }
         }
+        let sources: Vec<Option<usize>> = (0..fields.len()).map(|n| matched.source(n)).collect();
         // Check before building anything: what the JSON has too much, and fields it lacks.
         for (m, (key, _)) in members.iter().enumerate() {
             if taken[m] {

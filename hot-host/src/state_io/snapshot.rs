@@ -61,6 +61,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use coo_runtime::descriptors::layout::{
     EnumRepr, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
 };
+use coo_runtime::descriptors::matching::MatchConflict;
 use coo_runtime::migration::execute::{Seg, ValuePath};
 
 use crate::state_io::from_json::list;
@@ -102,14 +103,10 @@ pub enum SnapshotError {
         list(.types)
     )]
     UnknownType { name: String, types: Vec<String> },
-    #[error(
-        "the snapshot's resource `{name}` could be any of {}, which all say `#[coo(rename_from = \"{name}\")]`; \
-         only one type may",
-        list(.claimants)
-    )]
+    #[error("the snapshot's resource `{name}` cannot be loaded: {conflict}")]
     AmbiguousType {
         name: String,
-        claimants: Vec<String>,
+        conflict: MatchConflict,
     },
     #[error(
         "the snapshot's resources `{first}` and `{second}` would both become the resource of type `{ty}`; \
@@ -637,22 +634,15 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
 
 /// The type of the current build that continues the snapshot's type `name`.
 fn successor(catalog: &Catalog, name: &str) -> Result<&'static TypeDesc, SnapshotError> {
-    if let Some(desc) = catalog.get(name) {
-        return Ok(desc);
-    }
-    let claimants: Vec<&'static TypeDesc> = catalog
-        .iter()
-        .filter(|d| d.rename_from.contains(&name))
-        .collect();
-    match claimants.as_slice() {
-        [] => Err(SnapshotError::UnknownType {
+    match catalog.successor(name) {
+        Ok(Some(desc)) => Ok(desc),
+        Ok(None) => Err(SnapshotError::UnknownType {
             name: name.to_owned(),
             types: catalog.iter().map(|d| d.name.to_owned()).collect(),
         }),
-        [only] => Ok(only),
-        many => Err(SnapshotError::AmbiguousType {
+        Err(conflict) => Err(SnapshotError::AmbiguousType {
             name: name.to_owned(),
-            claimants: many.iter().map(|d| d.name.to_owned()).collect(),
+            conflict,
         }),
     }
 }

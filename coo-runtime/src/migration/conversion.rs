@@ -1,0 +1,168 @@
+//! Planning the conversion of one value of an old shape into the new shape: copies and moves of
+//! unchanged parts, primitive casts, containers element by element, nested types through their
+//! own type plans. No conversion is `Incompatible` (a hook may fill the value) or `Stopped` (a
+//! problem was recorded).
+
+use crate::descriptors::layout::{Shape, ShapeKind, shape_text};
+use crate::migration::casts::{CastKind, cast_kind};
+use crate::migration::plan::{Conv, DefaultPlan};
+use crate::migration::planner::{At, NoConv, Planner};
+use crate::migration::problem::{Problem, ProblemKind};
+
+impl Planner<'_> {
+    /// The conversion of a value of `old` into `new`. Without one, the problem is recorded
+    /// (and `Stopped` returned) unless a hook will fill the value (`Incompatible`).
+    pub(super) fn conv(
+        &mut self,
+        old: &'static Shape,
+        new: &'static Shape,
+        at: At<'_>,
+    ) -> Result<Conv, NoConv> {
+        let conv = self.conv_inner(old, new, at);
+        if matches!(conv, Err(NoConv::Incompatible)) && !at.hook {
+            self.problems.push(Problem {
+                kind: ProblemKind::Incompatible,
+                ty: at.ty.to_owned(),
+                field: Some(at.field.to_owned()),
+                old_ty: Some(shape_text(old)),
+                new_ty: Some(shape_text(new)),
+                fix: format!(
+                    "add `#[coo(migrate = your_fn)]` to `{}` and set the field from the old value there, \
+                     or give the new field another name (with `#[coo(default = ...)]` if its type has no `Default`)",
+                    at.ty
+                ),
+            });
+            return Err(NoConv::Stopped);
+        }
+        conv
+    }
+
+    pub(super) fn conv_inner(
+        &mut self,
+        old: &'static Shape,
+        new: &'static Shape,
+        at: At<'_>,
+    ) -> Result<Conv, NoConv> {
+        use NoConv::Incompatible;
+        if self.same_shape(old, new) {
+            if !old.needs_drop {
+                return Ok(Conv::Copy { size: new.size });
+            }
+            if !self.copy {
+                return Ok(Conv::Move { size: new.size });
+            }
+        }
+        Ok(match (&old.kind, &new.kind) {
+            (ShapeKind::Prim(a), ShapeKind::Prim(b)) => {
+                match cast_kind(*a, *b).ok_or(Incompatible)? {
+                    CastKind::Same => Conv::Copy { size: new.size },
+                    kind => Conv::Cast {
+                        from: *a,
+                        to: *b,
+                        kind,
+                    },
+                }
+            }
+            (ShapeKind::String(o), ShapeKind::String(n)) => Conv::String {
+                old: o,
+                new: n,
+                old_shape: old,
+                new_shape: new,
+            },
+            (
+                ShapeKind::Array {
+                    elem: oe,
+                    len: old_len,
+                },
+                ShapeKind::Array {
+                    elem: ne,
+                    len: new_len,
+                },
+            ) => {
+                let elem = Box::new(self.conv_inner(oe(), ne(), at)?);
+                let fill = if new_len > old_len {
+                    let Some(fill) = DefaultPlan::for_shape(ne()) else {
+                        self.problems.push(Problem {
+                            kind: ProblemKind::NoElementDefault,
+                            ty: at.ty.to_owned(),
+                            field: Some(at.field.to_owned()),
+                            old_ty: Some(shape_text(old)),
+                            new_ty: Some(shape_text(new)),
+                            fix: format!(
+                                "implement `Default` for `{}`, or keep the length at {old_len}",
+                                shape_text(ne())
+                            ),
+                        });
+                        return Err(NoConv::Stopped);
+                    };
+                    Some(fill)
+                } else {
+                    None
+                };
+                Conv::Array {
+                    elem,
+                    old_elem: oe(),
+                    new_elem: ne(),
+                    old_len: *old_len,
+                    new_len: *new_len,
+                    fill,
+                    old_default: if new_len < old_len {
+                        DefaultPlan::for_shape(oe())
+                    } else {
+                        None
+                    },
+                }
+            }
+            (ShapeKind::Vec { elem: oe, glue: o }, ShapeKind::Vec { elem: ne, glue: n }) => {
+                Conv::Vec {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    old_elem: oe(),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                    old_vec: old,
+                    new_vec: new,
+                }
+            }
+            (ShapeKind::Box { elem: oe, glue: o }, ShapeKind::Box { elem: ne, glue: n }) => {
+                Conv::Box {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                }
+            }
+            (ShapeKind::Option { elem: oe, glue: o }, ShapeKind::Option { elem: ne, glue: n }) => {
+                Conv::Option {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                }
+            }
+            (ShapeKind::Pool { elem: oe, glue: o }, ShapeKind::Pool { elem: ne, glue: n }) => {
+                Conv::Pool {
+                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
+                    new_elem: ne(),
+                    old: o,
+                    new: n,
+                    new_pool: new,
+                }
+            }
+            (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
+                if self.successor(a(), Some(at))?.map(|d| d.name) != Some(b().name) {
+                    return Err(Incompatible);
+                }
+                Conv::Copy { size: new.size }
+            }
+            (ShapeKind::Named(a), ShapeKind::Named(b)) => {
+                let (a, b) = (a(), b());
+                if self.successor(a, Some(at))?.map(|d| d.name) != Some(b.name) {
+                    return Err(Incompatible);
+                }
+                Conv::Named(self.type_plan(a, b))
+            }
+            _ => return Err(Incompatible),
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! Whether values of an old type can be used as values of the new one byte for byte: layouts
+//! compared field by field and shape by shape, recursive types coinductively.
+
+use crate::descriptors::layout::{FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind};
+use crate::migration::planner::{Planner, key};
+
+impl Planner<'_> {
+    /// Whether values of `old` can be used as values of `new` byte for byte.
+    ///
+    /// Recursive types are compared coinductively (the greatest fixpoint): a pair being compared
+    /// is assumed unchanged, so a cycle back to it does not decide anything. Assuming more pairs
+    /// unchanged can only turn more answers `true`, so a `false` found under assumptions holds
+    /// without them and is final at once. A `true` may rest on an assumption that later fails
+    /// (`Tree` holds `Vec<Link>` before a changed field, `Link` holds `Box<Tree>`: `Link` looks
+    /// unchanged while `Tree` is assumed so), so every `true` of an outermost comparison stays
+    /// provisional until it ends: if no pair was found changed in it, all its assumptions held
+    /// and its `true`s are final; otherwise they are forgotten and recomputed when asked again.
+    pub(super) fn is_unchanged(&mut self, old: &'static TypeDesc, new: &'static TypeDesc) -> bool {
+        let k = key(old, new);
+        if let Some(&v) = self.unchanged.get(&k) {
+            return v;
+        }
+        self.unchanged.insert(k, true);
+        self.comparing += 1;
+        let same = old.size == new.size
+            && old.align == new.align
+            && old.needs_drop == new.needs_drop
+            && match (&old.kind, &new.kind) {
+                (TypeKind::Struct(o), TypeKind::Struct(n)) => {
+                    o.style == n.style && self.same_fields(o.fields, n.fields, true)
+                }
+                // Variant fields have no recorded offsets: the tag's and the fields' places
+                // follow from the `repr`, the discriminants and the variants' field types in
+                // order, so all of them must be equal. (For a `repr(Rust)` enum with fields
+                // that is all rustc's layout depends on.)
+                (TypeKind::Enum(o), TypeKind::Enum(n)) => {
+                    o.repr == n.repr
+                        && o.variants.len() == n.variants.len()
+                        && o.variants.iter().zip(n.variants).all(|(ov, nv)| {
+                            ov.name == nv.name
+                                && ov.discriminant == nv.discriminant
+                                && ov.style == nv.style
+                                && self.same_fields(ov.fields, nv.fields, false)
+                        })
+                }
+                _ => false,
+            };
+        self.comparing -= 1;
+        self.settle(k, same);
+        same
+    }
+
+    /// Records the verdict of `is_unchanged` on `k` (see there).
+    pub(super) fn settle(&mut self, k: (usize, usize), same: bool) {
+        if same {
+            // Recorded `true` on entry; provisional while an outer comparison is open.
+            self.tentative.push(k);
+        } else {
+            self.unchanged.insert(k, false);
+            self.refuted = true;
+        }
+        if self.comparing == 0 {
+            let tentative = core::mem::take(&mut self.tentative);
+            if core::mem::take(&mut self.refuted) {
+                for t in tentative {
+                    self.unchanged.remove(&t);
+                }
+            }
+        }
+    }
+
+    pub(super) fn same_fields(
+        &mut self,
+        old: &[FieldDesc],
+        new: &[FieldDesc],
+        offsets: bool,
+    ) -> bool {
+        old.len() == new.len()
+            && old.iter().zip(new).all(|(o, n)| {
+                o.name == n.name
+                    && (!offsets || o.offset == n.offset)
+                    && self.same_shape((o.shape)(), (n.shape)())
+            })
+    }
+
+    pub(super) fn same_shape(&mut self, old: &'static Shape, new: &'static Shape) -> bool {
+        if old.size != new.size || old.align != new.align || old.needs_drop != new.needs_drop {
+            return false;
+        }
+        match (&old.kind, &new.kind) {
+            (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
+            (ShapeKind::String(_), ShapeKind::String(_)) => true,
+            (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
+                n == m && self.same_shape(a(), b())
+            }
+            (ShapeKind::Vec { elem: a, .. }, ShapeKind::Vec { elem: b, .. })
+            | (ShapeKind::Box { elem: a, .. }, ShapeKind::Box { elem: b, .. })
+            | (ShapeKind::Option { elem: a, .. }, ShapeKind::Option { elem: b, .. })
+            | (ShapeKind::Pool { elem: a, .. }, ShapeKind::Pool { elem: b, .. }) => {
+                self.same_shape(a(), b())
+            }
+            (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
+                self.new_name_of(a()) == Some(b().name)
+            }
+            (ShapeKind::Named(a), ShapeKind::Named(b)) => {
+                let (a, b) = (a(), b());
+                self.new_name_of(a) == Some(b.name) && self.is_unchanged(a, b)
+            }
+            _ => false,
+        }
+    }
+}
