@@ -1,0 +1,163 @@
+//! Which global allocator a plugin image uses, read from its symbol table before it is trusted.
+//!
+//! Heap memory moves between images: a `Vec`, `String` or `Box` that version N made and the
+//! migration moved into version N+1's types is freed by N+1's code. That is sound only when every
+//! version allocates with the same allocator, which holds for Rust's default one (each image's
+//! `__rust_alloc` calls `malloc`, one heap per process). A plugin that sets its own
+//! `#[global_allocator]` (or links a crate that does) gets a new *instance* of that allocator
+//! with every loaded copy: mimalloc's heaps, a counter, an arena. N+1 would free N's memory into
+//! another instance. So such a plugin is refused ([`LoadError::OwnGlobalAllocator`]).
+//!
+//! # How it is told, on ELF (Linux), with the compiler the header check pinned
+//!
+//! The loader only accepts plugins built by the host's own rustc (the header check compares
+//! versions), so the allocator shim looks as that rustc (1.95) makes it. `__rust_alloc` and its
+//! siblings are internal symbols (local, mangled as `_RNvCs<hash>_7___rustc12___rust_alloc`), so
+//! they are in the `.symtab` section, not in the dynamic symbols:
+//!
+//! - **Default allocator**: rustc's shim defines `__rust_alloc` as a jump to std's
+//!   `__rdl_alloc` (defined in std, not inlinable across crates without LTO), so
+//!   `__rdl_alloc` is in the image.
+//! - **Own allocator**: `#[global_allocator]` defines `__rust_alloc` itself, calling the
+//!   allocator's `GlobalAlloc::alloc`; nothing refers to `__rdl_alloc`, and the linker drops it
+//!   (`--gc-sections`). (Older compilers named it `__rg_alloc`; that counts as own too.)
+//! - **Undecidable**: without a symbol table (`strip = "symbols"`) nothing can be told; with
+//!   LTO across crates (`lto = true`, `"fat"`, `"thin"`) the shim is inlined into its callers
+//!   and `__rdl_alloc` disappears either way. LTO also drops the shim's
+//!   `__rust_no_alloc_shim_is_unstable` marker, which every image built without it keeps; so
+//!   "no `__rdl_alloc`" means an own allocator only when the marker is there. Otherwise the
+//!   plugin is refused as undecidable ([`LoadError::UnknownGlobalAllocator`]), never guessed.
+//!
+//! A plugin linked with `-C link-dead-code` would keep `__rdl_alloc` beside an allocator of its
+//! own and pass; nothing in a normal cargo build does that. Libraries that are not ELF (macOS,
+//! Windows) are not inspected: there the check does not run.
+//!
+//! [`LoadError::OwnGlobalAllocator`]: super::LoadError::OwnGlobalAllocator
+//! [`LoadError::UnknownGlobalAllocator`]: super::LoadError::UnknownGlobalAllocator
+
+use std::path::Path;
+
+use object::{Object, ObjectSymbol};
+
+/// What an image's symbols say about its global allocator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allocator {
+    /// Rust's default allocator (the system's `malloc`), shared by every image.
+    Default,
+    /// An allocator of the plugin's own (or of a crate it links).
+    Own,
+    /// The symbols do not say, for this reason.
+    Unknown(String),
+    /// Not an ELF file: not inspected.
+    NotElf,
+}
+
+/// Reads the symbol table of the library file at `path` (see the [module docs](self)).
+pub fn allocator_of(path: &Path) -> Allocator {
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(e) => return Allocator::Unknown(format!("its file could not be read ({e})")),
+    };
+    if !data.starts_with(b"\x7fELF") {
+        return Allocator::NotElf;
+    }
+    let file = match object::File::parse(&*data) {
+        Ok(file) => file,
+        Err(e) => return Allocator::Unknown(format!("its ELF file could not be read ({e})")),
+    };
+    if file.symbol_table().is_none() {
+        return Allocator::Unknown(
+            "it has no symbol table (it was built with `strip = \"symbols\"` or stripped \
+             afterwards)"
+                .to_owned(),
+        );
+    }
+    classify(
+        file.symbols()
+            .filter(|s| s.is_definition())
+            .filter_map(|s| s.name().ok()),
+    )
+}
+
+/// The verdict from the names of the symbols an image defines.
+fn classify<'a>(names: impl IntoIterator<Item = &'a str>) -> Allocator {
+    let (mut default, mut own, mut shim_marker) = (false, false, false);
+    for name in names {
+        default |= is_shim_symbol(name, "__rdl_alloc");
+        own |= is_shim_symbol(name, "__rg_alloc");
+        shim_marker |= name.contains("__rust_no_alloc_shim_is_unstable");
+    }
+    match (default, own, shim_marker) {
+        (_, true, _) => Allocator::Own,
+        (true, false, _) => Allocator::Default,
+        (false, false, true) => Allocator::Own,
+        (false, false, false) => Allocator::Unknown(
+            "its allocator shim is not in its symbol table (it was built with `lto`, which \
+             inlines it)"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Whether `symbol` is the allocator shim function `name`: unmangled (`__rdl_alloc`) or mangled
+/// in rustc's `__rustc` namespace (`_RNvCs<hash>_7___rustc11___rdl_alloc`), not a longer name
+/// such as `__rdl_alloc_zeroed`.
+fn is_shim_symbol(symbol: &str, name: &str) -> bool {
+    symbol == name || symbol.ends_with(&format!("{}_{name}", name.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shim_symbols_are_told_apart_from_longer_names() {
+        assert!(is_shim_symbol("__rdl_alloc", "__rdl_alloc"));
+        assert!(is_shim_symbol(
+            "_RNvCsfLfy6EI15iL_7___rustc11___rdl_alloc",
+            "__rdl_alloc"
+        ));
+        assert!(!is_shim_symbol(
+            "_RNvCsfLfy6EI15iL_7___rustc18___rdl_alloc_zeroed",
+            "__rdl_alloc"
+        ));
+        assert!(!is_shim_symbol(
+            "_RNvCsfLfy6EI15iL_7___rustc12___rust_alloc",
+            "__rdl_alloc"
+        ));
+    }
+
+    /// The `___rustc` symbols of cdylibs built by rustc 1.95 (`nm`), with and without a
+    /// `#[global_allocator]`, with and without `lto = "fat"`.
+    #[test]
+    fn verdicts_from_rustc_1_95_symbol_tables() {
+        let rustc = |names: &[&str]| -> Vec<String> {
+            names
+                .iter()
+                .map(|n| format!("_RNvCsfLfy6EI15iL_7___rustc{}_{n}", n.len()))
+                .collect()
+        };
+        let default = rustc(&[
+            "rust_panic",
+            "__rdl_alloc",
+            "__rust_alloc",
+            "__rdl_dealloc",
+            "__rust_dealloc",
+            "__rust_alloc_error_handler",
+            "__rust_no_alloc_shim_is_unstable_v2",
+        ]);
+        let own = rustc(&[
+            "rust_panic",
+            "__rust_alloc",
+            "__rust_dealloc",
+            "__rust_alloc_error_handler",
+            "__rust_no_alloc_shim_is_unstable_v2",
+        ]);
+        let lto = rustc(&["rust_panic", "__rust_alloc", "__rust_alloc_error_handler"]);
+        let names = |v: &[String]| classify(v.iter().map(String::as_str));
+        assert_eq!(names(&default), Allocator::Default);
+        assert_eq!(names(&own), Allocator::Own);
+        assert!(matches!(names(&lto), Allocator::Unknown(reason) if reason.contains("`lto`")));
+        assert_eq!(classify(["__rg_alloc", "__rdl_alloc"]), Allocator::Own);
+    }
+}
