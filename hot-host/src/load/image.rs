@@ -30,7 +30,7 @@ thread_local! {
 
 /// An open plugin library and its copy on disk. Dropping it (when the last [`ImageRef`] of it
 /// goes) closes the library, records it as [`Pinned`] if it is still mapped, and removes the
-/// copy. See the [module docs](self).
+/// copy. See the [module docs](crate::load).
 pub struct Image {
     library: ManuallyDrop<Library>,
     source: PathBuf,
