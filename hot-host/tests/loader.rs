@@ -288,6 +288,34 @@ fn a_plugin_with_its_own_global_allocator_is_refused_and_the_host_keeps_running(
     assert_eq!(host.version(), 2);
 }
 
+/// `-C link-dead-code` keeps std's default allocator functions in the image beside the
+/// plugin's own allocator: their presence alone must not pass it.
+#[test]
+#[cfg(target_arch = "x86_64")]
+#[cfg_attr(
+    miri,
+    ignore = "builds a plugin crate with cargo and dlopens it: process spawning and FFI, which Miri cannot run"
+)]
+fn an_own_allocator_beside_the_default_ones_kept_by_link_dead_code_is_refused() {
+    let lib_rs =
+        fs::read_to_string(support::fixture("allocator-plugin").join("src/lib.rs")).unwrap();
+    let dir = variant("dead-code-allocator-plugin", &lib_rs, |manifest| manifest);
+    fs::create_dir(dir.path().join(".cargo")).unwrap();
+    fs::write(
+        dir.path().join(".cargo/config.toml"),
+        "[build]\nrustflags = [\"-C\", \"link-dead-code\"]\n",
+    )
+    .unwrap();
+    let built = builder(dir.path())
+        .build()
+        .unwrap_or_else(|e| panic!("dead-code-allocator-plugin does not build: {e}"));
+    let err = loader().load(&built.dylib).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::OwnGlobalAllocator { path } if path == &built.dylib),
+        "{err:?}"
+    );
+}
+
 #[test]
 #[cfg_attr(
     miri,

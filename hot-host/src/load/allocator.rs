@@ -28,16 +28,17 @@
 //!   "no `__rdl_alloc`" means an own allocator only when the marker is there. Otherwise the
 //!   plugin is refused as undecidable ([`LoadError::UnknownGlobalAllocator`]), never guessed.
 //!
-//! A plugin linked with `-C link-dead-code` would keep `__rdl_alloc` beside an allocator of its
-//! own and pass; nothing in a normal cargo build does that. Libraries that are not ELF (macOS,
-//! Windows) are not inspected: there the check does not run.
+//! `-C link-dead-code` keeps `__rdl_alloc` beside an allocator of the plugin's own, so on
+//! x86-64 "default" further needs `__rust_alloc` to branch to `__rdl_alloc` (the default shim is
+//! one `jmp` to it). On other architectures the presence of `__rdl_alloc` decides. Libraries
+//! that are not ELF (macOS, Windows) are not inspected: there the check does not run.
 //!
 //! [`LoadError::OwnGlobalAllocator`]: super::LoadError::OwnGlobalAllocator
 //! [`LoadError::UnknownGlobalAllocator`]: super::LoadError::UnknownGlobalAllocator
 
 use std::path::Path;
 
-use object::{Object, ObjectSymbol};
+use object::{Architecture, Object, ObjectSection, ObjectSymbol};
 
 /// What an image's symbols say about its global allocator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,11 +73,15 @@ pub fn allocator_of(path: &Path) -> Allocator {
                 .to_owned(),
         );
     }
-    classify(
+    let verdict = classify(
         file.symbols()
-            .filter(|s| s.is_definition())
-            .filter_map(|s| s.name().ok()),
-    )
+            .filter(|sym| sym.is_definition())
+            .filter_map(|sym| sym.name().ok()),
+    );
+    if verdict == Allocator::Default && file.architecture() == Architecture::X86_64 {
+        return x86_64_shim_calls_default(&file);
+    }
+    verdict
 }
 
 /// The verdict from the names of the symbols an image defines.
@@ -97,6 +102,51 @@ fn classify<'a>(names: impl IntoIterator<Item = &'a str>) -> Allocator {
                 .to_owned(),
         ),
     }
+}
+
+/// On x86-64, where the image has `__rdl_alloc`: whether its `__rust_alloc` calls it (a `jmp` or
+/// `call` with a 32-bit displacement landing on it). rustc's default shim is exactly such a
+/// `jmp`; an own allocator's `__rust_alloc` calls the allocator instead, even when
+/// `-C link-dead-code` kept `__rdl_alloc` in the image.
+fn x86_64_shim_calls_default(file: &object::File<'_>) -> Allocator {
+    let find = |name: &str| {
+        file.symbols()
+            .find(|sym| sym.is_definition() && sym.name().is_ok_and(|n| is_shim_symbol(n, name)))
+    };
+    let (Some(shim), Some(default)) = (find("__rust_alloc"), find("__rdl_alloc")) else {
+        return Allocator::Unknown(
+            "it has `__rdl_alloc` but no `__rust_alloc` in its symbol table".to_owned(),
+        );
+    };
+    let code = shim
+        .section_index()
+        .and_then(|index| file.section_by_index(index).ok())
+        .and_then(|section| {
+            section
+                .data_range(shim.address(), shim.size())
+                .ok()
+                .flatten()
+        });
+    let Some(code) = code else {
+        return Allocator::Unknown("the code of its `__rust_alloc` could not be read".to_owned());
+    };
+    if calls(code, shim.address(), default.address()) {
+        Allocator::Default
+    } else {
+        Allocator::Own
+    }
+}
+
+/// Whether the x86-64 `code`, at address `at`, has a `jmp rel32` (`e9`) or `call rel32` (`e8`)
+/// to `target`. A byte scan, not a disassembly: a match inside another instruction would need
+/// its displacement to land exactly on `target`.
+fn calls(code: &[u8], at: u64, target: u64) -> bool {
+    code.windows(5).enumerate().any(|(i, bytes)| {
+        let displacement = i32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+        let next = at.wrapping_add(i as u64 + 5);
+        matches!(bytes[0], 0xe8 | 0xe9)
+            && next.wrapping_add_signed(i64::from(displacement)) == target
+    })
 }
 
 /// Whether `symbol` is the allocator shim function `name`: unmangled (`__rdl_alloc`) or mangled
@@ -125,6 +175,17 @@ mod tests {
             "_RNvCsfLfy6EI15iL_7___rustc12___rust_alloc",
             "__rdl_alloc"
         ));
+    }
+
+    /// `__rust_alloc` of a rustc 1.95 cdylib with the default allocator (`jmp 26e30` at
+    /// `122d0`), and the start of one with its own (`sub $0x18,%rsp; ...`).
+    #[test]
+    fn a_jump_to_the_default_allocator_is_found_by_its_target() {
+        let default = [0xe9, 0x5b, 0x4b, 0x01, 0x00, 0xcc, 0xcc];
+        assert!(calls(&default, 0x122d0, 0x26e30));
+        assert!(!calls(&default, 0x122d0, 0x26e40));
+        let own = [0x48, 0x83, 0xec, 0x18, 0x48, 0x89, 0x7c, 0x24, 0x08];
+        assert!(!calls(&own, 0x12a40, 0x26e30));
     }
 
     /// The `___rustc` symbols of cdylibs built by rustc 1.95 (`nm`), with and without a
