@@ -7,6 +7,7 @@ use std::path::Path;
 
 use coo_runtime::plugin::{ABI_FINGERPRINT, ABI_VERSION, MAGIC, RUNTIME_VERSION, RUSTC_VERSION};
 use hot_host::load::{self, ExpectedFound, Fingerprint, LoadError, Loader, Magic};
+use hot_host::{Host, ReloadError};
 use support::{
     bare_cdylib, builder, fixtures_target_dir, forged_header, forged_header_with, minimal_plugin,
     variant, workspace,
@@ -252,6 +253,91 @@ fn a_plugin_built_with_panic_abort_is_refused_naming_the_profile_setting() {
     assert!(
         text.contains("write `panic = \"unwind\"` under `[profile.dev]` and `[profile.release]`"),
         "{text}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds a plugin crate with cargo and dlopens it: process spawning and FFI, which Miri cannot run"
+)]
+fn a_plugin_with_its_own_global_allocator_is_refused_and_the_host_keeps_running() {
+    let own = builder(&support::fixture("allocator-plugin"))
+        .build()
+        .unwrap_or_else(|e| panic!("allocator-plugin does not build: {e}"));
+    let mut host = Host::with_builder(builder(&support::fixture("minimal-plugin")));
+    host.reload_from(&minimal_plugin().dylib, None).unwrap();
+
+    let err = host.reload_from(&own.dylib, None).unwrap_err();
+    assert!(
+        matches!(&err, ReloadError::Load(LoadError::OwnGlobalAllocator { path }) if path == &own.dylib),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("would be freed by another instance of the allocator")
+            && text
+                .contains("remove the `#[global_allocator]` from the plugin and its dependencies"),
+        "{text}"
+    );
+    // Nothing changed: the first version still runs, and a plugin without an allocator of its
+    // own still loads.
+    assert_eq!(host.version(), 1);
+    assert!(host.catalog().get("Counter").is_some());
+    host.reload_from(&minimal_plugin().dylib, None).unwrap();
+    assert_eq!(host.version(), 2);
+}
+
+/// `-C link-dead-code` keeps std's default allocator functions in the image beside the
+/// plugin's own allocator: their presence alone must not pass it.
+#[test]
+#[cfg(target_arch = "x86_64")]
+#[cfg_attr(
+    miri,
+    ignore = "builds a plugin crate with cargo and dlopens it: process spawning and FFI, which Miri cannot run"
+)]
+fn an_own_allocator_beside_the_default_ones_kept_by_link_dead_code_is_refused() {
+    let lib_rs =
+        fs::read_to_string(support::fixture("allocator-plugin").join("src/lib.rs")).unwrap();
+    let dir = variant("dead-code-allocator-plugin", &lib_rs, |manifest| manifest);
+    fs::create_dir(dir.path().join(".cargo")).unwrap();
+    fs::write(
+        dir.path().join(".cargo/config.toml"),
+        "[build]\nrustflags = [\"-C\", \"link-dead-code\"]\n",
+    )
+    .unwrap();
+    let built = builder(dir.path())
+        .build()
+        .unwrap_or_else(|e| panic!("dead-code-allocator-plugin does not build: {e}"));
+    let err = loader().load(&built.dylib).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::OwnGlobalAllocator { path } if path == &built.dylib),
+        "{err:?}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds a plugin crate with cargo and dlopens it: process spawning and FFI, which Miri cannot run"
+)]
+fn a_plugin_without_a_symbol_table_is_refused_as_undecidable() {
+    let lib_rs = fs::read_to_string(support::fixture("minimal-plugin").join("src/lib.rs")).unwrap();
+    let dir = variant("stripped-plugin", &lib_rs, |manifest| {
+        format!("{manifest}\n[profile.dev]\nstrip = \"symbols\"\n")
+    });
+    let built = builder(dir.path())
+        .build()
+        .unwrap_or_else(|e| panic!("stripped-plugin does not build: {e}"));
+    let err = loader().load(&built.dylib).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::UnknownGlobalAllocator { path, .. } if path == &built.dylib),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("build it without `strip = \"symbols\"`"),
+        "{err}"
     );
 }
 

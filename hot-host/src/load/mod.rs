@@ -1,7 +1,7 @@
 //! Loading a built plugin library, checking its header before trusting anything in it.
 //!
 //! [`Loader::load`] copies the library to a path of its own, opens the copy, calls
-//! `coo_plugin_header` and compares the `#[repr(C)]` [`PluginHeader`] with the host's own: magic,
+//! `coo_plugin_header` and compares the `#[repr(C)]` [`PluginHeader`](coo_runtime::plugin::PluginHeader) with the host's own: magic,
 //! Coo ABI version and ABI fingerprint (plain bytes at fixed offsets, read before anything is
 //! dereferenced), then compiler version, `coo-runtime` version and panic strategy. Only when all
 //! match does it call the header's `manifest` function, whose Rust types it can then read because
@@ -9,7 +9,17 @@
 //! fingerprint is a hash of them; the version number alone would let an edited copy through).
 //! Every mismatch is a [`LoadError`] variant with both sides. Finally it refuses a manifest in
 //! which two hot functions have the same stable name (the plugin's own and a dependency's, say):
-//! one would silently shadow the other.
+//! one would silently shadow the other; and a library that sets its own `#[global_allocator]`,
+//! or whose symbols do not tell ([`allocator`]): memory moves between versions.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | [`Loader`]: the copy, `dlopen`, the checks in order, stale copies |
+//! | `header.rs` | the header check and the manifest's duplicate names |
+//! | [`allocator`] | which global allocator an image uses, from its symbol table |
+//! | `elf.rs` | the segments of an ELF file lie within it (before `dlopen`) |
+//! | `image.rs` | [`Image`], [`LoadedLibrary`], what stays mapped ([`Pinned`], [`kept`]) |
+//! | `error.rs` | [`LoadError`] and the values it shows |
 //!
 //! # Why a copy
 //!
@@ -60,335 +70,25 @@
 //! the copies of open images. [`Loader::remove_stale_copies`] removes those left by processes that
 //! were killed before they could.
 
-use std::cell::RefCell;
-use std::fmt;
+pub mod allocator;
+mod elf;
+mod error;
+mod header;
+mod image;
+
 use std::fs;
 use std::io;
-use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use coo_runtime::ImageRef;
-use coo_runtime::plugin::{
-    ABI_FINGERPRINT, ABI_VERSION, HEADER_SYMBOL, MAGIC, Manifest, PluginHeader, RUNTIME_VERSION,
-    RUSTC_VERSION,
-};
 use libloading::Library;
+
+use allocator::Allocator;
+pub use error::{ExpectedFound, Fingerprint, LoadError, Magic};
+pub use image::{Image, Kept, LoadedLibrary, Pinned, kept, mapped_under, pinned, take_pinned};
 
 /// Numbers the copies this process makes, across all loaders.
 static COPIES: AtomicU64 = AtomicU64::new(0);
-/// Images this process has mapped: open, pinned after closing, or rejected and leaked.
-static KEPT_LIBRARIES: AtomicUsize = AtomicUsize::new(0);
-/// The sizes of their files.
-static KEPT_BYTES: AtomicU64 = AtomicU64::new(0);
-/// Every image found still mapped after it was closed.
-static PINNED: Mutex<Vec<Pinned>> = Mutex::new(Vec::new());
-
-thread_local! {
-    /// The images pinned on this thread since the last [`take_pinned`].
-    static PINNED_HERE: RefCell<Vec<Pinned>> = const { RefCell::new(Vec::new()) };
-}
-
-/// What a side of a comparison expected and what it found, abi_stable style.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpectedFound<T> {
-    pub expected: T,
-    pub found: T,
-}
-
-impl<T: fmt::Display> fmt::Display for ExpectedFound<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "expected `{}`, found `{}`", self.expected, self.found)
-    }
-}
-
-/// Eight magic bytes, displayed as a byte string: `b"COOPLUG\0"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Magic(pub [u8; 8]);
-
-impl fmt::Display for Magic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "b\"{}\"", self.0.escape_ascii())
-    }
-}
-
-/// An ABI fingerprint (see [`coo_runtime::plugin::ABI_FINGERPRINT`]), displayed as hex.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint(pub [u8; 16]);
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-/// Why a library could not be loaded as a plugin. `path` is always the library asked for, not
-/// the copy.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("could not copy `{}` to `{}` for loading: {source}", path.display(), copy.display())]
-    Copy {
-        path: PathBuf,
-        copy: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    /// The dynamic loader refused the file (not a library, truncated, wrong architecture, …).
-    #[error("could not open `{}` as a dynamic library: {message}", path.display())]
-    Open { path: PathBuf, message: String },
-    /// A library, but not a Coo plugin: it does not export `coo_plugin_header`.
-    #[error("`{}` is not a Coo plugin: {reason}", path.display())]
-    NotAPlugin { path: PathBuf, reason: String },
-    #[error("`{}` exports `coo_plugin_header` but its header is not a Coo plugin header: {mismatch}", path.display())]
-    Magic {
-        path: PathBuf,
-        mismatch: ExpectedFound<Magic>,
-    },
-    #[error("`{}` speaks another version of the Coo plugin ABI: {mismatch}; rebuild it against this host's coo-runtime", path.display())]
-    Abi {
-        path: PathBuf,
-        mismatch: ExpectedFound<u32>,
-    },
-    #[error("`{}` was built by another compiler: {mismatch}; rebuild host and plugin with the same toolchain", path.display())]
-    Rustc {
-        path: PathBuf,
-        mismatch: ExpectedFound<String>,
-    },
-    #[error("`{}` links another version of coo-runtime: {mismatch}; make host and plugin depend on the same one", path.display())]
-    Runtime {
-        path: PathBuf,
-        mismatch: ExpectedFound<String>,
-    },
-    /// Built from other sources of `coo-runtime` (or `coo-derive`) than the host, of the same
-    /// version: the types that cross the boundary may be laid out differently.
-    #[error("`{}` was built from other sources of coo-runtime than this host (ABI fingerprint {mismatch}): the descriptors it hands over may have another layout, so none of them is read; rebuild the host and the plugin from the same coo-runtime and coo-derive", path.display())]
-    Fingerprint {
-        path: PathBuf,
-        mismatch: ExpectedFound<Fingerprint>,
-    },
-    /// Built with `panic = "abort"`: a panic in a hot function would abort the host.
-    #[error("`{}` was built with `panic = \"{found}\"`, so a panic in a hot function would abort the host instead of being returned as an error; write `panic = \"unwind\"` under `[profile.dev]` and `[profile.release]` in the plugin's Cargo.toml (its workspace's, if it is in one), and remove any `-C panic=abort` from RUSTFLAGS", path.display())]
-    PanicStrategy { path: PathBuf, found: String },
-    /// Two hot functions (of the plugin, or of crates it links) have the same stable name.
-    #[error("`{}` has two hot functions named `{name}`: `{first}` and `{second}`; hot functions are called by their path within their crate, so one would silently replace the other; rename the plugin's own function or move it into a module (`mod sim {{ ... }}` makes it `sim::{name}`)", path.display())]
-    DuplicateFn {
-        path: PathBuf,
-        /// The stable name both have.
-        name: String,
-        /// Both functions' full paths (`crate::module::name`), in sorted order.
-        first: String,
-        second: String,
-    },
-    #[error("`{}` has a valid header but its manifest function returned null", path.display())]
-    NoManifest { path: PathBuf },
-}
-
-/// An open plugin library and its copy on disk. Dropping it (when the last [`ImageRef`] of it
-/// goes) closes the library, records it as [`Pinned`] if it is still mapped, and removes the
-/// copy. See the [module docs](self).
-pub struct Image {
-    library: ManuallyDrop<Library>,
-    source: PathBuf,
-    path: PathBuf,
-    bytes: u64,
-    /// The host version that loaded it (0 for a preview or a bare load), for reports.
-    version: AtomicU64,
-}
-
-impl fmt::Debug for Image {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Image")
-            .field("path", &self.path)
-            .field("version", &self.version.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
-impl Image {
-    /// Records the host version this image is loaded as, for reports of it being pinned.
-    pub fn set_version(&self, version: u64) {
-        self.version.store(version, Ordering::Relaxed);
-    }
-
-    /// The copy the image was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for Image {
-    fn drop(&mut self) {
-        // SAFETY: this is the image's last owner: every descriptor, glue function, shim and
-        // manifest pointer into it is held together with an `ImageRef` clone of the `Arc` that
-        // owned this `Image`, so none is left (the module docs list the holders). Values of its
-        // types were dropped by the holders of those guards before they let go. Taken once.
-        let library = unsafe { ManuallyDrop::take(&mut self.library) };
-        let closed = library.close();
-        let still_mapped = is_mapped(&self.path);
-        if closed.is_err() || still_mapped {
-            let why = match closed {
-                Err(e) => format!("dlclose failed: {}", error_chain(&e)),
-                Ok(()) => "still mapped after dlclose: the plugin registered a thread-local \
-                           destructor (a thread that ran its code, or one it spawned and that \
-                           may still run)"
-                    .to_owned(),
-            };
-            let pinned = Pinned {
-                source: self.source.clone(),
-                copy: self.path.clone(),
-                version: self.version.load(Ordering::Relaxed),
-                bytes: self.bytes,
-                why,
-            };
-            PINNED
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(pinned.clone());
-            let _ = PINNED_HERE.try_with(|p| p.borrow_mut().push(pinned));
-        } else {
-            KEPT_LIBRARIES.fetch_sub(1, Ordering::Relaxed);
-            KEPT_BYTES.fetch_sub(self.bytes, Ordering::Relaxed);
-        }
-        // A mapping outlives its file; nothing reads the copy once it is open.
-        let _ = fs::remove_file(&self.path);
-    }
-}
-
-/// An image that stayed mapped after it was closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pinned {
-    /// The library asked for.
-    pub source: PathBuf,
-    /// The copy that was loaded (removed from disk, still mapped).
-    pub copy: PathBuf,
-    /// The host version it was loaded as (0: a preview or a bare load).
-    pub version: u64,
-    pub bytes: u64,
-    /// Why it stays mapped.
-    pub why: String,
-}
-
-impl fmt::Display for Pinned {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "version {} ({}) stays mapped for the life of the process: {}",
-            self.version,
-            self.source.display(),
-            self.why
-        )
-    }
-}
-
-/// Every image this process found still mapped after closing it.
-pub fn pinned() -> Vec<Pinned> {
-    PINNED.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-/// The images found pinned on this thread since the last call.
-pub fn take_pinned() -> Vec<Pinned> {
-    PINNED_HERE
-        .try_with(|p| core::mem::take(&mut *p.borrow_mut()))
-        .unwrap_or_default()
-}
-
-/// Whether `path` is mapped into this process (Linux: by `/proc/self/maps`; elsewhere assumed
-/// not, since nothing can tell).
-fn is_mapped(path: &Path) -> bool {
-    let Some(path) = path.to_str() else {
-        return false;
-    };
-    fs::read_to_string("/proc/self/maps").is_ok_and(|maps| {
-        maps.lines().any(|line| {
-            line.split_once('/').is_some_and(|(_, rest)| {
-                let mapped = format!("/{rest}");
-                mapped == path || mapped.strip_suffix(" (deleted)") == Some(path)
-            })
-        })
-    })
-}
-
-/// The distinct files under `dir` that are mapped into this process now (Linux; elsewhere
-/// empty): the plugin images a loader copying into `dir` keeps mapped.
-pub fn mapped_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = Vec::new();
-    let Ok(maps) = fs::read_to_string("/proc/self/maps") else {
-        return out;
-    };
-    for line in maps.lines() {
-        let Some((_, rest)) = line.split_once('/') else {
-            continue;
-        };
-        let mapped = format!("/{rest}");
-        let mapped = mapped.strip_suffix(" (deleted)").unwrap_or(&mapped);
-        let mapped = PathBuf::from(mapped);
-        if mapped.starts_with(dir) && !out.contains(&mapped) {
-            out.push(mapped);
-        }
-    }
-    out
-}
-
-/// A plugin library that passed the header check, and the guard that keeps it loaded: what it
-/// hands out is valid as long as this (or a clone of [`LoadedLibrary::image`]) lives.
-#[derive(Debug, Clone)]
-pub struct LoadedLibrary {
-    /// The library asked for.
-    pub source: PathBuf,
-    /// The copy actually loaded.
-    pub path: PathBuf,
-    /// The size of the copy.
-    pub bytes: u64,
-    /// Points into `image`, which this keeps open.
-    manifest: &'static Manifest,
-    image: Arc<Image>,
-}
-
-impl LoadedLibrary {
-    /// What the plugin registered: its types and hot functions. The descriptors it reaches are
-    /// valid while a guard of the image lives ([`LoadedLibrary::image_ref`]).
-    pub fn manifest(&self) -> &Manifest {
-        self.manifest
-    }
-
-    /// The manifest as the loader's own users keep it: with a guard of its image beside it.
-    pub(crate) fn manifest_static(&self) -> &'static Manifest {
-        self.manifest
-    }
-
-    /// The open library, for looking up further symbols (valid while `self` lives).
-    pub fn library(&self) -> &Library {
-        &self.image.library
-    }
-
-    /// The image, to mark its version.
-    pub fn image(&self) -> &Image {
-        &self.image
-    }
-
-    /// A guard that keeps the image open, for every holder of pointers into it.
-    pub fn image_ref(&self) -> ImageRef {
-        ImageRef::new(self.image.clone())
-    }
-}
-
-/// How much this process keeps mapped (see [`kept`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Kept {
-    /// Images mapped: open ones, those pinned after closing, and rejected ones.
-    pub libraries: usize,
-    /// The sum of their file sizes.
-    pub bytes: u64,
-}
-
-/// How many plugin images this process keeps mapped, and their size.
-pub fn kept() -> Kept {
-    Kept {
-        libraries: KEPT_LIBRARIES.load(Ordering::Relaxed),
-        bytes: KEPT_BYTES.load(Ordering::Relaxed),
-    }
-}
 
 /// Loads plugin libraries through copies in one directory.
 #[derive(Debug, Clone)]
@@ -444,153 +144,21 @@ impl Loader {
                 message: error_chain(&e),
             })
             .map_err(remove_copy)?;
-        KEPT_LIBRARIES.fetch_add(1, Ordering::Relaxed);
-        KEPT_BYTES.fetch_add(bytes, Ordering::Relaxed);
-        match check(&library, dylib) {
-            Ok(manifest) => Ok(LoadedLibrary {
-                source: dylib.to_path_buf(),
-                path: copy.clone(),
-                bytes,
-                manifest,
-                image: Arc::new(Image {
-                    library: ManuallyDrop::new(library),
-                    source: dylib.to_path_buf(),
-                    path: copy,
-                    bytes,
-                    version: AtomicU64::new(0),
-                }),
-            }),
+        image::count_opened(bytes);
+        let checked = header::check(&library, dylib)
+            .and_then(|manifest| check_allocator(&copy, dylib).map(|()| manifest));
+        match checked {
+            Ok(manifest) => {
+                // SAFETY: `header::check` read `manifest` from this very library, opened from
+                // `copy`, a copy of `dylib`.
+                Ok(unsafe { LoadedLibrary::new(library, dylib, copy, bytes, manifest) })
+            }
             Err(e) => {
                 // Rejected: never closed (see the module docs), but its copy is not needed.
                 core::mem::forget(library);
                 Err(remove_copy(e))
             }
         }
-    }
-}
-
-/// Checks the header of `library` (opened from a copy of `dylib`) and returns its manifest.
-/// The manifest points into `library`: the caller keeps the library open for as long as it uses
-/// it (on success by wrapping it in an [`Image`] guarded along with the manifest; on failure by
-/// never closing it).
-fn check(library: &Library, dylib: &Path) -> Result<&'static Manifest, LoadError> {
-    let error_path = || dylib.to_path_buf();
-    {
-        // SAFETY: `coo_plugin_header` is exported by `coo-runtime` with exactly this signature;
-        // a library that exports a different item of that name could make this call anything,
-        // which is the trust we extended by loading it. The `Symbol` borrows `library`.
-        let header_fn =
-            unsafe { library.get::<extern "C" fn() -> *const PluginHeader>(HEADER_SYMBOL) }
-                .map_err(|e| LoadError::NotAPlugin {
-                    path: error_path(),
-                    reason: format!(
-                        "it does not export `coo_plugin_header` ({})",
-                        error_chain(&e)
-                    ),
-                })?;
-        let header = header_fn();
-        if header.is_null() {
-            return Err(LoadError::NotAPlugin {
-                path: error_path(),
-                reason: "`coo_plugin_header` returned null".to_owned(),
-            });
-        }
-        // SAFETY: non-null, and `coo_plugin_header` returns a pointer to a static of the library,
-        // which the caller keeps open (this function's contract). Only the magic, whose place and type no ABI version changes, is
-        // read before it is known to be a Coo header.
-        let magic = unsafe { (*header).magic };
-        if magic != MAGIC {
-            return Err(LoadError::Magic {
-                path: error_path(),
-                mismatch: ExpectedFound {
-                    expected: Magic(MAGIC),
-                    found: Magic(magic),
-                },
-            });
-        }
-        // SAFETY: as above; every ABI version starts with magic and `abi_version`.
-        let abi_version = unsafe { (*header).abi_version };
-        if abi_version != ABI_VERSION {
-            return Err(LoadError::Abi {
-                path: error_path(),
-                mismatch: ExpectedFound {
-                    expected: ABI_VERSION,
-                    found: abi_version,
-                },
-            });
-        }
-        // SAFETY: as above; every header from ABI version 2 on has the fingerprint, plain bytes,
-        // right after `abi_version`, so this reads bytes of the header's static whatever the
-        // rest of the plugin's `coo-runtime` looks like.
-        let fingerprint = unsafe { (*header).fingerprint };
-        if fingerprint != ABI_FINGERPRINT {
-            return Err(LoadError::Fingerprint {
-                path: error_path(),
-                mismatch: ExpectedFound {
-                    expected: Fingerprint(ABI_FINGERPRINT),
-                    found: Fingerprint(fingerprint),
-                },
-            });
-        }
-        // SAFETY: same magic, ABI version and fingerprint: the plugin's `PluginHeader` was
-        // compiled from the very definition the host's was, so the header has this layout, and
-        // it lives in a library the caller keeps open while it uses what this returns (the
-        // `'static` is that contract, not the library's life).
-        let header: &'static PluginHeader = unsafe { &*header };
-        // SAFETY: such a header points its `StrRef`s at static string data of the library,
-        // which is open; the strings are copied out right away.
-        let (rustc, runtime, panic) = unsafe {
-            (
-                header.rustc_version.read().into_owned(),
-                header.runtime_version.read().into_owned(),
-                header.panic_strategy.read().into_owned(),
-            )
-        };
-        if rustc != RUSTC_VERSION {
-            return Err(LoadError::Rustc {
-                path: error_path(),
-                mismatch: ExpectedFound {
-                    expected: RUSTC_VERSION.to_owned(),
-                    found: rustc,
-                },
-            });
-        }
-        if runtime != RUNTIME_VERSION {
-            return Err(LoadError::Runtime {
-                path: error_path(),
-                mismatch: ExpectedFound {
-                    expected: RUNTIME_VERSION.to_owned(),
-                    found: runtime,
-                },
-            });
-        }
-        if panic != "unwind" {
-            return Err(LoadError::PanicStrategy {
-                path: error_path(),
-                found: panic,
-            });
-        }
-
-        let manifest = (header.manifest)();
-        if manifest.is_null() {
-            return Err(LoadError::NoManifest { path: error_path() });
-        }
-        // SAFETY: the header matched, so the library was built by this compiler from this
-        // version of `coo-runtime`, and its `Manifest` (a Rust type) has the layout the host
-        // knows. It points to a static of the library (a `OnceLock` it fills once), valid while
-        // the library is open: the caller keeps it open for as long as it holds the manifest
-        // (`LoadedLibrary` holds it beside the `Image` guard).
-        let manifest: &'static Manifest = unsafe { &*manifest };
-        if let Some((name, first, second)) = duplicate_fn(manifest) {
-            return Err(LoadError::DuplicateFn {
-                path: error_path(),
-                name,
-                first,
-                second,
-            });
-        }
-
-        Ok(manifest)
     }
 }
 
@@ -646,129 +214,19 @@ impl Loader {
     }
 }
 
-/// The one check of a library file `dlopen` does not make.
-mod elf {
-    use std::fs::File;
-    use std::io::{Read, Seek, SeekFrom};
-    use std::path::Path;
-
-    const PT_LOAD: u32 = 1;
-
-    /// Checks that every loadable segment of an ELF file lies within the file: `dlopen` maps
-    /// them without looking, and reading a page past the end of the file kills the process with
-    /// SIGBUS. Files that are not ELF (Mach-O, PE, text) are left to the platform's loader, which
-    /// reads their headers with bounds checks.
-    pub(super) fn check_segments(path: &Path) -> Result<(), String> {
-        let mut file = File::open(path).map_err(|e| e.to_string())?;
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
-        let mut ident = [0u8; 64];
-        let read = read_up_to(&mut file, &mut ident).map_err(|e| e.to_string())?;
-        if read < 6 || ident[..4] != *b"\x7fELF" {
-            return Ok(());
-        }
-        let wide = match ident[4] {
-            1 => false,
-            2 => true,
-            class => return Err(format!("unknown ELF class {class}")),
-        };
-        let little = match ident[5] {
-            1 => true,
-            2 => false,
-            data => return Err(format!("unknown ELF data encoding {data}")),
-        };
-        let header_len = if wide { 64 } else { 52 };
-        if read < header_len {
-            return Err(format!(
-                "truncated: the ELF header needs {header_len} bytes, the file has {len}"
-            ));
-        }
-        let field = |bytes: &[u8], at: usize, size: usize| -> u64 {
-            let mut value = [0u8; 8];
-            let src = &bytes[at..at + size];
-            if little {
-                value[..size].copy_from_slice(src);
-                u64::from_le_bytes(value)
-            } else {
-                value[8 - size..].copy_from_slice(src);
-                u64::from_be_bytes(value)
-            }
-        };
-        let (phoff, phentsize, phnum) = if wide {
-            (
-                field(&ident, 32, 8),
-                field(&ident, 54, 2),
-                field(&ident, 56, 2),
-            )
-        } else {
-            (
-                field(&ident, 28, 4),
-                field(&ident, 42, 2),
-                field(&ident, 44, 2),
-            )
-        };
-        let min_entry = if wide { 56 } else { 32 };
-        if phnum > 0 && phentsize < min_entry {
-            return Err(format!("bad ELF program header size {phentsize}"));
-        }
-        let table_end = phoff.saturating_add(phentsize * phnum);
-        if table_end > len {
-            return Err(format!(
-                "truncated: the program headers end at byte {table_end}, the file has {len}"
-            ));
-        }
-        let mut table = vec![0u8; (phentsize * phnum) as usize];
-        file.seek(SeekFrom::Start(phoff))
-            .and_then(|_| file.read_exact(&mut table))
-            .map_err(|e| e.to_string())?;
-        for entry in table.chunks_exact(phentsize as usize) {
-            if field(entry, 0, 4) != u64::from(PT_LOAD) {
-                continue;
-            }
-            let (offset, filesz) = if wide {
-                (field(entry, 8, 8), field(entry, 32, 8))
-            } else {
-                (field(entry, 4, 4), field(entry, 16, 4))
-            };
-            let end = offset.saturating_add(filesz);
-            if end > len {
-                return Err(format!(
-                    "truncated: a loadable segment ends at byte {end}, the file has {len}"
-                ));
-            }
-        }
-        Ok(())
+/// Refuses a library (the copy at `copy` of `dylib`) that sets its own global allocator, or
+/// whose symbols do not tell (see [`allocator`]).
+fn check_allocator(copy: &Path, dylib: &Path) -> Result<(), LoadError> {
+    match allocator::allocator_of(copy) {
+        Allocator::Default | Allocator::NotElf => Ok(()),
+        Allocator::Own => Err(LoadError::OwnGlobalAllocator {
+            path: dylib.to_path_buf(),
+        }),
+        Allocator::Unknown(reason) => Err(LoadError::UnknownGlobalAllocator {
+            path: dylib.to_path_buf(),
+            reason,
+        }),
     }
-
-    fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-        let mut read = 0;
-        while read < buf.len() {
-            match file.read(&mut buf[read..])? {
-                0 => break,
-                n => read += n,
-            }
-        }
-        Ok(read)
-    }
-}
-
-/// The first two hot functions of `manifest` with the same stable name: the name and both full
-/// paths, sorted. `inventory` collects the `#[hot_fn]`s of every crate linked into the plugin,
-/// and the stable name leaves out the crate, so a dependency's `tick` and the plugin's own
-/// `tick` meet here.
-fn duplicate_fn(manifest: &Manifest) -> Option<(String, String, String)> {
-    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for f in &manifest.fns {
-        let full = format!("{}::{}", f.module, f.name);
-        if let Some(other) = seen.insert(f.path(), full.clone()) {
-            let (first, second) = if other <= full {
-                (other, full)
-            } else {
-                (full, other)
-            };
-            return Some((f.path(), first, second));
-        }
-    }
-    None
 }
 
 /// An error and its sources, `: `-separated (libloading's `Display` says only "dlopen failed";
@@ -810,6 +268,7 @@ fn copy_pid(name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coo_runtime::plugin::MAGIC;
 
     #[test]
     fn copy_names_carry_stem_pid_and_counter() {

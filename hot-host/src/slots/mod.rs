@@ -22,6 +22,19 @@
 //! no descriptor and no guard. A handle keeps the guard of the image it was resolved against,
 //! because it keeps that version's descriptor ([`FnHandle::desc`]): a handle held across
 //! reloads keeps that one old version mapped, until it is dropped or resolved again.
+//!
+//! # Files
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`]: one atomic load and an indirect call |
+//! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
+//! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
+//! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
+
+pub(crate) mod call;
+pub(crate) mod plan;
+mod value;
 
 use std::mem::MaybeUninit;
 use std::ops::Deref;
@@ -30,6 +43,8 @@ use std::sync::{Arc, Mutex};
 
 use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
+
+pub use value::{Value, ValueError};
 
 /// Why a call did not run or did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,224 @@
+//! Which global allocator a plugin image uses, read from its symbol table before it is trusted.
+//!
+//! Heap memory moves between images: a `Vec`, `String` or `Box` that version N made and the
+//! migration moved into version N+1's types is freed by N+1's code. That is sound only when every
+//! version allocates with the same allocator, which holds for Rust's default one (each image's
+//! `__rust_alloc` calls `malloc`, one heap per process). A plugin that sets its own
+//! `#[global_allocator]` (or links a crate that does) gets a new *instance* of that allocator
+//! with every loaded copy: mimalloc's heaps, a counter, an arena. N+1 would free N's memory into
+//! another instance. So such a plugin is refused ([`LoadError::OwnGlobalAllocator`]).
+//!
+//! # How it is told, on ELF (Linux), with the compiler the header check pinned
+//!
+//! The loader only accepts plugins built by the host's own rustc (the header check compares
+//! versions), so the allocator shim looks as that rustc (1.95) makes it. `__rust_alloc` and its
+//! siblings are internal symbols (local, mangled as `_RNvCs<hash>_7___rustc12___rust_alloc`), so
+//! they are in the `.symtab` section, not in the dynamic symbols:
+//!
+//! - **Default allocator**: rustc's shim defines `__rust_alloc` as a jump to std's
+//!   `__rdl_alloc` (defined in std, not inlinable across crates without LTO), so
+//!   `__rdl_alloc` is in the image.
+//! - **Own allocator**: `#[global_allocator]` defines `__rust_alloc` itself, calling the
+//!   allocator's `GlobalAlloc::alloc`; nothing refers to `__rdl_alloc`, and the linker drops it
+//!   (`--gc-sections`). (Older compilers named it `__rg_alloc`; that counts as own too.)
+//! - **Undecidable**: without a symbol table (`strip = "symbols"`) nothing can be told; with
+//!   LTO across crates (`lto = true`, `"fat"`, `"thin"`) the shim is inlined into its callers
+//!   and `__rdl_alloc` disappears either way. LTO also drops the shim's
+//!   `__rust_no_alloc_shim_is_unstable` marker, which every image built without it keeps; so
+//!   "no `__rdl_alloc`" means an own allocator only when the marker is there. Otherwise the
+//!   plugin is refused as undecidable ([`LoadError::UnknownGlobalAllocator`]), never guessed.
+//!
+//! `-C link-dead-code` keeps `__rdl_alloc` beside an allocator of the plugin's own, so on
+//! x86-64 "default" further needs `__rust_alloc` to branch to `__rdl_alloc` (the default shim is
+//! one `jmp` to it). On other architectures the presence of `__rdl_alloc` decides. Libraries
+//! that are not ELF (macOS, Windows) are not inspected: there the check does not run.
+//!
+//! [`LoadError::OwnGlobalAllocator`]: super::LoadError::OwnGlobalAllocator
+//! [`LoadError::UnknownGlobalAllocator`]: super::LoadError::UnknownGlobalAllocator
+
+use std::path::Path;
+
+use object::{Architecture, Object, ObjectSection, ObjectSymbol};
+
+/// What an image's symbols say about its global allocator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allocator {
+    /// Rust's default allocator (the system's `malloc`), shared by every image.
+    Default,
+    /// An allocator of the plugin's own (or of a crate it links).
+    Own,
+    /// The symbols do not say, for this reason.
+    Unknown(String),
+    /// Not an ELF file: not inspected.
+    NotElf,
+}
+
+/// Reads the symbol table of the library file at `path` (see the [module docs](self)).
+pub fn allocator_of(path: &Path) -> Allocator {
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(e) => return Allocator::Unknown(format!("its file could not be read ({e})")),
+    };
+    if !data.starts_with(b"\x7fELF") {
+        return Allocator::NotElf;
+    }
+    let file = match object::File::parse(&*data) {
+        Ok(file) => file,
+        Err(e) => return Allocator::Unknown(format!("its ELF file could not be read ({e})")),
+    };
+    if file.symbol_table().is_none() {
+        return Allocator::Unknown(
+            "it has no symbol table (it was built with `strip = \"symbols\"` or stripped \
+             afterwards)"
+                .to_owned(),
+        );
+    }
+    let verdict = classify(
+        file.symbols()
+            .filter(|sym| sym.is_definition())
+            .filter_map(|sym| sym.name().ok()),
+    );
+    if verdict == Allocator::Default && file.architecture() == Architecture::X86_64 {
+        return x86_64_shim_calls_default(&file);
+    }
+    verdict
+}
+
+/// The verdict from the names of the symbols an image defines.
+fn classify<'a>(names: impl IntoIterator<Item = &'a str>) -> Allocator {
+    let (mut default, mut own, mut shim_marker) = (false, false, false);
+    for name in names {
+        default |= is_shim_symbol(name, "__rdl_alloc");
+        own |= is_shim_symbol(name, "__rg_alloc");
+        shim_marker |= name.contains("__rust_no_alloc_shim_is_unstable");
+    }
+    match (default, own, shim_marker) {
+        (_, true, _) => Allocator::Own,
+        (true, false, _) => Allocator::Default,
+        (false, false, true) => Allocator::Own,
+        (false, false, false) => Allocator::Unknown(
+            "its allocator shim is not in its symbol table (it was built with `lto`, which \
+             inlines it)"
+                .to_owned(),
+        ),
+    }
+}
+
+/// On x86-64, where the image has `__rdl_alloc`: whether its `__rust_alloc` calls it (a `jmp` or
+/// `call` with a 32-bit displacement landing on it). rustc's default shim is exactly such a
+/// `jmp`; an own allocator's `__rust_alloc` calls the allocator instead, even when
+/// `-C link-dead-code` kept `__rdl_alloc` in the image.
+fn x86_64_shim_calls_default(file: &object::File<'_>) -> Allocator {
+    let find = |name: &str| {
+        file.symbols()
+            .find(|sym| sym.is_definition() && sym.name().is_ok_and(|n| is_shim_symbol(n, name)))
+    };
+    let (Some(shim), Some(default)) = (find("__rust_alloc"), find("__rdl_alloc")) else {
+        return Allocator::Unknown(
+            "it has `__rdl_alloc` but no `__rust_alloc` in its symbol table".to_owned(),
+        );
+    };
+    let code = shim
+        .section_index()
+        .and_then(|index| file.section_by_index(index).ok())
+        .and_then(|section| {
+            section
+                .data_range(shim.address(), shim.size())
+                .ok()
+                .flatten()
+        });
+    let Some(code) = code else {
+        return Allocator::Unknown("the code of its `__rust_alloc` could not be read".to_owned());
+    };
+    if calls(code, shim.address(), default.address()) {
+        Allocator::Default
+    } else {
+        Allocator::Own
+    }
+}
+
+/// Whether the x86-64 `code`, at address `at`, has a `jmp rel32` (`e9`) or `call rel32` (`e8`)
+/// to `target`. A byte scan, not a disassembly: a match inside another instruction would need
+/// its displacement to land exactly on `target`.
+fn calls(code: &[u8], at: u64, target: u64) -> bool {
+    code.windows(5).enumerate().any(|(i, bytes)| {
+        let displacement = i32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+        let next = at.wrapping_add(i as u64 + 5);
+        matches!(bytes[0], 0xe8 | 0xe9)
+            && next.wrapping_add_signed(i64::from(displacement)) == target
+    })
+}
+
+/// Whether `symbol` is the allocator shim function `name`: unmangled (`__rdl_alloc`) or mangled
+/// in rustc's `__rustc` namespace (`_RNvCs<hash>_7___rustc11___rdl_alloc`), not a longer name
+/// such as `__rdl_alloc_zeroed`.
+fn is_shim_symbol(symbol: &str, name: &str) -> bool {
+    symbol == name || symbol.ends_with(&format!("{}_{name}", name.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shim_symbols_are_told_apart_from_longer_names() {
+        assert!(is_shim_symbol("__rdl_alloc", "__rdl_alloc"));
+        assert!(is_shim_symbol(
+            "_RNvCsfLfy6EI15iL_7___rustc11___rdl_alloc",
+            "__rdl_alloc"
+        ));
+        assert!(!is_shim_symbol(
+            "_RNvCsfLfy6EI15iL_7___rustc18___rdl_alloc_zeroed",
+            "__rdl_alloc"
+        ));
+        assert!(!is_shim_symbol(
+            "_RNvCsfLfy6EI15iL_7___rustc12___rust_alloc",
+            "__rdl_alloc"
+        ));
+    }
+
+    /// `__rust_alloc` of a rustc 1.95 cdylib with the default allocator (`jmp 26e30` at
+    /// `122d0`), and the start of one with its own (`sub $0x18,%rsp; ...`).
+    #[test]
+    fn a_jump_to_the_default_allocator_is_found_by_its_target() {
+        let default = [0xe9, 0x5b, 0x4b, 0x01, 0x00, 0xcc, 0xcc];
+        assert!(calls(&default, 0x122d0, 0x26e30));
+        assert!(!calls(&default, 0x122d0, 0x26e40));
+        let own = [0x48, 0x83, 0xec, 0x18, 0x48, 0x89, 0x7c, 0x24, 0x08];
+        assert!(!calls(&own, 0x12a40, 0x26e30));
+    }
+
+    /// The `___rustc` symbols of cdylibs built by rustc 1.95 (`nm`), with and without a
+    /// `#[global_allocator]`, with and without `lto = "fat"`.
+    #[test]
+    fn verdicts_from_rustc_1_95_symbol_tables() {
+        let rustc = |names: &[&str]| -> Vec<String> {
+            names
+                .iter()
+                .map(|n| format!("_RNvCsfLfy6EI15iL_7___rustc{}_{n}", n.len()))
+                .collect()
+        };
+        let default = rustc(&[
+            "rust_panic",
+            "__rdl_alloc",
+            "__rust_alloc",
+            "__rdl_dealloc",
+            "__rust_dealloc",
+            "__rust_alloc_error_handler",
+            "__rust_no_alloc_shim_is_unstable_v2",
+        ]);
+        let own = rustc(&[
+            "rust_panic",
+            "__rust_alloc",
+            "__rust_dealloc",
+            "__rust_alloc_error_handler",
+            "__rust_no_alloc_shim_is_unstable_v2",
+        ]);
+        let lto = rustc(&["rust_panic", "__rust_alloc", "__rust_alloc_error_handler"]);
+        let names = |v: &[String]| classify(v.iter().map(String::as_str));
+        assert_eq!(names(&default), Allocator::Default);
+        assert_eq!(names(&own), Allocator::Own);
+        assert!(matches!(names(&lto), Allocator::Unknown(reason) if reason.contains("`lto`")));
+        assert_eq!(classify(["__rg_alloc", "__rdl_alloc"]), Allocator::Own);
+    }
+}
