@@ -13,15 +13,16 @@
 //!
 //! Everything is named through `::coo_runtime::__private`, imported as `__coo`.
 
-use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
-use syn::{DeriveInput, Expr, Path};
+use syn::{DeriveInput, Expr, Path, Type};
 
 use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::attr::Repr;
 use crate::errors::Errors;
+use crate::self_type::replace_self;
 use crate::valid;
 
 /// The expansion of `#[derive(CooType)]` on `input`, or every error found in it.
@@ -389,7 +390,7 @@ fn discriminant_consts(
         } else {
             match (variant.discriminant, names.last()) {
                 (Some(expr), _) => {
-                    let expr = replace_self(expr.to_token_stream(), ty);
+                    let expr = replace_self(expr, &Path::from(ty.clone()));
                     quote!({
                         const __COO_EXPLICIT: __coo::core::primitive::#int = #expr;
                         __COO_EXPLICIT as __coo::core::primitive::i128
@@ -444,7 +445,7 @@ fn field_desc(
 /// `unsafe fn __coo_default_x(dst)`: writes the value of `#[coo(default = EXPR)]`, catching a
 /// panic in `EXPR`. A `let` of the field's type puts a type mismatch on `EXPR` itself, with the
 /// field's type as the reason (a closure's return type would be named as the reason instead).
-fn default_writer(writer: &Ident, field_ty: &TokenStream, expr: &Expr) -> TokenStream {
+fn default_writer(writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
     quote! {
         // A diverging `EXPR` (`panic!(...)`) makes the `let` diverge: fine, `catch` reports it.
         #[allow(unreachable_code, clippy::diverging_sub_expression)]
@@ -491,27 +492,8 @@ fn style_tokens(style: Style) -> TokenStream {
 
 /// The field's type, with `Self` replaced by the type's name: the generated items live outside
 /// any `impl`, where `Self` means nothing.
-fn field_type(field: &Field<'_>, ty: &Ident) -> TokenStream {
-    replace_self(field.ty.to_token_stream(), ty)
-}
-
-fn replace_self(tokens: TokenStream, ty: &Ident) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|token| match token {
-            TokenTree::Ident(ident) if ident == "Self" => {
-                let mut replaced = ty.clone();
-                replaced.set_span(ident.span());
-                TokenTree::Ident(replaced)
-            }
-            TokenTree::Group(group) => {
-                let mut replaced = Group::new(group.delimiter(), replace_self(group.stream(), ty));
-                replaced.set_span(group.span());
-                TokenTree::Group(replaced)
-            }
-            other => other,
-        })
-        .collect()
+fn field_type(field: &Field<'_>, ty: &Ident) -> Type {
+    replace_self(field.ty, &Path::from(ty.clone()))
 }
 
 /// The type's identifier, resolved at the call site, as thiserror does: the located span keeps

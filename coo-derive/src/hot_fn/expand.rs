@@ -18,14 +18,15 @@
 //!
 //! Everything is named through `::coo_runtime::__private`, imported as `__coo`.
 
-use proc_macro2::{Group, TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{ImplItem, Item, ItemImpl, Signature, Type};
+use syn::{ImplItem, Item, ItemImpl, Path, Signature, Type};
 
-use super::ast::{HotFn, Input, Passing, Ret};
+use super::ast::{HotFn, Input, Passing, Ret, ungroup};
 use super::{attr, valid};
 use crate::errors::Errors;
+use crate::self_type;
 
 /// The expansion of `#[hot_fn]` (with `args` between its parentheses) on `item`, or every
 /// error found in them.
@@ -262,7 +263,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
 /// and the function never runs.
 fn alias_checks(
     function: &HotFn<'_>,
-    resources: &[(usize, TokenStream, bool)],
+    resources: &[(usize, Type, bool)],
     owned: &[proc_macro2::Ident],
 ) -> TokenStream {
     let mut checks = Vec::new();
@@ -316,57 +317,18 @@ fn alias_checks(
 }
 
 /// `ty` with `Self` replaced by the impl block's type: the generated items live outside the
-/// block, where `Self` means nothing. The replacement keeps the span of `Self`, so errors about
-/// the type still point at the signature.
-fn replace_self(ty: &Type, owner: Option<&Type>) -> TokenStream {
+/// block, where `Self` means nothing.
+fn replace_self(ty: &Type, owner: Option<&Type>) -> Type {
     match owner {
-        Some(owner) => replace_self_tokens(ty.to_token_stream(), &owner.to_token_stream()),
-        None => ty.to_token_stream(),
+        Some(owner) => self_type::replace_self(ty, owner_path(owner)),
+        None => ty.clone(),
     }
 }
 
-fn replace_self_tokens(tokens: TokenStream, owner: &TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .flat_map(|token| -> TokenStream {
-            match token {
-                TokenTree::Ident(ident) if ident == "Self" => owner
-                    .clone()
-                    .into_iter()
-                    .map(|mut token| {
-                        respan(&mut token, ident.span());
-                        token
-                    })
-                    .collect(),
-                TokenTree::Group(group) => {
-                    let mut replaced = Group::new(
-                        group.delimiter(),
-                        replace_self_tokens(group.stream(), owner),
-                    );
-                    replaced.set_span(group.span());
-                    TokenTree::Group(replaced).into()
-                }
-                other => other.into(),
-            }
-        })
-        .collect()
-}
-
-/// Gives `token` and everything inside it `span`.
-fn respan(token: &mut TokenTree, span: proc_macro2::Span) {
-    if let TokenTree::Group(group) = token {
-        let stream = group
-            .stream()
-            .into_iter()
-            .map(|mut inner| {
-                respan(&mut inner, span);
-                inner
-            })
-            .collect();
-        let mut replaced = Group::new(group.delimiter(), stream);
-        replaced.set_span(span);
-        *token = TokenTree::Group(replaced);
-    } else {
-        token.set_span(span);
+/// The path of an impl block's self type, which `valid` accepted only as a plain path.
+fn owner_path(owner: &Type) -> &Path {
+    match ungroup(owner) {
+        Type::Path(path) if path.qself.is_none() => &path.path,
+        _ => unreachable!("`valid::check` rejects impl blocks of other types"),
     }
 }

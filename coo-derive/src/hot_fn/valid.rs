@@ -9,6 +9,7 @@ use syn::{FnArg, GenericParam, Item, ItemImpl, Lifetime, PathArguments, Type, Ty
 
 use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, ungroup};
 use crate::errors::Errors;
+use crate::self_type::mentions_self;
 use crate::valid::type_text;
 
 /// Records every rule the input breaks.
@@ -30,22 +31,14 @@ fn check_free_fn(errors: &mut Errors, function: &HotFn<'_>) {
     let sig = function.sig;
     let uses_self = sig.inputs.iter().any(|arg| match arg {
         FnArg::Receiver(_) => true,
-        FnArg::Typed(typed) => mentions_self(typed.ty.to_token_stream()),
-    }) || mentions_self(sig.output.to_token_stream());
+        FnArg::Typed(typed) => mentions_self(&*typed.ty),
+    }) || mentions_self(&sig.output);
     if uses_self {
         errors.at(
             Span::call_site(),
             "`#[hot_fn]` on a method needs `#[hot_fn]` on its `impl` block too: write `#[hot_fn] impl Type { ... }`; the block's attribute registers the methods marked `#[hot_fn]`",
         );
     }
-}
-
-fn mentions_self(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
-        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
-        _ => false,
-    })
 }
 
 fn check_impl(errors: &mut Errors, block: &HotImpl<'_>) {
