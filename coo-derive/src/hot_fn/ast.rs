@@ -10,7 +10,7 @@ use syn::{
 
 use super::attr;
 use crate::errors::Errors;
-use crate::valid::type_text;
+use crate::tokens::type_text;
 
 /// The item under `#[hot_fn]`.
 pub(crate) enum Input<'a> {
@@ -195,6 +195,14 @@ pub(crate) fn owner_name(owner: &Type) -> String {
             None => type_text(owner),
         },
         _ => type_text(owner),
+    }
+}
+
+impl Param<'_> {
+    /// The name for messages: the parameter's name, or `_` for a pattern (which `valid`
+    /// reports).
+    pub(crate) fn shown_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("_")
     }
 }
 

@@ -16,7 +16,8 @@
 //! Methods are called as `<Type>::method`, with `Self` in their signatures replaced by the type
 //! of the impl block's header.
 //!
-//! Everything is named through `::coo_runtime::__private`, imported as `__coo`.
+//! Everything is named through `::coo_runtime::__private`, imported as `__coo`
+//! ([`private_import`]).
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -27,6 +28,7 @@ use super::ast::{HotFn, Input, Passing, Ret, ungroup};
 use super::{attr, valid};
 use crate::errors::Errors;
 use crate::self_type;
+use crate::tokens::private_import;
 
 /// The expansion of `#[hot_fn]` (with `args` between its parentheses) on `item`, or every
 /// error found in them.
@@ -216,10 +218,11 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
     };
 
     let cfgs = &function.cfgs;
+    let private = private_import();
     quote! {
         #(#cfgs)*
         const _: () = {
-            use ::coo_runtime::__private as __coo;
+            #private
 
             unsafe extern "C-unwind" fn __coo_shim(
                 __coo_args: *const *mut u8,
@@ -272,10 +275,7 @@ fn alias_checks(
             if !(*a_mut || *b_mut) {
                 continue;
             }
-            let name = |slot: usize| {
-                let param = &function.params[slot];
-                param.name.clone().unwrap_or_else(|| "_".to_owned())
-            };
+            let name = |slot: usize| function.params[slot].shown_name();
             let message = format!(
                 "`{}` was called with one resource as both `{}` and `{}`, and one of them is `&mut`",
                 function.name(),

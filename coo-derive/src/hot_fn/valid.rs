@@ -10,7 +10,7 @@ use syn::{FnArg, GenericParam, Item, ItemImpl, Lifetime, PathArguments, Type, Ty
 use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, ungroup};
 use crate::errors::Errors;
 use crate::self_type::mentions_self;
-use crate::valid::type_text;
+use crate::tokens::type_text;
 
 /// Records every rule the input breaks.
 pub(crate) fn check(errors: &mut Errors, input: &Input<'_>) {
@@ -284,7 +284,7 @@ fn check_aliasing(errors: &mut Errors, function: &HotFn<'_>) {
         if let (Some(owner), "Self") = (&owner, resource.as_str()) {
             resource = owner.clone();
         }
-        let name = param.name.clone().unwrap_or_else(|| "_".to_owned());
+        let name = param.shown_name().to_owned();
         let earlier = seen
             .iter()
             .find(|(other, other_mutable, _)| *other == resource && (mutable || *other_mutable));
