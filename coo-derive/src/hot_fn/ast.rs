@@ -5,7 +5,7 @@
 
 use syn::ext::IdentExt as _;
 use syn::{
-    Attribute, FnArg, ImplItem, Item, ItemImpl, Pat, ReturnType, Signature, Type, Visibility,
+    Attribute, FnArg, ImplItem, Item, ItemImpl, Pat, Path, ReturnType, Signature, Type, Visibility,
 };
 
 use super::attr;
@@ -183,6 +183,15 @@ impl<'a> HotFn<'a> {
             Some(owner) => format!("{}::{ident}", owner_name(owner)),
             None => ident.to_string(),
         }
+    }
+}
+
+/// The path of an impl block's self type, when it is a plain path (`World`, `sim::World`):
+/// what `Self` is replaced by. `None` for other self types, which `valid` rejects.
+pub(crate) fn owner_path(owner: &Type) -> Option<&Path> {
+    match ungroup(owner) {
+        Type::Path(path) if path.qself.is_none() => Some(&path.path),
+        _ => None,
     }
 }
 

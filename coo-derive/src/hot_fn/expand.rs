@@ -22,9 +22,9 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{ImplItem, Item, ItemImpl, Path, Signature, Type};
+use syn::{ImplItem, Item, ItemImpl, Signature, Type};
 
-use super::ast::{HotFn, Input, Passing, Ret, ungroup};
+use super::ast::{HotFn, Input, Passing, Ret, owner_path};
 use super::{attr, valid};
 use crate::errors::Errors;
 use crate::self_type;
@@ -320,15 +320,10 @@ fn alias_checks(
 /// block, where `Self` means nothing.
 fn replace_self(ty: &Type, owner: Option<&Type>) -> Type {
     match owner {
-        Some(owner) => self_type::replace_self(ty, owner_path(owner)),
+        Some(owner) => {
+            let owner = owner_path(owner).expect("`valid::check` rejects other self types");
+            self_type::replace_self(ty, owner)
+        }
         None => ty.clone(),
-    }
-}
-
-/// The path of an impl block's self type, which `valid` accepted only as a plain path.
-fn owner_path(owner: &Type) -> &Path {
-    match ungroup(owner) {
-        Type::Path(path) if path.qself.is_none() => &path.path,
-        _ => unreachable!("`valid::check` rejects impl blocks of other types"),
     }
 }

@@ -7,9 +7,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{FnArg, GenericParam, Item, ItemImpl, Lifetime, PathArguments, Type, TypeReference};
 
-use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, ungroup};
+use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, owner_path, ungroup};
 use crate::errors::Errors;
-use crate::self_type::mentions_self;
+use crate::self_type::{mentions_self, replace_self};
 use crate::tokens::type_text;
 
 /// Records every rule the input breaks.
@@ -268,10 +268,11 @@ fn check_fn(errors: &mut Errors, function: &HotFn<'_>) {
 
 /// `&T` and `&mut T` parameters are the one live resource of `T`, so a function that takes it
 /// mutably cannot take it a second time: the shim would hold two references to one value, one
-/// of them `&mut`. Types are compared as written (with `Self` as the impl block's type), so
+/// of them `&mut`. Types are compared as written, with every `Self` replaced by the impl
+/// block's type as `expand` replaces it (`<Self as Has>::Part` is `<World as Has>::Part`), so
 /// this cannot see through type aliases.
 fn check_aliasing(errors: &mut Errors, function: &HotFn<'_>) {
-    let owner = function.owner.map(type_text);
+    let owner = function.owner.and_then(owner_path);
     // (resource type as written, `&mut`, parameter name)
     let mut seen: Vec<(String, bool, String)> = Vec::new();
     for param in &function.params {
@@ -280,10 +281,10 @@ fn check_aliasing(errors: &mut Errors, function: &HotFn<'_>) {
             Passing::RefMut(target) => (target, true),
             _ => continue,
         };
-        let mut resource = type_text(target);
-        if let (Some(owner), "Self") = (&owner, resource.as_str()) {
-            resource = owner.clone();
-        }
+        let resource = match owner {
+            Some(owner) => type_text(&replace_self(target, owner)),
+            None => type_text(target),
+        };
         let name = param.shown_name().to_owned();
         let earlier = seen
             .iter()
