@@ -13,7 +13,7 @@
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::ToTokens as _;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Macro, Path, PathSegment, ReturnType, Type, TypeParamBound};
+use syn::{Expr, Macro, Path, ReturnType, Type, TypeParamBound};
 
 /// A node of the input that can hold `Self`.
 pub(crate) trait SelfHolder: Clone {
@@ -105,24 +105,27 @@ impl VisitMut for SelfVisitor<'_> {
         if starts_with_self {
             self.found = true;
             if let Some(owner) = self.owner {
-                let rest = core::mem::take(&mut path.segments);
-                let mut rest = rest.into_pairs();
-                let first = rest
+                let mut pairs = core::mem::take(&mut path.segments).into_pairs();
+                let (self_segment, self_sep) = pairs
                     .next()
                     .expect("the path starts with `Self`")
-                    .into_value();
-                let owner: Path = syn::parse2(respan(owner.to_token_stream(), first.ident.span()))
+                    .into_tuple();
+                let span = self_segment.ident.span();
+                let owner: Path = syn::parse2(respan(owner.to_token_stream(), span))
                     .expect("a path respanned is a path");
                 path.leading_colon = owner.leading_colon;
                 path.segments = owner.segments;
                 // `Self`'s own arguments, if any, stay with the type that replaces it.
-                if let Some(last) = path.segments.last_mut() {
-                    let PathSegment { arguments, .. } = first;
-                    if !arguments.is_none() {
-                        last.arguments = arguments;
-                    }
+                if !self_segment.arguments.is_none()
+                    && let Some(last) = path.segments.last_mut()
+                {
+                    last.arguments = self_segment.arguments;
                 }
-                path.segments.extend(rest.map(|pair| pair.into_value()));
+                // The rest of the path as written, from the `::` after `Self` on.
+                if let Some(sep) = self_sep {
+                    path.segments.push_punct(sep);
+                    path.segments.extend(pairs);
+                }
             }
         }
         visit_mut::visit_path_mut(self, path);

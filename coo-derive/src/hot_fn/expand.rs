@@ -27,7 +27,7 @@ use syn::{ImplItem, Item, ItemImpl, Signature, Type};
 use super::ast::{HotFn, Input, Passing, Ret, owner_path};
 use super::{attr, valid};
 use crate::errors::Errors;
-use crate::self_type;
+use crate::self_type::replace_self;
 use crate::tokens::private_import;
 
 /// The expansion of `#[hot_fn]` (with `args` between its parentheses) on `item`, or every
@@ -117,7 +117,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
         let slot = quote!((*__coo_args.add(#index)));
         let (read, kind) = match param.passing {
             Passing::Ref(target) => {
-                let target = replace_self(target, function.owner);
+                let target = outside_block(target, function.owner);
                 resources.push((index, target.clone(), false));
                 let read = quote! {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
@@ -133,7 +133,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 (read, kind)
             }
             Passing::RefMut(target) => {
-                let target = replace_self(target, function.owner);
+                let target = outside_block(target, function.owner);
                 resources.push((index, target.clone(), true));
                 let read = quote! {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
@@ -164,7 +164,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 (read, quote!(__coo::ValueKind::Str))
             }
             Passing::Value => {
-                let ty = replace_self(param.ty, function.owner);
+                let ty = outside_block(param.ty, function.owner);
                 let read = quote! {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
                     // (so `add` stays in bounds), and this one points to what an argument slot
@@ -208,7 +208,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
             quote!(<() as __coo::HotValue>::put_ret),
         ),
         Ret::Value(ty) => {
-            let ty = replace_self(ty, function.owner);
+            let ty = outside_block(ty, function.owner);
             (
                 quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::KIND),
                 quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::put_ret),
@@ -318,11 +318,11 @@ fn alias_checks(
 
 /// `ty` with `Self` replaced by the impl block's type: the generated items live outside the
 /// block, where `Self` means nothing.
-fn replace_self(ty: &Type, owner: Option<&Type>) -> Type {
+fn outside_block(ty: &Type, owner: Option<&Type>) -> Type {
     match owner {
         Some(owner) => {
             let owner = owner_path(owner).expect("`valid::check` rejects other self types");
-            self_type::replace_self(ty, owner)
+            replace_self(ty, owner)
         }
         None => ty.clone(),
     }
