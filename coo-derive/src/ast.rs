@@ -13,11 +13,10 @@ pub(crate) struct Container<'a> {
     pub ident: &'a Ident,
     pub generics: &'a Generics,
     pub attrs: TypeAttrs,
-    /// The `#[repr(...)]` of an enum (of a struct: the default, since struct descriptors
-    /// record every field's offset instead).
+    /// The `#[repr(...)]` of the type (an enum's descriptor records it; a struct's records
+    /// every field's offset instead).
     pub repr: Repr,
     pub data: Data<'a>,
-    pub original: &'a DeriveInput,
 }
 
 pub(crate) enum Data<'a> {
@@ -56,10 +55,8 @@ impl<'a> Container<'a> {
     /// IR (the error is recorded).
     pub(crate) fn from_ast(errors: &mut Errors, input: &'a DeriveInput) -> Option<Container<'a>> {
         let attrs = TypeAttrs::parse(errors, &input.attrs);
-        let repr = match &input.data {
-            syn::Data::Enum(_) => Repr::parse(errors, &input.attrs),
-            _ => Repr::default(),
-        };
+        let is_enum = matches!(input.data, syn::Data::Enum(_));
+        let repr = Repr::parse(errors, &input.attrs, is_enum);
         let data = match &input.data {
             syn::Data::Struct(data) => {
                 let (style, fields) = fields_from_ast(errors, &data.fields);
@@ -94,7 +91,6 @@ impl<'a> Container<'a> {
             attrs,
             repr,
             data,
-            original: input,
         })
     }
 

@@ -1,4 +1,5 @@
-//! The one parser of `#[coo(...)]` attributes, for types, enum variants and fields.
+//! The one parser of `#[coo(...)]` attributes, for types, enum variants and fields, and of the
+//! type's `#[repr(...)]` ([`Repr`]).
 //!
 //! Every attribute is parsed with `parse_nested_meta`, checked against the place it is written
 //! in, and recorded; problems are collected into [`Errors`] and parsing goes on with the next
@@ -7,7 +8,7 @@
 use proc_macro2::{Group, Ident};
 use quote::ToTokens as _;
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Expr, ExprLit, ExprPath, Lit, LitStr, Meta, Path, Token, token};
+use syn::{Attribute, Expr, ExprLit, ExprPath, Lit, LitInt, LitStr, Meta, Path, Token, token};
 
 use crate::errors::Errors;
 
@@ -21,7 +22,8 @@ pub(crate) struct TypeAttrs {
     pub migrate: Option<Path>,
 }
 
-/// The `#[repr(...)]` attributes of an enum, combined: what its descriptor records.
+/// The `#[repr(...)]` attributes of the type, combined: what an enum's descriptor records, and
+/// the `packed` hints that `valid` refuses on every type.
 #[derive(Default)]
 pub(crate) struct Repr {
     /// `C`.
@@ -32,6 +34,8 @@ pub(crate) struct Repr {
     pub int: Option<Ident>,
     /// `align(N)`.
     pub align: Option<usize>,
+    /// Every `packed` (or `packed(N)`) hint, for the error on it.
+    pub packed: Vec<Path>,
 }
 
 /// The integer types a `repr` can give an enum's discriminant.
@@ -40,11 +44,12 @@ const REPR_INTS: [&str; 12] = [
 ];
 
 impl Repr {
-    /// Reads every `#[repr(...)]` of an enum. A hint the descriptor cannot record is an error
-    /// on the hint, since a `repr` that is not compared could change where the tag and the
-    /// variant fields lie without Coo noticing. Malformed `repr`s are the compiler's to report
-    /// (they are skipped here), and so is `packed`, which `valid` refuses for every type.
-    pub(crate) fn parse(errors: &mut Errors, attrs: &[Attribute]) -> Repr {
+    /// Reads every `#[repr(...)]` of the type. On an enum (`is_enum`), a hint the descriptor
+    /// cannot record is an error on the hint, since a `repr` that is not compared could change
+    /// where the tag and the variant fields lie without Coo noticing; a struct's descriptor
+    /// records every field's offset instead, so its other hints are left alone. Malformed
+    /// `repr`s are the compiler's to report: what cannot be read is skipped.
+    pub(crate) fn parse(errors: &mut Errors, attrs: &[Attribute], is_enum: bool) -> Repr {
         let mut repr = Repr::default();
         for attr in attrs.iter().filter(|attr| attr.path().is_ident("repr")) {
             let _ = attr.parse_nested_meta(|meta| {
@@ -55,27 +60,28 @@ impl Repr {
                 match text.as_str() {
                     "C" => repr.c = true,
                     "transparent" => repr.transparent = true,
-                    "Rust" | "packed" => return skip_value(&meta),
-                    "align" => {
-                        if meta.input.peek(token::Paren) {
-                            let content;
-                            syn::parenthesized!(content in meta.input);
-                            let n: syn::LitInt = content.parse()?;
-                            repr.align = Some(n.base10_parse()?);
+                    "Rust" => {}
+                    "packed" => repr.packed.push(meta.path.clone()),
+                    "align" if meta.input.peek(token::Paren) => {
+                        let content;
+                        syn::parenthesized!(content in meta.input);
+                        let align = content.parse::<LitInt>().and_then(|n| n.base10_parse());
+                        if let Ok(align) = align {
+                            repr.align = Some(align);
                         }
                     }
+                    // `align` without `(N)` is malformed: the compiler's to report.
+                    "align" => {}
                     int if REPR_INTS.contains(&int) => repr.int = Some(hint.clone()),
-                    other => {
-                        errors.at(
-                            hint.span(),
-                            format!(
-                                "`CooType` cannot describe `#[repr({other})]` on an enum: Coo records `C`, `transparent`, `align(N)` and the integer types (`u8`, `i32`, …) to know where the tag and the variant fields lie; remove `{other}`"
-                            ),
-                        );
-                        return skip_value(&meta);
-                    }
+                    other if is_enum => errors.at(
+                        hint.span(),
+                        format!(
+                            "`CooType` cannot describe `#[repr({other})]` on an enum: Coo records `C`, `transparent`, `align(N)` and the integer types (`u8`, `i32`, …) to know where the tag and the variant fields lie; remove `{other}`"
+                        ),
+                    ),
+                    _ => {}
                 }
-                Ok(())
+                skip_value(&meta)
             });
         }
         repr

@@ -11,17 +11,20 @@
 //!   size and alignment are those of `T` (a `const` assertion);
 //! - the `inventory` registration that makes `Catalog::linked()` find `T`.
 //!
-//! Everything is named through `::coo_runtime::__private`, imported as `__coo`.
+//! Everything is named through `::coo_runtime::__private`, imported as `__coo`
+//! ([`private_import`]).
 
-use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
-use syn::{DeriveInput, Expr, Path};
+use syn::{DeriveInput, Expr, Path, Type};
 
 use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::attr::Repr;
 use crate::errors::Errors;
+use crate::self_type::replace_self;
+use crate::tokens::private_import;
 use crate::valid;
 
 /// The expansion of `#[derive(CooType)]` on `input`, or every error found in it.
@@ -45,9 +48,10 @@ pub(crate) fn fallback(input: &DeriveInput) -> TokenStream {
         return TokenStream::new();
     }
     let ty = call_site_ident(&input.ident);
+    let private = private_import();
     quote! {
         const _: () = {
-            use ::coo_runtime::__private as __coo;
+            #private
             #[automatically_derived]
             // SAFETY: the constant is never evaluated: it would fail the build if it were, and
             // the `compile_error!` next to this impl fails it first.
@@ -76,23 +80,21 @@ fn expand(container: &Container<'_>) -> TokenStream {
         Data::Struct(style, fields) => expand_struct(&ty, *style, fields, &mut glue),
         Data::Enum(variants) => expand_enum(&ty, &ident_text, &container.repr, variants, &mut glue),
     };
-    let hook = match &container.attrs.migrate {
-        Some(path) => {
-            glue.push(hook_wrapper(&ty, path));
-            quote!(__coo::core::option::Option::Some(__coo_hook))
-        }
-        None => quote!(__coo::core::option::Option::None),
-    };
+    let hook = option(container.attrs.migrate.as_ref().map(|path| {
+        glue.push(hook_wrapper(&ty, path));
+        quote!(__coo_hook)
+    }));
     let field_checks = container.all_fields().map(|field| {
         let field_ty = field_type(field, &ty);
         quote_spanned! {field.ty.span()=>
             let _: &__coo::Shape = <#field_ty as __coo::CooField>::SHAPE;
         }
     });
+    let private = private_import();
 
     quote! {
         const _: () = {
-            use ::coo_runtime::__private as __coo;
+            #private
 
             fn __coo_type_name() -> &'static str {
                 #ident_text
@@ -179,18 +181,15 @@ fn expand_struct(
     let fields = fields.iter().map(|field| {
         let member = &field.member;
         let offset = quote!(__coo::core::mem::offset_of!(#ty, #member));
-        let default = match &field.attrs.default {
-            Some(default) => {
-                let writer = format_ident!("__coo_default_{}", field.name);
-                glue.push(default_writer(
-                    &writer,
-                    &field_type(field, ty),
-                    &default.expr,
-                ));
-                quote!(__coo::core::option::Option::Some(#writer))
-            }
-            None => quote!(__coo::core::option::Option::None),
-        };
+        let default = field.attrs.default.as_ref().map(|default| {
+            let writer = format_ident!("__coo_default_{}", field.name);
+            glue.push(default_writer(
+                &writer,
+                &field_type(field, ty),
+                &default.expr,
+            ));
+            writer
+        });
         field_desc(field, ty, offset, default)
     });
     // Collect before `glue` is used again: the iterator above borrows it.
@@ -221,7 +220,7 @@ fn expand_enum(
         let rename_from = &variant.attrs.rename_from;
         let fields = variant.fields.iter().map(|field| {
             let offset = quote!(__coo::FieldDesc::NO_OFFSET);
-            field_desc(field, ty, offset, quote!(__coo::core::option::Option::None))
+            field_desc(field, ty, offset, None)
         });
         quote! {
             __coo::VariantDesc {
@@ -330,17 +329,11 @@ fn expand_enum(
 fn repr_tokens(repr: &Repr) -> TokenStream {
     let c = repr.c;
     let transparent = repr.transparent;
-    let int = match &repr.int {
-        Some(int) => {
-            let prim = prim_variant(int);
-            quote!(__coo::core::option::Option::Some(__coo::Prim::#prim))
-        }
-        None => quote!(__coo::core::option::Option::None),
-    };
-    let align = match repr.align {
-        Some(align) => quote!(__coo::core::option::Option::Some(#align)),
-        None => quote!(__coo::core::option::Option::None),
-    };
+    let int = option(repr.int.as_ref().map(|int| {
+        let prim = prim_variant(int);
+        quote!(__coo::Prim::#prim)
+    }));
+    let align = option(repr.align);
     quote! {
         __coo::EnumRepr {
             c: #c,
@@ -389,7 +382,7 @@ fn discriminant_consts(
         } else {
             match (variant.discriminant, names.last()) {
                 (Some(expr), _) => {
-                    let expr = replace_self(expr.to_token_stream(), ty);
+                    let expr = replace_self(expr, &Path::from(ty.clone()));
                     quote!({
                         const __COO_EXPLICIT: __coo::core::primitive::#int = #expr;
                         __COO_EXPLICIT as __coo::core::primitive::i128
@@ -421,13 +414,15 @@ fn variant_tokens(ty: &Ident, variant: &Variant<'_>, values: &[impl ToTokens]) -
     }
 }
 
+/// The `FieldDesc` of a field, with its default writer if it has one.
 fn field_desc(
     field: &Field<'_>,
     ty: &Ident,
     offset: TokenStream,
-    default: TokenStream,
+    default: Option<Ident>,
 ) -> TokenStream {
     let name = &field.name;
+    let default = option(default);
     let field_ty = field_type(field, ty);
     let rename_from = &field.attrs.rename_from;
     quote! {
@@ -444,7 +439,7 @@ fn field_desc(
 /// `unsafe fn __coo_default_x(dst)`: writes the value of `#[coo(default = EXPR)]`, catching a
 /// panic in `EXPR`. A `let` of the field's type puts a type mismatch on `EXPR` itself, with the
 /// field's type as the reason (a closure's return type would be named as the reason instead).
-fn default_writer(writer: &Ident, field_ty: &TokenStream, expr: &Expr) -> TokenStream {
+fn default_writer(writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
     quote! {
         // A diverging `EXPR` (`panic!(...)`) makes the `let` diverge: fine, `catch` reports it.
         #[allow(unreachable_code, clippy::diverging_sub_expression)]
@@ -481,6 +476,14 @@ fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
     }
 }
 
+/// `Some(value)` or `None`, named through `__coo`.
+fn option(value: Option<impl ToTokens>) -> TokenStream {
+    match value {
+        Some(value) => quote!(__coo::core::option::Option::Some(#value)),
+        None => quote!(__coo::core::option::Option::None),
+    }
+}
+
 fn style_tokens(style: Style) -> TokenStream {
     match style {
         Style::Named => quote!(__coo::FieldsStyle::Named),
@@ -491,27 +494,8 @@ fn style_tokens(style: Style) -> TokenStream {
 
 /// The field's type, with `Self` replaced by the type's name: the generated items live outside
 /// any `impl`, where `Self` means nothing.
-fn field_type(field: &Field<'_>, ty: &Ident) -> TokenStream {
-    replace_self(field.ty.to_token_stream(), ty)
-}
-
-fn replace_self(tokens: TokenStream, ty: &Ident) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|token| match token {
-            TokenTree::Ident(ident) if ident == "Self" => {
-                let mut replaced = ty.clone();
-                replaced.set_span(ident.span());
-                TokenTree::Ident(replaced)
-            }
-            TokenTree::Group(group) => {
-                let mut replaced = Group::new(group.delimiter(), replace_self(group.stream(), ty));
-                replaced.set_span(group.span());
-                TokenTree::Group(replaced)
-            }
-            other => other,
-        })
-        .collect()
+fn field_type(field: &Field<'_>, ty: &Ident) -> Type {
+    replace_self(field.ty, &Path::from(ty.clone()))
 }
 
 /// The type's identifier, resolved at the call site, as thiserror does: the located span keeps

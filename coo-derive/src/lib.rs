@@ -2,16 +2,20 @@
 //! `use coo_runtime::{CooType, hot_fn};`.
 //!
 //! The derive works in four steps, one module each: `ast` reads the input into a small borrowed
-//! IR, `attr` parses every `#[coo(...)]` attribute (the only place that does), `valid` checks the
-//! rules that span several fields or the whole type, and `expand` generates code. `#[hot_fn]`
-//! has the same four steps in `hot_fn/`. Every error is collected (`errors::Errors`) and
-//! reported at once, each on its own token.
+//! IR, `attr` parses every `#[coo(...)]` and `#[repr(...)]` attribute (the only place that does),
+//! `valid` checks the rules that span several fields or the whole type, and `expand` generates
+//! code. `#[hot_fn]` has the same four steps in `hot_fn/`. Every error is collected (`errors::Errors`) and
+//! reported at once, each on its own token. Both macros copy the user's types into items
+//! outside the type or impl block, with `Self` replaced by the type's path (`self_type`), name
+//! Coo through one path and print types for messages one way (`tokens`).
 
 mod ast;
 mod attr;
 mod errors;
 mod expand;
 mod hot_fn;
+mod self_type;
+mod tokens;
 mod valid;
 
 use proc_macro::TokenStream;

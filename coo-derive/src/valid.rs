@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use quote::ToTokens;
 use syn::{GenericArgument, GenericParam, LitStr, PathArguments, Type};
 
 use crate::ast::{Container, Data, Field};
 use crate::errors::Errors;
+use crate::tokens::type_text;
 
 /// Records every rule the container breaks.
 pub(crate) fn check(errors: &mut Errors, container: &Container<'_>) {
@@ -26,7 +25,7 @@ pub(crate) fn check(errors: &mut Errors, container: &Container<'_>) {
             let names = variants
                 .iter()
                 .map(|variant| (variant.name(), variant.attrs.rename_from.as_slice()));
-            check_renames(errors, "variant", names);
+            check_renames(errors, "variant", "this variant", names);
             for variant in variants {
                 check_field_renames(errors, &variant.fields);
             }
@@ -56,23 +55,11 @@ fn check_generics(errors: &mut Errors, container: &Container<'_>) {
 
 /// `#[repr(packed)]` would leave fields unaligned, and migration reads and writes them in place.
 fn check_repr(errors: &mut Errors, container: &Container<'_>) {
-    for attr in &container.original.attrs {
-        if !attr.path().is_ident("repr") {
-            continue;
-        }
-        // Malformed `repr`s are the compiler's to report; only look for `packed`.
-        let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("packed") {
-                errors.spanned(
-                    &meta.path,
-                    "`CooType` does not support `#[repr(packed)]`: migration reads and writes fields in place and needs them aligned; remove `packed`",
-                );
-            }
-            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-                meta.input.parse::<TokenTree>()?;
-            }
-            Ok(())
-        });
+    for packed in &container.repr.packed {
+        errors.spanned(
+            packed,
+            "`CooType` does not support `#[repr(packed)]`: migration reads and writes fields in place and needs them aligned; remove `packed`",
+        );
     }
 }
 
@@ -175,41 +162,26 @@ fn check_enum_field_defaults(errors: &mut Errors, container: &Container<'_>) {
     }
 }
 
+/// The type's earlier names: checked like a field's, with the type as the only item.
 fn check_type_renames(errors: &mut Errors, container: &Container<'_>) {
-    let name = container.name();
-    let mut seen: Vec<String> = Vec::new();
-    for old in &container.attrs.rename_from {
-        let old_name = old.value();
-        if old_name == name {
-            errors.spanned(
-                old,
-                format!(
-                    "`rename_from = \"{old_name}\"` is the current name of the type: remove it; `rename_from` lists earlier names only"
-                ),
-            );
-        } else if seen.contains(&old_name) {
-            errors.spanned(
-                old,
-                format!("duplicate `rename_from = \"{old_name}\"`: give each earlier name once"),
-            );
-        } else {
-            seen.push(old_name);
-        }
-    }
+    let names = core::iter::once((container.name(), container.attrs.rename_from.as_slice()));
+    check_renames(errors, "type", "the type", names);
 }
 
 fn check_field_renames(errors: &mut Errors, fields: &[Field<'_>]) {
     let names = fields
         .iter()
         .map(|field| (field.name.clone(), field.attrs.rename_from.as_slice()));
-    check_renames(errors, "field", names);
+    check_renames(errors, "field", "this field", names);
 }
 
-/// The earlier names of sibling fields (or variants): none may be the item's own name, repeat,
-/// or be claimed by two items, since an old field can move to only one new field.
+/// The earlier names of sibling fields (or variants, or of the type): none may be the item's
+/// own name, repeat, or be claimed by two items, since an old field can move to only one new
+/// field. `kind` names the items (`field`), `this` one of them in a message (`this field`).
 fn check_renames<'a>(
     errors: &mut Errors,
     kind: &str,
+    this: &str,
     items: impl Iterator<Item = (String, &'a [LitStr])>,
 ) {
     // earlier name -> the item that claimed it first
@@ -221,7 +193,7 @@ fn check_renames<'a>(
                 errors.spanned(
                     old,
                     format!(
-                        "`rename_from = \"{old_name}\"` is the current name of this {kind}: remove it; `rename_from` lists earlier names only"
+                        "`rename_from = \"{old_name}\"` is the current name of {this}: remove it; `rename_from` lists earlier names only"
                     ),
                 );
                 continue;
@@ -240,63 +212,6 @@ fn check_renames<'a>(
                 None => {
                     claimed.insert(old_name, name.clone());
                 }
-            }
-        }
-    }
-}
-
-/// A type as a user would write it: `Vec<Option<Enemy>>`, `&'a str`, `[u8; 4]`.
-pub(crate) fn type_text(ty: &Type) -> String {
-    let mut out = String::new();
-    write_tokens(&mut out, ty.to_token_stream());
-    out
-}
-
-fn write_tokens(out: &mut String, tokens: TokenStream) {
-    // Whether the last token was an identifier or a literal: two in a row need a space.
-    let mut after_word = false;
-    for token in tokens {
-        match token {
-            TokenTree::Ident(_) | TokenTree::Literal(_) => {
-                if after_word {
-                    out.push(' ');
-                }
-                out.push_str(&token.to_string());
-                after_word = true;
-            }
-            TokenTree::Punct(punct) => {
-                match punct.as_char() {
-                    c @ (',' | ';') => {
-                        out.push(c);
-                        out.push(' ');
-                    }
-                    '+' => out.push_str(" + "),
-                    // `Iterator<Item = u32>`
-                    '=' => out.push_str(" = "),
-                    // `fn(u32) -> u32`
-                    '>' if out.ends_with('-') => {
-                        out.pop();
-                        out.push_str(" -> ");
-                    }
-                    c => out.push(c),
-                }
-                after_word = false;
-            }
-            TokenTree::Group(group) => {
-                // `&mut [u8]`, `*const [u8; 4]`
-                if after_word && group.delimiter() == Delimiter::Bracket {
-                    out.push(' ');
-                }
-                let (open, close) = match group.delimiter() {
-                    Delimiter::Parenthesis => ("(", ")"),
-                    Delimiter::Bracket => ("[", "]"),
-                    Delimiter::Brace => ("{", "}"),
-                    Delimiter::None => ("", ""),
-                };
-                out.push_str(open);
-                write_tokens(out, group.stream());
-                out.push_str(close);
-                after_word = false;
             }
         }
     }

@@ -5,12 +5,12 @@
 
 use syn::ext::IdentExt as _;
 use syn::{
-    Attribute, FnArg, ImplItem, Item, ItemImpl, Pat, ReturnType, Signature, Type, Visibility,
+    Attribute, FnArg, ImplItem, Item, ItemImpl, Pat, Path, ReturnType, Signature, Type, Visibility,
 };
 
 use super::attr;
 use crate::errors::Errors;
-use crate::valid::type_text;
+use crate::tokens::type_text;
 
 /// The item under `#[hot_fn]`.
 pub(crate) enum Input<'a> {
@@ -186,6 +186,15 @@ impl<'a> HotFn<'a> {
     }
 }
 
+/// The path of an impl block's self type, when it is a plain path (`World`, `sim::World`):
+/// what `Self` is replaced by. `None` for other self types, which `valid` rejects.
+pub(crate) fn owner_path(owner: &Type) -> Option<&Path> {
+    match ungroup(owner) {
+        Type::Path(path) if path.qself.is_none() => Some(&path.path),
+        _ => None,
+    }
+}
+
 /// The name of an impl block's self type in stable names: the last segment of its path
 /// (`World` for `impl sim::World`).
 pub(crate) fn owner_name(owner: &Type) -> String {
@@ -195,6 +204,14 @@ pub(crate) fn owner_name(owner: &Type) -> String {
             None => type_text(owner),
         },
         _ => type_text(owner),
+    }
+}
+
+impl Param<'_> {
+    /// The name for messages: the parameter's name, or `_` for a pattern (which `valid`
+    /// reports).
+    pub(crate) fn shown_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("_")
     }
 }
 

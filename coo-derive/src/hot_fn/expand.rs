@@ -16,16 +16,19 @@
 //! Methods are called as `<Type>::method`, with `Self` in their signatures replaced by the type
 //! of the impl block's header.
 //!
-//! Everything is named through `::coo_runtime::__private`, imported as `__coo`.
+//! Everything is named through `::coo_runtime::__private`, imported as `__coo`
+//! ([`private_import`]).
 
-use proc_macro2::{Group, TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{ImplItem, Item, ItemImpl, Signature, Type};
 
-use super::ast::{HotFn, Input, Passing, Ret};
+use super::ast::{HotFn, Input, Passing, Ret, owner_path};
 use super::{attr, valid};
 use crate::errors::Errors;
+use crate::self_type::replace_self;
+use crate::tokens::private_import;
 
 /// The expansion of `#[hot_fn]` (with `args` between its parentheses) on `item`, or every
 /// error found in them.
@@ -114,7 +117,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
         let slot = quote!((*__coo_args.add(#index)));
         let (read, kind) = match param.passing {
             Passing::Ref(target) => {
-                let target = replace_self(target, function.owner);
+                let target = outside_block(target, function.owner);
                 resources.push((index, target.clone(), false));
                 let read = quote! {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
@@ -130,7 +133,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 (read, kind)
             }
             Passing::RefMut(target) => {
-                let target = replace_self(target, function.owner);
+                let target = outside_block(target, function.owner);
                 resources.push((index, target.clone(), true));
                 let read = quote! {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
@@ -161,7 +164,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 (read, quote!(__coo::ValueKind::Str))
             }
             Passing::Value => {
-                let ty = replace_self(param.ty, function.owner);
+                let ty = outside_block(param.ty, function.owner);
                 let read = quote! {
                     // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
                     // (so `add` stays in bounds), and this one points to what an argument slot
@@ -205,7 +208,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
             quote!(<() as __coo::HotValue>::put_ret),
         ),
         Ret::Value(ty) => {
-            let ty = replace_self(ty, function.owner);
+            let ty = outside_block(ty, function.owner);
             (
                 quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::KIND),
                 quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::put_ret),
@@ -215,10 +218,11 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
     };
 
     let cfgs = &function.cfgs;
+    let private = private_import();
     quote! {
         #(#cfgs)*
         const _: () = {
-            use ::coo_runtime::__private as __coo;
+            #private
 
             unsafe extern "C-unwind" fn __coo_shim(
                 __coo_args: *const *mut u8,
@@ -262,7 +266,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
 /// and the function never runs.
 fn alias_checks(
     function: &HotFn<'_>,
-    resources: &[(usize, TokenStream, bool)],
+    resources: &[(usize, Type, bool)],
     owned: &[proc_macro2::Ident],
 ) -> TokenStream {
     let mut checks = Vec::new();
@@ -271,10 +275,7 @@ fn alias_checks(
             if !(*a_mut || *b_mut) {
                 continue;
             }
-            let name = |slot: usize| {
-                let param = &function.params[slot];
-                param.name.clone().unwrap_or_else(|| "_".to_owned())
-            };
+            let name = |slot: usize| function.params[slot].shown_name();
             let message = format!(
                 "`{}` was called with one resource as both `{}` and `{}`, and one of them is `&mut`",
                 function.name(),
@@ -316,57 +317,13 @@ fn alias_checks(
 }
 
 /// `ty` with `Self` replaced by the impl block's type: the generated items live outside the
-/// block, where `Self` means nothing. The replacement keeps the span of `Self`, so errors about
-/// the type still point at the signature.
-fn replace_self(ty: &Type, owner: Option<&Type>) -> TokenStream {
+/// block, where `Self` means nothing.
+fn outside_block(ty: &Type, owner: Option<&Type>) -> Type {
     match owner {
-        Some(owner) => replace_self_tokens(ty.to_token_stream(), &owner.to_token_stream()),
-        None => ty.to_token_stream(),
-    }
-}
-
-fn replace_self_tokens(tokens: TokenStream, owner: &TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .flat_map(|token| -> TokenStream {
-            match token {
-                TokenTree::Ident(ident) if ident == "Self" => owner
-                    .clone()
-                    .into_iter()
-                    .map(|mut token| {
-                        respan(&mut token, ident.span());
-                        token
-                    })
-                    .collect(),
-                TokenTree::Group(group) => {
-                    let mut replaced = Group::new(
-                        group.delimiter(),
-                        replace_self_tokens(group.stream(), owner),
-                    );
-                    replaced.set_span(group.span());
-                    TokenTree::Group(replaced).into()
-                }
-                other => other.into(),
-            }
-        })
-        .collect()
-}
-
-/// Gives `token` and everything inside it `span`.
-fn respan(token: &mut TokenTree, span: proc_macro2::Span) {
-    if let TokenTree::Group(group) = token {
-        let stream = group
-            .stream()
-            .into_iter()
-            .map(|mut inner| {
-                respan(&mut inner, span);
-                inner
-            })
-            .collect();
-        let mut replaced = Group::new(group.delimiter(), stream);
-        replaced.set_span(span);
-        *token = TokenTree::Group(replaced);
-    } else {
-        token.set_span(span);
+        Some(owner) => {
+            let owner = owner_path(owner).expect("`valid::check` rejects other self types");
+            replace_self(ty, owner)
+        }
+        None => ty.clone(),
     }
 }

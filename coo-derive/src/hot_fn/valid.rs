@@ -7,9 +7,10 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{FnArg, GenericParam, Item, ItemImpl, Lifetime, PathArguments, Type, TypeReference};
 
-use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, ungroup};
+use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, owner_path, ungroup};
 use crate::errors::Errors;
-use crate::valid::type_text;
+use crate::self_type::{mentions_self, replace_self};
+use crate::tokens::type_text;
 
 /// Records every rule the input breaks.
 pub(crate) fn check(errors: &mut Errors, input: &Input<'_>) {
@@ -30,22 +31,14 @@ fn check_free_fn(errors: &mut Errors, function: &HotFn<'_>) {
     let sig = function.sig;
     let uses_self = sig.inputs.iter().any(|arg| match arg {
         FnArg::Receiver(_) => true,
-        FnArg::Typed(typed) => mentions_self(typed.ty.to_token_stream()),
-    }) || mentions_self(sig.output.to_token_stream());
+        FnArg::Typed(typed) => mentions_self(&*typed.ty),
+    }) || mentions_self(&sig.output);
     if uses_self {
         errors.at(
             Span::call_site(),
             "`#[hot_fn]` on a method needs `#[hot_fn]` on its `impl` block too: write `#[hot_fn] impl Type { ... }`; the block's attribute registers the methods marked `#[hot_fn]`",
         );
     }
-}
-
-fn mentions_self(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
-        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
-        _ => false,
-    })
 }
 
 fn check_impl(errors: &mut Errors, block: &HotImpl<'_>) {
@@ -275,10 +268,11 @@ fn check_fn(errors: &mut Errors, function: &HotFn<'_>) {
 
 /// `&T` and `&mut T` parameters are the one live resource of `T`, so a function that takes it
 /// mutably cannot take it a second time: the shim would hold two references to one value, one
-/// of them `&mut`. Types are compared as written (with `Self` as the impl block's type), so
+/// of them `&mut`. Types are compared as written, with every `Self` replaced by the impl
+/// block's type as `expand` replaces it (`<Self as Has>::Part` is `<World as Has>::Part`), so
 /// this cannot see through type aliases.
 fn check_aliasing(errors: &mut Errors, function: &HotFn<'_>) {
-    let owner = function.owner.map(type_text);
+    let owner = function.owner.and_then(owner_path);
     // (resource type as written, `&mut`, parameter name)
     let mut seen: Vec<(String, bool, String)> = Vec::new();
     for param in &function.params {
@@ -287,11 +281,11 @@ fn check_aliasing(errors: &mut Errors, function: &HotFn<'_>) {
             Passing::RefMut(target) => (target, true),
             _ => continue,
         };
-        let mut resource = type_text(target);
-        if let (Some(owner), "Self") = (&owner, resource.as_str()) {
-            resource = owner.clone();
-        }
-        let name = param.name.clone().unwrap_or_else(|| "_".to_owned());
+        let resource = match owner {
+            Some(owner) => type_text(&replace_self(target, owner)),
+            None => type_text(target),
+        };
+        let name = param.shown_name().to_owned();
         let earlier = seen
             .iter()
             .find(|(other, other_mutable, _)| *other == resource && (mutable || *other_mutable));
