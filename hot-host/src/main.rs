@@ -27,7 +27,7 @@ enum Command {
     /// has one (the value it returns becomes a resource), call its tick function every few
     /// milliseconds, rebuild and reload it on every save of its sources, and read commands from
     /// standard input, one per line, until `quit` or the end of input.
-    #[command(after_help = repl::HELP)]
+    #[command(after_help = repl::help())]
     Run {
         /// The plugin crate: any crate with `crate-type = ["cdylib", "rlib"]` that depends on
         /// `coo-runtime`.
