@@ -4,6 +4,10 @@
 //! A line is split into words as a POSIX shell does ([`split_words`], by `shlex`); the first word
 //! names a command of [`COMMANDS`], the table that both the parser (which arguments a command
 //! takes) and `help` (the text it prints, [`help`]) read, so the two cannot drift apart.
+//!
+//! The commands are not parsed by clap: every error here is one `error: ...` line that says what
+//! to type (scripts and tests read them), where clap's are usage blocks; and `set` takes a JSON
+//! value that may start with `-` (`set World.gravity.y -2.5`) or span several words.
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
@@ -220,7 +224,7 @@ pub fn help() -> String {
     }
     text.push_str(
         "words are split as in a shell: quote a word with spaces (\"a b\"); single quotes keep \
-         JSON's double quotes: set Enemy.name '\"dark elf\"'",
+         JSON's double quotes: set World.gravity '{\"x\": 0, \"y\": -3}'",
     );
     text
 }
