@@ -1,6 +1,7 @@
 //! `hot-host run` on a real terminal: a tmux pane of a private tmux server. A reload report that
 //! arrives while a command line is being typed is printed above the line, which stays intact on
-//! screen and in the editor; and `NO_COLOR` turns the report's colours off.
+//! screen and in the editor; and `NO_COLOR` turns the report's colours off. Into a pipe, the
+//! report is plain unless `CLICOLOR_FORCE` is set.
 //!
 //! Needs `tmux`; without it the test says so and checks nothing else.
 
@@ -207,4 +208,71 @@ fn a_report_arriving_while_a_line_is_typed_is_printed_above_it_and_no_color_is_o
     tmux.type_text("quit");
     tmux.press_enter();
     drop(tmux);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn clicolor_force_colours_the_report_even_into_a_pipe() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let dir = support::copy_fixture("tick-plugin", "term_forced");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hot-host"))
+        .arg("run")
+        .arg(dir.path())
+        .arg("--target-dir")
+        .arg(support::fixtures_target_dir())
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .args(["--every", "0", "--autosave", "0"])
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hot-host starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &str, pick: &dyn Fn(&str) -> bool| loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {what} within {PATIENCE:?}; stdout: {seen:#?}"));
+        seen.push(line.clone());
+        if pick(&line) {
+            return line;
+        }
+    };
+    // A command's answer: the dev loop runs, so the sources are watched.
+    writeln!(stdin, "state Counter.count").unwrap();
+    stdin.flush().unwrap();
+    wait_for("the count", &|l| l == "0");
+    edit(dir.path(), "counter.marker = 0;", "counter.marker = 7;");
+    let head = wait_for("the reload report", &|l| {
+        anstream::adapter::strip_str(l)
+            .to_string()
+            .starts_with("version 1 -> 2 (")
+    });
+    assert!(
+        head.starts_with('\x1b') && head.contains("version 1 -> 2\x1b["),
+        "the head of the report is styled: {head:?}"
+    );
+    writeln!(stdin, "quit").unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
 }
