@@ -3,7 +3,7 @@
 //! screen and in the editor; and `NO_COLOR` turns the report's colours off. Into a pipe, the
 //! report is plain unless `CLICOLOR_FORCE` is set.
 //!
-//! Needs `tmux`; without it the test says so and checks nothing else.
+//! The terminal test needs `tmux`; without it, it says so and checks nothing else.
 
 mod support;
 
