@@ -197,7 +197,8 @@ fn help_fns_and_types_print_the_commands_the_functions_and_the_layouts() {
     let dir = support::copy_fixture("game-plugin", "cmd_lists");
     let mut host = Host::start(dir.path());
 
-    let help: Vec<&str> = hot_host::cli::repl::HELP.lines().collect();
+    let help = hot_host::cli::repl::help();
+    let help: Vec<&str> = help.lines().collect();
     assert_eq!(host.run("help"), out(&help));
     for command in [
         "call", "state", "set", "save", "load", "reload", "plan", "fns", "types",

@@ -39,8 +39,6 @@ pub struct Options {
     pub watch: bool,
     /// One line per reload instead of a block.
     pub quiet: bool,
-    /// ANSI colors in reports (for terminals).
-    pub color: bool,
     /// Where the state is saved before every reload, every `autosave` and at exit, for
     /// `--restore`.
     pub snapshots: Option<SessionSnapshots>,
@@ -194,32 +192,6 @@ pub enum Event {
         result: Result<BuildOutput, BuildError>,
         since: Instant,
     },
-}
-
-/// Feeds lines from standard input into the loop (with line editing and history on a terminal).
-pub fn spawn_stdin_reader(events: mpsc::Sender<Event>) {
-    thread::Builder::new()
-        .name("coo-stdin".into())
-        .spawn(move || {
-            let terminal = io::IsTerminal::is_terminal(&io::stdin());
-            if terminal && let Ok(mut editor) = rustyline::DefaultEditor::new() {
-                while let Ok(line) = editor.readline("") {
-                    let _ = editor.add_history_entry(line.as_str());
-                    if events.send(Event::Line(line)).is_err() {
-                        return;
-                    }
-                }
-            } else {
-                for line in io::stdin().lines() {
-                    let Ok(line) = line else { break };
-                    if events.send(Event::Line(line)).is_err() {
-                        return;
-                    }
-                }
-            }
-            let _ = events.send(Event::Eof);
-        })
-        .expect("spawn the stdin reader");
 }
 
 /// Builds on a thread of its own: send it the instant of the first change a build includes.
@@ -439,7 +411,8 @@ pub fn run(
     Ok(())
 }
 
-/// Prints the outcome of a reload: a block, or one line with `quiet`.
+/// Prints the outcome of a reload: a block, or one line with `quiet`. The text is styled; `out`
+/// and `err` keep the styles or strip them (see [`crate::cli::terminal`]).
 pub fn report(
     options: &Options,
     outcome: Result<&ReloadReport, &ReloadError>,
@@ -451,16 +424,12 @@ pub fn report(
     let latency = since.map(|s| s.elapsed());
     match outcome {
         Ok(report) if options.quiet => writeln!(out, "{}", report.summary(latency)),
-        Ok(report) => writeln!(out, "{}", report.render(options.color, latency)),
+        Ok(report) => writeln!(out, "{}", report.render(true, latency)),
         Err(e) => {
-            let (red, reset) = if options.color {
-                ("\x1b[1;31m", "\x1b[0m")
-            } else {
-                ("", "")
-            };
+            let red = anstyle::AnsiColor::Red.on_default().bold();
             writeln!(
                 err,
-                "{red}reload failed{reset}; version {version} keeps running with its state\n{e}"
+                "{red}reload failed{red:#}; version {version} keeps running with its state\n{e}"
             )
         }
     }

@@ -1,6 +1,15 @@
-//! The `hot-host` command line: the command language read from standard input ([`repl`]) and
-//! the dev loop of `hot-host run` that ticks the plugin, reads commands and reloads on every
-//! save ([`devloop`]).
+//! The `hot-host` command line.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`repl`] | the command language read from standard input: its table of commands, parser and `help` |
+//! | [`devloop`] | the dev loop of `hot-host run`: ticks, commands, and a reload on every save |
+//! | [`session`] | `hot-host run` from start to end: load, restore a snapshot or call `init`, then the dev loop |
+//! | [`snapshots`] | the default snapshot directory, what `--restore` picks, and `hot-host snapshots` |
+//! | [`terminal`] | standard input and output: line editing, colour through `anstream`, printing above the typed line |
 
 pub mod devloop;
 pub mod repl;
+pub mod session;
+pub mod snapshots;
+pub mod terminal;

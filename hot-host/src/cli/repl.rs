@@ -1,6 +1,15 @@
 //! The host's command language: one command per line, read from standard input by
 //! `hot-host run`. Results go to `out`, errors to `err`, and the host carries on after an error.
+//!
+//! A line is split into words as a POSIX shell does ([`split_words`], by `shlex`); the first word
+//! names a command of [`COMMANDS`], the table that both the parser (which arguments a command
+//! takes) and `help` (the text it prints, [`help`]) read, so the two cannot drift apart.
+//!
+//! The commands are not parsed by clap: every error here is one `error: ...` line that says what
+//! to type (scripts and tests read them), where clap's are usage blocks; and `set` takes a JSON
+//! value that may start with `-` (`set World.gravity.y -2.5`) or span several words.
 
+use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
 
 use coo_runtime::descriptors::schema::{LayoutKind, TypeLayout};
@@ -9,81 +18,235 @@ use crate::reload::{Host, Value};
 use crate::state_io::show::{state_json, state_pretty};
 use crate::state_io::snapshot::PluginId;
 
-/// The text of `help`.
-pub const HELP: &str = "\
-commands:
-  call <fn> [args...]   call a hot function; `&T`/`&mut T` parameters take the live resources,
-                        the others take the arguments in order (quote strings with spaces: \"a b\")
-  state                 print the live state readably
-  state --json          print the live state as one line of JSON
-  state <path> [--json] print one value: `state World.particles[0].pos`
-  set <path> <json>     replace one value: `set World.gravity.y -2.5`, `set World.weather Calm`
-  save <file>           save the state as JSON (the `state --json` shape, with its layouts
-                        and the plugin's package name)
-  load <file>           load a saved state; one saved under older layouts is migrated by
-                        field name with the same rules as a reload; another plugin's is refused
-  reload                rebuild the plugin and reload it, keeping the state
-  plan                  build the current source and show the migration it would need,
-                        without applying it
-  fns                   list the hot functions and their signatures
-  types                 list the plugin's types and their fields
-  help                  this text
-  quit                  leave (end of input does too)";
+/// One command of the language: what the parser accepts and what `help` says about it.
+#[derive(Debug)]
+pub struct Command {
+    /// The word that names it.
+    pub name: &'static str,
+    /// Another word for it (`exit` for `quit`).
+    pub alias: Option<&'static str>,
+    /// The words after the name, in order.
+    pub args: &'static [Arg],
+    /// One line on what it does.
+    pub about: &'static str,
+    /// A line that uses it.
+    pub example: &'static str,
+    action: Action,
+}
+
+/// One argument of a [`Command`]: how `help` shows it and how many words the parser takes for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// `<name>`: one word.
+    Word(&'static str),
+    /// `[<name>]`: one word or none.
+    OptionalWord(&'static str),
+    /// `[--flag]`: the flag or nothing.
+    Flag(&'static str),
+    /// `<name>`: one word or more, to the end of the line, joined by single spaces (JSON such as
+    /// `[1.0, 2.0]` may be typed unquoted).
+    Text(&'static str),
+    /// `[<name>...]`: any number of words.
+    Words(&'static str),
+    /// Nothing is shown; words after the name are ignored.
+    Ignored,
+}
+
+impl Arg {
+    /// The least and the most words this argument takes (`None`: no limit).
+    fn words(self) -> (usize, Option<usize>) {
+        match self {
+            Arg::Word(_) => (1, Some(1)),
+            Arg::OptionalWord(_) | Arg::Flag(_) => (0, Some(1)),
+            Arg::Text(_) => (1, None),
+            Arg::Words(_) | Arg::Ignored => (0, None),
+        }
+    }
+
+    fn usage(self) -> String {
+        match self {
+            Arg::Word(name) | Arg::Text(name) => format!("<{name}>"),
+            Arg::OptionalWord(name) => format!("[<{name}>]"),
+            Arg::Flag(flag) => format!("[{flag}]"),
+            Arg::Words(name) => format!("[<{name}>...]"),
+            Arg::Ignored => String::new(),
+        }
+    }
+}
+
+impl Command {
+    /// `state [<path>] [--json]`: the name and the arguments, as `help` shows them.
+    pub fn usage(&self) -> String {
+        let mut usage = self.name.to_owned();
+        for arg in self.args {
+            let arg = arg.usage();
+            if !arg.is_empty() {
+                usage.push(' ');
+                usage.push_str(&arg);
+            }
+        }
+        usage
+    }
+
+    /// Whether `count` words after the name are what the arguments take.
+    fn takes(&self, count: usize) -> bool {
+        let (min, max) = self.args.iter().fold((0, Some(0)), |(min, max), arg| {
+            let (least, most) = arg.words();
+            (min + least, max.zip(most).map(|(a, b)| a + b))
+        });
+        count >= min && max.is_none_or(|max| count <= max)
+    }
+}
+
+/// What a command does; the parser maps a line to one of these through [`COMMANDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Call,
+    State,
+    Set,
+    Save,
+    Load,
+    Reload,
+    Plan,
+    Fns,
+    Types,
+    Help,
+    Quit,
+}
+
+/// Every command, in the order `help` lists them.
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "call",
+        alias: None,
+        args: &[Arg::Word("fn"), Arg::Words("arg")],
+        about: "call a hot function: `&T`/`&mut T` parameters take the live resources, the others the arguments in order",
+        example: "call spawn 5 9",
+        action: Action::Call,
+    },
+    Command {
+        name: "state",
+        alias: None,
+        args: &[Arg::OptionalWord("path"), Arg::Flag("--json")],
+        about: "print the live state, or one value in it, readably or (`--json`) as one line of JSON",
+        example: "state World.particles[0].pos",
+        action: Action::State,
+    },
+    Command {
+        name: "set",
+        alias: None,
+        args: &[Arg::Word("path"), Arg::Text("json")],
+        about: "replace one value with JSON (a bare word is a string or a unit variant)",
+        example: "set World.gravity.y -2.5",
+        action: Action::Set,
+    },
+    Command {
+        name: "save",
+        alias: None,
+        args: &[Arg::Word("file")],
+        about: "save the state as JSON (the `state --json` shape, with its layouts and the plugin's package name)",
+        example: "save snap.json",
+        action: Action::Save,
+    },
+    Command {
+        name: "load",
+        alias: None,
+        args: &[Arg::Word("file")],
+        about: "load a saved state, migrated by field name if saved under older layouts; another plugin's is refused",
+        example: "load snap.json",
+        action: Action::Load,
+    },
+    Command {
+        name: "reload",
+        alias: None,
+        args: &[],
+        about: "rebuild the plugin and reload it, keeping the state",
+        example: "reload",
+        action: Action::Reload,
+    },
+    Command {
+        name: "plan",
+        alias: None,
+        args: &[],
+        about: "build the current source and show the migration it would need, without applying it",
+        example: "plan",
+        action: Action::Plan,
+    },
+    Command {
+        name: "fns",
+        alias: None,
+        args: &[],
+        about: "list the hot functions and their signatures",
+        example: "fns",
+        action: Action::Fns,
+    },
+    Command {
+        name: "types",
+        alias: None,
+        args: &[],
+        about: "list the plugin's types and their fields",
+        example: "types",
+        action: Action::Types,
+    },
+    Command {
+        name: "help",
+        alias: None,
+        args: &[Arg::Ignored],
+        about: "this text",
+        example: "help",
+        action: Action::Help,
+    },
+    Command {
+        name: "quit",
+        alias: Some("exit"),
+        args: &[Arg::Ignored],
+        about: "leave (end of input does too)",
+        example: "quit",
+        action: Action::Quit,
+    },
+];
+
+/// The text of `help` (and of `hot-host run --help` after the options): every command of
+/// [`COMMANDS`] with its arguments, what it does and an example, then how words are quoted.
+pub fn help() -> String {
+    let width = COMMANDS.iter().map(|c| c.usage().len()).max().unwrap_or(0);
+    let mut text = String::from("commands:\n");
+    for command in COMMANDS {
+        let usage = command.usage();
+        let _ = write!(text, "  {usage:width$}  {}", command.about);
+        if let Some(alias) = command.alias {
+            let _ = write!(text, "; also `{alias}`");
+        }
+        text.push('\n');
+        if command.example != usage {
+            let _ = writeln!(text, "  {:width$}  e.g. `{}`", "", command.example);
+        }
+    }
+    text.push_str(
+        "words are split as in a shell: quote a word with spaces (\"a b\"); single quotes keep \
+         JSON's double quotes: set World.gravity '{\"x\": 0, \"y\": -3}'",
+    );
+    text
+}
+
+/// The line could not be split into words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a quote is not closed, or the line ends in `\\`; close the quote (`'...'` or `\"...\"`)")]
+pub struct SplitError;
+
+/// Splits a command line into words as a POSIX shell does: double quotes group words (with
+/// `\"` and `\\` escapes inside), single quotes group them literally (for JSON:
+/// `'{"name": "orc"}'`), a backslash outside quotes escapes the next character, and a `#` at the
+/// start of a word begins a comment.
+pub fn split_words(line: &str) -> Result<Vec<String>, SplitError> {
+    shlex::split(line).ok_or(SplitError)
+}
 
 /// What the loop should do after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     Continue,
     Quit,
-}
-
-/// Splits a command line into words: double quotes group words (with `\"` and `\\` escapes
-/// inside), single quotes group them literally (for JSON: `'{"name": "orc"}'`).
-pub fn split_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut quoted = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' if !quoted => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => current.push(c),
-                        None => return Err("a single quote is not closed".into()),
-                    }
-                }
-            }
-            '"' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            '\\' if quoted => match chars.next() {
-                Some(e) => current.push(e),
-                None => return Err("a `\\` ends the line".into()),
-            },
-            c if c.is_whitespace() && !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            c => {
-                current.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if quoted {
-        return Err("a quote is not closed".into());
-    }
-    if in_word {
-        words.push(current);
-    }
-    Ok(words)
 }
 
 /// Runs one command line, for a plugin whose identity is not known: `save` writes no
@@ -132,19 +295,34 @@ fn command(
             return Ok(Flow::Continue);
         }
     };
-    let Some((command, args)) = words.split_first() else {
+    let Some((name, args)) = words.split_first() else {
         return Ok(Flow::Continue);
     };
-    match (command.as_str(), args) {
-        ("quit" | "exit", _) => return Ok(Flow::Quit),
-        ("help", _) => writeln!(out, "{HELP}")?,
-        ("call", [name, args @ ..]) => call(host, name, args, out, err)?,
-        ("call", []) => writeln!(err, "error: `call` needs a function name; `fns` lists them")?,
-        ("state", []) => write!(out, "{}", state_pretty(host.state()))?,
-        ("state", [flag]) if flag == "--json" => writeln!(out, "{}", state_json(host.state()))?,
-        ("state", [path]) | ("state", [path, _]) => {
-            let json = args.get(1).map(String::as_str) == Some("--json");
-            if args.len() == 2 && !json {
+    let found = COMMANDS
+        .iter()
+        .find(|c| c.name == name || c.alias == Some(name.as_str()));
+    let action = match found {
+        Some(c) if c.action == Action::Call && args.is_empty() => {
+            writeln!(err, "error: `call` needs a function name; `fns` lists them")?;
+            return Ok(Flow::Continue);
+        }
+        Some(c) if c.takes(args.len()) => c.action,
+        _ => {
+            unknown(line, args, name, err)?;
+            return Ok(Flow::Continue);
+        }
+    };
+    match (action, args) {
+        (Action::Quit, _) => return Ok(Flow::Quit),
+        (Action::Help, _) => writeln!(out, "{}", help())?,
+        (Action::Call, [name, args @ ..]) => call(host, name, args, out, err)?,
+        (Action::State, []) => write!(out, "{}", state_pretty(host.state()))?,
+        (Action::State, [flag]) if flag == "--json" => {
+            writeln!(out, "{}", state_json(host.state()))?;
+        }
+        (Action::State, [path, rest @ ..]) => {
+            let json = rest.first().map(String::as_str) == Some("--json");
+            if !rest.is_empty() && !json {
                 writeln!(
                     err,
                     "error: `state <path>` takes only `--json` after the path"
@@ -157,14 +335,14 @@ fn command(
                 }
             }
         }
-        ("set", [path, value @ ..]) if !value.is_empty() => {
+        (Action::Set, [path, value @ ..]) => {
             let value = value.join(" ");
             match crate::state_io::path::set(host.state_mut(), path, &value) {
                 Ok(()) => {}
                 Err(e) => writeln!(err, "error: {e}")?,
             }
         }
-        ("save", [file]) => {
+        (Action::Save, [file]) => {
             let text = match plugin {
                 Some(plugin) => crate::state_io::snapshot::save_of(host.state(), plugin),
                 None => crate::state_io::snapshot::save(host.state()),
@@ -174,7 +352,7 @@ fn command(
                 Err(e) => writeln!(err, "error: could not write {file}: {e}")?,
             }
         }
-        ("load", [file]) => match std::fs::read_to_string(file) {
+        (Action::Load, [file]) => match std::fs::read_to_string(file) {
             Err(e) => writeln!(err, "error: could not read {file}: {e}")?,
             Ok(text) => match match plugin {
                 Some(plugin) => crate::state_io::snapshot::load_for(&text, host.catalog(), plugin),
@@ -190,7 +368,7 @@ fn command(
                 )?,
             },
         },
-        ("reload", []) => match host.reload() {
+        (Action::Reload, _) => match host.reload() {
             Ok(report) => writeln!(out, "{report}")?,
             Err(e) => writeln!(
                 err,
@@ -198,31 +376,35 @@ fn command(
                 host.version()
             )?,
         },
-        ("plan", []) => match host.preview() {
+        (Action::Plan, _) => match host.preview() {
             Ok(text) => write!(out, "{text}")?,
             Err(e) => writeln!(err, "error: {e}")?,
         },
-        ("fns", []) => {
+        (Action::Fns, _) => {
             for (name, desc) in host.fns() {
                 writeln!(out, "{name}: {}", desc.signature())?;
             }
         }
-        ("types", []) => {
+        (Action::Types, _) => {
             for desc in host.catalog().iter() {
                 write_type(out, &TypeLayout::from_desc(desc))?;
             }
         }
-        (other, _) => writeln!(
-            err,
-            "error: unknown command or arguments: `{}`; type `help` for the commands",
-            if args.is_empty() {
-                other.to_owned()
-            } else {
-                line.trim().to_owned()
-            }
-        )?,
+        // `Command::takes` let through only the words these commands take.
+        (Action::Call | Action::Set | Action::Save | Action::Load, _) => {
+            unknown(line, args, name, err)?;
+        }
     }
     Ok(Flow::Continue)
+}
+
+/// The error of a line whose first word is no command, or whose words the command does not take.
+fn unknown(line: &str, args: &[String], name: &str, err: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        err,
+        "error: unknown command or arguments: `{}`; type `help` for the commands",
+        if args.is_empty() { name } else { line.trim() }
+    )
 }
 
 fn call(
@@ -321,6 +503,79 @@ pub fn run_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_example_of_the_table_is_a_line_its_command_takes() {
+        for command in COMMANDS {
+            let words = split_words(command.example).unwrap();
+            assert_eq!(words[0], command.name, "{command:?}");
+            assert!(command.takes(words.len() - 1), "{command:?}");
+        }
+    }
+
+    #[test]
+    fn the_table_says_how_many_words_each_command_takes() {
+        let takes = |name: &str, count: usize| {
+            COMMANDS
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap()
+                .takes(count)
+        };
+        assert_eq!(
+            (0..4).map(|n| takes("state", n)).collect::<Vec<_>>(),
+            [true, true, true, false]
+        );
+        assert_eq!(
+            (0..4).map(|n| takes("set", n)).collect::<Vec<_>>(),
+            [false, false, true, true]
+        );
+        assert_eq!(
+            (0..3).map(|n| takes("save", n)).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+        assert_eq!(
+            (0..3).map(|n| takes("reload", n)).collect::<Vec<_>>(),
+            [true, false, false]
+        );
+        assert!(takes("call", 1) && takes("call", 9) && !takes("call", 0));
+        assert!(takes("help", 0) && takes("help", 5) && takes("quit", 3));
+    }
+
+    #[test]
+    fn help_shows_every_command_of_the_table_with_its_arguments() {
+        let help = help();
+        let lines: Vec<&str> = help.lines().collect();
+        assert_eq!(lines[0], "commands:");
+        assert_eq!(
+            lines[1],
+            "  call <fn> [<arg>...]     call a hot function: `&T`/`&mut T` parameters take the live \
+             resources, the others the arguments in order"
+        );
+        assert_eq!(lines[2], "                           e.g. `call spawn 5 9`");
+        assert!(lines.contains(&"  set <path> <json>        replace one value with JSON (a bare word is a string or a unit variant)"));
+        assert!(
+            lines
+                .contains(&"  quit                     leave (end of input does too); also `exit`")
+        );
+        for command in COMMANDS {
+            let usage = format!("  {} ", command.usage());
+            assert!(help.contains(&usage), "{usage:?} in {help}");
+        }
+    }
+
+    #[test]
+    fn a_backslash_outside_quotes_escapes_as_in_a_shell() {
+        assert_eq!(
+            split_words(r"set Game.title dark\ elf").unwrap(),
+            vec!["set", "Game.title", "dark elf"]
+        );
+        assert_eq!(
+            split_words("call f '{'"),
+            Ok(vec!["call".into(), "f".into(), "{".into()])
+        );
+        assert_eq!(split_words("call f '{"), Err(SplitError));
+    }
 
     #[test]
     fn words_split_on_spaces_and_group_in_quotes() {
