@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use coo_runtime::{Catalog, CooType, State};
-use hot_host::state_io::from_json::Json;
+use hot_host::state_io::json::Json;
 use hot_host::state_io::show::{state_json, state_pretty};
 use hot_host::state_io::{path, snapshot};
 

@@ -37,7 +37,8 @@ use coo_runtime::storage::scratch::Scratch;
 use crate::build::{BuildError, Builder};
 use crate::load::{Kept, LoadError, LoadedLibrary, Loader, Pinned, kept, take_pinned};
 use crate::slots::{Burial, CallError, FnHandle, FnRef, Slot};
-use crate::state_io::from_json::{Builder as ValueBuilder, Json, Mode};
+use crate::state_io::from_json::{Builder as ValueBuilder, Mode};
+use crate::state_io::json::Json;
 
 /// Why a reload changed nothing.
 #[derive(Debug, thiserror::Error)]

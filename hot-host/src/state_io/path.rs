@@ -39,7 +39,8 @@ use coo_runtime::{FieldView, Resource, State};
 
 use coo_runtime::storage::scratch::Scratch;
 
-use crate::state_io::from_json::{BuildError, Builder, Json, JsonError, Mode, list};
+use crate::state_io::from_json::{BuildError, Builder, Mode, list};
+use crate::state_io::json::{Json, JsonError};
 use crate::state_io::show;
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
