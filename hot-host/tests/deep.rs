@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use coo_runtime::{Catalog, CooType, State};
-use hot_host::state_io::json::Json;
+use hot_host::state_io::json::JsonValue;
 use hot_host::state_io::show::{state_json, state_pretty};
 use hot_host::state_io::{path, snapshot};
 
@@ -135,18 +135,21 @@ fn snapshot_save_and_read_of_a_million_deep_chain() {
     let (saved, depth) = on_test_stack(|| {
         let text = snapshot::save(&state_of(DEPTH));
         // Read back as JSON, and count how deeply `next` nests.
-        let json = Json::parse(&text).unwrap();
+        let json = JsonValue::parse(&text).unwrap();
         let mut depth = 0;
         let mut at = json
             .get("state")
             .and_then(|s| s.get("Chain"))
             .and_then(|c| c.get("head"));
-        while let Some(node @ Json::Object(_)) = at {
-            assert_eq!(node.get("value"), Some(&Json::Number(depth.to_string())));
+        while let Some(node @ JsonValue::Object(_)) = at {
+            assert_eq!(
+                node.get("value"),
+                Some(&JsonValue::Number(depth.to_string()))
+            );
             depth += 1;
             at = node.get("next");
         }
-        assert_eq!(at, Some(&Json::Null));
+        assert_eq!(at, Some(&JsonValue::Null));
         (text, depth)
     });
     assert!(saved.ends_with(&format!(
@@ -214,13 +217,19 @@ fn snapshot_of_a_million_deep_chain_of_pools_keeps_the_vacant_slots() {
         let mut state = State::new();
         state.insert(PoolChain { head });
         let text = snapshot::save(&state);
-        let json = Json::parse(&text).unwrap();
+        let json = JsonValue::parse(&text).unwrap();
         json.get("vacant_slots").unwrap().clone()
     });
     let path = format!(
         "PoolChain.head{}.leaves",
         ".next".repeat(DEPTH as usize - 1)
     );
-    let slot = Json::Array(vec![Json::Number("0".into()), Json::Number("1".into())]);
-    assert_eq!(vacant, Json::Object(vec![(path, Json::Array(vec![slot]))]));
+    let slot = JsonValue::Array(vec![
+        JsonValue::Number("0".into()),
+        JsonValue::Number("1".into()),
+    ]);
+    assert_eq!(
+        vacant,
+        JsonValue::Object(vec![(path, JsonValue::Array(vec![slot]))])
+    );
 }

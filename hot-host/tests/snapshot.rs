@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use coo_runtime::{Catalog, CooType, Handle, Pool, StaleHandle, State, TypeDesc};
-use hot_host::state_io::from_json::BuildError;
+use hot_host::state_io::from_json::ValueError;
 use hot_host::state_io::show::state_json;
 use hot_host::state_io::snapshot::{self, SnapshotError};
 
@@ -105,9 +105,9 @@ fn catalog(descs: &[&'static TypeDesc]) -> Catalog {
     Catalog::from_descs(descs.iter().copied()).expect("no duplicate names")
 }
 
-fn build_error(err: SnapshotError) -> BuildError {
+fn build_error(err: SnapshotError) -> ValueError {
     match err {
-        SnapshotError::Build(e) => e,
+        SnapshotError::Value(e) => e,
         other => panic!("expected a build error, got {other}"),
     }
 }
@@ -625,7 +625,7 @@ fn an_integer_that_no_longer_fits_is_an_error_naming_the_path_and_the_value() {
     let text = snapshot::save(&world_only_v1());
     let err = build_error(snapshot::load(&text, &catalog(&[v2_narrow::World::DESC])).unwrap_err());
     match &err {
-        BuildError::CheckedCast {
+        ValueError::CheckedCast {
             path,
             value,
             from,
@@ -650,7 +650,7 @@ fn without_saved_types_an_integer_that_does_not_fit_is_still_refused() {
     let json = r#"{"coo_snapshot":1,"state":{"Settings":{"volume":300}}}"#;
     let err = build_error(snapshot::load(json, &catalog(&[v1::Settings::DESC])).unwrap_err());
     assert!(
-        matches!(&err, BuildError::DoesNotFit { path, value, .. }
+        matches!(&err, ValueError::DoesNotFit { path, value, .. }
             if path.to_string() == "Settings.volume" && value == "300"),
         "{err}"
     );
@@ -679,7 +679,7 @@ fn floats_convert_from_the_type_they_were_saved_as() {
     let err =
         build_error(snapshot::load(&text, &catalog(&[v2_floats::Reading::DESC])).unwrap_err());
     assert!(
-        matches!(&err, BuildError::CheckedCast { path, value, .. }
+        matches!(&err, ValueError::CheckedCast { path, value, .. }
             if path.to_string() == "Reading.narrow" && value == "0.1"),
         "{err}"
     );
@@ -691,7 +691,7 @@ fn a_missing_field_without_a_default_is_an_error_saying_what_to_add() {
     let text = snapshot::save(&world_only_v1());
     let err = build_error(snapshot::load(&text, &catalog(&[v2_missing::World::DESC])).unwrap_err());
     match &err {
-        BuildError::MissingField {
+        ValueError::MissingField {
             path,
             ty,
             field,
@@ -716,7 +716,7 @@ fn an_unknown_variant_is_an_error_naming_the_path_and_the_variants() {
     let text = snapshot::save(&world_v1()).replace(r#""Paused":7"#, r#""Frozen":7"#);
     let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
     match &err {
-        BuildError::UnknownVariant {
+        ValueError::UnknownVariant {
             path,
             ty,
             variant,
@@ -735,7 +735,7 @@ fn an_array_longer_than_its_type_is_an_error_naming_both_lengths() {
     let text = snapshot::save(&world_v1()).replace(r#""grid":[1,2,3]"#, r#""grid":[1,2,3,4]"#);
     let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
     assert!(
-        matches!(&err, BuildError::ArrayTooLong { path, len: 3, found: 4, .. }
+        matches!(&err, ValueError::ArrayTooLong { path, len: 3, found: 4, .. }
             if path.to_string() == "World.grid"),
         "{err}"
     );
@@ -782,7 +782,7 @@ fn catalog_with_renamed_settings() -> Catalog {
 
 /// Loads `text` under `catalog`, expecting an error; checks that every `Tracked` value the loader
 /// built before the error was dropped exactly once, and that it gave back every byte it took.
-fn assert_clean_failure(text: &str, catalog: &Catalog, built_tracked: usize) -> BuildError {
+fn assert_clean_failure(text: &str, catalog: &Catalog, built_tracked: usize) -> ValueError {
     // Warm up: anything allocated once per thread on first use is allocated now.
     let _ = snapshot::load(text, catalog);
     let (bytes, start) = (live_bytes(), drops());
@@ -1121,7 +1121,7 @@ fn a_new_field_whose_default_panics_is_an_error_saying_what_to_write() {
     let text = snapshot::save(&state);
     let err = build_error(snapshot::load(&text, &catalog(&[gauge_v2::Gauge::DESC])).unwrap_err());
     assert!(
-        matches!(&err, BuildError::Default { path, .. } if path.to_string() == "Gauge.reading")
+        matches!(&err, ValueError::Default { path, .. } if path.to_string() == "Gauge.reading")
     );
     assert_eq!(
         err.to_string(),

@@ -37,8 +37,8 @@ use coo_runtime::storage::scratch::Scratch;
 use crate::build::{BuildError, Builder};
 use crate::load::{Kept, LoadError, LoadedLibrary, Loader, Pinned, kept, take_pinned};
 use crate::slots::{Burial, CallError, FnHandle, FnRef, Slot};
-use crate::state_io::from_json::{Builder as ValueBuilder, Mode};
-use crate::state_io::json::Json;
+use crate::state_io::from_json::{Mode, ValueBuilder};
+use crate::state_io::json::JsonValue;
 
 /// Why a reload changed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -682,7 +682,7 @@ impl Host {
                             ty: ty.name.to_owned(),
                         });
                     };
-                    let json = Json::parse(text).map_err(|e| bad(e.to_string()))?;
+                    let json = JsonValue::parse(text).map_err(|e| bad(e.to_string()))?;
                     let scratch = Scratch::for_type(ty);
                     let mut builder = ValueBuilder::new(Mode::Exact);
                     builder.at(ValuePath(vec![Seg::Name(param.name.to_owned())]));

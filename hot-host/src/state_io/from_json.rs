@@ -19,7 +19,7 @@
 //!   number; a number written as an integer goes into a float field only when that float holds
 //!   it exactly. A float goes into a field of the float type it was saved as exactly (`state_json`
 //!   writes the shortest digits that read back as the same value of that type). When the saved
-//!   layouts say it was saved as another number type ([`Builder::with_saved_types`]), it is read
+//!   layouts say it was saved as another number type ([`ValueBuilder::with_saved_types`]), it is read
 //!   as that type and cast as a reload casts: an `f32` widens to an `f64` exactly, an `f64` `0.1`
 //!   does not fit an `f32`. When nothing says (`set`), a float is rounded to the nearest value of
 //!   the field's type. `null` in a float field is NaN (`state_json` prints NaN and the
@@ -56,7 +56,7 @@ use coo_runtime::migration::plan::DefaultPlan;
 use coo_runtime::storage::scratch::Scratch;
 use coo_runtime::{ImageRef, Resource, State};
 
-use crate::state_io::json::Json;
+use crate::state_io::json::JsonValue;
 
 mod containers;
 mod error;
@@ -64,9 +64,9 @@ mod fields;
 mod number;
 mod report;
 
-pub use error::BuildError;
+pub use error::ValueError;
 pub(crate) use error::list;
-pub use report::{Report, TypeReport};
+pub use report::{TypeValueReport, ValueReport};
 
 /// How much stack a recursive builder step may need before it moves to a new stack segment, and
 /// how large each new segment is (the values rustc uses).
@@ -124,15 +124,15 @@ unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
 
 // --------------------------------------------------------------------------------------- builder
 
-/// Builds values of the current types from [`Json`]. One builder per load or `set`: it keeps the
-/// path being built (for errors) and the [`Report`].
+/// Builds values of the current types from [`JsonValue`]. One builder per load or `set`: it keeps the
+/// path being built (for errors) and the [`ValueReport`].
 #[derive(Debug)]
-pub struct Builder<'v> {
+pub struct ValueBuilder<'v> {
     mode: Mode,
     vacant: Option<&'v VacantSlots>,
     saved: Option<&'v Schema>,
     path: Vec<Seg>,
-    report: Report,
+    report: ValueReport,
 }
 
 /// The fields of a struct, or of one variant of an enum, to build.
@@ -146,9 +146,9 @@ struct FieldsOf<'v> {
 }
 
 /// The members of the JSON of a struct or variant, the member each field takes, and the default
-/// plan of each field that takes none (see [`Builder::match_fields`]).
+/// plan of each field that takes none (see [`ValueBuilder::match_fields`]).
 type Matched<'j> = (
-    Vec<(Cow<'j, str>, &'j Json)>,
+    Vec<(Cow<'j, str>, &'j JsonValue)>,
     Vec<Option<usize>>,
     Vec<Option<DefaultPlan>>,
 );
@@ -156,14 +156,14 @@ type Matched<'j> = (
 /// The saved layout of the value being built, when known: what a number's field type was.
 type Saved<'v> = Option<&'v TyLayout>;
 
-impl<'v> Builder<'v> {
+impl<'v> ValueBuilder<'v> {
     pub fn new(mode: Mode) -> Self {
-        Builder {
+        ValueBuilder {
             mode,
             vacant: None,
             saved: None,
             path: Vec::new(),
-            report: Report::default(),
+            report: ValueReport::default(),
         }
     }
 
@@ -189,11 +189,11 @@ impl<'v> Builder<'v> {
         self
     }
 
-    pub fn report(&self) -> &Report {
+    pub fn report(&self) -> &ValueReport {
         &self.report
     }
 
-    pub fn into_report(self) -> Report {
+    pub fn into_report(self) -> ValueReport {
         self.report
     }
 
@@ -203,8 +203,8 @@ impl<'v> Builder<'v> {
         &mut self,
         desc: &'static TypeDesc,
         image: &ImageRef,
-        json: &Json,
-    ) -> Result<Resource, BuildError> {
+        json: &JsonValue,
+    ) -> Result<Resource, ValueError> {
         let saved = match (self.saved, self.path.first()) {
             (Some(schema), Some(Seg::Name(name))) => schema.get(name),
             _ => None,
@@ -226,9 +226,9 @@ impl<'v> Builder<'v> {
     pub unsafe fn build_type(
         &mut self,
         desc: &'static TypeDesc,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         // SAFETY: forwarded contract.
         unsafe { self.type_from(desc, json, dst, None) }
     }
@@ -240,24 +240,24 @@ impl<'v> Builder<'v> {
     pub unsafe fn build_shape(
         &mut self,
         shape: &'static Shape,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         // SAFETY: forwarded contract.
         unsafe { self.shape_from(shape, json, dst, None) }
     }
 
-    /// [`Builder::build_type`], from a value saved as `saved`.
+    /// [`ValueBuilder::build_type`], from a value saved as `saved`.
     ///
     /// # Safety
-    /// As for [`Builder::build_type`].
+    /// As for [`ValueBuilder::build_type`].
     unsafe fn type_from(
         &mut self,
         desc: &'static TypeDesc,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Option<&'v TypeLayout>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         match &desc.kind {
             TypeKind::Struct(s) => {
                 let dsts: Vec<*mut u8> = s
@@ -288,17 +288,17 @@ impl<'v> Builder<'v> {
         Ok(())
     }
 
-    /// [`Builder::build_shape`], from a value saved as `saved`.
+    /// [`ValueBuilder::build_shape`], from a value saved as `saved`.
     ///
     /// # Safety
-    /// As for [`Builder::build_shape`].
+    /// As for [`ValueBuilder::build_shape`].
     unsafe fn shape_from(
         &mut self,
         shape: &'static Shape,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         // Every nested value is built through here, so the builder recurses as deep as the JSON
         // nests: when the stack runs low, the rest of the walk continues on a new segment
         // allocated on the heap (as rustc does for deep expressions), so a value of any depth
@@ -309,17 +309,17 @@ impl<'v> Builder<'v> {
         })
     }
 
-    /// [`Builder::shape_from`] on the current stack.
+    /// [`ValueBuilder::shape_from`] on the current stack.
     ///
     /// # Safety
-    /// As for [`Builder::build_shape`].
+    /// As for [`ValueBuilder::build_shape`].
     unsafe fn shape_from_here(
         &mut self,
         shape: &'static Shape,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         // The saved element type of a container.
         let saved_elem = match saved {
             Some(
@@ -341,7 +341,7 @@ impl<'v> Builder<'v> {
                 unsafe { self.build_prim(*p, json, dst, saved) }
             }
             ShapeKind::String(glue) => match json {
-                Json::String(s) => {
+                JsonValue::String(s) => {
                     // SAFETY: `s` is valid UTF-8 that lives through the call; `dst` is valid for
                     // writes of a `String`.
                     unsafe { (glue.write_from)(dst, s.as_ptr(), s.len()) };
@@ -404,32 +404,32 @@ impl<'v> Builder<'v> {
         result
     }
 
-    fn expected(&self, shape: &Shape, found: &Json) -> BuildError {
+    fn expected(&self, shape: &Shape, found: &JsonValue) -> ValueError {
         self.expected_text(format!("`{}`", shape_text(shape)), found)
     }
 
     /// `expected` says what the value holds, code in backticks: "`u8`", "`Vec2` (an object of
     /// its fields)".
-    fn expected_text(&self, expected: impl Into<String>, found: &Json) -> BuildError {
+    fn expected_text(&self, expected: impl Into<String>, found: &JsonValue) -> ValueError {
         let found = match found {
-            Json::Number(n) => format!("the number {n}"),
-            Json::String(s) => format!("the string {s:?}"),
-            Json::Bool(b) => format!("`{b}`"),
-            Json::Null => "`null`".to_owned(),
+            JsonValue::Number(n) => format!("the number {n}"),
+            JsonValue::String(s) => format!("the string {s:?}"),
+            JsonValue::Bool(b) => format!("`{b}`"),
+            JsonValue::Null => "`null`".to_owned(),
             other => other.kind().to_owned(),
         };
-        BuildError::Expected {
+        ValueError::Expected {
             path: self.path(),
             expected: expected.into(),
             found,
         }
     }
-    fn default_panicked(&self, e: MigrateError) -> BuildError {
+    fn default_panicked(&self, e: MigrateError) -> ValueError {
         let message = match e {
             MigrateError::Default { message, .. } => message,
             other => other.to_string(),
         };
-        BuildError::Default {
+        ValueError::Default {
             path: self.path(),
             message,
         }
@@ -440,10 +440,10 @@ impl<'v> Builder<'v> {
 /// JSON gives it for paths), types of the image `image` guards (their catalog's). On error, the
 /// resources built so far are dropped.
 pub fn build_state<'j>(
-    builder: &mut Builder<'_>,
+    builder: &mut ValueBuilder<'_>,
     image: &ImageRef,
-    resources: impl IntoIterator<Item = (&'static TypeDesc, &'j str, &'j Json)>,
-) -> Result<State, BuildError> {
+    resources: impl IntoIterator<Item = (&'static TypeDesc, &'j str, &'j JsonValue)>,
+) -> Result<State, ValueError> {
     let mut built = Vec::new();
     for (desc, name, json) in resources {
         builder.at(ValuePath(vec![Seg::Name(name.to_owned())]));

@@ -1,14 +1,14 @@
-//! JSON text read into [`Json`] values that keep each number as written: what snapshots, the
+//! JSON text read into [`JsonValue`] values that keep each number as written: what snapshots, the
 //! `set` command and the value builder ([`crate::state_io::from_json`]) read.
 //!
-//! Numbers are why the JSON is read by [`Json::parse`] rather than into a `serde_json::Value`:
+//! Numbers are why the JSON is read by [`JsonValue::parse`] rather than into a `serde_json::Value`:
 //! a `Value` keeps integers beyond 64 bits only as `f64`, and reads every float as an `f64`
 //! first (rounding twice for an `f32`, and not always to the nearest without serde_json's
-//! `float_roundtrip` feature), so `u128`s and some floats would not read back exactly. [`Json`]
+//! `float_roundtrip` feature), so `u128`s and some floats would not read back exactly. [`JsonValue`]
 //! keeps each number as written, and each field type parses it for itself with the standard
 //! library's correctly rounded parsers.
 //!
-//! The reader keeps the arrays and objects it is reading on a work stack, and [`Json`]'s drop
+//! The reader keeps the arrays and objects it is reading on a work stack, and [`JsonValue`]'s drop
 //! takes nested values apart one at a time, so input nested a million levels deep reads and
 //! drops with a constant native stack.
 
@@ -16,25 +16,27 @@ use std::collections::BTreeSet;
 
 /// A JSON value with its numbers kept as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Json {
+pub enum JsonValue {
     Null,
     Bool(bool),
     /// A number's text, as it appears in the input (valid JSON number syntax).
     Number(String),
     String(String),
-    Array(Vec<Json>),
+    Array(Vec<JsonValue>),
     /// Members in input order; keys are unique (a repeated key is a parse error).
-    Object(Vec<(String, Json)>),
+    Object(Vec<(String, JsonValue)>),
 }
 
 /// Takes nested values apart one at a time: the drop glue of a value nested a million levels deep
 /// would recurse as deep.
-impl Drop for Json {
+impl Drop for JsonValue {
     fn drop(&mut self) {
-        fn take_nested(json: &mut Json, into: &mut Vec<Json>) {
+        fn take_nested(json: &mut JsonValue, into: &mut Vec<JsonValue>) {
             match json {
-                Json::Array(items) => into.append(items),
-                Json::Object(members) => into.extend(members.drain(..).map(|(_, value)| value)),
+                JsonValue::Array(items) => into.append(items),
+                JsonValue::Object(members) => {
+                    into.extend(members.drain(..).map(|(_, value)| value))
+                }
                 _ => {}
             }
         }
@@ -55,9 +57,9 @@ pub struct JsonError {
     pub message: String,
 }
 
-impl Json {
+impl JsonValue {
     /// Parses one JSON value (RFC 8259), surrounded by optional whitespace.
-    pub fn parse(text: &str) -> Result<Json, JsonError> {
+    pub fn parse(text: &str) -> Result<JsonValue, JsonError> {
         let mut reader = Reader {
             text,
             bytes: text.as_bytes(),
@@ -75,19 +77,19 @@ impl Json {
     /// What kind of value this is, with an article, for messages: `a string`, `an array`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Json::Null => "null",
-            Json::Bool(_) => "a boolean",
-            Json::Number(_) => "a number",
-            Json::String(_) => "a string",
-            Json::Array(_) => "an array",
-            Json::Object(_) => "an object",
+            JsonValue::Null => "null",
+            JsonValue::Bool(_) => "a boolean",
+            JsonValue::Number(_) => "a number",
+            JsonValue::String(_) => "a string",
+            JsonValue::Array(_) => "an array",
+            JsonValue::Object(_) => "an object",
         }
     }
 
     /// The member `key` of an object.
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&JsonValue> {
         match self {
-            Json::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            JsonValue::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -102,9 +104,9 @@ struct Reader<'t> {
 /// An array or object being read: what [`Reader::value`] keeps on its work stack instead of
 /// recursing, so that input nested a million levels deep reads with a constant native stack.
 enum Open {
-    Array(Vec<Json>),
+    Array(Vec<JsonValue>),
     Object {
-        members: Vec<(String, Json)>,
+        members: Vec<(String, JsonValue)>,
         keys: BTreeSet<String>,
         /// The key of the member whose value is being read.
         key: String,
@@ -144,7 +146,7 @@ impl Reader<'_> {
 
     /// Reads a value of any depth: containers being read wait on a work stack, and each value
     /// read is added to the innermost one, closing those that end after it.
-    fn value(&mut self) -> Result<Json, JsonError> {
+    fn value(&mut self) -> Result<JsonValue, JsonError> {
         let mut open: Vec<Open> = Vec::new();
         loop {
             let mut value = match self.peek() {
@@ -153,7 +155,7 @@ impl Reader<'_> {
                     self.whitespace();
                     if self.peek() == Some(b'}') {
                         self.pos += 1;
-                        Json::Object(Vec::new())
+                        JsonValue::Object(Vec::new())
                     } else {
                         let mut keys = BTreeSet::new();
                         let key = self.key(&mut keys)?;
@@ -170,17 +172,17 @@ impl Reader<'_> {
                     self.whitespace();
                     if self.peek() == Some(b']') {
                         self.pos += 1;
-                        Json::Array(Vec::new())
+                        JsonValue::Array(Vec::new())
                     } else {
                         open.push(Open::Array(Vec::new()));
                         continue;
                     }
                 }
-                Some(b'"') => Json::String(self.string()?),
+                Some(b'"') => JsonValue::String(self.string()?),
                 Some(b'-' | b'0'..=b'9') => self.number()?,
-                Some(b't') => self.literal("true", Json::Bool(true))?,
-                Some(b'f') => self.literal("false", Json::Bool(false))?,
-                Some(b'n') => self.literal("null", Json::Null)?,
+                Some(b't') => self.literal("true", JsonValue::Bool(true))?,
+                Some(b'f') => self.literal("false", JsonValue::Bool(false))?,
+                Some(b'n') => self.literal("null", JsonValue::Null)?,
                 Some(_) => return Err(self.error("expected a value")),
                 None => return Err(self.error("unexpected end of input, expected a value")),
             };
@@ -213,8 +215,8 @@ impl Reader<'_> {
                     Some(b) if b == close => {
                         self.pos += 1;
                         value = match open.pop().expect("the innermost container") {
-                            Open::Array(items) => Json::Array(items),
-                            Open::Object { members, .. } => Json::Object(members),
+                            Open::Array(items) => JsonValue::Array(items),
+                            Open::Object { members, .. } => JsonValue::Object(members),
                         };
                     }
                     _ => return Err(self.error(closed)),
@@ -223,7 +225,7 @@ impl Reader<'_> {
         }
     }
 
-    fn literal(&mut self, word: &str, value: Json) -> Result<Json, JsonError> {
+    fn literal(&mut self, word: &str, value: JsonValue) -> Result<JsonValue, JsonError> {
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(value)
@@ -332,7 +334,7 @@ impl Reader<'_> {
         Ok(u32::from_str_radix(digits, 16).expect("checked hex digits"))
     }
 
-    fn number(&mut self) -> Result<Json, JsonError> {
+    fn number(&mut self) -> Result<JsonValue, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -359,7 +361,7 @@ impl Reader<'_> {
             }
             self.digits();
         }
-        Ok(Json::Number(self.text[start..self.pos].to_owned()))
+        Ok(JsonValue::Number(self.text[start..self.pos].to_owned()))
     }
 
     fn digits(&mut self) {

@@ -69,8 +69,10 @@ use coo_runtime::descriptors::schema::{
 };
 use coo_runtime::{Catalog, FieldView, OldValue, State};
 
-use crate::state_io::from_json::{BuildError, Builder, Mode, TypeReport, VacantSlots, build_state};
-use crate::state_io::json::{Json, JsonError};
+use crate::state_io::from_json::{
+    Mode, TypeValueReport, VacantSlots, ValueBuilder, ValueError, build_state,
+};
+use crate::state_io::json::{JsonError, JsonValue};
 use crate::state_io::show;
 
 /// The snapshot format this host writes and reads.
@@ -120,7 +122,7 @@ pub enum SnapshotError {
         second: String,
     },
     #[error("the snapshot cannot be loaded into the current types: {0}")]
-    Build(#[from] BuildError),
+    Value(#[from] ValueError),
 }
 
 /// What loading a snapshot did.
@@ -131,7 +133,7 @@ pub struct LoadReport {
     pub resources: Vec<(String, String)>,
     /// Per type (current stable name): values built, fields added with their default, fields
     /// dropped, members taken through `rename_from`.
-    pub types: BTreeMap<String, TypeReport>,
+    pub types: BTreeMap<String, TypeValueReport>,
     /// Elements of fixed-size arrays the snapshot lacked, filled with their default.
     pub elements_filled: u64,
     /// The layouts the snapshot was saved from (its `types`).
@@ -140,7 +142,7 @@ pub struct LoadReport {
 
 impl LoadReport {
     /// The report of the type with this (current) stable name.
-    pub fn ty(&self, name: &str) -> Option<&TypeReport> {
+    pub fn ty(&self, name: &str) -> Option<&TypeValueReport> {
         self.types.get(name)
     }
 
@@ -168,7 +170,7 @@ impl fmt::Display for LoadReport {
             }
         }
         writeln!(f)?;
-        let report = crate::state_io::from_json::Report {
+        let report = crate::state_io::from_json::ValueReport {
             types: self.types.clone(),
             elements_filled: self.elements_filled,
         };
@@ -237,16 +239,16 @@ fn json_string(out: &mut String, s: &str) {
 /// Loads a snapshot into new values of the types of `catalog` (the current build). See the
 /// [module documentation](self) for the rules. The caller swaps the returned state in.
 pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), SnapshotError> {
-    let json = Json::parse(text)?;
-    if !matches!(json, Json::Object(_)) {
+    let json = JsonValue::parse(text)?;
+    if !matches!(json, JsonValue::Object(_)) {
         return Err(SnapshotError::Format(format!(
             "the snapshot is {}, not an object",
             json.kind()
         )));
     }
     match json.get("coo_snapshot") {
-        Some(Json::Number(n)) if n == &FORMAT_VERSION.to_string() => {}
-        Some(Json::Number(n)) => return Err(SnapshotError::Version { found: n.clone() }),
+        Some(JsonValue::Number(n)) if n == &FORMAT_VERSION.to_string() => {}
+        Some(JsonValue::Number(n)) => return Err(SnapshotError::Version { found: n.clone() }),
         Some(other) => {
             return Err(SnapshotError::Format(format!(
                 "`coo_snapshot` is {}, not a version number",
@@ -259,7 +261,7 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
             ));
         }
     }
-    let Some(Json::Object(resources)) = json.get("state") else {
+    let Some(JsonValue::Object(resources)) = json.get("state") else {
         return Err(SnapshotError::Format("it has no `state` object".to_owned()));
     };
     let vacant = parse_vacant(json.get("vacant_slots"))?;
@@ -282,7 +284,7 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
         names.push((name.clone(), desc.name.to_owned()));
         targets.push((desc, name.as_str(), value));
     }
-    let mut builder = Builder::new(Mode::Migrate)
+    let mut builder = ValueBuilder::new(Mode::Migrate)
         .with_vacant_slots(&vacant)
         .with_saved_types(&saved);
     let state = build_state(&mut builder, catalog.image(), targets)?;
@@ -368,12 +370,12 @@ pub struct Header {
 
 /// The header of a snapshot (the whole text is parsed: a snapshot that is not JSON is an error).
 pub fn header_of(text: &str) -> Result<Header, SnapshotError> {
-    let json = Json::parse(text)?;
+    let json = JsonValue::parse(text)?;
     let plugin = match json.get("plugin") {
         None => None,
         Some(plugin) => {
             let member = |key: &str| match plugin.get(key) {
-                Some(Json::String(s)) => Ok(s.clone()),
+                Some(JsonValue::String(s)) => Ok(s.clone()),
                 _ => Err(SnapshotError::Format(format!(
                     "its `plugin` has no string `{key}`"
                 ))),
@@ -388,7 +390,7 @@ pub fn header_of(text: &str) -> Result<Header, SnapshotError> {
         None => None,
         Some(run) => {
             let flag = |key: &str| match run.get(key) {
-                Some(Json::Bool(b)) => Ok(*b),
+                Some(JsonValue::Bool(b)) => Ok(*b),
                 _ => Err(SnapshotError::Format(format!(
                     "its `run` has no boolean `{key}`"
                 ))),

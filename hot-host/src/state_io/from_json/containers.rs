@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl<'v> Builder<'v> {
+impl<'v> ValueBuilder<'v> {
     /// # Safety
     /// `dst` is valid for writes of `shape`, an array of `len` elements of `elem`.
     pub(super) unsafe fn build_array(
@@ -10,14 +10,14 @@ impl<'v> Builder<'v> {
         shape: &'static Shape,
         elem: &'static Shape,
         len: usize,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), BuildError> {
-        let Json::Array(items) = json else {
+    ) -> Result<(), ValueError> {
+        let JsonValue::Array(items) = json else {
             return Err(self.expected(shape, json));
         };
-        let too_short = |why: String| BuildError::ArrayTooShort {
+        let too_short = |why: String| ValueError::ArrayTooShort {
             path: ValuePath(self.path.clone()),
             ty: shape_text(shape),
             len,
@@ -25,7 +25,7 @@ impl<'v> Builder<'v> {
             why,
         };
         if items.len() > len {
-            return Err(BuildError::ArrayTooLong {
+            return Err(ValueError::ArrayTooLong {
                 path: self.path(),
                 ty: shape_text(shape),
                 len,
@@ -82,11 +82,11 @@ impl<'v> Builder<'v> {
         shape: &'static Shape,
         elem: &'static Shape,
         glue: &VecGlue,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), BuildError> {
-        let Json::Array(items) = json else {
+    ) -> Result<(), ValueError> {
+        let JsonValue::Array(items) = json else {
             return Err(self.expected(shape, json));
         };
         // SAFETY: `dst` is valid for writes of the vector.
@@ -119,11 +119,11 @@ impl<'v> Builder<'v> {
         &mut self,
         elem: &'static Shape,
         glue: &OptionGlue,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), BuildError> {
-        if *json == Json::Null {
+    ) -> Result<(), ValueError> {
+        if *json == JsonValue::Null {
             // SAFETY: `dst` is valid for writes of the option.
             unsafe { (glue.write_none)(dst) };
             return Ok(());
@@ -144,11 +144,11 @@ impl<'v> Builder<'v> {
         shape: &'static Shape,
         elem: &'static Shape,
         glue: &PoolGlue,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), BuildError> {
-        let Json::Array(items) = json else {
+    ) -> Result<(), ValueError> {
+        let JsonValue::Array(items) = json else {
             return Err(self.expected_text(
                 format!(
                     "`{}` (an array of `{{\"index\",\"generation\",\"value\"}}` slots)",
@@ -157,12 +157,12 @@ impl<'v> Builder<'v> {
                 json,
             ));
         };
-        let pool_error = |b: &Self, message: String| BuildError::Pool {
+        let pool_error = |b: &Self, message: String| ValueError::Pool {
             path: b.path(),
             message,
         };
         // The occupied slots, in order.
-        let mut occupied: Vec<(usize, u32, &Json)> = Vec::with_capacity(items.len());
+        let mut occupied: Vec<(usize, u32, &JsonValue)> = Vec::with_capacity(items.len());
         for (k, item) in items.iter().enumerate() {
             let slot = self.within(Seg::Index(k), |b| b.pool_entry(item))?;
             if let Some(&(previous, _, _)) = occupied.last()
@@ -243,15 +243,18 @@ impl<'v> Builder<'v> {
     }
 
     /// One occupied slot of a pool: `{"index":i,"generation":g,"value":v}`.
-    fn pool_entry<'j>(&mut self, item: &'j Json) -> Result<(usize, u32, &'j Json), BuildError> {
-        let shape_error = || BuildError::Pool {
+    fn pool_entry<'j>(
+        &mut self,
+        item: &'j JsonValue,
+    ) -> Result<(usize, u32, &'j JsonValue), ValueError> {
+        let shape_error = || ValueError::Pool {
             path: self.path(),
             message: format!(
                 "its slots are objects `{{\"index\":i,\"generation\":g,\"value\":v}}`, not {}",
                 item.kind()
             ),
         };
-        let Json::Object(members) = item else {
+        let JsonValue::Object(members) = item else {
             return Err(shape_error());
         };
         if members.len() != 3 {
@@ -267,7 +270,7 @@ impl<'v> Builder<'v> {
         Ok((index as usize, generation, value))
     }
 
-    fn u32_of(&self, json: &Json) -> Result<u32, BuildError> {
+    fn u32_of(&self, json: &JsonValue) -> Result<u32, ValueError> {
         let mut out = 0u32;
         // SAFETY: `out` is a `u32`, valid for writes.
         unsafe { self.build_prim(Prim::U32, json, (&mut out as *mut u32).cast(), None)? };
@@ -278,25 +281,31 @@ impl<'v> Builder<'v> {
     pub(super) fn handle_parts(
         &mut self,
         target: &TypeDesc,
-        json: &Json,
-    ) -> Result<(u32, u32), BuildError> {
+        json: &JsonValue,
+    ) -> Result<(u32, u32), ValueError> {
         let expected = format!(
             "`Handle<{0}>` (`{{\"handle\":\"{0}\",\"index\":i,\"generation\":g}}`)",
             target.name
         );
-        let (Json::Object(members), Some(Json::String(name)), Some(index), Some(generation)) = (
+        let (
+            JsonValue::Object(members),
+            Some(JsonValue::String(name)),
+            Some(index),
+            Some(generation),
+        ) = (
             json,
             json.get("handle"),
             json.get("index"),
             json.get("generation"),
-        ) else {
+        )
+        else {
             return Err(self.expected_text(expected, json));
         };
         if members.len() != 3 {
             return Err(self.expected_text(expected, json));
         }
         if !target.answers_to(name) {
-            return Err(BuildError::HandleTarget {
+            return Err(ValueError::HandleTarget {
                 path: self.path(),
                 expected: target.name.to_owned(),
                 found: name.clone(),

@@ -7,7 +7,7 @@ use super::*;
 /// Paths are in the JSON's own names (a field the JSON spells by an old name is named so), from
 /// the resource down: `World.units[3].hp`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
+pub enum ValueError {
     #[error("`{path}` holds {expected}, so it cannot be {found}")]
     Expected {
         path: ValuePath,
@@ -122,25 +122,25 @@ pub(crate) fn list(items: &[String]) -> String {
     }
 }
 
-impl BuildError {
+impl ValueError {
     /// Where the offending value is.
     pub fn path(&self) -> &ValuePath {
         match self {
-            BuildError::Expected { path, .. }
-            | BuildError::DoesNotFit { path, .. }
-            | BuildError::NotIntegral { path, .. }
-            | BuildError::NotExact { path, .. }
-            | BuildError::CheckedCast { path, .. }
-            | BuildError::NotAChar { path, .. }
-            | BuildError::MissingField { path, .. }
-            | BuildError::FieldNotGiven { path, .. }
-            | BuildError::UnknownField { path, .. }
-            | BuildError::UnknownVariant { path, .. }
-            | BuildError::ArrayTooLong { path, .. }
-            | BuildError::ArrayTooShort { path, .. }
-            | BuildError::HandleTarget { path, .. }
-            | BuildError::Pool { path, .. }
-            | BuildError::Default { path, .. } => path,
+            ValueError::Expected { path, .. }
+            | ValueError::DoesNotFit { path, .. }
+            | ValueError::NotIntegral { path, .. }
+            | ValueError::NotExact { path, .. }
+            | ValueError::CheckedCast { path, .. }
+            | ValueError::NotAChar { path, .. }
+            | ValueError::MissingField { path, .. }
+            | ValueError::FieldNotGiven { path, .. }
+            | ValueError::UnknownField { path, .. }
+            | ValueError::UnknownVariant { path, .. }
+            | ValueError::ArrayTooLong { path, .. }
+            | ValueError::ArrayTooShort { path, .. }
+            | ValueError::HandleTarget { path, .. }
+            | ValueError::Pool { path, .. }
+            | ValueError::Default { path, .. } => path,
         }
     }
 }

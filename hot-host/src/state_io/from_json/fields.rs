@@ -3,20 +3,22 @@
 
 use super::*;
 
-impl<'v> Builder<'v> {
+impl<'v> ValueBuilder<'v> {
     /// # Safety
     /// `dst` is valid for writes of the enum `desc`.
     pub(super) unsafe fn build_enum(
         &mut self,
         desc: &'static TypeDesc,
         e: &'static EnumDesc,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Option<&'v TypeLayout>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         let (tag, content) = match json {
-            Json::String(tag) => (tag, None),
-            Json::Object(members) if members.len() == 1 => (&members[0].0, Some(&members[0].1)),
+            JsonValue::String(tag) => (tag, None),
+            JsonValue::Object(members) if members.len() == 1 => {
+                (&members[0].0, Some(&members[0].1))
+            }
             other => {
                 return Err(self.expected_text(
                     format!(
@@ -39,7 +41,7 @@ impl<'v> Builder<'v> {
                 .flatten()
         });
         let Some(index) = index else {
-            return Err(BuildError::UnknownVariant {
+            return Err(ValueError::UnknownVariant {
                 path: self.path(),
                 ty: desc.name.to_owned(),
                 variant: tag.clone(),
@@ -94,9 +96,9 @@ impl<'v> Builder<'v> {
     pub(super) unsafe fn build_fields(
         &mut self,
         of: &FieldsOf<'v>,
-        json: Option<&Json>,
+        json: Option<&JsonValue>,
         dsts: &[*mut u8],
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         // Matching members to fields and checking them is out of line, so that the frames of
         // this function, which a deep value nests once per level, stay small.
         let (members, sources, defaults) = self.match_fields(of, json)?;
@@ -150,15 +152,15 @@ impl<'v> Builder<'v> {
         Ok(())
     }
 
-    /// Which member of the JSON each field of [`Builder::build_fields`] takes, or the default
+    /// Which member of the JSON each field of [`ValueBuilder::build_fields`] takes, or the default
     /// plan of a field that takes none; an error when the JSON has a member too much or lacks a
     /// field (`Exact`), or a field it lacks has no default.
     #[inline(never)]
     fn match_fields<'j>(
         &mut self,
         of: &FieldsOf<'v>,
-        json: Option<&'j Json>,
-    ) -> Result<Matched<'j>, BuildError> {
+        json: Option<&'j JsonValue>,
+    ) -> Result<Matched<'j>, ValueError> {
         let FieldsOf {
             desc,
             variant,
@@ -225,7 +227,7 @@ impl<'v> Builder<'v> {
                         .insert(report_name(key));
                 }
                 Mode::Exact => {
-                    return Err(BuildError::UnknownField {
+                    return Err(ValueError::UnknownField {
                         path: self.path(),
                         ty: ty_text,
                         field: key.to_string(),
@@ -241,7 +243,7 @@ impl<'v> Builder<'v> {
                 continue;
             }
             if self.mode == Mode::Exact {
-                return Err(BuildError::FieldNotGiven {
+                return Err(ValueError::FieldNotGiven {
                     path: self.path(),
                     ty: ty_text,
                     field: field.name.to_owned(),
@@ -269,7 +271,7 @@ impl<'v> Builder<'v> {
                         list(&spare)
                     )
                 };
-                return Err(BuildError::MissingField {
+                return Err(ValueError::MissingField {
                     path: self.path(),
                     ty: ty_text,
                     field: field.name.to_owned(),
@@ -291,16 +293,16 @@ impl<'v> Builder<'v> {
         &self,
         style: FieldsStyle,
         field_count: usize,
-        json: &'j Json,
+        json: &'j JsonValue,
         ty_text: &str,
-    ) -> Result<Vec<(Cow<'j, str>, &'j Json)>, BuildError> {
-        let object = |members: &'j [(String, Json)]| {
+    ) -> Result<Vec<(Cow<'j, str>, &'j JsonValue)>, ValueError> {
+        let object = |members: &'j [(String, JsonValue)]| {
             members
                 .iter()
                 .map(|(k, v)| (Cow::Borrowed(k.as_str()), v))
                 .collect::<Vec<_>>()
         };
-        let array = |items: &'j [Json]| {
+        let array = |items: &'j [JsonValue]| {
             items
                 .iter()
                 .enumerate()
@@ -308,25 +310,27 @@ impl<'v> Builder<'v> {
                 .collect::<Vec<_>>()
         };
         Ok(match (style, json) {
-            (FieldsStyle::Named, Json::Object(members)) => object(members),
+            (FieldsStyle::Named, JsonValue::Object(members)) => object(members),
             (FieldsStyle::Named, other) => {
                 return Err(
                     self.expected_text(format!("`{ty_text}` (an object of its fields)"), other)
                 );
             }
             (FieldsStyle::Tuple, only) if field_count == 1 => vec![(Cow::Borrowed("0"), only)],
-            (FieldsStyle::Tuple, Json::Array(items)) => array(items),
+            (FieldsStyle::Tuple, JsonValue::Array(items)) => array(items),
             (FieldsStyle::Tuple, other) => {
                 return Err(self.expected_text(
                     format!("`{ty_text}` (an array of its {field_count} fields)"),
                     other,
                 ));
             }
-            (FieldsStyle::Unit, Json::Null) => Vec::new(),
-            (FieldsStyle::Unit, Json::Object(members)) if self.mode == Mode::Migrate => {
+            (FieldsStyle::Unit, JsonValue::Null) => Vec::new(),
+            (FieldsStyle::Unit, JsonValue::Object(members)) if self.mode == Mode::Migrate => {
                 object(members)
             }
-            (FieldsStyle::Unit, Json::Array(items)) if self.mode == Mode::Migrate => array(items),
+            (FieldsStyle::Unit, JsonValue::Array(items)) if self.mode == Mode::Migrate => {
+                array(items)
+            }
             (FieldsStyle::Unit, other) => {
                 return Err(self.expected_text(format!("`{ty_text}` (`null`)"), other));
             }

@@ -70,31 +70,31 @@ fn integer_value(text: &str) -> Integer {
 fn is_float_text(text: &str) -> bool {
     text.contains(['.', 'e', 'E'])
 }
-impl<'v> Builder<'v> {
+impl<'v> ValueBuilder<'v> {
     /// # Safety
     /// `dst` is valid for writes of the primitive `prim`.
     /// `saved` is the primitive the value was saved as, when known.
     pub(super) unsafe fn build_prim(
         &self,
         prim: Prim,
-        json: &Json,
+        json: &JsonValue,
         dst: *mut u8,
         saved: Option<Prim>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), ValueError> {
         let number = |p: Prim| p.is_int() || p.is_float();
-        let checked_cast = |from: Prim, text: &String| BuildError::CheckedCast {
+        let checked_cast = |from: Prim, text: &String| ValueError::CheckedCast {
             path: self.path(),
             value: text.clone(),
             from,
             to: prim,
         };
         match (prim, json) {
-            (Prim::Bool, Json::Bool(b)) => {
+            (Prim::Bool, JsonValue::Bool(b)) => {
                 // SAFETY: `dst` is valid for writes of a `bool`.
                 unsafe { dst.cast::<bool>().write(*b) };
                 Ok(())
             }
-            (Prim::Char, Json::String(s)) => {
+            (Prim::Char, JsonValue::String(s)) => {
                 let mut chars = s.chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => {
@@ -102,13 +102,13 @@ impl<'v> Builder<'v> {
                         unsafe { dst.cast::<char>().write(c) };
                         Ok(())
                     }
-                    _ => Err(BuildError::NotAChar {
+                    _ => Err(ValueError::NotAChar {
                         path: self.path(),
                         value: format!("{s:?}"),
                     }),
                 }
             }
-            (Prim::F32 | Prim::F64, Json::Null) => {
+            (Prim::F32 | Prim::F64, JsonValue::Null) => {
                 // `state_json` prints NaN (and the infinities) as `null`.
                 // SAFETY: `dst` is valid for writes of the float type `prim`.
                 unsafe {
@@ -119,7 +119,7 @@ impl<'v> Builder<'v> {
                 }
                 Ok(())
             }
-            (p, Json::Number(text))
+            (p, JsonValue::Number(text))
                 if is_float_text(text)
                     && let Some(from) = saved.filter(|&s| s.is_float() && s != p && number(p)) =>
             {
@@ -137,7 +137,7 @@ impl<'v> Builder<'v> {
                     Err(checked_cast(from, text))
                 }
             }
-            (p, Json::Number(text)) if p.is_float() && is_float_text(text) => {
+            (p, JsonValue::Number(text)) if p.is_float() && is_float_text(text) => {
                 let fits = match p {
                     Prim::F32 => text.parse::<f32>().ok().filter(|v| v.is_finite()).map(|v| {
                         // SAFETY: `dst` is valid for writes of an `f32`.
@@ -148,13 +148,13 @@ impl<'v> Builder<'v> {
                         unsafe { dst.cast::<f64>().write(v) }
                     }),
                 };
-                fits.ok_or_else(|| BuildError::DoesNotFit {
+                fits.ok_or_else(|| ValueError::DoesNotFit {
                     path: self.path(),
                     value: text.clone(),
                     ty: p,
                 })
             }
-            (p, Json::Number(text)) if number(p) => {
+            (p, JsonValue::Number(text)) if number(p) => {
                 let saved_as = saved.filter(|&s| s != p && number(s));
                 let n = match integer_value(text) {
                     Integer::Value(n) => n,
@@ -162,14 +162,14 @@ impl<'v> Builder<'v> {
                         return Err(checked_cast(saved_as.expect("checked"), text));
                     }
                     Integer::Fraction => {
-                        return Err(BuildError::NotIntegral {
+                        return Err(ValueError::NotIntegral {
                             path: self.path(),
                             value: text.clone(),
                             ty: p,
                         });
                     }
                     Integer::TooLarge => {
-                        return Err(BuildError::DoesNotFit {
+                        return Err(ValueError::DoesNotFit {
                             path: self.path(),
                             value: text.clone(),
                             ty: p,
@@ -182,13 +182,13 @@ impl<'v> Builder<'v> {
                 } else if let Some(from) = saved_as {
                     Err(checked_cast(from, text))
                 } else if p.is_float() {
-                    Err(BuildError::NotExact {
+                    Err(ValueError::NotExact {
                         path: self.path(),
                         value: text.clone(),
                         ty: p,
                     })
                 } else {
-                    Err(BuildError::DoesNotFit {
+                    Err(ValueError::DoesNotFit {
                         path: self.path(),
                         value: text.clone(),
                         ty: p,

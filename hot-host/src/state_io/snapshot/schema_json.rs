@@ -168,8 +168,8 @@ fn fields_json(out: &mut String, fields: &[FieldLayout]) {
 }
 
 /// The `types` of a snapshot, back as layouts.
-pub(super) fn parse_types(json: &Json) -> Result<Schema, SnapshotError> {
-    let Json::Object(types) = json else {
+pub(super) fn parse_types(json: &JsonValue) -> Result<Schema, SnapshotError> {
+    let JsonValue::Object(types) = json else {
         return Err(SnapshotError::Format(format!(
             "`types` is {}, not an object",
             json.kind()
@@ -184,14 +184,14 @@ pub(super) fn parse_types(json: &Json) -> Result<Schema, SnapshotError> {
     Ok(schema)
 }
 
-fn parse_type(json: &Json) -> Option<TypeLayout> {
+fn parse_type(json: &JsonValue) -> Option<TypeLayout> {
     let kind = match text(json.get("kind")?)? {
         "struct" => LayoutKind::Struct {
             style: parse_style(json.get("style")?)?,
             fields: parse_fields(json.get("fields")?)?,
         },
         "enum" => {
-            let Json::Array(variants) = json.get("variants")? else {
+            let JsonValue::Array(variants) = json.get("variants")? else {
                 return None;
             };
             LayoutKind::Enum {
@@ -210,7 +210,7 @@ fn parse_type(json: &Json) -> Option<TypeLayout> {
                         Some(VariantLayout {
                             name: text(v.get("name")?)?.to_owned(),
                             discriminant: match v.get("discriminant") {
-                                Some(Json::Number(n)) => n.parse().ok()?,
+                                Some(JsonValue::Number(n)) => n.parse().ok()?,
                                 Some(_) => return None,
                                 None => i128::try_from(index).ok()?,
                             },
@@ -236,23 +236,23 @@ fn parse_type(json: &Json) -> Option<TypeLayout> {
     })
 }
 
-fn parse_repr(json: &Json) -> Option<EnumRepr> {
+fn parse_repr(json: &JsonValue) -> Option<EnumRepr> {
     Some(EnumRepr {
         c: boolean(json.get("c")?)?,
         transparent: boolean(json.get("transparent")?)?,
         int: match json.get("int")? {
-            Json::Null => None,
+            JsonValue::Null => None,
             int => Some(Prim::from_name(text(int)?).filter(|p| p.is_int())?),
         },
         align: match json.get("align")? {
-            Json::Null => None,
+            JsonValue::Null => None,
             align => Some(uint(align)?),
         },
     })
 }
 
-fn parse_fields(json: &Json) -> Option<Vec<FieldLayout>> {
-    let Json::Array(fields) = json else {
+fn parse_fields(json: &JsonValue) -> Option<Vec<FieldLayout>> {
+    let JsonValue::Array(fields) = json else {
         return None;
     };
     fields
@@ -272,7 +272,7 @@ fn parse_fields(json: &Json) -> Option<Vec<FieldLayout>> {
         .collect()
 }
 
-fn parse_style(json: &Json) -> Option<FieldsStyle> {
+fn parse_style(json: &JsonValue) -> Option<FieldsStyle> {
     match text(json)? {
         "named" => Some(FieldsStyle::Named),
         "tuple" => Some(FieldsStyle::Tuple),
@@ -281,30 +281,30 @@ fn parse_style(json: &Json) -> Option<FieldsStyle> {
     }
 }
 
-fn text(json: &Json) -> Option<&str> {
+fn text(json: &JsonValue) -> Option<&str> {
     match json {
-        Json::String(s) => Some(s),
+        JsonValue::String(s) => Some(s),
         _ => None,
     }
 }
 
-fn uint(json: &Json) -> Option<usize> {
+fn uint(json: &JsonValue) -> Option<usize> {
     match json {
-        Json::Number(n) => n.parse().ok(),
+        JsonValue::Number(n) => n.parse().ok(),
         _ => None,
     }
 }
 
-fn boolean(json: &Json) -> Option<bool> {
+fn boolean(json: &JsonValue) -> Option<bool> {
     match json {
-        Json::Bool(b) => Some(*b),
+        JsonValue::Bool(b) => Some(*b),
         _ => None,
     }
 }
 
-fn strings(json: &Json) -> Option<Vec<String>> {
+fn strings(json: &JsonValue) -> Option<Vec<String>> {
     match json {
-        Json::Array(items) => items.iter().map(|i| text(i).map(str::to_owned)).collect(),
+        JsonValue::Array(items) => items.iter().map(|i| text(i).map(str::to_owned)).collect(),
         _ => None,
     }
 }

@@ -187,26 +187,26 @@ enum Visit<'a> {
     Leave,
 }
 
-pub(super) fn parse_vacant(json: Option<&Json>) -> Result<VacantSlots, SnapshotError> {
+pub(super) fn parse_vacant(json: Option<&JsonValue>) -> Result<VacantSlots, SnapshotError> {
     let bad = |what: String| SnapshotError::Format(format!("`vacant_slots` {what}"));
     let mut out = VacantSlots::new();
     let members = match json {
         None => return Ok(out),
-        Some(Json::Object(members)) => members,
+        Some(JsonValue::Object(members)) => members,
         Some(other) => return Err(bad(format!("is {}, not an object", other.kind()))),
     };
-    let number = |json: &Json| match json {
-        Json::Number(n) => n.parse::<u32>().ok(),
+    let number = |json: &JsonValue| match json {
+        JsonValue::Number(n) => n.parse::<u32>().ok(),
         _ => None,
     };
     for (path, slots) in members {
-        let Json::Array(slots) = slots else {
+        let JsonValue::Array(slots) = slots else {
             return Err(bad(format!("of `{path}` is not an array")));
         };
         let mut parsed = Vec::with_capacity(slots.len());
         for slot in slots {
             match slot {
-                Json::Array(pair) if pair.len() == 2 => {
+                JsonValue::Array(pair) if pair.len() == 2 => {
                     match (number(&pair[0]), number(&pair[1])) {
                         (Some(index), Some(generation)) => parsed.push((index, generation)),
                         _ => {
