@@ -40,14 +40,20 @@
 //!
 //! Building is failure-safe: on any error everything built so far is dropped with the current
 //! build's glue, exactly once, and nothing is left at the destination.
+//!
+//! Building does not recurse natively: each container being built (array, `Vec`, `Box`,
+//! `Option`, pool, the fields of a struct or variant) waits as a frame on a work stack while its
+//! parts are built (`ValueBuilder::run`), so a value nested a million levels deep builds on a
+//! small thread's stack, and an error deep inside it unwinds through the frames, each dropping
+//! what it built.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use coo_runtime::descriptors::layout::{
-    EnumDesc, FieldDesc, FieldsStyle, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, TypeDesc,
-    TypeKind, VecGlue, shape_text,
+    EnumDesc, FieldDesc, FieldsStyle, PoolGlue, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
+    VecGlue, shape_text,
 };
 use coo_runtime::descriptors::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
 use coo_runtime::migration::casts::{Num, write_num};
@@ -61,6 +67,9 @@ use crate::state_io::json::JsonValue;
 mod containers;
 mod error;
 mod fields;
+
+use containers::{ArrayFrame, MovedFrame, PoolFrame, VecFrame};
+use fields::FieldsFrame;
 mod number;
 mod report;
 
@@ -68,10 +77,6 @@ pub use error::ValueError;
 pub(crate) use error::list;
 pub use report::{TypeValueReport, ValueReport};
 
-/// How much stack a recursive builder step may need before it moves to a new stack segment, and
-/// how large each new segment is (the values rustc uses).
-const STACK_RED_ZONE: usize = 100 * 1024;
-const STACK_SEGMENT: usize = 1024 * 1024;
 /// How strictly the JSON must match the current types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -156,6 +161,63 @@ type Matched<'j> = (
 /// The saved layout of the value being built, when known: what a number's field type was.
 type Saved<'v> = Option<&'v TyLayout>;
 
+/// A value to build: its type, its JSON and where it goes.
+struct Task<'j, 'v> {
+    target: Target<'v>,
+    json: &'j JsonValue,
+    dst: *mut u8,
+}
+
+/// The type of a value to build, with its saved layout when known.
+enum Target<'v> {
+    Shape(&'static Shape, Saved<'v>),
+    Type(&'static TypeDesc, Option<&'v TypeLayout>),
+}
+
+impl<'j, 'v> Task<'j, 'v> {
+    fn of_shape(
+        shape: &'static Shape,
+        json: &'j JsonValue,
+        dst: *mut u8,
+        saved: Saved<'v>,
+    ) -> Self {
+        Task {
+            target: Target::Shape(shape, saved),
+            json,
+            dst,
+        }
+    }
+
+    fn of_type(
+        desc: &'static TypeDesc,
+        json: &'j JsonValue,
+        dst: *mut u8,
+        saved: Option<&'v TypeLayout>,
+    ) -> Self {
+        Task {
+            target: Target::Type(desc, saved),
+            json,
+            dst,
+        }
+    }
+}
+
+/// What a frame asks of [`ValueBuilder::run`] when resumed (see [`ValueBuilder::resume`]): its
+/// next part with the segment it adds to the path, or nothing more (its value is complete), or
+/// an error after it dropped what it built.
+type Resumed<'j, 'v> = Result<Option<(Task<'j, 'v>, Option<Seg>)>, ValueError>;
+
+/// A container whose parts are being built: what [`ValueBuilder::run`] keeps on its work stack
+/// instead of recursing. A frame holds raw addresses and no drop glue: what it built is dropped
+/// only by [`ValueBuilder::resume`] on an error, or handed to the container when it completes.
+enum Frame<'j, 'v> {
+    Array(ArrayFrame<'j, 'v>),
+    Vec(VecFrame<'j, 'v>),
+    Moved(MovedFrame<'j, 'v>),
+    Pool(Box<PoolFrame<'j, 'v>>),
+    Fields(Box<FieldsFrame<'j, 'v>>),
+}
+
 impl<'v> ValueBuilder<'v> {
     pub fn new(mode: Mode) -> Self {
         ValueBuilder {
@@ -211,7 +273,7 @@ impl<'v> ValueBuilder<'v> {
         };
         let scratch = Scratch::for_type(desc);
         // SAFETY: the scratch is fresh memory with `desc`'s layout.
-        unsafe { self.type_from(desc, json, scratch.ptr(), saved)? };
+        unsafe { self.run(Task::of_type(desc, json, scratch.ptr(), saved))? };
         // SAFETY: the scratch holds a complete value of `desc`, which the resource takes over;
         // the scratch is only freed afterwards, never dropped. `image` guards `desc`'s image
         // (this function's contract with its callers, who take both from one catalog or
@@ -230,7 +292,7 @@ impl<'v> ValueBuilder<'v> {
         dst: *mut u8,
     ) -> Result<(), ValueError> {
         // SAFETY: forwarded contract.
-        unsafe { self.type_from(desc, json, dst, None) }
+        unsafe { self.run(Task::of_type(desc, json, dst, None)) }
     }
 
     /// Builds a value of `shape` from `json` at `dst`. On error nothing is left at `dst`.
@@ -244,82 +306,82 @@ impl<'v> ValueBuilder<'v> {
         dst: *mut u8,
     ) -> Result<(), ValueError> {
         // SAFETY: forwarded contract.
-        unsafe { self.shape_from(shape, json, dst, None) }
+        unsafe { self.run(Task::of_shape(shape, json, dst, None)) }
     }
 
-    /// [`ValueBuilder::build_type`], from a value saved as `saved`.
+    /// Builds the value `task` asks for, and every value nested in it, with a work stack instead
+    /// of native recursion: a container being built waits on the stack as a [`Frame`] while its
+    /// parts are built, so a value nested a million levels deep builds with a constant native
+    /// stack. On error each waiting frame drops what it built, innermost first, and nothing is
+    /// left at `task`'s destination.
     ///
     /// # Safety
-    /// As for [`ValueBuilder::build_type`].
-    unsafe fn type_from(
-        &mut self,
-        desc: &'static TypeDesc,
-        json: &JsonValue,
-        dst: *mut u8,
-        saved: Option<&'v TypeLayout>,
-    ) -> Result<(), ValueError> {
-        match &desc.kind {
-            TypeKind::Struct(s) => {
-                let dsts: Vec<*mut u8> = s
-                    .fields
-                    .iter()
-                    // SAFETY: the offsets come from `offset_of!` on this type, so each field
-                    // lies inside the value at `dst`.
-                    .map(|f| unsafe { dst.add(f.offset) })
-                    .collect();
-                let saved = match saved.map(|t| &t.kind) {
-                    Some(LayoutKind::Struct { fields, .. }) => Some(fields.as_slice()),
-                    _ => None,
+    /// `task.dst` is valid for writes of the task's type and aligned to its alignment.
+    unsafe fn run<'j>(&mut self, task: Task<'j, 'v>) -> Result<(), ValueError> {
+        // Each frame, and whether it pushed a segment on the path for the part being built.
+        let mut frames: Vec<(Frame<'j, 'v>, bool)> = Vec::new();
+        let mut task = Some(task);
+        loop {
+            // Start the next value: a leaf is built at once, a container waits as a frame.
+            let started = task.take().expect("a value to start");
+            // SAFETY: every task's `dst` is valid for writes of its type: the caller's for the
+            // first, and each frame's (see `Frame::resume`) for the parts it asks for.
+            let mut last = match unsafe { self.start(started) } {
+                Ok(Some(frame)) => {
+                    frames.push((frame, false));
+                    None
+                }
+                Ok(None) => Some(Ok(())),
+                Err(e) => Some(Err(e)),
+            };
+            // Hand the result of the part just built to the frame that asked for it, which asks
+            // for its next part or ends, handing its own result to the frame below.
+            loop {
+                let Some((frame, pushed)) = frames.last_mut() else {
+                    return last.expect("a value was built or failed");
                 };
-                let of = FieldsOf {
-                    desc,
-                    variant: None,
-                    style: s.style,
-                    fields: s.fields,
-                    saved,
-                };
-                // SAFETY: one address per field, each valid for writes of its field.
-                unsafe { self.build_fields(&of, Some(json), &dsts)? };
+                if core::mem::take(pushed) {
+                    self.path.pop();
+                }
+                // SAFETY: the frame's destination and built parts are as it recorded them: a
+                // frame is only resumed by this loop, with the result of the part it asked for.
+                match unsafe { self.resume(frame, last.take()) } {
+                    Ok(Some((next, seg))) => {
+                        if let Some(seg) = seg {
+                            self.path.push(seg);
+                            *pushed = true;
+                        }
+                        task = Some(next);
+                        break;
+                    }
+                    Ok(None) => {
+                        frames.pop();
+                        last = Some(Ok(()));
+                    }
+                    Err(e) => {
+                        frames.pop();
+                        last = Some(Err(e));
+                    }
+                }
             }
-            // SAFETY: forwarded contract.
-            TypeKind::Enum(e) => unsafe { self.build_enum(desc, e, json, dst, saved)? },
         }
-        self.report.entry(desc.name).values += 1;
-        Ok(())
     }
 
-    /// [`ValueBuilder::build_shape`], from a value saved as `saved`.
+    /// Builds a leaf value of `task` (`Ok(None)`), or opens the frame of a container, which then
+    /// asks for its parts.
     ///
     /// # Safety
-    /// As for [`ValueBuilder::build_shape`].
-    unsafe fn shape_from(
+    /// `task.dst` is valid for writes of the task's type.
+    unsafe fn start<'j>(
         &mut self,
-        shape: &'static Shape,
-        json: &JsonValue,
-        dst: *mut u8,
-        saved: Saved<'v>,
-    ) -> Result<(), ValueError> {
-        // Every nested value is built through here, so the builder recurses as deep as the JSON
-        // nests: when the stack runs low, the rest of the walk continues on a new segment
-        // allocated on the heap (as rustc does for deep expressions), so a value of any depth
-        // builds.
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+        task: Task<'j, 'v>,
+    ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
+        let Task { target, json, dst } = task;
+        let (shape, saved) = match target {
             // SAFETY: forwarded contract.
-            unsafe { self.shape_from_here(shape, json, dst, saved) }
-        })
-    }
-
-    /// [`ValueBuilder::shape_from`] on the current stack.
-    ///
-    /// # Safety
-    /// As for [`ValueBuilder::build_shape`].
-    unsafe fn shape_from_here(
-        &mut self,
-        shape: &'static Shape,
-        json: &JsonValue,
-        dst: *mut u8,
-        saved: Saved<'v>,
-    ) -> Result<(), ValueError> {
+            Target::Type(desc, saved) => return unsafe { self.open_type(desc, json, dst, saved) },
+            Target::Shape(shape, saved) => (shape, saved),
+        };
         // The saved element type of a container.
         let saved_elem = match saved {
             Some(
@@ -338,48 +400,57 @@ impl<'v> ValueBuilder<'v> {
                     _ => None,
                 };
                 // SAFETY: forwarded contract; `dst` has room for the primitive.
-                unsafe { self.build_prim(*p, json, dst, saved) }
+                unsafe { self.build_prim(*p, json, dst, saved)? };
+                Ok(None)
             }
             ShapeKind::String(glue) => match json {
                 JsonValue::String(s) => {
                     // SAFETY: `s` is valid UTF-8 that lives through the call; `dst` is valid for
                     // writes of a `String`.
                     unsafe { (glue.write_from)(dst, s.as_ptr(), s.len()) };
-                    Ok(())
+                    Ok(None)
                 }
                 other => Err(self.expected(shape, other)),
             },
             ShapeKind::Array { elem, len } => {
-                // SAFETY: forwarded contract.
-                unsafe { self.build_array(shape, elem(), *len, json, dst, saved_elem) }
+                self.open_array(shape, elem(), *len, json, dst, saved_elem)
             }
             // SAFETY: forwarded contract.
             ShapeKind::Vec { elem, glue } => unsafe {
-                self.build_vec(shape, elem(), glue, json, dst, saved_elem)
+                self.open_vec(shape, elem(), glue, json, dst, saved_elem)
             },
-            ShapeKind::Box { elem, glue } => {
-                let scratch = Scratch::for_shape(elem());
-                // SAFETY: the scratch has the boxed value's layout.
-                unsafe { self.shape_from(elem(), json, scratch.ptr(), saved_elem)? };
-                // SAFETY: the scratch holds a complete value, which `write_from` moves into the
-                // new box at `dst`; the scratch is then only freed.
-                unsafe { (glue.write_from)(dst, scratch.ptr()) };
-                Ok(())
+            ShapeKind::Box { elem, glue } => Ok(Some(Frame::moved(
+                elem(),
+                json,
+                saved_elem,
+                dst,
+                glue.write_from,
+            ))),
+            ShapeKind::Option { elem, glue } => {
+                if *json == JsonValue::Null {
+                    // SAFETY: `dst` is valid for writes of the option.
+                    unsafe { (glue.write_none)(dst) };
+                    Ok(None)
+                } else {
+                    Ok(Some(Frame::moved(
+                        elem(),
+                        json,
+                        saved_elem,
+                        dst,
+                        glue.write_some,
+                    )))
+                }
             }
-            // SAFETY: forwarded contract.
-            ShapeKind::Option { elem, glue } => unsafe {
-                self.build_option(elem(), glue, json, dst, saved_elem)
-            },
             ShapeKind::Pool { elem, glue } => {
                 // SAFETY: forwarded contract.
-                unsafe { self.build_pool(shape, elem(), glue, json, dst, saved_elem) }
+                unsafe { self.open_pool(shape, elem(), glue, json, dst, saved_elem) }
             }
             ShapeKind::Handle { target } => {
                 let (index, generation) = self.handle_parts(target(), json)?;
                 // SAFETY: a `Handle<T>` is `repr(C)` `{ index: u32, generation: u32 }` (plus a
                 // zero-sized marker), the layout of `[u32; 2]`; `dst` is valid for its writes.
                 unsafe { dst.cast::<[u32; 2]>().write([index, generation]) };
-                Ok(())
+                Ok(None)
             }
             ShapeKind::Named(desc) => {
                 let saved = match (saved, self.saved) {
@@ -387,7 +458,32 @@ impl<'v> ValueBuilder<'v> {
                     _ => None,
                 };
                 // SAFETY: forwarded contract.
-                unsafe { self.type_from(desc(), json, dst, saved) }
+                unsafe { self.open_type(desc(), json, dst, saved) }
+            }
+        }
+    }
+
+    /// Hands `frame` the result of the part it asked for last (`None` when it was just opened):
+    /// on an error it drops what it built and returns the error; otherwise it asks for its next
+    /// part, with the segment that part adds to the path (`Ok(Some(..))`), or completes its value
+    /// (`Ok(None)`).
+    ///
+    /// # Safety
+    /// `frame` was opened by [`ValueBuilder::start`] and is resumed once per part it asked for,
+    /// with that part's result.
+    unsafe fn resume<'j>(
+        &mut self,
+        frame: &mut Frame<'j, 'v>,
+        last: Option<Result<(), ValueError>>,
+    ) -> Resumed<'j, 'v> {
+        // SAFETY: forwarded contract, for each kind of frame.
+        unsafe {
+            match frame {
+                Frame::Array(array) => self.resume_array(array, last),
+                Frame::Vec(vec) => self.resume_vec(vec, last),
+                Frame::Moved(moved) => Self::resume_moved(moved, last),
+                Frame::Pool(pool) => self.resume_pool(pool, last),
+                Frame::Fields(fields) => self.resume_fields(fields, last),
             }
         }
     }

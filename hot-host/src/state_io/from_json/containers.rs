@@ -1,19 +1,95 @@
-//! Containers from JSON: fixed-size arrays, `Vec`s, `Option`s, pools and handles.
+//! Containers from JSON: fixed-size arrays, `Vec`s, `Box`es and `Option`s, pools and handles.
+//! Each container is a frame on the builder's work stack while its elements are built (see
+//! [`ValueBuilder::run`]).
 
 use super::*;
 
+/// A fixed-size array whose elements are being built in place.
+pub(super) struct ArrayFrame<'j, 'v> {
+    elem: &'static Shape,
+    items: &'j [JsonValue],
+    len: usize,
+    /// The element being built; those before it are built.
+    next: usize,
+    dst: *mut u8,
+    saved: Saved<'v>,
+    /// How to fill the elements the JSON lacks.
+    fill: Option<DefaultPlan>,
+}
+
+/// A `Vec` whose elements are being built in its buffer.
+pub(super) struct VecFrame<'j, 'v> {
+    shape: &'static Shape,
+    elem: &'static Shape,
+    glue: &'static VecGlue,
+    items: &'j [JsonValue],
+    /// The element being built; those before it are built.
+    next: usize,
+    dst: *mut u8,
+    buf: *mut u8,
+    saved: Saved<'v>,
+}
+
+/// The content of a `Box` or a `Some`, built in scratch memory and then moved into the
+/// container by `write` (the box's `write_from`, the option's `write_some`).
+pub(super) struct MovedFrame<'j, 'v> {
+    /// The content to build, until it is asked for.
+    content: Option<Task<'j, 'v>>,
+    scratch: Scratch,
+    dst: *mut u8,
+    write: unsafe fn(dst: *mut u8, src: *mut u8),
+}
+
+/// A pool whose occupied slots are being built, in slot order.
+pub(super) struct PoolFrame<'j, 'v> {
+    shape: &'static Shape,
+    elem: &'static Shape,
+    glue: &'static PoolGlue,
+    /// The occupied slots: index, generation and JSON of the value, in increasing index order.
+    occupied: Vec<(usize, u32, &'j JsonValue)>,
+    /// The generations of vacant slots the snapshot lists.
+    vacant: BTreeMap<usize, u32>,
+    slots: usize,
+    /// The slot being built (or set next); slots before it are set.
+    next: usize,
+    /// How many of `occupied` are set.
+    set: usize,
+    /// Where each occupied slot's value is built before `set_slot` moves it in.
+    scratch: Scratch,
+    dst: *mut u8,
+    saved: Saved<'v>,
+}
+
+impl<'j, 'v> Frame<'j, 'v> {
+    /// The frame of a `Box` or `Some` of `elem` at `dst`, moved in by `write`.
+    pub(super) fn moved(
+        elem: &'static Shape,
+        json: &'j JsonValue,
+        saved: Saved<'v>,
+        dst: *mut u8,
+        write: unsafe fn(dst: *mut u8, src: *mut u8),
+    ) -> Self {
+        let scratch = Scratch::for_shape(elem);
+        Frame::Moved(MovedFrame {
+            content: Some(Task::of_shape(elem, json, scratch.ptr(), saved)),
+            scratch,
+            dst,
+            write,
+        })
+    }
+}
+
 impl<'v> ValueBuilder<'v> {
-    /// # Safety
-    /// `dst` is valid for writes of `shape`, an array of `len` elements of `elem`.
-    pub(super) unsafe fn build_array(
+    /// Checks an array's JSON against its length and opens its frame.
+    pub(super) fn open_array<'j>(
         &mut self,
         shape: &'static Shape,
         elem: &'static Shape,
         len: usize,
-        json: &JsonValue,
+        json: &'j JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), ValueError> {
+    ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
         let JsonValue::Array(items) = json else {
             return Err(self.expected(shape, json));
         };
@@ -48,23 +124,55 @@ impl<'v> ValueBuilder<'v> {
         } else {
             None
         };
-        for (i, item) in items.iter().enumerate() {
-            // SAFETY: element `i < len` of the array at `dst`.
-            let at = unsafe { dst.add(i * elem.size) };
-            // SAFETY: `at` is valid for writes of an element.
-            let built = self.within(Seg::Index(i), |b| unsafe {
-                b.shape_from(elem, item, at, saved)
-            });
-            if let Err(e) = built {
-                // SAFETY: elements `..i` were built above and are dropped once.
-                unsafe { drop_elements(elem, dst, i) };
+        Ok(Some(Frame::Array(ArrayFrame {
+            elem,
+            items,
+            len,
+            next: 0,
+            dst,
+            saved,
+            fill,
+        })))
+    }
+
+    /// # Safety
+    /// As for [`ValueBuilder::resume`]; `frame.dst` is valid for writes of the array.
+    pub(super) unsafe fn resume_array<'j>(
+        &mut self,
+        frame: &mut ArrayFrame<'j, 'v>,
+        last: Option<Result<(), ValueError>>,
+    ) -> Resumed<'j, 'v> {
+        let ArrayFrame {
+            elem,
+            items,
+            len,
+            next,
+            dst,
+            saved,
+            ..
+        } = *frame;
+        match last {
+            None => {}
+            Some(Ok(())) => frame.next += 1,
+            Some(Err(e)) => {
+                // SAFETY: elements `..next` were built and are dropped once.
+                unsafe { drop_elements(elem, dst, next) };
                 return Err(e);
             }
         }
-        if let Some(fill) = fill {
+        let i = frame.next;
+        if let Some(item) = items.get(i) {
+            // SAFETY: element `i < len` of the array at `dst`.
+            let at = unsafe { dst.add(i * elem.size) };
+            return Ok(Some((
+                Task::of_shape(elem, item, at, saved),
+                Some(Seg::Index(i)),
+            )));
+        }
+        if let Some(fill) = &frame.fill {
             for i in items.len()..len {
                 // SAFETY: element `i < len` of the array at `dst`.
-                if let Err(e) = unsafe { write_default(&fill, dst.add(i * elem.size)) } {
+                if let Err(e) = unsafe { write_default(fill, dst.add(i * elem.size)) } {
                     // SAFETY: elements `..i` were built or filled above and are dropped once.
                     unsafe { drop_elements(elem, dst, i) };
                     return Err(self.within(Seg::Index(i), |b| b.default_panicked(e)));
@@ -72,82 +180,116 @@ impl<'v> ValueBuilder<'v> {
             }
             self.report.elements_filled += (len - items.len()) as u64;
         }
-        Ok(())
+        Ok(None)
     }
 
+    /// Allocates a `Vec` for the JSON's elements and opens its frame.
+    ///
     /// # Safety
     /// `dst` is valid for writes of `shape`, a `Vec` of `elem`.
-    pub(super) unsafe fn build_vec(
+    pub(super) unsafe fn open_vec<'j>(
         &mut self,
         shape: &'static Shape,
         elem: &'static Shape,
-        glue: &VecGlue,
-        json: &JsonValue,
+        glue: &'static VecGlue,
+        json: &'j JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), ValueError> {
+    ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
         let JsonValue::Array(items) = json else {
             return Err(self.expected(shape, json));
         };
         // SAFETY: `dst` is valid for writes of the vector.
         let buf = unsafe { (glue.write_with_capacity)(dst, items.len()) };
-        for (i, item) in items.iter().enumerate() {
-            // SAFETY: the buffer has room for `items.len()` elements.
-            let at = unsafe { buf.add(i * elem.size) };
-            // SAFETY: `at` is valid for writes of an element.
-            let built = self.within(Seg::Index(i), |b| unsafe {
-                b.shape_from(elem, item, at, saved)
-            });
-            if let Err(e) = built {
-                // SAFETY: the first `i` elements are built: the vector takes them over and its
-                // drop glue drops them, once, and frees the buffer.
+        Ok(Some(Frame::Vec(VecFrame {
+            shape,
+            elem,
+            glue,
+            items,
+            next: 0,
+            dst,
+            buf,
+            saved,
+        })))
+    }
+
+    /// # Safety
+    /// As for [`ValueBuilder::resume`]; `frame.dst` holds a vector with room for every item.
+    pub(super) unsafe fn resume_vec<'j>(
+        &mut self,
+        frame: &mut VecFrame<'j, 'v>,
+        last: Option<Result<(), ValueError>>,
+    ) -> Resumed<'j, 'v> {
+        let VecFrame {
+            shape,
+            elem,
+            glue,
+            items,
+            dst,
+            buf,
+            saved,
+            ..
+        } = *frame;
+        match last {
+            None => {}
+            Some(Ok(())) => frame.next += 1,
+            Some(Err(e)) => {
+                // SAFETY: the first `next` elements are built: the vector takes them over and
+                // its drop glue drops them, once, and frees the buffer.
                 unsafe {
-                    (glue.set_len)(dst, i);
+                    (glue.set_len)(dst, frame.next);
                     (shape.drop)(dst);
                 }
                 return Err(e);
             }
         }
+        let i = frame.next;
+        if let Some(item) = items.get(i) {
+            // SAFETY: the buffer has room for `items.len()` elements.
+            let at = unsafe { buf.add(i * elem.size) };
+            return Ok(Some((
+                Task::of_shape(elem, item, at, saved),
+                Some(Seg::Index(i)),
+            )));
+        }
         // SAFETY: all `items.len()` elements are built, within the capacity.
         unsafe { (glue.set_len)(dst, items.len()) };
-        Ok(())
+        Ok(None)
     }
 
     /// # Safety
-    /// `dst` is valid for writes of an `Option` of `elem`.
-    pub(super) unsafe fn build_option(
-        &mut self,
-        elem: &'static Shape,
-        glue: &OptionGlue,
-        json: &JsonValue,
-        dst: *mut u8,
-        saved: Saved<'v>,
-    ) -> Result<(), ValueError> {
-        if *json == JsonValue::Null {
-            // SAFETY: `dst` is valid for writes of the option.
-            unsafe { (glue.write_none)(dst) };
-            return Ok(());
+    /// As for [`ValueBuilder::resume`]; `frame.dst` is valid for writes of the box or option.
+    pub(super) unsafe fn resume_moved<'j>(
+        frame: &mut MovedFrame<'j, 'v>,
+        last: Option<Result<(), ValueError>>,
+    ) -> Resumed<'j, 'v> {
+        match last {
+            None => Ok(Some((frame.content.take().expect("asked for once"), None))),
+            Some(Ok(())) => {
+                // SAFETY: the scratch holds a complete value, which `write` moves into the
+                // container at `dst`; the scratch is then only freed, when the frame is dropped.
+                unsafe { (frame.write)(frame.dst, frame.scratch.ptr()) };
+                Ok(None)
+            }
+            // Nothing is left in the scratch (the content's own frames dropped what it built).
+            Some(Err(e)) => Err(e),
         }
-        let scratch = Scratch::for_shape(elem);
-        // SAFETY: the scratch has the payload's layout.
-        unsafe { self.shape_from(elem, json, scratch.ptr(), saved)? };
-        // SAFETY: the scratch holds a complete payload, which `write_some` moves into the option;
-        // the scratch is then only freed.
-        unsafe { (glue.write_some)(dst, scratch.ptr()) };
-        Ok(())
     }
 
+    /// Checks a pool's JSON (its slots in order, the vacant slots listed for it), writes a pool
+    /// of vacant slots at `dst` and opens its frame.
+    ///
     /// # Safety
     /// `dst` is valid for writes of `shape`, a pool of `elem`.
-    pub(super) unsafe fn build_pool(
+    pub(super) unsafe fn open_pool<'j>(
         &mut self,
         shape: &'static Shape,
         elem: &'static Shape,
-        glue: &PoolGlue,
-        json: &JsonValue,
+        glue: &'static PoolGlue,
+        json: &'j JsonValue,
         dst: *mut u8,
         saved: Saved<'v>,
-    ) -> Result<(), ValueError> {
+    ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
         let JsonValue::Array(items) = json else {
             return Err(self.expected_text(
                 format!(
@@ -162,7 +304,7 @@ impl<'v> ValueBuilder<'v> {
             message,
         };
         // The occupied slots, in order.
-        let mut occupied: Vec<(usize, u32, &JsonValue)> = Vec::with_capacity(items.len());
+        let mut occupied: Vec<(usize, u32, &'j JsonValue)> = Vec::with_capacity(items.len());
         for (k, item) in items.iter().enumerate() {
             let slot = self.within(Seg::Index(k), |b| b.pool_entry(item))?;
             if let Some(&(previous, _, _)) = occupied.last()
@@ -213,33 +355,64 @@ impl<'v> ValueBuilder<'v> {
         }
         // SAFETY: `dst` is valid for writes of the pool.
         unsafe { (glue.write_vacant)(dst, slots) };
-        let scratch = Scratch::for_shape(elem);
-        let mut next = occupied.iter().peekable();
-        for i in 0..slots {
-            match next.next_if(|o| o.0 == i) {
-                Some(&(_, generation, value)) => {
-                    // SAFETY: the scratch has the element's layout.
-                    let built = self.within(Seg::Index(i), |b| unsafe {
-                        b.shape_from(elem, value, scratch.ptr(), saved)
-                    });
-                    if let Err(e) = built {
-                        // SAFETY: the pool holds slots `..i`, set in order: a valid pool, which
-                        // its drop glue drops with the values in it, once.
-                        unsafe { (shape.drop)(dst) };
-                        return Err(e);
-                    }
-                    // SAFETY: slots are set in order; the scratch holds a complete value, which
-                    // `set_slot` moves into the pool; the scratch is then only freed.
-                    unsafe { (glue.set_slot)(dst, i, generation, scratch.ptr()) };
+        Ok(Some(Frame::Pool(Box::new(PoolFrame {
+            shape,
+            elem,
+            glue,
+            occupied,
+            vacant,
+            slots,
+            next: 0,
+            set: 0,
+            scratch: Scratch::for_shape(elem),
+            dst,
+            saved,
+        }))))
+    }
+
+    /// # Safety
+    /// As for [`ValueBuilder::resume`]; `frame.dst` holds the pool written by
+    /// [`ValueBuilder::open_pool`], its slots before `frame.next` set.
+    pub(super) unsafe fn resume_pool<'j>(
+        &mut self,
+        frame: &mut PoolFrame<'j, 'v>,
+        last: Option<Result<(), ValueError>>,
+    ) -> Resumed<'j, 'v> {
+        match last {
+            None => {}
+            Some(Ok(())) => {
+                let (i, generation, _) = frame.occupied[frame.set];
+                // SAFETY: slots are set in order; the scratch holds a complete value, which
+                // `set_slot` moves into the pool; the scratch is then only reused or freed.
+                unsafe { (frame.glue.set_slot)(frame.dst, i, generation, frame.scratch.ptr()) };
+                frame.set += 1;
+                frame.next += 1;
+            }
+            Some(Err(e)) => {
+                // SAFETY: the pool holds slots `..next`, set in order: a valid pool, which its
+                // drop glue drops with the values in it, once.
+                unsafe { (frame.shape.drop)(frame.dst) };
+                return Err(e);
+            }
+        }
+        while frame.next < frame.slots {
+            let i = frame.next;
+            match frame.occupied.get(frame.set) {
+                Some(&(index, _, value)) if index == i => {
+                    let task = Task::of_shape(frame.elem, value, frame.scratch.ptr(), frame.saved);
+                    return Ok(Some((task, Some(Seg::Index(i)))));
                 }
-                None => {
-                    let generation = vacant.get(&i).copied().unwrap_or(0);
+                _ => {
+                    let generation = frame.vacant.get(&i).copied().unwrap_or(0);
                     // SAFETY: slots are set in order; a null source leaves the slot vacant.
-                    unsafe { (glue.set_slot)(dst, i, generation, core::ptr::null_mut()) };
+                    unsafe {
+                        (frame.glue.set_slot)(frame.dst, i, generation, core::ptr::null_mut())
+                    };
+                    frame.next += 1;
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// One occupied slot of a pool: `{"index":i,"generation":g,"value":v}`.

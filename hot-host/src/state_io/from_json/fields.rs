@@ -1,19 +1,86 @@
 //! Structs and enums from JSON: which member of the JSON each field takes (by name, then
-//! `rename_from`), defaults for the fields it lacks, and the variant an enum's JSON names.
+//! `rename_from`), defaults for the fields it lacks, and the variant an enum's JSON names. The
+//! fields of a struct or variant are a frame on the builder's work stack while they are built
+//! (see [`ValueBuilder::run`]).
 
 use super::*;
 
+/// The fields of a struct or variant being built, in order.
+pub(super) struct FieldsFrame<'j, 'v> {
+    desc: &'static TypeDesc,
+    /// The variant, for a variant's fields.
+    variant: Option<&'static str>,
+    fields: &'static [FieldDesc],
+    /// The fields as saved, when known.
+    saved: Option<&'v [FieldLayout]>,
+    /// Where each field's value comes from.
+    sources: Vec<FieldSource<'j>>,
+    /// Where each field goes.
+    dsts: Vec<*mut u8>,
+    /// The field being built; those before it are built.
+    next: usize,
+    /// What completes the value once every field is built.
+    then: Then,
+}
+
+/// Where a field's value comes from: a member of the JSON, or the field's default.
+enum FieldSource<'j> {
+    Member(Cow<'j, str>, &'j JsonValue),
+    Default(DefaultPlan),
+}
+
+/// What completes a value once its fields are built.
+enum Then {
+    /// A struct's fields are built in place: nothing.
+    Struct,
+    /// A variant's fields are built in `scratch`; `write` moves them into the enum at `dst`.
+    /// The variant's name was pushed on the path while its fields are built.
+    Variant {
+        e: &'static EnumDesc,
+        index: usize,
+        /// The memory the fields are built in (what `dsts` point into), freed with the frame.
+        _scratch: Scratch,
+        dst: *mut u8,
+    },
+}
+
 impl<'v> ValueBuilder<'v> {
+    /// Opens the frame of the fields of a value of `desc` (a struct's, or the variant an enum's
+    /// JSON names) at `dst`, after matching the JSON's members to them.
+    ///
     /// # Safety
-    /// `dst` is valid for writes of the enum `desc`.
-    pub(super) unsafe fn build_enum(
+    /// `dst` is valid for writes of `desc`.
+    pub(super) unsafe fn open_type<'j>(
         &mut self,
         desc: &'static TypeDesc,
-        e: &'static EnumDesc,
-        json: &JsonValue,
+        json: &'j JsonValue,
         dst: *mut u8,
         saved: Option<&'v TypeLayout>,
-    ) -> Result<(), ValueError> {
+    ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
+        let e = match &desc.kind {
+            TypeKind::Struct(s) => {
+                let dsts: Vec<*mut u8> = s
+                    .fields
+                    .iter()
+                    // SAFETY: the offsets come from `offset_of!` on this type, so each field
+                    // lies inside the value at `dst`.
+                    .map(|f| unsafe { dst.add(f.offset) })
+                    .collect();
+                let saved = match saved.map(|t| &t.kind) {
+                    Some(LayoutKind::Struct { fields, .. }) => Some(fields.as_slice()),
+                    _ => None,
+                };
+                let of = FieldsOf {
+                    desc,
+                    variant: None,
+                    style: s.style,
+                    fields: s.fields,
+                    saved,
+                };
+                return self.open_fields(&of, Some(json), dsts, Then::Struct);
+            }
+            TypeKind::Enum(e) => e,
+        };
         let (tag, content) = match json {
             JsonValue::String(tag) => (tag, None),
             JsonValue::Object(members) if members.len() == 1 => {
@@ -69,90 +136,137 @@ impl<'v> ValueBuilder<'v> {
             // SAFETY: the offsets lie inside the scratch layout.
             .map(|&o| unsafe { scratch.ptr().add(o) })
             .collect();
-        self.within(Seg::Name(tag.clone()), |b| {
-            // SAFETY: one address per field of the variant, each valid for writes of its field.
-            unsafe {
-                let of = FieldsOf {
-                    desc,
-                    variant: Some(variant.name),
-                    style: variant.style,
-                    fields: variant.fields,
-                    saved,
-                };
-                b.build_fields(&of, content, &dsts)
-            }
-        })?;
-        // SAFETY: every field of the variant is built at `dsts`; `write` moves them into the enum
-        // at `dst`, and the scratch is then only freed.
-        unsafe { (e.write)(dst, index, dsts.as_ptr()) };
-        Ok(())
+        let of = FieldsOf {
+            desc,
+            variant: Some(variant.name),
+            style: variant.style,
+            fields: variant.fields,
+            saved,
+        };
+        let then = Then::Variant {
+            e,
+            index,
+            _scratch: scratch,
+            dst,
+        };
+        // The variant's fields are built inside the variant's name, which the frame pops.
+        self.path.push(Seg::Name(tag.clone()));
+        let opened = self.open_fields(&of, content, dsts, then);
+        if opened.is_err() {
+            self.path.pop();
+        }
+        opened
     }
 
-    /// Builds the fields of a struct or variant from the members of `json` (`None`: a variant
-    /// written as its bare name, which has no members). On error, nothing is left at `dsts`.
-    ///
-    /// # Safety
-    /// `dsts` has one address per field, each valid for writes of that field.
-    pub(super) unsafe fn build_fields(
+    /// Matches the members of `json` (`None`: a variant written as its bare name, which has no
+    /// members) to the fields of `of`, and opens the frame that builds them at `dsts`.
+    fn open_fields<'j>(
         &mut self,
         of: &FieldsOf<'v>,
-        json: Option<&JsonValue>,
-        dsts: &[*mut u8],
-    ) -> Result<(), ValueError> {
-        // Matching members to fields and checking them is out of line, so that the frames of
-        // this function, which a deep value nests once per level, stay small.
-        let (members, sources, defaults) = self.match_fields(of, json)?;
-        let FieldsOf {
+        json: Option<&'j JsonValue>,
+        dsts: Vec<*mut u8>,
+        then: Then,
+    ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
+        let (members, sources, mut defaults) = self.match_fields(of, json)?;
+        let sources = sources
+            .iter()
+            .zip(&mut defaults)
+            .map(|(source, default)| match (source, default.take()) {
+                (Some(m), _) => FieldSource::Member(members[*m].0.clone(), members[*m].1),
+                (None, Some(plan)) => FieldSource::Default(plan),
+                (None, None) => unreachable!("every field has a source or a default plan"),
+            })
+            .collect();
+        Ok(Some(Frame::Fields(Box::new(FieldsFrame {
+            desc: of.desc,
+            variant: of.variant,
+            fields: of.fields,
+            saved: of.saved,
+            sources,
+            dsts,
+            next: 0,
+            then,
+        }))))
+    }
+
+    /// Builds the fields of `frame` in order: a member's value as a part asked of
+    /// [`ValueBuilder::run`], a default at once. On error, the fields built are dropped and
+    /// nothing is left at the destination.
+    ///
+    /// # Safety
+    /// As for [`ValueBuilder::resume`]; `frame.dsts` has one address per field, each valid for
+    /// writes of that field, the fields before `frame.next` built.
+    pub(super) unsafe fn resume_fields<'j>(
+        &mut self,
+        frame: &mut FieldsFrame<'j, 'v>,
+        last: Option<Result<(), ValueError>>,
+    ) -> Resumed<'j, 'v> {
+        let FieldsFrame {
             desc,
             variant,
             fields,
             saved,
             ..
-        } = *of;
-        let report_name = |name: &str| match variant {
-            Some(v) => format!("{v}.{name}"),
-            None => name.to_owned(),
-        };
-        for (i, field) in fields.iter().enumerate() {
-            let result = match (sources[i], &defaults[i]) {
-                (Some(m), _) => {
-                    let (key, value) = &members[m];
+        } = *frame;
+        let mut result = Ok(());
+        match last {
+            None => {}
+            Some(Ok(())) => frame.next += 1,
+            Some(Err(e)) => result = Err(e),
+        }
+        while result.is_ok()
+            && let Some(field) = fields.get(frame.next)
+        {
+            let i = frame.next;
+            match &frame.sources[i] {
+                FieldSource::Member(key, value) => {
                     let shape = (field.shape)();
                     let saved = saved
                         .and_then(|fields| fields.iter().find(|f| f.name == *key))
                         .map(|f| &f.ty);
-                    // SAFETY: `dsts[i]` is valid for writes of the field (caller's contract).
-                    self.within(Seg::Name(key.to_string()), |b| unsafe {
-                        b.shape_from(shape, value, dsts[i], saved)
-                    })
+                    let task = Task::of_shape(shape, value, frame.dsts[i], saved);
+                    return Ok(Some((task, Some(Seg::Name(key.to_string())))));
                 }
-                (None, Some(plan)) => {
-                    // SAFETY: as above.
-                    let written = unsafe { write_default(plan, dsts[i]) };
-                    match written {
+                FieldSource::Default(plan) => {
+                    // SAFETY: `dsts[i]` is valid for writes of the field (this function's
+                    // contract).
+                    match unsafe { write_default(plan, frame.dsts[i]) } {
                         Ok(()) => {
-                            self.report
-                                .entry(desc.name)
-                                .added
-                                .insert(report_name(field.name));
-                            Ok(())
+                            let name = match variant {
+                                Some(v) => format!("{v}.{}", field.name),
+                                None => field.name.to_owned(),
+                            };
+                            self.report.entry(desc.name).added.insert(name);
+                            frame.next += 1;
                         }
-                        Err(e) => Err(self
-                            .within(Seg::Name(field.name.to_owned()), |b| b.default_panicked(e))),
+                        Err(e) => {
+                            result = Err(self.within(Seg::Name(field.name.to_owned()), |b| {
+                                b.default_panicked(e)
+                            }));
+                        }
                     }
                 }
-                (None, None) => unreachable!("every field has a source or a default plan"),
-            };
-            if let Err(e) = result {
-                // SAFETY: the fields `..i` were built above and are dropped once.
-                unsafe { drop_fields(&fields[..i], &dsts[..i]) };
-                return Err(e);
             }
         }
-        Ok(())
+        if let Err(e) = result {
+            // SAFETY: the fields `..next` were built and are dropped once.
+            unsafe { drop_fields(&fields[..frame.next], &frame.dsts[..frame.next]) };
+            if let Then::Variant { .. } = frame.then {
+                self.path.pop();
+            }
+            return Err(e);
+        }
+        if let Then::Variant { e, index, dst, .. } = frame.then {
+            // SAFETY: every field of the variant is built at `dsts`; `write` moves them into the
+            // enum at `dst`, and the scratch is then only freed, when the frame is dropped.
+            unsafe { (e.write)(dst, index, frame.dsts.as_ptr()) };
+            self.path.pop();
+        }
+        self.report.entry(desc.name).values += 1;
+        Ok(None)
     }
 
-    /// Which member of the JSON each field of [`ValueBuilder::build_fields`] takes, or the default
+    /// Which member of the JSON each field of a struct or variant takes, or the default
     /// plan of a field that takes none; an error when the JSON has a member too much or lacks a
     /// field (`Exact`), or a field it lacks has no default.
     #[inline(never)]
