@@ -1062,6 +1062,29 @@ fn a_snapshot_records_enum_reprs_and_discriminants_and_reads_them_back() {
     );
 }
 
+/// A saved field type is text that the loader parses by recursing once per level of nesting:
+/// one nesting a million levels (a corrupt or crafted snapshot) is refused, not a stack overflow.
+#[test]
+fn a_saved_field_type_nesting_a_million_levels_is_a_format_error() {
+    const LEVELS: usize = 1_000_000;
+    let deep = format!("{}u8{}", "Vec<".repeat(LEVELS), ">".repeat(LEVELS));
+    let text = snapshot::save(&world_only_v1());
+    let grid = r#""type":"[u8; 3]""#;
+    assert!(text.contains(grid), "{text}");
+    let text = text.replacen(grid, &format!(r#""type":"{deep}""#), 1);
+    let err = snapshot::load(&text, &catalog(&[v1::World::DESC])).unwrap_err();
+    let SnapshotError::Format(message) = err else {
+        panic!("expected a format error, got {err}");
+    };
+    assert!(
+        message.starts_with(
+            "its `types` are not type layouts: a field type nests more than 256 levels deep \
+             (in `<` and `[`); no field type in source does"
+        ),
+        "{message}"
+    );
+}
+
 #[test]
 fn a_snapshot_from_before_reprs_were_recorded_still_loads() {
     let mut state = State::new();

@@ -1,12 +1,25 @@
 //! JSON text read into [`JsonValue`] values that keep each number as written: what snapshots, the
 //! `set` command and the value builder ([`crate::state_io::from_json`]) read.
 //!
-//! Numbers are why the JSON is read by [`JsonValue::parse`] rather than into a `serde_json::Value`:
-//! a `Value` keeps integers beyond 64 bits only as `f64`, and reads every float as an `f64`
-//! first (rounding twice for an `f32`, and not always to the nearest without serde_json's
-//! `float_roundtrip` feature), so `u128`s and some floats would not read back exactly. [`JsonValue`]
-//! keeps each number as written, and each field type parses it for itself with the standard
-//! library's correctly rounded parsers.
+//! # Why not `serde_json::Value`
+//!
+//! Checked with serde_json 1.0.154 (and serde 1.0.229):
+//!
+//! - Numbers. serde_json parses an `i128`/`u128` exactly only when a `Deserialize` impl asks
+//!   for one (`deserialize_i128`), which the snapshot's `types` part does (a discriminant is an
+//!   `i128`; see coo-runtime's `descriptors::schema`). The values of a state are of types known
+//!   only at run time, through their descriptors, so they need a self-describing tree, and
+//!   `serde_json::Value` keeps an integer beyond 64 bits only as an `f64` (so do serde's own
+//!   buffers behind `flatten` and untagged enums). Keeping them exact takes serde_json's
+//!   `arbitrary_precision` feature, and features unify: enabling it in hot-host changes
+//!   `serde_json::Number` for every crate of the same build, a plugin's included when it is
+//!   built with the host. Floats too: `Value` reads every float as an `f64` first (rounding
+//!   twice for an `f32`, and not always to the nearest without the `float_roundtrip` feature).
+//!   [`JsonValue`] keeps each number as written, and each field type parses it for itself with
+//!   the standard library's correctly rounded parsers.
+//! - Depth. serde_json's deserializer recurses once per level of nesting (and refuses more than
+//!   128 levels unless its limit is lifted, after which only `serde_stacker`'s heap-grown stack
+//!   keeps a deep value from overflowing). A state may nest a million levels.
 //!
 //! The reader keeps the arrays and objects it is reading on a work stack, and [`JsonValue`]'s drop
 //! takes nested values apart one at a time, so input nested a million levels deep reads and

@@ -31,7 +31,9 @@
 //!   convert each number from the type it was saved as (an `f32`'s `0.1` widens to an `f64` as
 //!   `0.1f32` does, an `f64`'s `0.1` does not fit an `f32`), and returns it in
 //!   [`LoadReport::saved`]. A snapshot without `types` still loads; its floats are then rounded
-//!   to their fields' types.
+//!   to their fields' types. It is written and read by serde (coo-runtime's `serde` feature on
+//!   [`Schema`]), in the same form as the hand-written code before it wrote, byte for byte, so
+//!   snapshots of either read in both.
 //! - `vacant_slots` lists, for every pool with vacant slots, by its path (as in
 //!   [`crate::state_io::path`]: `World.units`, `Game.phase.Running.zones[2].units`), each vacant slot as
 //!   `[index, generation]`. `state_json` prints only occupied slots; with these, a loaded pool
@@ -58,15 +60,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use coo_runtime::descriptors::layout::{
-    EnumRepr, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
-};
+use coo_runtime::descriptors::layout::{Shape, ShapeKind, TypeDesc, TypeKind};
 use coo_runtime::migration::execute::{Seg, ValuePath};
 
 use crate::state_io::from_json::list;
-use coo_runtime::descriptors::schema::{
-    FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout, VariantLayout,
-};
+use coo_runtime::descriptors::schema::{Schema, TypeLayout};
 use coo_runtime::{Catalog, FieldView, OldValue, State};
 
 use crate::state_io::from_json::{
@@ -212,7 +210,7 @@ fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> Str
         }
     }
     out.push_str(r#""types":"#);
-    types_json(&mut out, &schema);
+    out.push_str(&serde_json::to_string(&schema).expect("a schema always serializes"));
     out.push_str(r#","vacant_slots":"#);
     vacant_json(&mut out, &vacant_slots(state));
     out.push_str(r#","state":"#);
@@ -222,14 +220,14 @@ fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> Str
 }
 
 mod files;
-mod schema_json;
+mod types;
 mod vacant;
 
 pub use files::{SaveError, SnapshotDir};
-pub use schema_json::schema_of;
+pub use types::schema_of;
 pub use vacant::vacant_slots;
 
-use schema_json::{parse_types, types_json};
+use types::saved_types;
 use vacant::{parse_vacant, vacant_json};
 
 fn json_string(out: &mut String, s: &str) {
@@ -265,10 +263,7 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
         return Err(SnapshotError::Format("it has no `state` object".to_owned()));
     };
     let vacant = parse_vacant(json.get("vacant_slots"))?;
-    let saved = match json.get("types") {
-        None => Schema::default(),
-        Some(types) => parse_types(types)?,
-    };
+    let saved = saved_types(text)?;
     let mut targets = Vec::with_capacity(resources.len());
     let mut taken: BTreeMap<&'static str, &str> = BTreeMap::new();
     let mut names = Vec::with_capacity(resources.len());

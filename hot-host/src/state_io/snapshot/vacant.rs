@@ -1,7 +1,7 @@
 //! The `vacant_slots` part of a snapshot: the vacant slots of every pool in the state, found
 //! by a walk with an explicit work stack, written as JSON and read back.
 
-use super::schema_json::{for_each_field_shape, nested_types};
+use super::types::{for_each_field_shape, nested_types};
 use super::*;
 
 pub(super) fn vacant_json(out: &mut String, vacant: &VacantSlots) {
