@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 
 use coo_runtime::{Catalog, CooType, Prim, State};
-use hot_host::state_io::from_json::ValueError;
+use hot_host::state_io::from_json::{ValueError, ValueErrorKind};
 use hot_host::state_io::json::JsonValue;
 use hot_host::state_io::path::PathError;
 use hot_host::state_io::show::{state_json, state_pretty};
@@ -408,7 +408,11 @@ fn a_failing_load_of_a_million_deep_chain_drops_what_it_built_once_and_leaks_not
         drop(snapshot::load(&text, &catalog));
         let (bytes, drops) = (live_bytes(), step_drops());
         let err = snapshot::load(&text, &catalog).map(|_| ()).unwrap_err();
-        let SnapshotError::Value(ValueError::DoesNotFit { path, value, ty }) = err else {
+        let SnapshotError::Value(ValueError {
+            kind: ValueErrorKind::DoesNotFit { value, ty },
+            path,
+        }) = err
+        else {
             panic!("expected a value that does not fit, got {err}");
         };
         // What the error says, before it is dropped, so that only what the load kept could
@@ -433,7 +437,11 @@ fn a_failing_set_of_a_million_deep_chain_changes_nothing() {
         drop(path::set(&mut state, "Steps.head", &text));
         let (bytes, drops) = (live_bytes(), step_drops());
         let err = path::set(&mut state, "Steps.head", &text).unwrap_err();
-        let PathError::Value(ValueError::DoesNotFit { path, value, ty }) = err else {
+        let PathError::Value(ValueError {
+            kind: ValueErrorKind::DoesNotFit { value, ty },
+            path,
+        }) = err
+        else {
             panic!("expected a value that does not fit, got {err}");
         };
         let found = (path.to_string() == check_path(BAD), value == "256", ty);

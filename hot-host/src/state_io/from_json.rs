@@ -73,8 +73,8 @@ use fields::FieldsFrame;
 mod number;
 mod report;
 
-pub use error::ValueError;
 pub(crate) use error::list;
+pub use error::{ValueError, ValueErrorKind};
 pub use report::{TypeValueReport, ValueReport};
 
 /// How strictly the JSON must match the current types.
@@ -514,21 +514,20 @@ impl<'v> ValueBuilder<'v> {
             JsonValue::Null => "`null`".to_owned(),
             other => other.kind().to_owned(),
         };
-        ValueError::Expected {
-            path: self.path(),
-            expected: expected.into(),
-            found,
-        }
+        ValueError::at(
+            self.path(),
+            ValueErrorKind::Expected {
+                expected: expected.into(),
+                found,
+            },
+        )
     }
     fn default_panicked(&self, e: MigrateError) -> ValueError {
         let message = match e {
             MigrateError::Default { message, .. } => message,
             other => other.to_string(),
         };
-        ValueError::Default {
-            path: self.path(),
-            message,
-        }
+        ValueError::at(self.path(), ValueErrorKind::Default { message })
     }
 }
 

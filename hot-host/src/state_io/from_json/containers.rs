@@ -93,20 +93,26 @@ impl<'v> ValueBuilder<'v> {
         let JsonValue::Array(items) = json else {
             return Err(self.expected(shape, json));
         };
-        let too_short = |why: String| ValueError::ArrayTooShort {
-            path: ValuePath(self.path.clone()),
-            ty: shape_text(shape),
-            len,
-            found: items.len(),
-            why,
+        let too_short = |why: String| {
+            ValueError::at(
+                ValuePath(self.path.clone()),
+                ValueErrorKind::ArrayTooShort {
+                    ty: shape_text(shape),
+                    len,
+                    found: items.len(),
+                    why,
+                },
+            )
         };
         if items.len() > len {
-            return Err(ValueError::ArrayTooLong {
-                path: self.path(),
-                ty: shape_text(shape),
-                len,
-                found: items.len(),
-            });
+            return Err(ValueError::at(
+                self.path(),
+                ValueErrorKind::ArrayTooLong {
+                    ty: shape_text(shape),
+                    len,
+                    found: items.len(),
+                },
+            ));
         }
         let fill = if items.len() < len {
             if self.mode == Mode::Exact {
@@ -299,10 +305,8 @@ impl<'v> ValueBuilder<'v> {
                 json,
             ));
         };
-        let pool_error = |b: &Self, message: String| ValueError::Pool {
-            path: b.path(),
-            message,
-        };
+        let pool_error =
+            |b: &Self, message: String| ValueError::at(b.path(), ValueErrorKind::Pool { message });
         // The occupied slots, in order.
         let mut occupied: Vec<(usize, u32, &'j JsonValue)> = Vec::with_capacity(items.len());
         for (k, item) in items.iter().enumerate() {
@@ -420,12 +424,16 @@ impl<'v> ValueBuilder<'v> {
         &mut self,
         item: &'j JsonValue,
     ) -> Result<(usize, u32, &'j JsonValue), ValueError> {
-        let shape_error = || ValueError::Pool {
-            path: self.path(),
-            message: format!(
-                "its slots are objects `{{\"index\":i,\"generation\":g,\"value\":v}}`, not {}",
-                item.kind()
-            ),
+        let shape_error = || {
+            ValueError::at(
+                self.path(),
+                ValueErrorKind::Pool {
+                    message: format!(
+                        "its slots are objects `{{\"index\":i,\"generation\":g,\"value\":v}}`, not {}",
+                        item.kind()
+                    ),
+                },
+            )
         };
         let JsonValue::Object(members) = item else {
             return Err(shape_error());
@@ -478,11 +486,13 @@ impl<'v> ValueBuilder<'v> {
             return Err(self.expected_text(expected, json));
         }
         if !target.answers_to(name) {
-            return Err(ValueError::HandleTarget {
-                path: self.path(),
-                expected: target.name.to_owned(),
-                found: name.clone(),
-            });
+            return Err(ValueError::at(
+                self.path(),
+                ValueErrorKind::HandleTarget {
+                    expected: target.name.to_owned(),
+                    found: name.clone(),
+                },
+            ));
         }
         let index = self.within(Seg::Name("index".into()), |b| b.u32_of(index))?;
         let generation = self.within(Seg::Name("generation".into()), |b| b.u32_of(generation))?;

@@ -108,12 +108,14 @@ impl<'v> ValueBuilder<'v> {
                 .flatten()
         });
         let Some(index) = index else {
-            return Err(ValueError::UnknownVariant {
-                path: self.path(),
-                ty: desc.name.to_owned(),
-                variant: tag.clone(),
-                variants: variant_names(e),
-            });
+            return Err(ValueError::at(
+                self.path(),
+                ValueErrorKind::UnknownVariant {
+                    ty: desc.name.to_owned(),
+                    variant: tag.clone(),
+                    variants: variant_names(e),
+                },
+            ));
         };
         let variant = &e.variants[index];
         if variant.name != tag {
@@ -341,12 +343,14 @@ impl<'v> ValueBuilder<'v> {
                         .insert(report_name(key));
                 }
                 Mode::Exact => {
-                    return Err(ValueError::UnknownField {
-                        path: self.path(),
-                        ty: ty_text,
-                        field: key.to_string(),
-                        fields: field_names(),
-                    });
+                    return Err(ValueError::at(
+                        self.path(),
+                        ValueErrorKind::UnknownField {
+                            ty: ty_text,
+                            field: key.to_string(),
+                            fields: field_names(),
+                        },
+                    ));
                 }
             }
         }
@@ -357,12 +361,14 @@ impl<'v> ValueBuilder<'v> {
                 continue;
             }
             if self.mode == Mode::Exact {
-                return Err(ValueError::FieldNotGiven {
-                    path: self.path(),
-                    ty: ty_text,
-                    field: field.name.to_owned(),
-                    fields: field_names(),
-                });
+                return Err(ValueError::at(
+                    self.path(),
+                    ValueErrorKind::FieldNotGiven {
+                        ty: ty_text,
+                        field: field.name.to_owned(),
+                        fields: field_names(),
+                    },
+                ));
             }
             let shape = (field.shape)();
             let plan = field
@@ -385,16 +391,18 @@ impl<'v> ValueBuilder<'v> {
                         list(&spare)
                     )
                 };
-                return Err(ValueError::MissingField {
-                    path: self.path(),
-                    ty: ty_text,
-                    field: field.name.to_owned(),
-                    field_ty: field_ty.clone(),
-                    fix: format!(
-                        "add `#[coo(default = ...)]` to field `{}`, implement `Default` for `{field_ty}`{rename}",
-                        field.name
-                    ),
-                });
+                return Err(ValueError::at(
+                    self.path(),
+                    ValueErrorKind::MissingField {
+                        ty: ty_text,
+                        field: field.name.to_owned(),
+                        field_ty: field_ty.clone(),
+                        fix: format!(
+                            "add `#[coo(default = ...)]` to field `{}`, implement `Default` for `{field_ty}`{rename}",
+                            field.name
+                        ),
+                    },
+                ));
             };
             defaults.push(Some(plan));
         }

@@ -82,11 +82,15 @@ impl<'v> ValueBuilder<'v> {
         saved: Option<Prim>,
     ) -> Result<(), ValueError> {
         let number = |p: Prim| p.is_int() || p.is_float();
-        let checked_cast = |from: Prim, text: &String| ValueError::CheckedCast {
-            path: self.path(),
-            value: text.clone(),
-            from,
-            to: prim,
+        let checked_cast = |from: Prim, text: &String| {
+            ValueError::at(
+                self.path(),
+                ValueErrorKind::CheckedCast {
+                    value: text.clone(),
+                    from,
+                    to: prim,
+                },
+            )
         };
         match (prim, json) {
             (Prim::Bool, JsonValue::Bool(b)) => {
@@ -102,10 +106,12 @@ impl<'v> ValueBuilder<'v> {
                         unsafe { dst.cast::<char>().write(c) };
                         Ok(())
                     }
-                    _ => Err(ValueError::NotAChar {
-                        path: self.path(),
-                        value: format!("{s:?}"),
-                    }),
+                    _ => Err(ValueError::at(
+                        self.path(),
+                        ValueErrorKind::NotAChar {
+                            value: format!("{s:?}"),
+                        },
+                    )),
                 }
             }
             (Prim::F32 | Prim::F64, JsonValue::Null) => {
@@ -148,10 +154,14 @@ impl<'v> ValueBuilder<'v> {
                         unsafe { dst.cast::<f64>().write(v) }
                     }),
                 };
-                fits.ok_or_else(|| ValueError::DoesNotFit {
-                    path: self.path(),
-                    value: text.clone(),
-                    ty: p,
+                fits.ok_or_else(|| {
+                    ValueError::at(
+                        self.path(),
+                        ValueErrorKind::DoesNotFit {
+                            value: text.clone(),
+                            ty: p,
+                        },
+                    )
                 })
             }
             (p, JsonValue::Number(text)) if number(p) => {
@@ -162,18 +172,22 @@ impl<'v> ValueBuilder<'v> {
                         return Err(checked_cast(saved_as.expect("checked"), text));
                     }
                     Integer::Fraction => {
-                        return Err(ValueError::NotIntegral {
-                            path: self.path(),
-                            value: text.clone(),
-                            ty: p,
-                        });
+                        return Err(ValueError::at(
+                            self.path(),
+                            ValueErrorKind::NotIntegral {
+                                value: text.clone(),
+                                ty: p,
+                            },
+                        ));
                     }
                     Integer::TooLarge => {
-                        return Err(ValueError::DoesNotFit {
-                            path: self.path(),
-                            value: text.clone(),
-                            ty: p,
-                        });
+                        return Err(ValueError::at(
+                            self.path(),
+                            ValueErrorKind::DoesNotFit {
+                                value: text.clone(),
+                                ty: p,
+                            },
+                        ));
                     }
                 };
                 // SAFETY: `dst` is valid for writes of `p`, a number type.
@@ -182,17 +196,21 @@ impl<'v> ValueBuilder<'v> {
                 } else if let Some(from) = saved_as {
                     Err(checked_cast(from, text))
                 } else if p.is_float() {
-                    Err(ValueError::NotExact {
-                        path: self.path(),
-                        value: text.clone(),
-                        ty: p,
-                    })
+                    Err(ValueError::at(
+                        self.path(),
+                        ValueErrorKind::NotExact {
+                            value: text.clone(),
+                            ty: p,
+                        },
+                    ))
                 } else {
-                    Err(ValueError::DoesNotFit {
-                        path: self.path(),
-                        value: text.clone(),
-                        ty: p,
-                    })
+                    Err(ValueError::at(
+                        self.path(),
+                        ValueErrorKind::DoesNotFit {
+                            value: text.clone(),
+                            ty: p,
+                        },
+                    ))
                 }
             }
             (p, other) => Err(self.expected_text(format!("`{p}`"), other)),
