@@ -19,11 +19,11 @@
 //!   number; a number written as an integer goes into a float field only when that float holds
 //!   it exactly. A float goes into a field of the float type it was saved as exactly (`state_json`
 //!   writes the shortest digits that read back as the same value of that type). When the saved
-//!   layouts say it was saved as another number type ([`ValueBuilder::with_saved_types`]), it is read
-//!   as that type and cast as a reload casts: an `f32` widens to an `f64` exactly, an `f64` `0.1`
-//!   does not fit an `f32`. When nothing says (`set`), a float is rounded to the nearest value of
-//!   the field's type. `null` in a float field is NaN (`state_json` prints NaN and the
-//!   infinities as `null`, so an infinity comes back as NaN).
+//!   layouts say it was saved as another number type ([`ValueBuilder::with_saved_types`]), it
+//!   is read as that type and cast as a reload casts: an `f32` widens to an `f64` exactly, an
+//!   `f64` `0.1` does not fit an `f32`. When nothing says (`set`), a float is rounded to the
+//!   nearest value of the field's type. `null` in a float field is NaN (`state_json` prints NaN
+//!   and the infinities as `null`, so an infinity comes back as NaN).
 //! - an `Option` is `null` or its value (so, as with serde, `Some(None)` of an
 //!   `Option<Option<T>>` reads back as `None`); a `Box` is its value.
 //! - a fixed-size array given fewer elements fills the rest with the element type's default
@@ -129,8 +129,8 @@ unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
 
 // --------------------------------------------------------------------------------------- builder
 
-/// Builds values of the current types from [`JsonValue`]. One builder per load or `set`: it keeps the
-/// path being built (for errors) and the [`ValueReport`].
+/// Builds values of the current types from [`JsonValue`]. One builder per load or `set`: it
+/// keeps the path being built (for errors) and the [`ValueReport`].
 #[derive(Debug)]
 pub struct ValueBuilder<'v> {
     mode: Mode,

@@ -3,8 +3,8 @@
 //! Not to be confused with coo-runtime's [`coo_runtime::Report`], what a reload's migration did
 //! (each changed type's diff and how many values it migrated): a [`ValueReport`] says how JSON
 //! met the current types (fields defaulted because the JSON lacked them, members dropped,
-//! names taken through `rename_from`), for a snapshot load ([`crate::state_io::snapshot::LoadReport`])
-//! or a `set`.
+//! names taken through `rename_from`), for a snapshot load
+//! ([`crate::state_io::snapshot::LoadReport`]) or a `set`.
 
 use super::*;
 
