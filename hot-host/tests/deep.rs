@@ -1,22 +1,72 @@
 //! Values nested a million levels deep (a linked list of `Option<Box<Node>>`): showing, path
-//! access and snapshots walk them without running out of stack. Each test runs on a thread with
-//! the default 2 MiB stack of a test thread; a walk whose native recursion grows with the data
-//! overflows it and aborts the test binary.
+//! access, snapshots and building values from JSON walk them without running out of stack. Each
+//! test runs on a thread with the default 2 MiB stack of a test thread; a walk whose native
+//! recursion grows with the data overflows it and aborts the test binary.
 #![allow(missing_debug_implementations)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::fmt::Write as _;
 
-use coo_runtime::{Catalog, CooType, State};
-use hot_host::state_io::from_json::Json;
+use coo_runtime::{Catalog, CooType, Prim, State};
+use hot_host::state_io::from_json::{ValueError, ValueErrorKind};
+use hot_host::state_io::json::JsonValue;
+use hot_host::state_io::path::PathError;
 use hot_host::state_io::show::{state_json, state_pretty};
+use hot_host::state_io::snapshot::SnapshotError;
 use hot_host::state_io::{path, snapshot};
+
+// ------------------------------------------------------------------ counting drops and memory
+
+thread_local! {
+    /// `Step`s dropped by this thread.
+    static STEP_DROPS: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn step_drops() -> usize {
+    STEP_DROPS.with(|d| d.get())
+}
+
+fn live_bytes() -> isize {
+    LIVE.with(|l| l.get())
+}
+
+/// Counts the bytes each thread has allocated and not freed, so a test can check that a failed
+/// build gives back everything it took.
+struct CountingAlloc;
+
+// SAFETY: every call is forwarded to `System` unchanged; the counter is a const-initialized
+// thread-local `Cell` without a destructor, which never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = LIVE.try_with(|l| l.set(l.get() + layout.size() as isize));
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let _ = LIVE.try_with(|l| l.set(l.get() - layout.size() as isize));
+        // SAFETY: forwarded contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = LIVE.try_with(|l| l.set(l.get() + new_size as isize - layout.size() as isize));
+        // SAFETY: forwarded contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 const DEPTH: u32 = 1_000_000;
 
-/// The depth for the walks that recurse natively and grow their stack on the heap when it runs
-/// low (`stacker`: the builder of values from JSON). Deep enough to overflow a test thread's
-/// stack many times over; a million levels works too, but costs a debug build about 13 KiB of
-/// stack per level, 13 GiB in all, too much for a test.
+/// The depth of the tests written when the builder of values from JSON still recursed natively
+/// (growing its stack on the heap). It builds with a work stack now, and the million-level
+/// tests below cover it; these stay as they were.
 const GROWN_DEPTH: u32 = 50_000;
 
 #[derive(CooType)]
@@ -135,18 +185,21 @@ fn snapshot_save_and_read_of_a_million_deep_chain() {
     let (saved, depth) = on_test_stack(|| {
         let text = snapshot::save(&state_of(DEPTH));
         // Read back as JSON, and count how deeply `next` nests.
-        let json = Json::parse(&text).unwrap();
+        let json = JsonValue::parse(&text).unwrap();
         let mut depth = 0;
         let mut at = json
             .get("state")
             .and_then(|s| s.get("Chain"))
             .and_then(|c| c.get("head"));
-        while let Some(node @ Json::Object(_)) = at {
-            assert_eq!(node.get("value"), Some(&Json::Number(depth.to_string())));
+        while let Some(node @ JsonValue::Object(_)) = at {
+            assert_eq!(
+                node.get("value"),
+                Some(&JsonValue::Number(depth.to_string()))
+            );
             depth += 1;
             at = node.get("next");
         }
-        assert_eq!(at, Some(&Json::Null));
+        assert_eq!(at, Some(&JsonValue::Null));
         (text, depth)
     });
     assert!(saved.ends_with(&format!(
@@ -214,13 +267,190 @@ fn snapshot_of_a_million_deep_chain_of_pools_keeps_the_vacant_slots() {
         let mut state = State::new();
         state.insert(PoolChain { head });
         let text = snapshot::save(&state);
-        let json = Json::parse(&text).unwrap();
+        let json = JsonValue::parse(&text).unwrap();
         json.get("vacant_slots").unwrap().clone()
     });
     let path = format!(
         "PoolChain.head{}.leaves",
         ".next".repeat(DEPTH as usize - 1)
     );
-    let slot = Json::Array(vec![Json::Number("0".into()), Json::Number("1".into())]);
-    assert_eq!(vacant, Json::Object(vec![(path, Json::Array(vec![slot]))]));
+    let slot = JsonValue::Array(vec![
+        JsonValue::Number("0".into()),
+        JsonValue::Number("1".into()),
+    ]);
+    assert_eq!(
+        vacant,
+        JsonValue::Object(vec![(path, JsonValue::Array(vec![slot]))])
+    );
+}
+
+// ------------------------------------------------------- building a million levels from JSON
+
+/// The values of the chain at its head, middle and tail, and its length.
+fn spots(values: &[u32]) -> (u32, u32, u32, usize) {
+    let n = values.len();
+    (values[0], values[n / 2], values[n - 1], n)
+}
+
+#[test]
+fn snapshot_save_and_load_of_a_million_deep_chain() {
+    let (saved, again, loaded) = on_test_stack(|| {
+        let text = snapshot::save(&state_of(DEPTH));
+        let catalog = Catalog::from_descs([Chain::DESC]).unwrap();
+        let (state, _) = snapshot::load(&text, &catalog).unwrap();
+        let again = snapshot::save(&state);
+        (text, again, values(state.get::<Chain>().unwrap()))
+    });
+    assert_eq!(spots(&loaded), (0, DEPTH / 2, DEPTH - 1, DEPTH as usize));
+    assert_eq!(loaded, (0..DEPTH).collect::<Vec<_>>());
+    assert_eq!(again, saved);
+}
+
+#[test]
+fn set_of_a_million_deep_chain() {
+    let after = on_test_stack(|| {
+        let mut state = state_of(3);
+        let text = head_json(DEPTH)
+            .replacen(r#"{"value":0,"#, r#"{"value":7,"#, 1)
+            .replacen(r#"{"value":999999,"#, r#"{"value":8,"#, 1);
+        path::set(&mut state, "Chain.head", &text).unwrap();
+        values(state.get::<Chain>().unwrap())
+    });
+    assert_eq!(spots(&after), (7, DEPTH / 2, 8, DEPTH as usize));
+    let mut expected: Vec<u32> = (0..DEPTH).collect();
+    expected[0] = 7;
+    expected[DEPTH as usize - 1] = 8;
+    assert_eq!(after, expected);
+}
+
+/// A node with a field after its tail: when that field fails to build, the tail was built
+/// before it and must be dropped.
+#[derive(CooType)]
+#[coo(name = "Step")]
+pub struct Step {
+    pub value: u32,
+    pub next: Option<Box<Step>>,
+    pub check: u8,
+}
+
+/// Counts each `Step` dropped, and unlinks the tail one node at a time (as [`Node`] does).
+impl Drop for Step {
+    fn drop(&mut self) {
+        STEP_DROPS.with(|d| d.set(d.get() + 1));
+        let mut next = self.next.take();
+        while let Some(mut step) = next {
+            next = step.next.take();
+        }
+    }
+}
+
+#[derive(CooType)]
+#[coo(name = "Steps")]
+pub struct Steps {
+    pub head: Option<Box<Step>>,
+}
+
+/// The JSON of a chain of `len` steps, `{"value":0,"next":{…},"check":0}`, whose step `bad`
+/// has `check` 256, which does not fit its `u8`.
+fn steps_json(len: u32, bad: u32) -> String {
+    let mut out = String::new();
+    for value in 0..len {
+        let _ = write!(out, r#"{{"value":{value},"next":"#);
+    }
+    out.push_str("null");
+    for value in (0..len).rev() {
+        let check = if value == bad { 256 } else { 0 };
+        let _ = write!(out, r#","check":{check}}}"#);
+    }
+    out
+}
+
+fn steps_state(len: u32) -> State {
+    let mut head = None;
+    for value in (0..len).rev() {
+        head = Some(Box::new(Step {
+            value,
+            next: head,
+            check: 1,
+        }));
+    }
+    let mut state = State::new();
+    state.insert(Steps { head });
+    state
+}
+
+fn step_values(state: &State) -> Vec<(u32, u8)> {
+    let mut out = Vec::new();
+    let mut at = state.get::<Steps>().unwrap().head.as_deref();
+    while let Some(step) = at {
+        out.push((step.value, step.check));
+        at = step.next.as_deref();
+    }
+    out
+}
+
+/// Where the error is: `Steps.head.next…next.check`, with `bad` `next`s.
+fn check_path(bad: u32) -> String {
+    format!("Steps.head{}.check", ".next".repeat(bad as usize))
+}
+
+const BAD: u32 = 900_000;
+
+#[test]
+fn a_failing_load_of_a_million_deep_chain_drops_what_it_built_once_and_leaks_nothing() {
+    let (found, leaked, dropped) = on_test_stack(|| {
+        let catalog = Catalog::from_descs([Steps::DESC]).unwrap();
+        let text = format!(
+            r#"{{"coo_snapshot":1,"state":{{"Steps":{{"head":{}}}}}}}"#,
+            steps_json(DEPTH, BAD)
+        );
+        // Warm up: anything allocated once per thread on first use is allocated now.
+        drop(snapshot::load(&text, &catalog));
+        let (bytes, drops) = (live_bytes(), step_drops());
+        let err = snapshot::load(&text, &catalog).map(|_| ()).unwrap_err();
+        let SnapshotError::Value(ValueError {
+            kind: ValueErrorKind::DoesNotFit { value, ty },
+            path,
+        }) = err
+        else {
+            panic!("expected a value that does not fit, got {err}");
+        };
+        // What the error says, before it is dropped, so that only what the load kept could
+        // still be allocated.
+        let found = (path.to_string() == check_path(BAD), value == "256", ty);
+        drop((path, value));
+        (found, live_bytes() - bytes, step_drops() - drops)
+    });
+    // The error is at the bad step's `check`, a `u8` that cannot be 256.
+    assert_eq!(found, (true, true, Prim::U8));
+    assert_eq!(leaked, 0, "the failed load leaked memory");
+    // The steps after the bad one were built completely, and each is dropped exactly once.
+    assert_eq!(dropped, (DEPTH - BAD - 1) as usize);
+}
+
+#[test]
+fn a_failing_set_of_a_million_deep_chain_changes_nothing() {
+    let (found, before, after, leaked, dropped) = on_test_stack(|| {
+        let mut state = steps_state(5);
+        let before = step_values(&state);
+        let text = steps_json(DEPTH, BAD);
+        drop(path::set(&mut state, "Steps.head", &text));
+        let (bytes, drops) = (live_bytes(), step_drops());
+        let err = path::set(&mut state, "Steps.head", &text).unwrap_err();
+        let PathError::Value(ValueError {
+            kind: ValueErrorKind::DoesNotFit { value, ty },
+            path,
+        }) = err
+        else {
+            panic!("expected a value that does not fit, got {err}");
+        };
+        let found = (path.to_string() == check_path(BAD), value == "256", ty);
+        drop((path, value));
+        let (leaked, dropped) = (live_bytes() - bytes, step_drops() - drops);
+        (found, before, step_values(&state), leaked, dropped)
+    });
+    assert_eq!(found, (true, true, Prim::U8));
+    assert_eq!(after, before);
+    assert_eq!(leaked, 0, "the failed set leaked memory");
+    assert_eq!(dropped, (DEPTH - BAD - 1) as usize);
 }

@@ -5,7 +5,7 @@
 use std::cell::Cell;
 
 use coo_runtime::{CooType, Handle, Pool, State};
-use hot_host::state_io::from_json::BuildError;
+use hot_host::state_io::from_json::{ValueError, ValueErrorKind};
 use hot_host::state_io::path::{self, Found, PathError};
 use hot_host::state_io::show::{resource_json, value_json};
 
@@ -462,14 +462,14 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
     let before = hot_host::state_io::show::state_json(&state);
     let start = drops();
     let fail = |state: &mut State, p: &str, value: &str| match path::set(state, p, value) {
-        Err(PathError::Build(e)) => e,
+        Err(PathError::Value(e)) => e,
         other => panic!("set {p} {value}: expected a build error, got {other:?}"),
     };
 
     // A whole struct must give every field, by its name, and nothing else.
     let e = fail(&mut state, "World.particles[0]", r#"{"pos":{"x":1,"y":2}}"#);
     assert!(
-        matches!(&e, BuildError::FieldNotGiven { path, ty, field, .. }
+        matches!(&e, ValueError { kind: ValueErrorKind::FieldNotGiven { ty, field, .. }, path }
             if path.to_string() == "World.particles[0]" && ty == "Particle" && field == "mass"),
         "{e}"
     );
@@ -479,7 +479,7 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
         r#"{"pos":{"x":1,"y":2},"mass":1,"spin":3}"#,
     );
     assert!(
-        matches!(&e, BuildError::UnknownField { field, fields, .. }
+        matches!(&e, ValueError { kind: ValueErrorKind::UnknownField { field, fields, .. }, .. }
             if field == "spin" && fields == &["pos", "mass"]),
         "{e}"
     );
@@ -488,14 +488,32 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
     // Numbers must fit exactly.
     let e = fail(&mut state, "World.count", "-1");
     assert!(
-        matches!(&e, BuildError::DoesNotFit { path, value, .. }
+        matches!(&e, ValueError { kind: ValueErrorKind::DoesNotFit { value, .. }, path }
             if path.to_string() == "World.count" && value == "-1"),
         "{e}"
     );
     let e = fail(&mut state, "World.count", "1.5");
-    assert!(matches!(&e, BuildError::NotIntegral { .. }), "{e}");
+    assert!(
+        matches!(
+            &e,
+            ValueError {
+                kind: ValueErrorKind::NotIntegral { .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = fail(&mut state, "World.particles[0].mass", "16777217");
-    assert!(matches!(&e, BuildError::NotExact { .. }), "{e}");
+    assert!(
+        matches!(
+            &e,
+            ValueError {
+                kind: ValueErrorKind::NotExact { .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("16777217.0"), "{e}");
     let e = fail(
         &mut state,
@@ -503,7 +521,7 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
         r#"{"name":"troll","stats":{"hp":300,"armor":1}}"#,
     );
     assert!(
-        matches!(&e, BuildError::DoesNotFit { path, value, ty: coo_runtime::Prim::U8 }
+        matches!(&e, ValueError { kind: ValueErrorKind::DoesNotFit { value, ty: coo_runtime::Prim::U8 }, path }
             if path.to_string() == "Game.enemies[0].stats.hp" && value == "300"),
         "{e}"
     );
@@ -511,12 +529,12 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
     // Types, variants and lengths.
     let e = fail(&mut state, "World.name", "12");
     assert!(
-        matches!(&e, BuildError::Expected { found, .. } if found == "the number 12"),
+        matches!(&e, ValueError { kind: ValueErrorKind::Expected { found, .. }, .. } if found == "the number 12"),
         "{e}"
     );
     let e = fail(&mut state, "Game.phase", "Sleeping");
     assert!(
-        matches!(&e, BuildError::UnknownVariant { variant, variants, .. }
+        matches!(&e, ValueError { kind: ValueErrorKind::UnknownVariant { variant, variants, .. }, .. }
             if variant == "Sleeping" && variants == &["Idle", "Running", "Moving"]),
         "{e}"
     );
@@ -524,26 +542,47 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
     assert!(
         matches!(
             &e,
-            BuildError::ArrayTooShort {
-                len: 3,
-                found: 2,
+            ValueError {
+                kind: ValueErrorKind::ArrayTooShort {
+                    len: 3,
+                    found: 2,
+                    ..
+                },
                 ..
             }
         ),
         "{e}"
     );
     let e = fail(&mut state, "World.letter", r#""ab""#);
-    assert!(matches!(&e, BuildError::NotAChar { .. }), "{e}");
+    assert!(
+        matches!(
+            &e,
+            ValueError {
+                kind: ValueErrorKind::NotAChar { .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = fail(
         &mut state,
         "World.leader",
         r#"{"handle":"Enemy","index":0,"generation":0}"#,
     );
-    assert!(matches!(&e, BuildError::HandleTarget { .. }), "{e}");
+    assert!(
+        matches!(
+            &e,
+            ValueError {
+                kind: ValueErrorKind::HandleTarget { .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
 
     // A value that fails halfway: what was built is dropped, the old value stays.
     let e = fail(&mut state, "World.tracked", r#"[{"id":5},{"id":-1}]"#);
-    assert_eq!(e.path().to_string(), "World.tracked[1].id");
+    assert_eq!(e.path.to_string(), "World.tracked[1].id");
     assert_eq!(
         drops() - start,
         1,
@@ -552,7 +591,7 @@ fn a_failed_set_leaves_the_old_value_and_says_why() {
 
     // Errors below a variant name it once.
     let e = fail(&mut state, "Game.phase.Running", r#"{"speed":"fast"}"#);
-    assert_eq!(e.path().to_string(), "Game.phase.Running.speed");
+    assert_eq!(e.path.to_string(), "Game.phase.Running.speed");
 
     // A path error leaves everything as well.
     assert!(matches!(

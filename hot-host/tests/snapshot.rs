@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use coo_runtime::{Catalog, CooType, Handle, Pool, StaleHandle, State, TypeDesc};
-use hot_host::state_io::from_json::BuildError;
+use hot_host::state_io::from_json::{ValueError, ValueErrorKind};
 use hot_host::state_io::show::state_json;
 use hot_host::state_io::snapshot::{self, SnapshotError};
 
@@ -105,9 +105,9 @@ fn catalog(descs: &[&'static TypeDesc]) -> Catalog {
     Catalog::from_descs(descs.iter().copied()).expect("no duplicate names")
 }
 
-fn build_error(err: SnapshotError) -> BuildError {
+fn build_error(err: SnapshotError) -> ValueError {
     match err {
-        SnapshotError::Build(e) => e,
+        SnapshotError::Value(e) => e,
         other => panic!("expected a build error, got {other}"),
     }
 }
@@ -625,11 +625,9 @@ fn an_integer_that_no_longer_fits_is_an_error_naming_the_path_and_the_value() {
     let text = snapshot::save(&world_only_v1());
     let err = build_error(snapshot::load(&text, &catalog(&[v2_narrow::World::DESC])).unwrap_err());
     match &err {
-        BuildError::CheckedCast {
+        ValueError {
+            kind: ValueErrorKind::CheckedCast { value, from, to },
             path,
-            value,
-            from,
-            to,
         } => {
             assert_eq!(path.to_string(), "World.small");
             assert_eq!(value, "1000");
@@ -650,7 +648,7 @@ fn without_saved_types_an_integer_that_does_not_fit_is_still_refused() {
     let json = r#"{"coo_snapshot":1,"state":{"Settings":{"volume":300}}}"#;
     let err = build_error(snapshot::load(json, &catalog(&[v1::Settings::DESC])).unwrap_err());
     assert!(
-        matches!(&err, BuildError::DoesNotFit { path, value, .. }
+        matches!(&err, ValueError { kind: ValueErrorKind::DoesNotFit { value, .. }, path }
             if path.to_string() == "Settings.volume" && value == "300"),
         "{err}"
     );
@@ -679,7 +677,7 @@ fn floats_convert_from_the_type_they_were_saved_as() {
     let err =
         build_error(snapshot::load(&text, &catalog(&[v2_floats::Reading::DESC])).unwrap_err());
     assert!(
-        matches!(&err, BuildError::CheckedCast { path, value, .. }
+        matches!(&err, ValueError { kind: ValueErrorKind::CheckedCast { value, .. }, path }
             if path.to_string() == "Reading.narrow" && value == "0.1"),
         "{err}"
     );
@@ -691,12 +689,15 @@ fn a_missing_field_without_a_default_is_an_error_saying_what_to_add() {
     let text = snapshot::save(&world_only_v1());
     let err = build_error(snapshot::load(&text, &catalog(&[v2_missing::World::DESC])).unwrap_err());
     match &err {
-        BuildError::MissingField {
+        ValueError {
+            kind:
+                ValueErrorKind::MissingField {
+                    ty,
+                    field,
+                    field_ty,
+                    fix,
+                },
             path,
-            ty,
-            field,
-            field_ty,
-            fix,
         } => {
             assert_eq!(path.to_string(), "World");
             assert_eq!((ty.as_str(), field.as_str()), ("World", "anchor"));
@@ -716,11 +717,14 @@ fn an_unknown_variant_is_an_error_naming_the_path_and_the_variants() {
     let text = snapshot::save(&world_v1()).replace(r#""Paused":7"#, r#""Frozen":7"#);
     let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
     match &err {
-        BuildError::UnknownVariant {
+        ValueError {
+            kind:
+                ValueErrorKind::UnknownVariant {
+                    ty,
+                    variant,
+                    variants,
+                },
             path,
-            ty,
-            variant,
-            variants,
         } => {
             assert_eq!(path.to_string(), "World.phases[1]");
             assert_eq!((ty.as_str(), variant.as_str()), ("Phase", "Frozen"));
@@ -735,7 +739,7 @@ fn an_array_longer_than_its_type_is_an_error_naming_both_lengths() {
     let text = snapshot::save(&world_v1()).replace(r#""grid":[1,2,3]"#, r#""grid":[1,2,3,4]"#);
     let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
     assert!(
-        matches!(&err, BuildError::ArrayTooLong { path, len: 3, found: 4, .. }
+        matches!(&err, ValueError { kind: ValueErrorKind::ArrayTooLong { len: 3, found: 4, .. }, path }
             if path.to_string() == "World.grid"),
         "{err}"
     );
@@ -782,7 +786,7 @@ fn catalog_with_renamed_settings() -> Catalog {
 
 /// Loads `text` under `catalog`, expecting an error; checks that every `Tracked` value the loader
 /// built before the error was dropped exactly once, and that it gave back every byte it took.
-fn assert_clean_failure(text: &str, catalog: &Catalog, built_tracked: usize) -> BuildError {
+fn assert_clean_failure(text: &str, catalog: &Catalog, built_tracked: usize) -> ValueError {
     // Warm up: anything allocated once per thread on first use is allocated now.
     let _ = snapshot::load(text, catalog);
     let (bytes, start) = (live_bytes(), drops());
@@ -896,7 +900,7 @@ fn a_failing_load_drops_what_it_built_once_and_leaks_nothing() {
         assert!(HOLDER_OK.contains(from), "{from}");
         let text = HOLDER_OK.replacen(from, to, 1);
         let err = assert_clean_failure(&text, &catalog, built);
-        assert_eq!(err.path().to_string(), path, "{err}");
+        assert_eq!(err.path.to_string(), path, "{err}");
     }
 }
 
@@ -906,7 +910,7 @@ fn a_failing_load_of_a_whole_state_drops_the_resources_built_before() {
     // `World` comes after `Settings` in the state, and fails after its `tracked` were built.
     let text = text.replace(r#""yes":true"#, r#""yes":1"#);
     let err = assert_clean_failure(&text, &v1_catalog(), 3);
-    assert_eq!(err.path().to_string(), "World.extremes.yes");
+    assert_eq!(err.path.to_string(), "World.extremes.yes");
 }
 
 #[derive(CooType)]
@@ -1062,6 +1066,29 @@ fn a_snapshot_records_enum_reprs_and_discriminants_and_reads_them_back() {
     );
 }
 
+/// A saved field type is text that the loader parses by recursing once per level of nesting:
+/// one nesting a million levels (a corrupt or crafted snapshot) is refused, not a stack overflow.
+#[test]
+fn a_saved_field_type_nesting_a_million_levels_is_a_format_error() {
+    const LEVELS: usize = 1_000_000;
+    let deep = format!("{}u8{}", "Vec<".repeat(LEVELS), ">".repeat(LEVELS));
+    let text = snapshot::save(&world_only_v1());
+    let grid = r#""type":"[u8; 3]""#;
+    assert!(text.contains(grid), "{text}");
+    let text = text.replacen(grid, &format!(r#""type":"{deep}""#), 1);
+    let err = snapshot::load(&text, &catalog(&[v1::World::DESC])).unwrap_err();
+    let SnapshotError::Format(message) = err else {
+        panic!("expected a format error, got {err}");
+    };
+    assert!(
+        message.starts_with(
+            "its `types` are not type layouts: a field type nests more than 256 levels deep \
+             (in `<` and `[`); no field type in source does"
+        ),
+        "{message}"
+    );
+}
+
 #[test]
 fn a_snapshot_from_before_reprs_were_recorded_still_loads() {
     let mut state = State::new();
@@ -1121,7 +1148,7 @@ fn a_new_field_whose_default_panics_is_an_error_saying_what_to_write() {
     let text = snapshot::save(&state);
     let err = build_error(snapshot::load(&text, &catalog(&[gauge_v2::Gauge::DESC])).unwrap_err());
     assert!(
-        matches!(&err, BuildError::Default { path, .. } if path.to_string() == "Gauge.reading")
+        matches!(&err, ValueError { kind: ValueErrorKind::Default { .. }, path } if path.to_string() == "Gauge.reading")
     );
     assert_eq!(
         err.to_string(),
@@ -1246,7 +1273,11 @@ fn a_field_claiming_an_old_field_another_continues_is_refused_as_a_reload_refuse
     );
     let text = snapshot::save(&state());
     let err = build_error(snapshot::load(&text, &catalog).unwrap_err());
-    let BuildError::Conflict { path, conflict } = &err else {
+    let ValueError {
+        path,
+        kind: ValueErrorKind::Conflict { conflict },
+    } = &err
+    else {
         panic!("expected a conflict, got {err}");
     };
     assert_eq!(path.to_string(), "Claim");
@@ -1274,7 +1305,11 @@ fn a_variant_claiming_an_old_variant_another_continues_is_refused_as_a_reload_re
     );
     let text = snapshot::save(&state());
     let err = build_error(snapshot::load(&text, &catalog).unwrap_err());
-    let BuildError::Conflict { path, conflict } = &err else {
+    let ValueError {
+        path,
+        kind: ValueErrorKind::Conflict { conflict },
+    } = &err
+    else {
         panic!("expected a conflict, got {err}");
     };
     assert_eq!(path.to_string(), "Claim.mood");

@@ -1,8 +1,15 @@
 //! Owned copies of layouts: what a host keeps of a version after that version's code is gone
 //! (for reports, snapshots and diffs against code that is no longer loaded).
+//!
+//! With the `serde` feature, the layouts are `Serialize` and `Deserialize` in the form of a
+//! snapshot's `types` (hot-host's `state_io::snapshot`): a [`Schema`] is an object of
+//! [`TypeLayout`]s by stable name; a type's kind (`"kind":"struct"` or `"enum"`) and the
+//! members of that kind sit beside its own members; a field type is its text
+//! ([`TyLayout`]'s `Display`, read back by its `FromStr`).
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use crate::descriptors::layout::{
     EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
@@ -11,11 +18,21 @@ use crate::descriptors::registry::Catalog;
 
 /// The layouts of every type of one version, by stable name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 pub struct Schema {
     pub types: BTreeMap<String, TypeLayout>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "json::TypeJson", try_from = "json::TypeJson")
+)]
 pub struct TypeLayout {
     pub name: String,
     pub rust_name: String,
@@ -51,17 +68,28 @@ pub struct VariantLayout {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FieldLayout {
     pub name: String,
-    /// `None` for enum variant fields, which have no fixed offset.
-    pub offset: Option<usize>,
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub ty: TyLayout,
+    /// `None` for enum variant fields, which have no fixed offset.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub offset: Option<usize>,
     pub rename_from: Vec<String>,
     pub has_default: bool,
 }
 
 /// A field type, structurally; nested `CooType`s by stable name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "String", try_from = "String")
+)]
 pub enum TyLayout {
     Prim(Prim),
     String,
@@ -165,6 +193,327 @@ impl fmt::Display for TyLayout {
             TyLayout::Pool(elem) => write!(f, "Pool<{elem}>"),
             TyLayout::Handle(target) => write!(f, "Handle<{target}>"),
             TyLayout::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A text that is not a field type ([`TyLayout`]'s `FromStr`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TyLayoutParseError {
+    #[error(
+        "`{0}` is not a field type; field types are written `u8`, `String`, `[T; N]`, `Vec<T>`, \
+         `Box<T>`, `Option<T>`, `Pool<T>`, `Handle<Type>` or a type's stable name"
+    )]
+    NotAType(String),
+    #[error(
+        "a field type nests more than {MAX_TY_NESTING} levels deep (in `<` and `[`); \
+         no field type in source does"
+    )]
+    TooDeep,
+}
+
+/// How deep a field type's text may nest: the parser recurses once per level, so a crafted
+/// snapshot must not make it recurse a million times.
+pub const MAX_TY_NESTING: usize = 256;
+
+/// A field type back from its text ([`TyLayout`]'s `Display`): `Vec<Option<Box<Enemy>>>`,
+/// `[u8; 4]`, `Handle<Enemy>`; any other name is a nested type's stable name.
+impl FromStr for TyLayout {
+    type Err = TyLayoutParseError;
+
+    fn from_str(text: &str) -> Result<TyLayout, TyLayoutParseError> {
+        let error = || TyLayoutParseError::NotAType(text.to_owned());
+        if text.matches(['<', '[']).count() > MAX_TY_NESTING {
+            return Err(TyLayoutParseError::TooDeep);
+        }
+        let text = text.trim();
+        if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            let (elem, len) = inner.rsplit_once(';').ok_or_else(error)?;
+            return Ok(TyLayout::Array(
+                Box::new(elem.parse()?),
+                len.trim().parse().map_err(|_| error())?,
+            ));
+        }
+        if let Some((head, rest)) = text.split_once('<')
+            && let Some(inner) = rest.strip_suffix('>')
+        {
+            let elem = || inner.parse().map(Box::new);
+            return match head {
+                "Vec" => Ok(TyLayout::Vec(elem()?)),
+                "Box" => Ok(TyLayout::Box(elem()?)),
+                "Option" => Ok(TyLayout::Option(elem()?)),
+                "Pool" => Ok(TyLayout::Pool(elem()?)),
+                "Handle" => Ok(TyLayout::Handle(inner.to_owned())),
+                _ => Err(error()),
+            };
+        }
+        Ok(match text {
+            "String" => TyLayout::String,
+            _ => match Prim::from_name(text) {
+                Some(p) => TyLayout::Prim(p),
+                None => TyLayout::Named(text.to_owned()),
+            },
+        })
+    }
+}
+
+impl From<TyLayout> for String {
+    fn from(ty: TyLayout) -> String {
+        ty.to_string()
+    }
+}
+
+impl TryFrom<String> for TyLayout {
+    type Error = TyLayoutParseError;
+
+    fn try_from(text: String) -> Result<TyLayout, TyLayoutParseError> {
+        text.parse()
+    }
+}
+
+/// The JSON form of a [`TypeLayout`] (serde's `into`/`try_from`): the type's kind and that
+/// kind's members beside the type's own, in the order snapshots have always had them.
+///
+/// Not `#[serde(flatten)]` with an internally tagged [`LayoutKind`]: serde reads such a map
+/// through its buffer of self-describing values, which keeps integers in 64 bits, and a
+/// discriminant is an `i128`. Read directly into this struct, `serde_json` parses it exactly.
+#[cfg(feature = "serde")]
+mod json {
+    use serde::{Deserialize, Serialize};
+
+    use super::{FieldLayout, LayoutKind, TypeLayout, VariantLayout};
+    use crate::descriptors::layout::{EnumRepr, FieldsStyle, Prim};
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct TypeJson {
+        name: String,
+        rust_name: String,
+        rename_from: Vec<String>,
+        kind: KindJson,
+        /// A struct's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        style: Option<StyleJson>,
+        size: usize,
+        align: usize,
+        has_default: bool,
+        has_hook: bool,
+        /// A struct's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fields: Option<Vec<FieldLayout>>,
+        /// An enum's; snapshots written before it was recorded have none, which reads as no
+        /// `repr` (the saved layouts serve messages and number conversion; values are loaded
+        /// by variant name whatever the representation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repr: Option<ReprJson>,
+        /// An enum's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        variants: Option<Vec<VariantJson>>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum KindJson {
+        Struct,
+        Enum,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum StyleJson {
+        Named,
+        Tuple,
+        Unit,
+    }
+
+    /// `{"c":false,"transparent":false,"int":"u8","align":null}`
+    #[derive(Serialize, Deserialize)]
+    struct ReprJson {
+        c: bool,
+        transparent: bool,
+        int: Option<String>,
+        align: Option<usize>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct VariantJson {
+        name: String,
+        /// Snapshots written before discriminants were recorded have none: the variant's index.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discriminant: Option<i128>,
+        style: StyleJson,
+        rename_from: Vec<String>,
+        fields: Vec<FieldLayout>,
+    }
+
+    /// Why a type's JSON is not a type layout.
+    #[derive(Debug, thiserror::Error)]
+    pub(super) enum LayoutJsonError {
+        #[error("the {kind} `{name}` has no `{member}`")]
+        Missing {
+            kind: &'static str,
+            name: String,
+            member: &'static str,
+        },
+        #[error("the enum `{name}` has `repr` integer `{int}`, which is not an integer type")]
+        ReprInt { name: String, int: String },
+    }
+
+    impl From<FieldsStyle> for StyleJson {
+        fn from(style: FieldsStyle) -> StyleJson {
+            match style {
+                FieldsStyle::Named => StyleJson::Named,
+                FieldsStyle::Tuple => StyleJson::Tuple,
+                FieldsStyle::Unit => StyleJson::Unit,
+            }
+        }
+    }
+
+    impl From<StyleJson> for FieldsStyle {
+        fn from(style: StyleJson) -> FieldsStyle {
+            match style {
+                StyleJson::Named => FieldsStyle::Named,
+                StyleJson::Tuple => FieldsStyle::Tuple,
+                StyleJson::Unit => FieldsStyle::Unit,
+            }
+        }
+    }
+
+    impl From<TypeLayout> for TypeJson {
+        fn from(t: TypeLayout) -> TypeJson {
+            let (kind, style, fields, repr, variants) = match t.kind {
+                LayoutKind::Struct { style, fields } => (
+                    KindJson::Struct,
+                    Some(style.into()),
+                    Some(fields),
+                    None,
+                    None,
+                ),
+                LayoutKind::Enum { repr, variants } => (
+                    KindJson::Enum,
+                    None,
+                    None,
+                    Some(ReprJson {
+                        c: repr.c,
+                        transparent: repr.transparent,
+                        int: repr.int.map(|p| p.name().to_owned()),
+                        align: repr.align,
+                    }),
+                    Some(
+                        variants
+                            .into_iter()
+                            .map(|v| VariantJson {
+                                name: v.name,
+                                discriminant: Some(v.discriminant),
+                                style: v.style.into(),
+                                rename_from: v.rename_from,
+                                fields: v.fields,
+                            })
+                            .collect(),
+                    ),
+                ),
+            };
+            TypeJson {
+                name: t.name,
+                rust_name: t.rust_name,
+                rename_from: t.rename_from,
+                kind,
+                style,
+                size: t.size,
+                align: t.align,
+                has_default: t.has_default,
+                has_hook: t.has_hook,
+                fields,
+                repr,
+                variants,
+            }
+        }
+    }
+
+    impl TryFrom<TypeJson> for TypeLayout {
+        type Error = LayoutJsonError;
+
+        fn try_from(t: TypeJson) -> Result<TypeLayout, LayoutJsonError> {
+            let missing = |kind, member| LayoutJsonError::Missing {
+                kind,
+                name: t.name.clone(),
+                member,
+            };
+            let kind = match t.kind {
+                KindJson::Struct => LayoutKind::Struct {
+                    style: t.style.ok_or_else(|| missing("struct", "style"))?.into(),
+                    fields: t.fields.ok_or_else(|| missing("struct", "fields"))?,
+                },
+                KindJson::Enum => {
+                    let variants = t.variants.ok_or_else(|| missing("enum", "variants"))?;
+                    let repr = match t.repr {
+                        None => EnumRepr::RUST,
+                        Some(repr) => EnumRepr {
+                            c: repr.c,
+                            transparent: repr.transparent,
+                            int: match repr.int {
+                                None => None,
+                                Some(int) => {
+                                    Some(Prim::from_name(&int).filter(|p| p.is_int()).ok_or_else(
+                                        || LayoutJsonError::ReprInt {
+                                            name: t.name.clone(),
+                                            int,
+                                        },
+                                    )?)
+                                }
+                            },
+                            align: repr.align,
+                        },
+                    };
+                    LayoutKind::Enum {
+                        repr,
+                        variants: variants
+                            .into_iter()
+                            .zip(0..)
+                            .map(|(v, index)| VariantLayout {
+                                name: v.name,
+                                discriminant: v.discriminant.unwrap_or(index),
+                                style: v.style.into(),
+                                fields: v.fields,
+                                rename_from: v.rename_from,
+                            })
+                            .collect(),
+                    }
+                }
+            };
+            Ok(TypeLayout {
+                name: t.name,
+                rust_name: t.rust_name,
+                rename_from: t.rename_from,
+                size: t.size,
+                align: t.align,
+                kind,
+                has_default: t.has_default,
+                has_hook: t.has_hook,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_texts_parse_back() {
+        for text in [
+            "u8",
+            "String",
+            "[u8; 4]",
+            "[[f32; 2]; 3]",
+            "Vec<Option<Box<Enemy>>>",
+            "Pool<game::Unit>",
+            "Handle<Enemy>",
+            "World",
+        ] {
+            let ty: TyLayout = text
+                .parse()
+                .unwrap_or_else(|e| panic!("{text} parses: {e}"));
+            assert_eq!(ty.to_string(), text);
         }
     }
 }

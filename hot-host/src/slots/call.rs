@@ -11,7 +11,8 @@ use coo_runtime::{Resource, State, TypeDesc};
 
 use super::value::{PrimBuf, Value, read_prim, write_prim};
 use super::{CallError, FnHandle, FnRef};
-use crate::state_io::from_json::{Builder as ValueBuilder, Json, Mode};
+use crate::state_io::from_json::{Mode, ValueBuilder};
+use crate::state_io::json::JsonValue;
 
 /// Calls `f` with `args`, binding `&T`/`&mut T` parameters to the resources of `state` and
 /// putting a returned `CooType` value into it (see [`crate::Host::call`]).
@@ -202,7 +203,7 @@ impl BoundArgs {
             param: param.name.to_owned(),
             message,
         };
-        let json = Json::parse(text).map_err(|e| bad(e.to_string()))?;
+        let json = JsonValue::parse(text).map_err(|e| bad(e.to_string()))?;
         let scratch = Scratch::for_type(ty);
         let mut builder = ValueBuilder::new(Mode::Exact);
         builder.at(ValuePath(vec![Seg::Name(param.name.to_owned())]));

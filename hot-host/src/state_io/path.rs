@@ -39,7 +39,8 @@ use coo_runtime::{FieldView, Resource, State};
 
 use coo_runtime::storage::scratch::Scratch;
 
-use crate::state_io::from_json::{BuildError, Builder, Json, JsonError, Mode, list};
+use crate::state_io::from_json::{Mode, ValueBuilder, ValueError, list};
+use crate::state_io::json::{JsonError, JsonValue};
 use crate::state_io::show;
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
@@ -114,7 +115,7 @@ pub enum PathError {
     #[error("the value is not JSON (quote a string with spaces or punctuation): {0}")]
     Json(#[from] JsonError),
     #[error(transparent)]
-    Build(#[from] BuildError),
+    Value(#[from] ValueError),
 }
 
 /// The value a path leads to: a whole resource, or a value inside one. Print it with
@@ -216,14 +217,14 @@ pub fn get<'a>(state: &'a State, path: &str) -> Result<Found<'a>, PathError> {
 }
 
 /// Parses `value` as JSON, taking a bare word (`Paused`, `ada`) that is not JSON as a string.
-pub fn parse_value(value: &str) -> Result<Json, JsonError> {
+pub fn parse_value(value: &str) -> Result<JsonValue, JsonError> {
     let text = value.trim();
-    Json::parse(text).or_else(|e| {
+    JsonValue::parse(text).or_else(|e| {
         let mut chars = text.chars();
         let bare = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
             && chars.all(|c| !c.is_whitespace() && !"\"{}[],:".contains(c));
         if bare {
-            Ok(Json::String(text.to_owned()))
+            Ok(JsonValue::String(text.to_owned()))
         } else {
             Err(e)
         }
@@ -246,12 +247,12 @@ pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> 
     let wrapped;
     let json = match &place.variant {
         Some(name) => {
-            wrapped = Json::Object(vec![(name.clone(), json)]);
+            wrapped = JsonValue::Object(vec![(name.clone(), json)]);
             &wrapped
         }
         None => &json,
     };
-    let mut builder = Builder::new(Mode::Exact);
+    let mut builder = ValueBuilder::new(Mode::Exact);
     let mut at = path.clone();
     if place.variant.is_some() {
         // The wrapped JSON names the variant itself.

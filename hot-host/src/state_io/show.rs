@@ -53,7 +53,7 @@ pub const PRETTY_MAX_DEPTH: usize = 32;
 /// The whole state as one line of JSON: an object keyed by each resource's type name, in the
 /// state's order. See the [module documentation](self) for how values are shaped.
 pub fn state_json(state: &State) -> String {
-    let mut json = Json::default();
+    let mut json = JsonWriter::default();
     json.out.push('{');
     for (i, resource) in state.resources().enumerate() {
         if i > 0 {
@@ -69,14 +69,14 @@ pub fn state_json(state: &State) -> String {
 
 /// One resource's value as one line of JSON.
 pub fn resource_json(resource: &Resource) -> String {
-    let mut json = Json::default();
+    let mut json = JsonWriter::default();
     json.resource(resource);
     json.out
 }
 
 /// One value (a field, an element, …) as one line of JSON.
 pub fn value_json(view: FieldView<'_>) -> String {
-    let mut json = Json::default();
+    let mut json = JsonWriter::default();
     json.value(view);
     json.out
 }
@@ -211,11 +211,11 @@ impl<'a> Object<'a> {
 
 /// Writes JSON shaped like serde_json's output for `#[derive(Serialize)]`.
 #[derive(Default)]
-struct Json {
+struct JsonWriter {
     out: String,
 }
 
-/// One piece of pending JSON output: what [`Json::value`] keeps on its work stack instead of
+/// One piece of pending JSON output: what [`JsonWriter::value`] keeps on its work stack instead of
 /// recursing, so that a value nested a million levels deep prints with a constant native stack.
 enum Step<'a> {
     Value(FieldView<'a>),
@@ -229,7 +229,7 @@ enum Step<'a> {
     },
 }
 
-impl Json {
+impl JsonWriter {
     fn resource(&mut self, resource: &Resource) {
         let mut stack = Vec::new();
         self.object(Object::of(resource.view()), &mut stack);

@@ -1,0 +1,60 @@
+//! The `types` part of a snapshot: the layouts of every type the state reaches, written and
+//! read by serde (coo-runtime's `serde` feature on [`Schema`]).
+
+use super::*;
+
+/// The layouts of every type the state's resources reach, by stable name.
+pub fn schema_of(state: &State) -> Schema {
+    let mut descs: BTreeMap<&'static str, &'static TypeDesc> = BTreeMap::new();
+    let mut stack = state.descs();
+    while let Some(desc) = stack.pop() {
+        if descs.insert(desc.name, desc).is_some() {
+            continue;
+        }
+        for_each_field_shape(desc, &mut |shape| nested_types(shape, &mut stack));
+    }
+    Schema {
+        types: descs
+            .into_iter()
+            .map(|(name, desc)| (name.to_owned(), TypeLayout::from_desc(desc)))
+            .collect(),
+    }
+}
+
+pub(super) fn for_each_field_shape(desc: &TypeDesc, f: &mut dyn FnMut(&'static Shape)) {
+    match &desc.kind {
+        TypeKind::Struct(s) => s.fields.iter().for_each(|field| f((field.shape)())),
+        TypeKind::Enum(e) => e
+            .variants
+            .iter()
+            .flat_map(|v| v.fields)
+            .for_each(|field| f((field.shape)())),
+    }
+}
+
+pub(super) fn nested_types(shape: &'static Shape, out: &mut Vec<&'static TypeDesc>) {
+    match &shape.kind {
+        ShapeKind::Prim(_) | ShapeKind::String(_) => {}
+        ShapeKind::Array { elem, .. }
+        | ShapeKind::Vec { elem, .. }
+        | ShapeKind::Box { elem, .. }
+        | ShapeKind::Option { elem, .. }
+        | ShapeKind::Pool { elem, .. } => nested_types(elem(), out),
+        ShapeKind::Handle { target } => out.push(target()),
+        ShapeKind::Named(desc) => out.push(desc()),
+    }
+}
+
+/// The `types` of a snapshot (an empty schema when it has none). The snapshot is read a second
+/// time, by `serde_json`, for this part only: it skips the other members without recursing, so
+/// a deep `state` costs no stack here.
+pub(super) fn saved_types(text: &str) -> Result<Schema, SnapshotError> {
+    #[derive(serde::Deserialize)]
+    struct Types {
+        #[serde(default)]
+        types: Schema,
+    }
+    serde_json::from_str::<Types>(text)
+        .map(|t| t.types)
+        .map_err(|e| SnapshotError::Format(format!("its `types` are not type layouts: {e}")))
+}
