@@ -3,6 +3,7 @@
 //! aligned scratch memory for values under construction ([`scratch`]).
 
 pub mod pool;
+pub mod raw;
 pub mod scratch;
 pub mod state;
 pub mod view;
