@@ -1,6 +1,5 @@
 //! The state Coo owns: one live value (resource) per root type.
 
-use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ptr::NonNull;
@@ -10,6 +9,7 @@ use crate::descriptors::registry::Catalog;
 use crate::migration::execute::{Exec, MigrateError, Report, TypeReport};
 use crate::migration::plan::{Plan, PlanError, ResourcePlan, plan};
 use crate::plugin::image::{ImageRef, distinct};
+use crate::storage::raw;
 use crate::storage::view::OldValue;
 
 /// A heap allocation holding one value described by a [`TypeDesc`]. The allocation is the host's;
@@ -29,10 +29,6 @@ unsafe impl Send for Resource {}
 // SAFETY: as above.
 unsafe impl Sync for Resource {}
 
-fn layout_of(desc: &TypeDesc) -> Layout {
-    Layout::from_size_align(desc.size, desc.align).expect("a Rust type's layout")
-}
-
 /// Uninitialized storage for a value of `desc`; freed (not dropped) unless turned into a
 /// [`Resource`].
 struct Storage {
@@ -43,14 +39,7 @@ struct Storage {
 
 impl Storage {
     fn new(desc: &'static TypeDesc, image: ImageRef) -> Storage {
-        let layout = layout_of(desc);
-        let ptr = if layout.size() == 0 {
-            // A dangling, aligned pointer is valid for zero-sized values.
-            NonNull::new(core::ptr::without_provenance_mut(layout.align())).expect("align > 0")
-        } else {
-            // SAFETY: the layout has a non-zero size.
-            NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout))
-        };
+        let ptr = raw::alloc(raw::type_layout(desc));
         Storage { ptr, desc, image }
     }
 
@@ -69,11 +58,8 @@ impl Storage {
 
 impl Drop for Storage {
     fn drop(&mut self) {
-        let layout = layout_of(self.desc);
-        if layout.size() != 0 {
-            // SAFETY: allocated in `new` with this layout; it holds no value to drop.
-            unsafe { dealloc(self.ptr.as_ptr(), layout) }
-        }
+        // SAFETY: allocated in `new` with this layout; it holds no value to drop.
+        unsafe { raw::dealloc(self.ptr, raw::type_layout(self.desc)) }
     }
 }
 

@@ -727,12 +727,12 @@ impl Host {
         let mut ret_prim = PrimBuf([0; 16]);
         let mut ret_string = core::mem::MaybeUninit::<ForeignString>::uninit();
         let ret_value = match desc.ret {
-            ValueKind::Value(ty) => Some(ReturnStorage::new(ty())),
+            ValueKind::Value(ty) => Some(Scratch::for_type(ty())),
             _ => None,
         };
         let ret: *mut u8 = match (&desc.ret, &ret_value) {
             (ValueKind::String, _) => ret_string.as_mut_ptr().cast(),
-            (ValueKind::Value(_), Some(storage)) => storage.ptr,
+            (ValueKind::Value(_), Some(storage)) => storage.ptr(),
             _ => ret_prim.0.as_mut_ptr(),
         };
         // SAFETY: `ptrs` has one pointer per parameter as its kind requires: resources of the
@@ -760,7 +760,7 @@ impl Host {
                 // which moves into the new resource (the storage is only freed). `ty` lives
                 // in the function's image, which `desc.image()` guards.
                 let resource =
-                    unsafe { Resource::from_raw_in(ty(), storage.ptr, desc.image().clone()) };
+                    unsafe { Resource::from_raw_in(ty(), storage.ptr(), desc.image().clone()) };
                 let ty_name = resource.desc().name.to_owned();
                 self.state.insert_resource(resource);
                 Value::Resource(ty_name)
@@ -858,32 +858,6 @@ struct SlotReport {
     removed: Vec<String>,
     changed: Vec<(String, String, String)>,
     added: Vec<String>,
-}
-
-/// Aligned room for a returned value; freed, never dropped.
-struct ReturnStorage {
-    ptr: *mut u8,
-    layout: std::alloc::Layout,
-}
-
-impl ReturnStorage {
-    fn new(desc: &coo_runtime::TypeDesc) -> ReturnStorage {
-        let layout = std::alloc::Layout::from_size_align(desc.size.max(1), desc.align)
-            .expect("a Rust type's layout");
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc(layout) };
-        if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout)
-        }
-        ReturnStorage { ptr, layout }
-    }
-}
-
-impl Drop for ReturnStorage {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout; any value in it was moved out.
-        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
-    }
 }
 
 fn write_prim(p: Prim, arg: &Value, dst: *mut u8) -> Result<(), String> {
