@@ -8,7 +8,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use coo_runtime::{Catalog, CooType, MigrateError, MigrationError, State};
+use coo_runtime::{Catalog, CooType, ExecuteError, ExecuteErrorKind, MigrationError, State};
 
 /// A million levels; Miri runs the same walks on a shorter chain.
 const DEPTH: u32 = if cfg!(miri) { 300 } else { 1_000_000 };
@@ -205,9 +205,10 @@ fn a_million_deep_chain_that_cannot_migrate_is_kept_as_it_was() {
         let before = live_bytes();
         let err = state.migrate_to(&catalog).unwrap_err();
         let checked_cast = match &err {
-            MigrationError::Migrate(MigrateError::CheckedCast { path, value, .. }) => {
-                (path.to_string(), value.clone())
-            }
+            MigrationError::Migrate(ExecuteError {
+                path,
+                kind: ExecuteErrorKind::CheckedCast { value, .. },
+            }) => (path.to_string(), value.clone()),
             other => panic!("expected a checked cast error, got {other}"),
         };
         drop(err);

@@ -7,15 +7,15 @@
 //!
 //! Three walks follow the same plan, and none of them recurses natively as deep as the data (a
 //! value can be nested a million levels deep); each keeps its work on the heap, depth first:
-//! - [`build`]: reads an old value and writes a new one; moved parts are shared with the old
-//!   value until one of the two other walks runs;
-//! - [`commit`]: gives up what the old value still owns after its moved parts went to the new
+//! - `build`: reads an old value and writes a new one; moved parts are shared with the old value
+//!   until one of the two other walks runs;
+//! - `commit`: gives up what the old value still owns after its moved parts went to the new
 //!   value (removed fields, containers that were rebuilt, copies' originals);
-//! - [`rollback`]: gives up what a new value owns without touching the parts it shares with the
+//! - `rollback`: gives up what a new value owns without touching the parts it shares with the
 //!   old value.
 //!
-//! Beside them: [`defaults`] (writing a field type's default, comparing values), the [`error`]
-//! of a failed execution with the path of the value, and the [`report`] of a successful one.
+//! Beside them: `defaults` ([`write_default`], [`values_equal`]), the [`ExecuteError`] of a
+//! failed execution with the [`ValuePath`] of the value, and the [`Report`] of a successful one.
 
 use crate::descriptors::layout::{EnumDesc, TypeDesc, TypeKind};
 use crate::migration::plan::Plan;
@@ -28,7 +28,7 @@ mod report;
 mod rollback;
 
 pub use defaults::{type_values_equal, values_equal, write_default};
-pub use error::{MigrateError, Seg, ValuePath};
+pub use error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePath};
 pub use report::{Report, TypeReport};
 
 /// Runs a plan: builds new values, and afterwards either releases what the old values still own

@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 
 use crate::descriptors::layout::{CooType, TypeDesc};
 use crate::descriptors::registry::Catalog;
-use crate::migration::execute::{Exec, MigrateError, Report, TypeReport};
+use crate::migration::execute::{Exec, ExecuteError, Report, TypeReport};
 use crate::migration::plan::{Plan, PlanError, ResourcePlan, plan};
 use crate::plugin::image::{ImageRef, distinct};
 use crate::storage::raw;
@@ -183,7 +183,7 @@ pub enum MigrationError {
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
-    Migrate(#[from] MigrateError),
+    Migrate(#[from] ExecuteError),
 }
 
 impl State {
@@ -254,9 +254,9 @@ impl State {
     /// Carries out a plan made by [`State::plan`] for this state. New values are built in new
     /// storage; only when every one succeeded are they swapped in and the old values dropped.
     /// On error, nothing changed.
-    pub fn migrate(&mut self, plan: &Plan) -> Result<Report, MigrateError> {
+    pub fn migrate(&mut self, plan: &Plan) -> Result<Report, ExecuteError> {
         if plan.resources.len() != self.resources.len() {
-            return Err(MigrateError::StalePlan);
+            return Err(ExecuteError::stale_plan());
         }
         let mut new_names = BTreeSet::new();
         for (res, rp) in self.resources.values().zip(&plan.resources) {
@@ -267,13 +267,13 @@ impl State {
                 }
             };
             if !core::ptr::eq(res.desc, old) {
-                return Err(MigrateError::StalePlan);
+                return Err(ExecuteError::stale_plan());
             }
             // Two resources continuing as one type would leave one of them nowhere to go:
             // `State::plan` refuses that (`ProblemKind::ResourcesMerged`), so a plan that does
             // it was not made by it for this state.
             if !new_names.insert(new.name) {
-                return Err(MigrateError::StalePlan);
+                return Err(ExecuteError::stale_plan());
             }
         }
         let mut exec = Exec::new(plan);

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use coo_runtime::migration::casts::{Num, write_num};
 use coo_runtime::plugin::panics::{DropPanic, take_drop_panics, this_sink};
 use coo_runtime::plugin::{FnDesc, ForeignString, StrRef, ValueKind};
-use coo_runtime::{Catalog, DuplicateTypeName, MigrateError, PlanError, Prim, Resource, State};
+use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, PlanError, Prim, Resource, State};
 
 use coo_runtime::migration::execute::{Seg, ValuePath};
 use coo_runtime::storage::scratch::Scratch;
@@ -51,7 +51,7 @@ pub enum ReloadError {
     #[error("{0}")]
     Plan(#[from] PlanError),
     #[error("the live state could not be migrated, nothing was changed: {0}")]
-    Migrate(#[from] MigrateError),
+    Migrate(#[from] ExecuteError),
 }
 
 /// What a reload changed.

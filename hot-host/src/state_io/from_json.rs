@@ -58,7 +58,7 @@ use coo_runtime::descriptors::layout::{
 };
 use coo_runtime::descriptors::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
 use coo_runtime::migration::casts::{Num, write_num};
-use coo_runtime::migration::execute::{MigrateError, Seg, ValuePath, write_default};
+use coo_runtime::migration::execute::{DefaultPanicked, Seg, ValuePath, write_default};
 use coo_runtime::migration::plan::DefaultPlan;
 use coo_runtime::storage::raw::drop_elements;
 use coo_runtime::storage::scratch::Scratch;
@@ -609,12 +609,11 @@ pub enum BuildError {
     },
     #[error("`{path}` is a pool, but {message}")]
     Pool { path: ValuePath, message: String },
-    #[error(
-        "the default of `{path}` panicked: {message}; make the `Default` impl or \
-         `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
-         `#[coo(default = ...)]` that does not"
-    )]
-    Default { path: ValuePath, message: String },
+    #[error("{}", .panicked.at(.path))]
+    Default {
+        path: ValuePath,
+        panicked: DefaultPanicked,
+    },
 }
 
 /// `` `a`, `b` `` (or `none`), for messages.
@@ -1474,14 +1473,10 @@ impl<'v> Builder<'v> {
         Ok((index, generation))
     }
 
-    fn default_panicked(&self, e: MigrateError) -> BuildError {
-        let message = match e {
-            MigrateError::Default { message, .. } => message,
-            other => other.to_string(),
-        };
+    fn default_panicked(&self, panicked: DefaultPanicked) -> BuildError {
         BuildError::Default {
             path: self.path(),
-            message,
+            panicked,
         }
     }
 

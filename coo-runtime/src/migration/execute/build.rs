@@ -25,7 +25,7 @@ use crate::storage::raw::{self, drop_elements, shape_layout};
 use crate::storage::view::OldValue;
 
 use super::defaults::{holds_default, write_default_inside};
-use super::error::{MigrateError, Seg, ValuePath};
+use super::error::{ExecuteError, ExecuteErrorKind, Seg};
 use super::rollback::Rollback;
 use super::{Exec, enums};
 
@@ -81,7 +81,7 @@ enum Work<'p> {
 impl<'p> Exec<'p> {
     /// Builds the new value of type plan `index` at `dst` from the old value at `src`. On error,
     /// nothing is left at `dst` and the old value is as it was; the error's path is innermost
-    /// segment first (see [`MigrateError::within_name`]).
+    /// segment first (see [`ExecuteError::within_name`]).
     ///
     /// # Safety
     /// `src` is a valid value of the plan's old type; `dst` is valid for writes of the new type
@@ -91,7 +91,7 @@ impl<'p> Exec<'p> {
         index: usize,
         src: *const u8,
         dst: *mut u8,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<(), ExecuteError> {
         debug_assert!(self.frames.is_empty() && self.addrs.is_empty());
         // Invariant of the loop: `Ok` means the top frame may go on (its last part is
         // complete); `Err` means the top frame's last started part failed and left nothing.
@@ -126,7 +126,7 @@ impl<'p> Exec<'p> {
         conv: &'p Conv,
         src: *const u8,
         dst: *mut u8,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<(), ExecuteError> {
         match conv {
             Conv::Copy { size } | Conv::Move { size } => {
                 // SAFETY: both values have `size` bytes that mean the same thing. For `Move`,
@@ -143,12 +143,11 @@ impl<'p> Exec<'p> {
                     Ok(())
                 } else {
                     debug_assert_eq!(*kind, CastKind::Checked, "widening never fails");
-                    Err(MigrateError::CheckedCast {
-                        path: ValuePath::default(),
+                    Err(ExecuteError::here(ExecuteErrorKind::CheckedCast {
                         from: *from,
                         to: *to,
                         value: n.to_string(),
-                    })
+                    }))
                 }
             }
             Conv::String { old, new, .. } => {
@@ -251,7 +250,7 @@ impl<'p> Exec<'p> {
         index: usize,
         src: *const u8,
         dst: *mut u8,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<(), ExecuteError> {
         let tp = &self.plan.types[index];
         match &tp.body {
             TypeBody::Struct { .. } => {
@@ -292,11 +291,10 @@ impl<'p> Exec<'p> {
                             // SAFETY: `dst` is valid for writes of the new type.
                             Some(d) => unsafe { write_default_inside(d, dst)? },
                             None => {
-                                return Err(MigrateError::VariantRemoved {
-                                    path: ValuePath::default(),
+                                return Err(ExecuteError::here(ExecuteErrorKind::VariantRemoved {
                                     ty: tp.old.name.to_owned(),
                                     variant: old_enum.variants[vi].name.to_owned(),
-                                });
+                                }));
                             }
                         }
                         // SAFETY: `dst` holds the complete new value.
@@ -323,7 +321,7 @@ impl<'p> Exec<'p> {
         index: usize,
         src: *const u8,
         dst: *mut u8,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<(), ExecuteError> {
         let tp = &self.plan.types[index];
         if let Some(hook) = tp.hook {
             // SAFETY: `src` is a valid old value that is only read while the view lives.
@@ -333,11 +331,10 @@ impl<'p> Exec<'p> {
             if let Err(message) = unsafe { hook(&old, dst) } {
                 // SAFETY: the new value is an independent copy; it is dropped once.
                 unsafe { (tp.new.glue.drop)(dst) };
-                return Err(MigrateError::Hook {
-                    path: ValuePath::default(),
+                return Err(ExecuteError::here(ExecuteErrorKind::Hook {
                     ty: tp.new.name.to_owned(),
                     message: message.into_string(),
-                });
+                }));
             }
         }
         self.counts[index] += 1;
@@ -354,7 +351,7 @@ impl<'p> Exec<'p> {
         conv: &'p Conv,
         src: *const u8,
         dst: *mut u8,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<(), ExecuteError> {
         let Conv::Array {
             elem,
             old_elem,
@@ -379,12 +376,11 @@ impl<'p> Exec<'p> {
                 None => false,
             };
             if !is_default {
-                return Err(MigrateError::ArrayShrink {
-                    path: ValuePath::default(),
+                return Err(ExecuteError::here(ExecuteErrorKind::ArrayShrink {
                     old_len: *old_len,
                     new_len: *new_len,
                     index: i,
-                });
+                }));
             }
         }
         let common = (*old_len).min(*new_len);
@@ -416,7 +412,7 @@ impl<'p> Exec<'p> {
         conv: &'p Conv,
         src: *const u8,
         dst: *mut u8,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<(), ExecuteError> {
         let Conv::Array {
             elem,
             old_elem,

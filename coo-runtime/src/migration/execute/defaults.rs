@@ -11,11 +11,12 @@ use crate::migration::plan::DefaultPlan;
 use crate::storage::raw::drop_elements;
 use crate::storage::scratch::Scratch;
 
-use super::error::{MigrateError, Seg, err_default};
+use super::error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePath};
 
 /// Writes the default described by `plan` to `dst`. On failure nothing is left at `dst`: a
-/// default that panicked (a `#[coo(default = ...)]` expression or a `Default` impl) is returned as
-/// [`MigrateError::Default`] with an empty path, and the parts written before it were dropped.
+/// default that panicked (a `#[coo(default = ...)]` expression or a `Default` impl) is returned,
+/// and the parts written before it were dropped. The caller knows where `dst` is, and names the
+/// path ([`DefaultPanicked::at`]).
 ///
 /// Public for builders outside a migration (the host's snapshot loader fills the fields a
 /// snapshot lacks with it); plans come from [`DefaultPlan::for_shape`] or a field's
@@ -23,26 +24,46 @@ use super::error::{MigrateError, Seg, err_default};
 ///
 /// # Safety
 /// `dst` is valid for writes of the plan's shape and suitably aligned.
-pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), MigrateError> {
+pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), DefaultPanicked> {
     // SAFETY: forwarded contract.
-    unsafe { write_default_inside(plan, dst) }.map_err(MigrateError::completed)
+    unsafe { write_default_at(plan, dst, &mut Vec::new()) }
 }
 
-/// [`write_default`] inside a walk: an error's path is left innermost segment first (see
-/// [`MigrateError::inside`]).
+/// [`write_default`] inside a walk: the error's path holds the array elements inside `dst`
+/// down to the default that panicked, innermost segment first (see [`ExecuteError::inside`]).
 ///
 /// # Safety
 /// As for [`write_default`].
 pub(super) unsafe fn write_default_inside(
     plan: &DefaultPlan,
     dst: *mut u8,
-) -> Result<(), MigrateError> {
+) -> Result<(), ExecuteError> {
+    let mut inner = Vec::new();
+    // SAFETY: forwarded contract.
+    unsafe { write_default_at(plan, dst, &mut inner) }.map_err(|panicked| ExecuteError {
+        path: ValuePath(inner),
+        kind: ExecuteErrorKind::Default(panicked),
+    })
+}
+
+/// [`write_default`], adding to `inner` the segments from `dst` down to a default that panicked,
+/// innermost first. Recurses once per level of the plan, i.e. of the type.
+///
+/// # Safety
+/// As for [`write_default`].
+unsafe fn write_default_at(
+    plan: &DefaultPlan,
+    dst: *mut u8,
+    inner: &mut Vec<Seg>,
+) -> Result<(), DefaultPanicked> {
     match plan {
         // SAFETY: primitives' defaults are all-zero bytes; `dst` has `size` bytes.
         DefaultPlan::Zero { size } => unsafe { core::ptr::write_bytes(dst, 0, *size) },
         DefaultPlan::Write(f) => {
             // SAFETY: the writer's contract is the caller's.
-            unsafe { f(dst) }.map_err(|message| err_default(message.into_string()))?
+            unsafe { f(dst) }.map_err(|message| DefaultPanicked {
+                message: message.into_string(),
+            })?
         }
         // SAFETY: an empty, valid UTF-8 string.
         DefaultPlan::String(g) => unsafe { (g.write_from)(dst, "".as_ptr(), 0) },
@@ -61,11 +82,13 @@ pub(super) unsafe fn write_default_inside(
         } => {
             for i in 0..*len {
                 // SAFETY: element `i < len` of the array at `dst`.
-                if let Err(e) = unsafe { write_default_inside(elem, dst.add(i * elem_shape.size)) }
-                {
+                let written =
+                    unsafe { write_default_at(elem, dst.add(i * elem_shape.size), inner) };
+                if let Err(panicked) = written {
                     // SAFETY: elements `..i` were written and are dropped once.
                     unsafe { drop_elements(elem_shape, dst, i) };
-                    return Err(e.inside(Seg::Index(i)));
+                    inner.push(Seg::Index(i));
+                    return Err(panicked);
                 }
             }
         }
@@ -76,7 +99,7 @@ pub(super) unsafe fn write_default_inside(
         } => {
             let scratch = Scratch::for_shape(elem_shape);
             // SAFETY: the scratch has the element's layout.
-            unsafe { write_default_inside(elem, scratch.ptr())? };
+            unsafe { write_default_at(elem, scratch.ptr(), inner)? };
             // SAFETY: the scratch holds a complete value, which `write_from` moves out.
             unsafe { (glue.write_from)(dst, scratch.ptr()) };
         }
@@ -92,7 +115,7 @@ pub(super) unsafe fn holds_default(
     plan: &DefaultPlan,
     shape: &Shape,
     p: *const u8,
-) -> Result<bool, MigrateError> {
+) -> Result<bool, ExecuteError> {
     let scratch = Scratch::for_shape(shape);
     // SAFETY: the scratch has the shape's layout.
     unsafe { write_default_inside(plan, scratch.ptr())? };

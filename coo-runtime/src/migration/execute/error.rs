@@ -29,87 +29,132 @@ impl fmt::Display for ValuePath {
     }
 }
 
-/// Why a planned migration failed on a live value. Nothing was changed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MigrateError {
-    #[error(
-        "`{path}` holds {value}, which is not exactly representable as `{to}` (was `{from}`); \
-         change the value so it fits, or keep the field as `{from}`"
-    )]
-    CheckedCast {
-        path: ValuePath,
-        from: Prim,
-        to: Prim,
-        value: String,
-    },
-    #[error(
-        "`{path}` shrinks from {old_len} to {new_len} elements, but element {index} does not hold the default; \
-         clear it first, or keep the length at {old_len}"
-    )]
+/// Why carrying out a plan failed on a live value, and where the value lives. Nothing was
+/// changed. (Why a plan could not be made at all is a [`PlanError`](crate::PlanError); either of
+/// the two is a [`MigrationError`](crate::MigrationError).)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecuteError {
+    /// The offending value, from the resource down (empty for [`ExecuteErrorKind::StalePlan`]).
+    pub path: ValuePath,
+    pub kind: ExecuteErrorKind,
+}
+
+/// What went wrong with the value at an [`ExecuteError`]'s path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecuteErrorKind {
+    /// A checked narrowing of a number that the new type cannot hold exactly.
+    CheckedCast { from: Prim, to: Prim, value: String },
+    /// An array that shrinks over an element that does not hold the default.
     ArrayShrink {
-        path: ValuePath,
         old_len: usize,
         new_len: usize,
         index: usize,
     },
-    #[error(
-        "`{path}` is `{ty}::{variant}`, a variant the new version removed; \
-         keep the variant, change the value first, or add `#[coo(migrate = ...)]` to `{ty}`"
-    )]
-    VariantRemoved {
-        path: ValuePath,
-        ty: String,
-        variant: String,
-    },
-    #[error("the migration hook of `{ty}` failed at `{path}`: {message}")]
-    Hook {
-        path: ValuePath,
-        ty: String,
-        message: String,
-    },
-    #[error(
-        "the default of `{path}` panicked: {message}; make the `Default` impl or \
-         `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
-         `#[coo(default = ...)]` that does not"
-    )]
-    Default { path: ValuePath, message: String },
-    #[error("the plan was made for other live values; plan again")]
+    /// A value of an enum variant that the new version removed.
+    VariantRemoved { ty: String, variant: String },
+    /// A type's migration hook returned an error or panicked.
+    Hook { ty: String, message: String },
+    /// The default of a new field (or of elements an array gained) panicked.
+    Default(DefaultPanicked),
+    /// The plan was made for other live values.
     StalePlan,
 }
 
-impl MigrateError {
-    fn path_mut(&mut self) -> Option<&mut ValuePath> {
-        match self {
-            MigrateError::CheckedCast { path, .. }
-            | MigrateError::ArrayShrink { path, .. }
-            | MigrateError::VariantRemoved { path, .. }
-            | MigrateError::Hook { path, .. }
-            | MigrateError::Default { path, .. } => Some(path),
-            MigrateError::StalePlan => None,
+/// A default that panicked: a field's `#[coo(default = ...)]` expression or a type's `Default`
+/// impl. One error for every builder of values (migration, snapshot loading).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultPanicked {
+    /// The panic's message.
+    pub message: String,
+}
+
+impl DefaultPanicked {
+    /// The message for the default of the value at `path`, with what to write to fix it.
+    pub fn at<'a>(&'a self, path: &'a ValuePath) -> impl fmt::Display + 'a {
+        DefaultAt {
+            panicked: self,
+            path,
+        }
+    }
+}
+
+struct DefaultAt<'a> {
+    panicked: &'a DefaultPanicked,
+    path: &'a ValuePath,
+}
+
+impl fmt::Display for DefaultAt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the default of `{}` panicked: {}; make the `Default` impl or \
+             `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
+             `#[coo(default = ...)]` that does not",
+            self.path, self.panicked.message
+        )
+    }
+}
+
+impl fmt::Display for ExecuteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = &self.path;
+        match &self.kind {
+            ExecuteErrorKind::CheckedCast { from, to, value } => write!(
+                f,
+                "`{path}` holds {value}, which is not exactly representable as `{to}` (was \
+                 `{from}`); change the value so it fits, or keep the field as `{from}`"
+            ),
+            ExecuteErrorKind::ArrayShrink {
+                old_len,
+                new_len,
+                index,
+            } => write!(
+                f,
+                "`{path}` shrinks from {old_len} to {new_len} elements, but element {index} does \
+                 not hold the default; clear it first, or keep the length at {old_len}"
+            ),
+            ExecuteErrorKind::VariantRemoved { ty, variant } => write!(
+                f,
+                "`{path}` is `{ty}::{variant}`, a variant the new version removed; keep the \
+                 variant, change the value first, or add `#[coo(migrate = ...)]` to `{ty}`"
+            ),
+            ExecuteErrorKind::Hook { ty, message } => {
+                write!(
+                    f,
+                    "the migration hook of `{ty}` failed at `{path}`: {message}"
+                )
+            }
+            ExecuteErrorKind::Default(panicked) => panicked.at(path).fmt(f),
+            ExecuteErrorKind::StalePlan => {
+                f.write_str("the plan was made for other live values; plan again")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExecuteError {}
+
+impl ExecuteError {
+    /// An error about the value the walk is at; the walk adds the path around it.
+    pub(super) fn here(kind: ExecuteErrorKind) -> Self {
+        ExecuteError {
+            path: ValuePath::default(),
+            kind,
         }
     }
 
-    /// The path of the offending value, if the error is about one.
-    pub fn path(&self) -> Option<&ValuePath> {
-        match self {
-            MigrateError::CheckedCast { path, .. }
-            | MigrateError::ArrayShrink { path, .. }
-            | MigrateError::VariantRemoved { path, .. }
-            | MigrateError::Hook { path, .. }
-            | MigrateError::Default { path, .. } => Some(path),
-            MigrateError::StalePlan => None,
-        }
+    /// The plan was made for other live values.
+    pub(crate) fn stale_plan() -> Self {
+        ExecuteError::here(ExecuteErrorKind::StalePlan)
     }
 
     /// Adds a path segment around the path while the error travels up the walk (paths are built
     /// only on failure). Until the error leaves the walk the path is kept innermost segment
-    /// first, and [`MigrateError::within_name`] or [`write_default`] puts it in order: inserting
-    /// each segment at the front would cost the square of the depth, and a value can be a
-    /// million levels deep.
+    /// first, and [`ExecuteError::within_name`] or [`ExecuteError::completed`] puts it in order:
+    /// inserting each segment at the front would cost the square of the depth, and a value can
+    /// be a million levels deep.
     pub(super) fn inside(mut self, seg: Seg) -> Self {
-        if let Some(path) = self.path_mut() {
-            path.0.push(seg);
-        }
+        self.path.0.push(seg);
         self
     }
 
@@ -117,11 +162,9 @@ impl MigrateError {
         self.inside(Seg::Name(name.to_owned()))
     }
 
-    /// Puts the path built by [`MigrateError::inside`] in order, outermost segment first.
+    /// Puts the path built by [`ExecuteError::inside`] in order, outermost segment first.
     pub(super) fn completed(mut self) -> Self {
-        if let Some(path) = self.path_mut() {
-            path.0.reverse();
-        }
+        self.path.0.reverse();
         self
     }
 
@@ -129,12 +172,5 @@ impl MigrateError {
     /// the path in order.
     pub(crate) fn within_name(self, name: &str) -> Self {
         self.inside_name(name).completed()
-    }
-}
-
-pub(super) fn err_default(message: String) -> MigrateError {
-    MigrateError::Default {
-        path: ValuePath::default(),
-        message,
     }
 }

@@ -9,7 +9,7 @@ use crate::migration::plan::{Conv, Step, TypeBody, VariantFieldStep};
 use crate::storage::raw::{self, shape_layout};
 
 use super::super::defaults::write_default_inside;
-use super::super::error::{MigrateError, Seg};
+use super::super::error::{ExecuteError, Seg};
 use super::super::rollback::Rollback;
 use super::super::{Exec, enums};
 use super::{Frame, Work};
@@ -20,7 +20,7 @@ impl<'p> Exec<'p> {
     ///
     /// # Safety
     /// `top` is the top frame, and its parts `..next` are complete.
-    pub(super) unsafe fn resume(&mut self, top: Frame<'p>) -> Result<(), MigrateError> {
+    pub(super) unsafe fn resume(&mut self, top: Frame<'p>) -> Result<(), ExecuteError> {
         let depth = self.frames.len();
         let plan = self.plan;
         let Frame {
@@ -259,7 +259,7 @@ impl<'p> Exec<'p> {
     ///
     /// # Safety
     /// `frame` was just popped; its parts `..next - 1` are complete.
-    pub(super) unsafe fn abandon(&mut self, frame: Frame<'p>, e: MigrateError) -> MigrateError {
+    pub(super) unsafe fn abandon(&mut self, frame: Frame<'p>, e: ExecuteError) -> ExecuteError {
         let plan = self.plan;
         let Frame {
             src,
