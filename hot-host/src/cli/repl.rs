@@ -25,6 +25,7 @@ commands:
   reload                rebuild the plugin and reload it, keeping the state
   plan                  build the current source and show the migration it would need,
                         without applying it
+  warnings              print the warnings of the last successful build
   fns                   list the hot functions and their signatures
   types                 list the plugin's types and their fields
   help                  this text
@@ -202,6 +203,15 @@ fn command(
             Ok(text) => write!(out, "{text}")?,
             Err(e) => writeln!(err, "error: {e}")?,
         },
+        ("warnings", []) => {
+            let warnings = host.builder().last_warnings();
+            if warnings.is_empty() {
+                writeln!(out, "the last build had no warnings")?;
+            }
+            for warning in warnings {
+                write!(out, "{warning}")?;
+            }
+        }
         ("fns", []) => {
             for (name, desc) in host.fns() {
                 writeln!(out, "{name}: {}", desc.signature())?;
