@@ -1,7 +1,7 @@
 //! What a `cargo build` says while it runs: its JSON messages on stdout, read as typed
 //! [`cargo_metadata::Message`]s, and its status lines on stderr.
 //!
-//! [`Messages`] collects from the JSON messages the plugin's `cdylib` (from its
+//! `Messages` collects from the JSON messages the plugin's `cdylib` (from its
 //! `compiler-artifact`), whether the build succeeded (`build-finished`) and the compiler's
 //! diagnostics as rustc rendered them (`compiler-message`, rendered with ANSI styles because the
 //! build runs with `--message-format=json-diagnostic-rendered-ansi`; the styles are removed by

@@ -2,8 +2,8 @@
 //!
 //! [`Builder::build`] runs `cargo build --lib --message-format=json-diagnostic-rendered-ansi` on
 //! the plugin's manifest, as bacon does, and reads cargo's JSON messages from stdout as typed
-//! [`cargo_metadata::Message`]s ([`messages`]): the `compiler-artifact` of the plugin package's
-//! `cdylib` gives the library to load, `build-finished` says whether the build succeeded, and
+//! [`cargo_metadata::Message`]s (in `messages.rs`): the `compiler-artifact` of the plugin
+//! package's `cdylib` gives the library to load, `build-finished` says whether the build succeeded, and
 //! each `compiler-message` carries a diagnostic as rustc rendered it, with its ANSI styles
 //! (removed by [`anstream`] unless [`Builder::color`] asks for them). The diagnostics of a failed
 //! build are handed back whole in [`BuildError::Compile`], the warnings of a successful one in
@@ -37,7 +37,7 @@
 //! `CARGO_HOME`, `RUSTUP_TOOLCHAIN`, `CARGO_BUILD_JOBS`, …): those apply to the plugin as they
 //! did to the host, and the toolchain must stay the host's for the plugin's header to match.
 
-pub mod messages;
+mod messages;
 pub mod metadata;
 
 use std::ffi::OsStr;
