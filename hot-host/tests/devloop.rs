@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use hot_host::build::NotACrate;
 use hot_host::build::metadata::{IdentityError, MetadataError};
 use hot_host::state_io::snapshot::{self, PluginId, SnapshotDir, SnapshotError};
 use serde_json::{Value, json};
@@ -872,7 +873,7 @@ fn the_plugin_identity_is_its_package() {
     assert!(
         matches!(
             &err,
-            IdentityError::Metadata(MetadataError::NoManifest { dir }) if dir == empty.path()
+            IdentityError::Metadata(MetadataError::NotACrate(NotACrate { dir })) if dir == empty.path()
         ),
         "{err:?}"
     );

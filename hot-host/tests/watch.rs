@@ -287,7 +287,7 @@ fn a_directory_without_a_manifest_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let err = watched_paths(tmp.path()).unwrap_err();
     assert!(
-        matches!(err, WatchError::Metadata(MetadataError::NoManifest { .. })),
+        matches!(err, WatchError::Metadata(MetadataError::NotACrate(_))),
         "{err:?}"
     );
 }

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand};
 
-use super::is_removed_env;
+use super::{NotACrate, is_removed_env, manifest_of};
 use crate::state_io::snapshot::PluginId;
 
 /// Why `cargo metadata` of a crate could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {
-    #[error("`{}` is not a crate: it has no `Cargo.toml`", dir.display())]
-    NoManifest { dir: PathBuf },
+    #[error(transparent)]
+    NotACrate(#[from] NotACrate),
     #[error("`{} metadata` failed for {}: {source}", cargo.display(), manifest.display())]
     Cargo {
         cargo: PathBuf,
@@ -56,16 +56,7 @@ pub fn cargo_metadata(
     plugin_dir: &Path,
     packages: Packages,
 ) -> Result<(Metadata, PathBuf), MetadataError> {
-    let manifest = plugin_dir.join("Cargo.toml");
-    if !manifest.is_file() {
-        return Err(MetadataError::NoManifest {
-            dir: plugin_dir.to_path_buf(),
-        });
-    }
-    let manifest = manifest
-        .canonicalize()
-        .or_else(|_| std::path::absolute(&manifest))
-        .unwrap_or(manifest);
+    let manifest = manifest_of(plugin_dir)?;
     let mut command = MetadataCommand::new();
     command
         .cargo_path(cargo)

@@ -149,11 +149,30 @@ pub struct BuildOutput {
     pub warnings: Vec<String>,
 }
 
+/// A directory given as a plugin crate's has no `Cargo.toml`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` is not a plugin crate: it has no `Cargo.toml`", dir.display())]
+pub struct NotACrate {
+    pub dir: PathBuf,
+}
+
+/// The `Cargo.toml` of the crate in `dir`, canonical when it can be (cargo reports manifests
+/// canonical: compare like with like).
+pub(crate) fn manifest_of(dir: &Path) -> Result<PathBuf, NotACrate> {
+    let manifest = dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(NotACrate {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(manifest.canonicalize().unwrap_or(manifest))
+}
+
 /// Why a plugin could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("`{}` is not a plugin crate: it has no `Cargo.toml`", dir.display())]
-    NoManifest { dir: PathBuf },
+    #[error(transparent)]
+    NotACrate(#[from] NotACrate),
     #[error("could not run cargo (`{}`): {source}", cargo.display())]
     Spawn {
         cargo: PathBuf,
@@ -287,14 +306,7 @@ impl Builder {
         &self,
         progress: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildOutput, BuildError> {
-        let manifest = self.manifest_path();
-        if !manifest.is_file() {
-            return Err(BuildError::NoManifest {
-                dir: self.plugin_dir.clone(),
-            });
-        }
-        // Cargo reports `manifest_path` canonical; compare like with like.
-        let manifest = manifest.canonicalize().unwrap_or(manifest);
+        let manifest = manifest_of(&self.plugin_dir)?;
 
         let start = Instant::now();
         let mut child = self
