@@ -101,6 +101,26 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Waits until the command in the pane has ended (and with it the session).
+    fn wait_ended(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while self
+            .command()
+            .args(["has-session", "-t", "coo"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the host did not end within {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self
@@ -224,16 +244,22 @@ fn a_report_arriving_while_a_line_is_typed_is_printed_above_it_and_no_color_is_o
 /// `hot-host run` on the tick fixture copied as `name`, in a tmux pane, ticking off.
 fn run_in_tmux(name: &str) -> (tempfile::TempDir, Tmux) {
     let dir = support::copy_fixture("tick-plugin", name);
-    let state_dir = dir.path().join("state");
+    let tmux = host_in_tmux(dir.path());
+    (dir, tmux)
+}
+
+/// `hot-host run dir` in a tmux pane, ticking off, its state in `dir/state`.
+fn host_in_tmux(dir: &Path) -> Tmux {
+    let state_dir = dir.join("state");
     let target_dir = support::fixtures_target_dir();
-    let tmux = Tmux::start(
+    Tmux::start(
         120,
         &[
             "env".as_ref(),
             "NO_COLOR=1".as_ref(),
             env!("CARGO_BIN_EXE_hot-host").as_ref(),
             "run".as_ref(),
-            dir.path().as_os_str(),
+            dir.as_os_str(),
             "--target-dir".as_ref(),
             target_dir.as_os_str(),
             "--state-dir".as_ref(),
@@ -243,8 +269,7 @@ fn run_in_tmux(name: &str) -> (tempfile::TempDir, Tmux) {
             "--autosave".as_ref(),
             "0".as_ref(),
         ],
-    );
-    (dir, tmux)
+    )
 }
 
 #[test]
@@ -305,6 +330,46 @@ fn tab_completes_commands_and_paths_of_the_running_version_after_its_prompt() {
         lines.len() >= 3 && lines[lines.len() - 3..] == ["v2> state Counter.mark", "0", "v2>"]
     });
 
+    tmux.type_text("quit");
+    tmux.press_enter();
+    drop(tmux);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host in tmux, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn the_lines_of_a_run_are_recalled_with_the_up_key_in_the_next_run_of_the_plugin() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: no tmux to run a terminal in");
+        return;
+    }
+    let (dir, tmux) = run_in_tmux("term_history");
+    let last_line = |line: &'static str| move |s: &str| screen_lines(s).last() == Some(&line);
+    tmux.wait_for("the prompt", last_line("v1>"));
+    tmux.type_text("state Counter.count");
+    tmux.press_enter();
+    tmux.wait_for("the count", |s| {
+        let lines = screen_lines(s);
+        lines.len() >= 3 && lines[lines.len() - 3..] == ["v1> state Counter.count", "0", "v1>"]
+    });
+    tmux.type_text("quit");
+    tmux.press_enter();
+    tmux.wait_ended();
+    drop(tmux);
+
+    let tmux = host_in_tmux(dir.path());
+    tmux.wait_for("the prompt of the next run", last_line("v1>"));
+    tmux.press("Up");
+    tmux.wait_for("the last line of the run before", last_line("v1> quit"));
+    tmux.press("Up");
+    tmux.wait_for("the line before it", last_line("v1> state Counter.count"));
+    tmux.press_enter();
+    tmux.wait_for("the count", |s| {
+        let lines = screen_lines(s);
+        lines.len() >= 3 && lines[lines.len() - 3..] == ["v1> state Counter.count", "0", "v1>"]
+    });
     tmux.type_text("quit");
     tmux.press_enter();
     drop(tmux);
