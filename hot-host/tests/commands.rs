@@ -734,17 +734,20 @@ fn a_watch_prints_its_value_whenever_a_command_changes_it_until_unwatched() {
     assert_eq!(
         host.run("help watch unwatch"),
         out(&[
-            "watch <path> [--json]",
-            "    print a value now and whenever it changes (after every tick and command), as `<path> = <value>`",
-            "    example: watch World.tick --json",
-            "unwatch <path>",
-            "    stop watching a value",
-            "    example: unwatch World.tick",
+            "commands:",
+            "  watch <path> [--json]    print a value now and whenever it changes (after every tick and command), as `<path> = <value>`",
+            "                           e.g. `watch World.tick --json`",
+            "  unwatch <path>           stop watching a value",
+            "                           e.g. `unwatch World.tick`",
         ])
     );
+    let help = hot_host::cli::repl::help();
     assert_eq!(
         host.run("help nope"),
-        err("error: there is no command `nope`; `help` lists the commands")
+        Output {
+            out: help.lines().map(str::to_owned).collect(),
+            err: vec!["error: there is no command `nope`".to_owned()],
+        }
     );
     host.quit();
 }
@@ -838,4 +841,23 @@ fn a_watch_prints_the_value_again_after_every_tick_that_changed_it() {
     writeln!(stdin, "quit").unwrap();
     drop(stdin);
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn types_with_a_name_prints_that_type_only() {
+    let dir = support::copy_fixture("game-plugin", "cmd_one_type");
+    let mut host = Host::start(dir.path());
+    assert_eq!(
+        host.run("types Stats"),
+        out(&["struct Stats (8 bytes)", "    hp: i32", "    level: u8"])
+    );
+    assert_eq!(
+        host.run("types Nope"),
+        err("error: the plugin has no type `Nope`; `types` lists them")
+    );
+    host.quit();
 }

@@ -291,18 +291,9 @@ pub const COMMANDS: &[Command] = &[
 /// The text of `help` (and of `hot-host run --help` after the options): every command of
 /// [`COMMANDS`] with its arguments, what it does and an example, then how words are quoted.
 pub fn help() -> String {
-    let width = COMMANDS.iter().map(|c| c.usage().len()).max().unwrap_or(0);
     let mut text = String::from("commands:\n");
     for command in COMMANDS {
-        let usage = command.usage();
-        let _ = write!(text, "  {usage:width$}  {}", command.about);
-        if let Some(alias) = command.alias {
-            let _ = write!(text, "; also `{alias}`");
-        }
-        text.push('\n');
-        if command.example != usage {
-            let _ = writeln!(text, "  {:width$}  e.g. `{}`", "", command.example);
-        }
+        row(&mut text, command, false);
     }
     text.push_str(
         "words are split as in a shell: quote a word with spaces (\"a b\"); single quotes keep \
@@ -311,16 +302,32 @@ pub fn help() -> String {
     text
 }
 
-/// The text of `help <command>`: its arguments, what it does, its other name and an example; or
-/// `None` when `word` names no command.
-pub fn help_of(word: &str) -> Option<String> {
-    let command = find(word)?;
-    let mut text = format!("{}\n    {}\n", command.usage(), command.about);
-    if let Some(alias) = command.alias {
-        let _ = writeln!(text, "    also `{alias}`");
+/// The text of `help <command>...`: the rows of `help` of the commands `words` name, each with
+/// its example; or the first word that names no command.
+pub fn help_of<'w>(words: &[&'w str]) -> Result<String, &'w str> {
+    let mut text = String::from("commands:");
+    for word in words {
+        let command = find(word).ok_or(*word)?;
+        text.push('\n');
+        row(&mut text, command, true);
+        text.pop();
     }
-    let _ = write!(text, "    example: {}", command.example);
-    Some(text)
+    Ok(text)
+}
+
+/// Appends the row of `help` for `command`: its usage, what it does, its other name, and (when
+/// `always`, or when it says more than the usage) an example.
+fn row(text: &mut String, command: &Command, always: bool) {
+    let width = COMMANDS.iter().map(|c| c.usage().len()).max().unwrap_or(0);
+    let usage = command.usage();
+    let _ = write!(text, "  {usage:width$}  {}", command.about);
+    if let Some(alias) = command.alias {
+        let _ = write!(text, "; also `{alias}`");
+    }
+    text.push('\n');
+    if always || command.example != usage {
+        let _ = writeln!(text, "  {:width$}  e.g. `{}`", "", command.example);
+    }
 }
 
 /// The line could not be split into words.
@@ -401,19 +408,17 @@ mod tests {
     }
 
     #[test]
-    fn help_of_a_command_shows_its_arguments_what_it_does_and_an_example() {
-        assert_eq!(
-            help_of("set").as_deref(),
-            Some(
-                "set <path> <json>\n    replace one value with JSON (a bare word is a string or \
-                 a unit variant)\n    example: set World.gravity.y -2.5"
-            )
-        );
-        assert_eq!(
-            help_of("exit").as_deref(),
-            Some("quit\n    leave (end of input does too)\n    also `exit`\n    example: quit")
-        );
-        assert_eq!(help_of("nope"), None);
+    fn help_of_commands_shows_their_rows_of_help_each_with_an_example() {
+        let expected = [
+            "commands:",
+            "  set <path> <json>        replace one value with JSON (a bare word is a string or a \
+             unit variant)",
+            "                           e.g. `set World.gravity.y -2.5`",
+            "  quit                     leave (end of input does too); also `exit`",
+            "                           e.g. `quit`",
+        ];
+        assert_eq!(help_of(&["set", "exit"]), Ok(expected.join("\n")));
+        assert_eq!(help_of(&["set", "nope", "sett"]), Err("nope"));
     }
 
     #[test]

@@ -152,13 +152,13 @@ impl Repl {
             (Action::Quit, _) => return Ok(Flow::Quit),
             (Action::Help, []) => writeln!(out, "{}", help())?,
             (Action::Help, names) => {
-                for name in names {
-                    match help_of(name) {
-                        Some(text) => writeln!(out, "{text}")?,
-                        None => writeln!(
-                            err,
-                            "error: there is no command `{name}`; `help` lists the commands"
-                        )?,
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                match help_of(&names) {
+                    Ok(text) => writeln!(out, "{text}")?,
+                    // The error, and every command to choose from.
+                    Err(name) => {
+                        writeln!(err, "error: there is no command `{name}`")?;
+                        writeln!(out, "{}", help())?;
                     }
                 }
             }
