@@ -166,6 +166,7 @@ pub(crate) enum Action {
     Load,
     Reload,
     Plan,
+    Warnings,
     Fns,
     Types,
     Help,
@@ -253,6 +254,14 @@ pub const COMMANDS: &[Command] = &[
         about: "build the current source and show the migration it would need, without applying it",
         example: "plan",
         action: Action::Plan,
+    },
+    Command {
+        name: "warnings",
+        alias: None,
+        args: &[],
+        about: "print the warnings of the last successful build",
+        example: "warnings",
+        action: Action::Warnings,
     },
     Command {
         name: "fns",

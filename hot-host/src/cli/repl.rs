@@ -245,6 +245,15 @@ impl Repl {
                 Ok(text) => write!(out, "{text}")?,
                 Err(e) => writeln!(err, "error: {e}")?,
             },
+            (Action::Warnings, _) => {
+                let warnings = host.builder().last_warnings();
+                if warnings.is_empty() {
+                    writeln!(out, "the last build had no warnings")?;
+                }
+                for warning in warnings {
+                    write!(out, "{warning}")?;
+                }
+            }
             (Action::Fns, _) => {
                 for (name, desc) in host.fns() {
                     writeln!(out, "{name}: {}", desc.signature())?;

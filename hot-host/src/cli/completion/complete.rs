@@ -390,7 +390,10 @@ mod tests {
         );
         assert_eq!(
             at_end("  wa"),
-            (2, vec!["watch ".into(), "watches ".into()])
+            (
+                2,
+                vec!["watch ".into(), "watches ".into(), "warnings ".into()]
+            )
         );
         assert_eq!(at_end("ex"), (0, vec!["exit ".into()]));
         assert_eq!(at_end("nope"), (0, vec![]));
@@ -475,7 +478,7 @@ mod tests {
     fn types_commands_and_watched_paths_complete_where_they_go() {
         assert_eq!(at_end("types P"), (6, vec!["Phase".into()]));
         assert_eq!(
-            at_end("help wa"),
+            at_end("help wat"),
             (5, vec!["watch".into(), "watches".into()])
         );
         assert_eq!(at_end("unwatch G"), (8, vec!["Game.score".into()]));
