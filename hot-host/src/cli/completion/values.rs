@@ -5,7 +5,7 @@
 //! The tree is bounded: at most [`MAX_NODES`] nodes and [`MAX_DEPTH`] levels. Past the bound a
 //! value is a [`Node::Leaf`]: its path still completes up to it, and nothing inside it does.
 
-use coo_runtime::descriptors::layout::{ShapeKind, TypeKind, shape_text};
+use coo_runtime::descriptors::layout::{Shape, ShapeKind, TypeKind, shape_text};
 use coo_runtime::{FieldView, OldValue, State};
 
 /// How many nodes the tree of the whole state holds at most.
@@ -147,18 +147,14 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
             Ok(Some(inner)) => node(inner, budget, depth),
             _ => Node::Leaf { ty },
         },
-        ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
-            let elements = view.elements().unwrap_or_default();
-            *budget -= 1;
-            let indices = Indices::Below(elements.len());
-            let mut nodes = Vec::new();
-            for (i, element) in elements.into_iter().enumerate() {
-                if *budget == 0 {
-                    break;
-                }
-                nodes.push((i, node(element, budget, depth + 1)));
-            }
-            Node::Elements { ty, indices, nodes }
+        ShapeKind::Array { elem, len } => elements(view.ptr(), elem(), len, ty, budget, depth),
+        ShapeKind::Vec { elem, glue } => {
+            // SAFETY: the view is of a valid `Vec` (the contract of `FieldView`), which the
+            // state's borrow keeps alive and unchanged while the tree is built. (Not
+            // `FieldView::elements`: it would collect a view of every element of a long `Vec`
+            // at every refresh, where only the first few fit in the tree.)
+            let (buf, len) = unsafe { (glue.parts)(view.ptr()) };
+            elements(buf, elem(), len, ty, budget, depth)
         }
         ShapeKind::Pool { .. } => {
             let entries = view.pool_entries().unwrap_or_default();
@@ -177,5 +173,149 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
             *budget -= 1;
             Node::Leaf { ty }
         }
+    }
+}
+
+/// The node of `len` elements of `elem` from `base`, the first as many as the budget allows.
+fn elements(
+    base: *const u8,
+    elem: &'static Shape,
+    len: usize,
+    ty: String,
+    budget: &mut usize,
+    depth: usize,
+) -> Node {
+    *budget -= 1;
+    let mut nodes = Vec::new();
+    for i in 0..len {
+        if *budget == 0 {
+            break;
+        }
+        // SAFETY: `base` is the start of `len` valid elements of `elem` inside the borrowed
+        // state (an array's own memory, or a `Vec`'s buffer), and element `i < len` lies at
+        // `i * size` from it.
+        let element = unsafe { FieldView::new(elem, base.add(i * elem.size)) };
+        nodes.push((i, node(element, budget, depth + 1)));
+    }
+    Node::Elements {
+        ty,
+        indices: Indices::Below(len),
+        nodes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coo_runtime::{CooType, Pool};
+
+    #[derive(CooType, Debug)]
+    #[coo(name = "completion::Unit")]
+    pub struct Unit {
+        pub hp: i32,
+    }
+
+    #[derive(CooType, Debug)]
+    #[coo(name = "completion::Mode")]
+    pub enum Mode {
+        Idle,
+        Moving { speed: u8 },
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "completion::Board")]
+    pub struct Board {
+        pub cells: Vec<u8>,
+        pub target: Option<Box<Unit>>,
+        pub nothing: Option<Unit>,
+        pub mode: Mode,
+        pub units: Pool<Unit>,
+    }
+
+    fn leaf(ty: &str) -> Node {
+        Node::Leaf { ty: ty.into() }
+    }
+
+    fn unit(hp: &str) -> Node {
+        Node::Struct {
+            ty: "completion::Unit".into(),
+            fields: vec![(hp.into(), leaf("i32"))],
+        }
+    }
+
+    #[test]
+    fn the_tree_names_fields_variants_and_the_indices_the_values_have_now() {
+        let mut units = Pool::new();
+        units.insert(Unit { hp: 1 });
+        let gone = units.insert(Unit { hp: 2 });
+        units.insert(Unit { hp: 3 });
+        units.remove(gone).unwrap();
+        let mut state = State::new();
+        state.insert(Board {
+            cells: vec![1, 2],
+            target: Some(Box::new(Unit { hp: 4 })),
+            nothing: None,
+            mode: Mode::Moving { speed: 2 },
+            units,
+        });
+        let cells = Node::Elements {
+            ty: "Vec<u8>".into(),
+            indices: Indices::Below(2),
+            nodes: vec![(0, leaf("u8")), (1, leaf("u8"))],
+        };
+        assert_eq!(
+            resources(&state),
+            [(
+                "completion::Board".to_owned(),
+                Node::Struct {
+                    ty: "completion::Board".into(),
+                    fields: vec![
+                        ("cells".into(), cells),
+                        // Through the option and the box, into the value.
+                        ("target".into(), unit("hp")),
+                        ("nothing".into(), leaf("Option<completion::Unit>")),
+                        (
+                            "mode".into(),
+                            Node::Enum {
+                                ty: "completion::Mode".into(),
+                                variants: vec!["Idle".into(), "Moving".into()],
+                                current: "Moving".into(),
+                                fields: vec![("speed".into(), leaf("u8"))],
+                            }
+                        ),
+                        (
+                            "units".into(),
+                            Node::Elements {
+                                ty: "Pool<completion::Unit>".into(),
+                                indices: Indices::Slots(vec![0, 2]),
+                                nodes: vec![(0, unit("hp")), (2, unit("hp"))],
+                            }
+                        ),
+                    ],
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn a_long_vec_keeps_its_length_and_the_nodes_the_bound_has_room_for() {
+        let mut state = State::new();
+        state.insert(Board {
+            cells: vec![0; MAX_NODES + 10],
+            target: None,
+            nothing: None,
+            mode: Mode::Idle,
+            units: Pool::new(),
+        });
+        let tree = resources(&state);
+        let Some(Node::Elements { indices, nodes, .. }) = tree[0].1.field("cells") else {
+            panic!("cells are elements: {:?}", tree[0].1.field("cells"))
+        };
+        assert_eq!(*indices, Indices::Below(MAX_NODES + 10));
+        // The board and the vector took a node each.
+        assert_eq!(nodes.len(), MAX_NODES - 2);
+        assert_eq!(nodes.last().map(|(i, _)| *i), Some(MAX_NODES - 3));
+        // Past the bound, a value is a leaf.
+        assert_eq!(tree[0].1.field("mode"), Some(&leaf("completion::Mode")));
     }
 }
