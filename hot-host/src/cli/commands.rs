@@ -311,12 +311,17 @@ pub fn help() -> String {
     text
 }
 
+/// A word of `help <command>...` names no command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("there is no command `{0}`")]
+pub struct UnknownCommand(pub String);
+
 /// The text of `help <command>...`: the rows of `help` of the commands `words` name, each with
 /// its example; or the first word that names no command.
-pub fn help_of<'w>(words: &[&'w str]) -> Result<String, &'w str> {
+pub fn help_of(words: &[&str]) -> Result<String, UnknownCommand> {
     let mut text = String::from("commands:");
     for word in words {
-        let command = find(word).ok_or(*word)?;
+        let command = find(word).ok_or_else(|| UnknownCommand((*word).to_owned()))?;
         text.push('\n');
         row(&mut text, command, true);
         text.pop();
@@ -427,7 +432,10 @@ mod tests {
             "                           e.g. `quit`",
         ];
         assert_eq!(help_of(&["set", "exit"]), Ok(expected.join("\n")));
-        assert_eq!(help_of(&["set", "nope", "sett"]), Err("nope"));
+        assert_eq!(
+            help_of(&["set", "nope", "sett"]),
+            Err(UnknownCommand("nope".into()))
+        );
     }
 
     #[test]

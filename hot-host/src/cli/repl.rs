@@ -90,7 +90,7 @@ impl Repl {
     }
 
     /// After a tick or a command: prints the watched values that changed, and refreshes the
-    /// line editor's index when it is older than [`REFRESH_EVERY`] or of another version.
+    /// line editor's index when it is older than 200 ms or of another version.
     pub fn observe(
         &mut self,
         host: &Host,
@@ -156,8 +156,8 @@ impl Repl {
                 match help_of(&names) {
                     Ok(text) => writeln!(out, "{text}")?,
                     // The error, and every command to choose from.
-                    Err(name) => {
-                        writeln!(err, "error: there is no command `{name}`")?;
+                    Err(e) => {
+                        writeln!(err, "error: {e}")?;
                         writeln!(out, "{}", help())?;
                     }
                 }
