@@ -3,7 +3,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`repl`] | the command language read from standard input: its table of commands, parser and `help` |
-//! | [`devloop`] | the dev loop of `hot-host run`: ticks, commands, and a reload on every save |
+//! | [`devloop`] | the dev loop of `hot-host run`, a thin client of [`crate::embed`]: ticks, commands, printing what a reload did |
 //! | [`session`] | `hot-host run` from start to end: load, restore a snapshot or call `init`, then the dev loop |
 //! | [`snapshots`] | the default snapshot directory, what `--restore` picks, and `hot-host snapshots` |
 //! | [`terminal`] | standard input and output: line editing, colour through `anstream`, printing above the typed line |

@@ -2,11 +2,12 @@
 //! the dev loop, reading the terminal and writing through it (see [`crate::cli::terminal`]).
 
 use std::io::{self, Write};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
-use crate::cli::devloop::{self, Options};
+use crate::cli::devloop::{self, Event, Options};
 use crate::cli::snapshots::{self, Restore};
 use crate::cli::terminal::{self, Output};
+use crate::embed::{Coo, CooOptions, DEBOUNCE};
 use crate::reload::{Host, Value};
 
 /// Runs the plugin of `host` until `quit` or the end of standard input: loads it, restores the
@@ -30,12 +31,22 @@ pub fn run_until_quit(mut host: Host, options: &mut Options, restore: Option<&Re
         }
     }
     let (events, incoming) = mpsc::channel();
+    // From here on, Coo watches the sources and builds every save in the background; the loop
+    // wakes up for what it tells.
+    let wake = events.clone();
+    let mut coo = Coo::new(
+        host,
+        CooOptions {
+            watch: options.watch,
+            debounce: DEBOUNCE,
+            wake: Some(Arc::new(move || drop(wake.send(Event::Background)))),
+        },
+    );
     // From here on, while a line is typed on a terminal, output is printed above it.
-    let mut output = Output::through(terminal::spawn_stdin_reader(events.clone()));
+    let mut output = Output::through(terminal::spawn_stdin_reader(events));
     match devloop::run(
-        &mut host,
+        &mut coo,
         options,
-        events,
         incoming,
         &mut output.out,
         &mut output.err,
