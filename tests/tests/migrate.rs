@@ -2,6 +2,7 @@
 //! … sharing stable names through `#[coo(name)]`), one test per rule of the migration table.
 #![allow(missing_debug_implementations, dead_code)]
 
+use coo_runtime::migration::casts::InexactCast;
 use std::cell::Cell;
 
 use coo_runtime::migration::execute::Seg;
@@ -224,7 +225,7 @@ mod casts {
         match &err {
             ExecuteError {
                 path,
-                kind: ExecuteErrorKind::CheckedCast { from, to, value },
+                kind: ExecuteErrorKind::CheckedCast(InexactCast { from, to, value }),
             } => {
                 assert_eq!(path.to_string(), "Nums.big");
                 assert_eq!((from.name(), to.name()), ("i64", "i32"));

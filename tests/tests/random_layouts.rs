@@ -58,6 +58,7 @@
 //! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
 //! first on every run (commit that file when it exists).
 
+use coo_runtime::migration::casts::InexactCast;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::mem::{MaybeUninit, align_of, needs_drop, size_of};
@@ -2046,7 +2047,7 @@ impl Refusal {
         match err {
             ExecuteError {
                 path,
-                kind: ExecuteErrorKind::CheckedCast { from, to, value },
+                kind: ExecuteErrorKind::CheckedCast(InexactCast { from, to, value }),
             } => Some(Refusal::Cast {
                 path: path.to_string(),
                 from: *from,

@@ -4,6 +4,7 @@
 
 mod support;
 
+use coo_runtime::migration::casts::InexactCast;
 use coo_runtime::{ExecuteError, ExecuteErrorKind, ProblemKind};
 use hot_host::state_io::show::state_json;
 use hot_host::{Host, ReloadError, Value};
@@ -411,7 +412,7 @@ pub fn init() -> M { M { signed: 0, wide: 0.0 } }
     let (plugin, mut host) = start("table_narrow_sign", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { value, .. } }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast(InexactCast { value, .. }) }) => {
             assert_eq!(path.to_string(), "M.signed", "the first field that does not fit");
             assert_eq!(value, "-1");
         }
@@ -440,7 +441,7 @@ pub fn init() -> M { M { wide: 0.0 } }
     let (plugin, mut host) = start("table_narrow_float", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { value, .. } }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast(InexactCast { value, .. }) }) => {
             assert_eq!(path.to_string(), "M.wide");
             assert_eq!(value, "0.1");
         }
@@ -466,7 +467,7 @@ pub fn init() -> Log { Log { values: vec![] } }
     let (plugin, mut host) = start("table_first_misfit", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { .. } }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast(InexactCast { .. }) }) => {
             assert_eq!(path.to_string(), "Log.values[2]")
         }
         other => panic!("expected a refused checked cast, got {other}"),

@@ -316,9 +316,7 @@ pub fn report(
 /// Prints what a background build tells while it runs: cargo's status lines, as cargo shows
 /// them on its standard error.
 fn print_build_event(event: &BuildEvent, err: &mut dyn Write) -> io::Result<()> {
-    match event {
-        BuildEvent::Status(line) => writeln!(err, "{line}"),
-    }
+    writeln!(err, "{event}")
 }
 
 /// Says how many warnings the build of the version now running had, and how to see them (the

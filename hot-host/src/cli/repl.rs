@@ -377,14 +377,16 @@ fn command(
                 )?,
             },
         },
-        (Action::Reload, _) => match host.reload() {
-            Ok(report) => writeln!(out, "{report}")?,
-            Err(e) => writeln!(
-                err,
-                "error: reload failed; version {} keeps running with its state\n{e}",
-                host.version()
-            )?,
-        },
+        (Action::Reload, _) => {
+            match host.reload_with(&mut |event| drop(writeln!(err, "{event}"))) {
+                Ok(report) => writeln!(out, "{report}")?,
+                Err(e) => writeln!(
+                    err,
+                    "error: reload failed; version {} keeps running with its state\n{e}",
+                    host.version()
+                )?,
+            }
+        }
         (Action::Plan, _) => match host.preview() {
             Ok(text) => write!(out, "{text}")?,
             Err(e) => writeln!(err, "error: {e}")?,

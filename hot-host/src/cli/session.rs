@@ -69,7 +69,9 @@ pub fn start(
     err: &mut dyn Write,
 ) -> io::Result<bool> {
     let dir = host.builder().plugin_dir().display().to_string();
-    match host.reload() {
+    // Cargo's progress goes where cargo would print it; a failed write of it is not worth
+    // failing the start for (the build's own error is reported below).
+    match host.reload_with(&mut |event| drop(writeln!(err, "{event}"))) {
         Ok(report) => writeln!(out, "loaded {dir} (version {})", report.to_version)?,
         Err(e) => {
             writeln!(err, "error: could not load {dir}:\n{e}")?;

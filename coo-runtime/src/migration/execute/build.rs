@@ -19,7 +19,7 @@
 
 use std::ptr::NonNull;
 
-use crate::migration::casts::{CastKind, read_num, write_num};
+use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
 use crate::migration::plan::{Conv, TypeBody};
 use crate::storage::raw::{self, drop_elements, shape_layout};
 use crate::storage::view::OldValue;
@@ -143,11 +143,13 @@ impl<'p> Exec<'p> {
                     Ok(())
                 } else {
                     debug_assert_eq!(*kind, CastKind::Checked, "widening never fails");
-                    Err(ExecuteError::here(ExecuteErrorKind::CheckedCast {
-                        from: *from,
-                        to: *to,
-                        value: n.to_string(),
-                    }))
+                    Err(ExecuteError::here(ExecuteErrorKind::CheckedCast(
+                        InexactCast {
+                            from: *from,
+                            to: *to,
+                            value: n.to_string(),
+                        },
+                    )))
                 }
             }
             Conv::String { old, new, .. } => {
