@@ -1,13 +1,10 @@
-// Coo in your own loop: `cargo run -p hot-host --example embed -- demo-plugin`, then edit and
-// save `demo-plugin/src/lib.rs` while it runs.
+// `cargo run -p hot-host --example embed -- demo-plugin`, then edit demo-plugin/src/lib.rs.
 use std::time::Duration;
 
 use hot_host::Coo;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "demo-plugin".into());
+    let dir = std::env::args().nth(1).unwrap_or("demo-plugin".into());
     // Builds and loads the plugin, then watches its sources and rebuilds them in the background.
     let mut coo = Coo::start(dir)?;
     coo.host_mut().call_by_name("init", &[])?;

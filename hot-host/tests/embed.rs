@@ -44,6 +44,12 @@ impl Game {
         let mut coo = Coo::start_with(host, CooOptions::default())
             .unwrap_or_else(|e| panic!("the fixture loads: {e}"));
         assert!(coo.is_watching());
+        // The first build's progress, queued while `start` waited for it.
+        let first: Vec<CooEvent> = coo.events().collect();
+        assert!(
+            first.iter().any(|e| matches!(e, CooEvent::Building(_))),
+            "{first:?}"
+        );
         coo.host_mut().call_by_name("init", &[]).unwrap();
         let tick = coo.host().resolve("tick").unwrap();
         let mut game = Game {

@@ -114,7 +114,7 @@ pub enum CooEvent {
 impl fmt::Display for CooEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CooEvent::Building(BuildEvent::Status(line)) => f.write_str(line),
+            CooEvent::Building(event) => write!(f, "{event}"),
             CooEvent::Built {
                 duration, warnings, ..
             } => {
@@ -262,11 +262,14 @@ impl Coo {
         self.watcher.is_some()
     }
 
-    /// Builds the current source and reloads it now, on this thread, waiting for cargo. Saves
-    /// seen before, and a background build in flight, are not loaded after it.
+    /// Builds the current source and reloads it now, on this thread, waiting for cargo (whose
+    /// progress is queued as events). Saves seen before, and a background build in flight, are
+    /// not loaded after it.
     pub fn reload_now(&mut self) -> Result<ReloadReport, ReloadError> {
         self.supersede();
-        self.host.reload()
+        let events = &mut self.events;
+        self.host
+            .reload_with(&mut |event| events.push_back(CooEvent::Building(event)))
     }
 
     /// Says that the caller is about to build and load the current source itself (through
