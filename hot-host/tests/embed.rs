@@ -202,6 +202,32 @@ fn saves_during_a_build_are_coalesced_into_one_reload_of_the_newest_source() {
     assert_eq!(game.counter()["marker"], 6);
 }
 
+#[test]
+fn reload_now_supersedes_the_build_in_flight_which_is_never_loaded_after_it() {
+    let mut game = Game::start("embed_now");
+    edit(
+        game.dir.path(),
+        "counter.marker = 0;",
+        "counter.marker = 1;",
+    );
+    game.until_building();
+    // The caller builds and loads the same source itself, waiting for it.
+    let report = game.coo.reload_now().unwrap();
+    assert_eq!((report.from_version, report.to_version), (1, 2));
+    game.tick();
+    assert_eq!(game.counter()["marker"], 1);
+    // The background build of that save is not loaded after it: the next save's reload is
+    // version 2 -> 3, with the next save's code.
+    edit(
+        game.dir.path(),
+        "counter.marker = 1;",
+        "counter.marker = 2;",
+    );
+    let report = game.until_reload().unwrap();
+    assert_eq!((report.from_version, report.to_version), (2, 3));
+    assert_eq!(game.counter()["marker"], 2);
+}
+
 /// The program in the README's "Embed Coo in your program" is `examples/embed.rs`, which
 /// `cargo test` builds (and the `embed` module's docs include as a doctest).
 #[test]
