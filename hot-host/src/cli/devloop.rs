@@ -1,32 +1,26 @@
 //! The dev loop of `hot-host run`: the plugin ticks, commands are read from standard input, and
 //! every save of the plugin's source is rebuilt in the background and reloaded, state kept.
 //!
-//! One thread owns the [`Host`] and runs the loop; it receives, on one channel, command lines
-//! (from a reader thread), debounced source changes (from the [`Watcher`]) and finished builds
-//! (from a builder thread). Cargo runs on the builder thread, so the old version keeps ticking
-//! while the new one compiles. Saves that come in during a build are coalesced: when the build
-//! ends, its result is discarded and the latest source is built, so only the newest save is
-//! ever loaded. Loading and migrating happen on the loop's thread, between two ticks: a safe
-//! point, since every call and every reload needs `&mut Host`.
+//! A thin client of [`Coo`] (see [`crate::embed`]), which watches, builds on a thread of its
+//! own and coalesces saves. One thread owns the `Coo` and runs the loop; it receives, on one
+//! channel, command lines (from a reader thread) and a wake-up whenever the background has
+//! something (cargo's progress, a finished build). It then calls [`Coo::update`], between two
+//! ticks: a safe point, since every call and every reload needs `&mut Host`. The loop prints
+//! what `update` returns and the [`CooEvent`]s, saves snapshots, and runs the commands.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::build::BuildEvent;
 pub use crate::build::metadata::{IdentityError, plugin_id};
-use crate::build::{BuildError, BuildEvent, BuildOutput, Builder};
-use crate::cli::repl::{self, Flow};
+use crate::cli::completion::SharedIndex;
+use crate::cli::repl::{Flow, Repl};
+use crate::embed::{Coo, CooEvent};
 use crate::reload::{Host, ReloadError, ReloadReport};
 use crate::slots::{CallError, FnHandle};
 use crate::state_io::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
-use crate::watch::{self, Change, Watcher};
-
-/// The dev loop's debounce window: short, because it is pure waiting in the save-to-live path
-/// (an editor's save is a burst of events within a millisecond or two). A save split wider than
-/// this only costs an extra build: builds are coalesced, so the newest source still wins.
-pub const DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// How the loop runs.
 #[derive(Debug, Clone)]
@@ -117,33 +111,8 @@ pub enum Event {
     Line(String),
     /// Standard input ended.
     Eof,
-    /// The plugin's sources changed.
-    Changed(Change),
-    /// A background build's progress.
-    Building(BuildEvent),
-    /// A background build finished; `since` is when the first change it includes was seen.
-    Built {
-        result: Result<BuildOutput, BuildError>,
-        since: Instant,
-    },
-}
-
-/// Builds on a thread of its own: send it the instant of the first change a build includes.
-fn spawn_builder(builder: Builder, events: mpsc::Sender<Event>) -> mpsc::Sender<Instant> {
-    let (requests, incoming) = mpsc::channel::<Instant>();
-    thread::Builder::new()
-        .name("coo-build".into())
-        .spawn(move || {
-            for since in incoming {
-                let result =
-                    builder.build_with(&mut |event| drop(events.send(Event::Building(event))));
-                if events.send(Event::Built { result, since }).is_err() {
-                    return;
-                }
-            }
-        })
-        .expect("spawn the builder thread");
-    requests
+    /// The [`Coo`] has something for [`Coo::update`]: cargo's progress, a finished build.
+    Background,
 }
 
 struct Ticker {
@@ -214,30 +183,18 @@ impl Ticker {
     }
 }
 
-/// Runs the loop until `quit` or the end of input.
+/// Runs the loop until `quit` or the end of input. `incoming` receives the command lines and
+/// the wake-ups of `coo` (see [`CooOptions::wake`](crate::CooOptions::wake)). `index` is what
+/// a line editor completes from, if there is one: the loop keeps it up to date.
 pub fn run(
-    host: &mut Host,
+    coo: &mut Coo,
     options: &Options,
-    events: mpsc::Sender<Event>,
     incoming: mpsc::Receiver<Event>,
+    index: Option<SharedIndex>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<()> {
-    let _watcher = if options.watch {
-        match watch::watched_paths(host.builder().plugin_dir())
-            .and_then(|set| Watcher::spawn(set, DEBOUNCE, events.clone(), Event::Changed))
-        {
-            Ok(w) => Some(w),
-            Err(e) => {
-                writeln!(err, "warning: not watching the sources ({e}); use `reload`")?;
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let builds = spawn_builder(host.builder().clone(), events);
-    let mut ticker = Ticker::new(host, options);
+    let mut ticker = Ticker::new(coo.host(), options);
     if let Some(t) = &ticker
         && t.handle.is_none()
         && options.tick.as_deref().is_some_and(|name| name != "tick")
@@ -248,14 +205,12 @@ pub fn run(
             t.name
         )?;
     }
+    let plugin = options.snapshots.as_ref().map(|s| s.plugin.clone());
+    let mut repl = Repl::new(plugin, index);
     let mut next_autosave = Instant::now() + options.autosave;
-    let mut building = false;
-    // The first change not yet in a build.
-    let mut pending: Option<Instant> = None;
-    // A `reload` command built and loaded the source itself while a background build ran: that
-    // build's result is older or the same, and must not be loaded after it.
-    let mut discard_in_flight = false;
     loop {
+        // What the background has: `Coo::new`'s events at the start, then whatever woke us.
+        update(coo, options, &mut ticker, &mut repl, out, err)?;
         let mut timeout = ticker
             .as_ref()
             .map_or(Duration::from_secs(3600), Ticker::timeout);
@@ -266,87 +221,80 @@ pub fn run(
             Ok(Event::Line(line)) => {
                 let reloads = line.trim() == "reload";
                 if reloads {
-                    save_snapshot(host, options, false, err)?;
-                    // The reload builds every save so far.
-                    pending = None;
-                    discard_in_flight = building;
+                    save_snapshot(coo.host(), options, false, err)?;
+                    // The command builds every save so far: no background build is loaded
+                    // after it.
+                    coo.supersede();
                 }
-                let plugin = options.snapshots.as_ref().map(|s| &s.plugin);
-                let flow = repl::run_command_of(host, plugin, &line, out, err)?;
+                let flow = repl.run(coo.host_mut(), &line, out, err)?;
                 if reloads && let Some(t) = ticker.as_mut() {
-                    t.resolve(host);
+                    t.resolve(coo.host());
                 }
                 if flow == Flow::Quit {
                     break;
                 }
             }
             Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => break,
-            Ok(Event::Changed(change)) => {
-                for e in &change.errors {
-                    writeln!(err, "warning: {e}")?;
-                }
-                let since = pending.map_or(change.first_event_at, |p| p.min(change.first_event_at));
-                if building {
-                    pending = Some(since);
-                } else {
-                    building = true;
-                    let _ = builds.send(since);
-                }
-            }
-            Ok(Event::Building(event)) => print_build_event(&event, err)?,
-            Ok(Event::Built { result, since }) => {
-                building = false;
-                if let Some(newer) = pending.take() {
-                    // Saves came in during that build: build the latest source, load only it.
-                    building = true;
-                    discard_in_flight = false;
-                    let _ = builds.send(newer.min(since));
-                    continue;
-                }
-                if std::mem::take(&mut discard_in_flight) {
-                    continue;
-                }
-                match result {
-                    Ok(output) => {
-                        save_snapshot(host, options, false, err)?;
-                        let outcome = host.reload_from(&output.dylib, Some(output.duration));
-                        report(
-                            options,
-                            outcome.as_ref(),
-                            Some(since),
-                            host.version(),
-                            out,
-                            err,
-                        )?;
-                        if let Ok(report) = &outcome {
-                            print_warnings(report.to_version, &output.warnings, err)?;
-                        }
-                        if outcome.is_ok()
-                            && let Some(t) = ticker.as_mut()
-                        {
-                            t.resolve(host);
-                        }
-                    }
-                    Err(e) => {
-                        let failed: Result<&ReloadReport, &ReloadError> =
-                            Err(&ReloadError::Build(e));
-                        report(options, failed, Some(since), host.version(), out, err)?;
-                    }
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Event::Background) | Err(RecvTimeoutError::Timeout) => {}
         }
         if let Some(t) = ticker.as_mut() {
-            t.tick(host, err)?;
+            t.tick(coo.host_mut(), err)?;
         }
+        // After every tick and every command: watched values that changed.
+        repl.observe(coo.host(), out, err)?;
         if !options.autosave.is_zero() && Instant::now() >= next_autosave {
-            save_snapshot(host, options, false, err)?;
+            save_snapshot(coo.host(), options, false, err)?;
             next_autosave = Instant::now() + options.autosave;
         }
         out.flush()?;
         err.flush()?;
     }
-    save_snapshot(host, options, true, err)?;
+    save_snapshot(coo.host(), options, true, err)?;
+    Ok(())
+}
+
+/// Loads a finished build, if there is one (the state saved first), and prints what the
+/// background told: cargo's progress, then the reload's report and its build's warnings.
+fn update(
+    coo: &mut Coo,
+    options: &Options,
+    ticker: &mut Option<Ticker>,
+    repl: &mut Repl,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let mut saved = Ok(());
+    let outcome = coo.update_with(|host| saved = save_snapshot(host, options, false, err));
+    saved?;
+    let mut built = None;
+    for event in coo.events() {
+        match event {
+            CooEvent::Building(event) => print_build_event(&event, err)?,
+            CooEvent::Built {
+                since, warnings, ..
+            } => built = Some((since, warnings)),
+            CooEvent::Watch(e) => writeln!(err, "warning: {e}")?,
+            CooEvent::NotWatching(e) => {
+                writeln!(err, "warning: not watching the sources ({e}); use `reload`")?;
+            }
+        }
+    }
+    let Some(outcome) = outcome else {
+        return Ok(());
+    };
+    let since = built.as_ref().map(|(since, _)| *since);
+    let version = coo.host().version();
+    // The line drawn again below the report has the new version's prompt.
+    repl.publish(coo.host());
+    report(options, outcome.as_ref(), since, version, out, err)?;
+    if let Ok(report) = &outcome {
+        if let Some((_, warnings)) = &built {
+            print_warnings(report.to_version, warnings, err)?;
+        }
+        if let Some(t) = ticker.as_mut() {
+            t.resolve(coo.host());
+        }
+    }
     Ok(())
 }
 
