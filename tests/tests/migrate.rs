@@ -1480,9 +1480,11 @@ mod resources_merging {
             .plan(&catalog(&[v1::Foo::DESC, v1::Bar::DESC]))
             .unwrap();
         assert_eq!(plan.resources().len(), 2);
-        plan.resources_mut()[1] = coo_runtime::migration::plan::ResourcePlan::Keep(
+        let merged = coo_runtime::migration::plan::ResourcePlan::Keep(
             coo_runtime::migration::plan::Kept::between(v1::Foo::DESC, v1::Bar::DESC),
         );
+        // SAFETY: both descriptors are compiled into this test.
+        unsafe { plan.resources_mut()[1] = merged };
         let err = state.migrate(&plan).unwrap_err();
         assert!(
             matches!(

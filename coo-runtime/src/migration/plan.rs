@@ -316,8 +316,13 @@ impl Plan {
 
     /// [`Plan::resources`] to edit by hand: for tests that a plan not made for a state is
     /// refused by [`crate::State::migrate`].
+    ///
+    /// # Safety
+    /// Every descriptor put in lives in an image this plan guards, or is compiled into this
+    /// binary ([`Kept::between`]): one taken from another plan may point into an image this
+    /// one does not keep mapped.
     #[doc(hidden)]
-    pub fn resources_mut(&mut self) -> &mut [ResourcePlan] {
+    pub unsafe fn resources_mut(&mut self) -> &mut [ResourcePlan] {
         &mut self.resources
     }
 
