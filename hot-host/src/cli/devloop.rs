@@ -19,7 +19,7 @@ pub use crate::build::metadata::{IdentityError, plugin_id};
 use crate::build::{BuildError, BuildEvent, BuildOutput, Builder};
 use crate::cli::repl::{self, Flow};
 use crate::reload::{Host, ReloadError, ReloadReport};
-use crate::slots::{CallError, FnHandle};
+use crate::slots::{CallErrorKind, FnHandle};
 use crate::state_io::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
 use crate::watch::{self, Change, Watcher};
 
@@ -197,8 +197,8 @@ impl Ticker {
         self.next = (self.next + self.every).max(now);
         if let Err(e) = host.call(handle, &[]) {
             self.paused = true;
-            let hint = match e {
-                CallError::ArgCount { .. } | CallError::BadArg { .. } => {
+            let hint = match e.kind {
+                CallErrorKind::ArgCount { .. } | CallErrorKind::BadArg { .. } => {
                     "the tick function must take only resources (`&T`/`&mut T`)"
                 }
                 _ => "ticking is paused until the next reload",
