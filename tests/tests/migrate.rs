@@ -777,14 +777,14 @@ mod incompatible {
     }
     pub mod v2_hook {
         use super::*;
-        use coo_runtime::OldValue;
+        use coo_runtime::ValueView;
         #[derive(CooType, Debug)]
         #[coo(name = "Score", migrate = upgrade)]
         pub struct Score {
             pub points: u32,
             pub level: bool,
         }
-        fn upgrade(old: &OldValue<'_>, new: &mut Score) -> Result<(), String> {
+        fn upgrade(old: &ValueView<'_>, new: &mut Score) -> Result<(), String> {
             let text = old.str("points").map_err(|e| e.to_string())?;
             new.points = text
                 .parse()

@@ -10,7 +10,7 @@ use hot_host::state_io::show::state_json;
 use hot_host::{Host, ReloadError, Value};
 use support::Plugin;
 
-const HEAD: &str = "use coo_runtime::{CooType, OldValue, hot_fn};\n";
+const HEAD: &str = "use coo_runtime::{CooType, ValueView, hot_fn};\n";
 
 /// A plugin named `name` (unique per test) running `source`, with its `init` called.
 fn start(name: &str, source: &str) -> (Plugin, Host) {
@@ -260,7 +260,7 @@ pub fn init() -> Unit { Unit { a: Mode::Idle, b: Mode::Idle } }
 #[derive(CooType, Debug, Default)]
 #[coo(migrate = land)]
 pub enum Mode { #[default] Idle, Walk { speed: u32 } }
-fn land(old: &OldValue<'_>, new: &mut Mode) -> Result<(), String> {
+fn land(old: &ValueView<'_>, new: &mut Mode) -> Result<(), String> {
     *new = match old.variant() {
         Some("Idle") => Mode::Idle,
         Some("Walk") => Mode::Walk { speed: old.get::<u32>("speed").map_err(|e| e.to_string())? },
@@ -489,7 +489,7 @@ pub fn init() -> Clock { Clock { seconds: 61 } }
 #[derive(CooType, Debug, Default)]
 #[coo(migrate = split)]
 pub struct Clock { pub minutes: u32, pub seconds: u32 }
-fn split(old: &OldValue<'_>, new: &mut Clock) -> Result<(), String> {
+fn split(old: &ValueView<'_>, new: &mut Clock) -> Result<(), String> {
     let s = old.get::<u32>("seconds").map_err(|e| e.to_string())?;
     if s > 60 {
         panic!("cannot split {s} seconds");
