@@ -28,7 +28,9 @@ pub mod watch;
 
 pub use build::{BuildError, BuildEvent, BuildOutput, Builder, Profile};
 pub use embed::{Coo, CooEvent, CooOptions};
-pub use load::{ExpectedFound, Image, Kept, LoadError, LoadedLibrary, Loader, Pinned};
+pub use load::{
+    ExpectedFound, Image, Kept, LoadError, LoadErrorKind, LoadedLibrary, Loader, Pinned,
+};
 pub use reload::{Host, ReloadError, ReloadReport};
-pub use slots::{CallError, FnHandle, FnRef, Value, ValueError};
+pub use slots::{CallError, CallErrorKind, FnHandle, FnRef, Value, ValueError};
 pub use watch::{Change, WatchError, WatchSet, Watcher, watched_paths};
