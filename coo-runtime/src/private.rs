@@ -36,6 +36,23 @@ impl<T: CooType> HotResource for T {
     const DESC: fn() -> &'static TypeDesc = T::desc;
 }
 
+/// `<SyncProbe<T>>::IS_SYNC` is `true` when `T: Sync` (the inherent constant) and `false`
+/// otherwise (the [`NotSync`] trait's, which the generated code imports): what `#[hot_fn]`
+/// writes into [`FnDesc::refs_sync`].
+#[derive(Debug)]
+pub struct SyncProbe<T: ?Sized>(PhantomData<T>);
+
+impl<T: ?Sized + Sync> SyncProbe<T> {
+    pub const IS_SYNC: bool = true;
+}
+
+/// The fallback of [`SyncProbe::IS_SYNC`] for types that are not `Sync`.
+pub trait NotSync {
+    const IS_SYNC: bool = false;
+}
+
+impl<T: ?Sized> NotSync for SyncProbe<T> {}
+
 /// Whether slots `a` and `b` of a hot-function shim's `args` point to the same value of a type of
 /// `size` bytes: one resource passed as two parameters, one of them `&mut`. The shim refuses the
 /// call rather than create a `&mut` that aliases another reference. (Values of zero-sized types

@@ -26,5 +26,5 @@ pub mod watch;
 pub use build::{BuildError, BuildOutput, Builder, Profile};
 pub use load::{ExpectedFound, Image, Kept, LoadError, LoadedLibrary, Loader, Pinned};
 pub use reload::{Host, ReloadError, ReloadReport};
-pub use slots::{CallError, FnHandle, FnRef, Value, ValueError};
+pub use slots::{CallError, FnHandle, FnRef, HotFn, HotSig, TypedValue, Value, ValueError};
 pub use watch::{Change, WatchError, WatchSet, Watcher, watched_paths};

@@ -11,6 +11,8 @@
 //! - the static `FnDesc`, whose parameter and return kinds name the user's types with the
 //!   user's spans (`<T as HotValue>::KIND`, `<T as HotResource>::DESC`), each in a constant of
 //!   its own, so that every type that cannot cross the boundary is reported on the type itself;
+//! - whether every `&T` parameter's type is `Sync` (`FnDesc::refs_sync`, through
+//!   `__private::SyncProbe`), which tells whether calls may share a resource across threads;
 //! - the `inventory` registration that puts the slot in the build's `Manifest`.
 //!
 //! Methods are called as `<Type>::method`, with `Self` in their signatures replaced by the type
@@ -202,6 +204,18 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
         reads.push(quote!(let _ = __coo_args;));
     }
     let alias_checks = alias_checks(function, &resources, &owned);
+    // `true && <SyncProbe<T>>::IS_SYNC && ...` over the `&T` parameters.
+    let shared_types = resources
+        .iter()
+        .filter(|(_, _, mutable)| !mutable)
+        .map(|(_, ty, _)| ty);
+    let refs_sync = quote! {
+        {
+            #[allow(unused_imports)]
+            use __coo::NotSync as _;
+            true #(&& <__coo::SyncProbe<#shared_types>>::IS_SYNC)*
+        }
+    };
     let (ret, put_ret) = match function.ret {
         Ret::Unit => (
             quote!(__coo::ValueKind::Unit),
@@ -250,6 +264,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 params: &[#(#params),*],
                 ret: __COO_RET,
                 shim: __coo_shim,
+                refs_sync: #refs_sync,
             };
 
             __coo::inventory::submit! {

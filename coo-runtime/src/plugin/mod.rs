@@ -303,6 +303,10 @@ pub struct FnDesc {
     pub params: &'static [ParamDesc],
     pub ret: ValueKind,
     pub shim: Shim,
+    /// Whether the type of every `&T` parameter is `Sync` (in the plugin's build), so that
+    /// calls sharing one resource may run on several threads at once. A function with a
+    /// `&mut T` parameter never runs on two threads at once, whatever this says.
+    pub refs_sync: bool,
 }
 
 impl FnDesc {

@@ -29,11 +29,13 @@
 //! |---|---|
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`]: one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
+//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
 
 pub(crate) mod call;
 pub(crate) mod plan;
+mod typed;
 mod value;
 
 use std::mem::MaybeUninit;
@@ -44,6 +46,7 @@ use std::sync::{Arc, Mutex};
 use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
+pub use typed::{HotFn, HotSig, MAX_PARAMS, TypedValue};
 pub use value::{Value, ValueError};
 
 /// Why a call did not run or did not finish.
@@ -92,6 +95,33 @@ pub enum CallError {
         "`{name}` takes a `{ty}` by value; hot functions called from the host take resources as `&{ty}` or `&mut {ty}`"
     )]
     ByValue { name: String, ty: String },
+    #[error(
+        "`{name}` is `{found}`, not `{expected}`; resolve it as `{typed}` (resources are bound by the call, not passed)"
+    )]
+    Mismatch {
+        name: String,
+        /// The Rust function type it was resolved with.
+        expected: String,
+        /// The plugin's signature.
+        found: String,
+        /// The type to resolve it with.
+        typed: String,
+    },
+    #[error(
+        "`{name}` is `{signature}`: a typed handle passes primitives and resources, and returns a primitive or `()`, with at most {max} parameters; call it with `Host::call`",
+        max = typed::MAX_PARAMS
+    )]
+    Untyped { name: String, signature: String },
+    #[error("`{name}` was resolved by another host; resolve it with the host you call it with")]
+    OtherHost { name: String },
+    #[error(
+        "`{name}` borrows the resource `{ty}` mutably; call it with `call` and `&mut Host`, not `call_shared`"
+    )]
+    Exclusive { name: String, ty: String },
+    #[error(
+        "`{name}` shares the resource `{ty}`, which is not `Sync`; call it with `call` and `&mut Host`, not `call_shared`"
+    )]
+    NotSync { name: String, ty: String },
 }
 
 fn relaid_text(relaid: &[String]) -> String {
@@ -270,6 +300,10 @@ impl FnHandle {
         &self.slot
     }
 
+    pub(crate) fn slot_arc(&self) -> Arc<Slot> {
+        self.slot.clone()
+    }
+
     /// Calls the function's current code: one atomic load, one indirect call. When the slot
     /// was buried (the function was removed, or its signature or the layout of a type it takes
     /// or returns by value changed), this reads neither `args` nor `ret` and returns
@@ -306,31 +340,39 @@ impl FnHandle {
 
     #[cold]
     fn failure(&self, panic: MaybeUninit<ForeignString>) -> CallError {
-        let gone = self
-            .slot
-            .gone
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match (self.slot.status.load(Ordering::Acquire), gone) {
-            (REMOVED, Some((version, Burial::Removed))) => CallError::Removed {
-                name: self.path.to_string(),
-                version,
-            },
-            (SIGNATURE_CHANGED, Some((_, Burial::Changed { signature, relaid }))) => {
-                CallError::SignatureChanged {
-                    name: self.path.to_string(),
-                    old: self.resolved.signature(),
-                    new: signature,
-                    relaid,
-                }
+        failure(&self.slot, &self.path, &self.resolved, panic)
+    }
+}
+
+/// Why a call through `slot` returned `false`: the slot was buried, or (live) the function
+/// panicked and the shim wrote the message to `panic`. `path` and `resolved` are what the
+/// handle was resolved with.
+#[cold]
+fn failure(
+    slot: &Slot,
+    path: &str,
+    resolved: &FnDesc,
+    panic: MaybeUninit<ForeignString>,
+) -> CallError {
+    let gone = slot.gone.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match (slot.status.load(Ordering::Acquire), gone) {
+        (REMOVED, Some((version, Burial::Removed))) => CallError::Removed {
+            name: path.to_string(),
+            version,
+        },
+        (SIGNATURE_CHANGED, Some((_, Burial::Changed { signature, relaid }))) => {
+            CallError::SignatureChanged {
+                name: path.to_string(),
+                old: resolved.signature(),
+                new: signature,
+                relaid,
             }
-            _ => CallError::Panicked {
-                name: self.path.to_string(),
-                // SAFETY: a live slot's shim returned `false`, which it does only after writing
-                // the panic message. The copy is the host's; the plugin frees its own.
-                message: unsafe { panic.assume_init() }.into_string(),
-            },
         }
+        _ => CallError::Panicked {
+            name: path.to_string(),
+            // SAFETY: a live slot's shim returned `false`, which it does only after writing
+            // the panic message. The copy is the host's; the plugin frees its own.
+            message: unsafe { panic.assume_init() }.into_string(),
+        },
     }
 }
