@@ -17,7 +17,7 @@ pub use crate::descriptors::registry::TypeRegistration;
 /// The error type of generated glue (`WriteFn`, `HookFn`).
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
-    FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
+    ErasedFn, FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
 };
 pub use crate::storage::view::OldValue;
 

@@ -137,6 +137,18 @@ fn a_type_that_does_not_match_the_plugins_signature_is_refused_at_resolve_naming
         Err(CallError::NotFound { .. })
     ));
 
+    // A panic inside the plugin is caught there and returned.
+    let div = host.resolve_typed::<fn(u64, u64) -> u64>("div").unwrap();
+    assert_eq!(div.call(&mut host, (7, 2)), Ok(3));
+    assert_eq!(
+        div.call(&mut host, (7, 0)),
+        Err(CallError::Panicked {
+            name: "div".into(),
+            message: "attempt to divide by zero".into(),
+        })
+    );
+    assert_eq!(div.call_shared(&host, (9, 3)), Ok(3));
+
     // A handle belongs to the host that resolved it.
     let add = host.resolve_typed::<fn(u64, u64) -> u64>("add").unwrap();
     let mut other = Host::with_builder(plugin.builder());

@@ -203,6 +203,8 @@ impl Deref for FnRef {
 #[derive(Debug)]
 pub struct Slot {
     shim: AtomicPtr<()>,
+    /// The code's direct entry (`FnDesc::direct`), for typed handles; null once buried.
+    direct: AtomicPtr<()>,
     status: AtomicU8,
     /// The code the shim belongs to and its image's guard; `None` once buried. Never locked on
     /// the call path.
@@ -215,6 +217,7 @@ impl Slot {
     pub(crate) fn new(code: FnRef) -> Arc<Slot> {
         Arc::new(Slot {
             shim: AtomicPtr::new(code.shim as *mut ()),
+            direct: AtomicPtr::new(code.direct as *mut ()),
             status: AtomicU8::new(LIVE),
             current: Mutex::new(Some(code)),
             gone: Mutex::new(None),
@@ -234,6 +237,7 @@ impl Slot {
     /// old version's image. Called at a commit, when no call through the slot is in flight.
     pub(crate) fn update(&self, code: FnRef) {
         self.shim.store(code.shim as *mut (), Ordering::Release);
+        self.direct.store(code.direct as *mut (), Ordering::Release);
         let old = self
             .current
             .lock()
@@ -252,6 +256,7 @@ impl Slot {
         *self.gone.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, why));
         self.status.store(status, Ordering::Release);
         self.shim.store(tombstone as *mut (), Ordering::Release);
+        self.direct.store(core::ptr::null_mut(), Ordering::Release);
         // Only owned text is left; the old code's image may go.
         let old = self
             .current
@@ -340,19 +345,20 @@ impl FnHandle {
 
     #[cold]
     fn failure(&self, panic: MaybeUninit<ForeignString>) -> CallError {
-        failure(&self.slot, &self.path, &self.resolved, panic)
+        failure(&self.slot, &self.path, &self.resolved, Some(panic))
     }
 }
 
 /// Why a call through `slot` returned `false`: the slot was buried, or (live) the function
 /// panicked and the shim wrote the message to `panic`. `path` and `resolved` are what the
-/// handle was resolved with.
+/// handle was resolved with. `panic` is `None` when no call was made because the slot was
+/// found buried.
 #[cold]
 fn failure(
     slot: &Slot,
     path: &str,
     resolved: &FnDesc,
-    panic: MaybeUninit<ForeignString>,
+    panic: Option<MaybeUninit<ForeignString>>,
 ) -> CallError {
     let gone = slot.gone.lock().unwrap_or_else(|e| e.into_inner()).clone();
     match (slot.status.load(Ordering::Acquire), gone) {
@@ -370,9 +376,14 @@ fn failure(
         }
         _ => CallError::Panicked {
             name: path.to_string(),
-            // SAFETY: a live slot's shim returned `false`, which it does only after writing
+            // SAFETY: a live slot's code returned `false`, which it does only after writing
             // the panic message. The copy is the host's; the plugin frees its own.
-            message: unsafe { panic.assume_init() }.into_string(),
+            message: unsafe {
+                panic
+                    .expect("a slot found buried has its burial recorded")
+                    .assume_init()
+            }
+            .into_string(),
         },
     }
 }

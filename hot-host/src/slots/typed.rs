@@ -16,9 +16,11 @@
 //! # What a call costs
 //!
 //! [`HotFn::call`] (with `&mut Host`) and [`HotFn::call_shared`] (with `&Host`) compare the
-//! host's id with the handle's, load the slot's shim pointer once (a buried slot holds a
-//! tombstone, so this one load also tells whether the function is still there) and call it
-//! with pointers to the arguments on the stack: no allocation, no lock, no lookup, no hashing.
+//! host's id with the handle's, load the slot's *direct entry* once (null once the slot is
+//! buried, so this one load also tells whether the function is still there) and call it with
+//! the arguments as they are, in registers ([`coo_runtime::plugin::ErasedFn`]: not the shim,
+//! whose arguments go through an array of pointers): no allocation, no lock, no lookup, no
+//! hashing. Panics are caught inside the plugin, as for every call.
 //! A function with resource parameters reads their addresses from a per-handle cache, valid
 //! for one *epoch* of the host's state: every `&mut` access to the state (a call through
 //! [`crate::Host::call`], [`crate::Host::state_mut`], a reload) starts a new epoch, and the
@@ -42,7 +44,7 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use coo_runtime::plugin::{ForeignString, HotValue, Shim, ValueKind};
+use coo_runtime::plugin::{ErasedFn, ForeignString, HotValue, ValueKind};
 use coo_runtime::{State, TypeDesc};
 
 use super::{CallError, FnRef, Slot, failure};
@@ -92,6 +94,12 @@ typed_values!(
 
 /// A Rust function type a [`HotFn`] can be resolved with: `fn(A, ..) -> R` with up to six
 /// [`TypedValue`] parameters and a [`TypedValue`] return.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a function type a typed handle can call",
+    label = "a typed handle cannot be resolved with this type",
+    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters and a primitive or `()` return: write only the arguments the caller passes (resources, `&T` and `&mut T`, are bound by the call)",
+    note = "strings and `CooType` values go through `Host::call`"
+)]
 pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
     /// The arguments of a call, as a tuple: `(u64, u64)`, `(u64,)`, `()`.
     type Args;
@@ -102,9 +110,19 @@ pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
     #[doc(hidden)]
     fn params() -> Vec<ValueKind>;
 
-    /// Runs `f` with one pointer per argument, each to a copy of it that lives meanwhile.
+    /// Calls a direct entry of this type (see [`ErasedFn`]).
+    ///
+    /// # Safety
+    /// `entry` is the direct entry of a function whose value parameters and return are `Self`'s
+    /// and whose code stays mapped during the call; `ErasedFn`'s contract for the rest.
     #[doc(hidden)]
-    fn with_ptrs<T>(args: Self::Args, f: impl FnOnce(&[*mut u8]) -> T) -> T;
+    unsafe fn call_direct(
+        entry: ErasedFn,
+        resources: *const *mut u8,
+        args: Self::Args,
+        ret: *mut u8,
+        panic: *mut ForeignString,
+    ) -> bool;
 
     /// The type as text: `fn(u64, u32) -> u64`.
     fn text() -> String {
@@ -129,10 +147,23 @@ macro_rules! hot_sigs {
 
             #[inline(always)]
             #[allow(non_snake_case)]
-            fn with_ptrs<T>(args: Self::Args, f: impl FnOnce(&[*mut u8]) -> T) -> T {
-                #[allow(unused_mut)]
-                let ($(mut $a,)*) = args;
-                f(&[$((&raw mut $a).cast::<u8>()),*])
+            unsafe fn call_direct(
+                entry: ErasedFn,
+                resources: *const *mut u8,
+                args: Self::Args,
+                ret: *mut u8,
+                panic: *mut ForeignString,
+            ) -> bool {
+                // SAFETY: the caller's contract: `entry` has this very type, erased.
+                let entry = unsafe {
+                    core::mem::transmute::<
+                        ErasedFn,
+                        unsafe fn(*const *mut u8, $($a,)* *mut u8, *mut ForeignString) -> bool,
+                    >(entry)
+                };
+                let ($($a,)*) = args;
+                // SAFETY: the caller's contract.
+                unsafe { entry(resources, $($a,)* ret, panic) }
             }
         }
     )*};
@@ -153,7 +184,7 @@ hot_sigs!(
 enum Place {
     /// The next argument of the call.
     Arg,
-    /// The resource at this index of [`Typed::resources`].
+    /// The resource at this index of [`Typed::bound`].
     Resource(usize),
 }
 
@@ -170,7 +201,8 @@ struct Typed {
     resolved: FnRef,
     path: Arc<str>,
     places: Box<[Place]>,
-    resources: Box<[ResourceParam]>,
+    /// How many of the parameters are resources.
+    resources: usize,
     /// The type of a `&mut` resource parameter, if any: such a function needs `&mut Host`.
     exclusive: Option<&'static str>,
     /// The type of a `&T` parameter that is not `Sync`, if any (see [`FnDesc::refs_sync`]).
@@ -179,7 +211,7 @@ struct Typed {
     not_sync: Option<&'static str>,
     /// The epoch of the host's state that `bound` was looked up in (0: never).
     epoch: AtomicU64,
-    /// The address of each resource of `resources`, in the state of `epoch`.
+    /// The address of each resource parameter (`Place::Resource(i)`), in the state of `epoch`.
     bound: [AtomicPtr<u8>; MAX_PARAMS],
 }
 
@@ -189,6 +221,8 @@ struct Typed {
 pub struct HotFn<F: HotSig> {
     slot: Arc<Slot>,
     host: u64,
+    /// Whether the function has resource parameters (kept here: a call reads it first).
+    binds: bool,
     typed: Arc<Typed>,
     _f: PhantomData<F>,
 }
@@ -198,6 +232,7 @@ impl<F: HotSig> Clone for HotFn<F> {
         HotFn {
             slot: self.slot.clone(),
             host: self.host,
+            binds: self.binds,
             typed: self.typed.clone(),
             _f: PhantomData,
         }
@@ -282,11 +317,12 @@ impl<F: HotSig> HotFn<F> {
         Ok(HotFn {
             slot,
             host,
+            binds: !resources.is_empty(),
             typed: Arc::new(Typed {
                 resolved,
                 path: path.into(),
                 places: places.into(),
-                resources: resources.into(),
+                resources: resources.len(),
                 exclusive,
                 not_sync,
                 epoch: AtomicU64::new(0),
@@ -321,7 +357,7 @@ impl<F: HotSig> HotFn<F> {
     /// resource mutably or shares one whose type is not `Sync`.
     #[inline]
     pub fn call_shared(&self, host: &crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
-        if !self.typed.resources.is_empty() {
+        if self.binds {
             if let Some(ty) = self.typed.exclusive {
                 return Err(CallError::Exclusive {
                     name: self.path().to_owned(),
@@ -357,78 +393,72 @@ impl<F: HotSig> HotFn<F> {
         if host != self.host {
             return Err(self.other_host());
         }
-        let shim = self.slot.shim.load(Ordering::Acquire);
-        // SAFETY: the slot only ever holds pointers to `Shim`s (a plugin's, or `tombstone`),
-        // stored from values of that very type.
-        let shim: Shim = unsafe { core::mem::transmute::<*mut (), Shim>(shim) };
+        let direct = self.slot.direct.load(Ordering::Acquire);
+        if direct.is_null() {
+            // Buried: removed, or its signature changed.
+            return Err(self.failure());
+        }
+        // SAFETY: the slot only ever holds null or the `direct` of a `FnDesc`, an `ErasedFn`.
+        let direct = unsafe { core::mem::transmute::<*mut (), ErasedFn>(direct) };
         let mut ret = MaybeUninit::<F::Ret>::uninit();
         let mut panic = MaybeUninit::<ForeignString>::uninit();
         let ret_ptr = ret.as_mut_ptr().cast::<u8>();
-        let ok = if self.typed.resources.is_empty() {
-            // SAFETY: the slot's code is mapped: a plugin's shim is stored with its image's
-            // guard, changed only by a reload, and none runs (the caller's contract); the
-            // tombstone is the host's code. A live slot's code has the signature the handle
-            // was checked against at resolve (a change buries the slot): one pointer per
-            // parameter, each to a live copy of an argument of the primitive type the
-            // parameter has; `ret` has room for the return primitive.
-            F::with_ptrs(args, |ptrs| unsafe {
-                shim(ptrs.as_ptr(), ret_ptr, panic.as_mut_ptr())
-            })
-        } else if !self.slot.is_live() {
-            // SAFETY: the tombstone reads nothing.
-            unsafe { shim(core::ptr::null(), ret_ptr, panic.as_mut_ptr()) }
+        let ok = if !self.binds {
+            // SAFETY: the entry's code is mapped: it is stored in the slot with its image's
+            // guard, changed only by a reload, and none runs (the caller's contract). A live
+            // slot's code has the signature the handle was checked against at resolve (a
+            // change buries the slot), so its value parameters and return are `F`'s; it has no
+            // resource parameters; `ret` has room for the return value.
+            unsafe { F::call_direct(direct, core::ptr::null(), args, ret_ptr, panic.as_mut_ptr()) }
         } else {
-            // SAFETY: the caller's contract.
-            let bound = unsafe { self.bound(epoch, state) }?;
-            F::with_ptrs(args, |values| {
-                let mut all = [core::ptr::null_mut::<u8>(); MAX_PARAMS];
-                let mut values = values.iter();
-                for (ptr, place) in all.iter_mut().zip(&self.typed.places) {
-                    *ptr = match *place {
-                        Place::Arg => *values.next().expect("counted at resolve"),
-                        Place::Resource(i) => bound[i],
-                    };
-                }
-                // SAFETY: as above, and the resource pointers point to the live resources of
-                // the types the live code takes (checked when they were looked up, in this
-                // epoch of the state), mutable ones not aliased by any other parameter
-                // (checked at resolve) nor by anything else (`Exclusive`: `&mut Host`).
-                unsafe { shim(all.as_ptr(), ret_ptr, panic.as_mut_ptr()) }
-            })
+            let t = &*self.typed;
+            if t.epoch.load(Ordering::Acquire) != epoch {
+                // SAFETY: the caller's contract; the slot is live (its entry is not null).
+                unsafe { self.look_up(epoch, state) }?;
+            }
+            let mut resources = [core::ptr::null_mut::<u8>(); MAX_PARAMS];
+            for (ptr, bound) in resources.iter_mut().zip(&t.bound[..t.resources]) {
+                // Stored for this epoch: by `look_up` above, or by a call on another thread,
+                // before its `Release` store of the epoch we `Acquire`d.
+                *ptr = bound.load(Ordering::Relaxed);
+            }
+            // SAFETY: as above, with one pointer per resource parameter, each to the live
+            // resource of the type the live code takes (checked when it was looked up, in
+            // this epoch of the state), mutable ones not aliased by any other parameter
+            // (checked at resolve) nor by anything else (`Exclusive`: `&mut Host`).
+            unsafe {
+                F::call_direct(
+                    direct,
+                    resources.as_ptr(),
+                    args,
+                    ret_ptr,
+                    panic.as_mut_ptr(),
+                )
+            }
         };
         if ok {
             // SAFETY: the shim returned `true`, so it wrote the return value.
             Ok(unsafe { ret.assume_init() })
         } else {
             let t = &self.typed;
-            Err(failure(&self.slot, &t.path, &t.resolved, panic))
+            Err(failure(&self.slot, &t.path, &t.resolved, Some(panic)))
         }
     }
 
-    /// The addresses of the resources, looked up again when the state's epoch changed.
-    ///
-    /// # Safety
-    /// The slot is live, `state` is the host's state in epoch `epoch`, not changed meanwhile.
-    #[inline(always)]
-    unsafe fn bound(
-        &self,
-        epoch: u64,
-        mut state: impl Resources,
-    ) -> Result<[*mut u8; MAX_PARAMS], CallError> {
+    /// The error of a buried slot.
+    #[cold]
+    fn failure(&self) -> CallError {
         let t = &self.typed;
-        if t.epoch.load(Ordering::Acquire) != epoch {
-            self.look_up(epoch, &mut state)?;
-        }
-        let mut ptrs = [core::ptr::null_mut(); MAX_PARAMS];
-        for (ptr, bound) in ptrs.iter_mut().zip(&t.bound[..t.resources.len()]) {
-            *ptr = bound.load(Ordering::Relaxed);
-        }
-        Ok(ptrs)
+        failure(&self.slot, &t.path, &t.resolved, None)
     }
 
     /// Looks each resource up in `state` and stores its address for `epoch`.
+    ///
+    /// # Safety
+    /// The slot is live, and `state` is the host's state in epoch `epoch`, not changed during
+    /// the call this lookup is for.
     #[cold]
-    fn look_up(&self, epoch: u64, state: &mut impl Resources) -> Result<(), CallError> {
+    unsafe fn look_up(&self, epoch: u64, mut state: impl Resources) -> Result<(), CallError> {
         let t = &self.typed;
         let live = self
             .slot
