@@ -11,6 +11,11 @@
 //! the old layout has the wrong size and offsets for the new code. So as long as a slot is live,
 //! its code takes and returns by value exactly the layouts its handles were resolved with.
 //!
+//! Beside the shim, whose arguments go through an array of pointers, a slot holds the function's
+//! *direct entry* (arguments as they are, in registers), which typed handles ([`HotFn`]) call;
+//! a buried slot holds null there, so for them too one atomic load tells whether the function
+//! is still there.
+//!
 //! # Keeping code mapped
 //!
 //! A slot keeps the [`ImageRef`] of the code it holds *beside* the shim pointer, under a mutex

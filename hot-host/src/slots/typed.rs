@@ -56,8 +56,14 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// What a [`HotFn`] passes and returns: the primitives (and `()` for returns), which the shim
-/// reads from and writes to memory as they are.
+/// What a [`HotFn`] passes and returns: the primitives (and `()` for returns), which cross as
+/// they are.
+#[diagnostic::on_unimplemented(
+    message = "a typed handle cannot pass or return a `{Self}`",
+    label = "not a primitive",
+    note = "a typed handle passes and returns primitives (and `()`); do not write resource parameters (`&T`, `&mut T`): the call binds them itself",
+    note = "strings and `CooType` values go through `Host::call`"
+)]
 pub trait TypedValue: Copy + Send + Sync + 'static + sealed::Sealed {
     #[doc(hidden)]
     const KIND: ValueKind;
