@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use coo_runtime::plugin::panics::{DropPanic, take_drop_panics, this_sink};
-use coo_runtime::{Catalog, DuplicateTypeName, MigrateError, PlanError, State};
+use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, PlanError, State};
 
 use crate::build::{BuildError, Builder};
 use crate::load::{LoadError, LoadedLibrary, Loader, kept, take_pinned};
@@ -54,7 +54,7 @@ pub enum ReloadError {
     #[error("{0}")]
     Plan(#[from] PlanError),
     #[error("the live state could not be migrated, nothing was changed: {0}")]
-    Migrate(#[from] MigrateError),
+    Migrate(#[from] ExecuteError),
 }
 
 /// One plugin crate, loaded and running, with its state.
