@@ -130,14 +130,17 @@ impl Host {
     }
 
     /// The state, for a typed call: it changes no resource's place, so the epoch stays.
+    #[inline]
     pub(crate) fn state_for_calls(&mut self) -> &mut State {
         &mut self.state
     }
 
+    #[inline]
     pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
+    #[inline]
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
     }
