@@ -40,7 +40,7 @@
 
 pub(crate) mod call;
 pub(crate) mod plan;
-mod typed;
+pub mod typed;
 mod value;
 
 use std::mem::MaybeUninit;

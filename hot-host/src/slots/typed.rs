@@ -221,7 +221,7 @@ struct Typed {
     bound: [AtomicPtr<u8>; MAX_PARAMS],
 }
 
-/// A hot function resolved with the Rust function type `F` (see the [module docs](self)).
+/// A hot function resolved with the Rust function type `F` (see the [module docs](crate::slots::typed)).
 /// Calls follow reloads, and fail with [`CallError::Removed`] or
 /// [`CallError::SignatureChanged`] once the function is gone or has another signature.
 pub struct HotFn<F: HotSig> {
