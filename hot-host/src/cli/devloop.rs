@@ -19,7 +19,7 @@ use crate::cli::completion::SharedIndex;
 use crate::cli::repl::{Flow, Repl};
 use crate::embed::{Coo, CooEvent};
 use crate::reload::{Host, ReloadError, ReloadReport};
-use crate::slots::{CallError, FnHandle};
+use crate::slots::{CallErrorKind, FnHandle};
 use crate::state_io::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
 
 /// How the loop runs.
@@ -166,8 +166,8 @@ impl Ticker {
         self.next = (self.next + self.every).max(now);
         if let Err(e) = host.call(handle, &[]) {
             self.paused = true;
-            let hint = match e {
-                CallError::ArgCount { .. } | CallError::BadArg { .. } => {
+            let hint = match e.kind {
+                CallErrorKind::ArgCount { .. } | CallErrorKind::BadArg { .. } => {
                     "the tick function must take only resources (`&T`/`&mut T`)"
                 }
                 _ => "ticking is paused until the next reload",
