@@ -17,10 +17,12 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::build::{BuildError, BuildOutput, Builder};
+use crate::cli::autosave::{Autosaver, Job, Saved};
 use crate::cli::repl::{self, Flow};
 use crate::reload::{Host, ReloadError, ReloadReport};
 use crate::slots::{CallError, FnHandle};
-use crate::state_io::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
+use crate::state_io::capture::Capture;
+use crate::state_io::snapshot::{Header, PluginId, RunInfo, SaveError, SnapshotDir};
 use crate::watch::{self, Change, Watcher};
 
 /// The dev loop's debounce window: short, because it is pure waiting in the save-to-live path
@@ -108,6 +110,25 @@ impl SessionSnapshots {
         let text = crate::state_io::snapshot::save_for(state, &self.plugin, run);
         self.dir.write(&self.file, &text, self.waiting.as_deref())
     }
+
+    /// A save of the state into this run's file, for the [`Autosaver`]: the state is copied
+    /// now ([`Capture`]), and written on the autosave thread.
+    pub fn job(&self, state: &coo_runtime::State, ended: bool) -> Job {
+        Job {
+            capture: Capture::of(state),
+            header: Header {
+                plugin: Some(self.plugin.clone()),
+                run: Some(RunInfo {
+                    supersedes: self.supersedes,
+                    ended,
+                }),
+            },
+            dir: self.dir.clone(),
+            file: self.file.clone(),
+            protect: self.waiting.clone(),
+            written: None,
+        }
+    }
 }
 
 /// Why the plugin's identity could not be found.
@@ -192,6 +213,8 @@ pub enum Event {
         result: Result<BuildOutput, BuildError>,
         since: Instant,
     },
+    /// The autosave thread wrote (or failed to write) a snapshot.
+    Saved(Saved),
 }
 
 /// Builds on a thread of its own: send it the instant of the first change a build includes.
@@ -250,13 +273,14 @@ impl Ticker {
         self.next.saturating_duration_since(Instant::now())
     }
 
-    fn tick(&mut self, host: &mut Host, err: &mut dyn Write) -> io::Result<()> {
+    /// Ticks if it is time; whether the tick function was called.
+    fn tick(&mut self, host: &mut Host, err: &mut dyn Write) -> io::Result<bool> {
         let now = Instant::now();
         if self.paused || now < self.next {
-            return Ok(());
+            return Ok(false);
         }
         let Some(handle) = &self.handle else {
-            return Ok(());
+            return Ok(false);
         };
         // Late ticks are not made up for: the next one is a period from now.
         self.next = (self.next + self.every).max(now);
@@ -275,7 +299,7 @@ impl Ticker {
         for panic in host.take_drop_panics() {
             writeln!(err, "warning: {panic}")?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -301,6 +325,14 @@ pub fn run(
     } else {
         None
     };
+    // Snapshots are formatted and written on a thread of their own; it reports back through the
+    // loop's channel.
+    let autosaver = options.snapshots.as_ref().map(|_| {
+        let events = events.clone();
+        Autosaver::spawn(move |saved| {
+            let _ = events.send(Event::Saved(saved));
+        })
+    });
     let builds = spawn_builder(host.builder().clone(), events);
     let mut ticker = Ticker::new(host, options);
     if let Some(t) = &ticker
@@ -314,6 +346,9 @@ pub fn run(
         )?;
     }
     let mut next_autosave = Instant::now() + options.autosave;
+    // Whether anything ran (a tick, a command, a reload) since the last snapshot was captured:
+    // an autosave of a state nothing touched is skipped.
+    let mut changed = true;
     let mut building = false;
     // The first change not yet in a build.
     let mut pending: Option<Instant> = None;
@@ -329,9 +364,10 @@ pub fn run(
         }
         match incoming.recv_timeout(timeout) {
             Ok(Event::Line(line)) => {
+                changed = true;
                 let reloads = line.trim() == "reload";
                 if reloads {
-                    save_snapshot(host, options, false, err)?;
+                    save_snapshot(host, options, autosaver.as_ref(), Save::Wait);
                     // The reload builds every save so far.
                     pending = None;
                     discard_in_flight = building;
@@ -372,7 +408,8 @@ pub fn run(
                 }
                 match result {
                     Ok(output) => {
-                        save_snapshot(host, options, false, err)?;
+                        changed = true;
+                        save_snapshot(host, options, autosaver.as_ref(), Save::Wait);
                         let outcome = host.reload_from(&output.dylib, Some(output.duration));
                         report(
                             options,
@@ -395,20 +432,55 @@ pub fn run(
                     }
                 }
             }
+            Ok(Event::Saved(saved)) => saved_report(&saved, err)?,
             Err(RecvTimeoutError::Timeout) => {}
         }
         if let Some(t) = ticker.as_mut() {
-            t.tick(host, err)?;
+            changed |= t.tick(host, err)?;
         }
         if !options.autosave.is_zero() && Instant::now() >= next_autosave {
-            save_snapshot(host, options, false, err)?;
+            // While the last one is still being written, this one waits for the next period
+            // (which then holds everything that ran since).
+            if changed && !autosaver.as_ref().is_some_and(Autosaver::busy) {
+                save_snapshot(host, options, autosaver.as_ref(), Save::Background);
+                changed = false;
+            }
             next_autosave = Instant::now() + options.autosave;
         }
         out.flush()?;
         err.flush()?;
     }
-    save_snapshot(host, options, true, err)?;
+    save_snapshot(host, options, autosaver.as_ref(), Save::AtExit);
+    if let Some(autosaver) = autosaver {
+        autosaver.finish();
+    }
+    // What the autosave thread reported since, the save at exit included.
+    while let Ok(event) = incoming.try_recv() {
+        if let Event::Saved(saved) = event {
+            saved_report(&saved, err)?;
+        }
+    }
     Ok(())
+}
+
+/// A failed save is a warning; a written one is silent.
+fn saved_report(saved: &Saved, err: &mut dyn Write) -> io::Result<()> {
+    if let Err(e) = &saved.result {
+        writeln!(err, "warning: {e}")?;
+    }
+    Ok(())
+}
+
+/// How [`save_snapshot`] waits for the save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Save {
+    /// A periodic autosave: the state is copied and the loop goes on while it is written.
+    Background,
+    /// Before a reload: written before the reload starts, so a reload that takes the host down
+    /// leaves the state on disk.
+    Wait,
+    /// At exit: the run's last save (the caller waits for the autosave thread to finish).
+    AtExit,
 }
 
 /// Prints the outcome of a reload: a block, or one line with `quiet`. The text is styled; `out`
@@ -435,21 +507,17 @@ pub fn report(
     }
 }
 
-/// Saves the state into this run's snapshot file; `ended` at exit.
-fn save_snapshot(
-    host: &Host,
-    options: &Options,
-    ended: bool,
-    err: &mut dyn Write,
-) -> io::Result<()> {
-    let Some(snapshots) = &options.snapshots else {
-        return Ok(());
+/// Saves the state into this run's snapshot file: copied now, written by the autosave thread.
+fn save_snapshot(host: &Host, options: &Options, autosaver: Option<&Autosaver>, save: Save) {
+    let (Some(snapshots), Some(autosaver)) = (&options.snapshots, autosaver) else {
+        return;
     };
     if host.state().is_empty() {
-        return Ok(());
+        return;
     }
-    if let Err(e) = snapshots.save(host.state(), ended) {
-        writeln!(err, "warning: {e}")?;
+    let job = snapshots.job(host.state(), save == Save::AtExit);
+    match save {
+        Save::Background | Save::AtExit => autosaver.send(job),
+        Save::Wait => autosaver.save_now(job),
     }
-    Ok(())
 }
