@@ -2,10 +2,13 @@
 //! 16 MB live, about 40 MB of JSON), side by side with `serde_json` writing and reading an
 //! equivalent plain `Vec` of `#[derive(Serialize, Deserialize)]` structs in the same run.
 //!
+//! Also what an autosave costs the loop: capturing the state, against a `memcpy` of the values.
+//!
 //! Run with `cargo bench -p hot-host --bench snapshot` (numbers in BENCHMARKS.md).
 
 use coo_runtime::{Catalog, CooType, State, TypeDesc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use hot_host::state_io::capture::Capture;
 use hot_host::state_io::snapshot;
 
 const N: usize = 1_000_000;
@@ -68,6 +71,16 @@ fn bench(c: &mut Criterion) {
     write.throughput(Throughput::Bytes(json.len() as u64));
     write.bench_function("snapshot::save JSON", |b| b.iter(|| snapshot::save(&state)));
     write.finish();
+
+    // What an autosave costs the loop: the capture, against copying the same values.
+    let mut capture = c.benchmark_group("snapshot_capture");
+    capture.sample_size(10);
+    capture.throughput(Throughput::Bytes((N * size_of::<Particle>()) as u64));
+    capture.bench_function("Vec<Particle>::clone (memcpy)", |b| {
+        b.iter(|| plain.clone())
+    });
+    capture.bench_function("Capture::of", |b| b.iter(|| Capture::of(&state)));
+    capture.finish();
 
     let mut read = c.benchmark_group("snapshot_read");
     read.sample_size(10);
