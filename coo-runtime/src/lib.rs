@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`descriptors`] | [`TypeDesc`] and [`Shape`] (what `#[derive(CooType)]` emits), the [`Catalog`] of one build's types, owned [`Schema`] copies, and [`matching`](descriptors::matching): the one rule of which new type, field or variant continues which old one | what each version *is* |
 //! | [`plugin`] | the header and manifest every plugin exports, hot-function shims, [`ImageRef`] guards of loaded images, panic catching at the boundary | how a host reads a plugin |
-//! | [`storage`] | the [`State`] of live resources, [`Pool`]s and [`Handle`]s, read-only [`FieldView`]s, scratch memory | the values that survive reloads |
+//! | [`storage`] | the [`State`] of live resources, [`Pool`]s and [`Handle`]s, read-only [`FieldView`]s, scratch and raw memory | the values that survive reloads |
 //! | [`migration`] | [`diff`](migration::diff) (typed) → [`plan`](migration::plan), made by the [`planner`](migration::planner) or refused with every [`problem`](migration::problem) → [`execute`](migration::execute), and primitive [`casts`](migration::casts) | carrying the values to the new types |
 //!
 //! Types describe themselves with `#[derive(CooType)]`; a version's types form a [`Catalog`];
@@ -35,7 +35,9 @@ pub use descriptors::layout::{
 };
 pub use descriptors::registry::{Catalog, DuplicateTypeName};
 pub use descriptors::schema::Schema;
-pub use migration::execute::{MigrateError, Report, TypeReport, ValuePath};
+pub use migration::execute::{
+    DefaultPanicked, ExecuteError, ExecuteErrorKind, Report, TypeReport, ValuePath,
+};
 pub use migration::plan::{Plan, PlanError, Problem, ProblemKind};
 pub use plugin::image::ImageRef;
 pub use storage::pool::{Handle, Pool, StaleHandle};

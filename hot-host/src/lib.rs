@@ -6,7 +6,7 @@
 //! | module | what it holds | stage |
 //! |---|---|---|
 //! | [`watch`] | which files a plugin's build reads, and a debounced watcher of them | edit → watch |
-//! | [`build`] | [`Builder`]: `cargo build` of the plugin crate, its diagnostics and artifact | cargo build |
+//! | [`build`] | [`Builder`]: `cargo build` of the plugin crate, its progress, diagnostics and artifact; `cargo metadata` of it (`build::metadata`) | cargo build |
 //! | [`load`] | [`Loader`]: a fresh copy of the library opened, its header checked before anything else is trusted | load |
 //! | [`reload`] | [`Host`]: the live state, the current image, and the reload transaction (plan, migrate, commit or roll back) with its [`ReloadReport`] | plan/migrate → report |
 //! | [`slots`] | [`FnHandle`]s: calls through one atomic load and an indirect call; what a reload does to each slot (planned, swapped at commit); the call path and its [`Value`]s | swap slots → calls |
@@ -23,7 +23,7 @@ pub mod slots;
 pub mod state_io;
 pub mod watch;
 
-pub use build::{BuildError, BuildOutput, Builder, Profile};
+pub use build::{BuildError, BuildEvent, BuildOutput, Builder, Profile};
 pub use load::{ExpectedFound, Image, Kept, LoadError, LoadedLibrary, Loader, Pinned};
 pub use reload::{Host, ReloadError, ReloadReport};
 pub use slots::{CallError, FnHandle, FnRef, Value, ValueError};

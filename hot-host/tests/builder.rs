@@ -95,7 +95,7 @@ fn a_bad_manifest_is_a_cargo_error() {
 fn a_directory_without_cargo_toml_is_not_a_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let err = builder(dir.path()).build().unwrap_err();
-    assert!(matches!(err, BuildError::NoManifest { .. }), "{err:?}");
+    assert!(matches!(err, BuildError::NotACrate(_)), "{err:?}");
 }
 
 #[test]

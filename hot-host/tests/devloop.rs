@@ -16,6 +16,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use hot_host::build::NotACrate;
+use hot_host::build::metadata::{IdentityError, MetadataError};
 use hot_host::state_io::snapshot::{self, PluginId, SnapshotDir, SnapshotError};
 use serde_json::{Value, json};
 
@@ -627,7 +629,7 @@ fn a_snapshot_of_another_plugin_is_refused_and_init_runs() {
             manifest: manifest.display().to_string(),
         })
     );
-    let two_id = hot_host::cli::devloop::plugin_id(two.path()).unwrap();
+    let two_id = hot_host::build::metadata::plugin_id(two.path()).unwrap();
     let catalog = coo_runtime::Catalog::default();
     let err = snapshot::load_for(&text, &catalog, &two_id).unwrap_err();
     assert_eq!(err, refusal);
@@ -852,7 +854,7 @@ fn no_watch_reloads_only_on_the_reload_command() {
 #[test]
 fn the_plugin_identity_is_its_package() {
     let dir = support::copy_fixture("tick-plugin", "loop_identity");
-    let id = hot_host::cli::devloop::plugin_id(dir.path()).unwrap();
+    let id = hot_host::build::metadata::plugin_id(dir.path()).unwrap();
     assert_eq!(
         id,
         PluginId {
@@ -867,9 +869,12 @@ fn the_plugin_identity_is_its_package() {
         }
     );
     let empty = tempfile::tempdir().unwrap();
-    let err = hot_host::cli::devloop::plugin_id(empty.path()).unwrap_err();
+    let err = hot_host::build::metadata::plugin_id(empty.path()).unwrap_err();
     assert!(
-        matches!(&err, hot_host::cli::devloop::IdentityError::NoManifest { dir } if dir == empty.path()),
+        matches!(
+            &err,
+            IdentityError::Metadata(MetadataError::NotACrate(NotACrate { dir })) if dir == empty.path()
+        ),
         "{err:?}"
     );
 }
@@ -1098,5 +1103,109 @@ fn a_large_state_autosaves_while_it_ticks_and_comes_back_exactly() {
         l.starts_with("loaded 1 resource").then_some(())
     });
     assert_eq!(host.state(), saved["state"]);
+    host.quit();
+}
+
+/// While a save is rebuilt, cargo's progress shows on standard error ("Compiling …",
+/// "Finished …"); a build with warnings reloads and says how many there are, and `warnings`
+/// prints them as rustc rendered them.
+#[test]
+fn a_reload_shows_cargos_progress_and_the_warnings_of_its_build() {
+    let dir = support::copy_fixture("tick-plugin", "loop_warn");
+    let mut host = Running::start(dir.path(), &["--every", "0"]);
+    host.send("warnings");
+    host.wait_out("no warnings", |l| {
+        (l == "the last build had no warnings").then_some(())
+    });
+    edit(
+        dir.path(),
+        "counter.marker = 0;",
+        "let unused = 1;\n    counter.marker = 7;",
+    );
+    let compiling = host.wait_err("Compiling");
+    assert_eq!(
+        compiling,
+        format!("   Compiling loop_warn v0.1.0 ({})", dir.path().display())
+    );
+    let finished = host.next_err();
+    assert!(
+        finished.starts_with("    Finished `dev` profile [unoptimized + debuginfo] target(s) in "),
+        "{finished}"
+    );
+    host.wait_out("the reload", |l| {
+        l.starts_with("version 1 -> 2").then_some(())
+    });
+    assert_eq!(
+        host.next_err(),
+        "warning: version 2 was built with 1 warning; `warnings` shows it"
+    );
+    host.send("warnings");
+    host.wait_out("the warning", |l| {
+        (l == "warning: unused variable: `unused`").then_some(())
+    });
+    let mut next = || host.wait_out("the warning's lines", |l| Some(l.to_owned()));
+    assert_eq!(next(), "  --> src/lib.rs:22:9");
+    assert_eq!(next(), "   |");
+    assert_eq!(next(), "22 |     let unused = 1;");
+    host.quit();
+}
+
+/// A build error: cargo's progress, then rustc's diagnostics in full (the error, where, the
+/// source line, the pointer, the hint and cargo's last word), and the old version keeps
+/// running.
+#[test]
+fn a_build_error_shows_cargos_progress_and_rustcs_diagnostics_in_full() {
+    let dir = support::copy_fixture("tick-plugin", "loop_broken");
+    let mut host = Running::start(dir.path(), &["--every", "0"]);
+    // The loop answers: it watches the sources.
+    assert_eq!(host.state(), json!({"Counter": {"count": 0, "marker": 0}}));
+    edit(
+        dir.path(),
+        "counter.count += 1;",
+        "counter.count += \"one\";",
+    );
+    let compiling = host.wait_err("Compiling");
+    assert_eq!(
+        compiling,
+        format!("   Compiling loop_broken v0.1.0 ({})", dir.path().display())
+    );
+    assert_eq!(
+        host.next_err(),
+        "reload failed; version 1 keeps running with its state"
+    );
+    assert_eq!(host.next_err(), "the build failed:");
+    assert_eq!(host.next_err(), "the plugin failed to compile:");
+    let mut shown = Vec::new();
+    loop {
+        let line = host.next_err();
+        let last = line.starts_with("error: could not compile");
+        shown.push(line);
+        if last {
+            break;
+        }
+    }
+    assert_eq!(
+        shown[..5],
+        [
+            "error[E0277]: cannot add-assign `&str` to `u64`",
+            "  --> src/lib.rs:21:19",
+            "   |",
+            "21 |     counter.count += \"one\";",
+            "   |                   ^^ no implementation for `u64 += &str`",
+        ],
+        "{shown:#?}"
+    );
+    assert!(
+        shown.contains(
+            &"For more information about this error, try `rustc --explain E0277`.".to_owned()
+        ),
+        "{shown:#?}"
+    );
+    assert_eq!(
+        shown.last().unwrap(),
+        "error: could not compile `loop_broken` (lib) due to 1 previous error"
+    );
+    host.send("call tick");
+    host.state_until("the old code ticking", |s| count(s) == 1);
     host.quit();
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use hot_host::build::metadata::MetadataError;
 use hot_host::watch::{DEFAULT_DEBOUNCE, WatchError, WatchSet, Watcher, watched_paths};
 use hot_host::{Builder, Change};
 
@@ -285,7 +286,10 @@ fn the_demo_plugin_watches_the_runtime_it_builds_from() {
 fn a_directory_without_a_manifest_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let err = watched_paths(tmp.path()).unwrap_err();
-    assert!(matches!(err, WatchError::NoManifest { .. }), "{err:?}");
+    assert!(
+        matches!(err, WatchError::Metadata(MetadataError::NotACrate(_))),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@ use std::cell::Cell;
 
 use coo_runtime::migration::execute::Seg;
 use coo_runtime::{
-    Catalog, CooType, Handle, MigrateError, MigrationError, Pool, ProblemKind, StaleHandle, State,
-    TypeDesc,
+    Catalog, CooType, DefaultPanicked, ExecuteError, ExecuteErrorKind, Handle, MigrationError,
+    Pool, ProblemKind, StaleHandle, State, TypeDesc,
 };
 
 thread_local! {
@@ -55,7 +55,7 @@ fn problems(err: MigrationError) -> Vec<coo_runtime::Problem> {
     }
 }
 
-fn migrate_error(err: MigrationError) -> MigrateError {
+fn migrate_error(err: MigrationError) -> ExecuteError {
     match err {
         MigrationError::Migrate(e) => e,
         other => panic!("expected a migrate error, got {other}"),
@@ -222,11 +222,9 @@ mod casts {
         let before = state.resource("Nums").unwrap().as_ptr();
         let err = migrate_error(migrate(&mut state, &[v2::Nums::DESC]).unwrap_err());
         match &err {
-            MigrateError::CheckedCast {
+            ExecuteError {
                 path,
-                from,
-                to,
-                value,
+                kind: ExecuteErrorKind::CheckedCast { from, to, value },
             } => {
                 assert_eq!(path.to_string(), "Nums.big");
                 assert_eq!((from.name(), to.name()), ("i64", "i32"));
@@ -353,7 +351,7 @@ mod new_fields {
         let err =
             migrate_error(migrate(&mut state, &[v2_panicking_default::Ship::DESC]).unwrap_err());
         assert!(
-            matches!(&err, MigrateError::Default { path, message }
+            matches!(&err, ExecuteError { path, kind: ExecuteErrorKind::Default(DefaultPanicked { message }) }
                 if path.to_string() == "Ship.fuel" && message == "no fuel today"),
             "{err:?}"
         );
@@ -512,11 +510,14 @@ mod containers {
         let mut state = state_with(grid(9));
         let err = migrate_error(migrate(&mut state, &[v2::Grid::DESC]).unwrap_err());
         match &err {
-            MigrateError::ArrayShrink {
+            ExecuteError {
                 path,
-                old_len,
-                new_len,
-                index,
+                kind:
+                    ExecuteErrorKind::ArrayShrink {
+                        old_len,
+                        new_len,
+                        index,
+                    },
             } => {
                 assert_eq!(path.to_string(), "Grid.shrink");
                 assert_eq!((*old_len, *new_len, *index), (3, 1, 2));
@@ -631,7 +632,10 @@ mod enums {
         let mut state = state_with(house());
         let err = migrate_error(migrate(&mut state, &[v3::House::DESC]).unwrap_err());
         match &err {
-            MigrateError::VariantRemoved { path, ty, variant } => {
+            ExecuteError {
+                path,
+                kind: ExecuteErrorKind::VariantRemoved { ty, variant },
+            } => {
                 assert_eq!(path.to_string(), "House.doors[2]");
                 assert_eq!((ty.as_str(), variant.as_str()), ("Door", "Frozen"));
             }
@@ -842,7 +846,10 @@ mod incompatible {
         });
         let err = migrate_error(migrate(&mut state, &[v2_hook::Score::DESC]).unwrap_err());
         match &err {
-            MigrateError::Hook { path, ty, message } => {
+            ExecuteError {
+                path,
+                kind: ExecuteErrorKind::Hook { ty, message },
+            } => {
                 assert_eq!(path.to_string(), "Score");
                 assert_eq!(ty, "Score");
                 assert_eq!(
@@ -863,7 +870,7 @@ mod incompatible {
         });
         let err = migrate_error(migrate(&mut state, &[v2_hook::Score::DESC]).unwrap_err());
         assert!(
-            matches!(&err, MigrateError::Hook { message, .. }
+            matches!(&err, ExecuteError { kind: ExecuteErrorKind::Hook { message, .. }, .. }
                 if message == "the hook panicked: hook panicked on purpose"),
             "{err}"
         );
@@ -1013,7 +1020,7 @@ mod rollback {
         let before = fingerprint(&state);
         let err = migrate_error(migrate(&mut state, &[v2::Inventory::DESC]).unwrap_err());
         assert_eq!(
-            err.path().unwrap().0,
+            err.path.0,
             vec![
                 Seg::Name("Inventory".into()),
                 Seg::Name("items".into()),
@@ -1021,7 +1028,7 @@ mod rollback {
                 Seg::Name("weight".into())
             ]
         );
-        assert_eq!(err.path().unwrap().to_string(), "Inventory.items[3].weight");
+        assert_eq!(err.path.to_string(), "Inventory.items[3].weight");
         // The new items built before the failure shared their tags with the old items (moved,
         // not copied): taking them apart dropped nothing.
         assert_eq!(drops() - start, 0);
@@ -1477,7 +1484,16 @@ mod resources_merging {
             new: v1::Bar::DESC,
         };
         let err = state.migrate(&plan).unwrap_err();
-        assert!(matches!(err, MigrateError::StalePlan), "{err}");
+        assert!(
+            matches!(
+                err,
+                ExecuteError {
+                    kind: ExecuteErrorKind::StalePlan,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert_eq!(state.get::<v1::Foo>(), Some(&v1::Foo { x: 1 }));
         assert_eq!(state.get::<v1::Bar>(), Some(&v1::Bar { x: 2 }));
     }

@@ -7,8 +7,8 @@ mod support;
 
 use std::process::Command;
 
-use coo_runtime::MigrateError;
 use coo_runtime::plugin::panics::DropPanic;
+use coo_runtime::{DefaultPanicked, ExecuteError, ExecuteErrorKind};
 use hot_host::state_io::show::state_json;
 use hot_host::{Host, ReloadError, Value};
 use support::Plugin;
@@ -227,7 +227,11 @@ fn a_panicking_default_refuses_the_reload_naming_the_field() {
                 ("        counter: 0,\n", "        counter: 0,\n        extra: Extra { x: 1 },\n"),
             ]);
             let err = host.reload().expect_err("the default panics");
-            let ReloadError::Migrate(MigrateError::Default { path, message }) = &err else {
+            let ReloadError::Migrate(ExecuteError {
+                path,
+                kind: ExecuteErrorKind::Default(DefaultPanicked { message }),
+            }) = &err
+            else {
                 panic!("expected a panicking default, got {err:?}");
             };
             assert_eq!(path.to_string(), "Game.extra");
@@ -262,7 +266,11 @@ fn a_hook_error_whose_display_panics_refuses_the_reload() {
                 ("        counter: 0,\n", "        counter: 0,\n        level: 2,\n"),
             ]);
             let err = host.reload().expect_err("the hook fails");
-            let ReloadError::Migrate(MigrateError::Hook { ty, message, .. }) = &err else {
+            let ReloadError::Migrate(ExecuteError {
+                kind: ExecuteErrorKind::Hook { ty, message, .. },
+                ..
+            }) = &err
+            else {
                 panic!("expected a failing hook, got {err:?}");
             };
             assert_eq!(ty, "Game");

@@ -68,8 +68,9 @@ use coo_runtime::migration::casts::{CastKind, cast_kind};
 use coo_runtime::plugin::ForeignString;
 use coo_runtime::storage::view::OldValue;
 use coo_runtime::{
-    Catalog, CooField, CooType, FieldDesc, Handle, MigrateError, MigrationError, PlanError, Pool,
-    Prim, ProblemKind, Resource, Shape, ShapeKind, State, TypeDesc, TypeKind,
+    Catalog, CooField, CooType, DefaultPanicked, ExecuteError, ExecuteErrorKind, FieldDesc, Handle,
+    MigrationError, PlanError, Pool, Prim, ProblemKind, Resource, Shape, ShapeKind, State,
+    TypeDesc, TypeKind,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -2041,24 +2042,25 @@ impl Refusal {
     }
 
     /// The refusal `err` is, if it is one of these.
-    fn from_error(err: &MigrateError) -> Option<Refusal> {
+    fn from_error(err: &ExecuteError) -> Option<Refusal> {
         match err {
-            MigrateError::CheckedCast {
+            ExecuteError {
                 path,
-                from,
-                to,
-                value,
+                kind: ExecuteErrorKind::CheckedCast { from, to, value },
             } => Some(Refusal::Cast {
                 path: path.to_string(),
                 from: *from,
                 to: *to,
                 value: value.clone(),
             }),
-            MigrateError::ArrayShrink {
+            ExecuteError {
                 path,
-                old_len,
-                new_len,
-                index,
+                kind:
+                    ExecuteErrorKind::ArrayShrink {
+                        old_len,
+                        new_len,
+                        index,
+                    },
             } => Some(Refusal::Shrink {
                 path: path.to_string(),
                 old_len: *old_len,
@@ -2156,7 +2158,10 @@ fn run_failing_default_case(case: &Case, name: usize) {
     let at = state.resource("Rand").unwrap().as_ptr();
     let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
     match state.migrate_to(&catalog) {
-        Err(MigrationError::Migrate(MigrateError::Default { path, message })) => {
+        Err(MigrationError::Migrate(ExecuteError {
+            path,
+            kind: ExecuteErrorKind::Default(DefaultPanicked { message }),
+        })) => {
             assert_eq!(path.to_string(), format!("Rand.{}", NAMES[name]));
             assert_eq!(message, DEFAULT_FAILS);
         }
@@ -2186,7 +2191,10 @@ fn run_failing_hook_case(case: &Case) {
     let catalog = Catalog::from_descs([new.desc]).expect("one type named Rand");
     let kept = case.old_layout() == case.new && case.renamed.is_empty();
     match state.migrate_to(&catalog) {
-        Err(MigrationError::Migrate(MigrateError::Hook { path, ty, message })) => {
+        Err(MigrationError::Migrate(ExecuteError {
+            path,
+            kind: ExecuteErrorKind::Hook { ty, message },
+        })) => {
             assert!(!kept, "an unchanged layout runs no hook");
             assert_eq!(path.to_string(), "Rand");
             assert_eq!((ty.as_str(), message.as_str()), ("Rand", HOOK_FAILS));

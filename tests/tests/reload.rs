@@ -3,7 +3,7 @@
 
 mod support;
 
-use coo_runtime::{MigrateError, ProblemKind};
+use coo_runtime::{ExecuteError, ExecuteErrorKind, ProblemKind};
 use hot_host::state_io::show::state_json;
 use hot_host::{CallError, Host, LoadError, ReloadError, Value};
 use support::Plugin;
@@ -149,7 +149,10 @@ fn checked_narrowing_is_refused_then_accepted_once_the_values_fit() {
     plugin.edit(&narrow);
     let err = host.reload().unwrap_err();
     match &err {
-        ReloadError::Migrate(MigrateError::CheckedCast { path, .. }) => {
+        ReloadError::Migrate(ExecuteError {
+            path,
+            kind: ExecuteErrorKind::CheckedCast { .. },
+        }) => {
             assert_eq!(path.to_string(), "Game.score")
         }
         other => panic!("expected a refused checked cast, got {other}"),
@@ -298,7 +301,10 @@ fn a_failing_migration_hook_rolls_back_leaving_the_state_unchanged() {
     ]);
     let err = host.reload().unwrap_err();
     match &err {
-        ReloadError::Migrate(MigrateError::Hook { ty, message, .. }) => {
+        ReloadError::Migrate(ExecuteError {
+            kind: ExecuteErrorKind::Hook { ty, message, .. },
+            ..
+        }) => {
             assert_eq!(ty, "Game");
             assert_eq!(message, "refusing score 9");
         }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use coo_runtime::{MigrateError, ProblemKind};
+use coo_runtime::{ExecuteError, ExecuteErrorKind, ProblemKind};
 use hot_host::state_io::show::state_json;
 use hot_host::{Host, ReloadError, Value};
 use support::Plugin;
@@ -170,7 +170,7 @@ pub fn init() -> Grid { Grid { grow: [1, 2, 0, 0], shrink: [5, 6, 0] } }
     host.call_by_name("fill", &[]).unwrap();
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(MigrateError::ArrayShrink { path, old_len, new_len, index }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::ArrayShrink { old_len, new_len, index } }) => {
             assert_eq!(path.to_string(), "Grid.shrink");
             assert_eq!((*old_len, *new_len, *index), (4, 3, 3));
         }
@@ -249,7 +249,7 @@ pub fn init() -> Unit { Unit { a: Mode::Idle, b: Mode::Idle } }
     let (plugin, mut host) = start("table_variant", v1);
     let err = refused(&plugin, &mut host, without_fly);
     match &err {
-        ReloadError::Migrate(MigrateError::VariantRemoved { path, variant, .. }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::VariantRemoved { variant, .. } }) => {
             assert_eq!((path.to_string().as_str(), variant.as_str()), ("Unit.b", "Fly"));
         }
         other => panic!("expected a removed variant in use, got {other}"),
@@ -411,7 +411,7 @@ pub fn init() -> M { M { signed: 0, wide: 0.0 } }
     let (plugin, mut host) = start("table_narrow_sign", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(MigrateError::CheckedCast { path, value, .. }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { value, .. } }) => {
             assert_eq!(path.to_string(), "M.signed", "the first field that does not fit");
             assert_eq!(value, "-1");
         }
@@ -440,7 +440,7 @@ pub fn init() -> M { M { wide: 0.0 } }
     let (plugin, mut host) = start("table_narrow_float", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(MigrateError::CheckedCast { path, value, .. }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { value, .. } }) => {
             assert_eq!(path.to_string(), "M.wide");
             assert_eq!(value, "0.1");
         }
@@ -466,7 +466,7 @@ pub fn init() -> Log { Log { values: vec![] } }
     let (plugin, mut host) = start("table_first_misfit", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(MigrateError::CheckedCast { path, .. }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { .. } }) => {
             assert_eq!(path.to_string(), "Log.values[2]")
         }
         other => panic!("expected a refused checked cast, got {other}"),
@@ -502,7 +502,7 @@ pub fn init() -> Clock { Clock::default() }
     let (plugin, mut host) = start("table_hook_panic", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(MigrateError::Hook { ty, path, message }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::Hook { ty, message } }) => {
             assert_eq!((ty.as_str(), path.to_string().as_str()), ("Clock", "Clock"));
             assert!(message.contains("cannot split 61 seconds"), "{message}");
         }

@@ -1,15 +1,15 @@
 //! The state Coo owns: one live value (resource) per root type.
 
-use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ptr::NonNull;
 
 use crate::descriptors::layout::{CooType, TypeDesc};
 use crate::descriptors::registry::Catalog;
-use crate::migration::execute::{Exec, MigrateError, Report, TypeReport};
+use crate::migration::execute::{Exec, ExecuteError, Report, TypeReport};
 use crate::migration::plan::{Plan, PlanError, ResourcePlan, plan};
 use crate::plugin::image::{ImageRef, distinct};
+use crate::storage::raw;
 use crate::storage::view::OldValue;
 
 /// A heap allocation holding one value described by a [`TypeDesc`]. The allocation is the host's;
@@ -29,10 +29,6 @@ unsafe impl Send for Resource {}
 // SAFETY: as above.
 unsafe impl Sync for Resource {}
 
-fn layout_of(desc: &TypeDesc) -> Layout {
-    Layout::from_size_align(desc.size, desc.align).expect("a Rust type's layout")
-}
-
 /// Uninitialized storage for a value of `desc`; freed (not dropped) unless turned into a
 /// [`Resource`].
 struct Storage {
@@ -43,14 +39,7 @@ struct Storage {
 
 impl Storage {
     fn new(desc: &'static TypeDesc, image: ImageRef) -> Storage {
-        let layout = layout_of(desc);
-        let ptr = if layout.size() == 0 {
-            // A dangling, aligned pointer is valid for zero-sized values.
-            NonNull::new(core::ptr::without_provenance_mut(layout.align())).expect("align > 0")
-        } else {
-            // SAFETY: the layout has a non-zero size.
-            NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout))
-        };
+        let ptr = raw::alloc(raw::type_layout(desc));
         Storage { ptr, desc, image }
     }
 
@@ -69,11 +58,8 @@ impl Storage {
 
 impl Drop for Storage {
     fn drop(&mut self) {
-        let layout = layout_of(self.desc);
-        if layout.size() != 0 {
-            // SAFETY: allocated in `new` with this layout; it holds no value to drop.
-            unsafe { dealloc(self.ptr.as_ptr(), layout) }
-        }
+        // SAFETY: allocated in `new` with this layout; it holds no value to drop.
+        unsafe { raw::dealloc(self.ptr, raw::type_layout(self.desc)) }
     }
 }
 
@@ -197,7 +183,7 @@ pub enum MigrationError {
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
-    Migrate(#[from] MigrateError),
+    Migrate(#[from] ExecuteError),
 }
 
 impl State {
@@ -268,9 +254,9 @@ impl State {
     /// Carries out a plan made by [`State::plan`] for this state. New values are built in new
     /// storage; only when every one succeeded are they swapped in and the old values dropped.
     /// On error, nothing changed.
-    pub fn migrate(&mut self, plan: &Plan) -> Result<Report, MigrateError> {
+    pub fn migrate(&mut self, plan: &Plan) -> Result<Report, ExecuteError> {
         if plan.resources.len() != self.resources.len() {
-            return Err(MigrateError::StalePlan);
+            return Err(ExecuteError::stale_plan());
         }
         let mut new_names = BTreeSet::new();
         for (res, rp) in self.resources.values().zip(&plan.resources) {
@@ -281,13 +267,13 @@ impl State {
                 }
             };
             if !core::ptr::eq(res.desc, old) {
-                return Err(MigrateError::StalePlan);
+                return Err(ExecuteError::stale_plan());
             }
             // Two resources continuing as one type would leave one of them nowhere to go:
             // `State::plan` refuses that (`ProblemKind::ResourcesMerged`), so a plan that does
             // it was not made by it for this state.
             if !new_names.insert(new.name) {
-                return Err(MigrateError::StalePlan);
+                return Err(ExecuteError::stale_plan());
             }
         }
         let mut exec = Exec::new(plan);

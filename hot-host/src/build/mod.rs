@@ -1,11 +1,17 @@
 //! Building a plugin crate with cargo.
 //!
-//! [`Builder::build`] runs `cargo build --lib --message-format=json-render-diagnostics` on the
-//! plugin's manifest and reads cargo's JSON messages from stdout: the `compiler-artifact` of the
-//! plugin package's `cdylib` gives the library to load, and `build-finished` says whether the
-//! build succeeded. With `json-render-diagnostics` cargo renders the compiler's diagnostics
-//! itself, as a terminal would show them, on stderr; they are captured and handed back whole in
-//! [`BuildError::Compile`].
+//! [`Builder::build`] runs `cargo build --lib --message-format=json-diagnostic-rendered-ansi` on
+//! the plugin's manifest, as bacon does, and reads cargo's JSON messages from stdout as typed
+//! [`cargo_metadata::Message`]s (in `messages.rs`): the `compiler-artifact` of the plugin
+//! package's `cdylib` gives the library to load, `build-finished` says whether the build succeeded, and
+//! each `compiler-message` carries a diagnostic as rustc rendered it, with its ANSI styles
+//! (removed by [`anstream`] unless [`Builder::color`] asks for them). The diagnostics of a failed
+//! build are handed back whole in [`BuildError::Compile`], the warnings of a successful one in
+//! [`BuildOutput::warnings`]. Cargo's status lines on stderr (`Compiling …`, `Finished …`,
+//! `Blocking waiting for file lock …`) are its progress: [`Builder::build_with`] passes each
+//! to the caller as it comes, as a [`BuildEvent`].
+//!
+//! [`metadata`] runs `cargo metadata` on a plugin crate the same way.
 //!
 //! # Where the plugin is built
 //!
@@ -31,14 +37,21 @@
 //! `CARGO_HOME`, `RUSTUP_TOOLCHAIN`, `CARGO_BUILD_JOBS`, …): those apply to the plugin as they
 //! did to the host, and the toolchain must stay the host's for the plugin's header to match.
 
+mod messages;
+pub mod metadata;
+
 use std::ffi::OsStr;
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use cargo_metadata::Message;
+
+pub use messages::BuildEvent;
+use messages::Messages;
 
 /// Variables removed from the nested cargo's environment, each with why.
 pub const REMOVED_ENV: &[(&str, &str)] = &[
@@ -109,6 +122,9 @@ pub enum Profile {
 }
 
 /// Builds one plugin crate with cargo.
+///
+/// Clones share the record of the [`last_warnings`](Builder::last_warnings): a dev loop builds
+/// on a clone on a thread of its own, and its `warnings` command reads the host's builder.
 #[derive(Debug, Clone)]
 pub struct Builder {
     plugin_dir: PathBuf,
@@ -116,6 +132,7 @@ pub struct Builder {
     profile: Profile,
     cargo: PathBuf,
     color: bool,
+    last_warnings: Arc<Mutex<Vec<String>>>,
 }
 
 /// A successful build.
@@ -127,13 +144,35 @@ pub struct BuildOutput {
     pub duration: Duration,
     /// Whether cargo found the library up to date and did not rebuild it.
     pub fresh: bool,
+    /// The compiler's warnings, each as rustc rendered it (see [`Builder::color`]), in the
+    /// order they came; cargo replays those of crates it did not rebuild.
+    pub warnings: Vec<String>,
+}
+
+/// A directory given as a plugin crate's has no `Cargo.toml`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` is not a plugin crate: it has no `Cargo.toml`", dir.display())]
+pub struct NotACrate {
+    pub dir: PathBuf,
+}
+
+/// The `Cargo.toml` of the crate in `dir`, canonical when it can be (cargo reports manifests
+/// canonical: compare like with like).
+pub(crate) fn manifest_of(dir: &Path) -> Result<PathBuf, NotACrate> {
+    let manifest = dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(NotACrate {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(manifest.canonicalize().unwrap_or(manifest))
 }
 
 /// Why a plugin could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("`{}` is not a plugin crate: it has no `Cargo.toml`", dir.display())]
-    NoManifest { dir: PathBuf },
+    #[error(transparent)]
+    NotACrate(#[from] NotACrate),
     #[error("could not run cargo (`{}`): {source}", cargo.display())]
     Spawn {
         cargo: PathBuf,
@@ -142,8 +181,8 @@ pub enum BuildError {
     },
     #[error("could not read cargo's output: {0}")]
     Io(#[source] io::Error),
-    /// The build ran and failed: `rendered` holds the compiler's diagnostics as cargo rendered
-    /// them (with ANSI colors when [`Builder::color`] asked for them).
+    /// The build ran and failed: `rendered` holds the compiler's diagnostics as rustc rendered
+    /// them (with ANSI colors when [`Builder::color`] asked for them), then what cargo said.
     #[error("the plugin failed to compile:\n{rendered}")]
     Compile { rendered: String },
     /// Cargo stopped before building (a bad manifest, a dependency that does not resolve, …).
@@ -164,15 +203,13 @@ impl Builder {
     pub fn new(plugin_dir: impl Into<PathBuf>) -> Builder {
         let plugin_dir = plugin_dir.into();
         let target_dir = plugin_dir.join("target").join("coo");
-        let cargo = std::env::var_os("CARGO")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("cargo"));
         Builder {
             plugin_dir,
             target_dir,
             profile: Profile::Dev,
-            cargo,
+            cargo: metadata::default_cargo(),
             color: false,
+            last_warnings: Arc::default(),
         }
     }
 
@@ -195,8 +232,9 @@ impl Builder {
         self
     }
 
-    /// Renders diagnostics with ANSI colors (`--color always`), for showing them on a terminal.
-    /// Off by default: `--color never`, plain text.
+    /// Keeps the ANSI colors of rustc's diagnostics and cargo's status lines (`--color always`),
+    /// for showing them on a terminal. Off by default: `--color never`, and the diagnostics'
+    /// styles removed, plain text.
     pub fn color(mut self, color: bool) -> Builder {
         self.color = color;
         self
@@ -208,6 +246,15 @@ impl Builder {
 
     pub fn target_dir(&self) -> &Path {
         &self.target_dir
+    }
+
+    /// The warnings of the last successful build of this builder or of a clone of it, as
+    /// [`BuildOutput::warnings`] (empty before the first).
+    pub fn last_warnings(&self) -> Vec<String> {
+        self.last_warnings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// The plugin's `Cargo.toml`.
@@ -227,7 +274,7 @@ impl Builder {
             .arg("--manifest-path")
             .arg(absolute(&self.manifest_path()))
             .arg("--lib")
-            .arg("--message-format=json-render-diagnostics")
+            .arg("--message-format=json-diagnostic-rendered-ansi")
             .arg("--target-dir")
             .arg(&target_dir)
             .arg("--color")
@@ -247,16 +294,19 @@ impl Builder {
         cmd
     }
 
-    /// Builds the plugin and finds its dynamic library.
+    /// Builds the plugin and finds its dynamic library; cargo's progress is not shown (see
+    /// [`build_with`](Builder::build_with)).
     pub fn build(&self) -> Result<BuildOutput, BuildError> {
-        let manifest = self.manifest_path();
-        if !manifest.is_file() {
-            return Err(BuildError::NoManifest {
-                dir: self.plugin_dir.clone(),
-            });
-        }
-        // Cargo reports `manifest_path` canonical; compare like with like.
-        let manifest = manifest.canonicalize().unwrap_or(manifest);
+        self.build_with(&mut |_| {})
+    }
+
+    /// Builds the plugin and finds its dynamic library, passing cargo's progress to `progress`
+    /// as it comes, on the calling thread.
+    pub fn build_with(
+        &self,
+        progress: &mut dyn FnMut(BuildEvent),
+    ) -> Result<BuildOutput, BuildError> {
+        let manifest = manifest_of(&self.plugin_dir)?;
 
         let start = Instant::now();
         let mut child = self
@@ -269,114 +319,123 @@ impl Builder {
                 cargo: self.cargo.clone(),
                 source,
             })?;
-
-        // Read stderr on its own thread: a pipe left unread fills up and blocks cargo.
-        let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
-        let stderr_reader = std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            stderr_pipe.read_to_end(&mut bytes).map(|_| bytes)
-        });
-
         let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        let mut messages = Messages::default();
+        let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+
+        let mut messages = Messages::new(&manifest, self.color);
         let mut read_error = None;
-        for line in stdout.lines() {
-            match line {
-                Ok(line) => messages.read_line(&line, &manifest),
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
+        // Both pipes are read to their end, each on a thread of its own (a pipe left unread
+        // fills up and blocks cargo), into one channel read here, so that progress is passed
+        // on as it comes, on this thread.
+        std::thread::scope(|scope| {
+            let (sender, piped) = mpsc::channel();
+            let stderr_sender = sender.clone();
+            scope.spawn(move || read_stdout(stdout, &sender));
+            scope.spawn(move || read_stderr(stderr, &stderr_sender));
+            for piped in piped {
+                match piped {
+                    Piped::Message(message) => messages.read_message(*message),
+                    Piped::StderrLine(line) => {
+                        if let Some(event) = messages.read_stderr_line(&line) {
+                            progress(event);
+                        }
+                    }
+                    Piped::Failed(e) => {
+                        read_error.get_or_insert(e);
+                    }
                 }
             }
-        }
+        });
         let status = child.wait().map_err(BuildError::Io)?;
-        let stderr = stderr_reader
-            .join()
-            .expect("the stderr reader does not panic")
-            .map_err(BuildError::Io)?;
         if let Some(e) = read_error {
             return Err(BuildError::Io(e));
         }
         let duration = start.elapsed();
-        let stderr = String::from_utf8_lossy(&stderr).into_owned();
 
         match messages.finished {
             Some(true) if status.success() => {}
             // The build ran: its failure is the compiler's (or a build script's).
             Some(_) => {
                 return Err(BuildError::Compile {
-                    rendered: diagnostics(&stderr),
+                    rendered: messages.rendered(),
                 });
             }
             None if status.success() => {}
-            None => return Err(BuildError::Cargo { status, stderr }),
+            None => {
+                return Err(BuildError::Cargo {
+                    status,
+                    stderr: messages.stderr,
+                });
+            }
         }
-        match messages.cdylib {
-            Some((dylib, fresh)) => Ok(BuildOutput {
-                dylib,
-                duration,
-                fresh,
-            }),
-            None => Err(BuildError::NoCdylib { manifest }),
+        let Some((dylib, fresh)) = messages.cdylib else {
+            return Err(BuildError::NoCdylib { manifest });
+        };
+        *self
+            .last_warnings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = messages.warnings.clone();
+        Ok(BuildOutput {
+            dylib,
+            duration,
+            fresh,
+            warnings: messages.warnings,
+        })
+    }
+}
+
+/// What the threads reading cargo's pipes send.
+enum Piped {
+    /// A message of cargo's stdout (boxed: most are far smaller than the largest).
+    Message(Box<Message>),
+    /// A line of cargo's stderr, without its line break.
+    StderrLine(String),
+    /// A pipe could not be read.
+    Failed(io::Error),
+}
+
+/// Reads cargo's JSON messages (build scripts' output is captured by cargo and never printed
+/// here; a line that is not a message comes as [`Message::TextLine`]).
+fn read_stdout(mut stdout: impl BufRead, sender: &mpsc::Sender<Piped>) {
+    for message in Message::parse_stream(&mut stdout) {
+        let piped = match message {
+            Ok(message) => Piped::Message(Box::new(message)),
+            Err(e) => {
+                let _ = sender.send(Piped::Failed(e));
+                // Not UTF-8: read the rest all the same, for cargo not to block on a full pipe.
+                let _ = io::copy(&mut stdout, &mut io::sink());
+                return;
+            }
+        };
+        if sender.send(piped).is_err() {
+            return;
         }
     }
 }
 
-/// What the build's JSON messages said.
-#[derive(Debug, Default)]
-struct Messages {
-    /// The plugin's dylib and whether it was fresh.
-    cdylib: Option<(PathBuf, bool)>,
-    /// `build-finished.success`.
-    finished: Option<bool>,
-}
-
-impl Messages {
-    fn read_line(&mut self, line: &str, manifest: &Path) {
-        // Build scripts may print to stdout too: anything not JSON is not a message.
-        let Ok(message) = serde_json::from_str::<Value>(line) else {
-            return;
-        };
-        match message["reason"].as_str() {
-            Some("compiler-artifact") if is_plugin_cdylib(&message, manifest) => {
-                let dylib = message["filenames"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .find(|f| f.ends_with(std::env::consts::DLL_SUFFIX));
-                if let Some(dylib) = dylib {
-                    let fresh = message["fresh"].as_bool().unwrap_or(false);
-                    self.cdylib = Some((PathBuf::from(dylib), fresh));
+/// Reads cargo's stderr line by line (a build script's output within cargo's error may be any
+/// bytes: they are read lossily).
+fn read_stderr(mut stderr: impl BufRead, sender: &mpsc::Sender<Piped>) {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match stderr.read_until(b'\n', &mut line) {
+            Ok(0) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                let text = text.strip_suffix('\r').unwrap_or(text);
+                if sender.send(Piped::StderrLine(text.to_owned())).is_err() {
+                    return;
                 }
             }
-            Some("build-finished") => self.finished = message["success"].as_bool(),
-            _ => {}
+            Err(e) => {
+                let _ = sender.send(Piped::Failed(e));
+                let _ = io::copy(&mut stderr, &mut io::sink());
+                return;
+            }
         }
     }
-}
-
-/// Whether a `compiler-artifact` message is the `cdylib` of the package whose manifest is
-/// `manifest` (a plugin's dependencies may build cdylibs of their own).
-fn is_plugin_cdylib(message: &Value, manifest: &Path) -> bool {
-    let is_cdylib = message["target"]["kind"]
-        .as_array()
-        .is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"));
-    if !is_cdylib {
-        return false;
-    }
-    if let Some(path) = message["manifest_path"].as_str() {
-        let path = Path::new(path);
-        return path == manifest || path.canonicalize().is_ok_and(|p| p == manifest);
-    }
-    // Cargo before `manifest_path` was reported: a path package's id names its directory,
-    // `path+file:///dir#0.1.0` (or the older `name 0.1.0 (path+file:///dir)`).
-    let (Some(id), Some(dir)) = (message["package_id"].as_str(), manifest.parent()) else {
-        return false;
-    };
-    let dir = format!("path+file://{}", dir.display());
-    id.split(['(', ')', ' '])
-        .any(|part| part == dir || part.starts_with(&format!("{dir}#")))
 }
 
 impl fmt::Display for Profile {
@@ -391,72 +450,6 @@ impl fmt::Display for Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const MANIFEST: &str = "/plugins/demo/Cargo.toml";
-
-    fn artifact(manifest: &str, kinds: &[&str], filenames: &[&str], fresh: bool) -> String {
-        serde_json::json!({
-            "reason": "compiler-artifact",
-            "package_id": format!("path+file://{}#0.1.0", Path::new(manifest).parent().unwrap().display()),
-            "manifest_path": manifest,
-            "target": { "kind": kinds, "crate_types": kinds, "name": "demo" },
-            "filenames": filenames,
-            "fresh": fresh,
-        })
-        .to_string()
-    }
-
-    fn dylib(name: &str) -> String {
-        format!(
-            "/t/debug/{}{name}{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        )
-    }
-
-    #[test]
-    fn finds_the_plugins_cdylib_among_other_artifacts() {
-        let mut m = Messages::default();
-        let ours = dylib("demo");
-        let other = dylib("dep");
-        for line in [
-            "not json, a build script's println".to_owned(),
-            artifact("/deps/dep/Cargo.toml", &["cdylib"], &[&other], false),
-            artifact(
-                MANIFEST,
-                &["cdylib", "rlib"],
-                &["/t/debug/libdemo.rlib", &ours],
-                true,
-            ),
-            r#"{"reason":"build-finished","success":true}"#.to_owned(),
-        ] {
-            m.read_line(&line, Path::new(MANIFEST));
-        }
-        assert_eq!(m.cdylib, Some((PathBuf::from(ours), true)));
-        assert_eq!(m.finished, Some(true));
-    }
-
-    #[test]
-    fn an_rlib_only_plugin_has_no_cdylib() {
-        let mut m = Messages::default();
-        m.read_line(
-            &artifact(MANIFEST, &["lib"], &["/t/debug/libdemo.rlib"], false),
-            Path::new(MANIFEST),
-        );
-        assert_eq!(m.cdylib, None);
-    }
-
-    #[test]
-    fn old_style_package_ids_match_by_directory() {
-        let mut message: Value =
-            serde_json::from_str(&artifact(MANIFEST, &["cdylib"], &[], false)).unwrap();
-        message.as_object_mut().unwrap().remove("manifest_path");
-        assert!(is_plugin_cdylib(&message, Path::new(MANIFEST)));
-        message["package_id"] = "demo 0.1.0 (path+file:///plugins/demo)".into();
-        assert!(is_plugin_cdylib(&message, Path::new(MANIFEST)));
-        message["package_id"] = "path+file:///plugins/demo-two#0.1.0".into();
-        assert!(!is_plugin_cdylib(&message, Path::new(MANIFEST)));
-    }
 
     #[test]
     fn leaked_outer_build_variables_are_removed() {
@@ -496,7 +489,7 @@ mod tests {
                 "--manifest-path",
                 "/plugins/demo/Cargo.toml",
                 "--lib",
-                "--message-format=json-render-diagnostics",
+                "--message-format=json-diagnostic-rendered-ansi",
                 "--target-dir",
                 "/t",
                 "--color",
@@ -518,67 +511,5 @@ mod tests {
         assert_eq!(b.target_dir(), Path::new("/plugins/demo/target/coo"));
         let b = b.with_target_dir("/elsewhere");
         assert_eq!(b.target_dir(), Path::new("/elsewhere"));
-    }
-}
-
-/// Cargo's stderr without its progress chatter ("Blocking waiting for file lock", "Compiling
-/// x"): what remains is the compiler's rendered diagnostics and cargo's own error lines.
-fn diagnostics(stderr: &str) -> String {
-    let chatter = |line: &str| {
-        let plain = strip_ansi(line);
-        let word = plain.trim_start().split(' ').next().unwrap_or("");
-        plain.starts_with(' ')
-            && matches!(
-                word,
-                "Blocking"
-                    | "Compiling"
-                    | "Checking"
-                    | "Fresh"
-                    | "Building"
-                    | "Updating"
-                    | "Locking"
-            )
-    };
-    let mut out: String = stderr
-        .lines()
-        .filter(|l| !chatter(l))
-        .collect::<Vec<_>>()
-        .join("\n");
-    if stderr.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            // CSI sequences: ESC [ ... final byte in @..~
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) && c != '[' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod diagnostics_tests {
-    use super::diagnostics;
-
-    #[test]
-    fn progress_chatter_is_dropped_and_diagnostics_kept() {
-        let stderr = "    Blocking waiting for file lock on package cache\n   Compiling p v0.1.0 (/x)\n\
-                      error[E0308]: mismatched types\n  --> src/lib.rs:1:1\n\x1b[1m\x1b[32m   Compiling\x1b[0m q\n";
-        assert_eq!(
-            diagnostics(stderr),
-            "error[E0308]: mismatched types\n  --> src/lib.rs:1:1\n"
-        );
     }
 }

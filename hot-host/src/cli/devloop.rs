@@ -11,12 +11,12 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::build::{BuildError, BuildOutput, Builder};
+pub use crate::build::metadata::{IdentityError, plugin_id};
+use crate::build::{BuildError, BuildEvent, BuildOutput, Builder};
 use crate::cli::autosave::{Autosaver, Job, Saved};
 use crate::cli::repl::{self, Flow};
 use crate::reload::{Host, ReloadError, ReloadReport};
@@ -131,74 +131,6 @@ impl SessionSnapshots {
     }
 }
 
-/// Why the plugin's identity could not be found.
-#[derive(Debug, thiserror::Error)]
-pub enum IdentityError {
-    #[error("`{}` is not a plugin crate: it has no `Cargo.toml`", dir.display())]
-    NoManifest { dir: PathBuf },
-    #[error("could not run `{} metadata`: {source}", cargo.display())]
-    Spawn {
-        cargo: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("`cargo metadata` failed for {}:\n{stderr}", manifest.display())]
-    Cargo { manifest: PathBuf, stderr: String },
-    #[error("`cargo metadata` lists no package with the manifest {}; is it a virtual workspace manifest? run the host on the plugin crate's directory", manifest.display())]
-    NoPackage { manifest: PathBuf },
-}
-
-/// The identity of the plugin crate in `plugin_dir` (its package name and manifest), as
-/// `cargo metadata` (of `$CARGO`, else `cargo`) says, for marking and checking snapshots.
-pub fn plugin_id(plugin_dir: &Path) -> Result<PluginId, IdentityError> {
-    let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
-    let manifest = plugin_dir.join("Cargo.toml");
-    if !manifest.is_file() {
-        return Err(IdentityError::NoManifest {
-            dir: plugin_dir.to_path_buf(),
-        });
-    }
-    let manifest = manifest.canonicalize().unwrap_or(manifest);
-    let output = Command::new(&cargo)
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .current_dir(plugin_dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| IdentityError::Spawn {
-            cargo: cargo.clone(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(IdentityError::Cargo {
-            manifest,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        });
-    }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).map_err(|e| IdentityError::Cargo {
-            manifest: manifest.clone(),
-            stderr: format!("its output is not JSON: {e}"),
-        })?;
-    metadata["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
-        .and_then(|p| p["name"].as_str())
-        .map(|name| PluginId {
-            package: name.to_owned(),
-            manifest: manifest.display().to_string(),
-        })
-        .ok_or(IdentityError::NoPackage { manifest })
-}
-
 /// Something the loop reacts to.
 #[derive(Debug)]
 pub enum Event {
@@ -208,6 +140,8 @@ pub enum Event {
     Eof,
     /// The plugin's sources changed.
     Changed(Change),
+    /// A background build's progress.
+    Building(BuildEvent),
     /// A background build finished; `since` is when the first change it includes was seen.
     Built {
         result: Result<BuildOutput, BuildError>,
@@ -224,7 +158,8 @@ fn spawn_builder(builder: Builder, events: mpsc::Sender<Event>) -> mpsc::Sender<
         .name("coo-build".into())
         .spawn(move || {
             for since in incoming {
-                let result = builder.build();
+                let result =
+                    builder.build_with(&mut |event| drop(events.send(Event::Building(event))));
                 if events.send(Event::Built { result, since }).is_err() {
                     return;
                 }
@@ -394,6 +329,7 @@ pub fn run(
                     let _ = builds.send(since);
                 }
             }
+            Ok(Event::Building(event)) => print_build_event(&event, err)?,
             Ok(Event::Built { result, since }) => {
                 building = false;
                 if let Some(newer) = pending.take() {
@@ -419,6 +355,9 @@ pub fn run(
                             out,
                             err,
                         )?;
+                        if let Ok(report) = &outcome {
+                            print_warnings(report.to_version, &output.warnings, err)?;
+                        }
                         if outcome.is_ok()
                             && let Some(t) = ticker.as_mut()
                         {
@@ -504,6 +443,30 @@ pub fn report(
                 "{red}reload failed{red:#}; version {version} keeps running with its state\n{e}"
             )
         }
+    }
+}
+
+/// Prints what a background build tells while it runs: cargo's status lines, as cargo shows
+/// them on its standard error.
+fn print_build_event(event: &BuildEvent, err: &mut dyn Write) -> io::Result<()> {
+    match event {
+        BuildEvent::Status(line) => writeln!(err, "{line}"),
+    }
+}
+
+/// Says how many warnings the build of the version now running had, and how to see them (the
+/// `warnings` command), as one line after the reload's report.
+fn print_warnings(version: u64, warnings: &[String], err: &mut dyn Write) -> io::Result<()> {
+    match warnings.len() {
+        0 => Ok(()),
+        1 => writeln!(
+            err,
+            "warning: version {version} was built with 1 warning; `warnings` shows it"
+        ),
+        n => writeln!(
+            err,
+            "warning: version {version} was built with {n} warnings; `warnings` shows them"
+        ),
     }
 }
 

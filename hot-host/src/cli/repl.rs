@@ -108,6 +108,7 @@ enum Action {
     Load,
     Reload,
     Plan,
+    Warnings,
     Fns,
     Types,
     Help,
@@ -171,6 +172,14 @@ pub const COMMANDS: &[Command] = &[
         about: "build the current source and show the migration it would need, without applying it",
         example: "plan",
         action: Action::Plan,
+    },
+    Command {
+        name: "warnings",
+        alias: None,
+        args: &[],
+        about: "print the warnings of the last successful build",
+        example: "warnings",
+        action: Action::Warnings,
     },
     Command {
         name: "fns",
@@ -380,6 +389,15 @@ fn command(
             Ok(text) => write!(out, "{text}")?,
             Err(e) => writeln!(err, "error: {e}")?,
         },
+        (Action::Warnings, _) => {
+            let warnings = host.builder().last_warnings();
+            if warnings.is_empty() {
+                writeln!(out, "the last build had no warnings")?;
+            }
+            for warning in warnings {
+                write!(out, "{warning}")?;
+            }
+        }
         (Action::Fns, _) => {
             for (name, desc) in host.fns() {
                 writeln!(out, "{name}: {}", desc.signature())?;

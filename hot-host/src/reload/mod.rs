@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use coo_runtime::plugin::panics::{DropPanic, take_drop_panics, this_sink};
-use coo_runtime::{Catalog, DuplicateTypeName, MigrateError, PlanError, State};
+use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, PlanError, State};
 
 use crate::build::{BuildError, Builder};
 use crate::load::{LoadError, LoadedLibrary, Loader, kept, take_pinned};
@@ -53,7 +53,7 @@ pub enum ReloadError {
     #[error("{0}")]
     Plan(#[from] PlanError),
     #[error("the live state could not be migrated, nothing was changed: {0}")]
-    Migrate(#[from] MigrateError),
+    Migrate(#[from] ExecuteError),
 }
 
 /// One plugin crate, loaded and running, with its state.

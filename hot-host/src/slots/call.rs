@@ -234,7 +234,7 @@ struct ReturnRoom {
     kind: ValueKind,
     prim: PrimBuf,
     string: MaybeUninit<ForeignString>,
-    value: Option<ReturnStorage>,
+    value: Option<Scratch>,
 }
 
 impl ReturnRoom {
@@ -244,7 +244,7 @@ impl ReturnRoom {
             prim: PrimBuf::new(),
             string: MaybeUninit::uninit(),
             value: match kind {
-                ValueKind::Value(ty) => Some(ReturnStorage::new(ty())),
+                ValueKind::Value(ty) => Some(Scratch::for_type(ty())),
                 _ => None,
             },
         }
@@ -256,7 +256,7 @@ impl ReturnRoom {
     fn ptr(&mut self) -> *mut u8 {
         match (&self.kind, &self.value) {
             (ValueKind::String, _) => self.string.as_mut_ptr().cast(),
-            (ValueKind::Value(_), Some(storage)) => storage.ptr,
+            (ValueKind::Value(_), Some(storage)) => storage.ptr(),
             _ => self.prim.0.as_mut_ptr(),
         }
     }
@@ -280,7 +280,7 @@ impl ReturnRoom {
                 // moves into the new resource (the storage is only freed). `ty` lives in the
                 // function's image, which `desc.image()` guards.
                 let resource =
-                    unsafe { Resource::from_raw_in(ty(), storage.ptr, desc.image().clone()) };
+                    unsafe { Resource::from_raw_in(ty(), storage.ptr(), desc.image().clone()) };
                 let ty_name = resource.desc().name.to_owned();
                 state.insert_resource(resource);
                 Value::Resource(ty_name)
@@ -308,31 +308,5 @@ impl Drop for MovedArgs {
             // it, dropped once with its own build's glue; the scratch then only frees memory.
             unsafe { (desc.glue.drop)(scratch.ptr()) };
         }
-    }
-}
-
-/// Aligned room for a returned value; freed, never dropped.
-struct ReturnStorage {
-    ptr: *mut u8,
-    layout: std::alloc::Layout,
-}
-
-impl ReturnStorage {
-    fn new(desc: &TypeDesc) -> ReturnStorage {
-        let layout = std::alloc::Layout::from_size_align(desc.size.max(1), desc.align)
-            .expect("a Rust type's layout");
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc(layout) };
-        if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout)
-        }
-        ReturnStorage { ptr, layout }
-    }
-}
-
-impl Drop for ReturnStorage {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout; any value in it was moved out.
-        unsafe { std::alloc::dealloc(self.ptr, self.layout) }
     }
 }

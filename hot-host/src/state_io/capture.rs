@@ -117,7 +117,7 @@ impl Encoder {
             }
             ShapeKind::Named(desc) => match self.plain_runs(desc()) {
                 Some(inner) => {
-                    for run in inner.to_vec() {
+                    for run in inner.iter().copied() {
                         push_run(
                             runs,
                             Run {

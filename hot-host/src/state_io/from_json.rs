@@ -60,8 +60,9 @@ use coo_runtime::descriptors::matching::{
 };
 use coo_runtime::descriptors::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
 use coo_runtime::migration::casts::{Num, write_num};
-use coo_runtime::migration::execute::{MigrateError, Seg, ValuePath, write_default};
+use coo_runtime::migration::execute::{DefaultPanicked, Seg, ValuePath, write_default};
 use coo_runtime::migration::plan::DefaultPlan;
+use coo_runtime::storage::raw::drop_elements;
 use coo_runtime::storage::scratch::Scratch;
 use coo_runtime::{ImageRef, Resource, State};
 
@@ -113,19 +114,6 @@ unsafe fn drop_fields(fields: &[FieldDesc], dsts: &[*mut u8]) {
         if shape.needs_drop {
             // SAFETY: the caller's contract: a valid value, dropped once.
             unsafe { (shape.drop)(dst) }
-        }
-    }
-}
-
-/// Drops `n` elements of `shape` laid out from `base`.
-///
-/// # Safety
-/// The elements are valid and are not used again.
-unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
-    if shape.needs_drop {
-        for i in 0..n {
-            // SAFETY: element `i < n` is valid and dropped once (caller's contract).
-            unsafe { (shape.drop)(base.add(i * shape.size)) }
         }
     }
 }
@@ -525,12 +513,8 @@ impl<'v> ValueBuilder<'v> {
             },
         )
     }
-    fn default_panicked(&self, e: MigrateError) -> ValueError {
-        let message = match e {
-            MigrateError::Default { message, .. } => message,
-            other => other.to_string(),
-        };
-        ValueError::at(self.path(), ValueErrorKind::Default { message })
+    fn default_panicked(&self, panicked: DefaultPanicked) -> ValueError {
+        ValueError::at(self.path(), ValueErrorKind::Default { panicked })
     }
 }
 

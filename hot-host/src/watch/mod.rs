@@ -32,15 +32,14 @@ use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsStr;
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use cargo_metadata::{DependencyKind, Metadata, TargetKind};
 use notify::event::{MetadataKind, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher as _};
-use serde_json::Value;
 
-use crate::build::is_removed_env;
+use crate::build::metadata::{MetadataError, Packages, cargo_metadata, default_cargo};
 
 /// The debounce window `hot-host run` uses: a batch is sent this long after the last event of a
 /// burst.
@@ -52,14 +51,14 @@ pub const MAX_BATCH_DELAY: Duration = Duration::from_millis(500);
 
 /// The kinds of cargo targets a library build compiles: the library itself, under any of its
 /// crate types, and its build script. Binaries, tests, examples and benches are not built.
-const LIB_BUILD_KINDS: &[&str] = &[
-    "lib",
-    "rlib",
-    "dylib",
-    "cdylib",
-    "staticlib",
-    "proc-macro",
-    "custom-build",
+const LIB_BUILD_KINDS: &[TargetKind] = &[
+    TargetKind::Lib,
+    TargetKind::RLib,
+    TargetKind::DyLib,
+    TargetKind::CDyLib,
+    TargetKind::StaticLib,
+    TargetKind::ProcMacro,
+    TargetKind::CustomBuild,
 ];
 
 /// What to watch: directories, recursively, and single files.
@@ -94,18 +93,8 @@ pub struct Change {
 /// Why paths could not be found or watched.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    #[error("`{}` is not a crate: it has no `Cargo.toml`", dir.display())]
-    NoManifest { dir: PathBuf },
-    #[error("could not run cargo (`{}`): {source}", cargo.display())]
-    Spawn {
-        cargo: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("`cargo metadata` failed ({status}):\n{stderr}")]
-    Metadata { status: ExitStatus, stderr: String },
-    #[error("could not read the output of `cargo metadata`: {0}")]
-    Json(#[source] serde_json::Error),
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
     #[error("could not watch `{}`: {source}", path.display())]
     Watch {
         path: PathBuf,
@@ -133,103 +122,54 @@ pub enum WatchError {
 /// (see [`is_removed_env`]), from `$CARGO` or else `cargo` on `PATH`.
 ///
 /// [`Builder::command`]: crate::Builder::command
+/// [`is_removed_env`]: crate::build::is_removed_env
 pub fn watched_paths(plugin_dir: &Path) -> Result<WatchSet, WatchError> {
-    let cargo = std::env::var_os("CARGO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("cargo"));
-    watched_paths_with_cargo(&cargo, plugin_dir)
+    watched_paths_with_cargo(&default_cargo(), plugin_dir)
 }
 
 /// [`watched_paths`], running this cargo binary.
 pub fn watched_paths_with_cargo(cargo: &Path, plugin_dir: &Path) -> Result<WatchSet, WatchError> {
-    let manifest = plugin_dir.join("Cargo.toml");
-    if !manifest.is_file() {
-        return Err(WatchError::NoManifest {
-            dir: plugin_dir.to_path_buf(),
-        });
-    }
-    let manifest = std::path::absolute(&manifest).unwrap_or(manifest);
-    let mut cmd = Command::new(cargo);
-    // In the plugin's directory, as the build runs: cargo reads `.cargo/config.toml` from there.
-    cmd.current_dir(plugin_dir)
-        .arg("metadata")
-        .arg("--format-version")
-        .arg("1")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--color")
-        .arg("never")
-        .stdin(Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if is_removed_env(&name) {
-            cmd.env_remove(name);
-        }
-    }
-    let output = cmd.output().map_err(|source| WatchError::Spawn {
-        cargo: cargo.to_path_buf(),
-        source,
-    })?;
-    if !output.status.success() {
-        return Err(WatchError::Metadata {
-            status: output.status,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        });
-    }
-    let metadata: Value = serde_json::from_slice(&output.stdout).map_err(WatchError::Json)?;
+    let (metadata, _) = cargo_metadata(cargo, plugin_dir, Packages::Resolved)?;
     Ok(watch_set_from_metadata(&metadata))
 }
 
 /// The [`WatchSet`] of `cargo metadata`'s output: see [`watched_paths`].
-fn watch_set_from_metadata(metadata: &Value) -> WatchSet {
+fn watch_set_from_metadata(metadata: &Metadata) -> WatchSet {
     let mut set = WatchSet::default();
-    let packages: Vec<&Value> = metadata["packages"]
-        .as_array()
-        .map(|p| p.iter().collect())
-        .unwrap_or_default();
-    let nodes: Vec<&Value> = metadata["resolve"]["nodes"]
-        .as_array()
-        .map(|n| n.iter().collect())
-        .unwrap_or_default();
-    let root = metadata["resolve"]["root"].as_str();
+    let nodes = metadata.resolve.as_ref().map_or(&[][..], |r| &r.nodes[..]);
+    let root = metadata.resolve.as_ref().and_then(|r| r.root.as_ref());
 
     // The packages the root's library build compiles: walk the resolve graph from the root,
     // through normal and build dependencies.
-    let mut reached: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<&str> = root.into_iter().collect();
+    let mut reached = HashSet::new();
+    let mut stack: Vec<_> = root.into_iter().collect();
     while let Some(id) = stack.pop() {
         if !reached.insert(id) {
             continue;
         }
-        let Some(node) = nodes.iter().find(|n| n["id"].as_str() == Some(id)) else {
+        let Some(node) = nodes.iter().find(|n| n.id == *id) else {
             continue;
         };
-        for dep in node["deps"].as_array().into_iter().flatten() {
-            let Some(pkg) = dep["pkg"].as_str() else {
-                continue;
-            };
-            // `dep_kinds` lists each way the dependency is used; `kind` is null for a normal
-            // dependency. Absent (cargo before 1.41): count it.
-            let dev_only = dep["dep_kinds"].as_array().is_some_and(|kinds| {
-                !kinds.is_empty() && kinds.iter().all(|k| k["kind"].as_str() == Some("dev"))
-            });
+        for dep in &node.deps {
+            // `dep_kinds` lists each way the dependency is used. Empty (cargo before 1.41):
+            // count it.
+            let dev_only = !dep.dep_kinds.is_empty()
+                && dep
+                    .dep_kinds
+                    .iter()
+                    .all(|k| k.kind == DependencyKind::Development);
             if !dev_only {
-                stack.push(pkg);
+                stack.push(&dep.pkg);
             }
         }
     }
 
-    for package in packages {
-        let Some(id) = package["id"].as_str() else {
-            continue;
-        };
+    for package in &metadata.packages {
         // A path package has no source; registry and git packages do not change.
-        if !reached.contains(id) || !package["source"].is_null() {
+        if !reached.contains(&package.id) || package.source.is_some() {
             continue;
         }
-        let Some(dir) = package["manifest_path"]
-            .as_str()
-            .and_then(|m| Path::new(m).parent())
-        else {
+        let Some(dir) = package.manifest_path.parent().map(|d| d.as_std_path()) else {
             continue;
         };
         set.files.push(dir.join("Cargo.toml"));
@@ -238,19 +178,15 @@ fn watch_set_from_metadata(metadata: &Value) -> WatchSet {
         if src.is_dir() {
             set.dirs.push(src);
         }
-        for target in package["targets"].as_array().into_iter().flatten() {
-            let builds = target["kind"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .any(|kind| LIB_BUILD_KINDS.contains(&kind));
-            let Some(src_path) = target["src_path"].as_str().map(Path::new) else {
-                continue;
-            };
+        for target in &package.targets {
+            let builds = target
+                .kind
+                .iter()
+                .any(|kind| LIB_BUILD_KINDS.contains(kind));
             if !builds {
                 continue;
             }
+            let src_path = target.src_path.as_std_path();
             match src_path.parent() {
                 // A source file at the package root, or above it (`path = "../lib.rs"`): the
                 // file alone, not the directory, which holds `target/` and everything else.
@@ -263,9 +199,8 @@ fn watch_set_from_metadata(metadata: &Value) -> WatchSet {
 
     // A workspace member builds with the workspace's `[workspace.dependencies]`, profiles and
     // lints.
-    if let Some(root) = metadata["workspace_root"].as_str() {
-        set.files.push(Path::new(root).join("Cargo.toml"));
-    }
+    set.files
+        .push(metadata.workspace_root.as_std_path().join("Cargo.toml"));
     set.normalize();
     set
 }

@@ -286,7 +286,7 @@ fn run_arr_case(case: &ArrCase) {
             Err(MigrationError::Migrate(err)) => assert!(
                 matches!(
                     &err,
-                    MigrateError::ArrayShrink { path, old_len: o, new_len: n, index: i }
+                    ExecuteError { path, kind: ExecuteErrorKind::ArrayShrink { old_len: o, new_len: n, index: i } }
                         if path.to_string() == "Rand.a" && *o == old_len && *n == case.new_len
                             && *i == index
                 ),

@@ -30,8 +30,8 @@ use coo_runtime::descriptors::layout::{
     EnumDesc, EnumRepr, FieldsStyle, StructDesc, TypeGlue, VariantDesc,
 };
 use coo_runtime::{
-    Catalog, CooField, FieldDesc, MigrateError, MigrationError, Prim, Resource, Shape, ShapeKind,
-    State, TypeDesc, TypeKind,
+    Catalog, CooField, ExecuteError, ExecuteErrorKind, FieldDesc, MigrationError, Prim, Resource,
+    Shape, ShapeKind, State, TypeDesc, TypeKind,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -838,10 +838,9 @@ fn run_enum_case(case: &EnumCase) {
     if let Some(i) = removed_use {
         let variant = VARIANTS[case.old.variants[case.values[i].variant].name];
         match result {
-            Err(MigrationError::Migrate(MigrateError::VariantRemoved {
+            Err(MigrationError::Migrate(ExecuteError {
                 path,
-                ty,
-                variant: named,
+                kind: ExecuteErrorKind::VariantRemoved { ty, variant: named },
             })) => {
                 assert_eq!(path.to_string(), format!("Hold.items[{i}]"));
                 assert_eq!((ty.as_str(), named.as_str()), ("Rnum", variant));

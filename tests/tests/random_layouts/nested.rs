@@ -592,7 +592,10 @@ fn run_nest_case(case: &NestCase) {
     let new = build_chain(case, true);
     let catalog = Catalog::from_descs([new[0].desc]).expect("one type per name");
     match state.migrate_to(&catalog) {
-        Err(MigrationError::Migrate(MigrateError::Hook { path, ty, message })) => {
+        Err(MigrationError::Migrate(ExecuteError {
+            path,
+            kind: ExecuteErrorKind::Hook { ty, message },
+        })) => {
             let expected_path = std::iter::once("Nest0")
                 .chain(std::iter::repeat_n(CHILD, f))
                 .collect::<Vec<_>>()

@@ -84,8 +84,9 @@ pub enum ValueErrorKind {
     Conflict {
         conflict: MatchConflict,
     },
+    /// A default panicked; its message says what to write.
     Default {
-        message: String,
+        panicked: DefaultPanicked,
     },
 }
 
@@ -166,12 +167,7 @@ impl fmt::Display for ValueError {
             ),
             ValueErrorKind::Pool { message } => write!(f, "`{path}` is a pool, but {message}"),
             ValueErrorKind::Conflict { conflict } => write!(f, "`{path}`: {conflict}"),
-            ValueErrorKind::Default { message } => write!(
-                f,
-                "the default of `{path}` panicked: {message}; make the `Default` impl or \
-                 `#[coo(default = ...)]` expression that makes it not panic, or give the field a \
-                 `#[coo(default = ...)]` that does not"
-            ),
+            ValueErrorKind::Default { panicked } => write!(f, "{}", panicked.at(path)),
         }
     }
 }

@@ -1,0 +1,472 @@
+//! The build: reads old values and writes new ones, following the plan, without native
+//! recursion proportional to the data.
+//!
+//! A value under construction whose parts are built one after another — a struct's fields, an
+//! enum variant's fields, an array's or vector's elements, a pool's slots, the value inside a
+//! `Box` or `Some` — is a [`Frame`] on [`Exec`]'s heap stack, with the index of the next part to
+//! build. Parts that finish on the spot (plain bytes, numbers, strings, defaults, vectors of
+//! unchanged elements) are built inline; a part that has parts of its own pushes its frame, and
+//! its parent continues when that frame is done. Native recursion is bounded by the depth of the
+//! *types* (defaults; see [`super::defaults`]), never of the data: a chain of a million
+//! `Option<Box<Node>>` costs a million frames of heap, not of stack.
+//!
+//! A `Box` or `Some` can only be written around a complete value (its glue moves one in), so the
+//! value inside is built in scratch memory owned by its frame, and moved in when done.
+//!
+//! Errors keep the recursive walk's contract: when a part fails, its frame takes apart the parts
+//! it completed (a [`Rollback`]), frees what it allocated, adds its segment to the error's path,
+//! and the failure moves on to the frame below, until nothing is left at the root's destination.
+
+use std::ptr::NonNull;
+
+use crate::migration::casts::{CastKind, read_num, write_num};
+use crate::migration::plan::{Conv, TypeBody};
+use crate::storage::raw::{self, drop_elements, shape_layout};
+use crate::storage::view::OldValue;
+
+use super::defaults::{holds_default, write_default_inside};
+use super::error::{ExecuteError, ExecuteErrorKind, Seg};
+use super::rollback::Rollback;
+use super::{Exec, enums};
+
+mod resume;
+
+/// A value under construction at `dst`, built from the old one at `src`, whose parts `..next`
+/// are complete.
+#[derive(Clone, Copy)]
+pub(super) struct Frame<'p> {
+    src: *const u8,
+    dst: *mut u8,
+    next: usize,
+    work: Work<'p>,
+}
+
+/// What a [`Frame`] builds.
+#[derive(Clone, Copy)]
+enum Work<'p> {
+    /// The fields of a struct of type plan `index`, one step each.
+    Struct { index: usize },
+    /// The fields of variant `vi` of an enum of type plan `index`, built in `scratch` (the
+    /// variant plan's scratch layout) before the variant is written. The old fields' addresses
+    /// are [`Exec::addrs`]`[addrs..]`.
+    Variant {
+        index: usize,
+        vi: usize,
+        addrs: usize,
+        scratch: NonNull<u8>,
+    },
+    /// The elements of an array (`at` is `dst`) or of a vector (`at` is the vector; `src` and
+    /// `dst` are the buffers) of `len` elements.
+    Elements {
+        conv: &'p Conv,
+        at: *mut u8,
+        len: usize,
+    },
+    /// The `n` slots of a pool; an occupied slot's value is built in `scratch` (the new
+    /// element's layout). `pending`: slot `next - 1` is built there and not yet set.
+    Pool {
+        conv: &'p Conv,
+        scratch: NonNull<u8>,
+        n: usize,
+        pending: bool,
+    },
+    /// The value inside a `Box` or `Some` (`src` is the old one), built in `scratch` (the new
+    /// element's layout); `next` is 1 once it was started.
+    Boxed {
+        conv: &'p Conv,
+        scratch: NonNull<u8>,
+    },
+}
+
+impl<'p> Exec<'p> {
+    /// Builds the new value of type plan `index` at `dst` from the old value at `src`. On error,
+    /// nothing is left at `dst` and the old value is as it was; the error's path is innermost
+    /// segment first (see [`ExecuteError::within_name`]).
+    ///
+    /// # Safety
+    /// `src` is a valid value of the plan's old type; `dst` is valid for writes of the new type
+    /// and suitably aligned.
+    pub(crate) unsafe fn build_type(
+        &mut self,
+        index: usize,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        debug_assert!(self.frames.is_empty() && self.addrs.is_empty());
+        // Invariant of the loop: `Ok` means the top frame may go on (its last part is
+        // complete); `Err` means the top frame's last started part failed and left nothing.
+        // SAFETY: the caller's contract.
+        let mut progress = unsafe { self.start_type(index, src, dst) };
+        while let Some(&top) = self.frames.last() {
+            progress = match progress {
+                // SAFETY: the top frame's parts `..next` are complete.
+                Ok(()) => unsafe { self.resume(top) },
+                Err(e) => {
+                    self.frames.pop();
+                    // SAFETY: as above; its part `next - 1` failed and left nothing.
+                    Err(unsafe { self.abandon(top, e) })
+                }
+            };
+        }
+        progress
+    }
+
+    fn set_next(&mut self, next: usize) {
+        self.frames.last_mut().expect("a frame is building").next = next;
+    }
+
+    /// Starts building `conv` at `dst` from `src`: builds it on the spot, or pushes its frame.
+    /// On error nothing is left at `dst` and no frame was pushed.
+    ///
+    /// # Safety
+    /// `src` is a valid value of the conversion's old shape; `dst` is valid for writes of the new
+    /// shape and suitably aligned.
+    unsafe fn start(
+        &mut self,
+        conv: &'p Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        match conv {
+            Conv::Copy { size } | Conv::Move { size } => {
+                // SAFETY: both values have `size` bytes that mean the same thing. For `Move`,
+                // the bytes are shared with the old value until commit or rollback gives them
+                // to exactly one side.
+                unsafe { core::ptr::copy_nonoverlapping(src, dst, *size) };
+                Ok(())
+            }
+            Conv::Cast { from, to, kind } => {
+                // SAFETY: `src` holds a `from`, `dst` has room for a `to`.
+                let n = unsafe { read_num(*from, src) };
+                // SAFETY: as above.
+                if unsafe { write_num(n, *to, dst) } {
+                    Ok(())
+                } else {
+                    debug_assert_eq!(*kind, CastKind::Checked, "widening never fails");
+                    Err(ExecuteError::here(ExecuteErrorKind::CheckedCast {
+                        from: *from,
+                        to: *to,
+                        value: n.to_string(),
+                    }))
+                }
+            }
+            Conv::String { old, new, .. } => {
+                // SAFETY: `src` is a valid `String` of the old build.
+                let (ptr, len) = unsafe { (old.as_str)(src) };
+                // SAFETY: the bytes are valid UTF-8 and stay alive during the call.
+                unsafe { (new.write_from)(dst, ptr, len) };
+                Ok(())
+            }
+            // SAFETY: forwarded contract.
+            Conv::Array { .. } => unsafe { self.start_array(conv, src, dst) },
+            Conv::Vec {
+                elem,
+                old_elem,
+                new_elem,
+                old,
+                new,
+                ..
+            } => {
+                // SAFETY: `src` is a valid vector of the old build.
+                let (ptr, len) = unsafe { (old.parts)(src) };
+                // SAFETY: `dst` is valid for writes of the new vector.
+                let buf = unsafe { (new.write_with_capacity)(dst, len) };
+                // SAFETY: both buffers hold room for `len` elements.
+                if unsafe { copy_elements(elem, old_elem.size, new_elem.size, ptr, buf, len) } {
+                    // SAFETY: the first `len` elements are built.
+                    unsafe { (new.set_len)(dst, len) };
+                    return Ok(());
+                }
+                self.frames.push(Frame {
+                    src: ptr,
+                    dst: buf,
+                    next: 0,
+                    work: Work::Elements { conv, at: dst, len },
+                });
+                Ok(())
+            }
+            Conv::Box { new_elem, old, .. } => {
+                let scratch = raw::alloc(shape_layout(new_elem));
+                self.frames.push(Frame {
+                    // SAFETY: `src` is a valid box of the old build.
+                    src: unsafe { (old.get)(src) },
+                    dst,
+                    next: 0,
+                    work: Work::Boxed { conv, scratch },
+                });
+                Ok(())
+            }
+            Conv::Option {
+                new_elem, old, new, ..
+            } => {
+                // SAFETY: `src` is a valid option of the old build.
+                let inner = unsafe { (old.get)(src) };
+                if inner.is_null() {
+                    // SAFETY: `dst` is valid for writes of the new option.
+                    unsafe { (new.write_none)(dst) };
+                    return Ok(());
+                }
+                let scratch = raw::alloc(shape_layout(new_elem));
+                self.frames.push(Frame {
+                    src: inner,
+                    dst,
+                    next: 0,
+                    work: Work::Boxed { conv, scratch },
+                });
+                Ok(())
+            }
+            Conv::Pool {
+                new_elem, old, new, ..
+            } => {
+                // SAFETY: `src` is a valid pool of the old build.
+                let n = unsafe { (old.slot_count)(src) };
+                // SAFETY: `dst` is valid for writes of the new pool.
+                unsafe { (new.write_vacant)(dst, n) };
+                let scratch = raw::alloc(shape_layout(new_elem));
+                self.frames.push(Frame {
+                    src,
+                    dst,
+                    next: 0,
+                    work: Work::Pool {
+                        conv,
+                        scratch,
+                        n,
+                        pending: false,
+                    },
+                });
+                Ok(())
+            }
+            // SAFETY: forwarded contract.
+            Conv::Named(index) => unsafe { self.start_type(*index, src, dst) },
+        }
+    }
+
+    /// [`Exec::start`] for a value of type plan `index`.
+    ///
+    /// # Safety
+    /// As for [`Exec::build_type`].
+    unsafe fn start_type(
+        &mut self,
+        index: usize,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        let tp = &self.plan.types[index];
+        match &tp.body {
+            TypeBody::Struct { .. } => {
+                self.frames.push(Frame {
+                    src,
+                    dst,
+                    next: 0,
+                    work: Work::Struct { index },
+                });
+                Ok(())
+            }
+            TypeBody::Enum(ep) => {
+                let (old_enum, _) = enums(tp.old, tp.new);
+                let addrs = self.addrs.len();
+                self.addrs
+                    .resize(addrs + ep.old_max_fields, core::ptr::null_mut());
+                // SAFETY: `src` is a valid old value and the addresses have room for its
+                // largest variant.
+                let vi = unsafe { (old_enum.read)(src, self.addrs[addrs..].as_mut_ptr().cast()) };
+                match &ep.variants[vi] {
+                    Some(vp) => {
+                        self.frames.push(Frame {
+                            src,
+                            dst,
+                            next: 0,
+                            work: Work::Variant {
+                                index,
+                                vi,
+                                addrs,
+                                scratch: raw::alloc(vp.scratch),
+                            },
+                        });
+                        Ok(())
+                    }
+                    None => {
+                        self.addrs.truncate(addrs);
+                        match &ep.removed_default {
+                            // SAFETY: `dst` is valid for writes of the new type.
+                            Some(d) => unsafe { write_default_inside(d, dst)? },
+                            None => {
+                                return Err(ExecuteError::here(ExecuteErrorKind::VariantRemoved {
+                                    ty: tp.old.name.to_owned(),
+                                    variant: old_enum.variants[vi].name.to_owned(),
+                                }));
+                            }
+                        }
+                        // SAFETY: `dst` holds the complete new value.
+                        unsafe { self.finish_type(index, src, dst) }
+                    }
+                }
+            }
+            TypeBody::HookOnly(d) => {
+                // SAFETY: `dst` is valid for writes of the new type.
+                unsafe { write_default_inside(d, dst)? };
+                // SAFETY: `dst` holds the complete new value.
+                unsafe { self.finish_type(index, src, dst) }
+            }
+        }
+    }
+
+    /// Runs the type's migration hook on the complete new value at `dst` and counts it. On
+    /// error the new value was dropped.
+    ///
+    /// # Safety
+    /// `dst` holds the complete new value of type plan `index`, built from `src`.
+    unsafe fn finish_type(
+        &mut self,
+        index: usize,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        let tp = &self.plan.types[index];
+        if let Some(hook) = tp.hook {
+            // SAFETY: `src` is a valid old value that is only read while the view lives.
+            let old = unsafe { OldValue::new(tp.old, src) };
+            // SAFETY: `dst` holds the complete new value, built as an independent copy (types
+            // with hooks are planned with `copy`), referenced by nothing else.
+            if let Err(message) = unsafe { hook(&old, dst) } {
+                // SAFETY: the new value is an independent copy; it is dropped once.
+                unsafe { (tp.new.glue.drop)(dst) };
+                return Err(ExecuteError::here(ExecuteErrorKind::Hook {
+                    ty: tp.new.name.to_owned(),
+                    message: message.into_string(),
+                }));
+            }
+        }
+        self.counts[index] += 1;
+        Ok(())
+    }
+
+    /// Starts an array: checks what it would lose, then builds its elements (on the spot when
+    /// they are plain bytes) and fills what it gained.
+    ///
+    /// # Safety
+    /// As for [`Exec::start`], with an array conversion.
+    unsafe fn start_array(
+        &mut self,
+        conv: &'p Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        let Conv::Array {
+            elem,
+            old_elem,
+            new_elem,
+            old_len,
+            new_len,
+            old_default,
+            ..
+        } = conv
+        else {
+            unreachable!("called for arrays")
+        };
+        // Check what would be lost before building anything.
+        for i in *new_len..*old_len {
+            // SAFETY: element `i < old_len` of the old array.
+            let p = unsafe { src.add(i * old_elem.size) };
+            let is_default = match old_default {
+                Some(d) => {
+                    // SAFETY: `p` is a valid value of `old_elem`, and `d` builds its default.
+                    unsafe { holds_default(d, old_elem, p) }.map_err(|e| e.inside(Seg::Index(i)))?
+                }
+                None => false,
+            };
+            if !is_default {
+                return Err(ExecuteError::here(ExecuteErrorKind::ArrayShrink {
+                    old_len: *old_len,
+                    new_len: *new_len,
+                    index: i,
+                }));
+            }
+        }
+        let common = (*old_len).min(*new_len);
+        // SAFETY: the arrays hold `common` elements each at their strides.
+        if unsafe { copy_elements(elem, old_elem.size, new_elem.size, src, dst, common) } {
+            // SAFETY: the elements `..common` are built.
+            return unsafe { self.fill_array(conv, src, dst) };
+        }
+        self.frames.push(Frame {
+            src,
+            dst,
+            next: 0,
+            work: Work::Elements {
+                conv,
+                at: dst,
+                len: common,
+            },
+        });
+        Ok(())
+    }
+
+    /// Fills the elements an array gained with their default. On error, nothing is left at
+    /// `dst`.
+    ///
+    /// # Safety
+    /// `dst` holds the elements the array keeps, built from those at `src`.
+    unsafe fn fill_array(
+        &mut self,
+        conv: &'p Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        let Conv::Array {
+            elem,
+            old_elem,
+            new_elem,
+            old_len,
+            new_len,
+            fill,
+            ..
+        } = conv
+        else {
+            unreachable!("called for arrays")
+        };
+        let common = (*old_len).min(*new_len);
+        for i in common..*new_len {
+            let fill = fill.as_ref().expect("planned for growing arrays");
+            // SAFETY: element `i < new_len` of the new array.
+            let result = unsafe { write_default_inside(fill, dst.add(i * new_elem.size)) };
+            if let Err(e) = result {
+                // SAFETY: the defaults `common..i` were written and are dropped once; the
+                // elements `..common` were built from `src`.
+                unsafe {
+                    drop_elements(new_elem, dst.add(common * new_elem.size), i - common);
+                    let mut rollback = Rollback::new(self.plan);
+                    rollback.push_elements(elem, old_elem, new_elem, src, dst, common);
+                    rollback.run();
+                }
+                return Err(e.inside(Seg::Index(i)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds `len` elements with one copy when their conversion is a copy or a move of the whole
+/// element (the common flat case), returning whether it did.
+///
+/// # Safety
+/// `src` holds `len` valid old elements of `old_size` bytes; `dst` has room for `len` new ones
+/// of `new_size` bytes; the buffers do not overlap.
+unsafe fn copy_elements(
+    elem: &Conv,
+    old_size: usize,
+    new_size: usize,
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+) -> bool {
+    match elem {
+        Conv::Copy { size } | Conv::Move { size } if *size == old_size && *size == new_size => {
+            // SAFETY: identical layouts (caller's contract). Moved elements are shared until
+            // commit or rollback, as for single values.
+            unsafe { core::ptr::copy_nonoverlapping(src, dst, len * size) };
+            true
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,48 @@
+//! What a migration did, type by type: the [`Report`] that [`State::migrate`](crate::State::migrate)
+//! returns.
+
+use std::fmt;
+
+use crate::migration::diff::TypeDiff;
+
+/// What a migration did, type by type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Every changed type, with how many of its values were migrated.
+    pub types: Vec<TypeReport>,
+    /// Resources whose type did not change: kept in place, not copied.
+    pub kept: Vec<String>,
+    /// Resources that were rebuilt.
+    pub migrated: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeReport {
+    pub diff: TypeDiff,
+    pub values: u64,
+}
+
+impl Report {
+    /// The report of the type with this (new) name.
+    pub fn ty(&self, name: &str) -> Option<&TypeReport> {
+        self.types.iter().find(|t| t.diff.new_name == name)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.types.is_empty() {
+            writeln!(f, "no layout changes")?;
+        }
+        for t in &self.types {
+            write!(f, "{}", t.diff)?;
+            writeln!(
+                f,
+                "  {} value{} migrated",
+                t.values,
+                if t.values == 1 { "" } else { "s" }
+            )?;
+        }
+        Ok(())
+    }
+}
