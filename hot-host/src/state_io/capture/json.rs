@@ -79,8 +79,33 @@ enum Ty<'s> {
 type Fields<'s> = Vec<(&'s str, Ty<'s>)>;
 
 enum TypeShape<'s> {
-    Struct(FieldsStyle, Fields<'s>),
+    /// A struct; with its members' text when it is flat (named fields, all primitives), so that
+    /// the many values of such a type are written without the work stack.
+    Struct(FieldsStyle, Fields<'s>, Option<Flat>),
     Enum(Vec<(&'s str, FieldsStyle, Fields<'s>)>),
+}
+
+/// A flat struct's members: each one's name as written before its value (`"x":`, then `,"y":`)
+/// and its primitive type.
+type Flat = Vec<(String, Prim)>;
+
+fn flat(style: FieldsStyle, fields: &Fields<'_>) -> Option<Flat> {
+    if style != FieldsStyle::Named || fields.is_empty() {
+        return None;
+    }
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| match ty {
+            Ty::Prim(p) => {
+                let mut key = String::from(if i > 0 { "," } else { "" });
+                json_string(&mut key, name);
+                key.push(':');
+                Some((key, *p))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The schema's types, by index.
@@ -107,7 +132,11 @@ impl<'s> Types<'s> {
             .types
             .values()
             .map(|layout| match &layout.kind {
-                LayoutKind::Struct { style, fields: f } => TypeShape::Struct(*style, fields(f)),
+                LayoutKind::Struct { style, fields: f } => {
+                    let fields = fields(f);
+                    let flat = flat(*style, &fields);
+                    TypeShape::Struct(*style, fields, flat)
+                }
                 LayoutKind::Enum { variants, .. } => TypeShape::Enum(
                     variants
                         .iter()
@@ -366,7 +395,15 @@ impl Writer<'_, '_> {
                 self.out.push('}');
             }
             Ty::Named(i) => match &types.shapes[*i] {
-                TypeShape::Struct(style, fields) => self.fields(*style, fields, stack),
+                TypeShape::Struct(_, _, Some(flat)) => {
+                    self.out.push('{');
+                    for (key, prim) in flat {
+                        self.out.push_str(key);
+                        self.prim(*prim);
+                    }
+                    self.out.push('}');
+                }
+                TypeShape::Struct(style, fields, None) => self.fields(*style, fields, stack),
                 TypeShape::Enum(variants) => {
                     let (name, style, fields) = &variants[self.u32() as usize];
                     // serde's externally tagged enums: a unit variant is its name, any other
