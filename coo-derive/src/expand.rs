@@ -466,7 +466,7 @@ fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
     let run_hook = quote_spanned!(path.span()=> __coo::run_hook::<#ty, _, _>);
     quote! {
         unsafe fn __coo_hook(
-            __coo_old: &__coo::OldValue<'_>,
+            __coo_old: &__coo::ValueView<'_>,
             __coo_new: *mut u8,
         ) -> __coo::core::result::Result<(), __coo::ForeignString> {
             // SAFETY: `HookFn`'s contract: `__coo_new` points to a valid value of this type that

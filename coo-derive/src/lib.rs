@@ -42,7 +42,7 @@ use syn::{DeriveInput, Item, parse_macro_input};
 /// - `#[coo(rename_from = "Hero")]`: an earlier name of the type; repeat it for several.
 /// - `#[coo(migrate = path::to::hook)]`: a hook that runs after the automatic migration of each
 ///   value, with the signature
-///   `fn(&coo_runtime::OldValue<'_>, &mut Self) -> Result<(), E> where E: Display`.
+///   `fn(&coo_runtime::ValueView<'_>, &mut Self) -> Result<(), E> where E: Display`.
 ///
 /// On a field:
 /// - `#[coo(default = EXPR)]`: the value of the field when it is new in this version (struct
@@ -53,7 +53,7 @@ use syn::{DeriveInput, Item, parse_macro_input};
 /// - `#[coo(rename_from = "Walking")]`: an earlier name of the variant; repeat it for several.
 ///
 /// ```ignore
-/// use coo_runtime::{CooType, OldValue};
+/// use coo_runtime::{CooType, ValueView};
 ///
 /// #[derive(CooType)]
 /// #[coo(rename_from = "Hero", migrate = heal)]
@@ -64,7 +64,7 @@ use syn::{DeriveInput, Item, parse_macro_input};
 ///     speed: f32,
 /// }
 ///
-/// fn heal(old: &OldValue<'_>, new: &mut Player) -> Result<(), String> {
+/// fn heal(old: &ValueView<'_>, new: &mut Player) -> Result<(), String> {
 ///     new.health = new.health.max(1);
 ///     Ok(())
 /// }

@@ -42,4 +42,4 @@ pub use migration::plan::{Plan, PlanError, Problem, ProblemKind};
 pub use plugin::image::ImageRef;
 pub use storage::pool::{Handle, Pool, StaleHandle};
 pub use storage::state::{MigrationError, Resource, State};
-pub use storage::view::{FieldView, OldValue, ViewError};
+pub use storage::view::{FieldView, ValueView, ViewError};

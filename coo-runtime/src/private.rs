@@ -19,7 +19,7 @@ pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
     FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
 };
-pub use crate::storage::view::OldValue;
+pub use crate::storage::view::ValueView;
 
 /// The types a hot function can take by reference: `&T` and `&mut T` of a `CooType` `T` are its
 /// live resource. A trait of its own, so that another type is reported in those terms.
@@ -100,8 +100,8 @@ pub unsafe fn write_default<T: Default>(dst: *mut u8) -> Result<(), ForeignStrin
 /// another type is reported with the signature to write, not as a mismatch of function types.
 #[diagnostic::on_unimplemented(
     message = "this migration hook takes `&mut {Self}`, but it is the hook of `{T}`",
-    label = "expected `fn(&OldValue<'_>, &mut {T}) -> Result<(), E>`",
-    note = "a migration hook of `{T}` is `fn(old: &coo_runtime::OldValue<'_>, new: &mut {T}) -> Result<(), E>` where `E: Display` (`String`, for example)"
+    label = "expected `fn(&ValueView<'_>, &mut {T}) -> Result<(), E>`",
+    note = "a migration hook of `{T}` is `fn(old: &coo_runtime::ValueView<'_>, new: &mut {T}) -> Result<(), E>` where `E: Display` (`String`, for example)"
 )]
 pub trait HookTarget<T> {
     fn target(new: &mut T) -> &mut Self;
@@ -141,8 +141,8 @@ impl<E: core::fmt::Display> HookResult for Result<(), E> {
 /// # Safety
 /// `new` points to a valid `T`.
 pub unsafe fn run_hook<T, A: HookTarget<T>, R: HookResult>(
-    f: impl FnOnce(&OldValue<'_>, &mut A) -> R,
-    old: &OldValue<'_>,
+    f: impl FnOnce(&ValueView<'_>, &mut A) -> R,
+    old: &ValueView<'_>,
     new: *mut u8,
 ) -> Result<(), ForeignString> {
     // SAFETY: the caller passes a valid `T` at `new` and no other reference to it is live.

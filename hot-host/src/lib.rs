@@ -11,7 +11,7 @@
 //! | [`reload`] | [`Host`]: the live state, the current image, and the reload transaction (plan, migrate, commit or roll back) with its [`ReloadReport`] | plan/migrate → report |
 //! | [`slots`] | [`FnHandle`]s: calls through one atomic load and an indirect call; what a reload does to each slot (planned, swapped at commit); the call path and its [`Value`]s | swap slots → calls |
 //! | [`state_io`] | paths into the state, printing it, building values from JSON, snapshots | state in and out |
-//! | [`cli`] | the command language, the dev loop and start of `hot-host run`, snapshots listing, the terminal | the command line |
+//! | [`cli`] | the command language (with live watches), the dev loop and start of `hot-host run`, snapshots listing, the terminal (line editing with completion from the living program) | the command line |
 //!
 //! The `hot-host` binary (`main.rs`) parses its arguments and calls [`cli`].
 

@@ -682,3 +682,182 @@ fn a_call_that_replaces_a_resource_whose_drop_panics_warns_and_the_host_goes_on(
     );
     host.quit();
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn a_watch_prints_its_value_whenever_a_command_changes_it_until_unwatched() {
+    let dir = support::copy_fixture("game-plugin", "cmd_watch");
+    let mut host = Host::start(dir.path());
+
+    assert_eq!(host.run("watch Game.score"), out(&["Game.score = 0"]));
+    assert_eq!(
+        host.run("watch Game.counter --json"),
+        out(&["Game.counter = 0"])
+    );
+    // Printed after the command that changed it, once per change.
+    assert_eq!(host.run("call add_score 5"), out(&["5", "Game.score = 5"]));
+    assert_eq!(host.run("call step"), out(&["Game.counter = 1"]));
+    assert_eq!(host.run("call describe"), out(&["\"dungeon at 1\""]));
+    assert_eq!(host.run("set Game.score 7"), out(&["Game.score = 7"]));
+    assert_eq!(
+        host.run("watches"),
+        out(&["Game.score", "Game.counter --json"])
+    );
+    assert_eq!(host.run("unwatch Game.score"), Output::default());
+    assert_eq!(host.run("call add_score 1"), out(&["8"]));
+    assert_eq!(
+        host.run("unwatch Game.score"),
+        err("error: `Game.score` is not watched; `watches` lists the watched paths")
+    );
+    assert_eq!(
+        host.run("watch Game.nope"),
+        err(
+            "error: `Game` is a `Game`, which has no field `nope`; its fields are `counter`, `score`, `enemies`, `phase`, `title`"
+        )
+    );
+    // A value missing for now is said once, and printed when it is there.
+    assert_eq!(
+        host.run("watch Game.enemies[2].name"),
+        err(
+            "warning: watching `Game.enemies[2].name`, which has no value now: `Game.enemies` has 2 elements; index 2 is out of range"
+        )
+    );
+    assert_eq!(
+        host.run(
+            r#"call add_enemy '{"name": "troll", "pos": [0, 0], "stats": {"hp": 1, "level": 1}}'"#
+        ),
+        out(&["3", "Game.enemies[2].name = \"troll\""])
+    );
+    assert_eq!(
+        host.run("help watch unwatch"),
+        out(&[
+            "commands:",
+            "  watch <path> [--json]    print a value now and whenever it changes (after every tick and command), as `<path> = <value>`",
+            "                           e.g. `watch World.tick --json`",
+            "  unwatch <path>           stop watching a value",
+            "                           e.g. `unwatch World.tick`",
+        ])
+    );
+    let help = hot_host::cli::repl::help();
+    assert_eq!(
+        host.run("help nope"),
+        Output {
+            out: help.lines().map(str::to_owned).collect(),
+            err: vec!["error: there is no command `nope`".to_owned()],
+        }
+    );
+    host.quit();
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn a_watch_whose_path_vanishes_in_a_reload_says_so_once_and_ends() {
+    let dir = support::copy_fixture("game-plugin", "cmd_watch_gone");
+    let mut host = Host::start(dir.path());
+    assert_eq!(
+        host.run("watch Game.title"),
+        out(&["Game.title = \"dungeon\""])
+    );
+    assert_eq!(host.run("watch Game.score"), out(&["Game.score = 0"]));
+
+    edit(dir.path(), "    pub title: String,\n", "");
+    edit(dir.path(), "        title: \"dungeon\".into(),\n", "");
+    edit(
+        dir.path(),
+        "format!(\"{} at {}\", game.title, game.counter)",
+        "format!(\"at {}\", game.counter)",
+    );
+    let reloaded = host.run("reload");
+    assert!(
+        reloaded
+            .out
+            .first()
+            .is_some_and(|l| l.starts_with("version 1 -> 2")),
+        "{reloaded:?}"
+    );
+    assert_eq!(
+        reloaded.err,
+        [
+            "warning: the watch of `Game.title` ends: `Game` is a `Game`, which has no field `title`; its fields are `counter`, `score`, `enemies`, `phase`"
+        ]
+    );
+    // Said once: the other watch goes on, and nothing more is said of the ended one.
+    assert_eq!(host.run("call add_score 2"), out(&["2", "Game.score = 2"]));
+    assert_eq!(host.run("watches"), out(&["Game.score"]));
+    host.quit();
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn a_watch_prints_the_value_again_after_every_tick_that_changed_it() {
+    let dir = support::copy_fixture("tick-plugin", "cmd_watch_tick");
+    let state_dir = dir.path().join("state");
+    let support::HostProcess {
+        mut child,
+        mut stdin,
+        out,
+        err: _err,
+    } = support::run_host(
+        dir.path(),
+        &[
+            "--state-dir".as_ref(),
+            state_dir.as_os_str(),
+            "--every".as_ref(),
+            "10".as_ref(),
+            "--no-watch".as_ref(),
+            "--autosave".as_ref(),
+            "0".as_ref(),
+        ],
+    );
+    writeln!(stdin, "watch Counter.count --json").unwrap();
+    stdin.flush().unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    let mut counts = Vec::new();
+    while counts.len() < 4 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = out
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no 4 counts within {PATIENCE:?}; stdout: {seen:#?}"));
+        if let Some(count) = line.strip_prefix("Counter.count = ") {
+            counts.push(count.parse::<u64>().unwrap());
+        }
+        seen.push(line);
+    }
+    // Each tick adds one; every print is of a new value.
+    assert!(
+        counts.windows(2).all(|w| w[0] < w[1]),
+        "the counts printed: {counts:?}"
+    );
+    writeln!(stdin, "quit").unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn types_with_a_name_prints_that_type_only() {
+    let dir = support::copy_fixture("game-plugin", "cmd_one_type");
+    let mut host = Host::start(dir.path());
+    assert_eq!(
+        host.run("types Stats"),
+        out(&["struct Stats (8 bytes)", "    hp: i32", "    level: u8"])
+    );
+    assert_eq!(
+        host.run("types Nope"),
+        err("error: the plugin has no type `Nope`; `types` lists them")
+    );
+    host.quit();
+}

@@ -1113,6 +1113,12 @@ fn a_large_state_autosaves_while_it_ticks_and_comes_back_exactly() {
 fn a_reload_shows_cargos_progress_and_the_warnings_of_its_build() {
     let dir = support::copy_fixture("tick-plugin", "loop_warn");
     let mut host = Running::start(dir.path(), &["--every", "0"]);
+    // The first build shows cargo's progress too, before the plugin is loaded.
+    assert_eq!(
+        host.wait_err("Compiling"),
+        format!("   Compiling loop_warn v0.1.0 ({})", dir.path().display())
+    );
+    host.wait_err("    Finished `dev` profile");
     host.send("warnings");
     host.wait_out("no warnings", |l| {
         (l == "the last build had no warnings").then_some(())
@@ -1147,6 +1153,9 @@ fn a_reload_shows_cargos_progress_and_the_warnings_of_its_build() {
     assert_eq!(next(), "  --> src/lib.rs:22:9");
     assert_eq!(next(), "   |");
     assert_eq!(next(), "22 |     let unused = 1;");
+    // A reload typed as a command shows cargo's progress as well.
+    host.send("reload");
+    host.wait_err("    Finished `dev` profile");
     host.quit();
 }
 
@@ -1157,6 +1166,12 @@ fn a_reload_shows_cargos_progress_and_the_warnings_of_its_build() {
 fn a_build_error_shows_cargos_progress_and_rustcs_diagnostics_in_full() {
     let dir = support::copy_fixture("tick-plugin", "loop_broken");
     let mut host = Running::start(dir.path(), &["--every", "0"]);
+    // The first build shows cargo's progress too, before the plugin is loaded.
+    assert_eq!(
+        host.wait_err("Compiling"),
+        format!("   Compiling loop_broken v0.1.0 ({})", dir.path().display())
+    );
+    host.wait_err("    Finished `dev` profile");
     // The loop answers: it watches the sources.
     assert_eq!(host.state(), json!({"Counter": {"count": 0, "marker": 0}}));
     edit(

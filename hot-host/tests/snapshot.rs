@@ -2,6 +2,7 @@
 //! `v1`, `v2`, … sharing stable names through `#[coo(name)]`), migrating by name as a reload does.
 #![allow(missing_debug_implementations, dead_code)]
 
+use coo_runtime::migration::casts::InexactCast;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -626,7 +627,7 @@ fn an_integer_that_no_longer_fits_is_an_error_naming_the_path_and_the_value() {
     let err = build_error(snapshot::load(&text, &catalog(&[v2_narrow::World::DESC])).unwrap_err());
     match &err {
         ValueError {
-            kind: ValueErrorKind::CheckedCast { value, from, to },
+            kind: ValueErrorKind::CheckedCast(InexactCast { value, from, to }),
             path,
         } => {
             assert_eq!(path.to_string(), "World.small");
@@ -677,7 +678,7 @@ fn floats_convert_from_the_type_they_were_saved_as() {
     let err =
         build_error(snapshot::load(&text, &catalog(&[v2_floats::Reading::DESC])).unwrap_err());
     assert!(
-        matches!(&err, ValueError { kind: ValueErrorKind::CheckedCast { value, .. }, path }
+        matches!(&err, ValueError { kind: ValueErrorKind::CheckedCast(InexactCast { value, .. }), path }
             if path.to_string() == "Reading.narrow" && value == "0.1"),
         "{err}"
     );

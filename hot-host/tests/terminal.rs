@@ -1,7 +1,8 @@
 //! `hot-host run` on a real terminal: a tmux pane of a private tmux server. A reload report that
 //! arrives while a command line is being typed is printed above the line, which stays intact on
-//! screen and in the editor; and `NO_COLOR` turns the report's colours off. Into a pipe, the
-//! report is plain unless `CLICOLOR_FORCE` is set.
+//! screen and in the editor, its prompt showing the new version; and `NO_COLOR` turns the
+//! report's colours off. Tab completes commands and paths into the live state, under the names
+//! of the version running. Into a pipe, the report is plain unless `CLICOLOR_FORCE` is set.
 //!
 //! The terminal test needs `tmux`; without it, it says so and checks nothing else.
 
@@ -86,12 +87,37 @@ impl Tmux {
     }
 
     fn press_enter(&self) {
+        self.press("Enter");
+    }
+
+    /// Presses the key tmux names `key` (`Enter`, `Tab`).
+    fn press(&self, key: &str) {
         let status = self
             .command()
-            .args(["send-keys", "-t", "coo", "Enter"])
+            .args(["send-keys", "-t", "coo", key])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+}
+
+impl Tmux {
+    /// Waits until the command in the pane has ended (and with it the session).
+    fn wait_ended(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while self
+            .command()
+            .args(["has-session", "-t", "coo"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the host did not end within {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -161,22 +187,23 @@ fn a_report_arriving_while_a_line_is_typed_is_printed_above_it_and_no_color_is_o
     tmux.press_enter();
     tmux.wait_for("the count", |s| {
         let lines = screen_lines(s);
-        lines.len() >= 2 && lines[lines.len() - 2..] == ["state Counter.count", "0"]
+        lines.len() >= 3 && lines[lines.len() - 3..] == ["v1> state Counter.count", "0", "v1>"]
     });
 
     // Half a command typed, not entered; then a save reloads the plugin.
     tmux.type_text("state Counter.mar");
     tmux.wait_for("the typed text", |s| {
-        screen_lines(s).last() == Some(&"state Counter.mar")
+        screen_lines(s).last() == Some(&"v1> state Counter.mar")
     });
     edit(dir.path(), "counter.marker = 0;", "counter.marker = 7;");
     let screen = tmux.wait_for("the reload report", |s| {
         s.contains("version 1 -> 2") && s.contains("librar")
     });
 
-    // The report is printed above the typed line, which is drawn again, whole, below it.
+    // The report is printed above the typed line, which is drawn again, whole, below it, after
+    // the new version's prompt.
     let shown = screen_lines(&screen);
-    assert_eq!(shown.last(), Some(&"state Counter.mar"), "{screen}");
+    assert_eq!(shown.last(), Some(&"v2> state Counter.mar"), "{screen}");
     assert!(
         shown.iter().any(|l| l.starts_with("version 1 -> 2 (")),
         "the report starts a line of its own:\n{screen}"
@@ -201,10 +228,148 @@ fn a_report_arriving_while_a_line_is_typed_is_printed_above_it_and_no_color_is_o
     tmux.press_enter();
     let screen = tmux.wait_for("the marker's value", |s| {
         let lines = screen_lines(s);
-        lines.len() >= 2 && lines[lines.len() - 2] == "state Counter.marker"
+        lines.len() >= 3 && lines[lines.len() - 3] == "v2> state Counter.marker"
     });
-    assert_eq!(screen_lines(&screen).last(), Some(&"0"), "{screen}");
+    assert_eq!(
+        screen_lines(&screen)[screen_lines(&screen).len() - 2..],
+        ["0", "v2>"],
+        "{screen}"
+    );
 
+    tmux.type_text("quit");
+    tmux.press_enter();
+    drop(tmux);
+}
+
+/// `hot-host run` on the tick fixture copied as `name`, in a tmux pane, ticking off.
+fn run_in_tmux(name: &str) -> (tempfile::TempDir, Tmux) {
+    let dir = support::copy_fixture("tick-plugin", name);
+    let tmux = host_in_tmux(dir.path());
+    (dir, tmux)
+}
+
+/// `hot-host run dir` in a tmux pane, ticking off, its state in `dir/state`.
+fn host_in_tmux(dir: &Path) -> Tmux {
+    let state_dir = dir.join("state");
+    let target_dir = support::fixtures_target_dir();
+    Tmux::start(
+        120,
+        &[
+            "env".as_ref(),
+            "NO_COLOR=1".as_ref(),
+            env!("CARGO_BIN_EXE_hot-host").as_ref(),
+            "run".as_ref(),
+            dir.as_os_str(),
+            "--target-dir".as_ref(),
+            target_dir.as_os_str(),
+            "--state-dir".as_ref(),
+            state_dir.as_os_str(),
+            "--every".as_ref(),
+            "0".as_ref(),
+            "--autosave".as_ref(),
+            "0".as_ref(),
+        ],
+    )
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host in tmux, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn tab_completes_commands_and_paths_of_the_running_version_after_its_prompt() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: no tmux to run a terminal in");
+        return;
+    }
+    let (dir, tmux) = run_in_tmux("term_complete");
+    let last_line = |line: &'static str| move |s: &str| screen_lines(s).last() == Some(&line);
+    tmux.wait_for("the prompt of version 1", last_line("v1>"));
+
+    // A command, then a resource, then a field of it. After the command, its arguments are
+    // hinted.
+    tmux.type_text("sta");
+    tmux.press("Tab");
+    tmux.wait_for(
+        "the command completed and its arguments hinted",
+        last_line("v1> state [<path>] [--json]"),
+    );
+    tmux.type_text("Co");
+    tmux.press("Tab");
+    tmux.wait_for("the resource completed", last_line("v1> state Counter"));
+    tmux.type_text(".ma");
+    tmux.press("Tab");
+    tmux.wait_for("the field completed", last_line("v1> state Counter.marker"));
+    tmux.press_enter();
+    tmux.wait_for("the marker's value", |s| {
+        let lines = screen_lines(s);
+        lines.len() >= 3 && lines[lines.len() - 3..] == ["v1> state Counter.marker", "0", "v1>"]
+    });
+
+    // A reload renames the field: the prompt shows the new version, and the field completes
+    // under its new name.
+    edit(
+        dir.path(),
+        "    pub marker: u32,",
+        "    #[coo(rename_from = \"marker\")]\n    pub mark: u32,",
+    );
+    edit(dir.path(), "marker: 0,", "mark: 0,");
+    edit(dir.path(), "counter.marker = 0;", "counter.mark = 0;");
+    tmux.wait_for("the prompt of version 2", |s| {
+        s.contains("version 1 -> 2") && screen_lines(s).last() == Some(&"v2>")
+    });
+    tmux.type_text("state Counter.m");
+    tmux.press("Tab");
+    tmux.wait_for(
+        "the renamed field completed",
+        last_line("v2> state Counter.mark"),
+    );
+    tmux.press_enter();
+    tmux.wait_for("the renamed field's value", |s| {
+        let lines = screen_lines(s);
+        lines.len() >= 3 && lines[lines.len() - 3..] == ["v2> state Counter.mark", "0", "v2>"]
+    });
+
+    tmux.type_text("quit");
+    tmux.press_enter();
+    drop(tmux);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host in tmux, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn the_lines_of_a_run_are_recalled_with_the_up_key_in_the_next_run_of_the_plugin() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: no tmux to run a terminal in");
+        return;
+    }
+    let (dir, tmux) = run_in_tmux("term_history");
+    let last_line = |line: &'static str| move |s: &str| screen_lines(s).last() == Some(&line);
+    tmux.wait_for("the prompt", last_line("v1>"));
+    tmux.type_text("state Counter.count");
+    tmux.press_enter();
+    tmux.wait_for("the count", |s| {
+        let lines = screen_lines(s);
+        lines.len() >= 3 && lines[lines.len() - 3..] == ["v1> state Counter.count", "0", "v1>"]
+    });
+    tmux.type_text("quit");
+    tmux.press_enter();
+    tmux.wait_ended();
+    drop(tmux);
+
+    let tmux = host_in_tmux(dir.path());
+    tmux.wait_for("the prompt of the next run", last_line("v1>"));
+    tmux.press("Up");
+    tmux.wait_for("the last line of the run before", last_line("v1> quit"));
+    tmux.press("Up");
+    tmux.wait_for("the line before it", last_line("v1> state Counter.count"));
+    tmux.press_enter();
+    tmux.wait_for("the count", |s| {
+        let lines = screen_lines(s);
+        lines.len() >= 3 && lines[lines.len() - 3..] == ["v1> state Counter.count", "0", "v1>"]
+    });
     tmux.type_text("quit");
     tmux.press_enter();
     drop(tmux);

@@ -5,6 +5,7 @@
 //! test binary.
 #![allow(missing_debug_implementations)]
 
+use coo_runtime::migration::casts::InexactCast;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -207,7 +208,7 @@ fn a_million_deep_chain_that_cannot_migrate_is_kept_as_it_was() {
         let checked_cast = match &err {
             MigrationError::Migrate(ExecuteError {
                 path,
-                kind: ExecuteErrorKind::CheckedCast { value, .. },
+                kind: ExecuteErrorKind::CheckedCast(InexactCast { value, .. }),
             }) => (path.to_string(), value.clone()),
             other => panic!("expected a checked cast error, got {other}"),
         };

@@ -8,7 +8,7 @@ use coo_runtime::__private::{EnumDesc, FieldsStyle, StructDesc};
 use coo_runtime::descriptors::layout::{EnumRepr, shape_text};
 use coo_runtime::plugin::ForeignString;
 use coo_runtime::{
-    Catalog, CooField, CooType, FieldDesc, Handle, OldValue, Pool, Prim, TypeDesc, TypeKind,
+    Catalog, CooField, CooType, FieldDesc, Handle, Pool, Prim, TypeDesc, TypeKind, ValueView,
 };
 
 #[derive(CooType, Debug, PartialEq)]
@@ -34,7 +34,7 @@ pub struct Particle {
 }
 
 /// Copies `mass` from the old value, or fails when it is negative (to test the error path).
-fn keep_old_mass(old: &OldValue<'_>, new: &mut Particle) -> Result<(), String> {
+fn keep_old_mass(old: &ValueView<'_>, new: &mut Particle) -> Result<(), String> {
     let mass = old.get::<f32>("mass").map_err(|e| e.to_string())?;
     if mass < 0.0 {
         return Err(format!("negative mass {mass}"));
@@ -84,7 +84,7 @@ pub struct Fragile {
     value: u32,
 }
 
-fn panicking_hook(_old: &OldValue<'_>, _new: &mut Fragile) -> Result<(), String> {
+fn panicking_hook(_old: &ValueView<'_>, _new: &mut Fragile) -> Result<(), String> {
     panic!("hook exploded")
 }
 
@@ -266,7 +266,7 @@ fn particle(mass: f32) -> Particle {
 fn run_hook<T: CooType>(old: &T, new: &mut T) -> Result<(), String> {
     let hook = T::DESC.glue.hook.expect("the type has a hook");
     // SAFETY: `old` is a valid `T`, described by `T::DESC`, borrowed for the view's lifetime.
-    let view = unsafe { OldValue::new(T::DESC, (old as *const T).cast()) };
+    let view = unsafe { ValueView::new(T::DESC, (old as *const T).cast()) };
     // SAFETY: `new` is a valid, exclusively borrowed `T`.
     unsafe { hook(&view, (new as *mut T).cast()) }.map_err(ForeignString::into_string)
 }

@@ -2,6 +2,7 @@
 //! … sharing stable names through `#[coo(name)]`), one test per rule of the migration table.
 #![allow(missing_debug_implementations, dead_code)]
 
+use coo_runtime::migration::casts::InexactCast;
 use std::cell::Cell;
 
 use coo_runtime::migration::execute::Seg;
@@ -224,7 +225,7 @@ mod casts {
         match &err {
             ExecuteError {
                 path,
-                kind: ExecuteErrorKind::CheckedCast { from, to, value },
+                kind: ExecuteErrorKind::CheckedCast(InexactCast { from, to, value }),
             } => {
                 assert_eq!(path.to_string(), "Nums.big");
                 assert_eq!((from.name(), to.name()), ("i64", "i32"));
@@ -776,14 +777,14 @@ mod incompatible {
     }
     pub mod v2_hook {
         use super::*;
-        use coo_runtime::OldValue;
+        use coo_runtime::ValueView;
         #[derive(CooType, Debug)]
         #[coo(name = "Score", migrate = upgrade)]
         pub struct Score {
             pub points: u32,
             pub level: bool,
         }
-        fn upgrade(old: &OldValue<'_>, new: &mut Score) -> Result<(), String> {
+        fn upgrade(old: &ValueView<'_>, new: &mut Score) -> Result<(), String> {
             let text = old.str("points").map_err(|e| e.to_string())?;
             new.points = text
                 .parse()

@@ -164,7 +164,7 @@ fn a_value_replaced_in_a_reload_whose_drop_panics_is_leaked_and_reported() {
             plugin.edit(&[(
                 "#[derive(CooType, Debug)]\npub struct Noisy {\n    pub id: u32,\n}",
                 "#[derive(CooType, Debug)]\n#[coo(migrate = carry)]\npub struct Noisy {\n    pub id: u32,\n    #[coo(default = 5)]\n    pub volume: u8,\n}\n\n\
-                 fn carry(old: &coo_runtime::OldValue<'_>, new: &mut Noisy) -> Result<(), String> {\n    new.id = old.get::<u32>(\"id\").map_err(|e| e.to_string())?;\n    Ok(())\n}",
+                 fn carry(old: &coo_runtime::ValueView<'_>, new: &mut Noisy) -> Result<(), String> {\n    new.id = old.get::<u32>(\"id\").map_err(|e| e.to_string())?;\n    Ok(())\n}",
             ), ("noisy: Noisy { id: 1 },", "noisy: Noisy { id: 1, volume: 5 },")]);
             let report = host.reload().expect("the reload succeeds");
             assert_eq!(
@@ -260,7 +260,7 @@ fn a_hook_error_whose_display_panics_refuses_the_reload() {
                     "#[derive(CooType, Debug)]\npub struct Game {",
                     "pub struct Oops;\n\n\
                      impl std::fmt::Display for Oops {\n    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        panic!(\"oops cannot be shown\")\n    }\n}\n\n\
-                     fn upgrade(_old: &coo_runtime::OldValue<'_>, _new: &mut Game) -> Result<(), Oops> {\n    Err(Oops)\n}\n\n\
+                     fn upgrade(_old: &coo_runtime::ValueView<'_>, _new: &mut Game) -> Result<(), Oops> {\n    Err(Oops)\n}\n\n\
                      #[derive(CooType, Debug)]\n#[coo(migrate = upgrade)]\npub struct Game {\n    #[coo(default = 2)]\n    pub level: u8,",
                 ),
                 ("        counter: 0,\n", "        counter: 0,\n        level: 2,\n"),

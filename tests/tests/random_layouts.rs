@@ -58,6 +58,7 @@
 //! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
 //! first on every run (commit that file when it exists).
 
+use coo_runtime::migration::casts::InexactCast;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::mem::{MaybeUninit, align_of, needs_drop, size_of};
@@ -66,7 +67,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use coo_runtime::descriptors::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
 use coo_runtime::migration::casts::{CastKind, cast_kind};
 use coo_runtime::plugin::ForeignString;
-use coo_runtime::storage::view::OldValue;
+use coo_runtime::storage::view::ValueView;
 use coo_runtime::{
     Catalog, CooField, CooType, DefaultPanicked, ExecuteError, ExecuteErrorKind, FieldDesc, Handle,
     MigrationError, PlanError, Pool, Prim, ProblemKind, Resource, Shape, ShapeKind, State,
@@ -1160,7 +1161,7 @@ const HOOK_FAILS: &str = "hook says no";
 ///
 /// # Safety
 /// `new` points to a complete value of the new layout (slot 1), borrowed mutably.
-unsafe fn hook_writes(old: &OldValue<'_>, new: *mut u8) -> Result<(), ForeignString> {
+unsafe fn hook_writes(old: &ValueView<'_>, new: *mut u8) -> Result<(), ForeignString> {
     HOOK_CALLS.with(|c| c.set(c.get() + 1));
     let count = u32::try_from(old.fields().len()).unwrap();
     for offset in lock(&HOOK_U32).iter() {
@@ -1175,7 +1176,7 @@ unsafe fn hook_writes(old: &OldValue<'_>, new: *mut u8) -> Result<(), ForeignStr
 ///
 /// # Safety
 /// None needed: it touches nothing.
-unsafe fn hook_fails(_old: &OldValue<'_>, _new: *mut u8) -> Result<(), ForeignString> {
+unsafe fn hook_fails(_old: &ValueView<'_>, _new: *mut u8) -> Result<(), ForeignString> {
     HOOK_CALLS.with(|c| c.set(c.get() + 1));
     Err(ForeignString::new(HOOK_FAILS.to_owned()))
 }
@@ -2046,7 +2047,7 @@ impl Refusal {
         match err {
             ExecuteError {
                 path,
-                kind: ExecuteErrorKind::CheckedCast { from, to, value },
+                kind: ExecuteErrorKind::CheckedCast(InexactCast { from, to, value }),
             } => Some(Refusal::Cast {
                 path: path.to_string(),
                 from: *from,

@@ -295,7 +295,7 @@ fn a_failing_migration_hook_rolls_back_leaving_the_state_unchanged() {
         ("game.score += points;\n    game.score", "points"),
         (
             "#[hot_fn]\npub fn init",
-            "fn upgrade(old: &coo_runtime::OldValue<'_>, new: &mut Game) -> Result<(), String> {\n    let score = old.get::<i64>(\"score\").map_err(|e| e.to_string())?;\n    if score == 9 {\n        return Err(format!(\"refusing score {score}\"));\n    }\n    new.score = score.to_string();\n    Ok(())\n}\n\n#[hot_fn]\npub fn init",
+            "fn upgrade(old: &coo_runtime::ValueView<'_>, new: &mut Game) -> Result<(), String> {\n    let score = old.get::<i64>(\"score\").map_err(|e| e.to_string())?;\n    if score == 9 {\n        return Err(format!(\"refusing score {score}\"));\n    }\n    new.score = score.to_string();\n    Ok(())\n}\n\n#[hot_fn]\npub fn init",
         ),
         ("score: 0,", "score: String::new(),"),
     ]);

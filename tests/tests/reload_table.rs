@@ -4,12 +4,13 @@
 
 mod support;
 
+use coo_runtime::migration::casts::InexactCast;
 use coo_runtime::{ExecuteError, ExecuteErrorKind, ProblemKind};
 use hot_host::state_io::show::state_json;
 use hot_host::{Host, ReloadError, Value};
 use support::Plugin;
 
-const HEAD: &str = "use coo_runtime::{CooType, OldValue, hot_fn};\n";
+const HEAD: &str = "use coo_runtime::{CooType, ValueView, hot_fn};\n";
 
 /// A plugin named `name` (unique per test) running `source`, with its `init` called.
 fn start(name: &str, source: &str) -> (Plugin, Host) {
@@ -259,7 +260,7 @@ pub fn init() -> Unit { Unit { a: Mode::Idle, b: Mode::Idle } }
 #[derive(CooType, Debug, Default)]
 #[coo(migrate = land)]
 pub enum Mode { #[default] Idle, Walk { speed: u32 } }
-fn land(old: &OldValue<'_>, new: &mut Mode) -> Result<(), String> {
+fn land(old: &ValueView<'_>, new: &mut Mode) -> Result<(), String> {
     *new = match old.variant() {
         Some("Idle") => Mode::Idle,
         Some("Walk") => Mode::Walk { speed: old.get::<u32>("speed").map_err(|e| e.to_string())? },
@@ -411,7 +412,7 @@ pub fn init() -> M { M { signed: 0, wide: 0.0 } }
     let (plugin, mut host) = start("table_narrow_sign", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { value, .. } }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast(InexactCast { value, .. }) }) => {
             assert_eq!(path.to_string(), "M.signed", "the first field that does not fit");
             assert_eq!(value, "-1");
         }
@@ -440,7 +441,7 @@ pub fn init() -> M { M { wide: 0.0 } }
     let (plugin, mut host) = start("table_narrow_float", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { value, .. } }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast(InexactCast { value, .. }) }) => {
             assert_eq!(path.to_string(), "M.wide");
             assert_eq!(value, "0.1");
         }
@@ -466,7 +467,7 @@ pub fn init() -> Log { Log { values: vec![] } }
     let (plugin, mut host) = start("table_first_misfit", v1);
     let err = refused(&plugin, &mut host, v2);
     match &err {
-        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast { .. } }) => {
+        ReloadError::Migrate(ExecuteError { path, kind: ExecuteErrorKind::CheckedCast(InexactCast { .. }) }) => {
             assert_eq!(path.to_string(), "Log.values[2]")
         }
         other => panic!("expected a refused checked cast, got {other}"),
@@ -488,7 +489,7 @@ pub fn init() -> Clock { Clock { seconds: 61 } }
 #[derive(CooType, Debug, Default)]
 #[coo(migrate = split)]
 pub struct Clock { pub minutes: u32, pub seconds: u32 }
-fn split(old: &OldValue<'_>, new: &mut Clock) -> Result<(), String> {
+fn split(old: &ValueView<'_>, new: &mut Clock) -> Result<(), String> {
     let s = old.get::<u32>("seconds").map_err(|e| e.to_string())?;
     if s > 60 {
         panic!("cannot split {s} seconds");

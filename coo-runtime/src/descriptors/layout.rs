@@ -71,7 +71,7 @@ pub type WriteFn = unsafe fn(dst: *mut u8) -> Result<(), ForeignString>;
 /// is the hook's own error (rendered there); the message is a [`ForeignString`], as for
 /// [`WriteFn`].
 pub type HookFn =
-    unsafe fn(old: &crate::storage::view::OldValue<'_>, new: *mut u8) -> Result<(), ForeignString>;
+    unsafe fn(old: &crate::storage::view::ValueView<'_>, new: *mut u8) -> Result<(), ForeignString>;
 
 /// What kind of type a [`TypeDesc`] describes.
 #[derive(Debug)]

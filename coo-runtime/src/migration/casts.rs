@@ -1,6 +1,9 @@
 //! Conversions between primitive types: which are lossless, which are checked per value.
 
+use core::fmt;
+
 use crate::descriptors::layout::Prim;
+use crate::migration::execute::ValuePath;
 
 /// How a primitive of one type becomes a primitive of another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,5 +350,40 @@ mod tests {
                 );
             }
         }
+    }
+}
+
+/// A checked narrowing that the value does not survive: `value` (of type `from`) is not exactly
+/// representable as `to`. One error for every builder of values (migration, snapshot loading,
+/// `set`), which adds where the value is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InexactCast {
+    pub from: Prim,
+    pub to: Prim,
+    /// The value, as Coo prints numbers.
+    pub value: String,
+}
+
+impl InexactCast {
+    /// The message for the value at `path`, with what to write to fix it.
+    pub fn at<'a>(&'a self, path: &'a ValuePath) -> impl fmt::Display + 'a {
+        InexactAt { cast: self, path }
+    }
+}
+
+struct InexactAt<'a> {
+    cast: &'a InexactCast,
+    path: &'a ValuePath,
+}
+
+impl fmt::Display for InexactAt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let InexactCast { from, to, value } = self.cast;
+        write!(
+            f,
+            "`{}` holds {value}, which is not exactly representable as `{to}` (was `{from}`); \
+             change the value so it fits, or keep the field as `{from}`",
+            self.path
+        )
     }
 }

@@ -233,7 +233,7 @@ impl Planner<'_> {
                         format!("implement `Default` for `{}` so the hook has a value to fill", new.name)
                     } else {
                         format!(
-                            "add `#[coo(migrate = your_fn)]` to `{}` with `fn your_fn(old: &OldValue, new: &mut {}) -> Result<(), String>` to build the new value",
+                            "add `#[coo(migrate = your_fn)]` to `{}` with `fn your_fn(old: &ValueView, new: &mut {}) -> Result<(), String>` to build the new value",
                             new.name, new.name
                         )
                     },

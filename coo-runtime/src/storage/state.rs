@@ -10,7 +10,7 @@ use crate::migration::execute::{Exec, ExecuteError, Report, TypeReport};
 use crate::migration::plan::{Plan, PlanError, ResourcePlan, plan};
 use crate::plugin::image::{ImageRef, distinct};
 use crate::storage::raw;
-use crate::storage::view::OldValue;
+use crate::storage::view::ValueView;
 
 /// A heap allocation holding one value described by a [`TypeDesc`]. The allocation is the host's;
 /// the value inside is dropped with the glue of the build that owns its type, whose image the
@@ -132,9 +132,9 @@ impl Resource {
     }
 
     /// A read-only view of the value.
-    pub fn view(&self) -> OldValue<'_> {
+    pub fn view(&self) -> ValueView<'_> {
         // SAFETY: the value is valid and borrowed immutably for the view's lifetime.
-        unsafe { OldValue::new(self.desc, self.ptr.as_ptr()) }
+        unsafe { ValueView::new(self.desc, self.ptr.as_ptr()) }
     }
 
     /// The value as a `T`, if it is one (the very descriptor of `T` in this build).

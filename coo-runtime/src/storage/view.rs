@@ -43,28 +43,28 @@ fn known_fields(known: &[String]) -> String {
 /// A migration hook receives the old value this way, since the old type's Rust definition is
 /// gone from the new code: `old.get::<u32>("hp")?`, `old.str("name")?`, `old.field("pos")?`.
 #[derive(Clone, Copy)]
-pub struct OldValue<'a> {
+pub struct ValueView<'a> {
     desc: &'static TypeDesc,
     ptr: *const u8,
     _life: core::marker::PhantomData<&'a ()>,
 }
 
-impl fmt::Debug for OldValue<'_> {
+impl fmt::Debug for ValueView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OldValue")
+        f.debug_struct("ValueView")
             .field("type", &self.desc.name)
             .finish_non_exhaustive()
     }
 }
 
-impl<'a> OldValue<'a> {
+impl<'a> ValueView<'a> {
     /// A view of the value at `ptr`.
     ///
     /// # Safety
     /// `ptr` points to a valid value described by `desc` that outlives `'a` and is not mutated
     /// while the view exists.
     pub unsafe fn new(desc: &'static TypeDesc, ptr: *const u8) -> Self {
-        OldValue {
+        ValueView {
             desc,
             ptr,
             _life: core::marker::PhantomData,
@@ -184,7 +184,7 @@ impl<'a> FieldView<'a> {
     /// A view of the value at `ptr`.
     ///
     /// # Safety
-    /// As for [`OldValue::new`], with a value of `shape`.
+    /// As for [`ValueView::new`], with a value of `shape`.
     pub unsafe fn new(shape: &'static Shape, ptr: *const u8) -> Self {
         FieldView::at(shape, ptr)
     }
@@ -258,10 +258,10 @@ impl<'a> FieldView<'a> {
     }
 
     /// The value as a nested `CooType`, or the value a `Box` holds.
-    pub fn value(&self) -> Result<OldValue<'a>, ViewError> {
+    pub fn value(&self) -> Result<ValueView<'a>, ViewError> {
         match self.shape.kind {
             // SAFETY: the value is a valid value of `desc` that outlives `'a`.
-            ShapeKind::Named(desc) => Ok(unsafe { OldValue::new(desc(), self.ptr) }),
+            ShapeKind::Named(desc) => Ok(unsafe { ValueView::new(desc(), self.ptr) }),
             ShapeKind::Box { glue, elem } => {
                 // SAFETY: the value is a valid box.
                 let inner = unsafe { (glue.get)(self.ptr) };
@@ -344,7 +344,7 @@ impl<'a> FieldView<'a> {
     }
 }
 
-/// Primitives readable with [`OldValue::get`] / [`FieldView::get`].
+/// Primitives readable with [`ValueView::get`] / [`FieldView::get`].
 pub trait ViewPrim: Copy + sealed::Sealed {
     const PRIM: Prim;
 }
@@ -368,7 +368,7 @@ view_prims! {
 }
 
 /// The fields style of a type or the variant a value is in, for printers.
-pub fn style_of(value: &OldValue<'_>) -> FieldsStyle {
+pub fn style_of(value: &ValueView<'_>) -> FieldsStyle {
     match &value.desc.kind {
         TypeKind::Struct(s) => s.style,
         TypeKind::Enum(e) => {

@@ -28,6 +28,15 @@ pub enum BuildEvent {
     Status(String),
 }
 
+impl std::fmt::Display for BuildEvent {
+    /// The event as cargo shows it on its standard error.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildEvent::Status(line) => f.write_str(line),
+        }
+    }
+}
+
 /// What the build's JSON messages and stderr said.
 #[derive(Debug)]
 pub(super) struct Messages<'a> {

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub use crate::build::metadata::{IdentityError, plugin_id};
 use crate::build::{BuildError, BuildEvent, BuildOutput, Builder};
 use crate::cli::autosave::{Autosaver, Job, Saved};
-use crate::cli::repl::{self, Flow};
+use crate::cli::completion::SharedIndex;
+use crate::cli::repl::{Flow, Repl};
 use crate::reload::{Host, ReloadError, ReloadReport};
 use crate::slots::{CallError, FnHandle};
 use crate::state_io::capture::Capture;
@@ -238,12 +239,14 @@ impl Ticker {
     }
 }
 
-/// Runs the loop until `quit` or the end of input.
+/// Runs the loop until `quit` or the end of input. `index` is what a line editor completes
+/// from, if there is one: the loop keeps it up to date.
 pub fn run(
     host: &mut Host,
     options: &Options,
     events: mpsc::Sender<Event>,
     incoming: mpsc::Receiver<Event>,
+    index: Option<SharedIndex>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<()> {
@@ -280,6 +283,8 @@ pub fn run(
             t.name
         )?;
     }
+    let plugin = options.snapshots.as_ref().map(|s| s.plugin.clone());
+    let mut repl = Repl::new(plugin, index);
     let mut next_autosave = Instant::now() + options.autosave;
     // Whether anything ran (a tick, a command, a reload) since the last snapshot was captured:
     // an autosave of a state nothing touched is skipped.
@@ -307,8 +312,7 @@ pub fn run(
                     pending = None;
                     discard_in_flight = building;
                 }
-                let plugin = options.snapshots.as_ref().map(|s| &s.plugin);
-                let flow = repl::run_command_of(host, plugin, &line, out, err)?;
+                let flow = repl.run(host, &line, out, err)?;
                 if reloads && let Some(t) = ticker.as_mut() {
                     t.resolve(host);
                 }
@@ -347,6 +351,8 @@ pub fn run(
                         changed = true;
                         save_snapshot(host, options, autosaver.as_ref(), Save::Wait);
                         let outcome = host.reload_from(&output.dylib, Some(output.duration));
+                        // The line drawn again below the report has the new version's prompt.
+                        repl.publish(host);
                         report(
                             options,
                             outcome.as_ref(),
@@ -377,6 +383,8 @@ pub fn run(
         if let Some(t) = ticker.as_mut() {
             changed |= t.tick(host, err)?;
         }
+        // After every tick and every command: watched values that changed.
+        repl.observe(host, out, err)?;
         if !options.autosave.is_zero() && Instant::now() >= next_autosave {
             // While the last one is still being written, this one waits for the next period
             // (which then holds everything that ran since).
@@ -449,9 +457,7 @@ pub fn report(
 /// Prints what a background build tells while it runs: cargo's status lines, as cargo shows
 /// them on its standard error.
 fn print_build_event(event: &BuildEvent, err: &mut dyn Write) -> io::Result<()> {
-    match event {
-        BuildEvent::Status(line) => writeln!(err, "{line}"),
-    }
+    writeln!(err, "{event}")
 }
 
 /// Says how many warnings the build of the version now running had, and how to see them (the

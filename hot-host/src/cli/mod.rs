@@ -2,16 +2,24 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`repl`] | the command language read from standard input: its table of commands, parser and `help` |
+//! | [`commands`] | the table of the command language: each command's arguments, what it does, an example; `help`; word splitting |
+//! | [`repl`] | the command language read from standard input: running a line, what lives from line to line ([`repl::Repl`]) |
+//! | [`watches`] | live watches: values printed whenever they change |
+//! | [`completion`] | what the line editor knows of the living program, and completing and hinting a line from it |
+//! | [`editor`] | the line editor on a terminal: rustyline's helper, the version's prompt, history per plugin |
 //! | [`devloop`] | the dev loop of `hot-host run`: ticks, commands, and a reload on every save |
 //! | [`autosave`] | the dev loop's snapshots formatted and written on a thread of their own, from a copy of the state |
 //! | [`session`] | `hot-host run` from start to end: load, restore a snapshot or call `init`, then the dev loop |
 //! | [`snapshots`] | the default snapshot directory, what `--restore` picks, and `hot-host snapshots` |
-//! | [`terminal`] | standard input and output: line editing, colour through `anstream`, printing above the typed line |
+//! | [`terminal`] | standard input and output: line editing or plain lines, colour through `anstream`, printing above the typed line |
 
 pub mod autosave;
+pub mod commands;
+pub mod completion;
 pub mod devloop;
+pub mod editor;
 pub mod repl;
 pub mod session;
 pub mod snapshots;
 pub mod terminal;
+pub mod watches;

@@ -4,9 +4,12 @@
 use std::io::{self, Write};
 use std::sync::mpsc;
 
+use crate::cli::completion::SharedIndex;
 use crate::cli::devloop::{self, Options};
+use crate::cli::editor::{self, Editing};
 use crate::cli::snapshots::{self, Restore};
 use crate::cli::terminal::{self, Output};
+use crate::cli::watches::Watches;
 use crate::reload::{Host, Value};
 
 /// Runs the plugin of `host` until `quit` or the end of standard input: loads it, restores the
@@ -30,13 +33,27 @@ pub fn run_until_quit(mut host: Host, options: &mut Options, restore: Option<&Re
         }
     }
     let (events, incoming) = mpsc::channel();
+    // What the line editor completes, taken before its first prompt shows the version.
+    let editing = Editing {
+        index: SharedIndex::default(),
+        history: options
+            .snapshots
+            .as_ref()
+            .map(|s| editor::history_file(&s.dir.dir)),
+    };
+    editing.index.refresh(&host, &Watches::default());
+    let index = editing.index.clone();
     // From here on, while a line is typed on a terminal, output is printed above it.
-    let mut output = Output::through(terminal::spawn_stdin_reader(events.clone()));
+    let printers = terminal::spawn_stdin_reader(events.clone(), editing);
+    // Only an editor reads the index.
+    let index = printers.out.is_some().then_some(index);
+    let mut output = Output::through(printers);
     match devloop::run(
         &mut host,
         options,
         events,
         incoming,
+        index,
         &mut output.out,
         &mut output.err,
     ) {
@@ -58,7 +75,9 @@ pub fn start(
     err: &mut dyn Write,
 ) -> io::Result<bool> {
     let dir = host.builder().plugin_dir().display().to_string();
-    match host.reload() {
+    // Cargo's progress goes where cargo would print it; a failed write of it is not worth
+    // failing the start for (the build's own error is reported below).
+    match host.reload_with(&mut |event| drop(writeln!(err, "{event}"))) {
         Ok(report) => writeln!(out, "loaded {dir} (version {})", report.to_version)?,
         Err(e) => {
             writeln!(err, "error: could not load {dir}:\n{e}")?;

@@ -8,7 +8,8 @@
 //!
 //! While a command line is being typed on a terminal, what the dev loop prints (a reload report,
 //! a tick's error) goes through rustyline's external printer: it is printed above the line being
-//! typed, which is drawn again below it, instead of into the middle of it.
+//! typed, which is drawn again below it, instead of into the middle of it. The editor itself
+//! (completion, hints, the prompt, history) is [`crate::cli::editor`]'s.
 
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
@@ -19,6 +20,7 @@ use anstream::AutoStream;
 use rustyline::ExternalPrinter;
 
 use crate::cli::devloop::Event;
+use crate::cli::editor::{self, Editing, VersionPrompt};
 
 /// One output stream of the host: styles kept or stripped as the real stream takes them.
 pub type Stream = AutoStream<Box<dyn Write>>;
@@ -125,17 +127,19 @@ impl Drop for Printed {
     }
 }
 
-/// Feeds lines from standard input into the loop: with line editing and history when standard
-/// input and standard output are a terminal, plain lines otherwise. Returns the editor's printers
-/// (see [`Output::through`]); none when there is no editor.
-pub fn spawn_stdin_reader(events: mpsc::Sender<Event>) -> Printers {
+/// Feeds lines from standard input into the loop: with line editing (completion and hints from
+/// `editing.index`, the version's prompt, history in `editing.history`) when standard input and
+/// standard output are a terminal, plain lines otherwise (no prompt, no completion, no colour
+/// of its own). Returns the editor's printers (see [`Output::through`]); none when there is no
+/// editor.
+pub fn spawn_stdin_reader(events: mpsc::Sender<Event>, editing: Editing) -> Printers {
     let (printers_tx, printers_rx) = mpsc::sync_channel(1);
     thread::Builder::new()
         .name("coo-stdin".into())
         .spawn(move || {
             let terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
             let editor = if terminal {
-                rustyline::DefaultEditor::new().ok()
+                editor::editor(&editing).ok()
             } else {
                 None
             };
@@ -156,8 +160,8 @@ pub fn spawn_stdin_reader(events: mpsc::Sender<Event>) -> Printers {
                     },
                 };
                 let _ = printers_tx.send(printers);
-                while let Ok(line) = editor.readline("") {
-                    let _ = editor.add_history_entry(line.as_str());
+                while let Ok(line) = editor.readline(&VersionPrompt::new(editing.index.clone())) {
+                    editor::remember(&mut editor, &editing, &line);
                     if events.send(Event::Line(line)).is_err() {
                         return;
                     }

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use coo_runtime::plugin::panics::{DropPanic, take_drop_panics, this_sink};
 use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, PlanError, State};
 
-use crate::build::{BuildError, Builder};
+use crate::build::{BuildError, BuildEvent, Builder};
 use crate::load::{LoadError, LoadedLibrary, Loader, kept, take_pinned};
 use crate::slots::plan::SlotTable;
 use crate::slots::{CallError, FnHandle, FnRef};
@@ -130,7 +130,16 @@ impl Host {
 
     /// Builds the plugin and reloads it (the first call loads it).
     pub fn reload(&mut self) -> Result<ReloadReport, ReloadError> {
-        let output = self.builder.build()?;
+        self.reload_with(&mut |_| {})
+    }
+
+    /// [`Host::reload`], passing what the build tells while it runs (cargo's progress) to
+    /// `progress`.
+    pub fn reload_with(
+        &mut self,
+        progress: &mut dyn FnMut(BuildEvent),
+    ) -> Result<ReloadReport, ReloadError> {
+        let output = self.builder.build_with(progress)?;
         self.reload_from(&output.dylib, Some(output.duration))
     }
 
@@ -193,7 +202,15 @@ impl Host {
     /// changes. The library is loaded to read its types, and closed before this returns (unless
     /// it pins itself, see [`crate::load`]); nothing else changes.
     pub fn preview(&mut self) -> Result<String, ReloadError> {
-        let output = self.builder.build()?;
+        self.preview_with(&mut |_| {})
+    }
+
+    /// [`Host::preview`], passing what the build tells while it runs to `progress`.
+    pub fn preview_with(
+        &mut self,
+        progress: &mut dyn FnMut(BuildEvent),
+    ) -> Result<String, ReloadError> {
+        let output = self.builder.build_with(progress)?;
         self.preview_from(&output.dylib)
     }
 

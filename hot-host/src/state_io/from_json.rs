@@ -59,7 +59,7 @@ use coo_runtime::descriptors::matching::{
     self as matching, ItemKind, MatchConflict, Renames, Source, match_items,
 };
 use coo_runtime::descriptors::schema::{FieldLayout, LayoutKind, Schema, TyLayout, TypeLayout};
-use coo_runtime::migration::casts::{Num, write_num};
+use coo_runtime::migration::casts::{InexactCast, Num, write_num};
 use coo_runtime::migration::execute::{DefaultPanicked, Seg, ValuePath, write_default};
 use coo_runtime::migration::plan::DefaultPlan;
 use coo_runtime::storage::raw::drop_elements;

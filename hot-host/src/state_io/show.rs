@@ -1,7 +1,7 @@
 //! Printing live state: one line of JSON for tools (`state --json`) and a `{:#?}`-like rendering
 //! for people (`state`).
 //!
-//! Both printers walk values through their descriptors ([`OldValue`], [`FieldView`]), so they
+//! Both printers walk values through their descriptors ([`ValueView`], [`FieldView`]), so they
 //! print the state of any plugin version without its Rust types, and print a type by its stable
 //! name (`TypeDesc::name`).
 //!
@@ -40,7 +40,7 @@ use core::fmt::Write as _;
 
 use coo_runtime::descriptors::layout::{FieldDesc, FieldsStyle, Prim, ShapeKind, shape_text};
 use coo_runtime::storage::view::style_of;
-use coo_runtime::{FieldView, OldValue, Resource, State};
+use coo_runtime::{FieldView, Resource, State, ValueView};
 
 /// How many elements of an array, `Vec` or pool the pretty rendering shows; the rest are
 /// counted in a last line `... (N more)`.
@@ -199,7 +199,7 @@ struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
-    fn of(value: OldValue<'a>) -> Self {
+    fn of(value: ValueView<'a>) -> Self {
         Object {
             type_name: value.type_name(),
             variant: value.variant(),

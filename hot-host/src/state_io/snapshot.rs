@@ -66,7 +66,7 @@ use coo_runtime::migration::execute::{Seg, ValuePath};
 
 use crate::state_io::from_json::list;
 use coo_runtime::descriptors::schema::{Schema, TypeLayout};
-use coo_runtime::{Catalog, FieldView, OldValue, State};
+use coo_runtime::{Catalog, FieldView, State, ValueView};
 
 use crate::state_io::capture::Capture;
 use crate::state_io::from_json::{

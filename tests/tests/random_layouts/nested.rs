@@ -119,7 +119,7 @@ unsafe fn drop_nest_new<const I: usize>(p: *mut u8) {
 /// # Safety
 /// `new` points to a complete value of the new layout of `Nest{I}`, borrowed mutably.
 unsafe fn nest_hook_writes<const I: usize>(
-    old: &OldValue<'_>,
+    old: &ValueView<'_>,
     new: *mut u8,
 ) -> Result<(), ForeignString> {
     NEST_HOOK_CALLS.with(|c| c.borrow_mut()[I] += 1);

@@ -62,7 +62,7 @@ mod as_hooked_enum {
         B(u32),
     }
 
-    fn rebuild(_old: &OldValue<'_>, _new: &mut Rand) -> Result<(), String> {
+    fn rebuild(_old: &ValueView<'_>, _new: &mut Rand) -> Result<(), String> {
         HOOK_CALLS.with(|c| c.set(c.get() + 1));
         Ok(())
     }

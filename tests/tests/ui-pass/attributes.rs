@@ -1,7 +1,7 @@
 // Every attribute, with hooks named by path and error types that only implement `Display`.
 use core::fmt;
 
-use coo_runtime::{CooType, OldValue};
+use coo_runtime::{CooType, ValueView};
 
 struct HookError;
 
@@ -12,9 +12,9 @@ impl fmt::Display for HookError {
 }
 
 mod hooks {
-    use coo_runtime::OldValue;
+    use coo_runtime::ValueView;
 
-    pub fn fix_player(old: &OldValue<'_>, new: &mut super::Player) -> Result<(), super::HookError> {
+    pub fn fix_player(old: &ValueView<'_>, new: &mut super::Player) -> Result<(), super::HookError> {
         new.hp = old.get::<u32>("hp").map_err(|_| super::HookError)?;
         Ok(())
     }
@@ -60,7 +60,7 @@ struct Pet {
     legs: u8,
 }
 
-fn pet_hook(_: &OldValue<'_>, _: &mut Pet) -> Result<(), &'static str> {
+fn pet_hook(_: &ValueView<'_>, _: &mut Pet) -> Result<(), &'static str> {
     Ok(())
 }
 

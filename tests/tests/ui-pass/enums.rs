@@ -1,5 +1,5 @@
 // Enums with unit, tuple and struct variants, renames, explicit discriminants and a hook.
-use coo_runtime::{CooType, OldValue};
+use coo_runtime::{CooType, ValueView};
 
 #[derive(CooType)]
 enum Mode {
@@ -28,7 +28,7 @@ enum Only {
     Leaf,
 }
 
-fn remap(_old: &OldValue<'_>, new: &mut Weather) -> Result<(), String> {
+fn remap(_old: &ValueView<'_>, new: &mut Weather) -> Result<(), String> {
     *new = Weather::Rain { mm: 1 };
     Ok(())
 }

@@ -1,12 +1,12 @@
-use coo_runtime::{CooType, OldValue};
+use coo_runtime::{CooType, ValueView};
 
 struct NoDisplay;
 
-fn takes_wrong_type(_old: &OldValue<'_>, _new: &mut u32) -> Result<(), String> {
+fn takes_wrong_type(_old: &ValueView<'_>, _new: &mut u32) -> Result<(), String> {
     Ok(())
 }
 
-fn error_without_display(_old: &OldValue<'_>, _new: &mut Enemy) -> Result<(), NoDisplay> {
+fn error_without_display(_old: &ValueView<'_>, _new: &mut Enemy) -> Result<(), NoDisplay> {
     Ok(())
 }
 
@@ -22,7 +22,7 @@ struct Enemy {
     hp: u32,
 }
 
-fn returns_nothing(_old: &OldValue<'_>, _new: &mut Guard) {}
+fn returns_nothing(_old: &ValueView<'_>, _new: &mut Guard) {}
 
 #[derive(CooType)]
 #[coo(migrate = returns_nothing)]

@@ -1,6 +1,6 @@
-use coo_runtime::{CooType, OldValue};
+use coo_runtime::{CooType, ValueView};
 
-fn fix(_old: &OldValue<'_>, _new: &mut Player) -> Result<(), String> {
+fn fix(_old: &ValueView<'_>, _new: &mut Player) -> Result<(), String> {
     Ok(())
 }
 

@@ -19,10 +19,10 @@
 
 use std::ptr::NonNull;
 
-use crate::migration::casts::{CastKind, read_num, write_num};
+use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
 use crate::migration::plan::{Conv, TypeBody};
 use crate::storage::raw::{self, drop_elements, shape_layout};
-use crate::storage::view::OldValue;
+use crate::storage::view::ValueView;
 
 use super::defaults::{holds_default, write_default_inside};
 use super::error::{ExecuteError, ExecuteErrorKind, Seg};
@@ -143,11 +143,13 @@ impl<'p> Exec<'p> {
                     Ok(())
                 } else {
                     debug_assert_eq!(*kind, CastKind::Checked, "widening never fails");
-                    Err(ExecuteError::here(ExecuteErrorKind::CheckedCast {
-                        from: *from,
-                        to: *to,
-                        value: n.to_string(),
-                    }))
+                    Err(ExecuteError::here(ExecuteErrorKind::CheckedCast(
+                        InexactCast {
+                            from: *from,
+                            to: *to,
+                            value: n.to_string(),
+                        },
+                    )))
                 }
             }
             Conv::String { old, new, .. } => {
@@ -325,7 +327,7 @@ impl<'p> Exec<'p> {
         let tp = &self.plan.types[index];
         if let Some(hook) = tp.hook {
             // SAFETY: `src` is a valid old value that is only read while the view lives.
-            let old = unsafe { OldValue::new(tp.old, src) };
+            let old = unsafe { ValueView::new(tp.old, src) };
             // SAFETY: `dst` holds the complete new value, built as an independent copy (types
             // with hooks are planned with `copy`), referenced by nothing else.
             if let Err(message) = unsafe { hook(&old, dst) } {

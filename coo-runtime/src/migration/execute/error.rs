@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::descriptors::layout::Prim;
+use crate::migration::casts::InexactCast;
 
 /// One step of the path to a value: `World.particles[3].mass`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct ExecuteError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecuteErrorKind {
     /// A checked narrowing of a number that the new type cannot hold exactly.
-    CheckedCast { from: Prim, to: Prim, value: String },
+    CheckedCast(InexactCast),
     /// An array that shrinks over an element that does not hold the default.
     ArrayShrink {
         old_len: usize,
@@ -99,11 +99,7 @@ impl fmt::Display for ExecuteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = &self.path;
         match &self.kind {
-            ExecuteErrorKind::CheckedCast { from, to, value } => write!(
-                f,
-                "`{path}` holds {value}, which is not exactly representable as `{to}` (was \
-                 `{from}`); change the value so it fits, or keep the field as `{from}`"
-            ),
+            ExecuteErrorKind::CheckedCast(cast) => write!(f, "{}", cast.at(path)),
             ExecuteErrorKind::ArrayShrink {
                 old_len,
                 new_len,

@@ -33,11 +33,8 @@ pub enum ValueErrorKind {
         value: String,
         ty: Prim,
     },
-    CheckedCast {
-        value: String,
-        from: Prim,
-        to: Prim,
-    },
+    /// A checked narrowing the value does not survive (as a migration reports it).
+    CheckedCast(InexactCast),
     NotAChar {
         value: String,
     },
@@ -117,11 +114,7 @@ impl fmt::Display for ValueError {
                 "`{path}` is {value}, which `{ty}` does not hold exactly; \
                  write it with a fraction (`{value}.0`) to round it to the nearest `{ty}`"
             ),
-            ValueErrorKind::CheckedCast { value, from, to } => write!(
-                f,
-                "`{path}` holds {value}, which is not exactly representable as `{to}` (was `{from}`); \
-                 change the value so it fits, or keep the field as `{from}`"
-            ),
+            ValueErrorKind::CheckedCast(cast) => write!(f, "{}", cast.at(path)),
             ValueErrorKind::NotAChar { value } => write!(
                 f,
                 "`{path}` is a `char`, so it must be a string of exactly one character, not {value}"

@@ -85,11 +85,11 @@ impl<'v> ValueBuilder<'v> {
         let checked_cast = |from: Prim, text: &String| {
             ValueError::at(
                 self.path(),
-                ValueErrorKind::CheckedCast {
+                ValueErrorKind::CheckedCast(InexactCast {
                     value: text.clone(),
                     from,
                     to: prim,
-                },
+                }),
             )
         };
         match (prim, json) {

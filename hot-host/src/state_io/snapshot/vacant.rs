@@ -182,7 +182,7 @@ impl VacantWalk {
 /// What [`VacantWalk::walk`] has left to do: visit a value, or step into or out of a part.
 enum Visit<'a> {
     Value(FieldView<'a>),
-    Object(OldValue<'a>),
+    Object(ValueView<'a>),
     Enter(Seg),
     Leave,
 }
