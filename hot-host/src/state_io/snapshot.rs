@@ -42,6 +42,13 @@
 //!   kept: a loaded pool reuses them from the highest index down.)
 //! - `state` is exactly [`crate::state_io::show::state_json`] of the state.
 //!
+//! # Writing
+//!
+//! [`save`] and its kin write a snapshot from a [`crate::state_io::capture::Capture`] of the
+//! state: the values copied out as bytes with their layouts, then formatted without the plugin
+//! (the dev loop formats and writes on a thread of its own). The text is the same, byte for
+//! byte, as the state's own printers give.
+//!
 //! # Loading
 //!
 //! [`load`] builds new values of the *current* types from the JSON, with the current build's
