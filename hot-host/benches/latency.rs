@@ -33,11 +33,7 @@ fn main() {
     host.reload().expect("the demo builds");
     host.call_by_name("init", &[]).unwrap();
     let tick = host.resolve("tick").unwrap();
-    let watcher = Watcher::new(
-        watched_paths(dir).unwrap(),
-        hot_host::cli::devloop::DEBOUNCE,
-    )
-    .unwrap();
+    let watcher = Watcher::new(watched_paths(dir).unwrap(), hot_host::embed::DEBOUNCE).unwrap();
 
     let (mut watch, mut cargo, mut reload, mut total) = (vec![], vec![], vec![], vec![]);
     for run in 0..RUNS {

@@ -11,12 +11,15 @@
 //! | [`reload`] | [`Host`]: the live state, the current image, and the reload transaction (plan, migrate, commit or roll back) with its [`ReloadReport`] | plan/migrate → report |
 //! | [`slots`] | [`FnHandle`]s: calls through one atomic load and an indirect call; what a reload does to each slot (planned, swapped at commit); the call path and its [`Value`]s | swap slots → calls |
 //! | [`state_io`] | paths into the state, printing it, building values from JSON, snapshots | state in and out |
+//! | [`embed`] | [`Coo`]: the library API for your own program: watch, build in the background, reload at the caller's safe point ([`Coo::update`]), progress as [`CooEvent`]s | edit → report, non-blocking |
 //! | [`cli`] | the command language (with live watches), the dev loop and start of `hot-host run`, snapshots listing, the terminal (line editing with completion from the living program) | the command line |
 //!
-//! The `hot-host` binary (`main.rs`) parses its arguments and calls [`cli`].
+//! The `hot-host` binary (`main.rs`) parses its arguments and calls [`cli`], whose dev loop is a
+//! client of [`embed`].
 
 pub mod build;
 pub mod cli;
+pub mod embed;
 pub mod load;
 pub mod reload;
 pub mod slots;
@@ -24,7 +27,10 @@ pub mod state_io;
 pub mod watch;
 
 pub use build::{BuildError, BuildEvent, BuildOutput, Builder, Profile};
-pub use load::{ExpectedFound, Image, Kept, LoadError, LoadedLibrary, Loader, Pinned};
+pub use embed::{Coo, CooEvent, CooOptions};
+pub use load::{
+    ExpectedFound, Image, Kept, LoadError, LoadErrorKind, LoadedLibrary, Loader, Pinned,
+};
 pub use reload::{Host, ReloadError, ReloadReport};
-pub use slots::{CallError, FnHandle, FnRef, Value, ValueError};
+pub use slots::{CallError, CallErrorKind, FnHandle, FnRef, Value, ValueError};
 pub use watch::{Change, WatchError, WatchSet, Watcher, watched_paths};

@@ -16,7 +16,7 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use hot_host::{CallError, Host, Value};
+use hot_host::{CallErrorKind, Host, Value};
 
 /// Room for the pointers live at once (a power of two).
 const TABLE: usize = 1 << 20;
@@ -253,7 +253,7 @@ fn scenario(name: &str) {
         .call_by_name("boom", &[string("why not")])
         .expect_err("boom panics");
     assert!(
-        matches!(&err, CallError::Panicked { message, .. } if *message == format!("boom: why not {}", "!".repeat(40))),
+        matches!(&err.kind, CallErrorKind::Panicked { message } if *message == format!("boom: why not {}", "!".repeat(40))),
         "{err:?}"
     );
 

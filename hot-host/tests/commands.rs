@@ -781,8 +781,20 @@ fn a_watch_whose_path_vanishes_in_a_reload_says_so_once_and_ends() {
             .is_some_and(|l| l.starts_with("version 1 -> 2")),
         "{reloaded:?}"
     );
+    // Cargo's progress comes first (`Compiling …`, `Finished …`, a lock wait): cargo's status
+    // lines, each a word right-aligned in 12 columns.
+    let (progress, said): (Vec<&String>, Vec<&String>) = reloaded
+        .err
+        .iter()
+        .partition(|l| l.len() > 12 && l.as_bytes()[11] != b' ' && l.starts_with(' '));
+    assert!(
+        progress
+            .last()
+            .is_some_and(|l| l.starts_with("    Finished ")),
+        "{reloaded:?}"
+    );
     assert_eq!(
-        reloaded.err,
+        said,
         [
             "warning: the watch of `Game.title` ends: `Game` is a `Game`, which has no field `title`; its fields are `counter`, `score`, `enemies`, `phase`"
         ]

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use coo_runtime::plugin::{ABI_FINGERPRINT, ABI_VERSION, MAGIC, RUNTIME_VERSION, RUSTC_VERSION};
-use hot_host::load::{self, ExpectedFound, Fingerprint, LoadError, Loader, Magic};
+use hot_host::load::{self, ExpectedFound, Fingerprint, LoadError, LoadErrorKind, Loader, Magic};
 use hot_host::{Host, ReloadError};
 use support::{
     bare_cdylib, builder, fixtures_target_dir, forged_header, forged_header_with, minimal_plugin,
@@ -78,8 +78,8 @@ fn a_text_file_does_not_open() {
         .map(|e| e.path())
         .collect();
     assert_eq!(left, Vec::<std::path::PathBuf>::new());
-    let LoadError::Open { message, .. } = &err else {
-        panic!("expected LoadError::Open, got {err:?}");
+    let LoadErrorKind::Open { message } = &err.kind else {
+        panic!("expected LoadErrorKind::Open, got {err:?}");
     };
     // The dynamic loader's own reason, not just "dlopen failed".
     assert!(message.contains("notes"), "{message}");
@@ -101,8 +101,8 @@ fn a_truncated_library_is_refused_not_crashed_on() {
         let file_has = format!("the file has {len}");
         assert!(
             matches!(
-                &err,
-                LoadError::Open { message, .. }
+                &err.kind,
+                LoadErrorKind::Open { message }
                     if message.starts_with("truncated: ") && message.ends_with(&file_has)
             ),
             "{len} bytes: {err:?}"
@@ -115,7 +115,7 @@ fn a_missing_file_is_a_copy_error() {
     let err = loader()
         .load(&fixtures_target_dir().join("no-such-library.so"))
         .unwrap_err();
-    assert!(matches!(err, LoadError::Copy { .. }), "{err:?}");
+    assert!(matches!(err.kind, LoadErrorKind::Copy { .. }), "{err:?}");
 }
 
 /// Builds a dependency-free cdylib from `lib_rs` and loads it.
@@ -133,7 +133,10 @@ fn a_library_without_a_header_is_not_a_plugin() {
         "headerless-plugin",
         "#[unsafe(no_mangle)]\npub extern \"C\" fn something() {}\n",
     );
-    assert!(matches!(err, LoadError::NotAPlugin { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind, LoadErrorKind::NotAPlugin { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -142,8 +145,8 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         "bad-magic-plugin",
         &forged_header(b"NOTCOO\0\0", ABI_VERSION, RUSTC_VERSION, RUNTIME_VERSION),
     );
-    let LoadError::Magic { mismatch, .. } = &err else {
-        panic!("expected LoadError::Magic, got {err:?}");
+    let LoadErrorKind::Magic { mismatch } = &err.kind else {
+        panic!("expected LoadErrorKind::Magic, got {err:?}");
     };
     assert_eq!(mismatch.found, Magic(*b"NOTCOO\0\0"));
 
@@ -151,8 +154,8 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         "bad-abi-plugin",
         &forged_header(&MAGIC, ABI_VERSION + 1, RUSTC_VERSION, RUNTIME_VERSION),
     );
-    let LoadError::Abi { mismatch, .. } = &err else {
-        panic!("expected LoadError::Abi, got {err:?}");
+    let LoadErrorKind::Abi { mismatch } = &err.kind else {
+        panic!("expected LoadErrorKind::Abi, got {err:?}");
     };
     assert_eq!(
         *mismatch,
@@ -166,8 +169,8 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         "bad-rustc-plugin",
         &forged_header(&MAGIC, ABI_VERSION, "rustc 1.0.0 (forged)", RUNTIME_VERSION),
     );
-    let LoadError::Rustc { mismatch, .. } = &err else {
-        panic!("expected LoadError::Rustc, got {err:?}");
+    let LoadErrorKind::Rustc { mismatch } = &err.kind else {
+        panic!("expected LoadErrorKind::Rustc, got {err:?}");
     };
     assert_eq!(mismatch.expected, RUSTC_VERSION);
     assert_eq!(mismatch.found, "rustc 1.0.0 (forged)");
@@ -181,8 +184,8 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         "bad-runtime-plugin",
         &forged_header(&MAGIC, ABI_VERSION, RUSTC_VERSION, "0.0.0-forged"),
     );
-    let LoadError::Runtime { mismatch, .. } = &err else {
-        panic!("expected LoadError::Runtime, got {err:?}");
+    let LoadErrorKind::Runtime { mismatch } = &err.kind else {
+        panic!("expected LoadErrorKind::Runtime, got {err:?}");
     };
     assert_eq!(mismatch.found, "0.0.0-forged");
 
@@ -193,8 +196,8 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         "bad-fingerprint-plugin",
         &forged_header_with(&MAGIC, ABI_VERSION, other, "?", "?", "?"),
     );
-    let LoadError::Fingerprint { mismatch, .. } = &err else {
-        panic!("expected LoadError::Fingerprint, got {err:?}");
+    let LoadErrorKind::Fingerprint { mismatch } = &err.kind else {
+        panic!("expected LoadErrorKind::Fingerprint, got {err:?}");
     };
     assert_eq!(
         *mismatch,
@@ -216,7 +219,7 @@ fn each_header_mismatch_is_its_own_error_with_both_sides() {
         ),
     );
     assert!(
-        matches!(&err, LoadError::PanicStrategy { found, .. } if found == "abort"),
+        matches!(&err.kind, LoadErrorKind::PanicStrategy { found } if found == "abort"),
         "{err:?}"
     );
 }
@@ -227,7 +230,7 @@ fn a_matching_header_with_a_null_manifest_is_refused() {
         "null-manifest-plugin",
         &forged_header(&MAGIC, ABI_VERSION, RUSTC_VERSION, RUNTIME_VERSION),
     );
-    assert!(matches!(err, LoadError::NoManifest { .. }), "{err:?}");
+    assert!(matches!(err.kind, LoadErrorKind::NullManifest), "{err:?}");
 }
 
 #[test]
@@ -244,8 +247,8 @@ fn a_plugin_built_with_panic_abort_is_refused_naming_the_profile_setting() {
         .build()
         .unwrap_or_else(|e| panic!("panic-abort-plugin does not build: {e}"));
     let err = loader().load(&built.dylib).unwrap_err();
-    let LoadError::PanicStrategy { path, found } = &err else {
-        panic!("expected LoadError::PanicStrategy, got {err:?}");
+    let (path, LoadErrorKind::PanicStrategy { found }) = (&err.path, &err.kind) else {
+        panic!("expected LoadErrorKind::PanicStrategy, got {err:?}");
     };
     assert_eq!(path, &built.dylib);
     assert_eq!(found, "abort");
@@ -270,7 +273,7 @@ fn a_plugin_with_its_own_global_allocator_is_refused_and_the_host_keeps_running(
 
     let err = host.reload_from(&own.dylib, None).unwrap_err();
     assert!(
-        matches!(&err, ReloadError::Load(LoadError::OwnGlobalAllocator { path }) if path == &own.dylib),
+        matches!(&err, ReloadError::Load(LoadError { path, kind: LoadErrorKind::OwnGlobalAllocator }) if path == &own.dylib),
         "{err:?}"
     );
     let text = err.to_string();
@@ -311,7 +314,7 @@ fn an_own_allocator_beside_the_default_ones_kept_by_link_dead_code_is_refused() 
         .unwrap_or_else(|e| panic!("dead-code-allocator-plugin does not build: {e}"));
     let err = loader().load(&built.dylib).unwrap_err();
     assert!(
-        matches!(&err, LoadError::OwnGlobalAllocator { path } if path == &built.dylib),
+        matches!(&err, LoadError { path, kind: LoadErrorKind::OwnGlobalAllocator } if path == &built.dylib),
         "{err:?}"
     );
 }
@@ -331,7 +334,7 @@ fn a_plugin_without_a_symbol_table_is_refused_as_undecidable() {
         .unwrap_or_else(|e| panic!("stripped-plugin does not build: {e}"));
     let err = loader().load(&built.dylib).unwrap_err();
     assert!(
-        matches!(&err, LoadError::UnknownGlobalAllocator { path, .. } if path == &built.dylib),
+        matches!(&err, LoadError { path, kind: LoadErrorKind::UnknownGlobalAllocator { .. } } if path == &built.dylib),
         "{err:?}"
     );
     assert!(
@@ -445,8 +448,8 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
         .build()
         .unwrap_or_else(|e| panic!("abi-drift-plugin does not build: {e}"));
     let err = loader().load(&built.dylib).unwrap_err();
-    let LoadError::Fingerprint { path, mismatch } = &err else {
-        panic!("expected LoadError::Fingerprint, got {err:?}");
+    let (path, LoadErrorKind::Fingerprint { mismatch }) = (&err.path, &err.kind) else {
+        panic!("expected LoadErrorKind::Fingerprint, got {err:?}");
     };
     assert_eq!(path, &built.dylib);
     assert_eq!(mismatch.expected, Fingerprint(ABI_FINGERPRINT));

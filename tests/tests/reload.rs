@@ -5,7 +5,7 @@ mod support;
 
 use coo_runtime::{ExecuteError, ExecuteErrorKind, ProblemKind};
 use hot_host::state_io::show::state_json;
-use hot_host::{CallError, Host, LoadError, ReloadError, Value};
+use hot_host::{CallError, CallErrorKind, Host, LoadError, LoadErrorKind, ReloadError, Value};
 use support::Plugin;
 
 fn int(v: i128) -> Value {
@@ -218,30 +218,28 @@ fn removed_and_resignatured_functions_fail_typed_instead_of_being_called() {
     assert_eq!(report.fns_changed.len(), 1);
     let err = host.call(&describe, &[]).unwrap_err();
     assert!(
-        matches!(&err, CallError::Removed { name, version: 2 } if name == "describe"),
+        matches!(&err, CallError { name, kind: CallErrorKind::Removed { version: 2 } } if name == "describe"),
         "{err}"
     );
     let err = host.call(&add, &[int(1)]).unwrap_err();
-    match &err {
-        CallError::SignatureChanged {
-            name,
-            old,
-            new,
-            relaid,
-        } => {
+    match (&err.name, &err.kind) {
+        (name, CallErrorKind::SignatureChanged { old, new, relaid }) => {
             assert_eq!(name, "add_score");
             assert!(relaid.is_empty(), "{relaid:?}");
             assert_eq!(old, "fn(game: &mut Game, points: i64) -> i64");
             assert_eq!(new, "fn(game: &mut Game, points: i64, bonus: i64) -> i64");
         }
-        other => panic!("expected SignatureChanged, got {other}"),
+        _ => panic!("expected SignatureChanged, got {err}"),
     }
     // Resolving again gives the new function.
     let add = host.resolve("add_score").unwrap();
     assert_eq!(host.call(&add, &[int(1), int(2)]).unwrap(), int(3));
     assert!(matches!(
         host.resolve("describe"),
-        Err(CallError::NotFound { .. })
+        Err(CallError {
+            kind: CallErrorKind::NotFound { .. },
+            ..
+        })
     ));
 }
 
@@ -256,12 +254,12 @@ fn a_panic_in_a_hot_function_is_an_error_and_the_host_and_state_live_on() {
     host.call_by_name("step", &[]).unwrap();
     let before = state_json(host.state());
     let err = host.call_by_name("boom", &[]).unwrap_err();
-    match &err {
-        CallError::Panicked { name, message } => {
+    match (&err.name, &err.kind) {
+        (name, CallErrorKind::Panicked { message }) => {
             assert_eq!(name, "boom");
             assert_eq!(message, "boom at counter 1");
         }
-        other => panic!("expected a caught panic, got {other}"),
+        _ => panic!("expected a caught panic, got {err}"),
     }
     assert_eq!(state_json(host.state()), before);
     host.call_by_name("step", &[]).unwrap();
@@ -331,7 +329,13 @@ fn a_library_that_is_not_a_plugin_or_is_truncated_is_a_typed_error() {
     std::fs::write(&text, "this is not a library").unwrap();
     let err = host.reload_from(&text, None).unwrap_err();
     assert!(
-        matches!(err, ReloadError::Load(LoadError::Open { .. })),
+        matches!(
+            err,
+            ReloadError::Load(LoadError {
+                kind: LoadErrorKind::Open { .. },
+                ..
+            })
+        ),
         "{err}"
     );
     let built = plugin.builder().build().unwrap();
@@ -342,8 +346,10 @@ fn a_library_that_is_not_a_plugin_or_is_truncated_is_a_typed_error() {
     assert!(
         matches!(
             &err,
-            ReloadError::Load(LoadError::Open { message, .. })
-                if message.starts_with("truncated: ") && message.ends_with("the file has 4096")
+            ReloadError::Load(LoadError {
+                kind: LoadErrorKind::Open { message },
+                ..
+            }) if message.starts_with("truncated: ") && message.ends_with("the file has 4096")
         ),
         "{err}"
     );
@@ -376,7 +382,7 @@ fn a_cootype_value_passed_as_json_moves_into_the_function() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, CallError::BadArg { param, message, .. } if param == "enemy"
+        matches!(&err.kind, CallErrorKind::BadArg { param, message } if param == "enemy"
             && message == "`enemy` has no value for field `stats` of `Enemy`; give every field: `name`, `pos`, `stats`"),
         "{err}"
     );
@@ -443,11 +449,13 @@ pub fn g(o: Other) -> u32 {
         .unwrap_err();
     assert_eq!(
         err,
-        CallError::SignatureChanged {
+        CallError {
             name: "f".into(),
-            old: "fn(v: Small) -> Small".into(),
-            new: "fn(v: Small) -> Small".into(),
-            relaid: vec!["Small".into()],
+            kind: CallErrorKind::SignatureChanged {
+                old: "fn(v: Small) -> Small".into(),
+                new: "fn(v: Small) -> Small".into(),
+                relaid: vec!["Small".into()],
+            },
         }
     );
     // The raw path answers the same, without reading the (old-layout) arguments.
@@ -593,14 +601,17 @@ fn a_dependency_hot_fn_with_the_plugins_own_name_is_refused_at_load_naming_both(
     );
     let mut host = Host::with_builder(plugin.builder());
     let err = host.reload().unwrap_err();
-    let ReloadError::Load(LoadError::DuplicateFn {
-        name,
-        first,
-        second,
+    let ReloadError::Load(LoadError {
+        kind:
+            LoadErrorKind::DuplicateFn {
+                name,
+                first,
+                second,
+            },
         ..
     }) = &err
     else {
-        panic!("expected LoadError::DuplicateFn, got {err}");
+        panic!("expected LoadErrorKind::DuplicateFn, got {err}");
     };
     assert_eq!(name, "tick");
     assert_eq!(first, "e2e_dup_fn::tick");

@@ -39,19 +39,22 @@ pub struct Saved {
     pub took: Duration,
 }
 
-/// The writer thread: send it [`Job`]s; each one's [`Saved`] goes to the callback.
+/// The writer thread: send it [`Job`]s; each one's [`Saved`] comes back through
+/// [`Autosaver::saved`].
 #[derive(Debug)]
 pub struct Autosaver {
     jobs: Option<mpsc::Sender<Job>>,
+    saved: mpsc::Receiver<Saved>,
     thread: Option<JoinHandle<()>>,
     /// Jobs sent and not yet written.
     pending: Arc<AtomicUsize>,
 }
 
 impl Autosaver {
-    /// Starts the writer thread; `done` is called on it after each save.
-    pub fn spawn(done: impl Fn(Saved) + Send + 'static) -> Autosaver {
+    /// Starts the writer thread.
+    pub fn spawn() -> Autosaver {
         let (jobs, incoming) = mpsc::channel::<Job>();
+        let (done, saved) = mpsc::channel::<Saved>();
         let pending = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&pending);
         let thread = thread::Builder::new()
@@ -66,7 +69,7 @@ impl Autosaver {
                         .write(&job.file, &text, job.protect.as_deref())
                         .map(|()| text.len() as u64);
                     counter.fetch_sub(1, Ordering::AcqRel);
-                    done(Saved {
+                    let _ = done.send(Saved {
                         file: job.file,
                         result,
                         took: start.elapsed(),
@@ -79,6 +82,7 @@ impl Autosaver {
             .expect("spawn the autosave thread");
         Autosaver {
             jobs: Some(jobs),
+            saved,
             thread: Some(thread),
             pending,
         }
@@ -108,9 +112,16 @@ impl Autosaver {
         self.pending.load(Ordering::Acquire) > 0
     }
 
-    /// Waits until every queued save is written.
-    pub fn finish(mut self) {
+    /// The saves written (or failed) since the last call.
+    pub fn saved(&self) -> Vec<Saved> {
+        self.saved.try_iter().collect()
+    }
+
+    /// Waits until every queued save is written; the saves not yet taken by
+    /// [`Autosaver::saved`].
+    pub fn finish(mut self) -> Vec<Saved> {
         self.join();
+        self.saved()
     }
 
     fn join(&mut self) {

@@ -1,35 +1,28 @@
 //! The dev loop of `hot-host run`: the plugin ticks, commands are read from standard input, and
 //! every save of the plugin's source is rebuilt in the background and reloaded, state kept.
 //!
-//! One thread owns the [`Host`] and runs the loop; it receives, on one channel, command lines
-//! (from a reader thread), debounced source changes (from the [`Watcher`]) and finished builds
-//! (from a builder thread). Cargo runs on the builder thread, so the old version keeps ticking
-//! while the new one compiles. Saves that come in during a build are coalesced: when the build
-//! ends, its result is discarded and the latest source is built, so only the newest save is
-//! ever loaded. Loading and migrating happen on the loop's thread, between two ticks: a safe
-//! point, since every call and every reload needs `&mut Host`.
+//! A thin client of [`Coo`] (see [`crate::embed`]), which watches, builds on a thread of its
+//! own and coalesces saves. One thread owns the `Coo` and runs the loop; it receives, on one
+//! channel, command lines (from a reader thread) and a wake-up whenever the background has
+//! something (cargo's progress, a finished build). It then calls [`Coo::update`], between two
+//! ticks: a safe point, since every call and every reload needs `&mut Host`. The loop prints
+//! what `update` returns and the [`CooEvent`]s, saves snapshots, and runs the commands.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::build::BuildEvent;
 pub use crate::build::metadata::{IdentityError, plugin_id};
-use crate::build::{BuildError, BuildEvent, BuildOutput, Builder};
 use crate::cli::autosave::{Autosaver, Job, Saved};
 use crate::cli::completion::SharedIndex;
 use crate::cli::repl::{Flow, Repl};
+use crate::embed::{Coo, CooEvent};
 use crate::reload::{Host, ReloadError, ReloadReport};
-use crate::slots::{CallError, FnHandle};
+use crate::slots::{CallErrorKind, FnHandle};
 use crate::state_io::capture::Capture;
 use crate::state_io::snapshot::{Header, PluginId, RunInfo, SaveError, SnapshotDir};
-use crate::watch::{self, Change, Watcher};
-
-/// The dev loop's debounce window: short, because it is pure waiting in the save-to-live path
-/// (an editor's save is a burst of events within a millisecond or two). A save split wider than
-/// this only costs an extra build: builds are coalesced, so the newest source still wins.
-pub const DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// How the loop runs.
 #[derive(Debug, Clone)]
@@ -139,35 +132,8 @@ pub enum Event {
     Line(String),
     /// Standard input ended.
     Eof,
-    /// The plugin's sources changed.
-    Changed(Change),
-    /// A background build's progress.
-    Building(BuildEvent),
-    /// A background build finished; `since` is when the first change it includes was seen.
-    Built {
-        result: Result<BuildOutput, BuildError>,
-        since: Instant,
-    },
-    /// The autosave thread wrote (or failed to write) a snapshot.
-    Saved(Saved),
-}
-
-/// Builds on a thread of its own: send it the instant of the first change a build includes.
-fn spawn_builder(builder: Builder, events: mpsc::Sender<Event>) -> mpsc::Sender<Instant> {
-    let (requests, incoming) = mpsc::channel::<Instant>();
-    thread::Builder::new()
-        .name("coo-build".into())
-        .spawn(move || {
-            for since in incoming {
-                let result =
-                    builder.build_with(&mut |event| drop(events.send(Event::Building(event))));
-                if events.send(Event::Built { result, since }).is_err() {
-                    return;
-                }
-            }
-        })
-        .expect("spawn the builder thread");
-    requests
+    /// The [`Coo`] has something for [`Coo::update`]: cargo's progress, a finished build.
+    Background,
 }
 
 struct Ticker {
@@ -222,8 +188,8 @@ impl Ticker {
         self.next = (self.next + self.every).max(now);
         if let Err(e) = host.call(handle, &[]) {
             self.paused = true;
-            let hint = match e {
-                CallError::ArgCount { .. } | CallError::BadArg { .. } => {
+            let hint = match e.kind {
+                CallErrorKind::ArgCount { .. } | CallErrorKind::BadArg { .. } => {
                     "the tick function must take only resources (`&T`/`&mut T`)"
                 }
                 _ => "ticking is paused until the next reload",
@@ -239,40 +205,18 @@ impl Ticker {
     }
 }
 
-/// Runs the loop until `quit` or the end of input. `index` is what a line editor completes
-/// from, if there is one: the loop keeps it up to date.
+/// Runs the loop until `quit` or the end of input. `incoming` receives the command lines and
+/// the wake-ups of `coo` (see [`CooOptions::wake`](crate::CooOptions::wake)). `index` is what
+/// a line editor completes from, if there is one: the loop keeps it up to date.
 pub fn run(
-    host: &mut Host,
+    coo: &mut Coo,
     options: &Options,
-    events: mpsc::Sender<Event>,
     incoming: mpsc::Receiver<Event>,
     index: Option<SharedIndex>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<()> {
-    let _watcher = if options.watch {
-        match watch::watched_paths(host.builder().plugin_dir())
-            .and_then(|set| Watcher::spawn(set, DEBOUNCE, events.clone(), Event::Changed))
-        {
-            Ok(w) => Some(w),
-            Err(e) => {
-                writeln!(err, "warning: not watching the sources ({e}); use `reload`")?;
-                None
-            }
-        }
-    } else {
-        None
-    };
-    // Snapshots are formatted and written on a thread of their own; it reports back through the
-    // loop's channel.
-    let autosaver = options.snapshots.as_ref().map(|_| {
-        let events = events.clone();
-        Autosaver::spawn(move |saved| {
-            let _ = events.send(Event::Saved(saved));
-        })
-    });
-    let builds = spawn_builder(host.builder().clone(), events);
-    let mut ticker = Ticker::new(host, options);
+    let mut ticker = Ticker::new(coo.host(), options);
     if let Some(t) = &ticker
         && t.handle.is_none()
         && options.tick.as_deref().is_some_and(|name| name != "tick")
@@ -285,17 +229,26 @@ pub fn run(
     }
     let plugin = options.snapshots.as_ref().map(|s| s.plugin.clone());
     let mut repl = Repl::new(plugin, index);
+    // Snapshots are formatted and written on a thread of their own, from a copy of the state.
+    let autosaver = options.snapshots.as_ref().map(|_| Autosaver::spawn());
     let mut next_autosave = Instant::now() + options.autosave;
     // Whether anything ran (a tick, a command, a reload) since the last snapshot was captured:
     // an autosave of a state nothing touched is skipped.
     let mut changed = true;
-    let mut building = false;
-    // The first change not yet in a build.
-    let mut pending: Option<Instant> = None;
-    // A `reload` command built and loaded the source itself while a background build ran: that
-    // build's result is older or the same, and must not be loaded after it.
-    let mut discard_in_flight = false;
     loop {
+        // What the background has: `Coo::new`'s events at the start, then whatever woke us.
+        changed |= update(
+            coo,
+            options,
+            autosaver.as_ref(),
+            &mut ticker,
+            &mut repl,
+            out,
+            err,
+        )?;
+        for saved in autosaver.iter().flat_map(Autosaver::saved) {
+            saved_report(&saved, err)?;
+        }
         let mut timeout = ticker
             .as_ref()
             .map_or(Duration::from_secs(3600), Ticker::timeout);
@@ -307,89 +260,32 @@ pub fn run(
                 changed = true;
                 let reloads = line.trim() == "reload";
                 if reloads {
-                    save_snapshot(host, options, autosaver.as_ref(), Save::Wait);
-                    // The reload builds every save so far.
-                    pending = None;
-                    discard_in_flight = building;
+                    save_snapshot(coo.host(), options, autosaver.as_ref(), Save::Wait);
+                    // The command builds every save so far: no background build is loaded
+                    // after it.
+                    coo.supersede();
                 }
-                let flow = repl.run(host, &line, out, err)?;
+                let flow = repl.run(coo.host_mut(), &line, out, err)?;
                 if reloads && let Some(t) = ticker.as_mut() {
-                    t.resolve(host);
+                    t.resolve(coo.host());
                 }
                 if flow == Flow::Quit {
                     break;
                 }
             }
             Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => break,
-            Ok(Event::Changed(change)) => {
-                for e in &change.errors {
-                    writeln!(err, "warning: {e}")?;
-                }
-                let since = pending.map_or(change.first_event_at, |p| p.min(change.first_event_at));
-                if building {
-                    pending = Some(since);
-                } else {
-                    building = true;
-                    let _ = builds.send(since);
-                }
-            }
-            Ok(Event::Building(event)) => print_build_event(&event, err)?,
-            Ok(Event::Built { result, since }) => {
-                building = false;
-                if let Some(newer) = pending.take() {
-                    // Saves came in during that build: build the latest source, load only it.
-                    building = true;
-                    discard_in_flight = false;
-                    let _ = builds.send(newer.min(since));
-                    continue;
-                }
-                if std::mem::take(&mut discard_in_flight) {
-                    continue;
-                }
-                match result {
-                    Ok(output) => {
-                        changed = true;
-                        save_snapshot(host, options, autosaver.as_ref(), Save::Wait);
-                        let outcome = host.reload_from(&output.dylib, Some(output.duration));
-                        // The line drawn again below the report has the new version's prompt.
-                        repl.publish(host);
-                        report(
-                            options,
-                            outcome.as_ref(),
-                            Some(since),
-                            host.version(),
-                            out,
-                            err,
-                        )?;
-                        if let Ok(report) = &outcome {
-                            print_warnings(report.to_version, &output.warnings, err)?;
-                        }
-                        if outcome.is_ok()
-                            && let Some(t) = ticker.as_mut()
-                        {
-                            t.resolve(host);
-                        }
-                    }
-                    Err(e) => {
-                        let failed: Result<&ReloadReport, &ReloadError> =
-                            Err(&ReloadError::Build(e));
-                        report(options, failed, Some(since), host.version(), out, err)?;
-                    }
-                }
-            }
-            Ok(Event::Saved(saved)) => saved_report(&saved, err)?,
-            Err(RecvTimeoutError::Timeout) => {}
+            Ok(Event::Background) | Err(RecvTimeoutError::Timeout) => {}
         }
         if let Some(t) = ticker.as_mut() {
-            changed |= t.tick(host, err)?;
+            changed |= t.tick(coo.host_mut(), err)?;
         }
         // After every tick and every command: watched values that changed.
-        repl.observe(host, out, err)?;
+        repl.observe(coo.host(), out, err)?;
         if !options.autosave.is_zero() && Instant::now() >= next_autosave {
             // While the last one is still being written, this one waits for the next period
             // (which then holds everything that ran since).
             if changed && !autosaver.as_ref().is_some_and(Autosaver::busy) {
-                save_snapshot(host, options, autosaver.as_ref(), Save::Background);
+                save_snapshot(coo.host(), options, autosaver.as_ref(), Save::Background);
                 changed = false;
             }
             next_autosave = Instant::now() + options.autosave;
@@ -397,15 +293,10 @@ pub fn run(
         out.flush()?;
         err.flush()?;
     }
-    save_snapshot(host, options, autosaver.as_ref(), Save::AtExit);
-    if let Some(autosaver) = autosaver {
-        autosaver.finish();
-    }
-    // What the autosave thread reported since, the save at exit included.
-    while let Ok(event) = incoming.try_recv() {
-        if let Event::Saved(saved) = event {
-            saved_report(&saved, err)?;
-        }
+    save_snapshot(coo.host(), options, autosaver.as_ref(), Save::AtExit);
+    // The save at exit written, and what the autosave thread has to say.
+    for saved in autosaver.map(Autosaver::finish).unwrap_or_default() {
+        saved_report(&saved, err)?;
     }
     Ok(())
 }
@@ -428,6 +319,51 @@ enum Save {
     Wait,
     /// At exit: the run's last save (the caller waits for the autosave thread to finish).
     AtExit,
+}
+
+/// Loads a finished build, if there is one (the state saved first), and prints what the
+/// background told: cargo's progress, then the reload's report and its build's warnings.
+/// Whether a reload was tried.
+fn update(
+    coo: &mut Coo,
+    options: &Options,
+    autosaver: Option<&Autosaver>,
+    ticker: &mut Option<Ticker>,
+    repl: &mut Repl,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<bool> {
+    let outcome = coo.update_with(|host| save_snapshot(host, options, autosaver, Save::Wait));
+    let mut built = None;
+    for event in coo.events() {
+        match event {
+            CooEvent::Building(event) => print_build_event(&event, err)?,
+            CooEvent::Built {
+                since, warnings, ..
+            } => built = Some((since, warnings)),
+            CooEvent::Watch(e) => writeln!(err, "warning: {e}")?,
+            CooEvent::NotWatching(e) => {
+                writeln!(err, "warning: not watching the sources ({e}); use `reload`")?;
+            }
+        }
+    }
+    let Some(outcome) = outcome else {
+        return Ok(false);
+    };
+    let since = built.as_ref().map(|(since, _)| *since);
+    let version = coo.host().version();
+    // The line drawn again below the report has the new version's prompt.
+    repl.publish(coo.host());
+    report(options, outcome.as_ref(), since, version, out, err)?;
+    if let Ok(report) = &outcome {
+        if let Some((_, warnings)) = &built {
+            print_warnings(report.to_version, warnings, err)?;
+        }
+        if let Some(t) = ticker.as_mut() {
+            t.resolve(coo.host());
+        }
+    }
+    Ok(true)
 }
 
 /// Prints the outcome of a reload: a block, or one line with `quiet`. The text is styled; `out`

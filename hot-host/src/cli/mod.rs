@@ -7,7 +7,7 @@
 //! | [`watches`] | live watches: values printed whenever they change |
 //! | [`completion`] | what the line editor knows of the living program, and completing and hinting a line from it |
 //! | [`editor`] | the line editor on a terminal: rustyline's helper, the version's prompt, history per plugin |
-//! | [`devloop`] | the dev loop of `hot-host run`: ticks, commands, and a reload on every save |
+//! | [`devloop`] | the dev loop of `hot-host run`, a thin client of [`crate::embed`]: ticks, commands, printing what a reload did |
 //! | [`autosave`] | the dev loop's snapshots formatted and written on a thread of their own, from a copy of the state |
 //! | [`session`] | `hot-host run` from start to end: load, restore a snapshot or call `init`, then the dev loop |
 //! | [`snapshots`] | the default snapshot directory, what `--restore` picks, and `hot-host snapshots` |

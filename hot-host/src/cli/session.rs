@@ -2,14 +2,15 @@
 //! the dev loop, reading the terminal and writing through it (see [`crate::cli::terminal`]).
 
 use std::io::{self, Write};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use crate::cli::completion::SharedIndex;
-use crate::cli::devloop::{self, Options};
+use crate::cli::devloop::{self, Event, Options};
 use crate::cli::editor::{self, Editing};
 use crate::cli::snapshots::{self, Restore};
 use crate::cli::terminal::{self, Output};
 use crate::cli::watches::Watches;
+use crate::embed::{Coo, CooOptions, DEBOUNCE};
 use crate::reload::{Host, Value};
 
 /// Runs the plugin of `host` until `quit` or the end of standard input: loads it, restores the
@@ -43,15 +44,25 @@ pub fn run_until_quit(mut host: Host, options: &mut Options, restore: Option<&Re
     };
     editing.index.refresh(&host, &Watches::default());
     let index = editing.index.clone();
+    // From here on, Coo watches the sources and builds every save in the background; the loop
+    // wakes up for what it tells.
+    let wake = events.clone();
+    let mut coo = Coo::new(
+        host,
+        CooOptions {
+            watch: options.watch,
+            debounce: DEBOUNCE,
+            wake: Some(Arc::new(move || drop(wake.send(Event::Background)))),
+        },
+    );
     // From here on, while a line is typed on a terminal, output is printed above it.
-    let printers = terminal::spawn_stdin_reader(events.clone(), editing);
+    let printers = terminal::spawn_stdin_reader(events, editing);
     // Only an editor reads the index.
     let index = printers.out.is_some().then_some(index);
     let mut output = Output::through(printers);
     match devloop::run(
-        &mut host,
+        &mut coo,
         options,
-        events,
         incoming,
         index,
         &mut output.out,

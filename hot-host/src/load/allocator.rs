@@ -6,7 +6,7 @@
 //! `__rust_alloc` calls `malloc`, one heap per process). A plugin that sets its own
 //! `#[global_allocator]` (or links a crate that does) gets a new *instance* of that allocator
 //! with every loaded copy: mimalloc's heaps, a counter, an arena. N+1 would free N's memory into
-//! another instance. So such a plugin is refused ([`LoadError::OwnGlobalAllocator`]).
+//! another instance. So such a plugin is refused ([`LoadErrorKind::OwnGlobalAllocator`]).
 //!
 //! # How it is told, on ELF (Linux), with the compiler the header check pinned
 //!
@@ -26,15 +26,15 @@
 //!   and `__rdl_alloc` disappears either way. LTO also drops the shim's
 //!   `__rust_no_alloc_shim_is_unstable` marker, which every image built without it keeps; so
 //!   "no `__rdl_alloc`" means an own allocator only when the marker is there. Otherwise the
-//!   plugin is refused as undecidable ([`LoadError::UnknownGlobalAllocator`]), never guessed.
+//!   plugin is refused as undecidable ([`LoadErrorKind::UnknownGlobalAllocator`]), never guessed.
 //!
 //! `-C link-dead-code` keeps `__rdl_alloc` beside an allocator of the plugin's own, so on
 //! x86-64 "default" further needs `__rust_alloc` to branch to `__rdl_alloc` (the default shim is
 //! one `jmp` to it). On other architectures the presence of `__rdl_alloc` decides. Libraries
 //! that are not ELF (macOS, Windows) are not inspected: there the check does not run.
 //!
-//! [`LoadError::OwnGlobalAllocator`]: super::LoadError::OwnGlobalAllocator
-//! [`LoadError::UnknownGlobalAllocator`]: super::LoadError::UnknownGlobalAllocator
+//! [`LoadErrorKind::OwnGlobalAllocator`]: super::LoadErrorKind::OwnGlobalAllocator
+//! [`LoadErrorKind::UnknownGlobalAllocator`]: super::LoadErrorKind::UnknownGlobalAllocator
 
 use std::path::Path;
 

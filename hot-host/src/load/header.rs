@@ -9,7 +9,7 @@ use coo_runtime::plugin::{
 };
 use libloading::Library;
 
-use super::error::{ExpectedFound, Fingerprint, LoadError, Magic};
+use super::error::{ExpectedFound, Fingerprint, LoadError, LoadErrorKind, Magic};
 use super::error_chain;
 
 /// Checks the header of `library` (opened from a copy of `dylib`) and returns its manifest.
@@ -17,63 +17,60 @@ use super::error_chain;
 /// it (on success by wrapping it in an [`Image`] guarded along with the manifest; on failure by
 /// never closing it).
 pub(crate) fn check(library: &Library, dylib: &Path) -> Result<&'static Manifest, LoadError> {
-    let error_path = || dylib.to_path_buf();
+    let error = |kind| LoadError::at(dylib, kind);
     {
         // SAFETY: `coo_plugin_header` is exported by `coo-runtime` with exactly this signature;
         // a library that exports a different item of that name could make this call anything,
         // which is the trust we extended by loading it. The `Symbol` borrows `library`.
         let header_fn =
             unsafe { library.get::<extern "C" fn() -> *const PluginHeader>(HEADER_SYMBOL) }
-                .map_err(|e| LoadError::NotAPlugin {
-                    path: error_path(),
-                    reason: format!(
-                        "it does not export `coo_plugin_header` ({})",
-                        error_chain(&e)
-                    ),
+                .map_err(|e| {
+                    error(LoadErrorKind::NotAPlugin {
+                        reason: format!(
+                            "it does not export `coo_plugin_header` ({})",
+                            error_chain(&e)
+                        ),
+                    })
                 })?;
         let header = header_fn();
         if header.is_null() {
-            return Err(LoadError::NotAPlugin {
-                path: error_path(),
+            return Err(error(LoadErrorKind::NotAPlugin {
                 reason: "`coo_plugin_header` returned null".to_owned(),
-            });
+            }));
         }
         // SAFETY: non-null, and `coo_plugin_header` returns a pointer to a static of the library,
         // which the caller keeps open (this function's contract). Only the magic, whose place and type no ABI version changes, is
         // read before it is known to be a Coo header.
         let magic = unsafe { (*header).magic };
         if magic != MAGIC {
-            return Err(LoadError::Magic {
-                path: error_path(),
+            return Err(error(LoadErrorKind::Magic {
                 mismatch: ExpectedFound {
                     expected: Magic(MAGIC),
                     found: Magic(magic),
                 },
-            });
+            }));
         }
         // SAFETY: as above; every ABI version starts with magic and `abi_version`.
         let abi_version = unsafe { (*header).abi_version };
         if abi_version != ABI_VERSION {
-            return Err(LoadError::Abi {
-                path: error_path(),
+            return Err(error(LoadErrorKind::Abi {
                 mismatch: ExpectedFound {
                     expected: ABI_VERSION,
                     found: abi_version,
                 },
-            });
+            }));
         }
         // SAFETY: as above; every header from ABI version 2 on has the fingerprint, plain bytes,
         // right after `abi_version`, so this reads bytes of the header's static whatever the
         // rest of the plugin's `coo-runtime` looks like.
         let fingerprint = unsafe { (*header).fingerprint };
         if fingerprint != ABI_FINGERPRINT {
-            return Err(LoadError::Fingerprint {
-                path: error_path(),
+            return Err(error(LoadErrorKind::Fingerprint {
                 mismatch: ExpectedFound {
                     expected: Fingerprint(ABI_FINGERPRINT),
                     found: Fingerprint(fingerprint),
                 },
-            });
+            }));
         }
         // SAFETY: same magic, ABI version and fingerprint: the plugin's `PluginHeader` was
         // compiled from the very definition the host's was, so the header has this layout, and
@@ -90,33 +87,28 @@ pub(crate) fn check(library: &Library, dylib: &Path) -> Result<&'static Manifest
             )
         };
         if rustc != RUSTC_VERSION {
-            return Err(LoadError::Rustc {
-                path: error_path(),
+            return Err(error(LoadErrorKind::Rustc {
                 mismatch: ExpectedFound {
                     expected: RUSTC_VERSION.to_owned(),
                     found: rustc,
                 },
-            });
+            }));
         }
         if runtime != RUNTIME_VERSION {
-            return Err(LoadError::Runtime {
-                path: error_path(),
+            return Err(error(LoadErrorKind::Runtime {
                 mismatch: ExpectedFound {
                     expected: RUNTIME_VERSION.to_owned(),
                     found: runtime,
                 },
-            });
+            }));
         }
         if panic != "unwind" {
-            return Err(LoadError::PanicStrategy {
-                path: error_path(),
-                found: panic,
-            });
+            return Err(error(LoadErrorKind::PanicStrategy { found: panic }));
         }
 
         let manifest = (header.manifest)();
         if manifest.is_null() {
-            return Err(LoadError::NoManifest { path: error_path() });
+            return Err(error(LoadErrorKind::NullManifest));
         }
         // SAFETY: the header matched, so the library was built by this compiler from this
         // version of `coo-runtime`, and its `Manifest` (a Rust type) has the layout the host
@@ -125,12 +117,11 @@ pub(crate) fn check(library: &Library, dylib: &Path) -> Result<&'static Manifest
         // (`LoadedLibrary` holds it beside the `Image` guard).
         let manifest: &'static Manifest = unsafe { &*manifest };
         if let Some((name, first, second)) = duplicate_fn(manifest) {
-            return Err(LoadError::DuplicateFn {
-                path: error_path(),
+            return Err(error(LoadErrorKind::DuplicateFn {
                 name,
                 first,
                 second,
-            });
+            }));
         }
 
         Ok(manifest)

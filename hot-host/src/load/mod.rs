@@ -7,7 +7,7 @@
 //! match does it call the header's `manifest` function, whose Rust types it can then read because
 //! host and plugin were built by the same compiler from the same sources of `coo-runtime` (the
 //! fingerprint is a hash of them; the version number alone would let an edited copy through).
-//! Every mismatch is a [`LoadError`] variant with both sides. Finally it refuses a manifest in
+//! Every mismatch is a [`LoadErrorKind`] of its own with both sides. Finally it refuses a manifest in
 //! which two hot functions have the same stable name (the plugin's own and a dependency's, say):
 //! one would silently shadow the other; and a library that sets its own `#[global_allocator]`,
 //! or whose symbols do not tell ([`allocator`]): memory moves between versions.
@@ -19,7 +19,7 @@
 //! | [`allocator`] | which global allocator an image uses, from its symbol table |
 //! | `elf.rs` | the segments of an ELF file lie within it (before `dlopen`) |
 //! | `image.rs` | [`Image`], [`LoadedLibrary`], what stays mapped ([`Pinned`], [`kept`]) |
-//! | `error.rs` | [`LoadError`] and the values it shows |
+//! | `error.rs` | [`LoadError`] (path and [`LoadErrorKind`]) and the values it shows |
 //!
 //! # Why a copy
 //!
@@ -84,7 +84,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libloading::Library;
 
 use allocator::Allocator;
-pub use error::{ExpectedFound, Fingerprint, LoadError, Magic};
+pub use error::{ExpectedFound, Fingerprint, LoadError, LoadErrorKind, Magic};
 pub use image::{Image, Kept, LoadedLibrary, Pinned, kept, mapped_under, pinned, take_pinned};
 
 /// Numbers the copies this process makes, across all loaders.
@@ -117,7 +117,7 @@ impl Loader {
     pub fn load(&self, dylib: &Path) -> Result<LoadedLibrary, LoadError> {
         let copy = self.copy(dylib)?;
         let bytes = fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
-        let error_path = || dylib.to_path_buf();
+        let open_error = |message| LoadError::at(dylib, LoadErrorKind::Open { message });
         let remove_copy = |e: LoadError| {
             let _ = fs::remove_file(&copy);
             e
@@ -126,10 +126,7 @@ impl Loader {
         // The dynamic loader maps segments without checking that the file holds them; touching a
         // page past the end of a truncated file is a SIGBUS, not an error. Check first.
         elf::check_segments(&copy)
-            .map_err(|message| LoadError::Open {
-                path: error_path(),
-                message,
-            })
+            .map_err(open_error)
             .map_err(remove_copy)?;
         // SAFETY: opening a library runs its initializers (ELF constructors, among them the
         // `inventory` registrations of every `#[derive(CooType)]` and `#[hot_fn]`): arbitrary
@@ -139,10 +136,7 @@ impl Loader {
         // guard against is the loader itself: a file that is not a library makes `dlopen` fail
         // with an error (returned as `Open`), and a truncated one was refused just above.
         let library = unsafe { Library::new(&copy) }
-            .map_err(|e| LoadError::Open {
-                path: error_path(),
-                message: error_chain(&e),
-            })
+            .map_err(|e| open_error(error_chain(&e)))
             .map_err(remove_copy)?;
         image::count_opened(bytes);
         let checked = header::check(&library, dylib)
@@ -166,11 +160,7 @@ impl Loader {
     /// Copies `dylib` to a path no library of this process was loaded from.
     fn copy(&self, dylib: &Path) -> Result<PathBuf, LoadError> {
         let copy_error = |copy: PathBuf| {
-            move |source| LoadError::Copy {
-                path: dylib.to_path_buf(),
-                copy,
-                source,
-            }
+            move |source| LoadError::at(dylib, LoadErrorKind::Copy { copy, source })
         };
         let n = COPIES.fetch_add(1, Ordering::Relaxed);
         let copy = self.copy_dir.join(copy_name(dylib, std::process::id(), n));
@@ -219,13 +209,11 @@ impl Loader {
 fn check_allocator(copy: &Path, dylib: &Path) -> Result<(), LoadError> {
     match allocator::allocator_of(copy) {
         Allocator::Default | Allocator::NotElf => Ok(()),
-        Allocator::Own => Err(LoadError::OwnGlobalAllocator {
-            path: dylib.to_path_buf(),
-        }),
-        Allocator::Unknown(reason) => Err(LoadError::UnknownGlobalAllocator {
-            path: dylib.to_path_buf(),
-            reason,
-        }),
+        Allocator::Own => Err(LoadError::at(dylib, LoadErrorKind::OwnGlobalAllocator)),
+        Allocator::Unknown(reason) => Err(LoadError::at(
+            dylib,
+            LoadErrorKind::UnknownGlobalAllocator { reason },
+        )),
     }
 }
 
@@ -282,13 +270,15 @@ mod tests {
 
     #[test]
     fn mismatches_print_both_sides() {
-        let e = LoadError::Rustc {
-            path: "p.so".into(),
-            mismatch: ExpectedFound {
-                expected: "rustc 1.95.0".to_owned(),
-                found: "rustc 1.80.0".to_owned(),
+        let e = LoadError::at(
+            "p.so",
+            LoadErrorKind::Rustc {
+                mismatch: ExpectedFound {
+                    expected: "rustc 1.95.0".to_owned(),
+                    found: "rustc 1.80.0".to_owned(),
+                },
             },
-        };
+        );
         let text = e.to_string();
         assert!(
             text.contains("expected `rustc 1.95.0`, found `rustc 1.80.0`"),

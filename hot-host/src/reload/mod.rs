@@ -262,7 +262,7 @@ impl Host {
     /// the others take `args` in order. A returned `CooType` value becomes the resource of its
     /// type (the resource it replaces is dropped; if its `Drop` panics, see
     /// [`Host::take_drop_panics`]). A panic in the plugin is returned as
-    /// [`CallError::Panicked`]; the host and its state stay usable. No allocation changes
+    /// [`CallErrorKind::Panicked`](crate::slots::CallErrorKind::Panicked); the host and its state stay usable. No allocation changes
     /// owner: `String` arguments are copied by the plugin, returned strings and panic messages
     /// by the host.
     pub fn call(&mut self, f: &FnHandle, args: &[Value]) -> Result<Value, CallError> {

@@ -10,7 +10,7 @@ use coo_runtime::storage::scratch::Scratch;
 use coo_runtime::{Resource, State, TypeDesc};
 
 use super::value::{PrimBuf, Value, read_prim, write_prim};
-use super::{CallError, FnHandle, FnRef};
+use super::{CallError, CallErrorKind, FnHandle, FnRef};
 use crate::state_io::from_json::{Mode, ValueBuilder};
 use crate::state_io::json::JsonValue;
 
@@ -65,12 +65,14 @@ fn check_arg_count(f: &FnHandle, desc: &FnRef, args: &[Value]) -> Result<(), Cal
     if value_params == args.len() {
         Ok(())
     } else {
-        Err(CallError::ArgCount {
-            name: f.path().to_owned(),
-            signature: desc.signature(),
-            expected: value_params,
-            found: args.len(),
-        })
+        Err(CallError::of(
+            f.path(),
+            CallErrorKind::ArgCount {
+                signature: desc.signature(),
+                expected: value_params,
+                found: args.len(),
+            },
+        ))
     }
 }
 
@@ -109,10 +111,14 @@ impl BoundArgs {
         let mut bound = BoundArgs::default();
         let mut args = args.iter();
         for param in desc.params {
-            let bad = |message: String| CallError::BadArg {
-                name: f.path().to_owned(),
-                param: param.name.to_owned(),
-                message,
+            let bad = |message: String| {
+                CallError::of(
+                    f.path(),
+                    CallErrorKind::BadArg {
+                        param: param.name.to_owned(),
+                        message,
+                    },
+                )
             };
             let place = match param.kind {
                 ValueKind::Ref(ty) | ValueKind::RefMut(ty) => {
@@ -161,24 +167,30 @@ impl BoundArgs {
             .iter()
             .any(|&(t, m)| t == ty.name && (m || mutable))
         {
-            return Err(CallError::Aliased {
-                name: f.path().to_owned(),
-                ty: ty.name.to_owned(),
-            });
+            return Err(CallError::of(
+                f.path(),
+                CallErrorKind::Aliased {
+                    ty: ty.name.to_owned(),
+                },
+            ));
         }
         self.resources.push((ty.name, mutable));
-        let resource = state
-            .resource_mut(ty.name)
-            .ok_or_else(|| CallError::NoResource {
-                name: f.path().to_owned(),
-                ty: ty.name.to_owned(),
-            })?;
+        let resource = state.resource_mut(ty.name).ok_or_else(|| {
+            CallError::of(
+                f.path(),
+                CallErrorKind::NoResource {
+                    ty: ty.name.to_owned(),
+                },
+            )
+        })?;
         if !core::ptr::eq(resource.desc(), ty) {
-            return Err(CallError::BadArg {
-                name: f.path().to_owned(),
-                param: param.name.to_owned(),
-                message: format!("the live `{}` is not of this version of the type", ty.name),
-            });
+            return Err(CallError::of(
+                f.path(),
+                CallErrorKind::BadArg {
+                    param: param.name.to_owned(),
+                    message: format!("the live `{}` is not of this version of the type", ty.name),
+                },
+            ));
         }
         Ok(ArgPlace::Resource(resource.as_mut_ptr()))
     }
@@ -193,15 +205,21 @@ impl BoundArgs {
         arg: Option<&Value>,
     ) -> Result<ArgPlace, CallError> {
         let Some(Value::Json(text)) = arg else {
-            return Err(CallError::ByValue {
-                name: f.path().to_owned(),
-                ty: ty.name.to_owned(),
-            });
+            return Err(CallError::of(
+                f.path(),
+                CallErrorKind::ByValue {
+                    ty: ty.name.to_owned(),
+                },
+            ));
         };
-        let bad = |message: String| CallError::BadArg {
-            name: f.path().to_owned(),
-            param: param.name.to_owned(),
-            message,
+        let bad = |message: String| {
+            CallError::of(
+                f.path(),
+                CallErrorKind::BadArg {
+                    param: param.name.to_owned(),
+                    message,
+                },
+            )
         };
         let json = JsonValue::parse(text).map_err(|e| bad(e.to_string()))?;
         let scratch = Scratch::for_type(ty);

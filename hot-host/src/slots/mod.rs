@@ -5,7 +5,7 @@
 //! call: no lock, no symbol lookup, no hashing. A reload stores new pointers into the slots. A
 //! function that the new version removed gets a *tombstone* shim, which fails every call; a
 //! function whose signature changed gets a new slot, and its old slot a tombstone, so handles
-//! resolved against the old signature fail with [`CallError::SignatureChanged`] instead of
+//! resolved against the old signature fail with [`CallErrorKind::SignatureChanged`] instead of
 //! calling code with arguments of the wrong types. "Changed" includes a signature that reads
 //! the same but takes or returns a `CooType` by value whose layout changed: a value built for
 //! the old layout has the wrong size and offsets for the new code. So as long as a slot is live,
@@ -27,7 +27,7 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`]: one atomic load and an indirect call |
+//! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
@@ -36,6 +36,7 @@ pub(crate) mod call;
 pub(crate) mod plan;
 mod value;
 
+use std::fmt;
 use std::mem::MaybeUninit;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
@@ -46,52 +47,109 @@ use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
 pub use value::{Value, ValueError};
 
-/// Why a call did not run or did not finish.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CallError {
-    #[error("no hot function `{name}`{}", suggest(.known))]
-    NotFound { name: String, known: Vec<String> },
-    #[error("`{name}` was removed by the reload to version {version}")]
-    Removed { name: String, version: u64 },
-    #[error(
-        "the signature of `{name}` changed: it was `{old}` and is now `{new}`{}; resolve it again to call the new one",
-        relaid_text(.relaid)
-    )]
+/// Why a call did not run or did not finish: which function ([`CallError::name`]) and what
+/// went wrong ([`CallErrorKind`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    /// The function's stable name (its path within its crate), as it was called.
+    pub name: String,
+    pub kind: CallErrorKind,
+}
+
+/// What went wrong with a call of the function named by a [`CallError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallErrorKind {
+    /// The plugin has no such function; `known` are those it has, sorted.
+    NotFound {
+        known: Vec<String>,
+    },
+    Removed {
+        version: u64,
+    },
     SignatureChanged {
-        name: String,
         old: String,
         new: String,
         /// Types the function takes or returns by value whose layout changed (the signature
         /// text may then read the same).
         relaid: Vec<String>,
     },
-    #[error("`{name}` panicked: {message}")]
-    Panicked { name: String, message: String },
-    #[error("`{name}` takes {expected} argument{} ({signature}), {found} given", if *.expected == 1 { "" } else { "s" })]
+    Panicked {
+        message: String,
+    },
     ArgCount {
-        name: String,
         signature: String,
         expected: usize,
         found: usize,
     },
-    #[error("argument `{param}` of `{name}`: {message}")]
     BadArg {
-        name: String,
         param: String,
         message: String,
     },
-    #[error(
-        "`{name}` needs the resource `{ty}`, and there is none yet; call a function that returns a `{ty}` first"
-    )]
-    NoResource { name: String, ty: String },
-    #[error(
-        "`{name}` borrows the resource `{ty}` twice, once mutably; Rust's borrow rules forbid that"
-    )]
-    Aliased { name: String, ty: String },
-    #[error(
-        "`{name}` takes a `{ty}` by value; hot functions called from the host take resources as `&{ty}` or `&mut {ty}`"
-    )]
-    ByValue { name: String, ty: String },
+    NoResource {
+        ty: String,
+    },
+    Aliased {
+        ty: String,
+    },
+    ByValue {
+        ty: String,
+    },
+}
+
+impl CallError {
+    /// The call of the function `name` failed with `kind`.
+    pub fn of(name: impl Into<String>, kind: CallErrorKind) -> CallError {
+        CallError {
+            name: name.into(),
+            kind,
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.name;
+        match &self.kind {
+            CallErrorKind::NotFound { known } => {
+                write!(f, "no hot function `{name}`{}", suggest(known))
+            }
+            CallErrorKind::Removed { version } => {
+                write!(f, "`{name}` was removed by the reload to version {version}")
+            }
+            CallErrorKind::SignatureChanged { old, new, relaid } => write!(
+                f,
+                "the signature of `{name}` changed: it was `{old}` and is now `{new}`{}; resolve it again to call the new one",
+                relaid_text(relaid)
+            ),
+            CallErrorKind::Panicked { message } => write!(f, "`{name}` panicked: {message}"),
+            CallErrorKind::ArgCount {
+                signature,
+                expected,
+                found,
+            } => write!(
+                f,
+                "`{name}` takes {expected} argument{} ({signature}), {found} given",
+                if *expected == 1 { "" } else { "s" }
+            ),
+            CallErrorKind::BadArg { param, message } => {
+                write!(f, "argument `{param}` of `{name}`: {message}")
+            }
+            CallErrorKind::NoResource { ty } => write!(
+                f,
+                "`{name}` needs the resource `{ty}`, and there is none yet; call a function that returns a `{ty}` first"
+            ),
+            CallErrorKind::Aliased { ty } => write!(
+                f,
+                "`{name}` borrows the resource `{ty}` twice, once mutably; Rust's borrow rules forbid that"
+            ),
+            CallErrorKind::ByValue { ty } => write!(
+                f,
+                "`{name}` takes a `{ty}` by value; hot functions called from the host take resources as `&{ty}` or `&mut {ty}`"
+            ),
+        }
+    }
 }
 
 fn relaid_text(relaid: &[String]) -> String {
@@ -273,7 +331,7 @@ impl FnHandle {
     /// Calls the function's current code: one atomic load, one indirect call. When the slot
     /// was buried (the function was removed, or its signature or the layout of a type it takes
     /// or returns by value changed), this reads neither `args` nor `ret` and returns
-    /// [`CallError::Removed`] or [`CallError::SignatureChanged`].
+    /// [`CallErrorKind::Removed`] or [`CallErrorKind::SignatureChanged`].
     ///
     /// # Safety
     /// `args` holds one pointer per parameter of [`FnHandle::desc`], each as its
@@ -312,25 +370,109 @@ impl FnHandle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        match (self.slot.status.load(Ordering::Acquire), gone) {
-            (REMOVED, Some((version, Burial::Removed))) => CallError::Removed {
-                name: self.path.to_string(),
-                version,
-            },
+        let kind = match (self.slot.status.load(Ordering::Acquire), gone) {
+            (REMOVED, Some((version, Burial::Removed))) => CallErrorKind::Removed { version },
             (SIGNATURE_CHANGED, Some((_, Burial::Changed { signature, relaid }))) => {
-                CallError::SignatureChanged {
-                    name: self.path.to_string(),
+                CallErrorKind::SignatureChanged {
                     old: self.resolved.signature(),
                     new: signature,
                     relaid,
                 }
             }
-            _ => CallError::Panicked {
-                name: self.path.to_string(),
+            _ => CallErrorKind::Panicked {
                 // SAFETY: a live slot's shim returned `false`, which it does only after writing
                 // the panic message. The copy is the host's; the plugin frees its own.
                 message: unsafe { panic.assume_init() }.into_string(),
             },
+        };
+        CallError::of(&*self.path, kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind prints, with the function's name, exactly the text `CallError` printed when
+    /// each variant carried the name itself (the texts below were printed by that version).
+    #[test]
+    fn each_kind_prints_the_name_once_in_the_old_text() {
+        let s = |t: &str| t.to_owned();
+        let cases = vec![
+            (
+                CallErrorKind::NotFound { known: vec![] },
+                "no hot function `sim::tick`",
+            ),
+            (
+                CallErrorKind::NotFound {
+                    known: vec![s("a"), s("b")],
+                },
+                "no hot function `sim::tick`; the plugin has a, b",
+            ),
+            (
+                CallErrorKind::Removed { version: 4 },
+                "`sim::tick` was removed by the reload to version 4",
+            ),
+            (
+                CallErrorKind::SignatureChanged {
+                    old: s("fn(u32)"),
+                    new: s("fn(u64)"),
+                    relaid: vec![],
+                },
+                "the signature of `sim::tick` changed: it was `fn(u32)` and is now `fn(u64)`; resolve it again to call the new one",
+            ),
+            (
+                CallErrorKind::SignatureChanged {
+                    old: s("fn(P)"),
+                    new: s("fn(P)"),
+                    relaid: vec![s("P"), s("Q")],
+                },
+                "the signature of `sim::tick` changed: it was `fn(P)` and is now `fn(P)` (the layout of `P`, `Q` changed, and values built for the old one do not fit the new code); resolve it again to call the new one",
+            ),
+            (
+                CallErrorKind::Panicked { message: s("boom") },
+                "`sim::tick` panicked: boom",
+            ),
+            (
+                CallErrorKind::ArgCount {
+                    signature: s("fn(u32)"),
+                    expected: 1,
+                    found: 0,
+                },
+                "`sim::tick` takes 1 argument (fn(u32)), 0 given",
+            ),
+            (
+                CallErrorKind::ArgCount {
+                    signature: s("fn(u32, u32)"),
+                    expected: 2,
+                    found: 3,
+                },
+                "`sim::tick` takes 2 arguments (fn(u32, u32)), 3 given",
+            ),
+            (
+                CallErrorKind::BadArg {
+                    param: s("dt"),
+                    message: s("not a number"),
+                },
+                "argument `dt` of `sim::tick`: not a number",
+            ),
+            (
+                CallErrorKind::NoResource { ty: s("World") },
+                "`sim::tick` needs the resource `World`, and there is none yet; call a function that returns a `World` first",
+            ),
+            (
+                CallErrorKind::Aliased { ty: s("World") },
+                "`sim::tick` borrows the resource `World` twice, once mutably; Rust's borrow rules forbid that",
+            ),
+            (
+                CallErrorKind::ByValue { ty: s("World") },
+                "`sim::tick` takes a `World` by value; hot functions called from the host take resources as `&World` or `&mut World`",
+            ),
+        ];
+        for (kind, text) in cases {
+            let e = CallError::of("sim::tick", kind);
+            assert_eq!(e.name, "sim::tick");
+            assert_eq!(e.to_string(), text);
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use coo_runtime::plugin::{FnDesc, ValueKind};
 use coo_runtime::{Catalog, ImageRef};
 
-use super::{Burial, CallError, FnHandle, FnRef, Slot};
+use super::{Burial, CallError, CallErrorKind, FnHandle, FnRef, Slot};
 
 /// The host's function slots, by stable name. Only live slots are in it: a buried slot leaves
 /// the table (handles to it keep it).
@@ -40,10 +40,7 @@ impl SlotTable {
             None => {
                 let mut known: Vec<String> = self.slots.keys().cloned().collect();
                 known.sort();
-                Err(CallError::NotFound {
-                    name: name.to_owned(),
-                    known,
-                })
+                Err(CallError::of(name, CallErrorKind::NotFound { known }))
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Watching a plugin crate's sources, for the edit-save-reload loop of `hot-host run`.
+//! Watching a plugin crate's sources, for the edit-save-reload loop of [`Coo`](crate::Coo).
 //!
 //! [`watched_paths`] asks `cargo metadata` what the plugin's library build reads: the source
 //! directories and manifests of the plugin and of every path package it depends on. A
@@ -41,8 +41,9 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::build::metadata::{MetadataError, Packages, cargo_metadata, default_cargo};
 
-/// The debounce window `hot-host run` uses: a batch is sent this long after the last event of a
-/// burst.
+/// A debounce window for a watcher of your own: a batch is sent this long after the last event
+/// of a burst. ([`Coo`](crate::Coo) and `hot-host run` use the shorter
+/// [`embed::DEBOUNCE`](crate::embed::DEBOUNCE).)
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// The longest a batch waits after its first event, however long a burst goes on (or the

@@ -1,0 +1,296 @@
+//! Coo in your own program: [`Coo`] builds and loads a plugin crate, then watches its sources
+//! and rebuilds them on a thread of its own; your loop applies a finished build when it chooses.
+//!
+//! Once per frame, at a point where no plugin call is in flight, call [`Coo::update`]: it
+//! returns at once. When a build has finished since the last call, it loads the new library,
+//! migrates the live state and swaps the function slots (the reload transaction of
+//! [`crate::reload`]), and returns the [`ReloadReport`]; when the build or the reload failed, the
+//! [`ReloadError`], and the old version keeps running with its state. While cargo works,
+//! `update` returns `None` and the old version runs on: a build never stalls the frame. Saves
+//! that come in quick succession, or during a build, are coalesced into one build of the newest
+//! source (a burst of saves is one reload). What the background tells on the way (cargo's
+//! progress, a finished build's warnings, problems of the watcher) is queued as [`CooEvent`]s
+//! for you to show or ignore ([`Coo::events`]): the library prints nothing.
+//!
+//! A complete program (`examples/embed.rs`, built by `cargo test`):
+//!
+//! ```no_run
+#![doc = include_str!("../../examples/embed.rs")]
+//! ```
+//!
+//! `hot-host run` is one client of this API: its dev loop (see [`crate::cli::devloop`]) ticks,
+//! reads commands, and prints what `update` and the events tell.
+//!
+//! # Threads
+//! The watcher's thread sends debounced changes to the builder's thread (`background.rs`), which
+//! runs cargo and sends the finished builds back through a channel; [`Coo::update`] reads that
+//! channel on your thread. Loading and migrating happen in `update`, on your thread, which holds
+//! `&mut Coo` and so no borrow of the [`Host`] that a call could be using: the safe point is
+//! checked by the borrow checker. A loop that sleeps until something happens can pass a waker
+//! ([`CooOptions::wake`]) that the background calls after each event and finished build.
+//!
+//! # Several plugins
+//! A [`Coo`] runs one plugin crate. A program with several plugins runs one `Coo` for each,
+//! each with its own host, watcher and builder thread, and updates each at its safe point.
+
+mod background;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::build::BuildEvent;
+use crate::reload::{Host, ReloadError, ReloadReport};
+use crate::watch::{WatchError, Watcher, watched_paths};
+
+pub use background::Waker;
+use background::{Out, Request, Shared};
+
+/// The debounce window Coo watches with by default: short, because it is pure waiting in the
+/// save-to-live path (an editor's save is a burst of events within a millisecond or two). A save
+/// split wider than this only costs an extra build: builds are coalesced, so the newest source
+/// still wins.
+pub const DEBOUNCE: Duration = Duration::from_millis(10);
+
+/// How a [`Coo`] watches and tells.
+#[derive(Clone)]
+pub struct CooOptions {
+    /// Watch the plugin's sources and rebuild on every save (default). Without it, only
+    /// [`Coo::reload_now`] reloads.
+    pub watch: bool,
+    /// The watcher's debounce window ([`DEBOUNCE`] by default).
+    pub debounce: Duration,
+    /// Called, on a background thread, after each event and finished build, so that a loop
+    /// sleeping on something else (standard input) can wake up and call [`Coo::update`]. It
+    /// must return quickly (send a message, set a flag).
+    pub wake: Option<Waker>,
+}
+
+impl Default for CooOptions {
+    fn default() -> CooOptions {
+        CooOptions {
+            watch: true,
+            debounce: DEBOUNCE,
+            wake: None,
+        }
+    }
+}
+
+impl fmt::Debug for CooOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CooOptions")
+            .field("watch", &self.watch)
+            .field("debounce", &self.debounce)
+            .field("wake", &self.wake.as_ref().map(|_| "Fn"))
+            .finish()
+    }
+}
+
+/// What the background tells on the way to a reload, queued in order for [`Coo::events`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CooEvent {
+    /// Cargo's progress while it builds a save: its status lines (`Compiling …`, `Finished …`).
+    Building(BuildEvent),
+    /// A build finished; the next [`Coo::update`] loads it (its error, if it failed, comes from
+    /// `update` itself). `since` is when the first save it includes was seen: `since.elapsed()`
+    /// once `update` returned is the save-to-live latency. `warnings` are the compiler's, as
+    /// rustc rendered them.
+    Built {
+        since: Instant,
+        duration: Duration,
+        warnings: Vec<String>,
+    },
+    /// Something went wrong while watching (events the operating system dropped, a new
+    /// directory that could not be watched): a save may have been missed. Saving again rebuilds.
+    Watch(WatchError),
+    /// The sources could not be watched at all: saves are not seen, only
+    /// [`Coo::reload_now`] reloads.
+    NotWatching(WatchError),
+}
+
+impl fmt::Display for CooEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CooEvent::Building(event) => write!(f, "{event}"),
+            CooEvent::Built {
+                duration, warnings, ..
+            } => {
+                write!(f, "built in {:.2}s", duration.as_secs_f64())?;
+                match warnings.len() {
+                    0 => Ok(()),
+                    1 => write!(f, " with 1 warning:\n{}", warnings.concat()),
+                    n => write!(f, " with {n} warnings:\n{}", warnings.concat()),
+                }
+            }
+            CooEvent::Watch(e) => write!(f, "warning: {e}"),
+            CooEvent::NotWatching(e) => write!(
+                f,
+                "warning: not watching the sources ({e}); saves are not reloaded"
+            ),
+        }
+    }
+}
+
+/// A plugin crate running in your program, rebuilt in the background and reloaded when you call
+/// [`update`](Coo::update): see the [module docs](self).
+///
+/// Dropping it stops the watcher; a build running then finishes on its thread, and its result
+/// is dropped.
+#[derive(Debug)]
+pub struct Coo {
+    host: Host,
+    shared: Arc<Shared>,
+    /// Keeps the builder's thread waiting for changes while there is no watcher.
+    _requests: mpsc::Sender<Request>,
+    results: mpsc::Receiver<Out>,
+    watcher: Option<Watcher>,
+    events: VecDeque<CooEvent>,
+}
+
+impl Coo {
+    /// Builds and loads the plugin crate in `plugin_dir` (into `<plugin_dir>/target/coo`), then
+    /// watches its sources. The plugin's state is empty: call its `init` (or restore a
+    /// snapshot) through [`host_mut`](Coo::host_mut).
+    pub fn start(plugin_dir: impl Into<PathBuf>) -> Result<Coo, ReloadError> {
+        Coo::start_with(Host::new(plugin_dir), CooOptions::default())
+    }
+
+    /// [`Coo::start`] with a host of your own (its builder's target dir, profile, cargo) and
+    /// these options. The watch starts before the first build, so a save during it is not
+    /// missed.
+    pub fn start_with(host: Host, options: CooOptions) -> Result<Coo, ReloadError> {
+        let mut coo = Coo::new(host, options);
+        coo.reload_now()?;
+        Ok(coo)
+    }
+
+    /// Watches the plugin of `host` (unless `options` say not to) and rebuilds it in the
+    /// background from now on; builds nothing now. For a host that is already loaded (a
+    /// restored one, in `hot-host run`). That the sources could not be watched is the first
+    /// event ([`CooEvent::NotWatching`]).
+    pub fn new(host: Host, options: CooOptions) -> Coo {
+        let shared = Arc::new(Shared::new(options.wake));
+        let (out, results) = mpsc::channel();
+        let requests = background::spawn(host.builder().clone(), shared.clone(), out)
+            .expect("spawn the builder thread");
+        let mut events = VecDeque::new();
+        let watcher = if options.watch {
+            let stamp = shared.clone();
+            let watching = watched_paths(host.builder().plugin_dir()).and_then(|set| {
+                Watcher::spawn(set, options.debounce, requests.clone(), move |change| {
+                    Request::Changed {
+                        change,
+                        generation: stamp.generation(),
+                    }
+                })
+            });
+            match watching {
+                Ok(watcher) => Some(watcher),
+                Err(e) => {
+                    events.push_back(CooEvent::NotWatching(e));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Coo {
+            host,
+            shared,
+            _requests: requests,
+            results,
+            watcher,
+            events,
+        }
+    }
+
+    /// Applies a finished build, if there is one, and returns at once otherwise: `None` while
+    /// nothing changed or a build runs; the reload's report; or why nothing was changed (the
+    /// build or the reload failed; the old version keeps running with its state). Call it at a
+    /// point where your program makes no plugin call. Builds finished meanwhile are loaded one
+    /// per call, in order; the events that came before it are in [`events`](Coo::events).
+    pub fn update(&mut self) -> Option<Result<ReloadReport, ReloadError>> {
+        self.update_with(|_| {})
+    }
+
+    /// [`Coo::update`], calling `before_load` with the host just before a successfully built
+    /// library is loaded (`hot-host run` saves a snapshot of the state there).
+    pub fn update_with(
+        &mut self,
+        before_load: impl FnOnce(&mut Host),
+    ) -> Option<Result<ReloadReport, ReloadError>> {
+        loop {
+            match self.results.try_recv().ok()? {
+                Out::Event(event) => self.events.push_back(event),
+                // Older than a build the caller made itself: never loaded after it.
+                Out::Built { generation, .. } if generation < self.shared.generation() => {}
+                Out::Built {
+                    result: Ok(output),
+                    since,
+                    ..
+                } => {
+                    self.events.push_back(CooEvent::Built {
+                        since,
+                        duration: output.duration,
+                        warnings: output.warnings,
+                    });
+                    before_load(&mut self.host);
+                    return Some(self.host.reload_from(&output.dylib, Some(output.duration)));
+                }
+                Out::Built { result: Err(e), .. } => return Some(Err(ReloadError::Build(e))),
+            }
+        }
+    }
+
+    /// The events queued so far, oldest first, taken out of the queue. [`update`](Coo::update)
+    /// collects them: after it, they are those that came before the build it loaded (or all so
+    /// far, when it loaded none).
+    pub fn events(&mut self) -> std::collections::vec_deque::Drain<'_, CooEvent> {
+        self.events.drain(..)
+    }
+
+    /// Whether a build runs now, or has ended and is on its way to [`update`](Coo::update).
+    pub fn is_building(&self) -> bool {
+        self.shared.is_building()
+    }
+
+    /// Whether the sources are watched (see [`CooEvent::NotWatching`]).
+    pub fn is_watching(&self) -> bool {
+        self.watcher.is_some()
+    }
+
+    /// Builds the current source and reloads it now, on this thread, waiting for cargo (whose
+    /// progress is queued as events). Saves seen before, and a background build in flight, are
+    /// not loaded after it.
+    pub fn reload_now(&mut self) -> Result<ReloadReport, ReloadError> {
+        self.supersede();
+        let events = &mut self.events;
+        self.host
+            .reload_with(&mut |event| events.push_back(CooEvent::Building(event)))
+    }
+
+    /// Says that the caller is about to build and load the current source itself (through
+    /// [`Host::reload`]): saves seen before, and a background build in flight, are then not
+    /// loaded after it. Saves that come later are built and loaded as usual.
+    pub fn supersede(&mut self) {
+        self.shared.supersede();
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The host, to call the plugin and edit its state; also a safe point, since `update` needs
+    /// `&mut self` too.
+    pub fn host_mut(&mut self) -> &mut Host {
+        &mut self.host
+    }
+
+    /// Stops watching and building, and gives the host back.
+    pub fn into_host(self) -> Host {
+        self.host
+    }
+}
