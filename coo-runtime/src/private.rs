@@ -17,7 +17,7 @@ pub use crate::descriptors::registry::TypeRegistration;
 /// The error type of generated glue (`WriteFn`, `HookFn`).
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
-    FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
+    ErasedFn, FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
 };
 pub use crate::storage::view::ValueView;
 
@@ -35,6 +35,23 @@ pub trait HotResource {
 impl<T: CooType> HotResource for T {
     const DESC: fn() -> &'static TypeDesc = T::desc;
 }
+
+/// `<SyncProbe<T>>::IS_SYNC` is `true` when `T: Sync` (the inherent constant) and `false`
+/// otherwise (the [`NotSync`] trait's, which the generated code imports): what `#[hot_fn]`
+/// writes into [`FnDesc::refs_sync`].
+#[derive(Debug)]
+pub struct SyncProbe<T: ?Sized>(PhantomData<T>);
+
+impl<T: ?Sized + Sync> SyncProbe<T> {
+    pub const IS_SYNC: bool = true;
+}
+
+/// The fallback of [`SyncProbe::IS_SYNC`] for types that are not `Sync`.
+pub trait NotSync {
+    const IS_SYNC: bool = false;
+}
+
+impl<T: ?Sized> NotSync for SyncProbe<T> {}
 
 /// Whether slots `a` and `b` of a hot-function shim's `args` point to the same value of a type of
 /// `size` bytes: one resource passed as two parameters, one of them `&mut`. The shim refuses the

@@ -11,6 +11,11 @@
 //! - the static `FnDesc`, whose parameter and return kinds name the user's types with the
 //!   user's spans (`<T as HotValue>::KIND`, `<T as HotResource>::DESC`), each in a constant of
 //!   its own, so that every type that cannot cross the boundary is reported on the type itself;
+//! - `__coo_direct`, the function's direct entry (`coo_runtime::plugin::ErasedFn`): the values
+//!   as parameters of their own types, the resources behind one pointer each, for typed
+//!   handles;
+//! - whether every `&T` parameter's type is `Sync` (`FnDesc::refs_sync`, through
+//!   `__private::SyncProbe`), which tells whether calls may share a resource across threads;
 //! - the `inventory` registration that puts the slot in the build's `Manifest`.
 //!
 //! Methods are called as `<Type>::method`, with `Self` in their signatures replaced by the type
@@ -112,8 +117,32 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
     // One constant per kind: each is its own body, so the compiler reports every type that
     // cannot cross, even when two parameters have the same type.
     let mut kinds = Vec::new();
+    // The direct entry's value parameters (`arg: Type`) and reads of its resources.
+    let mut direct_params = Vec::new();
+    let mut direct_types = Vec::new();
+    let mut direct_reads = Vec::new();
     for (index, param) in function.params.iter().enumerate() {
         let arg = format_ident!("__coo_arg{}", index);
+        match param.passing {
+            Passing::Ref(target) | Passing::RefMut(target) => {
+                let target = outside_block(target, function.owner);
+                let resource = direct_reads.len();
+                let mutable = matches!(param.passing, Passing::RefMut(_)).then(|| quote!(mut));
+                direct_reads.push(quote! {
+                    // SAFETY: `ErasedFn`'s contract: `__coo_resources` holds one pointer per
+                    // resource parameter (so `add` stays in bounds), this one to the live
+                    // resource of the type, valid for the call and, for `&mut`, used by
+                    // nothing else meanwhile. The reference cannot outlive the call, as in the
+                    // shim.
+                    let #arg = unsafe { &#mutable *(*__coo_resources.add(#resource)).cast::<#target>() };
+                });
+            }
+            _ => {
+                let ty = outside_block(param.ty, function.owner);
+                direct_params.push(quote!(#arg: #ty));
+                direct_types.push(ty);
+            }
+        }
         let slot = quote!((*__coo_args.add(#index)));
         let (read, kind) = match param.passing {
             Passing::Ref(target) => {
@@ -202,6 +231,18 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
         reads.push(quote!(let _ = __coo_args;));
     }
     let alias_checks = alias_checks(function, &resources, &owned);
+    // `true && <SyncProbe<T>>::IS_SYNC && ...` over the `&T` parameters.
+    let shared_types = resources
+        .iter()
+        .filter(|(_, _, mutable)| !mutable)
+        .map(|(_, ty, _)| ty);
+    let refs_sync = quote! {
+        {
+            #[allow(unused_imports)]
+            use __coo::NotSync as _;
+            true #(&& <__coo::SyncProbe<#shared_types>>::IS_SYNC)*
+        }
+    };
     let (ret, put_ret) = match function.ret {
         Ret::Unit => (
             quote!(__coo::ValueKind::Unit),
@@ -217,6 +258,9 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
         Ret::Unsupported(_) => unreachable!("`valid::check` rejects unsupported return types"),
     };
 
+    if direct_reads.is_empty() {
+        direct_reads.push(quote!(let _ = __coo_resources;));
+    }
     let cfgs = &function.cfgs;
     let private = private_import();
     quote! {
@@ -241,6 +285,22 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 }
             }
 
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn __coo_direct(
+                __coo_resources: *const *mut u8,
+                #(#direct_params,)*
+                __coo_ret: *mut u8,
+                __coo_panic: *mut __coo::ForeignString,
+            ) -> bool {
+                #(#direct_reads)*
+                let __coo_result = __coo::catch(move || #callee(#(#args),*));
+                // SAFETY: `ErasedFn`'s contract: `__coo_ret` and `__coo_panic` are as for
+                // the shim, `finish_call`'s contract.
+                unsafe {
+                    __coo::finish_call(__coo_result, #put_ret, __coo_ret, __coo_panic)
+                }
+            }
+
             #(#kinds)*
             const __COO_RET: __coo::ValueKind = #ret;
 
@@ -250,6 +310,20 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 params: &[#(#params),*],
                 ret: __COO_RET,
                 shim: __coo_shim,
+                // SAFETY: only the type is erased: `ErasedFn`'s contract has the host transmute
+                // it back to this very type before calling it.
+                direct: unsafe {
+                    __coo::core::mem::transmute::<
+                        unsafe fn(
+                            *const *mut u8,
+                            #(#direct_types,)*
+                            *mut u8,
+                            *mut __coo::ForeignString,
+                        ) -> bool,
+                        __coo::ErasedFn,
+                    >(__coo_direct)
+                },
+                refs_sync: #refs_sync,
             };
 
             __coo::inventory::submit! {

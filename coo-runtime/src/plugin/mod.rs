@@ -293,6 +293,18 @@ pub type Shim = unsafe extern "C-unwind" fn(
     panic: *mut ForeignString,
 ) -> bool;
 
+/// A hot function's *direct entry*, its type erased: called by the host's typed handles after
+/// transmuting it back to
+/// `unsafe fn(resources: *const *mut u8, v0: T0, .., vn: Tn, ret: *mut u8, panic: *mut ForeignString) -> bool`
+/// (the Rust ABI, which host and plugin share: the header check guarantees one compiler), where
+/// `v0..vn` are the parameters that are not resources, in order, of their own types, and
+/// `resources` points to one pointer per `&T`/`&mut T` parameter, in order, each to the live
+/// resource. `ret` and `panic` and the result are as for [`Shim`]. Unlike the shim it takes the
+/// arguments in registers, so a call of a trivial function costs about what a function
+/// pointer call costs. Only ever called with the types of the function's descriptor, and
+/// without aliasing a `&mut` resource (the shim's alias checks are not repeated).
+pub type ErasedFn = unsafe fn();
+
 /// A function slot: what `#[hot_fn]` registers.
 #[derive(Debug)]
 pub struct FnDesc {
@@ -303,6 +315,12 @@ pub struct FnDesc {
     pub params: &'static [ParamDesc],
     pub ret: ValueKind,
     pub shim: Shim,
+    /// The direct entry (see [`ErasedFn`]).
+    pub direct: ErasedFn,
+    /// Whether the type of every `&T` parameter is `Sync` (in the plugin's build), so that
+    /// calls sharing one resource may run on several threads at once. A function with a
+    /// `&mut T` parameter never runs on two threads at once, whatever this says.
+    pub refs_sync: bool,
 }
 
 impl FnDesc {

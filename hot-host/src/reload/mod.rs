@@ -27,6 +27,7 @@
 mod report;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use coo_runtime::plugin::panics::{DropPanic, take_drop_panics, this_sink};
@@ -35,7 +36,7 @@ use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, PlanError, State};
 use crate::build::{BuildError, BuildEvent, Builder};
 use crate::load::{LoadError, LoadedLibrary, Loader, kept, take_pinned};
 use crate::slots::plan::SlotTable;
-use crate::slots::{CallError, FnHandle, FnRef};
+use crate::slots::{CallError, FnHandle, FnRef, HotFn, HotSig};
 
 /// The values calls take and return; they live with the call path, in [`crate::slots`].
 pub use crate::slots::Value;
@@ -66,6 +67,17 @@ pub struct Host {
     catalog: Catalog,
     slots: SlotTable,
     version: u64,
+    /// Unique among the hosts of this process: what a [`HotFn`] checks it is called with.
+    id: u64,
+    /// Changes (to a number no host used before) whenever the state may have changed: what
+    /// tells a [`HotFn`] to look its resources up again.
+    epoch: u64,
+}
+
+/// A number never returned before in this process (never 0).
+fn fresh_number() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Host {
@@ -88,6 +100,8 @@ impl Host {
             catalog: Catalog::default(),
             slots: SlotTable::default(),
             version: 0,
+            id: fresh_number(),
+            epoch: fresh_number(),
         }
     }
 
@@ -111,7 +125,24 @@ impl Host {
     /// The live state, for the host's own edits (`set`, snapshots). Calls and reloads need
     /// `&mut self` too, so no plugin code runs meanwhile.
     pub fn state_mut(&mut self) -> &mut State {
+        self.epoch = fresh_number();
         &mut self.state
+    }
+
+    /// The state, for a typed call: it changes no resource's place, so the epoch stays.
+    #[inline]
+    pub(crate) fn state_for_calls(&mut self) -> &mut State {
+        &mut self.state
+    }
+
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The types of the loaded version.
@@ -165,6 +196,8 @@ impl Host {
         // The last step that can fail; on failure it leaves the state as it was (and dropping
         // `library`, `catalog`, `plan` and `slot_plan` closes the new image).
         let migration = self.state.migrate(&plan)?;
+        // The resources now live at new addresses, of the new types.
+        self.epoch = fresh_number();
 
         // Commit: swap the slots. Nothing below can fail.
         let from_version = self.version;
@@ -252,6 +285,14 @@ impl Host {
         self.slots.resolve(name)
     }
 
+    /// Resolves a function by name with a Rust function type `F`, checked against the plugin's
+    /// signature: `F` lists the arguments the caller passes (the resource parameters are bound
+    /// by the call) and the return, as in `fn(u64, u64) -> u64`. See [`HotFn`].
+    pub fn resolve_typed<F: HotSig>(&self, name: &str) -> Result<HotFn<F>, CallError> {
+        let handle = self.slots.resolve(name)?;
+        HotFn::resolve(handle.slot_arc(), name, self.id)
+    }
+
     /// Resolves and calls `name` (see [`Host::call`]).
     pub fn call_by_name(&mut self, name: &str, args: &[Value]) -> Result<Value, CallError> {
         let f = self.resolve(name)?;
@@ -266,6 +307,8 @@ impl Host {
     /// owner: `String` arguments are copied by the plugin, returned strings and panic messages
     /// by the host.
     pub fn call(&mut self, f: &FnHandle, args: &[Value]) -> Result<Value, CallError> {
+        // A returned value replaces a resource.
+        self.epoch = fresh_number();
         crate::slots::call::call(&mut self.state, f, args)
     }
 }

@@ -11,6 +11,11 @@
 //! the old layout has the wrong size and offsets for the new code. So as long as a slot is live,
 //! its code takes and returns by value exactly the layouts its handles were resolved with.
 //!
+//! Beside the shim, whose arguments go through an array of pointers, a slot holds the function's
+//! *direct entry* (arguments as they are, in registers), which typed handles ([`HotFn`]) call;
+//! a buried slot holds null there, so for them too one atomic load tells whether the function
+//! is still there.
+//!
 //! # Keeping code mapped
 //!
 //! A slot keeps the [`ImageRef`] of the code it holds *beside* the shim pointer, under a mutex
@@ -29,11 +34,13 @@
 //! |---|---|
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
+//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
 
 pub(crate) mod call;
 pub(crate) mod plan;
+pub mod typed;
 mod value;
 
 use std::fmt;
@@ -45,6 +52,7 @@ use std::sync::{Arc, Mutex};
 use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
+pub use typed::{HotFn, HotSig, MAX_PARAMS, TypedValue};
 pub use value::{Value, ValueError};
 
 /// Why a call did not run or did not finish: which function ([`CallError::name`]) and what
@@ -92,6 +100,29 @@ pub enum CallErrorKind {
         ty: String,
     },
     ByValue {
+        ty: String,
+    },
+    /// Resolved as a typed handle whose Rust function type is not the plugin's signature.
+    Mismatch {
+        /// The Rust function type it was resolved with.
+        expected: String,
+        /// The plugin's signature.
+        found: String,
+        /// The type to resolve it with.
+        typed: String,
+    },
+    /// A signature that a typed handle cannot call (see [`typed`]).
+    Untyped {
+        signature: String,
+    },
+    /// A typed handle called with another host than the one that resolved it.
+    OtherHost,
+    /// `call_shared` of a function that borrows a resource mutably.
+    Exclusive {
+        ty: String,
+    },
+    /// `call_shared` of a function that shares a resource whose type is not `Sync`.
+    NotSync {
         ty: String,
     },
 }
@@ -147,6 +178,31 @@ impl fmt::Display for CallError {
             CallErrorKind::ByValue { ty } => write!(
                 f,
                 "`{name}` takes a `{ty}` by value; hot functions called from the host take resources as `&{ty}` or `&mut {ty}`"
+            ),
+            CallErrorKind::Mismatch {
+                expected,
+                found,
+                typed,
+            } => write!(
+                f,
+                "`{name}` is `{found}`, not `{expected}`; resolve it as `{typed}` (resources are bound by the call, not passed)"
+            ),
+            CallErrorKind::Untyped { signature } => write!(
+                f,
+                "`{name}` is `{signature}`: a typed handle passes primitives and resources, and returns a primitive or `()`, with at most {max} parameters; call it with `Host::call`",
+                max = typed::MAX_PARAMS
+            ),
+            CallErrorKind::OtherHost => write!(
+                f,
+                "`{name}` was resolved by another host; resolve it with the host you call it with"
+            ),
+            CallErrorKind::Exclusive { ty } => write!(
+                f,
+                "`{name}` borrows the resource `{ty}` mutably; call it with `call` and `&mut Host`, not `call_shared`"
+            ),
+            CallErrorKind::NotSync { ty } => write!(
+                f,
+                "`{name}` shares the resource `{ty}`, which is not `Sync`; call it with `call` and `&mut Host`, not `call_shared`"
             ),
         }
     }
@@ -231,6 +287,8 @@ impl Deref for FnRef {
 #[derive(Debug)]
 pub struct Slot {
     shim: AtomicPtr<()>,
+    /// The code's direct entry (`FnDesc::direct`), for typed handles; null once buried.
+    direct: AtomicPtr<()>,
     status: AtomicU8,
     /// The code the shim belongs to and its image's guard; `None` once buried. Never locked on
     /// the call path.
@@ -243,6 +301,7 @@ impl Slot {
     pub(crate) fn new(code: FnRef) -> Arc<Slot> {
         Arc::new(Slot {
             shim: AtomicPtr::new(code.shim as *mut ()),
+            direct: AtomicPtr::new(code.direct as *mut ()),
             status: AtomicU8::new(LIVE),
             current: Mutex::new(Some(code)),
             gone: Mutex::new(None),
@@ -262,6 +321,7 @@ impl Slot {
     /// old version's image. Called at a commit, when no call through the slot is in flight.
     pub(crate) fn update(&self, code: FnRef) {
         self.shim.store(code.shim as *mut (), Ordering::Release);
+        self.direct.store(code.direct as *mut (), Ordering::Release);
         let old = self
             .current
             .lock()
@@ -280,6 +340,7 @@ impl Slot {
         *self.gone.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, why));
         self.status.store(status, Ordering::Release);
         self.shim.store(tombstone as *mut (), Ordering::Release);
+        self.direct.store(core::ptr::null_mut(), Ordering::Release);
         // Only owned text is left; the old code's image may go.
         let old = self
             .current
@@ -328,6 +389,10 @@ impl FnHandle {
         &self.slot
     }
 
+    pub(crate) fn slot_arc(&self) -> Arc<Slot> {
+        self.slot.clone()
+    }
+
     /// Calls the function's current code: one atomic load, one indirect call. When the slot
     /// was buried (the function was removed, or its signature or the layout of a type it takes
     /// or returns by value changed), this reads neither `args` nor `ret` and returns
@@ -364,29 +429,43 @@ impl FnHandle {
 
     #[cold]
     fn failure(&self, panic: MaybeUninit<ForeignString>) -> CallError {
-        let gone = self
-            .slot
-            .gone
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let kind = match (self.slot.status.load(Ordering::Acquire), gone) {
-            (REMOVED, Some((version, Burial::Removed))) => CallErrorKind::Removed { version },
-            (SIGNATURE_CHANGED, Some((_, Burial::Changed { signature, relaid }))) => {
-                CallErrorKind::SignatureChanged {
-                    old: self.resolved.signature(),
-                    new: signature,
-                    relaid,
-                }
-            }
-            _ => CallErrorKind::Panicked {
-                // SAFETY: a live slot's shim returned `false`, which it does only after writing
-                // the panic message. The copy is the host's; the plugin frees its own.
-                message: unsafe { panic.assume_init() }.into_string(),
-            },
-        };
-        CallError::of(&*self.path, kind)
+        failure(&self.slot, &self.path, &self.resolved, Some(panic))
     }
+}
+
+/// Why a call through `slot` returned `false`: the slot was buried, or (live) the function
+/// panicked and the shim wrote the message to `panic`. `path` and `resolved` are what the
+/// handle was resolved with. `panic` is `None` when no call was made because the slot was
+/// found buried.
+#[cold]
+fn failure(
+    slot: &Slot,
+    path: &str,
+    resolved: &FnDesc,
+    panic: Option<MaybeUninit<ForeignString>>,
+) -> CallError {
+    let gone = slot.gone.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let kind = match (slot.status.load(Ordering::Acquire), gone) {
+        (REMOVED, Some((version, Burial::Removed))) => CallErrorKind::Removed { version },
+        (SIGNATURE_CHANGED, Some((_, Burial::Changed { signature, relaid }))) => {
+            CallErrorKind::SignatureChanged {
+                old: resolved.signature(),
+                new: signature,
+                relaid,
+            }
+        }
+        _ => CallErrorKind::Panicked {
+            // SAFETY: a live slot's code returned `false`, which it does only after writing
+            // the panic message. The copy is the host's; the plugin frees its own.
+            message: unsafe {
+                panic
+                    .expect("a slot found buried has its burial recorded")
+                    .assume_init()
+            }
+            .into_string(),
+        },
+    };
+    CallError::of(path, kind)
 }
 
 #[cfg(test)]

@@ -1,0 +1,213 @@
+//! End to end: typed function handles (`Host::resolve_typed`) through a real plugin, resolved
+//! once with a Rust function type, called safely, followed across reloads, and from threads.
+
+mod support;
+
+use hot_host::{CallError, CallErrorKind, Host};
+use support::Plugin;
+
+fn reload(host: &mut Host) -> hot_host::ReloadReport {
+    host.reload()
+        .unwrap_or_else(|e| panic!("reload failed: {e}"))
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn typed_handles_call_bind_resources_and_follow_reloads() {
+    let plugin = Plugin::copy("typed-plugin", "typed_follow");
+    let mut host = plugin.host();
+    let add = host.resolve_typed::<fn(u64, u64) -> u64>("add").unwrap();
+    // `bump(counter: &mut Counter)`: the resource is bound by the call, not passed.
+    let bump = host.resolve_typed::<fn()>("bump").unwrap();
+    let scaled = host.resolve_typed::<fn(u64) -> u64>("scaled").unwrap();
+    assert_eq!(add.call(&mut host, (2, 3)), Ok(5));
+    for _ in 0..3 {
+        bump.call(&mut host, ()).unwrap();
+    }
+    assert_eq!(scaled.call(&mut host, (10,)), Ok(30));
+
+    // `init` replaces the `Counter` resource: the handles bind the new one.
+    host.call_by_name("init", &[]).unwrap();
+    bump.call(&mut host, ()).unwrap();
+    assert_eq!(scaled.call_shared(&host, (7,)), Ok(7));
+
+    // A body change and a layout change of the resource: the same handles run the new code on
+    // the migrated resource (which lives at a new address).
+    plugin.edit(&[
+        ("a + b", "a * b + 1"),
+        (
+            "pub count: u64,",
+            "pub before: [u64; 3],\n    pub count: u64,",
+        ),
+        ("counter.count += 1;", "counter.count += 100;"),
+    ]);
+    let report = reload(&mut host);
+    assert_eq!(report.to_version, 2);
+    assert_eq!(add.call(&mut host, (2, 3)), Ok(7));
+    bump.call(&mut host, ()).unwrap();
+    assert_eq!(scaled.call(&mut host, (1,)), Ok(101));
+    assert_eq!(scaled.call_shared(&host, (2,)), Ok(202));
+
+    // A function that borrows a resource mutably needs `&mut Host`.
+    let err = bump.call_shared(&host, ()).unwrap_err();
+    assert_eq!(
+        err,
+        CallError {
+            name: "bump".into(),
+            kind: CallErrorKind::Exclusive {
+                ty: "Counter".into()
+            }
+        }
+    );
+
+    // Signature changed, and removed: the old handles fail typed, without running any code.
+    plugin.edit(&[
+        (
+            "pub fn add(a: u64, b: u64) -> u64",
+            "pub fn add(a: u64, b: u32) -> u64",
+        ),
+        ("a * b + 1", "a * b as u64 + 2"),
+        ("#[hot_fn]\npub fn bump", "pub fn bump"),
+    ]);
+    reload(&mut host);
+    assert_eq!(
+        add.call(&mut host, (2, 3)),
+        Err(CallError {
+            name: "add".into(),
+            kind: CallErrorKind::SignatureChanged {
+                old: "fn(a: u64, b: u64) -> u64".into(),
+                new: "fn(a: u64, b: u32) -> u64".into(),
+                relaid: vec![],
+            }
+        })
+    );
+    assert_eq!(
+        bump.call(&mut host, ()),
+        Err(CallError {
+            name: "bump".into(),
+            kind: CallErrorKind::Removed { version: 3 }
+        })
+    );
+    // Resolved again with the new type, `add` runs the new code.
+    let add = host.resolve_typed::<fn(u64, u32) -> u64>("add").unwrap();
+    assert_eq!(add.call(&mut host, (2, 3)), Ok(8));
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_type_that_does_not_match_the_plugins_signature_is_refused_at_resolve_naming_both() {
+    let plugin = Plugin::copy("typed-plugin", "typed_mismatch");
+    let mut host = plugin.host();
+    let err = host
+        .resolve_typed::<fn(u64, u32) -> u64>("add")
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CallError {
+            name: "add".into(),
+            kind: CallErrorKind::Mismatch {
+                expected: "fn(u64, u32) -> u64".into(),
+                found: "fn(a: u64, b: u64) -> u64".into(),
+                typed: "fn(u64, u64) -> u64".into(),
+            }
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "`add` is `fn(a: u64, b: u64) -> u64`, not `fn(u64, u32) -> u64`; resolve it as \
+         `fn(u64, u64) -> u64` (resources are bound by the call, not passed)"
+    );
+    let err = host.resolve_typed::<fn() -> u64>("bump").unwrap_err();
+    assert!(
+        matches!(&err, CallError { kind: CallErrorKind::Mismatch { expected, found, typed }, .. }
+            if expected == "fn() -> u64" && found == "fn(counter: &mut Counter)" && typed == "fn()"),
+        "{err}"
+    );
+    // `init` returns a `CooType` by value, which only `Host::call` takes into the state.
+    let err = host.resolve_typed::<fn()>("init").unwrap_err();
+    assert_eq!(
+        err,
+        CallError {
+            name: "init".into(),
+            kind: CallErrorKind::Untyped {
+                signature: "fn() -> Counter".into(),
+            }
+        }
+    );
+    assert!(matches!(
+        host.resolve_typed::<fn()>("nope"),
+        Err(CallError {
+            kind: CallErrorKind::NotFound { .. },
+            ..
+        })
+    ));
+
+    // A panic inside the plugin is caught there and returned.
+    let div = host.resolve_typed::<fn(u64, u64) -> u64>("div").unwrap();
+    assert_eq!(div.call(&mut host, (7, 2)), Ok(3));
+    assert_eq!(
+        div.call(&mut host, (7, 0)),
+        Err(CallError {
+            name: "div".into(),
+            kind: CallErrorKind::Panicked {
+                message: "attempt to divide by zero".into(),
+            }
+        })
+    );
+    assert_eq!(div.call_shared(&host, (9, 3)), Ok(3));
+
+    // A handle belongs to the host that resolved it.
+    let add = host.resolve_typed::<fn(u64, u64) -> u64>("add").unwrap();
+    let mut other = Host::with_builder(plugin.builder());
+    assert_eq!(
+        add.call(&mut other, (1, 1)),
+        Err(CallError {
+            name: "add".into(),
+            kind: CallErrorKind::OtherHost
+        })
+    );
+    assert_eq!(add.call(&mut host, (1, 1)), Ok(2));
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn threads_call_shared_functions_at_once_between_reloads() {
+    let plugin = Plugin::copy("typed-plugin", "typed_threads");
+    let mut host = plugin.host();
+    let bump = host.resolve_typed::<fn()>("bump").unwrap();
+    for _ in 0..5 {
+        bump.call(&mut host, ()).unwrap();
+    }
+    let add = host.resolve_typed::<fn(u64, u64) -> u64>("add").unwrap();
+    let scaled = host.resolve_typed::<fn(u64) -> u64>("scaled").unwrap();
+    let host = &host;
+    let sums: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4u64)
+            .map(|t| {
+                let (add, scaled) = (add.clone(), scaled.clone());
+                scope.spawn(move || {
+                    let mut sum = 0;
+                    for i in 0..10_000u64 {
+                        sum += add.call_shared(host, (i, t)).unwrap();
+                        sum += scaled.call_shared(host, (t,)).unwrap();
+                    }
+                    sum
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let expected: Vec<u64> = (0..4u64)
+        .map(|t| (0..10_000u64).map(|i| i + t + 5 * t).sum())
+        .collect();
+    assert_eq!(sums, expected);
+}
