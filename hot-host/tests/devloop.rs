@@ -1037,6 +1037,75 @@ fn release_builds_the_plugin_with_the_release_profile_and_reloads_it() {
     host.quit();
 }
 
+/// Issue 15: a state of 200,000 small structs (the issue's 1,000,000 scaled down to keep the
+/// test quick). Autosaves are captured by the loop and written on a thread of their own: the
+/// loop goes on ticking between them (checked by counts), `save` and `load` and `--restore`
+/// give back every value exactly.
+#[test]
+fn a_large_state_autosaves_while_it_ticks_and_comes_back_exactly() {
+    const N: usize = 200_000;
+    let dir = support::copy_fixture("tick-plugin", "loop_large");
+    edit(
+        dir.path(),
+        "pub struct Counter {\n    pub count: u64,\n    pub marker: u32,\n}",
+        "pub struct Counter {\n    pub count: u64,\n    pub marker: u32,\n    pub particles: Vec<Particle>,\n}\n\n\
+         #[derive(CooType, Debug)]\npub struct Particle {\n    pub x: f32,\n    pub y: f32,\n    pub vx: f32,\n    pub vy: f64,\n}",
+    );
+    edit(
+        dir.path(),
+        "        marker: 0,\n    }",
+        &format!(
+            "        marker: 0,\n        particles: (0..{N}).map(|i| {{ let f = i as f32; Particle {{ x: f * 0.37 + 0.1, y: f * -1.13 / 7.0, vx: (f * 0.001).sin(), vy: 1.0 / (i as f64 + 3.0) }} }}).collect(),\n    }}"
+        ),
+    );
+    edit(
+        dir.path(),
+        "    counter.marker = 0;",
+        "    counter.marker = 0;\n    let n = counter.particles.len();\n    let p = &mut counter.particles[counter.count as usize % n];\n    p.x += 0.5;\n    p.vx = -p.vx;",
+    );
+    let mut host = Running::start(dir.path(), &["--every", "1", "--autosave", "1"]);
+    let particles = |state: &Value| state["Counter"]["particles"].as_array().map(Vec::len);
+
+    // Autosaves come one after the other, each with more ticks, and the loop ticks on past them.
+    let mut counts = Vec::new();
+    while counts.len() < 3 {
+        let saved = eventually("an autosave with more ticks", || {
+            let file = snapshot_files(dir.path()).into_iter().next()?;
+            read_json(&file).filter(|s| counts.last().is_none_or(|&last| count(&s["state"]) > last))
+        });
+        assert_eq!(particles(&saved["state"]), Some(N));
+        counts.push(count(&saved["state"]));
+    }
+    host.send("state Counter.count");
+    let live: u64 = host.wait_out("the count", |l| l.trim().parse().ok());
+    assert!(live >= counts[2], "live {live}, autosaved {counts:?}");
+
+    host.quit();
+
+    // The save at exit is what `--restore` brings back, value for value.
+    let on_disk = read_json(&snapshot_files(dir.path())[0]).unwrap();
+    assert_eq!(on_disk["run"]["ended"], true);
+    assert!(count(&on_disk["state"]) >= live);
+    let mut host = Running::start(dir.path(), &["--every", "0", "--restore"]);
+    assert_eq!(host.state(), on_disk["state"]);
+
+    // `save` and `load` give back every value.
+    let file = dir.path().join("large.json");
+    host.send(&format!("save {}", file.display()));
+    host.wait_out("the save", |l| {
+        l.starts_with("saved the state to").then_some(())
+    });
+    let saved = read_json(&file).unwrap();
+    assert_eq!(saved["state"], on_disk["state"]);
+    host.send("set Counter.particles[7].vy 0.5");
+    host.send(&format!("load {}", file.display()));
+    host.wait_out("the load", |l| {
+        l.starts_with("loaded 1 resource").then_some(())
+    });
+    assert_eq!(host.state(), saved["state"]);
+    host.quit();
+}
+
 /// While a save is rebuilt, cargo's progress shows on standard error ("Compiling …",
 /// "Finished …"); a build with warnings reloads and says how many there are, and `warnings`
 /// prints them as rustc rendered them.

@@ -15,12 +15,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::build::BuildEvent;
 pub use crate::build::metadata::{IdentityError, plugin_id};
+use crate::cli::autosave::{Autosaver, Job, Saved};
 use crate::cli::completion::SharedIndex;
 use crate::cli::repl::{Flow, Repl};
 use crate::embed::{Coo, CooEvent};
 use crate::reload::{Host, ReloadError, ReloadReport};
 use crate::slots::{CallErrorKind, FnHandle};
-use crate::state_io::snapshot::{PluginId, RunInfo, SaveError, SnapshotDir};
+use crate::state_io::capture::Capture;
+use crate::state_io::snapshot::{Header, PluginId, RunInfo, SaveError, SnapshotDir};
 
 /// How the loop runs.
 #[derive(Debug, Clone)]
@@ -102,6 +104,25 @@ impl SessionSnapshots {
         let text = crate::state_io::snapshot::save_for(state, &self.plugin, run);
         self.dir.write(&self.file, &text, self.waiting.as_deref())
     }
+
+    /// A save of the state into this run's file, for the [`Autosaver`]: the state is copied
+    /// now ([`Capture`]), and written on the autosave thread.
+    pub fn job(&self, state: &coo_runtime::State, ended: bool) -> Job {
+        Job {
+            capture: Capture::of(state),
+            header: Header {
+                plugin: Some(self.plugin.clone()),
+                run: Some(RunInfo {
+                    supersedes: self.supersedes,
+                    ended,
+                }),
+            },
+            dir: self.dir.clone(),
+            file: self.file.clone(),
+            protect: self.waiting.clone(),
+            written: None,
+        }
+    }
 }
 
 /// Something the loop reacts to.
@@ -154,13 +175,14 @@ impl Ticker {
         self.next.saturating_duration_since(Instant::now())
     }
 
-    fn tick(&mut self, host: &mut Host, err: &mut dyn Write) -> io::Result<()> {
+    /// Ticks if it is time; whether the tick function was called.
+    fn tick(&mut self, host: &mut Host, err: &mut dyn Write) -> io::Result<bool> {
         let now = Instant::now();
         if self.paused || now < self.next {
-            return Ok(());
+            return Ok(false);
         }
         let Some(handle) = &self.handle else {
-            return Ok(());
+            return Ok(false);
         };
         // Late ticks are not made up for: the next one is a period from now.
         self.next = (self.next + self.every).max(now);
@@ -179,7 +201,7 @@ impl Ticker {
         for panic in host.take_drop_panics() {
             writeln!(err, "warning: {panic}")?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -207,10 +229,26 @@ pub fn run(
     }
     let plugin = options.snapshots.as_ref().map(|s| s.plugin.clone());
     let mut repl = Repl::new(plugin, index);
+    // Snapshots are formatted and written on a thread of their own, from a copy of the state.
+    let autosaver = options.snapshots.as_ref().map(|_| Autosaver::spawn());
     let mut next_autosave = Instant::now() + options.autosave;
+    // Whether anything ran (a tick, a command, a reload) since the last snapshot was captured:
+    // an autosave of a state nothing touched is skipped.
+    let mut changed = true;
     loop {
         // What the background has: `Coo::new`'s events at the start, then whatever woke us.
-        update(coo, options, &mut ticker, &mut repl, out, err)?;
+        changed |= update(
+            coo,
+            options,
+            autosaver.as_ref(),
+            &mut ticker,
+            &mut repl,
+            out,
+            err,
+        )?;
+        for saved in autosaver.iter().flat_map(Autosaver::saved) {
+            saved_report(&saved, err)?;
+        }
         let mut timeout = ticker
             .as_ref()
             .map_or(Duration::from_secs(3600), Ticker::timeout);
@@ -219,9 +257,10 @@ pub fn run(
         }
         match incoming.recv_timeout(timeout) {
             Ok(Event::Line(line)) => {
+                changed = true;
                 let reloads = line.trim() == "reload";
                 if reloads {
-                    save_snapshot(coo.host(), options, false, err)?;
+                    save_snapshot(coo.host(), options, autosaver.as_ref(), Save::Wait);
                     // The command builds every save so far: no background build is loaded
                     // after it.
                     coo.supersede();
@@ -238,34 +277,63 @@ pub fn run(
             Ok(Event::Background) | Err(RecvTimeoutError::Timeout) => {}
         }
         if let Some(t) = ticker.as_mut() {
-            t.tick(coo.host_mut(), err)?;
+            changed |= t.tick(coo.host_mut(), err)?;
         }
         // After every tick and every command: watched values that changed.
         repl.observe(coo.host(), out, err)?;
         if !options.autosave.is_zero() && Instant::now() >= next_autosave {
-            save_snapshot(coo.host(), options, false, err)?;
+            // While the last one is still being written, this one waits for the next period
+            // (which then holds everything that ran since).
+            if changed && !autosaver.as_ref().is_some_and(Autosaver::busy) {
+                save_snapshot(coo.host(), options, autosaver.as_ref(), Save::Background);
+                changed = false;
+            }
             next_autosave = Instant::now() + options.autosave;
         }
         out.flush()?;
         err.flush()?;
     }
-    save_snapshot(coo.host(), options, true, err)?;
+    save_snapshot(coo.host(), options, autosaver.as_ref(), Save::AtExit);
+    // The save at exit written, and what the autosave thread has to say.
+    for saved in autosaver.map(Autosaver::finish).unwrap_or_default() {
+        saved_report(&saved, err)?;
+    }
     Ok(())
+}
+
+/// A failed save is a warning; a written one is silent.
+fn saved_report(saved: &Saved, err: &mut dyn Write) -> io::Result<()> {
+    if let Err(e) = &saved.result {
+        writeln!(err, "warning: {e}")?;
+    }
+    Ok(())
+}
+
+/// How [`save_snapshot`] waits for the save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Save {
+    /// A periodic autosave: the state is copied and the loop goes on while it is written.
+    Background,
+    /// Before a reload: written before the reload starts, so a reload that takes the host down
+    /// leaves the state on disk.
+    Wait,
+    /// At exit: the run's last save (the caller waits for the autosave thread to finish).
+    AtExit,
 }
 
 /// Loads a finished build, if there is one (the state saved first), and prints what the
 /// background told: cargo's progress, then the reload's report and its build's warnings.
+/// Whether a reload was tried.
 fn update(
     coo: &mut Coo,
     options: &Options,
+    autosaver: Option<&Autosaver>,
     ticker: &mut Option<Ticker>,
     repl: &mut Repl,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> io::Result<()> {
-    let mut saved = Ok(());
-    let outcome = coo.update_with(|host| saved = save_snapshot(host, options, false, err));
-    saved?;
+) -> io::Result<bool> {
+    let outcome = coo.update_with(|host| save_snapshot(host, options, autosaver, Save::Wait));
     let mut built = None;
     for event in coo.events() {
         match event {
@@ -280,7 +348,7 @@ fn update(
         }
     }
     let Some(outcome) = outcome else {
-        return Ok(());
+        return Ok(false);
     };
     let since = built.as_ref().map(|(since, _)| *since);
     let version = coo.host().version();
@@ -295,7 +363,7 @@ fn update(
             t.resolve(coo.host());
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Prints the outcome of a reload: a block, or one line with `quiet`. The text is styled; `out`
@@ -344,21 +412,17 @@ fn print_warnings(version: u64, warnings: &[String], err: &mut dyn Write) -> io:
     }
 }
 
-/// Saves the state into this run's snapshot file; `ended` at exit.
-fn save_snapshot(
-    host: &Host,
-    options: &Options,
-    ended: bool,
-    err: &mut dyn Write,
-) -> io::Result<()> {
-    let Some(snapshots) = &options.snapshots else {
-        return Ok(());
+/// Saves the state into this run's snapshot file: copied now, written by the autosave thread.
+fn save_snapshot(host: &Host, options: &Options, autosaver: Option<&Autosaver>, save: Save) {
+    let (Some(snapshots), Some(autosaver)) = (&options.snapshots, autosaver) else {
+        return;
     };
     if host.state().is_empty() {
-        return Ok(());
+        return;
     }
-    if let Err(e) = snapshots.save(host.state(), ended) {
-        writeln!(err, "warning: {e}")?;
+    let job = snapshots.job(host.state(), save == Save::AtExit);
+    match save {
+        Save::Background | Save::AtExit => autosaver.send(job),
+        Save::Wait => autosaver.save_now(job),
     }
-    Ok(())
 }

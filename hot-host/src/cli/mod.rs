@@ -8,10 +8,12 @@
 //! | [`completion`] | what the line editor knows of the living program, and completing and hinting a line from it |
 //! | [`editor`] | the line editor on a terminal: rustyline's helper, the version's prompt, history per plugin |
 //! | [`devloop`] | the dev loop of `hot-host run`, a thin client of [`crate::embed`]: ticks, commands, printing what a reload did |
+//! | [`autosave`] | the dev loop's snapshots formatted and written on a thread of their own, from a copy of the state |
 //! | [`session`] | `hot-host run` from start to end: load, restore a snapshot or call `init`, then the dev loop |
 //! | [`snapshots`] | the default snapshot directory, what `--restore` picks, and `hot-host snapshots` |
 //! | [`terminal`] | standard input and output: line editing or plain lines, colour through `anstream`, printing above the typed line |
 
+pub mod autosave;
 pub mod commands;
 pub mod completion;
 pub mod devloop;

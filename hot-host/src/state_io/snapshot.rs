@@ -42,6 +42,13 @@
 //!   kept: a loaded pool reuses them from the highest index down.)
 //! - `state` is exactly [`crate::state_io::show::state_json`] of the state.
 //!
+//! # Writing
+//!
+//! [`save`] and its kin write a snapshot from a [`crate::state_io::capture::Capture`] of the
+//! state: the values copied out as bytes with their layouts, then formatted without the plugin
+//! (the dev loop formats and writes on a thread of its own). The text is the same, byte for
+//! byte, as the state's own printers give.
+//!
 //! # Loading
 //!
 //! [`load`] builds new values of the *current* types from the JSON, with the current build's
@@ -68,11 +75,11 @@ use crate::state_io::from_json::list;
 use coo_runtime::descriptors::schema::{Schema, TypeLayout};
 use coo_runtime::{Catalog, FieldView, State, ValueView};
 
+use crate::state_io::capture::Capture;
 use crate::state_io::from_json::{
     Mode, TypeValueReport, VacantSlots, ValueBuilder, ValueError, build_state,
 };
 use crate::state_io::json::{JsonError, JsonValue};
-use crate::state_io::show;
 
 /// The snapshot format this host writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -191,29 +198,11 @@ pub fn save_for(state: &State, plugin: &PluginId, run: RunInfo) -> String {
 }
 
 fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> String {
-    let schema = schema_of(state);
-    let mut out = String::new();
-    let _ = write!(out, r#"{{"coo_snapshot":{FORMAT_VERSION},"#);
-    if let Some((plugin, run)) = header {
-        out.push_str(r#""plugin":"#);
-        plugin.json(&mut out);
-        out.push(',');
-        if let Some(run) = run {
-            let _ = write!(
-                out,
-                r#""run":{{"supersedes":{},"ended":{}}},"#,
-                run.supersedes, run.ended
-            );
-        }
-    }
-    out.push_str(r#""types":"#);
-    out.push_str(&serde_json::to_string(&schema).expect("a schema always serializes"));
-    out.push_str(r#","vacant_slots":"#);
-    vacant_json(&mut out, &vacant_slots(state));
-    out.push_str(r#","state":"#);
-    out.push_str(&show::state_json(state));
-    out.push('}');
-    out
+    let header = Header {
+        plugin: header.map(|(plugin, _)| plugin.clone()),
+        run: header.and_then(|(_, run)| run),
+    };
+    Capture::of(state).snapshot_json(&header)
 }
 
 mod files;
@@ -225,10 +214,37 @@ pub use types::schema_of;
 pub use vacant::vacant_slots;
 
 use types::saved_types;
-use vacant::{parse_vacant, vacant_json};
+use vacant::parse_vacant;
+pub(crate) use vacant::vacant_json;
 
-fn json_string(out: &mut String, s: &str) {
-    out.push_str(&serde_json::to_string(s).expect("a string always serializes"));
+/// A JSON string, escaped as serde_json does: `"` and `\\`, the short escapes `\\b \\t \\n \\f \\r`,
+/// other control characters as `\\u00XX`; everything else as is.
+pub(crate) fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Escaped bytes are ASCII, so `i` is a char boundary.
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Loads a snapshot into new values of the types of `catalog` (the current build). See the
@@ -321,7 +337,7 @@ pub struct PluginId {
 }
 
 impl PluginId {
-    fn json(&self, out: &mut String) {
+    pub(crate) fn json(&self, out: &mut String) {
         let text = |s: &str| serde_json::Value::from(s).to_string();
         let _ = write!(
             out,

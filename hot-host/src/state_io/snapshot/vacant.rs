@@ -4,7 +4,7 @@
 use super::types::{for_each_field_shape, nested_types};
 use super::*;
 
-pub(super) fn vacant_json(out: &mut String, vacant: &VacantSlots) {
+pub(crate) fn vacant_json(out: &mut String, vacant: &VacantSlots) {
     out.push('{');
     for (i, (path, slots)) in vacant.iter().enumerate() {
         if i > 0 {
