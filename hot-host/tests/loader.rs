@@ -30,7 +30,7 @@ fn a_built_plugin_passes_the_header_check_and_yields_its_manifest() {
         lib.path
             .starts_with(fixtures_target_dir().join("coo-loaded"))
     );
-    let names: Vec<_> = lib.manifest().types.iter().map(|t| t.name).collect();
+    let names: Vec<_> = lib.manifest().types().iter().map(|t| t.name).collect();
     assert_eq!(names, ["Counter"]);
     assert!(lib.bytes > 0);
     assert!(load::kept().bytes >= lib.bytes);
@@ -46,7 +46,10 @@ fn loading_the_same_dylib_twice_loads_two_distinct_copies() {
     assert!(a.path.is_file() && b.path.is_file());
     // Two libraries, each with its own statics: the manifests are different objects.
     assert!(!std::ptr::eq(a.manifest(), b.manifest()));
-    assert!(!std::ptr::eq(a.manifest().types[0], b.manifest().types[0]));
+    assert!(!std::ptr::eq(
+        a.manifest().types()[0],
+        b.manifest().types()[0]
+    ));
     let mapped = load::mapped_under(loader.copy_dir());
     assert!(
         mapped.contains(&a.path) && mapped.contains(&b.path),

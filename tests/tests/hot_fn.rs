@@ -156,7 +156,7 @@ impl Vec2 {
 
 fn find(path: &str) -> &'static FnDesc {
     Manifest::of_this_build()
-        .fns
+        .fns()
         .iter()
         .find(|desc| desc.path() == path)
         .unwrap_or_else(|| panic!("`{path}` is not registered"))
@@ -191,7 +191,7 @@ fn ptr<T>(value: &mut T) -> *mut u8 {
 #[test]
 fn every_hot_fn_is_registered_once_by_its_path() {
     let paths: Vec<String> = Manifest::of_this_build()
-        .fns
+        .fns()
         .iter()
         .map(|desc| desc.path())
         .collect();

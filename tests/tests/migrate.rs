@@ -1349,9 +1349,9 @@ mod mutual_recursion {
         });
         let plan = state.plan(&catalog(&[v2::Tree::DESC])).unwrap();
         let link = plan
-            .types
+            .types()
             .iter()
-            .find(|t| t.new.name == "Link")
+            .find(|t| t.new_type().name == "Link")
             .expect("`Link` is planned");
         assert!(!link.unchanged, "`Link` holds a changed `Tree`");
         let report = migrate(&mut state, &[v2::Tree::DESC]).unwrap();
@@ -1479,11 +1479,12 @@ mod resources_merging {
         let mut plan = state
             .plan(&catalog(&[v1::Foo::DESC, v1::Bar::DESC]))
             .unwrap();
-        assert_eq!(plan.resources.len(), 2);
-        plan.resources[1] = coo_runtime::migration::plan::ResourcePlan::Keep {
-            old: v1::Foo::DESC,
-            new: v1::Bar::DESC,
-        };
+        assert_eq!(plan.resources().len(), 2);
+        let merged = coo_runtime::migration::plan::ResourcePlan::Keep(
+            coo_runtime::migration::plan::Kept::between(v1::Foo::DESC, v1::Bar::DESC),
+        );
+        // SAFETY: both descriptors are compiled into this test.
+        unsafe { plan.resources_mut()[1] = merged };
         let err = state.migrate(&plan).unwrap_err();
         assert!(
             matches!(

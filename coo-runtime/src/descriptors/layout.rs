@@ -451,7 +451,7 @@ pub unsafe trait CooType: CooField {
 
 impl Shape {
     /// The descriptor of the nested `CooType`, if this shape is one.
-    pub fn named(&self) -> Option<&'static TypeDesc> {
+    pub fn named(&self) -> Option<&TypeDesc> {
         match self.kind {
             ShapeKind::Named(desc) => Some(desc()),
             _ => None,
@@ -461,7 +461,7 @@ impl Shape {
 
 impl TypeDesc {
     /// The fields of a struct, or `None` for an enum.
-    pub fn struct_fields(&self) -> Option<&'static [FieldDesc]> {
+    pub fn struct_fields(&self) -> Option<&[FieldDesc]> {
         match &self.kind {
             TypeKind::Struct(s) => Some(s.fields),
             TypeKind::Enum(_) => None,

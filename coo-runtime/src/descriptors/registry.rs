@@ -32,6 +32,8 @@ pub struct DuplicateTypeName {
 /// layouts out into owned data, for keeping past the code.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
+    /// `'static` in name only: valid while `image` lives, which every reader of these is bounded
+    /// by (the public accessors borrow `self`).
     types: BTreeMap<&'static str, &'static TypeDesc>,
     image: ImageRef,
 }
@@ -83,25 +85,44 @@ impl Catalog {
         Ok(catalog)
     }
 
-    pub fn get(&self, name: &str) -> Option<&'static TypeDesc> {
+    /// The type named `name`, borrowed from the catalog: it lives in the image the catalog keeps
+    /// mapped (clone [`Catalog::image`] or the catalog to keep it longer).
+    pub fn get(&self, name: &str) -> Option<&TypeDesc> {
         self.types.get(name).copied()
     }
 
     /// The type of this catalog that continues the type `old_name` of an earlier version (by
     /// [`crate::descriptors::matching`]): the one of that name, or the one renamed from it;
     /// an error when more than one claims it.
-    pub fn successor(&self, old_name: &str) -> Result<Option<&'static TypeDesc>, MatchConflict> {
-        let types: Vec<&'static TypeDesc> = self.iter().collect();
-        Ok(matching::successor(ItemKind::Type, old_name, &types)?.map(|i| types[i]))
+    pub fn successor(&self, old_name: &str) -> Result<Option<&TypeDesc>, MatchConflict> {
+        self.successor_in_image(old_name)
     }
 
     /// As [`Catalog::successor`], with `None` also when more than one type claims `old_name`
     /// (the plan reports that conflict).
-    pub fn find_successor(&self, old_name: &str) -> Option<&'static TypeDesc> {
+    pub fn find_successor(&self, old_name: &str) -> Option<&TypeDesc> {
         self.successor(old_name).ok().flatten()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'static TypeDesc> + '_ {
+    /// Every type, borrowed from the catalog.
+    pub fn iter(&self) -> impl Iterator<Item = &TypeDesc> + '_ {
+        self.types.values().map(|d| -> &TypeDesc { d })
+    }
+
+    /// [`Catalog::successor`] as the crate's own holders keep it: `'static` in name only, valid
+    /// while a guard of [`Catalog::image`] lives. Only for code that stores the result next to
+    /// a clone of that guard (a [`crate::Plan`] takes the catalog's).
+    pub(crate) fn successor_in_image(
+        &self,
+        old_name: &str,
+    ) -> Result<Option<&'static TypeDesc>, MatchConflict> {
+        let types: Vec<&'static TypeDesc> = self.iter_in_image().collect();
+        Ok(matching::successor(ItemKind::Type, old_name, &types)?.map(|i| types[i]))
+    }
+
+    /// [`Catalog::iter`] with the same `'static`-in-name-only contract as
+    /// [`Catalog::successor_in_image`].
+    pub(crate) fn iter_in_image(&self) -> impl Iterator<Item = &'static TypeDesc> + '_ {
         self.types.values().copied()
     }
 

@@ -143,10 +143,14 @@ impl DefaultPlan {
 }
 
 /// The plan for the values of one type.
+///
+/// Its descriptors, shapes, glue and hook live in the images the [`Plan`] keeps mapped: `old`,
+/// `new`, `body` and `hook` are the crate's (`'static` in name only), read through accessors that
+/// borrow the plan.
 #[derive(Debug, Clone)]
 pub struct TypePlan {
-    pub old: &'static TypeDesc,
-    pub new: &'static TypeDesc,
+    pub(crate) old: &'static TypeDesc,
+    pub(crate) new: &'static TypeDesc,
     /// Built as an independent copy (under a migration hook): at commit the old value is
     /// dropped whole, on rollback the new one is.
     pub copy: bool,
@@ -155,8 +159,25 @@ pub struct TypePlan {
     pub unchanged: bool,
     /// What changed, for changed types.
     pub diff: Option<TypeDiff>,
-    pub body: TypeBody,
-    pub hook: Option<HookFn>,
+    pub(crate) body: TypeBody,
+    pub(crate) hook: Option<HookFn>,
+}
+
+impl TypePlan {
+    /// The old type, borrowed from the plan.
+    pub fn old_type(&self) -> &TypeDesc {
+        self.old
+    }
+
+    /// The new type, borrowed from the plan.
+    pub fn new_type(&self) -> &TypeDesc {
+        self.new
+    }
+
+    /// Whether a migration hook builds the new values.
+    pub fn has_hook(&self) -> bool {
+        self.hook.is_some()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -234,19 +255,43 @@ pub enum VariantFieldStep {
 #[derive(Debug, Clone)]
 pub enum ResourcePlan {
     /// The layout is unchanged: keep the value where it is, adopt the new descriptor.
-    Keep {
-        old: &'static TypeDesc,
-        new: &'static TypeDesc,
-    },
-    /// Build a new value with [`Plan::types`]`[type_plan]`.
+    Keep(Kept),
+    /// Build a new value with [`Plan::types`]`()[type_plan]`.
     Migrate { type_plan: usize },
+}
+
+/// A resource whose layout is unchanged: its old and new descriptor, read through accessors
+/// that borrow the plan (they live in the images it keeps mapped).
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// `'static` in name only: valid while the plan's guards live.
+    pub(crate) old: &'static TypeDesc,
+    pub(crate) new: &'static TypeDesc,
+}
+
+impl Kept {
+    /// A kept resource of types compiled into this binary (a plan made by
+    /// [`crate::State::plan`] brings its own, of any image).
+    pub fn between(old: &'static TypeDesc, new: &'static TypeDesc) -> Kept {
+        Kept { old, new }
+    }
+
+    /// The old type, borrowed from the plan.
+    pub fn old_type(&self) -> &TypeDesc {
+        self.old
+    }
+
+    /// The new type, borrowed from the plan.
+    pub fn new_type(&self) -> &TypeDesc {
+        self.new
+    }
 }
 
 /// A complete migration plan for a state.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub types: Vec<TypePlan>,
-    pub resources: Vec<ResourcePlan>,
+    pub(crate) types: Vec<TypePlan>,
+    pub(crate) resources: Vec<ResourcePlan>,
     /// For each type plan, whether an old value still owns anything after its build was kept
     /// (removed fields, rebuilt containers, copies' originals). When it does not, commit skips
     /// it, so plain data costs nothing after it was built.
@@ -259,6 +304,28 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan of every type reachable from the state.
+    pub fn types(&self) -> &[TypePlan] {
+        &self.types
+    }
+
+    /// What to do with each live resource, in the state's order.
+    pub fn resources(&self) -> &[ResourcePlan] {
+        &self.resources
+    }
+
+    /// [`Plan::resources`] to edit by hand: for tests that a plan not made for a state is
+    /// refused by [`crate::State::migrate`].
+    ///
+    /// # Safety
+    /// Every descriptor put in lives in an image this plan guards, or is compiled into this
+    /// binary ([`Kept::between`]): one taken from another plan may point into an image this
+    /// one does not keep mapped.
+    #[doc(hidden)]
+    pub unsafe fn resources_mut(&mut self) -> &mut [ResourcePlan] {
+        &mut self.resources
+    }
+
     /// The diff of every changed type reachable from the state.
     pub fn diffs(&self) -> impl Iterator<Item = &TypeDiff> {
         self.types.iter().filter_map(|t| t.diff.as_ref())

@@ -12,8 +12,8 @@ use crate::descriptors::matching::MatchConflict;
 use crate::descriptors::registry::Catalog;
 use crate::migration::diff::{FieldsDiff, LayoutDiff, VariantsDiff};
 use crate::migration::plan::{
-    Conv, DefaultPlan, EnumPlan, Plan, ResourcePlan, Step, TypeBody, TypePlan, VariantFieldStep,
-    VariantPlan, releases,
+    Conv, DefaultPlan, EnumPlan, Kept, Plan, ResourcePlan, Step, TypeBody, TypePlan,
+    VariantFieldStep, VariantPlan, releases,
 };
 use crate::migration::problem::{PlanError, Problem, ProblemKind, merged_resources};
 
@@ -56,7 +56,7 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
         };
         continued.entry(new_desc.name).or_default().push(old.name);
         if planner.is_unchanged(old, new_desc) {
-            resources.push(ResourcePlan::Keep { old, new: new_desc });
+            resources.push(ResourcePlan::Keep(Kept { old, new: new_desc }));
         } else {
             let type_plan = planner.type_plan(old, new_desc);
             resources.push(ResourcePlan::Migrate { type_plan });
@@ -145,7 +145,7 @@ impl Planner<'_> {
         old: &'static TypeDesc,
         at: Option<At<'_>>,
     ) -> Result<Option<&'static TypeDesc>, NoConv> {
-        self.new.successor(old.name).map_err(|conflict| {
+        self.new.successor_in_image(old.name).map_err(|conflict| {
             // Where a field reaches the type, the problem is that field's; a live resource's
             // type is its own place.
             self.problems.push(Problem {

@@ -8,10 +8,18 @@
 //! [`crate::Plan`], the host's slots and handles) carries the guard of the images it points into,
 //! so the image is unloaded exactly when the last of them is dropped.
 //!
-//! The descriptor types themselves keep their `&'static` fields (rewriting them with a lifetime
-//! would touch every generated descriptor); read such a reference as "valid while a guard of
-//! its image lives", and keep it no longer than the container you got it from, or clone the
-//! container's [`ImageRef`] to keep it longer.
+//! What these containers hand out is borrowed from them: [`crate::Catalog::get`],
+//! [`crate::Resource::desc`], [`crate::State::descs`], the views' descriptors and shapes,
+//! [`crate::plugin::Manifest::types`] and a [`crate::Plan`]'s types are bounded by the container
+//! (or the view), so the compiler keeps them from outliving its guard. Inside the crates, a
+//! container may store a raw `&'static` next to the [`ImageRef`] that keeps it valid (each such
+//! field says so); `'static` is real only for the types compiled into the binary itself
+//! ([`crate::plugin::Manifest::of_this_build`], [`crate::Catalog::from_descs`]).
+//!
+//! The descriptor types themselves still have public `&'static` fields (`TypeDesc::name`,
+//! `FieldDesc::shape`, …), which generated code builds: a reference read out of one is valid
+//! only while a guard of its image lives; keep it no longer than the container you got the
+//! descriptor from, or clone the container's [`ImageRef`] to keep it longer.
 
 use std::any::Any;
 use std::fmt;

@@ -188,16 +188,37 @@ pub extern "C" fn coo_plugin_header() -> *const PluginHeader {
 }
 
 /// Everything a build registered: its types and its hot functions.
+///
+/// The manifest and what it points to live in the image of the build that made it; the
+/// accessors borrow `self`, so nothing read from it outlives the reference the host holds
+/// together with the image's guard.
 #[derive(Debug)]
 pub struct Manifest {
-    pub types: Vec<&'static TypeDesc>,
-    pub fns: Vec<&'static FnDesc>,
+    /// `'static` in name only, like `fns` and `set_drop_sink`: valid while the image lives.
+    types: Vec<&'static TypeDesc>,
+    fns: Vec<&'static FnDesc>,
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`,
     /// a function of the host: see [`crate::plugin::panics`].
-    pub set_drop_sink: fn(crate::plugin::panics::DropSink),
+    set_drop_sink: fn(crate::plugin::panics::DropSink),
 }
 
 impl Manifest {
+    /// The build's types, by stable name.
+    pub fn types(&self) -> &[&TypeDesc] {
+        &self.types
+    }
+
+    /// The build's hot functions, by path.
+    pub fn fns(&self) -> &[&FnDesc] {
+        &self.fns
+    }
+
+    /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`, a
+    /// function of the host: see [`crate::plugin::panics`].
+    pub fn set_drop_sink(&self, sink: crate::plugin::panics::DropSink) {
+        (self.set_drop_sink)(sink)
+    }
+
     /// The manifest of this statically linked build (what `inventory` collected in it).
     pub fn of_this_build() -> &'static Manifest {
         static MANIFEST: OnceLock<Manifest> = OnceLock::new();

@@ -7,7 +7,7 @@ use std::ptr::NonNull;
 use crate::descriptors::layout::{CooType, TypeDesc};
 use crate::descriptors::registry::Catalog;
 use crate::migration::execute::{Exec, ExecuteError, Report, TypeReport};
-use crate::migration::plan::{Plan, PlanError, ResourcePlan, plan};
+use crate::migration::plan::{Kept, Plan, PlanError, ResourcePlan, plan};
 use crate::plugin::image::{ImageRef, distinct};
 use crate::storage::raw;
 use crate::storage::view::ValueView;
@@ -17,6 +17,7 @@ use crate::storage::view::ValueView;
 /// resource keeps mapped (its [`ImageRef`]) until that drop ran.
 pub struct Resource {
     ptr: NonNull<u8>,
+    /// `'static` in name only: valid while `image` lives (handed out borrowed from `self`).
     desc: &'static TypeDesc,
     /// Dropped after the value (fields drop after `Drop::drop`), so the glue is still mapped.
     image: ImageRef,
@@ -82,11 +83,11 @@ impl Resource {
     /// `src` points to a valid value of `desc`, which the caller must not use or drop again;
     /// `image` guards the image `desc` and its glue live in (or `desc` is compiled into this
     /// binary).
-    pub unsafe fn from_raw_in(
-        desc: &'static TypeDesc,
-        src: *const u8,
-        image: ImageRef,
-    ) -> Resource {
+    pub unsafe fn from_raw_in(desc: &TypeDesc, src: *const u8, image: ImageRef) -> Resource {
+        // SAFETY: `'static` in name only, as `Resource::desc` says: the caller's contract is
+        // that `image` guards the image `desc` lives in (or that it is compiled into this
+        // binary), and the resource keeps `image` for as long as it keeps `desc`.
+        let desc: &'static TypeDesc = unsafe { &*core::ptr::from_ref(desc) };
         let storage = Storage::new(desc, image);
         // SAFETY: `src` holds `desc.size` bytes of a valid value; the storage has room for them
         // and does not overlap.
@@ -101,9 +102,9 @@ impl Resource {
         unsafe { Resource::from_raw(T::DESC, (&*value as *const T).cast()) }
     }
 
-    /// The value's type. It lives in the image [`Resource::image`] guards: keep it no longer
-    /// than the resource, or keep a clone of the guard with it.
-    pub fn desc(&self) -> &'static TypeDesc {
+    /// The value's type, borrowed from the resource: it lives in the image [`Resource::image`]
+    /// guards.
+    pub fn desc(&self) -> &TypeDesc {
         self.desc
     }
 
@@ -232,14 +233,17 @@ impl State {
         self.resources.is_empty()
     }
 
-    /// The descriptors of the live resources, in the order plans list them.
-    pub fn descs(&self) -> Vec<&'static TypeDesc> {
-        self.resources.values().map(|r| r.desc).collect()
+    /// The descriptors of the live resources, in the order plans list them, borrowed from the
+    /// state.
+    pub fn descs(&self) -> Vec<&TypeDesc> {
+        self.resources.values().map(|r| r.desc()).collect()
     }
 
     /// Plans the migration of every resource to the types of `new`. Mutates nothing.
     pub fn plan(&self, new: &Catalog) -> Result<Plan, PlanError> {
-        let mut plan = plan(&self.descs(), new)?;
+        // `'static` in name only: the plan takes the guards of these descriptors' images below.
+        let roots: Vec<&'static TypeDesc> = self.resources.values().map(|r| r.desc).collect();
+        let mut plan = plan(&roots, new)?;
         // The plan points into the images of the old types too.
         plan.old_images = distinct(self.resources.values().map(|r| &r.image));
         Ok(plan)
@@ -261,7 +265,7 @@ impl State {
         let mut new_names = BTreeSet::new();
         for (res, rp) in self.resources.values().zip(&plan.resources) {
             let (old, new) = match rp {
-                ResourcePlan::Keep { old, new } => (*old, *new),
+                ResourcePlan::Keep(k) => (k.old, k.new),
                 ResourcePlan::Migrate { type_plan } => {
                     (plan.types[*type_plan].old, plan.types[*type_plan].new)
                 }
@@ -309,7 +313,7 @@ impl State {
         let old = core::mem::take(&mut self.resources);
         for ((_, mut res), (rp, new)) in old.into_iter().zip(plan.resources.iter().zip(built)) {
             match (rp, new) {
-                (ResourcePlan::Keep { new, .. }, _) => {
+                (ResourcePlan::Keep(Kept { new, .. }), _) => {
                     // Same layout: the value stays where it is and adopts the new glue.
                     res.desc = new;
                     res.image = plan.new_image.clone();

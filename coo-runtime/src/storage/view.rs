@@ -44,7 +44,7 @@ fn known_fields(known: &[String]) -> String {
 /// gone from the new code: `old.get::<u32>("hp")?`, `old.str("name")?`, `old.field("pos")?`.
 #[derive(Clone, Copy)]
 pub struct ValueView<'a> {
-    desc: &'static TypeDesc,
+    desc: &'a TypeDesc,
     ptr: *const u8,
     _life: core::marker::PhantomData<&'a ()>,
 }
@@ -63,7 +63,7 @@ impl<'a> ValueView<'a> {
     /// # Safety
     /// `ptr` points to a valid value described by `desc` that outlives `'a` and is not mutated
     /// while the view exists.
-    pub unsafe fn new(desc: &'static TypeDesc, ptr: *const u8) -> Self {
+    pub unsafe fn new(desc: &'a TypeDesc, ptr: *const u8) -> Self {
         ValueView {
             desc,
             ptr,
@@ -72,16 +72,16 @@ impl<'a> ValueView<'a> {
     }
 
     /// The stable name of the value's type.
-    pub fn type_name(&self) -> &'static str {
+    pub fn type_name(&self) -> &'a str {
         self.desc.name
     }
 
-    pub fn desc(&self) -> &'static TypeDesc {
+    pub fn desc(&self) -> &'a TypeDesc {
         self.desc
     }
 
     /// The name of the value's variant, for an enum.
-    pub fn variant(&self) -> Option<&'static str> {
+    pub fn variant(&self) -> Option<&'a str> {
         match &self.desc.kind {
             TypeKind::Struct(_) => None,
             TypeKind::Enum(e) => {
@@ -104,7 +104,7 @@ impl<'a> ValueView<'a> {
     }
 
     /// The fields of the value (of its current variant, for an enum) with their addresses.
-    pub fn fields(&self) -> Vec<(&'static FieldDesc, FieldView<'a>)> {
+    pub fn fields(&self) -> Vec<(&'a FieldDesc, FieldView<'a>)> {
         match &self.desc.kind {
             TypeKind::Struct(s) => s
                 .fields
@@ -157,7 +157,7 @@ impl<'a> ValueView<'a> {
 /// A read-only view of one value of any shape.
 #[derive(Clone, Copy)]
 pub struct FieldView<'a> {
-    shape: &'static Shape,
+    shape: &'a Shape,
     ptr: *const u8,
     _life: core::marker::PhantomData<&'a ()>,
 }
@@ -173,7 +173,7 @@ impl fmt::Debug for FieldView<'_> {
 }
 
 impl<'a> FieldView<'a> {
-    fn at(shape: &'static Shape, ptr: *const u8) -> Self {
+    fn at(shape: &'a Shape, ptr: *const u8) -> Self {
         FieldView {
             shape,
             ptr,
@@ -185,11 +185,11 @@ impl<'a> FieldView<'a> {
     ///
     /// # Safety
     /// As for [`ValueView::new`], with a value of `shape`.
-    pub unsafe fn new(shape: &'static Shape, ptr: *const u8) -> Self {
+    pub unsafe fn new(shape: &'a Shape, ptr: *const u8) -> Self {
         FieldView::at(shape, ptr)
     }
 
-    pub fn shape(&self) -> &'static Shape {
+    pub fn shape(&self) -> &'a Shape {
         self.shape
     }
 

@@ -186,13 +186,13 @@ impl Host {
         let image = library.image_ref();
         let manifest = library.manifest_static();
         // The library's drop glue reports a panicking `Drop` to this host, in its memory.
-        (manifest.set_drop_sink)(this_sink());
+        manifest.set_drop_sink(this_sink());
         let load = started.elapsed();
 
         let started = Instant::now();
-        let catalog = Catalog::from_image(manifest.types.iter().copied(), image.clone())?;
+        let catalog = Catalog::from_image(manifest.types().iter().copied(), image.clone())?;
         let plan = self.state.plan(&catalog)?;
-        let slot_plan = self.slots.plan(&manifest.fns, &catalog, image);
+        let slot_plan = self.slots.plan(manifest.fns(), &catalog, image);
         // The last step that can fail; on failure it leaves the state as it was (and dropping
         // `library`, `catalog`, `plan` and `slot_plan` closes the new image).
         let migration = self.state.migrate(&plan)?;
@@ -251,11 +251,11 @@ impl Host {
     pub fn preview_from(&mut self, dylib: &Path) -> Result<String, ReloadError> {
         let library = self.loader.load(dylib)?;
         let manifest = library.manifest_static();
-        (manifest.set_drop_sink)(this_sink());
-        let catalog = Catalog::from_image(manifest.types.iter().copied(), library.image_ref())?;
+        manifest.set_drop_sink(this_sink());
+        let catalog = Catalog::from_image(manifest.types().iter().copied(), library.image_ref())?;
         let slot_plan = self
             .slots
-            .plan(&manifest.fns, &catalog, library.image_ref());
+            .plan(manifest.fns(), &catalog, library.image_ref());
         let mut text = match self.state.plan(&catalog) {
             Ok(plan) => {
                 let mut text = String::new();

@@ -193,8 +193,8 @@ fn relaid_types(old: &FnDesc, new: &FnDesc, catalog: &Catalog) -> Vec<String> {
         let (a, b) = (a(), b());
         let kept = match coo_runtime::migration::plan::plan(&[a], catalog) {
             Ok(plan) => matches!(
-                plan.resources.as_slice(),
-                [coo_runtime::migration::plan::ResourcePlan::Keep { new, .. }] if core::ptr::eq(*new, b)
+                plan.resources(),
+                [coo_runtime::migration::plan::ResourcePlan::Keep(kept)] if core::ptr::eq(kept.new_type(), b)
             ),
             Err(_) => false,
         };

@@ -518,14 +518,15 @@ impl<F: HotSig> HotFn<F> {
 
 /// The host's state as a call may use it: borrowed exclusively or shared.
 trait Resources {
-    /// The address and type of the live resource named `ty`.
-    fn get(&mut self, ty: &str) -> Option<(*mut u8, &'static TypeDesc)>;
+    /// The address of the live resource named `ty`, and the address of its type's descriptor
+    /// (to compare only: the descriptor is the state's, borrowed no longer than this call).
+    fn get(&mut self, ty: &str) -> Option<(*mut u8, *const TypeDesc)>;
 }
 
 struct Exclusive<'a>(&'a mut State);
 
 impl Resources for Exclusive<'_> {
-    fn get(&mut self, ty: &str) -> Option<(*mut u8, &'static TypeDesc)> {
+    fn get(&mut self, ty: &str) -> Option<(*mut u8, *const TypeDesc)> {
         let resource = self.0.resource_mut(ty)?;
         Some((resource.as_mut_ptr(), resource.desc()))
     }
@@ -535,7 +536,7 @@ struct Shared<'a>(&'a State);
 
 impl Resources for Shared<'_> {
     /// A read-only address: only functions without `&mut` resources are called through it.
-    fn get(&mut self, ty: &str) -> Option<(*mut u8, &'static TypeDesc)> {
+    fn get(&mut self, ty: &str) -> Option<(*mut u8, *const TypeDesc)> {
         let resource = self.0.resource(ty)?;
         Some((resource.as_ptr().cast_mut(), resource.desc()))
     }

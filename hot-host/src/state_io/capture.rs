@@ -69,9 +69,9 @@ impl Capture {
 
 /// A part of a value still to encode, on the encoder's work stack.
 #[derive(Clone, Copy)]
-enum Item {
-    Shape(&'static Shape, *const u8),
-    Named(&'static TypeDesc, *const u8),
+enum Item<'d> {
+    Shape(&'d Shape, *const u8),
+    Named(&'d TypeDesc, *const u8),
     /// A pool slot's index and generation, written before its value.
     Slot(u32, u32),
 }
@@ -99,7 +99,7 @@ fn prim_is_plain(prim: Prim) -> bool {
 
 impl Encoder {
     /// The runs of a plain shape at `base`, appended to `runs`; `false` if it is not plain.
-    fn shape_runs(&mut self, shape: &'static Shape, base: usize, runs: &mut Vec<Run>) -> bool {
+    fn shape_runs(&mut self, shape: &Shape, base: usize, runs: &mut Vec<Run>) -> bool {
         match &shape.kind {
             ShapeKind::Prim(prim) if prim_is_plain(*prim) => {
                 push_run(
@@ -136,7 +136,7 @@ impl Encoder {
 
     /// The runs of a plain type, or `None`. Types are plain only through structs and arrays,
     /// which cannot contain themselves, so this ends.
-    fn plain_runs(&mut self, desc: &'static TypeDesc) -> Option<&[Run]> {
+    fn plain_runs(&mut self, desc: &TypeDesc) -> Option<&[Run]> {
         let key = desc as *const TypeDesc as usize;
         if !self.plain.contains_key(&key) {
             let runs = match &desc.kind {
@@ -170,7 +170,7 @@ impl Encoder {
     ///
     /// # Safety
     /// The item's pointer is a valid value of its shape or type, not mutated while this runs.
-    unsafe fn value(&mut self, start: Item) {
+    unsafe fn value(&mut self, start: Item<'_>) {
         let mut stack = vec![start];
         while let Some(item) = stack.pop() {
             match item {
@@ -215,10 +215,10 @@ impl Encoder {
     ///
     /// # Safety
     /// As for [`Encoder::value`].
-    unsafe fn shape(&mut self, shape: &'static Shape, ptr: *const u8, stack: &mut Vec<Item>) {
-        let elements = |stack: &mut Vec<Item>,
+    unsafe fn shape<'d>(&mut self, shape: &'d Shape, ptr: *const u8, stack: &mut Vec<Item<'d>>) {
+        let elements = |stack: &mut Vec<Item<'d>>,
                         this: &mut Encoder,
-                        elem: &'static Shape,
+                        elem: &'d Shape,
                         base: *const u8,
                         len: usize| {
             let runs = match &elem.kind {

@@ -252,12 +252,19 @@ impl<'v> ValueBuilder<'v> {
 
     /// Builds a value of `desc` from `json` as a new resource, which keeps `image` (the guard of
     /// the image `desc` lives in: its catalog's or its resource's) mapped.
-    pub fn build_resource(
+    ///
+    /// # Safety
+    /// `image` guards the image `desc` lives in (or `desc` is compiled into this binary).
+    pub unsafe fn build_resource(
         &mut self,
-        desc: &'static TypeDesc,
+        desc: &TypeDesc,
         image: &ImageRef,
         json: &JsonValue,
     ) -> Result<Resource, ValueError> {
+        // SAFETY: `'static` in name only: `desc` is borrowed for this call, the value is built
+        // within it, and what outlives it (the resource) keeps `image`, which guards `desc`'s
+        // image (the caller's contract).
+        let desc: &'static TypeDesc = unsafe { &*core::ptr::from_ref(desc) };
         let saved = match (self.saved, self.path.first()) {
             (Some(schema), Some(Seg::Name(name))) => schema.get(name),
             _ => None,
@@ -267,8 +274,7 @@ impl<'v> ValueBuilder<'v> {
         unsafe { self.run(Task::of_type(desc, json, scratch.ptr(), saved))? };
         // SAFETY: the scratch holds a complete value of `desc`, which the resource takes over;
         // the scratch is only freed afterwards, never dropped. `image` guards `desc`'s image
-        // (this function's contract with its callers, who take both from one catalog or
-        // resource).
+        // (the caller's contract).
         Ok(unsafe { Resource::from_raw_in(desc, scratch.ptr(), image.clone()) })
     }
 
@@ -292,10 +298,13 @@ impl<'v> ValueBuilder<'v> {
     /// `dst` is valid for writes of `shape`'s size and aligned to its alignment.
     pub unsafe fn build_shape(
         &mut self,
-        shape: &'static Shape,
+        shape: &Shape,
         json: &JsonValue,
         dst: *mut u8,
     ) -> Result<(), ValueError> {
+        // SAFETY: `'static` in name only: `shape` is borrowed for this call, and the value is
+        // built within it; the builder keeps nothing of it (its report holds owned text).
+        let shape: &'static Shape = unsafe { &*core::ptr::from_ref(shape) };
         // SAFETY: forwarded contract.
         unsafe { self.run(Task::of_shape(shape, json, dst, None)) }
     }
@@ -521,16 +530,20 @@ impl<'v> ValueBuilder<'v> {
 /// Builds a whole state from `resources` (each resource's type and its JSON, with the name the
 /// JSON gives it for paths), types of the image `image` guards (their catalog's). On error, the
 /// resources built so far are dropped.
-pub fn build_state<'j>(
+///
+/// # Safety
+/// `image` guards the image every type of `resources` lives in.
+pub unsafe fn build_state<'d, 'j>(
     builder: &mut ValueBuilder<'_>,
     image: &ImageRef,
-    resources: impl IntoIterator<Item = (&'static TypeDesc, &'j str, &'j JsonValue)>,
+    resources: impl IntoIterator<Item = (&'d TypeDesc, &'j str, &'j JsonValue)>,
 ) -> Result<State, ValueError> {
     let mut built = Vec::new();
     for (desc, name, json) in resources {
         builder.at(ValuePath(vec![Seg::Name(name.to_owned())]));
         // On error, `built` drops its resources, each with its own type's glue.
-        built.push(builder.build_resource(desc, image, json)?);
+        // SAFETY: `image` guards `desc`'s image (the caller's contract).
+        built.push(unsafe { builder.build_resource(desc, image, json) }?);
     }
     let mut state = State::new();
     for resource in built {

@@ -236,12 +236,12 @@ pub fn parse_value(value: &str) -> Result<JsonValue, JsonError> {
 pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> {
     let path = parse(path)?;
     let json = parse_value(value)?;
-    let desc = root(state, &path)?.desc();
-    let resource = state
-        .resource_mut(desc.name)
-        .expect("found by `root` above");
+    let name = root(state, &path)?.desc().name;
+    let resource = state.resource_mut(name).expect("found by `root` above");
     // Walked from the mutable pointer, so the place found can be written.
-    let place = locate(desc, resource.as_mut_ptr(), &path, true)?;
+    let ptr = resource.as_mut_ptr();
+    let desc = resource.desc();
+    let place = locate(desc, ptr, &path, true)?;
     // A path that ends at a variant (`Game.phase.Running`) sets the enum to that variant with
     // the given fields.
     let wrapped;
@@ -262,7 +262,8 @@ pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> 
     match place.end {
         End::Root => {
             let image = resource.image().clone();
-            let new = builder.build_resource(desc, &image, json)?;
+            // SAFETY: `image` is the guard of the resource `desc` was read from.
+            let new = unsafe { builder.build_resource(desc, &image, json) }?;
             // The old resource is dropped here, with its type's glue; the new one is in place
             // even if that drop panics.
             drop(state.insert_resource(new));
@@ -320,15 +321,16 @@ fn root<'s>(state: &'s State, path: &ValuePath) -> Result<&'s Resource, PathErro
 }
 
 /// Where a path ended.
-enum End {
+enum End<'d> {
     /// At the resource itself.
     Root,
     /// At a value of this shape.
-    Shape(&'static Shape),
+    Shape(&'d Shape),
 }
 
-struct Place {
-    end: End,
+/// `'d`: the borrow of the resource whose descriptors the walk read.
+struct Place<'d> {
+    end: End<'d>,
     ptr: *const u8,
     /// The variant the path ended with (`Game.phase.Running`), if it did.
     variant: Option<String>,
@@ -336,25 +338,25 @@ struct Place {
 
 /// Where the walk is.
 #[derive(Clone, Copy)]
-enum At {
+enum At<'d> {
     /// At a value of a `CooType`; `shape` is `None` for the resource itself.
     Type {
-        desc: &'static TypeDesc,
-        shape: Option<&'static Shape>,
+        desc: &'d TypeDesc,
+        shape: Option<&'d Shape>,
     },
     /// At a value of any other shape.
-    Shape(&'static Shape),
+    Shape(&'d Shape),
 }
 
 /// Walks `path` from the resource's value at `ptr`, reading only through descriptors and glue.
 /// With `mutable`, `ptr` comes from a unique borrow and every address is taken through the
 /// glue's `_mut` functions, so the place it ends at may be written.
-fn locate(
-    desc: &'static TypeDesc,
+fn locate<'d>(
+    desc: &'d TypeDesc,
     ptr: *const u8,
     path: &ValuePath,
     mutable: bool,
-) -> Result<Place, PathError> {
+) -> Result<Place<'d>, PathError> {
     let mut at = At::Type { desc, shape: None };
     let mut ptr = ptr;
     let mut prefix = ValuePath(vec![path.0[0].clone()]);
@@ -538,7 +540,7 @@ fn locate(
     })
 }
 
-fn at_shape(shape: &'static Shape) -> At {
+fn at_shape<'d>(shape: &'d Shape) -> At<'d> {
     match shape.kind {
         ShapeKind::Named(desc) => At::Type {
             desc: desc(),

@@ -190,12 +190,12 @@ fn prim_node(view: FieldView<'_>, prim: Prim) -> Node<'_> {
 
 /// A struct, or an enum in one of its variants.
 struct Object<'a> {
-    type_name: &'static str,
+    type_name: &'a str,
     /// The current variant, for an enum.
-    variant: Option<&'static str>,
+    variant: Option<&'a str>,
     /// How the struct or the variant spells its fields.
     style: FieldsStyle,
-    fields: Vec<(&'static FieldDesc, FieldView<'a>)>,
+    fields: Vec<(&'a FieldDesc, FieldView<'a>)>,
 }
 
 impl<'a> Object<'a> {

@@ -278,7 +278,7 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
     let vacant = parse_vacant(json.get("vacant_slots"))?;
     let saved = saved_types(text)?;
     let mut targets = Vec::with_capacity(resources.len());
-    let mut taken: BTreeMap<&'static str, &str> = BTreeMap::new();
+    let mut taken: BTreeMap<&str, &str> = BTreeMap::new();
     let mut names = Vec::with_capacity(resources.len());
     for (name, value) in resources {
         let desc = successor(catalog, name)?;
@@ -295,7 +295,8 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
     let mut builder = ValueBuilder::new(Mode::Migrate)
         .with_vacant_slots(&vacant)
         .with_saved_types(&saved);
-    let state = build_state(&mut builder, catalog.image(), targets)?;
+    // SAFETY: every type of `targets` was read from `catalog`, whose guard this is.
+    let state = unsafe { build_state(&mut builder, catalog.image(), targets) }?;
     let report = builder.into_report();
     Ok((
         state,
@@ -309,7 +310,7 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
 }
 
 /// The type of the current build that continues the snapshot's type `name`.
-fn successor(catalog: &Catalog, name: &str) -> Result<&'static TypeDesc, SnapshotError> {
+fn successor<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c TypeDesc, SnapshotError> {
     match catalog.successor(name) {
         Ok(Some(desc)) => Ok(desc),
         Ok(None) => Err(SnapshotError::UnknownType {

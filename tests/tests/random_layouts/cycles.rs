@@ -598,14 +598,14 @@ fn run_cyc_case(case: &CycCase) {
     };
     // The verdicts first: moving a changed type's values bitwise would be silent corruption.
     for (ty, name) in CYC_NAMES.iter().enumerate().take(k) {
-        let planned = plan.types.iter().find(|t| t.new.name == *name);
+        let planned = plan.types().iter().find(|t| t.new_type().name == *name);
         if case.changed() {
             assert!(
                 planned.is_some_and(|t| !t.unchanged),
                 "`{name}` reaches a changed type, so it must be migrated, not moved: {:?}",
-                plan.types
+                plan.types()
                     .iter()
-                    .map(|t| (t.new.name, t.unchanged))
+                    .map(|t| (t.new_type().name, t.unchanged))
                     .collect::<Vec<_>>()
             );
         } else {

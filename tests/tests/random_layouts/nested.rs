@@ -664,15 +664,15 @@ fn migrate_and_check_nest(
     // The verdicts first, type by type: moving a changed type's value bitwise would be silent
     // corruption, copying an unchanged one needless.
     let verdicts: Vec<(&str, bool)> = plan
-        .types
+        .types()
         .iter()
-        .map(|t| (t.new.name, t.unchanged))
+        .map(|t| (t.new_type().name, t.unchanged))
         .collect();
     for (i, name) in NEST_NAMES.iter().enumerate().take(depth) {
         let migrated = plan
-            .types
+            .types()
             .iter()
-            .any(|t| t.new.name == *name && !t.unchanged);
+            .any(|t| t.new_type().name == *name && !t.unchanged);
         assert_eq!(
             migrated,
             case.changed(i),

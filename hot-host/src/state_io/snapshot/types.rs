@@ -5,7 +5,7 @@ use super::*;
 
 /// The layouts of every type the state's resources reach, by stable name.
 pub fn schema_of(state: &State) -> Schema {
-    let mut descs: BTreeMap<&'static str, &'static TypeDesc> = BTreeMap::new();
+    let mut descs: BTreeMap<&str, &TypeDesc> = BTreeMap::new();
     let mut stack = state.descs();
     while let Some(desc) = stack.pop() {
         if descs.insert(desc.name, desc).is_some() {
@@ -21,7 +21,7 @@ pub fn schema_of(state: &State) -> Schema {
     }
 }
 
-pub(super) fn for_each_field_shape(desc: &TypeDesc, f: &mut dyn FnMut(&'static Shape)) {
+pub(super) fn for_each_field_shape<'d>(desc: &'d TypeDesc, f: &mut dyn FnMut(&'d Shape)) {
     match &desc.kind {
         TypeKind::Struct(s) => s.fields.iter().for_each(|field| f((field.shape)())),
         TypeKind::Enum(e) => e
@@ -32,7 +32,7 @@ pub(super) fn for_each_field_shape(desc: &TypeDesc, f: &mut dyn FnMut(&'static S
     }
 }
 
-pub(super) fn nested_types(shape: &'static Shape, out: &mut Vec<&'static TypeDesc>) {
+pub(super) fn nested_types<'d>(shape: &'d Shape, out: &mut Vec<&'d TypeDesc>) {
     match &shape.kind {
         ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         ShapeKind::Array { elem, .. }

@@ -57,7 +57,7 @@ fn key(desc: &TypeDesc) -> usize {
 impl VacantWalk {
     /// A fixed point over the reachable types, since types may contain themselves.
     fn find_types_holding_pools(&mut self, state: &State) {
-        let mut descs: Vec<&'static TypeDesc> = Vec::new();
+        let mut descs: Vec<&TypeDesc> = Vec::new();
         let mut stack = state.descs();
         while let Some(desc) = stack.pop() {
             if self.holds_pool.insert(key(desc), false).is_none() {
