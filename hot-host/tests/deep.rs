@@ -4,7 +4,6 @@
 //! recursion grows with the data overflows it and aborts the test binary.
 #![allow(missing_debug_implementations)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fmt::Write as _;
 
@@ -21,46 +20,15 @@ use hot_host::state_io::{path, snapshot};
 thread_local! {
     /// `Step`s dropped by this thread.
     static STEP_DROPS: Cell<usize> = const { Cell::new(0) };
-    /// Bytes allocated and not yet freed by this thread.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
 }
 
 fn step_drops() -> usize {
     STEP_DROPS.with(|d| d.get())
 }
 
-fn live_bytes() -> isize {
-    LIVE.with(|l| l.get())
-}
-
-/// Counts the bytes each thread has allocated and not freed, so a test can check that a failed
-/// build gives back everything it took.
-struct CountingAlloc;
-
-// SAFETY: every call is forwarded to `System` unchanged; the counter is a const-initialized
-// thread-local `Cell` without a destructor, which never allocates.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = LIVE.try_with(|l| l.set(l.get() + layout.size() as isize));
-        // SAFETY: forwarded contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let _ = LIVE.try_with(|l| l.set(l.get() - layout.size() as isize));
-        // SAFETY: forwarded contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = LIVE.try_with(|l| l.set(l.get() + new_size as isize - layout.size() as isize));
-        // SAFETY: forwarded contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+#[path = "support/live_bytes.rs"]
+mod live_bytes;
+use live_bytes::live_bytes;
 
 const DEPTH: u32 = 1_000_000;
 

@@ -3,7 +3,6 @@
 #![allow(missing_debug_implementations, dead_code)]
 
 use coo_runtime::migration::casts::InexactCast;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use coo_runtime::{Catalog, CooType, Handle, Pool, StaleHandle, State, TypeDesc};
@@ -15,46 +14,15 @@ use hot_host::state_io::snapshot::{self, SnapshotError};
 
 thread_local! {
     static DROPS: Cell<usize> = const { Cell::new(0) };
-    /// Bytes allocated and not yet freed by this thread.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
 }
 
 fn drops() -> usize {
     DROPS.with(|d| d.get())
 }
 
-fn live_bytes() -> isize {
-    LIVE.with(|l| l.get())
-}
-
-/// Counts the bytes each thread has allocated and not freed, so a test can check that a failed
-/// load gives back everything it took.
-struct CountingAlloc;
-
-// SAFETY: every call is forwarded to `System` unchanged; the counter is a const-initialized
-// thread-local `Cell` without a destructor, which never allocates.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = LIVE.try_with(|l| l.set(l.get() + layout.size() as isize));
-        // SAFETY: forwarded contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let _ = LIVE.try_with(|l| l.set(l.get() - layout.size() as isize));
-        // SAFETY: forwarded contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = LIVE.try_with(|l| l.set(l.get() + new_size as isize - layout.size() as isize));
-        // SAFETY: forwarded contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+#[path = "support/live_bytes.rs"]
+mod live_bytes;
+use live_bytes::live_bytes;
 
 /// A value whose drops are counted (per test thread).
 #[derive(CooType, Debug, Default, PartialEq)]
