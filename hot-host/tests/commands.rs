@@ -538,6 +538,48 @@ fn call_passes_each_kind_of_argument_and_refuses_wrong_counts_and_types() {
     host.quit();
 }
 
+/// `save` over an existing snapshot replaces the file whole (a temp file renamed over it), never
+/// rewrites it in place: a save cut short leaves the old snapshot intact, and whoever has the old
+/// file open keeps reading the old snapshot.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn save_over_a_snapshot_replaces_the_file_whole() {
+    use std::io::Read;
+
+    let dir = support::copy_fixture("game-plugin", "cmd_save_replace");
+    let mut host = Host::start(dir.path());
+    let file = dir.path().join("snap.json");
+    let name = file.to_str().unwrap();
+    assert_eq!(
+        host.run(&format!("save {name}")),
+        out(&[&format!("saved the state to {name}")])
+    );
+    let first = fs::read_to_string(&file).unwrap();
+    let mut old = fs::File::open(&file).unwrap();
+    assert_eq!(host.run("call step"), Output::default());
+    assert_eq!(
+        host.run(&format!("save {name}")),
+        out(&[&format!("saved the state to {name}")])
+    );
+    let second = fs::read_to_string(&file).unwrap();
+    assert_ne!(second, first);
+    let mut through_old = String::new();
+    old.read_to_string(&mut through_old).unwrap();
+    assert_eq!(through_old, first, "the old file was rewritten in place");
+    // No temp file is left beside it.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snap.json"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["snap.json"]);
+    host.quit();
+}
+
 #[test]
 #[cfg_attr(
     miri,

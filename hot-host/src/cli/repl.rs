@@ -206,7 +206,7 @@ impl Repl {
                     Some(plugin) => crate::state_io::snapshot::save_of(host.state(), plugin),
                     None => crate::state_io::snapshot::save(host.state()),
                 };
-                match std::fs::write(file, text) {
+                match crate::state_io::snapshot::write_replacing(file.as_ref(), &text) {
                     Ok(()) => writeln!(out, "saved the state to {file}")?,
                     Err(e) => writeln!(err, "error: could not write {file}: {e}")?,
                 }

@@ -209,7 +209,7 @@ mod files;
 mod types;
 mod vacant;
 
-pub use files::{SaveError, SnapshotDir};
+pub use files::{SaveError, SnapshotDir, write_replacing};
 pub use types::schema_of;
 pub use vacant::vacant_slots;
 

@@ -79,11 +79,7 @@ impl SnapshotDir {
     pub fn write(&self, file: &Path, text: &str, protect: Option<&Path>) -> Result<(), SaveError> {
         let write = || {
             std::fs::create_dir_all(&self.dir)?;
-            let mut tmp = file.as_os_str().to_owned();
-            tmp.push(format!(".{}.tmp", std::process::id()));
-            let tmp = PathBuf::from(tmp);
-            std::fs::write(&tmp, text)?;
-            std::fs::rename(&tmp, file)
+            write_replacing(file, text)
         };
         write().map_err(|source| SaveError::Write {
             file: file.to_path_buf(),
@@ -207,6 +203,20 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// Writes `text` to `file` through a temp file beside it (`<file>.<pid>.tmp`) renamed over it: a
+/// crash or a full disk mid-write leaves the old file whole, never a torn one, and a reader that
+/// has the old file open keeps reading the old snapshot.
+pub fn write_replacing(file: &Path, text: &str) -> io::Result<()> {
+    let mut tmp = file.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    if let Err(e) = std::fs::write(&tmp, text) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, file)
 }
 
 #[cfg(test)]
