@@ -114,34 +114,30 @@ fn expand(container: &Container<'_>) -> TokenStream {
             // function with a bound: no note pointing into Coo's sources).
             static __COO_DESC: __coo::TypeDesc = {
                 #(#field_checks)*
-                __coo::TypeDesc {
-                    name: #name,
-                    rust_name: __coo::core::concat!(__coo::core::module_path!(), "::", #ident_text),
-                    rename_from: &[#(#rename_from),*],
-                    size: __coo::core::mem::size_of::<#ty>(),
-                    align: __coo::core::mem::align_of::<#ty>(),
-                    needs_drop: __coo::core::mem::needs_drop::<#ty>(),
-                    kind: #kind,
-                    glue: &__coo::TypeGlue {
-                        drop: __coo::drop_glue::<#ty>,
-                        default: __coo_default,
-                        hook: #hook,
-                    },
-                }
+                __coo::type_desc(
+                    #name,
+                    __coo::core::concat!(__coo::core::module_path!(), "::", #ident_text),
+                    &[#(#rename_from),*],
+                    __coo::core::mem::size_of::<#ty>(),
+                    __coo::core::mem::align_of::<#ty>(),
+                    __coo::core::mem::needs_drop::<#ty>(),
+                    #kind,
+                    __coo::type_glue(__coo::drop_glue::<#ty>, __coo_default, #hook),
+                )
             };
 
             #[automatically_derived]
             // SAFETY: the shape of a nested `CooType`: size, alignment, `needs_drop` and drop
             // glue are those of the type itself, and its descriptor is `__COO_DESC`.
             unsafe impl __coo::CooField for #ty {
-                const SHAPE: &'static __coo::Shape = &__coo::Shape {
-                    size: __coo::core::mem::size_of::<#ty>(),
-                    align: __coo::core::mem::align_of::<#ty>(),
-                    needs_drop: __coo::core::mem::needs_drop::<#ty>(),
-                    drop: __coo::drop_glue::<#ty>,
-                    type_name: __coo_type_name,
-                    kind: __coo::ShapeKind::Named(<#ty as __coo::CooType>::desc),
-                };
+                const SHAPE: &'static __coo::Shape = &__coo::shape(
+                    __coo::core::mem::size_of::<#ty>(),
+                    __coo::core::mem::align_of::<#ty>(),
+                    __coo::core::mem::needs_drop::<#ty>(),
+                    __coo::drop_glue::<#ty>,
+                    __coo_type_name,
+                    __coo::ShapeKind::Named(__coo::type_link(<#ty as __coo::CooType>::desc)),
+                );
             }
 
             #[automatically_derived]
@@ -154,11 +150,11 @@ fn expand(container: &Container<'_>) -> TokenStream {
 
             const _: () = {
                 __coo::core::assert!(
-                    __COO_DESC.size == __coo::core::mem::size_of::<#ty>(),
+                    __COO_DESC.size() == __coo::core::mem::size_of::<#ty>(),
                     "the descriptor's size is not the type's size",
                 );
                 __coo::core::assert!(
-                    __COO_DESC.align == __coo::core::mem::align_of::<#ty>(),
+                    __COO_DESC.align() == __coo::core::mem::align_of::<#ty>(),
                     "the descriptor's alignment is not the type's alignment",
                 );
             };
@@ -195,10 +191,7 @@ fn expand_struct(
     // Collect before `glue` is used again: the iterator above borrows it.
     let fields: Vec<TokenStream> = fields.collect();
     quote! {
-        __coo::TypeKind::Struct(__coo::StructDesc {
-            style: #style,
-            fields: &[#(#fields),*],
-        })
+        __coo::struct_kind(#style, &[#(#fields),*])
     }
 }
 
@@ -223,13 +216,13 @@ fn expand_enum(
             field_desc(field, ty, offset, None)
         });
         quote! {
-            __coo::VariantDesc {
-                name: #name,
-                discriminant: #discriminant,
-                style: #style,
-                fields: &[#(#fields),*],
-                rename_from: &[#(#rename_from),*],
-            }
+            __coo::variant_desc(
+                #name,
+                #discriminant,
+                #style,
+                &[#(#fields),*],
+                &[#(#rename_from),*],
+            )
         }
     });
 
@@ -315,13 +308,13 @@ fn expand_enum(
     });
 
     quote! {
-        __coo::TypeKind::Enum(__coo::EnumDesc {
-            repr: #repr_desc,
-            variants: &[#(#variant_descs),*],
-            read: __coo_read,
-            read_mut: __coo_read_mut,
-            write: __coo_write,
-        })
+        __coo::enum_kind(
+            #repr_desc,
+            &[#(#variant_descs),*],
+            __coo_read,
+            __coo_read_mut,
+            __coo_write,
+        )
     }
 }
 
@@ -426,13 +419,13 @@ fn field_desc(
     let field_ty = field_type(field, ty);
     let rename_from = &field.attrs.rename_from;
     quote! {
-        __coo::FieldDesc {
-            name: #name,
-            offset: #offset,
-            shape: <#field_ty as __coo::CooField>::shape,
-            rename_from: &[#(#rename_from),*],
-            default: #default,
-        }
+        __coo::field_desc(
+            #name,
+            #offset,
+            <#field_ty as __coo::CooField>::shape,
+            &[#(#rename_from),*],
+            #default,
+        )
     }
 }
 

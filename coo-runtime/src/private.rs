@@ -9,6 +9,11 @@ pub use inventory;
 /// Named without assuming `::std`.
 pub use std::string::String;
 
+/// The only way to build descriptors: `const fn`s, so generated statics stay constant.
+pub use crate::descriptors::layout::construct::{
+    enum_kind, field_desc, shape, shape_link, struct_kind, type_desc, type_glue, type_link,
+    variant_desc,
+};
 pub use crate::descriptors::layout::{
     CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,
     StructDesc, TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
@@ -16,6 +21,7 @@ pub use crate::descriptors::layout::{
 pub use crate::descriptors::registry::TypeRegistration;
 /// The error type of generated glue (`WriteFn`, `HookFn`).
 pub use crate::plugin::ForeignString;
+pub use crate::plugin::construct::{fn_desc, param_desc};
 pub use crate::plugin::{
     ErasedFn, FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
 };

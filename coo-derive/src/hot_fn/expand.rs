@@ -157,7 +157,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                     let #arg = unsafe { &*#slot.cast::<#target>() };
                 };
                 let kind = quote_spanned! {target.span()=>
-                    __coo::ValueKind::Ref(<#target as __coo::HotResource>::DESC)
+                    __coo::ValueKind::Ref(__coo::type_link(<#target as __coo::HotResource>::DESC))
                 };
                 (read, kind)
             }
@@ -173,7 +173,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                     let #arg = unsafe { &mut *#slot.cast::<#target>() };
                 };
                 let kind = quote_spanned! {target.span()=>
-                    __coo::ValueKind::RefMut(<#target as __coo::HotResource>::DESC)
+                    __coo::ValueKind::RefMut(__coo::type_link(<#target as __coo::HotResource>::DESC))
                 };
                 (read, kind)
             }
@@ -224,7 +224,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
             const #kind_const: __coo::ValueKind = #kind;
         });
         params.push(quote! {
-            __coo::ParamDesc { name: #param_name, kind: #kind_const }
+            __coo::param_desc(#param_name, #kind_const)
         });
     }
     if function.params.is_empty() {
@@ -304,15 +304,15 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
             #(#kinds)*
             const __COO_RET: __coo::ValueKind = #ret;
 
-            static __COO_FN: __coo::FnDesc = __coo::FnDesc {
-                module: __coo::core::module_path!(),
-                name: #name,
-                params: &[#(#params),*],
-                ret: __COO_RET,
-                shim: __coo_shim,
+            static __COO_FN: __coo::FnDesc = __coo::fn_desc(
+                __coo::core::module_path!(),
+                #name,
+                &[#(#params),*],
+                __COO_RET,
+                __coo_shim,
                 // SAFETY: only the type is erased: `ErasedFn`'s contract has the host transmute
                 // it back to this very type before calling it.
-                direct: unsafe {
+                unsafe {
                     __coo::core::mem::transmute::<
                         unsafe fn(
                             *const *mut u8,
@@ -323,8 +323,8 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                         __coo::ErasedFn,
                     >(__coo_direct)
                 },
-                refs_sync: #refs_sync,
-            };
+                #refs_sync,
+            );
 
             __coo::inventory::submit! {
                 __coo::FnRegistration(&__COO_FN)

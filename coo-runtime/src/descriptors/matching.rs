@@ -27,33 +27,33 @@ pub trait Continuing {
     /// The item's name in its version.
     fn name(&self) -> &str;
     /// The names it says it had before (`#[coo(rename_from = "...")]`), in the order written.
-    fn rename_from(&self) -> &[&'static str];
+    fn rename_from(&self) -> &[&str];
 }
 
 impl Continuing for FieldDesc {
     fn name(&self) -> &str {
-        self.name
+        self.name()
     }
-    fn rename_from(&self) -> &[&'static str] {
-        self.rename_from
+    fn rename_from(&self) -> &[&str] {
+        self.rename_from()
     }
 }
 
 impl Continuing for VariantDesc {
     fn name(&self) -> &str {
-        self.name
+        self.name()
     }
-    fn rename_from(&self) -> &[&'static str] {
-        self.rename_from
+    fn rename_from(&self) -> &[&str] {
+        self.rename_from()
     }
 }
 
 impl Continuing for TypeDesc {
     fn name(&self) -> &str {
-        self.name
+        self.name()
     }
-    fn rename_from(&self) -> &[&'static str] {
-        self.rename_from
+    fn rename_from(&self) -> &[&str] {
+        self.rename_from()
     }
 }
 
@@ -61,7 +61,7 @@ impl<T: Continuing + ?Sized> Continuing for &T {
     fn name(&self) -> &str {
         (**self).name()
     }
-    fn rename_from(&self) -> &[&'static str] {
+    fn rename_from(&self) -> &[&str] {
         (**self).rename_from()
     }
 }

@@ -69,17 +69,17 @@ impl Catalog {
         };
         let mut stack: Vec<&'static TypeDesc> = descs.into_iter().collect();
         while let Some(desc) = stack.pop() {
-            if let Some(existing) = catalog.types.get(desc.name) {
+            if let Some(existing) = catalog.types.get(desc.name()) {
                 if core::ptr::eq(*existing, desc) || same_definition(existing, desc) {
                     continue;
                 }
                 return Err(DuplicateTypeName {
-                    name: desc.name.to_owned(),
-                    first: existing.rust_name.to_owned(),
-                    second: desc.rust_name.to_owned(),
+                    name: desc.name().to_owned(),
+                    first: existing.rust_name().to_owned(),
+                    second: desc.rust_name().to_owned(),
                 });
             }
-            catalog.types.insert(desc.name, desc);
+            catalog.types.insert(desc.name(), desc);
             for_each_nested(desc, &mut |d| stack.push(d));
         }
         Ok(catalog)
@@ -102,6 +102,12 @@ impl Catalog {
     /// (the plan reports that conflict).
     pub fn find_successor(&self, old_name: &str) -> Option<&TypeDesc> {
         self.successor(old_name).ok().flatten()
+    }
+
+    /// [`Catalog::find_successor`] with the `'static`-in-name-only contract of
+    /// [`Catalog::successor_in_image`].
+    pub(crate) fn find_successor_in_image(&self, old_name: &str) -> Option<&'static TypeDesc> {
+        self.successor_in_image(old_name).ok().flatten()
     }
 
     /// Every type, borrowed from the catalog.
@@ -148,32 +154,36 @@ impl Catalog {
 /// A type's descriptor can be instantiated more than once (one per codegen unit); two copies
 /// describe the same definition when their Rust path, size and alignment agree.
 fn same_definition(a: &TypeDesc, b: &TypeDesc) -> bool {
-    a.rust_name == b.rust_name && a.size == b.size && a.align == b.align
+    a.rust_name() == b.rust_name() && a.size() == b.size() && a.align() == b.align()
 }
 
 /// Calls `f` with every `CooType` named directly by a field of `desc`.
-pub(crate) fn for_each_nested(desc: &TypeDesc, f: &mut dyn FnMut(&'static TypeDesc)) {
-    let fields: Vec<_> = match &desc.kind {
-        TypeKind::Struct(s) => s.fields.iter().collect(),
-        TypeKind::Enum(e) => e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+pub(crate) fn for_each_nested<'a>(desc: &'a TypeDesc, f: &mut dyn FnMut(&'a TypeDesc)) {
+    let fields: Vec<_> = match &desc.kind() {
+        TypeKind::Struct(s) => s.fields().iter().collect(),
+        TypeKind::Enum(e) => e
+            .variants()
+            .iter()
+            .flat_map(|v| v.fields().iter())
+            .collect(),
     };
     for field in fields {
-        nested_in_shape((field.shape)(), f);
+        nested_in_shape(field.shape(), f);
     }
 }
 
-fn nested_in_shape(
-    shape: &'static crate::descriptors::layout::Shape,
-    f: &mut dyn FnMut(&'static TypeDesc),
+fn nested_in_shape<'a>(
+    shape: &'a crate::descriptors::layout::Shape,
+    f: &mut dyn FnMut(&'a TypeDesc),
 ) {
-    match &shape.kind {
+    match &shape.kind() {
         ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         ShapeKind::Array { elem, .. }
         | ShapeKind::Vec { elem, .. }
         | ShapeKind::Box { elem, .. }
         | ShapeKind::Option { elem, .. }
-        | ShapeKind::Pool { elem, .. } => nested_in_shape(elem(), f),
-        ShapeKind::Handle { target } => f(target()),
-        ShapeKind::Named(desc) => f(desc()),
+        | ShapeKind::Pool { elem, .. } => nested_in_shape(elem.get(), f),
+        ShapeKind::Handle { target } => f(target.get()),
+        ShapeKind::Named(desc) => f(desc.get()),
     }
 }

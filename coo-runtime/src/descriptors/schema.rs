@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::descriptors::layout::{
-    EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
+    EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, ShapeLink, TypeDesc, TypeKind,
 };
 use crate::descriptors::registry::Catalog;
 
@@ -107,7 +107,7 @@ impl Schema {
         Schema {
             types: catalog
                 .iter()
-                .map(|d| (d.name.to_owned(), TypeLayout::from_desc(d)))
+                .map(|d| (d.name().to_owned(), TypeLayout::from_desc(d)))
                 .collect(),
         }
     }
@@ -119,35 +119,35 @@ impl Schema {
 
 impl TypeLayout {
     pub fn from_desc(desc: &TypeDesc) -> TypeLayout {
-        let kind = match &desc.kind {
+        let kind = match &desc.kind() {
             TypeKind::Struct(s) => LayoutKind::Struct {
-                style: s.style,
-                fields: s.fields.iter().map(FieldLayout::from_desc).collect(),
+                style: s.style(),
+                fields: s.fields().iter().map(FieldLayout::from_desc).collect(),
             },
             TypeKind::Enum(e) => LayoutKind::Enum {
-                repr: e.repr,
+                repr: e.repr(),
                 variants: e
-                    .variants
+                    .variants()
                     .iter()
                     .map(|v| VariantLayout {
-                        name: v.name.to_owned(),
-                        discriminant: v.discriminant,
-                        style: v.style,
-                        fields: v.fields.iter().map(FieldLayout::from_desc).collect(),
-                        rename_from: v.rename_from.iter().map(|s| (*s).to_owned()).collect(),
+                        name: v.name().to_owned(),
+                        discriminant: v.discriminant(),
+                        style: v.style(),
+                        fields: v.fields().iter().map(FieldLayout::from_desc).collect(),
+                        rename_from: v.rename_from().iter().map(|s| (*s).to_owned()).collect(),
                     })
                     .collect(),
             },
         };
         TypeLayout {
-            name: desc.name.to_owned(),
-            rust_name: desc.rust_name.to_owned(),
-            rename_from: desc.rename_from.iter().map(|s| (*s).to_owned()).collect(),
-            size: desc.size,
-            align: desc.align,
+            name: desc.name().to_owned(),
+            rust_name: desc.rust_name().to_owned(),
+            rename_from: desc.rename_from().iter().map(|s| (*s).to_owned()).collect(),
+            size: desc.size(),
+            align: desc.align(),
             kind,
-            has_default: (desc.glue.default)().is_some(),
-            has_hook: desc.glue.hook.is_some(),
+            has_default: desc.glue().has_default(),
+            has_hook: desc.glue().has_hook(),
         }
     }
 }
@@ -155,28 +155,32 @@ impl TypeLayout {
 impl FieldLayout {
     fn from_desc(field: &FieldDesc) -> FieldLayout {
         FieldLayout {
-            name: field.name.to_owned(),
-            offset: (field.offset != FieldDesc::NO_OFFSET).then_some(field.offset),
-            ty: TyLayout::from_shape((field.shape)()),
-            rename_from: field.rename_from.iter().map(|s| (*s).to_owned()).collect(),
-            has_default: field.default.is_some(),
+            name: field.name().to_owned(),
+            offset: (field.offset() != FieldDesc::NO_OFFSET).then_some(field.offset()),
+            ty: TyLayout::from_shape(field.shape()),
+            rename_from: field
+                .rename_from()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            has_default: field.has_default(),
         }
     }
 }
 
 impl TyLayout {
     pub fn from_shape(shape: &Shape) -> TyLayout {
-        let boxed = |elem: fn() -> &'static Shape| Box::new(TyLayout::from_shape(elem()));
-        match &shape.kind {
+        let boxed = |elem: &ShapeLink| Box::new(TyLayout::from_shape(elem.get()));
+        match &shape.kind() {
             ShapeKind::Prim(p) => TyLayout::Prim(*p),
             ShapeKind::String(_) => TyLayout::String,
-            ShapeKind::Array { elem, len } => TyLayout::Array(boxed(*elem), *len),
-            ShapeKind::Vec { elem, .. } => TyLayout::Vec(boxed(*elem)),
-            ShapeKind::Box { elem, .. } => TyLayout::Box(boxed(*elem)),
-            ShapeKind::Option { elem, .. } => TyLayout::Option(boxed(*elem)),
-            ShapeKind::Pool { elem, .. } => TyLayout::Pool(boxed(*elem)),
-            ShapeKind::Handle { target } => TyLayout::Handle(target().name.to_owned()),
-            ShapeKind::Named(desc) => TyLayout::Named(desc().name.to_owned()),
+            ShapeKind::Array { elem, len } => TyLayout::Array(boxed(elem), *len),
+            ShapeKind::Vec { elem, .. } => TyLayout::Vec(boxed(elem)),
+            ShapeKind::Box { elem, .. } => TyLayout::Box(boxed(elem)),
+            ShapeKind::Option { elem, .. } => TyLayout::Option(boxed(elem)),
+            ShapeKind::Pool { elem, .. } => TyLayout::Pool(boxed(elem)),
+            ShapeKind::Handle { target } => TyLayout::Handle(target.get().name().to_owned()),
+            ShapeKind::Named(desc) => TyLayout::Named(desc.get().name().to_owned()),
         }
     }
 }

@@ -3,9 +3,10 @@
 //! [`drop_glue`], the drop glue of any type. (`Pool` and `Handle` implement `CooField` beside
 //! their definitions, in [`crate::storage::pool`].)
 
-use crate::descriptors::layout::{
-    BoxGlue, CooField, OptionGlue, Prim, Shape, ShapeKind, StringGlue, VecGlue,
+use crate::descriptors::layout::construct::{
+    box_glue, option_glue, shape, shape_link, string_glue, vec_glue,
 };
+use crate::descriptors::layout::{CooField, Prim, Shape, ShapeKind};
 
 /// Drop glue of any `T`. Instantiated in the library that owns `T` and called from the host's
 /// frames, so a panic in a `Drop` impl is caught here, inside that library: the value then counts
@@ -37,14 +38,14 @@ macro_rules! prim_fields {
     ($($t:ty => $p:ident),* $(,)?) => {$(
         // SAFETY: primitives are plain data; size, alignment and drop glue are the type's own.
         unsafe impl CooField for $t {
-            const SHAPE: &'static Shape = &Shape {
-                size: core::mem::size_of::<$t>(),
-                align: core::mem::align_of::<$t>(),
-                needs_drop: false,
-                drop: drop_glue::<$t>,
-                type_name: type_name_of::<$t>,
-                kind: ShapeKind::Prim(Prim::$p),
-            };
+            const SHAPE: &'static Shape = &shape(
+            core::mem::size_of::<$t>(),
+            core::mem::align_of::<$t>(),
+            false,
+            drop_glue::<$t>,
+            type_name_of::<$t>,
+            ShapeKind::Prim(Prim::$p),
+            );
         }
     )*};
 }
@@ -71,32 +72,29 @@ unsafe fn string_write_from(dst: *mut u8, ptr: *const u8, len: usize) {
 
 // SAFETY: the glue below reads and writes `String`s exactly as documented on `StringGlue`.
 unsafe impl CooField for String {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<String>(),
-        align: core::mem::align_of::<String>(),
-        needs_drop: true,
-        drop: drop_glue::<String>,
-        type_name: type_name_of::<String>,
-        kind: ShapeKind::String(&StringGlue {
-            as_str: string_as_str,
-            write_from: string_write_from,
-        }),
-    };
+    const SHAPE: &'static Shape = &shape(
+        core::mem::size_of::<String>(),
+        core::mem::align_of::<String>(),
+        true,
+        drop_glue::<String>,
+        type_name_of::<String>,
+        ShapeKind::String(string_glue(string_as_str, string_write_from)),
+    );
 }
 
 // SAFETY: arrays are `N` elements at a stride of `size_of::<T>()`, which `Array` describes.
 unsafe impl<T: CooField, const N: usize> CooField for [T; N] {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<[T; N]>(),
-        align: core::mem::align_of::<[T; N]>(),
-        needs_drop: core::mem::needs_drop::<[T; N]>(),
-        drop: drop_glue::<[T; N]>,
-        type_name: type_name_of::<[T; N]>,
-        kind: ShapeKind::Array {
-            elem: T::shape,
+    const SHAPE: &'static Shape = &shape(
+        core::mem::size_of::<[T; N]>(),
+        core::mem::align_of::<[T; N]>(),
+        core::mem::needs_drop::<[T; N]>(),
+        drop_glue::<[T; N]>,
+        type_name_of::<[T; N]>,
+        ShapeKind::Array {
+            elem: shape_link(T::shape),
             len: N,
         },
-    };
+    );
 }
 
 unsafe fn vec_parts<T>(p: *const u8) -> (*const u8, usize) {
@@ -128,22 +126,22 @@ unsafe fn vec_set_len<T>(dst: *mut u8, len: usize) {
 
 // SAFETY: the glue reads and builds `Vec<T>` as documented on `VecGlue`.
 unsafe impl<T: CooField> CooField for Vec<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Vec<T>>(),
-        align: core::mem::align_of::<Vec<T>>(),
-        needs_drop: true,
-        drop: drop_glue::<Vec<T>>,
-        type_name: type_name_of::<Vec<T>>,
-        kind: ShapeKind::Vec {
-            elem: T::shape,
-            glue: &VecGlue {
-                parts: vec_parts::<T>,
-                parts_mut: vec_parts_mut::<T>,
-                write_with_capacity: vec_write_with_capacity::<T>,
-                set_len: vec_set_len::<T>,
-            },
+    const SHAPE: &'static Shape = &shape(
+        core::mem::size_of::<Vec<T>>(),
+        core::mem::align_of::<Vec<T>>(),
+        true,
+        drop_glue::<Vec<T>>,
+        type_name_of::<Vec<T>>,
+        ShapeKind::Vec {
+            elem: shape_link(T::shape),
+            glue: vec_glue(
+                vec_parts::<T>,
+                vec_parts_mut::<T>,
+                vec_write_with_capacity::<T>,
+                vec_set_len::<T>,
+            ),
         },
-    };
+    );
 }
 
 unsafe fn box_get<T>(p: *const u8) -> *const u8 {
@@ -187,22 +185,22 @@ unsafe fn box_write_from<T>(dst: *mut u8, src: *mut u8) {
 
 // SAFETY: the glue reads and builds `Box<T>` as documented on `BoxGlue`.
 unsafe impl<T: CooField> CooField for Box<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Box<T>>(),
-        align: core::mem::align_of::<Box<T>>(),
-        needs_drop: true,
-        drop: drop_glue::<Box<T>>,
-        type_name: type_name_of::<Box<T>>,
-        kind: ShapeKind::Box {
-            elem: T::shape,
-            glue: &BoxGlue {
-                get: box_get::<T>,
-                get_mut: box_get_mut::<T>,
-                write_from: box_write_from::<T>,
-                free: box_free::<T>,
-            },
+    const SHAPE: &'static Shape = &shape(
+        core::mem::size_of::<Box<T>>(),
+        core::mem::align_of::<Box<T>>(),
+        true,
+        drop_glue::<Box<T>>,
+        type_name_of::<Box<T>>,
+        ShapeKind::Box {
+            elem: shape_link(T::shape),
+            glue: box_glue(
+                box_get::<T>,
+                box_get_mut::<T>,
+                box_write_from::<T>,
+                box_free::<T>,
+            ),
         },
-    };
+    );
 }
 
 unsafe fn option_get<T>(p: *const u8) -> *const u8 {
@@ -234,20 +232,20 @@ unsafe fn option_write_some<T>(dst: *mut u8, src: *mut u8) {
 
 // SAFETY: the glue reads and builds `Option<T>` as documented on `OptionGlue`.
 unsafe impl<T: CooField> CooField for Option<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Option<T>>(),
-        align: core::mem::align_of::<Option<T>>(),
-        needs_drop: core::mem::needs_drop::<Option<T>>(),
-        drop: drop_glue::<Option<T>>,
-        type_name: type_name_of::<Option<T>>,
-        kind: ShapeKind::Option {
-            elem: T::shape,
-            glue: &OptionGlue {
-                get: option_get::<T>,
-                get_mut: option_get_mut::<T>,
-                write_none: option_write_none::<T>,
-                write_some: option_write_some::<T>,
-            },
+    const SHAPE: &'static Shape = &shape(
+        core::mem::size_of::<Option<T>>(),
+        core::mem::align_of::<Option<T>>(),
+        core::mem::needs_drop::<Option<T>>(),
+        drop_glue::<Option<T>>,
+        type_name_of::<Option<T>>,
+        ShapeKind::Option {
+            elem: shape_link(T::shape),
+            glue: option_glue(
+                option_get::<T>,
+                option_get_mut::<T>,
+                option_write_none::<T>,
+                option_write_some::<T>,
+            ),
         },
-    };
+    );
 }

@@ -45,17 +45,17 @@ impl Planner<'_> {
     ) -> Result<Conv, NoConv> {
         use NoConv::Incompatible;
         if self.same_shape(old, new) {
-            if !old.needs_drop {
-                return Ok(Conv::Copy { size: new.size });
+            if !old.needs_drop() {
+                return Ok(Conv::Copy { size: new.size() });
             }
             if !self.copy {
-                return Ok(Conv::Move { size: new.size });
+                return Ok(Conv::Move { size: new.size() });
             }
         }
-        Ok(match (&old.kind, &new.kind) {
+        Ok(match (&old.kind(), &new.kind()) {
             (ShapeKind::Prim(a), ShapeKind::Prim(b)) => {
                 match cast_kind(*a, *b).ok_or(Incompatible)? {
-                    CastKind::Same => Conv::Copy { size: new.size },
+                    CastKind::Same => Conv::Copy { size: new.size() },
                     kind => Conv::Cast {
                         from: *a,
                         to: *b,
@@ -79,9 +79,9 @@ impl Planner<'_> {
                     len: new_len,
                 },
             ) => {
-                let elem = Box::new(self.conv_inner(oe(), ne(), at)?);
+                let elem = Box::new(self.conv_inner(oe.get(), ne.get(), at)?);
                 let fill = if new_len > old_len {
-                    let Some(fill) = DefaultPlan::for_shape(ne()) else {
+                    let Some(fill) = DefaultPlan::for_shape(ne.get()) else {
                         self.problems.push(Problem {
                             kind: ProblemKind::NoElementDefault,
                             ty: at.ty.to_owned(),
@@ -90,7 +90,7 @@ impl Planner<'_> {
                             new_ty: Some(shape_text(new)),
                             fix: format!(
                                 "implement `Default` for `{}`, or keep the length at {old_len}",
-                                shape_text(ne())
+                                shape_text(ne.get())
                             ),
                         });
                         return Err(NoConv::Stopped);
@@ -101,13 +101,13 @@ impl Planner<'_> {
                 };
                 Conv::Array {
                     elem,
-                    old_elem: oe(),
-                    new_elem: ne(),
+                    old_elem: oe.get(),
+                    new_elem: ne.get(),
                     old_len: *old_len,
                     new_len: *new_len,
                     fill,
                     old_default: if new_len < old_len {
-                        DefaultPlan::for_shape(oe())
+                        DefaultPlan::for_shape(oe.get())
                     } else {
                         None
                     },
@@ -115,9 +115,9 @@ impl Planner<'_> {
             }
             (ShapeKind::Vec { elem: oe, glue: o }, ShapeKind::Vec { elem: ne, glue: n }) => {
                 Conv::Vec {
-                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
-                    old_elem: oe(),
-                    new_elem: ne(),
+                    elem: Box::new(self.conv_inner(oe.get(), ne.get(), at)?),
+                    old_elem: oe.get(),
+                    new_elem: ne.get(),
                     old: o,
                     new: n,
                     old_vec: old,
@@ -126,38 +126,38 @@ impl Planner<'_> {
             }
             (ShapeKind::Box { elem: oe, glue: o }, ShapeKind::Box { elem: ne, glue: n }) => {
                 Conv::Box {
-                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
-                    new_elem: ne(),
+                    elem: Box::new(self.conv_inner(oe.get(), ne.get(), at)?),
+                    new_elem: ne.get(),
                     old: o,
                     new: n,
                 }
             }
             (ShapeKind::Option { elem: oe, glue: o }, ShapeKind::Option { elem: ne, glue: n }) => {
                 Conv::Option {
-                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
-                    new_elem: ne(),
+                    elem: Box::new(self.conv_inner(oe.get(), ne.get(), at)?),
+                    new_elem: ne.get(),
                     old: o,
                     new: n,
                 }
             }
             (ShapeKind::Pool { elem: oe, glue: o }, ShapeKind::Pool { elem: ne, glue: n }) => {
                 Conv::Pool {
-                    elem: Box::new(self.conv_inner(oe(), ne(), at)?),
-                    new_elem: ne(),
+                    elem: Box::new(self.conv_inner(oe.get(), ne.get(), at)?),
+                    new_elem: ne.get(),
                     old: o,
                     new: n,
                     new_pool: new,
                 }
             }
             (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
-                if self.successor(a(), Some(at))?.map(|d| d.name) != Some(b().name) {
+                if self.successor(a.get(), Some(at))?.map(|d| d.name()) != Some(b.get().name()) {
                     return Err(Incompatible);
                 }
-                Conv::Copy { size: new.size }
+                Conv::Copy { size: new.size() }
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {
-                let (a, b) = (a(), b());
-                if self.successor(a, Some(at))?.map(|d| d.name) != Some(b.name) {
+                let (a, b) = (a.get(), b.get());
+                if self.successor(a, Some(at))?.map(|d| d.name()) != Some(b.name()) {
                     return Err(Incompatible);
                 }
                 Conv::Named(self.type_plan(a, b))

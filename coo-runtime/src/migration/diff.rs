@@ -106,7 +106,7 @@ impl FieldsDiff {
     /// changed (compared structurally, nested `CooType`s by stable name).
     pub fn retyped(&self, n: usize) -> Option<Retype> {
         let o = self.source(n)?;
-        let (old, new) = ((self.old[o].shape)(), (self.new[n].shape)());
+        let (old, new) = (self.old[o].shape(), self.new[n].shape());
         (!same_declared_type(old, new)).then_some(Retype { old, new })
     }
 
@@ -123,28 +123,28 @@ impl FieldsDiff {
     pub fn changes(&self) -> Vec<FieldChange> {
         let mut out = Vec::new();
         for (n, field) in self.new.iter().enumerate() {
-            let new_ty = shape_text((field.shape)());
+            let new_ty = shape_text(field.shape());
             out.push(match self.matching.sources[n] {
                 None => FieldChange::Added {
-                    name: field.name.to_owned(),
+                    name: field.name().to_owned(),
                     ty: new_ty,
                 },
                 Some(source) => {
                     let old_field = &self.old[source.old()];
                     match (source, self.retyped(n)) {
                         (_, Some(retype)) => FieldChange::Retyped {
-                            old: old_field.name.to_owned(),
-                            new: field.name.to_owned(),
+                            old: old_field.name().to_owned(),
+                            new: field.name().to_owned(),
                             old_ty: shape_text(retype.old),
                             new_ty,
                         },
                         (Source::Named(_), None) => FieldChange::Same {
-                            name: field.name.to_owned(),
+                            name: field.name().to_owned(),
                             ty: new_ty,
                         },
                         (Source::Renamed(_), None) => FieldChange::Renamed {
-                            old: old_field.name.to_owned(),
-                            new: field.name.to_owned(),
+                            old: old_field.name().to_owned(),
+                            new: field.name().to_owned(),
                             ty: new_ty,
                         },
                     }
@@ -153,8 +153,8 @@ impl FieldsDiff {
         }
         for &o in self.removed() {
             out.push(FieldChange::Removed {
-                name: self.old[o].name.to_owned(),
-                ty: shape_text((self.old[o].shape)()),
+                name: self.old[o].name().to_owned(),
+                ty: shape_text(self.old[o].shape()),
             });
         }
         out
@@ -165,20 +165,22 @@ impl FieldsDiff {
 /// handle targets of the same stable name. (Whether their layouts are equal is the planner's
 /// question; this is what the report calls a retype.)
 pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
-    match (&old.kind, &new.kind) {
+    match (&old.kind(), &new.kind()) {
         (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
         (ShapeKind::String(_), ShapeKind::String(_)) => true,
         (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
-            n == m && same_declared_type(a(), b())
+            n == m && same_declared_type(a.get(), b.get())
         }
         (ShapeKind::Vec { elem: a, .. }, ShapeKind::Vec { elem: b, .. })
         | (ShapeKind::Box { elem: a, .. }, ShapeKind::Box { elem: b, .. })
         | (ShapeKind::Option { elem: a, .. }, ShapeKind::Option { elem: b, .. })
         | (ShapeKind::Pool { elem: a, .. }, ShapeKind::Pool { elem: b, .. }) => {
-            same_declared_type(a(), b())
+            same_declared_type(a.get(), b.get())
         }
-        (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => a().name == b().name,
-        (ShapeKind::Named(a), ShapeKind::Named(b)) => a().name == b().name,
+        (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
+            a.get().name() == b.get().name()
+        }
+        (ShapeKind::Named(a), ShapeKind::Named(b)) => a.get().name() == b.get().name(),
         _ => false,
     }
 }
@@ -198,14 +200,14 @@ pub struct VariantsDiff {
 
 impl VariantsDiff {
     pub fn new(old: &'static EnumDesc, new: &'static EnumDesc) -> VariantsDiff {
-        let matching = match_items(&names(old.variants), new.variants, Renames::Follow);
-        let mut successors: Vec<Option<(usize, FieldsDiff)>> = vec![None; old.variants.len()];
+        let matching = match_items(&names(old.variants()), new.variants(), Renames::Follow);
+        let mut successors: Vec<Option<(usize, FieldsDiff)>> = vec![None; old.variants().len()];
         for (n, source) in matching.sources.iter().enumerate() {
             if let Some(source) = source {
                 let o = source.old();
                 successors[o] = Some((
                     n,
-                    FieldsDiff::new(old.variants[o].fields, new.variants[n].fields),
+                    FieldsDiff::new(old.variants()[o].fields(), new.variants()[n].fields()),
                 ));
             }
         }
@@ -219,11 +221,11 @@ impl VariantsDiff {
 
     /// Every conflict of the matching, as the error each stage reports.
     pub fn conflicts(&self) -> impl Iterator<Item = MatchConflict> + '_ {
-        let old = names(self.old.variants);
+        let old = names(self.old.variants());
         self.matching
             .conflicts
             .iter()
-            .map(move |c| MatchConflict::new(ItemKind::Variant, &old, self.new.variants, c))
+            .map(move |c| MatchConflict::new(ItemKind::Variant, &old, self.new.variants(), c))
     }
 }
 
@@ -240,9 +242,9 @@ pub enum LayoutDiff {
 impl LayoutDiff {
     /// Matches the fields (or variants) of `new` to those of `old`.
     pub fn new(old: &'static TypeDesc, new: &'static TypeDesc) -> LayoutDiff {
-        match (&old.kind, &new.kind) {
+        match (&old.kind(), &new.kind()) {
             (TypeKind::Struct(o), TypeKind::Struct(n)) => {
-                LayoutDiff::Struct(FieldsDiff::new(o.fields, n.fields))
+                LayoutDiff::Struct(FieldsDiff::new(o.fields(), n.fields()))
             }
             (TypeKind::Enum(o), TypeKind::Enum(n)) => LayoutDiff::Enum(VariantsDiff::new(o, n)),
             _ => LayoutDiff::KindChanged,
@@ -255,28 +257,28 @@ impl LayoutDiff {
             LayoutDiff::Struct(fields) => TypeChange::Struct(fields.changes()),
             LayoutDiff::Enum(d) => {
                 let mut out = Vec::new();
-                for (ov, successor) in d.old.variants.iter().zip(&d.successors) {
+                for (ov, successor) in d.old.variants().iter().zip(&d.successors) {
                     match successor {
                         Some((i, fields)) => {
-                            let nv = &d.new.variants[*i];
+                            let nv = &d.new.variants()[*i];
                             out.push(VariantChange::Kept {
-                                old: ov.name.to_owned(),
-                                new: nv.name.to_owned(),
+                                old: ov.name().to_owned(),
+                                new: nv.name().to_owned(),
                                 fields: fields.changes(),
-                                discriminant: (ov.discriminant != nv.discriminant)
-                                    .then_some((ov.discriminant, nv.discriminant)),
+                                discriminant: (ov.discriminant() != nv.discriminant())
+                                    .then_some((ov.discriminant(), nv.discriminant())),
                             });
                         }
-                        None => out.push(VariantChange::Removed(ov.name.to_owned())),
+                        None => out.push(VariantChange::Removed(ov.name().to_owned())),
                     }
                 }
-                for (nv, source) in d.new.variants.iter().zip(&d.matching.sources) {
+                for (nv, source) in d.new.variants().iter().zip(&d.matching.sources) {
                     if source.is_none() {
-                        out.push(VariantChange::Added(nv.name.to_owned()));
+                        out.push(VariantChange::Added(nv.name().to_owned()));
                     }
                 }
                 TypeChange::Enum {
-                    repr: (d.old.repr != d.new.repr).then_some((d.old.repr, d.new.repr)),
+                    repr: (d.old.repr() != d.new.repr()).then_some((d.old.repr(), d.new.repr())),
                     variants: out,
                 }
             }
@@ -286,8 +288,8 @@ impl LayoutDiff {
             },
         };
         TypeDiff {
-            old_name: old.name.to_owned(),
-            new_name: new.name.to_owned(),
+            old_name: old.name().to_owned(),
+            new_name: new.name().to_owned(),
             change,
         }
     }
@@ -332,7 +334,7 @@ pub enum VariantChange {
 }
 
 fn kind_name(desc: &TypeDesc) -> &'static str {
-    match desc.kind {
+    match desc.kind() {
         TypeKind::Struct(_) => "struct",
         TypeKind::Enum(_) => "enum",
     }

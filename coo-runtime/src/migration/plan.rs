@@ -9,14 +9,15 @@ use std::alloc::Layout;
 use std::fmt;
 
 use crate::descriptors::layout::{
-    BoxGlue, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue, TypeDesc, VecGlue,
-    WriteFn,
+    BoxGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue, TypeDesc,
+    VecGlue, WriteFn,
 };
 use crate::migration::casts::CastKind;
 use crate::migration::diff::TypeDiff;
 use crate::plugin::image::ImageRef;
 
-pub use crate::migration::planner::plan;
+pub use crate::migration::planner::kept_as;
+pub(crate) use crate::migration::planner::plan;
 pub use crate::migration::problem::{PlanError, Problem, ProblemKind};
 
 /// How one value of an old shape becomes a value of the new shape.
@@ -118,26 +119,35 @@ pub enum DefaultPlan {
 }
 
 impl DefaultPlan {
+    /// What a field that is new gets: its `#[coo(default = ...)]`, else the structural default
+    /// of its shape (`None` when its type has no `Default`).
+    pub fn for_field(field: &'static FieldDesc) -> Option<DefaultPlan> {
+        field
+            .default_writer()
+            .map(DefaultPlan::Write)
+            .or_else(|| DefaultPlan::for_shape(field.shape()))
+    }
+
     /// The structural default of a shape, or `None` when the type has no `Default`.
     pub fn for_shape(shape: &'static Shape) -> Option<DefaultPlan> {
-        Some(match &shape.kind {
-            ShapeKind::Prim(_) => DefaultPlan::Zero { size: shape.size },
+        Some(match &shape.kind() {
+            ShapeKind::Prim(_) => DefaultPlan::Zero { size: shape.size() },
             ShapeKind::String(glue) => DefaultPlan::String(glue),
             ShapeKind::Vec { glue, .. } => DefaultPlan::EmptyVec(glue),
             ShapeKind::Option { glue, .. } => DefaultPlan::None(glue),
             ShapeKind::Pool { glue, .. } => DefaultPlan::EmptyPool(glue),
             ShapeKind::Array { elem, len } => DefaultPlan::Array {
-                elem: Box::new(DefaultPlan::for_shape(elem())?),
-                elem_shape: elem(),
+                elem: Box::new(DefaultPlan::for_shape(elem.get())?),
+                elem_shape: elem.get(),
                 len: *len,
             },
             ShapeKind::Box { elem, glue } => DefaultPlan::Box {
-                elem: Box::new(DefaultPlan::for_shape(elem())?),
-                elem_shape: elem(),
+                elem: Box::new(DefaultPlan::for_shape(elem.get())?),
+                elem_shape: elem.get(),
                 glue,
             },
             ShapeKind::Handle { .. } => return None,
-            ShapeKind::Named(desc) => DefaultPlan::Write((desc().glue.default)()?),
+            ShapeKind::Named(desc) => DefaultPlan::Write(desc.get().glue().default_writer()?),
         })
     }
 }
@@ -364,7 +374,7 @@ pub(crate) fn releases(types: &[TypePlan]) -> Vec<bool> {
             let needs = tp.copy
                 || match &tp.body {
                     TypeBody::Struct { steps, removed } => {
-                        removed.iter().any(|(_, shape)| shape.needs_drop)
+                        removed.iter().any(|(_, shape)| shape.needs_drop())
                             || steps.iter().any(|s| match s {
                                 Step::Convert { conv, .. } => conv_releases(conv, &out),
                                 _ => false,
@@ -406,7 +416,7 @@ pub fn conv_releases(conv: &Conv, releases: &[bool]) -> bool {
             old_len,
             new_len,
             ..
-        } => conv_releases(elem, releases) || (new_len < old_len && old_elem.needs_drop),
+        } => conv_releases(elem, releases) || (new_len < old_len && old_elem.needs_drop()),
         Conv::Option { elem, .. } => conv_releases(elem, releases),
         Conv::Named(index) => releases[*index],
     }

@@ -17,9 +17,25 @@ use crate::migration::plan::{
 };
 use crate::migration::problem::{PlanError, Problem, ProblemKind, merged_resources};
 
+/// Whether a value of `old` would be kept in place by a migration to the types of `new` (the
+/// planner's own verdict, as [`crate::State::migrate`] would plan it): the new type it is kept
+/// as, or `None` when it would be migrated, or cannot be.
+pub fn kept_as<'c>(old: &TypeDesc, new: &'c Catalog) -> Option<&'c TypeDesc> {
+    // SAFETY: re-lifted to `'static` for the planner only: the plan is dropped before this
+    // function returns, while the caller's borrow of `old` keeps its image alive; the new type
+    // returned is borrowed from `new` again.
+    let old: &'static TypeDesc = unsafe { &*core::ptr::from_ref(old) };
+    match plan(&[old], new).ok()?.resources() {
+        [ResourcePlan::Keep(kept)] => new.get(kept.new_type().name()),
+        _ => None,
+    }
+}
+
 /// Plans the migration of values of the `roots` (the descriptors of the live resources' types)
-/// to the types of `new`.
-pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanError> {
+/// to the types of `new`. The roots are `'static` in name only: the caller adds the guards of
+/// their images to the plan ([`crate::State::migrate`] does) or drops the plan while it
+/// borrows them ([`kept_as`]).
+pub(crate) fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanError> {
     let mut planner = Planner {
         new,
         types: Vec::new(),
@@ -42,19 +58,22 @@ pub fn plan(roots: &[&'static TypeDesc], new: &Catalog) -> Result<Plan, PlanErro
         let Some(new_desc) = successor else {
             planner.problems.push(Problem {
                 kind: ProblemKind::TypeRemoved { live_values: 1 },
-                ty: old.name.to_owned(),
+                ty: old.name().to_owned(),
                 field: None,
-                old_ty: Some(old.name.to_owned()),
+                old_ty: Some(old.name().to_owned()),
                 new_ty: None,
                 fix: format!(
                     "keep a type named `{0}` in the new version (or one with `#[coo(rename_from = \"{0}\")]`), \
                      or remove the resource before reloading",
-                    old.name
+                    old.name()
                 ),
             });
             continue;
         };
-        continued.entry(new_desc.name).or_default().push(old.name);
+        continued
+            .entry(new_desc.name())
+            .or_default()
+            .push(old.name());
         if planner.is_unchanged(old, new_desc) {
             resources.push(ResourcePlan::Keep(Kept { old, new: new_desc }));
         } else {
@@ -145,12 +164,12 @@ impl Planner<'_> {
         old: &'static TypeDesc,
         at: Option<At<'_>>,
     ) -> Result<Option<&'static TypeDesc>, NoConv> {
-        self.new.successor_in_image(old.name).map_err(|conflict| {
+        self.new.successor_in_image(old.name()).map_err(|conflict| {
             // Where a field reaches the type, the problem is that field's; a live resource's
             // type is its own place.
             self.problems.push(Problem {
                 kind: ProblemKind::Ambiguous,
-                ty: at.map_or(old.name, |a| a.ty).to_owned(),
+                ty: at.map_or(old.name(), |a| a.ty).to_owned(),
                 field: at.map(|a| a.field.to_owned()),
                 old_ty: None,
                 new_ty: None,
@@ -162,12 +181,14 @@ impl Planner<'_> {
 
     /// The name the successor of `old` has in the new version.
     pub(super) fn new_name_of(&self, old: &'static TypeDesc) -> Option<&'static str> {
-        self.new.find_successor(old.name).map(|d| d.name)
+        self.new
+            .find_successor_in_image(old.name())
+            .map(|d| d.name())
     }
 
     /// The plan for values of `old` becoming values of `new`, planned once per pair.
     pub(super) fn type_plan(&mut self, old: &'static TypeDesc, new: &'static TypeDesc) -> usize {
-        let copy = self.copy || new.glue.hook.is_some();
+        let copy = self.copy || new.glue().has_hook();
         let (a, b) = key(old, new);
         let k = (a, b, copy);
         if let Some(&i) = self.index.get(&k) {
@@ -180,7 +201,7 @@ impl Planner<'_> {
         let unchanged = self.is_unchanged(old, new);
         let layout = LayoutDiff::new(old, new);
         let diff = (!unchanged).then(|| layout.report(old, new));
-        let hook = new.glue.hook;
+        let hook = new.glue().hook_fn();
         let body = self.type_body(old, new, &layout, hook.is_some());
         self.copy = outer;
         // A body that stopped leaves the slot empty; its problems are recorded.
@@ -205,18 +226,18 @@ impl Planner<'_> {
     ) -> Result<TypeBody, NoConv> {
         match layout {
             LayoutDiff::Struct(fields) => Ok(TypeBody::Struct {
-                steps: self.struct_steps(new.name, fields, has_hook)?,
+                steps: self.struct_steps(new.name(), fields, has_hook)?,
                 removed: fields
                     .removed()
                     .iter()
-                    .map(|&r| (fields.old[r].offset, (fields.old[r].shape)()))
+                    .map(|&r| (fields.old[r].offset(), fields.old[r].shape()))
                     .collect(),
             }),
             LayoutDiff::Enum(variants) => {
                 Ok(TypeBody::Enum(self.enum_plan(new, variants, has_hook)?))
             }
             LayoutDiff::KindChanged => {
-                if let (true, Some(d)) = (has_hook, (new.glue.default)()) {
+                if let (true, Some(d)) = (has_hook, new.glue().default_writer()) {
                     return Ok(TypeBody::HookOnly(DefaultPlan::Write(d)));
                 }
                 self.problems.push(Problem {
@@ -225,16 +246,16 @@ impl Planner<'_> {
                     } else {
                         ProblemKind::KindChanged
                     },
-                    ty: new.name.to_owned(),
+                    ty: new.name().to_owned(),
                     field: None,
                     old_ty: Some(kind_text(old)),
                     new_ty: Some(kind_text(new)),
                     fix: if has_hook {
-                        format!("implement `Default` for `{}` so the hook has a value to fill", new.name)
+                        format!("implement `Default` for `{}` so the hook has a value to fill", new.name())
                     } else {
                         format!(
                             "add `#[coo(migrate = your_fn)]` to `{}` with `fn your_fn(old: &ValueView, new: &mut {}) -> Result<(), String>` to build the new value",
-                            new.name, new.name
+                            new.name(), new.name()
                         )
                     },
                 });
@@ -255,23 +276,23 @@ impl Planner<'_> {
         let (old, new) = (fields.old, fields.new);
         let mut steps: Vec<Step> = Vec::with_capacity(new.len());
         for (n, field) in new.iter().enumerate() {
-            let new_shape = (field.shape)();
+            let new_shape = field.shape();
             let at = At {
                 ty,
-                field: field.name,
+                field: field.name(),
                 hook,
             };
             let step = match fields.source(n) {
-                Some(o) => match self.conv((old[o].shape)(), new_shape, at) {
+                Some(o) => match self.conv(old[o].shape(), new_shape, at) {
                     Ok(Conv::Copy { size }) => Ok(Step::Copy {
-                        src: old[o].offset,
-                        dst: field.offset,
+                        src: old[o].offset(),
+                        dst: field.offset(),
                         len: size,
                     }),
                     Ok(conv) => Ok(Step::Convert {
-                        field: field.name,
-                        src: old[o].offset,
-                        dst: field.offset,
+                        field: field.name(),
+                        src: old[o].offset(),
+                        dst: field.offset(),
                         conv,
                         new_shape,
                     }),
@@ -318,15 +339,15 @@ impl Planner<'_> {
         replaced: Option<&FieldDesc>,
         hook: bool,
     ) -> Result<Step, NoConv> {
-        let new_shape = (field.shape)();
+        let new_shape = field.shape();
         let plan = field
-            .default
+            .default_writer()
             .map(DefaultPlan::Write)
             .or_else(|| DefaultPlan::for_shape(new_shape));
         if let Some(plan) = plan {
             return Ok(Step::Default {
-                field: field.name,
-                dst: field.offset,
+                field: field.name(),
+                dst: field.offset(),
                 plan,
                 new_shape,
             });
@@ -335,19 +356,19 @@ impl Planner<'_> {
         self.problems.push(Problem {
             kind: ProblemKind::NoDefault,
             ty: ty.to_owned(),
-            field: Some(field.name.to_owned()),
-            old_ty: replaced.map(|o| shape_text((o.shape)())),
+            field: Some(field.name().to_owned()),
+            old_ty: replaced.map(|o| shape_text(o.shape())),
             new_ty: Some(new_ty.clone()),
             fix: if hook && replaced.is_some() {
                 format!(
                     "the hook fills it, but it needs a starting value: add `#[coo(default = ...)]` to field `{}`",
-                    field.name
+                    field.name()
                 )
             } else {
                 format!(
                     "add `#[coo(default = ...)]` to field `{}`, implement `Default` for `{new_ty}`, \
                      or `#[coo(rename_from = \"old_name\")]` if it continues an old field",
-                    field.name
+                    field.name()
                 )
             },
         });
@@ -362,9 +383,9 @@ impl Planner<'_> {
             self.problems.push(Problem {
                 kind: ProblemKind::Ambiguous,
                 ty: ty.to_owned(),
-                field: Some(format!("{prefix}{}", new.name)),
-                old_ty: Some(shape_text((old.shape)())),
-                new_ty: Some(shape_text((new.shape)())),
+                field: Some(format!("{prefix}{}", new.name())),
+                old_ty: Some(shape_text(old.shape())),
+                new_ty: Some(shape_text(new.shape())),
                 fix: conflict.fix(),
             });
             any = true;
@@ -390,10 +411,10 @@ impl Planner<'_> {
         diff: &VariantsDiff,
         hook: bool,
     ) -> Result<EnumPlan, NoConv> {
-        let ty = new_desc.name;
+        let ty = new_desc.name();
         let (old, new): (&EnumDesc, &EnumDesc) = (diff.old, diff.new);
         let removed_default = if hook {
-            (new_desc.glue.default)().map(DefaultPlan::Write)
+            new_desc.glue().default_writer().map(DefaultPlan::Write)
         } else {
             None
         };
@@ -402,30 +423,30 @@ impl Planner<'_> {
             self.variant_conflict(ty, conflict);
             stopped = true;
         }
-        let mut variants = Vec::with_capacity(old.variants.len());
-        for (ov, successor) in old.variants.iter().zip(&diff.successors) {
+        let mut variants = Vec::with_capacity(old.variants().len());
+        for (ov, successor) in old.variants().iter().zip(&diff.successors) {
             let Some((new_index, fields)) = successor else {
                 // Removal is decided per value: no live value may use the variant (checked
                 // while migrating), unless a hook rebuilds those values from the default.
                 if hook && removed_default.is_none() {
-                    self.hook_needs_default(new_desc, ov.name);
+                    self.hook_needs_default(new_desc, ov.name());
                     stopped = true;
                 }
                 variants.push(None);
                 continue;
             };
-            let nv = &new.variants[*new_index];
-            let prefix = format!("{}.", nv.name);
+            let nv = &new.variants()[*new_index];
+            let prefix = format!("{}.", nv.name());
             stopped |= self.conflicts(ty, fields, &prefix);
             match self.variant_fields(ty, &prefix, fields, hook) {
                 Ok((steps, incompatible)) => {
                     if incompatible && hook && removed_default.is_none() {
-                        self.hook_needs_default(new_desc, ov.name);
+                        self.hook_needs_default(new_desc, ov.name());
                         stopped = true;
                     }
-                    let (scratch, offsets) = crate::storage::scratch::variant_layout(nv.fields);
+                    let (scratch, offsets) = crate::storage::scratch::variant_layout(nv.fields());
                     variants.push(Some(VariantPlan {
-                        old_name: ov.name,
+                        old_name: ov.name(),
                         new_index: *new_index,
                         removed: fields.removed().to_vec(),
                         fields: steps,
@@ -442,9 +463,9 @@ impl Planner<'_> {
         Ok(EnumPlan {
             variants,
             old_max_fields: old
-                .variants
+                .variants()
                 .iter()
-                .map(|v| v.fields.len())
+                .map(|v| v.fields().len())
                 .max()
                 .unwrap_or(0),
             removed_default,
@@ -464,18 +485,18 @@ impl Planner<'_> {
         let mut incompatible = false;
         let mut stopped = false;
         for (n, field) in fields.new.iter().enumerate() {
-            let new_shape = (field.shape)();
-            let name = format!("{prefix}{}", field.name);
+            let new_shape = field.shape();
+            let name = format!("{prefix}{}", field.name());
             let at = At {
                 ty,
                 field: &name,
                 hook,
             };
             if let Some(old_index) = fields.source(n) {
-                match self.conv((fields.old[old_index].shape)(), new_shape, at) {
+                match self.conv(fields.old[old_index].shape(), new_shape, at) {
                     Ok(conv) => {
                         steps.push(VariantFieldStep::Convert {
-                            field: field.name,
+                            field: field.name(),
                             old_index,
                             conv,
                             new_shape,
@@ -491,7 +512,7 @@ impl Planner<'_> {
             }
             match DefaultPlan::for_shape(new_shape) {
                 Some(plan) => steps.push(VariantFieldStep::Default {
-                    field: field.name,
+                    field: field.name(),
                     plan,
                     new_shape,
                 }),
@@ -520,22 +541,22 @@ impl Planner<'_> {
     pub(super) fn hook_needs_default(&mut self, new: &TypeDesc, variant: &str) {
         self.problems.push(Problem {
             kind: ProblemKind::HookNeedsDefault,
-            ty: new.name.to_owned(),
+            ty: new.name().to_owned(),
             field: Some(variant.to_owned()),
             old_ty: None,
             new_ty: None,
             fix: format!(
                 "values of variant `{variant}` cannot be mapped automatically; implement `Default` for `{}` \
                  so the hook has a value to rebuild them from",
-                new.name
+                new.name()
             ),
         });
     }
 }
 
 fn kind_text(desc: &TypeDesc) -> String {
-    match desc.kind {
-        TypeKind::Struct(_) => format!("struct {}", desc.name),
-        TypeKind::Enum(_) => format!("enum {}", desc.name),
+    match desc.kind() {
+        TypeKind::Struct(_) => format!("struct {}", desc.name()),
+        TypeKind::Enum(_) => format!("enum {}", desc.name()),
     }
 }

@@ -22,25 +22,25 @@ impl Planner<'_> {
         }
         self.unchanged.insert(k, true);
         self.comparing += 1;
-        let same = old.size == new.size
-            && old.align == new.align
-            && old.needs_drop == new.needs_drop
-            && match (&old.kind, &new.kind) {
+        let same = old.size() == new.size()
+            && old.align() == new.align()
+            && old.needs_drop() == new.needs_drop()
+            && match (&old.kind(), &new.kind()) {
                 (TypeKind::Struct(o), TypeKind::Struct(n)) => {
-                    o.style == n.style && self.same_fields(o.fields, n.fields, true)
+                    o.style() == n.style() && self.same_fields(o.fields(), n.fields(), true)
                 }
                 // Variant fields have no recorded offsets: the tag's and the fields' places
                 // follow from the `repr`, the discriminants and the variants' field types in
                 // order, so all of them must be equal. (For a `repr(Rust)` enum with fields
                 // that is all rustc's layout depends on.)
                 (TypeKind::Enum(o), TypeKind::Enum(n)) => {
-                    o.repr == n.repr
-                        && o.variants.len() == n.variants.len()
-                        && o.variants.iter().zip(n.variants).all(|(ov, nv)| {
-                            ov.name == nv.name
-                                && ov.discriminant == nv.discriminant
-                                && ov.style == nv.style
-                                && self.same_fields(ov.fields, nv.fields, false)
+                    o.repr() == n.repr()
+                        && o.variants().len() == n.variants().len()
+                        && o.variants().iter().zip(n.variants()).all(|(ov, nv)| {
+                            ov.name() == nv.name()
+                                && ov.discriminant() == nv.discriminant()
+                                && ov.style() == nv.style()
+                                && self.same_fields(ov.fields(), nv.fields(), false)
                         })
                 }
                 _ => false,
@@ -71,40 +71,43 @@ impl Planner<'_> {
 
     pub(super) fn same_fields(
         &mut self,
-        old: &[FieldDesc],
-        new: &[FieldDesc],
+        old: &'static [FieldDesc],
+        new: &'static [FieldDesc],
         offsets: bool,
     ) -> bool {
         old.len() == new.len()
             && old.iter().zip(new).all(|(o, n)| {
-                o.name == n.name
-                    && (!offsets || o.offset == n.offset)
-                    && self.same_shape((o.shape)(), (n.shape)())
+                o.name() == n.name()
+                    && (!offsets || o.offset() == n.offset())
+                    && self.same_shape(o.shape(), n.shape())
             })
     }
 
     pub(super) fn same_shape(&mut self, old: &'static Shape, new: &'static Shape) -> bool {
-        if old.size != new.size || old.align != new.align || old.needs_drop != new.needs_drop {
+        if old.size() != new.size()
+            || old.align() != new.align()
+            || old.needs_drop() != new.needs_drop()
+        {
             return false;
         }
-        match (&old.kind, &new.kind) {
+        match (&old.kind(), &new.kind()) {
             (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
             (ShapeKind::String(_), ShapeKind::String(_)) => true,
             (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
-                n == m && self.same_shape(a(), b())
+                n == m && self.same_shape(a.get(), b.get())
             }
             (ShapeKind::Vec { elem: a, .. }, ShapeKind::Vec { elem: b, .. })
             | (ShapeKind::Box { elem: a, .. }, ShapeKind::Box { elem: b, .. })
             | (ShapeKind::Option { elem: a, .. }, ShapeKind::Option { elem: b, .. })
             | (ShapeKind::Pool { elem: a, .. }, ShapeKind::Pool { elem: b, .. }) => {
-                self.same_shape(a(), b())
+                self.same_shape(a.get(), b.get())
             }
             (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
-                self.new_name_of(a()) == Some(b().name)
+                self.new_name_of(a.get()) == Some(b.get().name())
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {
-                let (a, b) = (a(), b());
-                self.new_name_of(a) == Some(b.name) && self.is_unchanged(a, b)
+                let (a, b) = (a.get(), b.get());
+                self.new_name_of(a) == Some(b.name()) && self.is_unchanged(a, b)
             }
             _ => false,
         }

@@ -14,7 +14,7 @@ pub mod panics;
 
 use std::sync::OnceLock;
 
-use crate::descriptors::layout::{Prim, TypeDesc};
+use crate::descriptors::layout::{Prim, TypeDesc, TypeLink};
 use crate::descriptors::registry::TypeRegistration;
 
 /// The first bytes of every Coo plugin header.
@@ -227,7 +227,7 @@ impl Manifest {
                 .into_iter()
                 .map(|r| (r.0)())
                 .collect();
-            types.sort_by_key(|d| d.name);
+            types.sort_by_key(|d| d.name());
             let mut fns: Vec<_> = inventory::iter::<FnRegistration>
                 .into_iter()
                 .map(|r| r.0)
@@ -252,8 +252,9 @@ pub struct FnRegistration(pub &'static FnDesc);
 
 inventory::collect!(FnRegistration);
 
-/// How a parameter or return value crosses the shim boundary.
-#[derive(Debug, Clone, Copy)]
+/// How a parameter or return value crosses the shim boundary. The descriptors of `Ref`,
+/// `RefMut` and `Value` are [`TypeLink`]s, read through a borrow of the kind.
+#[derive(Debug)]
 pub enum ValueKind {
     /// `()` (returns only).
     Unit,
@@ -265,11 +266,11 @@ pub enum ValueKind {
     /// `&str`: the argument slot points to a [`StrRef`].
     Str,
     /// `&T`: the argument slot points to the live resource of `T`.
-    Ref(fn() -> &'static TypeDesc),
+    Ref(TypeLink),
     /// `&mut T`: the argument slot points to the live resource of `T`.
-    RefMut(fn() -> &'static TypeDesc),
+    RefMut(TypeLink),
     /// A `CooType` value; a returned one becomes the resource of its type.
-    Value(fn() -> &'static TypeDesc),
+    Value(TypeLink),
 }
 
 impl ValueKind {
@@ -280,9 +281,9 @@ impl ValueKind {
             ValueKind::Prim(p) => p.name().to_owned(),
             ValueKind::String => "String".to_owned(),
             ValueKind::Str => "&str".to_owned(),
-            ValueKind::Ref(d) => format!("&{}", d().name),
-            ValueKind::RefMut(d) => format!("&mut {}", d().name),
-            ValueKind::Value(d) => d().name.to_owned(),
+            ValueKind::Ref(d) => format!("&{}", d.get().name()),
+            ValueKind::RefMut(d) => format!("&mut {}", d.get().name()),
+            ValueKind::Value(d) => d.get().name().to_owned(),
         }
     }
 }
@@ -295,10 +296,21 @@ impl PartialEq for ValueKind {
     }
 }
 
+/// One parameter of a hot function.
 #[derive(Debug)]
 pub struct ParamDesc {
-    pub name: &'static str,
-    pub kind: ValueKind,
+    name: &'static str,
+    kind: ValueKind,
+}
+
+impl ParamDesc {
+    pub const fn name(&self) -> &str {
+        self.name
+    }
+
+    pub const fn kind(&self) -> &ValueKind {
+        &self.kind
+    }
 }
 
 /// A hot function's shim: calls the function with the arguments behind `args` (one pointer per
@@ -307,7 +319,9 @@ pub struct ParamDesc {
 /// message as a [`ForeignString`] to `panic` and returns `false`. The panic is caught inside the
 /// plugin, by the plugin's own `std`: a host's `catch_unwind` cannot catch a panic raised by
 /// another copy of `std`. Every by-value argument is the shim's once it is called: it is
-/// dropped exactly once, by the plugin, whether or not the function runs.
+/// dropped exactly once, by the plugin, whether or not the function runs. Calling it is
+/// `unsafe`: besides the slots' contents above, the image that defined it must still be mapped
+/// (hold the guard of the container the [`FnDesc`] came from).
 pub type Shim = unsafe extern "C-unwind" fn(
     args: *const *mut u8,
     ret: *mut u8,
@@ -323,28 +337,60 @@ pub type Shim = unsafe extern "C-unwind" fn(
 /// resource. `ret` and `panic` and the result are as for [`Shim`]. Unlike the shim it takes the
 /// arguments in registers, so a call of a trivial function costs about what a function
 /// pointer call costs. Only ever called with the types of the function's descriptor, and
-/// without aliasing a `&mut` resource (the shim's alias checks are not repeated).
+/// without aliasing a `&mut` resource (the shim's alias checks are not repeated), while the image
+/// that defined it is mapped.
 pub type ErasedFn = unsafe fn();
 
 /// A function slot: what `#[hot_fn]` registers.
 #[derive(Debug)]
 pub struct FnDesc {
-    /// `module_path!()` where the function is defined (`demo_plugin::sim`).
-    pub module: &'static str,
-    /// The function's name in its module: `tick`, or `World::step` for a method.
-    pub name: &'static str,
-    pub params: &'static [ParamDesc],
-    pub ret: ValueKind,
-    pub shim: Shim,
-    /// The direct entry (see [`ErasedFn`]).
-    pub direct: ErasedFn,
-    /// Whether the type of every `&T` parameter is `Sync` (in the plugin's build), so that
-    /// calls sharing one resource may run on several threads at once. A function with a
-    /// `&mut T` parameter never runs on two threads at once, whatever this says.
-    pub refs_sync: bool,
+    module: &'static str,
+    name: &'static str,
+    params: &'static [ParamDesc],
+    ret: ValueKind,
+    shim: Shim,
+    direct: ErasedFn,
+    refs_sync: bool,
 }
 
 impl FnDesc {
+    /// `module_path!()` where the function is defined (`demo_plugin::sim`).
+    pub const fn module(&self) -> &str {
+        self.module
+    }
+
+    /// The function's name in its module: `tick`, or `World::step` for a method.
+    pub const fn name(&self) -> &str {
+        self.name
+    }
+
+    pub const fn params(&self) -> &[ParamDesc] {
+        self.params
+    }
+
+    pub const fn ret(&self) -> &ValueKind {
+        &self.ret
+    }
+
+    /// The shim (see [`Shim`]: calling it is `unsafe`, and its contract includes that the image
+    /// that defined it is still mapped).
+    pub const fn shim(&self) -> Shim {
+        self.shim
+    }
+
+    /// The direct entry (see [`ErasedFn`]: calling it is `unsafe`, and its contract includes
+    /// that the image that defined it is still mapped).
+    pub const fn direct(&self) -> ErasedFn {
+        self.direct
+    }
+
+    /// Whether the type of every `&T` parameter is `Sync` (in the plugin's build), so that
+    /// calls sharing one resource may run on several threads at once. A function with a
+    /// `&mut T` parameter never runs on two threads at once, whatever this says.
+    pub const fn refs_sync(&self) -> bool {
+        self.refs_sync
+    }
+
     /// Stable identity across versions: the path within the crate (`tick`, `sim::tick`,
     /// `World::step`), i.e. the module path without the crate name, then the name.
     pub fn path(&self) -> String {
@@ -361,7 +407,7 @@ impl FnDesc {
             .iter()
             .map(|p| format!("{}: {}", p.name, p.kind.text()))
             .collect();
-        match self.ret {
+        match &self.ret {
             ValueKind::Unit => format!("fn({})", params.join(", ")),
             ret => format!("fn({}) -> {}", params.join(", "), ret.text()),
         }
@@ -376,6 +422,36 @@ impl FnDesc {
                 .iter()
                 .zip(other.params)
                 .all(|(a, b)| a.kind == b.kind)
+    }
+}
+
+/// The `const fn` constructors of [`FnDesc`] and [`ParamDesc`], for the code `#[hot_fn]`
+/// generates (through `coo_runtime::__private`). The fields are documented on the accessors.
+pub(crate) mod construct {
+    use super::{ErasedFn, FnDesc, ParamDesc, Shim, ValueKind};
+
+    pub const fn fn_desc(
+        module: &'static str,
+        name: &'static str,
+        params: &'static [ParamDesc],
+        ret: ValueKind,
+        shim: Shim,
+        direct: ErasedFn,
+        refs_sync: bool,
+    ) -> FnDesc {
+        FnDesc {
+            module,
+            name,
+            params,
+            ret,
+            shim,
+            direct,
+            refs_sync,
+        }
+    }
+
+    pub const fn param_desc(name: &'static str, kind: ValueKind) -> ParamDesc {
+        ParamDesc { name, kind }
     }
 }
 
@@ -479,5 +555,6 @@ hot_prims! {
 /// that it should implement `CooType` (which `Option<u32>`, say, never can).
 #[diagnostic::do_not_recommend]
 impl<T: crate::descriptors::layout::CooType> HotValue for T {
-    const KIND: ValueKind = ValueKind::Value(T::desc);
+    const KIND: ValueKind =
+        ValueKind::Value(crate::descriptors::layout::construct::type_link(T::desc));
 }

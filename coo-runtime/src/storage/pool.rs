@@ -10,7 +10,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::descriptors::layout::{CooField, CooType, PoolGlue, Shape, ShapeKind, drop_glue};
+use crate::descriptors::layout::construct::{pool_glue, shape, shape_link, type_link};
+use crate::descriptors::layout::{CooField, CooType, Shape, ShapeKind, drop_glue};
 
 /// A generation-checked reference to a value in a [`Pool<T>`].
 #[repr(C)]
@@ -307,36 +308,38 @@ fn handle_type_name<T>() -> &'static str {
 
 // SAFETY: the glue reads and builds `Pool<T>` as documented on `PoolGlue`.
 unsafe impl<T: CooType> CooField for Pool<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Pool<T>>(),
-        align: core::mem::align_of::<Pool<T>>(),
-        needs_drop: true,
-        drop: drop_glue::<Pool<T>>,
-        type_name: pool_type_name::<T>,
-        kind: ShapeKind::Pool {
-            elem: T::shape,
-            glue: &PoolGlue {
-                slot_count: pool_slot_count::<T>,
-                slot: pool_slot::<T>,
-                slot_mut: pool_slot_mut::<T>,
-                write_vacant: pool_write_vacant::<T>,
-                set_slot: pool_set_slot::<T>,
-                free: pool_free::<T>,
-            },
+    const SHAPE: &'static Shape = &shape(
+        core::mem::size_of::<Pool<T>>(),
+        core::mem::align_of::<Pool<T>>(),
+        true,
+        drop_glue::<Pool<T>>,
+        pool_type_name::<T>,
+        ShapeKind::Pool {
+            elem: shape_link(T::shape),
+            glue: pool_glue(
+                pool_slot_count::<T>,
+                pool_slot::<T>,
+                pool_slot_mut::<T>,
+                pool_write_vacant::<T>,
+                pool_set_slot::<T>,
+                pool_free::<T>,
+            ),
         },
-    };
+    );
 }
 
 // SAFETY: a handle is two `u32`s (`repr(C)`), plain data with no drop glue.
 unsafe impl<T: CooType> CooField for Handle<T> {
-    const SHAPE: &'static Shape = &Shape {
-        size: core::mem::size_of::<Handle<T>>(),
-        align: core::mem::align_of::<Handle<T>>(),
-        needs_drop: false,
-        drop: drop_glue::<Handle<T>>,
-        type_name: handle_type_name::<T>,
-        kind: ShapeKind::Handle { target: T::desc },
-    };
+    const SHAPE: &'static Shape = &shape(
+        core::mem::size_of::<Handle<T>>(),
+        core::mem::align_of::<Handle<T>>(),
+        false,
+        drop_glue::<Handle<T>>,
+        handle_type_name::<T>,
+        ShapeKind::Handle {
+            target: type_link(T::desc),
+        },
+    );
 }
 
 #[cfg(test)]

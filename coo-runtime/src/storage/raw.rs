@@ -22,12 +22,12 @@ pub fn layout(size: usize, align: usize) -> Layout {
 
 /// The layout of a value of `shape`.
 pub fn shape_layout(shape: &Shape) -> Layout {
-    layout(shape.size, shape.align)
+    layout(shape.size(), shape.align())
 }
 
 /// The layout of a value of `desc`.
 pub fn type_layout(desc: &TypeDesc) -> Layout {
-    layout(desc.size, desc.align)
+    layout(desc.size(), desc.align())
 }
 
 /// Uninitialized room for a value of `layout`: a fresh allocation, or a dangling, aligned
@@ -59,10 +59,10 @@ pub unsafe fn dealloc(ptr: NonNull<u8>, layout: Layout) {
 /// # Safety
 /// The `n` elements are valid values of `shape`, and are not used again.
 pub unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
-    if shape.needs_drop {
+    if shape.needs_drop() {
         for i in 0..n {
             // SAFETY: element `i < n` is valid and dropped once (caller's contract).
-            unsafe { (shape.drop)(base.add(i * shape.size)) }
+            unsafe { shape.drop(base.add(i * shape.size())) }
         }
     }
 }

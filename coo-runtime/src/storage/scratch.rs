@@ -52,7 +52,7 @@ pub fn variant_layout(fields: &[FieldDesc]) -> (Layout, Vec<usize>) {
     let mut layout = raw::layout(0, 1);
     let mut offsets = Vec::with_capacity(fields.len());
     for f in fields {
-        let field = raw::shape_layout((f.shape)());
+        let field = raw::shape_layout(f.shape());
         let (extended, offset) = layout.extend(field).expect("fits in memory");
         layout = extended;
         offsets.push(offset);

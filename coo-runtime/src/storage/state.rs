@@ -91,7 +91,7 @@ impl Resource {
         let storage = Storage::new(desc, image);
         // SAFETY: `src` holds `desc.size` bytes of a valid value; the storage has room for them
         // and does not overlap.
-        unsafe { core::ptr::copy_nonoverlapping(src, storage.ptr.as_ptr(), desc.size) };
+        unsafe { core::ptr::copy_nonoverlapping(src, storage.ptr.as_ptr(), desc.size()) };
         // SAFETY: the value was moved in above.
         unsafe { storage.assume_init() }
     }
@@ -154,7 +154,7 @@ impl Drop for Resource {
     fn drop(&mut self) {
         // SAFETY: the value is valid and dropped once, by the glue of the build that owns its
         // type.
-        unsafe { (self.desc.glue.drop)(self.ptr.as_ptr()) };
+        unsafe { self.desc.glue().drop(self.ptr.as_ptr()) };
         drop(Storage {
             ptr: self.ptr,
             desc: self.desc,
@@ -167,7 +167,7 @@ impl Drop for Resource {
 impl fmt::Debug for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Resource")
-            .field("type", &self.desc.name)
+            .field("type", &self.desc.name())
             .finish_non_exhaustive()
     }
 }
@@ -198,7 +198,7 @@ impl State {
     }
 
     pub fn insert_resource(&mut self, resource: Resource) -> Option<Resource> {
-        self.resources.insert(resource.desc.name, resource)
+        self.resources.insert(resource.desc.name(), resource)
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Resource> {
@@ -206,11 +206,11 @@ impl State {
     }
 
     pub fn get<T: CooType>(&self) -> Option<&T> {
-        self.resources.get(T::DESC.name)?.downcast_ref()
+        self.resources.get(T::DESC.name())?.downcast_ref()
     }
 
     pub fn get_mut<T: CooType>(&mut self) -> Option<&mut T> {
-        self.resources.get_mut(T::DESC.name)?.downcast_mut()
+        self.resources.get_mut(T::DESC.name())?.downcast_mut()
     }
 
     pub fn resource(&self, name: &str) -> Option<&Resource> {
@@ -276,7 +276,7 @@ impl State {
             // Two resources continuing as one type would leave one of them nowhere to go:
             // `State::plan` refuses that (`ProblemKind::ResourcesMerged`), so a plan that does
             // it was not made by it for this state.
-            if !new_names.insert(new.name) {
+            if !new_names.insert(new.name()) {
                 return Err(ExecuteError::stale_plan());
             }
         }
@@ -304,7 +304,7 @@ impl State {
                             unsafe { exec.unbuild_type(*tp, res.as_ptr(), storage.ptr.as_ptr()) };
                         }
                     }
-                    return Err(e.within_name(res.desc.name));
+                    return Err(e.within_name(res.desc.name()));
                 }
             }
         }
@@ -317,8 +317,8 @@ impl State {
                     // Same layout: the value stays where it is and adopts the new glue.
                     res.desc = new;
                     res.image = plan.new_image.clone();
-                    report.kept.push(new.name.to_owned());
-                    self.resources.insert(new.name, res);
+                    report.kept.push(new.name().to_owned());
+                    self.resources.insert(new.name(), res);
                 }
                 (ResourcePlan::Migrate { .. }, Some((tp, storage))) => {
                     // SAFETY: the build of `tp` from this old value was kept; the old value is
@@ -327,8 +327,8 @@ impl State {
                     res.free_without_drop();
                     // SAFETY: the build succeeded, so the storage holds a complete value.
                     let new = unsafe { storage.assume_init() };
-                    report.migrated.push(new.desc.name.to_owned());
-                    self.resources.insert(new.desc.name, new);
+                    report.migrated.push(new.desc.name().to_owned());
+                    self.resources.insert(new.desc.name(), new);
                 }
                 (ResourcePlan::Migrate { .. }, None) => unreachable!("built above"),
             }

@@ -52,7 +52,7 @@ pub struct ValueView<'a> {
 impl fmt::Debug for ValueView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ValueView")
-            .field("type", &self.desc.name)
+            .field("type", &self.desc.name())
             .finish_non_exhaustive()
     }
 }
@@ -73,7 +73,7 @@ impl<'a> ValueView<'a> {
 
     /// The stable name of the value's type.
     pub fn type_name(&self) -> &'a str {
-        self.desc.name
+        self.desc.name()
     }
 
     pub fn desc(&self) -> &'a TypeDesc {
@@ -82,47 +82,52 @@ impl<'a> ValueView<'a> {
 
     /// The name of the value's variant, for an enum.
     pub fn variant(&self) -> Option<&'a str> {
-        match &self.desc.kind {
+        match &self.desc.kind() {
             TypeKind::Struct(_) => None,
             TypeKind::Enum(e) => {
                 let (index, _) = self.enum_fields();
-                Some(e.variants[index].name)
+                Some(e.variants()[index].name())
             }
         }
     }
 
     fn enum_fields(&self) -> (usize, Vec<*const u8>) {
-        let TypeKind::Enum(e) = &self.desc.kind else {
+        let TypeKind::Enum(e) = &self.desc.kind() else {
             unreachable!("only called for enums")
         };
-        let max = e.variants.iter().map(|v| v.fields.len()).max().unwrap_or(0);
+        let max = e
+            .variants()
+            .iter()
+            .map(|v| v.fields().len())
+            .max()
+            .unwrap_or(0);
         let mut addrs = vec![core::ptr::null::<u8>(); max];
         // SAFETY: `self.ptr` is a valid value of this enum (constructor contract) and `addrs`
         // has room for the largest variant.
-        let index = unsafe { (e.read)(self.ptr, addrs.as_mut_ptr()) };
+        let index = unsafe { e.read(self.ptr, addrs.as_mut_ptr()) };
         (index, addrs)
     }
 
     /// The fields of the value (of its current variant, for an enum) with their addresses.
     pub fn fields(&self) -> Vec<(&'a FieldDesc, FieldView<'a>)> {
-        match &self.desc.kind {
+        match &self.desc.kind() {
             TypeKind::Struct(s) => s
-                .fields
+                .fields()
                 .iter()
                 .map(|f| {
                     // SAFETY: the offset comes from `offset_of!` on this very type, so the
                     // field lies inside the value.
-                    let ptr = unsafe { self.ptr.add(f.offset) };
-                    (f, FieldView::at((f.shape)(), ptr))
+                    let ptr = unsafe { self.ptr.add(f.offset()) };
+                    (f, FieldView::at(f.shape(), ptr))
                 })
                 .collect(),
             TypeKind::Enum(e) => {
                 let (index, addrs) = self.enum_fields();
-                e.variants[index]
-                    .fields
+                e.variants()[index]
+                    .fields()
                     .iter()
                     .zip(addrs)
-                    .map(|(f, ptr)| (f, FieldView::at((f.shape)(), ptr)))
+                    .map(|(f, ptr)| (f, FieldView::at(f.shape(), ptr)))
                     .collect()
             }
         }
@@ -131,13 +136,13 @@ impl<'a> ValueView<'a> {
     /// The field called `name`.
     pub fn field(&self, name: &str) -> Result<FieldView<'a>, ViewError> {
         let fields = self.fields();
-        let known = || fields.iter().map(|(f, _)| f.name.to_owned()).collect();
+        let known = || fields.iter().map(|(f, _)| f.name().to_owned()).collect();
         fields
             .iter()
-            .find(|(f, _)| f.name == name)
+            .find(|(f, _)| f.name() == name)
             .map(|(_, v)| *v)
             .ok_or_else(|| ViewError::NoField {
-                ty: self.desc.name.to_owned(),
+                ty: self.desc.name().to_owned(),
                 field: name.to_owned(),
                 known: known(),
             })
@@ -207,19 +212,19 @@ impl<'a> FieldView<'a> {
 
     /// The value as a primitive of exactly type `T`.
     pub fn get<T: ViewPrim>(&self) -> Result<T, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             // SAFETY: the shape says the value is a `T` (same primitive kind).
-            ShapeKind::Prim(p) if p == T::PRIM => Ok(unsafe { self.ptr.cast::<T>().read() }),
+            ShapeKind::Prim(p) if *p == T::PRIM => Ok(unsafe { self.ptr.cast::<T>().read() }),
             _ => Err(self.wrong(T::PRIM.name())),
         }
     }
 
     /// The value as any integer, widened to `i128` (`u128` values above `i128::MAX` fail).
     pub fn int(&self) -> Result<i128, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             ShapeKind::Prim(p) if p.is_int() => {
                 // SAFETY: the shape says the value is an integer of kind `p`.
-                let v = unsafe { crate::migration::casts::read_int(p, self.ptr) };
+                let v = unsafe { crate::migration::casts::read_int(*p, self.ptr) };
                 v.ok_or_else(|| self.wrong("integer that fits i128"))
             }
             _ => Err(self.wrong("integer")),
@@ -228,7 +233,7 @@ impl<'a> FieldView<'a> {
 
     /// The value as any number, converted to `f64` (possibly rounding large integers).
     pub fn float(&self) -> Result<f64, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             // SAFETY: the shape says the value is an `f32`/`f64` of kind `p`.
             ShapeKind::Prim(Prim::F32) => Ok(unsafe { self.ptr.cast::<f32>().read() } as f64),
             // SAFETY: as above.
@@ -242,10 +247,10 @@ impl<'a> FieldView<'a> {
 
     /// The value as a string slice.
     pub fn str(&self) -> Result<&'a str, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             ShapeKind::String(glue) => {
                 // SAFETY: the value is a valid `String` that outlives `'a`.
-                let (ptr, len) = unsafe { (glue.as_str)(self.ptr) };
+                let (ptr, len) = unsafe { glue.as_str(self.ptr) };
                 // SAFETY: a `String`'s bytes are valid UTF-8 and live as long as it does.
                 Ok(
                     unsafe {
@@ -259,13 +264,13 @@ impl<'a> FieldView<'a> {
 
     /// The value as a nested `CooType`, or the value a `Box` holds.
     pub fn value(&self) -> Result<ValueView<'a>, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             // SAFETY: the value is a valid value of `desc` that outlives `'a`.
-            ShapeKind::Named(desc) => Ok(unsafe { ValueView::new(desc(), self.ptr) }),
+            ShapeKind::Named(desc) => Ok(unsafe { ValueView::new(desc.get(), self.ptr) }),
             ShapeKind::Box { glue, elem } => {
                 // SAFETY: the value is a valid box.
-                let inner = unsafe { (glue.get)(self.ptr) };
-                FieldView::at(elem(), inner).value()
+                let inner = unsafe { glue.get(self.ptr) };
+                FieldView::at(elem.get(), inner).value()
             }
             _ => Err(self.wrong("struct or enum")),
         }
@@ -274,11 +279,11 @@ impl<'a> FieldView<'a> {
     /// The value a `Box` holds, of any shape (where [`FieldView::value`] only reaches a boxed
     /// `CooType`).
     pub fn unboxed(&self) -> Result<FieldView<'a>, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             ShapeKind::Box { glue, elem } => {
                 // SAFETY: the value is a valid box.
-                let inner = unsafe { (glue.get)(self.ptr) };
-                Ok(FieldView::at(elem(), inner))
+                let inner = unsafe { glue.get(self.ptr) };
+                Ok(FieldView::at(elem.get(), inner))
             }
             _ => Err(self.wrong("Box")),
         }
@@ -286,11 +291,11 @@ impl<'a> FieldView<'a> {
 
     /// The payload of an `Option` (`None` for `None`).
     pub fn option(&self) -> Result<Option<FieldView<'a>>, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             ShapeKind::Option { glue, elem } => {
                 // SAFETY: the value is a valid `Option`.
-                let inner = unsafe { (glue.get)(self.ptr) };
-                Ok((!inner.is_null()).then(|| FieldView::at(elem(), inner)))
+                let inner = unsafe { glue.get(self.ptr) };
+                Ok((!inner.is_null()).then(|| FieldView::at(elem.get(), inner)))
             }
             _ => Err(self.wrong("Option")),
         }
@@ -298,32 +303,33 @@ impl<'a> FieldView<'a> {
 
     /// The elements of an array or `Vec`.
     pub fn elements(&self) -> Result<Vec<FieldView<'a>>, ViewError> {
-        let (elem, base, len) = match self.shape.kind {
-            ShapeKind::Array { elem, len } => (elem(), self.ptr, len),
+        let (elem, base, len) = match self.shape.kind() {
+            ShapeKind::Array { elem, len } => (elem.get(), self.ptr, *len),
             ShapeKind::Vec { elem, glue } => {
                 // SAFETY: the value is a valid `Vec`.
-                let (ptr, len) = unsafe { (glue.parts)(self.ptr) };
-                (elem(), ptr, len)
+                let (ptr, len) = unsafe { glue.parts(self.ptr) };
+                (elem.get(), ptr, len)
             }
             _ => return Err(self.wrong("array or Vec")),
         };
         Ok((0..len)
             // SAFETY: element `i < len` lies at `i * size` from the start of the buffer.
-            .map(|i| FieldView::at(elem, unsafe { base.add(i * elem.size) }))
+            .map(|i| FieldView::at(elem, unsafe { base.add(i * elem.size()) }))
             .collect())
     }
 
     /// The occupied slots of a `Pool` as `(index, generation, value)`.
     pub fn pool_entries(&self) -> Result<Vec<(u32, u32, FieldView<'a>)>, ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             ShapeKind::Pool { elem, glue } => {
                 // SAFETY: the value is a valid pool.
-                let n = unsafe { (glue.slot_count)(self.ptr) };
+                let n = unsafe { glue.slot_count(self.ptr) };
                 Ok((0..n)
                     .filter_map(|i| {
                         // SAFETY: `i < slot_count`.
-                        let (generation, ptr) = unsafe { (glue.slot)(self.ptr, i) };
-                        (!ptr.is_null()).then(|| (i as u32, generation, FieldView::at(elem(), ptr)))
+                        let (generation, ptr) = unsafe { glue.slot(self.ptr, i) };
+                        (!ptr.is_null())
+                            .then(|| (i as u32, generation, FieldView::at(elem.get(), ptr)))
                     })
                     .collect())
             }
@@ -333,7 +339,7 @@ impl<'a> FieldView<'a> {
 
     /// The raw parts `(index, generation)` of a `Handle`.
     pub fn handle(&self) -> Result<(u32, u32), ViewError> {
-        match self.shape.kind {
+        match self.shape.kind() {
             ShapeKind::Handle { .. } => {
                 // SAFETY: a handle is `repr(C)` `{ index: u32, generation: u32 }`.
                 let parts = unsafe { self.ptr.cast::<[u32; 2]>().read() };
@@ -369,11 +375,11 @@ view_prims! {
 
 /// The fields style of a type or the variant a value is in, for printers.
 pub fn style_of(value: &ValueView<'_>) -> FieldsStyle {
-    match &value.desc.kind {
-        TypeKind::Struct(s) => s.style,
+    match &value.desc.kind() {
+        TypeKind::Struct(s) => s.style(),
         TypeKind::Enum(e) => {
             let (index, _) = value.enum_fields();
-            e.variants[index].style
+            e.variants()[index].style()
         }
     }
 }

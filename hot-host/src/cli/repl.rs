@@ -266,7 +266,7 @@ impl Repl {
                     write_type(out, &TypeLayout::from_desc(desc))?;
                 }
             }
-            (Action::Types, [name]) => match host.catalog().iter().find(|d| d.name == name) {
+            (Action::Types, [name]) => match host.catalog().iter().find(|d| d.name() == name) {
                 Some(desc) => write_type(out, &TypeLayout::from_desc(desc))?,
                 None => writeln!(
                     err,
@@ -336,11 +336,11 @@ fn call(
     };
     let params = f
         .desc()
-        .params
+        .params()
         .iter()
         .filter(|p| {
             !matches!(
-                p.kind,
+                p.kind(),
                 coo_runtime::plugin::ValueKind::Ref(_) | coo_runtime::plugin::ValueKind::RefMut(_)
             )
         })
@@ -357,9 +357,9 @@ fn call(
     }
     let mut values = Vec::with_capacity(args.len());
     for (param, text) in params.iter().zip(args) {
-        match Value::parse(&param.kind, text) {
+        match Value::parse(&param.kind(), text) {
             Ok(v) => values.push(v),
-            Err(e) => return writeln!(err, "error: argument `{}` of `{name}`: {e}", param.name),
+            Err(e) => return writeln!(err, "error: argument `{}` of `{name}`: {e}", param.name()),
         }
     }
     match host.call(&f, &values) {

@@ -135,7 +135,7 @@ pub(crate) fn check(library: &Library, dylib: &Path) -> Result<&'static Manifest
 fn duplicate_fn(manifest: &Manifest) -> Option<(String, String, String)> {
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for f in manifest.fns() {
-        let full = format!("{}::{}", f.module, f.name);
+        let full = format!("{}::{}", f.module(), f.name());
         if let Some(other) = seen.insert(f.path(), full.clone()) {
             let (first, second) = if other <= full {
                 (other, full)

@@ -21,7 +21,7 @@ pub(crate) fn call(state: &mut State, f: &FnHandle, args: &[Value]) -> Result<Va
     check_arg_count(f, &desc, args)?;
     let mut bound = BoundArgs::bind(state, f, &desc, args)?;
     let ptrs = bound.ptrs();
-    let mut ret = ReturnRoom::for_kind(desc.ret);
+    let mut ret = ReturnRoom::for_kind(desc.ret());
     // SAFETY: `ptrs` has one pointer per parameter as its kind requires: resources of the very
     // descriptor the function expects, bound at most once when mutable (checked by `bind`);
     // primitives in aligned buffers; `CooType` values (built with the parameter type's own
@@ -58,9 +58,9 @@ fn live_code(f: &FnHandle) -> Result<FnRef, CallError> {
 /// `args` has one value per parameter that is not bound to a resource.
 fn check_arg_count(f: &FnHandle, desc: &FnRef, args: &[Value]) -> Result<(), CallError> {
     let value_params = desc
-        .params
+        .params()
         .iter()
-        .filter(|p| !matches!(p.kind, ValueKind::Ref(_) | ValueKind::RefMut(_)))
+        .filter(|p| !matches!(p.kind(), ValueKind::Ref(_) | ValueKind::RefMut(_)))
         .count();
     if value_params == args.len() {
         Ok(())
@@ -110,27 +110,37 @@ impl BoundArgs {
     ) -> Result<BoundArgs, CallError> {
         let mut bound = BoundArgs::default();
         let mut args = args.iter();
-        for param in desc.params {
+        for param in desc.params() {
             let bad = |message: String| {
                 CallError::of(
                     f.path(),
                     CallErrorKind::BadArg {
-                        param: param.name.to_owned(),
+                        param: param.name().to_owned(),
                         message,
                     },
                 )
             };
-            let place = match param.kind {
+            let place = match param.kind() {
                 ValueKind::Ref(ty) | ValueKind::RefMut(ty) => {
-                    let mutable = matches!(param.kind, ValueKind::RefMut(_));
-                    bound.bind_resource(state, f, param, ty(), mutable)?
+                    let mutable = matches!(param.kind(), ValueKind::RefMut(_));
+                    // SAFETY: re-lifted to `'static` for `BoundArgs` (which keeps its name), no
+                    // longer than this call: `call` drops `bound` before `desc`, the `FnRef`
+                    // that holds the guard of the image the type lives in.
+                    let ty: &'static TypeDesc = unsafe { &*core::ptr::from_ref(ty.get()) };
+                    bound.bind_resource(state, f, param, ty, mutable)?
                 }
-                ValueKind::Value(ty) => bound.bind_moved(f, param, ty(), args.next())?,
+                ValueKind::Value(ty) => {
+                    // SAFETY: re-lifted to `'static` for `BoundArgs`, which keeps it no longer
+                    // than this call: `call` drops `bound` before `desc`, the `FnRef` that holds
+                    // the guard of the image the type lives in.
+                    let ty: &'static TypeDesc = unsafe { &*core::ptr::from_ref(ty.get()) };
+                    bound.bind_moved(f, param, ty, args.next())?
+                }
                 ValueKind::Unit => return Err(bad("`()` is not a parameter type".into())),
                 ValueKind::Prim(p) => {
                     let mut buf = PrimBuf::new();
                     let arg = args.next().expect("counted by check_arg_count");
-                    write_prim(p, arg, &mut buf).map_err(|e| bad(e.to_string()))?;
+                    write_prim(*p, arg, &mut buf).map_err(|e| bad(e.to_string()))?;
                     bound.prims.push(buf);
                     ArgPlace::Prim(bound.prims.len() - 1)
                 }
@@ -165,21 +175,21 @@ impl BoundArgs {
         if self
             .resources
             .iter()
-            .any(|&(t, m)| t == ty.name && (m || mutable))
+            .any(|&(t, m)| t == ty.name() && (m || mutable))
         {
             return Err(CallError::of(
                 f.path(),
                 CallErrorKind::Aliased {
-                    ty: ty.name.to_owned(),
+                    ty: ty.name().to_owned(),
                 },
             ));
         }
-        self.resources.push((ty.name, mutable));
-        let resource = state.resource_mut(ty.name).ok_or_else(|| {
+        self.resources.push((ty.name(), mutable));
+        let resource = state.resource_mut(ty.name()).ok_or_else(|| {
             CallError::of(
                 f.path(),
                 CallErrorKind::NoResource {
-                    ty: ty.name.to_owned(),
+                    ty: ty.name().to_owned(),
                 },
             )
         })?;
@@ -187,8 +197,11 @@ impl BoundArgs {
             return Err(CallError::of(
                 f.path(),
                 CallErrorKind::BadArg {
-                    param: param.name.to_owned(),
-                    message: format!("the live `{}` is not of this version of the type", ty.name),
+                    param: param.name().to_owned(),
+                    message: format!(
+                        "the live `{}` is not of this version of the type",
+                        ty.name()
+                    ),
                 },
             ));
         }
@@ -208,7 +221,7 @@ impl BoundArgs {
             return Err(CallError::of(
                 f.path(),
                 CallErrorKind::ByValue {
-                    ty: ty.name.to_owned(),
+                    ty: ty.name().to_owned(),
                 },
             ));
         };
@@ -216,7 +229,7 @@ impl BoundArgs {
             CallError::of(
                 f.path(),
                 CallErrorKind::BadArg {
-                    param: param.name.to_owned(),
+                    param: param.name().to_owned(),
                     message,
                 },
             )
@@ -224,7 +237,7 @@ impl BoundArgs {
         let json = JsonValue::parse(text).map_err(|e| bad(e.to_string()))?;
         let scratch = Scratch::for_type(ty);
         let mut builder = ValueBuilder::new(Mode::Exact);
-        builder.at(ValuePath(vec![Seg::Name(param.name.to_owned())]));
+        builder.at(ValuePath(vec![Seg::Name(param.name().to_owned())]));
         // SAFETY: the scratch is fresh memory with `ty`'s layout; on error nothing is left in
         // it.
         unsafe { builder.build_type(ty, &json, scratch.ptr()) }.map_err(|e| bad(e.to_string()))?;
@@ -248,21 +261,21 @@ impl BoundArgs {
 }
 
 /// Room for what a function returns, by its return kind.
-struct ReturnRoom {
-    kind: ValueKind,
+struct ReturnRoom<'a> {
+    kind: &'a ValueKind,
     prim: PrimBuf,
     string: MaybeUninit<ForeignString>,
     value: Option<Scratch>,
 }
 
-impl ReturnRoom {
-    fn for_kind(kind: ValueKind) -> ReturnRoom {
+impl<'a> ReturnRoom<'a> {
+    fn for_kind(kind: &'a ValueKind) -> ReturnRoom<'a> {
         ReturnRoom {
             kind,
             prim: PrimBuf::new(),
             string: MaybeUninit::uninit(),
             value: match kind {
-                ValueKind::Value(ty) => Some(Scratch::for_type(ty())),
+                ValueKind::Value(ty) => Some(Scratch::for_type(ty.get())),
                 _ => None,
             },
         }
@@ -288,7 +301,7 @@ impl ReturnRoom {
         match self.kind {
             ValueKind::Unit => Value::Unit,
             // SAFETY: the caller's contract: a `p` is in the buffer.
-            ValueKind::Prim(p) => unsafe { read_prim(p, &self.prim) },
+            ValueKind::Prim(p) => unsafe { read_prim(*p, &self.prim) },
             // SAFETY: as above, a `ForeignString`: copied into the host's memory, and the
             // plugin's string freed by the plugin.
             ValueKind::String => Value::String(unsafe { self.string.assume_init() }.into_string()),
@@ -298,8 +311,8 @@ impl ReturnRoom {
                 // moves into the new resource (the storage is only freed). `ty` lives in the
                 // function's image, which `desc.image()` guards.
                 let resource =
-                    unsafe { Resource::from_raw_in(ty(), storage.ptr(), desc.image().clone()) };
-                let ty_name = resource.desc().name.to_owned();
+                    unsafe { Resource::from_raw_in(ty.get(), storage.ptr(), desc.image().clone()) };
+                let ty_name = resource.desc().name().to_owned();
                 state.insert_resource(resource);
                 Value::Resource(ty_name)
             }
@@ -324,7 +337,7 @@ impl Drop for MovedArgs {
         for (scratch, desc) in &self.values {
             // SAFETY: the call did not happen: the scratch holds the complete value built for
             // it, dropped once with its own build's glue; the scratch then only frees memory.
-            unsafe { (desc.glue.drop)(scratch.ptr()) };
+            unsafe { desc.glue().drop(scratch.ptr()) };
         }
     }
 }

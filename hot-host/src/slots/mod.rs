@@ -300,8 +300,8 @@ pub struct Slot {
 impl Slot {
     pub(crate) fn new(code: FnRef) -> Arc<Slot> {
         Arc::new(Slot {
-            shim: AtomicPtr::new(code.shim as *mut ()),
-            direct: AtomicPtr::new(code.direct as *mut ()),
+            shim: AtomicPtr::new(code.shim() as *mut ()),
+            direct: AtomicPtr::new(code.direct() as *mut ()),
             status: AtomicU8::new(LIVE),
             current: Mutex::new(Some(code)),
             gone: Mutex::new(None),
@@ -320,8 +320,9 @@ impl Slot {
     /// Points the slot at a new version of the function (same signature), and lets go of the
     /// old version's image. Called at a commit, when no call through the slot is in flight.
     pub(crate) fn update(&self, code: FnRef) {
-        self.shim.store(code.shim as *mut (), Ordering::Release);
-        self.direct.store(code.direct as *mut (), Ordering::Release);
+        self.shim.store(code.shim() as *mut (), Ordering::Release);
+        self.direct
+            .store(code.direct() as *mut (), Ordering::Release);
         let old = self
             .current
             .lock()

@@ -178,28 +178,23 @@ pub(crate) fn live(slot: &Slot) -> FnRef {
 /// value of the old type in place as a value of the new one); a type the planner cannot plan,
 /// or plans to another type, counts as changed.
 fn relaid_types(old: &FnDesc, new: &FnDesc, catalog: &Catalog) -> Vec<String> {
-    let kinds = |f: &FnDesc| {
-        f.params
+    fn kinds(f: &FnDesc) -> Vec<&ValueKind> {
+        f.params()
             .iter()
-            .map(|p| p.kind)
-            .chain([f.ret])
-            .collect::<Vec<_>>()
-    };
+            .map(|p| p.kind())
+            .chain([f.ret()])
+            .collect()
+    }
     let mut relaid = Vec::new();
     for (a, b) in kinds(old).into_iter().zip(kinds(new)) {
         let (ValueKind::Value(a), ValueKind::Value(b)) = (a, b) else {
             continue;
         };
-        let (a, b) = (a(), b());
-        let kept = match coo_runtime::migration::plan::plan(&[a], catalog) {
-            Ok(plan) => matches!(
-                plan.resources(),
-                [coo_runtime::migration::plan::ResourcePlan::Keep(kept)] if core::ptr::eq(kept.new_type(), b)
-            ),
-            Err(_) => false,
-        };
-        if !kept && !relaid.iter().any(|t| t == b.name) {
-            relaid.push(b.name.to_owned());
+        let (a, b) = (a.get(), b.get());
+        let kept = coo_runtime::migration::plan::kept_as(a, catalog)
+            .is_some_and(|kept| core::ptr::eq(kept, b));
+        if !kept && !relaid.iter().any(|t| t == b.name()) {
+            relaid.push(b.name().to_owned());
         }
     }
     relaid

@@ -196,8 +196,8 @@ enum Place {
 
 /// A resource parameter: its type's stable name, and whether it is borrowed mutably.
 #[derive(Debug)]
-struct ResourceParam {
-    ty: &'static str,
+struct ResourceParam<'a> {
+    ty: &'a str,
     mutable: bool,
 }
 
@@ -210,11 +210,11 @@ struct Typed {
     /// How many of the parameters are resources.
     resources: usize,
     /// The type of a `&mut` resource parameter, if any: such a function needs `&mut Host`.
-    exclusive: Option<&'static str>,
+    exclusive: Option<Box<str>>,
     /// The type of a `&T` parameter that is not `Sync`, if any (see [`FnDesc::refs_sync`]).
     ///
     /// [`FnDesc::refs_sync`]: coo_runtime::plugin::FnDesc::refs_sync
-    not_sync: Option<&'static str>,
+    not_sync: Option<Box<str>>,
     /// The epoch of the host's state that `bound` was looked up in (0: never).
     epoch: AtomicU64,
     /// The address of each resource parameter (`Place::Resource(i)`), in the state of `epoch`.
@@ -276,11 +276,11 @@ impl<F: HotSig> HotFn<F> {
         let mut places = Vec::new();
         let mut resources = Vec::<ResourceParam>::new();
         let mut args = Vec::new();
-        for param in resolved.params {
-            match param.kind {
+        for param in resolved.params() {
+            match param.kind() {
                 ValueKind::Ref(ty) | ValueKind::RefMut(ty) => {
-                    let mutable = matches!(param.kind, ValueKind::RefMut(_));
-                    let ty = ty().name;
+                    let mutable = matches!(param.kind(), ValueKind::RefMut(_));
+                    let ty = ty.get().name();
                     if resources
                         .iter()
                         .any(|r| r.ty == ty && (r.mutable || mutable))
@@ -295,21 +295,23 @@ impl<F: HotSig> HotFn<F> {
                 }
                 ValueKind::Prim(_) => {
                     places.push(Place::Arg);
-                    args.push(param.kind);
+                    args.push(param.kind());
                 }
                 ValueKind::Unit | ValueKind::String | ValueKind::Str | ValueKind::Value(_) => {
                     return Err(untyped());
                 }
             }
         }
-        if !matches!(resolved.ret, ValueKind::Unit | ValueKind::Prim(_))
+        if !matches!(resolved.ret(), ValueKind::Unit | ValueKind::Prim(_))
             || places.len() > MAX_PARAMS
         {
             return Err(untyped());
         }
-        if args != F::params() || resolved.ret != <F::Ret as TypedValue>::KIND {
-            let typed: Vec<String> = args.iter().map(ValueKind::text).collect();
-            let typed = match resolved.ret {
+        if !args.iter().copied().eq(F::params().iter())
+            || *resolved.ret() != <F::Ret as TypedValue>::KIND
+        {
+            let typed: Vec<String> = args.iter().map(|kind| kind.text()).collect();
+            let typed = match resolved.ret() {
                 ValueKind::Unit => format!("fn({})", typed.join(", ")),
                 ret => format!("fn({}) -> {}", typed.join(", "), ret.text()),
             };
@@ -322,21 +324,23 @@ impl<F: HotSig> HotFn<F> {
                 },
             ));
         }
-        let exclusive = resources.iter().find(|r| r.mutable).map(|r| r.ty);
-        let not_sync = if resolved.refs_sync {
+        let exclusive = resources.iter().find(|r| r.mutable).map(|r| r.ty.into());
+        let not_sync = if resolved.refs_sync() {
             None
         } else {
-            resources.iter().find(|r| !r.mutable).map(|r| r.ty)
+            resources.iter().find(|r| !r.mutable).map(|r| r.ty.into())
         };
+        let binds = !resources.is_empty();
+        let resources = resources.len();
         Ok(HotFn {
             slot,
             host,
-            binds: !resources.is_empty(),
+            binds,
             typed: Arc::new(Typed {
                 resolved,
                 path: path.into(),
                 places: places.into(),
-                resources: resources.len(),
+                resources,
                 exclusive,
                 not_sync,
                 epoch: AtomicU64::new(0),
@@ -372,16 +376,16 @@ impl<F: HotSig> HotFn<F> {
     #[inline]
     pub fn call_shared(&self, host: &crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
         if self.binds {
-            if let Some(ty) = self.typed.exclusive {
+            if let Some(ty) = &self.typed.exclusive {
                 return Err(CallError::of(
                     self.path().to_owned(),
-                    CallErrorKind::Exclusive { ty: ty.to_owned() },
+                    CallErrorKind::Exclusive { ty: ty.to_string() },
                 ));
             }
-            if let Some(ty) = self.typed.not_sync {
+            if let Some(ty) = &self.typed.not_sync {
                 return Err(CallError::of(
                     self.path().to_owned(),
-                    CallErrorKind::NotSync { ty: ty.to_owned() },
+                    CallErrorKind::NotSync { ty: ty.to_string() },
                 ));
             }
         }
@@ -478,17 +482,17 @@ impl<F: HotSig> HotFn<F> {
             .slot
             .desc()
             .expect("the caller checked the slot is live");
-        for (param, place) in live.params.iter().zip(&t.places) {
+        for (param, place) in live.params().iter().zip(&t.places) {
             let Place::Resource(i) = *place else { continue };
-            let (ValueKind::Ref(ty) | ValueKind::RefMut(ty)) = param.kind else {
+            let (ValueKind::Ref(ty) | ValueKind::RefMut(ty)) = param.kind() else {
                 unreachable!("a live slot keeps the signature it was resolved with")
             };
-            let want = ty();
-            let (ptr, desc) = state.get(want.name).ok_or_else(|| {
+            let want = ty.get();
+            let (ptr, desc) = state.get(want.name()).ok_or_else(|| {
                 CallError::of(
                     self.path().to_owned(),
                     CallErrorKind::NoResource {
-                        ty: want.name.to_owned(),
+                        ty: want.name().to_owned(),
                     },
                 )
             })?;
@@ -496,10 +500,10 @@ impl<F: HotSig> HotFn<F> {
                 return Err(CallError::of(
                     self.path().to_owned(),
                     CallErrorKind::BadArg {
-                        param: param.name.to_owned(),
+                        param: param.name().to_owned(),
                         message: format!(
                             "the live `{}` is not of this version of the type",
-                            want.name
+                            want.name()
                         ),
                     },
                 ));

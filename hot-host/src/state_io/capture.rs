@@ -52,7 +52,7 @@ impl Capture {
         };
         let mut resources = Vec::new();
         for resource in state.resources() {
-            resources.push(resource.desc().name.to_owned());
+            resources.push(resource.desc().name().to_owned());
             // SAFETY: the resource holds a valid value of its descriptor's type, borrowed from
             // `state` for as long as this runs; the caller's `&State` keeps anyone from
             // mutating it meanwhile.
@@ -100,22 +100,22 @@ fn prim_is_plain(prim: Prim) -> bool {
 impl Encoder {
     /// The runs of a plain shape at `base`, appended to `runs`; `false` if it is not plain.
     fn shape_runs(&mut self, shape: &Shape, base: usize, runs: &mut Vec<Run>) -> bool {
-        match &shape.kind {
+        match &shape.kind() {
             ShapeKind::Prim(prim) if prim_is_plain(*prim) => {
                 push_run(
                     runs,
                     Run {
                         offset: base,
-                        len: shape.size,
+                        len: shape.size(),
                     },
                 );
                 true
             }
             ShapeKind::Array { elem, len } => {
-                let elem = elem();
-                (0..*len).all(|i| self.shape_runs(elem, base + i * elem.size, runs))
+                let elem = elem.get();
+                (0..*len).all(|i| self.shape_runs(elem, base + i * elem.size(), runs))
             }
-            ShapeKind::Named(desc) => match self.plain_runs(desc()) {
+            ShapeKind::Named(desc) => match self.plain_runs(desc.get()) {
                 Some(inner) => {
                     for run in inner.iter().copied() {
                         push_run(
@@ -139,13 +139,13 @@ impl Encoder {
     fn plain_runs(&mut self, desc: &TypeDesc) -> Option<&[Run]> {
         let key = desc as *const TypeDesc as usize;
         if !self.plain.contains_key(&key) {
-            let runs = match &desc.kind {
+            let runs = match &desc.kind() {
                 TypeKind::Struct(s) => {
                     let mut runs = Vec::new();
                     let plain = s
-                        .fields
+                        .fields()
                         .iter()
-                        .all(|f| self.shape_runs((f.shape)(), f.offset, &mut runs));
+                        .all(|f| self.shape_runs(f.shape(), f.offset(), &mut runs));
                     plain.then_some(runs)
                 }
                 TypeKind::Enum(_) => None,
@@ -180,23 +180,23 @@ impl Encoder {
                         self.copy_runs(&runs, ptr);
                         continue;
                     }
-                    match &desc.kind {
+                    match &desc.kind() {
                         TypeKind::Struct(s) => {
-                            for f in s.fields.iter().rev() {
+                            for f in s.fields().iter().rev() {
                                 // SAFETY: the offset is the field's, inside the value.
-                                stack.push(Item::Shape((f.shape)(), unsafe { ptr.add(f.offset) }));
+                                stack.push(Item::Shape(f.shape(), unsafe { ptr.add(f.offset()) }));
                             }
                         }
                         TypeKind::Enum(e) => {
-                            let max = e.variants.iter().map(|v| v.fields.len()).max();
+                            let max = e.variants().iter().map(|v| v.fields().len()).max();
                             let mut addrs = vec![core::ptr::null::<u8>(); max.unwrap_or(0)];
                             // SAFETY: `ptr` is a valid value of this enum and `addrs` has room
                             // for the fields of its largest variant.
-                            let index = unsafe { (e.read)(ptr, addrs.as_mut_ptr()) };
+                            let index = unsafe { e.read(ptr, addrs.as_mut_ptr()) };
                             self.out.extend_from_slice(&(index as u32).to_le_bytes());
-                            let fields = e.variants[index].fields;
+                            let fields = e.variants()[index].fields();
                             for (f, addr) in fields.iter().zip(addrs).rev() {
-                                stack.push(Item::Shape((f.shape)(), addr));
+                                stack.push(Item::Shape(f.shape(), addr));
                             }
                         }
                     }
@@ -221,8 +221,8 @@ impl Encoder {
                         elem: &'d Shape,
                         base: *const u8,
                         len: usize| {
-            let runs = match &elem.kind {
-                ShapeKind::Named(desc) => this.plain_runs(desc()).map(<[Run]>::to_vec),
+            let runs = match &elem.kind() {
+                ShapeKind::Named(desc) => this.plain_runs(desc.get()).map(<[Run]>::to_vec),
                 _ => {
                     let mut runs = Vec::new();
                     this.shape_runs(elem, 0, &mut runs).then_some(runs)
@@ -234,18 +234,18 @@ impl Encoder {
                         .reserve(len * runs.iter().map(|r| r.len).sum::<usize>());
                     for i in 0..len {
                         // SAFETY: element `i < len` lies at `i * size` in the buffer.
-                        this.copy_runs(&runs, unsafe { base.add(i * elem.size) });
+                        this.copy_runs(&runs, unsafe { base.add(i * elem.size()) });
                     }
                 }
                 None => {
                     for i in (0..len).rev() {
                         // SAFETY: as above.
-                        stack.push(Item::Shape(elem, unsafe { base.add(i * elem.size) }));
+                        stack.push(Item::Shape(elem, unsafe { base.add(i * elem.size()) }));
                     }
                 }
             }
         };
-        match &shape.kind {
+        match &shape.kind() {
             ShapeKind::Prim(prim) => {
                 // SAFETY: (contract) `ptr` is a valid value of `prim`.
                 unsafe { self.prim(*prim, ptr) }
@@ -253,41 +253,41 @@ impl Encoder {
             ShapeKind::String(glue) => {
                 // SAFETY: `ptr` is a valid `String`; its bytes live as long as it does.
                 let bytes = unsafe {
-                    let (p, len) = (glue.as_str)(ptr);
+                    let (p, len) = glue.as_str(ptr);
                     core::slice::from_raw_parts(p, len)
                 };
                 self.out
                     .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
                 self.out.extend_from_slice(bytes);
             }
-            ShapeKind::Array { elem, len } => elements(stack, self, elem(), ptr, *len),
+            ShapeKind::Array { elem, len } => elements(stack, self, elem.get(), ptr, *len),
             ShapeKind::Vec { elem, glue } => {
                 // SAFETY: `ptr` is a valid `Vec`.
-                let (base, len) = unsafe { (glue.parts)(ptr) };
+                let (base, len) = unsafe { glue.parts(ptr) };
                 self.out.extend_from_slice(&(len as u64).to_le_bytes());
-                elements(stack, self, elem(), base, len);
+                elements(stack, self, elem.get(), base, len);
             }
             ShapeKind::Box { elem, glue } => {
                 // SAFETY: `ptr` is a valid box; the value it holds lives as long as it does.
-                stack.push(Item::Shape(elem(), unsafe { (glue.get)(ptr) }));
+                stack.push(Item::Shape(elem.get(), unsafe { glue.get(ptr) }));
             }
             ShapeKind::Option { elem, glue } => {
                 // SAFETY: `ptr` is a valid `Option`.
-                let inner = unsafe { (glue.get)(ptr) };
+                let inner = unsafe { glue.get(ptr) };
                 if inner.is_null() {
                     self.out.push(0);
                 } else {
                     self.out.push(1);
-                    stack.push(Item::Shape(elem(), inner));
+                    stack.push(Item::Shape(elem.get(), inner));
                 }
             }
             ShapeKind::Pool { elem, glue } => {
                 // SAFETY: `ptr` is a valid pool.
-                let slots = unsafe { (glue.slot_count)(ptr) };
+                let slots = unsafe { glue.slot_count(ptr) };
                 let occupied: Vec<(u32, u32, *const u8)> = (0..slots)
                     .filter_map(|i| {
                         // SAFETY: `i < slot_count`.
-                        let (generation, value) = unsafe { (glue.slot)(ptr, i) };
+                        let (generation, value) = unsafe { glue.slot(ptr, i) };
                         (!value.is_null()).then_some((i as u32, generation, value))
                     })
                     .collect();
@@ -296,7 +296,7 @@ impl Encoder {
                 // Each slot's index and generation go before its value: the values are
                 // encoded from the stack, so the slots are written one at a time through it.
                 for &(index, generation, value) in occupied.iter().rev() {
-                    stack.push(Item::Shape(elem(), value));
+                    stack.push(Item::Shape(elem.get(), value));
                     stack.push(Item::Slot(index, generation));
                 }
             }
@@ -306,7 +306,7 @@ impl Encoder {
                 self.out.extend_from_slice(&parts[0].to_le_bytes());
                 self.out.extend_from_slice(&parts[1].to_le_bytes());
             }
-            ShapeKind::Named(desc) => stack.push(Item::Named(desc(), ptr)),
+            ShapeKind::Named(desc) => stack.push(Item::Named(desc.get(), ptr)),
         }
     }
 

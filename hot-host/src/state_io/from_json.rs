@@ -110,10 +110,10 @@ pub const MAX_UNLISTED_VACANT_SLOTS: usize = 1 << 20;
 /// Each address holds a valid value of its field, not used again.
 unsafe fn drop_fields(fields: &[FieldDesc], dsts: &[*mut u8]) {
     for (field, &dst) in fields.iter().zip(dsts) {
-        let shape = (field.shape)();
-        if shape.needs_drop {
+        let shape = field.shape();
+        if shape.needs_drop() {
             // SAFETY: the caller's contract: a valid value, dropped once.
-            unsafe { (shape.drop)(dst) }
+            unsafe { shape.drop(dst) }
         }
     }
 }
@@ -393,7 +393,7 @@ impl<'v> ValueBuilder<'v> {
             ) => Some(&**elem),
             _ => None,
         };
-        match &shape.kind {
+        match &shape.kind() {
             ShapeKind::Prim(p) => {
                 let saved = match saved {
                     Some(TyLayout::Prim(s)) => Some(*s),
@@ -407,46 +407,46 @@ impl<'v> ValueBuilder<'v> {
                 JsonValue::String(s) => {
                     // SAFETY: `s` is valid UTF-8 that lives through the call; `dst` is valid for
                     // writes of a `String`.
-                    unsafe { (glue.write_from)(dst, s.as_ptr(), s.len()) };
+                    unsafe { glue.write_from(dst, s.as_ptr(), s.len()) };
                     Ok(None)
                 }
                 other => Err(self.expected(shape, other)),
             },
             ShapeKind::Array { elem, len } => {
-                self.open_array(shape, elem(), *len, json, dst, saved_elem)
+                self.open_array(shape, elem.get(), *len, json, dst, saved_elem)
             }
             // SAFETY: forwarded contract.
             ShapeKind::Vec { elem, glue } => unsafe {
-                self.open_vec(shape, elem(), glue, json, dst, saved_elem)
+                self.open_vec(shape, elem.get(), glue, json, dst, saved_elem)
             },
             ShapeKind::Box { elem, glue } => Ok(Some(Frame::moved(
-                elem(),
+                elem.get(),
                 json,
                 saved_elem,
                 dst,
-                glue.write_from,
+                containers::MoveIn::Box(glue),
             ))),
             ShapeKind::Option { elem, glue } => {
                 if *json == JsonValue::Null {
                     // SAFETY: `dst` is valid for writes of the option.
-                    unsafe { (glue.write_none)(dst) };
+                    unsafe { glue.write_none(dst) };
                     Ok(None)
                 } else {
                     Ok(Some(Frame::moved(
-                        elem(),
+                        elem.get(),
                         json,
                         saved_elem,
                         dst,
-                        glue.write_some,
+                        containers::MoveIn::Some(glue),
                     )))
                 }
             }
             ShapeKind::Pool { elem, glue } => {
                 // SAFETY: forwarded contract.
-                unsafe { self.open_pool(shape, elem(), glue, json, dst, saved_elem) }
+                unsafe { self.open_pool(shape, elem.get(), glue, json, dst, saved_elem) }
             }
             ShapeKind::Handle { target } => {
-                let (index, generation) = self.handle_parts(target(), json)?;
+                let (index, generation) = self.handle_parts(target.get(), json)?;
                 // SAFETY: a `Handle<T>` is `repr(C)` `{ index: u32, generation: u32 }` (plus a
                 // zero-sized marker), the layout of `[u32; 2]`; `dst` is valid for its writes.
                 unsafe { dst.cast::<[u32; 2]>().write([index, generation]) };
@@ -458,7 +458,7 @@ impl<'v> ValueBuilder<'v> {
                     _ => None,
                 };
                 // SAFETY: forwarded contract.
-                unsafe { self.open_type(desc(), json, dst, saved) }
+                unsafe { self.open_type(desc.get(), json, dst, saved) }
             }
         }
     }

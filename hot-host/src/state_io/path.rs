@@ -146,7 +146,7 @@ impl Found<'_> {
     /// The value's type: `World`, `Vec<Particle>`, `f32`.
     pub fn type_text(&self) -> String {
         match self {
-            Found::Resource(r) => r.desc().name.to_owned(),
+            Found::Resource(r) => r.desc().name().to_owned(),
             Found::Value(v) => shape_text(v.shape()),
         }
     }
@@ -236,8 +236,8 @@ pub fn parse_value(value: &str) -> Result<JsonValue, JsonError> {
 pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> {
     let path = parse(path)?;
     let json = parse_value(value)?;
-    let name = root(state, &path)?.desc().name;
-    let resource = state.resource_mut(name).expect("found by `root` above");
+    let name = root(state, &path)?.desc().name().to_owned();
+    let resource = state.resource_mut(&name).expect("found by `root` above");
     // Walked from the mutable pointer, so the place found can be written.
     let ptr = resource.as_mut_ptr();
     let desc = resource.desc();
@@ -283,9 +283,9 @@ pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> 
                 let _move_in = MoveIn {
                     src: scratch.ptr(),
                     dst,
-                    size: shape.size,
+                    size: shape.size(),
                 };
-                (shape.drop)(dst);
+                shape.drop(dst);
             }
         }
     }
@@ -315,7 +315,7 @@ fn root<'s>(state: &'s State, path: &ValuePath) -> Result<&'s Resource, PathErro
         name: name.clone(),
         resources: state
             .resources()
-            .map(|r| r.desc().name.to_owned())
+            .map(|r| r.desc().name().to_owned())
             .collect(),
     })
 }
@@ -365,75 +365,80 @@ fn locate<'d>(
     while let Some(step) = steps.next() {
         // See through boxes and options before taking a step.
         while let At::Shape(shape) = at {
-            match &shape.kind {
+            match &shape.kind() {
                 ShapeKind::Box { elem, glue } => {
                     // SAFETY: `ptr` is a valid box (reached through descriptors), borrowed
                     // uniquely when `mutable`.
                     ptr = unsafe {
                         if mutable {
-                            (glue.get_mut)(ptr.cast_mut()).cast_const()
+                            glue.get_mut(ptr.cast_mut()).cast_const()
                         } else {
-                            (glue.get)(ptr)
+                            glue.get(ptr)
                         }
                     };
-                    at = at_shape(elem());
+                    at = at_shape(elem.get());
                 }
                 ShapeKind::Option { elem, glue } => {
                     // SAFETY: `ptr` is a valid option, borrowed uniquely when `mutable`.
                     let inner = unsafe {
                         if mutable {
-                            (glue.get_mut)(ptr.cast_mut()).cast_const()
+                            glue.get_mut(ptr.cast_mut()).cast_const()
                         } else {
-                            (glue.get)(ptr)
+                            glue.get(ptr)
                         }
                     };
                     if inner.is_null() {
                         return Err(PathError::IsNone { prefix });
                     }
                     ptr = inner;
-                    at = at_shape(elem());
+                    at = at_shape(elem.get());
                 }
                 _ => break,
             }
         }
         variant = None;
         match (at, step) {
-            (At::Type { desc, .. }, Seg::Name(name)) => match &desc.kind {
+            (At::Type { desc, .. }, Seg::Name(name)) => match &desc.kind() {
                 TypeKind::Struct(s) => {
-                    let field = find_field(desc.name, s.fields, name, &prefix)?;
+                    let field = find_field(desc.name(), s.fields(), name, &prefix)?;
                     // SAFETY: the offset comes from `offset_of!` on this type.
-                    ptr = unsafe { ptr.add(field.offset) };
-                    at = at_shape((field.shape)());
+                    ptr = unsafe { ptr.add(field.offset()) };
+                    at = at_shape(field.shape());
                 }
                 TypeKind::Enum(e) => {
-                    let max = e.variants.iter().map(|v| v.fields.len()).max().unwrap_or(0);
+                    let max = e
+                        .variants()
+                        .iter()
+                        .map(|v| v.fields().len())
+                        .max()
+                        .unwrap_or(0);
                     let mut addrs = vec![core::ptr::null_mut::<u8>(); max];
                     // SAFETY: `ptr` is a valid value of this enum (borrowed uniquely when
                     // `mutable`) and `addrs` has room for the fields of its largest variant.
                     let index = unsafe {
                         if mutable {
-                            (e.read_mut)(ptr.cast_mut(), addrs.as_mut_ptr())
+                            e.read_mut(ptr.cast_mut(), addrs.as_mut_ptr())
                         } else {
-                            (e.read)(ptr, addrs.as_mut_ptr().cast())
+                            e.read(ptr, addrs.as_mut_ptr().cast())
                         }
                     };
-                    let current = &e.variants[index];
-                    if current.name != name {
+                    let current = &e.variants()[index];
+                    if current.name() != name {
                         let variants: Vec<String> =
-                            e.variants.iter().map(|v| v.name.to_owned()).collect();
+                            e.variants().iter().map(|v| v.name().to_owned()).collect();
                         return Err(if variants.contains(name) {
                             PathError::NotThatVariant {
                                 prefix,
-                                ty: desc.name.to_owned(),
+                                ty: desc.name().to_owned(),
                                 wanted: name.clone(),
-                                current: current.name.to_owned(),
+                                current: current.name().to_owned(),
                             }
                         } else {
                             PathError::NoVariant {
                                 prefix,
-                                ty: desc.name.to_owned(),
+                                ty: desc.name().to_owned(),
                                 name: name.clone(),
-                                current: current.name.to_owned(),
+                                current: current.name().to_owned(),
                                 variants,
                             }
                         });
@@ -444,49 +449,54 @@ fn locate<'d>(
                         break;
                     };
                     let Seg::Name(field_name) = next else {
-                        return Err(cannot(&prefix, desc.name, next, "is a variant with fields"));
+                        return Err(cannot(
+                            &prefix,
+                            desc.name(),
+                            next,
+                            "is a variant with fields",
+                        ));
                     };
-                    let ty = format!("{}::{}", desc.name, current.name);
-                    let field = find_field(&ty, current.fields, field_name, &prefix)?;
+                    let ty = format!("{}::{}", desc.name(), current.name());
+                    let field = find_field(&ty, current.fields(), field_name, &prefix)?;
                     let i = current
-                        .fields
+                        .fields()
                         .iter()
                         .position(|f| core::ptr::eq(f, field))
                         .expect("found above");
                     ptr = addrs[i].cast_const();
-                    at = at_shape((field.shape)());
+                    at = at_shape(field.shape());
                     prefix.0.push(next.clone());
                     continue;
                 }
             },
             (At::Type { desc, .. }, Seg::Index(_)) => {
-                let has = match &desc.kind {
+                let has = match &desc.kind() {
                     TypeKind::Struct(_) => "has fields, not elements (use `.field`)",
                     TypeKind::Enum(_) => "is an enum (use `.Variant.field`)",
                 };
-                return Err(cannot(&prefix, desc.name, step, has));
+                return Err(cannot(&prefix, desc.name(), step, has));
             }
-            (At::Shape(shape), Seg::Index(i)) => match &shape.kind {
+            (At::Shape(shape), Seg::Index(i)) => match &shape.kind() {
                 ShapeKind::Array { elem, len } => {
-                    ptr = element(ptr, elem(), *i, *len, &prefix)?;
-                    at = at_shape(elem());
+                    ptr = element(ptr, elem.get(), *i, *len, &prefix)?;
+                    at = at_shape(elem.get());
                 }
                 ShapeKind::Vec { elem, glue } => {
                     // SAFETY: `ptr` is a valid vector, borrowed uniquely when `mutable`.
                     let (buf, len) = unsafe {
                         if mutable {
-                            let (buf, len) = (glue.parts_mut)(ptr.cast_mut());
+                            let (buf, len) = glue.parts_mut(ptr.cast_mut());
                             (buf.cast_const(), len)
                         } else {
-                            (glue.parts)(ptr)
+                            glue.parts(ptr)
                         }
                     };
-                    ptr = element(buf, elem(), *i, len, &prefix)?;
-                    at = at_shape(elem());
+                    ptr = element(buf, elem.get(), *i, len, &prefix)?;
+                    at = at_shape(elem.get());
                 }
                 ShapeKind::Pool { elem, glue } => {
                     // SAFETY: `ptr` is a valid pool.
-                    let slots = unsafe { (glue.slot_count)(ptr) };
+                    let slots = unsafe { glue.slot_count(ptr) };
                     if *i >= slots {
                         return Err(PathError::NoSlot {
                             prefix,
@@ -497,10 +507,10 @@ fn locate<'d>(
                     // SAFETY: `i < slot_count`; the pool is borrowed uniquely when `mutable`.
                     let (generation, value) = unsafe {
                         if mutable {
-                            let (generation, value) = (glue.slot_mut)(ptr.cast_mut(), *i);
+                            let (generation, value) = glue.slot_mut(ptr.cast_mut(), *i);
                             (generation, value.cast_const())
                         } else {
-                            (glue.slot)(ptr, *i)
+                            glue.slot(ptr, *i)
                         }
                     };
                     if value.is_null() {
@@ -511,12 +521,12 @@ fn locate<'d>(
                         });
                     }
                     ptr = value;
-                    at = at_shape(elem());
+                    at = at_shape(elem.get());
                 }
                 _ => return Err(cannot(&prefix, &shape_text(shape), step, "has no elements")),
             },
             (At::Shape(shape), Seg::Name(_)) => {
-                let has = match &shape.kind {
+                let has = match &shape.kind() {
                     ShapeKind::Array { .. } | ShapeKind::Vec { .. } | ShapeKind::Pool { .. } => {
                         "has elements, not fields (use `[i]`)"
                     }
@@ -541,9 +551,9 @@ fn locate<'d>(
 }
 
 fn at_shape<'d>(shape: &'d Shape) -> At<'d> {
-    match shape.kind {
+    match shape.kind() {
         ShapeKind::Named(desc) => At::Type {
-            desc: desc(),
+            desc: desc.get(),
             shape: Some(shape),
         },
         _ => At::Shape(shape),
@@ -558,12 +568,12 @@ fn find_field<'f>(
 ) -> Result<&'f FieldDesc, PathError> {
     fields
         .iter()
-        .find(|f| f.name == name)
+        .find(|f| f.name() == name)
         .ok_or_else(|| PathError::NoField {
             prefix: prefix.clone(),
             ty: ty.to_owned(),
             field: name.to_owned(),
-            fields: fields.iter().map(|f| f.name.to_owned()).collect(),
+            fields: fields.iter().map(|f| f.name().to_owned()).collect(),
         })
 }
 
@@ -583,7 +593,7 @@ fn element(
         });
     }
     // SAFETY: element `i < len` lies at `i * size` from the start of the elements.
-    Ok(unsafe { base.add(i * elem.size) })
+    Ok(unsafe { base.add(i * elem.size()) })
 }
 
 fn cannot(prefix: &ValuePath, ty: &str, step: &Seg, has: &str) -> PathError {

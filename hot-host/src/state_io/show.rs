@@ -59,7 +59,7 @@ pub fn state_json(state: &State) -> String {
         if i > 0 {
             json.out.push(',');
         }
-        json.string(resource.desc().name);
+        json.string(resource.desc().name());
         json.out.push(':');
         json.resource(resource);
     }
@@ -132,7 +132,7 @@ enum Node<'a> {
         entries: Vec<(u32, u32, FieldView<'a>)>,
     },
     Handle {
-        target: &'static str,
+        target: &'a str,
         index: u32,
         generation: u32,
     },
@@ -143,8 +143,8 @@ enum Node<'a> {
 const MATCHED: &str = "the view is asked for what its shape says it is";
 
 fn node(view: FieldView<'_>) -> Node<'_> {
-    match view.shape().kind {
-        ShapeKind::Prim(prim) => prim_node(view, prim),
+    match view.shape().kind() {
+        ShapeKind::Prim(prim) => prim_node(view, *prim),
         ShapeKind::String(_) => Node::Str(view.str().expect(MATCHED)),
         ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
             Node::Seq(view.elements().expect(MATCHED))
@@ -152,13 +152,13 @@ fn node(view: FieldView<'_>) -> Node<'_> {
         ShapeKind::Box { .. } => node(view.unboxed().expect(MATCHED)),
         ShapeKind::Option { .. } => Node::Option(view.option().expect(MATCHED)),
         ShapeKind::Pool { elem, .. } => Node::Pool {
-            elem: shape_text(elem()),
+            elem: shape_text(elem.get()),
             entries: view.pool_entries().expect(MATCHED),
         },
         ShapeKind::Handle { target } => {
             let (index, generation) = view.handle().expect(MATCHED);
             Node::Handle {
-                target: target().name,
+                target: target.get().name(),
                 index,
                 generation,
             }
@@ -224,7 +224,7 @@ enum Step<'a> {
     Owned(String),
     /// A member name with its colon, after a comma unless it is the first.
     Key {
-        name: &'static str,
+        name: &'a str,
         first: bool,
     },
 }
@@ -334,7 +334,7 @@ impl JsonWriter {
                 for (i, (field, value)) in object.fields.into_iter().enumerate().rev() {
                     stack.push(Step::Value(value));
                     stack.push(Step::Key {
-                        name: field.name,
+                        name: field.name(),
                         first: i == 0,
                     });
                 }
@@ -491,7 +491,7 @@ impl Pretty {
                     usize::MAX,
                     level,
                     |pretty, (field, value), level| {
-                        pretty.out.push_str(field.name);
+                        pretty.out.push_str(field.name());
                         pretty.out.push_str(": ");
                         pretty.value(*value, level);
                     },

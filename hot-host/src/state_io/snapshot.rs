@@ -282,14 +282,14 @@ pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), Snapsh
     let mut names = Vec::with_capacity(resources.len());
     for (name, value) in resources {
         let desc = successor(catalog, name)?;
-        if let Some(first) = taken.insert(desc.name, name) {
+        if let Some(first) = taken.insert(desc.name(), name) {
             return Err(SnapshotError::DuplicateResource {
-                ty: desc.name.to_owned(),
+                ty: desc.name().to_owned(),
                 first: first.to_owned(),
                 second: name.clone(),
             });
         }
-        names.push((name.clone(), desc.name.to_owned()));
+        names.push((name.clone(), desc.name().to_owned()));
         targets.push((desc, name.as_str(), value));
     }
     let mut builder = ValueBuilder::new(Mode::Migrate)
@@ -315,7 +315,7 @@ fn successor<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c TypeDesc, Snaps
         Ok(Some(desc)) => Ok(desc),
         Ok(None) => Err(SnapshotError::UnknownType {
             name: name.to_owned(),
-            types: catalog.iter().map(|d| d.name.to_owned()).collect(),
+            types: catalog.iter().map(|d| d.name().to_owned()).collect(),
         }),
         Err(conflict) => Err(SnapshotError::AmbiguousType {
             name: name.to_owned(),

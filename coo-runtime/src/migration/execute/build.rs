@@ -154,9 +154,9 @@ impl<'p> Exec<'p> {
             }
             Conv::String { old, new, .. } => {
                 // SAFETY: `src` is a valid `String` of the old build.
-                let (ptr, len) = unsafe { (old.as_str)(src) };
+                let (ptr, len) = unsafe { old.as_str(src) };
                 // SAFETY: the bytes are valid UTF-8 and stay alive during the call.
-                unsafe { (new.write_from)(dst, ptr, len) };
+                unsafe { new.write_from(dst, ptr, len) };
                 Ok(())
             }
             // SAFETY: forwarded contract.
@@ -170,13 +170,13 @@ impl<'p> Exec<'p> {
                 ..
             } => {
                 // SAFETY: `src` is a valid vector of the old build.
-                let (ptr, len) = unsafe { (old.parts)(src) };
+                let (ptr, len) = unsafe { old.parts(src) };
                 // SAFETY: `dst` is valid for writes of the new vector.
-                let buf = unsafe { (new.write_with_capacity)(dst, len) };
+                let buf = unsafe { new.write_with_capacity(dst, len) };
                 // SAFETY: both buffers hold room for `len` elements.
-                if unsafe { copy_elements(elem, old_elem.size, new_elem.size, ptr, buf, len) } {
+                if unsafe { copy_elements(elem, old_elem.size(), new_elem.size(), ptr, buf, len) } {
                     // SAFETY: the first `len` elements are built.
-                    unsafe { (new.set_len)(dst, len) };
+                    unsafe { new.set_len(dst, len) };
                     return Ok(());
                 }
                 self.frames.push(Frame {
@@ -191,7 +191,7 @@ impl<'p> Exec<'p> {
                 let scratch = raw::alloc(shape_layout(new_elem));
                 self.frames.push(Frame {
                     // SAFETY: `src` is a valid box of the old build.
-                    src: unsafe { (old.get)(src) },
+                    src: unsafe { old.get(src) },
                     dst,
                     next: 0,
                     work: Work::Boxed { conv, scratch },
@@ -202,10 +202,10 @@ impl<'p> Exec<'p> {
                 new_elem, old, new, ..
             } => {
                 // SAFETY: `src` is a valid option of the old build.
-                let inner = unsafe { (old.get)(src) };
+                let inner = unsafe { old.get(src) };
                 if inner.is_null() {
                     // SAFETY: `dst` is valid for writes of the new option.
-                    unsafe { (new.write_none)(dst) };
+                    unsafe { new.write_none(dst) };
                     return Ok(());
                 }
                 let scratch = raw::alloc(shape_layout(new_elem));
@@ -221,9 +221,9 @@ impl<'p> Exec<'p> {
                 new_elem, old, new, ..
             } => {
                 // SAFETY: `src` is a valid pool of the old build.
-                let n = unsafe { (old.slot_count)(src) };
+                let n = unsafe { old.slot_count(src) };
                 // SAFETY: `dst` is valid for writes of the new pool.
-                unsafe { (new.write_vacant)(dst, n) };
+                unsafe { new.write_vacant(dst, n) };
                 let scratch = raw::alloc(shape_layout(new_elem));
                 self.frames.push(Frame {
                     src,
@@ -271,7 +271,7 @@ impl<'p> Exec<'p> {
                     .resize(addrs + ep.old_max_fields, core::ptr::null_mut());
                 // SAFETY: `src` is a valid old value and the addresses have room for its
                 // largest variant.
-                let vi = unsafe { (old_enum.read)(src, self.addrs[addrs..].as_mut_ptr().cast()) };
+                let vi = unsafe { old_enum.read(src, self.addrs[addrs..].as_mut_ptr().cast()) };
                 match &ep.variants[vi] {
                     Some(vp) => {
                         self.frames.push(Frame {
@@ -294,8 +294,8 @@ impl<'p> Exec<'p> {
                             Some(d) => unsafe { write_default_inside(d, dst)? },
                             None => {
                                 return Err(ExecuteError::here(ExecuteErrorKind::VariantRemoved {
-                                    ty: tp.old.name.to_owned(),
-                                    variant: old_enum.variants[vi].name.to_owned(),
+                                    ty: tp.old.name().to_owned(),
+                                    variant: old_enum.variants()[vi].name().to_owned(),
                                 }));
                             }
                         }
@@ -332,9 +332,9 @@ impl<'p> Exec<'p> {
             // with hooks are planned with `copy`), referenced by nothing else.
             if let Err(message) = unsafe { hook(&old, dst) } {
                 // SAFETY: the new value is an independent copy; it is dropped once.
-                unsafe { (tp.new.glue.drop)(dst) };
+                unsafe { tp.new.glue().drop(dst) };
                 return Err(ExecuteError::here(ExecuteErrorKind::Hook {
-                    ty: tp.new.name.to_owned(),
+                    ty: tp.new.name().to_owned(),
                     message: message.into_string(),
                 }));
             }
@@ -369,7 +369,7 @@ impl<'p> Exec<'p> {
         // Check what would be lost before building anything.
         for i in *new_len..*old_len {
             // SAFETY: element `i < old_len` of the old array.
-            let p = unsafe { src.add(i * old_elem.size) };
+            let p = unsafe { src.add(i * old_elem.size()) };
             let is_default = match old_default {
                 Some(d) => {
                     // SAFETY: `p` is a valid value of `old_elem`, and `d` builds its default.
@@ -387,7 +387,7 @@ impl<'p> Exec<'p> {
         }
         let common = (*old_len).min(*new_len);
         // SAFETY: the arrays hold `common` elements each at their strides.
-        if unsafe { copy_elements(elem, old_elem.size, new_elem.size, src, dst, common) } {
+        if unsafe { copy_elements(elem, old_elem.size(), new_elem.size(), src, dst, common) } {
             // SAFETY: the elements `..common` are built.
             return unsafe { self.fill_array(conv, src, dst) };
         }
@@ -431,12 +431,12 @@ impl<'p> Exec<'p> {
         for i in common..*new_len {
             let fill = fill.as_ref().expect("planned for growing arrays");
             // SAFETY: element `i < new_len` of the new array.
-            let result = unsafe { write_default_inside(fill, dst.add(i * new_elem.size)) };
+            let result = unsafe { write_default_inside(fill, dst.add(i * new_elem.size())) };
             if let Err(e) = result {
                 // SAFETY: the defaults `common..i` were written and are dropped once; the
                 // elements `..common` were built from `src`.
                 unsafe {
-                    drop_elements(new_elem, dst.add(common * new_elem.size), i - common);
+                    drop_elements(new_elem, dst.add(common * new_elem.size()), i - common);
                     let mut rollback = Rollback::new(self.plan);
                     rollback.push_elements(elem, old_elem, new_elem, src, dst, common);
                     rollback.run();

@@ -72,7 +72,7 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
             Release::Conv(conv, src) => match conv {
                 Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. } => {}
                 // A copied string's original is given up.
-                Conv::String { old_shape, .. } => (old_shape.drop)(src),
+                Conv::String { old_shape, .. } => old_shape.drop(src),
                 Conv::Array {
                     elem,
                     old_elem,
@@ -82,7 +82,11 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
                 } => {
                     let common = (*old_len).min(*new_len);
                     // The elements an array lost held defaults: dropped here, once.
-                    drop_elements(old_elem, src.add(common * old_elem.size), old_len - common);
+                    drop_elements(
+                        old_elem,
+                        src.add(common * old_elem.size()),
+                        old_len - common,
+                    );
                     push_elements(plan, work, elem, old_elem, src, common);
                 }
                 Conv::Vec {
@@ -92,16 +96,16 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
                     old_vec,
                     ..
                 } => {
-                    let (ptr, len) = (old.parts_mut)(src);
+                    let (ptr, len) = old.parts_mut(src);
                     work.push(Release::FreeVec(old, old_vec, src));
                     push_elements(plan, work, elem, old_elem, ptr, len);
                 }
                 Conv::Box { elem, old, .. } => {
                     work.push(Release::FreeBox(old, src));
-                    work.push(Release::Conv(elem, (old.get_mut)(src)));
+                    work.push(Release::Conv(elem, old.get_mut(src)));
                 }
                 Conv::Option { elem, old, .. } => {
-                    let inner = (old.get_mut)(src);
+                    let inner = old.get_mut(src);
                     if !inner.is_null() {
                         work.push(Release::Conv(elem, inner));
                     }
@@ -130,26 +134,26 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
                 work.push(Release::Conv(elem, src));
             }
             Release::Slots { elem, glue, src, i } => {
-                if i < (glue.slot_count)(src) {
+                if i < glue.slot_count(src) {
                     work.push(Release::Slots {
                         elem,
                         glue,
                         src,
                         i: i + 1,
                     });
-                    let (_, value) = (glue.slot_mut)(src, i);
+                    let (_, value) = glue.slot_mut(src, i);
                     if !value.is_null() {
                         work.push(Release::Conv(elem, value));
                     }
                 }
             }
-            Release::FreeBox(glue, src) => (glue.free)(src),
+            Release::FreeBox(glue, src) => glue.free(src),
             Release::FreeVec(glue, vec, src) => {
                 // The elements are released: empty the vector and free its buffer.
-                (glue.set_len)(src, 0);
-                (vec.drop)(src);
+                glue.set_len(src, 0);
+                vec.drop(src);
             }
-            Release::FreePool(glue, src) => (glue.free)(src),
+            Release::FreePool(glue, src) => glue.free(src),
         }
     }
 }
@@ -167,7 +171,7 @@ fn push_elements<'p>(
     if n > 0 && conv_releases(elem, &plan.releases) {
         work.push(Release::Elements {
             elem,
-            size: old_elem.size,
+            size: old_elem.size(),
             src,
             n,
         });
@@ -190,7 +194,7 @@ unsafe fn release_type_parts<'p>(
     let tp = &plan.types[index];
     if tp.copy {
         // SAFETY: the new value is an independent copy; the old one is dropped whole, once.
-        unsafe { (tp.old.glue.drop)(src) };
+        unsafe { tp.old.glue().drop(src) };
         return;
     }
     match &tp.body {
@@ -203,7 +207,7 @@ unsafe fn release_type_parts<'p>(
             }
             for (offset, shape) in removed {
                 // SAFETY: a removed field went nowhere: it is dropped here, once.
-                unsafe { (shape.drop)(src.add(*offset)) }
+                unsafe { shape.drop(src.add(*offset)) }
             }
         }
         TypeBody::Enum(ep) => {
@@ -211,8 +215,8 @@ unsafe fn release_type_parts<'p>(
             let mut addrs = vec![core::ptr::null_mut::<u8>(); ep.old_max_fields];
             // SAFETY: `src` is a valid old value, ours alone now, with room for its fields'
             // addresses.
-            let vi = unsafe { (old_enum.read_mut)(src, addrs.as_mut_ptr()) };
-            let fields = old_enum.variants[vi].fields;
+            let vi = unsafe { old_enum.read_mut(src, addrs.as_mut_ptr()) };
+            let fields = old_enum.variants()[vi].fields();
             match &ep.variants[vi] {
                 Some(vp) => {
                     for step in &vp.fields {
@@ -225,15 +229,15 @@ unsafe fn release_type_parts<'p>(
                     }
                     for &o in &vp.removed {
                         // SAFETY: a removed field went nowhere: dropped here, once.
-                        unsafe { ((fields[o].shape)().drop)(addrs[o]) }
+                        unsafe { fields[o].shape().drop(addrs[o]) }
                     }
                 }
                 // SAFETY: a removed variant's value was replaced by a default: it is dropped
                 // whole, once.
-                None => unsafe { (tp.old.glue.drop)(src) },
+                None => unsafe { tp.old.glue().drop(src) },
             }
         }
         // SAFETY: the new value was built from a default, not from this one: dropped once.
-        TypeBody::HookOnly(_) => unsafe { (tp.old.glue.drop)(src) },
+        TypeBody::HookOnly(_) => unsafe { tp.old.glue().drop(src) },
     }
 }

@@ -66,15 +66,15 @@ unsafe fn write_default_at(
             })?
         }
         // SAFETY: an empty, valid UTF-8 string.
-        DefaultPlan::String(g) => unsafe { (g.write_from)(dst, "".as_ptr(), 0) },
+        DefaultPlan::String(g) => unsafe { g.write_from(dst, "".as_ptr(), 0) },
         DefaultPlan::EmptyVec(g) => {
             // SAFETY: `dst` is valid for writes of the vector.
-            unsafe { (g.write_with_capacity)(dst, 0) };
+            unsafe { g.write_with_capacity(dst, 0) };
         }
         // SAFETY: `dst` is valid for writes of the option.
-        DefaultPlan::None(g) => unsafe { (g.write_none)(dst) },
+        DefaultPlan::None(g) => unsafe { g.write_none(dst) },
         // SAFETY: `dst` is valid for writes of the pool.
-        DefaultPlan::EmptyPool(g) => unsafe { (g.write_vacant)(dst, 0) },
+        DefaultPlan::EmptyPool(g) => unsafe { g.write_vacant(dst, 0) },
         DefaultPlan::Array {
             elem,
             elem_shape,
@@ -83,7 +83,7 @@ unsafe fn write_default_at(
             for i in 0..*len {
                 // SAFETY: element `i < len` of the array at `dst`.
                 let written =
-                    unsafe { write_default_at(elem, dst.add(i * elem_shape.size), inner) };
+                    unsafe { write_default_at(elem, dst.add(i * elem_shape.size()), inner) };
                 if let Err(panicked) = written {
                     // SAFETY: elements `..i` were written and are dropped once.
                     unsafe { drop_elements(elem_shape, dst, i) };
@@ -101,7 +101,7 @@ unsafe fn write_default_at(
             // SAFETY: the scratch has the element's layout.
             unsafe { write_default_at(elem, scratch.ptr(), inner)? };
             // SAFETY: the scratch holds a complete value, which `write_from` moves out.
-            unsafe { (glue.write_from)(dst, scratch.ptr()) };
+            unsafe { glue.write_from(dst, scratch.ptr()) };
         }
     }
     Ok(())
@@ -121,9 +121,9 @@ pub(super) unsafe fn holds_default(
     unsafe { write_default_inside(plan, scratch.ptr())? };
     // SAFETY: both are valid values of `shape`.
     let equal = unsafe { values_equal(shape, p, scratch.ptr()) };
-    if shape.needs_drop {
+    if shape.needs_drop() {
         // SAFETY: the default was built above and is dropped once.
-        unsafe { (shape.drop)(scratch.ptr()) };
+        unsafe { shape.drop(scratch.ptr()) };
     }
     Ok(equal)
 }
@@ -190,55 +190,55 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
     // SAFETY: every arm reads the values as their shape describes them.
     unsafe {
         match next {
-            Compare::Values(shape, a, b) => match &shape.kind {
-                ShapeKind::Prim(_) | ShapeKind::Handle { .. } => bytes_equal(a, b, shape.size),
+            Compare::Values(shape, a, b) => match &shape.kind() {
+                ShapeKind::Prim(_) | ShapeKind::Handle { .. } => bytes_equal(a, b, shape.size()),
                 ShapeKind::String(g) => {
-                    let (pa, la) = (g.as_str)(a);
-                    let (pb, lb) = (g.as_str)(b);
+                    let (pa, la) = g.as_str(a);
+                    let (pb, lb) = g.as_str(b);
                     la == lb && bytes_equal(pa, pb, la)
                 }
                 ShapeKind::Array { elem, len } => {
-                    work.push(Compare::Elements(elem(), a, b, *len));
+                    work.push(Compare::Elements(elem.get(), a, b, *len));
                     true
                 }
                 ShapeKind::Vec { elem, glue } => {
-                    let (pa, la) = (glue.parts)(a);
-                    let (pb, lb) = (glue.parts)(b);
-                    work.push(Compare::Elements(elem(), pa, pb, la));
+                    let (pa, la) = glue.parts(a);
+                    let (pb, lb) = glue.parts(b);
+                    work.push(Compare::Elements(elem.get(), pa, pb, la));
                     la == lb
                 }
                 ShapeKind::Box { elem, glue } => {
-                    work.push(Compare::Values(elem(), (glue.get)(a), (glue.get)(b)));
+                    work.push(Compare::Values(elem.get(), glue.get(a), glue.get(b)));
                     true
                 }
                 ShapeKind::Option { elem, glue } => {
-                    let (pa, pb) = ((glue.get)(a), (glue.get)(b));
+                    let (pa, pb) = (glue.get(a), glue.get(b));
                     if !pa.is_null() && !pb.is_null() {
-                        work.push(Compare::Values(elem(), pa, pb));
+                        work.push(Compare::Values(elem.get(), pa, pb));
                     }
                     pa.is_null() == pb.is_null()
                 }
                 ShapeKind::Pool { elem, glue } => {
                     work.push(Compare::Slots {
-                        elem: elem(),
+                        elem: elem.get(),
                         glue,
                         a,
                         b,
                         i: 0,
                     });
-                    (glue.slot_count)(a) == (glue.slot_count)(b)
+                    glue.slot_count(a) == glue.slot_count(b)
                 }
                 ShapeKind::Named(desc) => {
-                    work.push(Compare::Types(desc(), a, b));
+                    work.push(Compare::Types(desc.get(), a, b));
                     true
                 }
             },
             Compare::Elements(elem, a, b, n) => {
-                if let ShapeKind::Prim(_) | ShapeKind::Handle { .. } = elem.kind {
-                    return bytes_equal(a, b, n * elem.size);
+                if let ShapeKind::Prim(_) | ShapeKind::Handle { .. } = elem.kind() {
+                    return bytes_equal(a, b, n * elem.size());
                 }
                 if n > 0 {
-                    let (ra, rb) = (a.add(elem.size), b.add(elem.size));
+                    let (ra, rb) = (a.add(elem.size()), b.add(elem.size()));
                     work.push(Compare::Elements(elem, ra, rb, n - 1));
                     work.push(Compare::Values(elem, a, b));
                 }
@@ -251,7 +251,7 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
                 b,
                 i,
             } => {
-                if i == (glue.slot_count)(a) {
+                if i == glue.slot_count(a) {
                     return true;
                 }
                 work.push(Compare::Slots {
@@ -261,34 +261,39 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
                     b,
                     i: i + 1,
                 });
-                let (ga, va) = (glue.slot)(a, i);
-                let (gb, vb) = (glue.slot)(b, i);
+                let (ga, va) = glue.slot(a, i);
+                let (gb, vb) = glue.slot(b, i);
                 if !va.is_null() && !vb.is_null() {
                     work.push(Compare::Values(elem, va, vb));
                 }
                 ga == gb && va.is_null() == vb.is_null()
             }
-            Compare::Types(desc, a, b) => match &desc.kind {
+            Compare::Types(desc, a, b) => match &desc.kind() {
                 TypeKind::Struct(s) => {
-                    for f in s.fields {
+                    for f in s.fields() {
                         work.push(Compare::Values(
-                            (f.shape)(),
-                            a.add(f.offset),
-                            b.add(f.offset),
+                            f.shape(),
+                            a.add(f.offset()),
+                            b.add(f.offset()),
                         ));
                     }
                     true
                 }
                 TypeKind::Enum(e) => {
-                    let max = e.variants.iter().map(|v| v.fields.len()).max().unwrap_or(0);
+                    let max = e
+                        .variants()
+                        .iter()
+                        .map(|v| v.fields().len())
+                        .max()
+                        .unwrap_or(0);
                     let mut fa = vec![core::ptr::null::<u8>(); max];
                     let mut fb = vec![core::ptr::null::<u8>(); max];
-                    let (va, vb) = ((e.read)(a, fa.as_mut_ptr()), (e.read)(b, fb.as_mut_ptr()));
+                    let (va, vb) = (e.read(a, fa.as_mut_ptr()), e.read(b, fb.as_mut_ptr()));
                     if va != vb {
                         return false;
                     }
-                    for (i, f) in e.variants[va].fields.iter().enumerate() {
-                        work.push(Compare::Values((f.shape)(), fa[i], fb[i]));
+                    for (i, f) in e.variants()[va].fields().iter().enumerate() {
+                        work.push(Compare::Values(f.shape(), fa[i], fb[i]));
                     }
                     true
                 }

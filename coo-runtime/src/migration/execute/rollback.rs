@@ -111,7 +111,7 @@ impl<'p> Rollback<'p> {
                     dst: d, new_shape, ..
                 } => {
                     // SAFETY: a default is an independent value, dropped once.
-                    unsafe { (new_shape.drop)(dst.add(*d)) }
+                    unsafe { new_shape.drop(dst.add(*d)) }
                 }
             }
         }
@@ -133,7 +133,7 @@ impl<'p> Rollback<'p> {
                 unsafe { self.push_conv(conv, old_addrs[*old_index], dst) }
             }
             // SAFETY: a default is an independent value, dropped once.
-            VariantFieldStep::Default { new_shape, .. } => unsafe { (new_shape.drop)(dst) },
+            VariantFieldStep::Default { new_shape, .. } => unsafe { new_shape.drop(dst) },
         }
     }
 
@@ -157,8 +157,8 @@ impl<'p> Rollback<'p> {
         {
             self.work.push(Undo::Elements {
                 elem,
-                old_size: old_elem.size,
-                new_size: new_elem.size,
+                old_size: old_elem.size(),
+                new_size: new_elem.size(),
                 src,
                 dst,
                 n,
@@ -240,18 +240,18 @@ impl<'p> Rollback<'p> {
                             i: i + 1,
                             n,
                         });
-                        let (_, value) = (new.slot_mut)(dst, i);
+                        let (_, value) = new.slot_mut(dst, i);
                         if !value.is_null() {
-                            self.push_conv(elem, (old.slot)(src, i).1, value);
+                            self.push_conv(elem, old.slot(src, i).1, value);
                         }
                     }
                 }
-                Undo::FreeBox(glue, dst) => (glue.free)(dst),
+                Undo::FreeBox(glue, dst) => glue.free(dst),
                 Undo::FreeVec(glue, vec, dst) => {
-                    (glue.set_len)(dst, 0);
-                    (vec.drop)(dst);
+                    glue.set_len(dst, 0);
+                    vec.drop(dst);
                 }
-                Undo::FreePool(glue, dst) => (glue.free)(dst),
+                Undo::FreePool(glue, dst) => glue.free(dst),
             }
         }
     }
@@ -265,7 +265,7 @@ impl<'p> Rollback<'p> {
                 // Shared with the old value, which keeps it.
                 Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. } => {}
                 // A copied string is the new value's alone.
-                Conv::String { new_shape, .. } => (new_shape.drop)(dst),
+                Conv::String { new_shape, .. } => new_shape.drop(dst),
                 Conv::Array {
                     elem,
                     old_elem,
@@ -275,7 +275,11 @@ impl<'p> Rollback<'p> {
                     ..
                 } => {
                     let common = (*old_len).min(*new_len);
-                    drop_elements(new_elem, dst.add(common * new_elem.size), new_len - common);
+                    drop_elements(
+                        new_elem,
+                        dst.add(common * new_elem.size()),
+                        new_len - common,
+                    );
                     self.push_elements(elem, old_elem, new_elem, src, dst, common);
                 }
                 Conv::Vec {
@@ -287,23 +291,23 @@ impl<'p> Rollback<'p> {
                     new_vec,
                     ..
                 } => {
-                    let (old_ptr, len) = (old.parts)(src);
-                    let (new_ptr, _) = (new.parts_mut)(dst);
+                    let (old_ptr, len) = old.parts(src);
+                    let (new_ptr, _) = new.parts_mut(dst);
                     self.work.push(Undo::FreeVec(new, new_vec, dst));
                     self.push_elements(elem, old_elem, new_elem, old_ptr, new_ptr, len);
                 }
                 Conv::Box { elem, old, new, .. } => {
                     self.work.push(Undo::FreeBox(new, dst));
-                    self.push_conv(elem, (old.get)(src), (new.get_mut)(dst));
+                    self.push_conv(elem, old.get(src), new.get_mut(dst));
                 }
                 Conv::Option { elem, old, new, .. } => {
-                    let inner = (new.get_mut)(dst);
+                    let inner = new.get_mut(dst);
                     if !inner.is_null() {
-                        self.push_conv(elem, (old.get)(src), inner);
+                        self.push_conv(elem, old.get(src), inner);
                     }
                 }
                 Conv::Pool { elem, old, new, .. } => {
-                    let n = (new.slot_count)(dst);
+                    let n = new.slot_count(dst);
                     self.push_pool(elem, old, new, src, dst, n);
                 }
                 Conv::Named(index) => self.undo_type(*index, src, dst),
@@ -318,7 +322,7 @@ impl<'p> Rollback<'p> {
         let tp = &self.plan.types[index];
         if tp.copy {
             // SAFETY: the new value is an independent copy: dropped whole, once.
-            unsafe { (tp.new.glue.drop)(dst) };
+            unsafe { tp.new.glue().drop(dst) };
             return;
         }
         match &tp.body {
@@ -328,24 +332,24 @@ impl<'p> Rollback<'p> {
                 let (old_enum, new_enum) = enums(tp.old, tp.new);
                 let mut old_addrs = vec![core::ptr::null::<u8>(); ep.old_max_fields];
                 // SAFETY: `src` is the unchanged old value.
-                let vi = unsafe { (old_enum.read)(src, old_addrs.as_mut_ptr()) };
+                let vi = unsafe { old_enum.read(src, old_addrs.as_mut_ptr()) };
                 match &ep.variants[vi] {
                     Some(vp) => {
-                        let max = new_enum.variants.iter().map(|v| v.fields.len()).max();
+                        let max = new_enum.variants().iter().map(|v| v.fields().len()).max();
                         let mut new_addrs = vec![core::ptr::null_mut::<u8>(); max.unwrap_or(0)];
                         // SAFETY: `dst` holds the new value built from `src`, ours alone.
-                        unsafe { (new_enum.read_mut)(dst, new_addrs.as_mut_ptr()) };
+                        unsafe { new_enum.read_mut(dst, new_addrs.as_mut_ptr()) };
                         for (j, step) in vp.fields.iter().enumerate() {
                             // SAFETY: field `j` of the new variant was built by `step`.
                             unsafe { self.push_variant_field(step, &old_addrs, new_addrs[j]) }
                         }
                     }
                     // SAFETY: built from a default: an independent value, dropped once.
-                    None => unsafe { (tp.new.glue.drop)(dst) },
+                    None => unsafe { tp.new.glue().drop(dst) },
                 }
             }
             // SAFETY: built from a default: an independent value, dropped once.
-            TypeBody::HookOnly(_) => unsafe { (tp.new.glue.drop)(dst) },
+            TypeBody::HookOnly(_) => unsafe { tp.new.glue().drop(dst) },
         }
     }
 }

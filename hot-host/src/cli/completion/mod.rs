@@ -64,15 +64,17 @@ impl CompletionIndex {
                         name,
                         signature: desc.signature(),
                         args: desc
-                            .params
+                            .params()
                             .iter()
-                            .filter(|p| !matches!(p.kind, ValueKind::Ref(_) | ValueKind::RefMut(_)))
-                            .map(|p| format!("{}: {}", p.name, p.kind.text()))
+                            .filter(|p| {
+                                !matches!(p.kind(), ValueKind::Ref(_) | ValueKind::RefMut(_))
+                            })
+                            .map(|p| format!("{}: {}", p.name(), p.kind().text()))
                             .collect(),
                     }
                 })
                 .collect(),
-            types: host.catalog().iter().map(|d| d.name.to_owned()).collect(),
+            types: host.catalog().iter().map(|d| d.name().to_owned()).collect(),
             resources: values::resources(host.state()),
             watched: watches.paths().map(str::to_owned).collect(),
         }

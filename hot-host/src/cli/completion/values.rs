@@ -102,7 +102,7 @@ pub fn resources(state: &State) -> Vec<(String, Node)> {
     let mut budget = MAX_NODES;
     state
         .resources()
-        .map(|r| (r.desc().name.to_owned(), object(r.view(), &mut budget, 0)))
+        .map(|r| (r.desc().name().to_owned(), object(r.view(), &mut budget, 0)))
         .collect()
 }
 
@@ -115,13 +115,13 @@ fn object(value: ValueView<'_>, budget: &mut usize, depth: usize) -> Node {
     let fields = value
         .fields()
         .into_iter()
-        .map(|(f, view)| (f.name.to_owned(), node(view, budget, depth + 1)))
+        .map(|(f, view)| (f.name().to_owned(), node(view, budget, depth + 1)))
         .collect();
-    match &value.desc().kind {
+    match &value.desc().kind() {
         TypeKind::Struct(_) => Node::Struct { ty, fields },
         TypeKind::Enum(e) => Node::Enum {
             ty,
-            variants: e.variants.iter().map(|v| v.name.to_owned()).collect(),
+            variants: e.variants().iter().map(|v| v.name().to_owned()).collect(),
             current: value.variant().unwrap_or_default().to_owned(),
             fields,
         },
@@ -133,7 +133,7 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
     if *budget == 0 || depth >= MAX_DEPTH {
         return Node::Leaf { ty };
     }
-    match view.shape().kind {
+    match view.shape().kind() {
         ShapeKind::Named(_) => match view.value() {
             Ok(value) => object(value, budget, depth),
             Err(_) => Node::Leaf { ty },
@@ -147,14 +147,14 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
             Ok(Some(inner)) => node(inner, budget, depth),
             _ => Node::Leaf { ty },
         },
-        ShapeKind::Array { elem, len } => elements(view.ptr(), elem(), len, ty, budget, depth),
+        ShapeKind::Array { elem, len } => elements(view.ptr(), elem.get(), *len, ty, budget, depth),
         ShapeKind::Vec { elem, glue } => {
             // SAFETY: the view is of a valid `Vec` (the contract of `FieldView`), which the
             // state's borrow keeps alive and unchanged while the tree is built. (Not
             // `FieldView::elements`: it would collect a view of every element of a long `Vec`
             // at every refresh, where only the first few fit in the tree.)
-            let (buf, len) = unsafe { (glue.parts)(view.ptr()) };
-            elements(buf, elem(), len, ty, budget, depth)
+            let (buf, len) = unsafe { glue.parts(view.ptr()) };
+            elements(buf, elem.get(), len, ty, budget, depth)
         }
         ShapeKind::Pool { .. } => {
             let entries = view.pool_entries().unwrap_or_default();
@@ -179,7 +179,7 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
 /// The node of `len` elements of `elem` from `base`, the first as many as the budget allows.
 fn elements(
     base: *const u8,
-    elem: &'static Shape,
+    elem: &Shape,
     len: usize,
     ty: String,
     budget: &mut usize,
@@ -194,7 +194,7 @@ fn elements(
         // SAFETY: `base` is the start of `len` valid elements of `elem` inside the borrowed
         // state (an array's own memory, or a `Vec`'s buffer), and element `i < len` lies at
         // `i * size` from it.
-        let element = unsafe { FieldView::new(elem, base.add(i * elem.size)) };
+        let element = unsafe { FieldView::new(elem, base.add(i * elem.size())) };
         nodes.push((i, node(element, budget, depth + 1)));
     }
     Node::Elements {

@@ -3,6 +3,7 @@
 //! [`ValueBuilder::run`]).
 
 use super::*;
+use coo_runtime::descriptors::layout::{BoxGlue, OptionGlue};
 
 /// A fixed-size array whose elements are being built in place.
 pub(super) struct ArrayFrame<'j, 'v> {
@@ -37,7 +38,7 @@ pub(super) struct MovedFrame<'j, 'v> {
     content: Option<Task<'j, 'v>>,
     scratch: Scratch,
     dst: *mut u8,
-    write: unsafe fn(dst: *mut u8, src: *mut u8),
+    write: MoveIn,
 }
 
 /// A pool whose occupied slots are being built, in slot order.
@@ -60,6 +61,30 @@ pub(super) struct PoolFrame<'j, 'v> {
     saved: Saved<'v>,
 }
 
+/// How a [`MovedFrame`]'s value goes into its container: the glue of a `Box` or an `Option`,
+/// of a shape the state's images keep alive while the value is built.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum MoveIn {
+    Box(&'static BoxGlue),
+    Some(&'static OptionGlue),
+}
+
+impl MoveIn {
+    /// Moves the value at `src` into a new container at `dst`.
+    ///
+    /// # Safety
+    /// `dst` is valid for writes of the container, `src` holds a valid value of its element,
+    /// which the caller gives up.
+    unsafe fn write(self, dst: *mut u8, src: *mut u8) {
+        match self {
+            // SAFETY: the caller's contract is the glue's.
+            MoveIn::Box(glue) => unsafe { glue.write_from(dst, src) },
+            // SAFETY: as above.
+            MoveIn::Some(glue) => unsafe { glue.write_some(dst, src) },
+        }
+    }
+}
+
 impl<'j, 'v> Frame<'j, 'v> {
     /// The frame of a `Box` or `Some` of `elem` at `dst`, moved in by `write`.
     pub(super) fn moved(
@@ -67,7 +92,7 @@ impl<'j, 'v> Frame<'j, 'v> {
         json: &'j JsonValue,
         saved: Saved<'v>,
         dst: *mut u8,
-        write: unsafe fn(dst: *mut u8, src: *mut u8),
+        write: MoveIn,
     ) -> Self {
         let scratch = Scratch::for_shape(elem);
         Frame::Moved(MovedFrame {
@@ -169,7 +194,7 @@ impl<'v> ValueBuilder<'v> {
         let i = frame.next;
         if let Some(item) = items.get(i) {
             // SAFETY: element `i < len` of the array at `dst`.
-            let at = unsafe { dst.add(i * elem.size) };
+            let at = unsafe { dst.add(i * elem.size()) };
             return Ok(Some((
                 Task::of_shape(elem, item, at, saved),
                 Some(Seg::Index(i)),
@@ -178,7 +203,7 @@ impl<'v> ValueBuilder<'v> {
         if let Some(fill) = &frame.fill {
             for i in items.len()..len {
                 // SAFETY: element `i < len` of the array at `dst`.
-                if let Err(e) = unsafe { write_default(fill, dst.add(i * elem.size)) } {
+                if let Err(e) = unsafe { write_default(fill, dst.add(i * elem.size())) } {
                     // SAFETY: elements `..i` were built or filled above and are dropped once.
                     unsafe { drop_elements(elem, dst, i) };
                     return Err(self.within(Seg::Index(i), |b| b.default_panicked(e)));
@@ -206,7 +231,7 @@ impl<'v> ValueBuilder<'v> {
             return Err(self.expected(shape, json));
         };
         // SAFETY: `dst` is valid for writes of the vector.
-        let buf = unsafe { (glue.write_with_capacity)(dst, items.len()) };
+        let buf = unsafe { glue.write_with_capacity(dst, items.len()) };
         Ok(Some(Frame::Vec(VecFrame {
             shape,
             elem,
@@ -243,8 +268,8 @@ impl<'v> ValueBuilder<'v> {
                 // SAFETY: the first `next` elements are built: the vector takes them over and
                 // its drop glue drops them, once, and frees the buffer.
                 unsafe {
-                    (glue.set_len)(dst, frame.next);
-                    (shape.drop)(dst);
+                    glue.set_len(dst, frame.next);
+                    shape.drop(dst);
                 }
                 return Err(e);
             }
@@ -252,14 +277,14 @@ impl<'v> ValueBuilder<'v> {
         let i = frame.next;
         if let Some(item) = items.get(i) {
             // SAFETY: the buffer has room for `items.len()` elements.
-            let at = unsafe { buf.add(i * elem.size) };
+            let at = unsafe { buf.add(i * elem.size()) };
             return Ok(Some((
                 Task::of_shape(elem, item, at, saved),
                 Some(Seg::Index(i)),
             )));
         }
         // SAFETY: all `items.len()` elements are built, within the capacity.
-        unsafe { (glue.set_len)(dst, items.len()) };
+        unsafe { glue.set_len(dst, items.len()) };
         Ok(None)
     }
 
@@ -274,7 +299,7 @@ impl<'v> ValueBuilder<'v> {
             Some(Ok(())) => {
                 // SAFETY: the scratch holds a complete value, which `write` moves into the
                 // container at `dst`; the scratch is then only freed, when the frame is dropped.
-                unsafe { (frame.write)(frame.dst, frame.scratch.ptr()) };
+                unsafe { frame.write.write(frame.dst, frame.scratch.ptr()) };
                 Ok(None)
             }
             // Nothing is left in the scratch (the content's own frames dropped what it built).
@@ -358,7 +383,7 @@ impl<'v> ValueBuilder<'v> {
             ));
         }
         // SAFETY: `dst` is valid for writes of the pool.
-        unsafe { (glue.write_vacant)(dst, slots) };
+        unsafe { glue.write_vacant(dst, slots) };
         Ok(Some(Frame::Pool(Box::new(PoolFrame {
             shape,
             elem,
@@ -388,14 +413,18 @@ impl<'v> ValueBuilder<'v> {
                 let (i, generation, _) = frame.occupied[frame.set];
                 // SAFETY: slots are set in order; the scratch holds a complete value, which
                 // `set_slot` moves into the pool; the scratch is then only reused or freed.
-                unsafe { (frame.glue.set_slot)(frame.dst, i, generation, frame.scratch.ptr()) };
+                unsafe {
+                    frame
+                        .glue
+                        .set_slot(frame.dst, i, generation, frame.scratch.ptr())
+                };
                 frame.set += 1;
                 frame.next += 1;
             }
             Some(Err(e)) => {
                 // SAFETY: the pool holds slots `..next`, set in order: a valid pool, which its
                 // drop glue drops with the values in it, once.
-                unsafe { (frame.shape.drop)(frame.dst) };
+                unsafe { frame.shape.drop(frame.dst) };
                 return Err(e);
             }
         }
@@ -410,7 +439,9 @@ impl<'v> ValueBuilder<'v> {
                     let generation = frame.vacant.get(&i).copied().unwrap_or(0);
                     // SAFETY: slots are set in order; a null source leaves the slot vacant.
                     unsafe {
-                        (frame.glue.set_slot)(frame.dst, i, generation, core::ptr::null_mut())
+                        frame
+                            .glue
+                            .set_slot(frame.dst, i, generation, core::ptr::null_mut())
                     };
                     frame.next += 1;
                 }
@@ -466,7 +497,7 @@ impl<'v> ValueBuilder<'v> {
     ) -> Result<(u32, u32), ValueError> {
         let expected = format!(
             "`Handle<{0}>` (`{{\"handle\":\"{0}\",\"index\":i,\"generation\":g}}`)",
-            target.name
+            target.name()
         );
         let (
             JsonValue::Object(members),
@@ -489,7 +520,7 @@ impl<'v> ValueBuilder<'v> {
             return Err(ValueError::at(
                 self.path(),
                 ValueErrorKind::HandleTarget {
-                    expected: target.name.to_owned(),
+                    expected: target.name().to_owned(),
                     found: name.clone(),
                 },
             ));

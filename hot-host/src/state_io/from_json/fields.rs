@@ -57,14 +57,14 @@ impl<'v> ValueBuilder<'v> {
         dst: *mut u8,
         saved: Option<&'v TypeLayout>,
     ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
-        let e = match &desc.kind {
+        let e = match &desc.kind() {
             TypeKind::Struct(s) => {
                 let dsts: Vec<*mut u8> = s
-                    .fields
+                    .fields()
                     .iter()
                     // SAFETY: the offsets come from `offset_of!` on this type, so each field
                     // lies inside the value at `dst`.
-                    .map(|f| unsafe { dst.add(f.offset) })
+                    .map(|f| unsafe { dst.add(f.offset()) })
                     .collect();
                 let saved = match saved.map(|t| &t.kind) {
                     Some(LayoutKind::Struct { fields, .. }) => Some(fields.as_slice()),
@@ -73,8 +73,8 @@ impl<'v> ValueBuilder<'v> {
                 let of = FieldsOf {
                     desc,
                     variant: None,
-                    style: s.style,
-                    fields: s.fields,
+                    style: s.style(),
+                    fields: s.fields(),
                     saved,
                 };
                 return self.open_fields(&of, Some(json), dsts, Then::Struct);
@@ -91,7 +91,7 @@ impl<'v> ValueBuilder<'v> {
                     format!(
                         "`{}` (a variant's name, or an object of one member from a variant's name to its fields; \
                          its variants are {})",
-                        desc.name,
+                        desc.name(),
                         list(&variant_names(e))
                     ),
                     other,
@@ -100,28 +100,28 @@ impl<'v> ValueBuilder<'v> {
         };
         let index = match self.mode {
             Mode::Migrate => {
-                matching::successor(ItemKind::Variant, tag, e.variants).map_err(|conflict| {
+                matching::successor(ItemKind::Variant, tag, e.variants()).map_err(|conflict| {
                     ValueError::at(self.path(), ValueErrorKind::Conflict { conflict })
                 })?
             }
-            Mode::Exact => e.variants.iter().position(|v| v.name == tag),
+            Mode::Exact => e.variants().iter().position(|v| v.name() == tag),
         };
         let Some(index) = index else {
             return Err(ValueError::at(
                 self.path(),
                 ValueErrorKind::UnknownVariant {
-                    ty: desc.name.to_owned(),
+                    ty: desc.name().to_owned(),
                     variant: tag.clone(),
                     variants: variant_names(e),
                 },
             ));
         };
-        let variant = &e.variants[index];
-        if variant.name != tag {
+        let variant = &e.variants()[index];
+        if variant.name() != tag {
             self.report
-                .entry(desc.name)
+                .entry(desc.name())
                 .renamed
-                .insert((tag.clone(), variant.name.to_owned()));
+                .insert((tag.clone(), variant.name().to_owned()));
         }
         let saved = match saved.map(|t| &t.kind) {
             Some(LayoutKind::Enum { variants, .. }) => variants
@@ -130,7 +130,7 @@ impl<'v> ValueBuilder<'v> {
                 .map(|v| v.fields.as_slice()),
             _ => None,
         };
-        let (layout, offsets) = coo_runtime::storage::scratch::variant_layout(variant.fields);
+        let (layout, offsets) = coo_runtime::storage::scratch::variant_layout(variant.fields());
         let scratch = Scratch::new(layout);
         let dsts: Vec<*mut u8> = offsets
             .iter()
@@ -139,9 +139,9 @@ impl<'v> ValueBuilder<'v> {
             .collect();
         let of = FieldsOf {
             desc,
-            variant: Some(variant.name),
-            style: variant.style,
-            fields: variant.fields,
+            variant: Some(variant.name()),
+            style: variant.style(),
+            fields: variant.fields(),
             saved,
         };
         let then = Then::Variant {
@@ -221,7 +221,7 @@ impl<'v> ValueBuilder<'v> {
             let i = frame.next;
             match &frame.sources[i] {
                 FieldSource::Member(key, value) => {
-                    let shape = (field.shape)();
+                    let shape = field.shape();
                     let saved = saved
                         .and_then(|fields| fields.iter().find(|f| f.name == *key))
                         .map(|f| &f.ty);
@@ -234,14 +234,14 @@ impl<'v> ValueBuilder<'v> {
                     match unsafe { write_default(plan, frame.dsts[i]) } {
                         Ok(()) => {
                             let name = match variant {
-                                Some(v) => format!("{v}.{}", field.name),
-                                None => field.name.to_owned(),
+                                Some(v) => format!("{v}.{}", field.name()),
+                                None => field.name().to_owned(),
                             };
-                            self.report.entry(desc.name).added.insert(name);
+                            self.report.entry(desc.name()).added.insert(name);
                             frame.next += 1;
                         }
                         Err(e) => {
-                            result = Err(self.within(Seg::Name(field.name.to_owned()), |b| {
+                            result = Err(self.within(Seg::Name(field.name().to_owned()), |b| {
                                 b.default_panicked(e)
                             }));
                         }
@@ -260,10 +260,10 @@ impl<'v> ValueBuilder<'v> {
         if let Then::Variant { e, index, dst, .. } = frame.then {
             // SAFETY: every field of the variant is built at `dsts`; `write` moves them into the
             // enum at `dst`, and the scratch is then only freed, when the frame is dropped.
-            unsafe { (e.write)(dst, index, frame.dsts.as_ptr()) };
+            unsafe { e.write(dst, index, frame.dsts.as_ptr()) };
             self.path.pop();
         }
-        self.report.entry(desc.name).values += 1;
+        self.report.entry(desc.name()).values += 1;
         Ok(None)
     }
 
@@ -284,8 +284,8 @@ impl<'v> ValueBuilder<'v> {
             ..
         } = *of;
         let ty_text = match variant {
-            Some(v) => format!("{}::{v}", desc.name),
-            None => desc.name.to_owned(),
+            Some(v) => format!("{}::{v}", desc.name()),
+            None => desc.name().to_owned(),
         };
         let report_name = |name: &str| match variant {
             Some(v) => format!("{v}.{name}"),
@@ -295,7 +295,12 @@ impl<'v> ValueBuilder<'v> {
             None => Vec::new(),
             Some(json) => self.members(style, fields.len(), json, &ty_text)?,
         };
-        let field_names = || fields.iter().map(|f| f.name.to_owned()).collect::<Vec<_>>();
+        let field_names = || {
+            fields
+                .iter()
+                .map(|f| f.name().to_owned())
+                .collect::<Vec<_>>()
+        };
         // Which member each field takes: as a reload matches fields (`coo_runtime`'s
         // `matching`), by name only for `Exact`.
         let member_names: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
@@ -319,9 +324,9 @@ impl<'v> ValueBuilder<'v> {
         for (field, source) in fields.iter().zip(&matched.sources) {
             if let Some(Source::Renamed(m)) = *source {
                 self.report
-                    .entry(desc.name)
+                    .entry(desc.name())
                     .renamed
-                    .insert((report_name(&members[m].0), report_name(field.name)));
+                    .insert((report_name(&members[m].0), report_name(field.name())));
             }
         }
         let sources: Vec<Option<usize>> = (0..fields.len()).map(|n| matched.source(n)).collect();
@@ -333,7 +338,7 @@ impl<'v> ValueBuilder<'v> {
             match self.mode {
                 Mode::Migrate => {
                     self.report
-                        .entry(desc.name)
+                        .entry(desc.name())
                         .dropped
                         .insert(report_name(key));
                 }
@@ -360,16 +365,13 @@ impl<'v> ValueBuilder<'v> {
                     self.path(),
                     ValueErrorKind::FieldNotGiven {
                         ty: ty_text,
-                        field: field.name.to_owned(),
+                        field: field.name().to_owned(),
                         fields: field_names(),
                     },
                 ));
             }
-            let shape = (field.shape)();
-            let plan = field
-                .default
-                .map(DefaultPlan::Write)
-                .or_else(|| DefaultPlan::for_shape(shape));
+            let shape = field.shape();
+            let plan = DefaultPlan::for_field(field);
             let Some(plan) = plan else {
                 let field_ty = shape_text(shape);
                 let spare: Vec<String> = members
@@ -390,11 +392,11 @@ impl<'v> ValueBuilder<'v> {
                     self.path(),
                     ValueErrorKind::MissingField {
                         ty: ty_text,
-                        field: field.name.to_owned(),
+                        field: field.name().to_owned(),
                         field_ty: field_ty.clone(),
                         fix: format!(
                             "add `#[coo(default = ...)]` to field `{}`, implement `Default` for `{field_ty}`{rename}",
-                            field.name
+                            field.name()
                         ),
                     },
                 ));
@@ -456,5 +458,5 @@ impl<'v> ValueBuilder<'v> {
 }
 
 fn variant_names(e: &EnumDesc) -> Vec<String> {
-    e.variants.iter().map(|v| v.name.to_owned()).collect()
+    e.variants().iter().map(|v| v.name().to_owned()).collect()
 }

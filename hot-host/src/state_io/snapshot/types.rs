@@ -8,7 +8,7 @@ pub fn schema_of(state: &State) -> Schema {
     let mut descs: BTreeMap<&str, &TypeDesc> = BTreeMap::new();
     let mut stack = state.descs();
     while let Some(desc) = stack.pop() {
-        if descs.insert(desc.name, desc).is_some() {
+        if descs.insert(desc.name(), desc).is_some() {
             continue;
         }
         for_each_field_shape(desc, &mut |shape| nested_types(shape, &mut stack));
@@ -22,26 +22,26 @@ pub fn schema_of(state: &State) -> Schema {
 }
 
 pub(super) fn for_each_field_shape<'d>(desc: &'d TypeDesc, f: &mut dyn FnMut(&'d Shape)) {
-    match &desc.kind {
-        TypeKind::Struct(s) => s.fields.iter().for_each(|field| f((field.shape)())),
+    match &desc.kind() {
+        TypeKind::Struct(s) => s.fields().iter().for_each(|field| f(field.shape())),
         TypeKind::Enum(e) => e
-            .variants
+            .variants()
             .iter()
-            .flat_map(|v| v.fields)
-            .for_each(|field| f((field.shape)())),
+            .flat_map(|v| v.fields())
+            .for_each(|field| f(field.shape())),
     }
 }
 
 pub(super) fn nested_types<'d>(shape: &'d Shape, out: &mut Vec<&'d TypeDesc>) {
-    match &shape.kind {
+    match &shape.kind() {
         ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         ShapeKind::Array { elem, .. }
         | ShapeKind::Vec { elem, .. }
         | ShapeKind::Box { elem, .. }
         | ShapeKind::Option { elem, .. }
-        | ShapeKind::Pool { elem, .. } => nested_types(elem(), out),
-        ShapeKind::Handle { target } => out.push(target()),
-        ShapeKind::Named(desc) => out.push(desc()),
+        | ShapeKind::Pool { elem, .. } => nested_types(elem.get(), out),
+        ShapeKind::Handle { target } => out.push(target.get()),
+        ShapeKind::Named(desc) => out.push(desc.get()),
     }
 }
 

@@ -32,7 +32,7 @@ pub fn vacant_slots(state: &State) -> VacantSlots {
     };
     walk.find_types_holding_pools(state);
     for resource in state.resources() {
-        walk.path.push(Seg::Name(resource.desc().name.to_owned()));
+        walk.path.push(Seg::Name(resource.desc().name().to_owned()));
         if walk.type_holds_pool(resource.desc()) {
             walk.walk(Visit::Object(resource.view()));
         }
@@ -89,14 +89,14 @@ impl VacantWalk {
     }
 
     fn shape_holds_pool(&self, shape: &Shape) -> bool {
-        match &shape.kind {
+        match &shape.kind() {
             ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => false,
             ShapeKind::Pool { .. } => true,
             ShapeKind::Array { elem, .. }
             | ShapeKind::Vec { elem, .. }
             | ShapeKind::Box { elem, .. }
-            | ShapeKind::Option { elem, .. } => self.shape_holds_pool(elem()),
-            ShapeKind::Named(desc) => self.type_holds_pool(desc()),
+            | ShapeKind::Option { elem, .. } => self.shape_holds_pool(elem.get()),
+            ShapeKind::Named(desc) => self.type_holds_pool(desc.get()),
         }
     }
 
@@ -123,7 +123,7 @@ impl VacantWalk {
                     for (field, view) in value.fields().into_iter().rev() {
                         stack.push(Visit::Leave);
                         stack.push(Visit::Value(view));
-                        stack.push(Visit::Enter(Seg::Name(field.name.to_owned())));
+                        stack.push(Visit::Enter(Seg::Name(field.name().to_owned())));
                     }
                     if let Some(variant) = variant {
                         stack.push(Visit::Enter(Seg::Name(variant.to_owned())));
@@ -136,7 +136,7 @@ impl VacantWalk {
             if !self.shape_holds_pool(shape) {
                 continue;
             }
-            match &shape.kind {
+            match &shape.kind() {
                 ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => {}
                 ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
                     let elements = view.elements().expect(MATCHED);
@@ -154,11 +154,11 @@ impl VacantWalk {
                 }
                 ShapeKind::Pool { glue, .. } => {
                     // SAFETY: the view is a valid pool, borrowed from the state for the walk.
-                    let slots = unsafe { (glue.slot_count)(view.ptr()) };
+                    let slots = unsafe { glue.slot_count(view.ptr()) };
                     let vacant: Vec<(u32, u32)> = (0..slots)
                         .filter_map(|i| {
                             // SAFETY: `i < slot_count`.
-                            let (generation, value) = unsafe { (glue.slot)(view.ptr(), i) };
+                            let (generation, value) = unsafe { glue.slot(view.ptr(), i) };
                             value.is_null().then_some((i as u32, generation))
                         })
                         .collect();

@@ -123,7 +123,7 @@ impl<'p> Exec<'p> {
                 // SAFETY: every field of the new variant is built in the scratch buffer; `write`
                 // moves them out, and the scratch is then only freed.
                 unsafe {
-                    (new_enum.write)(dst, vp.new_index, self.addrs[fields..].as_ptr());
+                    new_enum.write(dst, vp.new_index, self.addrs[fields..].as_ptr());
                     raw::dealloc(scratch, vp.scratch);
                 }
                 self.addrs.truncate(addrs);
@@ -150,7 +150,7 @@ impl<'p> Exec<'p> {
                 while i < len {
                     // SAFETY: element `i < len` of each buffer.
                     let (s, d) =
-                        unsafe { (src.add(i * old_elem.size), dst.add(i * new_elem.size)) };
+                        unsafe { (src.add(i * old_elem.size()), dst.add(i * new_elem.size())) };
                     i += 1;
                     self.set_next(i);
                     // SAFETY: as above.
@@ -165,7 +165,7 @@ impl<'p> Exec<'p> {
                     Conv::Array { .. } => unsafe { self.fill_array(conv, src, dst) },
                     Conv::Vec { new, .. } => {
                         // SAFETY: the first `len` elements are built.
-                        unsafe { (new.set_len)(at, len) };
+                        unsafe { new.set_len(at, len) };
                         Ok(())
                     }
                     _ => unreachable!("matched above"),
@@ -185,21 +185,19 @@ impl<'p> Exec<'p> {
                     // SAFETY: slot `next - 1` of the old pool was built in the scratch, which
                     // `set_slot` moves out of.
                     unsafe {
-                        let (generation, _) = (old.slot)(src, next - 1);
-                        (new.set_slot)(dst_pool, next - 1, generation, scratch.as_ptr());
+                        let (generation, _) = old.slot(src, next - 1);
+                        new.set_slot(dst_pool, next - 1, generation, scratch.as_ptr());
                     }
                     self.set_pending(false);
                 }
                 let mut i = next;
                 while i < n {
                     // SAFETY: `i < slot_count`.
-                    let (generation, value) = unsafe { (old.slot)(src, i) };
+                    let (generation, value) = unsafe { old.slot(src, i) };
                     i += 1;
                     if value.is_null() {
                         // SAFETY: slots are set in order; a null source leaves it vacant.
-                        unsafe {
-                            (new.set_slot)(dst_pool, i - 1, generation, core::ptr::null_mut())
-                        };
+                        unsafe { new.set_slot(dst_pool, i - 1, generation, core::ptr::null_mut()) };
                         continue;
                     }
                     self.set_next(i);
@@ -210,7 +208,7 @@ impl<'p> Exec<'p> {
                         return Ok(());
                     }
                     // SAFETY: the scratch holds a complete value, which `set_slot` moves out.
-                    unsafe { (new.set_slot)(dst_pool, i - 1, generation, scratch.as_ptr()) };
+                    unsafe { new.set_slot(dst_pool, i - 1, generation, scratch.as_ptr()) };
                     self.set_pending(false);
                 }
                 self.frames.pop();
@@ -219,9 +217,8 @@ impl<'p> Exec<'p> {
                 Ok(())
             }
             Work::Boxed { conv, scratch } => {
-                let (elem, put) = match conv {
-                    Conv::Box { elem, new, .. } => (elem, new.write_from),
-                    Conv::Option { elem, new, .. } => (elem, new.write_some),
+                let elem = match conv {
+                    Conv::Box { elem, .. } | Conv::Option { elem, .. } => elem,
                     _ => unreachable!("a boxed frame builds a box or an option"),
                 };
                 if next == 0 {
@@ -233,10 +230,14 @@ impl<'p> Exec<'p> {
                     }
                 }
                 self.frames.pop();
-                // SAFETY: the scratch holds a complete value, which `put` moves into the new
-                // container at `dst`; the scratch is then only freed.
+                // SAFETY: the scratch holds a complete value, which the new container's glue
+                // moves into the container at `dst`; the scratch is then only freed.
                 unsafe {
-                    put(dst, scratch.as_ptr());
+                    match conv {
+                        Conv::Box { new, .. } => new.write_from(dst, scratch.as_ptr()),
+                        Conv::Option { new, .. } => new.write_some(dst, scratch.as_ptr()),
+                        _ => unreachable!("a boxed frame builds a box or an option"),
+                    }
                     raw::dealloc(scratch, boxed_scratch(conv));
                 }
                 Ok(())
@@ -313,7 +314,8 @@ impl<'p> Exec<'p> {
                         VariantFieldStep::Convert { field, .. }
                         | VariantFieldStep::Default { field, .. } => field,
                     };
-                    e.inside_name(field).inside_name(old_enum.variants[vi].name)
+                    e.inside_name(field)
+                        .inside_name(old_enum.variants()[vi].name())
                 }
                 Work::Elements { conv, at, .. } => {
                     match conv {
@@ -336,7 +338,7 @@ impl<'p> Exec<'p> {
                             rollback.push_elements(elem, old_elem, new_elem, src, dst, failed);
                             rollback.run();
                             // The vector is empty (length 0) and owns its buffer.
-                            (new_vec.drop)(at);
+                            new_vec.drop(at);
                         }
                         _ => unreachable!("an elements frame builds an array or a vector"),
                     }

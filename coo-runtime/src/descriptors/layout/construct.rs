@@ -1,0 +1,192 @@
+//! The `const fn` constructors of the descriptor types: the only way to build one, used by the
+//! code `#[derive(CooType)]` generates (through `coo_runtime::__private`), by the standard types'
+//! shapes ([`crate::descriptors::std_fields`]) and by `Pool`/`Handle`. Each takes the fields in
+//! their declaration order; what they mean is documented on the accessors.
+
+use crate::descriptors::layout::glue::{
+    BoxGlue, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue, VecGlue, WriteFn,
+};
+use crate::descriptors::layout::shape::{Shape, ShapeKind, ShapeLink, TypeLink};
+use crate::descriptors::layout::{
+    EnumDesc, EnumRepr, FieldDesc, FieldsStyle, StructDesc, TypeDesc, TypeKind, VariantDesc,
+};
+
+#[allow(clippy::too_many_arguments)]
+pub const fn type_desc(
+    name: &'static str,
+    rust_name: &'static str,
+    rename_from: &'static [&'static str],
+    size: usize,
+    align: usize,
+    needs_drop: bool,
+    kind: TypeKind,
+    glue: TypeGlue,
+) -> TypeDesc {
+    TypeDesc {
+        name,
+        rust_name,
+        rename_from,
+        size,
+        align,
+        needs_drop,
+        kind,
+        glue,
+    }
+}
+
+pub const fn type_glue(
+    drop: unsafe fn(*mut u8),
+    default: fn() -> Option<WriteFn>,
+    hook: Option<HookFn>,
+) -> TypeGlue {
+    TypeGlue {
+        drop,
+        default,
+        hook,
+    }
+}
+
+pub const fn struct_kind(style: FieldsStyle, fields: &'static [FieldDesc]) -> TypeKind {
+    TypeKind::Struct(StructDesc { style, fields })
+}
+
+pub const fn enum_kind(
+    repr: EnumRepr,
+    variants: &'static [VariantDesc],
+    read: unsafe fn(value: *const u8, fields_out: *mut *const u8) -> usize,
+    read_mut: unsafe fn(value: *mut u8, fields_out: *mut *mut u8) -> usize,
+    write: unsafe fn(dst: *mut u8, variant: usize, fields_in: *const *mut u8),
+) -> TypeKind {
+    TypeKind::Enum(EnumDesc {
+        repr,
+        variants,
+        read,
+        read_mut,
+        write,
+    })
+}
+
+pub const fn variant_desc(
+    name: &'static str,
+    discriminant: i128,
+    style: FieldsStyle,
+    fields: &'static [FieldDesc],
+    rename_from: &'static [&'static str],
+) -> VariantDesc {
+    VariantDesc {
+        name,
+        discriminant,
+        style,
+        fields,
+        rename_from,
+    }
+}
+
+pub const fn field_desc(
+    name: &'static str,
+    offset: usize,
+    shape: fn() -> &'static Shape,
+    rename_from: &'static [&'static str],
+    default: Option<WriteFn>,
+) -> FieldDesc {
+    FieldDesc {
+        name,
+        offset,
+        shape: ShapeLink(shape),
+        rename_from,
+        default,
+    }
+}
+
+pub const fn shape(
+    size: usize,
+    align: usize,
+    needs_drop: bool,
+    drop: unsafe fn(*mut u8),
+    type_name: fn() -> &'static str,
+    kind: ShapeKind,
+) -> Shape {
+    Shape {
+        size,
+        align,
+        needs_drop,
+        drop,
+        type_name,
+        kind,
+    }
+}
+
+pub const fn shape_link(shape: fn() -> &'static Shape) -> ShapeLink {
+    ShapeLink(shape)
+}
+
+pub const fn type_link(desc: fn() -> &'static TypeDesc) -> TypeLink {
+    TypeLink(desc)
+}
+
+pub const fn string_glue(
+    as_str: unsafe fn(*const u8) -> (*const u8, usize),
+    write_from: unsafe fn(*mut u8, *const u8, usize),
+) -> StringGlue {
+    StringGlue { as_str, write_from }
+}
+
+pub const fn vec_glue(
+    parts: unsafe fn(*const u8) -> (*const u8, usize),
+    parts_mut: unsafe fn(*mut u8) -> (*mut u8, usize),
+    write_with_capacity: unsafe fn(*mut u8, usize) -> *mut u8,
+    set_len: unsafe fn(*mut u8, usize),
+) -> VecGlue {
+    VecGlue {
+        parts,
+        parts_mut,
+        write_with_capacity,
+        set_len,
+    }
+}
+
+pub const fn box_glue(
+    get: unsafe fn(*const u8) -> *const u8,
+    get_mut: unsafe fn(*mut u8) -> *mut u8,
+    write_from: unsafe fn(*mut u8, *mut u8),
+    free: unsafe fn(*mut u8),
+) -> BoxGlue {
+    BoxGlue {
+        get,
+        get_mut,
+        write_from,
+        free,
+    }
+}
+
+pub const fn option_glue(
+    get: unsafe fn(*const u8) -> *const u8,
+    get_mut: unsafe fn(*mut u8) -> *mut u8,
+    write_none: unsafe fn(*mut u8),
+    write_some: unsafe fn(*mut u8, *mut u8),
+) -> OptionGlue {
+    OptionGlue {
+        get,
+        get_mut,
+        write_none,
+        write_some,
+    }
+}
+
+pub const fn pool_glue(
+    slot_count: unsafe fn(*const u8) -> usize,
+    slot: unsafe fn(*const u8, usize) -> (u32, *const u8),
+    slot_mut: unsafe fn(*mut u8, usize) -> (u32, *mut u8),
+    write_vacant: unsafe fn(*mut u8, usize),
+    set_slot: unsafe fn(*mut u8, usize, u32, *mut u8),
+    free: unsafe fn(*mut u8),
+) -> PoolGlue {
+    PoolGlue {
+        slot_count,
+        slot,
+        slot_mut,
+        write_vacant,
+        set_slot,
+        free,
+    }
+}

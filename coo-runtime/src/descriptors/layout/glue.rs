@@ -1,0 +1,222 @@
+//! Glue: the functions of the build that defined a type which read, build and drop its values.
+//!
+//! Every glue function lives in the image of the build that defined the type, so the pointers
+//! are private and called through `unsafe fn` methods on `&self`: their safety contract is the
+//! function's own, and the image is alive because the caller borrows the glue (see
+//! [`crate::descriptors::layout`]).
+
+use core::fmt;
+
+use crate::plugin::ForeignString;
+use crate::storage::view::ValueView;
+
+/// Writes a fresh value into uninitialized, suitably aligned memory. Runs user code (a
+/// `#[coo(default = ...)]` expression or a `Default` impl); a panic in it is caught inside the
+/// library that owns the code and returned as `Err(message)`, with nothing written. The message
+/// is a [`ForeignString`]: memory of the library, which the caller copies and lets it free.
+pub type WriteFn = unsafe fn(dst: *mut u8) -> Result<(), ForeignString>;
+
+/// A migration hook: receives a read-only view of the old value and the new value, already built
+/// by the automatic mapping. A panic is caught in the owning library and returned as `Err`, as
+/// is the hook's own error (rendered there); the message is a [`ForeignString`], as for
+/// [`WriteFn`].
+pub type HookFn = unsafe fn(old: &ValueView<'_>, new: *mut u8) -> Result<(), ForeignString>;
+
+/// Glue functions of a `CooType`, compiled into the library that defined it.
+pub struct TypeGlue {
+    pub(in crate::descriptors::layout) drop: unsafe fn(*mut u8),
+    /// A function, because whether a type implements `Default` is found out by autoref probing,
+    /// which constant evaluation cannot do.
+    pub(in crate::descriptors::layout) default: fn() -> Option<WriteFn>,
+    pub(in crate::descriptors::layout) hook: Option<HookFn>,
+}
+
+impl TypeGlue {
+    /// Drops the value at `p` in place.
+    ///
+    /// # Safety
+    /// `p` points to a valid, suitably aligned value of the type that is not used again.
+    pub unsafe fn drop(&self, p: *mut u8) {
+        // SAFETY: the caller's contract; the code lives in the image of `self`.
+        unsafe { (self.drop)(p) }
+    }
+
+    /// Whether the type implements `Default`.
+    pub fn has_default(&self) -> bool {
+        (self.default)().is_some()
+    }
+
+    /// Writes the type's `Default` to `dst` (`None` when it has none); a panic is caught in the
+    /// type's library and returned as `Err`.
+    ///
+    /// # Safety
+    /// [`WriteFn`]'s contract: `dst` is valid for writes of the type and suitably aligned.
+    pub unsafe fn write_default(&self, dst: *mut u8) -> Option<Result<(), ForeignString>> {
+        // SAFETY: the caller's contract; the code lives in the image of `self`.
+        (self.default)().map(|write| unsafe { write(dst) })
+    }
+
+    /// The raw `Default` writer, for the crate's plans, which keep it next to the guard of its
+    /// image.
+    pub(crate) fn default_writer(&self) -> Option<WriteFn> {
+        (self.default)()
+    }
+
+    /// Whether the type has a migration hook `#[coo(migrate = f)]`.
+    pub fn has_hook(&self) -> bool {
+        self.hook.is_some()
+    }
+
+    /// Runs the migration hook `#[coo(migrate = f)]` (`None` when there is none): `old` is the
+    /// old value, `new` the new one built by the automatic mapping.
+    ///
+    /// # Safety
+    /// [`HookFn`]'s contract: `new` points to a valid value of the type that nothing else
+    /// refers to meanwhile.
+    pub unsafe fn run_hook(
+        &self,
+        old: &ValueView<'_>,
+        new: *mut u8,
+    ) -> Option<Result<(), ForeignString>> {
+        // SAFETY: the caller's contract; the code lives in the image of `self`.
+        self.hook.map(|hook| unsafe { hook(old, new) })
+    }
+
+    /// The raw hook, for the crate's plans, which keep it next to the guard of its image.
+    pub(crate) fn hook_fn(&self) -> Option<HookFn> {
+        self.hook
+    }
+}
+
+impl fmt::Debug for TypeGlue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypeGlue")
+            .field("default", &self.has_default())
+            .field("hook", &self.has_hook())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Declares a glue struct whose private function pointers are called through `unsafe fn`
+/// methods of the same names.
+macro_rules! glue {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                fn $field:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(pub(in crate::descriptors::layout) $field: unsafe fn($($ty),*) $(-> $ret)?,)*
+        }
+
+        impl $name {
+            $(
+                $(#[$fmeta])*
+                ///
+                /// # Safety
+                /// The documented contract above; the value pointers point to values of the
+                /// type this glue belongs to. (The code is mapped: it lives in the image of
+                /// `self`, which the caller borrows.)
+                pub unsafe fn $field(&self, $($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: the caller's contract; the code lives in the image of `self`.
+                    unsafe { (self.$field)($($arg),*) }
+                }
+            )*
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+glue! {
+    /// Glue of `String`.
+    StringGlue {
+        /// The string's bytes (valid UTF-8) of the valid `String` at `p`.
+        fn as_str(p: *const u8) -> (*const u8, usize);
+        /// Writes a new `String` holding a copy of the UTF-8 bytes `ptr[..len]` (readable) to
+        /// `dst` (valid for writes of a `String`).
+        fn write_from(dst: *mut u8, ptr: *const u8, len: usize);
+    }
+}
+
+glue! {
+    /// Glue of `Vec<T>`.
+    VecGlue {
+        /// Element pointer and length of the valid vector at `p`.
+        fn parts(p: *const u8) -> (*const u8, usize);
+        /// As `parts`, with an element pointer through which elements may be written or
+        /// dropped (nothing else refers to the vector meanwhile).
+        fn parts_mut(p: *mut u8) -> (*mut u8, usize);
+        /// Writes an empty vector with room for `cap` elements to `dst` (valid for writes of a
+        /// vector) and returns its buffer.
+        fn write_with_capacity(dst: *mut u8, cap: usize) -> *mut u8;
+        /// Sets the length of the vector at `dst` (`len` at most its capacity, elements up to
+        /// it initialized).
+        fn set_len(dst: *mut u8, len: usize);
+    }
+}
+
+glue! {
+    /// Glue of `Box<T>`.
+    BoxGlue {
+        /// The address of the boxed value of the valid box at `p`.
+        fn get(p: *const u8) -> *const u8;
+        /// The address of the boxed value, for writing or dropping it (nothing else refers to
+        /// the box meanwhile).
+        fn get_mut(p: *mut u8) -> *mut u8;
+        /// Writes a new box to `dst` (valid for writes of a box), moving the valid value out of
+        /// `src` (which the caller gives up).
+        fn write_from(dst: *mut u8, src: *mut u8);
+        /// Frees the allocation of the valid box at `p` without dropping the value in it (which
+        /// was moved out); the box is not used again.
+        fn free(p: *mut u8);
+    }
+}
+
+glue! {
+    /// Glue of `Option<T>`.
+    OptionGlue {
+        /// The address of the payload of the valid option at `p`, or null for `None`.
+        fn get(p: *const u8) -> *const u8;
+        /// The address of the payload for writing or dropping it, or null for `None` (nothing
+        /// else refers to the option meanwhile).
+        fn get_mut(p: *mut u8) -> *mut u8;
+        /// Writes `None` to `dst` (valid for writes of an option).
+        fn write_none(dst: *mut u8);
+        /// Writes `Some` to `dst` (valid for writes of an option), moving the valid payload out
+        /// of `src` (which the caller gives up).
+        fn write_some(dst: *mut u8, src: *mut u8);
+    }
+}
+
+glue! {
+    /// Glue of [`crate::Pool<T>`].
+    PoolGlue {
+        /// Number of slots, occupied or not, of the valid pool at `p`.
+        fn slot_count(p: *const u8) -> usize;
+        /// Generation of slot `i` (below `slot_count`) and the address of its value (null when
+        /// the slot is vacant).
+        fn slot(p: *const u8, i: usize) -> (u32, *const u8);
+        /// As `slot`, with an address through which the value may be written or dropped
+        /// (nothing else refers to the pool meanwhile).
+        fn slot_mut(p: *mut u8, i: usize) -> (u32, *mut u8);
+        /// Writes a pool of `n` vacant slots to `dst` (valid for writes of a pool).
+        fn write_vacant(dst: *mut u8, n: usize);
+        /// Sets slot `i` of the pool at `dst` to `generation`, moving the valid value out of
+        /// `src` when it is not null (the slot stays vacant otherwise). Call once per slot, in
+        /// order.
+        fn set_slot(dst: *mut u8, i: usize, generation: u32, src: *mut u8);
+        /// Frees the storage of the valid pool at `p` without dropping its values (which were
+        /// moved out); the pool is not used again.
+        fn free(p: *mut u8);
+    }
+}
