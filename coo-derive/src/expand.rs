@@ -122,7 +122,7 @@ fn expand(container: &Container<'_>) -> TokenStream {
                     __coo::core::mem::align_of::<#ty>(),
                     __coo::core::mem::needs_drop::<#ty>(),
                     #kind,
-                    __coo::type_glue(__coo::drop_glue::<#ty>, __coo_default, #hook),
+                    &__coo::type_glue(__coo::drop_glue::<#ty>, __coo_default, #hook),
                 )
             };
 
@@ -191,7 +191,7 @@ fn expand_struct(
     // Collect before `glue` is used again: the iterator above borrows it.
     let fields: Vec<TokenStream> = fields.collect();
     quote! {
-        __coo::struct_kind(#style, &[#(#fields),*])
+        __coo::TypeKind::Struct(__coo::struct_desc(#style, &[#(#fields),*]))
     }
 }
 
@@ -308,13 +308,13 @@ fn expand_enum(
     });
 
     quote! {
-        __coo::enum_kind(
+        __coo::TypeKind::Enum(__coo::enum_desc(
             #repr_desc,
             &[#(#variant_descs),*],
             __coo_read,
             __coo_read_mut,
             __coo_write,
-        )
+        ))
     }
 }
 

@@ -30,7 +30,7 @@ fn a_built_plugin_passes_the_header_check_and_yields_its_manifest() {
         lib.path
             .starts_with(fixtures_target_dir().join("coo-loaded"))
     );
-    let names: Vec<_> = lib.manifest().types().iter().map(|t| t.name).collect();
+    let names: Vec<_> = lib.manifest().types().iter().map(|t| t.name()).collect();
     assert_eq!(names, ["Counter"]);
     assert!(lib.bytes > 0);
     assert!(load::kept().bytes >= lib.bytes);

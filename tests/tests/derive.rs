@@ -89,41 +89,41 @@ fn panicking_hook(_old: &ValueView<'_>, _new: &mut Fragile) -> Result<(), String
 }
 
 fn struct_desc(desc: &TypeDesc) -> &StructDesc {
-    match &desc.kind {
+    match &desc.kind() {
         TypeKind::Struct(s) => s,
-        TypeKind::Enum(_) => panic!("`{}` is an enum", desc.name),
+        TypeKind::Enum(_) => panic!("`{}` is an enum", desc.name()),
     }
 }
 
 fn enum_desc(desc: &TypeDesc) -> &EnumDesc {
-    match &desc.kind {
+    match &desc.kind() {
         TypeKind::Enum(e) => e,
-        TypeKind::Struct(_) => panic!("`{}` is a struct", desc.name),
+        TypeKind::Struct(_) => panic!("`{}` is a struct", desc.name()),
     }
 }
 
 fn names(fields: &[FieldDesc]) -> Vec<&str> {
-    fields.iter().map(|f| f.name).collect()
+    fields.iter().map(|f| f.name()).collect()
 }
 
 fn shapes(fields: &[FieldDesc]) -> Vec<String> {
-    fields.iter().map(|f| shape_text((f.shape)())).collect()
+    fields.iter().map(|f| shape_text(f.shape())).collect()
 }
 
 #[test]
 fn struct_descriptor_matches_the_type() {
     let desc = Particle::DESC;
-    assert_eq!(desc.name, "Particle");
-    assert_eq!(desc.rust_name, concat!(module_path!(), "::Particle"));
-    assert_eq!(desc.rename_from, ["Dot", "Mote"]);
-    assert_eq!(desc.size, size_of::<Particle>());
-    assert_eq!(desc.align, align_of::<Particle>());
-    assert!(desc.needs_drop);
+    assert_eq!(desc.name(), "Particle");
+    assert_eq!(desc.rust_name(), concat!(module_path!(), "::Particle"));
+    assert_eq!(desc.rename_from(), ["Dot", "Mote"]);
+    assert_eq!(desc.size(), size_of::<Particle>());
+    assert_eq!(desc.align(), align_of::<Particle>());
+    assert!(desc.needs_drop());
 
     let s = struct_desc(desc);
-    assert_eq!(s.style, FieldsStyle::Named);
-    assert_eq!(names(s.fields), ["pos", "mass", "name", "kids"]);
-    let offsets: Vec<usize> = s.fields.iter().map(|f| f.offset).collect();
+    assert_eq!(s.style(), FieldsStyle::Named);
+    assert_eq!(names(s.fields()), ["pos", "mass", "name", "kids"]);
+    let offsets: Vec<usize> = s.fields().iter().map(|f| f.offset()).collect();
     assert_eq!(
         offsets,
         [
@@ -133,40 +133,43 @@ fn struct_descriptor_matches_the_type() {
             offset_of!(Particle, kids),
         ]
     );
-    assert_eq!(shapes(s.fields), ["Vec2", "f32", "String", "Vec<Particle>"]);
-    assert_eq!(s.fields[2].rename_from, ["label", "title"]);
-    assert!(
-        s.fields
-            .iter()
-            .all(|f| f.name == "name" || f.rename_from.is_empty())
+    assert_eq!(
+        shapes(s.fields()),
+        ["Vec2", "f32", "String", "Vec<Particle>"]
     );
-    assert!(s.fields[1].default.is_some());
+    assert_eq!(s.fields()[2].rename_from(), ["label", "title"]);
     assert!(
-        s.fields
+        s.fields()
             .iter()
-            .all(|f| f.name == "mass" || f.default.is_none())
+            .all(|f| f.name() == "name" || f.rename_from().is_empty())
+    );
+    assert!(s.fields()[1].has_default());
+    assert!(
+        s.fields()
+            .iter()
+            .all(|f| f.name() == "mass" || !f.has_default())
     );
 
     let vec2 = Vec2::DESC;
-    assert!(!vec2.needs_drop);
-    assert_eq!(struct_desc(vec2).fields[1].offset, offset_of!(Vec2, y));
+    assert!(!vec2.needs_drop());
+    assert_eq!(struct_desc(vec2).fields()[1].offset(), offset_of!(Vec2, y));
 }
 
 #[test]
 fn field_shapes_cover_every_field_type() {
     let desc = Zoo::DESC;
-    assert_eq!(desc.name, "game::Zoo");
-    assert_eq!(desc.rust_name, concat!(module_path!(), "::Zoo"));
+    assert_eq!(desc.name(), "game::Zoo");
+    assert_eq!(desc.rust_name(), concat!(module_path!(), "::Zoo"));
     let s = struct_desc(desc);
     assert_eq!(
-        names(s.fields),
+        names(s.fields()),
         [
             "crowd", "targets", "pool", "grid", "wide", "type", "id", "flag", "letter", "ratio",
             "mode"
         ]
     );
     assert_eq!(
-        shapes(s.fields),
+        shapes(s.fields()),
         [
             "Vec<Option<Box<Enemy>>>",
             "[Handle<Enemy>; 3]",
@@ -181,49 +184,49 @@ fn field_shapes_cover_every_field_type() {
             "Mode",
         ]
     );
-    assert_eq!(s.fields[5].offset, offset_of!(Zoo, r#type));
-    assert_eq!(s.fields[10].offset, offset_of!(Zoo, mode));
-    assert_eq!(desc.size, size_of::<Zoo>());
+    assert_eq!(s.fields()[5].offset(), offset_of!(Zoo, r#type));
+    assert_eq!(s.fields()[10].offset(), offset_of!(Zoo, mode));
+    assert_eq!(desc.size(), size_of::<Zoo>());
 }
 
 #[test]
 fn tuple_and_unit_structs() {
     let pair = struct_desc(Pair::DESC);
-    assert_eq!(pair.style, FieldsStyle::Tuple);
-    assert_eq!(names(pair.fields), ["0", "1"]);
-    assert_eq!(pair.fields[0].offset, offset_of!(Pair, 0));
-    assert_eq!(pair.fields[1].offset, offset_of!(Pair, 1));
-    assert_eq!(shapes(pair.fields), ["u8", "String"]);
+    assert_eq!(pair.style(), FieldsStyle::Tuple);
+    assert_eq!(names(pair.fields()), ["0", "1"]);
+    assert_eq!(pair.fields()[0].offset(), offset_of!(Pair, 0));
+    assert_eq!(pair.fields()[1].offset(), offset_of!(Pair, 1));
+    assert_eq!(shapes(pair.fields()), ["u8", "String"]);
 
     let marker = struct_desc(Marker::DESC);
-    assert_eq!(marker.style, FieldsStyle::Unit);
-    assert!(marker.fields.is_empty());
-    assert_eq!(Marker::DESC.size, 0);
+    assert_eq!(marker.style(), FieldsStyle::Unit);
+    assert!(marker.fields().is_empty());
+    assert_eq!(Marker::DESC.size(), 0);
 }
 
 #[test]
 fn shape_of_a_derived_type_points_to_its_descriptor() {
     let shape = <Particle as CooField>::SHAPE;
-    assert_eq!((shape.type_name)(), "Particle");
-    assert_eq!(shape.size, size_of::<Particle>());
+    assert_eq!(shape.type_name(), "Particle");
+    assert_eq!(shape.size(), size_of::<Particle>());
     assert!(core::ptr::eq(shape.named().unwrap(), Particle::DESC));
 }
 
 #[test]
 fn field_default_writes_its_value() {
-    let mass = &struct_desc(Particle::DESC).fields[1];
+    let mass = &struct_desc(Particle::DESC).fields()[1];
     let mut slot = MaybeUninit::<f32>::uninit();
     // SAFETY: `slot` is valid for writes of the field's type, `f32`.
-    let result = unsafe { (mass.default.unwrap())(slot.as_mut_ptr().cast()) }
+    let result = unsafe { mass.write_default(slot.as_mut_ptr().cast()).unwrap() }
         .map_err(ForeignString::into_string);
     assert_eq!(result, Ok(()));
     // SAFETY: the writer returned `Ok`, so it wrote an `f32`.
     assert_eq!(unsafe { slot.assume_init() }, 1.0);
 
-    let second = &struct_desc(Pair::DESC).fields[1];
+    let second = &struct_desc(Pair::DESC).fields()[1];
     let mut slot = MaybeUninit::<String>::uninit();
     // SAFETY: `slot` is valid for writes of a `String`.
-    let result = unsafe { (second.default.unwrap())(slot.as_mut_ptr().cast()) }
+    let result = unsafe { second.write_default(slot.as_mut_ptr().cast()).unwrap() }
         .map_err(ForeignString::into_string);
     assert_eq!(result, Ok(()));
     // SAFETY: the writer returned `Ok`, so it wrote a `String`.
@@ -232,22 +235,23 @@ fn field_default_writes_its_value() {
 
 #[test]
 fn a_panicking_field_default_is_an_error() {
-    let value = &struct_desc(Fragile::DESC).fields[0];
+    let value = &struct_desc(Fragile::DESC).fields()[0];
     let mut slot = MaybeUninit::<u32>::uninit();
     // SAFETY: `slot` is valid for writes of a `u32`.
-    let result = unsafe { (value.default.unwrap())(slot.as_mut_ptr().cast()) }
+    let result = unsafe { value.write_default(slot.as_mut_ptr().cast()).unwrap() }
         .map_err(ForeignString::into_string);
     assert_eq!(result, Err("no default for `value`".to_owned()));
 }
 
 #[test]
 fn type_default_exists_exactly_for_default_types() {
-    assert!((Vec2::DESC.glue.default)().is_none());
-    assert!((Particle::DESC.glue.default)().is_none());
-    let write = (Mode::DESC.glue.default)().expect("`Mode` implements `Default`");
+    assert!(!Vec2::DESC.glue().has_default());
+    assert!(!Particle::DESC.glue().has_default());
+    assert!(Mode::DESC.glue().has_default());
     let mut slot = MaybeUninit::<Mode>::uninit();
     // SAFETY: `slot` is valid for writes of a `Mode`.
-    let written = unsafe { write(slot.as_mut_ptr().cast()) };
+    let written = unsafe { Mode::DESC.glue().write_default(slot.as_mut_ptr().cast()) }
+        .expect("`Mode` implements `Default`");
     assert_eq!(written.map_err(ForeignString::into_string), Ok(()));
     // SAFETY: the writer returned `Ok`, so it wrote a `Mode`.
     assert_eq!(unsafe { slot.assume_init() }, Mode::Idle);
@@ -264,16 +268,17 @@ fn particle(mass: f32) -> Particle {
 
 /// Runs the type's hook on `old` and `new`, as migration does.
 fn run_hook<T: CooType>(old: &T, new: &mut T) -> Result<(), String> {
-    let hook = T::DESC.glue.hook.expect("the type has a hook");
     // SAFETY: `old` is a valid `T`, described by `T::DESC`, borrowed for the view's lifetime.
     let view = unsafe { ValueView::new(T::DESC, (old as *const T).cast()) };
     // SAFETY: `new` is a valid, exclusively borrowed `T`.
-    unsafe { hook(&view, (new as *mut T).cast()) }.map_err(ForeignString::into_string)
+    unsafe { T::DESC.glue().run_hook(&view, (new as *mut T).cast()) }
+        .expect("the type has a hook")
+        .map_err(ForeignString::into_string)
 }
 
 #[test]
 fn hook_wrapper_calls_the_user_function() {
-    assert!(Vec2::DESC.glue.hook.is_none());
+    assert!(!Vec2::DESC.glue().has_hook());
     let old = particle(7.5);
     let mut new = particle(1.0);
     assert_eq!(run_hook(&old, &mut new), Ok(()));
@@ -296,10 +301,10 @@ fn a_panicking_hook_is_an_error() {
 #[test]
 fn enum_descriptor_lists_variants() {
     let desc = Mode::DESC;
-    assert_eq!(desc.size, size_of::<Mode>());
-    assert_eq!(desc.align, align_of::<Mode>());
+    assert_eq!(desc.size(), size_of::<Mode>());
+    assert_eq!(desc.align(), align_of::<Mode>());
     let e = enum_desc(desc);
-    let variants: Vec<_> = e.variants.iter().map(|v| (v.name, v.style)).collect();
+    let variants: Vec<_> = e.variants().iter().map(|v| (v.name(), v.style())).collect();
     assert_eq!(
         variants,
         [
@@ -308,14 +313,14 @@ fn enum_descriptor_lists_variants() {
             ("Frozen", FieldsStyle::Named),
         ]
     );
-    assert_eq!(e.variants[1].rename_from, ["Walking"]);
-    assert_eq!(names(e.variants[1].fields), ["0", "1"]);
-    assert_eq!(shapes(e.variants[1].fields), ["f32", "f32"]);
-    let reason = &e.variants[2].fields[0];
-    assert_eq!(reason.name, "reason");
-    assert_eq!(reason.rename_from, ["why"]);
-    assert_eq!(reason.offset, FieldDesc::NO_OFFSET);
-    assert!(reason.default.is_none());
+    assert_eq!(e.variants()[1].rename_from(), ["Walking"]);
+    assert_eq!(names(e.variants()[1].fields()), ["0", "1"]);
+    assert_eq!(shapes(e.variants()[1].fields()), ["f32", "f32"]);
+    let reason = &e.variants()[2].fields()[0];
+    assert_eq!(reason.name(), "reason");
+    assert_eq!(reason.rename_from(), ["why"]);
+    assert_eq!(reason.offset(), FieldDesc::NO_OFFSET);
+    assert!(!reason.has_default());
 }
 
 const OFFSET: i16 = 50;
@@ -354,19 +359,19 @@ pub enum Sparse {
 
 fn discriminants(desc: &TypeDesc) -> Vec<i128> {
     enum_desc(desc)
-        .variants
+        .variants()
         .iter()
-        .map(|v| v.discriminant)
+        .map(|v| v.discriminant())
         .collect()
 }
 
 #[test]
 fn enum_descriptor_records_repr_and_discriminants() {
-    assert_eq!(enum_desc(Mode::DESC).repr, EnumRepr::RUST);
+    assert_eq!(enum_desc(Mode::DESC).repr(), EnumRepr::RUST);
     assert_eq!(discriminants(Mode::DESC), [0, 1, 2]);
 
     assert_eq!(
-        enum_desc(Signal::DESC).repr,
+        enum_desc(Signal::DESC).repr(),
         EnumRepr {
             c: true,
             transparent: false,
@@ -384,7 +389,7 @@ fn enum_descriptor_records_repr_and_discriminants() {
     assert_eq!(tag, 101);
 
     assert_eq!(
-        enum_desc(Huge::DESC).repr,
+        enum_desc(Huge::DESC).repr(),
         EnumRepr {
             int: Some(Prim::U128),
             ..EnumRepr::RUST
@@ -395,7 +400,7 @@ fn enum_descriptor_records_repr_and_discriminants() {
     assert_eq!(Huge::Bigger as u128, u128::MAX);
 
     assert_eq!(
-        enum_desc(Wrapper::DESC).repr,
+        enum_desc(Wrapper::DESC).repr(),
         EnumRepr {
             transparent: true,
             ..EnumRepr::RUST
@@ -403,12 +408,12 @@ fn enum_descriptor_records_repr_and_discriminants() {
     );
     assert_eq!(discriminants(Wrapper::DESC), [0]);
 
-    assert_eq!(enum_desc(Sparse::DESC).repr, EnumRepr::RUST);
+    assert_eq!(enum_desc(Sparse::DESC).repr(), EnumRepr::RUST);
     assert_eq!(discriminants(Sparse::DESC), [7, 8, 1]);
     assert_eq!(Sparse::B as i128, 8);
 
     assert_eq!(
-        enum_desc(Signal::DESC).repr.to_string(),
+        enum_desc(Signal::DESC).repr().to_string(),
         "#[repr(C, i16, align(8))]"
     );
     assert_eq!(EnumRepr::RUST.to_string(), "#[repr(Rust)]");
@@ -419,7 +424,7 @@ fn read(value: &Mode) -> (usize, Vec<*const u8>) {
     let mut fields = vec![core::ptr::null(); 2];
     // SAFETY: `value` is a valid `Mode`, and `fields` has room for its largest variant.
     let index =
-        unsafe { (enum_desc(Mode::DESC).read)((value as *const Mode).cast(), fields.as_mut_ptr()) };
+        unsafe { enum_desc(Mode::DESC).read((value as *const Mode).cast(), fields.as_mut_ptr()) };
     (index, fields)
 }
 
@@ -449,14 +454,14 @@ fn enum_read_finds_variant_and_fields() {
 
 #[test]
 fn enum_write_moves_fields_in() {
-    let write = enum_desc(Mode::DESC).write;
+    let e = enum_desc(Mode::DESC);
 
     let mut reason = ManuallyDrop::new(String::from("ice"));
     let fields = [(&mut *reason as *mut String).cast::<u8>()];
     let mut slot = MaybeUninit::<Mode>::uninit();
     // SAFETY: `slot` is valid for writes of a `Mode`; variant 2 (`Frozen`) has one `String`
     // field, moved out of `reason`, which is never dropped.
-    unsafe { write(slot.as_mut_ptr().cast(), 2, fields.as_ptr()) };
+    unsafe { e.write(slot.as_mut_ptr().cast(), 2, fields.as_ptr()) };
     // SAFETY: `write` initialized the slot.
     let frozen = unsafe { slot.assume_init() };
     assert_eq!(
@@ -472,13 +477,13 @@ fn enum_write_moves_fields_in() {
     let fields: Vec<*mut u8> = fields.into_iter().map(|f| f.cast_mut()).collect();
     let mut slot = MaybeUninit::<Mode>::uninit();
     // SAFETY: the fields come from `moving`, a valid `Moving` that is never dropped.
-    unsafe { write(slot.as_mut_ptr().cast(), index, fields.as_ptr()) };
+    unsafe { e.write(slot.as_mut_ptr().cast(), index, fields.as_ptr()) };
     // SAFETY: `write` initialized the slot.
     assert_eq!(unsafe { slot.assume_init() }, Mode::Moving(3.0, 4.0));
 
     let mut slot = MaybeUninit::<Mode>::uninit();
     // SAFETY: `Idle` has no fields.
-    unsafe { write(slot.as_mut_ptr().cast(), 0, core::ptr::null()) };
+    unsafe { e.write(slot.as_mut_ptr().cast(), 0, core::ptr::null()) };
     // SAFETY: `write` initialized the slot.
     assert_eq!(unsafe { slot.assume_init() }, Mode::Idle);
 }
@@ -531,7 +536,7 @@ fn drop_glue_drops_the_value() {
     let mut value = ManuallyDrop::new(nest([1, 2, 3, 4, 5, 6], vec![kid]));
     DROPPED.with(|d| d.borrow_mut().clear());
     // SAFETY: `value` is a valid `Nest`, never used or dropped again (`ManuallyDrop`).
-    unsafe { (Nest::DESC.glue.drop)((&mut *value as *mut Nest).cast()) };
+    unsafe { Nest::DESC.glue().drop((&mut *value as *mut Nest).cast()) };
     let mut dropped = DROPPED.with(|d| d.take());
     dropped.sort_unstable();
     assert_eq!(dropped, (1..=12).collect::<Vec<u32>>(), "each value once");
@@ -553,11 +558,11 @@ fn linked_catalog_finds_every_derived_type() {
         let desc = catalog
             .get(name)
             .unwrap_or_else(|| panic!("`{name}` is registered"));
-        assert_eq!(desc.name, name);
+        assert_eq!(desc.name(), name);
     }
     assert!(catalog.get("Zoo").is_none());
     assert_eq!(
-        catalog.find_successor("Mote").map(|d| d.name),
+        catalog.find_successor("Mote").map(|d| d.name()),
         Some("Particle")
     );
     assert!(core::ptr::eq(catalog.get("Mode").unwrap(), Mode::DESC));

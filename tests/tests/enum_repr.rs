@@ -192,8 +192,8 @@ mod repr_change {
 
     #[test]
     fn a_changed_repr_is_migrated_by_variant() {
-        assert_eq!(v1::Cmd::DESC.size, v2::Cmd::DESC.size);
-        assert_eq!(v1::Cmd::DESC.align, v2::Cmd::DESC.align);
+        assert_eq!(v1::Cmd::DESC.size(), v2::Cmd::DESC.size());
+        assert_eq!(v1::Cmd::DESC.align(), v2::Cmd::DESC.align());
         let mut state = state_with(v1::Cmd::Go(700));
         let report = state.migrate_to(&catalog(&[v2::Cmd::DESC])).unwrap();
         assert_eq!(report.migrated, vec!["Cmd"]);

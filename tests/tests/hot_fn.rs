@@ -169,12 +169,12 @@ fn find(path: &str) -> &'static FnDesc {
 /// arguments are moved out: the caller must not drop them again), and `R` is what the return
 /// slot receives (a `ForeignString` for `String`).
 unsafe fn call<R>(desc: &FnDesc, args: &[*mut u8]) -> Result<R, String> {
-    assert_eq!(args.len(), desc.params.len(), "{}", desc.signature());
+    assert_eq!(args.len(), desc.params().len(), "{}", desc.signature());
     let mut ret = MaybeUninit::<R>::uninit();
     let mut panic = MaybeUninit::<ForeignString>::uninit();
     // SAFETY: the caller's contract covers `args`; `ret` has room for an `R`, what the return
     // slot receives, and `panic` for a `ForeignString`.
-    let ok = unsafe { (desc.shim)(args.as_ptr(), ret.as_mut_ptr().cast(), panic.as_mut_ptr()) };
+    let ok = unsafe { desc.shim()(args.as_ptr(), ret.as_mut_ptr().cast(), panic.as_mut_ptr()) };
     if ok {
         // SAFETY: the shim returned `true`, so it wrote the return value.
         Ok(unsafe { ret.assume_init() })
@@ -217,9 +217,9 @@ fn every_hot_fn_is_registered_once_by_its_path() {
         ]
     );
     let step = find("sim::step");
-    assert_eq!(step.module, "hot_fn::sim");
-    assert_eq!(step.name, "step");
-    assert_eq!(find("World::new").name, "World::new");
+    assert_eq!(step.module(), "hot_fn::sim");
+    assert_eq!(step.name(), "step");
+    assert_eq!(find("World::new").name(), "World::new");
 }
 
 #[test]
@@ -243,18 +243,23 @@ fn signatures_describe_how_each_value_crosses() {
     assert_eq!(signature("Vec2::scaled"), "fn(self: Vec2, by: f32) -> Vec2");
 
     let tick = find("tick");
-    assert_eq!(tick.params[0].name, "world");
-    assert!(matches!(tick.params[0].kind, ValueKind::RefMut(d) if d().name == "World"));
-    assert!(matches!(tick.params[1].kind, ValueKind::Prim(Prim::F32)));
-    assert!(matches!(tick.ret, ValueKind::Prim(Prim::U32)));
-    assert!(matches!(find("frame").params[0].kind, ValueKind::Ref(d) if d().name == "World"));
-    assert!(matches!(find("greet").params[0].kind, ValueKind::Str));
-    assert!(matches!(find("greet").ret, ValueKind::String));
-    assert!(matches!(find("make_vec").ret, ValueKind::Value(d) if d().name == "Vec2"));
-    assert!(matches!(find("nothing").ret, ValueKind::Unit));
+    assert_eq!(tick.params()[0].name(), "world");
+    assert!(matches!(tick.params()[0].kind(), ValueKind::RefMut(d) if d.get().name() == "World"));
     assert!(matches!(
-        find("World::into_time").params[0].kind,
-        ValueKind::Value(d) if d().name == "World"
+        tick.params()[1].kind(),
+        ValueKind::Prim(Prim::F32)
+    ));
+    assert!(matches!(tick.ret(), ValueKind::Prim(Prim::U32)));
+    assert!(
+        matches!(find("frame").params()[0].kind(), ValueKind::Ref(d) if d.get().name() == "World")
+    );
+    assert!(matches!(find("greet").params()[0].kind(), ValueKind::Str));
+    assert!(matches!(find("greet").ret(), ValueKind::String));
+    assert!(matches!(find("make_vec").ret(), ValueKind::Value(d) if d.get().name() == "Vec2"));
+    assert!(matches!(find("nothing").ret(), ValueKind::Unit));
+    assert!(matches!(
+        find("World::into_time").params()[0].kind(),
+        ValueKind::Value(d) if d.get().name() == "World"
     ));
 }
 

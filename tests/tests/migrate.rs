@@ -1351,14 +1351,14 @@ mod mutual_recursion {
         let link = plan
             .types()
             .iter()
-            .find(|t| t.new_type().name == "Link")
+            .find(|t| t.new_type().name() == "Link")
             .expect("`Link` is planned");
         assert!(!link.unchanged, "`Link` holds a changed `Tree`");
         let report = migrate(&mut state, &[v2::Tree::DESC]).unwrap();
         assert_eq!(report.migrated, vec!["Tree"]);
         assert_eq!(report.ty("Tree").unwrap().values, 3);
         assert_eq!(report.ty("Link").unwrap().values, 3);
-        assert_eq!(v1::Tree::DESC.size, v2::Tree::DESC.size);
+        assert_eq!(v1::Tree::DESC.size(), v2::Tree::DESC.size());
         let tree = state.get::<v2::Tree>().unwrap();
         assert_eq!((tree.value, tree.tag), (10, 11));
         let mut links = Vec::new();

@@ -64,7 +64,7 @@ use std::collections::BTreeMap;
 use std::mem::{MaybeUninit, align_of, needs_drop, size_of};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use coo_runtime::descriptors::layout::{FieldsStyle, StructDesc, TypeGlue, WriteFn};
+use coo_runtime::descriptors::layout::{FieldsStyle, TypeGlue, WriteFn};
 use coo_runtime::migration::casts::{CastKind, cast_kind};
 use coo_runtime::plugin::ForeignString;
 use coo_runtime::storage::view::ValueView;
@@ -458,8 +458,8 @@ impl Ty {
     }
 
     fn prim(self) -> Option<Prim> {
-        match (self.shape_fn())().kind {
-            ShapeKind::Prim(p) => Some(p),
+        match (self.shape_fn())().kind() {
+            ShapeKind::Prim(p) => Some(*p),
             _ => None,
         }
     }
@@ -1124,30 +1124,14 @@ static CASE: Mutex<()> = Mutex::new(());
 static BUILT: Mutex<Vec<&'static TypeDesc>> = Mutex::new(Vec::new());
 
 static GLUES: [TypeGlue; 2] = [
-    TypeGlue {
-        drop: drop_slot::<0>,
-        default: no_default,
-        hook: None,
-    },
-    TypeGlue {
-        drop: drop_slot::<1>,
-        default: no_default,
-        hook: None,
-    },
+    coo_runtime::__private::type_glue(drop_slot::<0>, no_default, None),
+    coo_runtime::__private::type_glue(drop_slot::<1>, no_default, None),
 ];
 
 /// The glue of the new layout of `Rand` with a hook that writes ([`hook_writes`]) or fails.
 static HOOK_GLUES: [TypeGlue; 2] = [
-    TypeGlue {
-        drop: drop_slot::<1>,
-        default: no_default,
-        hook: Some(hook_writes),
-    },
-    TypeGlue {
-        drop: drop_slot::<1>,
-        default: no_default,
-        hook: Some(hook_fails),
-    },
+    coo_runtime::__private::type_glue(drop_slot::<1>, no_default, Some(hook_writes)),
+    coo_runtime::__private::type_glue(drop_slot::<1>, no_default, Some(hook_fails)),
 ];
 
 /// The offsets of the `u32` fields of the new layout, which [`hook_writes`] sets.
@@ -1203,7 +1187,7 @@ unsafe fn drop_slot<const SLOT: usize>(p: *mut u8) {
     for (offset, shape) in fields {
         // SAFETY: the value at `p` has the layout of slot `SLOT`, whose field at `offset` is a
         // valid value of `shape`; each field is dropped once, by its own shape's glue.
-        unsafe { (shape.drop)(p.add(offset)) }
+        unsafe { shape.drop(p.add(offset)) }
     }
 }
 
@@ -1243,44 +1227,44 @@ fn build_layout_with(
     for &(name, ty) in fields {
         let shape = (ty.shape_fn())();
         assert_eq!(
-            (shape.size, shape.align, shape.needs_drop),
+            (shape.size(), shape.align(), shape.needs_drop()),
             ty.rust_layout(),
             "the shape of {ty:?} describes its Rust type"
         );
-        let offset = end.next_multiple_of(shape.align);
-        end = offset + shape.size;
-        align = align.max(shape.align);
-        needs_drop |= shape.needs_drop;
-        descs.push(FieldDesc {
-            name: NAMES[name],
+        let offset = end.next_multiple_of(shape.align());
+        end = offset + shape.size();
+        align = align.max(shape.align());
+        needs_drop |= shape.needs_drop();
+        descs.push(coo_runtime::__private::field_desc(
+            NAMES[name],
             offset,
-            shape: ty.shape_fn(),
-            rename_from: match renamed.get(&name) {
+            ty.shape_fn(),
+            match renamed.get(&name) {
                 Some(&old) => Box::leak(Box::new([NAMES[old]])),
                 None => &[],
             },
-            default: match field_defaults.get(&name) {
+            match field_defaults.get(&name) {
                 Some(FieldDefault::Value) => Some(CUSTOM_DEFAULTS[ty.index()]),
                 Some(FieldDefault::Fails) => Some(failing_default),
                 None => None,
             },
-        });
+        ));
         table.push((offset, shape));
         offsets.insert(name, offset);
     }
     *lock(&LAYOUTS[slot]) = table;
-    let desc: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-        name: "Rand",
-        rust_name: RUST_NAMES[slot],
-        rename_from: &[],
-        size: end.next_multiple_of(align),
+    let desc: &'static TypeDesc = Box::leak(Box::new(coo_runtime::__private::type_desc(
+        "Rand",
+        RUST_NAMES[slot],
+        &[],
+        end.next_multiple_of(align),
         align,
         needs_drop,
-        kind: TypeKind::Struct(StructDesc {
-            style: FieldsStyle::Named,
-            fields: Box::leak(descs.into_boxed_slice()),
-        }),
-        glue: match hook {
+        TypeKind::Struct(coo_runtime::__private::struct_desc(
+            FieldsStyle::Named,
+            Box::leak(descs.into_boxed_slice()),
+        )),
+        match hook {
             Hook::None => &GLUES[slot],
             Hook::Writes => {
                 assert_eq!(slot, 1);
@@ -1296,7 +1280,7 @@ fn build_layout_with(
                 &HOOK_GLUES[1]
             }
         },
-    }));
+    )));
     lock(&BUILT).push(desc);
     Built { desc, offsets }
 }
@@ -1756,8 +1740,8 @@ fn failing_case() -> impl Strategy<Value = (Case, Bad)> {
 /// The state after inserting the case's old value, with the heap address of every old field that
 /// owns an allocation.
 fn insert_old(case: &Case, old: &Built) -> (State, BTreeMap<usize, usize>) {
-    let words = old.desc.size.div_ceil(16).max(1);
-    assert!(old.desc.align <= align_of::<u128>());
+    let words = old.desc.size().div_ceil(16).max(1);
+    assert!(old.desc.align() <= align_of::<u128>());
     let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(words);
     let base = buf.as_mut_ptr().cast::<u8>();
     for (name, _, val) in &case.old {

@@ -255,8 +255,8 @@ fn what_still_refers_to_an_old_version_keeps_it_mapped_until_dropped() {
     assert_eq!(handle.desc().signature(), "fn(counter: &mut Counter)");
     assert_eq!(fns[1].0, "tick");
     assert_eq!(fns[1].1.signature(), "fn(counter: &mut Counter)");
-    assert_eq!(catalog.get("Counter").unwrap().name, "Counter");
-    assert_eq!(resource.desc().name, "Counter");
+    assert_eq!(catalog.get("Counter").unwrap().name(), "Counter");
+    assert_eq!(resource.desc().name(), "Counter");
     // The handle follows the slot: it runs the current code (B: marker 2).
     host.call(&handle, &[]).unwrap();
     assert_eq!(counter(&host), (1, 2, "coo".repeat(4)));

@@ -65,7 +65,7 @@ pub struct TypeDesc {
     needs_drop: bool,
     kind: TypeKind,
     /// The glue of the build that defined the type.
-    glue: TypeGlue,
+    glue: &'static TypeGlue,
 }
 
 impl TypeDesc {
@@ -104,7 +104,7 @@ impl TypeDesc {
 
     /// The glue of the build that defined the type.
     pub const fn glue(&self) -> &TypeGlue {
-        &self.glue
+        self.glue
     }
 
     /// The fields of a struct, or `None` for an enum.

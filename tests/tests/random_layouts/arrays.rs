@@ -202,44 +202,32 @@ fn build_arr(slot: usize, n_ty: Ty, elem: Elem, len: usize, hook: bool) -> ArrBu
     let n_shape = (n_ty.shape_fn())();
     let fns = arr_fns(elem, len);
     let a_shape = (fns.shape)();
-    let a_at = n_shape.size.next_multiple_of(a_shape.align);
-    let align = n_shape.align.max(a_shape.align);
+    let a_at = n_shape.size().next_multiple_of(a_shape.align());
+    let align = n_shape.align().max(a_shape.align());
     let fields = vec![
-        FieldDesc {
-            name: "n",
-            offset: 0,
-            shape: n_ty.shape_fn(),
-            rename_from: &[],
-            default: None,
-        },
-        FieldDesc {
-            name: "a",
-            offset: a_at,
-            shape: fns.shape,
-            rename_from: &[],
-            default: None,
-        },
+        coo_runtime::__private::field_desc("n", 0, n_ty.shape_fn(), &[], None),
+        coo_runtime::__private::field_desc("a", a_at, fns.shape, &[], None),
     ];
     *lock(&LAYOUTS[slot]) = vec![(0, n_shape), (a_at, a_shape)];
-    let desc: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-        name: "Rand",
-        rust_name: RUST_NAMES[slot],
-        rename_from: &[],
-        size: (a_at + a_shape.size).next_multiple_of(align),
+    let desc: &'static TypeDesc = Box::leak(Box::new(coo_runtime::__private::type_desc(
+        "Rand",
+        RUST_NAMES[slot],
+        &[],
+        (a_at + a_shape.size()).next_multiple_of(align),
         align,
-        needs_drop: true,
-        kind: TypeKind::Struct(StructDesc {
-            style: FieldsStyle::Named,
-            fields: Box::leak(fields.into_boxed_slice()),
-        }),
-        glue: if hook {
+        true,
+        TypeKind::Struct(coo_runtime::__private::struct_desc(
+            FieldsStyle::Named,
+            Box::leak(fields.into_boxed_slice()),
+        )),
+        if hook {
             assert_eq!(slot, 1);
             *lock(&HOOK_U32) = if n_ty == Ty::U32 { vec![0] } else { Vec::new() };
             &HOOK_GLUES[0]
         } else {
             &GLUES[slot]
         },
-    }));
+    )));
     lock(&BUILT).push(desc);
     ArrBuilt { desc, a_at }
 }
@@ -257,7 +245,7 @@ fn run_arr_case(case: &ArrCase) {
     let old_fns = arr_fns(case.elem, old_len);
     let new_fns = arr_fns(case.elem, case.new_len);
 
-    let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(old.desc.size.div_ceil(16).max(1));
+    let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(old.desc.size().div_ceil(16).max(1));
     let base = buf.as_mut_ptr().cast::<u8>();
     // SAFETY: the buffer has room for the old `Rand`, aligned for `u128` and so for its fields,
     // which lie at their offsets: `n` at 0, the array at `a_at`.

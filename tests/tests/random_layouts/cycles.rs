@@ -48,11 +48,7 @@ static CYC_GLUES: [TypeGlue; 6] = [
 ];
 
 const fn cyc_glue<const SLOT: usize>() -> TypeGlue {
-    TypeGlue {
-        drop: drop_cyc::<SLOT>,
-        default: no_default,
-        hook: None,
-    }
+    coo_runtime::__private::type_glue(drop_cyc::<SLOT>, no_default, None)
 }
 
 fn desc_of<const SLOT: usize>() -> &'static TypeDesc {
@@ -74,7 +70,7 @@ unsafe fn drop_cyc<const SLOT: usize>(p: *mut u8) {
     for (offset, shape) in fields {
         // SAFETY: the value at `p` has the layout of slot `SLOT`, whose field at `offset` is a
         // valid value of `shape`; each field is dropped once, by its own shape's glue.
-        unsafe { (shape.drop)(p.add(offset)) }
+        unsafe { shape.drop(p.add(offset)) }
     }
 }
 
@@ -110,14 +106,14 @@ impl<const SLOT: usize> Drop for Erased<SLOT> {
 // says, and holds a value of the descriptor the shape names (every cycle layout is `CELL` bytes,
 // aligned to 16, and the slot is only used with the layout registered in it).
 unsafe impl<const SLOT: usize> CooField for Erased<SLOT> {
-    const SHAPE: &'static Shape = &Shape {
-        size: CELL,
-        align: 16,
-        needs_drop: true,
-        drop: coo_runtime::descriptors::layout::drop_glue::<Erased<SLOT>>,
-        type_name: erased_name::<SLOT>,
-        kind: ShapeKind::Named(desc_of::<SLOT>),
-    };
+    const SHAPE: &'static Shape = &coo_runtime::__private::shape(
+        CELL,
+        16,
+        true,
+        coo_runtime::descriptors::layout::drop_glue::<Erased<SLOT>>,
+        erased_name::<SLOT>,
+        ShapeKind::Named(coo_runtime::__private::type_link(desc_of::<SLOT>)),
+    );
 }
 
 /// Runs `$body` with `$s` standing for the slot number `$slot` as a constant.
@@ -396,16 +392,16 @@ fn build_cyc(
             CycField::Next => ("next", link.shape_fn(target_slot)),
         };
         let shape = shape_fn();
-        let offset = end.next_multiple_of(shape.align);
-        end = offset + shape.size;
-        assert!(shape.align <= 16);
-        descs.push(FieldDesc {
+        let offset = end.next_multiple_of(shape.align());
+        end = offset + shape.size();
+        assert!(shape.align() <= 16);
+        descs.push(coo_runtime::__private::field_desc(
             name,
             offset,
-            shape: shape_fn,
-            rename_from: &[],
-            default: None,
-        });
+            shape_fn,
+            &[],
+            None,
+        ));
         table.push((offset, shape));
         match *field {
             CycField::Plain(n, _) => {
@@ -416,19 +412,19 @@ fn build_cyc(
     }
     assert!(end <= CELL, "{fields:?} fits in a cell");
     *lock(&CYC_LAYOUTS[slot]) = table;
-    let desc: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-        name: CYC_NAMES[ty],
-        rust_name: CYC_RUST_NAMES[slot],
-        rename_from: &[],
-        size: CELL,
-        align: 16,
-        needs_drop: true,
-        kind: TypeKind::Struct(StructDesc {
-            style: FieldsStyle::Named,
-            fields: Box::leak(descs.into_boxed_slice()),
-        }),
-        glue: &CYC_GLUES[slot],
-    }));
+    let desc: &'static TypeDesc = Box::leak(Box::new(coo_runtime::__private::type_desc(
+        CYC_NAMES[ty],
+        CYC_RUST_NAMES[slot],
+        &[],
+        CELL,
+        16,
+        true,
+        TypeKind::Struct(coo_runtime::__private::struct_desc(
+            FieldsStyle::Named,
+            Box::leak(descs.into_boxed_slice()),
+        )),
+        &CYC_GLUES[slot],
+    )));
     *lock(&CYC_DESCS[slot]) = Some(desc);
     lock(&BUILT).push(desc);
     CycBuilt {
@@ -598,14 +594,14 @@ fn run_cyc_case(case: &CycCase) {
     };
     // The verdicts first: moving a changed type's values bitwise would be silent corruption.
     for (ty, name) in CYC_NAMES.iter().enumerate().take(k) {
-        let planned = plan.types().iter().find(|t| t.new_type().name == *name);
+        let planned = plan.types().iter().find(|t| t.new_type().name() == *name);
         if case.changed() {
             assert!(
                 planned.is_some_and(|t| !t.unchanged),
                 "`{name}` reaches a changed type, so it must be migrated, not moved: {:?}",
                 plan.types()
                     .iter()
-                    .map(|t| (t.new_type().name, t.unchanged))
+                    .map(|t| (t.new_type().name(), t.unchanged))
                     .collect::<Vec<_>>()
             );
         } else {

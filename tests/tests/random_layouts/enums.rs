@@ -26,9 +26,7 @@ use std::collections::BTreeMap;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::Mutex;
 
-use coo_runtime::descriptors::layout::{
-    EnumDesc, EnumRepr, FieldsStyle, StructDesc, TypeGlue, VariantDesc,
-};
+use coo_runtime::descriptors::layout::{EnumRepr, FieldsStyle, TypeGlue, VariantDesc};
 use coo_runtime::{
     Catalog, CooField, ExecuteError, ExecuteErrorKind, FieldDesc, MigrationError, Prim, Resource,
     Shape, ShapeKind, State, TypeDesc, TypeKind,
@@ -75,29 +73,13 @@ static ENUM_LAYOUTS: [Mutex<Option<GlueLayout>>; 2] = [const { Mutex::new(None) 
 static ENUM_DESCS: [Mutex<Option<&'static TypeDesc>>; 2] = [const { Mutex::new(None) }; 2];
 
 static ENUM_GLUES: [TypeGlue; 2] = [
-    TypeGlue {
-        drop: enum_drop::<0>,
-        default: no_default,
-        hook: None,
-    },
-    TypeGlue {
-        drop: enum_drop::<1>,
-        default: no_default,
-        hook: None,
-    },
+    coo_runtime::__private::type_glue(enum_drop::<0>, no_default, None),
+    coo_runtime::__private::type_glue(enum_drop::<1>, no_default, None),
 ];
 
 static HOLD_GLUES: [TypeGlue; 2] = [
-    TypeGlue {
-        drop: hold_drop::<0>,
-        default: no_default,
-        hook: None,
-    },
-    TypeGlue {
-        drop: hold_drop::<1>,
-        default: no_default,
-        hook: None,
-    },
+    coo_runtime::__private::type_glue(hold_drop::<0>, no_default, None),
+    coo_runtime::__private::type_glue(hold_drop::<1>, no_default, None),
 ];
 
 fn glue_layout(slot: usize) -> GlueLayout {
@@ -215,7 +197,7 @@ unsafe fn enum_write<const SLOT: usize>(dst: *mut u8, variant: usize, fields_in:
         // SAFETY: `fields_in[i]` is a valid value of the field's shape (caller's contract),
         // moved into its place inside `dst`, which is aligned for it (C-like layout from an
         // 16-aligned base); the source is not dropped again, and lies outside `dst`.
-        unsafe { core::ptr::copy_nonoverlapping(*fields_in.add(i), dst.add(offset), shape.size) };
+        unsafe { core::ptr::copy_nonoverlapping(*fields_in.add(i), dst.add(offset), shape.size()) };
     }
 }
 
@@ -229,7 +211,7 @@ unsafe fn enum_drop<const SLOT: usize>(p: *mut u8) {
     let v = unsafe { variant_of(&layout, p) };
     for &(offset, shape) in &layout.fields[v] {
         // SAFETY: the variant's field at `offset` is a valid value of `shape`, dropped once.
-        unsafe { (shape.drop)(p.add(offset)) };
+        unsafe { shape.drop(p.add(offset)) };
     }
 }
 
@@ -264,14 +246,14 @@ impl<const SLOT: usize> Drop for ECell<SLOT> {
 // says, and holds a value of the descriptor the shape names (every `Rnum` layout is `ECELL`
 // bytes, aligned to 16, and the slot is only used with the layout registered in it).
 unsafe impl<const SLOT: usize> CooField for ECell<SLOT> {
-    const SHAPE: &'static Shape = &Shape {
-        size: ECELL,
-        align: 16,
-        needs_drop: true,
-        drop: coo_runtime::descriptors::layout::drop_glue::<ECell<SLOT>>,
-        type_name: ecell_name::<SLOT>,
-        kind: ShapeKind::Named(enum_desc_of::<SLOT>),
-    };
+    const SHAPE: &'static Shape = &coo_runtime::__private::shape(
+        ECELL,
+        16,
+        true,
+        coo_runtime::descriptors::layout::drop_glue::<ECell<SLOT>>,
+        ecell_name::<SLOT>,
+        ShapeKind::Named(coo_runtime::__private::type_link(enum_desc_of::<SLOT>)),
+    );
 }
 
 fn items_shape(slot: usize) -> fn() -> &'static Shape {
@@ -622,7 +604,7 @@ fn field_offsets(layout: &ELayout) -> Vec<Vec<(usize, &'static Shape)>> {
         .variants
         .iter()
         .flat_map(|v| &v.fields)
-        .map(|&(_, ty)| (ty.shape_fn())().align)
+        .map(|&(_, ty)| (ty.shape_fn())().align())
         .max()
         .unwrap_or(1);
     let payload = tag_size.next_multiple_of(union_align);
@@ -635,9 +617,9 @@ fn field_offsets(layout: &ELayout) -> Vec<Vec<(usize, &'static Shape)>> {
                 .iter()
                 .map(|&(_, ty)| {
                     let shape = (ty.shape_fn())();
-                    assert!(shape.align <= 16);
-                    let offset = end.next_multiple_of(shape.align);
-                    end = offset + shape.size;
+                    assert!(shape.align() <= 16);
+                    let offset = end.next_multiple_of(shape.align());
+                    end = offset + shape.size();
                     assert!(end <= ECELL, "{v:?} fits in a cell");
                     (offset, shape)
                 })
@@ -664,73 +646,77 @@ fn build_enum(slot: usize, layout: &ELayout) -> &'static TypeDesc {
     let variants: Vec<VariantDesc> = layout
         .variants
         .iter()
-        .map(|v| VariantDesc {
-            name: VARIANTS[v.name],
-            discriminant: v.disc,
-            style: if v.fields.is_empty() {
-                FieldsStyle::Unit
-            } else {
-                FieldsStyle::Named
-            },
-            fields: Box::leak(
-                v.fields
-                    .iter()
-                    .map(|&(f, ty)| FieldDesc {
-                        name: NAMES[f],
-                        offset: FieldDesc::NO_OFFSET,
-                        shape: ty.shape_fn(),
-                        rename_from: &[],
-                        default: None,
-                    })
-                    .collect::<Vec<_>>()
-                    .into_boxed_slice(),
-            ),
-            rename_from: match v.rename_from {
-                Some(old) => Box::leak(Box::new([VARIANTS[old]])),
-                None => &[],
-            },
+        .map(|v| {
+            coo_runtime::__private::variant_desc(
+                VARIANTS[v.name],
+                v.disc,
+                if v.fields.is_empty() {
+                    FieldsStyle::Unit
+                } else {
+                    FieldsStyle::Named
+                },
+                Box::leak(
+                    v.fields
+                        .iter()
+                        .map(|&(f, ty)| {
+                            coo_runtime::__private::field_desc(
+                                NAMES[f],
+                                FieldDesc::NO_OFFSET,
+                                ty.shape_fn(),
+                                &[],
+                                None,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .into_boxed_slice(),
+                ),
+                match v.rename_from {
+                    Some(old) => Box::leak(Box::new([VARIANTS[old]])),
+                    None => &[],
+                },
+            )
         })
         .collect();
     let (read, read_mut, write): EnumFns = match slot {
         0 => (enum_read::<0>, enum_read_mut::<0>, enum_write::<0>),
         _ => (enum_read::<1>, enum_read_mut::<1>, enum_write::<1>),
     };
-    let rnum: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-        name: "Rnum",
-        rust_name: ENUM_RUST_NAMES[slot],
-        rename_from: &[],
-        size: ECELL,
-        align: 16,
-        needs_drop: true,
-        kind: TypeKind::Enum(EnumDesc {
-            repr: layout.repr(),
-            variants: Box::leak(variants.into_boxed_slice()),
+    let rnum: &'static TypeDesc = Box::leak(Box::new(coo_runtime::__private::type_desc(
+        "Rnum",
+        ENUM_RUST_NAMES[slot],
+        &[],
+        ECELL,
+        16,
+        true,
+        TypeKind::Enum(coo_runtime::__private::enum_desc(
+            layout.repr(),
+            Box::leak(variants.into_boxed_slice()),
             read,
             read_mut,
             write,
-        }),
-        glue: &ENUM_GLUES[slot],
-    }));
+        )),
+        &ENUM_GLUES[slot],
+    )));
     *lock(&ENUM_DESCS[slot]) = Some(rnum);
-    let hold: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-        name: "Hold",
-        rust_name: HOLD_RUST_NAMES[slot],
-        rename_from: &[],
-        size: size_of::<Vec<ECell<0>>>(),
-        align: align_of::<Vec<ECell<0>>>(),
-        needs_drop: true,
-        kind: TypeKind::Struct(StructDesc {
-            style: FieldsStyle::Named,
-            fields: Box::leak(Box::new([FieldDesc {
-                name: "items",
-                offset: 0,
-                shape: items_shape(slot),
-                rename_from: &[],
-                default: None,
-            }])),
-        }),
-        glue: &HOLD_GLUES[slot],
-    }));
+    let hold: &'static TypeDesc = Box::leak(Box::new(coo_runtime::__private::type_desc(
+        "Hold",
+        HOLD_RUST_NAMES[slot],
+        &[],
+        size_of::<Vec<ECell<0>>>(),
+        align_of::<Vec<ECell<0>>>(),
+        true,
+        TypeKind::Struct(coo_runtime::__private::struct_desc(
+            FieldsStyle::Named,
+            Box::leak(Box::new([coo_runtime::__private::field_desc(
+                "items",
+                0,
+                items_shape(slot),
+                &[],
+                None,
+            )])),
+        )),
+        &HOLD_GLUES[slot],
+    )));
     lock(&BUILT).extend([rnum, hold]);
     hold
 }

@@ -89,19 +89,11 @@ thread_local! {
 }
 
 const fn nest_hook_glue<const I: usize>() -> TypeGlue {
-    TypeGlue {
-        drop: drop_nest_new::<I>,
-        default: no_default,
-        hook: Some(nest_hook_writes::<I>),
-    }
+    coo_runtime::__private::type_glue(drop_nest_new::<I>, no_default, Some(nest_hook_writes::<I>))
 }
 
 const fn nest_failing_glue<const I: usize>() -> TypeGlue {
-    TypeGlue {
-        drop: drop_nest_new::<I>,
-        default: no_default,
-        hook: Some(hook_fails),
-    }
+    coo_runtime::__private::type_glue(drop_nest_new::<I>, no_default, Some(hook_fails))
 }
 
 /// The drop glue of the new layout of `Nest{I}` (slot `DEPTH + I`).
@@ -137,11 +129,7 @@ fn nest_hook_calls() -> [usize; DEPTH] {
 }
 
 const fn nest_glue<const SLOT: usize>() -> TypeGlue {
-    TypeGlue {
-        drop: drop_nest::<SLOT>,
-        default: no_default,
-        hook: None,
-    }
+    coo_runtime::__private::type_glue(drop_nest::<SLOT>, no_default, None)
 }
 
 fn nest_desc<const SLOT: usize>() -> &'static TypeDesc {
@@ -167,7 +155,7 @@ unsafe fn drop_nest<const SLOT: usize>(p: *mut u8) {
     for (offset, shape) in fields {
         // SAFETY: the value at `p` has the layout of slot `SLOT`, whose field at `offset` is a
         // valid value of `shape`; each field is dropped once, by its own shape's glue.
-        unsafe { (shape.drop)(p.add(offset)) }
+        unsafe { shape.drop(p.add(offset)) }
     }
 }
 
@@ -391,17 +379,17 @@ fn build_chain(case: &NestCase, new: bool) -> Vec<NestBuilt> {
                 NestField::Child => (CHILD, slot_fns(slot + 1).1),
             };
             let shape = shape_fn();
-            let offset = end.next_multiple_of(shape.align);
-            end = offset + shape.size;
-            align = align.max(shape.align);
-            needs_drop |= shape.needs_drop;
-            descs.push(FieldDesc {
+            let offset = end.next_multiple_of(shape.align());
+            end = offset + shape.size();
+            align = align.max(shape.align());
+            needs_drop |= shape.needs_drop();
+            descs.push(coo_runtime::__private::field_desc(
                 name,
                 offset,
-                shape: shape_fn,
-                rename_from: &[],
-                default: None,
-            });
+                shape_fn,
+                &[],
+                None,
+            ));
             table.push((offset, shape));
             match *f {
                 NestField::Plain(name, _) => {
@@ -412,18 +400,18 @@ fn build_chain(case: &NestCase, new: bool) -> Vec<NestBuilt> {
         }
         let size = end.next_multiple_of(align);
         *lock(&NEST_LAYOUTS[slot]) = table;
-        let desc: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-            name: NEST_NAMES[i],
-            rust_name: NEST_RUST_NAMES[slot],
-            rename_from: &[],
+        let desc: &'static TypeDesc = Box::leak(Box::new(coo_runtime::__private::type_desc(
+            NEST_NAMES[i],
+            NEST_RUST_NAMES[slot],
+            &[],
             size,
             align,
             needs_drop,
-            kind: TypeKind::Struct(StructDesc {
-                style: FieldsStyle::Named,
-                fields: Box::leak(descs.into_boxed_slice()),
-            }),
-            glue: match (new, t.hook) {
+            TypeKind::Struct(coo_runtime::__private::struct_desc(
+                FieldsStyle::Named,
+                Box::leak(descs.into_boxed_slice()),
+            )),
+            match (new, t.hook) {
                 (false, _) | (true, Hook::None) => &NEST_GLUES[slot],
                 (true, Hook::Writes) => {
                     *lock(&NEST_HOOK_U32[i]) = t
@@ -438,18 +426,18 @@ fn build_chain(case: &NestCase, new: bool) -> Vec<NestBuilt> {
                 }
                 (true, Hook::Fails) => &NEST_FAILING_GLUES[i],
             },
-        }));
+        )));
         lock(&BUILT).push(desc);
         *lock(&NEST_DESCS[slot]) = Some(desc);
         let (desc_fn, _, drop_fn) = slot_fns(slot);
-        let shape: &'static Shape = Box::leak(Box::new(Shape {
+        let shape: &'static Shape = Box::leak(Box::new(coo_runtime::__private::shape(
             size,
             align,
             needs_drop,
-            drop: drop_fn,
-            type_name: slot_name(slot),
-            kind: ShapeKind::Named(desc_fn),
-        }));
+            drop_fn,
+            slot_name(slot),
+            ShapeKind::Named(coo_runtime::__private::type_link(desc_fn)),
+        )));
         lock(&NEST_BUILT_SHAPES).push(shape);
         *lock(&NEST_SHAPES[slot]) = Some(shape);
         built.push(NestBuilt {
@@ -566,8 +554,8 @@ fn run_nest_case(case: &NestCase) {
     NEST_HOOK_CALLS.with(|c| *c.borrow_mut() = [0; DEPTH]);
     let old = build_chain(case, false);
     let root = old[0].desc;
-    assert!(root.align <= align_of::<u128>());
-    let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(root.size.div_ceil(16).max(1));
+    assert!(root.align() <= align_of::<u128>());
+    let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(root.size().div_ceil(16).max(1));
     let base = buf.as_mut_ptr().cast::<u8>();
     // SAFETY: the buffer has room for the old `Nest0`, aligned for `u128` and so for it.
     unsafe { write_nest(case, &old, 0, base) };
@@ -666,13 +654,13 @@ fn migrate_and_check_nest(
     let verdicts: Vec<(&str, bool)> = plan
         .types()
         .iter()
-        .map(|t| (t.new_type().name, t.unchanged))
+        .map(|t| (t.new_type().name(), t.unchanged))
         .collect();
     for (i, name) in NEST_NAMES.iter().enumerate().take(depth) {
         let migrated = plan
             .types()
             .iter()
-            .any(|t| t.new_type().name == *name && !t.unchanged);
+            .any(|t| t.new_type().name() == *name && !t.unchanged);
         assert_eq!(
             migrated,
             case.changed(i),

@@ -262,56 +262,50 @@ fn reshaped(
     rename_from: &'static [&'static str],
     extra: Option<ExtraField>,
 ) -> (&'static TypeDesc, usize) {
-    let TypeKind::Struct(s) = &desc.kind else {
+    let TypeKind::Struct(s) = &desc.kind() else {
         unreachable!("`Rand` is built as a struct")
     };
     let mut fields: Vec<FieldDesc> = s
-        .fields
+        .fields()
         .iter()
-        .map(|f| FieldDesc {
-            name: f.name,
-            offset: f.offset,
-            shape: f.shape,
-            rename_from: f.rename_from,
-            default: f.default,
-        })
+        .map(coo_runtime::__private::field_desc_copy)
         .collect();
-    let (mut size, mut align, mut needs_drop) = (desc.size, desc.align, desc.needs_drop);
+    let (mut size, mut align, mut needs_drop) = (desc.size(), desc.align(), desc.needs_drop());
     let mut at = size;
     if let Some((name, shape_fn)) = extra {
         let shape = shape_fn();
         at = s
-            .fields
+            .fields()
             .iter()
-            .map(|f| f.offset + (f.shape)().size)
+            .map(|f| f.offset() + f.shape().size())
             .max()
             .unwrap_or(0)
-            .next_multiple_of(shape.align);
-        align = align.max(shape.align);
-        size = (at + shape.size).next_multiple_of(align);
-        needs_drop |= shape.needs_drop;
-        fields.push(FieldDesc {
+            .next_multiple_of(shape.align());
+        align = align.max(shape.align());
+        size = (at + shape.size()).next_multiple_of(align);
+        needs_drop |= shape.needs_drop();
+        fields.push(coo_runtime::__private::field_desc(
             name,
-            offset: at,
-            shape: shape_fn,
-            rename_from: &[],
-            default: None,
-        });
+            at,
+            shape_fn,
+            &[],
+            None,
+        ));
         lock(&LAYOUTS[slot]).push((at, shape));
     }
-    let new: &'static TypeDesc = Box::leak(Box::new(TypeDesc {
-        name: desc.name,
-        rust_name: desc.rust_name,
+    let new: &'static TypeDesc = Box::leak(Box::new(coo_runtime::__private::type_desc(
+        desc.name(),
+        desc.rust_name(),
         rename_from,
         size,
         align,
         needs_drop,
-        kind: TypeKind::Struct(StructDesc {
-            style: s.style,
-            fields: Box::leak(fields.into_boxed_slice()),
-        }),
-        glue: desc.glue,
-    }));
+        TypeKind::Struct(coo_runtime::__private::struct_desc(
+            s.style(),
+            Box::leak(fields.into_boxed_slice()),
+        )),
+        desc.glue(),
+    )));
     lock(&BUILT).push(new);
     (new, at)
 }
@@ -326,8 +320,8 @@ fn insert_old_with_handles(
     at: usize,
     handles: &[(u32, u32); 2],
 ) -> (State, BTreeMap<usize, usize>) {
-    let words = old.desc.size.div_ceil(16).max(1);
-    assert!(old.desc.align <= align_of::<u128>());
+    let words = old.desc.size().div_ceil(16).max(1);
+    assert!(old.desc.align() <= align_of::<u128>());
     let mut buf: Vec<MaybeUninit<u128>> = Vec::with_capacity(words);
     let base = buf.as_mut_ptr().cast::<u8>();
     for (name, _, val) in &case.old {

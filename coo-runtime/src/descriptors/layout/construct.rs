@@ -20,7 +20,7 @@ pub const fn type_desc(
     align: usize,
     needs_drop: bool,
     kind: TypeKind,
-    glue: TypeGlue,
+    glue: &'static TypeGlue,
 ) -> TypeDesc {
     TypeDesc {
         name,
@@ -46,24 +46,36 @@ pub const fn type_glue(
     }
 }
 
-pub const fn struct_kind(style: FieldsStyle, fields: &'static [FieldDesc]) -> TypeKind {
-    TypeKind::Struct(StructDesc { style, fields })
+pub const fn struct_desc(style: FieldsStyle, fields: &'static [FieldDesc]) -> StructDesc {
+    StructDesc { style, fields }
 }
 
-pub const fn enum_kind(
+pub const fn enum_desc(
     repr: EnumRepr,
     variants: &'static [VariantDesc],
     read: unsafe fn(value: *const u8, fields_out: *mut *const u8) -> usize,
     read_mut: unsafe fn(value: *mut u8, fields_out: *mut *mut u8) -> usize,
     write: unsafe fn(dst: *mut u8, variant: usize, fields_in: *const *mut u8),
-) -> TypeKind {
-    TypeKind::Enum(EnumDesc {
+) -> EnumDesc {
+    EnumDesc {
         repr,
         variants,
         read,
         read_mut,
         write,
-    })
+    }
+}
+
+/// A copy of `field` (for code that builds descriptors at run time from others, as the tests
+/// of random layouts do).
+pub const fn field_desc_copy(field: &'static FieldDesc) -> FieldDesc {
+    FieldDesc {
+        name: field.name,
+        offset: field.offset,
+        shape: ShapeLink(field.shape.0),
+        rename_from: field.rename_from,
+        default: field.default,
+    }
 }
 
 pub const fn variant_desc(
