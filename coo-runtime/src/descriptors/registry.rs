@@ -54,12 +54,19 @@ impl Catalog {
     pub fn from_descs(
         descs: impl IntoIterator<Item = &'static TypeDesc>,
     ) -> Result<Catalog, DuplicateTypeName> {
-        Catalog::from_image(descs, ImageRef::STATIC)
+        // SAFETY: truly `'static` descriptors, which no image guard needs to keep alive.
+        unsafe { Catalog::from_image(descs, ImageRef::STATIC) }
     }
 
     /// The given types of the image guarded by `image` and every type they reach: the catalog
     /// keeps the image mapped for as long as it (or anything made from it) lives.
-    pub fn from_image(
+    ///
+    /// # Safety
+    /// The descriptors are `'static` in name only: each of them lives in the image `image`
+    /// guards (or is compiled into this binary), so that they stay valid for as long as `image`
+    /// (which the catalog keeps) lives. A descriptor of another image would dangle once that one
+    /// is unloaded.
+    pub unsafe fn from_image(
         descs: impl IntoIterator<Item = &'static TypeDesc>,
         image: ImageRef,
     ) -> Result<Catalog, DuplicateTypeName> {

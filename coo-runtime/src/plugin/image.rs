@@ -16,10 +16,14 @@
 //! field says so); `'static` is real only for the types compiled into the binary itself
 //! ([`crate::plugin::Manifest::of_this_build`], [`crate::Catalog::from_descs`]).
 //!
-//! The descriptor types themselves still have public `&'static` fields (`TypeDesc::name`,
-//! `FieldDesc::shape`, …), which generated code builds: a reference read out of one is valid
-//! only while a guard of its image lives; keep it no longer than the container you got the
-//! descriptor from, or clone the container's [`ImageRef`] to keep it longer.
+//! The descriptor types themselves have private fields and accessors bounded by `&self`
+//! ([`crate::TypeDesc::name`], [`crate::FieldDesc::shape`], …; see
+//! [`crate::descriptors::layout`]), and their glue is called through `unsafe fn` methods: nothing
+//! read out of a borrowed descriptor outlives the borrow, so nothing outlives the guard. Clone
+//! the container's [`ImageRef`] (or the container) to keep them longer, or copy them out
+//! ([`crate::Schema`]). A catalog of a plugin's types is made with the `unsafe`
+//! [`crate::Catalog::from_image`], whose caller vouches that the descriptors live in the image it
+//! guards.
 
 use std::any::Any;
 use std::fmt;

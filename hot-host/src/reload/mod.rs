@@ -190,7 +190,9 @@ impl Host {
         let load = started.elapsed();
 
         let started = Instant::now();
-        let catalog = Catalog::from_image(manifest.types().iter().copied(), image.clone())?;
+        // SAFETY: the manifest's types live in the image `image` guards.
+        let catalog =
+            unsafe { Catalog::from_image(manifest.types().iter().copied(), image.clone()) }?;
         let plan = self.state.plan(&catalog)?;
         let slot_plan = self.slots.plan(manifest.fns(), &catalog, image);
         // The last step that can fail; on failure it leaves the state as it was (and dropping
@@ -252,7 +254,9 @@ impl Host {
         let library = self.loader.load(dylib)?;
         let manifest = library.manifest_static();
         manifest.set_drop_sink(this_sink());
-        let catalog = Catalog::from_image(manifest.types().iter().copied(), library.image_ref())?;
+        // SAFETY: the manifest's types live in the image `library.image_ref()` guards.
+        let catalog =
+            unsafe { Catalog::from_image(manifest.types().iter().copied(), library.image_ref()) }?;
         let slot_plan = self
             .slots
             .plan(manifest.fns(), &catalog, library.image_ref());

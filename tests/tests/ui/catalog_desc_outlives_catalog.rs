@@ -13,5 +13,5 @@ fn main() {
         let catalog = Catalog::from_descs([Counter::DESC]).unwrap();
         desc = catalog.get("Counter").unwrap();
     }
-    println!("{}", desc.size);
+    println!("{}", desc.size());
 }

@@ -11,5 +11,5 @@ fn main() {
     let resource = Resource::new(Counter { n: 1 });
     let desc: &TypeDesc = resource.desc();
     drop(resource);
-    println!("{}", desc.size);
+    println!("{}", desc.size());
 }
