@@ -89,14 +89,14 @@ fn panicking_hook(_old: &ValueView<'_>, _new: &mut Fragile) -> Result<(), String
 }
 
 fn struct_desc(desc: &TypeDesc) -> &StructDesc {
-    match &desc.kind() {
+    match desc.kind() {
         TypeKind::Struct(s) => s,
         TypeKind::Enum(_) => panic!("`{}` is an enum", desc.name()),
     }
 }
 
 fn enum_desc(desc: &TypeDesc) -> &EnumDesc {
-    match &desc.kind() {
+    match desc.kind() {
         TypeKind::Enum(e) => e,
         TypeKind::Struct(_) => panic!("`{}` is a struct", desc.name()),
     }

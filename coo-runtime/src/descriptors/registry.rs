@@ -166,7 +166,7 @@ fn same_definition(a: &TypeDesc, b: &TypeDesc) -> bool {
 
 /// Calls `f` with every `CooType` named directly by a field of `desc`.
 pub(crate) fn for_each_nested<'a>(desc: &'a TypeDesc, f: &mut dyn FnMut(&'a TypeDesc)) {
-    let fields: Vec<_> = match &desc.kind() {
+    let fields: Vec<_> = match desc.kind() {
         TypeKind::Struct(s) => s.fields().iter().collect(),
         TypeKind::Enum(e) => e
             .variants()
@@ -183,7 +183,7 @@ fn nested_in_shape<'a>(
     shape: &'a crate::descriptors::layout::Shape,
     f: &mut dyn FnMut(&'a TypeDesc),
 ) {
-    match &shape.kind() {
+    match shape.kind() {
         ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         ShapeKind::Array { elem, .. }
         | ShapeKind::Vec { elem, .. }

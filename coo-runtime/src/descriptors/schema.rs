@@ -119,7 +119,7 @@ impl Schema {
 
 impl TypeLayout {
     pub fn from_desc(desc: &TypeDesc) -> TypeLayout {
-        let kind = match &desc.kind() {
+        let kind = match desc.kind() {
             TypeKind::Struct(s) => LayoutKind::Struct {
                 style: s.style(),
                 fields: s.fields().iter().map(FieldLayout::from_desc).collect(),
@@ -171,7 +171,7 @@ impl FieldLayout {
 impl TyLayout {
     pub fn from_shape(shape: &Shape) -> TyLayout {
         let boxed = |elem: &ShapeLink| Box::new(TyLayout::from_shape(elem.get()));
-        match &shape.kind() {
+        match shape.kind() {
             ShapeKind::Prim(p) => TyLayout::Prim(*p),
             ShapeKind::String(_) => TyLayout::String,
             ShapeKind::Array { elem, len } => TyLayout::Array(boxed(elem), *len),

@@ -52,7 +52,7 @@ impl Planner<'_> {
                 return Ok(Conv::Move { size: new.size() });
             }
         }
-        Ok(match (&old.kind(), &new.kind()) {
+        Ok(match (old.kind(), new.kind()) {
             (ShapeKind::Prim(a), ShapeKind::Prim(b)) => {
                 match cast_kind(*a, *b).ok_or(Incompatible)? {
                     CastKind::Same => Conv::Copy { size: new.size() },

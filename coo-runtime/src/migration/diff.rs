@@ -165,7 +165,7 @@ impl FieldsDiff {
 /// handle targets of the same stable name. (Whether their layouts are equal is the planner's
 /// question; this is what the report calls a retype.)
 pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
-    match (&old.kind(), &new.kind()) {
+    match (old.kind(), new.kind()) {
         (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
         (ShapeKind::String(_), ShapeKind::String(_)) => true,
         (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
@@ -242,7 +242,7 @@ pub enum LayoutDiff {
 impl LayoutDiff {
     /// Matches the fields (or variants) of `new` to those of `old`.
     pub fn new(old: &'static TypeDesc, new: &'static TypeDesc) -> LayoutDiff {
-        match (&old.kind(), &new.kind()) {
+        match (old.kind(), new.kind()) {
             (TypeKind::Struct(o), TypeKind::Struct(n)) => {
                 LayoutDiff::Struct(FieldsDiff::new(o.fields(), n.fields()))
             }

@@ -82,7 +82,7 @@ impl<'p> Exec<'p> {
 
 /// The enum descriptors of an enum plan's old and new type.
 fn enums(old: &'static TypeDesc, new: &'static TypeDesc) -> (&'static EnumDesc, &'static EnumDesc) {
-    match (&old.kind(), &new.kind()) {
+    match (old.kind(), new.kind()) {
         (TypeKind::Enum(o), TypeKind::Enum(n)) => (o, n),
         _ => unreachable!("enum plans are made for enums"),
     }

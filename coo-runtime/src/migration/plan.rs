@@ -130,7 +130,7 @@ impl DefaultPlan {
 
     /// The structural default of a shape, or `None` when the type has no `Default`.
     pub fn for_shape(shape: &'static Shape) -> Option<DefaultPlan> {
-        Some(match &shape.kind() {
+        Some(match shape.kind() {
             ShapeKind::Prim(_) => DefaultPlan::Zero { size: shape.size() },
             ShapeKind::String(glue) => DefaultPlan::String(glue),
             ShapeKind::Vec { glue, .. } => DefaultPlan::EmptyVec(glue),

@@ -25,7 +25,7 @@ impl Planner<'_> {
         let same = old.size() == new.size()
             && old.align() == new.align()
             && old.needs_drop() == new.needs_drop()
-            && match (&old.kind(), &new.kind()) {
+            && match (old.kind(), new.kind()) {
                 (TypeKind::Struct(o), TypeKind::Struct(n)) => {
                     o.style() == n.style() && self.same_fields(o.fields(), n.fields(), true)
                 }
@@ -90,7 +90,7 @@ impl Planner<'_> {
         {
             return false;
         }
-        match (&old.kind(), &new.kind()) {
+        match (old.kind(), new.kind()) {
             (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
             (ShapeKind::String(_), ShapeKind::String(_)) => true,
             (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {

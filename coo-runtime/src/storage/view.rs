@@ -82,7 +82,7 @@ impl<'a> ValueView<'a> {
 
     /// The name of the value's variant, for an enum.
     pub fn variant(&self) -> Option<&'a str> {
-        match &self.desc.kind() {
+        match self.desc.kind() {
             TypeKind::Struct(_) => None,
             TypeKind::Enum(e) => {
                 let (index, _) = self.enum_fields();
@@ -92,7 +92,7 @@ impl<'a> ValueView<'a> {
     }
 
     fn enum_fields(&self) -> (usize, Vec<*const u8>) {
-        let TypeKind::Enum(e) = &self.desc.kind() else {
+        let TypeKind::Enum(e) = self.desc.kind() else {
             unreachable!("only called for enums")
         };
         let max = e
@@ -110,7 +110,7 @@ impl<'a> ValueView<'a> {
 
     /// The fields of the value (of its current variant, for an enum) with their addresses.
     pub fn fields(&self) -> Vec<(&'a FieldDesc, FieldView<'a>)> {
-        match &self.desc.kind() {
+        match self.desc.kind() {
             TypeKind::Struct(s) => s
                 .fields()
                 .iter()
@@ -375,7 +375,7 @@ view_prims! {
 
 /// The fields style of a type or the variant a value is in, for printers.
 pub fn style_of(value: &ValueView<'_>) -> FieldsStyle {
-    match &value.desc.kind() {
+    match value.desc.kind() {
         TypeKind::Struct(s) => s.style(),
         TypeKind::Enum(e) => {
             let (index, _) = value.enum_fields();

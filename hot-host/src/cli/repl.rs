@@ -357,7 +357,7 @@ fn call(
     }
     let mut values = Vec::with_capacity(args.len());
     for (param, text) in params.iter().zip(args) {
-        match Value::parse(&param.kind(), text) {
+        match Value::parse(param.kind(), text) {
             Ok(v) => values.push(v),
             Err(e) => return writeln!(err, "error: argument `{}` of `{name}`: {e}", param.name()),
         }

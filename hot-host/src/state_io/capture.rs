@@ -100,7 +100,7 @@ fn prim_is_plain(prim: Prim) -> bool {
 impl Encoder {
     /// The runs of a plain shape at `base`, appended to `runs`; `false` if it is not plain.
     fn shape_runs(&mut self, shape: &Shape, base: usize, runs: &mut Vec<Run>) -> bool {
-        match &shape.kind() {
+        match shape.kind() {
             ShapeKind::Prim(prim) if prim_is_plain(*prim) => {
                 push_run(
                     runs,
@@ -139,7 +139,7 @@ impl Encoder {
     fn plain_runs(&mut self, desc: &TypeDesc) -> Option<&[Run]> {
         let key = desc as *const TypeDesc as usize;
         if !self.plain.contains_key(&key) {
-            let runs = match &desc.kind() {
+            let runs = match desc.kind() {
                 TypeKind::Struct(s) => {
                     let mut runs = Vec::new();
                     let plain = s
@@ -180,7 +180,7 @@ impl Encoder {
                         self.copy_runs(&runs, ptr);
                         continue;
                     }
-                    match &desc.kind() {
+                    match desc.kind() {
                         TypeKind::Struct(s) => {
                             for f in s.fields().iter().rev() {
                                 // SAFETY: the offset is the field's, inside the value.
@@ -221,7 +221,7 @@ impl Encoder {
                         elem: &'d Shape,
                         base: *const u8,
                         len: usize| {
-            let runs = match &elem.kind() {
+            let runs = match elem.kind() {
                 ShapeKind::Named(desc) => this.plain_runs(desc.get()).map(<[Run]>::to_vec),
                 _ => {
                     let mut runs = Vec::new();
@@ -245,7 +245,7 @@ impl Encoder {
                 }
             }
         };
-        match &shape.kind() {
+        match shape.kind() {
             ShapeKind::Prim(prim) => {
                 // SAFETY: (contract) `ptr` is a valid value of `prim`.
                 unsafe { self.prim(*prim, ptr) }

@@ -393,7 +393,7 @@ impl<'v> ValueBuilder<'v> {
             ) => Some(&**elem),
             _ => None,
         };
-        match &shape.kind() {
+        match shape.kind() {
             ShapeKind::Prim(p) => {
                 let saved = match saved {
                     Some(TyLayout::Prim(s)) => Some(*s),

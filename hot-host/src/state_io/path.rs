@@ -365,7 +365,7 @@ fn locate<'d>(
     while let Some(step) = steps.next() {
         // See through boxes and options before taking a step.
         while let At::Shape(shape) = at {
-            match &shape.kind() {
+            match shape.kind() {
                 ShapeKind::Box { elem, glue } => {
                     // SAFETY: `ptr` is a valid box (reached through descriptors), borrowed
                     // uniquely when `mutable`.
@@ -398,7 +398,7 @@ fn locate<'d>(
         }
         variant = None;
         match (at, step) {
-            (At::Type { desc, .. }, Seg::Name(name)) => match &desc.kind() {
+            (At::Type { desc, .. }, Seg::Name(name)) => match desc.kind() {
                 TypeKind::Struct(s) => {
                     let field = find_field(desc.name(), s.fields(), name, &prefix)?;
                     // SAFETY: the offset comes from `offset_of!` on this type.
@@ -470,13 +470,13 @@ fn locate<'d>(
                 }
             },
             (At::Type { desc, .. }, Seg::Index(_)) => {
-                let has = match &desc.kind() {
+                let has = match desc.kind() {
                     TypeKind::Struct(_) => "has fields, not elements (use `.field`)",
                     TypeKind::Enum(_) => "is an enum (use `.Variant.field`)",
                 };
                 return Err(cannot(&prefix, desc.name(), step, has));
             }
-            (At::Shape(shape), Seg::Index(i)) => match &shape.kind() {
+            (At::Shape(shape), Seg::Index(i)) => match shape.kind() {
                 ShapeKind::Array { elem, len } => {
                     ptr = element(ptr, elem.get(), *i, *len, &prefix)?;
                     at = at_shape(elem.get());
@@ -526,7 +526,7 @@ fn locate<'d>(
                 _ => return Err(cannot(&prefix, &shape_text(shape), step, "has no elements")),
             },
             (At::Shape(shape), Seg::Name(_)) => {
-                let has = match &shape.kind() {
+                let has = match shape.kind() {
                     ShapeKind::Array { .. } | ShapeKind::Vec { .. } | ShapeKind::Pool { .. } => {
                         "has elements, not fields (use `[i]`)"
                     }

@@ -262,7 +262,7 @@ fn reshaped(
     rename_from: &'static [&'static str],
     extra: Option<ExtraField>,
 ) -> (&'static TypeDesc, usize) {
-    let TypeKind::Struct(s) = &desc.kind() else {
+    let TypeKind::Struct(s) = desc.kind() else {
         unreachable!("`Rand` is built as a struct")
     };
     let mut fields: Vec<FieldDesc> = s

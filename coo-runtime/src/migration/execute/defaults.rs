@@ -190,7 +190,7 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
     // SAFETY: every arm reads the values as their shape describes them.
     unsafe {
         match next {
-            Compare::Values(shape, a, b) => match &shape.kind() {
+            Compare::Values(shape, a, b) => match shape.kind() {
                 ShapeKind::Prim(_) | ShapeKind::Handle { .. } => bytes_equal(a, b, shape.size()),
                 ShapeKind::String(g) => {
                     let (pa, la) = g.as_str(a);
@@ -268,7 +268,7 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
                 }
                 ga == gb && va.is_null() == vb.is_null()
             }
-            Compare::Types(desc, a, b) => match &desc.kind() {
+            Compare::Types(desc, a, b) => match desc.kind() {
                 TypeKind::Struct(s) => {
                     for f in s.fields() {
                         work.push(Compare::Values(

@@ -117,7 +117,7 @@ fn object(value: ValueView<'_>, budget: &mut usize, depth: usize) -> Node {
         .into_iter()
         .map(|(f, view)| (f.name().to_owned(), node(view, budget, depth + 1)))
         .collect();
-    match &value.desc().kind() {
+    match value.desc().kind() {
         TypeKind::Struct(_) => Node::Struct { ty, fields },
         TypeKind::Enum(e) => Node::Enum {
             ty,

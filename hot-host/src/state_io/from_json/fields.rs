@@ -57,7 +57,7 @@ impl<'v> ValueBuilder<'v> {
         dst: *mut u8,
         saved: Option<&'v TypeLayout>,
     ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
-        let e = match &desc.kind() {
+        let e = match desc.kind() {
             TypeKind::Struct(s) => {
                 let dsts: Vec<*mut u8> = s
                     .fields()

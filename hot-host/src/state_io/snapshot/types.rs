@@ -22,7 +22,7 @@ pub fn schema_of(state: &State) -> Schema {
 }
 
 pub(super) fn for_each_field_shape<'d>(desc: &'d TypeDesc, f: &mut dyn FnMut(&'d Shape)) {
-    match &desc.kind() {
+    match desc.kind() {
         TypeKind::Struct(s) => s.fields().iter().for_each(|field| f(field.shape())),
         TypeKind::Enum(e) => e
             .variants()
@@ -33,7 +33,7 @@ pub(super) fn for_each_field_shape<'d>(desc: &'d TypeDesc, f: &mut dyn FnMut(&'d
 }
 
 pub(super) fn nested_types<'d>(shape: &'d Shape, out: &mut Vec<&'d TypeDesc>) {
-    match &shape.kind() {
+    match shape.kind() {
         ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         ShapeKind::Array { elem, .. }
         | ShapeKind::Vec { elem, .. }

@@ -89,7 +89,7 @@ impl VacantWalk {
     }
 
     fn shape_holds_pool(&self, shape: &Shape) -> bool {
-        match &shape.kind() {
+        match shape.kind() {
             ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => false,
             ShapeKind::Pool { .. } => true,
             ShapeKind::Array { elem, .. }
@@ -136,7 +136,7 @@ impl VacantWalk {
             if !self.shape_holds_pool(shape) {
                 continue;
             }
-            match &shape.kind() {
+            match shape.kind() {
                 ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => {}
                 ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
                     let elements = view.elements().expect(MATCHED);
