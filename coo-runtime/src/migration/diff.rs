@@ -71,23 +71,23 @@ impl fmt::Display for FieldChange {
 /// How the fields of one new struct (or variant) continue the old one's: matched once, by
 /// [`crate::descriptors::matching`], and read by the planner and the report alike.
 #[derive(Debug, Clone)]
-pub struct FieldsDiff {
-    pub old: &'static [FieldDesc],
-    pub new: &'static [FieldDesc],
+pub struct FieldsDiff<'a> {
+    pub old: &'a [FieldDesc],
+    pub new: &'a [FieldDesc],
     /// For each new field, the old field it continues; old fields none continues; conflicts.
     pub matching: Matching,
 }
 
 /// A field whose declared type changed: the old and the new field's shapes.
 #[derive(Debug, Clone, Copy)]
-pub struct Retype {
-    pub old: &'static Shape,
-    pub new: &'static Shape,
+pub struct Retype<'a> {
+    pub old: &'a Shape,
+    pub new: &'a Shape,
 }
 
-impl FieldsDiff {
+impl<'a> FieldsDiff<'a> {
     /// Matches the fields of `new` to those of `old`.
-    pub fn new(old: &'static [FieldDesc], new: &'static [FieldDesc]) -> FieldsDiff {
+    pub fn new(old: &'a [FieldDesc], new: &'a [FieldDesc]) -> FieldsDiff<'a> {
         let matching = match_items(&names(old), new, Renames::Follow);
         FieldsDiff { old, new, matching }
     }
@@ -104,7 +104,7 @@ impl FieldsDiff {
 
     /// The shapes of new field `n` and of the old field it continues, when its declared type
     /// changed (compared structurally, nested `CooType`s by stable name).
-    pub fn retyped(&self, n: usize) -> Option<Retype> {
+    pub fn retyped(&self, n: usize) -> Option<Retype<'a>> {
         let o = self.source(n)?;
         let (old, new) = (self.old[o].shape(), self.new[n].shape());
         (!same_declared_type(old, new)).then_some(Retype { old, new })
@@ -187,21 +187,21 @@ pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
 
 /// How the variants of a new enum continue the old one's, each kept variant with its fields.
 #[derive(Debug, Clone)]
-pub struct VariantsDiff {
-    pub old: &'static EnumDesc,
-    pub new: &'static EnumDesc,
+pub struct VariantsDiff<'a> {
+    pub old: &'a EnumDesc,
+    pub new: &'a EnumDesc,
     /// For each new variant, the old variant it continues; old variants none continues;
     /// conflicts.
     pub matching: Matching,
     /// For each old variant, the index of the new variant that continues it and how their
     /// fields match.
-    pub successors: Vec<Option<(usize, FieldsDiff)>>,
+    pub successors: Vec<Option<(usize, FieldsDiff<'a>)>>,
 }
 
-impl VariantsDiff {
-    pub fn new(old: &'static EnumDesc, new: &'static EnumDesc) -> VariantsDiff {
+impl<'a> VariantsDiff<'a> {
+    pub fn new(old: &'a EnumDesc, new: &'a EnumDesc) -> VariantsDiff<'a> {
         let matching = match_items(&names(old.variants()), new.variants(), Renames::Follow);
-        let mut successors: Vec<Option<(usize, FieldsDiff)>> = vec![None; old.variants().len()];
+        let mut successors: Vec<Option<(usize, FieldsDiff<'a>)>> = vec![None; old.variants().len()];
         for (n, source) in matching.sources.iter().enumerate() {
             if let Some(source) = source {
                 let o = source.old();
@@ -232,16 +232,16 @@ impl VariantsDiff {
 /// What changed between two versions of one type, as typed facts: the planner's input, and
 /// what [`LayoutDiff::report`] renders.
 #[derive(Debug, Clone)]
-pub enum LayoutDiff {
-    Struct(FieldsDiff),
-    Enum(VariantsDiff),
+pub enum LayoutDiff<'a> {
+    Struct(FieldsDiff<'a>),
+    Enum(VariantsDiff<'a>),
     /// A struct became an enum or the reverse.
     KindChanged,
 }
 
-impl LayoutDiff {
+impl<'a> LayoutDiff<'a> {
     /// Matches the fields (or variants) of `new` to those of `old`.
-    pub fn new(old: &'static TypeDesc, new: &'static TypeDesc) -> LayoutDiff {
+    pub fn new(old: &'a TypeDesc, new: &'a TypeDesc) -> LayoutDiff<'a> {
         match (old.kind(), new.kind()) {
             (TypeKind::Struct(o), TypeKind::Struct(n)) => {
                 LayoutDiff::Struct(FieldsDiff::new(o.fields(), n.fields()))
@@ -341,7 +341,7 @@ fn kind_name(desc: &TypeDesc) -> &'static str {
 }
 
 /// The diff of two versions of a type, for the report.
-pub fn diff_type(old: &'static TypeDesc, new: &'static TypeDesc) -> TypeDiff {
+pub fn diff_type(old: &TypeDesc, new: &TypeDesc) -> TypeDiff {
     LayoutDiff::new(old, new).report(old, new)
 }
 

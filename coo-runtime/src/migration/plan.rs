@@ -55,9 +55,9 @@ pub enum Conv {
         old_len: usize,
         new_len: usize,
         /// How to fill the elements an array gained.
-        fill: Option<DefaultPlan>,
+        fill: Option<DefaultPlan<'static>>,
         /// How to build the old element's default, to check that elements an array lost held it.
-        old_default: Option<DefaultPlan>,
+        old_default: Option<DefaultPlan<'static>>,
     },
     Vec {
         elem: Box<Conv>,
@@ -95,33 +95,34 @@ pub enum Conv {
 
 /// How to build a default value of a shape: the field type's `Default`, structurally.
 #[derive(Debug, Clone)]
-pub enum DefaultPlan {
+pub enum DefaultPlan<'a> {
     /// Primitives: their `Default` is all-zero bytes (`0`, `0.0`, `false`, `'\0'`).
     Zero {
         size: usize,
     },
-    /// A `#[coo(default = ...)]` expression or a `CooType`'s `Default` impl.
+    /// A `#[coo(default = ...)]` expression or a `CooType`'s `Default` impl. (An `unsafe fn`
+    /// into the image of the shape the plan was made from: call it while that is borrowed.)
     Write(WriteFn),
-    String(&'static StringGlue),
-    EmptyVec(&'static VecGlue),
-    None(&'static OptionGlue),
-    EmptyPool(&'static PoolGlue),
+    String(&'a StringGlue),
+    EmptyVec(&'a VecGlue),
+    None(&'a OptionGlue),
+    EmptyPool(&'a PoolGlue),
     Array {
-        elem: Box<DefaultPlan>,
-        elem_shape: &'static Shape,
+        elem: Box<DefaultPlan<'a>>,
+        elem_shape: &'a Shape,
         len: usize,
     },
     Box {
-        elem: Box<DefaultPlan>,
-        elem_shape: &'static Shape,
-        glue: &'static BoxGlue,
+        elem: Box<DefaultPlan<'a>>,
+        elem_shape: &'a Shape,
+        glue: &'a BoxGlue,
     },
 }
 
-impl DefaultPlan {
+impl<'a> DefaultPlan<'a> {
     /// What a field that is new gets: its `#[coo(default = ...)]`, else the structural default
     /// of its shape (`None` when its type has no `Default`).
-    pub fn for_field(field: &'static FieldDesc) -> Option<DefaultPlan> {
+    pub fn for_field(field: &'a FieldDesc) -> Option<DefaultPlan<'a>> {
         field
             .default_writer()
             .map(DefaultPlan::Write)
@@ -129,7 +130,7 @@ impl DefaultPlan {
     }
 
     /// The structural default of a shape, or `None` when the type has no `Default`.
-    pub fn for_shape(shape: &'static Shape) -> Option<DefaultPlan> {
+    pub fn for_shape(shape: &'a Shape) -> Option<DefaultPlan<'a>> {
         Some(match shape.kind() {
             ShapeKind::Prim(_) => DefaultPlan::Zero { size: shape.size() },
             ShapeKind::String(glue) => DefaultPlan::String(glue),
@@ -200,7 +201,7 @@ pub enum TypeBody {
     Enum(EnumPlan),
     /// No automatic mapping (struct became enum, …): the new value starts as the new type's
     /// `Default` and the hook builds it.
-    HookOnly(DefaultPlan),
+    HookOnly(DefaultPlan<'static>),
 }
 
 /// One action that writes part of a new struct.
@@ -220,7 +221,7 @@ pub enum Step {
     Default {
         field: &'static str,
         dst: usize,
-        plan: DefaultPlan,
+        plan: DefaultPlan<'static>,
         new_shape: &'static Shape,
     },
 }
@@ -231,7 +232,7 @@ pub struct EnumPlan {
     pub variants: Vec<Option<VariantPlan>>,
     pub old_max_fields: usize,
     /// With a hook, values of removed variants start as the new type's default.
-    pub removed_default: Option<DefaultPlan>,
+    pub removed_default: Option<DefaultPlan<'static>>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,7 +257,7 @@ pub enum VariantFieldStep {
     },
     Default {
         field: &'static str,
-        plan: DefaultPlan,
+        plan: DefaultPlan<'static>,
         new_shape: &'static Shape,
     },
 }

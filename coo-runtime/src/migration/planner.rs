@@ -221,7 +221,7 @@ impl Planner<'_> {
         &mut self,
         old: &'static TypeDesc,
         new: &'static TypeDesc,
-        layout: &LayoutDiff,
+        layout: &LayoutDiff<'static>,
         has_hook: bool,
     ) -> Result<TypeBody, NoConv> {
         match layout {
@@ -269,7 +269,7 @@ impl Planner<'_> {
     pub(super) fn struct_steps(
         &mut self,
         ty: &str,
-        fields: &FieldsDiff,
+        fields: &FieldsDiff<'static>,
         hook: bool,
     ) -> Result<Vec<Step>, NoConv> {
         let mut stopped = self.conflicts(ty, fields, "");
@@ -376,7 +376,12 @@ impl Planner<'_> {
     }
 
     /// Records a problem for every field conflict of the matching; whether there was any.
-    pub(super) fn conflicts(&mut self, ty: &str, fields: &FieldsDiff, prefix: &str) -> bool {
+    pub(super) fn conflicts(
+        &mut self,
+        ty: &str,
+        fields: &FieldsDiff<'static>,
+        prefix: &str,
+    ) -> bool {
         let mut any = false;
         for (c, conflict) in fields.conflicts() {
             let (old, new) = (&fields.old[c.old], &fields.new[c.claimant]);
@@ -408,7 +413,7 @@ impl Planner<'_> {
     pub(super) fn enum_plan(
         &mut self,
         new_desc: &'static TypeDesc,
-        diff: &VariantsDiff,
+        diff: &VariantsDiff<'static>,
         hook: bool,
     ) -> Result<EnumPlan, NoConv> {
         let ty = new_desc.name();
@@ -478,7 +483,7 @@ impl Planner<'_> {
         &mut self,
         ty: &str,
         prefix: &str,
-        fields: &FieldsDiff,
+        fields: &FieldsDiff<'static>,
         hook: bool,
     ) -> Result<(Vec<VariantFieldStep>, bool), NoConv> {
         let mut steps = Vec::with_capacity(fields.new.len());

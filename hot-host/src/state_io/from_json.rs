@@ -146,7 +146,7 @@ struct FieldsOf<'v> {
 type Matched<'j> = (
     Vec<(Cow<'j, str>, &'j JsonValue)>,
     Vec<Option<usize>>,
-    Vec<Option<DefaultPlan>>,
+    Vec<Option<DefaultPlan<'static>>>,
 );
 
 /// The saved layout of the value being built, when known: what a number's field type was.

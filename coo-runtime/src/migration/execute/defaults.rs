@@ -24,7 +24,7 @@ use super::error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePa
 ///
 /// # Safety
 /// `dst` is valid for writes of the plan's shape and suitably aligned.
-pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), DefaultPanicked> {
+pub unsafe fn write_default(plan: &DefaultPlan<'_>, dst: *mut u8) -> Result<(), DefaultPanicked> {
     // SAFETY: forwarded contract.
     unsafe { write_default_at(plan, dst, &mut Vec::new()) }
 }
@@ -35,7 +35,7 @@ pub unsafe fn write_default(plan: &DefaultPlan, dst: *mut u8) -> Result<(), Defa
 /// # Safety
 /// As for [`write_default`].
 pub(super) unsafe fn write_default_inside(
-    plan: &DefaultPlan,
+    plan: &DefaultPlan<'_>,
     dst: *mut u8,
 ) -> Result<(), ExecuteError> {
     let mut inner = Vec::new();
@@ -52,7 +52,7 @@ pub(super) unsafe fn write_default_inside(
 /// # Safety
 /// As for [`write_default`].
 unsafe fn write_default_at(
-    plan: &DefaultPlan,
+    plan: &DefaultPlan<'_>,
     dst: *mut u8,
     inner: &mut Vec<Seg>,
 ) -> Result<(), DefaultPanicked> {
@@ -112,7 +112,7 @@ unsafe fn write_default_at(
 /// # Safety
 /// `p` is a valid value of `shape`, and `plan` builds a default of `shape`.
 pub(super) unsafe fn holds_default(
-    plan: &DefaultPlan,
+    plan: &DefaultPlan<'_>,
     shape: &Shape,
     p: *const u8,
 ) -> Result<bool, ExecuteError> {

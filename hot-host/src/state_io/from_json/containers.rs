@@ -15,7 +15,7 @@ pub(super) struct ArrayFrame<'j, 'v> {
     dst: *mut u8,
     saved: Saved<'v>,
     /// How to fill the elements the JSON lacks.
-    fill: Option<DefaultPlan>,
+    fill: Option<DefaultPlan<'static>>,
 }
 
 /// A `Vec` whose elements are being built in its buffer.

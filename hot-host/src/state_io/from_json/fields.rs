@@ -26,7 +26,7 @@ pub(super) struct FieldsFrame<'j, 'v> {
 /// Where a field's value comes from: a member of the JSON, or the field's default.
 enum FieldSource<'j> {
     Member(Cow<'j, str>, &'j JsonValue),
-    Default(DefaultPlan),
+    Default(DefaultPlan<'static>),
 }
 
 /// What completes a value once its fields are built.
@@ -354,7 +354,7 @@ impl<'v> ValueBuilder<'v> {
                 }
             }
         }
-        let mut defaults: Vec<Option<DefaultPlan>> = Vec::with_capacity(fields.len());
+        let mut defaults: Vec<Option<DefaultPlan<'static>>> = Vec::with_capacity(fields.len());
         for (field, source) in fields.iter().zip(&sources) {
             if source.is_some() {
                 defaults.push(None);
