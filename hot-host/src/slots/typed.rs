@@ -13,6 +13,12 @@
 //! go through [`crate::Host::call`]. Resolving checks `F` against the plugin's descriptor:
 //! a mismatch is [`CallErrorKind::Mismatch`], naming both signatures.
 //!
+//! Host objects (`#[host] canvas: &mut Canvas` in the plugin) *are* in `F`, as the references
+//! the caller passes: `fn draw(world: &World, #[host] canvas: &mut Canvas)` is resolved as
+//! `fn(&mut Canvas)` and called with `(&mut canvas,)`; a trait object as
+//! `fn(&(dyn Shape + 'static))`. Resolving also checks each one's identity
+//! ([`coo_runtime::plugin::HostType`]): [`CallErrorKind::HostType`] names both types.
+//!
 //! # What a call costs
 //!
 //! [`HotFn::call`] (with `&mut Host`) and [`HotFn::call_shared`] (with `&Host`) compare the
@@ -61,7 +67,7 @@ pub(super) mod sealed {
 #[diagnostic::on_unimplemented(
     message = "a typed handle cannot pass or return a `{Self}`",
     label = "not a primitive",
-    note = "a typed handle passes and returns primitives (and `()`); do not write resource parameters (`&T`, `&mut T`): the call binds them itself",
+    note = "a typed handle passes and returns primitives (and `()`), and passes host objects as `&T` or `&mut T`; do not write resource parameters (the plugin's `CooType`s): the call binds them itself",
     note = "strings and `CooType` values go through `Host::call`"
 )]
 pub trait TypedValue: Copy + Send + Sync + 'static + sealed::Sealed {
@@ -99,11 +105,13 @@ typed_values!(
 );
 
 /// A Rust function type a [`HotFn`] can be resolved with: `fn(A, ..) -> R` with up to six
-/// [`TypedValue`] parameters and a [`TypedValue`] return.
+/// [`TypedValue`] parameters and a [`TypedValue`] return, or up to four parameters of which some
+/// are host objects, `&T` / `&mut T` of a [`coo_runtime::plugin::HostObject`] (the impls are in
+/// `host_objects.rs`): `fn(&mut Canvas)`, `fn(&(dyn Shape + 'static), u32) -> u64`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a function type a typed handle can call",
     label = "a typed handle cannot be resolved with this type",
-    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters and a primitive or `()` return: write only the arguments the caller passes (resources, `&T` and `&mut T`, are bound by the call)",
+    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters (or up to four, some of them host objects `&T`/`&mut T`) and a primitive or `()` return: write only the arguments the caller passes (resources are bound by the call)",
     note = "strings and `CooType` values go through `Host::call`"
 )]
 pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
