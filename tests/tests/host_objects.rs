@@ -5,8 +5,8 @@
 mod support;
 
 use coo_runtime::plugin::HostType;
-use hot_host::{CallError, CallErrorKind, Host, HostTypeChanged, ReloadError};
 use host_objects_shared::{Canvas, Shape};
+use hot_host::{CallError, CallErrorKind, Host, ReloadError};
 use support::Plugin;
 
 struct Square(u64);
@@ -93,8 +93,14 @@ fn host_objects_are_passed_through_typed_handles_and_follow_reloads() {
 
     // A body change: the same handles run the new code with the caller's objects.
     plugin.edit(&[
-        ("lines.push(format!(\"note {n}", "lines.push(format!(\"NOTE {n}"),
-        ("canvas.put(i, i, glyph);", "canvas.put(canvas.width - 1 - i, i, glyph);"),
+        (
+            "lines.push(format!(\"note {n}",
+            "lines.push(format!(\"NOTE {n}",
+        ),
+        (
+            "canvas.put(i, i, glyph);",
+            "canvas.put(canvas.width - 1 - i, i, glyph);",
+        ),
     ]);
     assert_eq!(reload(&mut host).to_version, 2);
     note.call(&mut host, (&mut lines, 9)).unwrap();
@@ -156,11 +162,17 @@ fn a_layout_change_of_the_shared_crate_is_refused_at_reload_naming_the_type() {
     // The plugin's copy of `Canvas` grows a field; the host (this binary) keeps its own.
     plugin.edit_shared(
         "host-objects-shared",
-        &[("    pub width: usize,\n", "    pub width: usize,\n    pub height: usize,\n")],
+        &[(
+            "    pub width: usize,\n",
+            "    pub width: usize,\n    pub height: usize,\n",
+        )],
     );
     plugin.edit_shared(
         "host-objects-shared",
-        &[("            width,\n", "            width,\n            height,\n")],
+        &[(
+            "            width,\n",
+            "            width,\n            height,\n",
+        )],
     );
     let err = host.reload().unwrap_err();
     // Named by the first function that takes it (`count`, in the order of the manifest).
@@ -183,7 +195,6 @@ fn a_layout_change_of_the_shared_crate_is_refused_at_reload_naming_the_type() {
             Some((40, 8))
         )
     );
-    assert!(matches!(err, ReloadError::HostType(HostTypeChanged { .. })));
     assert_eq!(changed.old, HostType::of::<Canvas>());
 
     // Nothing changed: the old version runs on with the host's canvas.

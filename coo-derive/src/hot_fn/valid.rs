@@ -9,8 +9,8 @@ use syn::{
     FnArg, GenericParam, Item, ItemImpl, Lifetime, Meta, PathArguments, Type, TypeReference,
 };
 
-use super::attr;
 use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, owner_path, ungroup};
+use super::attr;
 use crate::errors::Errors;
 use crate::self_type::{mentions_self, replace_self};
 use crate::tokens::type_text;
@@ -421,9 +421,9 @@ fn unsupported_host(ty: &Type) -> String {
     let text = type_text(ty);
     match ungroup(ty) {
         Type::Reference(reference) => match ungroup(&reference.elem) {
-            Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => format!(
-                "a `{text}` is passed as it is: remove `#[host]`"
-            ),
+            Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
+                format!("a `{text}` is passed as it is: remove `#[host]`")
+            }
             Type::Slice(slice) => format!(
                 "a host object is a sized type or a trait object, not a slice: take `&Vec<{}>`, or a type of your own that holds the items",
                 type_text(&slice.elem)

@@ -274,10 +274,7 @@ pub enum ValueKind {
     /// reference it is (a thin pointer, or a fat one for a trait object), never copied. The
     /// argument slot points to the reference. Only typed handles pass them (see
     /// [`HostObject`]).
-    Host {
-        ty: fn() -> HostType,
-        mutable: bool,
-    },
+    Host { ty: fn() -> HostType, mutable: bool },
 }
 
 impl ValueKind {
@@ -303,10 +300,9 @@ impl PartialEq for ValueKind {
     /// types have the same identity ([`HostType`]: name, size and align), borrowed alike.
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (
-                ValueKind::Host { ty: a, mutable: m },
-                ValueKind::Host { ty: b, mutable: n },
-            ) => m == n && a() == b(),
+            (ValueKind::Host { ty: a, mutable: m }, ValueKind::Host { ty: b, mutable: n }) => {
+                m == n && a() == b()
+            }
             (ValueKind::Host { .. }, _) | (_, ValueKind::Host { .. }) => false,
             _ => self.text() == other.text(),
         }

@@ -44,7 +44,9 @@ impl Screen {
                 frame.positions.len(),
                 frame.status.lines().next().unwrap_or(""),
             )),
-            Print("edit examples/particles-plugin/src/lib.rs and save (GLYPH, COLOR, gravity, a new field); q quits\r\n"),
+            Print(
+                "edit examples/particles-plugin/src/lib.rs and save (GLYPH, COLOR, gravity, a new field); q quits\r\n"
+            ),
         )?;
         out.flush()
     }

@@ -71,7 +71,10 @@ struct Frame {
 enum Out {
     Frame(Frame),
     /// `reloaded v<a> -> v<b>`, with the positions printed right after it.
-    Reloaded { to: u64, positions: String },
+    Reloaded {
+        to: u64,
+        positions: String,
+    },
     Failed(String),
 }
 
@@ -198,7 +201,10 @@ fn edits_change_the_frames_and_the_particles_keep_their_positions() {
     assert_eq!(glyphs(&first, 'o'), 8);
 
     // A body change: the glyph.
-    edit(dir.path(), &[("const GLYPH: char = 'o';", "const GLYPH: char = '*';")]);
+    edit(
+        dir.path(),
+        &[("const GLYPH: char = 'o';", "const GLYPH: char = '*';")],
+    );
     let (before, after) = run.until_reload(2, first.clone());
     assert_eq!(after, before.positions, "the positions carried over");
     let frame = run.frame();
@@ -213,8 +219,14 @@ fn edits_change_the_frames_and_the_particles_keep_their_positions() {
                 "pub struct Particle {\n",
                 "pub struct Particle {\n    #[coo(default = 1.0)]\n    pub mass: f32,\n",
             ),
-            ("            .map(|i| Particle {\n", "            .map(|i| Particle {\n                mass: 1.0,\n"),
-            ("p.vel.y += world.gravity;", "p.vel.y += world.gravity * p.mass;"),
+            (
+                "            .map(|i| Particle {\n",
+                "            .map(|i| Particle {\n                mass: 1.0,\n",
+            ),
+            (
+                "p.vel.y += world.gravity;",
+                "p.vel.y += world.gravity * p.mass;",
+            ),
         ],
     );
     let (before, after) = run.until_reload(3, frame);

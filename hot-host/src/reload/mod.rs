@@ -58,7 +58,7 @@ pub enum ReloadError {
     #[error("the live state could not be migrated, nothing was changed: {0}")]
     Migrate(#[from] ExecuteError),
     #[error(transparent)]
-    HostType(#[from] HostTypeChanged),
+    HostType(Box<HostTypeChanged>),
 }
 
 /// One plugin crate, loaded and running, with its state.
@@ -196,7 +196,7 @@ impl Host {
         let started = Instant::now();
         let catalog = Catalog::from_image(manifest.types().iter().copied(), image.clone())?;
         let plan = self.state.plan(&catalog)?;
-        changed_host_types(&self.slots.fns(), manifest.fns())?;
+        changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
         let slot_plan = self.slots.plan(manifest.fns(), &catalog, image);
         // The last step that can fail; on failure it leaves the state as it was (and dropping
         // `library`, `catalog`, `plan` and `slot_plan` closes the new image).

@@ -25,10 +25,15 @@ pub(crate) fn mismatch(params: &[&ParamDesc], expected: &[ValueKind]) -> Option<
     if params.len() != expected.len() {
         return None;
     }
-    params.iter().zip(expected).find_map(|(param, expected)| {
-        match (param.kind, *expected) {
+    params
+        .iter()
+        .zip(expected)
+        .find_map(|(param, expected)| match (param.kind, *expected) {
             (
-                ValueKind::Host { ty: found, mutable: m },
+                ValueKind::Host {
+                    ty: found,
+                    mutable: m,
+                },
                 ValueKind::Host {
                     ty: wanted,
                     mutable: n,
@@ -39,8 +44,7 @@ pub(crate) fn mismatch(params: &[&ParamDesc], expected: &[ValueKind]) -> Option<
                 found: found().to_string(),
             }),
             _ => None,
-        }
-    })
+        })
 }
 
 /// Why a reload is refused: the new build sees a host object type with another identity than
@@ -66,7 +70,7 @@ pub struct HostTypeChanged {
 pub(crate) fn changed_host_types(
     old: &[(String, FnRef)],
     new: &[&FnDesc],
-) -> Result<(), HostTypeChanged> {
+) -> Result<(), Box<HostTypeChanged>> {
     let host_types = |f: &FnDesc| {
         f.params
             .iter()
@@ -87,12 +91,12 @@ pub(crate) fn changed_host_types(
                 .iter()
                 .find(|old| old.name() == ty.name() && **old != ty)
             {
-                return Err(HostTypeChanged {
+                return Err(Box::new(HostTypeChanged {
                     function: f.path(),
                     param: param.to_owned(),
                     old: *old,
                     new: ty,
-                });
+                }));
             }
         }
     }

@@ -389,11 +389,7 @@ impl<F: HotSig> HotFn<F> {
     /// Refused ([`CallErrorKind::Exclusive`], [`CallErrorKind::NotSync`]) for a function that borrows a
     /// resource mutably or shares one whose type is not `Sync`.
     #[inline]
-    pub fn call_shared(
-        &self,
-        host: &crate::Host,
-        args: F::Args<'_>,
-    ) -> Result<F::Ret, CallError> {
+    pub fn call_shared(&self, host: &crate::Host, args: F::Args<'_>) -> Result<F::Ret, CallError> {
         if self.binds {
             if let Some(ty) = self.typed.exclusive {
                 return Err(CallError::of(

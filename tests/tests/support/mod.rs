@@ -86,7 +86,10 @@ impl Plugin {
         fs::copy(src.join("src/lib.rs"), dest.join("src/lib.rs")).unwrap();
         let original = format!("path = \"{}\"", src.display());
         let text = fs::read_to_string(self.path().join("Cargo.toml")).unwrap();
-        assert!(text.contains(&original), "the plugin does not depend on {shared}");
+        assert!(
+            text.contains(&original),
+            "the plugin does not depend on {shared}"
+        );
         let text = text.replace(&original, &format!("path = \"{shared}\""));
         fs::write(self.path().join("Cargo.toml"), text).unwrap();
         self
