@@ -66,7 +66,7 @@ pub fn tick(world: &mut World) {
         p.pos.y += p.vel.y;
         if p.pos.y > HEIGHT - 1.0 {
             p.pos.y = 2.0 * (HEIGHT - 1.0) - p.pos.y;
-            p.vel.y = -p.vel.y * 0.9;
+            p.vel.y = -p.vel.y;
         }
         if p.pos.x < 0.0 || p.pos.x > WIDTH - 1.0 {
             p.pos.x = p.pos.x.clamp(0.0, WIDTH - 1.0);

@@ -144,7 +144,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut fns = Fns::resolve(coo.host())?;
     let mut canvas = Canvas::new(WIDTH, HEIGHT);
     let mut positions = Vec::new();
-    let mut status = String::from("edit the plugin's source and save: it reloads");
+    let mut status = String::from("running");
     let mut screen = match args.frames {
         Some(_) => None,
         None => Some(terminal::Screen::enter()?),
