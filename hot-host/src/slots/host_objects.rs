@@ -132,8 +132,12 @@ macro_rules! host_sig {
                 ret: *mut u8,
                 panic: *mut ForeignString,
             ) -> bool {
-                // SAFETY: the caller's contract: `entry` has this very type, erased (a
-                // reference parameter is the reference, whatever its lifetime).
+                // SAFETY: the caller's contract: `entry` has this very type, erased. A host
+                // object parameter is the reference itself (thin, or fat for a trait object),
+                // whatever its lifetime, to a type of the identity `params` gave at resolve
+                // (name, size, align; the trait's name), which `mismatch` and the kinds'
+                // equality checked against the plugin's, and which a reload cannot change
+                // under a live slot (a changed kind buries it).
                 let entry = unsafe {
                     core::mem::transmute::<
                         ErasedFn,
