@@ -9,6 +9,7 @@
 //! were built by the same compiler from the same sources of `coo-runtime` (the fingerprint, a
 //! hash of those sources, tells; the version number alone does not).
 
+mod host_object;
 pub mod image;
 pub mod panics;
 
@@ -16,6 +17,7 @@ use std::sync::OnceLock;
 
 use crate::descriptors::layout::{Prim, TypeDesc, TypeLink};
 use crate::descriptors::registry::TypeRegistration;
+pub use crate::plugin::host_object::{HostObject, HostType};
 
 /// The first bytes of every Coo plugin header.
 pub const MAGIC: [u8; 8] = *b"COOPLUG\0";
@@ -271,6 +273,11 @@ pub enum ValueKind {
     RefMut(TypeLink),
     /// A `CooType` value; a returned one becomes the resource of its type.
     Value(TypeLink),
+    /// `#[host] x: &T` or `#[host] x: &mut T`: an object of the host's, passed through as the
+    /// reference it is (a thin pointer, or a fat one for a trait object), never copied. The
+    /// argument slot points to the reference. Only typed handles pass them (see
+    /// [`HostObject`]).
+    Host { ty: fn() -> HostType, mutable: bool },
 }
 
 impl ValueKind {
@@ -284,15 +291,24 @@ impl ValueKind {
             ValueKind::Ref(d) => format!("&{}", d.get().name()),
             ValueKind::RefMut(d) => format!("&mut {}", d.get().name()),
             ValueKind::Value(d) => d.get().name().to_owned(),
+            ValueKind::Host { ty, mutable: true } => format!("&mut {}", ty().name()),
+            ValueKind::Host { ty, mutable: false } => format!("&{}", ty().name()),
         }
     }
 }
 
 impl PartialEq for ValueKind {
     /// Kinds are equal when they name the same primitive or the same type by stable name (the
-    /// descriptors of two library versions are different objects).
+    /// descriptors of two library versions are different objects); host objects when their
+    /// types have the same identity ([`HostType`]: name, size and align), borrowed alike.
     fn eq(&self, other: &Self) -> bool {
-        self.text() == other.text()
+        match (self, other) {
+            (ValueKind::Host { ty: a, mutable: m }, ValueKind::Host { ty: b, mutable: n }) => {
+                m == n && a() == b()
+            }
+            (ValueKind::Host { .. }, _) | (_, ValueKind::Host { .. }) => false,
+            _ => self.text() == other.text(),
+        }
     }
 }
 
@@ -332,7 +348,8 @@ pub type Shim = unsafe extern "C-unwind" fn(
 /// transmuting it back to
 /// `unsafe fn(resources: *const *mut u8, v0: T0, .., vn: Tn, ret: *mut u8, panic: *mut ForeignString) -> bool`
 /// (the Rust ABI, which host and plugin share: the header check guarantees one compiler), where
-/// `v0..vn` are the parameters that are not resources, in order, of their own types, and
+/// `v0..vn` are the parameters that are not resources (values and host objects: a host object
+/// is the reference itself), in order, of their own types, and
 /// `resources` points to one pointer per `&T`/`&mut T` parameter, in order, each to the live
 /// resource. `ret` and `panic` and the result are as for [`Shim`]. Unlike the shim it takes the
 /// arguments in registers, so a call of a trivial function costs about what a function
@@ -486,7 +503,7 @@ pub unsafe fn finish_call<R>(
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross a hot function boundary by value",
     label = "a hot function cannot take or return a `{Self}`",
-    note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values",
+    note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values; they take the host's objects by reference, as `#[host] x: &T`",
     note = "add `#[derive(CooType)]` to a type of your own; put an `Option`, a `Vec` or another container in a field of a `#[derive(CooType)]` struct and pass that struct"
 )]
 pub trait HotValue: Sized {
