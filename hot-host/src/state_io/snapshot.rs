@@ -75,6 +75,7 @@ use crate::state_io::from_json::list;
 use coo_runtime::descriptors::schema::{Schema, TypeLayout};
 use coo_runtime::{Catalog, FieldView, State, ValueView};
 
+use crate::state_io::binary::Format;
 use crate::state_io::capture::Capture;
 use crate::state_io::from_json::{
     Mode, TypeValueReport, VacantSlots, ValueBuilder, ValueError, build_state,
@@ -125,6 +126,8 @@ pub enum SnapshotError {
     },
     #[error("the snapshot cannot be loaded into the current types: {0}")]
     Value(#[from] ValueError),
+    #[error("{0}")]
+    Binary(#[from] crate::state_io::binary::BinaryError),
 }
 
 /// What loading a snapshot did.
@@ -206,15 +209,18 @@ fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> Str
 }
 
 mod files;
+mod format;
 mod types;
 mod vacant;
+
+pub use format::{FileHead, encode, json_resources, load_bytes, read_head, size_and_time};
 
 pub use files::{SaveError, SnapshotDir, write_replacing};
 pub use types::schema_of;
 pub use vacant::vacant_slots;
 
 use types::saved_types;
-use vacant::parse_vacant;
+pub(crate) use vacant::parse_vacant;
 pub(crate) use vacant::vacant_json;
 
 /// A JSON string, escaped as serde_json does: `"` and `\\`, the short escapes `\\b \\t \\n \\f \\r`,
