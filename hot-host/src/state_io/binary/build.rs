@@ -162,7 +162,7 @@ impl Builder<'_> {
     /// of the named types nested in it.
     fn count_plain(&mut self, shape: Option<&Shape>, desc: Option<&TypeDesc>, n: u64) {
         let at = shape.map_or_else(|| desc.map_or(0, key), |s| s as *const Shape as usize);
-        if !self.counts.contains_key(&at) {
+        let counts = self.counts.entry(at).or_insert_with(|| {
             let mut counts = Vec::new();
             if let Some(desc) = desc {
                 named_counts(desc, 1, &mut counts);
@@ -170,9 +170,9 @@ impl Builder<'_> {
             if let Some(shape) = shape {
                 shape_counts(shape, 1, &mut counts);
             }
-            self.counts.insert(at, counts);
-        }
-        for count in &self.counts[&at] {
+            counts
+        });
+        for count in counts.iter() {
             let entry = self.values.entry(count.ty);
             entry.or_insert_with(|| (count.name.clone(), 0)).1 += count.times * n;
         }
