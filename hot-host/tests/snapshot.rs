@@ -1566,3 +1566,66 @@ fn every_truncation_and_bit_flip_of_a_binary_snapshot_is_an_error() {
         }
     }
 }
+
+// ------------------------------------------------------ JSON read by the current layouts
+
+/// A JSON snapshot of the current layouts is read straight by them (no tree of JSON values);
+/// whatever that reader does not take (here: one string written with an escape, which means
+/// the same) goes by the general rules. Both give the same state and the same report.
+#[test]
+fn a_json_snapshot_of_the_current_layouts_loads_as_the_general_rules_load_it() {
+    let state = scene();
+    let text = snapshot::save(&state);
+    let (fast, fast_report) = snapshot::load(&text, &scene_catalog()).expect("loads");
+    // `"é"` written as `"\u00e9"`: the same JSON, which the direct reader leaves to the rules.
+    let escaped = text.replacen("\"é\"", "\"\\u00e9\"", 1);
+    assert_ne!(escaped, text);
+    let (general, general_report) = snapshot::load(&escaped, &scene_catalog()).expect("loads");
+    assert_eq!(state_json(&fast), state_json(&state));
+    assert_eq!(state_json(&general), state_json(&fast));
+    assert_eq!(fast_report, general_report);
+    assert!(fast_report.is_exact());
+    let scene = fast.get::<bin::Scene>().unwrap();
+    assert_eq!(scene.extremes.tiny.to_bits(), 1);
+    assert_eq!(scene.extremes.u, u128::MAX);
+    assert_eq!(scene.size, usize::MAX);
+    assert_eq!(
+        scene.particles[49].mass.to_bits(),
+        (1.0f32 / 52.0).to_bits()
+    );
+}
+
+/// Texts the general rules refuse are refused the same way, never taken by the direct reader.
+#[test]
+fn a_json_snapshot_the_rules_refuse_is_refused_with_their_error() {
+    let text = snapshot::save(&scene());
+    let catalog = scene_catalog();
+    let refused = |text: &str| snapshot::load(text, &catalog).unwrap_err();
+    // A number with a leading zero is not JSON.
+    let leading_zero = text.replacen("\"size\":", "\"size\":0", 1);
+    assert!(
+        matches!(refused(&leading_zero), SnapshotError::Json(_)),
+        "{}",
+        refused(&leading_zero)
+    );
+    // A repeated member is not taken.
+    let repeated = text.replacen("\"none\":null", "\"none\":null,\"none\":null", 1);
+    assert!(matches!(refused(&repeated), SnapshotError::Json(_)));
+    // Trailing text after the snapshot.
+    assert!(matches!(
+        refused(&format!("{text} x")),
+        SnapshotError::Json(_)
+    ));
+    // A value that does not fit its field names the path, as the rules say.
+    let too_big = text.replacen("\"volume\":11", "\"volume\":300", 1);
+    let err = build_error(refused(&too_big));
+    assert_eq!(err.path.to_string(), "Settings.volume");
+    assert!(
+        matches!(err.kind, ValueErrorKind::DoesNotFit { .. }),
+        "{err}"
+    );
+    // A float written as an integer converts exactly or is refused, by the rules.
+    let exact = text.replacen("\"payload\":null", "\"payload\":3", 1);
+    let (loaded, _) = snapshot::load(&exact, &catalog).unwrap();
+    assert_eq!(loaded.get::<bin::Scene>().unwrap().payload, 3.0);
+}

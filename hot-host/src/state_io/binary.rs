@@ -56,6 +56,8 @@ use crate::state_io::snapshot::{
 mod build;
 mod check;
 
+pub(crate) use build::{direct, layouts_are_current};
+
 /// The first bytes of a binary snapshot.
 pub const MAGIC: [u8; 8] = *b"\x89COO\r\n\x1a\n";
 
@@ -387,7 +389,7 @@ pub fn load(
             current: plugin.package.clone(),
         });
     }
-    if let Some(loaded) = build::direct(&parts, catalog)? {
+    if let Some(loaded) = build::direct(&parts.schema, &parts.resources, parts.values, catalog) {
         return Ok(loaded);
     }
     // The layouts changed (or a pool is in the state): the JSON format's rules migrate it.

@@ -29,6 +29,7 @@ use crate::state_io::from_json::VacantSlots;
 use crate::state_io::snapshot::{schema_of, vacant_slots};
 
 mod json;
+mod parse;
 
 /// The state copied out: see the [module documentation](self).
 #[derive(Debug, Clone, PartialEq)]

@@ -11,14 +11,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use coo_runtime::descriptors::layout::{Prim, Shape, ShapeKind, TypeDesc, TypeKind};
-use coo_runtime::descriptors::schema::{LayoutKind, TyLayout, TypeLayout};
+use coo_runtime::descriptors::schema::{LayoutKind, Schema, TyLayout, TypeLayout};
 use coo_runtime::storage::scratch::{Scratch, variant_layout};
 use coo_runtime::{Catalog, Resource, State};
 
-use super::Parts;
 use crate::state_io::capture::{PlainRuns, Run};
 use crate::state_io::from_json::TypeValueReport;
-use crate::state_io::snapshot::{LoadReport, SnapshotError};
+use crate::state_io::snapshot::LoadReport;
 
 /// Whether a layout's field type is, or holds, a pool.
 fn has_pool(ty: &TyLayout) -> bool {
@@ -42,27 +41,37 @@ fn layout_has_pool(layout: &TypeLayout) -> bool {
     }
 }
 
-/// Builds the state when the snapshot's layouts are the current build's (and hold no pool);
-/// `None` when they are not, for the caller to migrate.
-pub(super) fn direct(
-    parts: &Parts<'_>,
+/// Whether `schema` holds the layouts of the current build, type for type, and no pool: what
+/// [`direct`] builds.
+pub(crate) fn layouts_are_current(schema: &Schema, catalog: &Catalog) -> bool {
+    schema.types.iter().all(|(name, saved)| {
+        catalog
+            .get(name)
+            .is_some_and(|desc| TypeLayout::from_desc(desc) == *saved && !layout_has_pool(saved))
+    })
+}
+
+/// Builds the state from `values` (checked against `schema`, see [`super::check`]) when the
+/// layouts saved are the current build's (and hold no pool); `None` when they are not, for the
+/// caller to migrate.
+pub(crate) fn direct(
+    schema: &Schema,
+    resources: &[String],
+    values: &[u8],
     catalog: &Catalog,
-) -> Result<Option<(State, LoadReport)>, SnapshotError> {
-    for (name, saved) in &parts.schema.types {
-        match catalog.get(name) {
-            Some(desc) if TypeLayout::from_desc(desc) == *saved && !layout_has_pool(saved) => {}
-            _ => return Ok(None),
-        }
+) -> Option<(State, LoadReport)> {
+    if !layouts_are_current(schema, catalog) {
+        return None;
     }
-    let mut descs = Vec::with_capacity(parts.resources.len());
-    for name in &parts.resources {
+    let mut descs = Vec::with_capacity(resources.len());
+    for name in resources {
         match catalog.successor(name) {
             Ok(Some(desc)) if desc.name == name => descs.push(desc),
-            _ => return Ok(None),
+            _ => return None,
         }
     }
     let mut builder = Builder {
-        bytes: parts.values,
+        bytes: values,
         pos: 0,
         plain: PlainRuns::default(),
         counts: HashMap::new(),
@@ -88,19 +97,18 @@ pub(super) fn direct(
             report.values += values;
         }
     }
-    Ok(Some((
+    Some((
         state,
         LoadReport {
-            resources: parts
-                .resources
+            resources: resources
                 .iter()
                 .map(|name| (name.clone(), name.clone()))
                 .collect(),
             types,
             elements_filled: 0,
-            saved: parts.schema.clone(),
+            saved: schema.clone(),
         },
-    )))
+    ))
 }
 
 fn key(desc: &TypeDesc) -> usize {
