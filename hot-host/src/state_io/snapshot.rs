@@ -432,7 +432,13 @@ pub fn load_for(
     catalog: &Catalog,
     plugin: &PluginId,
 ) -> Result<(State, LoadReport), SnapshotError> {
-    if let Some(saved) = header_of(text)?.plugin
+    // The header from the leading members only (the values are read once, by `load`); when
+    // they cannot be read, the whole text says why.
+    let header = match format::json_head(text.as_bytes()) {
+        Ok(header) => header,
+        Err(_) => header_of(text)?,
+    };
+    if let Some(saved) = header.plugin
         && saved.package != plugin.package
     {
         return Err(SnapshotError::OtherPlugin {

@@ -203,8 +203,9 @@ impl<'t> Reader<'t> {
         Some(&self.text[start..self.pos - 1])
     }
 
-    /// A number's text, checked against JSON's grammar.
-    fn number(&mut self) -> Option<&'t str> {
+    /// A number's text, checked against JSON's grammar, and whether it has a fraction or an
+    /// exponent.
+    fn number(&mut self) -> Option<(&'t str, bool)> {
         let start = self.pos;
         let digits = |r: &mut Self| {
             let from = r.pos;
@@ -213,6 +214,7 @@ impl<'t> Reader<'t> {
             }
             r.pos > from
         };
+        let mut float = false;
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
@@ -224,12 +226,14 @@ impl<'t> Reader<'t> {
             _ => return None,
         }
         if self.peek() == Some(b'.') {
+            float = true;
             self.pos += 1;
             if !digits(self) {
                 return None;
             }
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
+            float = true;
             self.pos += 1;
             if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.pos += 1;
@@ -238,7 +242,7 @@ impl<'t> Reader<'t> {
                 return None;
             }
         }
-        Some(&self.text[start..self.pos])
+        Some((&self.text[start..self.pos], float))
     }
 
     /// A named member's start: a comma unless it is the first, the name and a colon.
@@ -248,8 +252,11 @@ impl<'t> Reader<'t> {
             self.byte(b',')?;
             self.ws();
         }
-        if self.string()? != name {
-            return None;
+        // The name, compared in place: `"name"`.
+        let end = self.pos + name.len() + 2;
+        match self.bytes.get(self.pos..end) {
+            Some([b'"', inner @ .., b'"']) if inner == name.as_bytes() => self.pos = end,
+            _ => return None,
         }
         self.ws();
         self.byte(b':')?;
@@ -260,8 +267,8 @@ impl<'t> Reader<'t> {
     fn prim(&mut self, prim: Prim, out: &mut Vec<u8>) -> Option<()> {
         macro_rules! int {
             ($t:ty, $as:ty) => {{
-                let text = self.number()?;
-                if text.contains(['.', 'e', 'E']) {
+                let (text, float) = self.number()?;
+                if float {
                     return None;
                 }
                 let v = text.parse::<$t>().ok()? as $as;
@@ -273,10 +280,10 @@ impl<'t> Reader<'t> {
                 let v = if self.literal("null") {
                     <$t>::NAN
                 } else {
-                    let text = self.number()?;
+                    let (text, float) = self.number()?;
                     // An integer in a float field converts exactly or not at all: the general
                     // path's to decide.
-                    if !text.contains(['.', 'e', 'E']) {
+                    if !float {
                         return None;
                     }
                     Some(text.parse::<$t>().ok()?).filter(|v| v.is_finite())?

@@ -80,6 +80,15 @@ pub fn read_head(file: &Path) -> Result<FileHead, SnapshotError> {
             resources: Some(resources),
         });
     }
+    json_head(reader).map(|header| FileHead {
+        format: Format::Json,
+        header,
+        resources: None,
+    })
+}
+
+/// The header of a JSON snapshot, read from its leading members only (see [`read_head`]).
+pub(super) fn json_head(reader: impl std::io::Read) -> Result<Header, SnapshotError> {
     let mut leading = Leading::default();
     let mut de = serde_json::Deserializer::from_reader(reader);
     let read = serde::Deserializer::deserialize_map(&mut de, LeadingVisitor(&mut leading, false));
@@ -88,11 +97,7 @@ pub fn read_head(file: &Path) -> Result<FileHead, SnapshotError> {
     {
         return Err(SnapshotError::Format(format!("its start is not JSON: {e}")));
     }
-    leading.header().map(|header| FileHead {
-        format: Format::Json,
-        header,
-        resources: None,
-    })
+    leading.header()
 }
 
 /// The resources' names of a JSON snapshot: the keys of its `state`, whose values are skipped
