@@ -243,8 +243,8 @@ impl Walk<'_> {
     ) -> Result<(), BinaryError> {
         match types.ty_blob(elem) {
             Blob::Bytes(n) => {
-                let each = n + if slots { 8 } else { 0 };
-                let total = each.checked_mul(len).ok_or_else(|| {
+                let each = n.checked_add(if slots { 8 } else { 0 });
+                let total = each.and_then(|each| each.checked_mul(len)).ok_or_else(|| {
                     self.error(format!("a length of {len} is more than any file holds"))
                 })?;
                 self.take(total, "the elements")?;
@@ -384,4 +384,122 @@ pub(super) fn values(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layouts of one struct `S` with `fields` (`(name, type)`).
+    fn schema(fields: &[(&str, &str)]) -> Schema {
+        let fields: Vec<String> = fields
+            .iter()
+            .map(|(name, ty)| {
+                format!(
+                    r#"{{"name":"{name}","type":"{ty}","offset":0,"rename_from":[],"has_default":false}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"S":{{"name":"S","rust_name":"t::S","rename_from":[],"kind":"struct","style":"named","size":8,"align":8,"has_default":false,"has_hook":false,"fields":[{}]}}}}"#,
+            fields.join(",")
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn check(fields: &[(&str, &str)], values: &[u8]) -> Result<(), BinaryError> {
+        values_of(&schema(fields), values)
+    }
+
+    fn values_of(schema: &Schema, values: &[u8]) -> Result<(), BinaryError> {
+        super::values(schema, &["S".to_owned()], values, 100)
+    }
+
+    fn value_error(offset: u64, message: &str) -> BinaryError {
+        BinaryError {
+            offset,
+            kind: BinaryErrorKind::Value {
+                message: message.to_owned(),
+            },
+        }
+    }
+
+    #[test]
+    fn values_that_break_their_layouts_are_refused_at_their_offset() {
+        let ok = [1, 0, 0, 0, 1];
+        assert_eq!(check(&[("a", "u32"), ("b", "bool")], &ok), Ok(()));
+        assert_eq!(
+            check(&[("a", "u32"), ("b", "bool")], &[1, 0, 0, 0, 2]),
+            Err(value_error(104, "a `bool` is 2, not 0 or 1"))
+        );
+        assert_eq!(
+            check(&[("c", "char")], &0xd800u32.to_le_bytes()),
+            Err(value_error(
+                100,
+                "a `char` is 0xd800, not a Unicode scalar value"
+            ))
+        );
+        let mut not_utf8 = 2u64.to_le_bytes().to_vec();
+        not_utf8.extend([b'a', 0xff]);
+        assert_eq!(
+            check(&[("s", "String")], &not_utf8),
+            Err(value_error(109, "a `String` is not UTF-8"))
+        );
+        assert_eq!(
+            check(&[("o", "Option<u8>")], &[2, 0]),
+            Err(value_error(100, "an `Option`'s tag is 2, not 0 or 1"))
+        );
+        assert_eq!(
+            check(&[("a", "u32")], &[1, 0, 0, 0, 9]),
+            Err(BinaryError {
+                offset: 104,
+                kind: BinaryErrorKind::Trailing { extra: 1 }
+            })
+        );
+    }
+
+    #[test]
+    fn lengths_beyond_the_file_are_refused_without_allocating_or_overflowing() {
+        let huge = (1u64 << 60).to_le_bytes();
+        assert_eq!(
+            check(&[("v", "Vec<String>")], &huge),
+            Err(value_error(
+                108,
+                "a length of 1152921504606846976, but only 0 bytes are left"
+            ))
+        );
+        assert_eq!(
+            check(&[("v", "Vec<u64>")], &huge),
+            Err(value_error(
+                108,
+                "the elements needs 9223372036854775808 bytes, but only 0 are left"
+            ))
+        );
+        // An array so long that its size overflows, in a pool (whose slots add 8 bytes each).
+        let array = format!("Pool<[u8; {}]>", u64::MAX - 3);
+        assert_eq!(
+            check(&[("p", &array)], &1u64.to_le_bytes()),
+            Err(value_error(
+                108,
+                "a length of 1 is more than any file holds"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_struct_that_holds_itself_with_nothing_between_is_refused() {
+        let err = check(&[("s", "Box<S>")], &[]).unwrap_err();
+        assert_eq!(
+            err,
+            BinaryError {
+                offset: 100,
+                kind: BinaryErrorKind::Section {
+                    section: "layouts",
+                    message: "`S` holds itself with no `Option`, `Vec`, pool or enum between, so no value of it ends".to_owned(),
+                }
+            }
+        );
+        // Through an `Option` it ends.
+        assert_eq!(check(&[("s", "Option<Box<S>>")], &[1, 0]), Ok(()));
+    }
 }
