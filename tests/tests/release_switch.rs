@@ -22,7 +22,10 @@ fn build(features: &[&str]) -> std::path::PathBuf {
         cmd.arg("--features").arg(features.join(","));
     }
     let status = cmd.status().expect("run cargo");
-    assert!(status.success(), "cargo build of release-switch {features:?}");
+    assert!(
+        status.success(),
+        "cargo build of release-switch {features:?}"
+    );
     let bin = target.join("debug").join("release-switch");
     assert!(bin.is_file(), "{} exists", bin.display());
     bin
@@ -48,8 +51,7 @@ fn run(bin: &Path) -> (String, String) {
     ignore = "builds crates with cargo and runs them: process spawning, which Miri cannot run"
 )]
 fn the_same_program_calls_the_plugin_loaded_and_linked() {
-    const EXPECTED: &str =
-        "add(2, 3) = 5\nscaled(10) = 30\nstate: {\"Counter\":{\"count\":3}}\n";
+    const EXPECTED: &str = "add(2, 3) = 5\nscaled(10) = 30\nstate: {\"Counter\":{\"count\":3}}\n";
     // One after the other: both share the target dir, and the second binary replaces the first.
     let (hot, hot_err) = run(&build(&[]));
     assert_eq!(hot, EXPECTED);
