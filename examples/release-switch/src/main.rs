@@ -6,6 +6,7 @@
 
 use hot_host::{Builder, Coo, CooOptions, Host};
 
+// README: begin
 hot_host::hot_fns! {
     /// The functions of `counter-plugin` this program calls.
     struct Fns = counter_plugin {
@@ -15,6 +16,7 @@ hot_host::hot_fns! {
         fn scaled(counter: &Counter, by: u64) -> u64;
     }
 }
+// README: end
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
