@@ -29,6 +29,11 @@
 //! checked by the borrow checker. A loop that sleeps until something happens can pass a waker
 //! ([`CooOptions::wake`]) that the background calls after each event and finished build.
 //!
+//! # Release builds
+//! With hot-host's `static` feature, [`Coo::start`] builds, loads and watches nothing: it runs
+//! the plugin crate linked into the binary ([`Coo::start_linked`]), and the functions declared
+//! with [`hot_fns!`](crate::hot_fns) are called directly. See [`crate::slots::release`].
+//!
 //! # Several plugins
 //! A [`Coo`] runs one plugin crate. A program with several plugins runs one `Coo` for each,
 //! each with its own host, watcher and builder thread, and updates each at its safe point.
