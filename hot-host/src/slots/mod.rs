@@ -37,9 +37,11 @@
 //! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
 //! | [`release`] | the release switch: [`hot_fns!`](crate::hot_fns) declares the functions a program calls, through typed handles or, with the `static` feature, directly ([`release::LinkedFn`]) |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
+//! | `host_objects.rs` | host objects (`#[host]` parameters): typed handles' reference signatures, the identity checks at resolve and reload |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
 
 pub(crate) mod call;
+pub(crate) mod host_objects;
 pub(crate) mod plan;
 pub mod release;
 pub mod typed;
@@ -54,6 +56,7 @@ use std::sync::{Arc, Mutex};
 use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
+pub use host_objects::HostTypeChanged;
 pub use typed::{HotFn, HotSig, MAX_PARAMS, TypedValue};
 pub use value::{Value, ValueError};
 
@@ -132,6 +135,23 @@ pub enum CallErrorKind {
     WrongMode {
         /// Whether the host runs the plugin linked into the binary ([`crate::Host::linked`]).
         host_linked: bool,
+    },
+    /// Resolved as a typed handle whose host object parameter `param` is of another type than
+    /// the plugin's, or of the same name with another layout (see
+    /// [`coo_runtime::plugin::HostType`]).
+    HostType {
+        param: String,
+        /// The caller's type: `` `shared::Canvas` (24 bytes, align 8) ``.
+        expected: String,
+        /// The plugin's.
+        found: String,
+    },
+    /// [`crate::Host::call`] (or the REPL) of a function that takes a host object, which only a
+    /// typed handle can pass.
+    HostObject {
+        param: String,
+        /// The parameter's type: `&mut shared::Canvas`.
+        ty: String,
     },
 }
 
@@ -219,6 +239,18 @@ impl fmt::Display for CallError {
             CallErrorKind::WrongMode { host_linked: false } => write!(
                 f,
                 "`{name}` is declared to be called statically (your crate's `static` feature is on), but the host loaded the plugin as a library (hot-host's `static` feature is off); add \"hot-host/static\" to your crate's `static` feature"
+            ),
+            CallErrorKind::HostType {
+                param,
+                expected,
+                found,
+            } => write!(
+                f,
+                "the host object `{param}` of `{name}` is {found} in the plugin, and the handle passes {expected}: resolve it with the plugin's type; for a type of the same name, host and plugin must be built from one definition of it (a crate both depend on, unchanged since the host was built)"
+            ),
+            CallErrorKind::HostObject { param, ty } => write!(
+                f,
+                "`{name}` takes the host object `{param}: {ty}`, which only the program that embeds Coo can pass: resolve it with `Host::resolve_typed` and pass the object there"
             ),
         }
     }
