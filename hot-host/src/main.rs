@@ -92,6 +92,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The plugin's `log` records, on standard error (`RUST_LOG` filters them).
+    hot_host::cli::logger::install();
     match cli.command {
         Command::Run {
             plugin_dir,
