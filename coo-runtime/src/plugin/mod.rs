@@ -11,6 +11,7 @@
 
 mod host_object;
 pub mod image;
+pub mod logs;
 pub mod panics;
 
 use std::sync::OnceLock;
@@ -202,6 +203,9 @@ pub struct Manifest {
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`,
     /// a function of the host: see [`crate::plugin::panics`].
     set_drop_sink: fn(crate::plugin::panics::DropSink),
+    /// Sends this build's `log` records to `sink`, a function of the host, up to a level: see
+    /// [`crate::plugin::logs`].
+    set_log_sink: fn(crate::plugin::logs::LogSink, usize),
 }
 
 impl Manifest {
@@ -219,6 +223,13 @@ impl Manifest {
     /// function of the host: see [`crate::plugin::panics`].
     pub fn set_drop_sink(&self, sink: crate::plugin::panics::DropSink) {
         (self.set_drop_sink)(sink)
+    }
+
+    /// Sends the records this build logs through the `log` facade to `sink`, a function of the
+    /// host, from now on, up to `max_level` (`log::LevelFilter as usize`): see
+    /// [`crate::plugin::logs`].
+    pub fn set_log_sink(&self, sink: crate::plugin::logs::LogSink, max_level: usize) {
+        (self.set_log_sink)(sink, max_level)
     }
 
     /// The manifest of this statically linked build (what `inventory` collected in it).
@@ -239,6 +250,7 @@ impl Manifest {
                 types,
                 fns,
                 set_drop_sink: crate::plugin::panics::set_drop_sink,
+                set_log_sink: crate::plugin::logs::set_log_sink,
             }
         })
     }

@@ -35,6 +35,7 @@
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
 //! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
+//! | [`release`] | the release switch: [`hot_fns!`](crate::hot_fns) declares the functions a program calls, through typed handles or, with the `static` feature, directly ([`release::LinkedFn`]) |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `host_objects.rs` | host objects (`#[host]` parameters): typed handles' reference signatures, the identity checks at resolve and reload |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
@@ -42,6 +43,7 @@
 pub(crate) mod call;
 pub(crate) mod host_objects;
 pub(crate) mod plan;
+pub mod release;
 pub mod typed;
 mod value;
 
@@ -127,6 +129,12 @@ pub enum CallErrorKind {
     /// `call_shared` of a function that shares a resource whose type is not `Sync`.
     NotSync {
         ty: String,
+    },
+    /// Declared by [`hot_fns!`](crate::hot_fns) for the other mode than the host's: the crate's
+    /// `static` feature and hot-host's are not both on or both off.
+    WrongMode {
+        /// Whether the host runs the plugin linked into the binary ([`crate::Host::linked`]).
+        host_linked: bool,
     },
     /// Resolved as a typed handle whose host object parameter `param` is of another type than
     /// the plugin's, or of the same name with another layout (see
@@ -223,6 +231,14 @@ impl fmt::Display for CallError {
             CallErrorKind::NotSync { ty } => write!(
                 f,
                 "`{name}` shares the resource `{ty}`, which is not `Sync`; call it with `call` and `&mut Host`, not `call_shared`"
+            ),
+            CallErrorKind::WrongMode { host_linked: true } => write!(
+                f,
+                "`{name}` is declared to be called through a typed handle (your crate's `static` feature is off), but the host runs the plugin linked into this binary (hot-host's `static` feature is on); turn both on or both off: write `static = [\"dep:<plugin>\", \"hot-host/static\"]` in your crate's `[features]`"
+            ),
+            CallErrorKind::WrongMode { host_linked: false } => write!(
+                f,
+                "`{name}` is declared to be called statically (your crate's `static` feature is on), but the host loaded the plugin as a library (hot-host's `static` feature is off); add \"hot-host/static\" to your crate's `static` feature"
             ),
             CallErrorKind::HostType {
                 param,
