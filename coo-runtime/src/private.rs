@@ -18,6 +18,7 @@ pub use crate::descriptors::registry::TypeRegistration;
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
     ErasedFn, FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
+    finish_direct,
 };
 pub use crate::storage::view::ValueView;
 

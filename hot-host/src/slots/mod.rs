@@ -34,12 +34,14 @@
 //! |---|---|
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
-//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
+//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating, through a per-epoch cache |
+//! | `sig.rs` | the Rust function types a [`HotFn`] is resolved with ([`HotSig`], [`TypedValue`]) and how their calls reach a direct entry |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
 
 pub(crate) mod call;
 pub(crate) mod plan;
+mod sig;
 pub mod typed;
 mod value;
 
