@@ -264,10 +264,10 @@ impl<F: HotSig> HotFn<F> {
     /// resources. A panic inside the plugin is [`CallErrorKind::Panicked`].
     #[inline]
     pub fn call(&self, host: &mut crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
-        if self.cache.epoch.load(Ordering::Acquire) != host.epoch() {
-            if let Err(e) = self.renew(Borrow::Exclusive(host)) {
-                return Err(*e);
-            }
+        if self.cache.epoch.load(Ordering::Acquire) != host.epoch()
+            && let Err(e) = self.renew(Borrow::Exclusive(host))
+        {
+            return Err(*e);
         }
         // SAFETY: the cache holds this epoch's values, checked by `renew` (now or earlier in
         // this epoch) for this very host, which `&mut Host` keeps from reloading or changing
@@ -281,10 +281,10 @@ impl<F: HotSig> HotFn<F> {
     /// borrows a resource mutably or shares one whose type is not `Sync`.
     #[inline]
     pub fn call_shared(&self, host: &crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
-        if self.cache.shared_epoch.load(Ordering::Acquire) != host.epoch() {
-            if let Err(e) = self.renew(Borrow::Shared(host)) {
-                return Err(*e);
-            }
+        if self.cache.shared_epoch.load(Ordering::Acquire) != host.epoch()
+            && let Err(e) = self.renew(Borrow::Shared(host))
+        {
+            return Err(*e);
         }
         // SAFETY: the cache holds this epoch's values for shared calls, which `renew` stores
         // only for this very host and for a function that borrows no resource mutably and
