@@ -12,9 +12,10 @@
 //! its code takes and returns by value exactly the layouts its handles were resolved with.
 //!
 //! Beside the shim, whose arguments go through an array of pointers, a slot holds the function's
-//! *direct entry* (arguments as they are, in registers), which typed handles ([`HotFn`]) call;
-//! a buried slot holds null there, so for them too one atomic load tells whether the function
-//! is still there.
+//! *direct entry* (arguments and return value as they are, in registers), which typed handles
+//! ([`HotFn`]) call; a buried slot holds null there, so for them too one atomic load tells
+//! whether the function is still there. A typed handle keeps that entry for one epoch of its
+//! host (see [`typed`]): a reload, which alone changes slots, always starts a new epoch.
 //!
 //! # Keeping code mapped
 //!

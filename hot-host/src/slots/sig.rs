@@ -6,6 +6,9 @@ use std::sync::atomic::AtomicPtr;
 
 use coo_runtime::plugin::{ErasedFn, ForeignString, HotValue, ValueKind};
 
+#[cfg(doc)]
+use super::HotFn;
+
 /// The most parameters (resources included) a function called through a [`HotFn`] may have.
 pub const MAX_PARAMS: usize = 8;
 
