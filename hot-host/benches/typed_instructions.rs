@@ -11,8 +11,9 @@
 //! callgrind_annotate --inclusive=yes /tmp/typed.cg | grep loop_
 //! ```
 //!
-//! Without valgrind it runs the same loops and prints their times (meaningless on a busy
-//! machine; `benches/typed.rs` measures times).
+//! With `RELOADS=1000` in the environment it reloads the plugin that many times after resolving
+//! the handles and before the loops. Without valgrind it runs the same loops and prints their
+//! times (meaningless on a busy machine; `benches/typed.rs` measures times).
 
 mod support;
 
@@ -157,6 +158,12 @@ fn main() {
     let bump_raw = host.resolve("bump").unwrap();
     let add_typed: HotFn<fn(u64, u64) -> u64> = host.resolve_typed("add").unwrap();
     let bump_typed: HotFn<fn()> = host.resolve_typed("bump").unwrap();
+    // `RELOADS=1000`: that many reloads after resolving, to show that the handles cost the same
+    // after them.
+    let reloads: u64 = std::env::var("RELOADS").map_or(0, |n| n.parse().expect("a number"));
+    for _ in 0..reloads {
+        host.reload_from(&dylib, None).unwrap();
+    }
     let mut counter = Counter::default();
 
     timed("add direct", loop_add_direct);
