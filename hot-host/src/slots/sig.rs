@@ -12,7 +12,7 @@ use super::HotFn;
 /// The most parameters (resources included) a function called through a [`HotFn`] may have.
 pub const MAX_PARAMS: usize = 8;
 
-mod sealed {
+pub(super) mod sealed {
     pub trait Sealed {}
 }
 
@@ -21,7 +21,7 @@ mod sealed {
 #[diagnostic::on_unimplemented(
     message = "a typed handle cannot pass or return a `{Self}`",
     label = "not a primitive",
-    note = "a typed handle passes and returns primitives (and `()`); do not write resource parameters (`&T`, `&mut T`): the call binds them itself",
+    note = "a typed handle passes and returns primitives (and `()`), and passes host objects as `&T` or `&mut T`; do not write resource parameters (the plugin's `CooType`s): the call binds them itself",
     note = "strings and `CooType` values go through `Host::call`"
 )]
 pub trait TypedValue: Copy + Send + Sync + 'static + sealed::Sealed {
@@ -59,16 +59,18 @@ typed_values!(
 );
 
 /// A Rust function type a [`HotFn`] can be resolved with: `fn(A, ..) -> R` with up to six
-/// [`TypedValue`] parameters and a [`TypedValue`] return.
+/// [`TypedValue`] parameters and a [`TypedValue`] return, or up to four parameters of which some
+/// are host objects, `&T` / `&mut T` of a [`coo_runtime::plugin::HostObject`] (the impls are in
+/// `host_objects.rs`): `fn(&mut Canvas)`, `fn(&(dyn Shape + 'static), u32) -> u64`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a function type a typed handle can call",
     label = "a typed handle cannot be resolved with this type",
-    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters and a primitive or `()` return: write only the arguments the caller passes (resources, `&T` and `&mut T`, are bound by the call)",
+    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters (or up to four, some of them host objects `&T`/`&mut T`) and a primitive or `()` return: write only the arguments the caller passes (resources are bound by the call)",
     note = "strings and `CooType` values go through `Host::call`"
 )]
 pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
-    /// The arguments of a call, as a tuple: `(u64, u64)`, `(u64,)`, `()`.
-    type Args;
+    /// The arguments of a call, as a tuple: `(u64, u64)`, `(u64,)`, `()`, `(&'a mut Canvas,)`.
+    type Args<'a>;
     /// What a call returns.
     type Ret: TypedValue;
 
@@ -86,7 +88,7 @@ pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
     unsafe fn call_direct(
         entry: ErasedFn,
         resources: *const AtomicPtr<u8>,
-        args: Self::Args,
+        args: Self::Args<'_>,
         panic: *mut ForeignString,
     ) -> Option<Self::Ret>;
 
@@ -102,9 +104,12 @@ pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
 
 macro_rules! hot_sigs {
     ($(($($a:ident),*)),*) => {$(
+        // See `host_objects.rs` for the reference signatures these do not overlap with.
+        #[allow(coherence_leak_check)]
         impl<$($a: TypedValue,)* R: TypedValue> sealed::Sealed for fn($($a),*) -> R {}
+        #[allow(coherence_leak_check)]
         impl<$($a: TypedValue,)* R: TypedValue> HotSig for fn($($a),*) -> R {
-            type Args = ($($a,)*);
+            type Args<'a> = ($($a,)*);
             type Ret = R;
 
             fn params() -> Vec<ValueKind> {
@@ -116,7 +121,7 @@ macro_rules! hot_sigs {
             unsafe fn call_direct(
                 entry: ErasedFn,
                 resources: *const AtomicPtr<u8>,
-                args: Self::Args,
+                args: Self::Args<'_>,
                 panic: *mut ForeignString,
             ) -> Option<R> {
                 // SAFETY: the caller's contract: `entry` has this very type, erased.

@@ -13,6 +13,12 @@
 //! go through [`crate::Host::call`]. Resolving checks `F` against the plugin's descriptor:
 //! a mismatch is [`CallErrorKind::Mismatch`], naming both signatures.
 //!
+//! Host objects (`#[host] canvas: &mut Canvas` in the plugin) *are* in `F`, as the references
+//! the caller passes: `fn draw(world: &World, #[host] canvas: &mut Canvas)` is resolved as
+//! `fn(&mut Canvas)` and called with `(&mut canvas,)`; a trait object as
+//! `fn(&(dyn Shape + 'static))`. Resolving also checks each one's identity
+//! ([`coo_runtime::plugin::HostType`]): [`CallErrorKind::HostType`] names both types.
+//!
 //! # What a call costs
 //!
 //! A handle caches what a call needs, for one *epoch* of its host: the slot's *direct entry*
@@ -203,7 +209,7 @@ impl<F: HotSig> HotFn<F> {
                     indices.push(index);
                     resources.push(ResourceParam { ty, mutable });
                 }
-                ValueKind::Prim(_) => args.push(param.kind),
+                ValueKind::Prim(_) | ValueKind::Host { .. } => args.push(param.kind),
                 ValueKind::Unit | ValueKind::String | ValueKind::Str | ValueKind::Value(_) => {
                     return Err(untyped());
                 }
@@ -213,6 +219,14 @@ impl<F: HotSig> HotFn<F> {
             || resolved.params.len() > MAX_PARAMS
         {
             return Err(untyped());
+        }
+        let passed: Vec<_> = resolved
+            .params
+            .iter()
+            .filter(|p| !matches!(p.kind, ValueKind::Ref(_) | ValueKind::RefMut(_)))
+            .collect();
+        if let Some(err) = super::host_objects::mismatch(&passed, &F::params()) {
+            return Err(CallError::of(path.to_owned(), err));
         }
         if args != F::params() || resolved.ret != <F::Ret as TypedValue>::KIND {
             let typed: Vec<String> = args.iter().map(ValueKind::text).collect();
@@ -263,7 +277,7 @@ impl<F: HotSig> HotFn<F> {
     /// Calls the function with `args`; resource parameters are bound to the host's live
     /// resources. A panic inside the plugin is [`CallErrorKind::Panicked`].
     #[inline]
-    pub fn call(&self, host: &mut crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
+    pub fn call(&self, host: &mut crate::Host, args: F::Args<'_>) -> Result<F::Ret, CallError> {
         if self.cache.epoch.load(Ordering::Acquire) != host.epoch()
             && let Err(e) = self.renew(Borrow::Exclusive(host))
         {
@@ -280,7 +294,7 @@ impl<F: HotSig> HotFn<F> {
     /// Refused ([`CallErrorKind::Exclusive`], [`CallErrorKind::NotSync`]) for a function that
     /// borrows a resource mutably or shares one whose type is not `Sync`.
     #[inline]
-    pub fn call_shared(&self, host: &crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
+    pub fn call_shared(&self, host: &crate::Host, args: F::Args<'_>) -> Result<F::Ret, CallError> {
         if self.cache.shared_epoch.load(Ordering::Acquire) != host.epoch()
             && let Err(e) = self.renew(Borrow::Shared(host))
         {
@@ -311,7 +325,7 @@ impl<F: HotSig> HotFn<F> {
     pub unsafe fn call_raw(
         &self,
         resources: *const *mut u8,
-        args: F::Args,
+        args: F::Args<'_>,
     ) -> Result<F::Ret, CallError> {
         let direct = self.slot.direct.load(Ordering::Acquire);
         if direct.is_null() {
@@ -339,7 +353,7 @@ impl<F: HotSig> HotFn<F> {
     /// The cache holds the values of the host's current epoch, found by `renew` for the kind of
     /// borrow the caller holds of that host, which lasts for the call.
     #[inline(always)]
-    unsafe fn call_cached(&self, args: F::Args) -> Result<F::Ret, CallError> {
+    unsafe fn call_cached(&self, args: F::Args<'_>) -> Result<F::Ret, CallError> {
         // Stored before the epoch the caller `Acquire`d, by `renew` on this or another thread.
         let direct = self.cache.direct.load(Ordering::Relaxed);
         // SAFETY: `renew` stores only the non-null `direct` of a live slot, an `ErasedFn`.
