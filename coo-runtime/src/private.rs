@@ -24,7 +24,7 @@ pub use crate::plugin::ForeignString;
 pub use crate::plugin::construct::{fn_desc, param_desc};
 pub use crate::plugin::{
     ErasedFn, FnDesc, FnRegistration, HostObject, HotValue, ParamDesc, StrRef, ValueKind,
-    finish_call,
+    finish_call, finish_direct,
 };
 pub use crate::storage::view::ValueView;
 

@@ -80,8 +80,9 @@ pub struct Host {
     version: u64,
     /// Unique among the hosts of this process: what a [`HotFn`] checks it is called with.
     id: u64,
-    /// Changes (to a number no host used before) whenever the state may have changed: what
-    /// tells a [`HotFn`] to look its resources up again.
+    /// Changes (to a number no host used before) whenever the state or the slots may have
+    /// changed: a [`HotFn`] keeps the slot's entry and the resources' addresses for one epoch
+    /// and trusts them while the epoch stays, so every change of either must renew it.
     epoch: u64,
     /// Runs the code linked into this binary ([`Host::linked`]): never builds nor loads.
     linked: bool,

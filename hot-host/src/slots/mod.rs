@@ -12,9 +12,10 @@
 //! its code takes and returns by value exactly the layouts its handles were resolved with.
 //!
 //! Beside the shim, whose arguments go through an array of pointers, a slot holds the function's
-//! *direct entry* (arguments as they are, in registers), which typed handles ([`HotFn`]) call;
-//! a buried slot holds null there, so for them too one atomic load tells whether the function
-//! is still there.
+//! *direct entry* (arguments and return value as they are, in registers), which typed handles
+//! ([`HotFn`]) call; a buried slot holds null there, so for them too one atomic load tells
+//! whether the function is still there. A typed handle keeps that entry for one epoch of its
+//! host (see [`typed`]): a reload, which alone changes slots, always starts a new epoch.
 //!
 //! # Keeping code mapped
 //!
@@ -34,7 +35,8 @@
 //! |---|---|
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
-//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
+//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating, through a per-epoch cache |
+//! | `sig.rs` | the Rust function types a [`HotFn`] is resolved with ([`HotSig`], [`TypedValue`]) and how their calls reach a direct entry |
 //! | [`release`] | the release switch: [`hot_fns!`](crate::hot_fns) declares the functions a program calls, through typed handles or, with the `static` feature, directly ([`release::LinkedFn`]) |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `host_objects.rs` | host objects (`#[host]` parameters): typed handles' reference signatures, the identity checks at resolve and reload |
@@ -44,6 +46,7 @@ pub(crate) mod call;
 pub(crate) mod host_objects;
 pub(crate) mod plan;
 pub mod release;
+mod sig;
 pub mod typed;
 mod value;
 
