@@ -175,5 +175,16 @@ fn nested_in_shape(
         | ShapeKind::Pool { elem, .. } => nested_in_shape(elem(), f),
         ShapeKind::Handle { target } => f(target()),
         ShapeKind::Named(desc) => f(desc()),
+        ShapeKind::Tuple(elems) => {
+            for e in elems.iter() {
+                nested_in_shape((e.shape)(), f);
+            }
+        }
+        ShapeKind::Coll { key, value, .. } => {
+            nested_in_shape(key(), f);
+            if let Some(value) = value {
+                nested_in_shape(value(), f);
+            }
+        }
     }
 }

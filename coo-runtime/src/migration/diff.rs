@@ -179,6 +179,34 @@ pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
         }
         (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => a().name == b().name,
         (ShapeKind::Named(a), ShapeKind::Named(b)) => a().name == b().name,
+        (ShapeKind::Tuple(a), ShapeKind::Tuple(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(a, b)| same_declared_type((a.shape)(), (b.shape)()))
+        }
+        (
+            ShapeKind::Coll {
+                kind: ka,
+                key: a,
+                value: va,
+                ..
+            },
+            ShapeKind::Coll {
+                kind: kb,
+                key: b,
+                value: vb,
+                ..
+            },
+        ) => {
+            ka == kb
+                && same_declared_type(a(), b())
+                && match (va, vb) {
+                    (Some(va), Some(vb)) => same_declared_type(va(), vb()),
+                    (None, None) => true,
+                    _ => false,
+                }
+        }
         _ => false,
     }
 }

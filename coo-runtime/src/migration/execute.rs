@@ -27,7 +27,7 @@ mod error;
 mod report;
 mod rollback;
 
-pub use defaults::{type_values_equal, values_equal, write_default};
+pub use defaults::{push_entries, type_values_equal, values_equal, write_default};
 pub use error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePath};
 pub use report::{Report, TypeReport};
 

@@ -106,6 +106,34 @@ impl Planner<'_> {
                 let (a, b) = (a(), b());
                 self.new_name_of(a) == Some(b.name) && self.is_unchanged(a, b)
             }
+            (ShapeKind::Tuple(a), ShapeKind::Tuple(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b.iter()).all(|(a, b)| {
+                        a.offset == b.offset && self.same_shape((a.shape)(), (b.shape)())
+                    })
+            }
+            (
+                ShapeKind::Coll {
+                    kind: ka,
+                    key: a,
+                    value: va,
+                    ..
+                },
+                ShapeKind::Coll {
+                    kind: kb,
+                    key: b,
+                    value: vb,
+                    ..
+                },
+            ) => {
+                ka == kb
+                    && self.same_shape(a(), b())
+                    && match (va, vb) {
+                        (Some(va), Some(vb)) => self.same_shape(va(), vb()),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            }
             _ => false,
         }
     }

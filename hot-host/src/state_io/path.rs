@@ -10,8 +10,13 @@
 //! - `.Variant`: an enum's variant, only while the value is in it (an error names the variant it
 //!   is in otherwise), followed by `.field` for the variant's fields:
 //!   `Game.phase.Running.speed`, `Game.mode.Moving.0`;
-//! - `[i]`: element `i` of an array or `Vec`, or slot `i` of a pool (an error says when the slot
-//!   is vacant);
+//! - `[i]`: element `i` of an array, `Vec` or `VecDeque`, or slot `i` of a pool (an error says
+//!   when the slot is vacant);
+//! - `[key]`: the value of a map's entry, or a set's element, by its key written as JSON
+//!   (`Stock.items["bolt"].qty`, `Stock.spots[3]`; a bare word is a string: `items[bolt]`).
+//!   A set's elements and a map's keys cannot be `set` in place (the collection's order and
+//!   hashing rest on them): set the whole map or set;
+//! - tuple elements are `.0`, `.1`, …;
 //! - `Option` and `Box` are transparent: a path that goes on past an `Option` goes into its
 //!   payload (`World.target.x` when `target: Option<Vec2>` is `Some`; an error when it is
 //!   `None`), and past a `Box` into the boxed value. A path that ends at an `Option` names the
@@ -53,6 +58,15 @@ pub enum PathError {
     NoResource {
         name: String,
         resources: Vec<String>,
+    },
+    #[error(
+        "`{prefix}` has no key {key} (it has {len} entries); keys are written as JSON: \
+         `[\"name\"]` (or `[name]`), `[3]`"
+    )]
+    NoKey {
+        prefix: ValuePath,
+        key: String,
+        len: usize,
     },
     #[error("`{prefix}` is a `{ty}`, which has no field `{field}`; its fields are {}", list(.fields))]
     NoField {
@@ -183,14 +197,26 @@ pub fn parse(path: &str) -> Result<ValuePath, PathError> {
                 rest = &name[len..];
             }
             '[' => {
-                let Some(close) = rest.find(']') else {
+                // A quoted key may hold `]`: the bracket closes after the closing quote.
+                let inner_start = rest[1..].len() - rest[1..].trim_start().len() + 1;
+                let search_from = if rest[inner_start..].starts_with('"') {
+                    closing_quote(&rest[inner_start..])
+                        .map(|end| inner_start + end)
+                        .ok_or_else(|| syntax(format!("the key's quote at {at} is not closed")))?
+                } else {
+                    1
+                };
+                let Some(close) = rest[search_from..].find(']').map(|c| c + search_from) else {
                     return Err(syntax(format!("`[` at {at} is not closed")));
                 };
-                let index = rest[1..close].trim();
-                let index = index
-                    .parse::<usize>()
-                    .map_err(|_| syntax(format!("`[{index}]` at {at} is not an index")))?;
-                segs.push(Seg::Index(index));
+                let inner = rest[1..close].trim();
+                if inner.is_empty() {
+                    return Err(syntax(format!("`[]` at {at} has no index or key")));
+                }
+                segs.push(match inner.parse::<usize>() {
+                    Ok(index) => Seg::Index(index),
+                    Err(_) => Seg::Key(inner.to_owned()),
+                });
                 rest = &rest[close + 1..];
             }
             other => {
@@ -201,6 +227,20 @@ pub fn parse(path: &str) -> Result<ValuePath, PathError> {
         }
     }
     Ok(ValuePath(segs))
+}
+
+/// The length of the JSON string at the start of `text` (up to and with its closing quote).
+fn closing_quote(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The value at `path` in `state`.
@@ -459,7 +499,7 @@ fn locate<'d>(
                     continue;
                 }
             },
-            (At::Type { desc, .. }, Seg::Index(_)) => {
+            (At::Type { desc, .. }, Seg::Index(_) | Seg::Key(_)) => {
                 let has = match &desc.kind {
                     TypeKind::Struct(_) => "has fields, not elements (use `.field`)",
                     TypeKind::Enum(_) => "is an enum (use `.Variant.field`)",
@@ -513,13 +553,51 @@ fn locate<'d>(
                     ptr = value;
                     at = at_shape(elem());
                 }
+                ShapeKind::Coll { .. } => {
+                    let (found, next) = entry(shape, ptr, step, mutable, &prefix)?;
+                    ptr = found;
+                    at = at_shape(next);
+                }
                 _ => return Err(cannot(&prefix, &shape_text(shape), step, "has no elements")),
             },
+            (At::Shape(shape), Seg::Name(name)) if matches!(shape.kind, ShapeKind::Tuple(_)) => {
+                let ShapeKind::Tuple(elems) = &shape.kind else {
+                    unreachable!("matched above")
+                };
+                let Some(e) = name.parse::<usize>().ok().and_then(|i| elems.get(i)) else {
+                    return Err(PathError::NoField {
+                        prefix,
+                        ty: shape_text(shape),
+                        field: name.clone(),
+                        fields: (0..elems.len()).map(|i| i.to_string()).collect(),
+                    });
+                };
+                // SAFETY: the offset comes from `offset_of!` on this tuple.
+                ptr = unsafe { ptr.add(e.offset) };
+                at = at_shape((e.shape)());
+            }
+            (At::Shape(shape), Seg::Key(_)) if matches!(shape.kind, ShapeKind::Coll { .. }) => {
+                let (found, next) = entry(shape, ptr, step, mutable, &prefix)?;
+                ptr = found;
+                at = at_shape(next);
+            }
+            (At::Shape(shape), Seg::Key(_)) => {
+                return Err(cannot(
+                    &prefix,
+                    &shape_text(shape),
+                    step,
+                    "has no keys (a map or set has)",
+                ));
+            }
             (At::Shape(shape), Seg::Name(_)) => {
                 let has = match &shape.kind {
                     ShapeKind::Array { .. } | ShapeKind::Vec { .. } | ShapeKind::Pool { .. } => {
                         "has elements, not fields (use `[i]`)"
                     }
+                    ShapeKind::Coll { kind, .. } if kind.is_keyed() => {
+                        "has entries, not fields (use `[key]`: `[\"name\"]`, `[3]`)"
+                    }
+                    ShapeKind::Coll { .. } => "has elements, not fields (use `[i]`)",
                     _ => "has no fields",
                 };
                 return Err(cannot(&prefix, &shape_text(shape), step, has));
@@ -567,6 +645,100 @@ fn find_field<'f>(
         })
 }
 
+/// The entry of a collection that `step` names: element `i` of a `VecDeque`; the value of a
+/// map, or the element of a set, whose key is written `[key]` (JSON, or a bare word for a
+/// string: `["bolt"]`, `[bolt]`, `[3]`). A set's elements (and a map's keys) are the order and
+/// hashing of their collection, so they are never reached to be written.
+fn entry<'d>(
+    shape: &'d Shape,
+    ptr: *const u8,
+    step: &Seg,
+    mutable: bool,
+    prefix: &ValuePath,
+) -> Result<(*const u8, &'d Shape), PathError> {
+    let ShapeKind::Coll {
+        kind,
+        key,
+        value,
+        glue,
+    } = &shape.kind
+    else {
+        unreachable!("called for collections")
+    };
+    let mut addrs: Vec<*mut u8> = Vec::new();
+    if mutable {
+        if kind.is_keyed() && !kind.is_map() {
+            return Err(cannot(
+                prefix,
+                &shape_text(shape),
+                step,
+                "is a set, whose elements cannot be changed in place (set the whole set)",
+            ));
+        }
+        unsafe fn push(ctx: *mut (), key: *const u8, value: *mut u8) {
+            // SAFETY: `ctx` is `addrs` below, borrowed for the call.
+            let out = unsafe { &mut *ctx.cast::<Vec<*mut u8>>() };
+            out.push(key.cast_mut());
+            out.push(value);
+        }
+        // SAFETY: `ptr` is a valid collection, borrowed uniquely (the caller's `mutable`);
+        // `push` takes `addrs` as its context and does not unwind.
+        unsafe { (glue.for_each_mut)(ptr.cast_mut(), (&raw mut addrs).cast(), push) };
+    } else {
+        // SAFETY: `ptr` is a valid collection, borrowed for the walk.
+        unsafe { coo_runtime::migration::execute::push_entries(glue, ptr, &mut addrs) };
+    }
+    let n = addrs.len() / 2;
+    if !kind.is_keyed() {
+        let Seg::Index(i) = step else {
+            return Err(cannot(
+                prefix,
+                &shape_text(shape),
+                step,
+                "has elements, not keys (use `[i]`)",
+            ));
+        };
+        if *i >= n {
+            return Err(PathError::OutOfRange {
+                prefix: prefix.clone(),
+                index: *i,
+                len: n,
+            });
+        }
+        // A `VecDeque`'s element, writable through the value's address when `mutable`.
+        let at = if mutable {
+            addrs[2 * i + 1]
+        } else {
+            addrs[2 * i]
+        };
+        return Ok((at.cast_const(), key()));
+    }
+    let written = match step {
+        Seg::Index(i) => i.to_string(),
+        Seg::Key(k) => k.clone(),
+        Seg::Name(_) => unreachable!("called for `[..]` steps"),
+    };
+    let wanted = parse_value(&written).map_err(|e| PathError::Syntax {
+        path: format!("{prefix}[{written}]"),
+        message: format!("the key is not JSON: {e}"),
+    })?;
+    for e in addrs.chunks(2) {
+        // SAFETY: the key is a valid key of the collection, borrowed for the walk.
+        let text = show::value_json(unsafe { FieldView::new(key(), e[0]) });
+        if JsonValue::parse(&text).is_ok_and(|k| k == wanted) {
+            return Ok(match value {
+                Some(v) => (e[1].cast_const(), v()),
+                None => (e[0].cast_const(), key()),
+            });
+        }
+    }
+    Err(PathError::NoKey {
+        prefix: prefix.clone(),
+        key: written,
+        len: n,
+    })
+}
+
 /// The address of element `i` of `len` elements of `elem` from `base`.
 fn element(
     base: *const u8,
@@ -593,6 +765,7 @@ fn cannot(prefix: &ValuePath, ty: &str, step: &Seg, has: &str) -> PathError {
         step: match step {
             Seg::Name(n) => format!(".{n}"),
             Seg::Index(i) => format!("[{i}]"),
+            Seg::Key(k) => format!("[{k}]"),
         },
         has: has.to_owned(),
     }

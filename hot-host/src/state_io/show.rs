@@ -16,6 +16,12 @@
 //! shortest digits that read back as the same value, `1.0`, `0.1`, `1e+20`, `-0.0`; NaN and
 //! infinities as `null`).
 //!
+//! Tuples are arrays, as are a `VecDeque` and a set (iteration order); a map whose keys are
+//! strings, `char`s, integers or `bool`s is an object, its keys written as serde_json writes
+//! them (`{"bolt":{..}}`, `{"3":[1.0,2.0]}`); a map with any other key type, which serde_json
+//! refuses, is an array of `[key, value]` pairs (`[[{"a":1},7]]`). A hash map's or set's
+//! entries come in its iteration order.
+//!
 //! Two shapes have no serde counterpart:
 //! - a `Handle<T>` is an object naming its target type:
 //!   `{"handle":"Enemy","index":3,"generation":1}`;
@@ -26,7 +32,8 @@
 //!
 //! Like Rust's `{:#?}`: type and field names, 4-space indentation, strings and chars quoted and
 //! escaped as `Debug` does, `None`/`Some(..)`, enums as `Variant`, `Variant(..)` or
-//! `Variant { .. }`; a handle is `Handle<Enemy>(3v1)` and a pool `Pool<Enemy> { 0v0: .., }`.
+//! `Variant { .. }`; tuples `(1, "a")`, maps `{"bolt": Item {..}}` and sets `{1, 2}` as `Debug`
+//! writes them; a handle is `Handle<Enemy>(3v1)` and a pool `Pool<Enemy> { 0v0: .., }`.
 //! A resource whose type is an enum is prefixed with its type (`Mode::Idle`), since the variant
 //! alone would not say which resource it is. An array, `Vec` or pool with more than
 //! [`PRETTY_MAX_ELEMENTS`] elements shows the first [`PRETTY_MAX_ELEMENTS`] and then a line
@@ -137,6 +144,12 @@ enum Node<'a> {
         generation: u32,
     },
     Object(Object<'a>),
+    /// A tuple's elements.
+    Tuple(Vec<FieldView<'a>>),
+    /// A set's elements, in iteration order.
+    Set(Vec<FieldView<'a>>),
+    /// A map's entries, in iteration order.
+    Map(Vec<(FieldView<'a>, FieldView<'a>)>),
 }
 
 /// The views below are asked only for what the shape says the value is.
@@ -164,6 +177,46 @@ fn node(view: FieldView<'_>) -> Node<'_> {
             }
         }
         ShapeKind::Named(_) => Node::Object(Object::of(view.value().expect(MATCHED))),
+        ShapeKind::Tuple(_) => Node::Tuple(view.tuple().expect(MATCHED)),
+        ShapeKind::Coll { kind, .. } => {
+            let entries = view.entries().expect(MATCHED);
+            if kind.is_map() {
+                Node::Map(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k, v.expect("a map's entries have values")))
+                        .collect(),
+                )
+            } else if kind.is_keyed() {
+                Node::Set(entries.into_iter().map(|(k, _)| k).collect())
+            } else {
+                Node::Seq(entries.into_iter().map(|(k, _)| k).collect())
+            }
+        }
+    }
+}
+
+/// How a map key is written as a JSON object's member name, as serde_json writes it: a string
+/// or `char` as itself, an integer or `bool` as its digits or word. `None` for any other key
+/// type (serde_json refuses those): such a map is written as an array of `[key, value]` pairs.
+fn json_key(view: FieldView<'_>) -> Option<String> {
+    Some(match node(view) {
+        Node::Str(s) => s.to_owned(),
+        Node::Char(c) => c.to_string(),
+        Node::Int(v) => v.to_string(),
+        Node::U128(v) => v.to_string(),
+        Node::Bool(v) => v.to_string(),
+        _ => return None,
+    })
+}
+
+/// Whether a map with keys of this shape is written as a JSON object (see [`json_key`]).
+fn keys_as_members(key: &coo_runtime::Shape) -> bool {
+    match &key.kind {
+        ShapeKind::String(_) => true,
+        ShapeKind::Prim(p) => !p.is_float(),
+        ShapeKind::Box { elem, .. } => keys_as_members(elem()),
+        _ => false,
     }
 }
 
@@ -298,6 +351,38 @@ impl JsonWriter {
                 let _ = write!(self.out, r#","index":{index},"generation":{generation}}}"#);
             }
             Node::Object(object) => self.object(object, stack),
+            Node::Tuple(elements) | Node::Set(elements) => {
+                self.array(elements.into_iter().map(Step::Value), stack)
+            }
+            Node::Map(entries) => {
+                let members = entries
+                    .first()
+                    .is_none_or(|(k, _)| keys_as_members(k.shape()));
+                if members {
+                    self.out.push('{');
+                    stack.push(Step::Text("}"));
+                    for (i, (key, value)) in entries.into_iter().enumerate().rev() {
+                        stack.push(Step::Value(value));
+                        let mut member = JsonWriter::default();
+                        if i > 0 {
+                            member.out.push(',');
+                        }
+                        member.string(&json_key(key).expect("checked by `keys_as_members`"));
+                        member.out.push(':');
+                        stack.push(Step::Owned(member.out));
+                    }
+                } else {
+                    self.out.push('[');
+                    stack.push(Step::Text("]"));
+                    for (i, (key, value)) in entries.into_iter().enumerate().rev() {
+                        stack.push(Step::Text("]"));
+                        stack.push(Step::Value(value));
+                        stack.push(Step::Text(","));
+                        stack.push(Step::Value(key));
+                        stack.push(Step::Text(if i > 0 { ",[" } else { "[" }));
+                    }
+                }
+            }
         }
     }
 
@@ -472,6 +557,39 @@ impl Pretty {
                 let _ = write!(self.out, "Handle<{target}>({index}v{generation})");
             }
             Node::Object(object) => self.object(&object, level),
+            Node::Tuple(elements) => {
+                self.out.push('(');
+                self.items(elements, usize::MAX, level, |pretty, element, level| {
+                    pretty.value(element, level);
+                });
+                self.out.push(')');
+            }
+            Node::Set(elements) => {
+                self.out.push('{');
+                self.items(
+                    elements,
+                    PRETTY_MAX_ELEMENTS,
+                    level,
+                    |pretty, element, level| {
+                        pretty.value(element, level);
+                    },
+                );
+                self.out.push('}');
+            }
+            Node::Map(entries) => {
+                self.out.push('{');
+                self.items(
+                    entries,
+                    PRETTY_MAX_ELEMENTS,
+                    level,
+                    |pretty, (key, value), level| {
+                        pretty.value(key, level);
+                        pretty.out.push_str(": ");
+                        pretty.value(value, level);
+                    },
+                );
+                self.out.push('}');
+            }
         }
     }
 

@@ -24,11 +24,12 @@ use crate::migration::plan::{Conv, TypeBody};
 use crate::storage::raw::{self, drop_elements, shape_layout};
 use crate::storage::view::ValueView;
 
-use super::defaults::{holds_default, write_default_inside};
+use super::defaults::{holds_default, push_entries, write_default_inside};
 use super::error::{ExecuteError, ExecuteErrorKind, Seg};
 use super::rollback::Rollback;
 use super::{Exec, enums};
 
+mod coll;
 mod resume;
 
 /// A value under construction at `dst`, built from the old one at `src`, whose parts `..next`
@@ -76,6 +77,42 @@ enum Work<'p> {
         conv: &'p Conv,
         scratch: NonNull<u8>,
     },
+    /// The elements of a tuple, one step each, in place.
+    Tuple { conv: &'p Conv },
+    /// The `n` entries of a collection (`dst` is the new one, filled by its `insert`), whose old
+    /// keys and values are at [`Exec::addrs`]`[entries..]`, two per entry. Each entry has the
+    /// parts key, value (maps only) and insert; key and value are built in `scratch`
+    /// ([`entry_scratch`]) and moved out by the insert.
+    Coll {
+        conv: &'p Conv,
+        scratch: NonNull<u8>,
+        entries: usize,
+        n: usize,
+    },
+}
+
+/// The layout of a collection frame's scratch (a new key, then a new value for maps) and the
+/// value's offset in it.
+pub(super) fn entry_scratch(conv: &Conv) -> (std::alloc::Layout, usize) {
+    let Conv::Coll {
+        new_key, new_value, ..
+    } = conv
+    else {
+        unreachable!("a collection frame builds a collection")
+    };
+    let key = shape_layout(new_key);
+    match new_value {
+        Some(v) => key.extend(shape_layout(v)).expect("a Rust type's layout"),
+        None => (key, 0),
+    }
+}
+
+/// The number of parts of each entry of a collection frame: key, value (maps) and insert.
+pub(super) fn entry_parts(conv: &Conv) -> usize {
+    match conv {
+        Conv::Coll { value, .. } => 2 + usize::from(value.is_some()),
+        _ => unreachable!("a collection frame builds a collection"),
+    }
 }
 
 impl<'p> Exec<'p> {
@@ -240,7 +277,65 @@ impl<'p> Exec<'p> {
             }
             // SAFETY: forwarded contract.
             Conv::Named(index) => unsafe { self.start_type(*index, src, dst) },
+            Conv::Tuple { .. } => {
+                self.frames.push(Frame {
+                    src,
+                    dst,
+                    next: 0,
+                    work: Work::Tuple { conv },
+                });
+                Ok(())
+            }
+            Conv::Coll { old, new, .. } => {
+                let entries = self.addrs.len();
+                // SAFETY: `src` is a valid collection of the old build, unchanged while the
+                // frame reads its entries (only read through these addresses).
+                unsafe { push_entries(old, src, &mut self.addrs) };
+                let n = (self.addrs.len() - entries) / 2;
+                // SAFETY: `dst` is valid for writes of the new collection.
+                unsafe { (new.write_with_capacity)(dst, n) };
+                self.frames.push(Frame {
+                    src,
+                    dst,
+                    next: 0,
+                    work: Work::Coll {
+                        conv,
+                        scratch: raw::alloc(entry_scratch(conv).0),
+                        entries,
+                        n,
+                    },
+                });
+                Ok(())
+            }
         }
+    }
+
+    /// Builds `conv` at `dst` from `src` outside any other build (a fresh walk of its own), for
+    /// the error path of a collection whose keys merge.
+    ///
+    /// # Safety
+    /// As for [`Exec::start`].
+    pub(super) unsafe fn build_conv(
+        plan: &'p crate::migration::plan::Plan,
+        conv: &'p Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        let mut exec = Exec::new(plan);
+        // SAFETY: the caller's contract.
+        let mut progress = unsafe { exec.start(conv, src, dst) };
+        while let Some(&top) = exec.frames.last() {
+            progress = match progress {
+                // SAFETY: the top frame's parts `..next` are complete.
+                Ok(()) => unsafe { exec.resume(top) },
+                Err(e) => {
+                    exec.frames.pop();
+                    // SAFETY: as above; its part `next - 1` failed and left nothing.
+                    Err(unsafe { exec.abandon(top, e) })
+                }
+            };
+        }
+        progress
     }
 
     /// [`Exec::start`] for a value of type plan `index`.

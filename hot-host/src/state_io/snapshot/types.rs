@@ -42,6 +42,13 @@ pub(super) fn nested_types<'d>(shape: &'d Shape, out: &mut Vec<&'d TypeDesc>) {
         | ShapeKind::Pool { elem, .. } => nested_types(elem(), out),
         ShapeKind::Handle { target } => out.push(target()),
         ShapeKind::Named(desc) => out.push(desc()),
+        ShapeKind::Tuple(elems) => elems.iter().for_each(|e| nested_types((e.shape)(), out)),
+        ShapeKind::Coll { key, value, .. } => {
+            nested_types(key(), out);
+            if let Some(value) = value {
+                nested_types(value(), out);
+            }
+        }
     }
 }
 
