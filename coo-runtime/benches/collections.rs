@@ -91,8 +91,7 @@ fn state(which: usize) -> State {
 fn bench(c: &mut Criterion) {
     let new = Catalog::from_descs([v2::Maps::DESC]).unwrap();
     let old_hash: HashMap<u32, v1::Particle> = (0..N).map(|i| (i as u32, particle(i))).collect();
-    let old_btree: BTreeMap<u32, v1::Particle> =
-        (0..N).map(|i| (i as u32, particle(i))).collect();
+    let old_btree: BTreeMap<u32, v1::Particle> = (0..N).map(|i| (i as u32, particle(i))).collect();
     let old_deque: VecDeque<v1::Particle> = (0..N).map(particle).collect();
 
     let mut group = c.benchmark_group("1M entries, value gained a field");
@@ -138,7 +137,14 @@ fn bench(c: &mut Criterion) {
         )
     });
     group.bench_function("VecDeque: collect", |b| {
-        b.iter(|| black_box(old_deque.iter().map(widen).collect::<VecDeque<v2::Particle>>()))
+        b.iter(|| {
+            black_box(
+                old_deque
+                    .iter()
+                    .map(widen)
+                    .collect::<VecDeque<v2::Particle>>(),
+            )
+        })
     });
     group.bench_function("VecDeque: migrate", |b| {
         b.iter_batched(
