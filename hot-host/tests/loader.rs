@@ -505,3 +505,84 @@ fn standalone_dependencies(name: &str, skip: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The inode of `path` (hard links share it; a copy has its own).
+#[cfg(target_os = "linux")]
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().ino()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+#[cfg_attr(miri, ignore = "dlopens a built plugin: FFI, which Miri cannot run")]
+fn a_fresh_build_is_loaded_through_a_hard_link_and_the_same_file_again_through_a_copy() {
+    // A file no test of this process has mapped, as a fresh cargo output is: the built plugin
+    // copied to a directory of this test's own.
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join(built_name());
+    fs::copy(&minimal_plugin().dylib, &fresh).unwrap();
+    let loader = loader();
+
+    let first = loader.load(&fresh).unwrap();
+    assert_ne!(first.path, fresh);
+    assert_eq!(inode(&first.path), inode(&fresh), "not a hard link");
+    // While it is mapped, the same file again gets a copy: glibc would return the open library
+    // for another name of the same inode.
+    let second = loader.load(&fresh).unwrap();
+    assert_ne!(
+        inode(&second.path),
+        inode(&fresh),
+        "a second link to a mapped inode"
+    );
+    assert!(!std::ptr::eq(first.manifest(), second.manifest()));
+
+    // Closing removes the loader's link, never cargo's file.
+    let (first_path, second_path) = (first.path.clone(), second.path.clone());
+    drop((first, second));
+    assert!(!first_path.exists() && !second_path.exists());
+    assert!(fresh.is_file());
+    // Unmapped again, the file is linked again.
+    let third = loader.load(&fresh).unwrap();
+    assert_eq!(inode(&third.path), inode(&fresh));
+}
+
+fn built_name() -> String {
+    format!(
+        "{}minimal_plugin{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// What loading through a hard link relies on: a rebuild replaces cargo's output file with a
+/// new one instead of writing into the file a host has mapped.
+#[test]
+#[cfg(target_os = "linux")]
+#[cfg_attr(
+    miri,
+    ignore = "builds a plugin crate with cargo: process spawning, which Miri cannot run"
+)]
+fn a_rebuild_leaves_the_loaded_file_alone() {
+    let lib_rs = fs::read_to_string(support::fixture("minimal-plugin").join("src/lib.rs")).unwrap();
+    let dir = variant("relinked-plugin", &lib_rs, |manifest| manifest);
+    let before = builder(dir.path()).build().unwrap();
+    let loaded = loader().load(&before.dylib).unwrap();
+    let loaded_inode = inode(&loaded.path);
+    let bytes = fs::read(&loaded.path).unwrap();
+
+    fs::write(
+        dir.path().join("src/lib.rs"),
+        format!("{lib_rs}\npub fn relinked() -> u32 {{ 7 }}\n"),
+    )
+    .unwrap();
+    let after = builder(dir.path()).build().unwrap();
+    assert_eq!(after.dylib, before.dylib);
+    assert_ne!(
+        inode(&after.dylib),
+        loaded_inode,
+        "cargo wrote into the old file"
+    );
+    assert_eq!(inode(&loaded.path), loaded_inode);
+    assert_eq!(fs::read(&loaded.path).unwrap(), bytes);
+}

@@ -38,7 +38,7 @@
 
 use std::path::Path;
 
-use object::{Architecture, Object, ObjectSection, ObjectSymbol};
+use object::{Architecture, Object, ObjectSection, ObjectSymbol, ReadRef};
 
 /// What an image's symbols say about its global allocator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,10 +54,24 @@ pub enum Allocator {
 }
 
 /// Reads the symbol table of the library file at `path` (see the [module docs](self)).
+///
+/// The file is mapped, not read: a debug image is tens of megabytes, mostly debug info, which
+/// this never touches (it reads the ELF headers, `.symtab`, `.strtab` and the bytes of
+/// `__rust_alloc`); reading it all cost more than the rest of a load.
 pub fn allocator_of(path: &Path) -> Allocator {
-    let data = match std::fs::read(path) {
-        Ok(data) => data,
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(e) => return Allocator::Unknown(format!("its file could not be read ({e})")),
+    };
+    // SAFETY: the mapping is read-only and lives until this function returns. Its bytes could
+    // change under it only if another process wrote into this file meanwhile; the file is the
+    // loader's own name for a library (a copy, or a hard link to cargo's output, which linkers
+    // and cargo replace rather than write into: see `crate::load`), and `dlopen` maps the very
+    // same file, so a writer would break the loaded code anyway. A file truncated while mapped
+    // would fault on access (SIGBUS), the same risk `dlopen` itself takes.
+    let data = match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(data) => data,
+        Err(e) => return Allocator::Unknown(format!("its file could not be mapped ({e})")),
     };
     if !data.starts_with(b"\x7fELF") {
         return Allocator::NotElf;
@@ -73,47 +87,73 @@ pub fn allocator_of(path: &Path) -> Allocator {
                 .to_owned(),
         );
     }
-    let verdict = classify(
-        file.symbols()
-            .filter(|sym| sym.is_definition())
-            .filter_map(|sym| sym.name().ok()),
-    );
+    // One pass over the symbols: the names the verdict needs, and the two shims' symbols.
+    let (mut names, mut rust_alloc, mut rdl_alloc) = (Names::default(), None, None);
+    for sym in file.symbols().filter(|sym| sym.is_definition()) {
+        let Ok(name) = sym.name() else { continue };
+        names.see(name);
+        if is_shim_symbol(name, "__rust_alloc") {
+            rust_alloc = Some(sym);
+        } else if is_shim_symbol(name, "__rdl_alloc") {
+            rdl_alloc = Some(sym);
+        }
+    }
+    let verdict = names.verdict();
     if verdict == Allocator::Default && file.architecture() == Architecture::X86_64 {
-        return x86_64_shim_calls_default(&file);
+        return x86_64_shim_calls_default(&file, rust_alloc, rdl_alloc);
     }
     verdict
 }
 
+/// What the names of an image's symbols say (see [`classify`]).
+#[derive(Default)]
+struct Names {
+    default: bool,
+    own: bool,
+    shim_marker: bool,
+}
+
+impl Names {
+    fn see(&mut self, name: &str) {
+        self.default |= is_shim_symbol(name, "__rdl_alloc");
+        self.own |= is_shim_symbol(name, "__rg_alloc");
+        self.shim_marker |= name.contains("__rust_no_alloc_shim_is_unstable");
+    }
+
+    fn verdict(&self) -> Allocator {
+        match (self.default, self.own, self.shim_marker) {
+            (_, true, _) => Allocator::Own,
+            (true, false, _) => Allocator::Default,
+            (false, false, true) => Allocator::Own,
+            (false, false, false) => Allocator::Unknown(
+                "its allocator shim is not in its symbol table (it was built with `lto`, which \
+                 inlines it)"
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
 /// The verdict from the names of the symbols an image defines.
+#[cfg(test)]
 fn classify<'a>(names: impl IntoIterator<Item = &'a str>) -> Allocator {
-    let (mut default, mut own, mut shim_marker) = (false, false, false);
+    let mut seen = Names::default();
     for name in names {
-        default |= is_shim_symbol(name, "__rdl_alloc");
-        own |= is_shim_symbol(name, "__rg_alloc");
-        shim_marker |= name.contains("__rust_no_alloc_shim_is_unstable");
+        seen.see(name);
     }
-    match (default, own, shim_marker) {
-        (_, true, _) => Allocator::Own,
-        (true, false, _) => Allocator::Default,
-        (false, false, true) => Allocator::Own,
-        (false, false, false) => Allocator::Unknown(
-            "its allocator shim is not in its symbol table (it was built with `lto`, which \
-             inlines it)"
-                .to_owned(),
-        ),
-    }
+    seen.verdict()
 }
 
 /// On x86-64, where the image has `__rdl_alloc`: whether its `__rust_alloc` calls it (a `jmp` or
 /// `call` with a 32-bit displacement landing on it). rustc's default shim is exactly such a
 /// `jmp`; an own allocator's `__rust_alloc` calls the allocator instead, even when
 /// `-C link-dead-code` kept `__rdl_alloc` in the image.
-fn x86_64_shim_calls_default(file: &object::File<'_>) -> Allocator {
-    let find = |name: &str| {
-        file.symbols()
-            .find(|sym| sym.is_definition() && sym.name().is_ok_and(|n| is_shim_symbol(n, name)))
-    };
-    let (Some(shim), Some(default)) = (find("__rust_alloc"), find("__rdl_alloc")) else {
+fn x86_64_shim_calls_default<'data, 'file, R: ReadRef<'data>>(
+    file: &'file object::File<'data, R>,
+    rust_alloc: Option<object::Symbol<'data, 'file, R>>,
+    rdl_alloc: Option<object::Symbol<'data, 'file, R>>,
+) -> Allocator {
+    let (Some(shim), Some(default)) = (rust_alloc, rdl_alloc) else {
         return Allocator::Unknown(
             "it has `__rdl_alloc` but no `__rust_alloc` in its symbol table".to_owned(),
         );
@@ -153,7 +193,29 @@ fn calls(code: &[u8], at: u64, target: u64) -> bool {
 /// in rustc's `__rustc` namespace (`_RNvCs<hash>_7___rustc11___rdl_alloc`), not a longer name
 /// such as `__rdl_alloc_zeroed`.
 fn is_shim_symbol(symbol: &str, name: &str) -> bool {
-    symbol == name || symbol.ends_with(&format!("{}_{name}", name.len()))
+    if symbol == name {
+        return true;
+    }
+    // `<len of name>_<name>` at the end, without formatting it: this runs for every symbol.
+    let Some(rest) = symbol.strip_suffix(name) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_suffix('_') else {
+        return false;
+    };
+    let mut len = name.len();
+    let mut rest = rest.as_bytes();
+    while len > 0 {
+        let Some((&digit, before)) = rest.split_last() else {
+            return false;
+        };
+        if digit != b'0' + (len % 10) as u8 {
+            return false;
+        }
+        len /= 10;
+        rest = before;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -175,6 +237,20 @@ mod tests {
             "_RNvCsfLfy6EI15iL_7___rustc12___rust_alloc",
             "__rdl_alloc"
         ));
+        assert!(is_shim_symbol(
+            "_RNvCsfLfy6EI15iL_7___rustc12___rust_alloc",
+            "__rust_alloc"
+        ));
+        // The length before the name must be the name's own.
+        assert!(!is_shim_symbol(
+            "_RNvCs_7___rustc21___rdl_alloc",
+            "__rdl_alloc"
+        ));
+        assert!(!is_shim_symbol(
+            "_RNvCs_7___rustc1___rdl_alloc",
+            "__rdl_alloc"
+        ));
+        assert!(!is_shim_symbol("x___rdl_alloc", "__rdl_alloc"));
     }
 
     /// `__rust_alloc` of a rustc 1.95 cdylib with the default allocator (`jmp 26e30` at

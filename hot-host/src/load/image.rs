@@ -180,7 +180,7 @@ pub fn mapped_under(dir: &Path) -> Vec<PathBuf> {
 pub struct LoadedLibrary {
     /// The library asked for.
     pub source: PathBuf,
-    /// The copy actually loaded.
+    /// The path actually loaded: a hard link to `source`, or a copy of it (see [`crate::load`]).
     pub path: PathBuf,
     /// The size of the copy.
     pub bytes: u64,

@@ -1,6 +1,6 @@
 //! Loading a built plugin library, checking its header before trusting anything in it.
 //!
-//! [`Loader::load`] copies the library to a path of its own, opens the copy, calls
+//! [`Loader::load`] gives the library a path of its own (a hard link or a copy), opens it, calls
 //! `coo_plugin_header` and compares the `#[repr(C)]` [`PluginHeader`](coo_runtime::plugin::PluginHeader) with the host's own: magic,
 //! Coo ABI version and ABI fingerprint (plain bytes at fixed offsets, read before anything is
 //! dereferenced), then compiler version, `coo-runtime` version and panic strategy. Only when all
@@ -21,11 +21,22 @@
 //! | `image.rs` | [`Image`], [`LoadedLibrary`], what stays mapped ([`Pinned`], [`kept`]) |
 //! | `error.rs` | [`LoadError`] (path and [`LoadErrorKind`]) and the values it shows |
 //!
-//! # Why a copy
+//! # Why a path of its own: a hard link or a copy
 //!
-//! `dlopen` of a path that is already open returns the library already loaded (and Windows
-//! keeps a loaded file locked, so cargo could not even rebuild it). Each load therefore opens a
-//! fresh copy, `<copy_dir>/coo-<stem>-<pid>-<n>.<ext>`, `n` counting loads in this process.
+//! `dlopen` of a path that is already open returns the library already loaded, and glibc also
+//! returns it for another path to the same file (it compares device and inode); Windows keeps a
+//! loaded file locked, so cargo could not even rebuild it. Each load therefore opens the library
+//! under a name of its own, `<copy_dir>/coo-<stem>-<pid>-<n>.<ext>`, `n` counting loads in this
+//! process. On Linux that name is a **hard link** to cargo's output when no mapping of this
+//! process shows the file's inode (`/proc/self/maps`): a fresh build, so the load costs no copy
+//! whatever the image's size. Linkers replace their output file rather than write into it (GNU
+//! ld and gold unlink it first, lld and mold write a new file and rename it; cargo removes the
+//! file it uplifts before linking the new one), so a rebuild leaves the loaded inode alone
+//! (`hot-host/tests/loader.rs` checks it on this machine's linker). The inode is mapped already
+//! when the same build is loaded again (a `reload` with nothing rebuilt, a preview beside the
+//! live version): then, on other systems, or when the link fails (another file system), the
+//! library is **copied**. The check and the `dlopen` happen under one process-wide lock, so two
+//! loads of one fresh file cannot both pass the check.
 //!
 //! # Unloading
 //!
@@ -79,6 +90,7 @@ mod image;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libloading::Library;
@@ -89,6 +101,9 @@ pub use image::{Image, Kept, LoadedLibrary, Pinned, kept, mapped_under, pinned, 
 
 /// Numbers the copies this process makes, across all loaders.
 static COPIES: AtomicU64 = AtomicU64::new(0);
+
+/// Held from the check that a file is not mapped until it is: see "Why a path of its own".
+static PLACE_AND_OPEN: Mutex<()> = Mutex::new(());
 
 /// Loads plugin libraries through copies in one directory.
 #[derive(Debug, Clone)]
@@ -113,9 +128,12 @@ impl Loader {
         &self.copy_dir
     }
 
-    /// Copies `dylib`, opens the copy, checks its header and reads its manifest.
+    /// Gives `dylib` a path of its own (a hard link, or a copy), opens it, checks its header and
+    /// reads its manifest.
     pub fn load(&self, dylib: &Path) -> Result<LoadedLibrary, LoadError> {
-        let copy = self.copy(dylib)?;
+        // A poisoned lock only means another load panicked; the guarded check is still right.
+        let placing = PLACE_AND_OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        let copy = self.place(dylib)?;
         let bytes = fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
         let open_error = |message| LoadError::at(dylib, LoadErrorKind::Open { message });
         let remove_copy = |e: LoadError| {
@@ -138,6 +156,7 @@ impl Loader {
         let library = unsafe { Library::new(&copy) }
             .map_err(|e| open_error(error_chain(&e)))
             .map_err(remove_copy)?;
+        drop(placing);
         image::count_opened(bytes);
         let checked = header::check(&library, dylib)
             .and_then(|manifest| check_allocator(&copy, dylib).map(|()| manifest));
@@ -157,8 +176,9 @@ impl Loader {
 }
 
 impl Loader {
-    /// Copies `dylib` to a path no library of this process was loaded from.
-    fn copy(&self, dylib: &Path) -> Result<PathBuf, LoadError> {
+    /// Gives `dylib` a path no library of this process was loaded from: a hard link when this
+    /// process maps no file with its inode, a copy otherwise (see "Why a path of its own").
+    fn place(&self, dylib: &Path) -> Result<PathBuf, LoadError> {
         let copy_error = |copy: PathBuf| {
             move |source| LoadError::at(dylib, LoadErrorKind::Copy { copy, source })
         };
@@ -168,6 +188,9 @@ impl Loader {
         // A file of this name can only be left by an exited process that had our pid. Unlink it
         // rather than overwrite it in place: if anything still maps it, it keeps its old inode.
         let _ = fs::remove_file(&copy);
+        if !inode_is_mapped(dylib) && fs::hard_link(dylib, &copy).is_ok() {
+            return Ok(copy);
+        }
         fs::copy(dylib, &copy).map_err(copy_error(copy.clone()))?;
         Ok(copy)
     }
@@ -231,6 +254,29 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// `coo-<stem>-<pid>-<n>.<ext>`.
+/// Whether this process maps a file with the inode of `path` (Linux: the inode column of
+/// `/proc/self/maps`; an inode of another file system with the same number counts too, which
+/// only costs a copy). Elsewhere, or when it cannot tell, `true`: a copy is always right.
+fn inode_is_mapped(path: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (Ok(meta), Ok(maps)) = (fs::metadata(path), fs::read_to_string("/proc/self/maps"))
+        else {
+            return true;
+        };
+        let inode = meta.ino().to_string();
+        // `address perms offset dev inode path`
+        maps.lines()
+            .any(|line| line.split_ascii_whitespace().nth(4) == Some(inode.as_str()))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        true
+    }
+}
+
 fn copy_name(dylib: &Path, pid: u32, n: u64) -> String {
     let stem = dylib
         .file_stem()
