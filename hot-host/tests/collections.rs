@@ -160,7 +160,11 @@ fn state_pretty_writes_maps_sets_and_tuples_as_debug_does() {
 fn paths_reach_map_values_by_key_deque_elements_and_tuple_elements() {
     let state = state();
     assert_eq!(json(&state, r#"Stock.items["bolt"].qty"#), "40");
-    assert_eq!(json(&state, "Stock.items[bolt].price"), "0.25");
+    assert_eq!(json(&state, r#"Stock.items["bolt"].price"#), "0.25");
+    assert!(matches!(
+        path::get(&state, "Stock.items[bolt]"),
+        Err(PathError::Syntax { .. })
+    ));
     assert_eq!(json(&state, "Stock.spots[3].1"), "2.5");
     assert_eq!(json(&state, "Stock.recent[1]"), "8");
     assert_eq!(json(&state, r#"Stock.names["a"]"#), r#""a""#);
@@ -240,7 +244,7 @@ fn a_failed_set_of_a_map_leaves_it_and_says_which_entry() {
     let PathError::Value(ValueError { path, kind }) = &err else {
         panic!("expected a value error, got {err}");
     };
-    assert_eq!(path.to_string(), "Stock.spots[x]");
+    assert_eq!(path.to_string(), r#"Stock.spots["x"]"#);
     assert!(matches!(kind, ValueErrorKind::Expected { .. }), "{err}");
     let err = path::set(
         &mut state,

@@ -13,7 +13,7 @@
 //! - `[i]`: element `i` of an array, `Vec` or `VecDeque`, or slot `i` of a pool (an error says
 //!   when the slot is vacant);
 //! - `[key]`: the value of a map's entry, or a set's element, by its key written as JSON
-//!   (`Stock.items["bolt"].qty`, `Stock.spots[3]`; a bare word is a string: `items[bolt]`).
+//!   (`Stock.items["bolt"].qty`, `Stock.spots[3]`).
 //!   A set's elements and a map's keys cannot be `set` in place (the collection's order and
 //!   hashing rest on them): set the whole map or set;
 //! - tuple elements are `.0`, `.1`, …;
@@ -215,7 +215,13 @@ pub fn parse(path: &str) -> Result<ValuePath, PathError> {
                 }
                 segs.push(match inner.parse::<usize>() {
                     Ok(index) => Seg::Index(index),
-                    Err(_) => Seg::Key(inner.to_owned()),
+                    Err(_) if JsonValue::parse(inner).is_ok() => Seg::Key(inner.to_owned()),
+                    Err(_) => {
+                        return Err(syntax(format!(
+                            "`[{inner}]` at {at} is not an index, nor a key written as JSON \
+                             (`[\"name\"]`, `[-3]`)"
+                        )));
+                    }
                 });
                 rest = &rest[close + 1..];
             }
@@ -646,8 +652,7 @@ fn find_field<'f>(
 }
 
 /// The entry of a collection that `step` names: element `i` of a `VecDeque`; the value of a
-/// map, or the element of a set, whose key is written `[key]` (JSON, or a bare word for a
-/// string: `["bolt"]`, `[bolt]`, `[3]`). A set's elements (and a map's keys) are the order and
+/// map, or the element of a set, whose key is written `[key]` as JSON (`["bolt"]`, `[3]`). A set's elements (and a map's keys) are the order and
 /// hashing of their collection, so they are never reached to be written.
 fn entry<'d>(
     shape: &'d Shape,

@@ -57,10 +57,19 @@ impl CollFrame<'_, '_> {
     /// The path segment of entry `i`.
     fn seg(&self, i: usize) -> Seg {
         match self.entries[i].0 {
+            // As a path writes the key: JSON (a member name that is not a number or `bool` is
+            // a string, whatever the key type).
             KeyJson::Member(name) => Seg::Key(match self.key.kind {
-                ShapeKind::String(_) => format!("{name:?}"),
-                ShapeKind::Prim(Prim::Char) => format!("{name:?}"),
-                _ => name.to_owned(),
+                ShapeKind::Prim(p)
+                    if p != Prim::Char
+                        && (name.parse::<i128>().is_ok()
+                            || name.parse::<u128>().is_ok()
+                            || name == "true"
+                            || name == "false") =>
+                {
+                    name.to_owned()
+                }
+                _ => format!("{name:?}"),
             }),
             KeyJson::Json(_) => Seg::Index(i),
         }
