@@ -92,6 +92,10 @@ pub fn derive_coo_type(input: TokenStream) -> TokenStream {
 /// `()`, a primitive, `String` or a `CooType` value. Functions cannot be generic, `async`,
 /// `unsafe` or `extern`, and parameters need plain names.
 ///
+/// A parameter marked `#[host]` (`#[host] canvas: &mut Canvas`, `#[host] shape: &dyn Shape`) is
+/// an object of the calling program's, of a type both depend on: a typed handle passes it as the
+/// reference it is (see `coo_runtime::plugin::HostObject`).
+///
 /// On a method, put `#[hot_fn]` on the inherent `impl` block as well: the block's attribute
 /// registers the methods marked `#[hot_fn]`, or when none is marked, every `pub` function of
 /// the block. `&self`, `&mut self` and `self` receive the resource of the type, or its value.

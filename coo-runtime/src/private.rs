@@ -17,7 +17,8 @@ pub use crate::descriptors::registry::TypeRegistration;
 /// The error type of generated glue (`WriteFn`, `HookFn`).
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
-    ErasedFn, FnDesc, FnRegistration, HotValue, ParamDesc, StrRef, ValueKind, finish_call,
+    ErasedFn, FnDesc, FnRegistration, HostObject, HotValue, ParamDesc, StrRef, ValueKind,
+    finish_call,
 };
 pub use crate::storage::view::ValueView;
 
@@ -26,7 +27,8 @@ pub use crate::storage::view::ValueView;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a `CooType`, so a hot function cannot take a reference to it",
     label = "`{Self}` does not implement `CooType`",
-    note = "a `&T` or `&mut T` parameter of a hot function is the live resource of a `CooType` `T`: add `#[derive(CooType)]` to the type, or take `&str` or a value"
+    note = "a `&T` or `&mut T` parameter of a hot function is the live resource of a `CooType` `T`: add `#[derive(CooType)]` to the type, or take `&str` or a value",
+    note = "an object of the host's (a type the host and the plugin both depend on) is passed by the caller: mark the parameter `#[host]`"
 )]
 pub trait HotResource {
     const DESC: fn() -> &'static TypeDesc;

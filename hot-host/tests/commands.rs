@@ -915,3 +915,44 @@ fn types_with_a_name_prints_that_type_only() {
     );
     host.quit();
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn call_of_a_function_that_takes_a_host_object_is_refused_naming_it() {
+    let dir = support::variant(
+        "cmd-host-object-plugin",
+        r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug, Default)]
+pub struct Log {
+    pub notes: u64,
+}
+
+#[hot_fn]
+pub fn init() -> Log {
+    Log::default()
+}
+
+#[hot_fn]
+pub fn note(log: &mut Log, #[host] lines: &mut Vec<String>, n: u32) {
+    log.notes += 1;
+    lines.push(format!("{n}"));
+}
+"#,
+        |m| m,
+    );
+    let mut host = Host::start(dir.path());
+    // Only a program that embeds Coo has a `Vec<String>` to pass: the REPL says so, calls
+    // nothing, and runs on.
+    assert_eq!(
+        host.run("call note 1"),
+        err(
+            "error: `note` takes the host object `lines: &mut alloc::vec::Vec<alloc::string::String>`, which only the program that embeds Coo can pass: resolve it with `Host::resolve_typed` and pass the object there"
+        )
+    );
+    assert_eq!(host.state()["Log"]["notes"], serde_json::json!(0));
+}

@@ -48,6 +48,8 @@ pub(crate) struct Param<'a> {
     pub name: Option<String>,
     pub arg: &'a FnArg,
     pub ty: &'a Type,
+    /// The parameter's `#[host]` mark, if any (see [`attr::host_mark`]).
+    pub host: Option<&'a Attribute>,
     pub passing: Passing<'a>,
 }
 
@@ -57,6 +59,9 @@ pub(crate) enum Passing<'a> {
     Ref(&'a Type),
     /// `&mut T`: likewise, mutably.
     RefMut(&'a Type),
+    /// `#[host] x: &T` / `#[host] x: &mut T` (`T` a sized type or `dyn Trait`): an object of
+    /// the caller's, passed as the reference it is.
+    Host { target: &'a Type, mutable: bool },
     /// `&str`: the argument slot points to a `StrRef`.
     Str,
     /// `T` by value, moved in; `T: HotValue` is checked by the compiler.
@@ -146,14 +151,22 @@ impl<'a> HotFn<'a> {
                     name: Some("self".to_owned()),
                     arg,
                     ty: &receiver.ty,
+                    host: attr::host_mark(&receiver.attrs),
                     passing: Passing::of(&receiver.ty),
                 },
-                FnArg::Typed(typed) => Param {
-                    name: param_name(&typed.pat),
-                    arg,
-                    ty: &typed.ty,
-                    passing: Passing::of(&typed.ty),
-                },
+                FnArg::Typed(typed) => {
+                    let host = attr::host_mark(&typed.attrs);
+                    Param {
+                        name: param_name(&typed.pat),
+                        arg,
+                        ty: &typed.ty,
+                        host,
+                        passing: match host {
+                            Some(_) => Passing::host(&typed.ty),
+                            None => Passing::of(&typed.ty),
+                        },
+                    }
+                }
             })
             .collect();
         let ret = match &sig.output {
@@ -216,6 +229,24 @@ impl Param<'_> {
 }
 
 impl Passing<'_> {
+    /// A `#[host]` parameter: a reference to a named type or a trait object; anything else is
+    /// [`Passing::Unsupported`], which `valid` explains in terms of host objects.
+    fn host(ty: &Type) -> Passing<'_> {
+        match ungroup(ty) {
+            Type::Reference(reference) => match ungroup(&reference.elem) {
+                Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
+                    Passing::Unsupported
+                }
+                Type::Path(_) | Type::TraitObject(_) => Passing::Host {
+                    target: &reference.elem,
+                    mutable: reference.mutability.is_some(),
+                },
+                _ => Passing::Unsupported,
+            },
+            _ => Passing::Unsupported,
+        }
+    }
+
     fn of(ty: &Type) -> Passing<'_> {
         match ungroup(ty) {
             Type::Reference(reference) => match ungroup(&reference.elem) {

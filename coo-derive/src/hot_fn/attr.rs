@@ -38,6 +38,28 @@ pub(crate) fn marks<'a>(errors: &mut Errors, attrs: &'a [Attribute]) -> Vec<&'a 
     marks
 }
 
+/// The `#[host]` mark among a parameter's attributes: the parameter is an object of the caller's
+/// (see `Passing::Host`). `valid` checks that it has no arguments and where it is.
+pub(crate) fn host_mark(attrs: &[Attribute]) -> Option<&Attribute> {
+    attrs.iter().find(|attr| is_host(attr))
+}
+
+/// Whether `attr` is `#[host]` (with or without arguments, which `valid` reports).
+pub(crate) fn is_host(attr: &Attribute) -> bool {
+    attr.path().is_ident("host")
+}
+
+/// Removes the `#[host]` marks of a signature's parameters: `#[hot_fn]` has read them, and the
+/// compiler knows no such attribute.
+pub(crate) fn strip_host_marks(sig: &mut syn::Signature) {
+    for arg in &mut sig.inputs {
+        match arg {
+            syn::FnArg::Receiver(receiver) => receiver.attrs.retain(|attr| !is_host(attr)),
+            syn::FnArg::Typed(typed) => typed.attrs.retain(|attr| !is_host(attr)),
+        }
+    }
+}
+
 /// Removes the `#[hot_fn]` marks: the enclosing `#[hot_fn] impl` block has read them, and left
 /// in place they would expand on their own.
 pub(crate) fn strip_marks(attrs: &mut Vec<Attribute>) {

@@ -46,6 +46,7 @@ pub(crate) fn hot_fn(args: &TokenStream, item: &Item) -> syn::Result<TokenStream
     Ok(match &input {
         Input::Fn(function) => {
             let registration = registration(function);
+            let item = without_host_marks(item);
             quote!(#item #registration)
         }
         Input::Impl(block) => {
@@ -66,6 +67,7 @@ pub(crate) fn fallback(item: &Item) -> TokenStream {
         Item::Fn(function) => {
             let mut function = function.clone();
             without_variadic(&mut function.sig);
+            attr::strip_host_marks(&mut function.sig);
             function.into_token_stream()
         }
         other => other.into_token_stream(),
@@ -78,6 +80,20 @@ fn without_variadic(sig: &mut Signature) {
     sig.variadic = None;
 }
 
+/// A free function as written, without the `#[host]` marks of its parameters.
+fn without_host_marks(item: &Item) -> TokenStream {
+    match item {
+        Item::Fn(function) => {
+            let mut function = function.clone();
+            attr::strip_host_marks(&mut function.sig);
+            function.into_token_stream()
+        }
+        other => other.into_token_stream(),
+    }
+}
+
+/// The block without the `#[hot_fn]` marks of its items and the `#[host]` marks of its
+/// methods' parameters.
 fn without_marks(block: &ItemImpl) -> ItemImpl {
     let mut block = block.clone();
     for item in &mut block.items {
@@ -85,6 +101,7 @@ fn without_marks(block: &ItemImpl) -> ItemImpl {
             ImplItem::Fn(item) => {
                 attr::strip_marks(&mut item.attrs);
                 without_variadic(&mut item.sig);
+                attr::strip_host_marks(&mut item.sig);
             }
             ImplItem::Const(item) => attr::strip_marks(&mut item.attrs),
             ImplItem::Type(item) => attr::strip_marks(&mut item.attrs),
@@ -174,6 +191,25 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 };
                 let kind = quote_spanned! {target.span()=>
                     __coo::ValueKind::RefMut(<#target as __coo::HotResource>::DESC)
+                };
+                (read, kind)
+            }
+            Passing::Host { target, mutable } => {
+                let ty = outside_block(param.ty, function.owner);
+                let target = outside_block(target, function.owner);
+                let read = quote! {
+                    // SAFETY: `Shim`'s contract: `__coo_args` holds one pointer per parameter
+                    // (so `add` stays in bounds), and this one points to a reference of the
+                    // parameter's type (a host object, `ValueKind::Host`), valid for the call
+                    // and, for `&mut`, used by nothing else meanwhile; the reference is copied
+                    // out, not the object. It cannot outlive the call, as for resources.
+                    let #arg: #ty = unsafe { #slot.cast::<#ty>().read() };
+                };
+                let kind = quote_spanned! {target.span()=>
+                    __coo::ValueKind::Host {
+                        ty: <#target as __coo::HostObject>::host_type,
+                        mutable: #mutable,
+                    }
                 };
                 (read, kind)
             }

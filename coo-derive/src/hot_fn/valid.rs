@@ -5,9 +5,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
-use syn::{FnArg, GenericParam, Item, ItemImpl, Lifetime, PathArguments, Type, TypeReference};
+use syn::{
+    FnArg, GenericParam, Item, ItemImpl, Lifetime, Meta, PathArguments, Type, TypeReference,
+};
 
 use super::ast::{HotFn, HotImpl, Input, Passing, Ret, owner_name, owner_path, ungroup};
+use super::attr;
 use crate::errors::Errors;
 use crate::self_type::{mentions_self, replace_self};
 use crate::tokens::type_text;
@@ -236,10 +239,22 @@ fn check_fn(errors: &mut Errors, function: &HotFn<'_>) {
             FnArg::Typed(typed) => &typed.attrs,
         };
         for attr in attrs {
-            errors.spanned(
-                attr,
-                "`#[hot_fn]` does not support attributes on parameters: remove it; the host calls the function with the parameters as written",
-            );
+            if !attr::is_host(attr) {
+                errors.spanned(
+                    attr,
+                    "`#[hot_fn]` does not support attributes on parameters other than `#[host]`: remove it; the host calls the function with the parameters as written",
+                );
+            } else if let FnArg::Receiver(_) = param.arg {
+                errors.spanned(
+                    attr,
+                    "`self` cannot be a host object: remove `#[host]`; `&self` of a `CooType` is its live resource",
+                );
+            } else if !matches!(attr.meta, Meta::Path(_)) {
+                errors.spanned(
+                    &attr.meta,
+                    "`#[host]` takes no arguments: write `#[host] name: &Type` or `#[host] name: &mut Type`",
+                );
+            }
         }
         if let (None, FnArg::Typed(typed)) = (&param.name, param.arg) {
             errors.spanned(
@@ -251,8 +266,11 @@ fn check_fn(errors: &mut Errors, function: &HotFn<'_>) {
             );
         }
         match param.passing {
+            Passing::Unsupported if param.host.is_some() => {
+                errors.spanned(param.ty, unsupported_host(param.ty))
+            }
             Passing::Unsupported => errors.spanned(param.ty, unsupported_param(param.ty)),
-            Passing::Ref(_) | Passing::RefMut(_) | Passing::Str => {
+            Passing::Ref(_) | Passing::RefMut(_) | Passing::Str | Passing::Host { .. } => {
                 if let Type::Reference(reference) = ungroup(param.ty) {
                     check_lifetime(errors, param.arg, reference, &declared_lifetimes);
                 }
@@ -336,7 +354,7 @@ fn check_lifetime(
 }
 
 /// What hot functions take, for messages.
-const TAKES: &str = "hot functions take primitives, `String`, `&str`, `CooType` values, and `&T` or `&mut T` of a `CooType` (its live resource)";
+const TAKES: &str = "hot functions take primitives, `String`, `&str`, `CooType` values, `&T` or `&mut T` of a `CooType` (its live resource), and the caller's objects as `#[host] name: &T`";
 
 /// Why a parameter type cannot cross the boundary, and what to write instead.
 fn unsupported_param(ty: &Type) -> String {
@@ -356,7 +374,7 @@ fn unsupported_param(ty: &Type) -> String {
             ),
             Type::ImplTrait(_) => impl_trait_param(&text),
             Type::TraitObject(_) => format!(
-                "hot functions cannot take trait objects: the host cannot build a `{text}`; take `&T` of a concrete `CooType` instead"
+                "a `{text}` parameter is an object of the caller's: mark it `#[host]`, as in `#[host] name: {text}`; a typed handle passes it (the trait must be named with `coo_runtime::host_trait!`)"
             ),
             _ => format!(
                 "hot functions cannot take `{text}`: a reference parameter is `&str` or points to the live resource of a `CooType`, like `&World` or `&mut World`"
@@ -395,6 +413,29 @@ fn unsupported_param(ty: &Type) -> String {
         Type::ImplTrait(_) => impl_trait_param(&text),
         Type::Never(_) => "a hot function parameter cannot be `!`: remove the parameter".to_owned(),
         _ => format!("hot functions cannot take `{text}`: {TAKES}"),
+    }
+}
+
+/// Why a `#[host]` parameter's type cannot be a host object, and what to write instead.
+fn unsupported_host(ty: &Type) -> String {
+    let text = type_text(ty);
+    match ungroup(ty) {
+        Type::Reference(reference) => match ungroup(&reference.elem) {
+            Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
+                format!("a `{text}` is passed as it is: remove `#[host]`")
+            }
+            Type::Slice(slice) => format!(
+                "a host object is a sized type or a trait object, not a slice: take `&Vec<{}>`, or a type of your own that holds the items",
+                type_text(&slice.elem)
+            ),
+            Type::ImplTrait(_) => impl_trait_param(&text),
+            _ => format!(
+                "a host object is a named type or a trait object behind a reference, like `&mut Canvas` or `&dyn Shape`, not `{text}`"
+            ),
+        },
+        _ => format!(
+            "host objects are passed by reference: write `&{text}` or `&mut {text}`; a hot function cannot take a host object by value"
+        ),
     }
 }
 

@@ -270,6 +270,11 @@ pub enum ValueKind {
     RefMut(fn() -> &'static TypeDesc),
     /// A `CooType` value; a returned one becomes the resource of its type.
     Value(fn() -> &'static TypeDesc),
+    /// `#[host] x: &T` or `#[host] x: &mut T`: an object of the host's, passed through as the
+    /// reference it is (a thin pointer, or a fat one for a trait object), never copied. The
+    /// argument slot points to the reference. Only typed handles pass them (see
+    /// [`HostObject`]).
+    Host { ty: fn() -> HostType, mutable: bool },
 }
 
 impl ValueKind {
@@ -283,17 +288,121 @@ impl ValueKind {
             ValueKind::Ref(d) => format!("&{}", d().name),
             ValueKind::RefMut(d) => format!("&mut {}", d().name),
             ValueKind::Value(d) => d().name.to_owned(),
+            ValueKind::Host { ty, mutable: true } => format!("&mut {}", ty().name),
+            ValueKind::Host { ty, mutable: false } => format!("&{}", ty().name),
         }
     }
 }
 
 impl PartialEq for ValueKind {
     /// Kinds are equal when they name the same primitive or the same type by stable name (the
-    /// descriptors of two library versions are different objects).
+    /// descriptors of two library versions are different objects); host objects when their
+    /// types have the same identity ([`HostType`]: name, size and align), borrowed alike.
     fn eq(&self, other: &Self) -> bool {
-        self.text() == other.text()
+        match (self, other) {
+            (ValueKind::Host { ty: a, mutable: m }, ValueKind::Host { ty: b, mutable: n }) => {
+                m == n && a() == b()
+            }
+            (ValueKind::Host { .. }, _) | (_, ValueKind::Host { .. }) => false,
+            _ => self.text() == other.text(),
+        }
     }
 }
+
+/// The identity of a host object's type as the build that names it sees it: its name
+/// (`core::any::type_name`) and, for a sized type, its size and alignment. Host and plugin each
+/// compute their own; a typed handle is resolved only when they are equal, and a reload whose
+/// plugin sees a type the host knows with another layout is refused. A trait object's identity
+/// is the trait's name (`dyn shared::Shape`).
+///
+/// What it cannot see: a change that keeps the name, the size and the alignment (two fields of
+/// one size swapped, a trait's methods changed). The crate that defines host object types is
+/// compiled into the host binary once: edit it only with the host stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostType {
+    name: &'static str,
+    /// `(size, align)`; `None` for a trait object.
+    layout: Option<(usize, usize)>,
+}
+
+impl HostType {
+    /// The identity of the sized type `T`.
+    pub fn of<T>() -> HostType {
+        HostType {
+            name: core::any::type_name::<T>(),
+            layout: Some((core::mem::size_of::<T>(), core::mem::align_of::<T>())),
+        }
+    }
+
+    /// The identity of the trait object type `T` (`dyn Trait`): its name.
+    pub fn object<T: ?Sized>() -> HostType {
+        HostType {
+            name: core::any::type_name::<T>(),
+            layout: None,
+        }
+    }
+
+    /// The type's name: `shared::Canvas`, `alloc::vec::Vec<alloc::string::String>`,
+    /// `dyn shared::Shape`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// `(size, align)` of a sized type; `None` for a trait object.
+    pub fn layout(&self) -> Option<(usize, usize)> {
+        self.layout
+    }
+}
+
+impl core::fmt::Display for HostType {
+    /// `` `shared::Canvas` (24 bytes, align 8) ``, `` `dyn shared::Shape` (a trait object) ``.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.layout {
+            Some((size, align)) => write!(f, "`{}` ({size} bytes, align {align})", self.name),
+            None => write!(f, "`{}` (a trait object)", self.name),
+        }
+    }
+}
+
+/// The types a hot function can take as a host object (`#[host] x: &T`, `#[host] x: &mut T`):
+/// every sized type, and the trait objects named with [`host_trait!`](crate::host_trait) in the
+/// crate that defines the trait (a few of `std`'s are named here).
+///
+/// Such a type must be defined in a crate that the host and the plugin both depend on (or in
+/// `std`): the plugin's copy of it must be the host's. See [`HostType`] for what is checked.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a host object type",
+    label = "a hot function cannot take this as a host object",
+    note = "for a trait object, write `coo_runtime::host_trait!({Self});` in the crate that defines the trait"
+)]
+pub trait HostObject: 'static {
+    /// The type's identity in this build.
+    fn host_type() -> HostType;
+}
+
+impl<T: 'static> HostObject for T {
+    fn host_type() -> HostType {
+        HostType::of::<T>()
+    }
+}
+
+/// Makes a trait object type a host object type, so that hot functions can take it as
+/// `#[host] x: &dyn Trait` or `&mut dyn Trait`, and typed handles pass it:
+/// `coo_runtime::host_trait!(dyn Shape);`, in the crate that defines `Shape`.
+#[macro_export]
+macro_rules! host_trait {
+    ($($object:tt)+) => {
+        impl $crate::plugin::HostObject for $($object)+ {
+            fn host_type() -> $crate::plugin::HostType {
+                $crate::plugin::HostType::object::<$($object)+>()
+            }
+        }
+    };
+}
+
+host_trait!(dyn core::fmt::Write);
+host_trait!(dyn std::io::Write);
+host_trait!(dyn core::any::Any);
 
 #[derive(Debug)]
 pub struct ParamDesc {
@@ -318,7 +427,8 @@ pub type Shim = unsafe extern "C-unwind" fn(
 /// transmuting it back to
 /// `unsafe fn(resources: *const *mut u8, v0: T0, .., vn: Tn, ret: *mut u8, panic: *mut ForeignString) -> bool`
 /// (the Rust ABI, which host and plugin share: the header check guarantees one compiler), where
-/// `v0..vn` are the parameters that are not resources, in order, of their own types, and
+/// `v0..vn` are the parameters that are not resources (values and host objects: a host object
+/// is the reference itself), in order, of their own types, and
 /// `resources` points to one pointer per `&T`/`&mut T` parameter, in order, each to the live
 /// resource. `ret` and `panic` and the result are as for [`Shim`]. Unlike the shim it takes the
 /// arguments in registers, so a call of a trivial function costs about what a function
@@ -410,7 +520,7 @@ pub unsafe fn finish_call<R>(
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross a hot function boundary by value",
     label = "a hot function cannot take or return a `{Self}`",
-    note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values",
+    note = "hot functions take and return primitives, `String`, `&str`, `&T`/`&mut T` of a `CooType` (the live resource), and `CooType` values; they take the host's objects by reference, as `#[host] x: &T`",
     note = "add `#[derive(CooType)]` to a type of your own; put an `Option`, a `Vec` or another container in a field of a `#[derive(CooType)]` struct and pass that struct"
 )]
 pub trait HotValue: Sized {

@@ -334,6 +334,22 @@ fn call(
         Ok(f) => f,
         Err(e) => return writeln!(err, "error: {e}"),
     };
+    // Only the program that embeds Coo can pass its objects: the same error as `Host::call`.
+    if let Some(param) = f
+        .desc()
+        .params
+        .iter()
+        .find(|p| matches!(p.kind, coo_runtime::plugin::ValueKind::Host { .. }))
+    {
+        let e = crate::CallError::of(
+            name,
+            crate::CallErrorKind::HostObject {
+                param: param.name.to_owned(),
+                ty: param.kind.text(),
+            },
+        );
+        return writeln!(err, "error: {e}");
+    }
     let params = f
         .desc()
         .params

@@ -35,6 +35,8 @@ use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, PlanError, State};
 
 use crate::build::{BuildError, BuildEvent, Builder};
 use crate::load::{LoadError, LoadedLibrary, Loader, kept, take_pinned};
+use crate::slots::HostTypeChanged;
+use crate::slots::host_objects::changed_host_types;
 use crate::slots::plan::SlotTable;
 use crate::slots::{CallError, FnHandle, FnRef, HotFn, HotSig};
 
@@ -55,6 +57,8 @@ pub enum ReloadError {
     Plan(#[from] PlanError),
     #[error("the live state could not be migrated, nothing was changed: {0}")]
     Migrate(#[from] ExecuteError),
+    #[error(transparent)]
+    HostType(Box<HostTypeChanged>),
 }
 
 /// One plugin crate, loaded and running, with its state.
@@ -192,6 +196,7 @@ impl Host {
         let started = Instant::now();
         let catalog = Catalog::from_image(manifest.types().iter().copied(), image.clone())?;
         let plan = self.state.plan(&catalog)?;
+        changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
         let slot_plan = self.slots.plan(manifest.fns(), &catalog, image);
         // The last step that can fail; on failure it leaves the state as it was (and dropping
         // `library`, `catalog`, `plan` and `slot_plan` closes the new image).

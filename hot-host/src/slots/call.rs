@@ -18,6 +18,7 @@ use crate::state_io::json::JsonValue;
 /// putting a returned `CooType` value into it (see [`crate::Host::call`]).
 pub(crate) fn call(state: &mut State, f: &FnHandle, args: &[Value]) -> Result<Value, CallError> {
     let desc = live_code(f)?;
+    refuse_host_objects(f, &desc)?;
     check_arg_count(f, &desc, args)?;
     let mut bound = BoundArgs::bind(state, f, &desc, args)?;
     let ptrs = bound.ptrs();
@@ -52,6 +53,25 @@ fn live_code(f: &FnHandle) -> Result<FnRef, CallError> {
                     .expect_err("a tombstone fails every call"),
             )
         }
+    }
+}
+
+/// A function that takes a host object cannot be called with [`Value`]s: only a typed handle
+/// passes the caller's objects.
+fn refuse_host_objects(f: &FnHandle, desc: &FnRef) -> Result<(), CallError> {
+    match desc
+        .params
+        .iter()
+        .find(|p| matches!(p.kind, ValueKind::Host { .. }))
+    {
+        Some(param) => Err(CallError::of(
+            f.path(),
+            CallErrorKind::HostObject {
+                param: param.name.to_owned(),
+                ty: param.kind.text(),
+            },
+        )),
+        None => Ok(()),
     }
 }
 
@@ -127,6 +147,7 @@ impl BoundArgs {
                 }
                 ValueKind::Value(ty) => bound.bind_moved(f, param, ty(), args.next())?,
                 ValueKind::Unit => return Err(bad("`()` is not a parameter type".into())),
+                ValueKind::Host { .. } => unreachable!("refused by `refuse_host_objects`"),
                 ValueKind::Prim(p) => {
                     let mut buf = PrimBuf::new();
                     let arg = args.next().expect("counted by check_arg_count");
@@ -303,7 +324,9 @@ impl ReturnRoom {
                 state.insert_resource(resource);
                 Value::Resource(ty_name)
             }
-            ValueKind::Str | ValueKind::Ref(_) | ValueKind::RefMut(_) => Value::Unit,
+            ValueKind::Str | ValueKind::Ref(_) | ValueKind::RefMut(_) | ValueKind::Host { .. } => {
+                Value::Unit
+            }
         }
     }
 }

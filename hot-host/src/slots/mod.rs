@@ -36,9 +36,11 @@
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
 //! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
+//! | `host_objects.rs` | host objects (`#[host]` parameters): typed handles' reference signatures, the identity checks at resolve and reload |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
 
 pub(crate) mod call;
+pub(crate) mod host_objects;
 pub(crate) mod plan;
 pub mod typed;
 mod value;
@@ -52,6 +54,7 @@ use std::sync::{Arc, Mutex};
 use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
+pub use host_objects::HostTypeChanged;
 pub use typed::{HotFn, HotSig, MAX_PARAMS, TypedValue};
 pub use value::{Value, ValueError};
 
@@ -123,6 +126,23 @@ pub enum CallErrorKind {
     },
     /// `call_shared` of a function that shares a resource whose type is not `Sync`.
     NotSync {
+        ty: String,
+    },
+    /// Resolved as a typed handle whose host object parameter `param` is of another type than
+    /// the plugin's, or of the same name with another layout (see
+    /// [`coo_runtime::plugin::HostType`]).
+    HostType {
+        param: String,
+        /// The caller's type: `` `shared::Canvas` (24 bytes, align 8) ``.
+        expected: String,
+        /// The plugin's.
+        found: String,
+    },
+    /// [`crate::Host::call`] (or the REPL) of a function that takes a host object, which only a
+    /// typed handle can pass.
+    HostObject {
+        param: String,
+        /// The parameter's type: `&mut shared::Canvas`.
         ty: String,
     },
 }
@@ -203,6 +223,18 @@ impl fmt::Display for CallError {
             CallErrorKind::NotSync { ty } => write!(
                 f,
                 "`{name}` shares the resource `{ty}`, which is not `Sync`; call it with `call` and `&mut Host`, not `call_shared`"
+            ),
+            CallErrorKind::HostType {
+                param,
+                expected,
+                found,
+            } => write!(
+                f,
+                "the host object `{param}` of `{name}` is {found} in the plugin, and the handle passes {expected}: resolve it with the plugin's type; for a type of the same name, host and plugin must be built from one definition of it (a crate both depend on, unchanged since the host was built)"
+            ),
+            CallErrorKind::HostObject { param, ty } => write!(
+                f,
+                "`{name}` takes the host object `{param}: {ty}`, which only the program that embeds Coo can pass: resolve it with `Host::resolve_typed` and pass the object there"
             ),
         }
     }

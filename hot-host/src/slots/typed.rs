@@ -13,6 +13,12 @@
 //! go through [`crate::Host::call`]. Resolving checks `F` against the plugin's descriptor:
 //! a mismatch is [`CallErrorKind::Mismatch`], naming both signatures.
 //!
+//! Host objects (`#[host] canvas: &mut Canvas` in the plugin) *are* in `F`, as the references
+//! the caller passes: `fn draw(world: &World, #[host] canvas: &mut Canvas)` is resolved as
+//! `fn(&mut Canvas)` and called with `(&mut canvas,)`; a trait object as
+//! `fn(&(dyn Shape + 'static))`. Resolving also checks each one's identity
+//! ([`coo_runtime::plugin::HostType`]): [`CallErrorKind::HostType`] names both types.
+//!
 //! # What a call costs
 //!
 //! [`HotFn::call`] (with `&mut Host`) and [`HotFn::call_shared`] (with `&Host`) compare the
@@ -52,7 +58,7 @@ use super::{CallError, CallErrorKind, FnRef, Slot, failure};
 /// The most parameters (resources included) a function called through a [`HotFn`] may have.
 pub const MAX_PARAMS: usize = 8;
 
-mod sealed {
+pub(super) mod sealed {
     pub trait Sealed {}
 }
 
@@ -61,7 +67,7 @@ mod sealed {
 #[diagnostic::on_unimplemented(
     message = "a typed handle cannot pass or return a `{Self}`",
     label = "not a primitive",
-    note = "a typed handle passes and returns primitives (and `()`); do not write resource parameters (`&T`, `&mut T`): the call binds them itself",
+    note = "a typed handle passes and returns primitives (and `()`), and passes host objects as `&T` or `&mut T`; do not write resource parameters (the plugin's `CooType`s): the call binds them itself",
     note = "strings and `CooType` values go through `Host::call`"
 )]
 pub trait TypedValue: Copy + Send + Sync + 'static + sealed::Sealed {
@@ -99,16 +105,18 @@ typed_values!(
 );
 
 /// A Rust function type a [`HotFn`] can be resolved with: `fn(A, ..) -> R` with up to six
-/// [`TypedValue`] parameters and a [`TypedValue`] return.
+/// [`TypedValue`] parameters and a [`TypedValue`] return, or up to four parameters of which some
+/// are host objects, `&T` / `&mut T` of a [`coo_runtime::plugin::HostObject`] (the impls are in
+/// `host_objects.rs`): `fn(&mut Canvas)`, `fn(&(dyn Shape + 'static), u32) -> u64`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a function type a typed handle can call",
     label = "a typed handle cannot be resolved with this type",
-    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters and a primitive or `()` return: write only the arguments the caller passes (resources, `&T` and `&mut T`, are bound by the call)",
+    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters (or up to four, some of them host objects `&T`/`&mut T`) and a primitive or `()` return: write only the arguments the caller passes (resources are bound by the call)",
     note = "strings and `CooType` values go through `Host::call`"
 )]
 pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
-    /// The arguments of a call, as a tuple: `(u64, u64)`, `(u64,)`, `()`.
-    type Args;
+    /// The arguments of a call, as a tuple: `(u64, u64)`, `(u64,)`, `()`, `(&'a mut Canvas,)`.
+    type Args<'a>;
     /// What a call returns.
     type Ret: TypedValue;
 
@@ -125,7 +133,7 @@ pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
     unsafe fn call_direct(
         entry: ErasedFn,
         resources: *const *mut u8,
-        args: Self::Args,
+        args: Self::Args<'_>,
         ret: *mut u8,
         panic: *mut ForeignString,
     ) -> bool;
@@ -142,9 +150,12 @@ pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
 
 macro_rules! hot_sigs {
     ($(($($a:ident),*)),*) => {$(
+        // See `host_objects.rs` for the reference signatures these do not overlap with.
+        #[allow(coherence_leak_check)]
         impl<$($a: TypedValue,)* R: TypedValue> sealed::Sealed for fn($($a),*) -> R {}
+        #[allow(coherence_leak_check)]
         impl<$($a: TypedValue,)* R: TypedValue> HotSig for fn($($a),*) -> R {
-            type Args = ($($a,)*);
+            type Args<'a> = ($($a,)*);
             type Ret = R;
 
             fn params() -> Vec<ValueKind> {
@@ -156,7 +167,7 @@ macro_rules! hot_sigs {
             unsafe fn call_direct(
                 entry: ErasedFn,
                 resources: *const *mut u8,
-                args: Self::Args,
+                args: Self::Args<'_>,
                 ret: *mut u8,
                 panic: *mut ForeignString,
             ) -> bool {
@@ -293,7 +304,7 @@ impl<F: HotSig> HotFn<F> {
                     places.push(Place::Resource(resources.len()));
                     resources.push(ResourceParam { ty, mutable });
                 }
-                ValueKind::Prim(_) => {
+                ValueKind::Prim(_) | ValueKind::Host { .. } => {
                     places.push(Place::Arg);
                     args.push(param.kind);
                 }
@@ -306,6 +317,14 @@ impl<F: HotSig> HotFn<F> {
             || places.len() > MAX_PARAMS
         {
             return Err(untyped());
+        }
+        let passed: Vec<_> = resolved
+            .params
+            .iter()
+            .filter(|p| !matches!(p.kind, ValueKind::Ref(_) | ValueKind::RefMut(_)))
+            .collect();
+        if let Some(err) = super::host_objects::mismatch(&passed, &F::params()) {
+            return Err(CallError::of(path.to_owned(), err));
         }
         if args != F::params() || resolved.ret != <F::Ret as TypedValue>::KIND {
             let typed: Vec<String> = args.iter().map(ValueKind::text).collect();
@@ -359,7 +378,7 @@ impl<F: HotSig> HotFn<F> {
     /// Calls the function with `args`; resource parameters are bound to the host's live
     /// resources. A panic inside the plugin is [`CallErrorKind::Panicked`].
     #[inline]
-    pub fn call(&self, host: &mut crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
+    pub fn call(&self, host: &mut crate::Host, args: F::Args<'_>) -> Result<F::Ret, CallError> {
         let (id, epoch) = (host.id(), host.epoch());
         // SAFETY: `&mut Host`: no reload runs and nothing else borrows the state during the
         // call; `Exclusive` is the state of that very host (checked against `id` first).
@@ -370,7 +389,7 @@ impl<F: HotSig> HotFn<F> {
     /// Refused ([`CallErrorKind::Exclusive`], [`CallErrorKind::NotSync`]) for a function that borrows a
     /// resource mutably or shares one whose type is not `Sync`.
     #[inline]
-    pub fn call_shared(&self, host: &crate::Host, args: F::Args) -> Result<F::Ret, CallError> {
+    pub fn call_shared(&self, host: &crate::Host, args: F::Args<'_>) -> Result<F::Ret, CallError> {
         if self.binds {
             if let Some(ty) = self.typed.exclusive {
                 return Err(CallError::of(
@@ -402,7 +421,7 @@ impl<F: HotSig> HotFn<F> {
         host: u64,
         epoch: u64,
         state: impl Resources,
-        args: F::Args,
+        args: F::Args<'_>,
     ) -> Result<F::Ret, CallError> {
         if host != self.host {
             return Err(self.other_host());

@@ -49,6 +49,11 @@ impl Plugin {
             .replace(
                 "path = \"../../../coo-runtime\"",
                 &format!("path = {:?}", runtime.display().to_string()),
+            )
+            // A crate beside it that it depends on (`host-objects-shared`), where it is.
+            .replace(
+                "path = \"../",
+                &format!("path = \"{}/", src.parent().unwrap().display()),
             );
         assert!(manifest.contains(&format!("name = \"{name}\"")));
         fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
@@ -63,6 +68,43 @@ impl Plugin {
             dir,
             name: name.to_owned(),
         }
+    }
+
+    /// Gives the plugin a copy of its own of the crate `tests/fixtures/<shared>` it depends on
+    /// (in `<plugin>/<shared>`), to edit as a user edits a crate that the host and the plugin
+    /// share; the host (the test binary) keeps the original's definitions.
+    pub fn with_own_copy_of(self, shared: &str) -> Plugin {
+        let src = workspace().join("tests").join("fixtures").join(shared);
+        let dest = self.path().join(shared);
+        fs::create_dir_all(dest.join("src")).unwrap();
+        let runtime = workspace().join("coo-runtime");
+        let manifest = fs::read_to_string(src.join("Cargo.toml")).unwrap().replace(
+            "path = \"../../../coo-runtime\"",
+            &format!("path = {:?}", runtime.display().to_string()),
+        );
+        fs::write(dest.join("Cargo.toml"), manifest).unwrap();
+        fs::copy(src.join("src/lib.rs"), dest.join("src/lib.rs")).unwrap();
+        let original = format!("path = \"{}\"", src.display());
+        let text = fs::read_to_string(self.path().join("Cargo.toml")).unwrap();
+        assert!(
+            text.contains(&original),
+            "the plugin does not depend on {shared}"
+        );
+        let text = text.replace(&original, &format!("path = \"{shared}\""));
+        fs::write(self.path().join("Cargo.toml"), text).unwrap();
+        self
+    }
+
+    /// Replaces each `(old, new)` in `<plugin>/<shared>/src/lib.rs` (see
+    /// [`Plugin::with_own_copy_of`]); every `old` must occur.
+    pub fn edit_shared(&self, shared: &str, replacements: &[(&str, &str)]) {
+        let path = self.path().join(shared).join("src/lib.rs");
+        let mut text = fs::read_to_string(&path).unwrap();
+        for (old, new) in replacements {
+            assert!(text.contains(old), "{shared} has no {old:?}");
+            text = text.replacen(old, new, 1);
+        }
+        fs::write(path, text).unwrap();
     }
 
     pub fn path(&self) -> &Path {

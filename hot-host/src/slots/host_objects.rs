@@ -1,0 +1,220 @@
+//! Host objects: parameters a hot function marks `#[host]` (`#[host] canvas: &mut Canvas`,
+//! `#[host] shape: &dyn Shape`), which the caller passes through a typed handle as the reference
+//! it holds. What this file holds:
+//! - the [`HotSig`] impls of the function types with reference parameters
+//!   (`fn(&mut Canvas)`, `fn(&Canvas, u32) -> u64`, which are higher-ranked:
+//!   `for<'a> fn(&'a mut Canvas)`), beside `typed.rs`'s value-only ones;
+//! - the identity check at resolve ([`mismatch`]): the plugin's [`HostType`] of each such
+//!   parameter (name, size, align; trait name for trait objects) must be the caller's;
+//! - the check at reload ([`changed_host_types`]): a new build whose host object type has
+//!   another layout than the running one's is refused, naming the type, because the host
+//!   binary keeps its own definition.
+
+use coo_runtime::plugin::{
+    ErasedFn, FnDesc, ForeignString, HostObject, HostType, ParamDesc, ValueKind,
+};
+
+use super::typed::{HotSig, TypedValue, sealed};
+use super::{CallErrorKind, FnRef};
+
+/// Why a typed handle cannot be resolved because of a host object parameter: the first
+/// parameter whose type the plugin names differently, or lays out differently, than the
+/// caller's `F`. `params` are the plugin's parameters that the caller passes (not resources),
+/// `expected` the caller's kinds, in order.
+pub(crate) fn mismatch(params: &[&ParamDesc], expected: &[ValueKind]) -> Option<CallErrorKind> {
+    if params.len() != expected.len() {
+        return None;
+    }
+    params
+        .iter()
+        .zip(expected)
+        .find_map(|(param, expected)| match (param.kind, *expected) {
+            (
+                ValueKind::Host {
+                    ty: found,
+                    mutable: m,
+                },
+                ValueKind::Host {
+                    ty: wanted,
+                    mutable: n,
+                },
+            ) if m == n && found() != wanted() => Some(CallErrorKind::HostType {
+                param: param.name.to_owned(),
+                expected: wanted().to_string(),
+                found: found().to_string(),
+            }),
+            _ => None,
+        })
+}
+
+/// Why a reload is refused: the new build sees a host object type with another identity than
+/// the running build did (the crate that defines it changed, and the host binary still has
+/// the old definition).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the host object type {old} is now {new} in the plugin (parameter `{param}` of `{function}`): it is defined in a crate that the host was built with, and the running host still has the old definition; nothing was changed. Undo the change, or stop the host and start it again, rebuilt with the new definition"
+)]
+pub struct HostTypeChanged {
+    /// The hot function of the new build that takes it.
+    pub function: String,
+    pub param: String,
+    /// The type as the running build sees it.
+    pub old: HostType,
+    /// The type as the new build sees it.
+    pub new: HostType,
+}
+
+/// Checks that every host object type of `new` that the running functions `old` also take has
+/// the same identity in both (by name: a renamed or another type is a signature change, which
+/// the slots handle).
+pub(crate) fn changed_host_types(
+    old: &[(String, FnRef)],
+    new: &[&FnDesc],
+) -> Result<(), Box<HostTypeChanged>> {
+    let host_types = |f: &FnDesc| {
+        f.params
+            .iter()
+            .filter_map(|p| match p.kind {
+                ValueKind::Host { ty, .. } => Some((p.name, ty())),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let running: Vec<HostType> = old
+        .iter()
+        .flat_map(|(_, f)| host_types(f))
+        .map(|(_, ty)| ty)
+        .collect();
+    for f in new {
+        for (param, ty) in host_types(f) {
+            if let Some(old) = running
+                .iter()
+                .find(|old| old.name() == ty.name() && **old != ty)
+            {
+                return Err(Box::new(HostTypeChanged {
+                    function: f.path(),
+                    param: param.to_owned(),
+                    old: *old,
+                    new: ty,
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `impl HotSig` for one function type with at least one reference parameter, built parameter
+/// by parameter: `V A` a value (`A: TypedValue`), `R 'a T` a `&'a T` and `M 'a T` a
+/// `&'a mut T` host object (`T: HostObject`, sized or `dyn Trait`).
+macro_rules! host_sig {
+    // All parameters read: the impl.
+    (@impl [$($l:lifetime)*] [$($g:tt)*] [$($f:ty,)*] [$($a:ty,)*] [$($k:expr,)*] [$($n:ident)*];) => {
+        // Coherence sees `fn(A)` (`typed.rs`) and `for<'a> fn(&'a T)` as overlapping but for
+        // the leak check (rust-lang/rust#56105); they are distinct types, and `A: TypedValue`
+        // is never a reference.
+        #[allow(coherence_leak_check)]
+        impl<$($g)* R: TypedValue> sealed::Sealed for for<$($l),*> fn($($f),*) -> R {}
+        #[allow(coherence_leak_check)]
+        impl<$($g)* R: TypedValue> HotSig for for<$($l),*> fn($($f),*) -> R {
+            type Args<'x> = ($($a,)*);
+            type Ret = R;
+
+            fn params() -> Vec<ValueKind> {
+                vec![$($k),*]
+            }
+
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            unsafe fn call_direct<'x>(
+                entry: ErasedFn,
+                resources: *const *mut u8,
+                args: Self::Args<'x>,
+                ret: *mut u8,
+                panic: *mut ForeignString,
+            ) -> bool {
+                // SAFETY: the caller's contract: `entry` has this very type, erased. A host
+                // object parameter is the reference itself (thin, or fat for a trait object),
+                // whatever its lifetime, to a type of the identity `params` gave at resolve
+                // (name, size, align; the trait's name), which `mismatch` and the kinds'
+                // equality checked against the plugin's, and which a reload cannot change
+                // under a live slot (a changed kind buries it).
+                let entry = unsafe {
+                    core::mem::transmute::<
+                        ErasedFn,
+                        unsafe fn(*const *mut u8, $($a,)* *mut u8, *mut ForeignString) -> bool,
+                    >(entry)
+                };
+                let ($($n,)*) = args;
+                // SAFETY: the caller's contract.
+                unsafe { entry(resources, $($n,)* ret, panic) }
+            }
+        }
+    };
+    (@impl [$($l:lifetime)*] [$($g:tt)*] [$($f:ty,)*] [$($a:ty,)*] [$($k:expr,)*] [$($n:ident)*];
+        V $t:ident $(, $($rest:tt)*)?) => {
+        host_sig!(@impl [$($l)*] [$($g)* $t: TypedValue,] [$($f,)* $t,] [$($a,)* $t,]
+            [$($k,)* <$t as TypedValue>::KIND,] [$($n)* $t]; $($($rest)*)?);
+    };
+    (@impl [$($l:lifetime)*] [$($g:tt)*] [$($f:ty,)*] [$($a:ty,)*] [$($k:expr,)*] [$($n:ident)*];
+        R $lt:lifetime $t:ident $(, $($rest:tt)*)?) => {
+        host_sig!(@impl [$($l)* $lt] [$($g)* $t: ?Sized + HostObject,] [$($f,)* &$lt $t,]
+            [$($a,)* &'x $t,]
+            [$($k,)* ValueKind::Host { ty: <$t as HostObject>::host_type, mutable: false },]
+            [$($n)* $t]; $($($rest)*)?);
+    };
+    (@impl [$($l:lifetime)*] [$($g:tt)*] [$($f:ty,)*] [$($a:ty,)*] [$($k:expr,)*] [$($n:ident)*];
+        M $lt:lifetime $t:ident $(, $($rest:tt)*)?) => {
+        host_sig!(@impl [$($l)* $lt] [$($g)* $t: ?Sized + HostObject,] [$($f,)* &$lt mut $t,]
+            [$($a,)* &'x mut $t,]
+            [$($k,)* ValueKind::Host { ty: <$t as HostObject>::host_type, mutable: true },]
+            [$($n)* $t]; $($($rest)*)?);
+    };
+    ($(($($p:tt)*))*) => {
+        $(host_sig!(@impl [] [] [] [] [] []; $($p)*);)*
+    };
+}
+
+// Every mix of values and host objects (`&T`, `&mut T`) with up to four parameters, at least one
+// a host object (`typed.rs` has the value-only ones).
+host_sig! {
+    (R 'a A) (M 'a A)
+    (V A, R 'b B) (V A, M 'b B) (R 'a A, V B) (R 'a A, R 'b B) (R 'a A, M 'b B) (M 'a A, V B)
+    (M 'a A, R 'b B) (M 'a A, M 'b B)
+    (V A, V B, R 'c C) (V A, V B, M 'c C) (V A, R 'b B, V C) (V A, R 'b B, R 'c C)
+    (V A, R 'b B, M 'c C) (V A, M 'b B, V C) (V A, M 'b B, R 'c C) (V A, M 'b B, M 'c C)
+    (R 'a A, V B, V C) (R 'a A, V B, R 'c C) (R 'a A, V B, M 'c C) (R 'a A, R 'b B, V C)
+    (R 'a A, R 'b B, R 'c C) (R 'a A, R 'b B, M 'c C) (R 'a A, M 'b B, V C)
+    (R 'a A, M 'b B, R 'c C) (R 'a A, M 'b B, M 'c C) (M 'a A, V B, V C) (M 'a A, V B, R 'c C)
+    (M 'a A, V B, M 'c C) (M 'a A, R 'b B, V C) (M 'a A, R 'b B, R 'c C)
+    (M 'a A, R 'b B, M 'c C) (M 'a A, M 'b B, V C) (M 'a A, M 'b B, R 'c C)
+    (M 'a A, M 'b B, M 'c C)
+    (V A, V B, V C, R 'd D) (V A, V B, V C, M 'd D) (V A, V B, R 'c C, V D)
+    (V A, V B, R 'c C, R 'd D) (V A, V B, R 'c C, M 'd D) (V A, V B, M 'c C, V D)
+    (V A, V B, M 'c C, R 'd D) (V A, V B, M 'c C, M 'd D) (V A, R 'b B, V C, V D)
+    (V A, R 'b B, V C, R 'd D) (V A, R 'b B, V C, M 'd D) (V A, R 'b B, R 'c C, V D)
+    (V A, R 'b B, R 'c C, R 'd D) (V A, R 'b B, R 'c C, M 'd D) (V A, R 'b B, M 'c C, V D)
+    (V A, R 'b B, M 'c C, R 'd D) (V A, R 'b B, M 'c C, M 'd D) (V A, M 'b B, V C, V D)
+    (V A, M 'b B, V C, R 'd D) (V A, M 'b B, V C, M 'd D) (V A, M 'b B, R 'c C, V D)
+    (V A, M 'b B, R 'c C, R 'd D) (V A, M 'b B, R 'c C, M 'd D) (V A, M 'b B, M 'c C, V D)
+    (V A, M 'b B, M 'c C, R 'd D) (V A, M 'b B, M 'c C, M 'd D) (R 'a A, V B, V C, V D)
+    (R 'a A, V B, V C, R 'd D) (R 'a A, V B, V C, M 'd D) (R 'a A, V B, R 'c C, V D)
+    (R 'a A, V B, R 'c C, R 'd D) (R 'a A, V B, R 'c C, M 'd D) (R 'a A, V B, M 'c C, V D)
+    (R 'a A, V B, M 'c C, R 'd D) (R 'a A, V B, M 'c C, M 'd D) (R 'a A, R 'b B, V C, V D)
+    (R 'a A, R 'b B, V C, R 'd D) (R 'a A, R 'b B, V C, M 'd D) (R 'a A, R 'b B, R 'c C, V D)
+    (R 'a A, R 'b B, R 'c C, R 'd D) (R 'a A, R 'b B, R 'c C, M 'd D)
+    (R 'a A, R 'b B, M 'c C, V D) (R 'a A, R 'b B, M 'c C, R 'd D)
+    (R 'a A, R 'b B, M 'c C, M 'd D) (R 'a A, M 'b B, V C, V D) (R 'a A, M 'b B, V C, R 'd D)
+    (R 'a A, M 'b B, V C, M 'd D) (R 'a A, M 'b B, R 'c C, V D) (R 'a A, M 'b B, R 'c C, R 'd D)
+    (R 'a A, M 'b B, R 'c C, M 'd D) (R 'a A, M 'b B, M 'c C, V D)
+    (R 'a A, M 'b B, M 'c C, R 'd D) (R 'a A, M 'b B, M 'c C, M 'd D) (M 'a A, V B, V C, V D)
+    (M 'a A, V B, V C, R 'd D) (M 'a A, V B, V C, M 'd D) (M 'a A, V B, R 'c C, V D)
+    (M 'a A, V B, R 'c C, R 'd D) (M 'a A, V B, R 'c C, M 'd D) (M 'a A, V B, M 'c C, V D)
+    (M 'a A, V B, M 'c C, R 'd D) (M 'a A, V B, M 'c C, M 'd D) (M 'a A, R 'b B, V C, V D)
+    (M 'a A, R 'b B, V C, R 'd D) (M 'a A, R 'b B, V C, M 'd D) (M 'a A, R 'b B, R 'c C, V D)
+    (M 'a A, R 'b B, R 'c C, R 'd D) (M 'a A, R 'b B, R 'c C, M 'd D)
+    (M 'a A, R 'b B, M 'c C, V D) (M 'a A, R 'b B, M 'c C, R 'd D)
+    (M 'a A, R 'b B, M 'c C, M 'd D) (M 'a A, M 'b B, V C, V D) (M 'a A, M 'b B, V C, R 'd D)
+    (M 'a A, M 'b B, V C, M 'd D) (M 'a A, M 'b B, R 'c C, V D) (M 'a A, M 'b B, R 'c C, R 'd D)
+    (M 'a A, M 'b B, R 'c C, M 'd D) (M 'a A, M 'b B, M 'c C, V D)
+    (M 'a A, M 'b B, M 'c C, R 'd D) (M 'a A, M 'b B, M 'c C, M 'd D)
+}
