@@ -21,6 +21,7 @@ use core::fmt;
 
 use crate::plugin::ForeignString;
 
+pub use crate::descriptors::collections::{CollGlue, CollKind, EntryFn, EntryFnMut, TupleElem};
 pub use crate::descriptors::std_fields::drop_glue;
 
 /// The descriptor of a type that derives `CooType`.
@@ -364,97 +365,6 @@ pub enum ShapeKind {
         value: Option<fn() -> &'static Shape>,
         glue: &'static CollGlue,
     },
-}
-
-/// One element of a tuple: its offset (`core::mem::offset_of!`) and its shape.
-#[derive(Debug)]
-pub struct TupleElem {
-    pub offset: usize,
-    pub shape: fn() -> &'static Shape,
-}
-
-/// Which standard collection a [`ShapeKind::Coll`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CollKind {
-    VecDeque,
-    HashMap,
-    HashSet,
-    BTreeMap,
-    BTreeSet,
-}
-
-impl CollKind {
-    /// The collection's Rust name: `HashMap`.
-    pub fn name(self) -> &'static str {
-        match self {
-            CollKind::VecDeque => "VecDeque",
-            CollKind::HashMap => "HashMap",
-            CollKind::HashSet => "HashSet",
-            CollKind::BTreeMap => "BTreeMap",
-            CollKind::BTreeSet => "BTreeSet",
-        }
-    }
-
-    /// Whether entries are keys with values.
-    pub fn is_map(self) -> bool {
-        matches!(self, CollKind::HashMap | CollKind::BTreeMap)
-    }
-
-    /// Whether two entries with equal keys cannot both be in the collection (maps and sets).
-    pub fn is_keyed(self) -> bool {
-        !matches!(self, CollKind::VecDeque)
-    }
-
-    /// Whether the collection keeps its entries in an order of its own that migration keeps
-    /// (a `VecDeque`'s order, a B-tree's key order); a hash collection's order is arbitrary.
-    pub fn is_ordered(self) -> bool {
-        !matches!(self, CollKind::HashMap | CollKind::HashSet)
-    }
-
-    /// Whether a collection of kind `self` can be rebuilt as one of kind `other`: the same kind,
-    /// or a map into a map and a set into a set (hash and B-tree alike).
-    pub fn converts_to(self, other: CollKind) -> bool {
-        self == other
-            || (self.is_map() && other.is_map())
-            || (self.is_keyed() && !self.is_map() && other.is_keyed() && !other.is_map())
-    }
-}
-
-/// Called by [`CollGlue::for_each`] with each entry: the element of a `VecDeque` or set, or the
-/// key and the value of a map (`value` is null otherwise).
-pub type EntryFn = unsafe fn(ctx: *mut (), key: *const u8, value: *const u8);
-
-/// Called by [`CollGlue::for_each_mut`]: as [`EntryFn`], with an address of the value (or of a
-/// `VecDeque`'s element, then also `key`) that may be written.
-pub type EntryFnMut = unsafe fn(ctx: *mut (), key: *const u8, value: *mut u8);
-
-/// Glue of the standard collections ([`ShapeKind::Coll`]), compiled into the image that owns
-/// the collection type: a collection is read, built and freed by its own image's code (and a
-/// map's keys are hashed and ordered by it).
-#[derive(Debug)]
-pub struct CollGlue {
-    /// The number of entries.
-    pub len: unsafe fn(*const u8) -> usize,
-    /// Calls `f(ctx, key, value)` with every entry, in iteration order. `f` must not unwind.
-    pub for_each: unsafe fn(coll: *const u8, ctx: *mut (), f: EntryFn),
-    /// As `for_each`, on a collection borrowed uniquely: a map's values and a `VecDeque`'s
-    /// elements may be written through the addresses given (never a key, nor a set's element:
-    /// the collection's order and hashing rest on them).
-    pub for_each_mut: unsafe fn(coll: *mut u8, ctx: *mut (), f: EntryFnMut),
-    /// Writes an empty collection with room for `cap` entries (where the kind has capacity).
-    pub write_with_capacity: unsafe fn(dst: *mut u8, cap: usize),
-    /// Moves the entry at `key` (and `value`, for maps) into the collection at `dst` (at the end
-    /// of a `VecDeque`) and returns `true`; for a map or set that already holds an equal key it
-    /// drops the entry and returns `false`. Either way the entry at `key` and `value` was moved
-    /// out. A panic (in `Hash`, `Eq`, `Ord` or `Drop`) is caught in the image and returned.
-    pub insert:
-        unsafe fn(dst: *mut u8, key: *mut u8, value: *mut u8) -> Result<bool, ForeignString>,
-    /// The value of a map (the element of a set) whose key equals the one at `key`, or null.
-    /// Null for a `VecDeque`.
-    pub get: unsafe fn(coll: *const u8, key: *const u8) -> *const u8,
-    /// Whether two keys are equal as the collection compares them (`Eq` for hash collections,
-    /// `Ord` for B-trees; always `false` for a `VecDeque`).
-    pub key_eq: unsafe fn(*const u8, *const u8) -> bool,
 }
 
 /// Glue of `String`.

@@ -36,9 +36,7 @@
 //! first; only then is the old value dropped in place, with its type's drop glue, and the new
 //! one moved in. A failure leaves the old value untouched.
 
-use coo_runtime::descriptors::layout::{
-    FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind, shape_text,
-};
+use coo_runtime::descriptors::layout::{Shape, ShapeKind, TypeDesc, TypeKind, shape_text};
 use coo_runtime::migration::execute::{Seg, ValuePath};
 use coo_runtime::{FieldView, Resource, State};
 
@@ -47,6 +45,12 @@ use coo_runtime::storage::scratch::Scratch;
 use crate::state_io::from_json::{Mode, ValueBuilder, ValueError, list};
 use crate::state_io::json::{JsonError, JsonValue};
 use crate::state_io::show;
+
+mod parse;
+mod steps;
+
+pub use parse::parse;
+use steps::{cannot, element, entry, find_field};
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
 /// the prefix of the path that failed and what is there.
@@ -164,89 +168,6 @@ impl Found<'_> {
             Found::Value(v) => shape_text(v.shape()),
         }
     }
-}
-
-/// Parses a path (see the [module documentation](self)) into its resource name and steps.
-pub fn parse(path: &str) -> Result<ValuePath, PathError> {
-    let text = path.trim();
-    let syntax = |message: String| PathError::Syntax {
-        path: text.to_owned(),
-        message,
-    };
-    let is_name_char = |c: char| !matches!(c, '.' | '[' | ']') && !c.is_whitespace();
-    let mut segs = Vec::new();
-    let mut rest = text;
-    let root_len = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-    if root_len == 0 {
-        return Err(syntax("it must start with a resource's type name".into()));
-    }
-    segs.push(Seg::Name(rest[..root_len].to_owned()));
-    rest = &rest[root_len..];
-    while let Some(c) = rest.chars().next() {
-        let at = text.len() - rest.len();
-        match c {
-            '.' => {
-                let name = &rest[1..];
-                let len = name.find(|c: char| !is_name_char(c)).unwrap_or(name.len());
-                if len == 0 {
-                    return Err(syntax(format!(
-                        "expected a field or variant name after `.` at {at}"
-                    )));
-                }
-                segs.push(Seg::Name(name[..len].to_owned()));
-                rest = &name[len..];
-            }
-            '[' => {
-                // A quoted key may hold `]`: the bracket closes after the closing quote.
-                let inner_start = rest[1..].len() - rest[1..].trim_start().len() + 1;
-                let search_from = if rest[inner_start..].starts_with('"') {
-                    closing_quote(&rest[inner_start..])
-                        .map(|end| inner_start + end)
-                        .ok_or_else(|| syntax(format!("the key's quote at {at} is not closed")))?
-                } else {
-                    1
-                };
-                let Some(close) = rest[search_from..].find(']').map(|c| c + search_from) else {
-                    return Err(syntax(format!("`[` at {at} is not closed")));
-                };
-                let inner = rest[1..close].trim();
-                if inner.is_empty() {
-                    return Err(syntax(format!("`[]` at {at} has no index or key")));
-                }
-                segs.push(match inner.parse::<usize>() {
-                    Ok(index) => Seg::Index(index),
-                    Err(_) if JsonValue::parse(inner).is_ok() => Seg::Key(inner.to_owned()),
-                    Err(_) => {
-                        return Err(syntax(format!(
-                            "`[{inner}]` at {at} is not an index, nor a key written as JSON \
-                             (`[\"name\"]`, `[-3]`)"
-                        )));
-                    }
-                });
-                rest = &rest[close + 1..];
-            }
-            other => {
-                return Err(syntax(format!(
-                    "unexpected `{other}` at {at}; expected `.` or `[`"
-                )));
-            }
-        }
-    }
-    Ok(ValuePath(segs))
-}
-
-/// The length of the JSON string at the start of `text` (up to and with its closing quote).
-fn closing_quote(text: &str) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in text.char_indices().skip(1) {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => return Some(i + 1),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The value at `path` in `state`.
@@ -631,147 +552,5 @@ fn at_shape<'d>(shape: &'d Shape) -> At<'d> {
             shape: Some(shape),
         },
         _ => At::Shape(shape),
-    }
-}
-
-fn find_field<'f>(
-    ty: &str,
-    fields: &'f [FieldDesc],
-    name: &str,
-    prefix: &ValuePath,
-) -> Result<&'f FieldDesc, PathError> {
-    fields
-        .iter()
-        .find(|f| f.name == name)
-        .ok_or_else(|| PathError::NoField {
-            prefix: prefix.clone(),
-            ty: ty.to_owned(),
-            field: name.to_owned(),
-            fields: fields.iter().map(|f| f.name.to_owned()).collect(),
-        })
-}
-
-/// The entry of a collection that `step` names: element `i` of a `VecDeque`; the value of a
-/// map, or the element of a set, whose key is written `[key]` as JSON (`["bolt"]`, `[3]`). A set's elements (and a map's keys) are the order and
-/// hashing of their collection, so they are never reached to be written.
-fn entry<'d>(
-    shape: &'d Shape,
-    ptr: *const u8,
-    step: &Seg,
-    mutable: bool,
-    prefix: &ValuePath,
-) -> Result<(*const u8, &'d Shape), PathError> {
-    let ShapeKind::Coll {
-        kind,
-        key,
-        value,
-        glue,
-    } = &shape.kind
-    else {
-        unreachable!("called for collections")
-    };
-    let mut addrs: Vec<*mut u8> = Vec::new();
-    if mutable {
-        if kind.is_keyed() && !kind.is_map() {
-            return Err(cannot(
-                prefix,
-                &shape_text(shape),
-                step,
-                "is a set, whose elements cannot be changed in place (set the whole set)",
-            ));
-        }
-        unsafe fn push(ctx: *mut (), key: *const u8, value: *mut u8) {
-            // SAFETY: `ctx` is `addrs` below, borrowed for the call.
-            let out = unsafe { &mut *ctx.cast::<Vec<*mut u8>>() };
-            out.push(key.cast_mut());
-            out.push(value);
-        }
-        // SAFETY: `ptr` is a valid collection, borrowed uniquely (the caller's `mutable`);
-        // `push` takes `addrs` as its context and does not unwind.
-        unsafe { (glue.for_each_mut)(ptr.cast_mut(), (&raw mut addrs).cast(), push) };
-    } else {
-        // SAFETY: `ptr` is a valid collection, borrowed for the walk.
-        unsafe { coo_runtime::migration::execute::push_entries(glue, ptr, &mut addrs) };
-    }
-    let n = addrs.len() / 2;
-    if !kind.is_keyed() {
-        let Seg::Index(i) = step else {
-            return Err(cannot(
-                prefix,
-                &shape_text(shape),
-                step,
-                "has elements, not keys (use `[i]`)",
-            ));
-        };
-        if *i >= n {
-            return Err(PathError::OutOfRange {
-                prefix: prefix.clone(),
-                index: *i,
-                len: n,
-            });
-        }
-        // A `VecDeque`'s element, writable through the value's address when `mutable`.
-        let at = if mutable {
-            addrs[2 * i + 1]
-        } else {
-            addrs[2 * i]
-        };
-        return Ok((at.cast_const(), key()));
-    }
-    let written = match step {
-        Seg::Index(i) => i.to_string(),
-        Seg::Key(k) => k.clone(),
-        Seg::Name(_) => unreachable!("called for `[..]` steps"),
-    };
-    let wanted = parse_value(&written).map_err(|e| PathError::Syntax {
-        path: format!("{prefix}[{written}]"),
-        message: format!("the key is not JSON: {e}"),
-    })?;
-    for e in addrs.chunks(2) {
-        // SAFETY: the key is a valid key of the collection, borrowed for the walk.
-        let text = show::value_json(unsafe { FieldView::new(key(), e[0]) });
-        if JsonValue::parse(&text).is_ok_and(|k| k == wanted) {
-            return Ok(match value {
-                Some(v) => (e[1].cast_const(), v()),
-                None => (e[0].cast_const(), key()),
-            });
-        }
-    }
-    Err(PathError::NoKey {
-        prefix: prefix.clone(),
-        key: written,
-        len: n,
-    })
-}
-
-/// The address of element `i` of `len` elements of `elem` from `base`.
-fn element(
-    base: *const u8,
-    elem: &Shape,
-    i: usize,
-    len: usize,
-    prefix: &ValuePath,
-) -> Result<*const u8, PathError> {
-    if i >= len {
-        return Err(PathError::OutOfRange {
-            prefix: prefix.clone(),
-            index: i,
-            len,
-        });
-    }
-    // SAFETY: element `i < len` lies at `i * size` from the start of the elements.
-    Ok(unsafe { base.add(i * elem.size) })
-}
-
-fn cannot(prefix: &ValuePath, ty: &str, step: &Seg, has: &str) -> PathError {
-    PathError::Cannot {
-        prefix: prefix.clone(),
-        ty: ty.to_owned(),
-        step: match step {
-            Seg::Name(n) => format!(".{n}"),
-            Seg::Index(i) => format!("[{i}]"),
-            Seg::Key(k) => format!("[{k}]"),
-        },
-        has: has.to_owned(),
     }
 }

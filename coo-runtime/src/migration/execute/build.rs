@@ -36,6 +36,8 @@ use super::{Exec, enums};
 mod coll;
 mod resume;
 
+use coll::entry_scratch;
+
 /// A value under construction at `dst`, built from the old one at `src`, whose parts `..next`
 /// are complete.
 #[derive(Clone, Copy)]
@@ -93,30 +95,6 @@ enum Work<'p> {
         entries: usize,
         n: usize,
     },
-}
-
-/// The layout of a collection frame's scratch (a new key, then a new value for maps) and the
-/// value's offset in it.
-pub(super) fn entry_scratch(conv: &Conv) -> (std::alloc::Layout, usize) {
-    let Conv::Coll {
-        new_key, new_value, ..
-    } = conv
-    else {
-        unreachable!("a collection frame builds a collection")
-    };
-    let key = shape_layout(new_key);
-    match new_value {
-        Some(v) => key.extend(shape_layout(v)).expect("a Rust type's layout"),
-        None => (key, 0),
-    }
-}
-
-/// The number of parts of each entry of a collection frame: key, value (maps) and insert.
-pub(super) fn entry_parts(conv: &Conv) -> usize {
-    match conv {
-        Conv::Coll { value, .. } => 2 + usize::from(value.is_some()),
-        _ => unreachable!("a collection frame builds a collection"),
-    }
 }
 
 impl<'p> Exec<'p> {
@@ -312,34 +290,6 @@ impl<'p> Exec<'p> {
                 Ok(())
             }
         }
-    }
-
-    /// Builds `conv` at `dst` from `src` outside any other build (a fresh walk of its own), for
-    /// the error path of a collection whose keys merge.
-    ///
-    /// # Safety
-    /// As for [`Exec::start`].
-    pub(super) unsafe fn build_conv(
-        plan: &'p crate::migration::plan::Plan,
-        conv: &'p Conv,
-        src: *const u8,
-        dst: *mut u8,
-    ) -> Result<(), ExecuteError> {
-        let mut exec = Exec::new(plan);
-        // SAFETY: the caller's contract.
-        let mut progress = unsafe { exec.start(conv, src, dst) };
-        while let Some(&top) = exec.frames.last() {
-            progress = match progress {
-                // SAFETY: the top frame's parts `..next` are complete.
-                Ok(()) => unsafe { exec.resume(top) },
-                Err(e) => {
-                    exec.frames.pop();
-                    // SAFETY: as above; its part `next - 1` failed and left nothing.
-                    Err(unsafe { exec.abandon(top, e) })
-                }
-            };
-        }
-        progress
     }
 
     /// [`Exec::start`] for a value of type plan `index`.

@@ -88,6 +88,34 @@ unsafe fn render(shape: &Shape, p: *const u8, depth: usize) -> Option<String> {
 }
 
 impl<'p> Exec<'p> {
+    /// Builds `conv` at `dst` from `src` outside any other build (a fresh walk of its own), for
+    /// the error path of a collection whose keys merge.
+    ///
+    /// # Safety
+    /// As for [`Exec::start`].
+    pub(super) unsafe fn build_conv(
+        plan: &'p crate::migration::plan::Plan,
+        conv: &'p Conv,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        let mut exec = Exec::new(plan);
+        // SAFETY: the caller's contract.
+        let mut progress = unsafe { exec.start(conv, src, dst) };
+        while let Some(&top) = exec.frames.last() {
+            progress = match progress {
+                // SAFETY: the top frame's parts `..next` are complete.
+                Ok(()) => unsafe { exec.resume(top) },
+                Err(e) => {
+                    exec.frames.pop();
+                    // SAFETY: as above; its part `next - 1` failed and left nothing.
+                    Err(unsafe { exec.abandon(top, e) })
+                }
+            };
+        }
+        progress
+    }
+
     /// The error of entry `i` of a collection frame, whose new key equals that of an earlier
     /// entry: finds that entry by building the earlier entries' new keys again (only on this
     /// error path) and names both old keys.
@@ -140,5 +168,29 @@ impl<'p> Exec<'p> {
             first: first.unwrap_or_else(|| "an earlier key".to_owned()),
             second,
         })
+    }
+}
+
+/// The layout of a collection frame's scratch (a new key, then a new value for maps) and the
+/// value's offset in it.
+pub(in crate::migration::execute) fn entry_scratch(conv: &Conv) -> (std::alloc::Layout, usize) {
+    let Conv::Coll {
+        new_key, new_value, ..
+    } = conv
+    else {
+        unreachable!("a collection frame builds a collection")
+    };
+    let key = shape_layout(new_key);
+    match new_value {
+        Some(v) => key.extend(shape_layout(v)).expect("a Rust type's layout"),
+        None => (key, 0),
+    }
+}
+
+/// The number of parts of each entry of a collection frame: key, value (maps) and insert.
+pub(in crate::migration::execute) fn entry_parts(conv: &Conv) -> usize {
+    match conv {
+        Conv::Coll { value, .. } => 2 + usize::from(value.is_some()),
+        _ => unreachable!("a collection frame builds a collection"),
     }
 }

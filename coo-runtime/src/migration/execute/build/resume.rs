@@ -13,8 +13,8 @@ use super::super::defaults::write_default_inside;
 use super::super::error::{ExecuteError, ExecuteErrorKind, Seg};
 use super::super::rollback::Rollback;
 use super::super::{Exec, enums};
-use super::coll::{coll_kind, render_key};
-use super::{Frame, Work, entry_parts, entry_scratch};
+use super::coll::{coll_kind, entry_parts, entry_scratch, render_key};
+use super::{Frame, Work};
 
 impl<'p> Exec<'p> {
     /// Goes on with the top frame, `top`: builds its next parts, until one pushes a frame of its
