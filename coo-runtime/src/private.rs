@@ -18,7 +18,7 @@ pub use crate::descriptors::registry::TypeRegistration;
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::{
     ErasedFn, FnDesc, FnRegistration, HostObject, HotValue, ParamDesc, StrRef, ValueKind,
-    finish_call,
+    finish_call, finish_direct,
 };
 pub use crate::storage::view::ValueView;
 

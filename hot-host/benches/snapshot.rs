@@ -2,14 +2,16 @@
 //! 16 MB live, about 40 MB of JSON), side by side with `serde_json` writing and reading an
 //! equivalent plain `Vec` of `#[derive(Serialize, Deserialize)]` structs in the same run.
 //!
-//! Also what an autosave costs the loop: capturing the state, against a `memcpy` of the values.
+//! Also what an autosave costs the loop: capturing the state, against a `memcpy` of the values;
+//! and the binary format (`.coo`) saving and loading the same state, beside both.
 //!
 //! Run with `cargo bench -p hot-host --bench snapshot` (numbers in BENCHMARKS.md).
 
 use coo_runtime::{Catalog, CooType, State, TypeDesc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use hot_host::state_io::binary::Format;
 use hot_host::state_io::capture::Capture;
-use hot_host::state_io::snapshot;
+use hot_host::state_io::snapshot::{self, Header};
 
 const N: usize = 1_000_000;
 
@@ -57,6 +59,17 @@ fn bench(c: &mut Criterion) {
     let catalog = catalog();
     let json = snapshot::save(&state);
     let plain_json = serde_json::to_vec(&plain).unwrap();
+    let header = Header {
+        plugin: None,
+        run: None,
+    };
+    let binary = snapshot::encode(&Capture::of(&state), &header, Format::Binary);
+    println!(
+        "sizes: JSON snapshot {} bytes, serde_json {} bytes, binary snapshot {} bytes",
+        json.len(),
+        plain_json.len(),
+        binary.len()
+    );
 
     let mut write = c.benchmark_group("snapshot_write");
     write.sample_size(10);
@@ -70,6 +83,10 @@ fn bench(c: &mut Criterion) {
     });
     write.throughput(Throughput::Bytes(json.len() as u64));
     write.bench_function("snapshot::save JSON", |b| b.iter(|| snapshot::save(&state)));
+    write.throughput(Throughput::Bytes(binary.len() as u64));
+    write.bench_function("snapshot::encode binary (capture and encode)", |b| {
+        b.iter(|| snapshot::encode(&Capture::of(&state), &header, Format::Binary))
+    });
     write.finish();
 
     // What an autosave costs the loop: the capture, against copying the same values.
@@ -91,6 +108,10 @@ fn bench(c: &mut Criterion) {
     read.throughput(Throughput::Bytes(json.len() as u64));
     read.bench_function("snapshot::load JSON", |b| {
         b.iter(|| snapshot::load(&json, &catalog).unwrap())
+    });
+    read.throughput(Throughput::Bytes(binary.len() as u64));
+    read.bench_function("snapshot::load_bytes binary", |b| {
+        b.iter(|| snapshot::load_bytes(&binary, &catalog, None).unwrap())
     });
     read.finish();
 }

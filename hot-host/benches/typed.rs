@@ -4,7 +4,9 @@
 //! - directly and through a plain function pointer (copies of the plugin's functions and type,
 //!   compiled into the bench with the same release profile: a fixture plugin is a workspace of
 //!   its own, which the bench cannot depend on);
-//! - through the raw slot path (`FnHandle::call_raw`: one atomic load, the shim);
+//! - through the raw slot paths: `FnHandle::call_raw` (one atomic load, the shim and its array
+//!   of argument pointers) and `HotFn::call_raw` (one atomic load, the direct entry, resources
+//!   passed by the caller);
 //! - through a typed handle (`HotFn::call`: safe, resources bound by the call);
 //! - through `Host::call` (`Value`s in and out);
 //!
@@ -105,6 +107,16 @@ fn slot_calls(c: &mut Criterion, host: &mut Host, f: &Handles, suffix: &str) {
             ret
         })
     });
+    group.bench_function(format!("raw direct{suffix}"), |b| {
+        b.iter(|| {
+            // SAFETY: `add` has no resource parameters; no reload runs.
+            unsafe {
+                f.add
+                    .call_raw(core::ptr::null(), (black_box(2), black_box(3)))
+                    .unwrap()
+            }
+        })
+    });
     group.bench_function(format!("typed{suffix}"), |b| {
         b.iter(|| f.add.call(host, (black_box(2), black_box(3))).unwrap())
     });
@@ -120,6 +132,14 @@ fn slot_calls(c: &mut Criterion, host: &mut Host, f: &Handles, suffix: &str) {
                     .call_raw(black_box(args.as_ptr()), core::ptr::dangling_mut())
             }
             .unwrap()
+        })
+    });
+    group.bench_function(format!("raw direct{suffix}"), |b| {
+        let resources = [counter];
+        b.iter(|| {
+            // SAFETY: `bump` takes `&mut Counter`: `resources` holds the address of the live
+            // `Counter`, which nothing else references meanwhile; no reload runs.
+            unsafe { f.bump.call_raw(black_box(resources.as_ptr()), ()) }.unwrap()
         })
     });
     group.bench_function(format!("typed{suffix}"), |b| {

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use hot_host::cli::devloop::{self, Options, SessionSnapshots};
 use hot_host::cli::snapshots::{self, Restore};
 use hot_host::cli::{repl, session};
+use hot_host::state_io::binary::Format;
 use hot_host::state_io::snapshot::SnapshotDir;
 use hot_host::{Builder, Host, Profile};
 
@@ -64,6 +65,10 @@ enum Command {
         /// and at exit.
         #[arg(long, value_name = "SECS", default_value_t = 5)]
         autosave: u64,
+        /// The format of this run's snapshots: `json` (for people and tools) or `coo` (compact
+        /// binary, quick for large states). `--restore` and `load` read either.
+        #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "coo"])]
+        autosave_format: String,
         /// Where cargo builds the plugin [default: PLUGIN_DIR/target/coo]. Never the host's own
         /// target directory: the nested build must not wait on the outer build's lock.
         #[arg(long, value_name = "DIR")]
@@ -87,6 +92,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The plugin's `log` records, on standard error (`RUST_LOG` filters them).
+    hot_host::cli::logger::install();
     match cli.command {
         Command::Run {
             plugin_dir,
@@ -98,6 +105,7 @@ fn main() -> ExitCode {
             state_dir,
             keep_snapshots,
             autosave,
+            autosave_format,
             target_dir,
             release,
         } => {
@@ -117,7 +125,13 @@ fn main() -> ExitCode {
             let dir = state_dir
                 .unwrap_or_else(|| snapshots::default_state_dir(builder.target_dir(), &plugin));
             let snapshots = match SessionSnapshots::start(
-                SnapshotDir::new(&dir, keep_snapshots.into()),
+                SnapshotDir::new(&dir, keep_snapshots.into()).with_format(
+                    if autosave_format == "coo" {
+                        Format::Binary
+                    } else {
+                        Format::Json
+                    },
+                ),
                 plugin,
             ) {
                 Ok(snapshots) => snapshots,

@@ -274,6 +274,26 @@ fn snapshot_save_and_load_of_a_million_deep_chain() {
     assert_eq!(again, saved);
 }
 
+/// The binary format checks and builds a million-deep chain without recursing (directly, the
+/// layouts being the same).
+#[test]
+fn binary_snapshot_save_and_load_of_a_million_deep_chain() {
+    use hot_host::state_io::binary::Format;
+    use hot_host::state_io::capture::Capture;
+    let loaded = on_test_stack(|| {
+        let header = snapshot::Header {
+            plugin: None,
+            run: None,
+        };
+        let bytes = snapshot::encode(&Capture::of(&state_of(DEPTH)), &header, Format::Binary);
+        let catalog = Catalog::from_descs([Chain::DESC]).unwrap();
+        let (state, report) = snapshot::load_bytes(&bytes, &catalog, None).unwrap();
+        assert_eq!(report.ty("Node").unwrap().values, u64::from(DEPTH));
+        values(state.get::<Chain>().unwrap())
+    });
+    assert_eq!(loaded, (0..DEPTH).collect::<Vec<_>>());
+}
+
 #[test]
 fn set_of_a_million_deep_chain() {
     let after = on_test_stack(|| {

@@ -225,6 +225,23 @@ fn read_json(file: &Path) -> Option<Value> {
     serde_json::from_str(&fs::read_to_string(file).ok()?).ok()
 }
 
+/// What a save line says after the file's name, `(123 B, N ms)`, for `file`: its exact size,
+/// and the time it took as `line` says it (digits).
+fn size_text(file: &Path, line: &str) -> String {
+    let len = fs::metadata(file).unwrap().len();
+    let size = match len {
+        0..1_000 => format!("{len} B"),
+        1_000..1_000_000 => format!("{:.1} kB", len as f64 / 1e3),
+        _ => format!("{:.1} MB", len as f64 / 1e6),
+    };
+    let ms = line
+        .rsplit_once(", ")
+        .and_then(|(_, ms)| ms.strip_suffix(" ms)"))
+        .filter(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("<no time>");
+    format!("{size}, {ms} ms)")
+}
+
 /// Polls `check` until it gives a value.
 fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + PATIENCE;
@@ -358,8 +375,9 @@ fn snapshots_save_and_load_across_a_layout_change_and_restore_after_exit() {
     host.send("call tick");
     host.state_until("two ticks", |s| count(s) == 2);
     host.send(&format!("save {}", snapshot.display()));
-    let saved = format!("saved the state to {}", snapshot.display());
-    host.wait_out("the save", |l| (l == saved).then_some(()));
+    let saved = format!("saved the state to {} (", snapshot.display());
+    let size = host.wait_out("the save", |l| l.strip_prefix(&saved).map(str::to_owned));
+    assert_eq!(size_text(&snapshot, &size), size, "{saved}{size}");
     // A layout change, then the old snapshot loaded into the new layout.
     edit(
         dir.path(),
@@ -1103,6 +1121,137 @@ fn a_large_state_autosaves_while_it_ticks_and_comes_back_exactly() {
         l.starts_with("loaded 1 resource").then_some(())
     });
     assert_eq!(host.state(), saved["state"]);
+    host.quit();
+}
+
+/// Issue 15: the same kind of large state (100,000 particles) in the binary format: the run's
+/// snapshots are `.coo` files (`--autosave-format coo`), an autosave says its size and time,
+/// `--restore` brings the state back exactly, `save`/`load` of a `.coo` file give back every
+/// value, a damaged file is refused naming the offset and leaves the state as it was, and a
+/// `.coo` file saved before a layout change migrates when loaded after it.
+#[test]
+fn a_large_state_saves_and_restores_in_the_binary_format_exactly() {
+    const N: usize = 100_000;
+    let dir = support::copy_fixture("tick-plugin", "loop_binary");
+    edit(
+        dir.path(),
+        "pub struct Counter {\n    pub count: u64,\n    pub marker: u32,\n}",
+        "pub struct Counter {\n    pub count: u64,\n    pub marker: u32,\n    pub particles: Vec<Particle>,\n}\n\n\
+         #[derive(CooType, Debug)]\npub struct Particle {\n    pub x: f32,\n    pub y: f32,\n    pub vx: f32,\n    pub vy: f64,\n}",
+    );
+    edit(
+        dir.path(),
+        "        marker: 0,\n    }",
+        &format!(
+            "        marker: 0,\n        particles: (0..{N}).map(|i| {{ let f = i as f32; Particle {{ x: f * 0.37 + 0.1, y: f * -1.13 / 7.0, vx: (f * 0.001).sin(), vy: 1.0 / (i as f64 + 3.0) }} }}).collect(),\n    }}"
+        ),
+    );
+    edit(
+        dir.path(),
+        "    counter.marker = 0;",
+        "    counter.marker = 0;\n    let n = counter.particles.len();\n    let p = &mut counter.particles[counter.count as usize % n];\n    p.x += 0.5;\n    p.vx = -p.vx;",
+    );
+    let args = [
+        "--every",
+        "0",
+        "--autosave",
+        "1",
+        "--autosave-format",
+        "coo",
+    ];
+    let mut host = Running::start(dir.path(), &args);
+    for _ in 0..3 {
+        host.send("call tick");
+    }
+    let before = host.state_until("three ticks", |s| count(s) == 3);
+    // The autosave of the three ticks, in binary, says its size and time.
+    let autosaved = host.wait_out("an autosave", |l| {
+        l.strip_prefix("autosaved ").map(str::to_owned)
+    });
+    let file = snapshot_files(dir.path()).into_iter().next().unwrap();
+    assert_eq!(file.extension().unwrap(), "coo");
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let (shown, size) = autosaved.split_once(" (").unwrap();
+    assert_eq!(shown, name);
+    assert_eq!(size_text(&file, size), size);
+    assert!(
+        fs::read(&file)
+            .unwrap()
+            .starts_with(&hot_host::state_io::binary::MAGIC)
+    );
+    host.quit();
+
+    // `--restore` brings back the save at exit, value for value.
+    let mut host = Running::start(
+        dir.path(),
+        &["--every", "0", "--autosave", "0", "--restore"],
+    );
+    assert_eq!(host.state(), before);
+
+    // `save` and `load` of a `.coo` file give back every value.
+    let saved = dir.path().join("large.coo");
+    host.send(&format!("save {}", saved.display()));
+    let prefix = format!("saved the state to {} (", saved.display());
+    let size = host.wait_out("the save", |l| l.strip_prefix(&prefix).map(str::to_owned));
+    assert_eq!(size_text(&saved, &size), size);
+    let json = dir.path().join("large.json");
+    host.send(&format!("save {}", json.display()));
+    host.wait_out("the JSON save", |l| {
+        l.starts_with("saved the state to").then_some(())
+    });
+    assert!(
+        fs::metadata(&saved).unwrap().len() * 2 < fs::metadata(&json).unwrap().len(),
+        "binary is compact"
+    );
+    host.send("set Counter.particles[7].vy 0.5");
+    host.send(&format!("load {}", saved.display()));
+    host.wait_out("the load", |l| {
+        l.starts_with("loaded 1 resource").then_some(())
+    });
+    assert_eq!(host.state(), before);
+
+    // A damaged file is refused, naming where, and the state stays as it was.
+    let mut bytes = fs::read(&saved).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    let damaged = dir.path().join("damaged.coo");
+    fs::write(&damaged, &bytes).unwrap();
+    host.send("set Counter.marker 9");
+    host.send(&format!("load {}", damaged.display()));
+    let refused = host.wait_err("could not load");
+    assert_eq!(
+        refused,
+        format!(
+            "error: could not load {}, the state is unchanged: the binary snapshot is damaged at byte {}: \
+             the checksum there does not match the bytes before it (the file was changed or damaged); \
+             restore another snapshot",
+            damaged.display(),
+            bytes.len() - 8
+        )
+    );
+    let mut expected = before.clone();
+    expected["Counter"]["marker"] = json!(9);
+    assert_eq!(host.state(), expected);
+
+    // A layout change, then the `.coo` file saved before it migrates when loaded.
+    edit(
+        dir.path(),
+        "pub count: u64,",
+        "pub count: u128,\n    #[coo(default = 3)]\n    pub lives: u8,",
+    );
+    edit(dir.path(), "count: 0,", "count: 0,\n        lives: 3,");
+    host.send("reload");
+    host.wait_out("the reload", |l| {
+        l.starts_with("version 1 -> 2").then_some(())
+    });
+    host.send("set Counter.count 77");
+    host.send(&format!("load {}", saved.display()));
+    host.wait_out("the migrating load", |l| {
+        l.starts_with("loaded 1 resource").then_some(())
+    });
+    let mut migrated = before.clone();
+    migrated["Counter"]["lives"] = json!(3);
+    assert_eq!(host.state(), migrated);
     host.quit();
 }
 

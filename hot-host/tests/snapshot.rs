@@ -1339,3 +1339,293 @@ fn a_handle_to_a_type_two_new_types_claim_is_refused_as_ambiguous() {
          remove `rename_from = \"Claim\"` from `Other` or rename the other type"
     );
 }
+
+// ------------------------------------------------------------------------------ binary format
+
+mod bin {
+    use super::*;
+
+    #[derive(CooType, Debug, Clone, PartialEq)]
+    #[coo(name = "Outline")]
+    pub enum Outline {
+        Dot,
+        Circle { r: f32 },
+        Poly(Vec<v1::Vec2>),
+    }
+
+    /// No pool (those go through the JSON rules): every other kind of field.
+    #[derive(CooType)]
+    #[coo(name = "Scene")]
+    pub struct Scene {
+        pub particles: Vec<v1::Particle>,
+        pub outlines: Vec<Outline>,
+        pub boxed: Box<v1::Vec2>,
+        pub maybe: Option<Box<Outline>>,
+        pub none: Option<u8>,
+        pub grid: [[u16; 2]; 3],
+        pub extremes: Extremes,
+        pub payload: f64,
+        pub names: Vec<String>,
+        pub flags: Vec<bool>,
+        pub size: usize,
+        pub offset: isize,
+        pub tracked: Vec<Tracked>,
+        pub pair: v1::Pair,
+        pub marker: v1::Marker,
+        pub leader: Handle<v1::Unit>,
+        pub phase: v1::Phase,
+    }
+}
+
+/// A NaN with a payload: JSON writes it as `null`, the binary format keeps its bits.
+const PAYLOAD: u64 = 0x7ff8_dead_beef_0001;
+
+fn scene() -> State {
+    let mut units = Pool::new();
+    let leader = units.insert(v1::Unit {
+        hp: 1,
+        name: "ada".into(),
+    });
+    let mut state = State::new();
+    state.insert(bin::Scene {
+        particles: (0..50)
+            .map(|i| v1::Particle {
+                pos: v1::Vec2 {
+                    x: i as f32 * 0.37,
+                    y: -(i as f32) / 7.0,
+                },
+                mass: 1.0 / (i as f32 + 3.0),
+            })
+            .collect(),
+        outlines: vec![
+            bin::Outline::Dot,
+            bin::Outline::Circle { r: 0.1 },
+            bin::Outline::Poly(vec![v1::Vec2 { x: 1.0, y: 2.0 }]),
+        ],
+        boxed: Box::new(v1::Vec2 { x: 0.5, y: 0.25 }),
+        maybe: Some(Box::new(bin::Outline::Circle { r: 2.5 })),
+        none: None,
+        grid: [[1, 2], [3, 4], [u16::MAX, 0]],
+        extremes: extremes(),
+        payload: f64::from_bits(PAYLOAD),
+        names: vec!["é".into(), String::new(), "🦀".into()],
+        flags: vec![true, false, true],
+        size: usize::MAX,
+        offset: isize::MIN,
+        tracked: vec![Tracked { id: 7 }],
+        pair: v1::Pair(7, "seven".into()),
+        marker: v1::Marker,
+        leader,
+        phase: v1::Phase::Paused(9),
+    });
+    state.insert(v1::Settings { volume: 11 });
+    state
+}
+
+fn scene_catalog() -> Catalog {
+    catalog(&[bin::Scene::DESC, v1::Settings::DESC])
+}
+
+fn binary_of(state: &State) -> Vec<u8> {
+    let header = snapshot::Header {
+        plugin: None,
+        run: None,
+    };
+    snapshot::encode(
+        &hot_host::state_io::capture::Capture::of(state),
+        &header,
+        Format::Binary,
+    )
+}
+
+use hot_host::state_io::binary::{BinaryError, BinaryErrorKind, Format};
+
+#[test]
+fn a_binary_snapshot_round_trips_bit_for_bit_and_reports_as_json_does() {
+    let state = scene();
+    let bytes = binary_of(&state);
+    assert!(bytes.starts_with(&hot_host::state_io::binary::MAGIC));
+    let (loaded, report) = snapshot::load_bytes(&bytes, &scene_catalog(), None).expect("loads");
+    assert_eq!(state_json(&loaded), state_json(&state));
+    let scene = loaded.get::<bin::Scene>().expect("a Scene");
+    // Bits JSON cannot keep: a NaN's payload.
+    assert_eq!(scene.payload.to_bits(), PAYLOAD);
+    assert_eq!(scene.extremes.nan.to_bits(), f32::NAN.to_bits());
+    assert_eq!(scene.extremes.tiny.to_bits(), 1);
+    assert_eq!(scene.extremes.neg_zero.to_bits(), (-0.0f64).to_bits());
+    assert_eq!(scene.extremes.u, u128::MAX);
+    assert_eq!(scene.extremes.i, i128::MIN);
+    assert_eq!(scene.size, usize::MAX);
+    assert_eq!(scene.offset, isize::MIN);
+    assert_eq!(
+        scene.maybe.as_deref(),
+        Some(&bin::Outline::Circle { r: 2.5 })
+    );
+    assert_eq!(
+        scene.particles[49].mass.to_bits(),
+        (1.0f32 / 52.0).to_bits()
+    );
+    assert_eq!(
+        loaded.get::<v1::Settings>(),
+        Some(&v1::Settings { volume: 11 })
+    );
+    // The same report as loading the JSON snapshot of the same state.
+    let (_, json_report) = snapshot::load(&snapshot::save(&state), &scene_catalog()).unwrap();
+    assert_eq!(report, json_report);
+    assert!(report.is_exact());
+    assert_eq!(report.ty("Vec2").unwrap().values, 50 + 1 + 1);
+    // Saved again, the loaded state gives the same bytes.
+    assert_eq!(binary_of(&loaded), bytes);
+}
+
+#[test]
+fn a_binary_snapshot_under_new_types_migrates_as_its_json_does() {
+    let state = world_v1();
+    let bytes = binary_of(&state);
+    let text = snapshot::save(&state);
+    let v2 = catalog(&[v2::World::DESC, v2::Config::DESC]);
+    let (from_binary, binary_report) = snapshot::load_bytes(&bytes, &v2, None).expect("loads");
+    let (from_json, json_report) = snapshot::load(&text, &v2).unwrap();
+    assert_eq!(state_json(&from_binary), state_json(&from_json));
+    assert_eq!(binary_report, json_report);
+    let world = from_binary.get::<v2::World>().unwrap();
+    assert_eq!(world.lives, 3);
+    assert_eq!(world.particles[0].mass, f64::from(0.1f32));
+    assert_eq!(world.units[world.leader].name, "cy");
+    // A migration error is the JSON format's, path and all.
+    let err = snapshot::load_bytes(
+        &binary_of(&world_only_v1()),
+        &catalog(&[v2_narrow::World::DESC]),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            SnapshotError::Value(ValueError {
+                kind: ValueErrorKind::CheckedCast(_),
+                ..
+            })
+        ),
+        "{err}"
+    );
+}
+
+/// Every truncation and every single bit flip of a real binary snapshot is refused with an
+/// error (naming the offset where it is a damaged file), never a panic nor a state.
+#[test]
+fn every_truncation_and_bit_flip_of_a_binary_snapshot_is_an_error() {
+    let bytes = binary_of(&scene());
+    let catalog = scene_catalog();
+    let binary = |err: &SnapshotError| match err {
+        SnapshotError::Binary(BinaryError { offset, kind }) => Some((*offset, kind.clone())),
+        _ => None,
+    };
+    for len in 0..bytes.len() {
+        let err = snapshot::load_bytes(&bytes[..len], &catalog, None).unwrap_err();
+        match len {
+            // No magic: neither a binary snapshot nor JSON text.
+            0..8 => assert!(
+                matches!(err, SnapshotError::Json(_) | SnapshotError::Format(_)),
+                "{len}: {err}"
+            ),
+            _ => {
+                let (offset, kind) = binary(&err).unwrap_or_else(|| panic!("{len}: {err}"));
+                assert!(
+                    matches!(kind, BinaryErrorKind::Truncated { .. }),
+                    "{len}: {err}"
+                );
+                assert_eq!(offset, len as u64, "{err}");
+            }
+        }
+    }
+    let checksum_at = (bytes.len() - 8) as u64;
+    for bit in 0..bytes.len() * 8 {
+        let mut damaged = bytes.clone();
+        damaged[bit / 8] ^= 1 << (bit % 8);
+        let err = snapshot::load_bytes(&damaged, &catalog, None).unwrap_err();
+        let byte = bit / 8;
+        match byte {
+            0..8 => assert!(
+                matches!(err, SnapshotError::Json(_) | SnapshotError::Format(_)),
+                "{bit}: {err}"
+            ),
+            8..12 => assert!(matches!(err, SnapshotError::Version { .. }), "{bit}: {err}"),
+            _ => {
+                let (offset, kind) = binary(&err).unwrap_or_else(|| panic!("{bit}: {err}"));
+                match kind {
+                    BinaryErrorKind::Checksum => assert_eq!(offset, checksum_at),
+                    // A length changed: the sections no longer end where the file does.
+                    BinaryErrorKind::Truncated { .. } => {
+                        assert_eq!(offset, bytes.len() as u64)
+                    }
+                    BinaryErrorKind::Trailing { .. } => assert!(offset < bytes.len() as u64),
+                    other => panic!("{bit}: {other}"),
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------ JSON read by the current layouts
+
+/// A JSON snapshot of the current layouts is read straight by them (no tree of JSON values);
+/// whatever that reader does not take (here: one string written with an escape, which means
+/// the same) goes by the general rules. Both give the same state and the same report.
+#[test]
+fn a_json_snapshot_of_the_current_layouts_loads_as_the_general_rules_load_it() {
+    let state = scene();
+    let text = snapshot::save(&state);
+    let (fast, fast_report) = snapshot::load(&text, &scene_catalog()).expect("loads");
+    // `"é"` written as `"\u00e9"`: the same JSON, which the direct reader leaves to the rules.
+    let escaped = text.replacen("\"é\"", "\"\\u00e9\"", 1);
+    assert_ne!(escaped, text);
+    let (general, general_report) = snapshot::load(&escaped, &scene_catalog()).expect("loads");
+    assert_eq!(state_json(&fast), state_json(&state));
+    assert_eq!(state_json(&general), state_json(&fast));
+    assert_eq!(fast_report, general_report);
+    assert!(fast_report.is_exact());
+    let scene = fast.get::<bin::Scene>().unwrap();
+    assert_eq!(scene.extremes.tiny.to_bits(), 1);
+    assert_eq!(scene.extremes.u, u128::MAX);
+    assert_eq!(scene.size, usize::MAX);
+    assert_eq!(
+        scene.particles[49].mass.to_bits(),
+        (1.0f32 / 52.0).to_bits()
+    );
+}
+
+/// Texts the general rules refuse are refused the same way, never taken by the direct reader.
+#[test]
+fn a_json_snapshot_the_rules_refuse_is_refused_with_their_error() {
+    let text = snapshot::save(&scene());
+    let catalog = scene_catalog();
+    let refused = |text: &str| snapshot::load(text, &catalog).unwrap_err();
+    // A number with a leading zero is not JSON.
+    let leading_zero = text.replacen("\"size\":", "\"size\":0", 1);
+    assert!(
+        matches!(refused(&leading_zero), SnapshotError::Json(_)),
+        "{}",
+        refused(&leading_zero)
+    );
+    // A repeated member is not taken.
+    let repeated = text.replacen("\"none\":null", "\"none\":null,\"none\":null", 1);
+    assert!(matches!(refused(&repeated), SnapshotError::Json(_)));
+    // Trailing text after the snapshot.
+    assert!(matches!(
+        refused(&format!("{text} x")),
+        SnapshotError::Json(_)
+    ));
+    // A value that does not fit its field names the path, as the rules say.
+    let too_big = text.replacen("\"volume\":11", "\"volume\":300", 1);
+    let err = build_error(refused(&too_big));
+    assert_eq!(err.path.to_string(), "Settings.volume");
+    assert!(
+        matches!(err.kind, ValueErrorKind::DoesNotFit { .. }),
+        "{err}"
+    );
+    // A float written as an integer converts exactly or is refused, by the rules.
+    let exact = text.replacen("\"payload\":null", "\"payload\":3", 1);
+    let (loaded, _) = snapshot::load(&exact, &catalog).unwrap();
+    assert_eq!(loaded.get::<bin::Scene>().unwrap().payload, 3.0);
+}

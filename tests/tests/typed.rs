@@ -211,3 +211,134 @@ fn threads_call_shared_functions_at_once_between_reloads() {
         .collect();
     assert_eq!(sums, expected);
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn call_shared_refuses_a_function_that_shares_a_resource_which_is_not_sync() {
+    let plugin = Plugin::copy("typed-plugin", "typed_not_sync");
+    let mut host = plugin.host();
+    host.call_by_name("gauge", &[]).unwrap();
+    // `hit(gauge: &Gauge)` counts through a `Cell`: two threads sharing the `Gauge` would race.
+    let hit = host.resolve_typed::<fn() -> u64>("hit").unwrap();
+    assert_eq!(
+        hit.call_shared(&host, ()),
+        Err(CallError {
+            name: "hit".into(),
+            kind: CallErrorKind::NotSync { ty: "Gauge".into() }
+        })
+    );
+    // With `&mut Host` it runs, on this thread only.
+    assert_eq!(hit.call(&mut host, ()), Ok(1));
+    assert_eq!(hit.call(&mut host, ()), Ok(2));
+    // A call with `&mut Host` in the same state does not make the shared call acceptable.
+    assert_eq!(
+        hit.call_shared(&host, ()),
+        Err(CallError {
+            name: "hit".into(),
+            kind: CallErrorKind::NotSync { ty: "Gauge".into() }
+        })
+    );
+    assert_eq!(
+        hit.call_shared(&host, ()).unwrap_err().to_string(),
+        "`hit` shares the resource `Gauge`, which is not `Sync`; call it with `call` and \
+         `&mut Host`, not `call_shared`"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_typed_call_after_state_mut_replaced_a_resource_binds_the_new_one() {
+    let plugin = Plugin::copy("typed-plugin", "typed_state_mut");
+    let mut host = plugin.host();
+    let bump = host.resolve_typed::<fn()>("bump").unwrap();
+    let scaled = host.resolve_typed::<fn(u64) -> u64>("scaled").unwrap();
+    for _ in 0..3 {
+        bump.call(&mut host, ()).unwrap();
+    }
+    assert_eq!(scaled.call(&mut host, (1,)), Ok(3));
+
+    // The `Counter` taken out through `state_mut` (and kept alive here, so that a stale address
+    // would still point to a live `Counter`: the test would see wrong counts, not a crash).
+    let first = host.state_mut().remove("Counter").unwrap();
+    assert_eq!(
+        bump.call(&mut host, ()),
+        Err(CallError {
+            name: "bump".into(),
+            kind: CallErrorKind::NoResource {
+                ty: "Counter".into()
+            }
+        })
+    );
+    host.call_by_name("init", &[]).unwrap();
+    bump.call(&mut host, ()).unwrap();
+    assert_eq!(scaled.call(&mut host, (1,)), Ok(1));
+
+    // Put back through `state_mut`, the first `Counter` replaces the second: calls bind it.
+    let second = host.state_mut().insert_resource(first).unwrap();
+    bump.call(&mut host, ()).unwrap();
+    assert_eq!(scaled.call(&mut host, (1,)), Ok(4));
+    assert_eq!(scaled.call_shared(&host, (2,)), Ok(8));
+    assert_eq!(second.view().get::<u64>("count"), Ok(1));
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn the_raw_typed_path_calls_the_direct_entry_and_fails_typed_once_the_function_is_gone() {
+    let plugin = Plugin::copy("typed-plugin", "typed_raw");
+    let mut host = plugin.host();
+    let add = host.resolve_typed::<fn(u64, u64) -> u64>("add").unwrap();
+    let div = host.resolve_typed::<fn(u64, u64) -> u64>("div").unwrap();
+    let bump = host.resolve_typed::<fn()>("bump").unwrap();
+    let scaled = host.resolve_typed::<fn(u64) -> u64>("scaled").unwrap();
+    // SAFETY: `add` and `div` have no resource parameters; no reload runs during the calls.
+    unsafe {
+        assert_eq!(add.call_raw(core::ptr::null(), (2, 3)), Ok(5));
+        assert_eq!(div.call_raw(core::ptr::null(), (7, 2)), Ok(3));
+        assert_eq!(
+            div.call_raw(core::ptr::null(), (7, 0)),
+            Err(CallError {
+                name: "div".into(),
+                kind: CallErrorKind::Panicked {
+                    message: "attempt to divide by zero".into(),
+                }
+            })
+        );
+    }
+    let counter = [host
+        .state_mut()
+        .resource_mut("Counter")
+        .unwrap()
+        .as_mut_ptr()];
+    for _ in 0..3 {
+        // SAFETY: `bump` takes `&mut Counter`: `counter` holds the address of the live
+        // `Counter`, which nothing else references meanwhile; no reload runs.
+        unsafe { bump.call_raw(counter.as_ptr(), ()) }.unwrap();
+    }
+    assert_eq!(scaled.call(&mut host, (1,)), Ok(3));
+
+    plugin.edit(&[
+        ("a + b", "a * b"),
+        ("#[hot_fn]\npub fn bump", "pub fn bump"),
+    ]);
+    reload(&mut host);
+    // SAFETY: as above; `bump` is gone, so nothing reads `counter` (which may be stale).
+    unsafe {
+        assert_eq!(add.call_raw(core::ptr::null(), (2, 3)), Ok(6));
+        assert_eq!(
+            bump.call_raw(counter.as_ptr(), ()),
+            Err(CallError {
+                name: "bump".into(),
+                kind: CallErrorKind::Removed { version: 2 }
+            })
+        );
+    }
+}

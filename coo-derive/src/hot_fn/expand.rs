@@ -12,8 +12,9 @@
 //!   user's spans (`<T as HotValue>::KIND`, `<T as HotResource>::DESC`), each in a constant of
 //!   its own, so that every type that cannot cross the boundary is reported on the type itself;
 //! - `__coo_direct`, the function's direct entry (`coo_runtime::plugin::ErasedFn`): the values
-//!   as parameters of their own types, the resources behind one pointer each, for typed
-//!   handles;
+//!   as parameters of their own types, the resources behind one pointer each, the value
+//!   returned as `Option<R>` (`None`: it panicked, the message written to `__coo_panic`, by
+//!   `__private::finish_direct`), for typed handles;
 //! - whether every `&T` parameter's type is `Sync` (`FnDesc::refs_sync`, through
 //!   `__private::SyncProbe`), which tells whether calls may share a resource across threads;
 //! - the `inventory` registration that puts the slot in the build's `Manifest`.
@@ -151,7 +152,11 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                     // resource of the type, valid for the call and, for `&mut`, used by
                     // nothing else meanwhile. The reference cannot outlive the call, as in the
                     // shim.
-                    let #arg = unsafe { &#mutable *(*__coo_resources.add(#resource)).cast::<#target>() };
+                    let #arg = unsafe {
+                        &#mutable *(*__coo_resources.add(#resource))
+                            .load(__coo::core::sync::atomic::Ordering::Relaxed)
+                            .cast::<#target>()
+                    };
                 });
             }
             _ => {
@@ -279,16 +284,18 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
             true #(&& <__coo::SyncProbe<#shared_types>>::IS_SYNC)*
         }
     };
-    let (ret, put_ret) = match function.ret {
+    let (ret, put_ret, ret_ty) = match function.ret {
         Ret::Unit => (
             quote!(__coo::ValueKind::Unit),
             quote!(<() as __coo::HotValue>::put_ret),
+            quote!(()),
         ),
         Ret::Value(ty) => {
             let ty = outside_block(ty, function.owner);
             (
                 quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::KIND),
                 quote_spanned!(ty.span()=> <#ty as __coo::HotValue>::put_ret),
+                quote!(#ty),
             )
         }
         Ret::Unsupported(_) => unreachable!("`valid::check` rejects unsupported return types"),
@@ -323,18 +330,15 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
 
             #[allow(clippy::too_many_arguments)]
             unsafe fn __coo_direct(
-                __coo_resources: *const *mut u8,
+                __coo_resources: *const __coo::core::sync::atomic::AtomicPtr<u8>,
                 #(#direct_params,)*
-                __coo_ret: *mut u8,
                 __coo_panic: *mut __coo::ForeignString,
-            ) -> bool {
+            ) -> __coo::core::option::Option<#ret_ty> {
                 #(#direct_reads)*
                 let __coo_result = __coo::catch(move || #callee(#(#args),*));
-                // SAFETY: `ErasedFn`'s contract: `__coo_ret` and `__coo_panic` are as for
-                // the shim, `finish_call`'s contract.
-                unsafe {
-                    __coo::finish_call(__coo_result, #put_ret, __coo_ret, __coo_panic)
-                }
+                // SAFETY: `ErasedFn`'s contract: `__coo_panic` is valid for writes of a
+                // `ForeignString`, `finish_direct`'s contract.
+                unsafe { __coo::finish_direct(__coo_result, __coo_panic) }
             }
 
             #(#kinds)*
@@ -351,11 +355,10 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 direct: unsafe {
                     __coo::core::mem::transmute::<
                         unsafe fn(
-                            *const *mut u8,
+                            *const __coo::core::sync::atomic::AtomicPtr<u8>,
                             #(#direct_types,)*
-                            *mut u8,
                             *mut __coo::ForeignString,
-                        ) -> bool,
+                        ) -> __coo::core::option::Option<#ret_ty>,
                         __coo::ErasedFn,
                     >(__coo_direct)
                 },

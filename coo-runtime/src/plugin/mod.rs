@@ -10,6 +10,7 @@
 //! hash of those sources, tells; the version number alone does not).
 
 pub mod image;
+pub mod logs;
 pub mod panics;
 
 use std::sync::OnceLock;
@@ -200,6 +201,9 @@ pub struct Manifest {
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`,
     /// a function of the host: see [`crate::plugin::panics`].
     set_drop_sink: fn(crate::plugin::panics::DropSink),
+    /// Sends this build's `log` records to `sink`, a function of the host, up to a level: see
+    /// [`crate::plugin::logs`].
+    set_log_sink: fn(crate::plugin::logs::LogSink, usize),
 }
 
 impl Manifest {
@@ -217,6 +221,13 @@ impl Manifest {
     /// function of the host: see [`crate::plugin::panics`].
     pub fn set_drop_sink(&self, sink: crate::plugin::panics::DropSink) {
         (self.set_drop_sink)(sink)
+    }
+
+    /// Sends the records this build logs through the `log` facade to `sink`, a function of the
+    /// host, from now on, up to `max_level` (`log::LevelFilter as usize`): see
+    /// [`crate::plugin::logs`].
+    pub fn set_log_sink(&self, sink: crate::plugin::logs::LogSink, max_level: usize) {
+        (self.set_log_sink)(sink, max_level)
     }
 
     /// The manifest of this statically linked build (what `inventory` collected in it).
@@ -237,6 +248,7 @@ impl Manifest {
                 types,
                 fns,
                 set_drop_sink: crate::plugin::panics::set_drop_sink,
+                set_log_sink: crate::plugin::logs::set_log_sink,
             }
         })
     }
@@ -425,15 +437,20 @@ pub type Shim = unsafe extern "C-unwind" fn(
 
 /// A hot function's *direct entry*, its type erased: called by the host's typed handles after
 /// transmuting it back to
-/// `unsafe fn(resources: *const *mut u8, v0: T0, .., vn: Tn, ret: *mut u8, panic: *mut ForeignString) -> bool`
+/// `unsafe fn(resources: *const AtomicPtr<u8>, v0: T0, .., vn: Tn, panic: *mut ForeignString) -> Option<R>`
 /// (the Rust ABI, which host and plugin share: the header check guarantees one compiler), where
 /// `v0..vn` are the parameters that are not resources (values and host objects: a host object
-/// is the reference itself), in order, of their own types, and
-/// `resources` points to one pointer per `&T`/`&mut T` parameter, in order, each to the live
-/// resource. `ret` and `panic` and the result are as for [`Shim`]. Unlike the shim it takes the
-/// arguments in registers, so a call of a trivial function costs about what a function
-/// pointer call costs. Only ever called with the types of the function's descriptor, and
-/// without aliasing a `&mut` resource (the shim's alias checks are not repeated).
+/// is the reference itself), in order, of their own types, `R` is the
+/// return type (`()` included), and `resources` points to one pointer per `&T`/`&mut T`
+/// parameter, in order, each to the live resource (read atomically, `Relaxed`: the host may
+/// hand out the cache of a handle that other threads refresh with the same addresses). It
+/// returns the function's value; when the function panicked it writes the message to `panic`
+/// (caught inside the plugin, as by the [`Shim`]) and returns `None`. Unlike the shim it takes
+/// the arguments and returns the value in registers, so a call of a trivial function costs
+/// about what a function pointer call costs: `Option<R>` of a small `R` comes back in two
+/// registers, and for a body that cannot panic the `catch_unwind` around it compiles to
+/// nothing. Only ever called with the types of the function's descriptor, and without
+/// aliasing a `&mut` resource (the shim's alias checks are not repeated).
 pub type ErasedFn = unsafe fn();
 
 /// A function slot: what `#[hot_fn]` registers.
@@ -514,6 +531,34 @@ pub unsafe fn finish_call<R>(
             false
         }
     }
+}
+
+/// Support for the `#[hot_fn]` direct entries (see [`ErasedFn`]): the value of a caught call, or
+/// `None` after writing its panic message to `panic`.
+///
+/// # Safety
+/// `panic` is valid for writes of a [`ForeignString`].
+#[inline(always)]
+pub unsafe fn finish_direct<R>(result: Result<R, String>, panic: *mut ForeignString) -> Option<R> {
+    match result {
+        Ok(value) => Some(value),
+        Err(message) => {
+            // SAFETY: the caller's contract.
+            unsafe { write_panic(message, panic) };
+            None
+        }
+    }
+}
+
+/// The panic path of [`finish_direct`], out of the direct entry's way.
+///
+/// # Safety
+/// `panic` is valid for writes of a [`ForeignString`].
+#[cold]
+#[inline(never)]
+unsafe fn write_panic(message: String, panic: *mut ForeignString) {
+    // SAFETY: the caller's contract.
+    unsafe { panic.write(ForeignString::new(message)) }
 }
 
 /// Types a hot function can take or return by value.

@@ -1,6 +1,6 @@
 //! The dev loop's snapshots written on a thread of their own: the loop only captures the state
 //! at a safe point (a copy of it, [`Capture`]), and this thread turns the copy into the
-//! snapshot's text and writes it (to a temp file renamed over the run's file, as
+//! snapshot's bytes (JSON, or binary for a `.coo` file) and writes it (to a temp file renamed over the run's file, as
 //! [`SnapshotDir::write`] does), while the plugin keeps ticking and commands are answered.
 //!
 //! The thread never sees plugin memory: a [`Capture`] is owned bytes and layouts. Saves are
@@ -14,8 +14,9 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::state_io::binary::Format;
 use crate::state_io::capture::Capture;
-use crate::state_io::snapshot::{Header, SaveError, SnapshotDir};
+use crate::state_io::snapshot::{self, Header, SaveError, SnapshotDir};
 
 /// One save for the writer thread.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct Job {
     pub protect: Option<PathBuf>,
     /// Told when the save is written (or failed), for a caller that waits for it.
     pub written: Option<mpsc::Sender<()>>,
+    /// Whether the loop says so when it is written (with its size and time).
+    pub announce: bool,
 }
 
 /// What a save did: the file's size and how long writing it took, or why it failed.
@@ -37,6 +40,8 @@ pub struct Saved {
     pub result: Result<u64, SaveError>,
     /// Time spent on the writer thread: formatting the text and writing the file.
     pub took: Duration,
+    /// As the [`Job`] said.
+    pub announce: bool,
 }
 
 /// The writer thread: send it [`Job`]s; each one's [`Saved`] comes back through
@@ -62,17 +67,19 @@ impl Autosaver {
             .spawn(move || {
                 for job in incoming {
                     let start = Instant::now();
-                    let text = job.capture.snapshot_json(&job.header);
+                    let format = Format::of_path(&job.file);
+                    let bytes = snapshot::encode(&job.capture, &job.header, format);
                     drop(job.capture);
                     let result = job
                         .dir
-                        .write(&job.file, &text, job.protect.as_deref())
-                        .map(|()| text.len() as u64);
+                        .write(&job.file, &bytes, job.protect.as_deref())
+                        .map(|()| bytes.len() as u64);
                     counter.fetch_sub(1, Ordering::AcqRel);
                     let _ = done.send(Saved {
                         file: job.file,
                         result,
                         took: start.elapsed(),
+                        announce: job.announce,
                     });
                     if let Some(written) = job.written {
                         let _ = written.send(());

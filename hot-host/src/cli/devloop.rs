@@ -101,8 +101,13 @@ impl SessionSnapshots {
             supersedes: self.supersedes,
             ended,
         };
-        let text = crate::state_io::snapshot::save_for(state, &self.plugin, run);
-        self.dir.write(&self.file, &text, self.waiting.as_deref())
+        let header = Header {
+            plugin: Some(self.plugin.clone()),
+            run: Some(run),
+        };
+        let format = crate::state_io::binary::Format::of_path(&self.file);
+        let bytes = crate::state_io::snapshot::encode(&Capture::of(state), &header, format);
+        self.dir.write(&self.file, bytes, self.waiting.as_deref())
     }
 
     /// A save of the state into this run's file, for the [`Autosaver`]: the state is copied
@@ -121,6 +126,7 @@ impl SessionSnapshots {
             file: self.file.clone(),
             protect: self.waiting.clone(),
             written: None,
+            announce: false,
         }
     }
 }
@@ -247,7 +253,7 @@ pub fn run(
             err,
         )?;
         for saved in autosaver.iter().flat_map(Autosaver::saved) {
-            saved_report(&saved, err)?;
+            saved_report(&saved, out, err)?;
         }
         let mut timeout = ticker
             .as_ref()
@@ -296,15 +302,24 @@ pub fn run(
     save_snapshot(coo.host(), options, autosaver.as_ref(), Save::AtExit);
     // The save at exit written, and what the autosave thread has to say.
     for saved in autosaver.map(Autosaver::finish).unwrap_or_default() {
-        saved_report(&saved, err)?;
+        saved_report(&saved, out, err)?;
     }
     Ok(())
 }
 
-/// A failed save is a warning; a written one is silent.
-fn saved_report(saved: &Saved, err: &mut dyn Write) -> io::Result<()> {
-    if let Err(e) = &saved.result {
-        writeln!(err, "warning: {e}")?;
+/// A failed save is a warning; a written one says its size and time when it was an autosave
+/// or the save at exit (`autosaved snapshot-….json (16.0 MB, 41 ms)`; the save before a
+/// reload is silent).
+fn saved_report(saved: &Saved, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+    match &saved.result {
+        Err(e) => writeln!(err, "warning: {e}")?,
+        Ok(size) if saved.announce => writeln!(
+            out,
+            "autosaved {} ({})",
+            saved.file.file_name().unwrap_or_default().to_string_lossy(),
+            crate::state_io::snapshot::size_and_time(*size, saved.took)
+        )?,
+        Ok(_) => {}
     }
     Ok(())
 }
@@ -420,7 +435,8 @@ fn save_snapshot(host: &Host, options: &Options, autosaver: Option<&Autosaver>, 
     if host.state().is_empty() {
         return;
     }
-    let job = snapshots.job(host.state(), save == Save::AtExit);
+    let mut job = snapshots.job(host.state(), save == Save::AtExit);
+    job.announce = save != Save::Wait;
     match save {
         Save::Background | Save::AtExit => autosaver.send(job),
         Save::Wait => autosaver.save_now(job),

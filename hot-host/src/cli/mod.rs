@@ -6,6 +6,7 @@
 //! | [`repl`] | the command language read from standard input: running a line, what lives from line to line ([`repl::Repl`]) |
 //! | [`watches`] | live watches: values printed whenever they change |
 //! | [`completion`] | what the line editor knows of the living program, and completing and hinting a line from it |
+//! | [`logger`] | the plugin's `log` records on standard error, filtered by `RUST_LOG` |
 //! | [`editor`] | the line editor on a terminal: rustyline's helper, the version's prompt, history per plugin |
 //! | [`devloop`] | the dev loop of `hot-host run`, a thin client of [`crate::embed`]: ticks, commands, printing what a reload did |
 //! | [`autosave`] | the dev loop's snapshots formatted and written on a thread of their own, from a copy of the state |
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod completion;
 pub mod devloop;
 pub mod editor;
+pub mod logger;
 pub mod repl;
 pub mod session;
 pub mod snapshots;

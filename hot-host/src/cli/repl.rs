@@ -202,32 +202,42 @@ impl Repl {
             (Action::Unwatch, [path]) => self.watches.remove(path, err)?,
             (Action::Watches, _) => self.watches.list(out)?,
             (Action::Save, [file]) => {
-                let text = match plugin {
-                    Some(plugin) => crate::state_io::snapshot::save_of(host.state(), plugin),
-                    None => crate::state_io::snapshot::save(host.state()),
+                // The format is the file's: binary for `.coo`, JSON for any other.
+                let start = std::time::Instant::now();
+                let header = crate::state_io::snapshot::Header {
+                    plugin: plugin.cloned(),
+                    run: None,
                 };
-                match crate::state_io::snapshot::write_replacing(file.as_ref(), &text) {
-                    Ok(()) => writeln!(out, "saved the state to {file}")?,
+                let format = crate::state_io::binary::Format::of_path(file.as_ref());
+                let capture = crate::state_io::capture::Capture::of(host.state());
+                let bytes = crate::state_io::snapshot::encode(&capture, &header, format);
+                drop(capture);
+                match crate::state_io::snapshot::write_replacing(file.as_ref(), &bytes) {
+                    Ok(()) => writeln!(
+                        out,
+                        "saved the state to {file} ({})",
+                        crate::state_io::snapshot::size_and_time(
+                            bytes.len() as u64,
+                            start.elapsed()
+                        )
+                    )?,
                     Err(e) => writeln!(err, "error: could not write {file}: {e}")?,
                 }
             }
-            (Action::Load, [file]) => match std::fs::read_to_string(file) {
+            (Action::Load, [file]) => match std::fs::read(file) {
                 Err(e) => writeln!(err, "error: could not read {file}: {e}")?,
-                Ok(text) => match match plugin {
-                    Some(plugin) => {
-                        crate::state_io::snapshot::load_for(&text, host.catalog(), plugin)
+                Ok(bytes) => {
+                    match crate::state_io::snapshot::load_bytes(&bytes, host.catalog(), plugin) {
+                        Ok((state, report)) => {
+                            *host.state_mut() = state;
+                            writeln!(out, "{report}")?;
+                        }
+                        Err(e) => writeln!(
+                            err,
+                            "error: could not load {file}, the state is unchanged: {e}"
+                        )?,
                     }
-                    None => crate::state_io::snapshot::load(&text, host.catalog()),
-                } {
-                    Ok((state, report)) => {
-                        *host.state_mut() = state;
-                        writeln!(out, "{report}")?;
-                    }
-                    Err(e) => writeln!(
-                        err,
-                        "error: could not load {file}, the state is unchanged: {e}"
-                    )?,
-                },
+                }
             },
             (Action::Reload, _) => {
                 match host.reload_with(&mut |event| drop(writeln!(err, "{event}"))) {

@@ -65,8 +65,8 @@ pub fn restore(
             }
         },
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         Err(e) => {
             writeln!(
                 err,
@@ -76,7 +76,7 @@ pub fn restore(
             return Ok(false);
         }
     };
-    match snapshot::load_for(&text, host.catalog(), &snapshots.plugin) {
+    match snapshot::load_bytes(&bytes, host.catalog(), Some(&snapshots.plugin)) {
         Ok((state, report)) => {
             *host.state_mut() = state;
             snapshots.restored();
@@ -115,7 +115,8 @@ pub enum ListError {
 }
 
 /// `hot-host snapshots`: the snapshots in `dir`, newest first, the one `--restore` would restore
-/// marked `*`, each with the resources it holds or why it cannot be restored.
+/// marked `*`, each with the resources it holds or why it cannot be restored. Each file's
+/// header is read, not its values (a JSON file's `state` is skipped through for its keys).
 pub fn list(dir: &SnapshotDir, plugin: &PluginId, out: &mut dyn Write) -> Result<(), ListError> {
     let files = dir.list().map_err(|source| ListError::Read {
         dir: dir.dir.clone(),
@@ -133,20 +134,31 @@ pub fn list(dir: &SnapshotDir, plugin: &PluginId, out: &mut dyn Write) -> Result
     )?;
     for file in files {
         let name = file.file_name().unwrap_or_default().to_string_lossy();
-        let about = match std::fs::read_to_string(&file) {
-            Err(e) => format!("unreadable: {e}"),
-            Ok(text) => match snapshot::header_of(&text) {
-                Err(e) => format!("not loadable: {e}"),
-                Ok(header) => match (header.plugin, header.run) {
+        let about = match snapshot::read_head(&file) {
+            Err(e) => format!("not loadable: {e}"),
+            Ok(head) => {
+                let resources = || {
+                    let names = head
+                        .resources
+                        .clone()
+                        .or_else(|| snapshot::json_resources(&file))
+                        .unwrap_or_default();
+                    if names.is_empty() {
+                        "no resources".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                };
+                match (&head.header.plugin, head.header.run) {
                     (Some(saved), _) if saved.package != plugin.package => {
                         format!("of another plugin, `{}`", saved.package)
                     }
                     (_, Some(run)) if !run.ended => {
-                        format!("{}; the run did not end", resources_of(&text))
+                        format!("{}; the run did not end", resources())
                     }
-                    _ => resources_of(&text),
-                },
-            },
+                    _ => resources(),
+                }
+            }
         };
         let mark = if Some(&file) == default.as_ref() {
             '*'
@@ -156,19 +168,6 @@ pub fn list(dir: &SnapshotDir, plugin: &PluginId, out: &mut dyn Write) -> Result
         writeln!(out, "{mark} {name}  {about}")?;
     }
     Ok(())
-}
-
-/// `World, Score`: the resources a snapshot holds.
-fn resources_of(text: &str) -> String {
-    let json: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-    match json["state"].as_object() {
-        Some(state) if !state.is_empty() => state
-            .keys()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "no resources".to_owned(),
-    }
 }
 
 #[cfg(test)]

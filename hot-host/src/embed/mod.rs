@@ -29,6 +29,11 @@
 //! checked by the borrow checker. A loop that sleeps until something happens can pass a waker
 //! ([`CooOptions::wake`]) that the background calls after each event and finished build.
 //!
+//! # Release builds
+//! With hot-host's `static` feature, [`Coo::start`] builds, loads and watches nothing: it runs
+//! the plugin crate linked into the binary ([`Coo::start_linked`]), and the functions declared
+//! with [`hot_fns!`](crate::hot_fns) are called directly. See [`crate::slots::release`].
+//!
 //! # Several plugins
 //! A [`Coo`] runs one plugin crate. A program with several plugins runs one `Coo` for each,
 //! each with its own host, watcher and builder thread, and updates each at its safe point.
@@ -154,17 +159,48 @@ impl Coo {
     /// Builds and loads the plugin crate in `plugin_dir` (into `<plugin_dir>/target/coo`), then
     /// watches its sources. The plugin's state is empty: call its `init` (or restore a
     /// snapshot) through [`host_mut`](Coo::host_mut).
+    ///
+    /// With hot-host's `static` feature (a release build, see [`crate::slots::release`]) it
+    /// builds and watches nothing: it is [`Coo::start_linked`].
     pub fn start(plugin_dir: impl Into<PathBuf>) -> Result<Coo, ReloadError> {
+        if cfg!(feature = "static") {
+            return Coo::start_linked(plugin_dir);
+        }
         Coo::start_with(Host::new(plugin_dir), CooOptions::default())
     }
 
     /// [`Coo::start`] with a host of your own (its builder's target dir, profile, cargo) and
     /// these options. The watch starts before the first build, so a save during it is not
     /// missed.
+    ///
+    /// With hot-host's `static` feature it is [`Coo::start_linked`] of the host's plugin
+    /// directory (the rest of `host` and `options` is not used).
     pub fn start_with(host: Host, options: CooOptions) -> Result<Coo, ReloadError> {
+        if cfg!(feature = "static") {
+            return Coo::start_linked(host.builder().plugin_dir());
+        }
         let mut coo = Coo::new(host, options);
         coo.reload_now()?;
         Ok(coo)
+    }
+
+    /// Runs the plugin crate linked into this binary ([`Host::linked`]): no cargo, no watcher,
+    /// no thread, no library loaded. [`update`](Coo::update) always returns `None`,
+    /// [`events`](Coo::events) is empty, and [`reload_now`](Coo::reload_now) is refused
+    /// ([`ReloadError::Linked`]). The state starts empty, as after [`Coo::start`].
+    pub fn start_linked(plugin_dir: impl Into<PathBuf>) -> Result<Coo, ReloadError> {
+        let host = Host::linked(plugin_dir)?;
+        // Channels with nobody at the other end: no build is ever requested nor delivered.
+        let (requests, _) = mpsc::channel();
+        let (_, results) = mpsc::channel();
+        Ok(Coo {
+            host,
+            shared: Arc::new(Shared::new(None)),
+            _requests: requests,
+            results,
+            watcher: None,
+            events: VecDeque::new(),
+        })
     }
 
     /// Watches the plugin of `host` (unless `options` say not to) and rebuilds it in the
@@ -292,5 +328,18 @@ impl Coo {
     /// Stops watching and building, and gives the host back.
     pub fn into_host(self) -> Host {
         self.host
+    }
+}
+
+/// What the calls of [`hot_fns!`](crate::hot_fns) take: a [`Coo`] or a [`Host`].
+impl AsMut<Host> for Coo {
+    fn as_mut(&mut self) -> &mut Host {
+        &mut self.host
+    }
+}
+
+impl AsRef<Host> for Coo {
+    fn as_ref(&self) -> &Host {
+        &self.host
     }
 }

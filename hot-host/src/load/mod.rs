@@ -10,7 +10,9 @@
 //! Every mismatch is a [`LoadErrorKind`] of its own with both sides. Finally it refuses a manifest in
 //! which two hot functions have the same stable name (the plugin's own and a dependency's, say):
 //! one would silently shadow the other; and a library that sets its own `#[global_allocator]`,
-//! or whose symbols do not tell ([`allocator`]): memory moves between versions.
+//! or whose symbols do not tell ([`allocator`]): memory moves between versions. An accepted
+//! library's `log` records are sent to this process's logger from then on, up to its maximum
+//! level at load ([`coo_runtime::plugin::logs`]).
 //!
 //! | file | what it holds |
 //! |---|---|
@@ -93,6 +95,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use coo_runtime::plugin::logs::this_log_sink;
 use libloading::Library;
 
 use allocator::Allocator;
@@ -162,6 +165,9 @@ impl Loader {
             .and_then(|manifest| check_allocator(&copy, dylib).map(|()| manifest));
         match checked {
             Ok(manifest) => {
+                // The library's `log` records go to this process's logger, up to its level now
+                // (`coo_runtime::plugin::logs`).
+                manifest.set_log_sink(this_log_sink(), log::max_level() as usize);
                 // SAFETY: `header::check` read `manifest` from this very library, opened from
                 // `copy`, a copy of `dylib`.
                 Ok(unsafe { LoadedLibrary::new(library, dylib, copy, bytes, manifest) })

@@ -30,8 +30,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use coo_runtime::plugin::Manifest;
 use coo_runtime::plugin::panics::{DropPanic, take_drop_panics, this_sink};
-use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, PlanError, State};
+use coo_runtime::{Catalog, DuplicateTypeName, ExecuteError, ImageRef, PlanError, State};
 
 use crate::build::{BuildError, BuildEvent, Builder};
 use crate::load::{LoadError, LoadedLibrary, Loader, kept, take_pinned};
@@ -57,6 +58,12 @@ pub enum ReloadError {
     Plan(#[from] PlanError),
     #[error("the live state could not be migrated, nothing was changed: {0}")]
     Migrate(#[from] ExecuteError),
+    /// The host runs the plugin linked into this binary ([`Host::linked`]): there is nothing to
+    /// build or load.
+    #[error(
+        "this host runs the plugin linked into this binary (a release build with the `static` feature), which cannot be reloaded; build without that feature to reload it"
+    )]
+    Linked,
     #[error(transparent)]
     HostType(Box<HostTypeChanged>),
 }
@@ -73,9 +80,12 @@ pub struct Host {
     version: u64,
     /// Unique among the hosts of this process: what a [`HotFn`] checks it is called with.
     id: u64,
-    /// Changes (to a number no host used before) whenever the state may have changed: what
-    /// tells a [`HotFn`] to look its resources up again.
+    /// Changes (to a number no host used before) whenever the state or the slots may have
+    /// changed: a [`HotFn`] keeps the slot's entry and the resources' addresses for one epoch
+    /// and trusts them while the epoch stays, so every change of either must renew it.
     epoch: u64,
+    /// Runs the code linked into this binary ([`Host::linked`]): never builds nor loads.
+    linked: bool,
 }
 
 /// A number never returned before in this process (never 0).
@@ -106,7 +116,40 @@ impl Host {
             version: 0,
             id: fresh_number(),
             epoch: fresh_number(),
+            linked: false,
         }
+    }
+
+    /// A host of the plugin crate that is linked into this binary (a release build's `static`
+    /// feature: see [`crate::slots::release`]): this build's own types and hot functions
+    /// (`coo_runtime::plugin::Manifest::of_this_build`) as version 1, with an empty state, as
+    /// a first reload would leave it, with no cargo, no library and no files touched.
+    /// `plugin_dir` is only kept ([`Host::builder`]); reloading is refused
+    /// ([`ReloadError::Linked`]). Calls, typed handles and the state work as with a loaded
+    /// plugin. Everything linked into the binary is this one plugin's.
+    pub fn linked(plugin_dir: impl Into<PathBuf>) -> Result<Host, ReloadError> {
+        let builder = Builder::new(plugin_dir);
+        let mut host = Host {
+            loader: Loader::in_target_dir(builder.target_dir()),
+            builder,
+            state: State::new(),
+            library: None,
+            catalog: Catalog::default(),
+            slots: SlotTable::default(),
+            version: 0,
+            id: fresh_number(),
+            epoch: fresh_number(),
+            linked: true,
+        };
+        let manifest = Manifest::of_this_build();
+        manifest.set_drop_sink(this_sink());
+        host.install(manifest, ImageRef::STATIC, None, None, Duration::ZERO)?;
+        Ok(host)
+    }
+
+    /// Whether this host runs the code linked into this binary ([`Host::linked`]).
+    pub fn is_linked(&self) -> bool {
+        self.linked
     }
 
     pub fn builder(&self) -> &Builder {
@@ -174,6 +217,9 @@ impl Host {
         &mut self,
         progress: &mut dyn FnMut(BuildEvent),
     ) -> Result<ReloadReport, ReloadError> {
+        if self.linked {
+            return Err(ReloadError::Linked);
+        }
         let output = self.builder.build_with(progress)?;
         self.reload_from(&output.dylib, Some(output.duration))
     }
@@ -184,6 +230,9 @@ impl Host {
         dylib: &Path,
         build: Option<Duration>,
     ) -> Result<ReloadReport, ReloadError> {
+        if self.linked {
+            return Err(ReloadError::Linked);
+        }
         let started = Instant::now();
         let library = self.loader.load(dylib)?;
         // Every pointer taken from the manifest below is kept together with this guard.
@@ -192,7 +241,19 @@ impl Host {
         // The library's drop glue reports a panicking `Drop` to this host, in its memory.
         manifest.set_drop_sink(this_sink());
         let load = started.elapsed();
+        self.install(manifest, image, Some(library), build, load)
+    }
 
+    /// The reload transaction proper, for the code of `manifest`, whose pointers stay valid
+    /// while `image` is held (and `library`, when it is a loaded one).
+    fn install(
+        &mut self,
+        manifest: &'static Manifest,
+        image: ImageRef,
+        library: Option<LoadedLibrary>,
+        build: Option<Duration>,
+        load: Duration,
+    ) -> Result<ReloadReport, ReloadError> {
         let started = Instant::now();
         let catalog = Catalog::from_image(manifest.types().iter().copied(), image.clone())?;
         let plan = self.state.plan(&catalog)?;
@@ -208,13 +269,15 @@ impl Host {
         let from_version = self.version;
         self.version += 1;
         let report = self.slots.commit(self.version, slot_plan);
-        library.image().set_version(self.version);
+        if let Some(library) = &library {
+            library.image().set_version(self.version);
+        }
         // Release the old version: the state no longer refers to it (old values dropped, kept
         // ones moved to the new types), nor do the slots; the plan, catalog and library were
         // the last holders, unless a handle resolved against it is still held.
         drop(plan);
         let old_catalog = core::mem::replace(&mut self.catalog, catalog);
-        let old_library = self.library.replace(library);
+        let old_library = core::mem::replace(&mut self.library, library);
         drop(old_catalog);
         drop(old_library);
         let migrate = started.elapsed();
@@ -248,12 +311,18 @@ impl Host {
         &mut self,
         progress: &mut dyn FnMut(BuildEvent),
     ) -> Result<String, ReloadError> {
+        if self.linked {
+            return Err(ReloadError::Linked);
+        }
         let output = self.builder.build_with(progress)?;
         self.preview_from(&output.dylib)
     }
 
     /// [`Host::preview`] of an already built library.
     pub fn preview_from(&mut self, dylib: &Path) -> Result<String, ReloadError> {
+        if self.linked {
+            return Err(ReloadError::Linked);
+        }
         let library = self.loader.load(dylib)?;
         let manifest = library.manifest_static();
         manifest.set_drop_sink(this_sink());

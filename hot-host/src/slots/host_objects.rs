@@ -3,18 +3,20 @@
 //! it holds. What this file holds:
 //! - the [`HotSig`] impls of the function types with reference parameters
 //!   (`fn(&mut Canvas)`, `fn(&Canvas, u32) -> u64`, which are higher-ranked:
-//!   `for<'a> fn(&'a mut Canvas)`), beside `typed.rs`'s value-only ones;
+//!   `for<'a> fn(&'a mut Canvas)`), beside `sig.rs`'s value-only ones;
 //! - the identity check at resolve ([`mismatch`]): the plugin's [`HostType`] of each such
 //!   parameter (name, size, align; trait name for trait objects) must be the caller's;
 //! - the check at reload ([`changed_host_types`]): a new build whose host object type has
 //!   another layout than the running one's is refused, naming the type, because the host
 //!   binary keeps its own definition.
 
+use std::sync::atomic::AtomicPtr;
+
 use coo_runtime::plugin::{
     ErasedFn, FnDesc, ForeignString, HostObject, HostType, ParamDesc, ValueKind,
 };
 
-use super::typed::{HotSig, TypedValue, sealed};
+use super::sig::{HotSig, TypedValue, sealed};
 use super::{CallErrorKind, FnRef};
 
 /// Why a typed handle cannot be resolved because of a host object parameter: the first
@@ -109,7 +111,7 @@ pub(crate) fn changed_host_types(
 macro_rules! host_sig {
     // All parameters read: the impl.
     (@impl [$($l:lifetime)*] [$($g:tt)*] [$($f:ty,)*] [$($a:ty,)*] [$($k:expr,)*] [$($n:ident)*];) => {
-        // Coherence sees `fn(A)` (`typed.rs`) and `for<'a> fn(&'a T)` as overlapping but for
+        // Coherence sees `fn(A)` (`sig.rs`) and `for<'a> fn(&'a T)` as overlapping but for
         // the leak check (rust-lang/rust#56105); they are distinct types, and `A: TypedValue`
         // is never a reference.
         #[allow(coherence_leak_check)]
@@ -127,11 +129,10 @@ macro_rules! host_sig {
             #[allow(non_snake_case)]
             unsafe fn call_direct<'x>(
                 entry: ErasedFn,
-                resources: *const *mut u8,
+                resources: *const AtomicPtr<u8>,
                 args: Self::Args<'x>,
-                ret: *mut u8,
                 panic: *mut ForeignString,
-            ) -> bool {
+            ) -> Option<R> {
                 // SAFETY: the caller's contract: `entry` has this very type, erased. A host
                 // object parameter is the reference itself (thin, or fat for a trait object),
                 // whatever its lifetime, to a type of the identity `params` gave at resolve
@@ -141,12 +142,12 @@ macro_rules! host_sig {
                 let entry = unsafe {
                     core::mem::transmute::<
                         ErasedFn,
-                        unsafe fn(*const *mut u8, $($a,)* *mut u8, *mut ForeignString) -> bool,
+                        unsafe fn(*const AtomicPtr<u8>, $($a,)* *mut ForeignString) -> Option<R>,
                     >(entry)
                 };
                 let ($($n,)*) = args;
                 // SAFETY: the caller's contract.
-                unsafe { entry(resources, $($n,)* ret, panic) }
+                unsafe { entry(resources, $($n,)* panic) }
             }
         }
     };
@@ -175,7 +176,7 @@ macro_rules! host_sig {
 }
 
 // Every mix of values and host objects (`&T`, `&mut T`) with up to four parameters, at least one
-// a host object (`typed.rs` has the value-only ones).
+// a host object (`sig.rs` has the value-only ones).
 host_sig! {
     (R 'a A) (M 'a A)
     (V A, R 'b B) (V A, M 'b B) (R 'a A, V B) (R 'a A, R 'b B) (R 'a A, M 'b B) (M 'a A, V B)

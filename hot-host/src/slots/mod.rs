@@ -12,9 +12,10 @@
 //! its code takes and returns by value exactly the layouts its handles were resolved with.
 //!
 //! Beside the shim, whose arguments go through an array of pointers, a slot holds the function's
-//! *direct entry* (arguments as they are, in registers), which typed handles ([`HotFn`]) call;
-//! a buried slot holds null there, so for them too one atomic load tells whether the function
-//! is still there.
+//! *direct entry* (arguments and return value as they are, in registers), which typed handles
+//! ([`HotFn`]) call; a buried slot holds null there, so for them too one atomic load tells
+//! whether the function is still there. A typed handle keeps that entry for one epoch of its
+//! host (see [`typed`]): a reload, which alone changes slots, always starts a new epoch.
 //!
 //! # Keeping code mapped
 //!
@@ -34,7 +35,9 @@
 //! |---|---|
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
-//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating |
+//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating, through a per-epoch cache |
+//! | `sig.rs` | the Rust function types a [`HotFn`] is resolved with ([`HotSig`], [`TypedValue`]) and how their calls reach a direct entry |
+//! | [`release`] | the release switch: [`hot_fns!`](crate::hot_fns) declares the functions a program calls, through typed handles or, with the `static` feature, directly ([`release::LinkedFn`]) |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `host_objects.rs` | host objects (`#[host]` parameters): typed handles' reference signatures, the identity checks at resolve and reload |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
@@ -42,6 +45,8 @@
 pub(crate) mod call;
 pub(crate) mod host_objects;
 pub(crate) mod plan;
+pub mod release;
+mod sig;
 pub mod typed;
 mod value;
 
@@ -127,6 +132,12 @@ pub enum CallErrorKind {
     /// `call_shared` of a function that shares a resource whose type is not `Sync`.
     NotSync {
         ty: String,
+    },
+    /// Declared by [`hot_fns!`](crate::hot_fns) for the other mode than the host's: the crate's
+    /// `static` feature and hot-host's are not both on or both off.
+    WrongMode {
+        /// Whether the host runs the plugin linked into the binary ([`crate::Host::linked`]).
+        host_linked: bool,
     },
     /// Resolved as a typed handle whose host object parameter `param` is of another type than
     /// the plugin's, or of the same name with another layout (see
@@ -223,6 +234,14 @@ impl fmt::Display for CallError {
             CallErrorKind::NotSync { ty } => write!(
                 f,
                 "`{name}` shares the resource `{ty}`, which is not `Sync`; call it with `call` and `&mut Host`, not `call_shared`"
+            ),
+            CallErrorKind::WrongMode { host_linked: true } => write!(
+                f,
+                "`{name}` is declared to be called through a typed handle (your crate's `static` feature is off), but the host runs the plugin linked into this binary (hot-host's `static` feature is on); turn both on or both off: write `static = [\"dep:<plugin>\", \"hot-host/static\"]` in your crate's `[features]`"
+            ),
+            CallErrorKind::WrongMode { host_linked: false } => write!(
+                f,
+                "`{name}` is declared to be called statically (your crate's `static` feature is on), but the host loaded the plugin as a library (hot-host's `static` feature is off); add \"hot-host/static\" to your crate's `static` feature"
             ),
             CallErrorKind::HostType {
                 param,

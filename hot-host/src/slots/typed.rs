@@ -21,17 +21,24 @@
 //!
 //! # What a call costs
 //!
-//! [`HotFn::call`] (with `&mut Host`) and [`HotFn::call_shared`] (with `&Host`) compare the
-//! host's id with the handle's, load the slot's *direct entry* once (null once the slot is
-//! buried, so this one load also tells whether the function is still there) and call it with
-//! the arguments as they are, in registers ([`coo_runtime::plugin::ErasedFn`]: not the shim,
-//! whose arguments go through an array of pointers): no allocation, no lock, no lookup, no
-//! hashing. Panics are caught inside the plugin, as for every call.
-//! A function with resource parameters reads their addresses from a per-handle cache, valid
-//! for one *epoch* of the host's state: every `&mut` access to the state (a call through
-//! [`crate::Host::call`], [`crate::Host::state_mut`], a reload) starts a new epoch, and the
-//! first call after it looks the resources up again (by name, checking that each is of the
-//! type the live code takes).
+//! A handle caches what a call needs, for one *epoch* of its host: the slot's *direct entry*
+//! (the function called with the arguments as they are, in registers, and returning its value
+//! in registers: [`coo_runtime::plugin::ErasedFn`], not the shim, whose arguments go through
+//! an array of pointers) and the address of each resource parameter. Every change of the
+//! host's state or slots (a reload, a call through [`crate::Host::call`],
+//! [`crate::Host::state_mut`]) starts a new epoch, a number no host of the process used before.
+//! So [`HotFn::call`] (with `&mut Host`) and [`HotFn::call_shared`] (with `&Host`) compare the
+//! host's epoch with the cached one and, when they are equal, call the cached entry at once:
+//! one comparison, one load, one indirect call, one test of the result. Equal epochs also prove
+//! that the host is the handle's own (an epoch is never another host's), that the function is
+//! still there (a burial happens in a reload, which starts an epoch) and that its code is still
+//! mapped (the slot holds its image's guard until a reload). The first call in a new epoch
+//! checks all of that (cold code): the host's id, whether the slot was buried (its direct entry
+//! is then null: [`CallErrorKind::Removed`], [`CallErrorKind::SignatureChanged`]), and looks
+//! the resources up (by name, checking that each is of the type the live code takes). No
+//! allocation, no lock, no lookup and no hashing on the way; panics are caught inside the
+//! plugin, as for every call. [`HotFn::call_raw`] skips the epoch and lets the caller bind the
+//! resources: one atomic load of the slot's direct entry, its null test and the call.
 //!
 //! # Threads
 //!
@@ -40,8 +47,8 @@
 //! [`HotFn::call_shared`] takes no lock. It refuses functions that borrow a resource mutably
 //! ([`CallErrorKind::Exclusive`]) or share one whose type is not `Sync` in the plugin's build
 //! ([`CallErrorKind::NotSync`]): a plugin's code may rely on Rust's rules, no more. A handle is
-//! `Send` and `Sync` and cheap to clone (clones share the resource cache, whose updates are
-//! atomic). A handle belongs to the host that resolved it: called with another host it
+//! `Send` and `Sync` and cheap to clone (a clone starts with an empty cache; a cache's updates
+//! are atomic, and threads sharing the host all find the same values). A handle belongs to the host that resolved it: called with another host it
 //! returns [`CallErrorKind::OtherHost`] (that host's borrow would not keep this one's code mapped).
 
 use std::fmt;
@@ -50,160 +57,11 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use coo_runtime::plugin::{ErasedFn, ForeignString, HotValue, ValueKind};
-use coo_runtime::{State, TypeDesc};
+use coo_runtime::TypeDesc;
+use coo_runtime::plugin::{ErasedFn, ForeignString, ValueKind};
 
+pub use super::sig::{HotSig, MAX_PARAMS, TypedValue};
 use super::{CallError, CallErrorKind, FnRef, Slot, failure};
-
-/// The most parameters (resources included) a function called through a [`HotFn`] may have.
-pub const MAX_PARAMS: usize = 8;
-
-pub(super) mod sealed {
-    pub trait Sealed {}
-}
-
-/// What a [`HotFn`] passes and returns: the primitives (and `()` for returns), which cross as
-/// they are.
-#[diagnostic::on_unimplemented(
-    message = "a typed handle cannot pass or return a `{Self}`",
-    label = "not a primitive",
-    note = "a typed handle passes and returns primitives (and `()`), and passes host objects as `&T` or `&mut T`; do not write resource parameters (the plugin's `CooType`s): the call binds them itself",
-    note = "strings and `CooType` values go through `Host::call`"
-)]
-pub trait TypedValue: Copy + Send + Sync + 'static + sealed::Sealed {
-    #[doc(hidden)]
-    const KIND: ValueKind;
-}
-
-macro_rules! typed_values {
-    ($($t:ty),*) => {$(
-        impl sealed::Sealed for $t {}
-        impl TypedValue for $t {
-            const KIND: ValueKind = <$t as HotValue>::KIND;
-        }
-    )*};
-}
-
-typed_values!(
-    (),
-    bool,
-    char,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    f32,
-    f64
-);
-
-/// A Rust function type a [`HotFn`] can be resolved with: `fn(A, ..) -> R` with up to six
-/// [`TypedValue`] parameters and a [`TypedValue`] return, or up to four parameters of which some
-/// are host objects, `&T` / `&mut T` of a [`coo_runtime::plugin::HostObject`] (the impls are in
-/// `host_objects.rs`): `fn(&mut Canvas)`, `fn(&(dyn Shape + 'static), u32) -> u64`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a function type a typed handle can call",
-    label = "a typed handle cannot be resolved with this type",
-    note = "a typed handle's type is `fn(A, ..) -> R` with up to six primitive parameters (or up to four, some of them host objects `&T`/`&mut T`) and a primitive or `()` return: write only the arguments the caller passes (resources are bound by the call)",
-    note = "strings and `CooType` values go through `Host::call`"
-)]
-pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
-    /// The arguments of a call, as a tuple: `(u64, u64)`, `(u64,)`, `()`, `(&'a mut Canvas,)`.
-    type Args<'a>;
-    /// What a call returns.
-    type Ret: TypedValue;
-
-    /// The kinds of the parameters, in order.
-    #[doc(hidden)]
-    fn params() -> Vec<ValueKind>;
-
-    /// Calls a direct entry of this type (see [`ErasedFn`]).
-    ///
-    /// # Safety
-    /// `entry` is the direct entry of a function whose value parameters and return are `Self`'s
-    /// and whose code stays mapped during the call; `ErasedFn`'s contract for the rest.
-    #[doc(hidden)]
-    unsafe fn call_direct(
-        entry: ErasedFn,
-        resources: *const *mut u8,
-        args: Self::Args<'_>,
-        ret: *mut u8,
-        panic: *mut ForeignString,
-    ) -> bool;
-
-    /// The type as text: `fn(u64, u32) -> u64`.
-    fn text() -> String {
-        let params: Vec<String> = Self::params().iter().map(ValueKind::text).collect();
-        match <Self::Ret as TypedValue>::KIND {
-            ValueKind::Unit => format!("fn({})", params.join(", ")),
-            ret => format!("fn({}) -> {}", params.join(", "), ret.text()),
-        }
-    }
-}
-
-macro_rules! hot_sigs {
-    ($(($($a:ident),*)),*) => {$(
-        // See `host_objects.rs` for the reference signatures these do not overlap with.
-        #[allow(coherence_leak_check)]
-        impl<$($a: TypedValue,)* R: TypedValue> sealed::Sealed for fn($($a),*) -> R {}
-        #[allow(coherence_leak_check)]
-        impl<$($a: TypedValue,)* R: TypedValue> HotSig for fn($($a),*) -> R {
-            type Args<'a> = ($($a,)*);
-            type Ret = R;
-
-            fn params() -> Vec<ValueKind> {
-                vec![$(<$a as TypedValue>::KIND),*]
-            }
-
-            #[inline(always)]
-            #[allow(non_snake_case)]
-            unsafe fn call_direct(
-                entry: ErasedFn,
-                resources: *const *mut u8,
-                args: Self::Args<'_>,
-                ret: *mut u8,
-                panic: *mut ForeignString,
-            ) -> bool {
-                // SAFETY: the caller's contract: `entry` has this very type, erased.
-                let entry = unsafe {
-                    core::mem::transmute::<
-                        ErasedFn,
-                        unsafe fn(*const *mut u8, $($a,)* *mut u8, *mut ForeignString) -> bool,
-                    >(entry)
-                };
-                let ($($a,)*) = args;
-                // SAFETY: the caller's contract.
-                unsafe { entry(resources, $($a,)* ret, panic) }
-            }
-        }
-    )*};
-}
-
-hot_sigs!(
-    (),
-    (A1),
-    (A1, A2),
-    (A1, A2, A3),
-    (A1, A2, A3, A4),
-    (A1, A2, A3, A4, A5),
-    (A1, A2, A3, A4, A5, A6)
-);
-
-/// Where the shim's pointer for one parameter comes from.
-#[derive(Debug, Clone, Copy)]
-enum Place {
-    /// The next argument of the call.
-    Arg,
-    /// The resource at this index of [`Typed::bound`].
-    Resource(usize),
-}
 
 /// A resource parameter: its type's stable name, and whether it is borrowed mutably.
 #[derive(Debug)]
@@ -212,34 +70,58 @@ struct ResourceParam {
     mutable: bool,
 }
 
-/// What a handle knows beyond its slot, shared by its clones.
+/// What a handle knows beyond its slot and cache, shared by its clones; read on the slow path
+/// only.
 struct Typed {
     /// The function as resolved, with its image's guard.
     resolved: FnRef,
     path: Arc<str>,
-    places: Box<[Place]>,
-    /// How many of the parameters are resources.
-    resources: usize,
+    /// The id of the host that resolved it.
+    host: u64,
+    /// The index of each resource parameter among all parameters, in order.
+    resources: Box<[usize]>,
     /// The type of a `&mut` resource parameter, if any: such a function needs `&mut Host`.
     exclusive: Option<&'static str>,
     /// The type of a `&T` parameter that is not `Sync`, if any (see [`FnDesc::refs_sync`]).
     ///
     /// [`FnDesc::refs_sync`]: coo_runtime::plugin::FnDesc::refs_sync
     not_sync: Option<&'static str>,
-    /// The epoch of the host's state that `bound` was looked up in (0: never).
+}
+
+/// What a call needs, valid in one epoch of the handle's host (see the [module docs]). Written
+/// only on the slow path, after the host's id was checked, with the values of that epoch; read
+/// after an `Acquire` load of an epoch, which a `Release` store publishes last.
+///
+/// [module docs]: crate::slots::typed
+struct Cache {
+    /// The epoch in which `direct` and `bound` were found for calls with `&mut Host`; 0: none.
     epoch: AtomicU64,
-    /// The address of each resource parameter (`Place::Resource(i)`), in the state of `epoch`.
+    /// The same for calls with `&Host`: never set for a function `call_shared` refuses.
+    shared_epoch: AtomicU64,
+    /// The slot's direct entry in that epoch (never null once an epoch is set).
+    direct: AtomicPtr<()>,
+    /// The address of each resource parameter's live resource in that epoch, in order (the
+    /// direct entry reads them from here).
     bound: [AtomicPtr<u8>; MAX_PARAMS],
+}
+
+impl Cache {
+    fn empty() -> Cache {
+        Cache {
+            epoch: AtomicU64::new(0),
+            shared_epoch: AtomicU64::new(0),
+            direct: AtomicPtr::new(core::ptr::null_mut()),
+            bound: Default::default(),
+        }
+    }
 }
 
 /// A hot function resolved with the Rust function type `F` (see the [module docs](crate::slots::typed)).
 /// Calls follow reloads, and fail with [`CallErrorKind::Removed`] or
 /// [`CallErrorKind::SignatureChanged`] once the function is gone or has another signature.
 pub struct HotFn<F: HotSig> {
+    cache: Cache,
     slot: Arc<Slot>,
-    host: u64,
-    /// Whether the function has resource parameters (kept here: a call reads it first).
-    binds: bool,
     typed: Arc<Typed>,
     _f: PhantomData<F>,
 }
@@ -247,9 +129,8 @@ pub struct HotFn<F: HotSig> {
 impl<F: HotSig> Clone for HotFn<F> {
     fn clone(&self) -> Self {
         HotFn {
+            cache: Cache::empty(),
             slot: self.slot.clone(),
-            host: self.host,
-            binds: self.binds,
             typed: self.typed.clone(),
             _f: PhantomData,
         }
@@ -263,6 +144,30 @@ impl<F: HotSig> fmt::Debug for HotFn<F> {
             .field("type", &F::text())
             .field("signature", &self.typed.resolved.signature())
             .finish()
+    }
+}
+
+/// How the host is borrowed for a call: exclusively (`call`) or shared (`call_shared`).
+enum Borrow<'h> {
+    Exclusive(&'h mut crate::Host),
+    Shared(&'h crate::Host),
+}
+
+impl Borrow<'_> {
+    /// The address of the live resource named `ty`, and the address of its type's descriptor
+    /// (to compare only: the descriptor is the state's, borrowed no longer than this call). The
+    /// address of an exclusive borrow may be written through; a shared one only read.
+    fn resource(&mut self, ty: &str) -> Option<(*mut u8, *const TypeDesc)> {
+        match self {
+            Borrow::Exclusive(host) => {
+                let resource = host.state_for_calls().resource_mut(ty)?;
+                Some((resource.as_mut_ptr(), resource.desc()))
+            }
+            Borrow::Shared(host) => {
+                let resource = host.state().resource(ty)?;
+                Some((resource.as_ptr().cast_mut(), resource.desc()))
+            }
+        }
     }
 }
 
@@ -284,10 +189,10 @@ impl<F: HotSig> HotFn<F> {
                 },
             )
         };
-        let mut places = Vec::new();
+        let mut indices = Vec::new();
         let mut resources = Vec::<ResourceParam>::new();
         let mut args = Vec::new();
-        for param in resolved.params {
+        for (index, param) in resolved.params.iter().enumerate() {
             match param.kind {
                 ValueKind::Ref(ty) | ValueKind::RefMut(ty) => {
                     let mutable = matches!(param.kind, ValueKind::RefMut(_));
@@ -301,20 +206,17 @@ impl<F: HotSig> HotFn<F> {
                             CallErrorKind::Aliased { ty: ty.to_owned() },
                         ));
                     }
-                    places.push(Place::Resource(resources.len()));
+                    indices.push(index);
                     resources.push(ResourceParam { ty, mutable });
                 }
-                ValueKind::Prim(_) | ValueKind::Host { .. } => {
-                    places.push(Place::Arg);
-                    args.push(param.kind);
-                }
+                ValueKind::Prim(_) | ValueKind::Host { .. } => args.push(param.kind),
                 ValueKind::Unit | ValueKind::String | ValueKind::Str | ValueKind::Value(_) => {
                     return Err(untyped());
                 }
             }
         }
         if !matches!(resolved.ret, ValueKind::Unit | ValueKind::Prim(_))
-            || places.len() > MAX_PARAMS
+            || resolved.params.len() > MAX_PARAMS
         {
             return Err(untyped());
         }
@@ -348,18 +250,15 @@ impl<F: HotSig> HotFn<F> {
             resources.iter().find(|r| !r.mutable).map(|r| r.ty)
         };
         Ok(HotFn {
+            cache: Cache::empty(),
             slot,
-            host,
-            binds: !resources.is_empty(),
             typed: Arc::new(Typed {
                 resolved,
                 path: path.into(),
-                places: places.into(),
-                resources: resources.len(),
+                host,
+                resources: indices.into(),
                 exclusive,
                 not_sync,
-                epoch: AtomicU64::new(0),
-                bound: Default::default(),
             }),
             _f: PhantomData,
         })
@@ -379,103 +278,178 @@ impl<F: HotSig> HotFn<F> {
     /// resources. A panic inside the plugin is [`CallErrorKind::Panicked`].
     #[inline]
     pub fn call(&self, host: &mut crate::Host, args: F::Args<'_>) -> Result<F::Ret, CallError> {
-        let (id, epoch) = (host.id(), host.epoch());
-        // SAFETY: `&mut Host`: no reload runs and nothing else borrows the state during the
-        // call; `Exclusive` is the state of that very host (checked against `id` first).
-        unsafe { self.call_in(id, epoch, Exclusive(host.state_for_calls()), args) }
+        if self.cache.epoch.load(Ordering::Acquire) != host.epoch()
+            && let Err(e) = self.renew(Borrow::Exclusive(host))
+        {
+            return Err(*e);
+        }
+        // SAFETY: the cache holds this epoch's values, checked by `renew` (now or earlier in
+        // this epoch) for this very host, which `&mut Host` keeps from reloading or changing
+        // its state during the call (either would start a new epoch) and whose resources
+        // nothing else borrows meanwhile.
+        unsafe { self.call_cached(args) }
     }
 
     /// Calls the function while the host is only borrowed, so from several threads at once.
-    /// Refused ([`CallErrorKind::Exclusive`], [`CallErrorKind::NotSync`]) for a function that borrows a
-    /// resource mutably or shares one whose type is not `Sync`.
+    /// Refused ([`CallErrorKind::Exclusive`], [`CallErrorKind::NotSync`]) for a function that
+    /// borrows a resource mutably or shares one whose type is not `Sync`.
     #[inline]
     pub fn call_shared(&self, host: &crate::Host, args: F::Args<'_>) -> Result<F::Ret, CallError> {
-        if self.binds {
-            if let Some(ty) = self.typed.exclusive {
-                return Err(CallError::of(
-                    self.path().to_owned(),
-                    CallErrorKind::Exclusive { ty: ty.to_owned() },
-                ));
-            }
-            if let Some(ty) = self.typed.not_sync {
-                return Err(CallError::of(
-                    self.path().to_owned(),
-                    CallErrorKind::NotSync { ty: ty.to_owned() },
-                ));
-            }
+        if self.cache.shared_epoch.load(Ordering::Acquire) != host.epoch()
+            && let Err(e) = self.renew(Borrow::Shared(host))
+        {
+            return Err(*e);
         }
-        // SAFETY: `&Host`: no reload runs and the state is not changed during the call (every
-        // change needs `&mut Host`); the function borrows no resource mutably (checked above),
-        // and shares only resources of `Sync` types, so calls on other threads that share them
-        // too are sound.
-        unsafe { self.call_in(host.id(), host.epoch(), Shared(host.state()), args) }
+        // SAFETY: the cache holds this epoch's values for shared calls, which `renew` stores
+        // only for this very host and for a function that borrows no resource mutably and
+        // shares only resources of `Sync` types; `&Host` keeps the host from reloading or
+        // changing its state during the call (both need `&mut Host`), so calls on other
+        // threads that share the same resources are sound.
+        unsafe { self.call_cached(args) }
     }
 
+    /// Calls the function's current code with `args` and the resources at `resources`, without
+    /// the handle's cache or any check of the host: one atomic load of the slot's direct entry,
+    /// its null test (the slot was buried: [`CallErrorKind::Removed`],
+    /// [`CallErrorKind::SignatureChanged`], and `resources` is not read) and the call.
+    ///
     /// # Safety
-    /// If `host` is this handle's host, no reload of it runs during the call and `state` is its
-    /// state, in epoch `epoch`, not changed during the call; an `Exclusive` state is borrowed by
-    /// nothing else, and a `Shared` one is only used for functions without `&mut` resources.
-    #[inline(always)]
-    unsafe fn call_in(
+    /// No reload of the host that resolved the handle runs during the call. `resources` points
+    /// to one pointer per resource parameter (`&T`/`&mut T`) of the live code, in order, each
+    /// the address of the live resource of that type in that host's current state (fetched
+    /// after the last reload: a resource moves when its layout changes), and Rust's rules hold
+    /// for them during the call: a `&mut` one is referenced by nothing else, a shared one is
+    /// not changed meanwhile, and one whose type is not `Sync` is not used on another thread.
+    /// It may be dangling for a function without resource parameters.
+    #[inline]
+    pub unsafe fn call_raw(
         &self,
-        host: u64,
-        epoch: u64,
-        state: impl Resources,
+        resources: *const *mut u8,
         args: F::Args<'_>,
     ) -> Result<F::Ret, CallError> {
-        if host != self.host {
-            return Err(self.other_host());
+        let direct = self.slot.direct.load(Ordering::Acquire);
+        if direct.is_null() {
+            // Buried: removed, or its signature changed.
+            return Err(*self.buried());
+        }
+        // SAFETY: the slot only ever holds null or the `direct` of a `FnDesc`, an `ErasedFn`.
+        let direct = unsafe { core::mem::transmute::<*mut (), ErasedFn>(direct) };
+        let mut panic = MaybeUninit::<ForeignString>::uninit();
+        // SAFETY: the entry's code is mapped: it is stored in the slot with its image's guard,
+        // changed only by a reload, and none runs (the caller's contract). A live slot's code
+        // has the signature the handle was checked against at resolve (a change buries the
+        // slot), so its value parameters and return are `F`'s; the resources are the caller's
+        // contract (an `AtomicPtr<u8>` has the layout of a `*mut u8`, and nothing writes them
+        // during the call).
+        match unsafe { F::call_direct(direct, resources.cast(), args, panic.as_mut_ptr()) } {
+            Some(value) => Ok(value),
+            None => Err(*self.panicked(panic)),
+        }
+    }
+
+    /// Calls the cached direct entry with the cached resources.
+    ///
+    /// # Safety
+    /// The cache holds the values of the host's current epoch, found by `renew` for the kind of
+    /// borrow the caller holds of that host, which lasts for the call.
+    #[inline(always)]
+    unsafe fn call_cached(&self, args: F::Args<'_>) -> Result<F::Ret, CallError> {
+        // Stored before the epoch the caller `Acquire`d, by `renew` on this or another thread.
+        let direct = self.cache.direct.load(Ordering::Relaxed);
+        // SAFETY: `renew` stores only the non-null `direct` of a live slot, an `ErasedFn`.
+        let direct = unsafe { core::mem::transmute::<*mut (), ErasedFn>(direct) };
+        let mut panic = MaybeUninit::<ForeignString>::uninit();
+        // SAFETY: the entry's code is mapped: in this epoch the slot still holds it with its
+        // image's guard (only a reload changes the slot, and it starts a new epoch), and the
+        // caller's borrow keeps a reload from running. A live slot's code has the signature the
+        // handle was checked against at resolve (a change buries the slot), so its value
+        // parameters and return are `F`'s. `bound` holds one pointer per resource parameter,
+        // each to the live resource of the type the live code takes (checked by `renew` in this
+        // epoch, in which no resource moved), mutable ones not aliased by another parameter
+        // (checked at resolve) nor by anything else (the caller's borrow).
+        match unsafe { F::call_direct(direct, self.cache.bound.as_ptr(), args, panic.as_mut_ptr()) }
+        {
+            Some(value) => Ok(value),
+            None => Err(*self.panicked(panic)),
+        }
+    }
+
+    /// The first call in an epoch: checks the host, the slot and (for `call_shared`) the
+    /// function, and fills the cache for that epoch.
+    #[cold]
+    #[inline(never)]
+    fn renew(&self, host: Borrow<'_>) -> Result<(), Box<CallError>> {
+        self.renew_in(host).map_err(Box::new)
+    }
+
+    /// [`HotFn::renew`], its error not yet boxed.
+    fn renew_in(&self, mut host: Borrow<'_>) -> Result<(), CallError> {
+        let t = &*self.typed;
+        let shared = matches!(host, Borrow::Shared(_));
+        if shared {
+            if let Some(ty) = t.exclusive {
+                return Err(self.error(CallErrorKind::Exclusive { ty: ty.to_owned() }));
+            }
+            if let Some(ty) = t.not_sync {
+                return Err(self.error(CallErrorKind::NotSync { ty: ty.to_owned() }));
+            }
+        }
+        let (id, epoch) = match &host {
+            Borrow::Exclusive(h) => (h.id(), h.epoch()),
+            Borrow::Shared(h) => (h.id(), h.epoch()),
+        };
+        if id != t.host {
+            // That host's borrow would not keep this one's code mapped.
+            return Err(self.error(CallErrorKind::OtherHost));
         }
         let direct = self.slot.direct.load(Ordering::Acquire);
         if direct.is_null() {
             // Buried: removed, or its signature changed.
             return Err(self.failure());
         }
-        // SAFETY: the slot only ever holds null or the `direct` of a `FnDesc`, an `ErasedFn`.
-        let direct = unsafe { core::mem::transmute::<*mut (), ErasedFn>(direct) };
-        let mut ret = MaybeUninit::<F::Ret>::uninit();
-        let mut panic = MaybeUninit::<ForeignString>::uninit();
-        let ret_ptr = ret.as_mut_ptr().cast::<u8>();
-        let ok = if !self.binds {
-            // SAFETY: the entry's code is mapped: it is stored in the slot with its image's
-            // guard, changed only by a reload, and none runs (the caller's contract). A live
-            // slot's code has the signature the handle was checked against at resolve (a
-            // change buries the slot), so its value parameters and return are `F`'s; it has no
-            // resource parameters; `ret` has room for the return value.
-            unsafe { F::call_direct(direct, core::ptr::null(), args, ret_ptr, panic.as_mut_ptr()) }
-        } else {
-            let t = &*self.typed;
-            if t.epoch.load(Ordering::Acquire) != epoch {
-                // SAFETY: the caller's contract; the slot is live (its entry is not null).
-                unsafe { self.look_up(epoch, state) }?;
+        if !t.resources.is_empty() {
+            let live = self
+                .slot
+                .desc()
+                .expect("a slot whose direct entry is not null is live");
+            for (bound, &index) in self.cache.bound.iter().zip(&t.resources) {
+                let param = &live.params[index];
+                let (ValueKind::Ref(ty) | ValueKind::RefMut(ty)) = param.kind else {
+                    unreachable!("a live slot keeps the signature it was resolved with")
+                };
+                let want = ty();
+                let (ptr, desc) = host.resource(want.name).ok_or_else(|| {
+                    self.error(CallErrorKind::NoResource {
+                        ty: want.name.to_owned(),
+                    })
+                })?;
+                if !core::ptr::eq(desc, want) {
+                    return Err(self.error(CallErrorKind::BadArg {
+                        param: param.name.to_owned(),
+                        message: format!(
+                            "the live `{}` is not of this version of the type",
+                            want.name
+                        ),
+                    }));
+                }
+                bound.store(ptr, Ordering::Relaxed);
             }
-            let mut resources = [core::ptr::null_mut::<u8>(); MAX_PARAMS];
-            for (ptr, bound) in resources.iter_mut().zip(&t.bound[..t.resources]) {
-                // Stored for this epoch: by `look_up` above, or by a call on another thread,
-                // before its `Release` store of the epoch we `Acquire`d.
-                *ptr = bound.load(Ordering::Relaxed);
-            }
-            // SAFETY: as above, with one pointer per resource parameter, each to the live
-            // resource of the type the live code takes (checked when it was looked up, in
-            // this epoch of the state), mutable ones not aliased by any other parameter
-            // (checked at resolve) nor by anything else (`Exclusive`: `&mut Host`).
-            unsafe {
-                F::call_direct(
-                    direct,
-                    resources.as_ptr(),
-                    args,
-                    ret_ptr,
-                    panic.as_mut_ptr(),
-                )
-            }
-        };
-        if ok {
-            // SAFETY: the shim returned `true`, so it wrote the return value.
-            Ok(unsafe { ret.assume_init() })
-        } else {
-            let t = &self.typed;
-            Err(failure(&self.slot, &t.path, &t.resolved, Some(panic)))
         }
+        self.cache.direct.store(direct, Ordering::Relaxed);
+        // Shared calls only read the resources, and exclusive ones of a function that
+        // `call_shared` accepts read them too: one look-up serves both kinds.
+        let shareable = t.exclusive.is_none() && t.not_sync.is_none();
+        if shareable || !shared {
+            self.cache.epoch.store(epoch, Ordering::Release);
+        }
+        if shareable {
+            self.cache.shared_epoch.store(epoch, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn error(&self, kind: CallErrorKind) -> CallError {
+        CallError::of(self.path().to_owned(), kind)
     }
 
     /// The error of a buried slot.
@@ -485,78 +459,25 @@ impl<F: HotSig> HotFn<F> {
         failure(&self.slot, &t.path, &t.resolved, None)
     }
 
-    /// Looks each resource up in `state` and stores its address for `epoch`.
+    /// [`HotFn::failure`], boxed for the call path (see [`HotFn::panicked`]).
+    #[cold]
+    #[inline(never)]
+    fn buried(&self) -> Box<CallError> {
+        Box::new(self.failure())
+    }
+
+    /// The error of a call that panicked: the direct entry wrote the message to `panic`.
     ///
-    /// # Safety
-    /// The slot is live, and `state` is the host's state in epoch `epoch`, not changed during
-    /// the call this lookup is for.
+    /// Boxed, like every error of the call path: a `CallError` returned by a function that is
+    /// not inlined is written to memory, where the inlined call's `Result` would then have to
+    /// live too, and every successful call would store and reload its value and discriminant.
+    /// Moved out of a box, the error's fields reach the `Result` as values.
     #[cold]
-    unsafe fn look_up(&self, epoch: u64, mut state: impl Resources) -> Result<(), CallError> {
-        let t = &self.typed;
-        let live = self
-            .slot
-            .desc()
-            .expect("the caller checked the slot is live");
-        for (param, place) in live.params.iter().zip(&t.places) {
-            let Place::Resource(i) = *place else { continue };
-            let (ValueKind::Ref(ty) | ValueKind::RefMut(ty)) = param.kind else {
-                unreachable!("a live slot keeps the signature it was resolved with")
-            };
-            let want = ty();
-            let (ptr, desc) = state.get(want.name).ok_or_else(|| {
-                CallError::of(
-                    self.path().to_owned(),
-                    CallErrorKind::NoResource {
-                        ty: want.name.to_owned(),
-                    },
-                )
-            })?;
-            if !core::ptr::eq(desc, want) {
-                return Err(CallError::of(
-                    self.path().to_owned(),
-                    CallErrorKind::BadArg {
-                        param: param.name.to_owned(),
-                        message: format!(
-                            "the live `{}` is not of this version of the type",
-                            want.name
-                        ),
-                    },
-                ));
-            }
-            t.bound[i].store(ptr, Ordering::Relaxed);
-        }
-        t.epoch.store(epoch, Ordering::Release);
-        Ok(())
-    }
-
-    #[cold]
-    fn other_host(&self) -> CallError {
-        CallError::of(self.path().to_owned(), CallErrorKind::OtherHost)
-    }
-}
-
-/// The host's state as a call may use it: borrowed exclusively or shared.
-trait Resources {
-    /// The address of the live resource named `ty`, and the address of its type's descriptor
-    /// (to compare only: the descriptor is the state's, borrowed no longer than this call).
-    fn get(&mut self, ty: &str) -> Option<(*mut u8, *const TypeDesc)>;
-}
-
-struct Exclusive<'a>(&'a mut State);
-
-impl Resources for Exclusive<'_> {
-    fn get(&mut self, ty: &str) -> Option<(*mut u8, *const TypeDesc)> {
-        let resource = self.0.resource_mut(ty)?;
-        Some((resource.as_mut_ptr(), resource.desc()))
-    }
-}
-
-struct Shared<'a>(&'a State);
-
-impl Resources for Shared<'_> {
-    /// A read-only address: only functions without `&mut` resources are called through it.
-    fn get(&mut self, ty: &str) -> Option<(*mut u8, *const TypeDesc)> {
-        let resource = self.0.resource(ty)?;
-        Some((resource.as_ptr().cast_mut(), resource.desc()))
+    #[inline(never)]
+    fn panicked(&self, panic: MaybeUninit<ForeignString>) -> Box<CallError> {
+        // SAFETY: the direct entry returned `None`, which it does only after writing the panic
+        // message. The copy is the host's; the plugin frees its own.
+        let message = unsafe { panic.assume_init() }.into_string();
+        Box::new(self.error(CallErrorKind::Panicked { message }))
     }
 }

@@ -31,6 +31,7 @@ use crate::state_io::from_json::VacantSlots;
 use crate::state_io::snapshot::{schema_of, vacant_slots};
 
 mod json;
+mod parse;
 
 /// The state copied out: see the [module documentation](self).
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +51,7 @@ impl Capture {
     pub fn of(state: &State) -> Capture {
         let mut encoder = Encoder {
             out: Vec::new(),
-            plain: HashMap::new(),
+            plain: PlainRuns::default(),
         };
         let mut resources = Vec::new();
         for resource in state.resources() {
@@ -79,17 +80,23 @@ enum Item<'d> {
 }
 
 /// A run of bytes of a plain value: `len` bytes at `offset` from its start.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    offset: usize,
-    len: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub(crate) offset: usize,
+    pub(crate) len: usize,
 }
 
 struct Encoder {
     out: Vec<u8>,
-    /// For each type seen (by descriptor address): its runs when it is plain (a struct whose
-    /// fields are, however nested, numbers, `bool`s, `char`s and arrays of them, in a
-    /// little-endian build where `usize` is 8 bytes), else `None`.
+    plain: PlainRuns,
+}
+
+/// For each type seen (by descriptor address): its runs when it is plain (a struct whose
+/// fields are, however nested, numbers, `bool`s, `char`s and arrays of them, in a
+/// little-endian build where `usize` is 8 bytes), else `None`. The binary snapshot loader
+/// copies the runs back with it.
+#[derive(Default)]
+pub(crate) struct PlainRuns {
     plain: HashMap<usize, Option<Vec<Run>>>,
 }
 
@@ -99,9 +106,9 @@ fn prim_is_plain(prim: Prim) -> bool {
         && (!matches!(prim, Prim::Isize | Prim::Usize) || size_of::<usize>() == 8)
 }
 
-impl Encoder {
+impl PlainRuns {
     /// The runs of a plain shape at `base`, appended to `runs`; `false` if it is not plain.
-    fn shape_runs(&mut self, shape: &Shape, base: usize, runs: &mut Vec<Run>) -> bool {
+    pub(crate) fn shape_runs(&mut self, shape: &Shape, base: usize, runs: &mut Vec<Run>) -> bool {
         match &shape.kind {
             ShapeKind::Prim(prim) if prim_is_plain(*prim) => {
                 push_run(
@@ -138,7 +145,7 @@ impl Encoder {
 
     /// The runs of a plain type, or `None`. Types are plain only through structs and arrays,
     /// which cannot contain themselves, so this ends.
-    fn plain_runs(&mut self, desc: &TypeDesc) -> Option<&[Run]> {
+    pub(crate) fn plain_runs(&mut self, desc: &TypeDesc) -> Option<&[Run]> {
         let key = desc as *const TypeDesc as usize;
         if !self.plain.contains_key(&key) {
             let runs = match &desc.kind {
@@ -155,6 +162,16 @@ impl Encoder {
             self.plain.insert(key, runs);
         }
         self.plain[&key].as_deref()
+    }
+}
+
+impl Encoder {
+    fn plain_runs(&mut self, desc: &TypeDesc) -> Option<&[Run]> {
+        self.plain.plain_runs(desc)
+    }
+
+    fn shape_runs(&mut self, shape: &Shape, base: usize, runs: &mut Vec<Run>) -> bool {
+        self.plain.shape_runs(shape, base, runs)
     }
 
     fn copy_runs(&mut self, runs: &[Run], ptr: *const u8) {

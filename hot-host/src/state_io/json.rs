@@ -87,6 +87,19 @@ impl JsonValue {
         Ok(value)
     }
 
+    /// Parses one JSON value starting at byte `pos` of `text` (after optional whitespace);
+    /// the value and the byte after it.
+    pub(crate) fn parse_at(text: &str, pos: usize) -> Result<(JsonValue, usize), JsonError> {
+        let mut reader = Reader {
+            text,
+            bytes: text.as_bytes(),
+            pos,
+        };
+        reader.whitespace();
+        let value = reader.value()?;
+        Ok((value, reader.pos))
+    }
+
     /// What kind of value this is, with an article, for messages: `a string`, `an array`.
     pub fn kind(&self) -> &'static str {
         match self {

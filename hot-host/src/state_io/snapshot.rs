@@ -75,6 +75,7 @@ use crate::state_io::from_json::list;
 use coo_runtime::descriptors::schema::{Schema, TypeLayout};
 use coo_runtime::{Catalog, FieldView, State, ValueView};
 
+use crate::state_io::binary::Format;
 use crate::state_io::capture::Capture;
 use crate::state_io::from_json::{
     Mode, TypeValueReport, VacantSlots, ValueBuilder, ValueError, build_state,
@@ -125,6 +126,8 @@ pub enum SnapshotError {
     },
     #[error("the snapshot cannot be loaded into the current types: {0}")]
     Value(#[from] ValueError),
+    #[error("{0}")]
+    Binary(#[from] crate::state_io::binary::BinaryError),
 }
 
 /// What loading a snapshot did.
@@ -206,15 +209,18 @@ fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> Str
 }
 
 mod files;
+mod format;
 mod types;
 mod vacant;
+
+pub use format::{FileHead, encode, json_resources, load_bytes, read_head, size_and_time};
 
 pub use files::{SaveError, SnapshotDir, write_replacing};
 pub use types::schema_of;
 pub use vacant::vacant_slots;
 
 use types::saved_types;
-use vacant::parse_vacant;
+pub(crate) use vacant::parse_vacant;
 pub(crate) use vacant::vacant_json;
 
 /// A JSON string, escaped as serde_json does: `"` and `\\`, the short escapes `\\b \\t \\n \\f \\r`,
@@ -250,6 +256,19 @@ pub(crate) fn json_string(out: &mut String, s: &str) {
 /// Loads a snapshot into new values of the types of `catalog` (the current build). See the
 /// [module documentation](self) for the rules. The caller swaps the returned state in.
 pub fn load(text: &str, catalog: &Catalog) -> Result<(State, LoadReport), SnapshotError> {
+    // Saved by the current build: read by its layouts straight into a capture, and built from
+    // it as a binary snapshot is (the same values, faster); anything else by the rules below.
+    let current = |schema: &Schema| crate::state_io::binary::layouts_are_current(schema, catalog);
+    if let Some(capture) = Capture::from_snapshot_json(text, current)
+        && let Some(loaded) = crate::state_io::binary::direct(
+            &capture.schema,
+            &capture.resources,
+            &capture.bytes,
+            catalog,
+        )
+    {
+        return Ok(loaded);
+    }
     let json = JsonValue::parse(text)?;
     if !matches!(json, JsonValue::Object(_)) {
         return Err(SnapshotError::Format(format!(
@@ -413,7 +432,13 @@ pub fn load_for(
     catalog: &Catalog,
     plugin: &PluginId,
 ) -> Result<(State, LoadReport), SnapshotError> {
-    if let Some(saved) = header_of(text)?.plugin
+    // The header from the leading members only (the values are read once, by `load`); when
+    // they cannot be read, the whole text says why.
+    let header = match format::json_head(text.as_bytes()) {
+        Ok(header) => header,
+        Err(_) => header_of(text)?,
+    };
+    if let Some(saved) = header.plugin
         && saved.package != plugin.package
     {
         return Err(SnapshotError::OtherPlugin {

@@ -63,7 +63,7 @@ impl Capture {
 }
 
 /// A field type with its named types resolved to their index in [`Types`].
-enum Ty<'s> {
+pub(super) enum Ty<'s> {
     Prim(Prim),
     String,
     Array(Box<Ty<'s>>, usize),
@@ -84,9 +84,9 @@ enum Ty<'s> {
 }
 
 /// Fields in declaration order: name and type.
-type Fields<'s> = Vec<(&'s str, Ty<'s>)>;
+pub(super) type Fields<'s> = Vec<(&'s str, Ty<'s>)>;
 
-enum TypeShape<'s> {
+pub(super) enum TypeShape<'s> {
     /// A struct; with its members' text when it is flat (named fields, all primitives), so that
     /// the many values of such a type are written without the work stack.
     Struct(FieldsStyle, Fields<'s>, Option<Flat>),
@@ -95,7 +95,7 @@ enum TypeShape<'s> {
 
 /// A flat struct's members: each one's name as written before its value (`"x":`, then `,"y":`)
 /// and its primitive type.
-type Flat = Vec<(String, Prim)>;
+pub(super) type Flat = Vec<(String, Prim)>;
 
 fn flat(style: FieldsStyle, fields: &Fields<'_>) -> Option<Flat> {
     if style != FieldsStyle::Named || fields.is_empty() {
@@ -117,13 +117,13 @@ fn flat(style: FieldsStyle, fields: &Fields<'_>) -> Option<Flat> {
 }
 
 /// The schema's types, by index.
-struct Types<'s> {
-    names: Vec<&'s str>,
-    shapes: Vec<TypeShape<'s>>,
+pub(super) struct Types<'s> {
+    pub(super) names: Vec<&'s str>,
+    pub(super) shapes: Vec<TypeShape<'s>>,
 }
 
 impl<'s> Types<'s> {
-    fn of(schema: &'s Schema) -> Types<'s> {
+    pub(super) fn of(schema: &'s Schema) -> Types<'s> {
         let names: Vec<&str> = schema.types.keys().map(String::as_str).collect();
         let index = |name: &str| {
             names

@@ -4,8 +4,9 @@
 use super::*;
 
 /// The dev loop's snapshots of one plugin: one file per run of the host, named by the time the
-/// run started (UTC) and its process id, `snapshot-20261129T142903.123Z-4242.json`, so names
-/// sort by age. A run writes only its own file (each save replaces its previous one), so a host
+/// run started (UTC) and its process id, `snapshot-20261129T142903.123Z-4242.json` (`.coo` in
+/// the [binary format](crate::state_io::binary), [`SnapshotDir::format`]), so names sort by
+/// age. A run writes only its own file (each save replaces its previous one), so a host
 /// started again never overwrites the state of a run before it, even one that was killed.
 /// `--restore` picks the [`restore_candidate`](SnapshotDir::restore_candidate). The newest
 /// `keep` files are kept; older ones are removed, except the file being written and the one
@@ -15,6 +16,9 @@ pub struct SnapshotDir {
     pub dir: PathBuf,
     /// How many snapshot files to keep, this session's included (at least 1).
     pub keep: usize,
+    /// The format of the files this run writes (JSON unless [`SnapshotDir::with_format`]
+    /// says otherwise); files of both formats are listed and restored.
+    pub format: Format,
 }
 
 impl SnapshotDir {
@@ -22,13 +26,23 @@ impl SnapshotDir {
         SnapshotDir {
             dir: dir.into(),
             keep: keep.max(1),
+            format: Format::Json,
         }
+    }
+
+    /// The same directory, this run writing its files in `format`.
+    pub fn with_format(mut self, format: Format) -> SnapshotDir {
+        self.format = format;
+        self
     }
 
     /// The file of the session that started at `started` in process `pid`.
     pub fn session_file(&self, started: SystemTime, pid: u32) -> PathBuf {
-        self.dir
-            .join(format!("snapshot-{}-{pid}.json", utc_stamp(started)))
+        self.dir.join(format!(
+            "snapshot-{}-{pid}.{}",
+            utc_stamp(started),
+            self.format.extension()
+        ))
     }
 
     /// The snapshot files, newest first (none when the directory does not exist).
@@ -43,23 +57,24 @@ impl SnapshotDir {
             let entry = entry?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("snapshot-") && name.ends_with(".json") {
+            if name.starts_with("snapshot-") && (name.ends_with(".json") || name.ends_with(".coo"))
+            {
                 files.push(entry.path());
             }
         }
-        files.sort_by(|a, b| b.file_name().cmp(&a.file_name()));
+        // By name without the extension: the time the run started, then its pid.
+        files.sort_by(|a, b| b.file_stem().cmp(&a.file_stem()));
         Ok(files)
     }
 
     /// The snapshot `--restore` restores by default, with its header: the newest that
     /// [supersedes](RunInfo::supersedes) the ones before it. A file without a `run` header, or
     /// whose header cannot be read, counts as superseding (restoring it then says what is
-    /// wrong with it, rather than silently taking an older one).
+    /// wrong with it, rather than silently taking an older one). Only each file's header is
+    /// read ([`read_head`]), not its values.
     pub fn restore_candidate(&self) -> io::Result<Option<(PathBuf, Option<Header>)>> {
         for file in self.list()? {
-            let header = std::fs::read_to_string(&file)
-                .ok()
-                .and_then(|text| header_of(&text).ok());
+            let header = read_head(&file).ok().map(|head| head.header);
             if header
                 .as_ref()
                 .and_then(|h| h.run)
@@ -71,15 +86,20 @@ impl SnapshotDir {
         Ok(None)
     }
 
-    /// Writes `text` to `file` (a run's file in this directory): to a temp file first
+    /// Writes `contents` to `file` (a run's file in this directory): to a temp file first
     /// (`<file>.<pid>.tmp`) and renamed over it, so a crash mid-write never leaves a torn
     /// snapshot. Then removes the temp files that hosts killed mid-write left
     /// ([`remove_stale_temps`](SnapshotDir::remove_stale_temps)) and the oldest files beyond
     /// `keep`, never `file` nor `protect`.
-    pub fn write(&self, file: &Path, text: &str, protect: Option<&Path>) -> Result<(), SaveError> {
+    pub fn write(
+        &self,
+        file: &Path,
+        contents: impl AsRef<[u8]>,
+        protect: Option<&Path>,
+    ) -> Result<(), SaveError> {
         let write = || {
             std::fs::create_dir_all(&self.dir)?;
-            write_replacing(file, text)
+            write_replacing(file, contents.as_ref())
         };
         write().map_err(|source| SaveError::Write {
             file: file.to_path_buf(),
@@ -144,11 +164,12 @@ impl SnapshotDir {
 }
 
 /// The pid of the process that wrote a snapshot's temp file, if `name` is one:
-/// `<name>.json.<pid>.tmp`, or `snapshot-<time>-<pid>.json.tmp` (as hosts before named them).
+/// `<name>.json.<pid>.tmp` (or `.coo`), or `snapshot-<time>-<pid>.json.tmp` (as hosts before
+/// named them).
 fn temp_pid(name: &str) -> Option<u32> {
     let stem = name.strip_suffix(".tmp")?;
     if let Some((file, pid)) = stem.rsplit_once('.')
-        && file.ends_with(".json")
+        && (file.ends_with(".json") || file.ends_with(".coo"))
         && let Ok(pid) = pid.parse()
     {
         return Some(pid);
@@ -205,14 +226,14 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Writes `text` to `file` through a temp file beside it (`<file>.<pid>.tmp`) renamed over it: a
+/// Writes `contents` to `file` through a temp file beside it (`<file>.<pid>.tmp`) renamed over it: a
 /// crash or a full disk mid-write leaves the old file whole, never a torn one, and a reader that
 /// has the old file open keeps reading the old snapshot.
-pub fn write_replacing(file: &Path, text: &str) -> io::Result<()> {
+pub fn write_replacing(file: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
     let mut tmp = file.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    if let Err(e) = std::fs::write(&tmp, text) {
+    if let Err(e) = std::fs::write(&tmp, contents) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }

@@ -200,7 +200,7 @@ enum Visit<'a> {
     Leave,
 }
 
-pub(super) fn parse_vacant(json: Option<&JsonValue>) -> Result<VacantSlots, SnapshotError> {
+pub(crate) fn parse_vacant(json: Option<&JsonValue>) -> Result<VacantSlots, SnapshotError> {
     let bad = |what: String| SnapshotError::Format(format!("`vacant_slots` {what}"));
     let mut out = VacantSlots::new();
     let members = match json {
