@@ -26,8 +26,9 @@ use syn::{DeriveInput, Item, parse_macro_input};
 ///
 /// Works on structs (named, tuple and unit) and enums (unit, tuple and struct variants) without
 /// generic parameters. Every field type must implement `CooField`: `bool`, `char`, the integers,
-/// `f32`, `f64`, `String`, `[T; N]`, `Vec<T>`, `Box<T>`, `Option<T>`, `Pool<T>`, `Handle<T>`, or
-/// another type with `#[derive(CooType)]`, in any combination.
+/// `f32`, `f64`, `String`, `[T; N]`, `Vec<T>`, `Box<T>`, `Option<T>`, tuples of up to 12,
+/// `VecDeque<T>`, `HashMap<K, V>`, `HashSet<T>`, `BTreeMap<K, V>`, `BTreeSet<T>`, `Pool<T>`,
+/// `Handle<T>`, or another type with `#[derive(CooType)]`, in any combination.
 ///
 /// An enum's descriptor records its `#[repr(...)]` (`C`, `transparent`, an integer type such as
 /// `u8`, `align(N)`; any other hint is refused) and every variant's discriminant, so that a

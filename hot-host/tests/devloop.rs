@@ -1373,3 +1373,103 @@ fn a_build_error_shows_cargos_progress_and_rustcs_diagnostics_in_full() {
     host.state_until("the old code ticking", |s| count(s) == 1);
     host.quit();
 }
+
+#[test]
+fn maps_a_deque_and_tuples_migrate_under_edits_and_refusals_change_nothing() {
+    let dir = support::copy_fixture("inventory-plugin", "loop_inventory");
+    let mut host = Running::start(dir.path(), &["--every", "0"]);
+    host.state_until("the inventory", |s| {
+        s["Inventory"]["items"]["bolt"]["qty"] == 40
+    });
+    // A map entry edited by key, as a user types it.
+    host.send(r#"set 'Inventory.items["nut"].qty' 300"#);
+    host.state_until("the set", |s| s["Inventory"]["items"]["nut"]["qty"] == 300);
+
+    // `Item` gains a field, its `qty` widens, the tuple's first element widens.
+    edit(
+        dir.path(),
+        "pub qty: u32,",
+        "pub qty: u64,\n    #[coo(default = 1)]\n    pub shelf: u8,",
+    );
+    edit(
+        dir.path(),
+        "fn item(qty: u32, price: f32) -> Item {\n    Item { qty, price }",
+        "fn item(qty: u64, price: f32) -> Item {\n    Item { qty, price, shelf: 1 }",
+    );
+    edit(
+        dir.path(),
+        "pub spots: BTreeMap<u32, (f32, f32)>,",
+        "pub spots: BTreeMap<u32, (f64, f32)>,",
+    );
+    let migrated = host.state_until("the new field", |s| {
+        s["Inventory"]["items"]["bolt"]["shelf"] == 1
+    });
+    assert_eq!(
+        migrated["Inventory"],
+        json!({
+            "items": {
+                "bolt": {"qty": 40, "price": 0.25, "shelf": 1},
+                "nut": {"qty": 300, "price": 0.1, "shelf": 1},
+            },
+            "spots": {"1": [0.5, -1.0], "3": [1.5, 2.5]},
+            "recent": [0, 1, 2, 3],
+            "bins": migrated["Inventory"]["bins"].clone(),
+        })
+    );
+    let bins = migrated["Inventory"]["bins"]
+        .as_array()
+        .expect("struct keys: pairs");
+    assert_eq!(bins.len(), 2);
+    assert!(
+        bins.contains(&json!([{"shelf": 1, "slot": 1}, 10])),
+        "{bins:?}"
+    );
+    assert!(
+        bins.contains(&json!([{"shelf": 1, "slot": 2}, 20])),
+        "{bins:?}"
+    );
+    assert_eq!(host.reloads(), 1);
+
+    // A narrowing that one map value does not survive: refused, naming the key's path.
+    edit(dir.path(), "pub qty: u64,", "pub qty: u8,");
+    edit(dir.path(), "fn item(qty: u64,", "fn item(qty: u8,");
+    let refused = host.wait_err("holds 300");
+    assert_eq!(
+        refused,
+        "the live state could not be migrated, nothing was changed: \
+         `Inventory.items[\"nut\"].qty` holds 300, which is not exactly representable as `u8` \
+         (was `u64`); change the value so it fits, or keep the field as `u64`"
+    );
+    assert_eq!(
+        host.state()["Inventory"],
+        migrated["Inventory"],
+        "nothing changed"
+    );
+
+    // `Bin` loses `slot`: two keys of `bins` would become one; refused naming both.
+    edit(dir.path(), "pub qty: u8,", "pub qty: u64,");
+    edit(dir.path(), "fn item(qty: u8,", "fn item(qty: u64,");
+    edit(dir.path(), "    pub slot: u8,\n", "");
+    edit(
+        dir.path(),
+        "(Bin { shelf: 1, slot: 1 }, 10),",
+        "(Bin { shelf: 1 }, 10),",
+    );
+    edit(
+        dir.path(),
+        "(Bin { shelf: 1, slot: 2 }, 20),",
+        "(Bin { shelf: 2 }, 20),",
+    );
+    let merged = host.wait_err("would become the same key");
+    let named =
+        |a: &str, b: &str| merged.contains(&format!("the keys {a} and {b} of `Inventory.bins`"));
+    let (one, two) = ("Bin { shelf: 1, slot: 1 }", "Bin { shelf: 1, slot: 2 }");
+    assert!(named(one, two) || named(two, one), "{merged}");
+    assert_eq!(
+        host.state()["Inventory"],
+        migrated["Inventory"],
+        "nothing changed"
+    );
+    assert_eq!(host.reloads(), 1, "the refused reloads loaded nothing");
+    host.quit();
+}

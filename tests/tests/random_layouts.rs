@@ -4,8 +4,11 @@
 //! a fixed pool, typed from a menu of primitives (every integer width, `i128`/`u128`,
 //! `isize`/`usize`, both floats, `bool`, `char`), arrays of numbers (`[u16; 2..=4]`,
 //! `[u32; 3]`), strings, containers, a drop-counting `CooType`, a `Pool` of it (slots at
-//! drawn generations) and a `Handle` to it (which has no `Default`, so a new one always gets a
-//! default of its own). The new layout keeps some old fields (same type, a lossless widening, or a checked
+//! drawn generations), a `Handle` to it (which has no `Default`, so a new one always gets a
+//! default of its own), tuples (`(u16, Tracked)`, `(u8, String)`), maps (`BTreeMap<u16,
+//! String>`, `HashMap<u16, u8>`) and a `VecDeque<u32>`, each tuple or map with a wider
+//! counterpart it converts to (`(u32, Tracked)`, `BTreeMap<u32, String>`, …: rebuilt element by
+//! element or entry by entry). The new layout keeps some old fields (same type, a lossless widening, or a checked
 //! narrowing with a value that fits, often the edge of a type), drops the others, adds new ones
 //! and shuffles the order; a kept field may take a new name with `rename_from`, an added one
 //! may have a default of its own (`FieldDesc::default`). Both `TypeDesc`s are built by hand with C-like offsets; their drop
@@ -60,7 +63,7 @@
 
 use coo_runtime::migration::casts::InexactCast;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::mem::{MaybeUninit, align_of, needs_drop, size_of};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -192,6 +195,15 @@ enum Ty {
     ArrU32x3,
     PoolTracked,
     HandleTracked,
+    TupU16Tracked,
+    TupU32Tracked,
+    TupU8Str,
+    TupU16Str,
+    MapU16Str,
+    MapU32Str,
+    HMapU16U8,
+    HMapU32U16,
+    DequeU32,
 }
 
 /// Runs `$body` with `$t` standing for the Rust type of the menu entry `$ty`.
@@ -314,12 +326,48 @@ macro_rules! with_rust_type {
                 type $t = Handle<Tracked>;
                 $body
             }
+            Ty::TupU16Tracked => {
+                type $t = (u16, Tracked);
+                $body
+            }
+            Ty::TupU32Tracked => {
+                type $t = (u32, Tracked);
+                $body
+            }
+            Ty::TupU8Str => {
+                type $t = (u8, String);
+                $body
+            }
+            Ty::TupU16Str => {
+                type $t = (u16, String);
+                $body
+            }
+            Ty::MapU16Str => {
+                type $t = BTreeMap<u16, String>;
+                $body
+            }
+            Ty::MapU32Str => {
+                type $t = BTreeMap<u32, String>;
+                $body
+            }
+            Ty::HMapU16U8 => {
+                type $t = HashMap<u16, u8>;
+                $body
+            }
+            Ty::HMapU32U16 => {
+                type $t = HashMap<u32, u16>;
+                $body
+            }
+            Ty::DequeU32 => {
+                type $t = VecDeque<u32>;
+                $body
+            }
         }
     };
 }
 
 impl Ty {
-    const ALL: [Ty; 29] = [
+    const ALL: [Ty; 38] = [
         Ty::U8,
         Ty::U16,
         Ty::U32,
@@ -349,7 +397,46 @@ impl Ty {
         Ty::ArrU32x3,
         Ty::PoolTracked,
         Ty::HandleTracked,
+        Ty::TupU16Tracked,
+        Ty::TupU32Tracked,
+        Ty::TupU8Str,
+        Ty::TupU16Str,
+        Ty::MapU16Str,
+        Ty::MapU32Str,
+        Ty::HMapU16U8,
+        Ty::HMapU32U16,
+        Ty::DequeU32,
     ];
+
+    /// The widening of a tuple or collection type on the menu (its elements, keys and values
+    /// widen losslessly), if it has one.
+    fn wider(self) -> Option<Ty> {
+        match self {
+            Ty::TupU16Tracked => Some(Ty::TupU32Tracked),
+            Ty::TupU8Str => Some(Ty::TupU16Str),
+            Ty::MapU16Str => Some(Ty::MapU32Str),
+            Ty::HMapU16U8 => Some(Ty::HMapU32U16),
+            _ => None,
+        }
+    }
+
+    /// Whether the type is a tuple or a collection (they convert only by [`Ty::wider`]; the
+    /// narrowings back are checked element by element, which this test leaves to the tests
+    /// of collections).
+    fn is_composite(self) -> bool {
+        matches!(
+            self,
+            Ty::TupU16Tracked
+                | Ty::TupU32Tracked
+                | Ty::TupU8Str
+                | Ty::TupU16Str
+                | Ty::MapU16Str
+                | Ty::MapU32Str
+                | Ty::HMapU16U8
+                | Ty::HMapU32U16
+                | Ty::DequeU32
+        )
+    }
 
     /// The element type and length of an array type.
     fn array(self) -> Option<(Ty, usize)> {
@@ -405,6 +492,9 @@ impl Ty {
     /// The numeric types this one converts to with a check of each value: every other
     /// numeric type that not all of its values fit.
     fn checked_targets(self) -> Vec<Ty> {
+        if self.is_composite() {
+            return Vec::new();
+        }
         Ty::ALL
             .into_iter()
             .filter(|&to| to != self && convertible(self, to) && !lossless(self, to))
@@ -482,6 +572,15 @@ impl Ty {
             Ty::VecU32 => Val::VecU32(Vec::new()),
             Ty::OptTracked => Val::OptTracked(None),
             Ty::VecTracked => Val::VecTracked(Vec::new()),
+            Ty::TupU16Tracked => Val::TupTracked(0, 0, false),
+            Ty::TupU32Tracked => Val::TupTracked(0, 0, true),
+            Ty::TupU8Str => Val::TupStr(0, String::new(), false),
+            Ty::TupU16Str => Val::TupStr(0, String::new(), true),
+            Ty::MapU16Str => Val::MapStr(Vec::new(), false),
+            Ty::MapU32Str => Val::MapStr(Vec::new(), true),
+            Ty::HMapU16U8 => Val::HMap(Vec::new(), false),
+            Ty::HMapU32U16 => Val::HMap(Vec::new(), true),
+            Ty::DequeU32 => Val::Deque(Vec::new()),
             Ty::BoxTracked => Val::BoxTracked(0),
             Ty::BoxU64 => Val::BoxU64(0),
             Ty::I8 => Val::I8(0),
@@ -506,6 +605,9 @@ impl Ty {
 /// its magnitude, and `f32` widens to `f64`. Worked out from ranges, independently of the
 /// runtime's own table (`cast_kind`), which a test checks against it.
 fn lossless(from: Ty, to: Ty) -> bool {
+    if from.is_composite() || to.is_composite() {
+        return from.wider() == Some(to);
+    }
     if let (Some((fe, fl)), Some((te, tl))) = (from.array(), to.array()) {
         // Every element converts, and no element is dropped.
         return (fe == te || lossless(fe, te)) && fl <= tl;
@@ -533,6 +635,9 @@ const TWO_POW_128: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
 /// Whether some values of `from` convert to `to` (numbers to numbers, arrays of convertible
 /// elements to arrays of any length).
 fn convertible(from: Ty, to: Ty) -> bool {
+    if from.is_composite() || to.is_composite() {
+        return from == to || from.wider() == Some(to) || to.wider() == Some(from);
+    }
     match (from.array(), to.array()) {
         (Some((fe, _)), Some((te, _))) => fe == te || convertible(fe, te),
         (None, None) => from == to || (from.is_numeric() && to.is_numeric()),
@@ -786,6 +891,16 @@ enum Val {
     Pool(Vec<(u32, u32)>),
     /// A handle's index and generation.
     Handle(u32, u32),
+    /// `(u16, Tracked)` (or `(u32, Tracked)` when wide): the number and the `Tracked` id.
+    TupTracked(u32, u32, bool),
+    /// `(u8, String)` (or `(u16, String)` when wide).
+    TupStr(u16, String, bool),
+    /// A `BTreeMap<u16, String>` (or `<u32, String>` when wide), its entries in key order.
+    MapStr(Vec<(u32, String)>, bool),
+    /// A `HashMap<u16, u8>` (or `<u32, u16>` when wide), its entries sorted by key.
+    HMap(Vec<(u32, u16)>, bool),
+    /// A `VecDeque<u32>`, front to back.
+    Deque(Vec<u32>),
 }
 
 impl Val {
@@ -818,13 +933,23 @@ impl Val {
             Val::ArrU32(v) => Ty::array_of(Ty::U32, v.len()),
             Val::Pool(_) => Ty::PoolTracked,
             Val::Handle(..) => Ty::HandleTracked,
+            Val::TupTracked(_, _, wide) => {
+                [Ty::TupU16Tracked, Ty::TupU32Tracked][usize::from(*wide)]
+            }
+            Val::TupStr(_, _, wide) => [Ty::TupU8Str, Ty::TupU16Str][usize::from(*wide)],
+            Val::MapStr(_, wide) => [Ty::MapU16Str, Ty::MapU32Str][usize::from(*wide)],
+            Val::HMap(_, wide) => [Ty::HMapU16U8, Ty::HMapU32U16][usize::from(*wide)],
+            Val::Deque(_) => Ty::DequeU32,
         }
     }
 
     /// The ids of the `Tracked` values this value holds.
     fn tracked_ids(&self) -> Vec<u32> {
         match self {
-            Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![*id],
+            Val::Tracked(id)
+            | Val::OptTracked(Some(id))
+            | Val::BoxTracked(id)
+            | Val::TupTracked(_, id, _) => vec![*id],
             Val::VecTracked(ids) => ids.clone(),
             Val::Pool(entries) => entries.iter().map(|&(_, id)| id).collect(),
             _ => Vec::new(),
@@ -834,7 +959,10 @@ impl Val {
     /// The ids of the `Tracked` values this value holds, to be given out.
     fn tracked_ids_mut(&mut self) -> Vec<&mut u32> {
         match self {
-            Val::Tracked(id) | Val::OptTracked(Some(id)) | Val::BoxTracked(id) => vec![id],
+            Val::Tracked(id)
+            | Val::OptTracked(Some(id))
+            | Val::BoxTracked(id)
+            | Val::TupTracked(_, id, _) => vec![id],
             Val::VecTracked(ids) => ids.iter_mut().collect(),
             Val::Pool(entries) => entries.iter_mut().map(|(_, id)| id).collect(),
             _ => Vec::new(),
@@ -852,6 +980,19 @@ impl Val {
     fn convert_checked(&self, to: Ty) -> Option<Val> {
         if self.ty() == to {
             return Some(self.clone());
+        }
+        if self.ty().wider() == Some(to) {
+            // Each element, key and value widens exactly.
+            return Some(match self.clone() {
+                Val::TupTracked(n, id, _) => Val::TupTracked(n, id, true),
+                Val::TupStr(n, s, _) => Val::TupStr(n, s, true),
+                Val::MapStr(entries, _) => Val::MapStr(entries, true),
+                Val::HMap(entries, _) => Val::HMap(entries, true),
+                other => unreachable!("{other:?} has no wider type"),
+            });
+        }
+        if self.ty().is_composite() || to.is_composite() {
+            return None;
         }
         if let (Some(elems), Some((elem, len))) = (self.elems(), to.array()) {
             // Dropped elements must hold the default; kept ones convert; new ones default.
@@ -964,6 +1105,11 @@ fn same_value(expected: &Val, actual: &Val, any_nan: bool) -> bool {
         (Val::ArrU32(a), Val::ArrU32(b)) => a == b,
         (Val::Pool(a), Val::Pool(b)) => a == b,
         (Val::Handle(a, b), Val::Handle(c, d)) => (a, b) == (c, d),
+        (Val::TupTracked(a, b, c), Val::TupTracked(d, e, f)) => (a, b, c) == (d, e, f),
+        (Val::TupStr(a, b, c), Val::TupStr(d, e, f)) => (a, b, c) == (d, e, f),
+        (Val::MapStr(a, b), Val::MapStr(c, d)) => (a, b) == (c, d),
+        (Val::HMap(a, b), Val::HMap(c, d)) => (a, b) == (c, d),
+        (Val::Deque(a), Val::Deque(b)) => a == b,
         _ => false,
     }
 }
@@ -1026,6 +1172,37 @@ unsafe fn write_val(dst: *mut u8, val: &Val) {
             Val::Handle(index, generation) => dst
                 .cast::<Handle<Tracked>>()
                 .write(Handle::from_raw(*index, *generation)),
+            Val::TupTracked(n, id, false) => dst
+                .cast::<(u16, Tracked)>()
+                .write((u16::try_from(*n).unwrap(), Tracked { id: *id })),
+            Val::TupTracked(n, id, true) => dst
+                .cast::<(u32, Tracked)>()
+                .write((*n, Tracked { id: *id })),
+            Val::TupStr(n, s, false) => dst
+                .cast::<(u8, String)>()
+                .write((u8::try_from(*n).unwrap(), s.clone())),
+            Val::TupStr(n, s, true) => dst.cast::<(u16, String)>().write((*n, s.clone())),
+            Val::MapStr(entries, false) => dst.cast::<BTreeMap<u16, String>>().write(
+                entries
+                    .iter()
+                    .map(|(k, v)| (u16::try_from(*k).unwrap(), v.clone()))
+                    .collect(),
+            ),
+            Val::MapStr(entries, true) => dst
+                .cast::<BTreeMap<u32, String>>()
+                .write(entries.iter().cloned().collect()),
+            Val::HMap(entries, false) => dst.cast::<HashMap<u16, u8>>().write(
+                entries
+                    .iter()
+                    .map(|&(k, v)| (u16::try_from(k).unwrap(), u8::try_from(v).unwrap()))
+                    .collect(),
+            ),
+            Val::HMap(entries, true) => dst
+                .cast::<HashMap<u32, u16>>()
+                .write(entries.iter().copied().collect()),
+            Val::Deque(v) => dst
+                .cast::<VecDeque<u32>>()
+                .write(v.iter().copied().collect()),
         }
     }
 }
@@ -1084,6 +1261,53 @@ unsafe fn read_val(src: *const u8, ty: Ty) -> Val {
                 let h = *src.cast::<Handle<Tracked>>();
                 Val::Handle(h.index(), h.generation())
             }
+            Ty::TupU16Tracked => {
+                let t = &*src.cast::<(u16, Tracked)>();
+                Val::TupTracked(t.0.into(), t.1.id, false)
+            }
+            Ty::TupU32Tracked => {
+                let t = &*src.cast::<(u32, Tracked)>();
+                Val::TupTracked(t.0, t.1.id, true)
+            }
+            Ty::TupU8Str => {
+                let t = &*src.cast::<(u8, String)>();
+                Val::TupStr(t.0.into(), t.1.clone(), false)
+            }
+            Ty::TupU16Str => {
+                let t = &*src.cast::<(u16, String)>();
+                Val::TupStr(t.0, t.1.clone(), true)
+            }
+            Ty::MapU16Str => Val::MapStr(
+                (*src.cast::<BTreeMap<u16, String>>())
+                    .iter()
+                    .map(|(k, v)| (u32::from(*k), v.clone()))
+                    .collect(),
+                false,
+            ),
+            Ty::MapU32Str => Val::MapStr(
+                (*src.cast::<BTreeMap<u32, String>>())
+                    .iter()
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect(),
+                true,
+            ),
+            Ty::HMapU16U8 => {
+                let mut entries: Vec<(u32, u16)> = (*src.cast::<HashMap<u16, u8>>())
+                    .iter()
+                    .map(|(k, v)| (u32::from(*k), u16::from(*v)))
+                    .collect();
+                entries.sort_unstable();
+                Val::HMap(entries, false)
+            }
+            Ty::HMapU32U16 => {
+                let mut entries: Vec<(u32, u16)> = (*src.cast::<HashMap<u32, u16>>())
+                    .iter()
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
+                entries.sort_unstable();
+                Val::HMap(entries, true)
+            }
+            Ty::DequeU32 => Val::Deque((*src.cast::<VecDeque<u32>>()).iter().copied().collect()),
         }
     }
 }
@@ -1100,6 +1324,9 @@ unsafe fn heap_addr(src: *const u8, ty: Ty) -> Option<usize> {
             Ty::VecU32 => Some((*src.cast::<Vec<u32>>()).as_ptr() as usize),
             Ty::BoxU64 => Some(&**src.cast::<Box<u64>>() as *const u64 as usize),
             Ty::VecTracked => Some((*src.cast::<Vec<Tracked>>()).as_ptr() as usize),
+            // A tuple's `String` is moved with its tuple (as a field would be).
+            Ty::TupU8Str => Some((*src.cast::<(u8, String)>()).1.as_ptr() as usize),
+            Ty::TupU16Str => Some((*src.cast::<(u16, String)>()).1.as_ptr() as usize),
             Ty::BoxTracked => Some(&**src.cast::<Box<Tracked>>() as *const Tracked as usize),
             Ty::PoolTracked => (*src.cast::<Pool<Tracked>>())
                 .iter()
@@ -1320,6 +1547,15 @@ fn custom_value(ty: Ty) -> Val {
         Ty::ArrU32x3 => Val::ArrU32(vec![4, 2, 424_242]),
         Ty::PoolTracked => Val::Pool(vec![(2, CUSTOM_ID)]),
         Ty::HandleTracked => Val::Handle(7, 3),
+        Ty::TupU16Tracked => Val::TupTracked(42, CUSTOM_ID, false),
+        Ty::TupU32Tracked => Val::TupTracked(424_242, CUSTOM_ID, true),
+        Ty::TupU8Str => Val::TupStr(42, "dflt".to_owned(), false),
+        Ty::TupU16Str => Val::TupStr(4242, "dflt".to_owned(), true),
+        Ty::MapU16Str => Val::MapStr(vec![(2, "b".to_owned()), (4, "a".to_owned())], false),
+        Ty::MapU32Str => Val::MapStr(vec![(424_242, "c".to_owned())], true),
+        Ty::HMapU16U8 => Val::HMap(vec![(4, 2)], false),
+        Ty::HMapU32U16 => Val::HMap(vec![(4, 4242), (424_242, 2)], true),
+        Ty::DequeU32 => Val::Deque(vec![4, 2]),
     }
 }
 
@@ -1336,7 +1572,7 @@ unsafe fn write_custom<const T: usize>(dst: *mut u8) -> Result<(), ForeignString
 }
 
 /// The field default of each menu type, by its index in `Ty::ALL`.
-const CUSTOM_DEFAULTS: [WriteFn; 29] = [
+const CUSTOM_DEFAULTS: [WriteFn; 38] = [
     write_custom::<0>,
     write_custom::<1>,
     write_custom::<2>,
@@ -1366,6 +1602,15 @@ const CUSTOM_DEFAULTS: [WriteFn; 29] = [
     write_custom::<26>,
     write_custom::<27>,
     write_custom::<28>,
+    write_custom::<29>,
+    write_custom::<30>,
+    write_custom::<31>,
+    write_custom::<32>,
+    write_custom::<33>,
+    write_custom::<34>,
+    write_custom::<35>,
+    write_custom::<36>,
+    write_custom::<37>,
 ];
 
 /// What [`failing_default`] reports.
@@ -1521,6 +1766,36 @@ fn val_strategy(ty: Ty) -> BoxedStrategy<Val> {
         Ty::HandleTracked => any::<(u32, u32)>()
             .prop_map(|(i, g)| Val::Handle(i, g))
             .boxed(),
+        Ty::TupU16Tracked => any::<u16>()
+            .prop_map(|n| Val::TupTracked(n.into(), 0, false))
+            .boxed(),
+        Ty::TupU32Tracked => any::<u32>()
+            .prop_map(|n| Val::TupTracked(n, 0, true))
+            .boxed(),
+        Ty::TupU8Str => (any::<u8>(), "[a-z]{0,4}")
+            .prop_map(|(n, s)| Val::TupStr(n.into(), s, false))
+            .boxed(),
+        Ty::TupU16Str => (any::<u16>(), "[a-z]{0,4}")
+            .prop_map(|(n, s)| Val::TupStr(n, s, true))
+            .boxed(),
+        Ty::MapU16Str => proptest::collection::btree_map(any::<u16>(), "[a-z]{0,3}", 0..5)
+            .prop_map(|m| Val::MapStr(m.into_iter().map(|(k, v)| (k.into(), v)).collect(), false))
+            .boxed(),
+        Ty::MapU32Str => proptest::collection::btree_map(any::<u32>(), "[a-z]{0,3}", 0..5)
+            .prop_map(|m| Val::MapStr(m.into_iter().collect(), true))
+            .boxed(),
+        Ty::HMapU16U8 => proptest::collection::btree_map(any::<u16>(), any::<u8>(), 0..6)
+            .prop_map(|m| {
+                Val::HMap(
+                    m.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                    false,
+                )
+            })
+            .boxed(),
+        Ty::HMapU32U16 => proptest::collection::btree_map(any::<u32>(), any::<u16>(), 0..6)
+            .prop_map(|m| Val::HMap(m.into_iter().collect(), true))
+            .boxed(),
+        Ty::DequeU32 => vec(any::<u32>(), 0..6).prop_map(Val::Deque).boxed(),
     }
 }
 
@@ -1846,8 +2121,10 @@ fn migrate_and_check(
         .new
         .iter()
         .filter(|&&(name, ty)| {
-            matches!(ty, Ty::Tracked | Ty::BoxTracked)
-                && case.source(name).is_none()
+            matches!(
+                ty,
+                Ty::Tracked | Ty::BoxTracked | Ty::TupU16Tracked | Ty::TupU32Tracked
+            ) && case.source(name).is_none()
                 && !case.defaults.contains_key(&name)
         })
         .count();
@@ -2469,6 +2746,12 @@ fn widening_targets_are_exactly_the_lossless_casts() {
                 _ => ((from.prim(), to.prim()), true),
             };
             let (lossless, checked) = match elems {
+                // Tuples and collections convert element by element, entry by entry: to the
+                // wider counterpart by the elements' widening casts (which the migrations of
+                // `random_layouts_migrate_losslessly` carry out).
+                _ if from.is_composite() || to.is_composite() => {
+                    (from == to || from.wider() == Some(to), false)
+                }
                 (Some(a), Some(b)) => {
                     let kind = cast_kind(a, b);
                     let lossless = matches!(kind, Some(CastKind::Same | CastKind::Widen)) && grows;
@@ -2564,6 +2847,28 @@ fn synth_val(ty: Ty, mix: &mut Mix, next_id: &mut u32) -> Val {
         }
         Ty::PoolTracked => Val::Pool((0..r % 3).map(|i| ((r >> (4 * i)) as u32 % 3, 0)).collect()),
         Ty::HandleTracked => Val::Handle(r as u32, (r >> 32) as u32),
+        Ty::TupU16Tracked => Val::TupTracked((r as u16).into(), 0, false),
+        Ty::TupU32Tracked => Val::TupTracked(r as u32, 0, true),
+        Ty::TupU8Str => Val::TupStr((r as u8).into(), format!("t{}", r % 100), false),
+        Ty::TupU16Str => Val::TupStr(r as u16, format!("t{}", r % 100), true),
+        Ty::MapU16Str | Ty::MapU32Str => {
+            let keys: BTreeMap<u32, String> = (0..r % 4)
+                .map(|i| (u32::from((r >> (16 * i)) as u16), format!("m{i}")))
+                .collect();
+            Val::MapStr(keys.into_iter().collect(), ty == Ty::MapU32Str)
+        }
+        Ty::HMapU16U8 | Ty::HMapU32U16 => {
+            let keys: BTreeMap<u32, u16> = (0..r % 4)
+                .map(|i| {
+                    (
+                        u32::from((r >> (16 * i)) as u16),
+                        u16::from((r >> (8 * i)) as u8),
+                    )
+                })
+                .collect();
+            Val::HMap(keys.into_iter().collect(), ty == Ty::HMapU32U16)
+        }
+        Ty::DequeU32 => Val::Deque((0..r % 4).map(|i| (r >> (8 * i)) as u32).collect()),
     };
     for id in val.tracked_ids_mut() {
         *id = *next_id;

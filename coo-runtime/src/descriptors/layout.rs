@@ -9,8 +9,9 @@
 //! owns it.
 //!
 //! The `CooField` impls of the standard types (primitives, `String`, arrays, `Vec`, `Box`,
-//! `Option`) and their glue are in [`crate::descriptors::std_fields`]; the shapes are in
-//! [`shape`], the glue in [`glue`].
+//! `Option`) and their glue are in [`crate::descriptors::std_fields`]; those of tuples and of
+//! the standard collections (`VecDeque`, `HashMap`, `HashSet`, `BTreeMap`, `BTreeSet`) in
+//! [`crate::descriptors::collections`]. The shapes are in [`shape`], the glue in [`glue`].
 //!
 //! Descriptors refer to other descriptors through function pointers (`fn() -> &'static Shape`)
 //! rather than references, so recursive types (`struct Node { kids: Vec<Node> }`) do not form
@@ -42,10 +43,12 @@ pub mod shape;
 pub(crate) mod construct;
 
 pub use crate::descriptors::layout::glue::{
-    BoxGlue, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue, VecGlue, WriteFn,
+    BoxGlue, CollGlue, EntryFn, EntryFnMut, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue,
+    VecGlue, WriteFn,
 };
 pub use crate::descriptors::layout::shape::{
-    ALL_PRIMS, Prim, Shape, ShapeKind, ShapeLink, TypeLink, shape_text,
+    ALL_PRIMS, CollKind, Prim, Shape, ShapeKind, ShapeLink, TupleElem, TupleElems, TypeLink,
+    shape_text,
 };
 pub use crate::descriptors::std_fields::drop_glue;
 use crate::plugin::ForeignString;
@@ -375,7 +378,7 @@ impl fmt::Display for EnumRepr {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a field of a `CooType`",
     label = "`{Self}` does not implement `CooField`",
-    note = "fields can be `bool`, `char`, integers, `f32`, `f64`, `String`, `[T; N]`, `Vec<T>`, `Box<T>`, `Option<T>`, `Pool<T>`, `Handle<T>`, or a type with `#[derive(CooType)]`"
+    note = "fields can be `bool`, `char`, integers, `f32`, `f64`, `String`, `[T; N]`, `Vec<T>`, `Box<T>`, `Option<T>`, tuples of up to 12, `VecDeque<T>`, `HashMap<K, V>`, `HashSet<T>`, `BTreeMap<K, V>`, `BTreeSet<T>`, `Pool<T>`, `Handle<T>`, or a type with `#[derive(CooType)]`"
 )]
 pub unsafe trait CooField: Sized + 'static {
     const SHAPE: &'static Shape;

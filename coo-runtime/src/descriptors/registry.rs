@@ -192,5 +192,16 @@ fn nested_in_shape<'a>(
         | ShapeKind::Pool { elem, .. } => nested_in_shape(elem.get(), f),
         ShapeKind::Handle { target } => f(target.get()),
         ShapeKind::Named(desc) => f(desc.get()),
+        ShapeKind::Tuple(elems) => {
+            for e in elems.get() {
+                nested_in_shape(e.shape(), f);
+            }
+        }
+        ShapeKind::Coll { key, value, .. } => {
+            nested_in_shape(key.get(), f);
+            if let Some(value) = value {
+                nested_in_shape(value.get(), f);
+            }
+        }
     }
 }

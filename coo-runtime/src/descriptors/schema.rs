@@ -12,7 +12,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::descriptors::layout::{
-    EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, ShapeLink, TypeDesc, TypeKind,
+    CollKind, EnumRepr, FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, ShapeLink, TypeDesc,
+    TypeKind,
 };
 use crate::descriptors::registry::Catalog;
 
@@ -100,6 +101,10 @@ pub enum TyLayout {
     Pool(Box<TyLayout>),
     Handle(String),
     Named(String),
+    /// `(A, B, …)`.
+    Tuple(Vec<TyLayout>),
+    /// `VecDeque<T>`, `HashSet<T>`, `BTreeSet<T>` (no value), `HashMap<K, V>`, `BTreeMap<K, V>`.
+    Coll(CollKind, Box<TyLayout>, Option<Box<TyLayout>>),
 }
 
 impl Schema {
@@ -181,6 +186,16 @@ impl TyLayout {
             ShapeKind::Pool { elem, .. } => TyLayout::Pool(boxed(elem)),
             ShapeKind::Handle { target } => TyLayout::Handle(target.get().name().to_owned()),
             ShapeKind::Named(desc) => TyLayout::Named(desc.get().name().to_owned()),
+            ShapeKind::Tuple(elems) => TyLayout::Tuple(
+                elems
+                    .get()
+                    .iter()
+                    .map(|e| TyLayout::from_shape(e.shape()))
+                    .collect(),
+            ),
+            ShapeKind::Coll {
+                kind, key, value, ..
+            } => TyLayout::Coll(*kind, boxed(key), value.as_ref().map(boxed)),
         }
     }
 }
@@ -197,6 +212,23 @@ impl fmt::Display for TyLayout {
             TyLayout::Pool(elem) => write!(f, "Pool<{elem}>"),
             TyLayout::Handle(target) => write!(f, "Handle<{target}>"),
             TyLayout::Named(name) => f.write_str(name),
+            TyLayout::Tuple(elems) => {
+                f.write_str("(")?;
+                for (i, e) in elems.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                if elems.len() == 1 {
+                    f.write_str(",")?;
+                }
+                f.write_str(")")
+            }
+            TyLayout::Coll(kind, key, value) => match value {
+                Some(value) => write!(f, "{}<{key}, {value}>", kind.name()),
+                None => write!(f, "{}<{key}>", kind.name()),
+            },
         }
     }
 }
@@ -206,7 +238,8 @@ impl fmt::Display for TyLayout {
 pub enum TyLayoutParseError {
     #[error(
         "`{0}` is not a field type; field types are written `u8`, `String`, `[T; N]`, `Vec<T>`, \
-         `Box<T>`, `Option<T>`, `Pool<T>`, `Handle<Type>` or a type's stable name"
+         `Box<T>`, `Option<T>`, `(A, B)`, `VecDeque<T>`, `HashMap<K, V>`, `HashSet<T>`, \
+         `BTreeMap<K, V>`, `BTreeSet<T>`, `Pool<T>`, `Handle<Type>` or a type's stable name"
     )]
     NotAType(String),
     #[error(
@@ -227,7 +260,7 @@ impl FromStr for TyLayout {
 
     fn from_str(text: &str) -> Result<TyLayout, TyLayoutParseError> {
         let error = || TyLayoutParseError::NotAType(text.to_owned());
-        if text.matches(['<', '[']).count() > MAX_TY_NESTING {
+        if text.matches(['<', '[', '(']).count() > MAX_TY_NESTING {
             return Err(TyLayoutParseError::TooDeep);
         }
         let text = text.trim();
@@ -238,10 +271,44 @@ impl FromStr for TyLayout {
                 len.trim().parse().map_err(|_| error())?,
             ));
         }
+        if let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+            let parts = split_top(inner);
+            let parts = match parts.last() {
+                Some(last) if last.trim().is_empty() && parts.len() == 2 => &parts[..1],
+                _ => &parts[..],
+            };
+            if parts.iter().any(|p| p.trim().is_empty()) {
+                return Err(error());
+            }
+            return Ok(TyLayout::Tuple(
+                parts.iter().map(|p| p.parse()).collect::<Result<_, _>>()?,
+            ));
+        }
         if let Some((head, rest)) = text.split_once('<')
             && let Some(inner) = rest.strip_suffix('>')
         {
             let elem = || inner.parse().map(Box::new);
+            let coll = [
+                CollKind::VecDeque,
+                CollKind::HashMap,
+                CollKind::HashSet,
+                CollKind::BTreeMap,
+                CollKind::BTreeSet,
+            ]
+            .into_iter()
+            .find(|k| k.name() == head);
+            if let Some(kind) = coll {
+                let parts = split_top(inner);
+                return match (kind.is_map(), &parts[..]) {
+                    (true, [k, v]) => Ok(TyLayout::Coll(
+                        kind,
+                        Box::new(k.parse()?),
+                        Some(Box::new(v.parse()?)),
+                    )),
+                    (false, [k]) => Ok(TyLayout::Coll(kind, Box::new(k.parse()?), None)),
+                    _ => Err(error()),
+                };
+            }
             return match head {
                 "Vec" => Ok(TyLayout::Vec(elem()?)),
                 "Box" => Ok(TyLayout::Box(elem()?)),
@@ -259,6 +326,25 @@ impl FromStr for TyLayout {
             },
         })
     }
+}
+
+/// `text` split at its commas outside `<>`, `[]` and `()`.
+fn split_top(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '[' | '(' => depth += 1,
+            '>' | ']' | ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 impl From<TyLayout> for String {

@@ -5,7 +5,7 @@
 
 use crate::descriptors::layout::{Shape, ShapeKind, shape_text};
 use crate::migration::casts::{CastKind, cast_kind};
-use crate::migration::plan::{Conv, DefaultPlan};
+use crate::migration::plan::{Conv, DefaultPlan, TupleStep};
 use crate::migration::planner::{At, NoConv, Planner};
 use crate::migration::problem::{Problem, ProblemKind};
 
@@ -161,6 +161,102 @@ impl Planner<'_> {
                     return Err(Incompatible);
                 }
                 Conv::Named(self.type_plan(a, b))
+            }
+            (ShapeKind::Tuple(o), ShapeKind::Tuple(n)) => {
+                if n.get().len() < o.get().len() {
+                    if !at.hook {
+                        self.problems.push(Problem {
+                            kind: ProblemKind::Incompatible,
+                            ty: at.ty.to_owned(),
+                            field: Some(at.field.to_owned()),
+                            old_ty: Some(shape_text(old)),
+                            new_ty: Some(shape_text(new)),
+                            fix: format!(
+                                "tuple elements migrate by position and a live value would lose \
+                                 {} of them: keep the first {} elements, add new ones at the end, \
+                                 or add `#[coo(migrate = your_fn)]` to `{}` and build the field there",
+                                o.get().len() - n.get().len(),
+                                o.get().len(),
+                                at.ty
+                            ),
+                        });
+                        return Err(NoConv::Stopped);
+                    }
+                    return Err(Incompatible);
+                }
+                let mut elems = Vec::with_capacity(n.get().len());
+                for (i, ne) in n.get().iter().enumerate() {
+                    let new_shape = ne.shape();
+                    match o.get().get(i) {
+                        Some(oe) => elems.push(TupleStep::Convert {
+                            src: oe.offset(),
+                            dst: ne.offset(),
+                            conv: self.conv_inner(oe.shape(), new_shape, at)?,
+                            new_shape,
+                        }),
+                        None => {
+                            let Some(plan) = DefaultPlan::for_shape(new_shape) else {
+                                self.problems.push(Problem {
+                                    kind: ProblemKind::NoElementDefault,
+                                    ty: at.ty.to_owned(),
+                                    field: Some(at.field.to_owned()),
+                                    old_ty: Some(shape_text(old)),
+                                    new_ty: Some(shape_text(new)),
+                                    fix: format!(
+                                        "implement `Default` for `{}`, or keep the tuple at {} elements",
+                                        shape_text(new_shape),
+                                        o.get().len()
+                                    ),
+                                });
+                                return Err(NoConv::Stopped);
+                            };
+                            elems.push(TupleStep::Default {
+                                dst: ne.offset(),
+                                plan,
+                                new_shape,
+                            });
+                        }
+                    }
+                }
+                Conv::Tuple { elems }
+            }
+            (
+                ShapeKind::Coll {
+                    kind: ok,
+                    key: okey,
+                    value: ovalue,
+                    glue: o,
+                },
+                ShapeKind::Coll {
+                    kind: nk,
+                    key: nkey,
+                    value: nvalue,
+                    glue: n,
+                },
+            ) => {
+                if !ok.converts_to(*nk) {
+                    return Err(Incompatible);
+                }
+                // The new collection is built as an independent copy (see `Conv::Coll`).
+                let outer = core::mem::replace(&mut self.copy, true);
+                let key = self.conv_inner(okey.get(), nkey.get(), at);
+                let value = match (ovalue, nvalue) {
+                    (Some(ov), Some(nv)) => Some(self.conv_inner(ov.get(), nv.get(), at)),
+                    _ => None,
+                };
+                self.copy = outer;
+                Conv::Coll {
+                    key: Box::new(key?),
+                    value: value.transpose()?.map(Box::new),
+                    old_key: okey.get(),
+                    new_key: nkey.get(),
+                    old_value: ovalue.as_ref().map(|v| v.get()),
+                    new_value: nvalue.as_ref().map(|v| v.get()),
+                    old: o,
+                    new: n,
+                    old_coll: old,
+                    new_coll: new,
+                }
             }
             _ => return Err(Incompatible),
         })

@@ -181,6 +181,35 @@ pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
             a.get().name() == b.get().name()
         }
         (ShapeKind::Named(a), ShapeKind::Named(b)) => a.get().name() == b.get().name(),
+        (ShapeKind::Tuple(a), ShapeKind::Tuple(b)) => {
+            let (a, b) = (a.get(), b.get());
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(a, b)| same_declared_type(a.shape(), b.shape()))
+        }
+        (
+            ShapeKind::Coll {
+                kind: ka,
+                key: a,
+                value: va,
+                ..
+            },
+            ShapeKind::Coll {
+                kind: kb,
+                key: b,
+                value: vb,
+                ..
+            },
+        ) => {
+            ka == kb
+                && same_declared_type(a.get(), b.get())
+                && match (va, vb) {
+                    (Some(va), Some(vb)) => same_declared_type(va.get(), vb.get()),
+                    (None, None) => true,
+                    _ => false,
+                }
+        }
         _ => false,
     }
 }

@@ -18,7 +18,7 @@
 //! failed execution with the [`ValuePath`] of the value, and the [`Report`] of a successful one.
 
 use crate::descriptors::layout::{EnumDesc, TypeDesc, TypeKind};
-use crate::migration::plan::Plan;
+use crate::migration::plan::{Conv, Plan, Step, TypeBody};
 
 mod build;
 mod commit;
@@ -27,7 +27,7 @@ mod error;
 mod report;
 mod rollback;
 
-pub use defaults::{type_values_equal, values_equal, write_default};
+pub use defaults::{push_entries, type_values_equal, values_equal, write_default};
 pub use error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePath};
 pub use report::{Report, TypeReport};
 
@@ -40,17 +40,36 @@ pub(crate) struct Exec<'p> {
     /// The build's values under construction, innermost last (see [`build`]).
     frames: Vec<build::Frame<'p>>,
     /// The field addresses of the enum values under construction: each variant frame's old
-    /// fields, and the new fields while its variant is written.
+    /// fields, and the new fields while its variant is written; and the old entries of the
+    /// collections under construction.
     addrs: Vec<*mut u8>,
+    /// For each type plan, whether it is a struct whose every step finishes on the spot
+    /// (copies, casts, moves and defaults): its values are built without a frame.
+    flat: Vec<bool>,
 }
 
 impl<'p> Exec<'p> {
     pub(crate) fn new(plan: &'p Plan) -> Self {
+        let flat = plan
+            .types
+            .iter()
+            .map(|tp| match &tp.body {
+                TypeBody::Struct { steps, .. } => steps.iter().all(|step| match step {
+                    Step::Copy { .. } | Step::Default { .. } => true,
+                    Step::Convert { conv, .. } => matches!(
+                        conv,
+                        Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. }
+                    ),
+                }),
+                _ => false,
+            })
+            .collect();
         Exec {
             plan,
             counts: vec![0; plan.types.len()],
             frames: Vec::new(),
             addrs: Vec::new(),
+            flat,
         }
     }
 

@@ -9,8 +9,8 @@ use std::alloc::Layout;
 use std::fmt;
 
 use crate::descriptors::layout::{
-    BoxGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue, TypeDesc,
-    VecGlue, WriteFn,
+    BoxGlue, CollGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue,
+    TypeDesc, VecGlue, WriteFn,
 };
 use crate::migration::casts::CastKind;
 use crate::migration::diff::TypeDiff;
@@ -91,6 +91,44 @@ pub enum Conv {
     },
     /// A nested `CooType`: index into [`Plan::types`].
     Named(usize),
+    /// A tuple, element by element at the same position; elements it gained at the end start
+    /// as their default. Built in place, like a struct's fields.
+    Tuple { elems: Vec<TupleStep> },
+    /// A `VecDeque`, map or set, rebuilt entry by entry through the new image's `insert`. Its
+    /// keys and values are planned as independent copies (`copy`), so the new collection shares
+    /// nothing with the old one: at commit the old one is dropped whole, on rollback the new one.
+    Coll {
+        key: Box<Conv>,
+        /// The conversion of a map's values (`None` for a `VecDeque` or a set).
+        value: Option<Box<Conv>>,
+        old_key: &'static Shape,
+        new_key: &'static Shape,
+        old_value: Option<&'static Shape>,
+        new_value: Option<&'static Shape>,
+        old: &'static CollGlue,
+        new: &'static CollGlue,
+        /// The collections' own shapes (their drop glue drops them whole).
+        old_coll: &'static Shape,
+        new_coll: &'static Shape,
+    },
+}
+
+/// How one element of a new tuple is built.
+#[derive(Debug, Clone)]
+pub enum TupleStep {
+    /// From the old element at the same position.
+    Convert {
+        src: usize,
+        dst: usize,
+        conv: Conv,
+        new_shape: &'static Shape,
+    },
+    /// An element the tuple gained at the end: its default.
+    Default {
+        dst: usize,
+        plan: DefaultPlan<'static>,
+        new_shape: &'static Shape,
+    },
 }
 
 /// How to build a default value of a shape: the field type's `Default`, structurally.
@@ -117,6 +155,10 @@ pub enum DefaultPlan<'a> {
         elem_shape: &'a Shape,
         glue: &'a BoxGlue,
     },
+    /// An empty `VecDeque`, map or set.
+    EmptyColl(&'a CollGlue),
+    /// Each element's default at its offset.
+    Tuple(Vec<(usize, DefaultPlan<'a>, &'a Shape)>),
 }
 
 impl<'a> DefaultPlan<'a> {
@@ -149,6 +191,14 @@ impl<'a> DefaultPlan<'a> {
             },
             ShapeKind::Handle { .. } => return None,
             ShapeKind::Named(desc) => DefaultPlan::Write(desc.get().glue().default_writer()?),
+            ShapeKind::Coll { glue, .. } => DefaultPlan::EmptyColl(glue),
+            ShapeKind::Tuple(elems) => DefaultPlan::Tuple(
+                elems
+                    .get()
+                    .iter()
+                    .map(|e| Some((e.offset(), DefaultPlan::for_shape(e.shape())?, e.shape())))
+                    .collect::<Option<_>>()?,
+            ),
         })
     }
 }
@@ -410,7 +460,15 @@ pub(crate) fn releases(types: &[TypePlan]) -> Vec<bool> {
 pub fn conv_releases(conv: &Conv, releases: &[bool]) -> bool {
     match conv {
         Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. } => false,
-        Conv::String { .. } | Conv::Vec { .. } | Conv::Box { .. } | Conv::Pool { .. } => true,
+        Conv::String { .. }
+        | Conv::Vec { .. }
+        | Conv::Box { .. }
+        | Conv::Pool { .. }
+        | Conv::Coll { .. } => true,
+        Conv::Tuple { elems } => elems.iter().any(|e| match e {
+            TupleStep::Convert { conv, .. } => conv_releases(conv, releases),
+            TupleStep::Default { .. } => false,
+        }),
         Conv::Array {
             elem,
             old_elem,

@@ -109,6 +109,34 @@ impl Planner<'_> {
                 let (a, b) = (a.get(), b.get());
                 self.new_name_of(a) == Some(b.name()) && self.is_unchanged(a, b)
             }
+            (ShapeKind::Tuple(a), ShapeKind::Tuple(b)) => {
+                a.get().len() == b.get().len()
+                    && a.get().iter().zip(b.get().iter()).all(|(a, b)| {
+                        a.offset() == b.offset() && self.same_shape(a.shape(), b.shape())
+                    })
+            }
+            (
+                ShapeKind::Coll {
+                    kind: ka,
+                    key: a,
+                    value: va,
+                    ..
+                },
+                ShapeKind::Coll {
+                    kind: kb,
+                    key: b,
+                    value: vb,
+                    ..
+                },
+            ) => {
+                ka == kb
+                    && self.same_shape(a.get(), b.get())
+                    && match (va, vb) {
+                        (Some(va), Some(vb)) => self.same_shape(va.get(), vb.get()),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            }
             _ => false,
         }
     }

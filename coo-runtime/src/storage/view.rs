@@ -318,6 +318,43 @@ impl<'a> FieldView<'a> {
             .collect())
     }
 
+    /// The elements of a tuple, in order.
+    pub fn tuple(&self) -> Result<Vec<FieldView<'a>>, ViewError> {
+        match self.shape.kind() {
+            ShapeKind::Tuple(elems) => Ok(elems
+                .get()
+                .iter()
+                // SAFETY: each element lies at its offset in the valid tuple.
+                .map(|e| FieldView::at(e.shape(), unsafe { self.ptr.add(e.offset()) }))
+                .collect()),
+            _ => Err(self.wrong("tuple")),
+        }
+    }
+
+    /// The entries of a `VecDeque`, map or set in iteration order: the element (or key) and,
+    /// for a map, the value.
+    pub fn entries(&self) -> Result<Vec<(FieldView<'a>, Option<FieldView<'a>>)>, ViewError> {
+        match self.shape.kind() {
+            ShapeKind::Coll {
+                key, value, glue, ..
+            } => {
+                let mut addrs = Vec::new();
+                // SAFETY: the value is a valid collection, unchanged while the view lives.
+                unsafe { crate::migration::execute::push_entries(glue, self.ptr, &mut addrs) };
+                Ok(addrs
+                    .chunks(2)
+                    .map(|e| {
+                        (
+                            FieldView::at(key.get(), e[0]),
+                            value.as_ref().map(|v| FieldView::at(v.get(), e[1])),
+                        )
+                    })
+                    .collect())
+            }
+            _ => Err(self.wrong("VecDeque, map or set")),
+        }
+    }
+
     /// The occupied slots of a `Pool` as `(index, generation, value)`.
     pub fn pool_entries(&self) -> Result<Vec<(u32, u32, FieldView<'a>)>, ViewError> {
         match self.shape.kind() {

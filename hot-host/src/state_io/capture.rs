@@ -16,6 +16,8 @@
 //! - `Pool<T>`: the number of occupied slots as a `u64`, then each as `u32` index, `u32`
 //!   generation and the value (the vacant slots are in [`Capture::vacant`]);
 //! - `Handle<T>`: `u32` index, `u32` generation;
+//! - a tuple: its elements in order; a `VecDeque`, map or set: its number of entries as a
+//!   `u64`, then each entry (key, then value for maps) in iteration order;
 //! - a struct: its fields in declaration order; an enum: the variant's index (in declaration
 //!   order) as a `u32`, then the variant's fields.
 
@@ -324,6 +326,27 @@ impl Encoder {
                 self.out.extend_from_slice(&parts[1].to_le_bytes());
             }
             ShapeKind::Named(desc) => stack.push(Item::Named(desc.get(), ptr)),
+            ShapeKind::Tuple(elems) => {
+                for e in elems.get().iter().rev() {
+                    // SAFETY: the offset is the element's, inside the tuple.
+                    stack.push(Item::Shape(e.shape(), unsafe { ptr.add(e.offset()) }));
+                }
+            }
+            ShapeKind::Coll {
+                key, value, glue, ..
+            } => {
+                let mut addrs = Vec::new();
+                // SAFETY: `ptr` is a valid collection, not mutated while this runs.
+                unsafe { coo_runtime::migration::execute::push_entries(glue, ptr, &mut addrs) };
+                self.out
+                    .extend_from_slice(&((addrs.len() / 2) as u64).to_le_bytes());
+                for e in addrs.chunks(2).rev() {
+                    if let Some(value) = value {
+                        stack.push(Item::Shape(value.get(), e[1]));
+                    }
+                    stack.push(Item::Shape(key.get(), e[0]));
+                }
+            }
         }
     }
 

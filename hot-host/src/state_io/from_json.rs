@@ -68,10 +68,12 @@ use coo_runtime::{ImageRef, Resource, State};
 
 use crate::state_io::json::JsonValue;
 
+mod collections;
 mod containers;
 mod error;
 mod fields;
 
+use collections::{CollFrame, TupleFrame};
 use containers::{ArrayFrame, MovedFrame, PoolFrame, VecFrame};
 use fields::FieldsFrame;
 mod number;
@@ -207,6 +209,8 @@ enum Frame<'j, 'v> {
     Moved(MovedFrame<'j, 'v>),
     Pool(Box<PoolFrame<'j, 'v>>),
     Fields(Box<FieldsFrame<'j, 'v>>),
+    Tuple(TupleFrame<'j, 'v>),
+    Coll(Box<CollFrame<'j, 'v>>),
 }
 
 impl<'v> ValueBuilder<'v> {
@@ -452,6 +456,9 @@ impl<'v> ValueBuilder<'v> {
                 unsafe { dst.cast::<[u32; 2]>().write([index, generation]) };
                 Ok(None)
             }
+            ShapeKind::Tuple(elems) => self.open_tuple(shape, elems.get(), json, dst, saved),
+            // SAFETY: forwarded contract.
+            ShapeKind::Coll { .. } => unsafe { self.open_coll(shape, json, dst, saved) },
             ShapeKind::Named(desc) => {
                 let saved = match (saved, self.saved) {
                     (Some(TyLayout::Named(name)), Some(schema)) => schema.get(name),
@@ -484,6 +491,8 @@ impl<'v> ValueBuilder<'v> {
                 Frame::Moved(moved) => Self::resume_moved(moved, last),
                 Frame::Pool(pool) => self.resume_pool(pool, last),
                 Frame::Fields(fields) => self.resume_fields(fields, last),
+                Frame::Tuple(tuple) => self.resume_tuple(tuple, last),
+                Frame::Coll(coll) => self.resume_coll(coll, last),
             }
         }
     }

@@ -10,8 +10,13 @@
 //! - `.Variant`: an enum's variant, only while the value is in it (an error names the variant it
 //!   is in otherwise), followed by `.field` for the variant's fields:
 //!   `Game.phase.Running.speed`, `Game.mode.Moving.0`;
-//! - `[i]`: element `i` of an array or `Vec`, or slot `i` of a pool (an error says when the slot
-//!   is vacant);
+//! - `[i]`: element `i` of an array, `Vec` or `VecDeque`, or slot `i` of a pool (an error says
+//!   when the slot is vacant);
+//! - `[key]`: the value of a map's entry, or a set's element, by its key written as JSON
+//!   (`Stock.items["bolt"].qty`, `Stock.spots[3]`).
+//!   A set's elements and a map's keys cannot be `set` in place (the collection's order and
+//!   hashing rest on them): set the whole map or set;
+//! - tuple elements are `.0`, `.1`, …;
 //! - `Option` and `Box` are transparent: a path that goes on past an `Option` goes into its
 //!   payload (`World.target.x` when `target: Option<Vec2>` is `Some`; an error when it is
 //!   `None`), and past a `Box` into the boxed value. A path that ends at an `Option` names the
@@ -31,9 +36,7 @@
 //! first; only then is the old value dropped in place, with its type's drop glue, and the new
 //! one moved in. A failure leaves the old value untouched.
 
-use coo_runtime::descriptors::layout::{
-    FieldDesc, Shape, ShapeKind, TypeDesc, TypeKind, shape_text,
-};
+use coo_runtime::descriptors::layout::{Shape, ShapeKind, TypeDesc, TypeKind, shape_text};
 use coo_runtime::migration::execute::{Seg, ValuePath};
 use coo_runtime::{FieldView, Resource, State};
 
@@ -42,6 +45,12 @@ use coo_runtime::storage::scratch::Scratch;
 use crate::state_io::from_json::{Mode, ValueBuilder, ValueError, list};
 use crate::state_io::json::{JsonError, JsonValue};
 use crate::state_io::show;
+
+mod parse;
+mod steps;
+
+pub use parse::parse;
+use steps::{cannot, element, entry, find_field};
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
 /// the prefix of the path that failed and what is there.
@@ -53,6 +62,15 @@ pub enum PathError {
     NoResource {
         name: String,
         resources: Vec<String>,
+    },
+    #[error(
+        "`{prefix}` has no key {key} (it has {len} entries); keys are written as JSON: \
+         `[\"name\"]` (or `[name]`), `[3]`"
+    )]
+    NoKey {
+        prefix: ValuePath,
+        key: String,
+        len: usize,
     },
     #[error("`{prefix}` is a `{ty}`, which has no field `{field}`; its fields are {}", list(.fields))]
     NoField {
@@ -150,57 +168,6 @@ impl Found<'_> {
             Found::Value(v) => shape_text(v.shape()),
         }
     }
-}
-
-/// Parses a path (see the [module documentation](self)) into its resource name and steps.
-pub fn parse(path: &str) -> Result<ValuePath, PathError> {
-    let text = path.trim();
-    let syntax = |message: String| PathError::Syntax {
-        path: text.to_owned(),
-        message,
-    };
-    let is_name_char = |c: char| !matches!(c, '.' | '[' | ']') && !c.is_whitespace();
-    let mut segs = Vec::new();
-    let mut rest = text;
-    let root_len = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-    if root_len == 0 {
-        return Err(syntax("it must start with a resource's type name".into()));
-    }
-    segs.push(Seg::Name(rest[..root_len].to_owned()));
-    rest = &rest[root_len..];
-    while let Some(c) = rest.chars().next() {
-        let at = text.len() - rest.len();
-        match c {
-            '.' => {
-                let name = &rest[1..];
-                let len = name.find(|c: char| !is_name_char(c)).unwrap_or(name.len());
-                if len == 0 {
-                    return Err(syntax(format!(
-                        "expected a field or variant name after `.` at {at}"
-                    )));
-                }
-                segs.push(Seg::Name(name[..len].to_owned()));
-                rest = &name[len..];
-            }
-            '[' => {
-                let Some(close) = rest.find(']') else {
-                    return Err(syntax(format!("`[` at {at} is not closed")));
-                };
-                let index = rest[1..close].trim();
-                let index = index
-                    .parse::<usize>()
-                    .map_err(|_| syntax(format!("`[{index}]` at {at} is not an index")))?;
-                segs.push(Seg::Index(index));
-                rest = &rest[close + 1..];
-            }
-            other => {
-                return Err(syntax(format!(
-                    "unexpected `{other}` at {at}; expected `.` or `[`"
-                )));
-            }
-        }
-    }
-    Ok(ValuePath(segs))
 }
 
 /// The value at `path` in `state`.
@@ -469,7 +436,7 @@ fn locate<'d>(
                     continue;
                 }
             },
-            (At::Type { desc, .. }, Seg::Index(_)) => {
+            (At::Type { desc, .. }, Seg::Index(_) | Seg::Key(_)) => {
                 let has = match desc.kind() {
                     TypeKind::Struct(_) => "has fields, not elements (use `.field`)",
                     TypeKind::Enum(_) => "is an enum (use `.Variant.field`)",
@@ -523,13 +490,51 @@ fn locate<'d>(
                     ptr = value;
                     at = at_shape(elem.get());
                 }
+                ShapeKind::Coll { .. } => {
+                    let (found, next) = entry(shape, ptr, step, mutable, &prefix)?;
+                    ptr = found;
+                    at = at_shape(next);
+                }
                 _ => return Err(cannot(&prefix, &shape_text(shape), step, "has no elements")),
             },
+            (At::Shape(shape), Seg::Name(name)) if matches!(shape.kind(), ShapeKind::Tuple(_)) => {
+                let ShapeKind::Tuple(elems) = &shape.kind() else {
+                    unreachable!("matched above")
+                };
+                let Some(e) = name.parse::<usize>().ok().and_then(|i| elems.get().get(i)) else {
+                    return Err(PathError::NoField {
+                        prefix,
+                        ty: shape_text(shape),
+                        field: name.clone(),
+                        fields: (0..elems.get().len()).map(|i| i.to_string()).collect(),
+                    });
+                };
+                // SAFETY: the offset comes from `offset_of!` on this tuple.
+                ptr = unsafe { ptr.add(e.offset()) };
+                at = at_shape(e.shape());
+            }
+            (At::Shape(shape), Seg::Key(_)) if matches!(shape.kind(), ShapeKind::Coll { .. }) => {
+                let (found, next) = entry(shape, ptr, step, mutable, &prefix)?;
+                ptr = found;
+                at = at_shape(next);
+            }
+            (At::Shape(shape), Seg::Key(_)) => {
+                return Err(cannot(
+                    &prefix,
+                    &shape_text(shape),
+                    step,
+                    "has no keys (a map or set has)",
+                ));
+            }
             (At::Shape(shape), Seg::Name(_)) => {
                 let has = match shape.kind() {
                     ShapeKind::Array { .. } | ShapeKind::Vec { .. } | ShapeKind::Pool { .. } => {
                         "has elements, not fields (use `[i]`)"
                     }
+                    ShapeKind::Coll { kind, .. } if kind.is_keyed() => {
+                        "has entries, not fields (use `[key]`: `[\"name\"]`, `[3]`)"
+                    }
+                    ShapeKind::Coll { .. } => "has elements, not fields (use `[i]`)",
                     _ => "has no fields",
                 };
                 return Err(cannot(&prefix, &shape_text(shape), step, has));
@@ -557,53 +562,5 @@ fn at_shape<'d>(shape: &'d Shape) -> At<'d> {
             shape: Some(shape),
         },
         _ => At::Shape(shape),
-    }
-}
-
-fn find_field<'f>(
-    ty: &str,
-    fields: &'f [FieldDesc],
-    name: &str,
-    prefix: &ValuePath,
-) -> Result<&'f FieldDesc, PathError> {
-    fields
-        .iter()
-        .find(|f| f.name() == name)
-        .ok_or_else(|| PathError::NoField {
-            prefix: prefix.clone(),
-            ty: ty.to_owned(),
-            field: name.to_owned(),
-            fields: fields.iter().map(|f| f.name().to_owned()).collect(),
-        })
-}
-
-/// The address of element `i` of `len` elements of `elem` from `base`.
-fn element(
-    base: *const u8,
-    elem: &Shape,
-    i: usize,
-    len: usize,
-    prefix: &ValuePath,
-) -> Result<*const u8, PathError> {
-    if i >= len {
-        return Err(PathError::OutOfRange {
-            prefix: prefix.clone(),
-            index: i,
-            len,
-        });
-    }
-    // SAFETY: element `i < len` lies at `i * size` from the start of the elements.
-    Ok(unsafe { base.add(i * elem.size()) })
-}
-
-fn cannot(prefix: &ValuePath, ty: &str, step: &Seg, has: &str) -> PathError {
-    PathError::Cannot {
-        prefix: prefix.clone(),
-        ty: ty.to_owned(),
-        step: match step {
-            Seg::Name(n) => format!(".{n}"),
-            Seg::Index(i) => format!("[{i}]"),
-        },
-        has: has.to_owned(),
     }
 }

@@ -16,6 +16,12 @@
 //! shortest digits that read back as the same value, `1.0`, `0.1`, `1e+20`, `-0.0`; NaN and
 //! infinities as `null`).
 //!
+//! Tuples are arrays, as are a `VecDeque` and a set (iteration order); a map whose keys are
+//! strings, `char`s, integers or `bool`s is an object, its keys written as serde_json writes
+//! them (`{"bolt":{..}}`, `{"3":[1.0,2.0]}`); a map with any other key type, which serde_json
+//! refuses, is an array of `[key, value]` pairs (`[[{"a":1},7]]`). A hash map's or set's
+//! entries come in its iteration order.
+//!
 //! Two shapes have no serde counterpart:
 //! - a `Handle<T>` is an object naming its target type:
 //!   `{"handle":"Enemy","index":3,"generation":1}`;
@@ -26,7 +32,8 @@
 //!
 //! Like Rust's `{:#?}`: type and field names, 4-space indentation, strings and chars quoted and
 //! escaped as `Debug` does, `None`/`Some(..)`, enums as `Variant`, `Variant(..)` or
-//! `Variant { .. }`; a handle is `Handle<Enemy>(3v1)` and a pool `Pool<Enemy> { 0v0: .., }`.
+//! `Variant { .. }`; tuples `(1, "a")`, maps `{"bolt": Item {..}}` and sets `{1, 2}` as `Debug`
+//! writes them; a handle is `Handle<Enemy>(3v1)` and a pool `Pool<Enemy> { 0v0: .., }`.
 //! A resource whose type is an enum is prefixed with its type (`Mode::Idle`), since the variant
 //! alone would not say which resource it is. An array, `Vec` or pool with more than
 //! [`PRETTY_MAX_ELEMENTS`] elements shows the first [`PRETTY_MAX_ELEMENTS`] and then a line
@@ -41,6 +48,10 @@ use core::fmt::Write as _;
 use coo_runtime::descriptors::layout::{FieldDesc, FieldsStyle, Prim, ShapeKind, shape_text};
 use coo_runtime::storage::view::style_of;
 use coo_runtime::{FieldView, Resource, State, ValueView};
+
+mod pretty;
+
+use pretty::Pretty;
 
 /// How many elements of an array, `Vec` or pool the pretty rendering shows; the rest are
 /// counted in a last line `... (N more)`.
@@ -137,6 +148,12 @@ enum Node<'a> {
         generation: u32,
     },
     Object(Object<'a>),
+    /// A tuple's elements.
+    Tuple(Vec<FieldView<'a>>),
+    /// A set's elements, in iteration order.
+    Set(Vec<FieldView<'a>>),
+    /// A map's entries, in iteration order.
+    Map(Vec<(FieldView<'a>, FieldView<'a>)>),
 }
 
 /// The views below are asked only for what the shape says the value is.
@@ -164,6 +181,46 @@ fn node(view: FieldView<'_>) -> Node<'_> {
             }
         }
         ShapeKind::Named(_) => Node::Object(Object::of(view.value().expect(MATCHED))),
+        ShapeKind::Tuple(_) => Node::Tuple(view.tuple().expect(MATCHED)),
+        ShapeKind::Coll { kind, .. } => {
+            let entries = view.entries().expect(MATCHED);
+            if kind.is_map() {
+                Node::Map(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k, v.expect("a map's entries have values")))
+                        .collect(),
+                )
+            } else if kind.is_keyed() {
+                Node::Set(entries.into_iter().map(|(k, _)| k).collect())
+            } else {
+                Node::Seq(entries.into_iter().map(|(k, _)| k).collect())
+            }
+        }
+    }
+}
+
+/// How a map key is written as a JSON object's member name, as serde_json writes it: a string
+/// or `char` as itself, an integer or `bool` as its digits or word. `None` for any other key
+/// type (serde_json refuses those): such a map is written as an array of `[key, value]` pairs.
+fn json_key(view: FieldView<'_>) -> Option<String> {
+    Some(match node(view) {
+        Node::Str(s) => s.to_owned(),
+        Node::Char(c) => c.to_string(),
+        Node::Int(v) => v.to_string(),
+        Node::U128(v) => v.to_string(),
+        Node::Bool(v) => v.to_string(),
+        _ => return None,
+    })
+}
+
+/// Whether a map with keys of this shape is written as a JSON object (see [`json_key`]).
+fn keys_as_members(key: &coo_runtime::Shape) -> bool {
+    match &key.kind() {
+        ShapeKind::String(_) => true,
+        ShapeKind::Prim(p) => !p.is_float(),
+        // As a snapshot's writer decides from the saved layouts (`capture::json`).
+        _ => false,
     }
 }
 
@@ -298,6 +355,38 @@ impl JsonWriter {
                 let _ = write!(self.out, r#","index":{index},"generation":{generation}}}"#);
             }
             Node::Object(object) => self.object(object, stack),
+            Node::Tuple(elements) | Node::Set(elements) => {
+                self.array(elements.into_iter().map(Step::Value), stack)
+            }
+            Node::Map(entries) => {
+                let members = entries
+                    .first()
+                    .is_none_or(|(k, _)| keys_as_members(k.shape()));
+                if members {
+                    self.out.push('{');
+                    stack.push(Step::Text("}"));
+                    for (i, (key, value)) in entries.into_iter().enumerate().rev() {
+                        stack.push(Step::Value(value));
+                        let mut member = JsonWriter::default();
+                        if i > 0 {
+                            member.out.push(',');
+                        }
+                        member.string(&json_key(key).expect("checked by `keys_as_members`"));
+                        member.out.push(':');
+                        stack.push(Step::Owned(member.out));
+                    }
+                } else {
+                    self.out.push('[');
+                    stack.push(Step::Text("]"));
+                    for (i, (key, value)) in entries.into_iter().enumerate().rev() {
+                        stack.push(Step::Text("]"));
+                        stack.push(Step::Value(value));
+                        stack.push(Step::Text(","));
+                        stack.push(Step::Value(key));
+                        stack.push(Step::Text(if i > 0 { ",[" } else { "[" }));
+                    }
+                }
+            }
         }
     }
 
@@ -389,162 +478,5 @@ impl JsonWriter {
             }
         }
         self.out.push('"');
-    }
-}
-
-/// Writes the `{:#?}`-like rendering.
-#[derive(Default)]
-struct Pretty {
-    out: String,
-}
-
-impl Pretty {
-    fn newline(&mut self, level: usize) {
-        self.out.push('\n');
-        for _ in 0..level {
-            self.out.push_str("    ");
-        }
-    }
-
-    /// Writes a value whose first line continues the current one and whose other lines are
-    /// indented `level` times.
-    fn value(&mut self, view: FieldView<'_>, level: usize) {
-        match node(view) {
-            Node::Bool(v) => {
-                let _ = write!(self.out, "{v}");
-            }
-            Node::Char(c) => {
-                let _ = write!(self.out, "{c:?}");
-            }
-            Node::Int(v) => {
-                let _ = write!(self.out, "{v}");
-            }
-            Node::U128(v) => {
-                let _ = write!(self.out, "{v}");
-            }
-            Node::F32(v) => {
-                let _ = write!(self.out, "{v:?}");
-            }
-            Node::F64(v) => {
-                let _ = write!(self.out, "{v:?}");
-            }
-            Node::Str(s) => {
-                let _ = write!(self.out, "{s:?}");
-            }
-            Node::Seq(elements) => {
-                self.out.push('[');
-                self.items(
-                    elements,
-                    PRETTY_MAX_ELEMENTS,
-                    level,
-                    |pretty, element, level| {
-                        pretty.value(element, level);
-                    },
-                );
-                self.out.push(']');
-            }
-            Node::Option(None) => self.out.push_str("None"),
-            Node::Option(Some(inner)) => {
-                self.out.push_str("Some(");
-                self.items([inner], usize::MAX, level, |pretty, inner, level| {
-                    pretty.value(inner, level);
-                });
-                self.out.push(')');
-            }
-            Node::Pool { elem, entries } => {
-                let _ = write!(self.out, "Pool<{elem}> {{");
-                self.items(
-                    entries,
-                    PRETTY_MAX_ELEMENTS,
-                    level,
-                    |pretty, (index, generation, value), level| {
-                        let _ = write!(pretty.out, "{index}v{generation}: ");
-                        pretty.value(value, level);
-                    },
-                );
-                self.out.push('}');
-            }
-            Node::Handle {
-                target,
-                index,
-                generation,
-            } => {
-                let _ = write!(self.out, "Handle<{target}>({index}v{generation})");
-            }
-            Node::Object(object) => self.object(&object, level),
-        }
-    }
-
-    /// `Name { a: .., }`, `Name(.., ..)` or `Name`, as derived `Debug` writes a struct or
-    /// variant; a variant goes by its name alone.
-    fn object(&mut self, object: &Object<'_>, level: usize) {
-        self.out
-            .push_str(object.variant.unwrap_or(object.type_name));
-        if object.fields.is_empty() {
-            return;
-        }
-        match object.style {
-            FieldsStyle::Named => {
-                self.out.push_str(" {");
-                self.items(
-                    &object.fields,
-                    usize::MAX,
-                    level,
-                    |pretty, (field, value), level| {
-                        pretty.out.push_str(field.name());
-                        pretty.out.push_str(": ");
-                        pretty.value(*value, level);
-                    },
-                );
-                self.out.push('}');
-            }
-            FieldsStyle::Tuple | FieldsStyle::Unit => {
-                self.out.push('(');
-                self.items(
-                    &object.fields,
-                    usize::MAX,
-                    level,
-                    |pretty, (_, value), level| {
-                        pretty.value(*value, level);
-                    },
-                );
-                self.out.push(')');
-            }
-        }
-    }
-
-    /// The items between an opening and a closing bracket: each on its own line one level
-    /// deeper, followed by a comma; at most `limit` of them, then a line counting the others.
-    /// Nothing at all when there are no items (`[]`).
-    fn items<T>(
-        &mut self,
-        items: impl IntoIterator<Item = T>,
-        limit: usize,
-        level: usize,
-        mut write: impl FnMut(&mut Self, T, usize),
-    ) {
-        let mut items = items.into_iter().peekable();
-        if level >= PRETTY_MAX_DEPTH && items.peek().is_some() {
-            // Deeper levels are elided: the rendering of a long chain would grow with the square
-            // of its length, and its walk would need a stack as deep as the chain.
-            self.out.push_str("..");
-            return;
-        }
-        let mut any = false;
-        for item in items.by_ref().take(limit) {
-            self.newline(level + 1);
-            write(self, item, level + 1);
-            self.out.push(',');
-            any = true;
-        }
-        let more = items.count();
-        if more > 0 {
-            self.newline(level + 1);
-            let _ = write!(self.out, "... ({more} more)");
-            any = true;
-        }
-        if any {
-            self.newline(level);
-        }
     }
 }

@@ -626,7 +626,10 @@ fn run_cyc_case(case: &CycCase) {
             .new
             .iter()
             .filter(|f| match **f {
-                CycField::Plain(name, Ty::Tracked | Ty::BoxTracked) => t.old_plain(name).is_none(),
+                CycField::Plain(
+                    name,
+                    Ty::Tracked | Ty::BoxTracked | Ty::TupU16Tracked | Ty::TupU32Tracked,
+                ) => t.old_plain(name).is_none(),
                 _ => false,
             })
             .count();

@@ -888,7 +888,10 @@ fn run_enum_case(case: &EnumCase) {
             .fields
             .iter()
             .filter(|&&(f, ty)| {
-                matches!(ty, Ty::Tracked | Ty::BoxTracked) && !value.vals.contains_key(&f)
+                matches!(
+                    ty,
+                    Ty::Tracked | Ty::BoxTracked | Ty::TupU16Tracked | Ty::TupU32Tracked
+                ) && !value.vals.contains_key(&f)
             })
             .count();
     }

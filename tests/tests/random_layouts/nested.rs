@@ -698,7 +698,10 @@ fn migrate_and_check_nest(
             .new
             .iter()
             .filter(|f| match **f {
-                NestField::Plain(name, Ty::Tracked | Ty::BoxTracked) => t.old_plain(name).is_none(),
+                NestField::Plain(
+                    name,
+                    Ty::Tracked | Ty::BoxTracked | Ty::TupU16Tracked | Ty::TupU32Tracked,
+                ) => t.old_plain(name).is_none(),
                 _ => false,
             })
             .count();

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, LinkedList};
 use std::rc::Rc;
 
 use coo_runtime::CooType;
@@ -7,8 +7,8 @@ struct NotDerived;
 
 #[derive(CooType)]
 struct Player {
-    scores: HashMap<String, u32>,
-    position: (f32, f32),
+    scores: HashMap<f32, u32>,
+    position: LinkedList<(f32, f32)>,
     shared: Vec<Rc<String>>,
     plain: NotDerived,
 }

@@ -4,12 +4,16 @@
 //! their declaration order; what they mean is documented on the accessors.
 
 use crate::descriptors::layout::glue::{
-    BoxGlue, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue, VecGlue, WriteFn,
+    BoxGlue, CollGlue, EntryFn, EntryFnMut, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue,
+    VecGlue, WriteFn,
 };
-use crate::descriptors::layout::shape::{Shape, ShapeKind, ShapeLink, TypeLink};
+use crate::descriptors::layout::shape::{
+    Shape, ShapeKind, ShapeLink, TupleElem, TupleElems, TypeLink,
+};
 use crate::descriptors::layout::{
     EnumDesc, EnumRepr, FieldDesc, FieldsStyle, StructDesc, TypeDesc, TypeKind, VariantDesc,
 };
+use crate::plugin::ForeignString;
 
 #[allow(clippy::too_many_arguments)]
 pub const fn type_desc(
@@ -200,5 +204,37 @@ pub const fn pool_glue(
         write_vacant,
         set_slot,
         free,
+    }
+}
+
+pub const fn tuple_elems(elems: &'static [TupleElem]) -> TupleElems {
+    TupleElems(elems)
+}
+
+pub const fn tuple_elem(offset: usize, shape: fn() -> &'static Shape) -> TupleElem {
+    TupleElem {
+        offset,
+        shape: ShapeLink(shape),
+    }
+}
+
+#[allow(clippy::type_complexity)]
+pub const fn coll_glue(
+    len: unsafe fn(*const u8) -> usize,
+    for_each: unsafe fn(*const u8, *mut (), EntryFn),
+    for_each_mut: unsafe fn(*mut u8, *mut (), EntryFnMut),
+    write_with_capacity: unsafe fn(*mut u8, usize),
+    insert: unsafe fn(*mut u8, *mut u8, *mut u8) -> Result<bool, ForeignString>,
+    get: unsafe fn(*const u8, *const u8) -> *const u8,
+    key_eq: unsafe fn(*const u8, *const u8) -> bool,
+) -> CollGlue {
+    CollGlue {
+        len,
+        for_each,
+        for_each_mut,
+        write_with_capacity,
+        insert,
+        get,
+        key_eq,
     }
 }

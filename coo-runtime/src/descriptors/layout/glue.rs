@@ -220,3 +220,41 @@ glue! {
         fn free(p: *mut u8);
     }
 }
+
+/// Called by [`CollGlue::for_each`] with each entry: the element of a `VecDeque` or set, or the
+/// key and the value of a map (`value` is null otherwise).
+pub type EntryFn = unsafe fn(ctx: *mut (), key: *const u8, value: *const u8);
+
+/// Called by [`CollGlue::for_each_mut`]: as [`EntryFn`], with an address of the value (or of a
+/// `VecDeque`'s element, then also `key`) that may be written.
+pub type EntryFnMut = unsafe fn(ctx: *mut (), key: *const u8, value: *mut u8);
+
+glue! {
+    /// Glue of the standard collections ([`crate::descriptors::layout::ShapeKind::Coll`]),
+    /// compiled into the image that owns the collection type: a collection is read, built and
+    /// freed by its own image's code (and a map's keys are hashed and ordered by it).
+    CollGlue {
+        /// The number of entries of the collection at `coll`.
+        fn len(coll: *const u8) -> usize;
+        /// Calls `f(ctx, key, value)` with every entry, in iteration order. `f` must not unwind.
+        fn for_each(coll: *const u8, ctx: *mut (), f: EntryFn);
+        /// As `for_each`, on a collection borrowed uniquely: a map's values and a `VecDeque`'s
+        /// elements may be written through the addresses given (never a key, nor a set's
+        /// element: the collection's order and hashing rest on them).
+        fn for_each_mut(coll: *mut u8, ctx: *mut (), f: EntryFnMut);
+        /// Writes an empty collection with room for `cap` entries (where the kind has capacity).
+        fn write_with_capacity(dst: *mut u8, cap: usize);
+        /// Moves the entry at `key` (and `value`, for maps) into the collection at `dst` (at the
+        /// end of a `VecDeque`) and returns `true`; for a map or set that already holds an equal
+        /// key it drops the entry and returns `false`. Either way the entry at `key` and `value`
+        /// was moved out. A panic (in `Hash`, `Eq`, `Ord` or `Drop`) is caught in the image and
+        /// returned.
+        fn insert(dst: *mut u8, key: *mut u8, value: *mut u8) -> Result<bool, ForeignString>;
+        /// The value of a map (the element of a set) whose key equals the one at `key`, or null.
+        /// Null for a `VecDeque`.
+        fn get(coll: *const u8, key: *const u8) -> *const u8;
+        /// Whether two keys are equal as the collection compares them (`Eq` for hash
+        /// collections, `Ord` for B-trees; always `false` for a `VecDeque`).
+        fn key_eq(a: *const u8, b: *const u8) -> bool;
+    }
+}

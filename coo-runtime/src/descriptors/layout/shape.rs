@@ -1,5 +1,7 @@
 //! The structure of a field type ([`Shape`], [`ShapeKind`]), the links from one descriptor to
-//! another ([`ShapeLink`], [`TypeLink`]), the primitive types ([`Prim`]), and [`shape_text`].
+//! another ([`ShapeLink`], [`TypeLink`]), a tuple's elements ([`TupleElems`], [`TupleElem`]),
+//! the standard collections' kinds ([`CollKind`]), the primitive types ([`Prim`]), and
+//! [`shape_text`].
 //!
 //! What a shape holds lives in the image that defined it; every accessor borrows the shape (see
 //! [`crate::descriptors::layout`]).
@@ -7,7 +9,9 @@
 use core::fmt;
 
 use crate::descriptors::layout::TypeDesc;
-use crate::descriptors::layout::glue::{BoxGlue, OptionGlue, PoolGlue, StringGlue, VecGlue};
+use crate::descriptors::layout::glue::{
+    BoxGlue, CollGlue, OptionGlue, PoolGlue, StringGlue, VecGlue,
+};
 
 /// The structure of a field type, with the glue to read, build and drop it.
 pub struct Shape {
@@ -133,6 +137,100 @@ pub enum ShapeKind {
     },
     /// A nested type that derives `CooType`.
     Named(TypeLink),
+    /// A tuple `(A, B, …)` of up to 12 elements, each at its offset.
+    Tuple(TupleElems),
+    /// A `VecDeque`, `HashMap`, `HashSet`, `BTreeMap` or `BTreeSet` (std hashers): its entries are
+    /// read in iteration order and a new collection is built by inserting them one by one.
+    Coll {
+        kind: CollKind,
+        /// The element of a `VecDeque` or a set, the key of a map.
+        key: ShapeLink,
+        /// The value of a map (`None` for a `VecDeque` or a set).
+        value: Option<ShapeLink>,
+        glue: CollGlue,
+    },
+}
+
+/// The elements of a tuple ([`ShapeKind::Tuple`]), in order: read them with
+/// [`TupleElems::get`], which borrows the shape.
+pub struct TupleElems(pub(in crate::descriptors::layout) &'static [TupleElem]);
+
+impl TupleElems {
+    pub fn get(&self) -> &[TupleElem] {
+        self.0
+    }
+}
+
+impl fmt::Debug for TupleElems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.get()).finish()
+    }
+}
+
+/// One element of a tuple: its offset (`core::mem::offset_of!`) and its shape.
+#[derive(Debug)]
+pub struct TupleElem {
+    pub(in crate::descriptors::layout) offset: usize,
+    pub(in crate::descriptors::layout) shape: ShapeLink,
+}
+
+impl TupleElem {
+    /// The element's offset in the tuple.
+    pub const fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The element's shape.
+    pub fn shape(&self) -> &Shape {
+        self.shape.get()
+    }
+}
+
+/// Which standard collection a [`ShapeKind::Coll`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CollKind {
+    VecDeque,
+    HashMap,
+    HashSet,
+    BTreeMap,
+    BTreeSet,
+}
+
+impl CollKind {
+    /// The collection's Rust name: `HashMap`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CollKind::VecDeque => "VecDeque",
+            CollKind::HashMap => "HashMap",
+            CollKind::HashSet => "HashSet",
+            CollKind::BTreeMap => "BTreeMap",
+            CollKind::BTreeSet => "BTreeSet",
+        }
+    }
+
+    /// Whether entries are keys with values.
+    pub fn is_map(self) -> bool {
+        matches!(self, CollKind::HashMap | CollKind::BTreeMap)
+    }
+
+    /// Whether two entries with equal keys cannot both be in the collection (maps and sets).
+    pub fn is_keyed(self) -> bool {
+        !matches!(self, CollKind::VecDeque)
+    }
+
+    /// Whether the collection keeps its entries in an order of its own that migration keeps
+    /// (a `VecDeque`'s order, a B-tree's key order); a hash collection's order is arbitrary.
+    pub fn is_ordered(self) -> bool {
+        !matches!(self, CollKind::HashMap | CollKind::HashSet)
+    }
+
+    /// Whether a collection of kind `self` can be rebuilt as one of kind `other`: the same kind,
+    /// or a map into a map and a set into a set (hash and B-tree alike).
+    pub fn converts_to(self, other: CollKind) -> bool {
+        self == other
+            || (self.is_map() && other.is_map())
+            || (self.is_keyed() && !self.is_map() && other.is_keyed() && !other.is_map())
+    }
 }
 
 /// A primitive type.
@@ -261,6 +359,32 @@ fn write_shape(out: &mut String, shape: &Shape) {
             let _ = write!(out, "Handle<{}>", target.get().name());
         }
         ShapeKind::Named(desc) => out.push_str(desc.get().name()),
+        ShapeKind::Tuple(elems) => {
+            let elems = elems.get();
+            out.push('(');
+            for (i, e) in elems.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_shape(out, e.shape());
+            }
+            if elems.len() == 1 {
+                out.push(',');
+            }
+            out.push(')');
+        }
+        ShapeKind::Coll {
+            kind, key, value, ..
+        } => {
+            out.push_str(kind.name());
+            out.push('<');
+            write_shape(out, key.get());
+            if let Some(value) = value {
+                out.push_str(", ");
+                write_shape(out, value.get());
+            }
+            out.push('>');
+        }
     }
 }
 

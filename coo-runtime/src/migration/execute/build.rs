@@ -11,7 +11,11 @@
 //! `Option<Box<Node>>` costs a million frames of heap, not of stack.
 //!
 //! A `Box` or `Some` can only be written around a complete value (its glue moves one in), so the
-//! value inside is built in scratch memory owned by its frame, and moved in when done.
+//! value inside is built in scratch memory owned by its frame, and moved in when done. The same
+//! holds for a collection's entries: each key (and value) is built in the frame's scratch and
+//! moved in by the new image's `insert`; the old entries' addresses wait on [`Exec`]'s `addrs`.
+//! A tuple's elements are built in place, as a struct's fields. A struct whose every step
+//! finishes on the spot (copies, casts, defaults) is built without a frame.
 //!
 //! Errors keep the recursive walk's contract: when a part fails, its frame takes apart the parts
 //! it completed (a [`Rollback`]), frees what it allocated, adds its segment to the error's path,
@@ -20,16 +24,19 @@
 use std::ptr::NonNull;
 
 use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
-use crate::migration::plan::{Conv, TypeBody};
+use crate::migration::plan::{Conv, Step, TypeBody};
 use crate::storage::raw::{self, drop_elements, shape_layout};
 use crate::storage::view::ValueView;
 
-use super::defaults::{holds_default, write_default_inside};
+use super::defaults::{holds_default, push_entries, write_default_inside};
 use super::error::{ExecuteError, ExecuteErrorKind, Seg};
 use super::rollback::Rollback;
 use super::{Exec, enums};
 
+mod coll;
 mod resume;
+
+use coll::entry_scratch;
 
 /// A value under construction at `dst`, built from the old one at `src`, whose parts `..next`
 /// are complete.
@@ -75,6 +82,18 @@ enum Work<'p> {
     Boxed {
         conv: &'p Conv,
         scratch: NonNull<u8>,
+    },
+    /// The elements of a tuple, one step each, in place.
+    Tuple { conv: &'p Conv },
+    /// The `n` entries of a collection (`dst` is the new one, filled by its `insert`), whose old
+    /// keys and values are at [`Exec::addrs`]`[entries..]`, two per entry. Each entry has the
+    /// parts key, value (maps only) and insert; key and value are built in `scratch`
+    /// ([`entry_scratch`]) and moved out by the insert.
+    Coll {
+        conv: &'p Conv,
+        scratch: NonNull<u8>,
+        entries: usize,
+        n: usize,
     },
 }
 
@@ -240,6 +259,36 @@ impl<'p> Exec<'p> {
             }
             // SAFETY: forwarded contract.
             Conv::Named(index) => unsafe { self.start_type(*index, src, dst) },
+            Conv::Tuple { .. } => {
+                self.frames.push(Frame {
+                    src,
+                    dst,
+                    next: 0,
+                    work: Work::Tuple { conv },
+                });
+                Ok(())
+            }
+            Conv::Coll { old, new, .. } => {
+                let entries = self.addrs.len();
+                // SAFETY: `src` is a valid collection of the old build, unchanged while the
+                // frame reads its entries (only read through these addresses).
+                unsafe { push_entries(old, src, &mut self.addrs) };
+                let n = (self.addrs.len() - entries) / 2;
+                // SAFETY: `dst` is valid for writes of the new collection.
+                unsafe { new.write_with_capacity(dst, n) };
+                self.frames.push(Frame {
+                    src,
+                    dst,
+                    next: 0,
+                    work: Work::Coll {
+                        conv,
+                        scratch: raw::alloc(entry_scratch(conv).0),
+                        entries,
+                        n,
+                    },
+                });
+                Ok(())
+            }
         }
     }
 
@@ -255,6 +304,50 @@ impl<'p> Exec<'p> {
     ) -> Result<(), ExecuteError> {
         let tp = &self.plan.types[index];
         match &tp.body {
+            TypeBody::Struct { steps, .. } if self.flat[index] => {
+                // Every step finishes on the spot: built here, without a frame (the common case
+                // of many values of a plain struct in a `Vec` or a map).
+                for (i, step) in steps.iter().enumerate() {
+                    // SAFETY: the offsets are the fields' own.
+                    let built = unsafe {
+                        match step {
+                            Step::Copy {
+                                src: s,
+                                dst: d,
+                                len,
+                            } => {
+                                core::ptr::copy_nonoverlapping(src.add(*s), dst.add(*d), *len);
+                                Ok(())
+                            }
+                            Step::Convert {
+                                src: s,
+                                dst: d,
+                                conv,
+                                ..
+                            } => self.start(conv, src.add(*s), dst.add(*d)),
+                            Step::Default { dst: d, plan, .. } => {
+                                write_default_inside(plan, dst.add(*d))
+                            }
+                        }
+                    };
+                    if let Err(e) = built {
+                        let mut rollback = Rollback::new(self.plan);
+                        // SAFETY: the steps `..i` were built from `src` into `dst`.
+                        unsafe {
+                            rollback.push_steps(&steps[..i], src, dst);
+                            rollback.run();
+                        }
+                        return Err(match step {
+                            Step::Convert { field, .. } | Step::Default { field, .. } => {
+                                e.inside_name(field)
+                            }
+                            Step::Copy { .. } => unreachable!("copies do not fail"),
+                        });
+                    }
+                }
+                // SAFETY: every field is built.
+                unsafe { self.finish_type(index, src, dst) }
+            }
             TypeBody::Struct { .. } => {
                 self.frames.push(Frame {
                     src,

@@ -6,7 +6,9 @@
 //! million levels deep needs no native recursion.
 
 use crate::descriptors::layout::{BoxGlue, PoolGlue, Shape, VecGlue};
-use crate::migration::plan::{Conv, Plan, Step, TypeBody, VariantFieldStep, conv_releases};
+use crate::migration::plan::{
+    Conv, Plan, Step, TupleStep, TypeBody, VariantFieldStep, conv_releases,
+};
 use crate::storage::raw::drop_elements;
 
 use super::enums;
@@ -120,6 +122,15 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
                     });
                 }
                 Conv::Named(index) => work.push(Release::Type(*index, src)),
+                Conv::Tuple { elems } => {
+                    for e in elems {
+                        if let TupleStep::Convert { src: s, conv, .. } = e {
+                            work.push(Release::Conv(conv, src.add(*s)));
+                        }
+                    }
+                }
+                // The new collection is an independent copy: the old one is dropped whole.
+                Conv::Coll { old_coll, .. } => old_coll.drop(src),
             },
             Release::Elements { elem, size, src, n } => {
                 // The first element, then the rest (`n >= 1`: empty runs are not pushed).

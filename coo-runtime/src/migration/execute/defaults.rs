@@ -6,7 +6,7 @@
 //! `Option` is `None`, a default `Vec` is empty, so no default nests deeper than its type).
 //! Comparing values follows the data, so [`values_equal`] walks with a work list on the heap.
 
-use crate::descriptors::layout::{PoolGlue, Shape, ShapeKind, TypeDesc, TypeKind};
+use crate::descriptors::layout::{CollGlue, PoolGlue, Shape, ShapeKind, TypeDesc, TypeKind};
 use crate::migration::plan::DefaultPlan;
 use crate::storage::raw::drop_elements;
 use crate::storage::scratch::Scratch;
@@ -102,6 +102,22 @@ unsafe fn write_default_at(
             unsafe { write_default_at(elem, scratch.ptr(), inner)? };
             // SAFETY: the scratch holds a complete value, which `write_from` moves out.
             unsafe { glue.write_from(dst, scratch.ptr()) };
+        }
+        // SAFETY: `dst` is valid for writes of the collection.
+        DefaultPlan::EmptyColl(g) => unsafe { g.write_with_capacity(dst, 0) },
+        DefaultPlan::Tuple(elems) => {
+            for (i, (offset, elem, _)) in elems.iter().enumerate() {
+                // SAFETY: element `i` of the tuple at `dst`, at its offset.
+                let written = unsafe { write_default_at(elem, dst.add(*offset), inner) };
+                if let Err(panicked) = written {
+                    for (offset, _, shape) in &elems[..i] {
+                        // SAFETY: the elements `..i` were written and are dropped once.
+                        unsafe { shape.drop(dst.add(*offset)) };
+                    }
+                    inner.push(Seg::Name(i.to_string()));
+                    return Err(panicked);
+                }
+            }
         }
     }
     Ok(())
@@ -232,6 +248,52 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
                     work.push(Compare::Types(desc.get(), a, b));
                     true
                 }
+                ShapeKind::Tuple(elems) => {
+                    for e in elems.get().iter() {
+                        work.push(Compare::Values(
+                            e.shape(),
+                            a.add(e.offset()),
+                            b.add(e.offset()),
+                        ));
+                    }
+                    true
+                }
+                ShapeKind::Coll {
+                    kind,
+                    key,
+                    value,
+                    glue,
+                } => {
+                    if glue.len(a) != glue.len(b) {
+                        return false;
+                    }
+                    let mut ea = Vec::new();
+                    push_entries(glue, a, &mut ea);
+                    if kind.is_ordered() {
+                        // The same entries in the same order.
+                        let mut eb = Vec::new();
+                        push_entries(glue, b, &mut eb);
+                        for (x, y) in ea.chunks(2).zip(eb.chunks(2)) {
+                            work.push(Compare::Values(key.get(), x[0], y[0]));
+                            if let Some(value) = value {
+                                work.push(Compare::Values(value.get(), x[1], y[1]));
+                            }
+                        }
+                        return true;
+                    }
+                    // Every key of `a` is in `b` (keys compare with the collection's `Eq`),
+                    // with an equal value.
+                    for x in ea.chunks(2) {
+                        let y = glue.get(b, x[0]);
+                        if y.is_null() {
+                            return false;
+                        }
+                        if let Some(value) = value {
+                            work.push(Compare::Values(value.get(), x[1], y));
+                        }
+                    }
+                    true
+                }
             },
             Compare::Elements(elem, a, b, n) => {
                 if let ShapeKind::Prim(_) | ShapeKind::Handle { .. } = elem.kind() {
@@ -300,6 +362,25 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
             },
         }
     }
+}
+
+/// Pushes the addresses of a collection's entries to `out` in iteration order, two per entry:
+/// key (or element) and value (null but for maps).
+///
+/// # Safety
+/// `coll` is a valid collection of `glue`'s type, unchanged while the addresses are used.
+pub unsafe fn push_entries(glue: &CollGlue, coll: *const u8, out: &mut Vec<*mut u8>) {
+    unsafe fn push(ctx: *mut (), key: *const u8, value: *const u8) {
+        // SAFETY: `ctx` is the vector below, borrowed for the call.
+        let out = unsafe { &mut *ctx.cast::<Vec<*mut u8>>() };
+        out.push(key.cast_mut());
+        out.push(value.cast_mut());
+    }
+    // SAFETY: the caller passes a valid collection.
+    out.reserve(2 * unsafe { glue.len(coll) });
+    // SAFETY: as above; `push` accepts the vector as its context and does not unwind (a failed
+    // allocation aborts).
+    unsafe { glue.for_each(coll, (out as *mut Vec<*mut u8>).cast(), push) };
 }
 
 /// Whether `len` bytes at `a` and at `b` are equal.

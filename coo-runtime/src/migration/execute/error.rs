@@ -10,6 +10,8 @@ use crate::migration::casts::InexactCast;
 pub enum Seg {
     Name(String),
     Index(usize),
+    /// An entry of a map or set, by its key as Rust would write it (`"bolt"`, `3`).
+    Key(String),
 }
 
 /// Where a value lives in the state, from the resource down.
@@ -23,6 +25,7 @@ impl fmt::Display for ValuePath {
                 Seg::Name(n) if i == 0 => f.write_str(n)?,
                 Seg::Name(n) => write!(f, ".{n}")?,
                 Seg::Index(i) => write!(f, "[{i}]")?,
+                Seg::Key(k) => write!(f, "[{k}]")?,
             }
         }
         Ok(())
@@ -58,6 +61,11 @@ pub enum ExecuteErrorKind {
     Default(DefaultPanicked),
     /// The plan was made for other live values.
     StalePlan,
+    /// Two keys of a map or set (the old keys, as Rust would write them) would become equal
+    /// keys of the new collection.
+    KeysMerge { first: String, second: String },
+    /// Inserting into the new collection panicked (its key's `Hash`, `Eq`, `Ord` or `Drop`).
+    InsertPanicked { coll: String, message: String },
 }
 
 /// A default that panicked: a field's `#[coo(default = ...)]` expression or a type's `Default`
@@ -124,6 +132,18 @@ impl fmt::Display for ExecuteError {
             ExecuteErrorKind::StalePlan => {
                 f.write_str("the plan was made for other live values; plan again")
             }
+            ExecuteErrorKind::KeysMerge { first, second } => write!(
+                f,
+                "the keys {first} and {second} of `{path}` would become the same key in the new \
+                 version, and one entry would be lost; remove one of them first, keep the key \
+                 type, or add `#[coo(migrate = ...)]` to the type holding `{path}` and merge \
+                 them there"
+            ),
+            ExecuteErrorKind::InsertPanicked { coll, message } => write!(
+                f,
+                "inserting into the new `{coll}` at `{path}` panicked: {message}; make its key's \
+                 `Hash`, `Eq` or `Ord` not panic"
+            ),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! million levels deep needs no native recursion.
 
 use crate::descriptors::layout::{BoxGlue, PoolGlue, Shape, VecGlue};
-use crate::migration::plan::{Conv, Plan, Step, TypeBody, VariantFieldStep};
+use crate::migration::plan::{Conv, Plan, Step, TupleStep, TypeBody, VariantFieldStep};
 use crate::storage::raw::drop_elements;
 
 use super::enums;
@@ -108,6 +108,36 @@ impl<'p> Rollback<'p> {
                     unsafe { self.push_conv(conv, src.add(*s), dst.add(*d)) }
                 }
                 Step::Default {
+                    dst: d, new_shape, ..
+                } => {
+                    // SAFETY: a default is an independent value, dropped once.
+                    unsafe { new_shape.drop(dst.add(*d)) }
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// `dst` holds the tuple elements that `elems` built from `src`.
+    pub(super) unsafe fn push_tuple(
+        &mut self,
+        elems: &'p [TupleStep],
+        src: *const u8,
+        dst: *mut u8,
+    ) {
+        for e in elems {
+            match e {
+                TupleStep::Convert {
+                    src: s,
+                    dst: d,
+                    conv,
+                    ..
+                } => {
+                    // SAFETY: the element was built by this conversion; the offsets are the
+                    // elements' own.
+                    unsafe { self.push_conv(conv, src.add(*s), dst.add(*d)) }
+                }
+                TupleStep::Default {
                     dst: d, new_shape, ..
                 } => {
                     // SAFETY: a default is an independent value, dropped once.
@@ -311,6 +341,9 @@ impl<'p> Rollback<'p> {
                     self.push_pool(elem, old, new, src, dst, n);
                 }
                 Conv::Named(index) => self.undo_type(*index, src, dst),
+                Conv::Tuple { elems } => self.push_tuple(elems, src, dst),
+                // An independent copy: dropped whole.
+                Conv::Coll { new_coll, .. } => new_coll.drop(dst),
             }
         }
     }

@@ -169,7 +169,12 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
             }
             Node::Elements { ty, indices, nodes }
         }
-        ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => {
+        // Tuples and collections complete as a whole (no steps into them yet).
+        ShapeKind::Prim(_)
+        | ShapeKind::String(_)
+        | ShapeKind::Handle { .. }
+        | ShapeKind::Tuple(_)
+        | ShapeKind::Coll { .. } => {
             *budget -= 1;
             Node::Leaf { ty }
         }

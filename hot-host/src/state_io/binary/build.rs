@@ -21,7 +21,8 @@ use crate::state_io::capture::{PlainRuns, Run};
 use crate::state_io::from_json::TypeValueReport;
 use crate::state_io::snapshot::LoadReport;
 
-/// Whether a layout's field type is, or holds, a pool.
+/// Whether a layout's field type is, or holds, a pool (or a tuple or collection): what is not
+/// built directly.
 fn has_pool(ty: &TyLayout) -> bool {
     match ty {
         TyLayout::Pool(_) => true,
@@ -30,6 +31,9 @@ fn has_pool(ty: &TyLayout) -> bool {
         | TyLayout::Box(elem)
         | TyLayout::Option(elem) => has_pool(elem),
         TyLayout::Prim(_) | TyLayout::String | TyLayout::Handle(_) | TyLayout::Named(_) => false,
+        // Tuples and collections are built by the JSON format's builder (through the
+        // collections' `insert`): never directly.
+        TyLayout::Tuple(_) | TyLayout::Coll(..) => true,
     }
 }
 
@@ -301,6 +305,11 @@ impl Builder<'_> {
     /// As for [`Builder::value`].
     unsafe fn shape<'d>(&mut self, shape: &'d Shape, dst: *mut u8, stack: &mut Vec<Job<'d>>) {
         match shape.kind() {
+            ShapeKind::Tuple(_) | ShapeKind::Coll { .. } => {
+                unreachable!(
+                    "layouts with tuples or collections are not built directly (`has_pool`)"
+                )
+            }
             // SAFETY: `dst` is valid for writes of `prim`.
             ShapeKind::Prim(prim) => unsafe { self.prim(*prim, dst) },
             ShapeKind::String(glue) => {

@@ -25,6 +25,11 @@ pub(super) enum Ty {
     Pool(Box<Ty>),
     Handle,
     Named(usize),
+    /// A tuple's elements.
+    Tuple(Vec<Ty>),
+    /// A `VecDeque`, set or map: its length, then its entries (a map's as a `(key, value)`
+    /// tuple).
+    Coll(Box<Ty>),
 }
 
 /// A type of the layouts: a struct's fields, or each variant's.
@@ -138,6 +143,7 @@ impl<'s> Types<'s> {
             Ty::Prim(p) => Blob::Bytes(prim_size(*p)),
             Ty::Handle => Blob::Bytes(8),
             Ty::String | Ty::Vec(_) | Ty::Option(_) | Ty::Pool(_) => Blob::No,
+            Ty::Tuple(_) | Ty::Coll(_) => Blob::No,
             Ty::Box(elem) => self.ty_blob(elem),
             Ty::Array(elem, len) => match self.ty_blob(elem) {
                 Blob::Bytes(n) => n.checked_mul(*len).map_or(Blob::No, Blob::Bytes),
@@ -162,6 +168,16 @@ fn ty(layout: &TyLayout, names: &[&str]) -> Result<Ty, String> {
         TyLayout::Pool(elem) => Ty::Pool(inner(elem)?),
         TyLayout::Handle(_) => Ty::Handle,
         TyLayout::Named(name) => Ty::Named(index(names, name)?),
+        TyLayout::Tuple(elems) => Ty::Tuple(
+            elems
+                .iter()
+                .map(|e| ty(e, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        TyLayout::Coll(_, key, value) => Ty::Coll(Box::new(match value {
+            Some(value) => Ty::Tuple(vec![ty(key, names)?, ty(value, names)?]),
+            None => ty(key, names)?,
+        })),
     })
 }
 
@@ -316,6 +332,11 @@ impl Walk<'_> {
                     self.elements(types, elem, len, true, &mut stack)?;
                 }
                 Ty::Box(elem) => stack.push(Step::Value(elem)),
+                Ty::Tuple(elems) => stack.extend(elems.iter().rev().map(Step::Value)),
+                Ty::Coll(entry) => {
+                    let len = self.u64("a collection's length")?;
+                    self.elements(types, entry, len, false, &mut stack)?;
+                }
                 Ty::Option(elem) => match self.take(1, "an `Option`'s tag")?[0] {
                     0 => {}
                     1 => stack.push(Step::Value(elem)),

@@ -73,6 +73,14 @@ pub(super) enum Ty<'s> {
     Pool(Box<Ty<'s>>),
     Handle(&'s str),
     Named(usize),
+    Tuple(Vec<Ty<'s>>),
+    /// A `VecDeque` or set (`value` is `None`) or a map; `members`: a map written as an object
+    /// (its keys are strings, `char`s, integers or `bool`s), else as `[key, value]` pairs.
+    Coll {
+        key: Box<Ty<'s>>,
+        value: Option<Box<Ty<'s>>>,
+        members: bool,
+    },
 }
 
 /// Fields in declaration order: name and type.
@@ -167,6 +175,13 @@ fn ty<'s>(layout: &'s TyLayout, index: &dyn Fn(&str) -> usize) -> Ty<'s> {
         TyLayout::Pool(elem) => Ty::Pool(inner(elem)),
         TyLayout::Handle(target) => Ty::Handle(target),
         TyLayout::Named(name) => Ty::Named(index(name)),
+        TyLayout::Tuple(elems) => Ty::Tuple(elems.iter().map(|e| ty(e, index)).collect()),
+        TyLayout::Coll(_, key, value) => Ty::Coll {
+            members: matches!(&**key, TyLayout::String)
+                || matches!(&**key, TyLayout::Prim(p) if !p.is_float()),
+            key: inner(key),
+            value: value.as_deref().map(inner),
+        },
     }
 }
 
@@ -180,6 +195,14 @@ enum Step<'t, 's> {
     /// The elements left of an array or `Vec`, after the first unless `first`.
     Elements {
         elem: &'t Ty<'s>,
+        left: usize,
+        first: bool,
+    },
+    /// The entries left of a map.
+    Entries {
+        key: &'t Ty<'s>,
+        value: &'t Ty<'s>,
+        members: bool,
         left: usize,
         first: bool,
     },
@@ -317,6 +340,46 @@ impl Writer<'_, '_> {
                     }
                     self.node(types, elem, &mut stack);
                 }
+                Step::Entries {
+                    key,
+                    value,
+                    members,
+                    left,
+                    first,
+                } => {
+                    if !first {
+                        self.out.push(',');
+                    }
+                    if left > 1 {
+                        stack.push(Step::Entries {
+                            key,
+                            value,
+                            members,
+                            left: left - 1,
+                            first: false,
+                        });
+                    }
+                    if members {
+                        // The key is a string, `char`, integer or `bool`, written at once; the
+                        // ones that are not JSON strings are quoted, as serde_json does.
+                        let quoted = matches!(key, Ty::Prim(p) if *p != Prim::Char);
+                        if quoted {
+                            self.out.push('"');
+                        }
+                        self.node(types, key, &mut stack);
+                        if quoted {
+                            self.out.push('"');
+                        }
+                        self.out.push(':');
+                        stack.push(Step::Value(value));
+                    } else {
+                        self.out.push('[');
+                        stack.push(Step::Text("]"));
+                        stack.push(Step::Value(value));
+                        stack.push(Step::Text(","));
+                        stack.push(Step::Value(key));
+                    }
+                }
                 Step::Slots { elem, left, first } => {
                     if !first {
                         self.out.push(',');
@@ -393,6 +456,41 @@ impl Writer<'_, '_> {
                 let generation = self.u32();
                 self.int(generation);
                 self.out.push('}');
+            }
+            Ty::Tuple(elems) => {
+                self.out.push('[');
+                stack.push(Step::Text("]"));
+                for (i, ty) in elems.iter().enumerate().rev() {
+                    stack.push(Step::Value(ty));
+                    if i > 0 {
+                        stack.push(Step::Text(","));
+                    }
+                }
+            }
+            Ty::Coll {
+                key, value: None, ..
+            } => {
+                let len = self.len();
+                self.elements(key, len, stack);
+            }
+            Ty::Coll {
+                key,
+                value: Some(value),
+                members,
+            } => {
+                let left = self.len();
+                let (open, close) = if *members { ('{', "}") } else { ('[', "]") };
+                self.out.push(open);
+                stack.push(Step::Text(close));
+                if left > 0 {
+                    stack.push(Step::Entries {
+                        key,
+                        value,
+                        members: *members,
+                        left,
+                        first: true,
+                    });
+                }
             }
             Ty::Named(i) => match &types.shapes[*i] {
                 TypeShape::Struct(_, _, Some(flat)) => {

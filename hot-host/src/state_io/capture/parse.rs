@@ -119,6 +119,10 @@ fn resolvable(schema: &Schema) -> bool {
             | TyLayout::Option(elem)
             | TyLayout::Pool(elem) => ok(elem, schema),
             TyLayout::Named(name) => schema.types.contains_key(name),
+            TyLayout::Tuple(elems) => elems.iter().all(|e| ok(e, schema)),
+            TyLayout::Coll(_, key, value) => {
+                ok(key, schema) && value.as_deref().is_none_or(|v| ok(v, schema))
+            }
         }
     }
     schema.types.values().all(|layout| match &layout.kind {
@@ -462,7 +466,8 @@ impl<'t> Reader<'t> {
                     stack.push(Step::Value(elem));
                 }
             }
-            Ty::Pool(_) => return None,
+            // Left to the general path (which builds them through the collections' `insert`).
+            Ty::Pool(_) | Ty::Tuple(_) | Ty::Coll { .. } => return None,
             Ty::Handle(target) => {
                 self.byte(b'{')?;
                 self.member(true, "handle")?;

@@ -85,6 +85,11 @@ pub enum ValueErrorKind {
     Default {
         panicked: DefaultPanicked,
     },
+    /// A map or set given two equal keys (the second one's path), or whose insert panicked.
+    Insert {
+        ty: String,
+        message: String,
+    },
 }
 
 impl ValueError {
@@ -161,6 +166,9 @@ impl fmt::Display for ValueError {
             ValueErrorKind::Pool { message } => write!(f, "`{path}` is a pool, but {message}"),
             ValueErrorKind::Conflict { conflict } => write!(f, "`{path}`: {conflict}"),
             ValueErrorKind::Default { panicked } => write!(f, "{}", panicked.at(path)),
+            ValueErrorKind::Insert { ty, message } => {
+                write!(f, "`{path}` cannot go into the `{ty}`: {message}")
+            }
         }
     }
 }

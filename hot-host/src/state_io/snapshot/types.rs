@@ -42,6 +42,16 @@ pub(super) fn nested_types<'d>(shape: &'d Shape, out: &mut Vec<&'d TypeDesc>) {
         | ShapeKind::Pool { elem, .. } => nested_types(elem.get(), out),
         ShapeKind::Handle { target } => out.push(target.get()),
         ShapeKind::Named(desc) => out.push(desc.get()),
+        ShapeKind::Tuple(elems) => elems
+            .get()
+            .iter()
+            .for_each(|e| nested_types(e.shape(), out)),
+        ShapeKind::Coll { key, value, .. } => {
+            nested_types(key.get(), out);
+            if let Some(value) = value {
+                nested_types(value.get(), out);
+            }
+        }
     }
 }
 

@@ -97,6 +97,10 @@ impl VacantWalk {
             | ShapeKind::Box { elem, .. }
             | ShapeKind::Option { elem, .. } => self.shape_holds_pool(elem.get()),
             ShapeKind::Named(desc) => self.type_holds_pool(desc.get()),
+            ShapeKind::Tuple(elems) => elems.get().iter().any(|e| self.shape_holds_pool(e.shape())),
+            // Pools inside collections keep no vacant slots in a snapshot: their entries are
+            // rebuilt by insertion, and a pool's vacant slots come back at generation 0.
+            ShapeKind::Coll { .. } => false,
         }
     }
 
@@ -174,6 +178,15 @@ impl VacantWalk {
                     }
                 }
                 ShapeKind::Named(_) => stack.push(Visit::Object(view.value().expect(MATCHED))),
+                ShapeKind::Tuple(_) => {
+                    let elements = view.tuple().expect(MATCHED);
+                    for (i, element) in elements.into_iter().enumerate().rev() {
+                        stack.push(Visit::Leave);
+                        stack.push(Visit::Value(element));
+                        stack.push(Visit::Enter(Seg::Name(i.to_string())));
+                    }
+                }
+                ShapeKind::Coll { .. } => {}
             }
         }
     }

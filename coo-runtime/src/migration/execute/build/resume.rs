@@ -5,13 +5,15 @@
 
 use std::alloc::Layout;
 
-use crate::migration::plan::{Conv, Step, TypeBody, VariantFieldStep};
+use crate::descriptors::layout::shape_text;
+use crate::migration::plan::{Conv, Step, TupleStep, TypeBody, VariantFieldStep};
 use crate::storage::raw::{self, shape_layout};
 
 use super::super::defaults::write_default_inside;
-use super::super::error::{ExecuteError, Seg};
+use super::super::error::{ExecuteError, ExecuteErrorKind, Seg};
 use super::super::rollback::Rollback;
 use super::super::{Exec, enums};
+use super::coll::{coll_kind, entry_parts, entry_scratch, render_key};
 use super::{Frame, Work};
 
 impl<'p> Exec<'p> {
@@ -242,6 +244,99 @@ impl<'p> Exec<'p> {
                 }
                 Ok(())
             }
+            Work::Tuple { conv } => {
+                let Conv::Tuple { elems } = conv else {
+                    unreachable!("a tuple frame builds a tuple")
+                };
+                let mut i = next;
+                while let Some(step) = elems.get(i) {
+                    i += 1;
+                    self.set_next(i);
+                    match step {
+                        TupleStep::Convert {
+                            src: s,
+                            dst: d,
+                            conv,
+                            ..
+                        } => {
+                            // SAFETY: the offsets are the elements' own.
+                            unsafe { self.start(conv, src.add(*s), dst.add(*d))? };
+                            if self.frames.len() != depth {
+                                return Ok(());
+                            }
+                        }
+                        TupleStep::Default {
+                            dst: d, plan: dp, ..
+                        } => {
+                            // SAFETY: the offset is the new element's own.
+                            unsafe { write_default_inside(dp, dst.add(*d))? }
+                        }
+                    }
+                }
+                self.frames.pop();
+                Ok(())
+            }
+            Work::Coll {
+                conv,
+                scratch,
+                entries,
+                n,
+            } => {
+                let Conv::Coll {
+                    key, value, new, ..
+                } = conv
+                else {
+                    unreachable!("a collection frame builds a collection")
+                };
+                let per = entry_parts(conv);
+                let (layout, value_at) = entry_scratch(conv);
+                // SAFETY: the value's offset lies inside the scratch.
+                let (k, v) = (scratch.as_ptr(), unsafe { scratch.as_ptr().add(value_at) });
+                let mut p = next;
+                while p < n * per {
+                    let (i, part) = (p / per, p % per);
+                    p += 1;
+                    self.set_next(p);
+                    let (old_key, old_value) =
+                        (self.addrs[entries + 2 * i], self.addrs[entries + 2 * i + 1]);
+                    if part == per - 1 {
+                        // SAFETY: the scratch holds the entry's complete new key (and value),
+                        // which `insert` moves out whatever it returns.
+                        match unsafe { new.insert(dst, k, v) } {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                // SAFETY: the frame's entries are those of the old collection.
+                                return Err(unsafe { self.keys_merge(conv, entries, i) });
+                            }
+                            Err(message) => {
+                                return Err(ExecuteError::here(ExecuteErrorKind::InsertPanicked {
+                                    coll: shape_text(match conv {
+                                        Conv::Coll { new_coll, .. } => new_coll,
+                                        _ => unreachable!("matched above"),
+                                    }),
+                                    message: message.into_string(),
+                                }));
+                            }
+                        }
+                        continue;
+                    }
+                    let (c, s, d): (&Conv, *const u8, *mut u8) = if part == 0 {
+                        (key, old_key, k)
+                    } else {
+                        (value.as_ref().expect("maps have values"), old_value, v)
+                    };
+                    // SAFETY: `s` is an old key or value; the scratch has room for the new one.
+                    unsafe { self.start(c, s, d)? };
+                    if self.frames.len() != depth {
+                        return Ok(());
+                    }
+                }
+                self.frames.pop();
+                self.addrs.truncate(entries);
+                // SAFETY: the scratch holds nothing; it came from `raw::alloc` with this layout.
+                unsafe { raw::dealloc(scratch, layout) };
+                Ok(())
+            }
         }
     }
 
@@ -357,6 +452,50 @@ impl<'p> Exec<'p> {
                 Work::Boxed { conv, scratch } => {
                     raw::dealloc(scratch, boxed_scratch(conv));
                     e
+                }
+                Work::Tuple { conv } => {
+                    let Conv::Tuple { elems } = conv else {
+                        unreachable!("a tuple frame builds a tuple")
+                    };
+                    rollback.push_tuple(&elems[..failed], src, dst);
+                    rollback.run();
+                    e.inside_name(&failed.to_string())
+                }
+                Work::Coll {
+                    conv,
+                    scratch,
+                    entries,
+                    ..
+                } => {
+                    let Conv::Coll {
+                        new_key,
+                        new_coll,
+                        old_key,
+                        ..
+                    } = conv
+                    else {
+                        unreachable!("a collection frame builds a collection")
+                    };
+                    let per = entry_parts(conv);
+                    let (i, part) = (failed / per, failed % per);
+                    let (layout, _) = entry_scratch(conv);
+                    if part == 1 && per == 3 {
+                        // The value failed: the key built before it is dropped, once.
+                        new_key.drop(scratch.as_ptr());
+                    }
+                    raw::dealloc(scratch, layout);
+                    // The entries inserted so far are the new collection's alone (keys and
+                    // values are independent copies): it is dropped whole.
+                    new_coll.drop(dst);
+                    let old = self.addrs[entries + 2 * i];
+                    self.addrs.truncate(entries);
+                    if matches!(e.kind, ExecuteErrorKind::KeysMerge { .. }) {
+                        e
+                    } else if !coll_kind(conv).is_keyed() {
+                        e.inside(Seg::Index(i))
+                    } else {
+                        e.inside(Seg::Key(render_key(old_key, old, i)))
+                    }
                 }
             }
         }

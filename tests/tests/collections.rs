@@ -1,0 +1,505 @@
+//! In-process migration tests of tuples and the standard collections (`VecDeque`, `HashMap`,
+//! `HashSet`, `BTreeMap`, `BTreeSet`): two versions of the same types in one binary (modules
+//! `v1`, `v2` sharing stable names through `#[coo(name)]`), as in `migrate.rs`.
+#![allow(missing_debug_implementations, dead_code)]
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use coo_runtime::migration::casts::InexactCast;
+use coo_runtime::migration::execute::Seg;
+use coo_runtime::{
+    Catalog, CooType, ExecuteError, ExecuteErrorKind, MigrationError, Prim, ProblemKind, State,
+    TypeDesc,
+};
+
+thread_local! {
+    static DROPS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn drops() -> usize {
+    DROPS.with(|d| d.get())
+}
+
+/// A value whose drops are counted (per test thread).
+#[derive(CooType, Debug, Default, PartialEq)]
+#[coo(name = "Tracked")]
+pub struct Tracked {
+    id: u32,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+fn catalog(descs: &[&'static TypeDesc]) -> Catalog {
+    Catalog::from_descs(descs.iter().copied()).expect("no duplicate names")
+}
+
+fn state_with<T: CooType>(value: T) -> State {
+    let mut state = State::new();
+    state.insert(value);
+    state
+}
+
+fn migrate(
+    state: &mut State,
+    new: &[&'static TypeDesc],
+) -> Result<coo_runtime::Report, MigrationError> {
+    state.migrate_to(&catalog(new))
+}
+
+fn migrate_error(err: MigrationError) -> ExecuteError {
+    match err {
+        MigrationError::Migrate(e) => e,
+        other => panic!("expected a migrate error, got {other}"),
+    }
+}
+
+fn problems(err: MigrationError) -> Vec<coo_runtime::Problem> {
+    match err {
+        MigrationError::Plan(p) => p.problems,
+        other => panic!("expected a plan error, got {other}"),
+    }
+}
+
+fn name(s: &str) -> Seg {
+    Seg::Name(s.to_owned())
+}
+
+mod tuples {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Board")]
+        pub struct Board {
+            pub cell: (u16, String),
+            pub moves: Vec<(u32, String)>,
+            pub pair: (Tracked, u8),
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Board")]
+        pub struct Board {
+            /// Widened, and a new element at the end: its default.
+            pub cell: (u32, String, f32),
+            pub moves: Vec<(u64, String)>,
+            pub pair: (Tracked, u8),
+        }
+    }
+    pub mod v3 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Board")]
+        pub struct Board {
+            /// Narrowed: checked.
+            pub cell: (u8, String, f32),
+            pub moves: Vec<(u64, String)>,
+            pub pair: (Tracked, u8),
+        }
+    }
+    pub mod v4 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Board")]
+        pub struct Board {
+            pub cell: (u32,),
+            pub moves: Vec<(u64, String)>,
+            pub pair: (Tracked, u8),
+        }
+    }
+
+    #[test]
+    fn tuples_migrate_position_wise_with_defaults_for_new_elements() {
+        let mut state = state_with(v1::Board {
+            cell: (65_000, "a1".into()),
+            moves: vec![(7, "e4".into()), (8, "e5".into())],
+            pair: (Tracked { id: 9 }, 3),
+        });
+        let before = drops();
+        let report = migrate(&mut state, &[v2::Board::DESC, Tracked::DESC]).unwrap();
+        assert_eq!(report.migrated, vec!["Board"]);
+        assert_eq!(drops(), before, "the tracked element was moved, not copied");
+        let b = state.get::<v2::Board>().unwrap();
+        assert_eq!(b.cell, (65_000, "a1".to_owned(), 0.0));
+        assert_eq!(b.moves, vec![(7, "e4".to_owned()), (8, "e5".to_owned())]);
+        assert_eq!((b.pair.0.id, b.pair.1), (9, 3));
+        drop(state);
+        assert_eq!(drops(), before + 1, "dropped once");
+    }
+
+    #[test]
+    fn a_narrowing_overflow_inside_a_tuple_is_refused_with_its_path() {
+        let mut state = state_with(v2::Board {
+            cell: (300, "a1".into(), 1.5),
+            moves: vec![],
+            pair: (Tracked { id: 1 }, 0),
+        });
+        let err =
+            migrate_error(migrate(&mut state, &[v3::Board::DESC, Tracked::DESC]).unwrap_err());
+        assert_eq!(err.path.0, vec![name("Board"), name("cell"), name("0")]);
+        assert_eq!(
+            err.kind,
+            ExecuteErrorKind::CheckedCast(InexactCast {
+                from: Prim::U32,
+                to: Prim::U8,
+                value: "300".into()
+            })
+        );
+        assert!(
+            err.to_string().starts_with("`Board.cell.0` holds 300"),
+            "{err}"
+        );
+        let b = state.get::<v2::Board>().expect("unchanged");
+        assert_eq!(b.cell, (300, "a1".to_owned(), 1.5));
+    }
+
+    #[test]
+    fn a_removed_tuple_element_is_refused_at_plan_time() {
+        let mut state = state_with(v2::Board {
+            cell: (1, "a1".into(), 1.5),
+            moves: vec![],
+            pair: (Tracked { id: 1 }, 0),
+        });
+        let problems =
+            problems(migrate(&mut state, &[v4::Board::DESC, Tracked::DESC]).unwrap_err());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, ProblemKind::Incompatible);
+        assert_eq!(problems[0].field.as_deref(), Some("cell"));
+        assert_eq!(problems[0].old_ty.as_deref(), Some("(u32, String, f32)"));
+        assert_eq!(problems[0].new_ty.as_deref(), Some("(u32,)"));
+        assert!(state.get::<v2::Board>().is_some());
+    }
+}
+
+mod maps {
+    use super::*;
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Debug, Clone, PartialEq)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            pub qty: u32,
+            pub price: f32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Stock")]
+        pub struct Stock {
+            pub items: HashMap<String, Item>,
+            pub spots: BTreeMap<u32, (f32, f32)>,
+            pub recent: VecDeque<u64>,
+            pub tags: HashSet<u16>,
+            pub names: BTreeSet<String>,
+        }
+    }
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType, Debug, Clone, PartialEq)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            /// Widened.
+            pub qty: u64,
+            pub price: f32,
+            /// New, with a default.
+            #[coo(default = 5)]
+            pub shelf: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Stock")]
+        pub struct Stock {
+            pub items: HashMap<String, Item>,
+            pub spots: BTreeMap<u64, (f64, f32)>,
+            pub recent: VecDeque<u128>,
+            pub tags: HashSet<u32>,
+            pub names: BTreeSet<String>,
+        }
+    }
+    pub mod v3 {
+        use super::*;
+        #[derive(CooType, Debug, Clone, PartialEq)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            /// Narrowed: checked.
+            pub qty: u8,
+            pub price: f32,
+            #[coo(default = 5)]
+            pub shelf: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Stock")]
+        pub struct Stock {
+            pub items: HashMap<String, Item>,
+            pub spots: BTreeMap<u64, (f64, f32)>,
+            pub recent: VecDeque<u128>,
+            pub tags: HashSet<u32>,
+            pub names: BTreeSet<String>,
+        }
+    }
+
+    fn v1_stock() -> v1::Stock {
+        let mut recent = VecDeque::new();
+        // Wrapped around: the deque's buffer holds it in two pieces.
+        for i in 0..6 {
+            recent.push_back(i);
+        }
+        for _ in 0..4 {
+            recent.pop_front();
+        }
+        for i in 6..9 {
+            recent.push_back(i);
+        }
+        recent.push_front(100);
+        v1::Stock {
+            items: HashMap::from([
+                (
+                    "bolt".to_owned(),
+                    v1::Item {
+                        qty: 40,
+                        price: 0.25,
+                    },
+                ),
+                (
+                    "nut".to_owned(),
+                    v1::Item {
+                        qty: 300,
+                        price: 0.1,
+                    },
+                ),
+                ("gear".to_owned(), v1::Item { qty: 7, price: 3.5 }),
+            ]),
+            spots: BTreeMap::from([(3, (1.5, 2.5)), (1, (0.5, -1.0)), (2, (9.0, 9.5))]),
+            recent,
+            tags: HashSet::from([1, 2, 65_535]),
+            names: BTreeSet::from(["b".to_owned(), "a".to_owned()]),
+        }
+    }
+
+    #[test]
+    fn maps_sets_and_deques_migrate_element_wise() {
+        let mut state = state_with(v1_stock());
+        let report = migrate(&mut state, &[v2::Stock::DESC, v2::Item::DESC]).unwrap();
+        assert_eq!(report.migrated, vec!["Stock"]);
+        let items_report = report.types.iter().find(|t| t.diff.new_name == "Item");
+        assert_eq!(items_report.map(|t| t.values), Some(3));
+        let s = state.get::<v2::Stock>().unwrap();
+        let item = |qty, price| v2::Item {
+            qty,
+            price,
+            shelf: 5,
+        };
+        assert_eq!(
+            s.items,
+            HashMap::from([
+                ("bolt".to_owned(), item(40, 0.25)),
+                ("nut".to_owned(), item(300, 0.1)),
+                ("gear".to_owned(), item(7, 3.5)),
+            ])
+        );
+        assert_eq!(
+            s.spots.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+            vec![(1, (0.5, -1.0)), (2, (9.0, 9.5)), (3, (1.5, 2.5))]
+        );
+        assert_eq!(
+            s.recent.iter().copied().collect::<Vec<_>>(),
+            vec![100, 4, 5, 6, 7, 8]
+        );
+        assert_eq!(s.tags, HashSet::from([1, 2, 65_535]));
+        assert_eq!(
+            s.names.iter().cloned().collect::<Vec<_>>(),
+            vec!["a".to_owned(), "b".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_narrowing_overflow_in_one_map_value_is_refused_naming_the_key() {
+        let mut state = state_with(v1_stock());
+        migrate(&mut state, &[v2::Stock::DESC, v2::Item::DESC]).unwrap();
+        let err =
+            migrate_error(migrate(&mut state, &[v3::Stock::DESC, v3::Item::DESC]).unwrap_err());
+        assert_eq!(
+            err.path.0,
+            vec![
+                name("Stock"),
+                name("items"),
+                Seg::Key("\"nut\"".into()),
+                name("qty")
+            ]
+        );
+        assert_eq!(
+            err.kind,
+            ExecuteErrorKind::CheckedCast(InexactCast {
+                from: Prim::U64,
+                to: Prim::U8,
+                value: "300".into()
+            })
+        );
+        assert!(
+            err.to_string()
+                .starts_with("`Stock.items[\"nut\"].qty` holds 300"),
+            "{err}"
+        );
+        // Nothing changed.
+        let s = state.get::<v2::Stock>().expect("the old version runs on");
+        assert_eq!(s.items["nut"].qty, 300);
+        assert_eq!(s.items.len(), 3);
+        assert_eq!(s.recent.len(), 6);
+    }
+
+    pub mod k1 {
+        use super::*;
+        #[derive(CooType, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[coo(name = "Key")]
+        pub struct Key {
+            pub a: u32,
+            pub b: u32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Index")]
+        pub struct Index {
+            pub by_key: HashMap<Key, Tracked>,
+            pub sorted: BTreeMap<u32, u8>,
+        }
+    }
+    pub mod k2 {
+        use super::*;
+        /// `b` is gone: keys that differed only in `b` become one.
+        #[derive(CooType, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[coo(name = "Key")]
+        pub struct Key {
+            pub a: u32,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Index")]
+        pub struct Index {
+            pub by_key: HashMap<Key, Tracked>,
+            pub sorted: BTreeMap<u32, u8>,
+        }
+    }
+
+    #[test]
+    fn a_key_conversion_that_merges_two_keys_is_refused_naming_both() {
+        let before = drops();
+        let mut state = state_with(k1::Index {
+            by_key: HashMap::from([
+                (k1::Key { a: 1, b: 2 }, Tracked { id: 10 }),
+                (k1::Key { a: 2, b: 0 }, Tracked { id: 20 }),
+                (k1::Key { a: 1, b: 3 }, Tracked { id: 30 }),
+            ]),
+            sorted: BTreeMap::from([(1, 1)]),
+        });
+        let err = migrate_error(
+            migrate(&mut state, &[k2::Index::DESC, k2::Key::DESC, Tracked::DESC]).unwrap_err(),
+        );
+        assert_eq!(err.path.0, vec![name("Index"), name("by_key")]);
+        let ExecuteErrorKind::KeysMerge { first, second } = &err.kind else {
+            panic!("expected merged keys, got {err}");
+        };
+        let mut both = [first.as_str(), second.as_str()];
+        both.sort();
+        assert_eq!(both, ["Key { a: 1, b: 2 }", "Key { a: 1, b: 3 }"]);
+        let s = state.get::<k1::Index>().expect("the old version runs on");
+        let mut ids: Vec<u32> = s.by_key.values().map(|t| t.id).collect();
+        ids.sort();
+        assert_eq!(ids, vec![10, 20, 30]);
+        let copies_dropped = drops() - before;
+        drop(state);
+        assert_eq!(
+            drops() - before - copies_dropped,
+            3,
+            "each old value dropped once, with the state"
+        );
+    }
+
+    #[test]
+    fn keys_that_stay_distinct_migrate_and_old_values_are_dropped_once() {
+        let before = drops();
+        let mut state = state_with(k1::Index {
+            by_key: HashMap::from([
+                (k1::Key { a: 1, b: 2 }, Tracked { id: 10 }),
+                (k1::Key { a: 2, b: 0 }, Tracked { id: 20 }),
+            ]),
+            sorted: BTreeMap::from([(1, 1)]),
+        });
+        migrate(&mut state, &[k2::Index::DESC, k2::Key::DESC, Tracked::DESC]).unwrap();
+        assert_eq!(
+            drops() - before,
+            2,
+            "the old map was dropped whole at commit"
+        );
+        let s = state.get::<k2::Index>().unwrap();
+        assert_eq!(s.by_key[&k2::Key { a: 1 }].id, 10);
+        assert_eq!(s.by_key[&k2::Key { a: 2 }].id, 20);
+        drop(state);
+        assert_eq!(drops() - before, 4);
+    }
+
+    pub mod u1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Same")]
+        pub struct Same {
+            pub m: HashMap<u32, String>,
+            pub d: VecDeque<(u8, String)>,
+        }
+    }
+    pub mod u2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Same")]
+        pub struct Same {
+            pub m: HashMap<u32, String>,
+            pub d: VecDeque<(u8, String)>,
+        }
+    }
+
+    #[test]
+    fn an_unchanged_map_is_kept_in_place() {
+        let mut state = state_with(u1::Same {
+            m: HashMap::from([(1, "one".to_owned())]),
+            d: VecDeque::from([(1, "x".to_owned())]),
+        });
+        let before = state.resource("Same").unwrap().as_ptr();
+        let report = migrate(&mut state, &[u2::Same::DESC]).unwrap();
+        assert_eq!(report.kept, vec!["Same"]);
+        assert_eq!(state.resource("Same").unwrap().as_ptr(), before);
+        let s = state.get::<u2::Same>().unwrap();
+        assert_eq!(s.m[&1], "one");
+        assert_eq!(s.d[0], (1, "x".to_owned()));
+    }
+
+    pub mod h1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Kinds")]
+        pub struct Kinds {
+            pub m: HashMap<u16, u8>,
+        }
+    }
+    pub mod h2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Kinds")]
+        pub struct Kinds {
+            /// A hash map becomes a B-tree map: rebuilt by insertion, in key order.
+            pub m: BTreeMap<u32, u8>,
+        }
+    }
+
+    #[test]
+    fn a_hash_map_becomes_a_btree_map() {
+        let mut state = state_with(h1::Kinds {
+            m: HashMap::from([(9, 1), (3, 2), (5, 3)]),
+        });
+        migrate(&mut state, &[h2::Kinds::DESC]).unwrap();
+        let s = state.get::<h2::Kinds>().unwrap();
+        assert_eq!(
+            s.m.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
+            vec![(3, 2), (5, 3), (9, 1)]
+        );
+    }
+}
