@@ -421,15 +421,16 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
         ),
     )
     .unwrap();
+    // One more field in `TypeDesc`, which generated code builds through `construct::type_desc`.
     edit_file(
         &runtime.join("src/descriptors/layout.rs"),
-        "    pub glue: &'static TypeGlue,\n}",
-        "    pub glue: &'static TypeGlue,\n    /// A field this copy added.\n    pub abi_drift: u64,\n}",
+        "    glue: &'static TypeGlue,\n}",
+        "    glue: &'static TypeGlue,\n    /// A field this copy added.\n    abi_drift: u64,\n}",
     );
     edit_file(
-        &derive.join("src/expand.rs"),
-        "kind: #kind,\n",
-        "kind: #kind,\n                    abi_drift: 0,\n",
+        &runtime.join("src/descriptors/layout/construct.rs"),
+        "        kind,\n        glue,\n    }",
+        "        kind,\n        glue,\n        abi_drift: 0,\n    }",
     );
 
     let lib_rs = fs::read_to_string(support::fixture("minimal-plugin").join("src/lib.rs")).unwrap();
