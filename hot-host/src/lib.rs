@@ -33,7 +33,7 @@ pub use load::{
 };
 pub use reload::{Host, ReloadError, ReloadReport};
 pub use slots::{
-    CallError, CallErrorKind, FnHandle, FnRef, HostTypeChanged, HotFn, HotSig, TypedValue, Value,
-    ValueError,
+    CallError, CallErrorKind, FnHandle, FnRef, HostTypeChanged, HostTypeText, HotFn, HotSig,
+    TypedValue, Value, ValueError,
 };
 pub use watch::{Change, WatchError, WatchSet, Watcher, watched_paths};

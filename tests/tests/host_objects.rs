@@ -196,6 +196,13 @@ fn a_layout_change_of_the_shared_crate_is_refused_at_reload_naming_the_type() {
         )
     );
     assert_eq!(changed.old, HostType::of::<Canvas>());
+    // The refused build is closed by now; the error still reads its type's name (copied out).
+    assert_eq!(changed.new.name(), "host_objects_shared::Canvas");
+    assert!(
+        err.to_string()
+            .contains("is now `host_objects_shared::Canvas` (40 bytes, align 8) in the plugin"),
+        "{err}"
+    );
 
     // Nothing changed: the old version runs on with the host's canvas.
     assert_eq!(host.version(), 1);

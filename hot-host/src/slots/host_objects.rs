@@ -10,6 +10,7 @@
 //!   another layout than the running one's is refused, naming the type, because the host
 //!   binary keeps its own definition.
 
+use std::fmt;
 use std::sync::atomic::AtomicPtr;
 
 use coo_runtime::plugin::{
@@ -61,9 +62,54 @@ pub struct HostTypeChanged {
     pub function: String,
     pub param: String,
     /// The type as the running build sees it.
-    pub old: HostType,
+    pub old: HostTypeText,
     /// The type as the new build sees it.
-    pub new: HostType,
+    pub new: HostTypeText,
+}
+
+/// A [`HostType`] copied out of the image that described it. An error outlives the images it
+/// speaks of: the new build of a refused reload is closed before the error reaches the caller,
+/// and a plugin's type name is text in that plugin's image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostTypeText {
+    name: String,
+    layout: Option<(usize, usize)>,
+}
+
+impl HostTypeText {
+    /// A copy of `ty`.
+    pub fn of(ty: &HostType) -> HostTypeText {
+        HostTypeText {
+            name: ty.name().to_owned(),
+            layout: ty.layout(),
+        }
+    }
+
+    /// The type's name: `shared::Canvas`, `dyn shared::Shape`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `(size, align)` of a sized type; `None` for a trait object.
+    pub fn layout(&self) -> Option<(usize, usize)> {
+        self.layout
+    }
+}
+
+impl PartialEq<HostType> for HostTypeText {
+    fn eq(&self, other: &HostType) -> bool {
+        self.name == other.name() && self.layout == other.layout()
+    }
+}
+
+impl fmt::Display for HostTypeText {
+    /// As [`HostType`]'s: `` `shared::Canvas` (24 bytes, align 8) ``.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.layout {
+            Some((size, align)) => write!(f, "`{}` ({size} bytes, align {align})", self.name),
+            None => write!(f, "`{}` (a trait object)", self.name),
+        }
+    }
 }
 
 /// Checks that every host object type of `new` that the running functions `old` also take has
@@ -96,8 +142,8 @@ pub(crate) fn changed_host_types(
                 return Err(Box::new(HostTypeChanged {
                     function: f.path(),
                     param: param.to_owned(),
-                    old: *old,
-                    new: ty,
+                    old: HostTypeText::of(old),
+                    new: HostTypeText::of(&ty),
                 }));
             }
         }

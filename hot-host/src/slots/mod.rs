@@ -59,7 +59,7 @@ use std::sync::{Arc, Mutex};
 use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
-pub use host_objects::HostTypeChanged;
+pub use host_objects::{HostTypeChanged, HostTypeText};
 pub use typed::{HotFn, HotSig, MAX_PARAMS, TypedValue};
 pub use value::{Value, ValueError};
 
