@@ -23,8 +23,8 @@ pub use crate::descriptors::registry::TypeRegistration;
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::construct::{fn_desc, param_desc};
 pub use crate::plugin::{
-    ErasedFn, FnDesc, FnRegistration, HostObject, HotValue, ParamDesc, StrRef, ValueKind,
-    finish_call, finish_direct,
+    ErasedFn, FnDesc, FnRegistration, HostObject, HostTypeLink, HotValue, ParamDesc, StrRef,
+    ValueKind, finish_call, finish_direct,
 };
 pub use crate::storage::view::ValueView;
 

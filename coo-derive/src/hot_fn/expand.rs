@@ -212,7 +212,7 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                 };
                 let kind = quote_spanned! {target.span()=>
                     __coo::ValueKind::Host {
-                        ty: <#target as __coo::HostObject>::host_type,
+                        ty: __coo::HostTypeLink::new(<#target as __coo::HostObject>::host_type),
                         mutable: #mutable,
                     }
                 };

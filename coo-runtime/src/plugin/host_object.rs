@@ -11,16 +11,19 @@
 /// What it cannot see: a change that keeps the name, the size and the alignment (two fields of
 /// one size swapped, a trait's methods changed). The crate that defines host object types is
 /// compiled into the host binary once: edit it only with the host stopped.
+///
+/// The name is text of the build that computed it: `HostType<'static>` in that build, and
+/// bounded by a borrow of a [`HostTypeLink`] wherever another build's descriptors hand it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostType {
-    name: &'static str,
+pub struct HostType<'a> {
+    name: &'a str,
     /// `(size, align)`; `None` for a trait object.
     layout: Option<(usize, usize)>,
 }
 
-impl HostType {
+impl HostType<'static> {
     /// The identity of the sized type `T`.
-    pub fn of<T>() -> HostType {
+    pub fn of<T>() -> HostType<'static> {
         HostType {
             name: core::any::type_name::<T>(),
             layout: Some((core::mem::size_of::<T>(), core::mem::align_of::<T>())),
@@ -28,16 +31,18 @@ impl HostType {
     }
 
     /// The identity of the trait object type `T` (`dyn Trait`): its name.
-    pub fn object<T: ?Sized>() -> HostType {
+    pub fn object<T: ?Sized>() -> HostType<'static> {
         HostType {
             name: core::any::type_name::<T>(),
             layout: None,
         }
     }
+}
 
+impl<'a> HostType<'a> {
     /// The type's name: `shared::Canvas`, `alloc::vec::Vec<alloc::string::String>`,
     /// `dyn shared::Shape`.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'a str {
         self.name
     }
 
@@ -47,13 +52,37 @@ impl HostType {
     }
 }
 
-impl core::fmt::Display for HostType {
+impl core::fmt::Display for HostType<'_> {
     /// `` `shared::Canvas` (24 bytes, align 8) ``, `` `dyn shared::Shape` (a trait object) ``.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self.layout {
             Some((size, align)) => write!(f, "`{}` ({size} bytes, align {align})", self.name),
             None => write!(f, "`{}` (a trait object)", self.name),
         }
+    }
+}
+
+/// How a hot function's descriptor names a host object type: a function of the build that
+/// defined the hot function, called through [`HostTypeLink::get`], which borrows the link, so
+/// the name it returns cannot outlive the descriptor (and the image it lives in).
+pub struct HostTypeLink(fn() -> HostType<'static>);
+
+impl HostTypeLink {
+    /// For generated code (`coo_runtime::__private::host_type_link`).
+    #[doc(hidden)]
+    pub const fn new(ty: fn() -> HostType<'static>) -> HostTypeLink {
+        HostTypeLink(ty)
+    }
+
+    /// The type's identity, its name bounded by the borrow of this link.
+    pub fn get(&self) -> HostType<'_> {
+        (self.0)()
+    }
+}
+
+impl core::fmt::Debug for HostTypeLink {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&self.get(), f)
     }
 }
 
@@ -70,11 +99,11 @@ impl core::fmt::Display for HostType {
 )]
 pub trait HostObject: 'static {
     /// The type's identity in this build.
-    fn host_type() -> HostType;
+    fn host_type() -> HostType<'static>;
 }
 
 impl<T: 'static> HostObject for T {
-    fn host_type() -> HostType {
+    fn host_type() -> HostType<'static> {
         HostType::of::<T>()
     }
 }
@@ -86,7 +115,7 @@ impl<T: 'static> HostObject for T {
 macro_rules! host_trait {
     ($($object:tt)+) => {
         impl $crate::plugin::HostObject for $($object)+ {
-            fn host_type() -> $crate::plugin::HostType {
+            fn host_type() -> $crate::plugin::HostType<'static> {
                 $crate::plugin::HostType::object::<$($object)+>()
             }
         }

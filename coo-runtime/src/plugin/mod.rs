@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use crate::descriptors::layout::{Prim, TypeDesc, TypeLink};
 use crate::descriptors::registry::TypeRegistration;
-pub use crate::plugin::host_object::{HostObject, HostType};
+pub use crate::plugin::host_object::{HostObject, HostType, HostTypeLink};
 
 /// The first bytes of every Coo plugin header.
 pub const MAGIC: [u8; 8] = *b"COOPLUG\0";
@@ -289,7 +289,7 @@ pub enum ValueKind {
     /// reference it is (a thin pointer, or a fat one for a trait object), never copied. The
     /// argument slot points to the reference. Only typed handles pass them (see
     /// [`HostObject`]).
-    Host { ty: fn() -> HostType, mutable: bool },
+    Host { ty: HostTypeLink, mutable: bool },
 }
 
 impl ValueKind {
@@ -303,8 +303,8 @@ impl ValueKind {
             ValueKind::Ref(d) => format!("&{}", d.get().name()),
             ValueKind::RefMut(d) => format!("&mut {}", d.get().name()),
             ValueKind::Value(d) => d.get().name().to_owned(),
-            ValueKind::Host { ty, mutable: true } => format!("&mut {}", ty().name()),
-            ValueKind::Host { ty, mutable: false } => format!("&{}", ty().name()),
+            ValueKind::Host { ty, mutable: true } => format!("&mut {}", ty.get().name()),
+            ValueKind::Host { ty, mutable: false } => format!("&{}", ty.get().name()),
         }
     }
 }
@@ -316,7 +316,7 @@ impl PartialEq for ValueKind {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (ValueKind::Host { ty: a, mutable: m }, ValueKind::Host { ty: b, mutable: n }) => {
-                m == n && a() == b()
+                m == n && a.get() == b.get()
             }
             (ValueKind::Host { .. }, _) | (_, ValueKind::Host { .. }) => false,
             _ => self.text() == other.text(),

@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::atomic::AtomicPtr;
 
 use coo_runtime::plugin::{
-    ErasedFn, FnDesc, ForeignString, HostObject, HostType, ParamDesc, ValueKind,
+    ErasedFn, FnDesc, ForeignString, HostObject, HostType, HostTypeLink, ParamDesc, ValueKind,
 };
 
 use super::sig::{HotSig, TypedValue, sealed};
@@ -41,10 +41,10 @@ pub(crate) fn mismatch(params: &[&ParamDesc], expected: &[ValueKind]) -> Option<
                     ty: wanted,
                     mutable: n,
                 },
-            ) if m == n && found() != wanted() => Some(CallErrorKind::HostType {
+            ) if m == n && found.get() != wanted.get() => Some(CallErrorKind::HostType {
                 param: param.name().to_owned(),
-                expected: wanted().to_string(),
-                found: found().to_string(),
+                expected: wanted.get().to_string(),
+                found: found.get().to_string(),
             }),
             _ => None,
         })
@@ -96,8 +96,8 @@ impl HostTypeText {
     }
 }
 
-impl PartialEq<HostType> for HostTypeText {
-    fn eq(&self, other: &HostType) -> bool {
+impl PartialEq<HostType<'_>> for HostTypeText {
+    fn eq(&self, other: &HostType<'_>) -> bool {
         self.name == other.name() && self.layout == other.layout()
     }
 }
@@ -119,11 +119,11 @@ pub(crate) fn changed_host_types(
     old: &[(String, FnRef)],
     new: &[&FnDesc],
 ) -> Result<(), Box<HostTypeChanged>> {
-    fn host_types(f: &FnDesc) -> Vec<(&str, HostType)> {
+    fn host_types(f: &FnDesc) -> Vec<(&str, HostType<'_>)> {
         f.params()
             .iter()
             .filter_map(|p| match p.kind() {
-                ValueKind::Host { ty, .. } => Some((p.name(), ty())),
+                ValueKind::Host { ty, .. } => Some((p.name(), ty.get())),
                 _ => None,
             })
             .collect()
@@ -206,14 +206,14 @@ macro_rules! host_sig {
         R $lt:lifetime $t:ident $(, $($rest:tt)*)?) => {
         host_sig!(@impl [$($l)* $lt] [$($g)* $t: ?Sized + HostObject,] [$($f,)* &$lt $t,]
             [$($a,)* &'x $t,]
-            [$($k,)* ValueKind::Host { ty: <$t as HostObject>::host_type, mutable: false },]
+            [$($k,)* ValueKind::Host { ty: HostTypeLink::new(<$t as HostObject>::host_type), mutable: false },]
             [$($n)* $t]; $($($rest)*)?);
     };
     (@impl [$($l:lifetime)*] [$($g:tt)*] [$($f:ty,)*] [$($a:ty,)*] [$($k:expr,)*] [$($n:ident)*];
         M $lt:lifetime $t:ident $(, $($rest:tt)*)?) => {
         host_sig!(@impl [$($l)* $lt] [$($g)* $t: ?Sized + HostObject,] [$($f,)* &$lt mut $t,]
             [$($a,)* &'x mut $t,]
-            [$($k,)* ValueKind::Host { ty: <$t as HostObject>::host_type, mutable: true },]
+            [$($k,)* ValueKind::Host { ty: HostTypeLink::new(<$t as HostObject>::host_type), mutable: true },]
             [$($n)* $t]; $($($rest)*)?);
     };
     ($(($($p:tt)*))*) => {
