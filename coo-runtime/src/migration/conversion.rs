@@ -10,6 +10,20 @@ use crate::migration::planner::{At, NoConv, Planner};
 use crate::migration::problem::{Problem, ProblemKind};
 
 impl Planner<'_> {
+    /// Records that elements added to a container (an array grown, a tuple lengthened) have no
+    /// default to start from, with `fix` saying what to write; the conversion stops.
+    fn no_element_default(&mut self, at: &At<'_>, old: &Shape, new: &Shape, fix: String) -> NoConv {
+        self.problems.push(Problem {
+            kind: ProblemKind::NoElementDefault,
+            ty: at.ty.to_owned(),
+            field: Some(at.field.to_owned()),
+            old_ty: Some(shape_text(old)),
+            new_ty: Some(shape_text(new)),
+            fix,
+        });
+        NoConv::Stopped
+    }
+
     /// The conversion of a value of `old` into `new`. Without one, the problem is recorded
     /// (and `Stopped` returned) unless a hook will fill the value (`Incompatible`).
     pub(super) fn conv(
@@ -82,18 +96,11 @@ impl Planner<'_> {
                 let elem = Box::new(self.conv_inner(oe.get(), ne.get(), at)?);
                 let fill = if new_len > old_len {
                     let Some(fill) = DefaultPlan::for_shape(ne.get()) else {
-                        self.problems.push(Problem {
-                            kind: ProblemKind::NoElementDefault,
-                            ty: at.ty.to_owned(),
-                            field: Some(at.field.to_owned()),
-                            old_ty: Some(shape_text(old)),
-                            new_ty: Some(shape_text(new)),
-                            fix: format!(
-                                "implement `Default` for `{}`, or keep the length at {old_len}",
-                                shape_text(ne.get())
-                            ),
-                        });
-                        return Err(NoConv::Stopped);
+                        let fix = format!(
+                            "implement `Default` for `{}`, or keep the length at {old_len}",
+                            shape_text(ne.get())
+                        );
+                        return Err(self.no_element_default(&at, old, new, fix));
                     };
                     Some(fill)
                 } else {
@@ -196,19 +203,12 @@ impl Planner<'_> {
                         }),
                         None => {
                             let Some(plan) = DefaultPlan::for_shape(new_shape) else {
-                                self.problems.push(Problem {
-                                    kind: ProblemKind::NoElementDefault,
-                                    ty: at.ty.to_owned(),
-                                    field: Some(at.field.to_owned()),
-                                    old_ty: Some(shape_text(old)),
-                                    new_ty: Some(shape_text(new)),
-                                    fix: format!(
-                                        "implement `Default` for `{}`, or keep the tuple at {} elements",
-                                        shape_text(new_shape),
-                                        o.get().len()
-                                    ),
-                                });
-                                return Err(NoConv::Stopped);
+                                let fix = format!(
+                                    "implement `Default` for `{}`, or keep the tuple at {} elements",
+                                    shape_text(new_shape),
+                                    o.get().len()
+                                );
+                                return Err(self.no_element_default(&at, old, new, fix));
                             };
                             elems.push(TupleStep::Default {
                                 dst: ne.offset(),
