@@ -96,6 +96,13 @@ pub fn derive_coo_type(input: TokenStream) -> TokenStream {
 /// an object of the calling program's, of a type both depend on: a typed handle passes it as the
 /// reference it is (see `coo_runtime::plugin::HostObject`).
 ///
+/// A free function marked `#[hot_fn(alt_of = "change", name = "plus10")]` is an *alternative
+/// implementation* of the hot function `change` of the same module (A/B): it gets no slot of
+/// its own, and the host makes `change`'s slot run it when chosen by `name` (`Host::choose`,
+/// the REPL's `use change plus10`; `name` defaults to the function's name, and `change`'s own
+/// code is chosen as `change`). Its signature must be `change`'s: the macro makes any other a
+/// type error on `alt_of`.
+///
 /// On a method, put `#[hot_fn]` on the inherent `impl` block as well: the block's attribute
 /// registers the methods marked `#[hot_fn]`, or when none is marked, every `pub` function of
 /// the block. `&self`, `&mut self` and `self` receive the resource of the type, or its value.

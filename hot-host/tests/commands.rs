@@ -973,3 +973,106 @@ pub fn note(log: &mut Log, #[host] lines: &mut Vec<String>, n: u32) {
     );
     assert_eq!(host.state()["Log"]["notes"], serde_json::json!(0));
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn use_lists_a_functions_implementations_and_chooses_one_live_across_reloads() {
+    let dir = support::variant(
+        "cmd-use-plugin",
+        r#"
+use coo_runtime::{CooType, hot_fn};
+
+#[derive(CooType, Debug, Default)]
+pub struct Counter {
+    pub count: u64,
+}
+
+#[hot_fn]
+pub fn init() -> Counter {
+    Counter::default()
+}
+
+#[hot_fn]
+pub fn change(counter: &mut Counter) {
+    counter.count += 1;
+}
+
+#[hot_fn(alt_of = "change", name = "plus10")]
+pub fn plus_ten(counter: &mut Counter) {
+    counter.count += 10;
+}
+
+#[hot_fn(alt_of = "change")]
+pub fn double(counter: &mut Counter) {
+    counter.count *= 2;
+}
+"#,
+        |m| m,
+    );
+    let mut host = Host::start(dir.path());
+    assert_eq!(
+        host.run("use change"),
+        out(&[
+            "implementations of `change` (* runs):",
+            "* change",
+            "  double",
+            "  plus10"
+        ])
+    );
+    assert_eq!(host.run("call change"), Output::default());
+    assert_eq!(
+        host.run("use change plus10"),
+        out(&["`change` runs `plus10`"])
+    );
+    assert_eq!(host.run("call change"), Output::default());
+    assert_eq!(host.state()["Counter"]["count"], serde_json::json!(11));
+    assert_eq!(
+        host.run("use change plus100"),
+        err(
+            "error: `change` has no implementation named `plus100`; choose one of `change`, `double`, `plus10` (alternatives are marked `#[hot_fn(alt_of = \"change\", name = \"...\")]`)"
+        )
+    );
+    assert_eq!(
+        host.run("use init"),
+        out(&["implementations of `init` (* runs):", "* init"])
+    );
+
+    // Kept across a reload that keeps it (here with a new body).
+    edit(dir.path(), "counter.count += 10;", "counter.count += 100;");
+    let reloaded = host.run("reload");
+    assert!(
+        reloaded.out[0].starts_with("version 1 -> 2"),
+        "{reloaded:?}"
+    );
+    assert_eq!(host.run("call change"), Output::default());
+    assert_eq!(host.state()["Counter"]["count"], serde_json::json!(111));
+
+    // Gone: the report says which one runs now.
+    edit(
+        dir.path(),
+        "#[hot_fn(alt_of = \"change\", name = \"plus10\")]\n",
+        "",
+    );
+    let reloaded = host.run("reload");
+    assert!(
+        reloaded.out.contains(
+            &"  ~ fn change: the chosen implementation `plus10` is gone; `change` runs now"
+                .to_owned()
+        ),
+        "{reloaded:?}"
+    );
+    assert_eq!(host.run("call change"), Output::default());
+    assert_eq!(host.state()["Counter"]["count"], serde_json::json!(112));
+    assert_eq!(
+        host.run("use change"),
+        out(&[
+            "implementations of `change` (* runs):",
+            "* change",
+            "  double"
+        ])
+    );
+    host.quit();
+}

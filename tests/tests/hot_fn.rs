@@ -99,6 +99,18 @@ mod sim {
     pub fn step(r#type: u8, _: bool) -> u8 {
         r#type + 1
     }
+
+    /// An alternative implementation of `step`, chosen by the name `twice`.
+    #[hot_fn(alt_of = "step", name = "twice")]
+    pub fn step_twice(r#type: u8, _skip: bool) -> u8 {
+        r#type + 2
+    }
+
+    /// An alternative chosen by its own name (`alt_of` written as a path).
+    #[hot_fn(alt_of = step)]
+    pub fn stay(r#type: u8, _: bool) -> u8 {
+        r#type
+    }
 }
 
 #[hot_fn]
@@ -470,4 +482,43 @@ fn hot_fns_stay_callable_directly() {
         panic.downcast_ref::<String>().map(String::as_str),
         Some("it exploded")
     );
+}
+
+#[test]
+fn alternatives_are_registered_apart_with_their_function_and_name() {
+    let manifest = Manifest::of_this_build();
+    let alternatives: Vec<(Option<String>, &str, String)> = manifest
+        .alternatives()
+        .iter()
+        .map(|f| (f.alternative_of(), f.alternative_name(), f.signature()))
+        .collect();
+    assert_eq!(
+        alternatives,
+        [
+            (
+                Some("sim::step".to_owned()),
+                "stay",
+                "fn(type: u8, _: bool) -> u8".to_owned()
+            ),
+            (
+                Some("sim::step".to_owned()),
+                "twice",
+                "fn(type: u8, _skip: bool) -> u8".to_owned()
+            ),
+        ]
+    );
+    // The function itself is no alternative, and is chosen by its name.
+    let step = find("sim::step");
+    assert_eq!(
+        (step.alternative_of(), step.alternative_name()),
+        (None, "step")
+    );
+    assert!(manifest.fns().iter().all(|f| f.alternative_of().is_none()));
+    // An alternative's shim is its own code.
+    let twice = manifest.alternatives()[1];
+    let (mut ty, mut skip) = (5u8, false);
+    // SAFETY: `step_twice(u8, bool) -> u8`: one pointer to a `u8`, one to a `bool`, both
+    // primitives (nothing to drop), and a `u8` return.
+    let stepped = unsafe { call::<u8>(twice, &[ptr(&mut ty), ptr(&mut skip)]) };
+    assert_eq!(stepped, Ok(7));
 }

@@ -40,19 +40,19 @@ use crate::tokens::private_import;
 /// error found in them.
 pub(crate) fn hot_fn(args: &TokenStream, item: &Item) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    attr::check_args(&mut errors, args);
+    let alternative = attr::check_args(&mut errors, args, item);
     let input = Input::from_ast(&mut errors, item);
     valid::check(&mut errors, &input);
     errors.finish()?;
     Ok(match &input {
         Input::Fn(function) => {
-            let registration = registration(function);
+            let registration = registration(function, alternative.as_ref());
             let item = without_host_marks(item);
             quote!(#item #registration)
         }
         Input::Impl(block) => {
             let stripped = without_marks(block.original);
-            let registrations = block.fns.iter().map(registration);
+            let registrations = block.fns.iter().map(|f| registration(f, None));
             quote!(#stripped #(#registrations)*)
         }
         Input::Other(_) => unreachable!("`valid::check` rejects other items"),
@@ -113,8 +113,9 @@ fn without_marks(block: &ItemImpl) -> ItemImpl {
     block
 }
 
-/// The shim, descriptor and registration of one function.
-fn registration(function: &HotFn<'_>) -> TokenStream {
+/// The shim, descriptor and registration of one function; of an alternative implementation
+/// (`alternative`), with the check that its signature is its function's.
+fn registration(function: &HotFn<'_>, alternative: Option<&attr::Alternative>) -> TokenStream {
     let name = function.name();
     let ident = &function.sig.ident;
     let callee = match function.owner {
@@ -304,6 +305,36 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
     if direct_reads.is_empty() {
         direct_reads.push(quote!(let _ = __coo_resources;));
     }
+    let (alt_of, alt_name, same_signature) = match alternative {
+        Some(alternative) => {
+            let of = &alternative.of;
+            let alt_name = alternative
+                .name
+                .as_ref()
+                .map_or_else(|| name.clone(), |n| n.value());
+            // The function it is an alternative of, coerced to this one's signature: any other
+            // signature is a type error, on `alt_of`.
+            let of_ident = syn::Ident::new(&of.value(), of.span());
+            let tys = function.params.iter().map(|p| p.ty);
+            let ret = match function.ret {
+                Ret::Value(ty) => quote!(-> #ty),
+                _ => quote!(),
+            };
+            let check = quote_spanned! {of.span()=>
+                const _: fn(#(#tys),*) #ret = #of_ident;
+            };
+            (
+                quote!(__coo::core::option::Option::Some(#of)),
+                alt_name,
+                check,
+            )
+        }
+        None => (
+            quote!(__coo::core::option::Option::None),
+            name.clone(),
+            quote!(),
+        ),
+    };
     let cfgs = &function.cfgs;
     let private = private_import();
     quote! {
@@ -363,7 +394,11 @@ fn registration(function: &HotFn<'_>) -> TokenStream {
                     >(__coo_direct)
                 },
                 #refs_sync,
+                #alt_of,
+                #alt_name,
             );
+
+            #same_signature
 
             __coo::inventory::submit! {
                 __coo::FnRegistration(&__COO_FN)

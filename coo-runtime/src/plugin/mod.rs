@@ -108,6 +108,9 @@ pub struct Manifest {
     /// `'static` in name only, like `fns` and `set_drop_sink`: valid while the image lives.
     types: Vec<&'static TypeDesc>,
     fns: Vec<&'static FnDesc>,
+    /// The alternative implementations (`#[hot_fn(alt_of = "...")]`), not in `fns`: each is
+    /// called through the slot of the function it is an alternative of, when chosen.
+    alternatives: Vec<&'static FnDesc>,
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`,
     /// a function of the host: see [`crate::plugin::panics`].
     set_drop_sink: fn(crate::plugin::panics::DropSink),
@@ -122,9 +125,17 @@ impl Manifest {
         &self.types
     }
 
-    /// The build's hot functions, by path.
+    /// The build's hot functions, by path (their alternatives aside: see
+    /// [`Manifest::alternatives`]).
     pub fn fns(&self) -> &[&FnDesc] {
         &self.fns
+    }
+
+    /// The build's alternative implementations of its hot functions
+    /// (`#[hot_fn(alt_of = "change", name = "plus10")]`), sorted by the function they are an
+    /// alternative of ([`FnDesc::alternative_of`]), then by name.
+    pub fn alternatives(&self) -> &[&FnDesc] {
+        &self.alternatives
     }
 
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`, a
@@ -149,14 +160,16 @@ impl Manifest {
                 .map(|r| (r.0)())
                 .collect();
             types.sort_by_key(|d| d.name());
-            let mut fns: Vec<_> = inventory::iter::<FnRegistration>
+            let (mut alternatives, mut fns): (Vec<_>, Vec<_>) = inventory::iter::<FnRegistration>
                 .into_iter()
                 .map(|r| r.0)
-                .collect();
+                .partition(|f| f.alt_of.is_some());
             fns.sort_by_key(|f| f.path());
+            alternatives.sort_by_key(|f| (f.alternative_of(), f.alternative_name().to_owned()));
             Manifest {
                 types,
                 fns,
+                alternatives,
                 set_drop_sink: crate::plugin::panics::set_drop_sink,
                 set_log_sink: crate::plugin::logs::set_log_sink,
             }
@@ -293,6 +306,11 @@ pub struct FnDesc {
     shim: Shim,
     direct: ErasedFn,
     refs_sync: bool,
+    /// For an alternative implementation: the name of the function (in the same module) it is
+    /// an alternative of.
+    alt_of: Option<&'static str>,
+    /// The name it is chosen by: `name = "..."` of `#[hot_fn]`, or the function's name.
+    alt_name: &'static str,
 }
 
 impl FnDesc {
@@ -355,6 +373,24 @@ impl FnDesc {
         }
     }
 
+    /// For an alternative implementation (`#[hot_fn(alt_of = "change")]`): the stable name of
+    /// the function whose slot it may run in (`change`, `sim::change`: the function of that
+    /// name in the same module). `None` for a hot function of its own.
+    pub fn alternative_of(&self) -> Option<String> {
+        let of = self.alt_of?;
+        Some(match self.module.split_once("::") {
+            Some((_crate, module)) => format!("{module}::{of}"),
+            None => of.to_owned(),
+        })
+    }
+
+    /// The name an implementation is chosen by among the alternatives of one slot: the
+    /// `name = "..."` of its `#[hot_fn]`, or else its function's name (a slot's own function,
+    /// too, is chosen by its name).
+    pub fn alternative_name(&self) -> &str {
+        self.alt_name
+    }
+
     /// Whether two versions have the same signature (parameter names aside).
     pub fn same_signature(&self, other: &FnDesc) -> bool {
         self.ret == other.ret
@@ -380,6 +416,8 @@ pub(crate) mod construct {
         shim: Shim,
         direct: ErasedFn,
         refs_sync: bool,
+        alt_of: Option<&'static str>,
+        alt_name: &'static str,
     ) -> FnDesc {
         FnDesc {
             module,
@@ -389,6 +427,8 @@ pub(crate) mod construct {
             shim,
             direct,
             refs_sync,
+            alt_of,
+            alt_name,
         }
     }
 

@@ -40,6 +40,8 @@ pub enum Operand {
     Command,
     /// A type's name.
     Type,
+    /// The name of one implementation of the hot function named before it (A/B alternatives).
+    Alternative,
 }
 
 impl Operand {
@@ -53,6 +55,7 @@ impl Operand {
             Operand::File => "file",
             Operand::Command => "command",
             Operand::Type => "type",
+            Operand::Alternative => "impl",
         }
     }
 }
@@ -168,6 +171,7 @@ pub(crate) enum Action {
     Plan,
     Warnings,
     Fns,
+    Use,
     Types,
     Help,
     Quit,
@@ -270,6 +274,17 @@ pub const COMMANDS: &[Command] = &[
         about: "list the hot functions and their signatures",
         example: "fns",
         action: Action::Fns,
+    },
+    Command {
+        name: "use",
+        alias: None,
+        args: &[
+            Arg::Word(Operand::Fn),
+            Arg::OptionalWord(Operand::Alternative),
+        ],
+        about: "make a hot function run one of its implementations (`#[hot_fn(alt_of = ...)]`), live; without one, list them (`*` runs)",
+        example: "use change plus10",
+        action: Action::Use,
     },
     Command {
         name: "types",

@@ -271,6 +271,20 @@ impl Repl {
                     writeln!(out, "{name}: {}", desc.signature())?;
                 }
             }
+            (Action::Use, [name]) => match host.alternatives(name) {
+                Ok(list) => {
+                    writeln!(out, "implementations of `{name}` (* runs):")?;
+                    for alternative in list {
+                        let mark = if alternative.chosen { '*' } else { ' ' };
+                        writeln!(out, "{mark} {}", alternative.name)?;
+                    }
+                }
+                Err(e) => writeln!(err, "error: {e}")?,
+            },
+            (Action::Use, [name, alternative]) => match host.choose(name, alternative) {
+                Ok(()) => writeln!(out, "`{name}` runs `{alternative}`")?,
+                Err(e) => writeln!(err, "error: {e}")?,
+            },
             (Action::Types, []) => {
                 for desc in host.catalog().iter() {
                     write_type(out, &TypeLayout::from_desc(desc))?;
@@ -291,6 +305,7 @@ impl Repl {
                 | Action::Load
                 | Action::Watch
                 | Action::Unwatch
+                | Action::Use
                 | Action::Types,
                 _,
             ) => {

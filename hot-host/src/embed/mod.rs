@@ -325,6 +325,12 @@ impl Coo {
         &mut self.host
     }
 
+    /// Makes the hot function `name` run its implementation `alternative`, live (see
+    /// [`Host::choose`]): `coo.choose("change", "plus10")`.
+    pub fn choose(&mut self, name: &str, alternative: &str) -> Result<(), crate::CallError> {
+        self.host.choose(name, alternative)
+    }
+
     /// Stops watching and building, and gives the host back.
     pub fn into_host(self) -> Host {
         self.host

@@ -93,6 +93,29 @@ pub enum LoadErrorKind {
         first: String,
         second: String,
     },
+    /// An alternative implementation (`#[hot_fn(alt_of = "change")]`, full path
+    /// `alternative`) names a function that is no hot function of its module (stable name
+    /// `of`).
+    AlternativeOfNothing {
+        alternative: String,
+        of: String,
+    },
+    /// An alternative implementation has another signature than the hot function it is an
+    /// alternative of (`of`): the slot would call it with the wrong arguments.
+    AlternativeSignature {
+        alternative: String,
+        of: String,
+        /// `of`'s signature, and the alternative's.
+        mismatch: ExpectedFound<String>,
+    },
+    /// Two implementations of the hot function `of` are chosen by the same `name`: `first`
+    /// and `second`, full paths, sorted.
+    DuplicateAlternative {
+        of: String,
+        name: String,
+        first: String,
+        second: String,
+    },
     /// The library (the plugin or a crate it links) sets its own `#[global_allocator]`. Heap
     /// memory moves between versions (a migrated `Vec` made by one version is freed by the
     /// next), and each loaded copy has its own instance of that allocator. See
@@ -173,6 +196,28 @@ impl fmt::Display for LoadError {
             } => write!(
                 f,
                 "`{path}` has two hot functions named `{name}`: `{first}` and `{second}`; hot functions are called by their path within their crate, so one would silently replace the other; rename the plugin's own function or move it into a module (`mod sim {{ ... }}` makes it `sim::{name}`)"
+            ),
+            LoadErrorKind::AlternativeOfNothing { alternative, of } => write!(
+                f,
+                "`{path}`: `{alternative}` is an alternative implementation of `{of}` (`#[hot_fn(alt_of = ...)]`), which is no hot function of its module; mark `{of}` `#[hot_fn]`, or name a hot function of the same module in `alt_of`"
+            ),
+            LoadErrorKind::AlternativeSignature {
+                alternative,
+                of,
+                mismatch,
+            } => write!(
+                f,
+                "`{path}`: `{alternative}` is an alternative implementation of `{of}` but has another signature: `{of}` is `{}`, `{alternative}` is `{}`; give both the same parameter and return types",
+                mismatch.expected, mismatch.found
+            ),
+            LoadErrorKind::DuplicateAlternative {
+                of,
+                name,
+                first,
+                second,
+            } => write!(
+                f,
+                "`{path}` has two implementations of `{of}` chosen by the name `{name}`: `{first}` and `{second}`; give one of them another `name = \"...\"` in its `#[hot_fn(alt_of = ...)]`"
             ),
             LoadErrorKind::OwnGlobalAllocator => write!(
                 f,

@@ -10,7 +10,7 @@ use coo_runtime::plugin::{
 use libloading::Library;
 
 use super::error::{ExpectedFound, Fingerprint, LoadError, LoadErrorKind, Magic};
-use super::error_chain;
+use super::{alternatives, error_chain};
 
 /// Checks the header of `library` (opened from a copy of `dylib`) and returns its manifest.
 /// The manifest points into `library`: the caller keeps the library open for as long as it uses
@@ -123,6 +123,7 @@ pub(crate) fn check(library: &Library, dylib: &Path) -> Result<&'static Manifest
                 second,
             }));
         }
+        alternatives::check(manifest).map_err(error)?;
 
         Ok(manifest)
     }

@@ -18,6 +18,7 @@
 //! |---|---|
 //! | `mod.rs` | [`Loader`]: the copy, `dlopen`, the checks in order, stale copies |
 //! | `header.rs` | the header check and the manifest's duplicate names |
+//! | `alternatives.rs` | the manifest's alternative implementations: each of a hot function, with its signature, named once |
 //! | [`allocator`] | which global allocator an image uses, from its symbol table |
 //! | `elf.rs` | the segments of an ELF file lie within it (before `dlopen`) |
 //! | `image.rs` | [`Image`], [`LoadedLibrary`], what stays mapped ([`Pinned`], [`kept`]) |
@@ -84,6 +85,7 @@
 //! were killed before they could.
 
 pub mod allocator;
+mod alternatives;
 mod elf;
 mod error;
 mod header;

@@ -39,7 +39,7 @@ use crate::load::{LoadError, LoadedLibrary, Loader, kept, take_pinned};
 use crate::slots::HostTypeChanged;
 use crate::slots::host_objects::changed_host_types;
 use crate::slots::plan::SlotTable;
-use crate::slots::{CallError, FnHandle, FnRef, HotFn, HotSig};
+use crate::slots::{Alternative, CallError, FnHandle, FnRef, HotFn, HotSig};
 
 /// The values calls take and return; they live with the call path, in [`crate::slots`].
 pub use crate::slots::Value;
@@ -260,7 +260,9 @@ impl Host {
             unsafe { Catalog::from_image(manifest.types().iter().copied(), image.clone()) }?;
         let plan = self.state.plan(&catalog)?;
         changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
-        let slot_plan = self.slots.plan(manifest.fns(), &catalog, image);
+        let slot_plan = self
+            .slots
+            .plan(manifest.fns(), manifest.alternatives(), &catalog, image);
         // The last step that can fail; on failure it leaves the state as it was (and dropping
         // `library`, `catalog`, `plan` and `slot_plan` closes the new image).
         let migration = self.state.migrate(&plan)?;
@@ -293,6 +295,7 @@ impl Host {
             fns_removed: report.removed,
             fns_changed: report.changed,
             fns_updated: report.updated,
+            alternatives_gone: report.alternatives_gone,
             migration,
             kept: kept(),
             pinned: take_pinned(),
@@ -331,9 +334,12 @@ impl Host {
         // SAFETY: the manifest's types live in the image `library.image_ref()` guards.
         let catalog =
             unsafe { Catalog::from_image(manifest.types().iter().copied(), library.image_ref()) }?;
-        let slot_plan = self
-            .slots
-            .plan(manifest.fns(), &catalog, library.image_ref());
+        let slot_plan = self.slots.plan(
+            manifest.fns(),
+            manifest.alternatives(),
+            &catalog,
+            library.image_ref(),
+        );
         let mut text = match self.state.plan(&catalog) {
             Ok(plan) => {
                 let mut text = String::new();
@@ -356,6 +362,24 @@ impl Host {
     /// call that never ran, a failed reload's partial values. Each was leaked, not dropped again.
     pub fn take_drop_panics(&mut self) -> Vec<DropPanic> {
         take_drop_panics()
+    }
+
+    /// The implementations of the hot function `name`: its own, then its alternatives
+    /// (`#[hot_fn(alt_of = "name", name = "...")]`) by name, each saying whether its slot runs it.
+    pub fn alternatives(&self, name: &str) -> Result<Vec<Alternative>, CallError> {
+        self.slots.alternatives(name)
+    }
+
+    /// Makes the slot of the hot function `name` run its implementation `alternative` (its own
+    /// is chosen by the function's name), live: every call through the slot, its handles and
+    /// typed handles, runs it from now on (a new epoch: typed handles look the slot up again).
+    /// The choice survives reloads while the new version has that implementation (see
+    /// [`ReloadReport::alternatives_gone`]). Fails with
+    /// [`CallErrorKind::NoAlternative`](crate::CallErrorKind::NoAlternative) (nothing changed).
+    pub fn choose(&mut self, name: &str, alternative: &str) -> Result<(), CallError> {
+        self.slots.choose(name, alternative)?;
+        self.epoch = fresh_number();
+        Ok(())
     }
 
     /// Resolves a function by name, once; call the handle as often as needed.

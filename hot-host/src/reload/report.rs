@@ -43,6 +43,9 @@ pub struct ReloadReport {
     pub fns_changed: Vec<(String, String, String)>,
     /// Functions whose code was swapped with the same signature.
     pub fns_updated: usize,
+    /// Functions whose chosen implementation (`Host::choose`) the new version no longer has:
+    /// their own code runs now.
+    pub alternatives_gone: Vec<crate::slots::AlternativeGone>,
     pub migration: coo_runtime::Report,
     /// Plugin images mapped after the reload: the current one, old ones still held (by a
     /// handle) or pinned, rejected ones.
@@ -84,6 +87,9 @@ impl ReloadReport {
             if n > 0 {
                 parts.push(format!("{n} fn{} {what}", if n == 1 { "" } else { "s" }));
             }
+        }
+        for gone in &self.alternatives_gone {
+            parts.push(format!("`{}` runs `{}`", gone.function, gone.running));
         }
         if parts.is_empty() {
             parts.push("code swapped".to_owned());
@@ -141,6 +147,10 @@ impl ReloadReport {
                 styles::CHANGED,
                 &format!("  ~ fn {name}: {old} -> {new}"),
             ));
+            out.push('\n');
+        }
+        for gone in &self.alternatives_gone {
+            out.push_str(&paint(styles::CHANGED, &format!("  ~ fn {gone}")));
             out.push('\n');
         }
         if self.fns_updated > 0 {

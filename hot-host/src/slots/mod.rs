@@ -38,11 +38,13 @@
 //! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating, through a per-epoch cache |
 //! | `sig.rs` | the Rust function types a [`HotFn`] is resolved with ([`HotSig`], [`TypedValue`]) and how their calls reach a direct entry |
 //! | [`release`] | the release switch: [`hot_fns!`](crate::hot_fns) declares the functions a program calls, through typed handles or, with the `static` feature, directly ([`release::LinkedFn`]) |
+//! | [`choice`] | A/B implementations: a function's alternatives (`#[hot_fn(alt_of = ...)]`) and which one its slot runs, chosen live |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |
 //! | `host_objects.rs` | host objects (`#[host]` parameters): typed handles' reference signatures, the identity checks at resolve and reload |
 //! | `value.rs` | [`Value`]: arguments from text, primitives in and out of the shim's buffers |
 
 pub(crate) mod call;
+pub mod choice;
 pub(crate) mod host_objects;
 pub(crate) mod plan;
 pub mod release;
@@ -59,6 +61,7 @@ use std::sync::{Arc, Mutex};
 use coo_runtime::ImageRef;
 use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
 
+pub use choice::{Alternative, AlternativeGone};
 pub use host_objects::{HostTypeChanged, HostTypeText};
 pub use typed::{HotFn, HotSig, MAX_PARAMS, TypedValue};
 pub use value::{Value, ValueError};
@@ -125,6 +128,12 @@ pub enum CallErrorKind {
     },
     /// A typed handle called with another host than the one that resolved it.
     OtherHost,
+    /// Chosen ([`crate::Host::choose`]) by a name that none of the function's implementations
+    /// has; `known` are their names (the function's own first).
+    NoAlternative {
+        alternative: String,
+        known: Vec<String>,
+    },
     /// `call_shared` of a function that borrows a resource mutably.
     Exclusive {
         ty: String,
@@ -226,6 +235,15 @@ impl fmt::Display for CallError {
             CallErrorKind::OtherHost => write!(
                 f,
                 "`{name}` was resolved by another host; resolve it with the host you call it with"
+            ),
+            CallErrorKind::NoAlternative { alternative, known } => write!(
+                f,
+                "`{name}` has no implementation named `{alternative}`; choose one of {} (alternatives are marked `#[hot_fn(alt_of = \"{name}\", name = \"...\")]`)",
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             CallErrorKind::Exclusive { ty } => write!(
                 f,
@@ -369,7 +387,8 @@ impl Slot {
     }
 
     /// Points the slot at a new version of the function (same signature), and lets go of the
-    /// old version's image. Called at a commit, when no call through the slot is in flight.
+    /// old version's image. Called at a commit, or to choose an alternative implementation
+    /// (under `&mut Host`), when no call through the slot is in flight.
     pub(crate) fn update(&self, code: FnRef) {
         self.shim.store(code.shim() as *mut (), Ordering::Release);
         self.direct

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use coo_runtime::plugin::{FnDesc, ValueKind};
 use coo_runtime::{Catalog, ImageRef};
 
+use super::choice::{Alternative, AlternativeGone, Choices};
 use super::{Burial, CallError, CallErrorKind, FnHandle, FnRef, Slot};
 
 /// The host's function slots, by stable name. Only live slots are in it: a buried slot leaves
@@ -15,6 +16,8 @@ use super::{Burial, CallError, CallErrorKind, FnHandle, FnRef, Slot};
 #[derive(Debug, Default)]
 pub(crate) struct SlotTable {
     slots: HashMap<String, Arc<Slot>>,
+    /// Which implementation each function with alternatives runs.
+    choices: Choices,
 }
 
 impl SlotTable {
@@ -45,15 +48,29 @@ impl SlotTable {
         }
     }
 
+    /// The implementations of the function `name` (its own first), and which one runs.
+    pub(crate) fn alternatives(&self, name: &str) -> Result<Vec<Alternative>, CallError> {
+        let handle = self.resolve(name)?;
+        Ok(self.choices.list(name, handle.slot()))
+    }
+
+    /// Makes the slot of `name` run its implementation `alternative` (see [`super::choice`]).
+    pub(crate) fn choose(&mut self, name: &str, alternative: &str) -> Result<(), CallError> {
+        let handle = self.resolve(name)?;
+        self.choices.choose(name, handle.slot(), alternative)
+    }
+
     /// What happens to each slot when the functions become `fns` and the types `catalog`. A
     /// function keeps its slot only when its signature is the same by name *and* every type it
     /// takes or returns by value kept its layout (handles resolved earlier build such values
     /// with the old layout); otherwise its old slot is buried.
     ///
-    /// `fns` live in the image `image` guards; the plan keeps the guard for the slots.
+    /// `fns` and their `alternatives` (checked by the loader: each of one of `fns`, with its
+    /// signature) live in the image `image` guards; the plan keeps the guard for the slots.
     pub(crate) fn plan(
         &self,
         fns: &[&'static FnDesc],
+        alternatives: &[&'static FnDesc],
         catalog: &Catalog,
         image: ImageRef,
     ) -> SlotPlan {
@@ -63,6 +80,10 @@ impl SlotTable {
         }
         let mut plan = SlotPlan {
             image,
+            alternatives: alternatives
+                .iter()
+                .filter_map(|f| Some((f.alternative_of()?, *f)))
+                .collect(),
             ..SlotPlan::default()
         };
         for (name, slot) in &self.slots {
@@ -127,6 +148,7 @@ impl SlotTable {
             self.slots.insert(name.clone(), Slot::new(code(desc)));
             report.added.push(name);
         }
+        report.alternatives_gone = self.choices.commit(&self.slots, plan.alternatives, code);
         report.removed.sort();
         report.changed.sort();
         report
@@ -164,6 +186,9 @@ pub(crate) struct SlotPlan {
     /// With the by-value types whose layout changed (empty when the signature itself did).
     changed: Vec<(String, &'static FnDesc, Vec<String>)>,
     added: Vec<(String, &'static FnDesc)>,
+    /// The new version's alternative implementations, with the stable name of the function
+    /// each is an alternative of.
+    alternatives: Vec<(String, &'static FnDesc)>,
 }
 
 /// The code of a slot in the host's map: those are live (a buried slot leaves the map).
@@ -219,4 +244,6 @@ pub(crate) struct SlotReport {
     /// `(name, old signature, new signature)`.
     pub(crate) changed: Vec<(String, String, String)>,
     pub(crate) added: Vec<String>,
+    /// The chosen implementations the new version no longer has.
+    pub(crate) alternatives_gone: Vec<AlternativeGone>,
 }

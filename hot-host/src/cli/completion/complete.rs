@@ -115,7 +115,7 @@ pub fn complete(index: &CompletionIndex, line: &str, pos: usize) -> Completion {
                 })
                 .collect(),
         ),
-        Operand::FnArg => none(start),
+        Operand::FnArg | Operand::Alternative => none(start),
         Operand::Path if command.action == Action::Unwatch => {
             Completion::words(start, named(&mut index.watched.iter().map(String::as_str)))
         }
