@@ -202,13 +202,8 @@ pub fn fast_two(counter: &mut Counter) {
     plugin.write_source(&source);
     match host.reload() {
         Err(ReloadError::Load(e)) => match &e.kind {
-            LoadErrorKind::DuplicateAlternative {
-                of,
-                name,
-                first,
-                second,
-            } => assert_eq!(
-                [of, name, first, second].map(String::as_str),
+            LoadErrorKind::DuplicateAlternative { of, name, paths } => assert_eq!(
+                [of, name, &paths[0], &paths[1]].map(String::as_str),
                 [
                     "bump",
                     "fast",

@@ -82,7 +82,7 @@ pub(crate) fn check_args(
         }
         return None;
     };
-    if of.value() == function.sig.ident.to_string() {
+    if function.sig.ident == of.value() {
         errors.spanned(
             &of,
             "a hot function cannot be an alternative of itself: `alt_of` names another hot function of this module",

@@ -408,6 +408,8 @@ impl FnDesc {
 pub(crate) mod construct {
     use super::{ErasedFn, FnDesc, ParamDesc, Shim, ValueKind};
 
+    // One argument per field: generated code names each.
+    #[allow(clippy::too_many_arguments)]
     pub const fn fn_desc(
         module: &'static str,
         name: &'static str,

@@ -37,25 +37,24 @@ pub(crate) fn check(manifest: &Manifest) -> Result<(), LoadErrorKind> {
             return Err(LoadErrorKind::AlternativeSignature {
                 alternative: full_path(alternative),
                 of,
-                mismatch: ExpectedFound {
+                mismatch: Box::new(ExpectedFound {
                     expected: primary.signature(),
                     found: alternative.signature(),
-                },
+                }),
             });
         }
         let name = alternative.alternative_name().to_owned();
         let full = full_path(alternative);
         if let Some(other) = names.insert((of.clone(), name.clone()), full.clone()) {
-            let (first, second) = if other <= full {
-                (other, full)
+            let paths = if other <= full {
+                [other, full]
             } else {
-                (full, other)
+                [full, other]
             };
             return Err(LoadErrorKind::DuplicateAlternative {
                 of,
                 name,
-                first,
-                second,
+                paths: Box::new(paths),
             });
         }
     }

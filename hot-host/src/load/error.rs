@@ -105,16 +105,15 @@ pub enum LoadErrorKind {
     AlternativeSignature {
         alternative: String,
         of: String,
-        /// `of`'s signature, and the alternative's.
-        mismatch: ExpectedFound<String>,
+        /// `of`'s signature, and the alternative's (boxed: a `LoadError` stays small).
+        mismatch: Box<ExpectedFound<String>>,
     },
-    /// Two implementations of the hot function `of` are chosen by the same `name`: `first`
-    /// and `second`, full paths, sorted.
+    /// Two implementations of the hot function `of` are chosen by the same `name`: `paths`,
+    /// their full paths, sorted (boxed: a `LoadError` stays small).
     DuplicateAlternative {
         of: String,
         name: String,
-        first: String,
-        second: String,
+        paths: Box<[String; 2]>,
     },
     /// The library (the plugin or a crate it links) sets its own `#[global_allocator]`. Heap
     /// memory moves between versions (a migrated `Vec` made by one version is freed by the
@@ -210,14 +209,10 @@ impl fmt::Display for LoadError {
                 "`{path}`: `{alternative}` is an alternative implementation of `{of}` but has another signature: `{of}` is `{}`, `{alternative}` is `{}`; give both the same parameter and return types",
                 mismatch.expected, mismatch.found
             ),
-            LoadErrorKind::DuplicateAlternative {
-                of,
-                name,
-                first,
-                second,
-            } => write!(
+            LoadErrorKind::DuplicateAlternative { of, name, paths } => write!(
                 f,
-                "`{path}` has two implementations of `{of}` chosen by the name `{name}`: `{first}` and `{second}`; give one of them another `name = \"...\"` in its `#[hot_fn(alt_of = ...)]`"
+                "`{path}` has two implementations of `{of}` chosen by the name `{name}`: `{}` and `{}`; give one of them another `name = \"...\"` in its `#[hot_fn(alt_of = ...)]`",
+                paths[0], paths[1]
             ),
             LoadErrorKind::OwnGlobalAllocator => write!(
                 f,
@@ -343,6 +338,42 @@ mod tests {
             assert_eq!(e.to_string(), text);
             let source = std::error::Error::source(&e).map(|s| s.to_string());
             assert_eq!(source, is_copy.then(|| "disk full".to_owned()), "{e}");
+        }
+    }
+
+    /// The problems of alternative implementations name both functions and say what to write.
+    #[test]
+    fn alternative_kinds_name_both_functions_and_the_fix() {
+        let cases = vec![
+            (
+                LoadErrorKind::AlternativeOfNothing {
+                    alternative: "p::plainer".into(),
+                    of: "plain".into(),
+                },
+                "`/t/libp.so`: `p::plainer` is an alternative implementation of `plain` (`#[hot_fn(alt_of = ...)]`), which is no hot function of its module; mark `plain` `#[hot_fn]`, or name a hot function of the same module in `alt_of`",
+            ),
+            (
+                LoadErrorKind::AlternativeSignature {
+                    alternative: "p::by".into(),
+                    of: "change".into(),
+                    mismatch: Box::new(ExpectedFound {
+                        expected: "fn(c: &mut Counter)".into(),
+                        found: "fn(c: &mut Counter, by: u64)".into(),
+                    }),
+                },
+                "`/t/libp.so`: `p::by` is an alternative implementation of `change` but has another signature: `change` is `fn(c: &mut Counter)`, `p::by` is `fn(c: &mut Counter, by: u64)`; give both the same parameter and return types",
+            ),
+            (
+                LoadErrorKind::DuplicateAlternative {
+                    of: "change".into(),
+                    name: "fast".into(),
+                    paths: Box::new(["p::a".into(), "p::b".into()]),
+                },
+                "`/t/libp.so` has two implementations of `change` chosen by the name `fast`: `p::a` and `p::b`; give one of them another `name = \"...\"` in its `#[hot_fn(alt_of = ...)]`",
+            ),
+        ];
+        for (kind, text) in cases {
+            assert_eq!(LoadError::at("/t/libp.so", kind).to_string(), text);
         }
     }
 }
