@@ -71,7 +71,10 @@ fn a_caller_loaded_before_its_provider_gets_a_clear_error_then_calls_it_once_it_
     let (_game, loaded) = add(&mut plugins, "game", "caller-plugin", "b11_ab_game");
     loaded.unwrap();
     plugins.call_by_name("game::init", &[]).unwrap();
-    assert_eq!(plugins.imports("game"), [("physics::step".to_owned(), false)]);
+    assert_eq!(
+        plugins.imports("game"),
+        [("physics::step".to_owned(), false)]
+    );
     let err = advance(&mut plugins).unwrap_err();
     let expected = ImportError::NotLoaded {
         plugin: "physics",
@@ -85,11 +88,17 @@ fn a_caller_loaded_before_its_provider_gets_a_clear_error_then_calls_it_once_it_
             message: expected.clone()
         }
     );
-    assert!(expected.starts_with("`physics::step` cannot be called: the plugin `physics` is not loaded"));
+    assert!(
+        expected
+            .starts_with("`physics::step` cannot be called: the plugin `physics` is not loaded")
+    );
 
     let (_physics, loaded) = add(&mut plugins, "physics", "physics-plugin", "b11_ab_physics");
     loaded.unwrap();
-    assert_eq!(plugins.imports("game"), [("physics::step".to_owned(), true)]);
+    assert_eq!(
+        plugins.imports("game"),
+        [("physics::step".to_owned(), true)]
+    );
     // The caller was not reloaded: its next call runs the provider's code.
     assert_eq!(plugins.host("game").unwrap().version(), 1);
     assert_eq!(advance(&mut plugins).unwrap(), 1);
@@ -102,13 +111,18 @@ fn a_caller_loaded_before_its_provider_gets_a_clear_error_then_calls_it_once_it_
         names,
         [
             "game::advance",
+            "game::cross_loop",
             "game::init",
+            "game::local_loop",
             "physics::init",
             "physics::step",
             "physics::tick"
         ]
     );
-    assert_eq!(plugins.resolve("step").unwrap().qualified(), "physics::step");
+    assert_eq!(
+        plugins.resolve("step").unwrap().qualified(),
+        "physics::step"
+    );
     let err = plugins.resolve("init").unwrap_err();
     assert_eq!(
         err.kind,
@@ -123,6 +137,10 @@ fn a_caller_loaded_before_its_provider_gets_a_clear_error_then_calls_it_once_it_
     // A typed handle resolved unqualified, called with its plugin's host.
     let step = plugins.resolve_typed::<fn(u64) -> u64>("step").unwrap();
     assert_eq!(plugins.call_typed(&step, (41,)).unwrap(), 42);
+    let cross = plugins
+        .resolve_typed::<fn(u64) -> u64>("game::cross_loop")
+        .unwrap();
+    assert_eq!(plugins.call_typed(&cross, (5,)).unwrap(), 5);
 }
 
 #[test]
@@ -200,7 +218,14 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
     plugins.call_by_name("game::init", &[]).unwrap();
     plugins.call_by_name("physics::init", &[]).unwrap();
     assert_eq!(advance(&mut plugins).unwrap(), 1);
-    let game_image = plugins.host("game").unwrap().library().unwrap().image().path().to_path_buf();
+    let game_image = plugins
+        .host("game")
+        .unwrap()
+        .library()
+        .unwrap()
+        .image()
+        .path()
+        .to_path_buf();
 
     edit(physics.path(), "x + 1", "x + 10");
     let outcomes = until_reload(&mut plugins);
@@ -215,7 +240,10 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
     assert_eq!(advance(&mut plugins).unwrap(), 11);
     let game = plugins.host("game").unwrap();
     assert_eq!(game.version(), 1);
-    assert_eq!(game.library().unwrap().image().path().to_path_buf(), game_image);
+    assert_eq!(
+        game.library().unwrap().image().path().to_path_buf(),
+        game_image
+    );
     assert!(!plugins.coo("game").unwrap().is_building());
     assert_eq!(game_json(&plugins)["calls"], 2);
 
@@ -258,4 +286,69 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
     let (_, report) = until_reload(&mut plugins).remove(0);
     report.unwrap();
     assert_eq!(advance(&mut plugins).unwrap(), 21);
+}
+
+/// Reads `lines` until one equals `want`; panics with what came instead after [`PATIENCE`].
+fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line == want => return,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no line {want:?}; seen: {seen:#?}");
+}
+
+#[test]
+fn hot_host_run_with_two_plugins_shows_the_owners_and_calls_across_them() {
+    use std::ffi::OsStr;
+    use std::io::Write;
+
+    let physics = support::copy_fixture("physics-plugin", "b11_cli_physics");
+    let game = support::copy_fixture("caller-plugin", "b11_cli_game");
+    // Plugins run under their crate names: the caller imports from `b11_cli_physics`.
+    let source = game.path().join("src/lib.rs");
+    let text = fs::read_to_string(&source).unwrap();
+    fs::write(&source, text.replace("physics", "b11_cli_physics")).unwrap();
+    let mut host = support::run_host(
+        game.path(),
+        &[physics.path().as_os_str(), OsStr::new("--every=0")],
+    );
+    let start = |line: &str| line.split(" loaded from ").next().unwrap().to_owned();
+    let mut loaded = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while loaded.len() < 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = host.out.recv_timeout(left).expect("both plugins load");
+        if line.contains(" loaded from ") {
+            loaded.push(start(&line));
+        }
+    }
+    assert_eq!(loaded, ["[b11_cli_game]", "[b11_cli_physics]"]);
+
+    writeln!(host.stdin, "fns").unwrap();
+    for line in [
+        "b11_cli_game::advance: fn(game: &mut Game) -> u64",
+        "b11_cli_game::init: fn() -> Game",
+        "b11_cli_physics::step: fn(x: u64) -> u64",
+        "b11_cli_physics::tick: fn(world: &mut World) -> u64",
+    ] {
+        expect_line(&host.out, line);
+    }
+    writeln!(host.stdin, "call b11_cli_physics::step 41").unwrap();
+    expect_line(&host.out, "42");
+    // `init` ran in both plugins at the start; `advance` calls across.
+    writeln!(host.stdin, "call advance").unwrap();
+    expect_line(&host.out, "1");
+    writeln!(host.stdin, "imports").unwrap();
+    expect_line(
+        &host.out,
+        "b11_cli_game imports b11_cli_physics::step: bound",
+    );
+    writeln!(host.stdin, "quit").unwrap();
+    let status = host.child.wait().unwrap();
+    assert!(status.success(), "{status}");
 }

@@ -369,6 +369,10 @@ macro_rules! import {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __import_ret {
-    () => { () };
-    ($ret:ty) => { $ret };
+    () => {
+        ()
+    };
+    ($ret:ty) => {
+        $ret
+    };
 }

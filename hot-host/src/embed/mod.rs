@@ -53,8 +53,8 @@ use crate::reload::{Host, ReloadError, ReloadReport};
 use crate::watch::{WatchError, Watcher, watched_paths};
 
 pub use background::Waker;
-pub use plugins::{PluginFn, Plugins};
 use background::{Out, Request, Shared};
+pub use plugins::{PluginFn, Plugins};
 
 /// The debounce window Coo watches with by default: short, because it is pure waiting in the
 /// save-to-live path (an editor's save is a burst of events within a millisecond or two). A save

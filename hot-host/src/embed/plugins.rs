@@ -160,6 +160,12 @@ impl Plugins {
     /// the others' state and code as they are (except their import slots, re-pointed to the
     /// reloaded plugin's new code).
     pub fn update(&mut self) -> Vec<(String, Result<ReloadReport, ReloadError>)> {
+        // No code of these plugins runs now (`&mut self`): the provider code that import
+        // slots left at earlier commits may go.
+        self.hub
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .release_retired();
         let mut outcomes = Vec::new();
         for (name, coo) in &mut self.plugins {
             if let Some(outcome) = coo.update() {

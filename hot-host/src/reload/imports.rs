@@ -123,6 +123,12 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Hub {
     plugins: BTreeMap<String, Entry>,
+    /// Provider code that import slots pointed to before they were re-pointed: kept mapped
+    /// until [`Hub::release_retired`], which `Plugins` calls where none of its plugins runs.
+    /// A commit runs under `&mut` of one host only; a host taken out of its `Plugins`
+    /// (`mem::swap` through `host_mut`) could commit while another plugin's call runs the old
+    /// code through its slot.
+    retired: Vec<FnRef>,
 }
 
 /// The types `fns` bind as resources, sorted, each once.
@@ -280,12 +286,20 @@ impl Hub {
                         None
                     }
                 };
-                // The old provider code's guard goes only now, after the slot was re-pointed.
-                bound.provider = new;
+                // The old provider code's guard is kept until no call can be running it.
+                if let Some(old) = std::mem::replace(&mut bound.provider, new) {
+                    self.retired.push(old);
+                }
             }
             self.plugins.get_mut(caller).unwrap().imports = imports;
         }
         cut
+    }
+
+    /// Lets go of the provider code no import slot points to any more. Call only where no code
+    /// of these plugins runs (under `&mut Plugins`).
+    pub(crate) fn release_retired(&mut self) {
+        self.retired.clear();
     }
 
     /// The import slots of `plugin`, as `(provider::function, bound)`.
