@@ -157,15 +157,17 @@ fn a_provider_loaded_before_its_caller_is_bound_at_the_callers_load_and_owns_its
     let (_twin, refused) = add(&mut plugins, "twin", "physics-plugin", "b11_ba_twin");
     let err = refused.unwrap_err();
     assert!(
-        matches!(&err, ReloadError::Import(PluginConflict::ResourceOwned { ty, plugin, owner })
-            if ty == "World" && plugin == "twin" && owner == "physics"),
+        matches!(&err, ReloadError::Import(conflict) if matches!(&**conflict,
+            PluginConflict::ResourceOwned { ty, plugin, owner }
+                if ty == "World" && plugin == "twin" && owner == "physics")),
         "{err}"
     );
     assert_eq!(plugins.names().collect::<Vec<_>>(), ["physics", "game"]);
     // A second plugin under a name in use, too.
     let (_again, refused) = add(&mut plugins, "game", "caller-plugin", "b11_ba_again");
     assert!(
-        matches!(&refused, Err(ReloadError::Import(PluginConflict::SameName { name, .. })) if name == "game"),
+        matches!(&refused, Err(ReloadError::Import(conflict))
+            if matches!(&**conflict, PluginConflict::SameName { name, .. } if name == "game")),
         "{refused:?}"
     );
     assert_eq!(advance(&mut plugins).unwrap(), 2);
@@ -190,8 +192,8 @@ fn an_import_that_disagrees_with_its_loaded_provider_is_refused_naming_both_side
         panic!("{err}");
     };
     assert_eq!(
-        conflict,
-        &PluginConflict::Mismatch {
+        **conflict,
+        PluginConflict::Mismatch {
             caller: "game".to_owned(),
             provider: "physics".to_owned(),
             function: "step".to_owned(),

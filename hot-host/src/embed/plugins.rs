@@ -148,10 +148,12 @@ impl Plugins {
             }
             .into());
         }
-        coo.host_mut().join(Membership {
-            name: name.to_owned(),
-            hub: self.hub.clone(),
-        })?;
+        coo.host_mut()
+            .join(Membership {
+                name: name.to_owned(),
+                hub: self.hub.clone(),
+            })
+            .map_err(ReloadError::Import)?;
         Ok(())
     }
 

@@ -163,7 +163,11 @@ fn mismatch(caller: &str, import: &ImportDesc, found: &FnDesc) -> PluginConflict
 impl Hub {
     /// Whether `plugin` may become the code of `manifest`: its declarations match the loaded
     /// providers' functions, and no other plugin owns a resource type it binds.
-    pub(crate) fn check(&self, plugin: &str, manifest: &Manifest) -> Result<(), PluginConflict> {
+    pub(crate) fn check(
+        &self,
+        plugin: &str,
+        manifest: &Manifest,
+    ) -> Result<(), Box<PluginConflict>> {
         for import in manifest.imports() {
             let found = self
                 .plugins
@@ -173,7 +177,7 @@ impl Hub {
             if let Some(found) = found
                 && !import.matches(found)
             {
-                return Err(mismatch(plugin, import, found));
+                return Err(Box::new(mismatch(plugin, import, found)));
             }
         }
         for ty in resources(manifest.fns()) {
@@ -182,11 +186,11 @@ impl Hub {
                 .iter()
                 .find(|(name, e)| name.as_str() != plugin && e.resources.contains(&ty))
             {
-                return Err(PluginConflict::ResourceOwned {
+                return Err(Box::new(PluginConflict::ResourceOwned {
                     ty,
                     plugin: plugin.to_owned(),
                     owner: owner.clone(),
-                });
+                }));
             }
         }
         Ok(())

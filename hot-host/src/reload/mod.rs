@@ -71,7 +71,13 @@ pub enum ReloadError {
     /// Another plugin of the same [`Plugins`](crate::embed::Plugins) disagrees: an import
     /// declaration does not match its provider, or a resource type is owned twice.
     #[error(transparent)]
-    Import(#[from] PluginConflict),
+    Import(Box<PluginConflict>),
+}
+
+impl From<PluginConflict> for ReloadError {
+    fn from(conflict: PluginConflict) -> ReloadError {
+        ReloadError::Import(Box::new(conflict))
+    }
 }
 
 /// The [`Plugins`](crate::embed::Plugins) a host belongs to: its name there, and the hub of
@@ -174,7 +180,7 @@ impl Host {
     /// Makes this host a member of `membership`'s plugins: from its next reload on, its
     /// imports and exports are bound through the hub (see [`imports`]). The host's current
     /// version, if it has one, is registered now.
-    pub(crate) fn join(&mut self, membership: Membership) -> Result<(), PluginConflict> {
+    pub(crate) fn join(&mut self, membership: Membership) -> Result<(), Box<PluginConflict>> {
         if let Some(library) = &self.library {
             let manifest = library.manifest_static();
             let mut hub = membership.hub();
@@ -304,7 +310,10 @@ impl Host {
             unsafe { Catalog::from_image(manifest.types().iter().copied(), image.clone()) }?;
         let plan = self.state.plan(&catalog)?;
         if let Some(member) = &self.membership {
-            member.hub().check(&member.name, manifest)?;
+            member
+                .hub()
+                .check(&member.name, manifest)
+                .map_err(ReloadError::Import)?;
         }
         changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
         let slot_plan = self.slots.plan(manifest.fns(), &catalog, image.clone());
