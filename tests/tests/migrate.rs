@@ -1038,6 +1038,111 @@ mod rollback {
         assert_eq!(drops() - start, 5, "every item dropped exactly once");
     }
 
+    thread_local! {
+        static GRADES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A default that works twice, then panics (per test thread).
+    fn third_grade_panics() -> u8 {
+        let n = GRADES.with(|g| {
+            g.set(g.get() + 1);
+            g.get()
+        });
+        assert!(n < 3, "no third grade");
+        n as u8
+    }
+
+    /// Each item gains a field whose default panics for the third item.
+    pub mod v3 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            pub tag: Tracked,
+            pub weight: i64,
+            #[coo(default = third_grade_panics())]
+            pub grade: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Inventory")]
+        pub struct Inventory {
+            pub items: Vec<Item>,
+            pub owner: String,
+        }
+    }
+
+    /// The same, with a new `String` field besides, whose default is not a plain write (the
+    /// items are then built step by step, not by the plain ops).
+    pub mod v4 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            pub tag: Tracked,
+            pub label: String,
+            pub weight: i64,
+            #[coo(default = third_grade_panics())]
+            pub grade: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Inventory")]
+        pub struct Inventory {
+            pub items: Vec<Item>,
+            pub owner: String,
+        }
+    }
+
+    fn refused_at_the_third_item(new: &'static TypeDesc) {
+        GRADES.with(|g| g.set(0));
+        let start = drops();
+        let mut state = state_with(inventory(&[1, 2, 3, 4]));
+        let before = fingerprint(&state);
+        let err = migrate_error(migrate(&mut state, &[new]).unwrap_err());
+        assert!(
+            matches!(&err, ExecuteError { path, kind: ExecuteErrorKind::Default(DefaultPanicked { message }) }
+                if path.to_string() == "Inventory.items[2].grade" && message == "no third grade"),
+            "{err:?}"
+        );
+        assert_eq!(
+            GRADES.with(|g| g.get()),
+            3,
+            "no item after the third was started"
+        );
+        assert_eq!(drops() - start, 0, "the two items built shared their tags");
+        assert_eq!(fingerprint(&state), before, "same addresses, same values");
+        drop(state);
+        assert_eq!(drops() - start, 4, "every item dropped exactly once");
+    }
+
+    #[test]
+    fn a_default_panicking_inside_a_vector_of_plain_items_leaves_the_old_state() {
+        refused_at_the_third_item(v3::Inventory::DESC);
+    }
+
+    #[test]
+    fn a_default_panicking_inside_a_vector_of_items_built_step_by_step_leaves_the_old_state() {
+        refused_at_the_third_item(v4::Inventory::DESC);
+    }
+
+    #[test]
+    fn plain_items_that_gained_a_field_keep_every_value() {
+        GRADES.with(|g| g.set(0));
+        let start = drops();
+        let mut state = state_with(inventory(&[7, -8]));
+        migrate(&mut state, &[v3::Inventory::DESC]).unwrap();
+        let inv = state.get::<v3::Inventory>().unwrap();
+        let items: Vec<(u32, i64, u8)> = inv
+            .items
+            .iter()
+            .map(|i| (i.tag.id, i.weight, i.grade))
+            .collect();
+        assert_eq!(items, vec![(0, 7, 1), (1, -8, 2)]);
+        assert_eq!(inv.owner, "me");
+        assert_eq!(drops() - start, 0);
+        drop(state);
+        assert_eq!(drops() - start, 2);
+    }
+
     #[test]
     fn a_committed_migration_drops_each_old_value_once() {
         let start = drops();
