@@ -228,6 +228,13 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
         .image()
         .path()
         .to_path_buf();
+    let game_at = plugins
+        .host("game")
+        .unwrap()
+        .state()
+        .resource("Game")
+        .unwrap()
+        .as_ptr();
 
     edit(physics.path(), "x + 1", "x + 10");
     let outcomes = until_reload(&mut plugins);
@@ -246,6 +253,8 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
         game.library().unwrap().image().path().to_path_buf(),
         game_image
     );
+    // Not migrated: the same resource, at the same address.
+    assert_eq!(game.state().resource("Game").unwrap().as_ptr(), game_at);
     assert!(!plugins.coo("game").unwrap().is_building());
     assert_eq!(game_json(&plugins)["calls"], 2);
 
