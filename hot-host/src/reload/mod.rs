@@ -22,7 +22,9 @@
 //!
 //! # Files
 //! The transaction is here; what it reports is in `report.rs` ([`ReloadReport`]). What it does
-//! to the function slots, and the call path, are in [`crate::slots`].
+//! to the function slots, and the call path, are in [`crate::slots`]. `imports.rs`: for a host
+//! that runs with others ([`crate::embed::Plugins`]), what each plugin provides and imports,
+//! checked before the commit and bound at it ([`PluginConflict`], [`CutImport`]).
 
 pub(crate) mod imports;
 mod report;
