@@ -1668,3 +1668,97 @@ mod retired_slots {
         assert_eq!(army.units.get(army.leader.unwrap()).unwrap().hp, 10);
     }
 }
+
+/// A vector large enough to be built on several threads (its plan only copies, converts and sets
+/// bytes): the result and the refusals are those of one loop.
+mod large_vectors {
+    use super::*;
+
+    const N: usize = 1 << 20;
+
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Clone, Copy)]
+        #[coo(name = "Cell")]
+        pub struct Cell {
+            pub a: u32,
+            pub b: i64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Grid")]
+        pub struct Grid {
+            pub cells: Vec<Cell>,
+        }
+    }
+
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Cell")]
+        pub struct Cell {
+            pub a: u64,
+            pub b: i32,
+            #[coo(default = 7)]
+            pub c: u16,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Grid")]
+        pub struct Grid {
+            pub cells: Vec<Cell>,
+        }
+    }
+
+    fn grid(too_big: &[usize]) -> State {
+        let mut cells: Vec<v1::Cell> = (0..N)
+            .map(|i| v1::Cell {
+                a: i as u32,
+                b: -(i as i64),
+            })
+            .collect();
+        for &i in too_big {
+            cells[i].b = 1 << 40;
+        }
+        state_with(v1::Grid { cells })
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "16 MiB of elements")]
+    fn every_element_of_a_large_vector_is_converted() {
+        let mut state = grid(&[]);
+        migrate(&mut state, &[v2::Grid::DESC]).unwrap();
+        let cells = &state.get::<v2::Grid>().unwrap().cells;
+        assert_eq!(cells.len(), N);
+        for (i, cell) in cells.iter().enumerate() {
+            assert_eq!(
+                (cell.a, cell.b, cell.c),
+                (i as u64, -(i as i32), 7),
+                "cell {i}"
+            );
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "16 MiB of elements")]
+    fn a_large_vector_is_refused_at_its_first_failing_element_and_left_as_it_was() {
+        // Failing elements in the first and the last part of the vector: the first one is
+        // reported, whichever thread got there first.
+        let mut state = grid(&[N - 5, N / 2 + 3, 300_000]);
+        let at = state.get::<v1::Grid>().unwrap().cells.as_ptr();
+        let err = migrate_error(migrate(&mut state, &[v2::Grid::DESC]).unwrap_err());
+        assert_eq!(err.path.to_string(), "Grid.cells[300000].b");
+        assert!(
+            matches!(&err.kind, ExecuteErrorKind::CheckedCast(InexactCast { value, .. }) if value == "1099511627776"),
+            "{err:?}"
+        );
+        let cells = &state.get::<v1::Grid>().unwrap().cells;
+        assert_eq!(cells.as_ptr(), at, "the old vector stayed");
+        for (i, cell) in cells.iter().enumerate() {
+            let b = if [N - 5, N / 2 + 3, 300_000].contains(&i) {
+                1 << 40
+            } else {
+                -(i as i64)
+            };
+            assert_eq!((cell.a, cell.b), (i as u32, b), "cell {i}");
+        }
+    }
+}

@@ -21,6 +21,9 @@ pub(in crate::migration::execute) struct FlatPlan {
     ops: Box<[FlatOp]>,
     /// No op is [`FlatOp::Step`]: [`run_ops`] builds the whole value.
     simple: bool,
+    /// Simple, and no op runs code of an image ([`FlatOp::Write`]): only bytes are copied,
+    /// converted and set, so a vector's elements may be built on several threads at once.
+    pure: bool,
 }
 
 impl FlatPlan {
@@ -28,7 +31,8 @@ impl FlatPlan {
     pub(in crate::migration::execute) fn of(steps: &[Step]) -> Option<FlatPlan> {
         let ops: Box<[FlatOp]> = steps.iter().map(FlatOp::of).collect::<Option<_>>()?;
         let simple = !ops.iter().any(|op| matches!(op, FlatOp::Step));
-        Some(FlatPlan { ops, simple })
+        let pure = simple && !ops.iter().any(|op| matches!(op, FlatOp::Write { .. }));
+        Some(FlatPlan { ops, simple, pure })
     }
 }
 
@@ -47,6 +51,8 @@ enum FlatOp {
     },
     /// A primitive's default: zero bytes.
     Zero { dst: usize, size: usize },
+    /// A literal default's bytes.
+    Bytes { dst: usize, bytes: &'static [u8] },
     /// A default written by the new image's writer (`#[coo(default = ...)]`, `Default`).
     Write { dst: usize, write: WriteFn },
     /// Anything else: the step itself (defaults of strings, vectors, …).
@@ -81,6 +87,7 @@ impl FlatOp {
                     dst: *dst,
                     size: *size,
                 },
+                DefaultPlan::Bytes(bytes) => FlatOp::Bytes { dst: *dst, bytes },
                 DefaultPlan::Write(write) => FlatOp::Write {
                     dst: *dst,
                     write: *write,
@@ -128,6 +135,9 @@ unsafe fn run_ops(ops: &[FlatOp], src: *const u8, dst: *mut u8) -> Result<(), Op
                     }
                 }
                 FlatOp::Zero { dst: d, size } => core::ptr::write_bytes(dst.add(d), 0, size),
+                FlatOp::Bytes { dst: d, bytes } => {
+                    core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.add(d), bytes.len());
+                }
                 FlatOp::Write { dst: d, write } => {
                     if let Err(message) = write(dst.add(d)) {
                         return Err(OpFailed::Panicked(i, message));
@@ -236,6 +246,26 @@ impl<'p> Exec<'p> {
             let TypeBody::Struct { steps, .. } = &plan.types[index].body else {
                 unreachable!("flat plans are structs")
             };
+            let threads = if flat.pure {
+                threads_for(len * new_size)
+            } else {
+                1
+            };
+            if threads > 1 {
+                let buffers = Buffers {
+                    src,
+                    dst,
+                    old_size,
+                    new_size,
+                };
+                // SAFETY: the caller's contract; the plan is pure.
+                let built =
+                    unsafe { build_pure(plan, conv, steps, &flat.ops, buffers, len, threads) };
+                if built.is_ok() {
+                    self.counts[index] += len as u64;
+                }
+                return built;
+            }
             for i in 0..len {
                 // SAFETY: element `i < len` of each buffer (caller's contract).
                 let (s, d) = unsafe { (src.add(i * old_size), dst.add(i * new_size)) };
@@ -334,4 +364,165 @@ fn step_field(step: &Step) -> &'static str {
         Step::Convert { field, .. } | Step::Default { field, .. } => field,
         Step::Copy { .. } => unreachable!("copies do not fail"),
     }
+}
+
+/// A vector of new elements this many bytes or larger is built on several threads, when its
+/// plan is pure ([`FlatPlan::pure`]): below it, starting a thread costs more than it saves.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+/// How many threads build `bytes` of new elements of a pure plan: one per core, at most 8, and
+/// each with at least [`PARALLEL_MIN_BYTES`] to build.
+fn threads_for(bytes: usize) -> usize {
+    if bytes < 2 * PARALLEL_MIN_BYTES {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cores.min(bytes / PARALLEL_MIN_BYTES).min(8)
+}
+
+/// The old and new buffers of a vector under construction, handed to the threads that build
+/// parts of it.
+#[derive(Clone, Copy)]
+struct Buffers {
+    src: *const u8,
+    dst: *mut u8,
+    old_size: usize,
+    new_size: usize,
+}
+
+// SAFETY: a `Buffers` is only used by `build_pure`, whose threads read the old elements (which
+// nothing writes while the migration runs: the state is borrowed mutably by it) and write
+// disjoint ranges of the new buffer, and are all joined before `build_pure` returns.
+unsafe impl Send for Buffers {}
+
+impl Buffers {
+    /// Builds the elements `from..to` by a pure plan's `ops`; on failure, the element and op
+    /// that failed (the elements `from..element` are built, the element's ops `..op` too).
+    ///
+    /// # Safety
+    /// As for [`build_pure`]; no other thread writes the elements `from..to`.
+    unsafe fn run(self, ops: &[FlatOp], from: usize, to: usize) -> Result<(), (usize, usize)> {
+        for i in from..to {
+            // SAFETY: element `i < len` of each buffer.
+            let built = unsafe {
+                run_ops(
+                    ops,
+                    self.src.add(i * self.old_size),
+                    self.dst.add(i * self.new_size),
+                )
+            };
+            match built {
+                Ok(()) => {}
+                Err(OpFailed::Cast(op)) => return Err((i, op)),
+                Err(OpFailed::Panicked(..)) => unreachable!("a pure plan runs no writer"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds the `len` elements of a vector by a pure flat plan on `threads` threads (this one and
+/// `threads - 1` scoped ones, each a contiguous range; a range whose thread cannot be started is
+/// built on this one). The result is the one loop's: on error, everything built is taken apart
+/// again and the error is the first failing element's (the lowest index), whose path starts
+/// there.
+///
+/// # Safety
+/// `conv` is the vector's conversion, `steps` and `ops` its element type's flat plan, which is
+/// pure; `buffers.src` holds `len` valid old elements, `buffers.dst` has room for `len` new ones;
+/// the buffers do not overlap.
+unsafe fn build_pure(
+    plan: &Plan,
+    conv: &Conv,
+    steps: &[Step],
+    ops: &[FlatOp],
+    buffers: Buffers,
+    len: usize,
+    threads: usize,
+) -> Result<(), ExecuteError> {
+    let chunk = len.div_ceil(threads);
+    let ranges: Vec<(usize, usize)> = (0..threads)
+        .map(|k| (k * chunk, ((k + 1) * chunk).min(len)))
+        .filter(|(from, to)| from < to)
+        .collect();
+    let results: Vec<Result<(), (usize, usize)>> = std::thread::scope(|scope| {
+        let spawned: Vec<_> = ranges[1..]
+            .iter()
+            .map(|&(from, to)| {
+                std::thread::Builder::new()
+                    .name("coo-migrate".into())
+                    // SAFETY: the caller's contract; the ranges are disjoint.
+                    .spawn_scoped(scope, move || unsafe { buffers.run(ops, from, to) })
+            })
+            .collect();
+        let (from, to) = ranges[0];
+        // SAFETY: as above.
+        let mut results = vec![unsafe { buffers.run(ops, from, to) }];
+        for (&(from, to), thread) in ranges[1..].iter().zip(spawned) {
+            results.push(match thread {
+                // `run` does not panic (its ops copy, convert and set bytes); if it did, the
+                // panic goes on here.
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // SAFETY: as above; that range's thread never started.
+                Err(_) => unsafe { buffers.run(ops, from, to) },
+            });
+        }
+        results
+    });
+    if results.iter().all(Result::is_ok) {
+        return Ok(());
+    }
+    let Conv::Vec {
+        elem,
+        old_elem,
+        new_elem,
+        ..
+    } = conv
+    else {
+        unreachable!("called for vectors")
+    };
+    let Buffers {
+        src,
+        dst,
+        old_size,
+        new_size,
+    } = buffers;
+    let mut first = None;
+    let mut rollback = Rollback::new(plan);
+    for (&(from, to), result) in ranges.iter().zip(results) {
+        let built = match result {
+            Ok(()) => to,
+            Err((i, op)) => {
+                // SAFETY: element `i`'s ops `..op` were built, op `op` failed.
+                let (s, d) = unsafe { (src.add(i * old_size), dst.add(i * new_size)) };
+                if first.is_none() {
+                    // SAFETY: as above.
+                    first = Some((i, unsafe {
+                        fail_flat(plan, steps, OpFailed::Cast(op), s, d)
+                    }));
+                } else {
+                    // SAFETY: as above.
+                    unsafe { unbuild_steps(plan, &steps[..op], s, d) };
+                }
+                i
+            }
+        };
+        // SAFETY: the elements `from..built` of this range were built from `src` into `dst`.
+        unsafe {
+            rollback.push_elements(
+                elem,
+                old_elem,
+                new_elem,
+                src.add(from * old_size),
+                dst.add(from * new_size),
+                built - from,
+            );
+        }
+    }
+    // SAFETY: what was pushed is exactly what was built.
+    unsafe { rollback.run() };
+    let (i, e) = first.expect("a range failed");
+    Err(e.inside(Seg::Index(i)))
 }
