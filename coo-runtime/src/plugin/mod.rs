@@ -1,5 +1,6 @@
 //! The plugin boundary: the header every library that links `coo-runtime` exports, the manifest
-//! of its types and hot functions, and the calling convention of hot-function shims.
+//! of its types, hot functions and imports (calls into other plugins: [`imports`]), and the
+//! calling convention of hot-function shims.
 //!
 //! A plugin needs no export boilerplate: [`coo_plugin_header`] is a `#[no_mangle]` function of
 //! this crate, so every cdylib that links `coo-runtime` exports it. The host reads the
