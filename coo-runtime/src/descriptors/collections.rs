@@ -11,7 +11,7 @@ use crate::descriptors::layout::construct::{
     coll_glue, shape, shape_link, tuple_elem, tuple_elems,
 };
 use crate::descriptors::layout::{
-    CollGlue, CollKind, CooField, EntryFn, EntryFnMut, Shape, ShapeKind,
+    CollGlue, CollKind, CooField, EntryFn, EntryFnMut, EntryFnOwned, Shape, ShapeKind,
 };
 use crate::descriptors::std_fields::drop_glue;
 use crate::plugin::ForeignString;
@@ -72,6 +72,12 @@ trait Coll: Sized + 'static {
     fn key_eq(a: &Self::Key, b: &Self::Key) -> bool;
     /// The value (the element of a set) stored under a key equal to `key`.
     fn get(&self, key: &Self::Key) -> Option<*const u8>;
+    /// Whether an equal key is there (always `false` for a `VecDeque`).
+    fn contains(&self, key: &Self::Key) -> bool;
+    /// Inserts an entry whose key [`Coll::contains`] just said is not there.
+    fn insert_new(&mut self, key: Self::Key, value: Self::Value);
+    /// The entries by value, in iteration order (the storage is freed as the iterator ends).
+    fn into_entries(self) -> impl Iterator<Item = (Self::Key, Self::Value)>;
 }
 
 fn ptr<T>(r: &T) -> *const u8 {
@@ -111,6 +117,15 @@ impl<T: 'static> Coll for VecDeque<T> {
     fn get(&self, _: &T) -> Option<*const u8> {
         None
     }
+    fn contains(&self, _: &T) -> bool {
+        false
+    }
+    fn insert_new(&mut self, key: T, _: ()) {
+        self.push_back(key);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (T, ())> {
+        self.into_iter().map(|e| (e, ()))
+    }
 }
 
 impl<K: Eq + Hash + 'static, V: 'static> Coll for HashMap<K, V> {
@@ -144,6 +159,15 @@ impl<K: Eq + Hash + 'static, V: 'static> Coll for HashMap<K, V> {
     fn get(&self, key: &K) -> Option<*const u8> {
         HashMap::get(self, key).map(ptr)
     }
+    fn contains(&self, key: &K) -> bool {
+        self.contains_key(key)
+    }
+    fn insert_new(&mut self, key: K, value: V) {
+        self.insert(key, value);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (K, V)> {
+        self.into_iter()
+    }
 }
 
 impl<T: Eq + Hash + 'static> Coll for HashSet<T> {
@@ -170,6 +194,15 @@ impl<T: Eq + Hash + 'static> Coll for HashSet<T> {
     }
     fn get(&self, key: &T) -> Option<*const u8> {
         HashSet::get(self, key).map(ptr)
+    }
+    fn contains(&self, key: &T) -> bool {
+        HashSet::contains(self, key)
+    }
+    fn insert_new(&mut self, key: T, _: ()) {
+        self.insert(key);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (T, ())> {
+        self.into_iter().map(|e| (e, ()))
     }
 }
 
@@ -204,6 +237,15 @@ impl<K: Ord + 'static, V: 'static> Coll for BTreeMap<K, V> {
     fn get(&self, key: &K) -> Option<*const u8> {
         BTreeMap::get(self, key).map(ptr)
     }
+    fn contains(&self, key: &K) -> bool {
+        self.contains_key(key)
+    }
+    fn insert_new(&mut self, key: K, value: V) {
+        self.insert(key, value);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (K, V)> {
+        self.into_iter()
+    }
 }
 
 impl<T: Ord + 'static> Coll for BTreeSet<T> {
@@ -230,6 +272,15 @@ impl<T: Ord + 'static> Coll for BTreeSet<T> {
     }
     fn get(&self, key: &T) -> Option<*const u8> {
         BTreeSet::get(self, key).map(ptr)
+    }
+    fn contains(&self, key: &T) -> bool {
+        BTreeSet::contains(self, key)
+    }
+    fn insert_new(&mut self, key: T, _: ()) {
+        self.insert(key);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (T, ())> {
+        self.into_iter().map(|e| (e, ()))
     }
 }
 
@@ -274,6 +325,67 @@ unsafe fn coll_insert<C: Coll>(
     // A panicking `Hash`, `Eq`, `Ord` or `Drop` is caught here, in the image that owns the code;
     // what the panic left of the entry is dropped by the unwinding.
     crate::__private::catch(move || coll.try_insert(key, value)).map_err(ForeignString::new)
+}
+
+/// Aborts the process if dropped while unwinding: held while an entry that may share parts with
+/// another value is moved into a collection, where unwinding would drop it.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        eprintln!(
+            "coo: a key's `Hash`, `Eq` or `Ord` panicked while the key was moved into a \
+             collection, after the same comparisons had just succeeded; aborting rather than drop \
+             an entry that may share memory with the old state"
+        );
+        std::process::abort();
+    }
+}
+
+unsafe fn coll_insert_moved<C: Coll>(
+    dst: *mut u8,
+    key: *mut u8,
+    value: *mut u8,
+) -> Result<bool, ForeignString> {
+    // SAFETY: the caller passes a valid `C` at `dst` that nothing else references, and a valid
+    // key (and value, for maps) that stay the caller's unless they are moved in below.
+    let (coll, key_ref) = unsafe { (&mut *dst.cast::<C>(), &*key.cast_const().cast::<C::Key>()) };
+    // Compared by reference: a panic here is caught and leaves the entry where it is.
+    let present = crate::__private::catch(|| coll.contains(key_ref)).map_err(ForeignString::new)?;
+    if present {
+        return Ok(false);
+    }
+    let guard = AbortOnUnwind;
+    // SAFETY: as above; the entry is moved out once, and the caller gives it up on `Ok(true)`.
+    // `()` is zero-sized and read from a dangling pointer.
+    unsafe {
+        let value = if core::mem::size_of::<C::Value>() == 0 {
+            core::ptr::NonNull::<C::Value>::dangling().as_ptr().read()
+        } else {
+            value.cast::<C::Value>().read()
+        };
+        coll.insert_new(key.cast::<C::Key>().read(), value);
+    }
+    core::mem::forget(guard);
+    Ok(true)
+}
+
+unsafe fn coll_drain<C: Coll>(coll: *mut u8, ctx: *mut (), f: Option<EntryFnOwned>) {
+    // SAFETY: the caller hands over a valid `C` that it does not use again.
+    let coll = unsafe { coll.cast::<C>().read() };
+    match f {
+        None if !core::mem::needs_drop::<(C::Key, C::Value)>() => drop(coll),
+        None => coll.into_entries().for_each(core::mem::forget),
+        Some(f) => {
+            for (key, value) in coll.into_entries() {
+                let mut entry = core::mem::ManuallyDrop::new((key, value));
+                let (k, v) = (mut_ptr(&mut entry.0), mut_ptr(&mut entry.1));
+                // SAFETY: `f` owns the entry for the call (the caller's contract on `f`); what
+                // it leaves is forgotten with `entry`. It does not unwind.
+                unsafe { f(ctx, k, v) };
+            }
+        }
+    }
 }
 
 unsafe fn coll_get<C: Coll>(p: *const u8, key: *const u8) -> *const u8 {
@@ -321,6 +433,8 @@ const fn coll_glue_of<C: Coll>() -> CollGlue {
         coll_for_each_mut::<C>,
         coll_write_with_capacity::<C>,
         coll_insert::<C>,
+        coll_insert_moved::<C>,
+        coll_drain::<C>,
         coll_get::<C>,
         coll_key_eq::<C>,
     )

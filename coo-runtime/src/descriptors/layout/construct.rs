@@ -4,8 +4,8 @@
 //! their declaration order; what they mean is documented on the accessors.
 
 use crate::descriptors::layout::glue::{
-    BoxGlue, CollGlue, EntryFn, EntryFnMut, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue,
-    VecGlue, WriteFn,
+    BoxGlue, CollGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, OptionGlue, PoolGlue, StringGlue,
+    TypeGlue, VecGlue, WriteFn,
 };
 use crate::descriptors::layout::shape::{
     Shape, ShapeKind, ShapeLink, TupleElem, TupleElems, TypeLink,
@@ -225,6 +225,8 @@ pub const fn coll_glue(
     for_each_mut: unsafe fn(*mut u8, *mut (), EntryFnMut),
     write_with_capacity: unsafe fn(*mut u8, usize),
     insert: unsafe fn(*mut u8, *mut u8, *mut u8) -> Result<bool, ForeignString>,
+    insert_moved: unsafe fn(*mut u8, *mut u8, *mut u8) -> Result<bool, ForeignString>,
+    drain: unsafe fn(*mut u8, *mut (), Option<EntryFnOwned>),
     get: unsafe fn(*const u8, *const u8) -> *const u8,
     key_eq: unsafe fn(*const u8, *const u8) -> bool,
 ) -> CollGlue {
@@ -234,6 +236,8 @@ pub const fn coll_glue(
         for_each_mut,
         write_with_capacity,
         insert,
+        insert_moved,
+        drain,
         get,
         key_eq,
     }

@@ -9,6 +9,7 @@ use crate::storage::raw::{self, shape_layout};
 
 use super::super::Exec;
 use super::super::error::{ExecuteError, ExecuteErrorKind};
+use super::super::rollback::Rollback;
 
 /// The kind of the collection a conversion builds.
 pub(super) fn coll_kind(conv: &Conv) -> CollKind {
@@ -146,21 +147,27 @@ impl<'p> Exec<'p> {
         let layout = shape_layout(new_key);
         let (a, b) = (raw::alloc(layout), raw::alloc(layout));
         let mut first = None;
-        // SAFETY: the scratches fit a new key; keys are built as independent copies (collections
-        // are planned with `copy`), compared with the new image's glue and dropped once.
+        // SAFETY: the scratches fit a new key; each key built is compared with the new image's
+        // glue and taken apart again from the old key it was built from (it may share moved
+        // parts with it), once.
         unsafe {
+            let unbuild = |src: *const u8, dst: *mut u8| {
+                let mut rollback = Rollback::new(self.plan);
+                rollback.push_conv(key, src, dst);
+                rollback.run();
+            };
             if Exec::build_conv(self.plan, key, old_at(i), a.as_ptr()).is_ok() {
                 for j in 0..i {
                     if Exec::build_conv(self.plan, key, old_at(j), b.as_ptr()).is_ok() {
                         let equal = new.key_eq(a.as_ptr(), b.as_ptr());
-                        new_key.drop(b.as_ptr());
+                        unbuild(old_at(j), b.as_ptr());
                         if equal {
                             first = Some(render_key(old_key, old_at(j), j));
                             break;
                         }
                     }
                 }
-                new_key.drop(a.as_ptr());
+                unbuild(old_at(i), a.as_ptr());
             }
             raw::dealloc(a, layout);
             raw::dealloc(b, layout);
