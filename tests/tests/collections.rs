@@ -542,6 +542,12 @@ mod moved_entries {
             pub tag: Counted,
         }
         #[derive(CooType)]
+        #[coo(name = "Slot")]
+        pub enum Slot {
+            Empty,
+            Full(Part),
+        }
+        #[derive(CooType)]
         #[coo(name = "Parts")]
         pub struct Parts {
             pub by_id: HashMap<u16, Part>,
@@ -549,6 +555,8 @@ mod moved_entries {
             pub queue: VecDeque<Part>,
             pub keys: HashMap<Counted, u16>,
             pub set: BTreeSet<Counted>,
+            pub bags: BTreeMap<u16, Vec<Part>>,
+            pub slots: HashMap<u16, Slot>,
             pub limit: u32,
         }
     }
@@ -563,6 +571,12 @@ mod moved_entries {
             pub note: String,
         }
         #[derive(CooType)]
+        #[coo(name = "Slot")]
+        pub enum Slot {
+            Empty,
+            Full(Part),
+        }
+        #[derive(CooType)]
         #[coo(name = "Parts")]
         pub struct Parts {
             pub by_id: HashMap<u32, Part>,
@@ -570,12 +584,14 @@ mod moved_entries {
             pub queue: VecDeque<Part>,
             pub keys: HashMap<Counted, u32>,
             pub set: BTreeSet<Counted>,
+            pub bags: BTreeMap<u32, Vec<Part>>,
+            pub slots: HashMap<u32, Slot>,
             pub limit: u32,
         }
     }
     pub mod bad_value {
         use super::*;
-        /// `qty` narrowed: one entry's value does not fit, in the middle of each map.
+        /// `qty` narrowed: one entry's value does not fit, in the middle of each collection.
         #[derive(CooType)]
         #[coo(name = "Part")]
         pub struct Part {
@@ -584,6 +600,42 @@ mod moved_entries {
             pub note: String,
         }
         #[derive(CooType)]
+        #[coo(name = "Slot")]
+        pub enum Slot {
+            Empty,
+            Full(Part),
+        }
+        #[derive(CooType)]
+        #[coo(name = "Parts")]
+        pub struct Parts {
+            /// First: built (and refused) before the flat collections.
+            pub bags: BTreeMap<u32, Vec<Part>>,
+            pub slots: HashMap<u32, Slot>,
+            pub by_id: HashMap<u32, Part>,
+            pub sorted: BTreeMap<u32, Part>,
+            pub queue: VecDeque<Part>,
+            pub keys: HashMap<Counted, u32>,
+            pub set: BTreeSet<Counted>,
+            pub limit: u32,
+        }
+    }
+    pub mod bad_flat {
+        use super::*;
+        /// As `bad_value`, with the flat collections first: `by_id` is refused at key 3.
+        #[derive(CooType)]
+        #[coo(name = "Part")]
+        pub struct Part {
+            pub qty: u8,
+            pub tag: Counted,
+            pub note: String,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Slot")]
+        pub enum Slot {
+            Empty,
+            Full(Part),
+        }
+        #[derive(CooType)]
         #[coo(name = "Parts")]
         pub struct Parts {
             pub by_id: HashMap<u32, Part>,
@@ -591,6 +643,8 @@ mod moved_entries {
             pub queue: VecDeque<Part>,
             pub keys: HashMap<Counted, u32>,
             pub set: BTreeSet<Counted>,
+            pub bags: BTreeMap<u32, Vec<Part>>,
+            pub slots: HashMap<u32, Slot>,
             pub limit: u32,
         }
     }
@@ -606,6 +660,12 @@ mod moved_entries {
             pub shelf: u8,
         }
         #[derive(CooType)]
+        #[coo(name = "Slot")]
+        pub enum Slot {
+            Empty,
+            Full(Part),
+        }
+        #[derive(CooType)]
         #[coo(name = "Parts")]
         pub struct Parts {
             pub by_id: HashMap<u64, Part>,
@@ -613,6 +673,8 @@ mod moved_entries {
             pub queue: VecDeque<Part>,
             pub keys: HashMap<Counted, u64>,
             pub set: BTreeSet<Counted>,
+            pub bags: BTreeMap<u64, Vec<Part>>,
+            pub slots: HashMap<u64, Slot>,
             pub limit: u8,
         }
     }
@@ -627,6 +689,12 @@ mod moved_entries {
             pub shelf: u8,
         }
         #[derive(CooType)]
+        #[coo(name = "Slot")]
+        pub enum Slot {
+            Empty,
+            Full(Part),
+        }
+        #[derive(CooType)]
         #[coo(name = "Parts")]
         pub struct Parts {
             pub by_id: HashMap<u64, Part>,
@@ -634,12 +702,15 @@ mod moved_entries {
             pub queue: VecDeque<Part>,
             pub keys: HashMap<Counted, u64>,
             pub set: BTreeSet<Counted>,
+            pub bags: BTreeMap<u64, Vec<Part>>,
+            pub slots: HashMap<u64, Slot>,
             pub limit: u32,
         }
     }
 
     /// Ids 1..=4 in `by_id`, 11..=14 in `sorted`, 21..=24 in `queue`, 31..=34 keys of `keys`,
-    /// 41..=44 in `set`; the third entry of each holds a `qty` of 300.
+    /// 41..=44 in `set`, 51..=54 in `bags` (two parts each, the second `id + 100`), 61..=64 in
+    /// `slots` (and an empty slot); the third entry of each holds a `qty` of 300.
     fn parts() -> v1::Parts {
         let part = |id: u32| v1::Part {
             qty: if id % 10 == 3 { 300 } else { id },
@@ -651,6 +722,13 @@ mod moved_entries {
             queue: (21..=24).map(part).collect(),
             keys: (31..=34).map(|i| (Counted { id: i }, i as u16)).collect(),
             set: (41..=44).map(|id| Counted { id }).collect(),
+            bags: (51..=54)
+                .map(|i| (i as u16, vec![part(i), part(i + 100)]))
+                .collect(),
+            slots: (61..=64)
+                .map(|i| (i as u16, v1::Slot::Full(part(i))))
+                .chain([(0, v1::Slot::Empty)])
+                .collect(),
             limit: 1000,
         }
     }
@@ -661,6 +739,8 @@ mod moved_entries {
             .chain(21..=24)
             .chain(31..=34)
             .chain(41..=44)
+            .chain((51..=54).flat_map(|i| [i, i + 100]))
+            .chain(61..=64)
     }
 
     fn assert_live(state: &State) {
@@ -701,14 +781,45 @@ mod moved_entries {
         let set: Vec<_> = s.set.iter().map(|c| c.id).collect();
         assert_eq!(set, (41..=44).collect::<Vec<_>>());
         assert!(s.queue.iter().all(|v| v.note.is_empty()));
+        let bags: Vec<_> = s
+            .bags
+            .iter()
+            .map(|(k, v)| (*k, v.iter().map(|p| (p.qty, p.tag.id)).collect::<Vec<_>>()))
+            .collect();
+        let bag = |i: u32| vec![(p(i).1, i), (p(i + 100).1, i + 100)];
+        assert_eq!(
+            bags,
+            (51..=54)
+                .map(|i| (u64::from(i), bag(i)))
+                .collect::<Vec<_>>()
+        );
+        let mut slots: Vec<_> = s
+            .slots
+            .iter()
+            .map(|(k, v)| match v {
+                v3::Slot::Empty => (*k, None),
+                v3::Slot::Full(p) => (*k, Some((p.qty, p.tag.id))),
+            })
+            .collect();
+        slots.sort();
+        let full = (61..=64).map(|i| (u64::from(i), Some((p(i).1, i))));
+        assert_eq!(
+            slots,
+            [(0, None)].into_iter().chain(full).collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn entries_are_moved_and_dropped_exactly_once_through_reloads_and_refusals() {
         let mut state = state_with(parts());
-        let descs =
-            |parts: &'static TypeDesc, part: &'static TypeDesc| [parts, part, Counted::DESC];
-        migrate(&mut state, &descs(v2::Parts::DESC, v2::Part::DESC)).unwrap();
+        let descs = |parts: &'static TypeDesc, part: &'static TypeDesc, slot: &'static TypeDesc| {
+            [parts, part, slot, Counted::DESC]
+        };
+        migrate(
+            &mut state,
+            &descs(v2::Parts::DESC, v2::Part::DESC, v2::Slot::DESC),
+        )
+        .unwrap();
         assert_eq!(
             by_id(),
             BTreeMap::new(),
@@ -719,13 +830,27 @@ mod moved_entries {
         let err = migrate_error(
             migrate(
                 &mut state,
-                &descs(bad_value::Parts::DESC, bad_value::Part::DESC),
+                &descs(
+                    bad_value::Parts::DESC,
+                    bad_value::Part::DESC,
+                    bad_value::Slot::DESC,
+                ),
             )
             .unwrap_err(),
         );
         assert!(
             matches!(err.kind, ExecuteErrorKind::CheckedCast(InexactCast { ref value, .. }) if value == "300"),
             "{err}"
+        );
+        assert_eq!(
+            err.path.0,
+            vec![
+                name("Parts"),
+                name("bags"),
+                Seg::Key("53".into()),
+                Seg::Index(0),
+                name("qty")
+            ]
         );
         assert_eq!(
             by_id(),
@@ -737,11 +862,42 @@ mod moved_entries {
             "the old version runs on"
         );
 
+        // Refused inside a collection built without a frame.
+        let err = migrate_error(
+            migrate(
+                &mut state,
+                &descs(
+                    bad_flat::Parts::DESC,
+                    bad_flat::Part::DESC,
+                    bad_flat::Slot::DESC,
+                ),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(
+            err.path.0,
+            vec![
+                name("Parts"),
+                name("by_id"),
+                Seg::Key("3".into()),
+                name("qty")
+            ]
+        );
+        assert_eq!(
+            by_id(),
+            BTreeMap::new(),
+            "nothing dropped by a refused reload"
+        );
+
         // Refused after every collection was built: they are taken apart again.
         let err = migrate_error(
             migrate(
                 &mut state,
-                &descs(bad_after::Parts::DESC, bad_after::Part::DESC),
+                &descs(
+                    bad_after::Parts::DESC,
+                    bad_after::Part::DESC,
+                    bad_after::Slot::DESC,
+                ),
             )
             .unwrap_err(),
         );
@@ -752,7 +908,11 @@ mod moved_entries {
             "nothing dropped by a rolled-back reload"
         );
 
-        migrate(&mut state, &descs(v3::Parts::DESC, v3::Part::DESC)).unwrap();
+        migrate(
+            &mut state,
+            &descs(v3::Parts::DESC, v3::Part::DESC, v3::Slot::DESC),
+        )
+        .unwrap();
         assert_eq!(
             by_id(),
             BTreeMap::new(),

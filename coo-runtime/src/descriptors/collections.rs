@@ -76,8 +76,28 @@ trait Coll: Sized + 'static {
     fn contains(&self, key: &Self::Key) -> bool;
     /// Inserts an entry whose key [`Coll::contains`] just said is not there.
     fn insert_new(&mut self, key: Self::Key, value: Self::Value);
+    /// Inserts `key` with `value()` unless an equal key is there (then `key` is dropped and
+    /// `value` never called) and returns whether it did: one lookup, for keys whose drop does
+    /// nothing.
+    fn insert_with(&mut self, key: Self::Key, value: impl FnOnce() -> Self::Value) -> bool;
     /// The entries by value, in iteration order (the storage is freed as the iterator ends).
     fn into_entries(self) -> impl Iterator<Item = (Self::Key, Self::Value)>;
+    /// Whether the collection keeps its keys sorted (B-trees): then [`Coll::from_ascending`]
+    /// builds it in bulk.
+    const SORTED: bool = false;
+    /// Whether `a` orders strictly before `b` and differs from it by `PartialEq` as well (the
+    /// bulk build drops neighbours that `==` calls equal).
+    fn strictly_before(_: &Self::Key, _: &Self::Key) -> bool {
+        false
+    }
+    /// Builds a sorted collection from entries in strictly ascending key order.
+    fn from_ascending(entries: impl Iterator<Item = (Self::Key, Self::Value)>) -> Self {
+        let mut coll = Self::with_capacity(entries.size_hint().0);
+        entries.for_each(|(k, v)| {
+            coll.try_insert(k, v);
+        });
+        coll
+    }
 }
 
 fn ptr<T>(r: &T) -> *const u8 {
@@ -126,6 +146,10 @@ impl<T: 'static> Coll for VecDeque<T> {
     fn into_entries(self) -> impl Iterator<Item = (T, ())> {
         self.into_iter().map(|e| (e, ()))
     }
+    fn insert_with(&mut self, key: T, _: impl FnOnce()) -> bool {
+        self.push_back(key);
+        true
+    }
 }
 
 impl<K: Eq + Hash + 'static, V: 'static> Coll for HashMap<K, V> {
@@ -168,6 +192,15 @@ impl<K: Eq + Hash + 'static, V: 'static> Coll for HashMap<K, V> {
     fn into_entries(self) -> impl Iterator<Item = (K, V)> {
         self.into_iter()
     }
+    fn insert_with(&mut self, key: K, value: impl FnOnce() -> V) -> bool {
+        match self.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(value());
+                true
+            }
+        }
+    }
 }
 
 impl<T: Eq + Hash + 'static> Coll for HashSet<T> {
@@ -203,6 +236,9 @@ impl<T: Eq + Hash + 'static> Coll for HashSet<T> {
     }
     fn into_entries(self) -> impl Iterator<Item = (T, ())> {
         self.into_iter().map(|e| (e, ()))
+    }
+    fn insert_with(&mut self, key: T, _: impl FnOnce()) -> bool {
+        self.insert(key)
     }
 }
 
@@ -246,6 +282,22 @@ impl<K: Ord + 'static, V: 'static> Coll for BTreeMap<K, V> {
     fn into_entries(self) -> impl Iterator<Item = (K, V)> {
         self.into_iter()
     }
+    const SORTED: bool = true;
+    fn strictly_before(a: &K, b: &K) -> bool {
+        a < b && a != b
+    }
+    fn from_ascending(entries: impl Iterator<Item = (K, V)>) -> Self {
+        entries.collect()
+    }
+    fn insert_with(&mut self, key: K, value: impl FnOnce() -> V) -> bool {
+        match self.entry(key) {
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(value());
+                true
+            }
+        }
+    }
 }
 
 impl<T: Ord + 'static> Coll for BTreeSet<T> {
@@ -281,6 +333,16 @@ impl<T: Ord + 'static> Coll for BTreeSet<T> {
     }
     fn into_entries(self) -> impl Iterator<Item = (T, ())> {
         self.into_iter().map(|e| (e, ()))
+    }
+    const SORTED: bool = true;
+    fn strictly_before(a: &T, b: &T) -> bool {
+        a < b && a != b
+    }
+    fn from_ascending(entries: impl Iterator<Item = (T, ())>) -> Self {
+        entries.map(|(e, ())| e).collect()
+    }
+    fn insert_with(&mut self, key: T, _: impl FnOnce()) -> bool {
+        self.insert(key)
     }
 }
 
@@ -327,20 +389,21 @@ unsafe fn coll_insert<C: Coll>(
     crate::__private::catch(move || coll.try_insert(key, value)).map_err(ForeignString::new)
 }
 
-/// Aborts the process if dropped while unwinding: held while an entry that may share parts with
-/// another value is moved into a collection, where unwinding would drop it.
-struct AbortOnUnwind;
+/// Aborts the process if dropped, which it is only while unwinding (it is forgotten
+/// otherwise): held where unwinding would drop an entry that may share parts with another value,
+/// or unwind through code that must not unwind. Says why.
+pub(crate) struct AbortOnUnwind(pub(crate) &'static str);
 
 impl Drop for AbortOnUnwind {
     fn drop(&mut self) {
-        eprintln!(
-            "coo: a key's `Hash`, `Eq` or `Ord` panicked while the key was moved into a \
-             collection, after the same comparisons had just succeeded; aborting rather than drop \
-             an entry that may share memory with the old state"
-        );
+        eprintln!("coo: {}; aborting", self.0);
         std::process::abort();
     }
 }
+
+const MOVING_IN: &str = "a key's `Hash`, `Eq` or `Ord` panicked while the key was moved into a \
+     collection, after the same comparisons had just succeeded, rather than drop an entry that \
+     may share memory with the old state";
 
 unsafe fn coll_insert_moved<C: Coll>(
     dst: *mut u8,
@@ -349,25 +412,99 @@ unsafe fn coll_insert_moved<C: Coll>(
 ) -> Result<bool, ForeignString> {
     // SAFETY: the caller passes a valid `C` at `dst` that nothing else references, and a valid
     // key (and value, for maps) that stay the caller's unless they are moved in below.
-    let (coll, key_ref) = unsafe { (&mut *dst.cast::<C>(), &*key.cast_const().cast::<C::Key>()) };
+    let coll = unsafe { &mut *dst.cast::<C>() };
+    let value = if core::mem::size_of::<C::Value>() == 0 {
+        core::ptr::NonNull::<C::Value>::dangling().as_ptr()
+    } else {
+        value.cast()
+    };
+    // SAFETY: as above; `()` is zero-sized and read from a dangling pointer.
+    unsafe { insert_moved(coll, key.cast(), value) }.map_err(ForeignString::new)
+}
+
+/// [`CollGlue::insert_moved`] on a typed collection (the message of a caught panic as `Err`).
+///
+/// # Safety
+/// `key` and `value` are a valid entry of `C`, the caller's unless this returns `Ok(true)`.
+unsafe fn insert_moved<C: Coll>(
+    coll: &mut C,
+    key: *mut C::Key,
+    value: *mut C::Value,
+) -> Result<bool, String> {
+    if !core::mem::needs_drop::<C::Key>() {
+        // A key whose drop does nothing is moved in at once: a copy of it is dropped harmlessly
+        // when a panic or an equal key stops the insertion, and the value is read only once
+        // the key's place is found.
+        // SAFETY: the caller's contract; the value is read once, when it is moved in.
+        let key = unsafe { key.read() };
+        return crate::__private::catch(|| coll.insert_with(key, || unsafe { value.read() }));
+    }
+    // SAFETY: the caller's contract.
+    let key_ref = unsafe { &*key.cast_const() };
     // Compared by reference: a panic here is caught and leaves the entry where it is.
-    let present = crate::__private::catch(|| coll.contains(key_ref)).map_err(ForeignString::new)?;
-    if present {
+    if crate::__private::catch(|| coll.contains(key_ref))? {
         return Ok(false);
     }
-    let guard = AbortOnUnwind;
-    // SAFETY: as above; the entry is moved out once, and the caller gives it up on `Ok(true)`.
-    // `()` is zero-sized and read from a dangling pointer.
-    unsafe {
-        let value = if core::mem::size_of::<C::Value>() == 0 {
-            core::ptr::NonNull::<C::Value>::dangling().as_ptr().read()
-        } else {
-            value.cast::<C::Value>().read()
-        };
-        coll.insert_new(key.cast::<C::Key>().read(), value);
-    }
+    let guard = AbortOnUnwind(MOVING_IN);
+    // SAFETY: the caller's contract; the entry is moved out once, and the caller gives it up on
+    // `Ok(true)`.
+    unsafe { coll.insert_new(key.read(), value.read()) };
     core::mem::forget(guard);
     Ok(true)
+}
+
+unsafe fn coll_build_from<C: Coll>(
+    dst: *mut u8,
+    entries: *mut u8,
+    n: usize,
+    stride: usize,
+    value_at: usize,
+) -> Result<Option<usize>, ForeignString> {
+    let key = |i: usize| -> *mut C::Key {
+        // SAFETY: entry `i < n` of the caller's buffer.
+        unsafe { entries.add(i * stride) }.cast()
+    };
+    let value = |i: usize| -> *mut C::Value {
+        // SAFETY: as above.
+        unsafe { entries.add(i * stride + value_at) }.cast()
+    };
+    // SAFETY (both closures): entry `i < n` is valid and the caller's until it is moved out
+    // below; `()` is zero-sized and read from any non-null pointer.
+    let key_ref = |i: usize| unsafe { &*key(i).cast_const() };
+    let read = |i: usize| unsafe { (key(i).read(), value(i).read()) };
+    if C::SORTED {
+        // Compared by reference: a panic is caught and leaves every entry where it is.
+        let ascending = crate::__private::catch(|| {
+            (1..n).all(|i| C::strictly_before(key_ref(i - 1), key_ref(i)))
+        })
+        .map_err(ForeignString::new)?;
+        if ascending {
+            // Bulk-built as `collect` builds it: its sort and de-duplication compare the same
+            // neighbours again, which just succeeded and differ.
+            let guard = AbortOnUnwind(MOVING_IN);
+            let coll = C::from_ascending((0..n).map(read));
+            core::mem::forget(guard);
+            // SAFETY: `dst` is valid for writes of a `C` (caller's contract).
+            unsafe { dst.cast::<C>().write(coll) };
+            return Ok(None);
+        }
+    }
+    let mut coll = C::with_capacity(n);
+    for i in 0..n {
+        // SAFETY: entry `i` is the caller's (entries are moved in once, in order).
+        match unsafe { insert_moved(&mut coll, key(i), value(i)) } {
+            Ok(true) => {}
+            stopped => {
+                // The entries moved in so far are still the caller's in the buffer: the new
+                // collection only frees its storage.
+                coll.into_entries().for_each(core::mem::forget);
+                return stopped.map(|_| Some(i)).map_err(ForeignString::new);
+            }
+        }
+    }
+    // SAFETY: `dst` is valid for writes of a `C` (caller's contract).
+    unsafe { dst.cast::<C>().write(coll) };
+    Ok(None)
 }
 
 unsafe fn coll_drain<C: Coll>(coll: *mut u8, ctx: *mut (), f: Option<EntryFnOwned>) {
@@ -435,6 +572,7 @@ const fn coll_glue_of<C: Coll>() -> CollGlue {
         coll_insert::<C>,
         coll_insert_moved::<C>,
         coll_drain::<C>,
+        coll_build_from::<C>,
         coll_get::<C>,
         coll_key_eq::<C>,
     )

@@ -227,6 +227,13 @@ pub const fn coll_glue(
     insert: unsafe fn(*mut u8, *mut u8, *mut u8) -> Result<bool, ForeignString>,
     insert_moved: unsafe fn(*mut u8, *mut u8, *mut u8) -> Result<bool, ForeignString>,
     drain: unsafe fn(*mut u8, *mut (), Option<EntryFnOwned>),
+    build_from: unsafe fn(
+        *mut u8,
+        *mut u8,
+        usize,
+        usize,
+        usize,
+    ) -> Result<Option<usize>, ForeignString>,
     get: unsafe fn(*const u8, *const u8) -> *const u8,
     key_eq: unsafe fn(*const u8, *const u8) -> bool,
 ) -> CollGlue {
@@ -238,6 +245,7 @@ pub const fn coll_glue(
         insert,
         insert_moved,
         drain,
+        build_from,
         get,
         key_eq,
     }

@@ -268,6 +268,21 @@ glue! {
         /// collection's storage without dropping what the entries still hold. `f` must not
         /// unwind.
         fn drain(coll: *mut u8, ctx: *mut (), f: Option<EntryFnOwned>);
+        /// Builds a collection at `dst` (valid for writes of one) from the `n` valid entries in
+        /// the caller's buffer at `entries` (entry `i`'s key at `i * stride`, its value at
+        /// `i * stride + value_at`), in their order (a B-tree whose entries come in strictly
+        /// ascending order is built in bulk, as `collect` builds it). `Ok(None)`: every entry
+        /// was moved in. `Ok(Some(i))`: entry `i`'s key equals an earlier entry's; a panic in
+        /// `Hash`, `Eq` or `Ord`: `Err`. In both, nothing is written at `dst` and every entry
+        /// is still the caller's, untouched (the process aborts rather than drop one, as in
+        /// `insert_moved`).
+        fn build_from(
+            dst: *mut u8,
+            entries: *mut u8,
+            n: usize,
+            stride: usize,
+            value_at: usize
+        ) -> Result<Option<usize>, ForeignString>;
         /// The value of a map (the element of a set) whose key equals the one at `key`, or null.
         /// Null for a `VecDeque`.
         fn get(coll: *const u8, key: *const u8) -> *const u8;
