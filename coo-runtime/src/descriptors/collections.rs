@@ -437,7 +437,10 @@ unsafe fn insert_moved<C: Coll>(
         // the key's place is found.
         // SAFETY: the caller's contract; the value is read once, when it is moved in.
         let key = unsafe { key.read() };
-        return crate::__private::catch(|| coll.insert_with(key, || unsafe { value.read() }));
+        return crate::__private::catch(|| {
+            // SAFETY: the caller's contract; read once, when the entry is moved in.
+            coll.insert_with(key, || unsafe { value.read() })
+        });
     }
     // SAFETY: the caller's contract.
     let key_ref = unsafe { &*key.cast_const() };
@@ -468,9 +471,10 @@ unsafe fn coll_build_from<C: Coll>(
         // SAFETY: as above.
         unsafe { entries.add(i * stride + value_at) }.cast()
     };
-    // SAFETY (both closures): entry `i < n` is valid and the caller's until it is moved out
-    // below; `()` is zero-sized and read from any non-null pointer.
+    // SAFETY: entry `i < n` is valid and the caller's until it is moved out below.
     let key_ref = |i: usize| unsafe { &*key(i).cast_const() };
+    // SAFETY: as above, and each entry is moved out once (`()` is zero-sized and read from any
+    // non-null pointer).
     let read = |i: usize| unsafe { (key(i).read(), value(i).read()) };
     if C::SORTED {
         // Compared by reference: a panic is caught and leaves every entry where it is.

@@ -218,7 +218,7 @@ pub const fn tuple_elem(offset: usize, shape: fn() -> &'static Shape) -> TupleEl
     }
 }
 
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub const fn coll_glue(
     len: unsafe fn(*const u8) -> usize,
     for_each: unsafe fn(*const u8, *mut (), EntryFn),

@@ -253,14 +253,16 @@ unsafe fn tear_type<'p>(plan: &'p Plan, index: usize, dst: *mut u8, work: &mut V
             for step in steps {
                 match step {
                     Step::Copy { .. } => {}
-                    // SAFETY: the offsets are the new fields' own.
                     Step::Convert { dst: d, conv, .. } => {
+                        // SAFETY: the offset is the new field's own.
                         work.push(Tear::Conv(conv, unsafe { dst.add(*d) }));
                     }
-                    // SAFETY: a default is the new value's alone: dropped once.
                     Step::Default {
                         dst: d, new_shape, ..
-                    } => unsafe { new_shape.drop(dst.add(*d)) },
+                    } => {
+                        // SAFETY: a default is the new value's alone: dropped once.
+                        unsafe { new_shape.drop(dst.add(*d)) }
+                    }
                 }
             }
         }
