@@ -329,7 +329,7 @@ impl<'p> Exec<'p> {
     pub(super) fn flat_conv(&self, conv: &Conv) -> bool {
         match conv {
             Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. } | Conv::String { .. } => true,
-            Conv::Named(index) => self.flat[*index],
+            Conv::Named(index) => self.flat[*index].is_some(),
             _ => false,
         }
     }
