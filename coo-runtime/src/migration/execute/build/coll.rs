@@ -239,6 +239,12 @@ struct Flat<'e, 'p> {
     /// The entries built so far.
     i: usize,
     stop: Option<Stop>,
+    /// The size of a key that is copied or moved whole (the common plain key), built without
+    /// the general [`Exec::start`].
+    key_bytes: Option<usize>,
+    /// The type plan of a value that is a flat struct without a hook, built straight by
+    /// [`Exec::build_flat`].
+    value_flat: Option<usize>,
 }
 
 const ITERATING: &str = "the migration of a collection's entry panicked inside the old \
@@ -275,12 +281,23 @@ impl<'p> Flat<'_, 'p> {
         // room for the new one; what they built is taken apart from the same old entry, once.
         unsafe {
             let frames = self.exec.frames.len();
-            let built = self.exec.start(self.key, old_key, k);
-            let built = built.and_then(|()| match self.value {
-                Some(value) => self.exec.start(value, old_value, v).inspect_err(|_| {
-                    unbuild(plan, self.key, old_key, k);
-                }),
-                None => Ok(()),
+            let built = match self.key_bytes {
+                Some(size) => {
+                    core::ptr::copy_nonoverlapping(old_key, k, size);
+                    Ok(())
+                }
+                None => self.exec.start(self.key, old_key, k),
+            };
+            let built = built.and_then(|()| {
+                let value = match (self.value, self.value_flat) {
+                    (_, Some(index)) => self.exec.build_flat(index, old_value, v).map(|()| {
+                        // What `finish_type` does for a type without a hook.
+                        self.exec.counts[index] += 1;
+                    }),
+                    (Some(value), None) => self.exec.start(value, old_value, v),
+                    (None, None) => Ok(()),
+                };
+                value.inspect_err(|_| unbuild(plan, self.key, old_key, k))
             });
             debug_assert_eq!(self.exec.frames.len(), frames, "flat entries push no frame");
             if let Err(e) = built {
@@ -377,6 +394,10 @@ impl<'p> Exec<'p> {
             (0, entry)
         };
         let buf = raw::alloc(layout);
+        let value_flat = match value.as_deref() {
+            Some(Conv::Named(index)) if self.flat_elements(*index) => Some(*index),
+            _ => None,
+        };
         let mut flat = Flat {
             exec: self,
             key,
@@ -390,6 +411,11 @@ impl<'p> Exec<'p> {
             value_at,
             i: 0,
             stop: None,
+            key_bytes: match &**key {
+                Conv::Copy { size } | Conv::Move { size } => Some(*size),
+                _ => None,
+            },
+            value_flat,
         };
         // SAFETY: `src` is a valid old collection, unchanged during the iteration; `flat_entry`
         // accepts the `Flat` and its entries, and does not unwind (it aborts rather).
