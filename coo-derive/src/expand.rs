@@ -69,28 +69,87 @@ pub(crate) fn fallback(input: &DeriveInput) -> TokenStream {
     }
 }
 
+/// The type being derived, as generated code names it: for a generic type, every generated
+/// function is generic over its type parameters (each bounded by `CooField`, with the type's own
+/// bounds and `where` clause) and named with a turbofish.
+struct TyCx {
+    /// The identifier, resolved at the call site: `Pair` (in `Pair::Variant` paths).
+    ident: Ident,
+    /// The type with its parameters: `Pair<T>`, or `Pair`.
+    full: Path,
+    /// `<T: CooField + Bound, …>` on a generated function, or nothing.
+    params: TokenStream,
+    /// The type's `where` clause, or nothing.
+    where_clause: TokenStream,
+    /// `::<T, …>` after a generated function's name, or nothing.
+    turbofish: TokenStream,
+    /// The type parameters: `T`, ….
+    type_params: Vec<Ident>,
+}
+
+impl TyCx {
+    fn new(container: &Container<'_>) -> TyCx {
+        let ident = call_site_ident(container.ident);
+        let mut generics = container.generics.clone();
+        for param in generics.type_params_mut() {
+            param.bounds.push(syn::parse_quote!(__coo::CooField));
+        }
+        let type_params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
+        let (params, args, where_clause) = generics.split_for_impl();
+        let full: Path = syn::parse_quote!(#ident #args);
+        let turbofish = args.as_turbofish().to_token_stream();
+        TyCx {
+            full,
+            params: params.to_token_stream(),
+            where_clause: where_clause.to_token_stream(),
+            turbofish,
+            type_params,
+            ident,
+        }
+    }
+
+    fn is_generic(&self) -> bool {
+        !self.type_params.is_empty()
+    }
+
+    /// A generated function, as a value: `__coo_read::<T>`.
+    fn func(&self, name: &Ident) -> TokenStream {
+        let turbofish = &self.turbofish;
+        quote!(#name #turbofish)
+    }
+}
+
 fn expand(container: &Container<'_>) -> TokenStream {
-    let ty = call_site_ident(container.ident);
+    let cx = TyCx::new(container);
+    let ty = &cx.full;
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     let ident_text = container.ident.unraw().to_string();
     let name = container.name();
     let rename_from = &container.attrs.rename_from;
 
     let mut glue = Vec::new();
     let kind = match &container.data {
-        Data::Struct(style, fields) => expand_struct(&ty, *style, fields, &mut glue),
-        Data::Enum(variants) => expand_enum(&ty, &ident_text, &container.repr, variants, &mut glue),
+        Data::Struct(style, fields) => expand_struct(&cx, *style, fields, &mut glue),
+        Data::Enum(variants) => expand_enum(&cx, &ident_text, &container.repr, variants, &mut glue),
     };
     let hook = option(container.attrs.migrate.as_ref().map(|path| {
-        glue.push(hook_wrapper(&ty, path));
-        quote!(__coo_hook)
+        glue.push(hook_wrapper(&cx, path));
+        cx.func(&format_ident!("__coo_hook"))
     }));
-    let field_checks = container.all_fields().map(|field| {
-        let field_ty = field_type(field, &ty);
-        quote_spanned! {field.ty.span()=>
-            let _: &__coo::Shape = <#field_ty as __coo::CooField>::SHAPE;
-        }
-    });
+    let field_checks: Vec<TokenStream> = container
+        .all_fields()
+        .map(|field| {
+            let field_ty = field_type(field, &cx);
+            quote_spanned! {field.ty.span()=>
+                let _: &__coo::Shape = <#field_ty as __coo::CooField>::SHAPE;
+            }
+        })
+        .collect();
     let private = private_import();
+    if cx.is_generic() {
+        let names = (name.as_str(), ident_text.as_str(), rename_from.as_slice());
+        return expand_generic(&cx, names, kind, hook, &glue, &field_checks);
+    }
 
     quote! {
         const _: () = {
@@ -100,7 +159,7 @@ fn expand(container: &Container<'_>) -> TokenStream {
                 #ident_text
             }
 
-            fn __coo_default() -> __coo::core::option::Option<__coo::WriteFn> {
+            fn __coo_default #params () -> __coo::core::option::Option<__coo::WriteFn> #where_clause {
                 #[allow(unused_imports)]
                 use __coo::{HasDefault as _, NoDefault as _};
                 (&__coo::DefaultProbe::<#ty>::NEW).default_writer()
@@ -166,13 +225,94 @@ fn expand(container: &Container<'_>) -> TokenStream {
     }
 }
 
+/// The expansion for a generic type: no `static` can depend on a type parameter, so the
+/// descriptor is the `CooType` impl's constant, made per instantiation with its name and type
+/// arguments ([`coo_runtime::descriptors::generics`]); no `inventory` registration (an item
+/// cannot be submitted per instantiation): the host finds an instantiation through the field
+/// of a registered type that names it.
+fn expand_generic(
+    cx: &TyCx,
+    (name, ident_text, rename_from): (&str, &str, &[syn::LitStr]),
+    kind: TokenStream,
+    hook: TokenStream,
+    glue: &[TokenStream],
+    field_checks: &[TokenStream],
+) -> TokenStream {
+    let ty = &cx.full;
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
+    let private = private_import();
+    let type_name = cx.func(&format_ident!("__coo_type_name"));
+    let default = cx.func(&format_ident!("__coo_default"));
+    let args: Vec<TokenStream> = cx
+        .type_params
+        .iter()
+        .map(|param| quote!(<#param as __coo::CooField>::shape))
+        .collect();
+    quote! {
+        const _: () = {
+            #private
+
+            fn __coo_type_name #params () -> &'static str #where_clause {
+                __coo::instance_name::<#ty>(#name, &[#(#args),*])
+            }
+
+            fn __coo_default #params () -> __coo::core::option::Option<__coo::WriteFn> #where_clause {
+                #[allow(unused_imports)]
+                use __coo::{HasDefault as _, NoDefault as _};
+                (&__coo::DefaultProbe::<#ty>::NEW).default_writer()
+            }
+
+            #(#glue)*
+
+            #[automatically_derived]
+            // SAFETY: the shape of a nested `CooType`: size, alignment, `needs_drop` and drop
+            // glue are those of the instantiation itself, and its descriptor is its `DESC`.
+            unsafe impl #params __coo::CooField for #ty #where_clause {
+                const SHAPE: &'static __coo::Shape = &__coo::shape(
+                    __coo::core::mem::size_of::<#ty>(),
+                    __coo::core::mem::align_of::<#ty>(),
+                    __coo::core::mem::needs_drop::<#ty>(),
+                    __coo::drop_glue::<#ty>,
+                    #type_name,
+                    __coo::ShapeKind::Named(__coo::type_link(<#ty as __coo::CooType>::desc)),
+                );
+            }
+
+            #[automatically_derived]
+            // SAFETY: `DESC` is built from `size_of`, `align_of` and `offset_of!` of this
+            // instantiation and the `CooField` shapes of its field types, and its glue functions
+            // are the ones generated above, instantiated with the same type arguments.
+            unsafe impl #params __coo::CooType for #ty #where_clause {
+                const DESC: &'static __coo::TypeDesc = {
+                    #(#field_checks)*
+                    &__coo::generic_type_desc(
+                        __coo::type_desc(
+                            #name,
+                            __coo::core::concat!(__coo::core::module_path!(), "::", #ident_text),
+                            &[#(#rename_from),*],
+                            __coo::core::mem::size_of::<#ty>(),
+                            __coo::core::mem::align_of::<#ty>(),
+                            __coo::core::mem::needs_drop::<#ty>(),
+                            #kind,
+                            &__coo::type_glue(__coo::drop_glue::<#ty>, #default, #hook),
+                        ),
+                        #type_name,
+                        &[#(__coo::shape_link(#args)),*],
+                    )
+                };
+            }
+        };
+    }
+}
+
 /// The `StructDesc` of a struct; pushes the fields' default writers to `glue`.
 fn expand_struct(
-    ty: &Ident,
+    cx: &TyCx,
     style: Style,
     fields: &[Field<'_>],
     glue: &mut Vec<TokenStream>,
 ) -> TokenStream {
+    let ty = &cx.full;
     let style = style_tokens(style);
     let fields = fields.iter().map(|field| {
         let member = &field.member;
@@ -180,13 +320,14 @@ fn expand_struct(
         let default = field.attrs.default.as_ref().map(|default| {
             let writer = format_ident!("__coo_default_{}", field.name);
             glue.push(default_writer(
+                cx,
                 &writer,
-                &field_type(field, ty),
+                &field_type(field, cx),
                 &default.expr,
             ));
-            writer
+            cx.func(&writer)
         });
-        field_desc(field, ty, offset, default)
+        field_desc(field, cx, offset, default)
     });
     // Collect before `glue` is used again: the iterator above borrows it.
     let fields: Vec<TokenStream> = fields.collect();
@@ -198,12 +339,15 @@ fn expand_struct(
 /// The `EnumDesc` of an enum; pushes its discriminant constants and its `read` and `write`
 /// functions to `glue`.
 fn expand_enum(
-    ty: &Ident,
+    cx: &TyCx,
     ident_text: &str,
     repr: &Repr,
     variants: &[Variant<'_>],
     glue: &mut Vec<TokenStream>,
 ) -> TokenStream {
+    let ty = &cx.ident;
+    let full = &cx.full;
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     let repr_desc = repr_tokens(repr);
     let discriminants = discriminant_consts(ty, repr, variants, glue);
     let variant_descs = variants.iter().enumerate().map(|(index, variant)| {
@@ -213,7 +357,7 @@ fn expand_enum(
         let rename_from = &variant.attrs.rename_from;
         let fields = variant.fields.iter().map(|field| {
             let offset = quote!(__coo::FieldDesc::NO_OFFSET);
-            field_desc(field, ty, offset, None)
+            field_desc(field, cx, offset, None)
         });
         quote! {
             __coo::variant_desc(
@@ -256,7 +400,7 @@ fn expand_enum(
     let write_arms = variants.iter().enumerate().map(|(index, variant)| {
         let values: Vec<TokenStream> = (variant.fields.iter().enumerate())
             .map(|(slot, field)| {
-                let field_ty = field_type(field, ty);
+                let field_ty = field_type(field, cx);
                 quote!(__coo_fields.add(#slot).read().cast::<#field_ty>().read())
             })
             .collect();
@@ -266,33 +410,33 @@ fn expand_enum(
     let out_of_range = format!("`{ident_text}` has {} variants", variants.len());
 
     glue.push(quote! {
-        unsafe fn __coo_read(__coo_value: *const u8, __coo_out: *mut *const u8) -> usize {
+        unsafe fn __coo_read #params (__coo_value: *const u8, __coo_out: *mut *const u8) -> usize #where_clause {
             // SAFETY: `EnumDesc::read`'s contract: `__coo_value` points to a valid value of this
             // enum, and `__coo_out` has room for the fields of its largest variant, so every
             // `add(slot)` stays in bounds.
             unsafe {
-                match &*__coo_value.cast::<#ty>() {
+                match &*__coo_value.cast::<#full>() {
                     #(#read_arms)*
                 }
             }
         }
 
-        unsafe fn __coo_read_mut(__coo_value: *mut u8, __coo_out: *mut *mut u8) -> usize {
+        unsafe fn __coo_read_mut #params (__coo_value: *mut u8, __coo_out: *mut *mut u8) -> usize #where_clause {
             // SAFETY: `EnumDesc::read_mut`'s contract: `__coo_value` points to a valid value of
             // this enum that nothing else references, and `__coo_out` has room for the fields of
             // its largest variant, so every `add(slot)` stays in bounds.
             unsafe {
-                match &mut *__coo_value.cast::<#ty>() {
+                match &mut *__coo_value.cast::<#full>() {
                     #(#read_mut_arms)*
                 }
             }
         }
 
-        unsafe fn __coo_write(
+        unsafe fn __coo_write #params (
             __coo_dst: *mut u8,
             __coo_variant: usize,
             __coo_fields: *const *mut u8,
-        ) {
+        ) #where_clause {
             // SAFETY: `EnumDesc::write`'s contract: `__coo_dst` is valid for writes of this enum,
             // and `__coo_fields` holds one address per field of variant `__coo_variant`, each of
             // a valid value of that field's type that the caller will not drop again, so
@@ -302,18 +446,23 @@ fn expand_enum(
                     #(#write_arms)*
                     _ => __coo::core::unreachable!(#out_of_range),
                 };
-                __coo_dst.cast::<#ty>().write(__coo_new);
+                __coo_dst.cast::<#full>().write(__coo_new);
             }
         }
     });
 
+    let (read, read_mut, write) = (
+        cx.func(&format_ident!("__coo_read")),
+        cx.func(&format_ident!("__coo_read_mut")),
+        cx.func(&format_ident!("__coo_write")),
+    );
     quote! {
         __coo::TypeKind::Enum(__coo::enum_desc(
             #repr_desc,
             &[#(#variant_descs),*],
-            __coo_read,
-            __coo_read_mut,
-            __coo_write,
+            #read,
+            #read_mut,
+            #write,
         ))
     }
 }
@@ -410,13 +559,13 @@ fn variant_tokens(ty: &Ident, variant: &Variant<'_>, values: &[impl ToTokens]) -
 /// The `FieldDesc` of a field, with its default writer if it has one.
 fn field_desc(
     field: &Field<'_>,
-    ty: &Ident,
+    cx: &TyCx,
     offset: TokenStream,
-    default: Option<Ident>,
+    default: Option<TokenStream>,
 ) -> TokenStream {
     let name = &field.name;
     let default = option(default);
-    let field_ty = field_type(field, ty);
+    let field_ty = field_type(field, cx);
     let rename_from = &field.attrs.rename_from;
     quote! {
         __coo::field_desc(
@@ -432,13 +581,14 @@ fn field_desc(
 /// `unsafe fn __coo_default_x(dst)`: writes the value of `#[coo(default = EXPR)]`, catching a
 /// panic in `EXPR`. A `let` of the field's type puts a type mismatch on `EXPR` itself, with the
 /// field's type as the reason (a closure's return type would be named as the reason instead).
-fn default_writer(writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
+fn default_writer(cx: &TyCx, writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     quote! {
         // A diverging `EXPR` (`panic!(...)`) makes the `let` diverge: fine, `catch` reports it.
         #[allow(unreachable_code, clippy::diverging_sub_expression)]
-        unsafe fn #writer(
+        unsafe fn #writer #params (
             __coo_dst: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> #where_clause {
             let __coo_value = __coo::catch(|| {
                 let __coo_value: #field_ty = #expr;
                 __coo_value
@@ -455,13 +605,15 @@ fn default_writer(writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
 /// `unsafe fn __coo_hook(old, new)`: runs `#[coo(migrate = path)]`. The call is spanned on the
 /// path, so a hook of another type or with another return type is reported there, by the
 /// `on_unimplemented` messages of `run_hook`'s bounds, which state the signature to write.
-fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
+fn hook_wrapper(cx: &TyCx, path: &Path) -> TokenStream {
+    let ty = &cx.full;
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     let run_hook = quote_spanned!(path.span()=> __coo::run_hook::<#ty, _, _>);
     quote! {
-        unsafe fn __coo_hook(
+        unsafe fn __coo_hook #params (
             __coo_old: &__coo::ValueView<'_>,
             __coo_new: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> #where_clause {
             // SAFETY: `HookFn`'s contract: `__coo_new` points to a valid value of this type that
             // nothing else refers to while the hook runs.
             unsafe { #run_hook(#path, __coo_old, __coo_new) }
@@ -487,8 +639,8 @@ fn style_tokens(style: Style) -> TokenStream {
 
 /// The field's type, with `Self` replaced by the type's name: the generated items live outside
 /// any `impl`, where `Self` means nothing.
-fn field_type(field: &Field<'_>, ty: &Ident) -> Type {
-    replace_self(field.ty, &Path::from(ty.clone()))
+fn field_type(field: &Field<'_>, cx: &TyCx) -> Type {
+    replace_self(field.ty, &cx.full)
 }
 
 /// The type's identifier, resolved at the call site, as thiserror does: the located span keeps

@@ -9,10 +9,11 @@ pub use inventory;
 /// Named without assuming `::std`.
 pub use std::string::String;
 
+pub use crate::descriptors::generics::instance_name;
 /// The only way to build descriptors: `const fn`s, so generated statics stay constant.
 pub use crate::descriptors::layout::construct::{
-    enum_desc, field_desc, field_desc_copy, shape, shape_link, struct_desc, type_desc, type_glue,
-    type_link, variant_desc,
+    enum_desc, field_desc, field_desc_copy, generic_type_desc, shape, shape_link, struct_desc,
+    type_desc, type_glue, type_link, variant_desc,
 };
 pub use crate::descriptors::layout::{
     CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,

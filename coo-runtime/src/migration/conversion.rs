@@ -157,14 +157,14 @@ impl Planner<'_> {
                 }
             }
             (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
-                if self.successor(a.get(), Some(at))?.map(|d| d.name()) != Some(b.get().name()) {
+                if !self.continues(a.get(), b.get(), Some(at))? {
                     return Err(Incompatible);
                 }
                 Conv::Copy { size: new.size() }
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {
                 let (a, b) = (a.get(), b.get());
-                if self.successor(a, Some(at))?.map(|d| d.name()) != Some(b.name()) {
+                if !self.continues(a, b, Some(at))? {
                     return Err(Incompatible);
                 }
                 Conv::Named(self.type_plan(a, b))

@@ -103,11 +103,11 @@ impl Planner<'_> {
                 self.same_shape(a.get(), b.get())
             }
             (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
-                self.new_name_of(a.get()) == Some(b.get().name())
+                self.continues_quietly(a.get(), b.get())
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {
                 let (a, b) = (a.get(), b.get());
-                self.new_name_of(a) == Some(b.name()) && self.is_unchanged(a, b)
+                self.continues_quietly(a, b) && self.is_unchanged(a, b)
             }
             (ShapeKind::Tuple(a), ShapeKind::Tuple(b)) => {
                 a.get().len() == b.get().len()

@@ -3,6 +3,7 @@
 //! shapes ([`crate::descriptors::std_fields`]) and by `Pool`/`Handle`. Each takes the fields in
 //! their declaration order; what they mean is documented on the accessors.
 
+use crate::descriptors::generics::GenericArgs;
 use crate::descriptors::layout::glue::{
     BoxGlue, CollGlue, EntryFn, EntryFnMut, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue,
     VecGlue, WriteFn,
@@ -35,7 +36,19 @@ pub const fn type_desc(
         needs_drop,
         kind,
         glue,
+        generic: None,
     }
+}
+
+/// `desc` as the descriptor of an instantiation of a generic type: `name` makes its name
+/// ([`crate::descriptors::generics::instance_name`]) and `args` are its type arguments' shapes.
+pub const fn generic_type_desc(
+    mut desc: TypeDesc,
+    name: fn() -> &'static str,
+    args: &'static [ShapeLink],
+) -> TypeDesc {
+    desc.generic = Some(GenericArgs { name, args });
+    desc
 }
 
 pub const fn type_glue(
