@@ -85,6 +85,8 @@ struct TyCx {
     turbofish: TokenStream,
     /// The type parameters: `T`, ….
     type_params: Vec<Ident>,
+    /// How many opaque fields have their shape functions so far (they are numbered).
+    opaque_fields: core::cell::Cell<usize>,
 }
 
 impl TyCx {
@@ -105,6 +107,7 @@ impl TyCx {
             turbofish,
             type_params,
             ident,
+            opaque_fields: core::cell::Cell::new(0),
         }
     }
 
@@ -138,6 +141,7 @@ fn expand(container: &Container<'_>) -> TokenStream {
     }));
     let field_checks: Vec<TokenStream> = container
         .all_fields()
+        .filter(|field| field.attrs.opaque.is_none())
         .map(|field| {
             let field_ty = field_type(field, &cx);
             quote_spanned! {field.ty.span()=>
@@ -327,7 +331,8 @@ fn expand_struct(
             ));
             cx.func(&writer)
         });
-        field_desc(field, cx, offset, default)
+        let shape = shape_fn(field, cx, glue);
+        field_desc(field, offset, shape, default)
     });
     // Collect before `glue` is used again: the iterator above borrows it.
     let fields: Vec<TokenStream> = fields.collect();
@@ -350,25 +355,34 @@ fn expand_enum(
     let (params, where_clause) = (&cx.params, &cx.where_clause);
     let repr_desc = repr_tokens(repr);
     let discriminants = discriminant_consts(ty, repr, variants, glue);
-    let variant_descs = variants.iter().enumerate().map(|(index, variant)| {
-        let name = variant.name();
-        let discriminant = &discriminants[index];
-        let style = style_tokens(variant.style);
-        let rename_from = &variant.attrs.rename_from;
-        let fields = variant.fields.iter().map(|field| {
-            let offset = quote!(__coo::FieldDesc::NO_OFFSET);
-            field_desc(field, cx, offset, None)
-        });
-        quote! {
-            __coo::variant_desc(
-                #name,
-                #discriminant,
-                #style,
-                &[#(#fields),*],
-                &[#(#rename_from),*],
-            )
-        }
-    });
+    let variant_descs: Vec<TokenStream> = variants
+        .iter()
+        .enumerate()
+        .map(|(index, variant)| {
+            let name = variant.name();
+            let discriminant = &discriminants[index];
+            let style = style_tokens(variant.style);
+            let rename_from = &variant.attrs.rename_from;
+            let fields: Vec<TokenStream> = variant
+                .fields
+                .iter()
+                .map(|field| {
+                    let offset = quote!(__coo::FieldDesc::NO_OFFSET);
+                    let shape = shape_fn(field, cx, glue);
+                    field_desc(field, offset, shape, None)
+                })
+                .collect();
+            quote! {
+                __coo::variant_desc(
+                    #name,
+                    #discriminant,
+                    #style,
+                    &[#(#fields),*],
+                    &[#(#rename_from),*],
+                )
+            }
+        })
+        .collect();
 
     // The arms of `read` and `read_mut`: bind each field of the variant and write its address.
     let read_arms = |to_ptr: TokenStream| -> Vec<TokenStream> {
@@ -559,23 +573,58 @@ fn variant_tokens(ty: &Ident, variant: &Variant<'_>, values: &[impl ToTokens]) -
 /// The `FieldDesc` of a field, with its default writer if it has one.
 fn field_desc(
     field: &Field<'_>,
-    cx: &TyCx,
     offset: TokenStream,
+    shape: TokenStream,
     default: Option<TokenStream>,
 ) -> TokenStream {
     let name = &field.name;
     let default = option(default);
-    let field_ty = field_type(field, cx);
     let rename_from = &field.attrs.rename_from;
     quote! {
         __coo::field_desc(
             #name,
             #offset,
-            <#field_ty as __coo::CooField>::shape,
+            #shape,
             &[#(#rename_from),*],
             #default,
         )
     }
+}
+
+/// The function that gives the field's shape: its type's `CooField::shape`, or for an opaque
+/// field (`#[coo(opaque)]`) a function generated here, pushed to `glue`, whose constant is the
+/// opaque shape of the field's type with that type's `Default` probed at this concrete type (a
+/// probe inside Coo's generic code could not see it) and, with `serde`, its JSON glue. The
+/// constant is spanned on the field type, so a type without `Debug` is reported there.
+fn shape_fn(field: &Field<'_>, cx: &TyCx, glue: &mut Vec<TokenStream>) -> TokenStream {
+    let field_ty = field_type(field, cx);
+    if field.attrs.opaque.is_none() {
+        return quote!(<#field_ty as __coo::CooField>::shape);
+    }
+    let n = cx.opaque_fields.get();
+    cx.opaque_fields.set(n + 1);
+    let shape_fn = format_ident!("__coo_opaque_shape_{}", n);
+    let default_fn = format_ident!("__coo_opaque_default_{}", n);
+    let json = match &field.attrs.serde {
+        Some(serde) => quote_spanned!(serde.span()=> __coo::opaque_json::<#field_ty>()),
+        None => quote!(__coo::core::option::Option::None),
+    };
+    let shape = quote_spanned! {field.ty.span()=>
+        __coo::opaque_shape::<#field_ty>(#default_fn, #json)
+    };
+    glue.push(quote! {
+        fn #default_fn() -> __coo::core::option::Option<__coo::WriteFn> {
+            #[allow(unused_imports)]
+            use __coo::{HasDefault as _, NoDefault as _};
+            (&__coo::DefaultProbe::<#field_ty>::NEW).default_writer()
+        }
+
+        fn #shape_fn() -> &'static __coo::Shape {
+            const SHAPE: &__coo::Shape = &#shape;
+            SHAPE
+        }
+    });
+    quote!(#shape_fn)
 }
 
 /// `unsafe fn __coo_default_x(dst)`: writes the value of `#[coo(default = EXPR)]`, catching a

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use quote::ToTokens as _;
 use syn::{GenericArgument, GenericParam, LitStr, PathArguments, Type};
 
 use crate::ast::{Container, Data, Field};
@@ -15,7 +16,17 @@ pub(crate) fn check(errors: &mut Errors, container: &Container<'_>) {
     check_repr(errors, container);
     check_empty_enum(errors, container);
     for field in container.all_fields() {
-        check_field_type(errors, field.ty);
+        if field.attrs.opaque.is_some() {
+            check_opaque(errors, container, field);
+        } else {
+            check_field_type(errors, field.ty);
+        }
+        if let (Some(serde), None) = (&field.attrs.serde, &field.attrs.opaque) {
+            errors.at(
+                serde.span(),
+                "`serde` goes with `opaque`: write `#[coo(opaque, serde)]` on a field of a foreign type that implements `Serialize` and `Deserialize`; other fields are saved in snapshots without it",
+            );
+        }
     }
     check_enum_field_defaults(errors, container);
     check_type_renames(errors, container);
@@ -154,6 +165,45 @@ fn check_field_type(errors: &mut Errors, ty: &Type) {
             }
         }
         _ => {}
+    }
+}
+
+/// An opaque field's type is moved and dropped by its own glue, made once for the field: it
+/// cannot depend on the type's parameters, and references are refused as anywhere.
+fn check_opaque(errors: &mut Errors, container: &Container<'_>, field: &Field<'_>) {
+    if let Type::Reference(_) | Type::Ptr(_) = field.ty {
+        check_field_type(errors, field.ty);
+        return;
+    }
+    let params: Vec<String> = container
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .collect();
+    let mentions_param = field
+        .ty
+        .to_token_stream()
+        .into_iter()
+        .flat_map(flatten)
+        .any(|token| matches!(&token, proc_macro2::TokenTree::Ident(i) if params.contains(&i.to_string())));
+    if mentions_param {
+        errors.spanned(
+            field.ty,
+            format!(
+                "an opaque field cannot depend on the type's parameters: `{}` names one; make the field's type concrete, or derive `CooType` for it and remove `opaque`",
+                type_text(field.ty)
+            ),
+        );
+    }
+}
+
+/// Every token of `token`, groups opened.
+fn flatten(token: proc_macro2::TokenTree) -> Vec<proc_macro2::TokenTree> {
+    match token {
+        proc_macro2::TokenTree::Group(group) => {
+            group.stream().into_iter().flat_map(flatten).collect()
+        }
+        other => vec![other],
     }
 }
 

@@ -105,6 +105,13 @@ pub enum TyLayout {
     Tuple(Vec<TyLayout>),
     /// `VecDeque<T>`, `HashSet<T>`, `BTreeSet<T>` (no value), `HashMap<K, V>`, `BTreeMap<K, V>`.
     Coll(CollKind, Box<TyLayout>, Option<Box<TyLayout>>),
+    /// A `#[coo(opaque)]` foreign type, by Rust type name, size and alignment; written
+    /// `opaque<core::time::Duration, 16, 8>`.
+    Opaque {
+        name: String,
+        size: usize,
+        align: usize,
+    },
 }
 
 impl Schema {
@@ -196,6 +203,11 @@ impl TyLayout {
             ShapeKind::Coll {
                 kind, key, value, ..
             } => TyLayout::Coll(*kind, boxed(key), value.as_ref().map(boxed)),
+            ShapeKind::Opaque(_) => TyLayout::Opaque {
+                name: shape.type_name().to_owned(),
+                size: shape.size(),
+                align: shape.align(),
+            },
         }
     }
 }
@@ -229,6 +241,7 @@ impl fmt::Display for TyLayout {
                 Some(value) => write!(f, "{}<{key}, {value}>", kind.name()),
                 None => write!(f, "{}<{key}>", kind.name()),
             },
+            TyLayout::Opaque { name, size, align } => write!(f, "opaque<{name}, {size}, {align}>"),
         }
     }
 }
@@ -284,6 +297,25 @@ impl FromStr for TyLayout {
                 parts.iter().map(|p| p.parse()).collect::<Result<_, _>>()?,
             ));
         }
+        if let Some(inner) = text
+            .strip_prefix("opaque<")
+            .and_then(|t| t.strip_suffix('>'))
+        {
+            // The type name may hold commas itself: size and alignment are the last two parts.
+            let mut parts = inner.rsplitn(3, ',');
+            let (align, size, name) = (parts.next(), parts.next(), parts.next());
+            let number = |n: Option<&str>| n.and_then(|n| n.trim().parse::<usize>().ok());
+            return match (name, number(size), number(align)) {
+                (Some(name), Some(size), Some(align)) if !name.trim().is_empty() => {
+                    Ok(TyLayout::Opaque {
+                        name: name.trim().to_owned(),
+                        size,
+                        align,
+                    })
+                }
+                _ => Err(error()),
+            };
+        }
         if let Some((head, rest)) = text.split_once('<')
             && let Some(inner) = rest.strip_suffix('>')
         {
@@ -315,7 +347,8 @@ impl FromStr for TyLayout {
                 "Option" => Ok(TyLayout::Option(elem()?)),
                 "Pool" => Ok(TyLayout::Pool(elem()?)),
                 "Handle" => Ok(TyLayout::Handle(inner.to_owned())),
-                _ => Err(error()),
+                // An instantiation of a generic type: `Pair<u32>`.
+                _ => Ok(TyLayout::Named(text.to_owned())),
             };
         }
         Ok(match text {
@@ -599,6 +632,11 @@ mod tests {
             "Pool<game::Unit>",
             "Handle<Enemy>",
             "World",
+            "Pair<u32>",
+            "Pair<Vec<Enemy>>",
+            "Vec<Either<u8, String>>",
+            "opaque<core::time::Duration, 16, 8>",
+            "Vec<opaque<glam::Vec3<f32, u8>, 12, 4>>",
         ] {
             let ty: TyLayout = text
                 .parse()

@@ -93,6 +93,8 @@ impl Planner<'_> {
         match (old.kind(), new.kind()) {
             (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
             (ShapeKind::String(_), ShapeKind::String(_)) => true,
+            // Size, alignment and drop glue were compared above; the name is all else Coo knows.
+            (ShapeKind::Opaque(_), ShapeKind::Opaque(_)) => old.type_name() == new.type_name(),
             (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
                 n == m && self.same_shape(a.get(), b.get())
             }

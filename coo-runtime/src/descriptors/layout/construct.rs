@@ -14,6 +14,7 @@ use crate::descriptors::layout::shape::{
 use crate::descriptors::layout::{
     EnumDesc, EnumRepr, FieldDesc, FieldsStyle, StructDesc, TypeDesc, TypeKind, VariantDesc,
 };
+use crate::descriptors::opaque::{OpaqueGlue, OpaqueJson, debug_glue};
 use crate::plugin::ForeignString;
 
 #[allow(clippy::too_many_arguments)]
@@ -250,4 +251,35 @@ pub const fn coll_glue(
         get,
         key_eq,
     }
+}
+
+/// The shape of an opaque field type `F` (`#[coo(opaque)]`): its size, alignment, drop glue and
+/// `type_name`, `Debug` glue, `default` (the field's probe of `F: Default`) and, with
+/// `#[coo(opaque, serde)]`, its JSON glue ([`crate::descriptors::opaque`]).
+pub const fn opaque_shape<F: core::fmt::Debug + 'static>(
+    default: fn() -> Option<WriteFn>,
+    json: Option<OpaqueJson>,
+) -> Shape {
+    Shape {
+        size: core::mem::size_of::<F>(),
+        align: core::mem::align_of::<F>(),
+        needs_drop: core::mem::needs_drop::<F>(),
+        drop: crate::descriptors::std_fields::drop_glue::<F>,
+        type_name: core::any::type_name::<F>,
+        kind: ShapeKind::Opaque(OpaqueGlue {
+            debug: debug_glue::<F>,
+            default,
+            json,
+        }),
+    }
+}
+
+/// The JSON glue of `F` for `#[coo(opaque, serde)]`.
+#[cfg(feature = "serde")]
+pub const fn opaque_json<F: serde::Serialize + serde::de::DeserializeOwned>() -> Option<OpaqueJson>
+{
+    Some(OpaqueJson {
+        to_json: crate::descriptors::opaque::json::to_json::<F>,
+        from_json: crate::descriptors::opaque::json::from_json::<F>,
+    })
 }
