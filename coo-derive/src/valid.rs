@@ -219,13 +219,16 @@ enum StdKind {
 }
 
 /// The standard shared-ownership or interior-mutability type `path` names, if it is one:
-/// written by its name alone (`Rc<T>`, imported) or by a path through `std`, `alloc` or `core`
-/// (`std::sync::Arc<T>`); a type of the user's own that happens to be named `Rc` is left alone.
+/// written by its name alone with type arguments (`Rc<T>`, imported) or by a path through `std`,
+/// `alloc` or `core` (`std::sync::Arc<T>`); a type of the user's own written `Cell` (without
+/// arguments) or through its own module is left alone.
 fn std_type(path: &syn::Path) -> Option<(String, StdKind)> {
     let last = path.segments.last()?;
     let first = path.segments.first()?;
+    // Written alone, the name is taken for the standard type only with type arguments (`Rc<T>`):
+    // a `CooType` of the user's own may well be called `Cell`.
     let through_std = if path.segments.len() == 1 {
-        path.leading_colon.is_none()
+        path.leading_colon.is_none() && matches!(last.arguments, PathArguments::AngleBracketed(_))
     } else {
         ["std", "alloc", "core"]
             .iter()
