@@ -20,7 +20,7 @@ pub use crate::descriptors::layout::construct::opaque_shape;
 #[diagnostic::on_unimplemented(
     message = "`#[coo(opaque, serde)]` needs coo-runtime's `serde` feature",
     label = "snapshots would hold `{Self}` as JSON through serde",
-    note = "write `coo-runtime = { ..., features = [\"serde\"] }` in the plugin's Cargo.toml, or remove `serde` from the attribute"
+    note = "write `coo-runtime = {{ ..., features = [\"serde\"] }}` in the plugin's Cargo.toml, or remove `serde` from the attribute"
 )]
 pub trait OpaqueSerdeNeedsFeature {}
 
@@ -32,8 +32,8 @@ pub const fn opaque_json<F: OpaqueSerdeNeedsFeature>()
 }
 /// The only way to build descriptors: `const fn`s, so generated statics stay constant.
 pub use crate::descriptors::layout::construct::{
-    enum_desc, field_desc, field_desc_copy, generic_type_desc, shape, shape_link, struct_desc,
-    type_desc, type_glue, type_link, variant_desc,
+    enum_desc, field_desc, field_desc_copy, field_desc_literal_default, generic_type_desc, shape,
+    shape_link, struct_desc, type_desc, type_glue, type_link, variant_desc,
 };
 pub use crate::descriptors::layout::{
     CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,
