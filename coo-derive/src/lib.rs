@@ -57,6 +57,13 @@ use syn::{DeriveInput, Item, parse_macro_input};
 /// - `#[coo(default = EXPR)]`: the value of the field when it is new in this version (struct
 ///   fields only).
 /// - `#[coo(rename_from = "hp")]`: an earlier name of the field; repeat it for several.
+/// - `#[coo(opaque)]`: a field of a foreign type Coo cannot describe (`std::time::Duration`, a
+///   math crate's vector), which must implement `Debug`: known by its Rust type name, size and
+///   alignment, moved bitwise while they stay the same, refused when they change unless the
+///   type's migration hook builds the field; a new one takes its type's `Default`.
+/// - `#[coo(opaque, serde)]`: as `opaque`, and snapshots (and `set`) hold the value through its
+///   `Serialize` and `Deserialize` as JSON (needs `coo-runtime`'s `serde` feature); a snapshot of
+///   a state with an opaque field without `serde` is refused, naming the field.
 ///
 /// On an enum variant:
 /// - `#[coo(rename_from = "Walking")]`: an earlier name of the variant; repeat it for several.
