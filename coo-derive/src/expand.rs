@@ -325,7 +325,11 @@ fn expand_struct(
         let default = field.attrs.default.as_ref().map(|default| {
             let writer = format_ident!("__coo_default_{}", field.name);
             let field_ty = field_type(field, cx);
-            match literal_default(&field.name, &field_ty, &default.expr) {
+            // A generic type's descriptor is a constant, which cannot take the bytes' static.
+            let literal = (!cx.is_generic())
+                .then(|| literal_default(&field.name, &field_ty, &default.expr))
+                .flatten();
+            match literal {
                 Some(literal) => {
                     glue.push(literal.items);
                     glue.push(default_writer(cx, &writer, &field_ty, &literal.value));
