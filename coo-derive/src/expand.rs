@@ -103,8 +103,10 @@ impl TyCx {
         let turbofish = args.as_turbofish().to_token_stream();
         TyCx {
             full,
-            params: params.to_token_stream(),
-            where_clause: where_clause.to_token_stream(),
+            // Generated, not the user's: lints on the user's generics (`multiple_bound_locations`
+            // for `T: CooField` beside a `where T: …`) are not about these copies.
+            params: call_site(params.to_token_stream()),
+            where_clause: call_site(where_clause.to_token_stream()),
             turbofish,
             type_params,
             ident,
@@ -121,6 +123,24 @@ impl TyCx {
         let turbofish = &self.turbofish;
         quote!(#name #turbofish)
     }
+}
+
+/// `tokens` with every span at the call site: code of the expansion, not the user's.
+fn call_site(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            proc_macro2::TokenTree::Group(group) => {
+                let mut new = proc_macro2::Group::new(group.delimiter(), call_site(group.stream()));
+                new.set_span(Span::call_site());
+                proc_macro2::TokenTree::Group(new)
+            }
+            mut other => {
+                other.set_span(Span::call_site());
+                other
+            }
+        })
+        .collect()
 }
 
 fn expand(container: &Container<'_>) -> TokenStream {
