@@ -44,8 +44,8 @@ pub(crate) mod construct;
 
 use crate::descriptors::generics::GenericArgs;
 pub use crate::descriptors::layout::glue::{
-    BoxGlue, CollGlue, EntryFn, EntryFnMut, HookFn, OptionGlue, PoolGlue, StringGlue, TypeGlue,
-    VecGlue, WriteFn,
+    BoxGlue, CollGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, OptionGlue, PoolGlue, StringGlue,
+    TypeGlue, VecGlue, WriteFn,
 };
 pub use crate::descriptors::layout::shape::{
     ALL_PRIMS, CollKind, Prim, Shape, ShapeKind, ShapeLink, TupleElem, TupleElems, TypeLink,
