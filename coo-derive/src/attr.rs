@@ -97,6 +97,10 @@ pub(crate) struct VariantAttrs {
 pub(crate) struct FieldAttrs {
     pub default: Option<FieldDefault>,
     pub rename_from: Vec<LitStr>,
+    /// `opaque`: a foreign type Coo describes by name, size and alignment only.
+    pub opaque: Option<Ident>,
+    /// `serde` (with `opaque`): snapshots hold the value as JSON.
+    pub serde: Option<Ident>,
 }
 
 /// `default = EXPR` on a field.
@@ -132,6 +136,8 @@ impl FieldAttrs {
         FieldAttrs {
             default: parsed.default,
             rename_from: parsed.rename_from,
+            opaque: parsed.opaque,
+            serde: parsed.serde,
         }
     }
 }
@@ -148,13 +154,15 @@ const NAME: &str = "name";
 const RENAME_FROM: &str = "rename_from";
 const MIGRATE: &str = "migrate";
 const DEFAULT: &str = "default";
+const OPAQUE: &str = "opaque";
+const SERDE: &str = "serde";
 
 impl Place {
     fn accepted(self) -> &'static [&'static str] {
         match self {
             Place::Type => &[NAME, RENAME_FROM, MIGRATE],
             Place::Variant => &[RENAME_FROM],
-            Place::Field => &[DEFAULT, RENAME_FROM],
+            Place::Field => &[DEFAULT, RENAME_FROM, OPAQUE, SERDE],
         }
     }
 
@@ -183,6 +191,8 @@ struct Parsed {
     rename_from: Vec<LitStr>,
     migrate: Option<Path>,
     default: Option<FieldDefault>,
+    opaque: Option<Ident>,
+    serde: Option<Ident>,
 }
 
 fn parse(errors: &mut Errors, attrs: &[Attribute], place: Place) -> Parsed {
@@ -226,6 +236,23 @@ fn parse_entry(
     if !place.accepted().contains(&key_text.as_str()) {
         errors.at(key.span(), misplaced_or_unknown(place, &key_text));
         return skip_value(meta);
+    }
+    if key_text == OPAQUE || key_text == SERDE {
+        // Flags: the key alone.
+        if meta.input.peek(Token![=]) || meta.input.peek(token::Paren) {
+            errors.at(
+                key.span(),
+                format!("`{key}` takes no value: write `#[coo(opaque)]`, or `#[coo(opaque, serde)]` for a type that implements `Serialize` and `Deserialize`"),
+            );
+            return skip_value(meta);
+        }
+        let slot = if key_text == OPAQUE {
+            &mut parsed.opaque
+        } else {
+            &mut parsed.serde
+        };
+        set_once(errors, key, slot, key.clone());
+        return Ok(());
     }
     let Some(value) = parse_value(errors, meta, key)? else {
         return Ok(());
@@ -392,6 +419,7 @@ fn misplaced_or_unknown(place: Place, key: &str) -> String {
         (MIGRATE, Place::Field) => "`migrate` goes on the type, not on a field: write `#[coo(migrate = path::to::function)]` above the type; the hook receives the whole old value".to_owned(),
         (MIGRATE, Place::Variant) => "`migrate` goes on the enum, not on a variant: write `#[coo(migrate = path::to::function)]` above the enum; the hook receives the whole old value".to_owned(),
         (NAME, Place::Field) => "`name` goes on a type, not on a field: the stable name of a field is its identifier; to rename a field, rename it and add `#[coo(rename_from = \"old_name\")]`".to_owned(),
+        (OPAQUE | SERDE, Place::Type | Place::Variant) => format!("`{key}` goes on a field, not on {}: write `#[coo(opaque)]` above a field whose type Coo cannot describe", place.noun()),
         (NAME, Place::Variant) => "`name` goes on a type, not on an enum variant: the stable name of a variant is its identifier; to rename a variant, rename it and add `#[coo(rename_from = \"OldName\")]`".to_owned(),
         _ => {
             let accepted = place.accepted();

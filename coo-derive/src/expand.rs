@@ -28,6 +28,12 @@ use crate::self_type::replace_self;
 use crate::tokens::private_import;
 use crate::valid;
 
+mod generic;
+mod opaque;
+
+use generic::{TyCx, expand_generic};
+use opaque::shape_fn;
+
 /// The expansion of `#[derive(CooType)]` on `input`, or every error found in it.
 pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
@@ -71,27 +77,37 @@ pub(crate) fn fallback(input: &DeriveInput) -> TokenStream {
 }
 
 fn expand(container: &Container<'_>) -> TokenStream {
-    let ty = call_site_ident(container.ident);
+    let cx = TyCx::new(container);
+    let ty = &cx.full;
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     let ident_text = container.ident.unraw().to_string();
     let name = container.name();
     let rename_from = &container.attrs.rename_from;
 
     let mut glue = Vec::new();
     let kind = match &container.data {
-        Data::Struct(style, fields) => expand_struct(&ty, *style, fields, &mut glue),
-        Data::Enum(variants) => expand_enum(&ty, &ident_text, &container.repr, variants, &mut glue),
+        Data::Struct(style, fields) => expand_struct(&cx, *style, fields, &mut glue),
+        Data::Enum(variants) => expand_enum(&cx, &ident_text, &container.repr, variants, &mut glue),
     };
     let hook = option(container.attrs.migrate.as_ref().map(|path| {
-        glue.push(hook_wrapper(&ty, path));
-        quote!(__coo_hook)
+        glue.push(hook_wrapper(&cx, path));
+        cx.func(&format_ident!("__coo_hook"))
     }));
-    let field_checks = container.all_fields().map(|field| {
-        let field_ty = field_type(field, &ty);
-        quote_spanned! {field.ty.span()=>
-            let _: &__coo::Shape = <#field_ty as __coo::CooField>::SHAPE;
-        }
-    });
+    let field_checks: Vec<TokenStream> = container
+        .all_fields()
+        .filter(|field| field.attrs.opaque.is_none())
+        .map(|field| {
+            let field_ty = field_type(field, &cx);
+            quote_spanned! {field.ty.span()=>
+                let _: &__coo::Shape = <#field_ty as __coo::CooField>::SHAPE;
+            }
+        })
+        .collect();
     let private = private_import();
+    if cx.is_generic() {
+        let names = (name.as_str(), ident_text.as_str(), rename_from.as_slice());
+        return expand_generic(&cx, names, kind, hook, &glue, &field_checks);
+    }
 
     quote! {
         const _: () = {
@@ -101,7 +117,7 @@ fn expand(container: &Container<'_>) -> TokenStream {
                 #ident_text
             }
 
-            fn __coo_default() -> __coo::core::option::Option<__coo::WriteFn> {
+            fn __coo_default #params () -> __coo::core::option::Option<__coo::WriteFn> #where_clause {
                 #[allow(unused_imports)]
                 use __coo::{HasDefault as _, NoDefault as _};
                 (&__coo::DefaultProbe::<#ty>::NEW).default_writer()
@@ -169,37 +185,43 @@ fn expand(container: &Container<'_>) -> TokenStream {
 
 /// The `StructDesc` of a struct; pushes the fields' default writers to `glue`.
 fn expand_struct(
-    ty: &Ident,
+    cx: &TyCx,
     style: Style,
     fields: &[Field<'_>],
     glue: &mut Vec<TokenStream>,
 ) -> TokenStream {
+    let ty = &cx.full;
     let style = style_tokens(style);
     let fields = fields.iter().map(|field| {
         let member = &field.member;
         let offset = quote!(__coo::core::mem::offset_of!(#ty, #member));
         let default = field.attrs.default.as_ref().map(|default| {
             let writer = format_ident!("__coo_default_{}", field.name);
-            let field_ty = field_type(field, ty);
-            match literal_default(&field.name, &field_ty, &default.expr) {
+            let field_ty = field_type(field, cx);
+            // A generic type's descriptor is a constant, which cannot take the bytes' static.
+            let literal = (!cx.is_generic())
+                .then(|| literal_default(&field.name, &field_ty, &default.expr))
+                .flatten();
+            match literal {
                 Some(literal) => {
                     glue.push(literal.items);
-                    glue.push(default_writer(&writer, &field_ty, &literal.value));
+                    glue.push(default_writer(cx, &writer, &field_ty, &literal.value));
                     FieldDefault {
-                        writer,
+                        writer: cx.func(&writer),
                         bytes: Some(literal.bytes),
                     }
                 }
                 None => {
-                    glue.push(default_writer(&writer, &field_ty, &default.expr));
+                    glue.push(default_writer(cx, &writer, &field_ty, &default.expr));
                     FieldDefault {
-                        writer,
+                        writer: cx.func(&writer),
                         bytes: None,
                     }
                 }
             }
         });
-        field_desc(field, ty, offset, default)
+        let shape = shape_fn(field, cx, glue);
+        field_desc(field, offset, shape, default)
     });
     // Collect before `glue` is used again: the iterator above borrows it.
     let fields: Vec<TokenStream> = fields.collect();
@@ -211,33 +233,45 @@ fn expand_struct(
 /// The `EnumDesc` of an enum; pushes its discriminant constants and its `read` and `write`
 /// functions to `glue`.
 fn expand_enum(
-    ty: &Ident,
+    cx: &TyCx,
     ident_text: &str,
     repr: &Repr,
     variants: &[Variant<'_>],
     glue: &mut Vec<TokenStream>,
 ) -> TokenStream {
+    let ty = &cx.ident;
+    let full = &cx.full;
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     let repr_desc = repr_tokens(repr);
     let discriminants = discriminant_consts(ty, repr, variants, glue);
-    let variant_descs = variants.iter().enumerate().map(|(index, variant)| {
-        let name = variant.name();
-        let discriminant = &discriminants[index];
-        let style = style_tokens(variant.style);
-        let rename_from = &variant.attrs.rename_from;
-        let fields = variant.fields.iter().map(|field| {
-            let offset = quote!(__coo::FieldDesc::NO_OFFSET);
-            field_desc(field, ty, offset, None)
-        });
-        quote! {
-            __coo::variant_desc(
-                #name,
-                #discriminant,
-                #style,
-                &[#(#fields),*],
-                &[#(#rename_from),*],
-            )
-        }
-    });
+    let variant_descs: Vec<TokenStream> = variants
+        .iter()
+        .enumerate()
+        .map(|(index, variant)| {
+            let name = variant.name();
+            let discriminant = &discriminants[index];
+            let style = style_tokens(variant.style);
+            let rename_from = &variant.attrs.rename_from;
+            let fields: Vec<TokenStream> = variant
+                .fields
+                .iter()
+                .map(|field| {
+                    let offset = quote!(__coo::FieldDesc::NO_OFFSET);
+                    let shape = shape_fn(field, cx, glue);
+                    field_desc(field, offset, shape, None)
+                })
+                .collect();
+            quote! {
+                __coo::variant_desc(
+                    #name,
+                    #discriminant,
+                    #style,
+                    &[#(#fields),*],
+                    &[#(#rename_from),*],
+                )
+            }
+        })
+        .collect();
 
     // The arms of `read` and `read_mut`: bind each field of the variant and write its address.
     let read_arms = |to_ptr: TokenStream| -> Vec<TokenStream> {
@@ -269,7 +303,7 @@ fn expand_enum(
     let write_arms = variants.iter().enumerate().map(|(index, variant)| {
         let values: Vec<TokenStream> = (variant.fields.iter().enumerate())
             .map(|(slot, field)| {
-                let field_ty = field_type(field, ty);
+                let field_ty = field_type(field, cx);
                 quote!(__coo_fields.add(#slot).read().cast::<#field_ty>().read())
             })
             .collect();
@@ -279,33 +313,33 @@ fn expand_enum(
     let out_of_range = format!("`{ident_text}` has {} variants", variants.len());
 
     glue.push(quote! {
-        unsafe fn __coo_read(__coo_value: *const u8, __coo_out: *mut *const u8) -> usize {
+        unsafe fn __coo_read #params (__coo_value: *const u8, __coo_out: *mut *const u8) -> usize #where_clause {
             // SAFETY: `EnumDesc::read`'s contract: `__coo_value` points to a valid value of this
             // enum, and `__coo_out` has room for the fields of its largest variant, so every
             // `add(slot)` stays in bounds.
             unsafe {
-                match &*__coo_value.cast::<#ty>() {
+                match &*__coo_value.cast::<#full>() {
                     #(#read_arms)*
                 }
             }
         }
 
-        unsafe fn __coo_read_mut(__coo_value: *mut u8, __coo_out: *mut *mut u8) -> usize {
+        unsafe fn __coo_read_mut #params (__coo_value: *mut u8, __coo_out: *mut *mut u8) -> usize #where_clause {
             // SAFETY: `EnumDesc::read_mut`'s contract: `__coo_value` points to a valid value of
             // this enum that nothing else references, and `__coo_out` has room for the fields of
             // its largest variant, so every `add(slot)` stays in bounds.
             unsafe {
-                match &mut *__coo_value.cast::<#ty>() {
+                match &mut *__coo_value.cast::<#full>() {
                     #(#read_mut_arms)*
                 }
             }
         }
 
-        unsafe fn __coo_write(
+        unsafe fn __coo_write #params (
             __coo_dst: *mut u8,
             __coo_variant: usize,
             __coo_fields: *const *mut u8,
-        ) {
+        ) #where_clause {
             // SAFETY: `EnumDesc::write`'s contract: `__coo_dst` is valid for writes of this enum,
             // and `__coo_fields` holds one address per field of variant `__coo_variant`, each of
             // a valid value of that field's type that the caller will not drop again, so
@@ -315,18 +349,23 @@ fn expand_enum(
                     #(#write_arms)*
                     _ => __coo::core::unreachable!(#out_of_range),
                 };
-                __coo_dst.cast::<#ty>().write(__coo_new);
+                __coo_dst.cast::<#full>().write(__coo_new);
             }
         }
     });
 
+    let (read, read_mut, write) = (
+        cx.func(&format_ident!("__coo_read")),
+        cx.func(&format_ident!("__coo_read_mut")),
+        cx.func(&format_ident!("__coo_write")),
+    );
     quote! {
         __coo::TypeKind::Enum(__coo::enum_desc(
             #repr_desc,
             &[#(#variant_descs),*],
-            __coo_read,
-            __coo_read_mut,
-            __coo_write,
+            #read,
+            #read_mut,
+            #write,
         ))
     }
 }
@@ -423,19 +462,19 @@ fn variant_tokens(ty: &Ident, variant: &Variant<'_>, values: &[impl ToTokens]) -
 /// A field's `#[coo(default = ...)]`: its writer, and the static of its bytes when it is a
 /// literal of a primitive type (see [`literal_default`]).
 struct FieldDefault {
-    writer: Ident,
+    /// The writer, as a value (`__coo_default_x::<T>` in a generic type).
+    writer: TokenStream,
     bytes: Option<Ident>,
 }
 
 /// The `FieldDesc` of a field, with its default writer if it has one.
 fn field_desc(
     field: &Field<'_>,
-    ty: &Ident,
     offset: TokenStream,
+    shape: TokenStream,
     default: Option<FieldDefault>,
 ) -> TokenStream {
     let name = &field.name;
-    let field_ty = field_type(field, ty);
     let rename_from = &field.attrs.rename_from;
     if let Some(FieldDefault {
         writer,
@@ -446,7 +485,7 @@ fn field_desc(
             __coo::field_desc_literal_default(
                 #name,
                 #offset,
-                <#field_ty as __coo::CooField>::shape,
+                #shape,
                 &[#(#rename_from),*],
                 #writer,
                 &#bytes,
@@ -458,7 +497,7 @@ fn field_desc(
         __coo::field_desc(
             #name,
             #offset,
-            <#field_ty as __coo::CooField>::shape,
+            #shape,
             &[#(#rename_from),*],
             #default,
         )
@@ -468,13 +507,14 @@ fn field_desc(
 /// `unsafe fn __coo_default_x(dst)`: writes the value of `#[coo(default = EXPR)]`, catching a
 /// panic in `EXPR`. A `let` of the field's type puts a type mismatch on `EXPR` itself, with the
 /// field's type as the reason (a closure's return type would be named as the reason instead).
-fn default_writer(writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
+fn default_writer(cx: &TyCx, writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     quote! {
         // A diverging `EXPR` (`panic!(...)`) makes the `let` diverge: fine, `catch` reports it.
         #[allow(unreachable_code, clippy::diverging_sub_expression)]
-        unsafe fn #writer(
+        unsafe fn #writer #params (
             __coo_dst: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> #where_clause {
             let __coo_value = __coo::catch(|| {
                 let __coo_value: #field_ty = #expr;
                 __coo_value
@@ -491,13 +531,15 @@ fn default_writer(writer: &Ident, field_ty: &Type, expr: &Expr) -> TokenStream {
 /// `unsafe fn __coo_hook(old, new)`: runs `#[coo(migrate = path)]`. The call is spanned on the
 /// path, so a hook of another type or with another return type is reported there, by the
 /// `on_unimplemented` messages of `run_hook`'s bounds, which state the signature to write.
-fn hook_wrapper(ty: &Ident, path: &Path) -> TokenStream {
+fn hook_wrapper(cx: &TyCx, path: &Path) -> TokenStream {
+    let ty = &cx.full;
+    let (params, where_clause) = (&cx.params, &cx.where_clause);
     let run_hook = quote_spanned!(path.span()=> __coo::run_hook::<#ty, _, _>);
     quote! {
-        unsafe fn __coo_hook(
+        unsafe fn __coo_hook #params (
             __coo_old: &__coo::ValueView<'_>,
             __coo_new: *mut u8,
-        ) -> __coo::core::result::Result<(), __coo::ForeignString> {
+        ) -> __coo::core::result::Result<(), __coo::ForeignString> #where_clause {
             // SAFETY: `HookFn`'s contract: `__coo_new` points to a valid value of this type that
             // nothing else refers to while the hook runs.
             unsafe { #run_hook(#path, __coo_old, __coo_new) }
@@ -523,8 +565,8 @@ fn style_tokens(style: Style) -> TokenStream {
 
 /// The field's type, with `Self` replaced by the type's name: the generated items live outside
 /// any `impl`, where `Self` means nothing.
-fn field_type(field: &Field<'_>, ty: &Ident) -> Type {
-    replace_self(field.ty, &Path::from(ty.clone()))
+fn field_type(field: &Field<'_>, cx: &TyCx) -> Type {
+    replace_self(field.ty, &cx.full)
 }
 
 /// The type's identifier, resolved at the call site, as thiserror does: the located span keeps

@@ -25,8 +25,15 @@ use syn::{DeriveInput, Item, parse_macro_input};
 /// Derives `CooType`: a layout descriptor that Coo uses to migrate values of the type when its
 /// definition changes across a reload.
 ///
-/// Works on structs (named, tuple and unit) and enums (unit, tuple and struct variants) without
-/// generic parameters. Every field type must implement `CooField`: `bool`, `char`, the integers,
+/// Works on structs (named, tuple and unit) and enums (unit, tuple and struct variants), generic
+/// over types or not (lifetime and const parameters are refused). Each instantiation of a generic
+/// type (`Pair<u32>`, used in a field) has its own descriptor, named with its type arguments
+/// (`Pair<u32>`, nested `CooType`s by stable name); every type parameter must be a `CooField`,
+/// and the host finds an instantiation through the fields that name it (a generic type is never
+/// a resource of its own). Coo does not see the `Default` of a generic instantiation: a new field
+/// of such a type needs `#[coo(default = ...)]`. `Rc`, `Arc`, `Cell`, `RefCell`, `Mutex`,
+/// references, raw pointers, `fn` pointers and closures are refused with what to store instead.
+/// Every field type must implement `CooField`: `bool`, `char`, the integers,
 /// `f32`, `f64`, `String`, `[T; N]`, `Vec<T>`, `Box<T>`, `Option<T>`, tuples of up to 12,
 /// `VecDeque<T>`, `HashMap<K, V>`, `HashSet<T>`, `BTreeMap<K, V>`, `BTreeSet<T>`, `Pool<T>`,
 /// `Handle<T>`, or another type with `#[derive(CooType)]`, in any combination.
@@ -50,6 +57,13 @@ use syn::{DeriveInput, Item, parse_macro_input};
 /// - `#[coo(default = EXPR)]`: the value of the field when it is new in this version (struct
 ///   fields only).
 /// - `#[coo(rename_from = "hp")]`: an earlier name of the field; repeat it for several.
+/// - `#[coo(opaque)]`: a field of a foreign type Coo cannot describe (`std::time::Duration`, a
+///   math crate's vector), which must implement `Debug`: known by its Rust type name, size and
+///   alignment, moved bitwise while they stay the same, refused when they change unless the
+///   type's migration hook builds the field; a new one takes its type's `Default`.
+/// - `#[coo(opaque, serde)]`: as `opaque`, and snapshots (and `set`) hold the value through its
+///   `Serialize` and `Deserialize` as JSON (needs `coo-runtime`'s `serde` feature); a snapshot of
+///   a state with an opaque field without `serde` is refused, naming the field.
 ///
 /// On an enum variant:
 /// - `#[coo(rename_from = "Walking")]`: an earlier name of the variant; repeat it for several.

@@ -1,8 +1,9 @@
-//! Rules that a single attribute cannot check on its own: generic parameters, `repr`, field
+//! Rules that a single attribute cannot check on its own: lifetime and const parameters, `repr`, field
 //! types, and names and earlier names across the fields and variants of the type.
 
 use std::collections::BTreeMap;
 
+use quote::ToTokens as _;
 use syn::{GenericArgument, GenericParam, LitStr, PathArguments, Type};
 
 use crate::ast::{Container, Data, Field};
@@ -15,7 +16,17 @@ pub(crate) fn check(errors: &mut Errors, container: &Container<'_>) {
     check_repr(errors, container);
     check_empty_enum(errors, container);
     for field in container.all_fields() {
-        check_field_type(errors, field.ty);
+        if field.attrs.opaque.is_some() {
+            check_opaque(errors, container, field);
+        } else {
+            check_field_type(errors, field.ty);
+        }
+        if let (Some(serde), None) = (&field.attrs.serde, &field.attrs.opaque) {
+            errors.at(
+                serde.span(),
+                "`serde` goes with `opaque`: write `#[coo(opaque, serde)]` on a field of a foreign type that implements `Serialize` and `Deserialize`; other fields are saved in snapshots without it",
+            );
+        }
     }
     check_enum_field_defaults(errors, container);
     check_type_renames(errors, container);
@@ -36,10 +47,8 @@ pub(crate) fn check(errors: &mut Errors, container: &Container<'_>) {
 fn check_generics(errors: &mut Errors, container: &Container<'_>) {
     for param in &container.generics.params {
         let message = match param {
-            GenericParam::Type(param) => format!(
-                "`CooType` does not support generic types: remove the type parameter `{}` and name concrete field types; Coo describes one layout per type",
-                param.ident
-            ),
+            // Each instantiation gets its own descriptor (`expand::expand_generic`).
+            GenericParam::Type(_) => continue,
             GenericParam::Lifetime(param) => format!(
                 "`CooType` does not support lifetime parameters: remove `{}` and store owned data (`String`, `Box<T>`, `Vec<T>`, `Handle<T>`) instead of references",
                 param.lifetime
@@ -77,7 +86,9 @@ fn check_empty_enum(errors: &mut Errors, container: &Container<'_>) {
     }
 }
 
-/// References and raw pointers anywhere in a field type, with advice on what to store instead.
+/// References, raw pointers, functions and closures, shared pointers (`Rc`, `Arc`) and
+/// interior mutability (`Cell`, `RefCell`, `Mutex`, …) anywhere in a field type, each with advice
+/// on what to store instead.
 fn check_field_type(errors: &mut Errors, ty: &Type) {
     match ty {
         Type::Reference(reference) => {
@@ -111,6 +122,34 @@ fn check_field_type(errors: &mut Errors, ty: &Type) {
                 check_field_type(errors, elem);
             }
         }
+        Type::BareFn(_) | Type::ImplTrait(_) => errors.spanned(
+            ty,
+            format!(
+                "a `CooType` cannot hold functions or closures: `{}` is code of the version a reload replaces; {CODE_ADVICE}",
+                type_text(ty)
+            ),
+        ),
+        Type::TraitObject(object) if is_closure_trait(&object.bounds) => errors.spanned(
+            ty,
+            format!(
+                "a `CooType` cannot hold closures: `{}` is code of the version a reload replaces; {CODE_ADVICE}",
+                type_text(ty)
+            ),
+        ),
+        Type::Path(path) if path.qself.is_none() && std_type(&path.path).is_some() => {
+            let (name, kind) = std_type(&path.path).expect("checked by the guard");
+            let message = match kind {
+                StdKind::Shared => format!(
+                    "a `CooType` cannot hold `{name}`: values shared through `{}` cannot be migrated one owner at a time; use `Handle<T>` into a `Pool<T>` for sharing, or an owned `T`",
+                    type_text(ty)
+                ),
+                StdKind::Interior => format!(
+                    "a `CooType` cannot hold `{name}`: migration reads and moves values while Coo cannot tell whether `{}` is borrowed or locked; store the value itself (hot functions get `&mut` access to the resource)",
+                    type_text(ty)
+                ),
+            };
+            errors.spanned(ty, message);
+        }
         Type::Path(path) => {
             if let Some(qself) = &path.qself {
                 check_field_type(errors, &qself.ty);
@@ -127,6 +166,98 @@ fn check_field_type(errors: &mut Errors, ty: &Type) {
         }
         _ => {}
     }
+}
+
+/// An opaque field's type is moved and dropped by its own glue, made once for the field: it
+/// cannot depend on the type's parameters, and references are refused as anywhere.
+fn check_opaque(errors: &mut Errors, container: &Container<'_>, field: &Field<'_>) {
+    if let Type::Reference(_) | Type::Ptr(_) = field.ty {
+        check_field_type(errors, field.ty);
+        return;
+    }
+    let params: Vec<String> = container
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .collect();
+    let mentions_param = field
+        .ty
+        .to_token_stream()
+        .into_iter()
+        .flat_map(flatten)
+        .any(|token| matches!(&token, proc_macro2::TokenTree::Ident(i) if params.contains(&i.to_string())));
+    if mentions_param {
+        errors.spanned(
+            field.ty,
+            format!(
+                "an opaque field cannot depend on the type's parameters: `{}` names one; make the field's type concrete, or derive `CooType` for it and remove `opaque`",
+                type_text(field.ty)
+            ),
+        );
+    }
+}
+
+/// Every token of `token`, groups opened.
+fn flatten(token: proc_macro2::TokenTree) -> Vec<proc_macro2::TokenTree> {
+    match token {
+        proc_macro2::TokenTree::Group(group) => {
+            group.stream().into_iter().flat_map(flatten).collect()
+        }
+        other => vec![other],
+    }
+}
+
+/// What to store instead of a function pointer or a closure.
+const CODE_ADVICE: &str = "use a `#[hot_fn]` and store its name (a `String`), or an enum with one variant per behaviour, and `match` on it";
+
+/// Why a standard type cannot be a field.
+enum StdKind {
+    /// `Rc`, `Arc` and their `Weak`s: shared ownership.
+    Shared,
+    /// `Cell`, `RefCell`, `Mutex`, `RwLock`, `OnceCell`, `OnceLock`: interior mutability.
+    Interior,
+}
+
+/// The standard shared-ownership or interior-mutability type `path` names, if it is one:
+/// written by its name alone with type arguments (`Rc<T>`, imported) or by a path through `std`,
+/// `alloc` or `core` (`std::sync::Arc<T>`); a type of the user's own written `Cell` (without
+/// arguments) or through its own module is left alone.
+fn std_type(path: &syn::Path) -> Option<(String, StdKind)> {
+    let last = path.segments.last()?;
+    let first = path.segments.first()?;
+    // Written alone, the name is taken for the standard type only with type arguments (`Rc<T>`):
+    // a `CooType` of the user's own may well be called `Cell`.
+    let through_std = if path.segments.len() == 1 {
+        path.leading_colon.is_none() && matches!(last.arguments, PathArguments::AngleBracketed(_))
+    } else {
+        ["std", "alloc", "core"]
+            .iter()
+            .any(|root| first.ident == root)
+    };
+    if !through_std {
+        return None;
+    }
+    let name = last.ident.to_string();
+    let kind = match name.as_str() {
+        "Rc" | "Arc" | "Weak" => StdKind::Shared,
+        "Cell" | "RefCell" | "Mutex" | "RwLock" | "OnceCell" | "OnceLock" => StdKind::Interior,
+        _ => return None,
+    };
+    Some((name, kind))
+}
+
+/// Whether a trait object's bounds name `Fn`, `FnMut` or `FnOnce`: a boxed closure.
+fn is_closure_trait(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> bool {
+    bounds.iter().any(|bound| match bound {
+        syn::TypeParamBound::Trait(bound) => bound
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Fn" || s.ident == "FnMut" || s.ident == "FnOnce"),
+        _ => false,
+    })
 }
 
 /// What to store instead of a reference or pointer to `target`.

@@ -9,10 +9,31 @@ pub use inventory;
 /// Named without assuming `::std`.
 pub use std::string::String;
 
+pub use crate::descriptors::generics::instance_name;
+#[cfg(feature = "serde")]
+pub use crate::descriptors::layout::construct::opaque_json;
+pub use crate::descriptors::layout::construct::opaque_shape;
+
+/// What `#[coo(opaque, serde)]` needs when coo-runtime's `serde` feature is off: a bound no
+/// type meets, so that the build says which feature to turn on.
+#[cfg(not(feature = "serde"))]
+#[diagnostic::on_unimplemented(
+    message = "`#[coo(opaque, serde)]` needs coo-runtime's `serde` feature",
+    label = "snapshots would hold `{Self}` as JSON through serde",
+    note = "write `coo-runtime = {{ ..., features = [\"serde\"] }}` in the plugin's Cargo.toml, or remove `serde` from the attribute"
+)]
+pub trait OpaqueSerdeNeedsFeature {}
+
+/// Without the `serde` feature: refused by its bound (see [`OpaqueSerdeNeedsFeature`]).
+#[cfg(not(feature = "serde"))]
+pub const fn opaque_json<F: OpaqueSerdeNeedsFeature>()
+-> Option<crate::descriptors::opaque::OpaqueJson> {
+    None
+}
 /// The only way to build descriptors: `const fn`s, so generated statics stay constant.
 pub use crate::descriptors::layout::construct::{
-    enum_desc, field_desc, field_desc_copy, field_desc_literal_default, shape, shape_link,
-    struct_desc, type_desc, type_glue, type_link, variant_desc,
+    enum_desc, field_desc, field_desc_copy, field_desc_literal_default, generic_type_desc, shape,
+    shape_link, struct_desc, type_desc, type_glue, type_link, variant_desc,
 };
 pub use crate::descriptors::layout::{
     CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,

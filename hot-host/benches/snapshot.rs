@@ -57,13 +57,17 @@ fn bench(c: &mut Criterion) {
         particles: plain.clone(),
     });
     let catalog = catalog();
-    let json = snapshot::save(&state);
+    let json = snapshot::save(&state).expect("the state saves");
     let plain_json = serde_json::to_vec(&plain).unwrap();
     let header = Header {
         plugin: None,
         run: None,
     };
-    let binary = snapshot::encode(&Capture::of(&state), &header, Format::Binary);
+    let binary = snapshot::encode(
+        &Capture::of(&state).expect("the state is captured"),
+        &header,
+        Format::Binary,
+    );
     println!(
         "sizes: JSON snapshot {} bytes, serde_json {} bytes, binary snapshot {} bytes",
         json.len(),
@@ -82,10 +86,18 @@ fn bench(c: &mut Criterion) {
         })
     });
     write.throughput(Throughput::Bytes(json.len() as u64));
-    write.bench_function("snapshot::save JSON", |b| b.iter(|| snapshot::save(&state)));
+    write.bench_function("snapshot::save JSON", |b| {
+        b.iter(|| snapshot::save(&state).expect("the state saves"))
+    });
     write.throughput(Throughput::Bytes(binary.len() as u64));
     write.bench_function("snapshot::encode binary (capture and encode)", |b| {
-        b.iter(|| snapshot::encode(&Capture::of(&state), &header, Format::Binary))
+        b.iter(|| {
+            snapshot::encode(
+                &Capture::of(&state).expect("the state is captured"),
+                &header,
+                Format::Binary,
+            )
+        })
     });
     write.finish();
 
@@ -96,7 +108,9 @@ fn bench(c: &mut Criterion) {
     capture.bench_function("Vec<Particle>::clone (memcpy)", |b| {
         b.iter(|| plain.clone())
     });
-    capture.bench_function("Capture::of", |b| b.iter(|| Capture::of(&state)));
+    capture.bench_function("Capture::of", |b| {
+        b.iter(|| Capture::of(&state).expect("the state is captured"))
+    });
     capture.finish();
 
     let mut read = c.benchmark_group("snapshot_read");

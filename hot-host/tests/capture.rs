@@ -195,7 +195,7 @@ fn world() -> State {
 #[test]
 fn a_snapshot_written_from_a_capture_holds_exactly_what_state_json_prints() {
     let state = world();
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let expected = format!(",\"state\":{}}}", state_json(&state));
     assert!(
         text.ends_with(&expected),
@@ -234,7 +234,7 @@ fn a_capture_keeps_every_bit_of_every_number() {
         f.big.to_bits().to_le_bytes().to_vec(),
     ]
     .concat();
-    let capture = Capture::of(&state);
+    let capture = Capture::of(&state).expect("the state is captured");
     assert_eq!(capture.bytes, expected);
     assert_eq!(capture.resources, ["Floats"]);
 
@@ -258,7 +258,10 @@ fn a_capture_keeps_every_bit_of_every_number() {
         u32::from(w.ch).to_le_bytes().to_vec(),
     ]
     .concat();
-    assert_eq!(Capture::of(&state).bytes, expected);
+    assert_eq!(
+        Capture::of(&state).expect("the state is captured").bytes,
+        expected
+    );
 }
 
 /// A value nested far deeper than the native stack allows recursing: captured and written
@@ -280,7 +283,7 @@ fn a_value_nested_a_million_levels_deep_is_captured_and_written() {
         value: 0,
         next: list,
     });
-    let capture = Capture::of(&state);
+    let capture = Capture::of(&state).expect("the state is captured");
     let text = capture.snapshot_json(&snapshot::Header {
         plugin: None,
         run: None,

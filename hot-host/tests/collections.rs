@@ -267,7 +267,7 @@ fn a_failed_set_of_a_map_leaves_it_and_says_which_entry() {
 #[test]
 fn a_snapshot_saves_collections_and_loads_them_under_a_later_layout() {
     let state = state();
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     assert!(
         text.ends_with(&format!(r#""state":{{"Stock":{STOCK_JSON}}}}}"#)),
         "{text}"

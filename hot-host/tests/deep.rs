@@ -151,7 +151,7 @@ fn path_get_and_set_of_a_deep_chain() {
 #[test]
 fn snapshot_save_and_read_of_a_million_deep_chain() {
     let (saved, depth) = on_test_stack(|| {
-        let text = snapshot::save(&state_of(DEPTH));
+        let text = snapshot::save(&state_of(DEPTH)).expect("the state saves");
         // Read back as JSON, and count how deeply `next` nests.
         let json = JsonValue::parse(&text).unwrap();
         let mut depth = 0;
@@ -180,10 +180,10 @@ fn snapshot_save_and_read_of_a_million_deep_chain() {
 #[test]
 fn snapshot_save_and_load_of_a_deep_chain() {
     let (saved, again, loaded) = on_test_stack(|| {
-        let text = snapshot::save(&state_of(GROWN_DEPTH));
+        let text = snapshot::save(&state_of(GROWN_DEPTH)).expect("the state saves");
         let catalog = Catalog::from_descs([Chain::DESC]).unwrap();
         let (state, _) = snapshot::load(&text, &catalog).unwrap();
-        let again = snapshot::save(&state);
+        let again = snapshot::save(&state).expect("the state saves");
         (text, again, values(state.get::<Chain>().unwrap()))
     });
     assert_eq!(again, saved);
@@ -234,7 +234,7 @@ fn snapshot_of_a_million_deep_chain_of_pools_keeps_the_vacant_slots() {
         }
         let mut state = State::new();
         state.insert(PoolChain { head });
-        let text = snapshot::save(&state);
+        let text = snapshot::save(&state).expect("the state saves");
         let json = JsonValue::parse(&text).unwrap();
         json.get("vacant_slots").unwrap().clone()
     });
@@ -263,10 +263,10 @@ fn spots(values: &[u32]) -> (u32, u32, u32, usize) {
 #[test]
 fn snapshot_save_and_load_of_a_million_deep_chain() {
     let (saved, again, loaded) = on_test_stack(|| {
-        let text = snapshot::save(&state_of(DEPTH));
+        let text = snapshot::save(&state_of(DEPTH)).expect("the state saves");
         let catalog = Catalog::from_descs([Chain::DESC]).unwrap();
         let (state, _) = snapshot::load(&text, &catalog).unwrap();
-        let again = snapshot::save(&state);
+        let again = snapshot::save(&state).expect("the state saves");
         (text, again, values(state.get::<Chain>().unwrap()))
     });
     assert_eq!(spots(&loaded), (0, DEPTH / 2, DEPTH - 1, DEPTH as usize));
@@ -285,7 +285,11 @@ fn binary_snapshot_save_and_load_of_a_million_deep_chain() {
             plugin: None,
             run: None,
         };
-        let bytes = snapshot::encode(&Capture::of(&state_of(DEPTH)), &header, Format::Binary);
+        let bytes = snapshot::encode(
+            &Capture::of(&state_of(DEPTH)).expect("the state is captured"),
+            &header,
+            Format::Binary,
+        );
         let catalog = Catalog::from_descs([Chain::DESC]).unwrap();
         let (state, report) = snapshot::load_bytes(&bytes, &catalog, None).unwrap();
         assert_eq!(report.ty("Node").unwrap().values, u64::from(DEPTH));

@@ -406,7 +406,7 @@ fn v1_catalog() -> Catalog {
 #[test]
 fn a_snapshot_holds_the_format_version_the_types_and_exactly_state_json() {
     let state = world_v1();
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let json: serde_json::Value = serde_json::from_str(&text).expect("a snapshot is JSON");
     assert_eq!(json["coo_snapshot"], 1);
     let world = &json["types"]["World"];
@@ -446,7 +446,7 @@ fn a_snapshot_holds_the_format_version_the_types_and_exactly_state_json() {
 fn save_then_load_under_the_same_types_round_trips_exactly() {
     let state = world_v1();
     let before = state_json(&state);
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let (loaded, report) = snapshot::load(&text, &v1_catalog()).expect("loads");
     assert_eq!(state_json(&loaded), before);
     assert!(report.is_exact(), "{report}");
@@ -470,13 +470,13 @@ fn save_then_load_under_the_same_types_round_trips_exactly() {
     assert_eq!(world.boxed.x, 0.5);
     assert_eq!(world.pair, v1::Pair(7, "seven".into()));
     // And the snapshot of the loaded state is the snapshot that was loaded.
-    assert_eq!(snapshot::save(&loaded), text);
+    assert_eq!(snapshot::save(&loaded).expect("the state saves"), text);
 }
 
 #[test]
 fn handles_and_pools_survive_with_their_slots_and_generations() {
     let mut state = world_v1();
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let (mut loaded, _) = snapshot::load(&text, &v1_catalog()).unwrap();
     let world = loaded.get::<v1::World>().unwrap();
     assert_eq!(world.units[world.leader].name, "cy");
@@ -514,7 +514,7 @@ fn handles_and_pools_survive_with_their_slots_and_generations() {
 #[test]
 fn loading_under_new_types_migrates_by_name_and_reports_what_changed() {
     let state = world_v1();
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let (loaded, report) =
         snapshot::load(&text, &catalog(&[v2::World::DESC, v2::Config::DESC])).expect("loads");
     let world = loaded.get::<v2::World>().expect("a v2 World");
@@ -591,7 +591,7 @@ fn loading_under_new_types_migrates_by_name_and_reports_what_changed() {
 
 #[test]
 fn an_integer_that_no_longer_fits_is_an_error_naming_the_path_and_the_value() {
-    let text = snapshot::save(&world_only_v1());
+    let text = snapshot::save(&world_only_v1()).expect("the state saves");
     let err = build_error(snapshot::load(&text, &catalog(&[v2_narrow::World::DESC])).unwrap_err());
     match &err {
         ValueError {
@@ -630,7 +630,7 @@ fn floats_convert_from_the_type_they_were_saved_as() {
         wide: 0.1,
         narrow: 0.5,
     });
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let (loaded, _) = snapshot::load(&text, &catalog(&[v2_floats::Reading::DESC])).unwrap();
     let r = loaded.get::<v2_floats::Reading>().unwrap();
     assert_eq!(r.wide, f64::from(0.1f32), "an `f32` widens exactly");
@@ -642,7 +642,7 @@ fn floats_convert_from_the_type_they_were_saved_as() {
         wide: 0.5,
         narrow: 0.1,
     });
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let err =
         build_error(snapshot::load(&text, &catalog(&[v2_floats::Reading::DESC])).unwrap_err());
     assert!(
@@ -655,7 +655,7 @@ fn floats_convert_from_the_type_they_were_saved_as() {
 #[test]
 fn a_missing_field_without_a_default_is_an_error_saying_what_to_add() {
     let start = drops();
-    let text = snapshot::save(&world_only_v1());
+    let text = snapshot::save(&world_only_v1()).expect("the state saves");
     let err = build_error(snapshot::load(&text, &catalog(&[v2_missing::World::DESC])).unwrap_err());
     match &err {
         ValueError {
@@ -683,7 +683,9 @@ fn a_missing_field_without_a_default_is_an_error_saying_what_to_add() {
 
 #[test]
 fn an_unknown_variant_is_an_error_naming_the_path_and_the_variants() {
-    let text = snapshot::save(&world_v1()).replace(r#""Paused":7"#, r#""Frozen":7"#);
+    let text = snapshot::save(&world_v1())
+        .expect("the state saves")
+        .replace(r#""Paused":7"#, r#""Frozen":7"#);
     let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
     match &err {
         ValueError {
@@ -705,7 +707,9 @@ fn an_unknown_variant_is_an_error_naming_the_path_and_the_variants() {
 
 #[test]
 fn an_array_longer_than_its_type_is_an_error_naming_both_lengths() {
-    let text = snapshot::save(&world_v1()).replace(r#""grid":[1,2,3]"#, r#""grid":[1,2,3,4]"#);
+    let text = snapshot::save(&world_v1())
+        .expect("the state saves")
+        .replace(r#""grid":[1,2,3]"#, r#""grid":[1,2,3,4]"#);
     let err = build_error(snapshot::load(&text, &v1_catalog()).unwrap_err());
     assert!(
         matches!(&err, ValueError { kind: ValueErrorKind::ArrayTooLong { len: 3, found: 4, .. }, path }
@@ -875,7 +879,7 @@ fn a_failing_load_drops_what_it_built_once_and_leaks_nothing() {
 
 #[test]
 fn a_failing_load_of_a_whole_state_drops_the_resources_built_before() {
-    let text = snapshot::save(&world_v1());
+    let text = snapshot::save(&world_v1()).expect("the state saves");
     // `World` comes after `Settings` in the state, and fails after its `tracked` were built.
     let text = text.replace(r#""yes":true"#, r#""yes":1"#);
     let err = assert_clean_failure(&text, &v1_catalog(), 3);
@@ -923,7 +927,7 @@ fn vacant_slots_of_nested_pools_are_kept_by_path() {
         mode: Mode::Active { pool: pool(2) },
         spare: Some(Box::new(Zone { units: pool(3) })),
     });
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let expected = serde_json::json!([[0, 2], [2, 1]]);
     for path in [
@@ -941,7 +945,7 @@ fn vacant_slots_of_nested_pools_are_kept_by_path() {
 
     let (mut loaded, _) = snapshot::load(&text, &catalog(&[Map::DESC])).unwrap();
     assert_eq!(state_json(&loaded), state_json(&state));
-    assert_eq!(snapshot::save(&loaded), text);
+    assert_eq!(snapshot::save(&loaded).expect("the state saves"), text);
     let next = |state: &mut State| {
         let map = state.get_mut::<Map>().unwrap();
         let Mode::Active { pool } = &mut map.mode else {
@@ -963,7 +967,7 @@ fn a_retired_pool_slot_stays_retired_across_save_and_load() {
     units.remove(last).unwrap();
     let mut state = State::new();
     state.insert(Zone { units });
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let (mut loaded, _) = snapshot::load(&text, &catalog(&[Zone::DESC])).unwrap();
     let zone = loaded.get_mut::<Zone>().unwrap();
     let new = zone.units.insert(Tracked { id: 3 });
@@ -1008,7 +1012,7 @@ fn a_snapshot_records_enum_reprs_and_discriminants_and_reads_them_back() {
     state.insert(repr::Car {
         gear: repr::Gear::Drive(3),
     });
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let json: serde_json::Value = serde_json::from_str(&text).expect("a snapshot is JSON");
     let gear = &json["types"]["Gear"];
     assert_eq!(
@@ -1041,7 +1045,7 @@ fn a_snapshot_records_enum_reprs_and_discriminants_and_reads_them_back() {
 fn a_saved_field_type_nesting_a_million_levels_is_a_format_error() {
     const LEVELS: usize = 1_000_000;
     let deep = format!("{}u8{}", "Vec<".repeat(LEVELS), ">".repeat(LEVELS));
-    let text = snapshot::save(&world_only_v1());
+    let text = snapshot::save(&world_only_v1()).expect("the state saves");
     let grid = r#""type":"[u8; 3]""#;
     assert!(text.contains(grid), "{text}");
     let text = text.replacen(grid, &format!(r#""type":"{deep}""#), 1);
@@ -1065,6 +1069,7 @@ fn a_snapshot_from_before_reprs_were_recorded_still_loads() {
         gear: repr::Gear::Reverse,
     });
     let text = snapshot::save(&state)
+        .expect("the state saves")
         .replace(
             r#","repr":{"c":true,"transparent":false,"int":"i8","align":null}"#,
             "",
@@ -1114,7 +1119,7 @@ mod gauge_v2 {
 fn a_new_field_whose_default_panics_is_an_error_saying_what_to_write() {
     let mut state = State::new();
     state.insert(gauge_v1::Gauge { level: 4 });
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let err = build_error(snapshot::load(&text, &catalog(&[gauge_v2::Gauge::DESC])).unwrap_err());
     assert!(
         matches!(&err, ValueError { kind: ValueErrorKind::Default { .. }, path } if path.to_string() == "Gauge.reading")
@@ -1240,7 +1245,7 @@ fn a_field_claiming_an_old_field_another_continues_is_refused_as_a_reload_refuse
         plan_problem(&catalog),
         ("Claim".to_owned(), Some("b".to_owned()), fix.to_owned())
     );
-    let text = snapshot::save(&state());
+    let text = snapshot::save(&state()).expect("the state saves");
     let err = build_error(snapshot::load(&text, &catalog).unwrap_err());
     let ValueError {
         path,
@@ -1272,7 +1277,7 @@ fn a_variant_claiming_an_old_variant_another_continues_is_refused_as_a_reload_re
         plan_problem(&catalog),
         ("Mood".to_owned(), Some("Serene".to_owned()), fix.to_owned())
     );
-    let text = snapshot::save(&state());
+    let text = snapshot::save(&state()).expect("the state saves");
     let err = build_error(snapshot::load(&text, &catalog).unwrap_err());
     let ValueError {
         path,
@@ -1303,7 +1308,7 @@ fn a_type_claiming_an_old_type_another_continues_is_refused_as_a_reload_refuses_
         plan_problem(&catalog),
         ("Claim".to_owned(), None, fix.to_owned())
     );
-    let text = snapshot::save(&state());
+    let text = snapshot::save(&state()).expect("the state saves");
     let err = snapshot::load(&text, &catalog).unwrap_err();
     let SnapshotError::AmbiguousType { name, conflict } = &err else {
         panic!("expected an ambiguous type, got {err}");
@@ -1432,7 +1437,7 @@ fn binary_of(state: &State) -> Vec<u8> {
         run: None,
     };
     snapshot::encode(
-        &hot_host::state_io::capture::Capture::of(state),
+        &hot_host::state_io::capture::Capture::of(state).expect("the state is captured"),
         &header,
         Format::Binary,
     )
@@ -1470,7 +1475,11 @@ fn a_binary_snapshot_round_trips_bit_for_bit_and_reports_as_json_does() {
         Some(&v1::Settings { volume: 11 })
     );
     // The same report as loading the JSON snapshot of the same state.
-    let (_, json_report) = snapshot::load(&snapshot::save(&state), &scene_catalog()).unwrap();
+    let (_, json_report) = snapshot::load(
+        &snapshot::save(&state).expect("the state saves"),
+        &scene_catalog(),
+    )
+    .unwrap();
     assert_eq!(report, json_report);
     assert!(report.is_exact());
     assert_eq!(report.ty("Vec2").unwrap().values, 50 + 1 + 1);
@@ -1482,7 +1491,7 @@ fn a_binary_snapshot_round_trips_bit_for_bit_and_reports_as_json_does() {
 fn a_binary_snapshot_under_new_types_migrates_as_its_json_does() {
     let state = world_v1();
     let bytes = binary_of(&state);
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let v2 = catalog(&[v2::World::DESC, v2::Config::DESC]);
     let (from_binary, binary_report) = snapshot::load_bytes(&bytes, &v2, None).expect("loads");
     let (from_json, json_report) = snapshot::load(&text, &v2).unwrap();
@@ -1575,7 +1584,7 @@ fn every_truncation_and_bit_flip_of_a_binary_snapshot_is_an_error() {
 #[test]
 fn a_json_snapshot_of_the_current_layouts_loads_as_the_general_rules_load_it() {
     let state = scene();
-    let text = snapshot::save(&state);
+    let text = snapshot::save(&state).expect("the state saves");
     let (fast, fast_report) = snapshot::load(&text, &scene_catalog()).expect("loads");
     // `"é"` written as `"\u00e9"`: the same JSON, which the direct reader leaves to the rules.
     let escaped = text.replacen("\"é\"", "\"\\u00e9\"", 1);
@@ -1598,7 +1607,7 @@ fn a_json_snapshot_of_the_current_layouts_loads_as_the_general_rules_load_it() {
 /// Texts the general rules refuse are refused the same way, never taken by the direct reader.
 #[test]
 fn a_json_snapshot_the_rules_refuse_is_refused_with_their_error() {
-    let text = snapshot::save(&scene());
+    let text = snapshot::save(&scene()).expect("the state saves");
     let catalog = scene_catalog();
     let refused = |text: &str| snapshot::load(text, &catalog).unwrap_err();
     // A number with a leading zero is not JSON.

@@ -42,6 +42,7 @@ pub mod shape;
 
 pub(crate) mod construct;
 
+use crate::descriptors::generics::GenericArgs;
 pub use crate::descriptors::layout::glue::{
     BoxGlue, CollGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, OptionGlue, PoolGlue, StringGlue,
     TypeGlue, VecGlue, WriteFn,
@@ -69,12 +70,31 @@ pub struct TypeDesc {
     kind: TypeKind,
     /// The glue of the build that defined the type.
     glue: &'static TypeGlue,
+    /// A generic type's instantiation: its name and type arguments (`None` for a type without
+    /// type parameters).
+    generic: Option<GenericArgs>,
 }
 
 impl TypeDesc {
-    /// Stable identity across versions (`#[coo(name = "...")]`, default: the type's ident).
-    pub const fn name(&self) -> &str {
+    /// Stable identity across versions (`#[coo(name = "...")]`, default: the type's ident); for
+    /// an instantiation of a generic type, with its type arguments: `Pair<u32>`
+    /// ([`crate::descriptors::generics`]).
+    pub fn name(&self) -> &str {
+        match &self.generic {
+            Some(generic) => generic.name(),
+            None => self.name,
+        }
+    }
+
+    /// The type's stable name without type arguments: `Pair` for `Pair<u32>` (what
+    /// `rename_from` names refer to); the same as [`TypeDesc::name`] for a non-generic type.
+    pub const fn base_name(&self) -> &str {
         self.name
+    }
+
+    /// The instantiation's type arguments, for an instantiation of a generic type.
+    pub const fn generic_args(&self) -> Option<&GenericArgs> {
+        self.generic.as_ref()
     }
 
     /// The Rust path of the type in the crate that defined it, for messages.

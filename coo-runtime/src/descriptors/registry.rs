@@ -184,7 +184,7 @@ fn nested_in_shape<'a>(
     f: &mut dyn FnMut(&'a TypeDesc),
 ) {
     match shape.kind() {
-        ShapeKind::Prim(_) | ShapeKind::String(_) => {}
+        ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Opaque(_) => {}
         ShapeKind::Array { elem, .. }
         | ShapeKind::Vec { elem, .. }
         | ShapeKind::Box { elem, .. }

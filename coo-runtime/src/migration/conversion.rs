@@ -24,6 +24,54 @@ impl Planner<'_> {
         NoConv::Stopped
     }
 
+    /// An opaque value that cannot be carried over: its foreign type changed (name, size or
+    /// alignment), or it would have to be copied (inside a type with a hook, or a collection
+    /// rebuilt as a copy) while it has drop glue and Coo cannot clone it. Under a hook the hook
+    /// builds the field (`Incompatible`: it starts from the field's default); otherwise the
+    /// problem names the field, both layouts and the hook to write.
+    fn opaque_unconverted(&mut self, old: &Shape, new: &Shape, at: At<'_>) -> NoConv {
+        if at.hook {
+            return NoConv::Incompatible;
+        }
+        let layout = |s: &Shape| {
+            format!(
+                "{} ({} bytes, align {})",
+                s.type_name(),
+                s.size(),
+                s.align()
+            )
+        };
+        let changed = !(old.type_name() == new.type_name()
+            && old.size() == new.size()
+            && old.align() == new.align());
+        self.problems.push(Problem {
+            kind: if changed {
+                ProblemKind::OpaqueChanged
+            } else {
+                ProblemKind::Incompatible
+            },
+            ty: at.ty.to_owned(),
+            field: Some(at.field.to_owned()),
+            old_ty: Some(layout(old)),
+            new_ty: Some(layout(new)),
+            fix: if changed {
+                format!(
+                    "Coo moves an opaque value only while its type name, size and alignment stay \
+                     the same; add `#[coo(migrate = your_fn)]` to `{}` and set the field there \
+                     from the old value (the field starts as its type's `Default`)",
+                    at.ty
+                )
+            } else {
+                format!(
+                    "the value would be copied, and Coo cannot clone an opaque type that has drop \
+                     glue; add `#[coo(migrate = your_fn)]` to `{}` and set the field there",
+                    at.ty
+                )
+            },
+        });
+        NoConv::Stopped
+    }
+
     /// The conversion of a value of `old` into `new`. Without one, the problem is recorded
     /// (and `Stopped` returned) unless a hook will fill the value (`Incompatible`).
     pub(super) fn conv(
@@ -76,6 +124,9 @@ impl Planner<'_> {
                         kind,
                     },
                 }
+            }
+            (ShapeKind::Opaque(_), ShapeKind::Opaque(_)) => {
+                return Err(self.opaque_unconverted(old, new, at));
             }
             (ShapeKind::String(o), ShapeKind::String(n)) => Conv::String {
                 old: o,
@@ -157,14 +208,14 @@ impl Planner<'_> {
                 }
             }
             (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
-                if self.successor(a.get(), Some(at))?.map(|d| d.name()) != Some(b.get().name()) {
+                if !self.continues(a.get(), b.get(), Some(at))? {
                     return Err(Incompatible);
                 }
                 Conv::Copy { size: new.size() }
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {
                 let (a, b) = (a.get(), b.get());
-                if self.successor(a, Some(at))?.map(|d| d.name()) != Some(b.name()) {
+                if !self.continues(a, b, Some(at))? {
                     return Err(Incompatible);
                 }
                 Conv::Named(self.type_plan(a, b))

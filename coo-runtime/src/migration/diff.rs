@@ -168,6 +168,7 @@ pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
     match (old.kind(), new.kind()) {
         (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
         (ShapeKind::String(_), ShapeKind::String(_)) => true,
+        (ShapeKind::Opaque(_), ShapeKind::Opaque(_)) => old.type_name() == new.type_name(),
         (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
             n == m && same_declared_type(a.get(), b.get())
         }

@@ -200,6 +200,7 @@ impl<'a> DefaultPlan<'a> {
             },
             ShapeKind::Handle { .. } => return None,
             ShapeKind::Named(desc) => DefaultPlan::Write(desc.get().glue().default_writer()?),
+            ShapeKind::Opaque(glue) => DefaultPlan::Write(glue.default_writer()?),
             ShapeKind::Coll { glue, .. } => DefaultPlan::EmptyColl(glue),
             ShapeKind::Tuple(elems) => DefaultPlan::Tuple(
                 elems

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::descriptors::generics;
 use crate::descriptors::layout::{EnumDesc, FieldDesc, TypeDesc, TypeKind, shape_text};
 use crate::descriptors::matching::MatchConflict;
 use crate::descriptors::registry::Catalog;
@@ -177,6 +178,29 @@ impl Planner<'_> {
             });
             NoConv::Stopped
         })
+    }
+
+    /// Whether values of `old`, reached through a field, continue as values of `new`: by the
+    /// rule for generic instantiations ([`generics::continues_generic`]) when either is one,
+    /// else when `new` is the successor of `old` in the new catalog (a conflict is recorded as a
+    /// problem and stops the branch).
+    pub(super) fn continues(
+        &mut self,
+        old: &'static TypeDesc,
+        new: &'static TypeDesc,
+        at: Option<At<'_>>,
+    ) -> Result<bool, NoConv> {
+        if let Some(verdict) = generics::continues_generic(old, new) {
+            return Ok(verdict);
+        }
+        Ok(self.successor(old, at)?.map(|d| d.name()) == Some(new.name()))
+    }
+
+    /// [`Planner::continues`] without recording anything (a conflict counts as `false`): what
+    /// the layout comparison asks.
+    pub(super) fn continues_quietly(&self, old: &'static TypeDesc, new: &'static TypeDesc) -> bool {
+        generics::continues_generic(old, new)
+            .unwrap_or_else(|| self.new_name_of(old) == Some(new.name()))
     }
 
     /// The name the successor of `old` has in the new version.
@@ -359,6 +383,14 @@ impl Planner<'_> {
             fix: if hook && replaced.is_some() {
                 format!(
                     "the hook fills it, but it needs a starting value: add `#[coo(default = ...)]` to field `{}`",
+                    field.name()
+                )
+            } else if new_shape.named().is_some_and(|d| d.generic_args().is_some()) {
+                // The derive's `Default` probe cannot see through a type parameter.
+                format!(
+                    "add `#[coo(default = ...)]` to field `{}` (Coo does not use the `Default` of an \
+                     instantiation of a generic type such as `{new_ty}`), \
+                     or `#[coo(rename_from = \"old_name\")]` if it continues an old field",
                     field.name()
                 )
             } else {

@@ -21,6 +21,9 @@ pub enum ProblemKind {
     TypeRemoved { live_values: usize },
     /// A hook must build the value but the type has no `Default` to start from.
     HookNeedsDefault,
+    /// A `#[coo(opaque)]` field's foreign type changed its Rust type name, size or alignment
+    /// (`old_ty` and `new_ty` say which): Coo cannot convert what it cannot see.
+    OpaqueChanged,
     /// Several live resources (of the old types named here, sorted) would all continue as
     /// values of this one new type, but the state holds one value per type.
     ResourcesMerged { old_types: Vec<String> },
@@ -61,6 +64,9 @@ impl fmt::Display for Problem {
             ),
             ProblemKind::HookNeedsDefault => {
                 "has a migration hook but no `Default` to start the new value from".to_owned()
+            }
+            ProblemKind::OpaqueChanged => {
+                "is an opaque foreign type whose name, size or alignment changed".to_owned()
             }
             ProblemKind::ResourcesMerged { old_types } => format!(
                 "would be the new type of {} live resources, {}, but the state holds one value per type",

@@ -93,6 +93,8 @@ impl Planner<'_> {
         match (old.kind(), new.kind()) {
             (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
             (ShapeKind::String(_), ShapeKind::String(_)) => true,
+            // Size, alignment and drop glue were compared above; the name is all else Coo knows.
+            (ShapeKind::Opaque(_), ShapeKind::Opaque(_)) => old.type_name() == new.type_name(),
             (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
                 n == m && self.same_shape(a.get(), b.get())
             }
@@ -103,11 +105,11 @@ impl Planner<'_> {
                 self.same_shape(a.get(), b.get())
             }
             (ShapeKind::Handle { target: a }, ShapeKind::Handle { target: b }) => {
-                self.new_name_of(a.get()) == Some(b.get().name())
+                self.continues_quietly(a.get(), b.get())
             }
             (ShapeKind::Named(a), ShapeKind::Named(b)) => {
                 let (a, b) = (a.get(), b.get());
-                self.new_name_of(a) == Some(b.name()) && self.is_unchanged(a, b)
+                self.continues_quietly(a, b) && self.is_unchanged(a, b)
             }
             (ShapeKind::Tuple(a), ShapeKind::Tuple(b)) => {
                 a.get().len() == b.get().len()

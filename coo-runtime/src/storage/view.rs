@@ -219,6 +219,29 @@ impl<'a> FieldView<'a> {
         }
     }
 
+    /// The value of a `#[coo(opaque)]` field as the foreign type `F` (what a migration hook
+    /// reads an old opaque field with): only when the field's type name, size and alignment
+    /// are `F`'s.
+    pub fn opaque<F: 'static>(&self) -> Result<&'a F, ViewError> {
+        match self.shape.kind() {
+            ShapeKind::Opaque(_)
+                if self.shape.type_name() == core::any::type_name::<F>()
+                    && self.shape.size() == core::mem::size_of::<F>()
+                    && self.shape.align() == core::mem::align_of::<F>() =>
+            {
+                // SAFETY: the value is a valid value of the field's opaque type, which has
+                // `F`'s Rust name, size and alignment. That is the rule by which Coo moves an
+                // opaque value into a new version bitwise (`descriptors::opaque`: a foreign
+                // type that kept its path, size and alignment is taken to be the same type, as
+                // the `#[coo(opaque)]` documentation tells the user), so reading it as `F`
+                // is what the new version would do with the moved value; the view borrows it
+                // for `'a`.
+                Ok(unsafe { &*self.ptr.cast::<F>() })
+            }
+            _ => Err(self.wrong(core::any::type_name::<F>())),
+        }
+    }
+
     /// The value as any integer, widened to `i128` (`u128` values above `i128::MAX` fail).
     pub fn int(&self) -> Result<i128, ViewError> {
         match self.shape.kind() {

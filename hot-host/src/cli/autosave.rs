@@ -15,13 +15,14 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::state_io::binary::Format;
-use crate::state_io::capture::Capture;
+use crate::state_io::capture::{Capture, CaptureError};
 use crate::state_io::snapshot::{self, Header, SaveError, SnapshotDir};
 
 /// One save for the writer thread.
 #[derive(Debug)]
 pub struct Job {
-    pub capture: Capture,
+    /// The state copied out, or why it could not be (reported as the save's error).
+    pub capture: Result<Capture, CaptureError>,
     pub header: Header,
     pub dir: SnapshotDir,
     pub file: PathBuf,
@@ -68,12 +69,16 @@ impl Autosaver {
                 for job in incoming {
                     let start = Instant::now();
                     let format = Format::of_path(&job.file);
-                    let bytes = snapshot::encode(&job.capture, &job.header, format);
-                    drop(job.capture);
-                    let result = job
-                        .dir
-                        .write(&job.file, &bytes, job.protect.as_deref())
-                        .map(|()| bytes.len() as u64);
+                    let result = match job.capture {
+                        Ok(capture) => {
+                            let bytes = snapshot::encode(&capture, &job.header, format);
+                            drop(capture);
+                            job.dir
+                                .write(&job.file, &bytes, job.protect.as_deref())
+                                .map(|()| bytes.len() as u64)
+                        }
+                        Err(refused) => Err(SaveError::Capture(refused)),
+                    };
                     counter.fetch_sub(1, Ordering::AcqRel);
                     let _ = done.send(Saved {
                         file: job.file,

@@ -106,7 +106,7 @@ impl SessionSnapshots {
             run: Some(run),
         };
         let format = crate::state_io::binary::Format::of_path(&self.file);
-        let bytes = crate::state_io::snapshot::encode(&Capture::of(state), &header, format);
+        let bytes = crate::state_io::snapshot::encode(&Capture::of(state)?, &header, format);
         self.dir.write(&self.file, bytes, self.waiting.as_deref())
     }
 

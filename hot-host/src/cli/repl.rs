@@ -209,7 +209,13 @@ impl Repl {
                     run: None,
                 };
                 let format = crate::state_io::binary::Format::of_path(file.as_ref());
-                let capture = crate::state_io::capture::Capture::of(host.state());
+                let capture = match crate::state_io::capture::Capture::of(host.state()) {
+                    Ok(capture) => capture,
+                    Err(refused) => {
+                        writeln!(err, "error: {refused}; nothing was saved")?;
+                        return Ok(Flow::Continue);
+                    }
+                };
                 let bytes = crate::state_io::snapshot::encode(&capture, &header, format);
                 drop(capture);
                 match crate::state_io::snapshot::write_replacing(file.as_ref(), &bytes) {

@@ -19,7 +19,10 @@
 //! - a tuple: its elements in order; a `VecDeque`, map or set: its number of entries as a
 //!   `u64`, then each entry (key, then value for maps) in iteration order;
 //! - a struct: its fields in declaration order; an enum: the variant's index (in declaration
-//!   order) as a `u32`, then the variant's fields.
+//!   order) as a `u32`, then the variant's fields;
+//! - a `#[coo(opaque, serde)]` foreign value: the JSON text its serde writes, as a `String` is
+//!   (its length as a `u64`, then its UTF-8 bytes). A state with an opaque field without `serde`
+//!   cannot be captured: [`Capture::of`] refuses it, naming the field ([`CaptureError`]).
 
 use std::collections::HashMap;
 
@@ -46,12 +49,39 @@ pub struct Capture {
     pub bytes: Vec<u8>,
 }
 
+/// Why the state cannot be captured for a snapshot: the field at `path` (`World.cooldown`) is
+/// of a foreign type Coo cannot write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a snapshot cannot hold `{path}`: {kind}")]
+pub struct CaptureError {
+    pub path: String,
+    pub kind: CaptureErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaptureErrorKind {
+    /// An opaque field (`#[coo(opaque)]`) of foreign type `ty`, without `serde`.
+    #[error(
+        "it is an opaque `{ty}`, which Coo cannot write; mark the field `#[coo(opaque, serde)]` \
+         (the type must implement `Serialize` and `Deserialize`, and the plugin's `coo-runtime` \
+         dependency needs `features = [\"serde\"]`)"
+    )]
+    OpaqueWithoutSerde { ty: String },
+    /// The serde of an opaque `#[coo(opaque, serde)]` value failed (or panicked).
+    #[error("the serde of its opaque `{ty}` failed: {message}")]
+    OpaqueSerde { ty: String, message: String },
+}
+
 impl Capture {
-    /// Copies the state out. The state is only read, and only while this runs.
-    pub fn of(state: &State) -> Capture {
+    /// Copies the state out. The state is only read, and only while this runs. Refused (before
+    /// anything is copied) when a type the state holds has an opaque field without `serde`.
+    pub fn of(state: &State) -> Result<Capture, CaptureError> {
+        let opaque = opaque_fields(state)?;
         let mut encoder = Encoder {
             out: Vec::new(),
             plain: PlainRuns::default(),
+            opaque,
+            failed: None,
         };
         let mut resources = Vec::new();
         for resource in state.resources() {
@@ -61,13 +91,95 @@ impl Capture {
             // mutating it meanwhile.
             unsafe { encoder.value(Item::Named(resource.desc(), resource.as_ptr())) };
         }
-        Capture {
+        if let Some(error) = encoder.failed {
+            return Err(error);
+        }
+        Ok(Capture {
             schema: schema_of(state),
             vacant: vacant_slots(state),
             resources,
             bytes: encoder.out,
+        })
+    }
+}
+
+/// The opaque fields of every type the state's resources reach, by foreign type name, each with
+/// the first field path that holds it (for [`CaptureErrorKind::OpaqueSerde`]); the first one
+/// without `serde` refuses the capture.
+fn opaque_fields(state: &State) -> Result<HashMap<String, String>, CaptureError> {
+    /// The opaque types in `shape` (name, path, whether it has serde) into `found`, the
+    /// `CooType`s it names into `types`.
+    fn in_shape<'d>(
+        shape: &'d Shape,
+        path: &str,
+        found: &mut Vec<(String, String, bool)>,
+        types: &mut Vec<&'d TypeDesc>,
+    ) {
+        match shape.kind() {
+            ShapeKind::Opaque(glue) => found.push((
+                shape.type_name().to_owned(),
+                path.to_owned(),
+                glue.json().is_some(),
+            )),
+            ShapeKind::Array { elem, .. }
+            | ShapeKind::Vec { elem, .. }
+            | ShapeKind::Box { elem, .. }
+            | ShapeKind::Option { elem, .. }
+            | ShapeKind::Pool { elem, .. } => in_shape(elem.get(), path, found, types),
+            ShapeKind::Tuple(elems) => {
+                for e in elems.get() {
+                    in_shape(e.shape(), path, found, types);
+                }
+            }
+            ShapeKind::Coll { key, value, .. } => {
+                in_shape(key.get(), path, found, types);
+                if let Some(value) = value {
+                    in_shape(value.get(), path, found, types);
+                }
+            }
+            ShapeKind::Named(desc) => types.push(desc.get()),
+            ShapeKind::Handle { target } => types.push(target.get()),
+            ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    let mut types: Vec<&TypeDesc> = state.resources().map(|r| r.desc()).collect();
+    let mut opaque = HashMap::new();
+    while let Some(desc) = types.pop() {
+        if !seen.insert(desc.name().to_owned()) {
+            continue;
+        }
+        let fields: Vec<(String, &coo_runtime::FieldDesc)> = match desc.kind() {
+            TypeKind::Struct(s) => s
+                .fields()
+                .iter()
+                .map(|f| (format!("{}.{}", desc.name(), f.name()), f))
+                .collect(),
+            TypeKind::Enum(e) => e
+                .variants()
+                .iter()
+                .flat_map(|v| {
+                    v.fields()
+                        .iter()
+                        .map(move |f| (format!("{}.{}.{}", desc.name(), v.name(), f.name()), f))
+                })
+                .collect(),
+        };
+        for (path, field) in fields {
+            let mut found = Vec::new();
+            in_shape(field.shape(), &path, &mut found, &mut types);
+            for (ty, path, serde) in found {
+                if !serde {
+                    return Err(CaptureError {
+                        path,
+                        kind: CaptureErrorKind::OpaqueWithoutSerde { ty },
+                    });
+                }
+                opaque.entry(ty).or_insert(path);
+            }
+        }
+    }
+    Ok(opaque)
 }
 
 /// A part of a value still to encode, on the encoder's work stack.
@@ -89,6 +201,10 @@ pub(crate) struct Run {
 struct Encoder {
     out: Vec<u8>,
     plain: PlainRuns,
+    /// The path of a field of each opaque type, for an error of its serde.
+    opaque: HashMap<String, String>,
+    /// The first serde error of an opaque value: the capture is refused.
+    failed: Option<CaptureError>,
 }
 
 /// For each type seen (by descriptor address): its runs when it is plain (a struct whose
@@ -326,6 +442,37 @@ impl Encoder {
                 self.out.extend_from_slice(&parts[1].to_le_bytes());
             }
             ShapeKind::Named(desc) => stack.push(Item::Named(desc.get(), ptr)),
+            ShapeKind::Opaque(glue) => {
+                let ty = shape.type_name();
+                // SAFETY: `ptr` is a valid value of the opaque type, whose glue this is.
+                let json = glue.json().map(|json| unsafe { json.to_json(ptr) });
+                let text = match json {
+                    Some(Ok(text)) => text,
+                    // `opaque_fields` refused types without serde; a failed serde refuses
+                    // the capture (the text written meanwhile is never used).
+                    failed => {
+                        let message = match failed {
+                            Some(Err(message)) => message,
+                            _ => "it has no serde".to_owned(),
+                        };
+                        self.failed.get_or_insert_with(|| CaptureError {
+                            path: self
+                                .opaque
+                                .get(ty)
+                                .cloned()
+                                .unwrap_or_else(|| ty.to_owned()),
+                            kind: CaptureErrorKind::OpaqueSerde {
+                                ty: ty.to_owned(),
+                                message,
+                            },
+                        });
+                        String::new()
+                    }
+                };
+                self.out
+                    .extend_from_slice(&(text.len() as u64).to_le_bytes());
+                self.out.extend_from_slice(text.as_bytes());
+            }
             ShapeKind::Tuple(elems) => {
                 for e in elems.get().iter().rev() {
                     // SAFETY: the offset is the element's, inside the tuple.

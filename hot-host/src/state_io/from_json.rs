@@ -34,6 +34,9 @@
 //!   `state_json` does not print vacant slots), or generation 0.
 //! - a handle is `{"handle":"Type","index":i,"generation":g}`; the type must be the handle's
 //!   target (or a name it was renamed from).
+//! - a `#[coo(opaque, serde)]` field is read by its type's own serde, from the JSON text of its
+//!   value; any other opaque field cannot be built from JSON (an error naming it and the
+//!   attribute to add).
 //!
 //! Migration hooks (`#[coo(migrate = ...)]`) are not run: they take an old value, and there is
 //! none, only JSON.
@@ -405,6 +408,28 @@ impl<'v> ValueBuilder<'v> {
                 };
                 // SAFETY: forwarded contract; `dst` has room for the primitive.
                 unsafe { self.build_prim(*p, json, dst, saved)? };
+                Ok(None)
+            }
+            ShapeKind::Opaque(glue) => {
+                let error = |message: String| {
+                    ValueError::at(
+                        self.path(),
+                        ValueErrorKind::Opaque {
+                            ty: shape.type_name().to_owned(),
+                            message,
+                        },
+                    )
+                };
+                let Some(serde) = glue.json() else {
+                    return Err(error(
+                        "Coo cannot build it from JSON; mark the field `#[coo(opaque, serde)]` \
+                         (its type must implement `Serialize` and `Deserialize`)"
+                            .to_owned(),
+                    ));
+                };
+                // SAFETY: forwarded contract: `dst` is valid for writes of the shape's type.
+                unsafe { serde.from_json(dst, &json.to_text()) }
+                    .map_err(|e| error(format!("its serde refused the JSON: {e}")))?;
                 Ok(None)
             }
             ShapeKind::String(glue) => match json {

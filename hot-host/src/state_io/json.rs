@@ -112,6 +112,54 @@ impl JsonValue {
         }
     }
 
+    /// The value as JSON text (numbers as they were read), for glue that parses JSON itself
+    /// (an opaque field's serde). Walks with a work stack, as reading does.
+    pub fn to_text(&self) -> String {
+        enum Step<'a> {
+            Value(&'a JsonValue),
+            Text(&'static str),
+            Key(&'a str),
+        }
+        let quote = |s: &str| serde_json::to_string(s).expect("a string serializes");
+        let mut out = String::new();
+        let mut stack = vec![Step::Value(self)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Text(text) => out.push_str(text),
+                Step::Key(key) => {
+                    out.push_str(&quote(key));
+                    out.push(':');
+                }
+                Step::Value(JsonValue::Null) => out.push_str("null"),
+                Step::Value(JsonValue::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+                Step::Value(JsonValue::Number(n)) => out.push_str(n),
+                Step::Value(JsonValue::String(s)) => out.push_str(&quote(s)),
+                Step::Value(JsonValue::Array(items)) => {
+                    out.push('[');
+                    stack.push(Step::Text("]"));
+                    for (i, item) in items.iter().enumerate().rev() {
+                        stack.push(Step::Value(item));
+                        if i > 0 {
+                            stack.push(Step::Text(","));
+                        }
+                    }
+                }
+                Step::Value(JsonValue::Object(members)) => {
+                    out.push('{');
+                    stack.push(Step::Text("}"));
+                    for (i, (key, value)) in members.iter().enumerate().rev() {
+                        stack.push(Step::Value(value));
+                        stack.push(Step::Key(key));
+                        if i > 0 {
+                            stack.push(Step::Text(","));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<&JsonValue> {
         match self {

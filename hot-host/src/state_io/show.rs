@@ -22,6 +22,9 @@
 //! refuses, is an array of `[key, value]` pairs (`[[{"a":1},7]]`). A hash map's or set's
 //! entries come in its iteration order.
 //!
+//! A `#[coo(opaque)]` foreign value is written by its own serde (`#[coo(opaque, serde)]`), else as
+//! the JSON string of its `Debug` text; the pretty rendering shows its `Debug` text.
+//!
 //! Two shapes have no serde counterpart:
 //! - a `Handle<T>` is an object naming its target type:
 //!   `{"handle":"Enemy","index":3,"generation":1}`;
@@ -148,6 +151,9 @@ enum Node<'a> {
         generation: u32,
     },
     Object(Object<'a>),
+    /// A `#[coo(opaque)]` foreign value: shown through its `Debug` (and, in JSON, its own
+    /// serde JSON with `#[coo(opaque, serde)]`).
+    Opaque(FieldView<'a>),
     /// A tuple's elements.
     Tuple(Vec<FieldView<'a>>),
     /// A set's elements, in iteration order.
@@ -181,6 +187,7 @@ fn node(view: FieldView<'_>) -> Node<'_> {
             }
         }
         ShapeKind::Named(_) => Node::Object(Object::of(view.value().expect(MATCHED))),
+        ShapeKind::Opaque(_) => Node::Opaque(view),
         ShapeKind::Tuple(_) => Node::Tuple(view.tuple().expect(MATCHED)),
         ShapeKind::Coll { kind, .. } => {
             let entries = view.entries().expect(MATCHED);
@@ -197,6 +204,31 @@ fn node(view: FieldView<'_>) -> Node<'_> {
                 Node::Seq(entries.into_iter().map(|(k, _)| k).collect())
             }
         }
+    }
+}
+
+/// An opaque value's `Debug` text (a panic in `Debug` is shown in its place).
+fn opaque_debug(view: FieldView<'_>) -> String {
+    let ShapeKind::Opaque(glue) = view.shape().kind() else {
+        unreachable!("{MATCHED}");
+    };
+    // SAFETY: the view points to a valid value of its shape, whose glue this is.
+    match unsafe { glue.debug(view.ptr()) } {
+        Ok(text) => text,
+        Err(panic) => format!("<`Debug` panicked: {panic}>"),
+    }
+}
+
+/// An opaque value in JSON: what its serde writes with `#[coo(opaque, serde)]`, else its
+/// `Debug` text as a JSON string.
+fn opaque_json(view: FieldView<'_>) -> Result<String, String> {
+    let ShapeKind::Opaque(glue) = view.shape().kind() else {
+        unreachable!("{MATCHED}");
+    };
+    match glue.json() {
+        // SAFETY: the view points to a valid value of its shape, whose glue this is.
+        Some(json) => unsafe { json.to_json(view.ptr()) },
+        None => Err(opaque_debug(view)),
     }
 }
 
@@ -354,6 +386,10 @@ impl JsonWriter {
                 self.string(target);
                 let _ = write!(self.out, r#","index":{index},"generation":{generation}}}"#);
             }
+            Node::Opaque(view) => match opaque_json(view) {
+                Ok(json) => self.out.push_str(&json),
+                Err(text) => self.string(&text),
+            },
             Node::Object(object) => self.object(object, stack),
             Node::Tuple(elements) | Node::Set(elements) => {
                 self.array(elements.into_iter().map(Step::Value), stack)

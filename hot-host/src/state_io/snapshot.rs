@@ -76,7 +76,7 @@ use coo_runtime::descriptors::schema::{Schema, TypeLayout};
 use coo_runtime::{Catalog, FieldView, State, ValueView};
 
 use crate::state_io::binary::Format;
-use crate::state_io::capture::Capture;
+use crate::state_io::capture::{Capture, CaptureError};
 use crate::state_io::from_json::{
     Mode, TypeValueReport, VacantSlots, ValueBuilder, ValueError, build_state,
 };
@@ -183,29 +183,33 @@ impl fmt::Display for LoadReport {
     }
 }
 
-/// The state as a snapshot (see the [module documentation](self) for the format).
-pub fn save(state: &State) -> String {
+/// The state as a snapshot (see the [module documentation](self) for the format); refused when
+/// the state holds a value Coo cannot write (an opaque field without serde).
+pub fn save(state: &State) -> Result<String, CaptureError> {
     save_with(state, None)
 }
 
 /// The state as a snapshot of `plugin` (as the `save` command writes it): [`load_for`] refuses
 /// it in another plugin.
-pub fn save_of(state: &State, plugin: &PluginId) -> String {
+pub fn save_of(state: &State, plugin: &PluginId) -> Result<String, CaptureError> {
     save_with(state, Some((plugin, None)))
 }
 
 /// The state as a snapshot of `plugin` saved by a run of the dev loop: [`load_for`] refuses it
 /// in another plugin, and `run` says whether `--restore` picks it by default.
-pub fn save_for(state: &State, plugin: &PluginId, run: RunInfo) -> String {
+pub fn save_for(state: &State, plugin: &PluginId, run: RunInfo) -> Result<String, CaptureError> {
     save_with(state, Some((plugin, Some(run))))
 }
 
-fn save_with(state: &State, header: Option<(&PluginId, Option<RunInfo>)>) -> String {
+fn save_with(
+    state: &State,
+    header: Option<(&PluginId, Option<RunInfo>)>,
+) -> Result<String, CaptureError> {
     let header = Header {
         plugin: header.map(|(plugin, _)| plugin.clone()),
         run: header.and_then(|(_, run)| run),
     };
-    Capture::of(state).snapshot_json(&header)
+    Ok(Capture::of(state)?.snapshot_json(&header))
 }
 
 mod files;

@@ -1,5 +1,4 @@
 use std::collections::{HashMap, LinkedList};
-use std::rc::Rc;
 
 use coo_runtime::CooType;
 
@@ -9,7 +8,6 @@ struct NotDerived;
 struct Player {
     scores: HashMap<f32, u32>,
     position: LinkedList<(f32, f32)>,
-    shared: Vec<Rc<String>>,
     plain: NotDerived,
 }
 

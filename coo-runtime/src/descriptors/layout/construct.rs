@@ -3,6 +3,7 @@
 //! shapes ([`crate::descriptors::std_fields`]) and by `Pool`/`Handle`. Each takes the fields in
 //! their declaration order; what they mean is documented on the accessors.
 
+use crate::descriptors::generics::GenericArgs;
 use crate::descriptors::layout::glue::{
     BoxGlue, CollGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, OptionGlue, PoolGlue, StringGlue,
     TypeGlue, VecGlue, WriteFn,
@@ -13,6 +14,7 @@ use crate::descriptors::layout::shape::{
 use crate::descriptors::layout::{
     EnumDesc, EnumRepr, FieldDesc, FieldsStyle, StructDesc, TypeDesc, TypeKind, VariantDesc,
 };
+use crate::descriptors::opaque::{OpaqueGlue, OpaqueJson, debug_glue};
 use crate::plugin::ForeignString;
 
 #[allow(clippy::too_many_arguments)]
@@ -35,7 +37,19 @@ pub const fn type_desc(
         needs_drop,
         kind,
         glue,
+        generic: None,
     }
+}
+
+/// `desc` as the descriptor of an instantiation of a generic type: `name` makes its name
+/// ([`crate::descriptors::generics::instance_name`]) and `args` are its type arguments' shapes.
+pub const fn generic_type_desc(
+    mut desc: TypeDesc,
+    name: fn() -> &'static str,
+    args: &'static [ShapeLink],
+) -> TypeDesc {
+    desc.generic = Some(GenericArgs { name, args });
+    desc
 }
 
 pub const fn type_glue(
@@ -271,4 +285,35 @@ pub const fn coll_glue(
         get,
         key_eq,
     }
+}
+
+/// The shape of an opaque field type `F` (`#[coo(opaque)]`): its size, alignment, drop glue and
+/// `type_name`, `Debug` glue, `default` (the field's probe of `F: Default`) and, with
+/// `#[coo(opaque, serde)]`, its JSON glue ([`crate::descriptors::opaque`]).
+pub const fn opaque_shape<F: core::fmt::Debug + 'static>(
+    default: fn() -> Option<WriteFn>,
+    json: Option<OpaqueJson>,
+) -> Shape {
+    Shape {
+        size: core::mem::size_of::<F>(),
+        align: core::mem::align_of::<F>(),
+        needs_drop: core::mem::needs_drop::<F>(),
+        drop: crate::descriptors::std_fields::drop_glue::<F>,
+        type_name: core::any::type_name::<F>,
+        kind: ShapeKind::Opaque(OpaqueGlue {
+            debug: debug_glue::<F>,
+            default,
+            json,
+        }),
+    }
+}
+
+/// The JSON glue of `F` for `#[coo(opaque, serde)]`.
+#[cfg(feature = "serde")]
+pub const fn opaque_json<F: serde::Serialize + serde::de::DeserializeOwned>() -> Option<OpaqueJson>
+{
+    Some(OpaqueJson {
+        to_json: crate::descriptors::opaque::json::to_json::<F>,
+        from_json: crate::descriptors::opaque::json::from_json::<F>,
+    })
 }

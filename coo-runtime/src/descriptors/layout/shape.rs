@@ -12,6 +12,7 @@ use crate::descriptors::layout::TypeDesc;
 use crate::descriptors::layout::glue::{
     BoxGlue, CollGlue, OptionGlue, PoolGlue, StringGlue, VecGlue,
 };
+use crate::descriptors::opaque::OpaqueGlue;
 
 /// The structure of a field type, with the glue to read, build and drop it.
 pub struct Shape {
@@ -149,6 +150,10 @@ pub enum ShapeKind {
         value: Option<ShapeLink>,
         glue: CollGlue,
     },
+    /// A foreign type marked `#[coo(opaque)]`: known by its Rust type name
+    /// ([`Shape::type_name`]), size and alignment only; moved bitwise while all three are
+    /// unchanged ([`crate::descriptors::opaque`]).
+    Opaque(OpaqueGlue),
 }
 
 /// The elements of a tuple ([`ShapeKind::Tuple`]), in order: read them with
@@ -385,6 +390,7 @@ fn write_shape(out: &mut String, shape: &Shape) {
             }
             out.push('>');
         }
+        ShapeKind::Opaque(_) => out.push_str(shape.type_name()),
     }
 }
 

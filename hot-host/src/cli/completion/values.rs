@@ -172,6 +172,7 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
         // Tuples and collections complete as a whole (no steps into them yet).
         ShapeKind::Prim(_)
         | ShapeKind::String(_)
+        | ShapeKind::Opaque(_)
         | ShapeKind::Handle { .. }
         | ShapeKind::Tuple(_)
         | ShapeKind::Coll { .. } => {

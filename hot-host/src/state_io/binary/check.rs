@@ -160,7 +160,8 @@ fn ty(layout: &TyLayout, names: &[&str]) -> Result<Ty, String> {
     let inner = |elem: &TyLayout| ty(elem, names).map(Box::new);
     Ok(match layout {
         TyLayout::Prim(p) => Ty::Prim(*p),
-        TyLayout::String => Ty::String,
+        // The JSON text its serde wrote, stored as a `String` is.
+        TyLayout::String | TyLayout::Opaque { .. } => Ty::String,
         TyLayout::Array(elem, len) => Ty::Array(inner(elem)?, *len as u64),
         TyLayout::Vec(elem) => Ty::Vec(inner(elem)?),
         TyLayout::Box(elem) => Ty::Box(inner(elem)?),

@@ -74,6 +74,8 @@ pub(super) enum Ty<'s> {
     Handle(&'s str),
     Named(usize),
     Tuple(Vec<Ty<'s>>),
+    /// A `#[coo(opaque, serde)]` value: the JSON text its serde wrote, written as is.
+    RawJson,
     /// A `VecDeque` or set (`value` is `None`) or a map; `members`: a map written as an object
     /// (its keys are strings, `char`s, integers or `bool`s), else as `[key, value]` pairs.
     Coll {
@@ -168,6 +170,7 @@ fn ty<'s>(layout: &'s TyLayout, index: &dyn Fn(&str) -> usize) -> Ty<'s> {
     match layout {
         TyLayout::Prim(p) => Ty::Prim(*p),
         TyLayout::String => Ty::String,
+        TyLayout::Opaque { .. } => Ty::RawJson,
         TyLayout::Array(elem, len) => Ty::Array(inner(elem), *len),
         TyLayout::Vec(elem) => Ty::Vec(inner(elem)),
         TyLayout::Box(elem) => Ty::Box(inner(elem)),
@@ -419,6 +422,13 @@ impl Writer<'_, '_> {
                 self.pos += len;
                 let s = core::str::from_utf8(bytes).expect("a captured `String` is UTF-8");
                 json_string(self.out, s);
+            }
+            Ty::RawJson => {
+                let len = self.len();
+                let bytes = &self.bytes[self.pos..self.pos + len];
+                self.pos += len;
+                let s = core::str::from_utf8(bytes).expect("an opaque value's JSON is UTF-8");
+                self.out.push_str(s);
             }
             Ty::Array(elem, len) => self.elements(elem, *len, stack),
             Ty::Vec(elem) => {

@@ -113,6 +113,8 @@ fn resolvable(schema: &Schema) -> bool {
     fn ok(ty: &TyLayout, schema: &Schema) -> bool {
         match ty {
             TyLayout::Prim(_) | TyLayout::String | TyLayout::Handle(_) => true,
+            // Read back by the general path, through the field's own serde.
+            TyLayout::Opaque { .. } => false,
             TyLayout::Array(elem, _)
             | TyLayout::Vec(elem)
             | TyLayout::Box(elem)
@@ -429,6 +431,8 @@ impl<'t> Reader<'t> {
         self.ws();
         match ty {
             Ty::Prim(p) => self.prim(*p, out)?,
+            // `resolvable` gave up on layouts with opaque values.
+            Ty::RawJson => return None,
             Ty::String => {
                 let s = self.string()?;
                 out.extend_from_slice(&(s.len() as u64).to_le_bytes());

@@ -90,6 +90,12 @@ pub enum ValueErrorKind {
         ty: String,
         message: String,
     },
+    /// A `#[coo(opaque)]` field (of foreign type `ty`) that cannot be built from this JSON:
+    /// it has no serde (`#[coo(opaque, serde)]`), or its serde refused the value (`message`).
+    Opaque {
+        ty: String,
+        message: String,
+    },
 }
 
 impl ValueError {
@@ -168,6 +174,9 @@ impl fmt::Display for ValueError {
             ValueErrorKind::Default { panicked } => write!(f, "{}", panicked.at(path)),
             ValueErrorKind::Insert { ty, message } => {
                 write!(f, "`{path}` cannot go into the `{ty}`: {message}")
+            }
+            ValueErrorKind::Opaque { ty, message } => {
+                write!(f, "`{path}` is an opaque `{ty}`: {message}")
             }
         }
     }

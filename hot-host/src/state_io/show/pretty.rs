@@ -87,6 +87,7 @@ impl Pretty {
                 let _ = write!(self.out, "Handle<{target}>({index}v{generation})");
             }
             Node::Object(object) => self.object(&object, level),
+            Node::Opaque(view) => self.out.push_str(&super::opaque_debug(view)),
             Node::Tuple(elements) => {
                 self.out.push('(');
                 self.items(elements, usize::MAX, level, |pretty, element, level| {

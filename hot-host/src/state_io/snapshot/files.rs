@@ -187,6 +187,9 @@ pub enum SaveError {
         #[source]
         source: io::Error,
     },
+    /// The state holds a value a snapshot cannot hold; nothing was written.
+    #[error(transparent)]
+    Capture(#[from] crate::state_io::capture::CaptureError),
     /// The state was saved; an old snapshot could not be removed.
     #[error("the state was saved, but the old snapshot {} could not be removed: {source}", file.display())]
     Prune {

@@ -34,7 +34,7 @@ pub(super) fn for_each_field_shape<'d>(desc: &'d TypeDesc, f: &mut dyn FnMut(&'d
 
 pub(super) fn nested_types<'d>(shape: &'d Shape, out: &mut Vec<&'d TypeDesc>) {
     match shape.kind() {
-        ShapeKind::Prim(_) | ShapeKind::String(_) => {}
+        ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Opaque(_) => {}
         ShapeKind::Array { elem, .. }
         | ShapeKind::Vec { elem, .. }
         | ShapeKind::Box { elem, .. }

@@ -90,7 +90,10 @@ impl VacantWalk {
 
     fn shape_holds_pool(&self, shape: &Shape) -> bool {
         match shape.kind() {
-            ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => false,
+            ShapeKind::Prim(_)
+            | ShapeKind::String(_)
+            | ShapeKind::Handle { .. }
+            | ShapeKind::Opaque(_) => false,
             ShapeKind::Pool { .. } => true,
             ShapeKind::Array { elem, .. }
             | ShapeKind::Vec { elem, .. }
@@ -141,7 +144,10 @@ impl VacantWalk {
                 continue;
             }
             match shape.kind() {
-                ShapeKind::Prim(_) | ShapeKind::String(_) | ShapeKind::Handle { .. } => {}
+                ShapeKind::Prim(_)
+                | ShapeKind::String(_)
+                | ShapeKind::Handle { .. }
+                | ShapeKind::Opaque(_) => {}
                 ShapeKind::Array { .. } | ShapeKind::Vec { .. } => {
                     let elements = view.elements().expect(MATCHED);
                     for (i, element) in elements.into_iter().enumerate().rev() {
