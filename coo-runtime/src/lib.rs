@@ -30,6 +30,7 @@ pub mod __private;
 
 pub use coo_derive::CooType;
 pub use coo_derive::hot_fn;
+pub use coo_derive::{coo_impl, coo_trait};
 pub use descriptors::layout::{
     CooField, CooType, FieldDesc, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
 };

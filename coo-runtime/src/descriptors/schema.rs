@@ -105,6 +105,8 @@ pub enum TyLayout {
     Tuple(Vec<TyLayout>),
     /// `VecDeque<T>`, `HashSet<T>`, `BTreeSet<T>` (no value), `HashMap<K, V>`, `BTreeMap<K, V>`.
     Coll(CollKind, Box<TyLayout>, Option<Box<TyLayout>>),
+    /// `Box<dyn Trait>` of a `#[coo_trait]` trait, by the trait's name.
+    Dyn(String),
 }
 
 impl Schema {
@@ -196,6 +198,7 @@ impl TyLayout {
             ShapeKind::Coll {
                 kind, key, value, ..
             } => TyLayout::Coll(*kind, boxed(key), value.as_ref().map(boxed)),
+            ShapeKind::Dyn(d) => TyLayout::Dyn(d.trait_name().to_owned()),
         }
     }
 }
@@ -229,6 +232,7 @@ impl fmt::Display for TyLayout {
                 Some(value) => write!(f, "{}<{key}, {value}>", kind.name()),
                 None => write!(f, "{}<{key}>", kind.name()),
             },
+            TyLayout::Dyn(name) => write!(f, "Box<dyn {name}>"),
         }
     }
 }
@@ -308,6 +312,11 @@ impl FromStr for TyLayout {
                     (false, [k]) => Ok(TyLayout::Coll(kind, Box::new(k.parse()?), None)),
                     _ => Err(error()),
                 };
+            }
+            if head == "Box"
+                && let Some(name) = inner.trim().strip_prefix("dyn ")
+            {
+                return Ok(TyLayout::Dyn(name.trim().to_owned()));
             }
             return match head {
                 "Vec" => Ok(TyLayout::Vec(elem()?)),

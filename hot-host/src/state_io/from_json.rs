@@ -34,6 +34,8 @@
 //!   `state_json` does not print vacant slots), or generation 0.
 //! - a handle is `{"handle":"Type","index":i,"generation":g}`; the type must be the handle's
 //!   target (or a name it was renamed from).
+//! - a `Box<dyn Trait>` is `{"Type":value}`: the value of a type with a `#[coo_impl]` of the
+//!   trait (found by name, then by the type's `rename_from`), boxed by that impl.
 //!
 //! Migration hooks (`#[coo(migrate = ...)]`) are not run: they take an old value, and there is
 //! none, only JSON.
@@ -466,6 +468,48 @@ impl<'v> ValueBuilder<'v> {
                 };
                 // SAFETY: forwarded contract.
                 unsafe { self.open_type(desc.get(), json, dst, saved) }
+            }
+            ShapeKind::Dyn(d) => {
+                // Tagged with the concrete type's name: `{"Bicycle":{..}}`.
+                let (tag, inner) = match json {
+                    JsonValue::Object(members) if members.len() == 1 => {
+                        (&members[0].0, &members[0].1)
+                    }
+                    other => {
+                        return Err(self.expected_text(
+                            format!(
+                                "a `Box<dyn {}>` (an object of one member: the type's name and \
+                                 its value, `{{\"Type\":{{..}}}}`)",
+                                d.trait_name()
+                            ),
+                            other,
+                        ));
+                    }
+                };
+                let impls = d.impls();
+                // The impl of that type, or of the type renamed from it.
+                let imp = impls.iter().find(|i| i.type_name() == tag).or_else(|| {
+                    impls
+                        .iter()
+                        .find(|i| i.ty().rename_from().contains(&tag.as_str()))
+                });
+                let Some(imp) = imp else {
+                    return Err(ValueError::at(
+                        self.path(),
+                        ValueErrorKind::UnknownImpl {
+                            trait_name: d.trait_name().to_owned(),
+                            ty: tag.clone(),
+                            impls: impls.iter().map(|i| i.type_name().to_owned()).collect(),
+                        },
+                    ));
+                };
+                Ok(Some(Frame::moved(
+                    imp.shape(),
+                    inner,
+                    None,
+                    dst,
+                    containers::MoveIn::Dyn(imp.glue()),
+                )))
             }
         }
     }

@@ -3,7 +3,7 @@
 //! [`ValueBuilder::run`]).
 
 use super::*;
-use coo_runtime::descriptors::layout::{BoxGlue, OptionGlue};
+use coo_runtime::descriptors::layout::{BoxGlue, ImplGlue, OptionGlue};
 
 /// A fixed-size array whose elements are being built in place.
 pub(super) struct ArrayFrame<'j, 'v> {
@@ -67,6 +67,8 @@ pub(super) struct PoolFrame<'j, 'v> {
 pub(super) enum MoveIn {
     Box(&'static BoxGlue),
     Some(&'static OptionGlue),
+    /// Into a `Box<dyn Trait>` by the impl of the value's type.
+    Dyn(&'static ImplGlue),
 }
 
 impl MoveIn {
@@ -81,6 +83,8 @@ impl MoveIn {
             MoveIn::Box(glue) => unsafe { glue.write_from(dst, src) },
             // SAFETY: as above.
             MoveIn::Some(glue) => unsafe { glue.write_some(dst, src) },
+            // SAFETY: as above.
+            MoveIn::Dyn(glue) => unsafe { glue.write_box(dst, src) },
         }
     }
 }

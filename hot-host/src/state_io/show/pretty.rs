@@ -87,6 +87,18 @@ impl Pretty {
                 let _ = write!(self.out, "Handle<{target}>({index}v{generation})");
             }
             Node::Object(object) => self.object(&object, level),
+            Node::Dyn(object) => {
+                if object.variant.is_some() {
+                    self.out.push_str(object.type_name);
+                    self.out.push_str("::");
+                }
+                self.object(&object, level)
+            }
+            Node::Unreadable(why) => {
+                self.out.push('<');
+                self.out.push_str(&why);
+                self.out.push('>');
+            }
             Node::Tuple(elements) => {
                 self.out.push('(');
                 self.items(elements, usize::MAX, level, |pretty, element, level| {

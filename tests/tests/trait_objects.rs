@@ -1,0 +1,317 @@
+//! In-process migration tests of trait objects (`Box<dyn Trait>` of `#[coo_trait]` traits with
+//! `#[coo_impl]` impls): two versions of the same types and trait in one binary (modules `v1`,
+//! `v2`, … sharing stable names through `#[coo(name)]` and the trait's identifier), as in
+//! `migrate.rs`. A live object is migrated as its concrete type and re-boxed by the new impl,
+//! so the new version's method bodies answer.
+#![allow(missing_debug_implementations, dead_code)]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use coo_runtime::migration::execute::Seg;
+use coo_runtime::{Catalog, CooType, ExecuteErrorKind, MigrationError, State, TypeDesc};
+
+thread_local! {
+    /// How often the `Car` of each id was dropped (per test thread).
+    static DROPS: RefCell<BTreeMap<u32, usize>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn drops() -> BTreeMap<u32, usize> {
+    DROPS.with(|d| d.borrow().clone())
+}
+
+fn dropped(id: u32) {
+    DROPS.with(|d| *d.borrow_mut().entry(id).or_default() += 1);
+}
+
+fn catalog(descs: &[&'static TypeDesc]) -> Catalog {
+    Catalog::from_descs(descs.iter().copied()).expect("no duplicate names")
+}
+
+fn name(s: &str) -> Seg {
+    Seg::Name(s.to_owned())
+}
+
+pub mod v1 {
+    use coo_runtime::{CooType, coo_impl, coo_trait};
+
+    #[coo_trait]
+    pub trait Vehicle {
+        fn speed(&self) -> u32;
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Bicycle")]
+    pub struct Bicycle {
+        pub gear: u8,
+        pub rider: String,
+    }
+
+    #[coo_impl]
+    impl Vehicle for Bicycle {
+        fn speed(&self) -> u32 {
+            u32::from(self.gear) * 2
+        }
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Car")]
+    pub struct Car {
+        pub id: u32,
+        pub plate: String,
+    }
+
+    impl Drop for Car {
+        fn drop(&mut self) {
+            super::dropped(self.id);
+        }
+    }
+
+    #[coo_impl]
+    impl Vehicle for Car {
+        fn speed(&self) -> u32 {
+            100
+        }
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Garage")]
+    pub struct Garage {
+        pub vehicles: Vec<Box<dyn Vehicle>>,
+        pub spare: Option<Box<dyn Vehicle>>,
+        pub label: String,
+    }
+}
+
+pub mod v2 {
+    use coo_runtime::{CooType, coo_impl, coo_trait};
+
+    #[coo_trait]
+    pub trait Vehicle {
+        fn speed(&self) -> u32;
+        fn describe(&self) -> String;
+    }
+
+    /// Widened gear, a new field with a default: a layout change.
+    #[derive(CooType)]
+    #[coo(name = "Bicycle")]
+    pub struct Bicycle {
+        pub gear: u16,
+        pub rider: String,
+        #[coo(default = 1)]
+        pub bells: u8,
+    }
+
+    #[coo_impl]
+    impl Vehicle for Bicycle {
+        /// A changed body.
+        fn speed(&self) -> u32 {
+            u32::from(self.gear) * 3 + u32::from(self.bells)
+        }
+        fn describe(&self) -> String {
+            format!("bicycle of {}", self.rider)
+        }
+    }
+
+    /// Same layout as v1's; a changed method body.
+    #[derive(CooType)]
+    #[coo(name = "Car")]
+    pub struct Car {
+        pub id: u32,
+        pub plate: String,
+    }
+
+    impl Drop for Car {
+        fn drop(&mut self) {
+            super::dropped(self.id);
+        }
+    }
+
+    #[coo_impl]
+    impl Vehicle for Car {
+        fn speed(&self) -> u32 {
+            120
+        }
+        fn describe(&self) -> String {
+            format!("car {}", self.plate)
+        }
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Garage")]
+    pub struct Garage {
+        pub vehicles: Vec<Box<dyn Vehicle>>,
+        pub spare: Option<Box<dyn Vehicle>>,
+        pub label: String,
+    }
+}
+
+/// v1 without `Car`: a concrete type removed.
+pub mod v3 {
+    use coo_runtime::{CooType, coo_impl, coo_trait};
+
+    #[coo_trait]
+    pub trait Vehicle {
+        fn speed(&self) -> u32;
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Bicycle")]
+    pub struct Bicycle {
+        pub gear: u8,
+        pub rider: String,
+    }
+
+    #[coo_impl]
+    impl Vehicle for Bicycle {
+        fn speed(&self) -> u32 {
+            u32::from(self.gear) * 5
+        }
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Garage")]
+    pub struct Garage {
+        pub vehicles: Vec<Box<dyn Vehicle>>,
+        pub spare: Option<Box<dyn Vehicle>>,
+        pub label: String,
+    }
+}
+
+fn garage_v1() -> v1::Garage {
+    v1::Garage {
+        vehicles: vec![
+            Box::new(v1::Bicycle {
+                gear: 7,
+                rider: "ann".into(),
+            }),
+            Box::new(v1::Car {
+                id: 1,
+                plate: "CO-1".into(),
+            }),
+        ],
+        spare: Some(Box::new(v1::Car {
+            id: 2,
+            plate: "CO-2".into(),
+        })),
+        label: "north".into(),
+    }
+}
+
+#[test]
+fn live_objects_are_migrated_as_their_concrete_type_and_answer_with_the_new_methods() {
+    let mut state = State::new();
+    state.insert(garage_v1());
+    let speeds: Vec<u32> = state
+        .get::<v1::Garage>()
+        .unwrap()
+        .vehicles
+        .iter()
+        .map(|v| v.speed())
+        .collect();
+    assert_eq!(speeds, vec![14, 100]);
+    let before = drops();
+    let report = state.migrate_to(&catalog(&[v2::Garage::DESC])).unwrap();
+    assert_eq!(report.migrated, vec!["Garage"]);
+    assert_eq!(report.rebound.get("Vehicle"), Some(&3));
+    assert!(
+        report
+            .to_string()
+            .contains("rebound 3 `dyn Vehicle` objects\n"),
+        "{report}"
+    );
+    assert_eq!(
+        drops(),
+        before,
+        "the cars were moved into new boxes, not dropped"
+    );
+    let g = state.get::<v2::Garage>().unwrap();
+    let speeds: Vec<u32> = g.vehicles.iter().map(|v| v.speed()).collect();
+    // 7 * 3 + the new field's default 1; the car's new body.
+    assert_eq!(speeds, vec![22, 120]);
+    let described: Vec<String> = g.vehicles.iter().map(|v| v.describe()).collect();
+    assert_eq!(
+        described,
+        vec!["bicycle of ann".to_owned(), "car CO-1".to_owned()]
+    );
+    assert_eq!(
+        g.spare.as_ref().map(|v| v.describe()),
+        Some("car CO-2".to_owned())
+    );
+    assert_eq!(g.label, "north");
+    drop(state);
+    let after = drops();
+    assert_eq!(
+        after.get(&1),
+        Some(&(before.get(&1).unwrap_or(&0) + 1)),
+        "car 1 dropped once"
+    );
+    assert_eq!(
+        after.get(&2),
+        Some(&(before.get(&2).unwrap_or(&0) + 1)),
+        "car 2 dropped once"
+    );
+}
+
+#[test]
+fn a_removed_concrete_type_in_use_is_refused_and_nothing_changes() {
+    let mut state = State::new();
+    state.insert(garage_v1());
+    let before = drops();
+    let err = match state.migrate_to(&catalog(&[v3::Garage::DESC])).unwrap_err() {
+        MigrationError::Migrate(e) => e,
+        other => panic!("expected a migrate error, got {other}"),
+    };
+    assert_eq!(
+        err.kind,
+        ExecuteErrorKind::ImplRemoved {
+            trait_name: "Vehicle".into(),
+            ty: "Car".into()
+        }
+    );
+    assert_eq!(
+        err.path.0,
+        vec![name("Garage"), name("vehicles"), Seg::Index(1)]
+    );
+    assert!(
+        err.to_string().starts_with(
+            "`Garage.vehicles[1]` is a `dyn Vehicle` object of type `Car`, whose \
+             `#[coo_impl] impl Vehicle for Car` the new version removed"
+        ),
+        "{err}"
+    );
+    assert_eq!(drops(), before, "nothing dropped");
+    let g = state.get::<v1::Garage>().expect("unchanged");
+    let speeds: Vec<u32> = g.vehicles.iter().map(|v| v.speed()).collect();
+    assert_eq!(speeds, vec![14, 100], "the old code still answers");
+    assert_eq!(g.spare.as_ref().map(|v| v.speed()), Some(100));
+}
+
+#[test]
+fn a_removed_concrete_type_without_live_objects_is_no_obstacle() {
+    let mut state = State::new();
+    state.insert(v1::Garage {
+        vehicles: vec![Box::new(v1::Bicycle {
+            gear: 2,
+            rider: "bo".into(),
+        })],
+        spare: None,
+        label: String::new(),
+    });
+    let report = state.migrate_to(&catalog(&[v3::Garage::DESC])).unwrap();
+    assert_eq!(report.rebound.get("Vehicle"), Some(&1));
+    let g = state.get::<v3::Garage>().unwrap();
+    assert_eq!(g.vehicles[0].speed(), 10);
+    assert!(g.spare.is_none());
+}
+
+#[test]
+fn a_trait_object_is_never_kept_in_place_even_when_no_layout_changed() {
+    // v1 to v1: the same layouts; the objects are still re-boxed (the vtable is the new image's).
+    let mut state = State::new();
+    state.insert(garage_v1());
+    let report = state.migrate_to(&catalog(&[v1::Garage::DESC])).unwrap();
+    assert_eq!(report.kept, Vec::<String>::new());
+    assert_eq!(report.migrated, vec!["Garage"]);
+    assert_eq!(report.rebound.get("Vehicle"), Some(&3));
+}
