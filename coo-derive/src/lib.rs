@@ -7,7 +7,8 @@
 //! code. `#[hot_fn]` has the same four steps in `hot_fn/`. Every error is collected (`errors::Errors`) and
 //! reported at once, each on its own token. Both macros copy the user's types into items
 //! outside the type or impl block, with `Self` replaced by the type's path (`self_type`), name
-//! Coo through one path and print types for messages one way (`tokens`).
+//! Coo through one path and print types for messages one way (`tokens`). `#[coo_trait]` and
+//! `#[coo_impl]` (trait objects in live state) read, check and generate in `trait_objects`.
 
 mod ast;
 mod attr;

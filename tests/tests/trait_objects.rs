@@ -315,3 +315,226 @@ fn a_trait_object_is_never_kept_in_place_even_when_no_layout_changed() {
     assert_eq!(report.migrated, vec!["Garage"]);
     assert_eq!(report.rebound.get("Vehicle"), Some(&3));
 }
+
+/// Switching live objects (v4: `Car` converts from `&Bicycle`), from host code.
+pub mod v4 {
+    use coo_runtime::{CooType, coo_impl, coo_trait};
+
+    #[coo_trait]
+    pub trait Vehicle {
+        fn speed(&self) -> u32;
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Bicycle")]
+    pub struct Bicycle {
+        pub gear: u8,
+        pub rider: String,
+    }
+
+    #[coo_impl]
+    impl Vehicle for Bicycle {
+        fn speed(&self) -> u32 {
+            u32::from(self.gear)
+        }
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Car")]
+    pub struct Car {
+        pub id: u32,
+        pub plate: String,
+    }
+
+    impl Drop for Car {
+        fn drop(&mut self) {
+            super::dropped(self.id);
+        }
+    }
+
+    impl From<&Bicycle> for Car {
+        fn from(b: &Bicycle) -> Car {
+            if b.gear == 0 {
+                panic!("a bicycle in gear 0 cannot become a car");
+            }
+            Car {
+                id: 100 + u32::from(b.gear),
+                plate: b.rider.to_uppercase(),
+            }
+        }
+    }
+
+    #[coo_impl(from(Bicycle))]
+    impl Vehicle for Car {
+        fn speed(&self) -> u32 {
+            self.id
+        }
+    }
+
+    #[derive(CooType)]
+    #[coo(name = "Garage")]
+    pub struct Garage {
+        pub vehicles: Vec<Box<dyn Vehicle>>,
+        pub spare: Option<Box<dyn Vehicle>>,
+        pub label: String,
+    }
+}
+
+fn garage_v4() -> v4::Garage {
+    v4::Garage {
+        vehicles: vec![
+            Box::new(v4::Bicycle {
+                gear: 7,
+                rider: "ann".into(),
+            }),
+            Box::new(v4::Car {
+                id: 3,
+                plate: "CO-3".into(),
+            }),
+            Box::new(v4::Bicycle {
+                gear: 0,
+                rider: "bo".into(),
+            }),
+        ],
+        spare: None,
+        label: String::new(),
+    }
+}
+
+#[test]
+fn an_object_is_switched_to_another_impl_through_its_registered_from() {
+    use hot_host::state_io::path::{self, PathError};
+    let mut state = State::new();
+    state.insert(garage_v4());
+    path::switch(&mut state, "Garage.vehicles[0]", "Car").unwrap();
+    let g = state.get::<v4::Garage>().unwrap();
+    let speeds: Vec<u32> = g.vehicles.iter().map(|v| v.speed()).collect();
+    assert_eq!(speeds, vec![107, 3, 0]);
+    assert_eq!(
+        hot_host::state_io::path::get(&state, "Garage.vehicles[0]")
+            .unwrap()
+            .json(),
+        r#"{"Car":{"id":107,"plate":"ANN"}}"#
+    );
+
+    // Car to Bicycle: no conversion registered.
+    let before = drops();
+    let err = path::switch(&mut state, "Garage.vehicles[1]", "Bicycle").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            PathError::Switch {
+                error: coo_runtime::descriptors::layout::SwitchError::NoConversion { from, to, .. },
+                ..
+            } if from == "Car" && to == "Bicycle"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "`Garage.vehicles[1]` cannot be switched: the object is a `Car`, and `Bicycle` has no \
+         conversion from it; write `impl From<&Car> for Bicycle` and mark its `Vehicle` impl \
+         `#[coo_impl(from(Car))]`"
+    );
+    // A type with no impl of the trait.
+    let err = path::switch(&mut state, "Garage.vehicles[1]", "Garage").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            PathError::Switch {
+                error: coo_runtime::descriptors::layout::SwitchError::NoImpl { impls, .. },
+                ..
+            } if impls.len() == 2
+        ),
+        "{err:?}"
+    );
+    // A conversion that panics: caught in the plugin, nothing changed.
+    let err = path::switch(&mut state, "Garage.vehicles[2]", "Car").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            PathError::Switch {
+                error: coo_runtime::descriptors::layout::SwitchError::Panicked { message, .. },
+                ..
+            } if message == "a bicycle in gear 0 cannot become a car"
+        ),
+        "{err:?}"
+    );
+    // Not an object.
+    let err = path::switch(&mut state, "Garage.label", "Car").unwrap_err();
+    assert!(
+        matches!(&err, PathError::NotAnObject { ty, .. } if ty == "String"),
+        "{err:?}"
+    );
+    assert_eq!(
+        drops(),
+        before,
+        "nothing was dropped by the refused switches"
+    );
+    let g = state.get::<v4::Garage>().unwrap();
+    let speeds: Vec<u32> = g.vehicles.iter().map(|v| v.speed()).collect();
+    assert_eq!(speeds, vec![107, 3, 0], "unchanged");
+
+    // A car switched to a car (from its own type: no conversion) is refused; dropping the
+    // state drops each car once.
+    drop(state);
+    let after = drops();
+    assert_eq!(after.get(&107), Some(&(before.get(&107).unwrap_or(&0) + 1)));
+    assert_eq!(after.get(&3), Some(&(before.get(&3).unwrap_or(&0) + 1)));
+}
+
+#[test]
+fn a_switched_object_drops_the_old_one_once() {
+    let mut state = State::new();
+    state.insert(v4::Garage {
+        vehicles: vec![],
+        spare: Some(Box::new(v4::Car {
+            id: 40,
+            plate: "X".into(),
+        })),
+        label: String::new(),
+    });
+    // `set` of a whole object replaces it (of any impl), dropping the old one once.
+    let before = drops();
+    hot_host::state_io::path::set(
+        &mut state,
+        "Garage.spare",
+        r#"{"Bicycle":{"gear":2,"rider":"cy"}}"#,
+    )
+    .unwrap();
+    assert_eq!(drops().get(&40), Some(&(before.get(&40).unwrap_or(&0) + 1)));
+    hot_host::state_io::path::switch(&mut state, "Garage.spare", "Car").unwrap();
+    let g = state.get::<v4::Garage>().unwrap();
+    assert_eq!(g.spare.as_ref().map(|v| v.speed()), Some(102));
+    drop(state);
+    assert_eq!(
+        drops().get(&102),
+        Some(&(before.get(&102).unwrap_or(&0) + 1))
+    );
+}
+
+#[test]
+fn objects_are_shown_tagged_with_their_concrete_type_and_reached_by_paths() {
+    let mut state = State::new();
+    state.insert(garage_v1());
+    assert_eq!(
+        hot_host::state_io::show::state_json(&state),
+        r#"{"Garage":{"vehicles":[{"Bicycle":{"gear":7,"rider":"ann"}},{"Car":{"id":1,"plate":"CO-1"}}],"spare":{"Car":{"id":2,"plate":"CO-2"}},"label":"north"}}"#
+    );
+    assert_eq!(
+        hot_host::state_io::path::get(&state, "Garage.vehicles[0].gear")
+            .unwrap()
+            .json(),
+        "7"
+    );
+    hot_host::state_io::path::set(&mut state, "Garage.vehicles[0].gear", "9").unwrap();
+    let g = state.get::<v1::Garage>().unwrap();
+    assert_eq!(g.vehicles[0].speed(), 18);
+    let err = hot_host::state_io::path::set(&mut state, "Garage.vehicles[0]", r#"{"Ship":{}}"#)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`Garage.vehicles[0]` is a `Box<dyn Vehicle>`, and `Ship` has no `#[coo_impl]` of \
+         `Vehicle`; its impls are `Bicycle`, `Car`"
+    );
+}

@@ -47,7 +47,7 @@ pub use crate::descriptors::layout::glue::{
     BoxGlue, CollGlue, DynGlue, EntryFn, EntryFnMut, HookFn, ImplFn, ImplGlue, OptionGlue,
     PoolGlue, StringGlue, SwitchGlue, TypeGlue, VecGlue, WriteFn,
 };
-pub use crate::descriptors::layout::objects::{DynDesc, ImplDesc, SwitchDesc};
+pub use crate::descriptors::layout::objects::{DynDesc, ImplDesc, SwitchDesc, SwitchError};
 pub use crate::descriptors::layout::shape::{
     ALL_PRIMS, CollKind, Prim, Shape, ShapeKind, ShapeLink, TupleElem, TupleElems, TypeLink,
     shape_text,

@@ -159,6 +159,7 @@ pub(crate) enum Action {
     Call,
     State,
     Set,
+    Switch,
     Watch,
     Unwatch,
     Watches,
@@ -198,6 +199,14 @@ pub const COMMANDS: &[Command] = &[
         about: "replace one value with JSON (a bare word is a string or a unit variant)",
         example: "set World.gravity.y -2.5",
         action: Action::Set,
+    },
+    Command {
+        name: "switch",
+        alias: None,
+        args: &[Arg::Word(Operand::Path), Arg::Word(Operand::Type)],
+        about: "switch a `Box<dyn Trait>` object to another impl's type, through the `From` that impl registered (`#[coo_impl(from(Old))]`)",
+        example: "switch World.vehicles[0] Motorcycle",
+        action: Action::Switch,
     },
     Command {
         name: "watch",

@@ -189,6 +189,12 @@ impl Repl {
                     Err(e) => writeln!(err, "error: {e}")?,
                 }
             }
+            (Action::Switch, [path, to]) => {
+                match crate::state_io::path::switch(host.state_mut(), path, to) {
+                    Ok(()) => writeln!(out, "switched `{path}` to `{to}`")?,
+                    Err(e) => writeln!(err, "error: {e}")?,
+                }
+            }
             (Action::Watch, [path, rest @ ..]) => match rest {
                 [] => self.watches.add(host.state(), path, false, out, err)?,
                 [flag] if flag == "--json" => {
@@ -287,6 +293,7 @@ impl Repl {
             (
                 Action::Call
                 | Action::Set
+                | Action::Switch
                 | Action::Save
                 | Action::Load
                 | Action::Watch

@@ -167,6 +167,12 @@ impl ReloadReport {
                 if t.values == 1 { "" } else { "s" }
             ));
         }
+        for (name, n) in &self.migration.rebound {
+            out.push_str(&format!(
+                "  rebound {n} `dyn {name}` object{} to the new code\n",
+                if *n == 1 { "" } else { "s" }
+            ));
+        }
         for panic in &self.drop_panics {
             out.push_str(&paint(styles::REMOVED, &format!("  ! {panic}")));
             out.push('\n');

@@ -499,7 +499,12 @@ impl<'v> ValueBuilder<'v> {
                         ValueErrorKind::UnknownImpl {
                             trait_name: d.trait_name().to_owned(),
                             ty: tag.clone(),
-                            impls: impls.iter().map(|i| i.type_name().to_owned()).collect(),
+                            impls: {
+                                let mut names: Vec<String> =
+                                    impls.iter().map(|i| i.type_name().to_owned()).collect();
+                                names.sort();
+                                names
+                            },
                         },
                     ));
                 };

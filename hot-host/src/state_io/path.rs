@@ -23,6 +23,10 @@
 //!   option itself, so `set World.target null` clears it and `set World.target {"x":1,"y":2}`
 //!   fills it. (There is no `.Some` step: JSON has none either, an option being `null` or its
 //!   value.)
+//! - a `Box<dyn Trait>` object is transparent too: `World.vehicles[0].gear` is the field of the
+//!   object's concrete type; a path that ends at the object names the box, so
+//!   `set World.vehicles[0] {"Car":{"plate":"X"}}` replaces the object (of any `#[coo_impl]`
+//!   type, built by its impl).
 //!
 //! # Setting
 //!
@@ -123,6 +127,23 @@ pub enum PathError {
         "`{prefix}` is `None`, so there is nothing inside it; set the option itself with `{prefix}`"
     )]
     IsNone { prefix: ValuePath },
+    /// A `Box<dyn Trait>` object could not be switched to another impl.
+    #[error("`{prefix}` cannot be switched: {error}")]
+    Switch {
+        prefix: ValuePath,
+        error: coo_runtime::descriptors::layout::SwitchError,
+    },
+    #[error(
+        "`{prefix}` is a `{ty}`, not a `Box<dyn Trait>` object; `switch` changes an object's type"
+    )]
+    NotAnObject { prefix: ValuePath, ty: String },
+    /// A `Box<dyn Trait>` object whose concrete type could not be learnt.
+    #[error("the `dyn {trait_name}` object at `{prefix}` cannot be read: {reason}")]
+    UnknownObject {
+        prefix: ValuePath,
+        trait_name: String,
+        reason: String,
+    },
     #[error("`{prefix}` is a `{ty}`, which {has}; `{step}` does not apply")]
     Cannot {
         prefix: ValuePath,
@@ -259,6 +280,58 @@ pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> 
     Ok(())
 }
 
+/// Switches the `Box<dyn Trait>` object at `path` to the impl of type `to`, through the
+/// conversion that impl registered (`#[coo_impl(from(..))]`: `From<&Old> for New`), never by
+/// reinterpreting bytes: the new object is built completely first; only then is the old one
+/// dropped and the new one moved into its place. On error nothing changed.
+pub fn switch(state: &mut State, path: &str, to: &str) -> Result<(), PathError> {
+    let path = parse(path)?;
+    let name = root(state, &path)?.desc().name().to_owned();
+    let resource = state.resource_mut(&name).expect("found by `root` above");
+    let ptr = resource.as_mut_ptr();
+    let place = locate(resource.desc(), ptr, &path, true)?;
+    let shape = match place.end {
+        End::Shape(shape) if place.variant.is_none() => shape,
+        End::Shape(shape) => {
+            return Err(PathError::NotAnObject {
+                prefix: path,
+                ty: shape_text(shape),
+            });
+        }
+        End::Root => {
+            return Err(PathError::NotAnObject {
+                prefix: path,
+                ty: resource.desc().name().to_owned(),
+            });
+        }
+    };
+    let ShapeKind::Dyn(d) = shape.kind() else {
+        return Err(PathError::NotAnObject {
+            prefix: path,
+            ty: shape_text(shape),
+        });
+    };
+    let scratch = Scratch::for_shape(shape);
+    let dst = place.ptr.cast_mut();
+    // SAFETY: `dst` holds a valid `Box<dyn Trait>` of the shape (reached through descriptors
+    // from the resource `state` borrows mutably); the scratch is fresh memory of its layout.
+    unsafe { d.switch_into(dst, scratch.ptr(), to) }.map_err(|error| PathError::Switch {
+        prefix: path,
+        error,
+    })?;
+    // SAFETY: as for `set`: the old object is dropped in place and the new one, complete in
+    // the scratch, moved in even if that drop panics.
+    unsafe {
+        let _move_in = MoveIn {
+            src: scratch.ptr(),
+            dst,
+            size: shape.size(),
+        };
+        shape.drop(dst);
+    }
+    Ok(())
+}
+
 /// Moves `size` bytes from `src` to `dst` when dropped.
 struct MoveIn {
     src: *const u8,
@@ -359,6 +432,30 @@ fn locate<'d>(
                     }
                     ptr = inner;
                     at = at_shape(elem.get());
+                }
+                ShapeKind::Dyn(d) => {
+                    let unknown = |reason: String| PathError::UnknownObject {
+                        prefix: prefix.clone(),
+                        trait_name: d.trait_name().to_owned(),
+                        reason,
+                    };
+                    // SAFETY: `ptr` is a valid `Box<dyn Trait>` of the shape's image.
+                    let name = unsafe { d.concrete_name(ptr) }
+                        .map_err(|m| unknown(format!("asking its type panicked: {m}")))?;
+                    let imp = d.impl_named(name).ok_or_else(|| {
+                        unknown(format!(
+                            "its type `{name}` has no `#[coo_impl]` in the plugin"
+                        ))
+                    })?;
+                    // SAFETY: as above, borrowed uniquely when `mutable`.
+                    ptr = unsafe {
+                        if mutable {
+                            d.glue().get_mut(ptr.cast_mut()).cast_const()
+                        } else {
+                            d.glue().get(ptr)
+                        }
+                    };
+                    at = at_shape(imp.shape());
                 }
                 _ => break,
             }

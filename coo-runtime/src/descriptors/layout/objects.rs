@@ -57,17 +57,10 @@ impl DynDesc {
     /// `p` points to a valid `Box<dyn Trait>` of this trait, of this image.
     pub unsafe fn concrete_name(&self, p: *const u8) -> Result<&str, String> {
         // SAFETY: the caller's contract.
-        match unsafe { self.glue.concrete(p) } {
-            // SAFETY: the glue returns a valid UTF-8 name that lives in the image of `self`.
-            Ok((ptr, len)) => {
-                Ok(
-                    unsafe {
-                        core::str::from_utf8_unchecked(core::slice::from_raw_parts(ptr, len))
-                    },
-                )
-            }
-            Err(message) => Err(message.into_string()),
-        }
+        let (ptr, len) = unsafe { self.glue.concrete(p) }.map_err(|m| m.into_string())?;
+        // SAFETY: the glue returns the bytes of a type's stable name (a `&'static str` of the
+        // image: valid UTF-8), which live as long as the image `self` borrows.
+        Ok(unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(ptr, len)) })
     }
 }
 
@@ -145,5 +138,101 @@ impl SwitchDesc {
 impl fmt::Debug for SwitchDesc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "from {}", self.from_name())
+    }
+}
+
+/// Why a live object could not be switched to another impl ([`DynDesc::switch_into`]). Nothing
+/// was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SwitchError {
+    #[error("asking the `dyn {trait_name}` object for its type panicked: {message}")]
+    TypeUnknown { trait_name: String, message: String },
+    #[error(
+        "`{to}` has no `#[coo_impl]` of `{trait_name}`; the types that do are {}",
+        crate::descriptors::layout::objects::names(.impls)
+    )]
+    NoImpl {
+        trait_name: String,
+        to: String,
+        impls: Vec<String>,
+    },
+    #[error(
+        "the object is a `{from}`, and `{to}` has no conversion from it; write \
+         `impl From<&{from}> for {to}` and mark its `{trait_name}` impl \
+         `#[coo_impl(from({from}))]`"
+    )]
+    NoConversion {
+        trait_name: String,
+        from: String,
+        to: String,
+    },
+    #[error("converting the `{from}` into a `{to}` panicked: {message}")]
+    Panicked {
+        from: String,
+        to: String,
+        message: String,
+    },
+}
+
+fn names(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl DynDesc {
+    /// Writes to `dst` a new object of the impl of type `to`, converted from the object in the
+    /// box at `src` by the `From` that impl registered (`#[coo_impl(from(..))]`), never by
+    /// reinterpreting its bytes. The object at `src` is only read: the caller drops it once the
+    /// new one is written. On error nothing was written.
+    ///
+    /// # Safety
+    /// `src` points to a valid `Box<dyn Trait>` of this trait and image; `dst` is valid for
+    /// writes of one and suitably aligned.
+    pub unsafe fn switch_into(
+        &self,
+        src: *const u8,
+        dst: *mut u8,
+        to: &str,
+    ) -> Result<(), SwitchError> {
+        // SAFETY: the caller's contract.
+        let from =
+            unsafe { self.concrete_name(src) }.map_err(|message| SwitchError::TypeUnknown {
+                trait_name: self.trait_name.to_owned(),
+                message,
+            })?;
+        let impls = self.impls();
+        let Some(target) = impls.iter().find(|i| i.type_name() == to) else {
+            return Err(SwitchError::NoImpl {
+                trait_name: self.trait_name.to_owned(),
+                to: to.to_owned(),
+                impls: {
+                    let mut names: Vec<String> =
+                        impls.iter().map(|i| i.type_name().to_owned()).collect();
+                    names.sort();
+                    names
+                },
+            });
+        };
+        let Some(switch) = target.switches().iter().find(|s| s.from_name() == from) else {
+            return Err(SwitchError::NoConversion {
+                trait_name: self.trait_name.to_owned(),
+                from: from.to_owned(),
+                to: to.to_owned(),
+            });
+        };
+        // SAFETY: the object at `src` is of the switch's source type (asked above); `dst` is
+        // the caller's.
+        unsafe { switch.glue().convert(dst, src) }.map_err(|message| SwitchError::Panicked {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            message: message.into_string(),
+        })
     }
 }
