@@ -305,6 +305,25 @@ pub fn switch(state: &mut State, path: &str, to: &str) -> Result<(), PathError> 
             });
         }
     };
+    // A path that ends at an `Option` or `Box` around the object names the object.
+    let (mut shape, mut dst) = (shape, place.ptr.cast_mut());
+    loop {
+        match shape.kind() {
+            ShapeKind::Option { elem, glue } => {
+                // SAFETY: `dst` is a valid option inside the resource, borrowed uniquely.
+                let inner = unsafe { glue.get_mut(dst) };
+                if inner.is_null() {
+                    return Err(PathError::IsNone { prefix: path });
+                }
+                (shape, dst) = (elem.get(), inner);
+            }
+            // SAFETY: `dst` is a valid box inside the resource, borrowed uniquely.
+            ShapeKind::Box { elem, glue } => {
+                (shape, dst) = (elem.get(), unsafe { glue.get_mut(dst) })
+            }
+            _ => break,
+        }
+    }
     let ShapeKind::Dyn(d) = shape.kind() else {
         return Err(PathError::NotAnObject {
             prefix: path,
@@ -312,7 +331,6 @@ pub fn switch(state: &mut State, path: &str, to: &str) -> Result<(), PathError> 
         });
     };
     let scratch = Scratch::for_shape(shape);
-    let dst = place.ptr.cast_mut();
     // SAFETY: `dst` holds a valid `Box<dyn Trait>` of the shape (reached through descriptors
     // from the resource `state` borrows mutably); the scratch is fresh memory of its layout.
     unsafe { d.switch_into(dst, scratch.ptr(), to) }.map_err(|error| PathError::Switch {
