@@ -23,6 +23,7 @@ use syn::{DeriveInput, Expr, Path, Type};
 use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::attr::Repr;
 use crate::errors::Errors;
+use crate::literal_default::literal_default;
 use crate::self_type::replace_self;
 use crate::tokens::private_import;
 use crate::valid;
@@ -179,12 +180,24 @@ fn expand_struct(
         let offset = quote!(__coo::core::mem::offset_of!(#ty, #member));
         let default = field.attrs.default.as_ref().map(|default| {
             let writer = format_ident!("__coo_default_{}", field.name);
-            glue.push(default_writer(
-                &writer,
-                &field_type(field, ty),
-                &default.expr,
-            ));
-            writer
+            let field_ty = field_type(field, ty);
+            match literal_default(&field.name, &field_ty, &default.expr) {
+                Some(literal) => {
+                    glue.push(literal.items);
+                    glue.push(default_writer(&writer, &field_ty, &literal.value));
+                    FieldDefault {
+                        writer,
+                        bytes: Some(literal.bytes),
+                    }
+                }
+                None => {
+                    glue.push(default_writer(&writer, &field_ty, &default.expr));
+                    FieldDefault {
+                        writer,
+                        bytes: None,
+                    }
+                }
+            }
         });
         field_desc(field, ty, offset, default)
     });
@@ -407,17 +420,40 @@ fn variant_tokens(ty: &Ident, variant: &Variant<'_>, values: &[impl ToTokens]) -
     }
 }
 
+/// A field's `#[coo(default = ...)]`: its writer, and the static of its bytes when it is a
+/// literal of a primitive type (see [`literal_default`]).
+struct FieldDefault {
+    writer: Ident,
+    bytes: Option<Ident>,
+}
+
 /// The `FieldDesc` of a field, with its default writer if it has one.
 fn field_desc(
     field: &Field<'_>,
     ty: &Ident,
     offset: TokenStream,
-    default: Option<Ident>,
+    default: Option<FieldDefault>,
 ) -> TokenStream {
     let name = &field.name;
-    let default = option(default);
     let field_ty = field_type(field, ty);
     let rename_from = &field.attrs.rename_from;
+    if let Some(FieldDefault {
+        writer,
+        bytes: Some(bytes),
+    }) = &default
+    {
+        return quote! {
+            __coo::field_desc_literal_default(
+                #name,
+                #offset,
+                <#field_ty as __coo::CooField>::shape,
+                &[#(#rename_from),*],
+                #writer,
+                &#bytes,
+            )
+        };
+    }
+    let default = option(default.map(|d| d.writer));
     quote! {
         __coo::field_desc(
             #name,

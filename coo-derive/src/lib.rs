@@ -15,6 +15,7 @@ mod attr;
 mod errors;
 mod expand;
 mod hot_fn;
+mod literal_default;
 mod self_type;
 mod tokens;
 mod trait_objects;

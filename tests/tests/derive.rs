@@ -567,3 +567,68 @@ fn linked_catalog_finds_every_derived_type() {
     );
     assert!(core::ptr::eq(catalog.get("Mode").unwrap(), Mode::DESC));
 }
+
+mod literal_defaults {
+    use coo_runtime::CooType;
+    use coo_runtime::migration::plan::DefaultPlan;
+
+    fn answer() -> u16 {
+        42
+    }
+
+    #[derive(CooType)]
+    pub struct Defaults {
+        #[coo(default = 1.0)]
+        mass: f32,
+        #[coo(default = -2.5)]
+        drag: f64,
+        #[coo(default = -3)]
+        bias: i8,
+        #[coo(default = 7u64)]
+        count: u64,
+        #[coo(default = true)]
+        alive: bool,
+        #[coo(default = 'x')]
+        glyph: char,
+        #[coo(default = answer())]
+        computed: u16,
+        #[coo(default = 2 + 3)]
+        summed: u32,
+        #[coo(default = "name".to_owned())]
+        name: String,
+    }
+
+    fn plan(field: &str) -> DefaultPlan<'static> {
+        let fields = Defaults::DESC.struct_fields().unwrap();
+        let field = fields.iter().find(|f| f.name() == field).unwrap();
+        DefaultPlan::for_field(field).unwrap()
+    }
+
+    fn bytes(field: &str) -> Vec<u8> {
+        match plan(field) {
+            DefaultPlan::Bytes(bytes) => bytes.to_vec(),
+            other => panic!("`{field}` is not planned as bytes: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_literal_default_of_a_primitive_field_is_planned_as_its_bytes() {
+        assert_eq!(bytes("mass"), 1.0f32.to_ne_bytes());
+        assert_eq!(bytes("drag"), (-2.5f64).to_ne_bytes());
+        assert_eq!(bytes("bias"), (-3i8).to_ne_bytes());
+        assert_eq!(bytes("count"), 7u64.to_ne_bytes());
+        assert_eq!(bytes("alive"), [1]);
+        assert_eq!(bytes("glyph"), ('x' as u32).to_ne_bytes());
+    }
+
+    #[test]
+    fn any_other_default_keeps_its_writer() {
+        for field in ["computed", "summed", "name"] {
+            assert!(
+                matches!(plan(field), DefaultPlan::Write(_)),
+                "`{field}`: {:?}",
+                plan(field)
+            );
+        }
+    }
+}

@@ -1038,6 +1038,111 @@ mod rollback {
         assert_eq!(drops() - start, 5, "every item dropped exactly once");
     }
 
+    thread_local! {
+        static GRADES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A default that works twice, then panics (per test thread).
+    fn third_grade_panics() -> u8 {
+        let n = GRADES.with(|g| {
+            g.set(g.get() + 1);
+            g.get()
+        });
+        assert!(n < 3, "no third grade");
+        n as u8
+    }
+
+    /// Each item gains a field whose default panics for the third item.
+    pub mod v3 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            pub tag: Tracked,
+            pub weight: i64,
+            #[coo(default = third_grade_panics())]
+            pub grade: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Inventory")]
+        pub struct Inventory {
+            pub items: Vec<Item>,
+            pub owner: String,
+        }
+    }
+
+    /// The same, with a new `String` field besides, whose default is not a plain write (the
+    /// items are then built step by step, not by the plain ops).
+    pub mod v4 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Item")]
+        pub struct Item {
+            pub tag: Tracked,
+            pub label: String,
+            pub weight: i64,
+            #[coo(default = third_grade_panics())]
+            pub grade: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Inventory")]
+        pub struct Inventory {
+            pub items: Vec<Item>,
+            pub owner: String,
+        }
+    }
+
+    fn refused_at_the_third_item(new: &'static TypeDesc) {
+        GRADES.with(|g| g.set(0));
+        let start = drops();
+        let mut state = state_with(inventory(&[1, 2, 3, 4]));
+        let before = fingerprint(&state);
+        let err = migrate_error(migrate(&mut state, &[new]).unwrap_err());
+        assert!(
+            matches!(&err, ExecuteError { path, kind: ExecuteErrorKind::Default(DefaultPanicked { message }) }
+                if path.to_string() == "Inventory.items[2].grade" && message == "no third grade"),
+            "{err:?}"
+        );
+        assert_eq!(
+            GRADES.with(|g| g.get()),
+            3,
+            "no item after the third was started"
+        );
+        assert_eq!(drops() - start, 0, "the two items built shared their tags");
+        assert_eq!(fingerprint(&state), before, "same addresses, same values");
+        drop(state);
+        assert_eq!(drops() - start, 4, "every item dropped exactly once");
+    }
+
+    #[test]
+    fn a_default_panicking_inside_a_vector_of_plain_items_leaves_the_old_state() {
+        refused_at_the_third_item(v3::Inventory::DESC);
+    }
+
+    #[test]
+    fn a_default_panicking_inside_a_vector_of_items_built_step_by_step_leaves_the_old_state() {
+        refused_at_the_third_item(v4::Inventory::DESC);
+    }
+
+    #[test]
+    fn plain_items_that_gained_a_field_keep_every_value() {
+        GRADES.with(|g| g.set(0));
+        let start = drops();
+        let mut state = state_with(inventory(&[7, -8]));
+        migrate(&mut state, &[v3::Inventory::DESC]).unwrap();
+        let inv = state.get::<v3::Inventory>().unwrap();
+        let items: Vec<(u32, i64, u8)> = inv
+            .items
+            .iter()
+            .map(|i| (i.tag.id, i.weight, i.grade))
+            .collect();
+        assert_eq!(items, vec![(0, 7, 1), (1, -8, 2)]);
+        assert_eq!(inv.owner, "me");
+        assert_eq!(drops() - start, 0);
+        drop(state);
+        assert_eq!(drops() - start, 2);
+    }
+
     #[test]
     fn a_committed_migration_drops_each_old_value_once() {
         let start = drops();
@@ -1561,5 +1666,99 @@ mod retired_slots {
             })
         );
         assert_eq!(army.units.get(army.leader.unwrap()).unwrap().hp, 10);
+    }
+}
+
+/// A vector large enough to be built on several threads (its plan only copies, converts and sets
+/// bytes): the result and the refusals are those of one loop.
+mod large_vectors {
+    use super::*;
+
+    const N: usize = 1 << 20;
+
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType, Clone, Copy)]
+        #[coo(name = "Cell")]
+        pub struct Cell {
+            pub a: u32,
+            pub b: i64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Grid")]
+        pub struct Grid {
+            pub cells: Vec<Cell>,
+        }
+    }
+
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Cell")]
+        pub struct Cell {
+            pub a: u64,
+            pub b: i32,
+            #[coo(default = 7)]
+            pub c: u16,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Grid")]
+        pub struct Grid {
+            pub cells: Vec<Cell>,
+        }
+    }
+
+    fn grid(too_big: &[usize]) -> State {
+        let mut cells: Vec<v1::Cell> = (0..N)
+            .map(|i| v1::Cell {
+                a: i as u32,
+                b: -(i as i64),
+            })
+            .collect();
+        for &i in too_big {
+            cells[i].b = 1 << 40;
+        }
+        state_with(v1::Grid { cells })
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "16 MiB of elements")]
+    fn every_element_of_a_large_vector_is_converted() {
+        let mut state = grid(&[]);
+        migrate(&mut state, &[v2::Grid::DESC]).unwrap();
+        let cells = &state.get::<v2::Grid>().unwrap().cells;
+        assert_eq!(cells.len(), N);
+        for (i, cell) in cells.iter().enumerate() {
+            assert_eq!(
+                (cell.a, cell.b, cell.c),
+                (i as u64, -(i as i32), 7),
+                "cell {i}"
+            );
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "16 MiB of elements")]
+    fn a_large_vector_is_refused_at_its_first_failing_element_and_left_as_it_was() {
+        // Failing elements in the first and the last part of the vector: the first one is
+        // reported, whichever thread got there first.
+        let mut state = grid(&[N - 5, N / 2 + 3, 300_000]);
+        let at = state.get::<v1::Grid>().unwrap().cells.as_ptr();
+        let err = migrate_error(migrate(&mut state, &[v2::Grid::DESC]).unwrap_err());
+        assert_eq!(err.path.to_string(), "Grid.cells[300000].b");
+        assert!(
+            matches!(&err.kind, ExecuteErrorKind::CheckedCast(InexactCast { value, .. }) if value == "1099511627776"),
+            "{err:?}"
+        );
+        let cells = &state.get::<v1::Grid>().unwrap().cells;
+        assert_eq!(cells.as_ptr(), at, "the old vector stayed");
+        for (i, cell) in cells.iter().enumerate() {
+            let b = if [N - 5, N / 2 + 3, 300_000].contains(&i) {
+                1 << 40
+            } else {
+                -(i as i64)
+            };
+            assert_eq!((cell.a, cell.b), (i as u32, b), "cell {i}");
+        }
     }
 }

@@ -181,6 +181,10 @@ pub struct FieldDesc {
     rename_from: &'static [&'static str],
     /// `#[coo(default = EXPR)]`, the value for a field that is new in this version.
     default: Option<WriteFn>,
+    /// When `EXPR` is a literal and the field a primitive (`#[coo(default = 1.0)] mass: f32`):
+    /// the bytes the writer writes, computed by the compiler from the same constant, so that a
+    /// migration can fill many values without calling into the image for each.
+    default_bytes: Option<&'static [u8]>,
 }
 
 impl FieldDesc {
@@ -227,6 +231,12 @@ impl FieldDesc {
     /// The raw writer, for the crate's plans, which keep it next to the guard of its image.
     pub(crate) fn default_writer(&self) -> Option<WriteFn> {
         self.default
+    }
+
+    /// The bytes of a literal `#[coo(default = ...)]` of a primitive field (see the field),
+    /// borrowed from the descriptor.
+    pub(crate) fn default_bytes(&self) -> Option<&[u8]> {
+        self.default_bytes
     }
 }
 

@@ -18,7 +18,7 @@
 //! failed execution with the [`ValuePath`] of the value, and the [`Report`] of a successful one.
 
 use crate::descriptors::layout::{EnumDesc, TypeDesc, TypeKind};
-use crate::migration::plan::{Conv, Plan, Step, TypeBody};
+use crate::migration::plan::{Plan, TypeBody};
 
 mod build;
 mod commit;
@@ -45,9 +45,10 @@ pub(crate) struct Exec<'p> {
     /// fields, and the new fields while its variant is written; and the old entries of the
     /// collections under construction.
     addrs: Vec<*mut u8>,
-    /// For each type plan, whether it is a struct whose every step finishes on the spot
-    /// (copies, casts, moves and defaults): its values are built without a frame.
-    flat: Vec<bool>,
+    /// For each type plan that is a struct whose every step finishes on the spot (copies,
+    /// casts, moves and defaults), its [`build::FlatPlan`]: its values are built without a
+    /// frame.
+    flat: Vec<Option<build::FlatPlan>>,
 }
 
 impl<'p> Exec<'p> {
@@ -56,14 +57,8 @@ impl<'p> Exec<'p> {
             .types
             .iter()
             .map(|tp| match &tp.body {
-                TypeBody::Struct { steps, .. } => steps.iter().all(|step| match step {
-                    Step::Copy { .. } | Step::Default { .. } => true,
-                    Step::Convert { conv, .. } => matches!(
-                        conv,
-                        Conv::Copy { .. } | Conv::Move { .. } | Conv::Cast { .. }
-                    ),
-                }),
-                _ => false,
+                TypeBody::Struct { steps, .. } => build::FlatPlan::of(steps),
+                _ => None,
             })
             .collect();
         Exec {

@@ -179,6 +179,9 @@ pub enum DefaultPlan<'a> {
     /// A `#[coo(default = ...)]` expression or a `CooType`'s `Default` impl. (An `unsafe fn`
     /// into the image of the shape the plan was made from: call it while that is borrowed.)
     Write(WriteFn),
+    /// A literal `#[coo(default = ...)]` of a primitive field: its bytes, written without
+    /// calling into the image (the field descriptor's `default_bytes`).
+    Bytes(&'a [u8]),
     String(&'a StringGlue),
     EmptyVec(&'a VecGlue),
     None(&'a OptionGlue),
@@ -203,10 +206,13 @@ impl<'a> DefaultPlan<'a> {
     /// What a field that is new gets: its `#[coo(default = ...)]`, else the structural default
     /// of its shape (`None` when its type has no `Default`).
     pub fn for_field(field: &'a FieldDesc) -> Option<DefaultPlan<'a>> {
-        field
-            .default_writer()
-            .map(DefaultPlan::Write)
-            .or_else(|| DefaultPlan::for_shape(field.shape()))
+        match field.default_bytes() {
+            Some(bytes) if bytes.len() == field.shape().size() => Some(DefaultPlan::Bytes(bytes)),
+            _ => field
+                .default_writer()
+                .map(DefaultPlan::Write)
+                .or_else(|| DefaultPlan::for_shape(field.shape())),
+        }
     }
 
     /// The structural default of a shape, or `None` when the type has no `Default`.

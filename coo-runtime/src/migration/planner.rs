@@ -340,10 +340,7 @@ impl Planner<'_> {
         hook: bool,
     ) -> Result<Step, NoConv> {
         let new_shape = field.shape();
-        let plan = field
-            .default_writer()
-            .map(DefaultPlan::Write)
-            .or_else(|| DefaultPlan::for_shape(new_shape));
+        let plan = DefaultPlan::for_field(field);
         if let Some(plan) = plan {
             return Ok(Step::Default {
                 field: field.name(),

@@ -80,6 +80,7 @@ pub const fn field_desc_copy(field: &'static FieldDesc) -> FieldDesc {
         shape: ShapeLink(field.shape.0),
         rename_from: field.rename_from,
         default: field.default,
+        default_bytes: field.default_bytes,
     }
 }
 
@@ -112,6 +113,27 @@ pub const fn field_desc(
         shape: ShapeLink(shape),
         rename_from,
         default,
+        default_bytes: None,
+    }
+}
+
+/// [`field_desc`] of a primitive field whose `#[coo(default = ...)]` is a literal: `bytes` are
+/// the native-endian bytes of the same constant that `default` writes (`to_ne_bytes` of it).
+pub const fn field_desc_literal_default(
+    name: &'static str,
+    offset: usize,
+    shape: fn() -> &'static Shape,
+    rename_from: &'static [&'static str],
+    default: WriteFn,
+    bytes: &'static [u8],
+) -> FieldDesc {
+    FieldDesc {
+        name,
+        offset,
+        shape: ShapeLink(shape),
+        rename_from,
+        default: Some(default),
+        default_bytes: Some(bytes),
     }
 }
 

@@ -17,6 +17,8 @@
 //! A tuple's elements are built in place, as a struct's fields. A struct whose every step
 //! finishes on the spot (copies, casts, defaults) is built without a frame.
 //!
+//! Flat structs (every step finishes on the spot) and vectors of them are built in `flat`.
+//!
 //! Errors keep the recursive walk's contract: when a part fails, its frame takes apart the parts
 //! it completed (a [`Rollback`]), frees what it allocated, adds its segment to the error's path,
 //! and the failure moves on to the frame below, until nothing is left at the root's destination.
@@ -24,7 +26,7 @@
 use std::ptr::NonNull;
 
 use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
-use crate::migration::plan::{Conv, DynImplConv, Step, TypeBody};
+use crate::migration::plan::{Conv, DynImplConv, TypeBody};
 use crate::storage::raw::{self, drop_elements, shape_layout};
 use crate::storage::view::ValueView;
 
@@ -34,9 +36,11 @@ use super::rollback::Rollback;
 use super::{Exec, enums};
 
 mod coll;
+mod flat;
 mod resume;
 
 use coll::entry_scratch;
+pub(in crate::migration::execute) use flat::FlatPlan;
 
 /// A value under construction at `dst`, built from the old one at `src`, whose parts `..next`
 /// are complete.
@@ -194,6 +198,7 @@ impl<'p> Exec<'p> {
                 new_elem,
                 old,
                 new,
+                new_vec,
                 ..
             } => {
                 // SAFETY: `src` is a valid vector of the old build.
@@ -205,6 +210,21 @@ impl<'p> Exec<'p> {
                     // SAFETY: the first `len` elements are built.
                     unsafe { new.set_len(dst, len) };
                     return Ok(());
+                }
+                if let Conv::Named(index) = **elem
+                    && self.flat_elements(index)
+                {
+                    // SAFETY: both buffers hold room for `len` elements of their type; the old
+                    // ones are valid values of the plan's old type.
+                    let built = unsafe { self.build_flat_elements(conv, index, ptr, buf, len) };
+                    match built {
+                        // SAFETY: the first `len` elements are built.
+                        Ok(()) => unsafe { new.set_len(dst, len) },
+                        // SAFETY: the vector is empty (length 0) and owns its buffer, as after
+                        // an elements frame's failure.
+                        Err(_) => unsafe { new_vec.drop(dst) },
+                    }
+                    return built;
                 }
                 self.frames.push(Frame {
                     src: ptr,
@@ -336,47 +356,11 @@ impl<'p> Exec<'p> {
     ) -> Result<(), ExecuteError> {
         let tp = &self.plan.types[index];
         match &tp.body {
-            TypeBody::Struct { steps, .. } if self.flat[index] => {
+            TypeBody::Struct { .. } if self.flat[index].is_some() => {
                 // Every step finishes on the spot: built here, without a frame (the common case
                 // of many values of a plain struct in a `Vec` or a map).
-                for (i, step) in steps.iter().enumerate() {
-                    // SAFETY: the offsets are the fields' own.
-                    let built = unsafe {
-                        match step {
-                            Step::Copy {
-                                src: s,
-                                dst: d,
-                                len,
-                            } => {
-                                core::ptr::copy_nonoverlapping(src.add(*s), dst.add(*d), *len);
-                                Ok(())
-                            }
-                            Step::Convert {
-                                src: s,
-                                dst: d,
-                                conv,
-                                ..
-                            } => self.start(conv, src.add(*s), dst.add(*d)),
-                            Step::Default { dst: d, plan, .. } => {
-                                write_default_inside(plan, dst.add(*d))
-                            }
-                        }
-                    };
-                    if let Err(e) = built {
-                        let mut rollback = Rollback::new(self.plan);
-                        // SAFETY: the steps `..i` were built from `src` into `dst`.
-                        unsafe {
-                            rollback.push_steps(&steps[..i], src, dst);
-                            rollback.run();
-                        }
-                        return Err(match step {
-                            Step::Convert { field, .. } | Step::Default { field, .. } => {
-                                e.inside_name(field)
-                            }
-                            Step::Copy { .. } => unreachable!("copies do not fail"),
-                        });
-                    }
-                }
+                // SAFETY: forwarded contract.
+                unsafe { self.build_flat(index, src, dst)? };
                 // SAFETY: every field is built.
                 unsafe { self.finish_type(index, src, dst) }
             }

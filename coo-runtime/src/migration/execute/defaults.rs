@@ -65,6 +65,10 @@ unsafe fn write_default_at(
                 message: message.into_string(),
             })?
         }
+        // SAFETY: `dst` has room for the field, whose size `bytes` has (checked by the plan).
+        DefaultPlan::Bytes(bytes) => unsafe {
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len())
+        },
         // SAFETY: an empty, valid UTF-8 string.
         DefaultPlan::String(g) => unsafe { g.write_from(dst, "".as_ptr(), 0) },
         DefaultPlan::EmptyVec(g) => {
