@@ -159,7 +159,7 @@ pub fn hot_fn(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// The trait must be object-safe and not generic. The macro adds a hidden required method that
 /// `#[coo_impl]` fills: an impl without `#[coo_impl]` is refused as missing
-/// `__coo_concrete_type`.
+/// `__coo_mark_the_impl_with_coo_impl`.
 ///
 /// ```ignore
 /// use coo_runtime::{CooType, coo_impl, coo_trait};

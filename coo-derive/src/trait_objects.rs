@@ -2,8 +2,8 @@
 //! it (all errors at once) and generates the glue of `coo_runtime::descriptors::trait_objects`:
 //!
 //! - `#[coo_trait] trait Vehicle { .. }` keeps the trait, adds a hidden required method
-//!   `__coo_concrete_type` (which `#[coo_impl]` fills: an impl without the mark is refused by
-//!   the compiler as missing it), implements `CooDyn` for `dyn Vehicle` and `CooField` for
+//!   `__coo_mark_the_impl_with_coo_impl` (which `#[coo_impl]` fills: an impl without the mark
+//!   is refused by the compiler as missing it), implements `CooDyn` for `dyn Vehicle` and `CooField` for
 //!   `Box<dyn Vehicle>` (`Box` is fundamental, so the plugin may).
 //! - `#[coo_impl] impl Vehicle for Bicycle { .. }` (optionally `#[coo_impl(from(Car, Ship))]`:
 //!   `From<&Car> for Bicycle`, … for switching a live object) fills the hidden method with
@@ -81,7 +81,7 @@ pub(crate) fn coo_trait(args: &TokenStream, item: &ItemTrait) -> syn::Result<Tok
         /// Filled by `#[coo_impl]`: the descriptor of the implementing type. An impl that lacks
         /// it lacks `#[coo_impl]`.
         #[doc(hidden)]
-        fn __coo_concrete_type(&self) -> &'static ::coo_runtime::__private::TypeDesc;
+        fn __coo_mark_the_impl_with_coo_impl(&self) -> &'static ::coo_runtime::__private::TypeDesc;
     });
     let import = private_import();
     Ok(quote! {
@@ -96,7 +96,7 @@ pub(crate) fn coo_trait(args: &TokenStream, item: &ItemTrait) -> syn::Result<Tok
                 const TRAIT_NAME: &'static str = #name;
 
                 fn concrete_type(&self) -> &'static __coo::TypeDesc {
-                    self.__coo_concrete_type()
+                    self.__coo_mark_the_impl_with_coo_impl()
                 }
             }
 
@@ -162,7 +162,7 @@ pub(crate) fn coo_impl(args: &TokenStream, item: &ItemImpl) -> syn::Result<Token
     let ty = &item.self_ty;
     let mut item = item.clone();
     item.items.push(syn::parse_quote! {
-        fn __coo_concrete_type(&self) -> &'static ::coo_runtime::__private::TypeDesc {
+        fn __coo_mark_the_impl_with_coo_impl(&self) -> &'static ::coo_runtime::__private::TypeDesc {
             <#ty as ::coo_runtime::__private::CooType>::DESC
         }
     });

@@ -168,6 +168,8 @@ pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
     match (old.kind(), new.kind()) {
         (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
         (ShapeKind::String(_), ShapeKind::String(_)) => true,
+        // The same trait (its objects are re-boxed whatever else changed).
+        (ShapeKind::Dyn(a), ShapeKind::Dyn(b)) => a.trait_name() == b.trait_name(),
         (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
             n == m && same_declared_type(a.get(), b.get())
         }

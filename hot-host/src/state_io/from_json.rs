@@ -469,53 +469,7 @@ impl<'v> ValueBuilder<'v> {
                 // SAFETY: forwarded contract.
                 unsafe { self.open_type(desc.get(), json, dst, saved) }
             }
-            ShapeKind::Dyn(d) => {
-                // Tagged with the concrete type's name: `{"Bicycle":{..}}`.
-                let (tag, inner) = match json {
-                    JsonValue::Object(members) if members.len() == 1 => {
-                        (&members[0].0, &members[0].1)
-                    }
-                    other => {
-                        return Err(self.expected_text(
-                            format!(
-                                "a `Box<dyn {}>` (an object of one member: the type's name and \
-                                 its value, `{{\"Type\":{{..}}}}`)",
-                                d.trait_name()
-                            ),
-                            other,
-                        ));
-                    }
-                };
-                let impls = d.impls();
-                // The impl of that type, or of the type renamed from it.
-                let imp = impls.iter().find(|i| i.type_name() == tag).or_else(|| {
-                    impls
-                        .iter()
-                        .find(|i| i.ty().rename_from().contains(&tag.as_str()))
-                });
-                let Some(imp) = imp else {
-                    return Err(ValueError::at(
-                        self.path(),
-                        ValueErrorKind::UnknownImpl {
-                            trait_name: d.trait_name().to_owned(),
-                            ty: tag.clone(),
-                            impls: {
-                                let mut names: Vec<String> =
-                                    impls.iter().map(|i| i.type_name().to_owned()).collect();
-                                names.sort();
-                                names
-                            },
-                        },
-                    ));
-                };
-                Ok(Some(Frame::moved(
-                    imp.shape(),
-                    inner,
-                    None,
-                    dst,
-                    containers::MoveIn::Dyn(imp.glue()),
-                )))
-            }
+            ShapeKind::Dyn(d) => self.open_dyn(d, json, dst),
         }
     }
 
