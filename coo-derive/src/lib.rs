@@ -193,7 +193,7 @@ pub fn coo_trait(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Marks an impl of a `#[coo_trait]` trait for a `CooType`: its objects can be live state (see
 /// [`macro@coo_trait`]). `#[coo_impl(from(Bicycle))]` also registers the user's
 /// `impl From<&Bicycle> for ThisType`, through which a live `Bicycle` object can be switched to
-/// this type (`switch World.vehicles[0] Motorcycle` in the REPL): the old object is read, never
+/// this type (`convert World.vehicles[0] Motorcycle` in the REPL): the old object is read, never
 /// reinterpreted, and is dropped only once the conversion succeeded.
 #[proc_macro_attribute]
 pub fn coo_impl(args: TokenStream, input: TokenStream) -> TokenStream {

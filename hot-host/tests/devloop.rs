@@ -1549,17 +1549,17 @@ fn trait_objects_answer_with_edited_method_bodies_and_keep_their_values_through_
 
     // Switching an object's type, through the `From<&Bicycle> for Car` the impl registered; the
     // other way has no conversion and is refused.
-    host.send("switch Garage.vehicles[1] Bicycle");
-    let no_from = host.wait_err("cannot be switched");
+    host.send("convert Garage.vehicles[1] Bicycle");
+    let no_from = host.wait_err("cannot be converted");
     assert_eq!(
         no_from,
-        "error: `Garage.vehicles[1]` cannot be switched: the object is a `Car`, and `Bicycle` has \
+        "error: `Garage.vehicles[1]` cannot be converted: the object is a `Car`, and `Bicycle` has \
          no conversion from it; write `impl From<&Car> for Bicycle` and mark its `Vehicle` impl \
          `#[coo_impl(from(Car))]`"
     );
-    host.send("switch Garage.vehicles[0] Car");
+    host.send("convert Garage.vehicles[0] Car");
     host.wait_out("the switch", |l| {
-        (l == "switched `Garage.vehicles[0]` to `Car`").then_some(())
+        (l == "converted `Garage.vehicles[0]` to `Car`").then_some(())
     });
     host.send("call tick");
     let switched = host.state_until("the switched object's speed", |s| {
@@ -1586,8 +1586,8 @@ fn trait_objects_answer_with_edited_method_bodies_and_keep_their_values_through_
         refused,
         "the live state could not be migrated, nothing was changed: `Garage.vehicles[0]` is a \
          `dyn Vehicle` object of type `Car`, whose `#[coo_impl] impl Vehicle for Car` the new \
-         version removed; keep the type and its impl, or switch the object to another type \
-         first (`switch Garage.vehicles[0] <Type>`)"
+         version removed; keep the type and its impl, or convert the object to another type \
+         first (`convert Garage.vehicles[0] <Type>`)"
     );
     host.send("call tick");
     assert_eq!(

@@ -409,7 +409,7 @@ fn an_object_is_switched_to_another_impl_through_its_registered_from() {
     use hot_host::state_io::path::{self, PathError};
     let mut state = State::new();
     state.insert(garage_v4());
-    path::switch(&mut state, "Garage.vehicles[0]", "Car").unwrap();
+    path::convert(&mut state, "Garage.vehicles[0]", "Car").unwrap();
     let g = state.get::<v4::Garage>().unwrap();
     let speeds: Vec<u32> = g.vehicles.iter().map(|v| v.speed()).collect();
     assert_eq!(speeds, vec![107, 3, 0]);
@@ -422,11 +422,11 @@ fn an_object_is_switched_to_another_impl_through_its_registered_from() {
 
     // Car to Bicycle: no conversion registered.
     let before = drops();
-    let err = path::switch(&mut state, "Garage.vehicles[1]", "Bicycle").unwrap_err();
+    let err = path::convert(&mut state, "Garage.vehicles[1]", "Bicycle").unwrap_err();
     assert!(
         matches!(
             &err,
-            PathError::Switch {
+            PathError::Convert {
                 error: coo_runtime::descriptors::layout::SwitchError::NoConversion { from, to, .. },
                 ..
             } if from == "Car" && to == "Bicycle"
@@ -435,16 +435,16 @@ fn an_object_is_switched_to_another_impl_through_its_registered_from() {
     );
     assert_eq!(
         err.to_string(),
-        "`Garage.vehicles[1]` cannot be switched: the object is a `Car`, and `Bicycle` has no \
+        "`Garage.vehicles[1]` cannot be converted: the object is a `Car`, and `Bicycle` has no \
          conversion from it; write `impl From<&Car> for Bicycle` and mark its `Vehicle` impl \
          `#[coo_impl(from(Car))]`"
     );
     // A type with no impl of the trait.
-    let err = path::switch(&mut state, "Garage.vehicles[1]", "Garage").unwrap_err();
+    let err = path::convert(&mut state, "Garage.vehicles[1]", "Garage").unwrap_err();
     assert!(
         matches!(
             &err,
-            PathError::Switch {
+            PathError::Convert {
                 error: coo_runtime::descriptors::layout::SwitchError::NoImpl { impls, .. },
                 ..
             } if impls.len() == 2
@@ -452,11 +452,11 @@ fn an_object_is_switched_to_another_impl_through_its_registered_from() {
         "{err:?}"
     );
     // A conversion that panics: caught in the plugin, nothing changed.
-    let err = path::switch(&mut state, "Garage.vehicles[2]", "Car").unwrap_err();
+    let err = path::convert(&mut state, "Garage.vehicles[2]", "Car").unwrap_err();
     assert!(
         matches!(
             &err,
-            PathError::Switch {
+            PathError::Convert {
                 error: coo_runtime::descriptors::layout::SwitchError::Panicked { message, .. },
                 ..
             } if message == "a bicycle in gear 0 cannot become a car"
@@ -464,7 +464,7 @@ fn an_object_is_switched_to_another_impl_through_its_registered_from() {
         "{err:?}"
     );
     // Not an object.
-    let err = path::switch(&mut state, "Garage.label", "Car").unwrap_err();
+    let err = path::convert(&mut state, "Garage.label", "Car").unwrap_err();
     assert!(
         matches!(&err, PathError::NotAnObject { ty, .. } if ty == "String"),
         "{err:?}"
@@ -506,7 +506,7 @@ fn a_switched_object_drops_the_old_one_once() {
     )
     .unwrap();
     assert_eq!(drops().get(&40), Some(&(before.get(&40).unwrap_or(&0) + 1)));
-    hot_host::state_io::path::switch(&mut state, "Garage.spare", "Car").unwrap();
+    hot_host::state_io::path::convert(&mut state, "Garage.spare", "Car").unwrap();
     let g = state.get::<v4::Garage>().unwrap();
     assert_eq!(g.spare.as_ref().map(|v| v.speed()), Some(102));
     drop(state);

@@ -189,9 +189,9 @@ impl Repl {
                     Err(e) => writeln!(err, "error: {e}")?,
                 }
             }
-            (Action::Switch, [path, to]) => {
-                match crate::state_io::path::switch(host.state_mut(), path, to) {
-                    Ok(()) => writeln!(out, "switched `{path}` to `{to}`")?,
+            (Action::Convert, [path, to]) => {
+                match crate::state_io::path::convert(host.state_mut(), path, to) {
+                    Ok(()) => writeln!(out, "converted `{path}` to `{to}`")?,
                     Err(e) => writeln!(err, "error: {e}")?,
                 }
             }
@@ -293,7 +293,7 @@ impl Repl {
             (
                 Action::Call
                 | Action::Set
-                | Action::Switch
+                | Action::Convert
                 | Action::Save
                 | Action::Load
                 | Action::Watch

@@ -50,13 +50,13 @@ use crate::state_io::from_json::{Mode, ValueBuilder, ValueError, list};
 use crate::state_io::json::{JsonError, JsonValue};
 use crate::state_io::show;
 
+mod convert;
 mod parse;
 mod steps;
-mod switch;
 
+pub use convert::convert;
 pub use parse::parse;
 use steps::{cannot, element, entry, find_field, object};
-pub use switch::switch;
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
 /// the prefix of the path that failed and what is there.
@@ -129,14 +129,14 @@ pub enum PathError {
         "`{prefix}` is `None`, so there is nothing inside it; set the option itself with `{prefix}`"
     )]
     IsNone { prefix: ValuePath },
-    /// A `Box<dyn Trait>` object could not be switched to another impl.
-    #[error("`{prefix}` cannot be switched: {error}")]
-    Switch {
+    /// A `Box<dyn Trait>` object could not be converted to another impl.
+    #[error("`{prefix}` cannot be converted: {error}")]
+    Convert {
         prefix: ValuePath,
         error: coo_runtime::descriptors::layout::SwitchError,
     },
     #[error(
-        "`{prefix}` is a `{ty}`, not a `Box<dyn Trait>` object; `switch` changes an object's type"
+        "`{prefix}` is a `{ty}`, not a `Box<dyn Trait>` object; `convert` changes an object's type"
     )]
     NotAnObject { prefix: ValuePath, ty: String },
     /// A `Box<dyn Trait>` object whose concrete type could not be learnt.

@@ -153,7 +153,7 @@ impl fmt::Display for ExecuteError {
                 f,
                 "`{path}` is a `dyn {trait_name}` object of type `{ty}`, whose `#[coo_impl] impl \
                  {trait_name} for {ty}` the new version removed; keep the type and its impl, or \
-                 switch the object to another type first (`switch {path} <Type>`)"
+                 convert the object to another type first (`convert {path} <Type>`)"
             ),
             ExecuteErrorKind::ConcretePanicked {
                 trait_name,

@@ -1,4 +1,4 @@
-//! `switch`: a `Box<dyn Trait>` object changed to another impl's type through the conversion
+//! `convert`: a `Box<dyn Trait>` object changed to another impl's type through the conversion
 //! that impl registered.
 
 use coo_runtime::State;
@@ -7,11 +7,11 @@ use coo_runtime::storage::scratch::Scratch;
 
 use super::{End, MoveIn, PathError, locate, parse, root};
 
-/// Switches the `Box<dyn Trait>` object at `path` to the impl of type `to`, through the
+/// Converts the `Box<dyn Trait>` object at `path` to the impl of type `to`, through the
 /// conversion that impl registered (`#[coo_impl(from(..))]`: `From<&Old> for New`), never by
 /// reinterpreting bytes: the new object is built completely first; only then is the old one
 /// dropped and the new one moved into its place. On error nothing changed.
-pub fn switch(state: &mut State, path: &str, to: &str) -> Result<(), PathError> {
+pub fn convert(state: &mut State, path: &str, to: &str) -> Result<(), PathError> {
     let path = parse(path)?;
     let name = root(state, &path)?.desc().name().to_owned();
     let resource = state.resource_mut(&name).expect("found by `root` above");
@@ -60,7 +60,7 @@ pub fn switch(state: &mut State, path: &str, to: &str) -> Result<(), PathError> 
     let scratch = Scratch::for_shape(shape);
     // SAFETY: `dst` holds a valid `Box<dyn Trait>` of the shape (reached through descriptors
     // from the resource `state` borrows mutably); the scratch is fresh memory of its layout.
-    unsafe { d.switch_into(dst, scratch.ptr(), to) }.map_err(|error| PathError::Switch {
+    unsafe { d.switch_into(dst, scratch.ptr(), to) }.map_err(|error| PathError::Convert {
         prefix: path,
         error,
     })?;
