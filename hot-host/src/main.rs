@@ -32,8 +32,11 @@ enum Command {
     #[command(after_help = repl::help())]
     Run {
         /// The plugin crate: any crate with `crate-type = ["cdylib", "rlib"]` that depends on
-        /// `coo-runtime`.
-        plugin_dir: PathBuf,
+        /// `coo-runtime`. Several run together, each reloaded on its own, their functions named
+        /// `crate::function` (see `hot_host::embed::plugins`); with several, snapshots are not
+        /// kept yet and the commands are `fns`, `types`, `imports`, `call`, `state PLUGIN`, `quit`.
+        #[arg(required = true, num_args = 1..)]
+        plugin_dirs: Vec<PathBuf>,
         /// The function to call on every tick.
         #[arg(long, value_name = "FN", default_value = "tick")]
         tick: String,
@@ -96,7 +99,7 @@ fn main() -> ExitCode {
     hot_host::cli::logger::install();
     match cli.command {
         Command::Run {
-            plugin_dir,
+            plugin_dirs,
             tick,
             every,
             no_watch,
@@ -111,6 +114,45 @@ fn main() -> ExitCode {
         } => {
             // Cargo's diagnostics are coloured as standard error takes colour.
             let color = AutoStream::choice(&io::stderr()) != ColorChoice::Never;
+            if plugin_dirs.len() > 1 {
+                if restore.is_some() {
+                    return fail(
+                        "`--restore` takes one plugin: several plugins keep no snapshots yet",
+                    );
+                }
+                let builders = plugin_dirs
+                    .iter()
+                    .map(|dir| {
+                        let mut builder = Builder::new(dir).color(color);
+                        if let Some(target) = &target_dir {
+                            builder = builder.with_target_dir(target);
+                        }
+                        if release {
+                            builder = builder.profile(Profile::Release);
+                        }
+                        builder
+                    })
+                    .collect();
+                let options = hot_host::cli::several::SeveralOptions {
+                    tick,
+                    every: Duration::from_millis(every),
+                    watch: !no_watch,
+                    quiet,
+                };
+                let stdin = io::BufReader::new(io::stdin());
+                return match hot_host::cli::several::run(
+                    builders,
+                    &options,
+                    stdin,
+                    &mut io::stdout(),
+                    &mut io::stderr(),
+                ) {
+                    Ok(true) => ExitCode::SUCCESS,
+                    Ok(false) => ExitCode::FAILURE,
+                    Err(e) => fail(e),
+                };
+            }
+            let plugin_dir = plugin_dirs.into_iter().next().expect("clap requires one");
             let mut builder = Builder::new(&plugin_dir).color(color);
             if let Some(dir) = target_dir {
                 builder = builder.with_target_dir(dir);

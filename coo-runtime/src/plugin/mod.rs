@@ -1,5 +1,6 @@
 //! The plugin boundary: the header every library that links `coo-runtime` exports, the manifest
-//! of its types and hot functions, and the calling convention of hot-function shims.
+//! of its types, hot functions and imports (calls into other plugins: [`imports`]), and the
+//! calling convention of hot-function shims.
 //!
 //! A plugin needs no export boilerplate: [`coo_plugin_header`] is a `#[no_mangle]` function of
 //! this crate, so every cdylib that links `coo-runtime` exports it. The host reads the
@@ -11,6 +12,7 @@
 
 mod host_object;
 pub mod image;
+pub mod imports;
 pub mod logs;
 pub mod panics;
 mod strings;
@@ -108,6 +110,8 @@ pub struct Manifest {
     /// `'static` in name only, like `fns` and `set_drop_sink`: valid while the image lives.
     types: Vec<&'static TypeDesc>,
     fns: Vec<&'static FnDesc>,
+    /// What the build calls in other plugins (`import!`): one slot each, in this image.
+    imports: Vec<&'static imports::ImportDesc>,
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`,
     /// a function of the host: see [`crate::plugin::panics`].
     set_drop_sink: fn(crate::plugin::panics::DropSink),
@@ -125,6 +129,11 @@ impl Manifest {
     /// The build's hot functions, by path.
     pub fn fns(&self) -> &[&FnDesc] {
         &self.fns
+    }
+
+    /// The functions this build calls in other plugins ([`imports`]), by provider and name.
+    pub fn imports(&self) -> &[&imports::ImportDesc] {
+        &self.imports
     }
 
     /// Sends the reports of this build's drop glue (a `Drop` impl that panicked) to `sink`, a
@@ -154,9 +163,15 @@ impl Manifest {
                 .map(|r| r.0)
                 .collect();
             fns.sort_by_key(|f| f.path());
+            let mut imports: Vec<_> = inventory::iter::<imports::ImportRegistration>
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+            imports.sort_by_key(|i| (i.from(), i.name(), i.module()));
             Manifest {
                 types,
                 fns,
+                imports,
                 set_drop_sink: crate::plugin::panics::set_drop_sink,
                 set_log_sink: crate::plugin::logs::set_log_sink,
             }

@@ -11,6 +11,7 @@
 //! | [`devloop`] | the dev loop of `hot-host run`, a thin client of [`crate::embed`]: ticks, commands, printing what a reload did |
 //! | [`autosave`] | the dev loop's snapshots formatted and written on a thread of their own, from a copy of the state |
 //! | [`session`] | `hot-host run` from start to end: load, restore a snapshot or call `init`, then the dev loop |
+//! | [`several`] | `hot-host run A B ..`: several plugins in one host ([`crate::embed::Plugins`]), their ticks, reports and a few commands (`fns`, `types`, `imports`, `call`, `state`) |
 //! | [`snapshots`] | the default snapshot directory, what `--restore` picks, and `hot-host snapshots` |
 //! | [`terminal`] | standard input and output: line editing or plain lines, colour through `anstream`, printing above the typed line |
 
@@ -22,6 +23,7 @@ pub mod editor;
 pub mod logger;
 pub mod repl;
 pub mod session;
+pub mod several;
 pub mod snapshots;
 pub mod terminal;
 pub mod watches;

@@ -340,7 +340,9 @@ fn unknown(line: &str, args: &[String], name: &str, err: &mut dyn Write) -> io::
     )
 }
 
-fn call(
+/// `call NAME ARGS..` of the function `name` of `host`: its arguments parsed from text, its
+/// value or error printed.
+pub(crate) fn call(
     host: &mut Host,
     name: &str,
     args: &[String],

@@ -35,10 +35,12 @@
 //! with [`hot_fns!`](crate::hot_fns) are called directly. See [`crate::slots::release`].
 //!
 //! # Several plugins
-//! A [`Coo`] runs one plugin crate. A program with several plugins runs one `Coo` for each,
-//! each with its own host, watcher and builder thread, and updates each at its safe point.
+//! A [`Coo`] runs one plugin crate. [`Plugins`] runs several, one `Coo` each (each with its own
+//! host, state, watcher and builder thread), names their functions (`physics::step`) and fills
+//! the import slots through which they call each other: see [`plugins`].
 
 mod background;
+pub mod plugins;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -52,6 +54,7 @@ use crate::watch::{WatchError, Watcher, watched_paths};
 
 pub use background::Waker;
 use background::{Out, Request, Shared};
+pub use plugins::{PluginFn, Plugins};
 
 /// The debounce window Coo watches with by default: short, because it is pure waiting in the
 /// save-to-live path (an editor's save is a burst of events within a millisecond or two). A save

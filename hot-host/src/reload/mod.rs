@@ -22,8 +22,11 @@
 //!
 //! # Files
 //! The transaction is here; what it reports is in `report.rs` ([`ReloadReport`]). What it does
-//! to the function slots, and the call path, are in [`crate::slots`].
+//! to the function slots, and the call path, are in [`crate::slots`]. `imports.rs`: for a host
+//! that runs with others ([`crate::embed::Plugins`]), what each plugin provides and imports,
+//! checked before the commit and bound at it ([`PluginConflict`], [`CutImport`]).
 
+pub(crate) mod imports;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +46,7 @@ use crate::slots::{CallError, FnHandle, FnRef, HotFn, HotSig};
 
 /// The values calls take and return; they live with the call path, in [`crate::slots`].
 pub use crate::slots::Value;
+pub use imports::{CutImport, PluginConflict};
 pub use report::{ReloadReport, styles};
 
 /// Why a reload changed nothing.
@@ -66,6 +70,30 @@ pub enum ReloadError {
     Linked,
     #[error(transparent)]
     HostType(Box<HostTypeChanged>),
+    /// Another plugin of the same [`Plugins`](crate::embed::Plugins) disagrees: an import
+    /// declaration does not match its provider, or a resource type is owned twice.
+    #[error(transparent)]
+    Import(Box<PluginConflict>),
+}
+
+impl From<PluginConflict> for ReloadError {
+    fn from(conflict: PluginConflict) -> ReloadError {
+        ReloadError::Import(Box::new(conflict))
+    }
+}
+
+/// The [`Plugins`](crate::embed::Plugins) a host belongs to: its name there, and the hub of
+/// what every plugin of it provides and imports.
+#[derive(Debug, Clone)]
+pub(crate) struct Membership {
+    pub(crate) name: String,
+    pub(crate) hub: std::sync::Arc<std::sync::Mutex<imports::Hub>>,
+}
+
+impl Membership {
+    pub(crate) fn hub(&self) -> std::sync::MutexGuard<'_, imports::Hub> {
+        self.hub.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// One plugin crate, loaded and running, with its state.
@@ -86,6 +114,8 @@ pub struct Host {
     epoch: u64,
     /// Runs the code linked into this binary ([`Host::linked`]): never builds nor loads.
     linked: bool,
+    /// The plugins this one runs with, if any ([`crate::embed::Plugins`]).
+    membership: Option<Membership>,
 }
 
 /// A number never returned before in this process (never 0).
@@ -117,6 +147,7 @@ impl Host {
             id: fresh_number(),
             epoch: fresh_number(),
             linked: false,
+            membership: None,
         }
     }
 
@@ -140,11 +171,32 @@ impl Host {
             id: fresh_number(),
             epoch: fresh_number(),
             linked: true,
+            membership: None,
         };
         let manifest = Manifest::of_this_build();
         manifest.set_drop_sink(this_sink());
         host.install(manifest, ImageRef::STATIC, None, None, Duration::ZERO)?;
         Ok(host)
+    }
+
+    /// Makes this host a member of `membership`'s plugins: from its next reload on, its
+    /// imports and exports are bound through the hub (see [`imports`]). The host's current
+    /// version, if it has one, is registered now.
+    pub(crate) fn join(&mut self, membership: Membership) -> Result<(), Box<PluginConflict>> {
+        if let Some(library) = &self.library {
+            let manifest = library.manifest_static();
+            let mut hub = membership.hub();
+            hub.check(&membership.name, manifest)?;
+            let cut = hub.commit(&membership.name, manifest, &library.image_ref());
+            debug_assert!(cut.is_empty(), "a new member cuts no import: {cut:?}");
+        }
+        self.membership = Some(membership);
+        Ok(())
+    }
+
+    /// The name of this plugin among the plugins it runs with ([`crate::embed::Plugins`]).
+    pub fn plugin_name(&self) -> Option<&str> {
+        self.membership.as_ref().map(|m| m.name.as_str())
     }
 
     /// Whether this host runs the code linked into this binary ([`Host::linked`]).
@@ -259,8 +311,14 @@ impl Host {
         let catalog =
             unsafe { Catalog::from_image(manifest.types().iter().copied(), image.clone()) }?;
         let plan = self.state.plan(&catalog)?;
+        if let Some(member) = &self.membership {
+            member
+                .hub()
+                .check(&member.name, manifest)
+                .map_err(ReloadError::Import)?;
+        }
         changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
-        let slot_plan = self.slots.plan(manifest.fns(), &catalog, image);
+        let slot_plan = self.slots.plan(manifest.fns(), &catalog, image.clone());
         // The last step that can fail; on failure it leaves the state as it was (and dropping
         // `library`, `catalog`, `plan` and `slot_plan` closes the new image).
         let migration = self.state.migrate(&plan)?;
@@ -271,6 +329,12 @@ impl Host {
         let from_version = self.version;
         self.version += 1;
         let report = self.slots.commit(self.version, slot_plan);
+        // The import slots that involve this plugin, in the same commit: before the old image
+        // is released below, so that none still points into it then.
+        let imports_cut = match &self.membership {
+            Some(member) => member.hub().commit(&member.name, manifest, &image),
+            None => Vec::new(),
+        };
         if let Some(library) = &library {
             library.image().set_version(self.version);
         }
@@ -293,6 +357,7 @@ impl Host {
             fns_removed: report.removed,
             fns_changed: report.changed,
             fns_updated: report.updated,
+            imports_cut,
             migration,
             kept: kept(),
             pinned: take_pinned(),

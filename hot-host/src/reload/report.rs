@@ -43,6 +43,9 @@ pub struct ReloadReport {
     pub fns_changed: Vec<(String, String, String)>,
     /// Functions whose code was swapped with the same signature.
     pub fns_updated: usize,
+    /// Import slots of other plugins that this reload cut: the function they call is gone, or
+    /// its signature no longer matches their declaration (see [`crate::embed::Plugins`]).
+    pub imports_cut: Vec<crate::reload::CutImport>,
     pub migration: coo_runtime::Report,
     /// Plugin images mapped after the reload: the current one, old ones still held (by a
     /// handle) or pinned, rejected ones.
@@ -172,6 +175,10 @@ impl ReloadReport {
                 "  rebound {n} `dyn {name}` object{} to the new code\n",
                 if *n == 1 { "" } else { "s" }
             ));
+        }
+        for cut in &self.imports_cut {
+            out.push_str(&paint(styles::REMOVED, &format!("  ! {cut}")));
+            out.push('\n');
         }
         for panic in &self.drop_panics {
             out.push_str(&paint(styles::REMOVED, &format!("  ! {panic}")));

@@ -149,6 +149,11 @@ pub enum CallErrorKind {
         /// The plugin's.
         found: String,
     },
+    /// An unqualified name that several plugins of one [`crate::embed::Plugins`] define;
+    /// `candidates` are its qualified names (`physics::step`), sorted.
+    Ambiguous {
+        candidates: Vec<String>,
+    },
     /// [`crate::Host::call`] (or the REPL) of a function that takes a host object, which only a
     /// typed handle can pass.
     HostObject {
@@ -250,6 +255,15 @@ impl fmt::Display for CallError {
             } => write!(
                 f,
                 "the host object `{param}` of `{name}` is {found} in the plugin, and the handle passes {expected}: resolve it with the plugin's type; for a type of the same name, host and plugin must be built from one definition of it (a crate both depend on, unchanged since the host was built)"
+            ),
+            CallErrorKind::Ambiguous { candidates } => write!(
+                f,
+                "`{name}` is defined by several plugins: call it as {}",
+                candidates
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
             CallErrorKind::HostObject { param, ty } => write!(
                 f,

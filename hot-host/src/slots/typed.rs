@@ -271,6 +271,11 @@ impl<F: HotSig> HotFn<F> {
         &self.typed.path
     }
 
+    /// The id of the host that resolved it.
+    pub(crate) fn host_id(&self) -> u64 {
+        self.typed.host
+    }
+
     /// The descriptor the handle was resolved with (it keeps that version's image mapped).
     pub fn desc(&self) -> &FnRef {
         &self.typed.resolved
