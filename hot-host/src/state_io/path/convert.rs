@@ -44,9 +44,10 @@ pub fn convert(state: &mut State, path: &str, to: &str) -> Result<(), PathError>
                 }
                 (shape, dst) = (elem.get(), inner);
             }
-            // SAFETY: `dst` is a valid box inside the resource, borrowed uniquely.
             ShapeKind::Box { elem, glue } => {
-                (shape, dst) = (elem.get(), unsafe { glue.get_mut(dst) })
+                // SAFETY: `dst` is a valid box inside the resource, borrowed uniquely.
+                let inner = unsafe { glue.get_mut(dst) };
+                (shape, dst) = (elem.get(), inner);
             }
             _ => break,
         }
