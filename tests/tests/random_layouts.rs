@@ -6,9 +6,9 @@
 //! `[u32; 3]`), strings, containers, a drop-counting `CooType`, a `Pool` of it (slots at
 //! drawn generations), a `Handle` to it (which has no `Default`, so a new one always gets a
 //! default of its own), tuples (`(u16, Tracked)`, `(u8, String)`), maps (`BTreeMap<u16,
-//! String>`, `HashMap<u16, u8>`) and a `VecDeque<u32>`, each tuple or map with a wider
-//! counterpart it converts to (`(u32, Tracked)`, `BTreeMap<u32, String>`, …: rebuilt element by
-//! element or entry by entry). The new layout keeps some old fields (same type, a lossless widening, or a checked
+//! String>`, `HashMap<u16, u8>`, `HashMap<u16, Tracked>`) and a `VecDeque<u32>`, each tuple or
+//! map with a wider counterpart it converts to (`(u32, Tracked)`, `BTreeMap<u32, String>`, …:
+//! rebuilt element by element or entry by entry, a map's `Tracked` values moved, never copied). The new layout keeps some old fields (same type, a lossless widening, or a checked
 //! narrowing with a value that fits, often the edge of a type), drops the others, adds new ones
 //! and shuffles the order; a kept field may take a new name with `rename_from`, an added one
 //! may have a default of its own (`FieldDesc::default`). Both `TypeDesc`s are built by hand with C-like offsets; their drop
@@ -63,7 +63,7 @@
 
 use coo_runtime::migration::casts::InexactCast;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::mem::{MaybeUninit, align_of, needs_drop, size_of};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -204,6 +204,8 @@ enum Ty {
     HMapU16U8,
     HMapU32U16,
     DequeU32,
+    HMapU16Tracked,
+    HMapU32Tracked,
 }
 
 /// Runs `$body` with `$t` standing for the Rust type of the menu entry `$ty`.
@@ -362,12 +364,20 @@ macro_rules! with_rust_type {
                 type $t = VecDeque<u32>;
                 $body
             }
+            Ty::HMapU16Tracked => {
+                type $t = HashMap<u16, Tracked>;
+                $body
+            }
+            Ty::HMapU32Tracked => {
+                type $t = HashMap<u32, Tracked>;
+                $body
+            }
         }
     };
 }
 
 impl Ty {
-    const ALL: [Ty; 38] = [
+    const ALL: [Ty; 40] = [
         Ty::U8,
         Ty::U16,
         Ty::U32,
@@ -406,6 +416,8 @@ impl Ty {
         Ty::HMapU16U8,
         Ty::HMapU32U16,
         Ty::DequeU32,
+        Ty::HMapU16Tracked,
+        Ty::HMapU32Tracked,
     ];
 
     /// The widening of a tuple or collection type on the menu (its elements, keys and values
@@ -416,6 +428,7 @@ impl Ty {
             Ty::TupU8Str => Some(Ty::TupU16Str),
             Ty::MapU16Str => Some(Ty::MapU32Str),
             Ty::HMapU16U8 => Some(Ty::HMapU32U16),
+            Ty::HMapU16Tracked => Some(Ty::HMapU32Tracked),
             _ => None,
         }
     }
@@ -435,6 +448,8 @@ impl Ty {
                 | Ty::HMapU16U8
                 | Ty::HMapU32U16
                 | Ty::DequeU32
+                | Ty::HMapU16Tracked
+                | Ty::HMapU32Tracked
         )
     }
 
@@ -581,6 +596,8 @@ impl Ty {
             Ty::HMapU16U8 => Val::HMap(Vec::new(), false),
             Ty::HMapU32U16 => Val::HMap(Vec::new(), true),
             Ty::DequeU32 => Val::Deque(Vec::new()),
+            Ty::HMapU16Tracked => Val::HMapTracked(Vec::new(), false),
+            Ty::HMapU32Tracked => Val::HMapTracked(Vec::new(), true),
             Ty::BoxTracked => Val::BoxTracked(0),
             Ty::BoxU64 => Val::BoxU64(0),
             Ty::I8 => Val::I8(0),
@@ -901,6 +918,9 @@ enum Val {
     HMap(Vec<(u32, u16)>, bool),
     /// A `VecDeque<u32>`, front to back.
     Deque(Vec<u32>),
+    /// A `HashMap<u16, Tracked>` (or `<u32, Tracked>` when wide): keys and `Tracked` ids,
+    /// sorted by key.
+    HMapTracked(Vec<(u32, u32)>, bool),
 }
 
 impl Val {
@@ -940,6 +960,9 @@ impl Val {
             Val::MapStr(_, wide) => [Ty::MapU16Str, Ty::MapU32Str][usize::from(*wide)],
             Val::HMap(_, wide) => [Ty::HMapU16U8, Ty::HMapU32U16][usize::from(*wide)],
             Val::Deque(_) => Ty::DequeU32,
+            Val::HMapTracked(_, wide) => {
+                [Ty::HMapU16Tracked, Ty::HMapU32Tracked][usize::from(*wide)]
+            }
         }
     }
 
@@ -951,7 +974,9 @@ impl Val {
             | Val::BoxTracked(id)
             | Val::TupTracked(_, id, _) => vec![*id],
             Val::VecTracked(ids) => ids.clone(),
-            Val::Pool(entries) => entries.iter().map(|&(_, id)| id).collect(),
+            Val::Pool(entries) | Val::HMapTracked(entries, _) => {
+                entries.iter().map(|&(_, id)| id).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -964,7 +989,9 @@ impl Val {
             | Val::BoxTracked(id)
             | Val::TupTracked(_, id, _) => vec![id],
             Val::VecTracked(ids) => ids.iter_mut().collect(),
-            Val::Pool(entries) => entries.iter_mut().map(|(_, id)| id).collect(),
+            Val::Pool(entries) | Val::HMapTracked(entries, _) => {
+                entries.iter_mut().map(|(_, id)| id).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -988,6 +1015,7 @@ impl Val {
                 Val::TupStr(n, s, _) => Val::TupStr(n, s, true),
                 Val::MapStr(entries, _) => Val::MapStr(entries, true),
                 Val::HMap(entries, _) => Val::HMap(entries, true),
+                Val::HMapTracked(entries, _) => Val::HMapTracked(entries, true),
                 other => unreachable!("{other:?} has no wider type"),
             });
         }
@@ -1110,6 +1138,7 @@ fn same_value(expected: &Val, actual: &Val, any_nan: bool) -> bool {
         (Val::MapStr(a, b), Val::MapStr(c, d)) => (a, b) == (c, d),
         (Val::HMap(a, b), Val::HMap(c, d)) => (a, b) == (c, d),
         (Val::Deque(a), Val::Deque(b)) => a == b,
+        (Val::HMapTracked(a, b), Val::HMapTracked(c, d)) => (a, b) == (c, d),
         _ => false,
     }
 }
@@ -1203,6 +1232,15 @@ unsafe fn write_val(dst: *mut u8, val: &Val) {
             Val::Deque(v) => dst
                 .cast::<VecDeque<u32>>()
                 .write(v.iter().copied().collect()),
+            Val::HMapTracked(entries, false) => dst.cast::<HashMap<u16, Tracked>>().write(
+                entries
+                    .iter()
+                    .map(|&(k, id)| (u16::try_from(k).unwrap(), Tracked { id }))
+                    .collect(),
+            ),
+            Val::HMapTracked(entries, true) => dst
+                .cast::<HashMap<u32, Tracked>>()
+                .write(entries.iter().map(|&(k, id)| (k, Tracked { id })).collect()),
         }
     }
 }
@@ -1308,6 +1346,22 @@ unsafe fn read_val(src: *const u8, ty: Ty) -> Val {
                 Val::HMap(entries, true)
             }
             Ty::DequeU32 => Val::Deque((*src.cast::<VecDeque<u32>>()).iter().copied().collect()),
+            Ty::HMapU16Tracked => {
+                let mut entries: Vec<(u32, u32)> = (*src.cast::<HashMap<u16, Tracked>>())
+                    .iter()
+                    .map(|(k, v)| (u32::from(*k), v.id))
+                    .collect();
+                entries.sort_unstable();
+                Val::HMapTracked(entries, false)
+            }
+            Ty::HMapU32Tracked => {
+                let mut entries: Vec<(u32, u32)> = (*src.cast::<HashMap<u32, Tracked>>())
+                    .iter()
+                    .map(|(k, v)| (*k, v.id))
+                    .collect();
+                entries.sort_unstable();
+                Val::HMapTracked(entries, true)
+            }
         }
     }
 }
@@ -1556,6 +1610,8 @@ fn custom_value(ty: Ty) -> Val {
         Ty::HMapU16U8 => Val::HMap(vec![(4, 2)], false),
         Ty::HMapU32U16 => Val::HMap(vec![(4, 4242), (424_242, 2)], true),
         Ty::DequeU32 => Val::Deque(vec![4, 2]),
+        Ty::HMapU16Tracked => Val::HMapTracked(vec![(4, CUSTOM_ID)], false),
+        Ty::HMapU32Tracked => Val::HMapTracked(vec![(424_242, CUSTOM_ID)], true),
     }
 }
 
@@ -1572,7 +1628,7 @@ unsafe fn write_custom<const T: usize>(dst: *mut u8) -> Result<(), ForeignString
 }
 
 /// The field default of each menu type, by its index in `Ty::ALL`.
-const CUSTOM_DEFAULTS: [WriteFn; 38] = [
+const CUSTOM_DEFAULTS: [WriteFn; 40] = [
     write_custom::<0>,
     write_custom::<1>,
     write_custom::<2>,
@@ -1611,6 +1667,8 @@ const CUSTOM_DEFAULTS: [WriteFn; 38] = [
     write_custom::<35>,
     write_custom::<36>,
     write_custom::<37>,
+    write_custom::<38>,
+    write_custom::<39>,
 ];
 
 /// What [`failing_default`] reports.
@@ -1796,6 +1854,15 @@ fn val_strategy(ty: Ty) -> BoxedStrategy<Val> {
             .prop_map(|m| Val::HMap(m.into_iter().collect(), true))
             .boxed(),
         Ty::DequeU32 => vec(any::<u32>(), 0..6).prop_map(Val::Deque).boxed(),
+        // Ids are given out when the case is assembled.
+        Ty::HMapU16Tracked => proptest::collection::btree_set(any::<u16>(), 0..5)
+            .prop_map(|keys| {
+                Val::HMapTracked(keys.into_iter().map(|k| (k.into(), 0)).collect(), false)
+            })
+            .boxed(),
+        Ty::HMapU32Tracked => proptest::collection::btree_set(any::<u32>(), 0..5)
+            .prop_map(|keys| Val::HMapTracked(keys.into_iter().map(|k| (k, 0)).collect(), true))
+            .boxed(),
     }
 }
 
@@ -2869,6 +2936,15 @@ fn synth_val(ty: Ty, mix: &mut Mix, next_id: &mut u32) -> Val {
             Val::HMap(keys.into_iter().collect(), ty == Ty::HMapU32U16)
         }
         Ty::DequeU32 => Val::Deque((0..r % 4).map(|i| (r >> (8 * i)) as u32).collect()),
+        Ty::HMapU16Tracked | Ty::HMapU32Tracked => {
+            let keys: BTreeSet<u32> = (0..r % 4)
+                .map(|i| u32::from((r >> (16 * i)) as u16))
+                .collect();
+            Val::HMapTracked(
+                keys.into_iter().map(|k| (k, 0)).collect(),
+                ty == Ty::HMapU32Tracked,
+            )
+        }
     };
     for id in val.tracked_ids_mut() {
         *id = *next_id;

@@ -2,19 +2,19 @@
 //! `HashMap<K, V>`, `HashSet<T>`, `BTreeMap<K, V>` and `BTreeSet<T>` (std hashers), with the
 //! glue their [`Shape`]s carry (the descriptor types [`ShapeKind::Tuple`]'s `TupleElem` and
 //! [`ShapeKind::Coll`]'s `CollKind` and `CollGlue` are in `layout`, built through its `const fn`
-//! constructors).
+//! constructors; the collections' glue functions are in `collections/glue.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
-use crate::descriptors::layout::construct::{
-    coll_glue, shape, shape_link, tuple_elem, tuple_elems,
-};
-use crate::descriptors::layout::{
-    CollGlue, CollKind, CooField, EntryFn, EntryFnMut, Shape, ShapeKind,
-};
+use crate::descriptors::layout::construct::{shape, shape_link, tuple_elem, tuple_elems};
+use crate::descriptors::layout::{CollKind, CooField, Shape, ShapeKind};
 use crate::descriptors::std_fields::drop_glue;
-use crate::plugin::ForeignString;
+
+mod glue;
+
+pub(crate) use glue::AbortOnUnwind;
+use glue::coll_glue_of;
 
 fn type_name_of<T>() -> &'static str {
     core::any::type_name::<T>()
@@ -72,6 +72,32 @@ trait Coll: Sized + 'static {
     fn key_eq(a: &Self::Key, b: &Self::Key) -> bool;
     /// The value (the element of a set) stored under a key equal to `key`.
     fn get(&self, key: &Self::Key) -> Option<*const u8>;
+    /// Whether an equal key is there (always `false` for a `VecDeque`).
+    fn contains(&self, key: &Self::Key) -> bool;
+    /// Inserts an entry whose key [`Coll::contains`] just said is not there.
+    fn insert_new(&mut self, key: Self::Key, value: Self::Value);
+    /// Inserts `key` with `value()` unless an equal key is there (then `key` is dropped and
+    /// `value` never called) and returns whether it did: one lookup, for keys whose drop does
+    /// nothing.
+    fn insert_with(&mut self, key: Self::Key, value: impl FnOnce() -> Self::Value) -> bool;
+    /// The entries by value, in iteration order (the storage is freed as the iterator ends).
+    fn into_entries(self) -> impl Iterator<Item = (Self::Key, Self::Value)>;
+    /// Whether the collection keeps its keys sorted (B-trees): then [`Coll::from_ascending`]
+    /// builds it in bulk.
+    const SORTED: bool = false;
+    /// Whether `a` orders strictly before `b` and differs from it by `PartialEq` as well (the
+    /// bulk build drops neighbours that `==` calls equal).
+    fn strictly_before(_: &Self::Key, _: &Self::Key) -> bool {
+        false
+    }
+    /// Builds a sorted collection from entries in strictly ascending key order.
+    fn from_ascending(entries: impl Iterator<Item = (Self::Key, Self::Value)>) -> Self {
+        let mut coll = Self::with_capacity(entries.size_hint().0);
+        entries.for_each(|(k, v)| {
+            coll.try_insert(k, v);
+        });
+        coll
+    }
 }
 
 fn ptr<T>(r: &T) -> *const u8 {
@@ -111,6 +137,19 @@ impl<T: 'static> Coll for VecDeque<T> {
     fn get(&self, _: &T) -> Option<*const u8> {
         None
     }
+    fn contains(&self, _: &T) -> bool {
+        false
+    }
+    fn insert_new(&mut self, key: T, _: ()) {
+        self.push_back(key);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (T, ())> {
+        self.into_iter().map(|e| (e, ()))
+    }
+    fn insert_with(&mut self, key: T, _: impl FnOnce()) -> bool {
+        self.push_back(key);
+        true
+    }
 }
 
 impl<K: Eq + Hash + 'static, V: 'static> Coll for HashMap<K, V> {
@@ -144,6 +183,24 @@ impl<K: Eq + Hash + 'static, V: 'static> Coll for HashMap<K, V> {
     fn get(&self, key: &K) -> Option<*const u8> {
         HashMap::get(self, key).map(ptr)
     }
+    fn contains(&self, key: &K) -> bool {
+        self.contains_key(key)
+    }
+    fn insert_new(&mut self, key: K, value: V) {
+        self.insert(key, value);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (K, V)> {
+        self.into_iter()
+    }
+    fn insert_with(&mut self, key: K, value: impl FnOnce() -> V) -> bool {
+        match self.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(value());
+                true
+            }
+        }
+    }
 }
 
 impl<T: Eq + Hash + 'static> Coll for HashSet<T> {
@@ -170,6 +227,18 @@ impl<T: Eq + Hash + 'static> Coll for HashSet<T> {
     }
     fn get(&self, key: &T) -> Option<*const u8> {
         HashSet::get(self, key).map(ptr)
+    }
+    fn contains(&self, key: &T) -> bool {
+        HashSet::contains(self, key)
+    }
+    fn insert_new(&mut self, key: T, _: ()) {
+        self.insert(key);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (T, ())> {
+        self.into_iter().map(|e| (e, ()))
+    }
+    fn insert_with(&mut self, key: T, _: impl FnOnce()) -> bool {
+        self.insert(key)
     }
 }
 
@@ -204,6 +273,31 @@ impl<K: Ord + 'static, V: 'static> Coll for BTreeMap<K, V> {
     fn get(&self, key: &K) -> Option<*const u8> {
         BTreeMap::get(self, key).map(ptr)
     }
+    fn contains(&self, key: &K) -> bool {
+        self.contains_key(key)
+    }
+    fn insert_new(&mut self, key: K, value: V) {
+        self.insert(key, value);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (K, V)> {
+        self.into_iter()
+    }
+    const SORTED: bool = true;
+    fn strictly_before(a: &K, b: &K) -> bool {
+        a < b && a != b
+    }
+    fn from_ascending(entries: impl Iterator<Item = (K, V)>) -> Self {
+        entries.collect()
+    }
+    fn insert_with(&mut self, key: K, value: impl FnOnce() -> V) -> bool {
+        match self.entry(key) {
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(value());
+                true
+            }
+        }
+    }
 }
 
 impl<T: Ord + 'static> Coll for BTreeSet<T> {
@@ -231,64 +325,25 @@ impl<T: Ord + 'static> Coll for BTreeSet<T> {
     fn get(&self, key: &T) -> Option<*const u8> {
         BTreeSet::get(self, key).map(ptr)
     }
-}
-
-unsafe fn coll_len<C: Coll>(p: *const u8) -> usize {
-    // SAFETY: the caller passes a valid `C`.
-    unsafe { &*p.cast::<C>() }.len()
-}
-
-unsafe fn coll_for_each<C: Coll>(p: *const u8, ctx: *mut (), f: EntryFn) {
-    // SAFETY: the caller passes a valid `C`, and an `f` that accepts `ctx` and entries of `C`
-    // and does not unwind.
-    unsafe { &*p.cast::<C>() }.for_each(|k, v| unsafe { f(ctx, k, v) });
-}
-
-unsafe fn coll_for_each_mut<C: Coll>(p: *mut u8, ctx: *mut (), f: EntryFnMut) {
-    // SAFETY: the caller passes a valid `C` that nothing else references, and an `f` that
-    // accepts `ctx` and entries of `C` and does not unwind.
-    unsafe { &mut *p.cast::<C>() }.for_each_mut(|k, v| unsafe { f(ctx, k, v) });
-}
-
-unsafe fn coll_write_with_capacity<C: Coll>(dst: *mut u8, cap: usize) {
-    // SAFETY: `dst` is valid for writes of a `C` (caller's contract).
-    unsafe { dst.cast::<C>().write(C::with_capacity(cap)) }
-}
-
-unsafe fn coll_insert<C: Coll>(
-    dst: *mut u8,
-    key: *mut u8,
-    value: *mut u8,
-) -> Result<bool, ForeignString> {
-    // SAFETY: the caller passes a valid `C` at `dst` that nothing else references, and a valid
-    // key (and value, for maps; `()` is zero-sized and read from any non-null pointer) that it
-    // will not use again.
-    let (coll, key, value) = unsafe {
-        let value = if core::mem::size_of::<C::Value>() == 0 {
-            core::ptr::NonNull::<C::Value>::dangling().as_ptr().read()
-        } else {
-            value.cast::<C::Value>().read()
-        };
-        (&mut *dst.cast::<C>(), key.cast::<C::Key>().read(), value)
-    };
-    // A panicking `Hash`, `Eq`, `Ord` or `Drop` is caught here, in the image that owns the code;
-    // what the panic left of the entry is dropped by the unwinding.
-    crate::__private::catch(move || coll.try_insert(key, value)).map_err(ForeignString::new)
-}
-
-unsafe fn coll_get<C: Coll>(p: *const u8, key: *const u8) -> *const u8 {
-    // SAFETY: the caller passes a valid `C` and a valid key of it.
-    let (coll, key) = unsafe { (&*p.cast::<C>(), &*key.cast::<C::Key>()) };
-    crate::__private::catch(|| coll.get(key))
-        .ok()
-        .flatten()
-        .unwrap_or(core::ptr::null())
-}
-
-unsafe fn coll_key_eq<C: Coll>(a: *const u8, b: *const u8) -> bool {
-    // SAFETY: the caller passes two valid keys of `C`.
-    let (a, b) = unsafe { (&*a.cast::<C::Key>(), &*b.cast::<C::Key>()) };
-    crate::__private::catch(|| C::key_eq(a, b)).unwrap_or(false)
+    fn contains(&self, key: &T) -> bool {
+        BTreeSet::contains(self, key)
+    }
+    fn insert_new(&mut self, key: T, _: ()) {
+        self.insert(key);
+    }
+    fn into_entries(self) -> impl Iterator<Item = (T, ())> {
+        self.into_iter().map(|e| (e, ()))
+    }
+    const SORTED: bool = true;
+    fn strictly_before(a: &T, b: &T) -> bool {
+        a < b && a != b
+    }
+    fn from_ascending(entries: impl Iterator<Item = (T, ())>) -> Self {
+        entries.map(|(e, ())| e).collect()
+    }
+    fn insert_with(&mut self, key: T, _: impl FnOnce()) -> bool {
+        self.insert(key)
+    }
 }
 
 /// The [`Shape`] of the collection `C` with element or key `K` and map value `V`.
@@ -311,18 +366,6 @@ const fn coll_shape<C: Coll>(
             },
             glue: coll_glue_of::<C>(),
         },
-    )
-}
-
-const fn coll_glue_of<C: Coll>() -> CollGlue {
-    coll_glue(
-        coll_len::<C>,
-        coll_for_each::<C>,
-        coll_for_each_mut::<C>,
-        coll_write_with_capacity::<C>,
-        coll_insert::<C>,
-        coll_get::<C>,
-        coll_key_eq::<C>,
     )
 }
 

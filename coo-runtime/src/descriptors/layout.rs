@@ -44,8 +44,8 @@ pub mod shape;
 pub(crate) mod construct;
 
 pub use crate::descriptors::layout::glue::{
-    BoxGlue, CollGlue, DynGlue, EntryFn, EntryFnMut, HookFn, ImplFn, ImplGlue, OptionGlue,
-    PoolGlue, StringGlue, SwitchGlue, TypeGlue, VecGlue, WriteFn,
+    BoxGlue, CollGlue, DynGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, ImplFn, ImplGlue,
+    OptionGlue, PoolGlue, StringGlue, SwitchGlue, TypeGlue, VecGlue, WriteFn,
 };
 pub use crate::descriptors::layout::objects::{DynDesc, ImplDesc, SwitchDesc, SwitchError};
 pub use crate::descriptors::layout::shape::{

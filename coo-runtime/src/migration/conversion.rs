@@ -237,14 +237,13 @@ impl Planner<'_> {
                 if !ok.converts_to(*nk) {
                     return Err(Incompatible);
                 }
-                // The new collection is built as an independent copy (see `Conv::Coll`).
-                let outer = core::mem::replace(&mut self.copy, true);
+                // Entries are moved where their layout allows, as a vector's elements (see
+                // `Conv::Coll`).
                 let key = self.conv_inner(okey.get(), nkey.get(), at);
                 let value = match (ovalue, nvalue) {
                     (Some(ov), Some(nv)) => Some(self.conv_inner(ov.get(), nv.get(), at)),
                     _ => None,
                 };
-                self.copy = outer;
                 Conv::Coll {
                     key: Box::new(key?),
                     value: value.transpose()?.map(Box::new),

@@ -12,7 +12,8 @@
 //! - `commit`: gives up what the old value still owns after its moved parts went to the new
 //!   value (removed fields, containers that were rebuilt, copies' originals);
 //! - `rollback`: gives up what a new value owns without touching the parts it shares with the
-//!   old value.
+//!   old value; for the entries of a rebuilt collection, which are no longer paired with the old
+//!   entries, through `teardown`, which needs only the new value.
 //!
 //! Beside them: `defaults` ([`write_default`], [`values_equal`]), the [`ExecuteError`] of a
 //! failed execution with the [`ValuePath`] of the value, and the [`Report`] of a successful one.
@@ -26,6 +27,7 @@ mod defaults;
 mod error;
 mod report;
 mod rollback;
+mod teardown;
 
 pub use defaults::{push_entries, type_values_equal, values_equal, write_default};
 pub use error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePath};

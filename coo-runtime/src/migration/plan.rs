@@ -94,9 +94,12 @@ pub enum Conv {
     /// A tuple, element by element at the same position; elements it gained at the end start
     /// as their default. Built in place, like a struct's fields.
     Tuple { elems: Vec<TupleStep> },
-    /// A `VecDeque`, map or set, rebuilt entry by entry through the new image's `insert`. Its
-    /// keys and values are planned as independent copies (`copy`), so the new collection shares
-    /// nothing with the old one: at commit the old one is dropped whole, on rollback the new one.
+    /// A `VecDeque`, map or set, rebuilt entry by entry through the new image's `insert_moved`.
+    /// Its keys and values are converted as a vector's elements are (unchanged parts moved), so
+    /// the new entries share parts with the old ones until commit, where the old collection
+    /// gives up what its entries still own and frees its storage (entries are never dropped
+    /// whole), or rollback, where the new one gives up what its entries own alone (see
+    /// `execute/teardown.rs`: the new entries are no longer paired with the old ones).
     Coll {
         key: Box<Conv>,
         /// The conversion of a map's values (`None` for a `VecDeque` or a set).

@@ -4,8 +4,8 @@
 //! their declaration order; what they mean is documented on the accessors.
 
 use crate::descriptors::layout::glue::{
-    BoxGlue, CollGlue, DynGlue, EntryFn, EntryFnMut, HookFn, ImplFn, ImplGlue, OptionGlue,
-    PoolGlue, StringGlue, SwitchGlue, TypeGlue, VecGlue, WriteFn,
+    BoxGlue, CollGlue, DynGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, ImplFn, ImplGlue,
+    OptionGlue, PoolGlue, StringGlue, SwitchGlue, TypeGlue, VecGlue, WriteFn,
 };
 use crate::descriptors::layout::objects::{DynDesc, ImplDesc, SwitchDesc};
 use crate::descriptors::layout::shape::{
@@ -241,13 +241,22 @@ pub const fn tuple_elem(offset: usize, shape: fn() -> &'static Shape) -> TupleEl
     }
 }
 
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub const fn coll_glue(
     len: unsafe fn(*const u8) -> usize,
     for_each: unsafe fn(*const u8, *mut (), EntryFn),
     for_each_mut: unsafe fn(*mut u8, *mut (), EntryFnMut),
     write_with_capacity: unsafe fn(*mut u8, usize),
     insert: unsafe fn(*mut u8, *mut u8, *mut u8) -> Result<bool, ForeignString>,
+    insert_moved: unsafe fn(*mut u8, *mut u8, *mut u8) -> Result<bool, ForeignString>,
+    drain: unsafe fn(*mut u8, *mut (), Option<EntryFnOwned>),
+    build_from: unsafe fn(
+        *mut u8,
+        *mut u8,
+        usize,
+        usize,
+        usize,
+    ) -> Result<Option<usize>, ForeignString>,
     get: unsafe fn(*const u8, *const u8) -> *const u8,
     key_eq: unsafe fn(*const u8, *const u8) -> bool,
 ) -> CollGlue {
@@ -257,6 +266,9 @@ pub const fn coll_glue(
         for_each_mut,
         write_with_capacity,
         insert,
+        insert_moved,
+        drain,
+        build_from,
         get,
         key_eq,
     }

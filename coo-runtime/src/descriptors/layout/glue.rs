@@ -229,6 +229,11 @@ pub type EntryFn = unsafe fn(ctx: *mut (), key: *const u8, value: *const u8);
 /// `VecDeque`'s element, then also `key`) that may be written.
 pub type EntryFnMut = unsafe fn(ctx: *mut (), key: *const u8, value: *mut u8);
 
+/// Called by [`CollGlue::drain`] with each entry, which it owns for the call: it may give up
+/// (drop) parts of the key and the value; whatever it leaves is forgotten afterwards, never
+/// dropped.
+pub type EntryFnOwned = unsafe fn(ctx: *mut (), key: *mut u8, value: *mut u8);
+
 glue! {
     /// Glue of the standard collections ([`crate::descriptors::layout::ShapeKind::Coll`]),
     /// compiled into the image that owns the collection type: a collection is read, built and
@@ -250,6 +255,34 @@ glue! {
         /// was moved out. A panic (in `Hash`, `Eq`, `Ord` or `Drop`) is caught in the image and
         /// returned.
         fn insert(dst: *mut u8, key: *mut u8, value: *mut u8) -> Result<bool, ForeignString>;
+        /// Moves the entry at `key` (and `value`, for maps) into the collection at `dst` (at
+        /// the end of a `VecDeque`) and returns `true`, unless a map or set already holds an
+        /// equal key: then it returns `false` and the entry was not touched (the caller still
+        /// owns it). A panic in `Hash`, `Eq` or `Ord` is caught in the image and returned, the
+        /// entry untouched. (The key is compared by reference before it is moved; should the
+        /// same comparisons panic a moment later, while the entry is being moved in, the process
+        /// aborts rather than drop an entry that may share parts with another value.)
+        fn insert_moved(dst: *mut u8, key: *mut u8, value: *mut u8) -> Result<bool, ForeignString>;
+        /// Consumes the collection at `coll`, which is not used again: calls `f(ctx, key,
+        /// value)` (when given) with each entry, which `f` owns for the call, and frees the
+        /// collection's storage without dropping what the entries still hold. `f` must not
+        /// unwind.
+        fn drain(coll: *mut u8, ctx: *mut (), f: Option<EntryFnOwned>);
+        /// Builds a collection at `dst` (valid for writes of one) from the `n` valid entries in
+        /// the caller's buffer at `entries` (entry `i`'s key at `i * stride`, its value at
+        /// `i * stride + value_at`), in their order (a B-tree whose entries come in strictly
+        /// ascending order is built in bulk, as `collect` builds it). `Ok(None)`: every entry
+        /// was moved in. `Ok(Some(i))`: entry `i`'s key equals an earlier entry's; a panic in
+        /// `Hash`, `Eq` or `Ord`: `Err`. In both, nothing is written at `dst` and every entry
+        /// is still the caller's, untouched (the process aborts rather than drop one, as in
+        /// `insert_moved`).
+        fn build_from(
+            dst: *mut u8,
+            entries: *mut u8,
+            n: usize,
+            stride: usize,
+            value_at: usize
+        ) -> Result<Option<usize>, ForeignString>;
         /// The value of a map (the element of a set) whose key equals the one at `key`, or null.
         /// Null for a `VecDeque`.
         fn get(coll: *const u8, key: *const u8) -> *const u8;

@@ -13,7 +13,9 @@
 //! A `Box` or `Some` can only be written around a complete value (its glue moves one in), so the
 //! value inside is built in scratch memory owned by its frame, and moved in when done. The same
 //! holds for a collection's entries: each key (and value) is built in the frame's scratch and
-//! moved in by the new image's `insert`; the old entries' addresses wait on [`Exec`]'s `addrs`.
+//! moved in by the new image's `insert_moved`; the old entries' addresses wait on [`Exec`]'s
+//! `addrs`. A collection whose keys and values finish on the spot is built without a frame,
+//! inside the old collection's own iteration (`coll.rs`).
 //! A tuple's elements are built in place, as a struct's fields. A struct whose every step
 //! finishes on the spot (copies, casts, defaults) is built without a frame.
 //!
@@ -319,6 +321,12 @@ impl<'p> Exec<'p> {
                     work: Work::Tuple { conv },
                 });
                 Ok(())
+            }
+            Conv::Coll { key, value, .. }
+                if self.flat_conv(key) && value.as_deref().is_none_or(|v| self.flat_conv(v)) =>
+            {
+                // SAFETY: forwarded contract; the entries finish on the spot.
+                unsafe { self.start_coll_flat(conv, src, dst) }
             }
             Conv::Coll { old, new, .. } => {
                 let entries = self.addrs.len();

@@ -131,8 +131,9 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
                         }
                     }
                 }
-                // The new collection is an independent copy: the old one is dropped whole.
-                Conv::Coll { old_coll, .. } => old_coll.drop(src),
+                // The entries moved to the new collection: the old one gives up what they
+                // still hold, and its storage.
+                Conv::Coll { .. } => release_coll(plan, conv, src),
                 // As a box: the value inside was built as its concrete type's new version.
                 Conv::Dyn { old, .. } => {
                     // The build asked the same object before (and it answered); should the
@@ -182,6 +183,51 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
             Release::FreeDyn(glue, src) => glue.free(src),
         }
     }
+}
+
+/// Releases the entries of an old collection converted by a collection conversion (what each
+/// still owns after its moved parts went to the new collection) and frees its storage.
+///
+/// # Safety
+/// As for [`release`], with a [`Conv::Coll`]: the collection at `src` is not used again.
+unsafe fn release_coll<'p>(plan: &'p Plan, coll: &'p Conv, src: *mut u8) {
+    let Conv::Coll {
+        key, value, old, ..
+    } = coll
+    else {
+        unreachable!("called for collections")
+    };
+    let value = value.as_deref();
+    let releases = |conv: &Conv| conv_releases(conv, &plan.releases);
+    if !releases(key) && !value.is_some_and(releases) {
+        // SAFETY: the caller hands over the collection; its entries moved out whole.
+        unsafe { old.drain(src, core::ptr::null_mut(), None) };
+        return;
+    }
+    struct Ctx<'p> {
+        plan: &'p Plan,
+        key: &'p Conv,
+        value: Option<&'p Conv>,
+    }
+    unsafe fn entry(ctx: *mut (), k: *mut u8, v: *mut u8) {
+        // SAFETY: `ctx` is the `Ctx` below, borrowed for the drain; the entry is the old
+        // collection's, read by the kept build through these conversions, and handed over for
+        // the call.
+        unsafe {
+            let ctx = &*ctx.cast::<Ctx<'_>>();
+            let mut work = vec![Release::Conv(ctx.key, k)];
+            if let Some(value) = ctx.value {
+                work.push(Release::Conv(value, v));
+            }
+            while let Some(next) = work.pop() {
+                release(ctx.plan, next, &mut work);
+            }
+        }
+    }
+    let mut ctx = Ctx { plan, key, value };
+    // SAFETY: the caller hands over the collection; `entry` accepts `ctx` and its entries, and
+    // does not unwind (drop glue catches panics in its own image).
+    unsafe { old.drain(src, (&raw mut ctx).cast(), Some(entry)) };
 }
 
 /// Pushes the release of `n` old elements converted by `elem`, unless they own nothing after

@@ -345,8 +345,9 @@ impl<'p> Rollback<'p> {
                 }
                 Conv::Named(index) => self.undo_type(*index, src, dst),
                 Conv::Tuple { elems } => self.push_tuple(elems, src, dst),
-                // An independent copy: dropped whole.
-                Conv::Coll { new_coll, .. } => new_coll.drop(dst),
+                // Its entries are no longer paired with the old ones: taken apart from what
+                // they show themselves.
+                Conv::Coll { .. } => super::teardown::tear_down_coll(self.plan, conv, dst),
                 // As a box: the value inside was built from the old object's by the entry of
                 // its concrete type (the build asked it; should it panic now, the new object
                 // is leaked rather than taken apart wrong).

@@ -12,7 +12,7 @@ use crate::storage::raw::{self, shape_layout};
 use super::super::defaults::write_default_inside;
 use super::super::error::{ExecuteError, ExecuteErrorKind, Seg};
 use super::super::rollback::Rollback;
-use super::super::{Exec, enums};
+use super::super::{Exec, enums, teardown};
 use super::coll::{coll_kind, entry_parts, entry_scratch, render_key};
 use super::{Frame, Work};
 
@@ -324,24 +324,34 @@ impl<'p> Exec<'p> {
                         (self.addrs[entries + 2 * i], self.addrs[entries + 2 * i + 1]);
                     if part == per - 1 {
                         // SAFETY: the scratch holds the entry's complete new key (and value),
-                        // which `insert` moves out whatever it returns.
-                        match unsafe { new.insert(dst, k, v) } {
-                            Ok(true) => {}
-                            Ok(false) => {
-                                // SAFETY: the frame's entries are those of the old collection.
-                                return Err(unsafe { self.keys_merge(conv, entries, i) });
-                            }
-                            Err(message) => {
-                                return Err(ExecuteError::here(ExecuteErrorKind::InsertPanicked {
-                                    coll: shape_text(match conv {
-                                        Conv::Coll { new_coll, .. } => new_coll,
-                                        _ => unreachable!("matched above"),
-                                    }),
-                                    message: message.into_string(),
-                                }));
-                            }
+                        // which `insert_moved` moves out on `Ok(true)` and leaves otherwise.
+                        let inserted = unsafe { new.insert_moved(dst, k, v) };
+                        if let Ok(true) = inserted {
+                            continue;
                         }
-                        continue;
+                        let err = match inserted {
+                            // SAFETY: the frame's entries are those of the old collection.
+                            Ok(_) => unsafe { self.keys_merge(conv, entries, i) },
+                            Err(message) => ExecuteError::here(ExecuteErrorKind::InsertPanicked {
+                                coll: shape_text(match conv {
+                                    Conv::Coll { new_coll, .. } => new_coll,
+                                    _ => unreachable!("matched above"),
+                                }),
+                                message: message.into_string(),
+                            }),
+                        };
+                        // The entry left in the scratch is taken apart from the old one it was
+                        // built from: it fails as a whole and leaves nothing.
+                        let mut rollback = Rollback::new(plan);
+                        // SAFETY: the scratch holds the key (and value) built from these.
+                        unsafe {
+                            rollback.push_conv(key, old_key, k);
+                            if let Some(value) = value {
+                                rollback.push_conv(value, old_value, v);
+                            }
+                            rollback.run();
+                        }
+                        return Err(err);
                     }
                     let (c, s, d): (&Conv, *const u8, *mut u8) = if part == 0 {
                         (key, old_key, k)
@@ -494,27 +504,23 @@ impl<'p> Exec<'p> {
                     entries,
                     ..
                 } => {
-                    let Conv::Coll {
-                        new_key,
-                        new_coll,
-                        old_key,
-                        ..
-                    } = conv
-                    else {
+                    let Conv::Coll { key, old_key, .. } = conv else {
                         unreachable!("a collection frame builds a collection")
                     };
                     let per = entry_parts(conv);
                     let (i, part) = (failed / per, failed % per);
                     let (layout, _) = entry_scratch(conv);
+                    let old = self.addrs[entries + 2 * i];
                     if part == 1 && per == 3 {
-                        // The value failed: the key built before it is dropped, once.
-                        new_key.drop(scratch.as_ptr());
+                        // The value failed: the key built before it is taken apart from the
+                        // old key, once.
+                        rollback.push_conv(key, old, scratch.as_ptr());
+                        rollback.run();
                     }
                     raw::dealloc(scratch, layout);
-                    // The entries inserted so far are the new collection's alone (keys and
-                    // values are independent copies): it is dropped whole.
-                    new_coll.drop(dst);
-                    let old = self.addrs[entries + 2 * i];
+                    // The entries inserted so far share moved parts with the old ones, which
+                    // keep them; the rest is given up, and the storage.
+                    teardown::tear_down_coll(plan, conv, dst);
                     self.addrs.truncate(entries);
                     if matches!(e.kind, ExecuteErrorKind::KeysMerge { .. }) {
                         e
