@@ -7,7 +7,8 @@
 //! code. `#[hot_fn]` has the same four steps in `hot_fn/`. Every error is collected (`errors::Errors`) and
 //! reported at once, each on its own token. Both macros copy the user's types into items
 //! outside the type or impl block, with `Self` replaced by the type's path (`self_type`), name
-//! Coo through one path and print types for messages one way (`tokens`).
+//! Coo through one path and print types for messages one way (`tokens`). `#[coo_trait]` and
+//! `#[coo_impl]` (trait objects in live state) read, check and generate in `trait_objects`.
 
 mod ast;
 mod attr;
@@ -17,10 +18,11 @@ mod hot_fn;
 mod literal_default;
 mod self_type;
 mod tokens;
+mod trait_objects;
 mod valid;
 
 use proc_macro::TokenStream;
-use syn::{DeriveInput, Item, parse_macro_input};
+use syn::{DeriveInput, Item, ItemImpl, ItemTrait, parse_macro_input};
 
 /// Derives `CooType`: a layout descriptor that Coo uses to migrate values of the type when its
 /// definition changes across a reload.
@@ -165,6 +167,63 @@ pub fn hot_fn(args: TokenStream, input: TokenStream) -> TokenStream {
         .unwrap_or_else(|error| {
             let mut tokens = error.to_compile_error();
             tokens.extend(hot_fn::expand::fallback(&item));
+            tokens
+        })
+        .into()
+}
+
+/// Marks a trait whose objects can be live state: `Box<dyn Trait>` (and `Vec<Box<dyn Trait>>`,
+/// `Option<Box<dyn Trait>>`, map values, …) becomes a field type. Each impl whose objects are
+/// kept must be marked `#[coo_impl]`, for a `CooType`. On reload every live object is migrated as
+/// its concrete type and re-boxed by the new version's impl, so a changed method body changes
+/// the behaviour of existing objects.
+///
+/// The trait must be object-safe and not generic. The macro adds a hidden required method that
+/// `#[coo_impl]` fills: an impl without `#[coo_impl]` is refused as missing
+/// `__coo_mark_the_impl_with_coo_impl`.
+///
+/// ```ignore
+/// use coo_runtime::{CooType, coo_impl, coo_trait};
+///
+/// #[coo_trait]
+/// pub trait Vehicle {
+///     fn speed(&self) -> f32;
+/// }
+///
+/// #[derive(CooType)]
+/// pub struct Bicycle { gear: u8 }
+///
+/// #[coo_impl]
+/// impl Vehicle for Bicycle {
+///     fn speed(&self) -> f32 { 4.0 * self.gear as f32 }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn coo_trait(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let item = parse_macro_input!(input as ItemTrait);
+    trait_objects::coo_trait(&args, &item)
+        .unwrap_or_else(|error| {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(quote::ToTokens::to_token_stream(&item));
+            tokens
+        })
+        .into()
+}
+
+/// Marks an impl of a `#[coo_trait]` trait for a `CooType`: its objects can be live state (see
+/// [`macro@coo_trait`]). `#[coo_impl(from(Bicycle))]` also registers the user's
+/// `impl From<&Bicycle> for ThisType`, through which a live `Bicycle` object can be switched to
+/// this type (`convert World.vehicles[0] Motorcycle` in the REPL): the old object is read, never
+/// reinterpreted, and is dropped only once the conversion succeeded.
+#[proc_macro_attribute]
+pub fn coo_impl(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let item = parse_macro_input!(input as ItemImpl);
+    trait_objects::coo_impl(&args, &item)
+        .unwrap_or_else(|error| {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(quote::ToTokens::to_token_stream(&item));
             tokens
         })
         .into()

@@ -7,6 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub use core;
 pub use inventory;
 /// Named without assuming `::std`.
+pub use std::boxed::Box;
+/// Named without assuming `::std`.
 pub use std::string::String;
 
 pub use crate::descriptors::generics::instance_name;
@@ -30,16 +32,27 @@ pub const fn opaque_json<F: OpaqueSerdeNeedsFeature>()
 -> Option<crate::descriptors::opaque::OpaqueJson> {
     None
 }
+
+/// `core::any::type_name::<T>`, as a function pointer for descriptors.
+pub fn type_name_of<T: ?Sized>() -> &'static str {
+    core::any::type_name::<T>()
+}
+
 /// The only way to build descriptors: `const fn`s, so generated statics stay constant.
 pub use crate::descriptors::layout::construct::{
     enum_desc, field_desc, field_desc_copy, field_desc_literal_default, generic_type_desc, shape,
     shape_link, struct_desc, type_desc, type_glue, type_link, variant_desc,
 };
+pub use crate::descriptors::layout::construct::{impl_desc, switch_desc};
 pub use crate::descriptors::layout::{
     CooField, CooType, EnumDesc, EnumRepr, FieldDesc, FieldsStyle, HookFn, Prim, Shape, ShapeKind,
     StructDesc, TypeDesc, TypeGlue, TypeKind, VariantDesc, WriteFn, drop_glue,
 };
+pub use crate::descriptors::layout::{ImplDesc, SwitchDesc};
 pub use crate::descriptors::registry::TypeRegistration;
+pub use crate::descriptors::trait_objects::{
+    CooDyn, CooImpl, ImplRegistration, dyn_shape, impl_write_box, switch_convert,
+};
 /// The error type of generated glue (`WriteFn`, `HookFn`).
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::construct::{fn_desc, param_desc};

@@ -1473,3 +1473,127 @@ fn maps_a_deque_and_tuples_migrate_under_edits_and_refusals_change_nothing() {
     assert_eq!(host.reloads(), 1, "the refused reloads loaded nothing");
     host.quit();
 }
+
+/// The next reload report's head line (`version 1 -> 2 ...`).
+fn next_reload(host: &mut Running) {
+    host.wait_out("a reload", |l| {
+        (l.starts_with("version ") && l.contains(" -> ")).then_some(())
+    });
+}
+
+#[test]
+fn trait_objects_answer_with_edited_method_bodies_and_keep_their_values_through_layout_changes() {
+    let dir = support::copy_fixture("garage-plugin", "loop_garage");
+    let mut host = Running::start(dir.path(), &["--every", "0"]);
+    host.send("call tick");
+    let first = host.state_until("the first tick", |s| {
+        s["Garage"]["speeds"] == json!([6, 100])
+    });
+    assert_eq!(
+        first["Garage"]["vehicles"],
+        json!([{"Bicycle": {"gear": 3, "rider": "ann"}}, {"Car": {"plate": "CO-1"}}])
+    );
+
+    // A method body edited: the existing objects answer with the new body.
+    edit(
+        dir.path(),
+        "u32::from(self.gear) * 2",
+        "u32::from(self.gear) * 5",
+    );
+    next_reload(&mut host);
+    host.wait_out("the rebinding", |l| {
+        (l == "  rebound 2 `dyn Vehicle` objects to the new code").then_some(())
+    });
+    host.send("call tick");
+    let rebound = host.state_until("the new body's speeds", |s| {
+        s["Garage"]["speeds"] == json!([15, 100])
+    });
+    assert_eq!(rebound["Garage"]["vehicles"], first["Garage"]["vehicles"]);
+
+    // A field added to a concrete type: the object keeps its other fields' values.
+    edit(
+        dir.path(),
+        "    pub rider: String,\n}",
+        "    pub rider: String,\n    #[coo(default = 1)]\n    pub bells: u8,\n}",
+    );
+    edit(
+        dir.path(),
+        "u32::from(self.gear) * 5",
+        "u32::from(self.gear) * 5 + u32::from(self.bells)",
+    );
+    edit(
+        dir.path(),
+        "rider: \"ann\".to_owned(),",
+        "rider: \"ann\".to_owned(),\n                bells: 1,",
+    );
+    let grown = host.state_until("the new field", |s| {
+        s["Garage"]["vehicles"][0]["Bicycle"]["bells"] == 1
+    });
+    assert_eq!(
+        grown["Garage"]["vehicles"],
+        json!([{"Bicycle": {"gear": 3, "rider": "ann", "bells": 1}}, {"Car": {"plate": "CO-1"}}])
+    );
+    host.send("call tick");
+    host.state_until("the grown bicycle's speed", |s| {
+        s["Garage"]["speeds"] == json!([16, 100])
+    });
+
+    // A field of an object, by path.
+    host.send("set Garage.vehicles[0].gear 4");
+    host.send("call tick");
+    host.state_until("the set gear", |s| {
+        s["Garage"]["speeds"] == json!([21, 100])
+    });
+    host.send("state Garage.vehicles[1]");
+    host.wait_out("the object", |l| (l == "Car {").then_some(()));
+
+    // Switching an object's type, through the `From<&Bicycle> for Car` the impl registered; the
+    // other way has no conversion and is refused.
+    host.send("convert Garage.vehicles[1] Bicycle");
+    let no_from = host.wait_err("cannot be converted");
+    assert_eq!(
+        no_from,
+        "error: `Garage.vehicles[1]` cannot be converted: the object is a `Car`, and `Bicycle` has \
+         no conversion from it; write `impl From<&Car> for Bicycle` and mark its `Vehicle` impl \
+         `#[coo_impl(from(Car))]`"
+    );
+    host.send("convert Garage.vehicles[0] Car");
+    host.wait_out("the switch", |l| {
+        (l == "converted `Garage.vehicles[0]` to `Car`").then_some(())
+    });
+    host.send("call tick");
+    let switched = host.state_until("the switched object's speed", |s| {
+        s["Garage"]["speeds"] == json!([100, 100])
+    });
+    assert_eq!(
+        switched["Garage"]["vehicles"],
+        json!([{"Car": {"plate": "ANN"}}, {"Car": {"plate": "CO-1"}}])
+    );
+
+    // The concrete type of live objects removed: refused, nothing changes.
+    edit(
+        dir.path(),
+        "#[coo_impl(from(Bicycle))]\nimpl Vehicle for Car {",
+        "impl Car {",
+    );
+    edit(
+        dir.path(),
+        "            Box::new(Car {\n                plate: \"CO-1\".to_owned(),\n            }),\n",
+        "",
+    );
+    let refused = host.wait_err("removed");
+    assert_eq!(
+        refused,
+        "the live state could not be migrated, nothing was changed: `Garage.vehicles[0]` is a \
+         `dyn Vehicle` object of type `Car`, whose `#[coo_impl] impl Vehicle for Car` the new \
+         version removed; keep the type and its impl, or convert the object to another type \
+         first (`convert Garage.vehicles[0] <Type>`)"
+    );
+    host.send("call tick");
+    assert_eq!(
+        host.state(),
+        switched,
+        "the old code and state keep running"
+    );
+    host.quit();
+}

@@ -38,15 +38,17 @@
 use core::fmt;
 
 pub mod glue;
+pub mod objects;
 pub mod shape;
 
 pub(crate) mod construct;
 
 use crate::descriptors::generics::GenericArgs;
 pub use crate::descriptors::layout::glue::{
-    BoxGlue, CollGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, OptionGlue, PoolGlue, StringGlue,
-    TypeGlue, VecGlue, WriteFn,
+    BoxGlue, CollGlue, DynGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, ImplFn, ImplGlue,
+    OptionGlue, PoolGlue, StringGlue, SwitchGlue, TypeGlue, VecGlue, WriteFn,
 };
+pub use crate::descriptors::layout::objects::{DynDesc, ImplDesc, SwitchDesc, SwitchError};
 pub use crate::descriptors::layout::shape::{
     ALL_PRIMS, CollKind, Prim, Shape, ShapeKind, ShapeLink, TupleElem, TupleElems, TypeLink,
     shape_text,

@@ -197,6 +197,12 @@ fn nested_in_shape<'a>(
                 nested_in_shape(e.shape(), f);
             }
         }
+        // The concrete types of the trait's impls in the image.
+        ShapeKind::Dyn(d) => {
+            for imp in d.impls() {
+                f(imp.ty());
+            }
+        }
         ShapeKind::Coll { key, value, .. } => {
             nested_in_shape(key.get(), f);
             if let Some(value) = value {

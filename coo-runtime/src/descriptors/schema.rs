@@ -112,6 +112,8 @@ pub enum TyLayout {
         size: usize,
         align: usize,
     },
+    /// `Box<dyn Trait>` of a `#[coo_trait]` trait, by the trait's name.
+    Dyn(String),
 }
 
 impl Schema {
@@ -208,6 +210,7 @@ impl TyLayout {
                 size: shape.size(),
                 align: shape.align(),
             },
+            ShapeKind::Dyn(d) => TyLayout::Dyn(d.trait_name().to_owned()),
         }
     }
 }
@@ -242,6 +245,7 @@ impl fmt::Display for TyLayout {
                 None => write!(f, "{}<{key}>", kind.name()),
             },
             TyLayout::Opaque { name, size, align } => write!(f, "opaque<{name}, {size}, {align}>"),
+            TyLayout::Dyn(name) => write!(f, "Box<dyn {name}>"),
         }
     }
 }
@@ -340,6 +344,11 @@ impl FromStr for TyLayout {
                     (false, [k]) => Ok(TyLayout::Coll(kind, Box::new(k.parse()?), None)),
                     _ => Err(error()),
                 };
+            }
+            if head == "Box"
+                && let Some(name) = inner.trim().strip_prefix("dyn ")
+            {
+                return Ok(TyLayout::Dyn(name.trim().to_owned()));
             }
             return match head {
                 "Vec" => Ok(TyLayout::Vec(elem()?)),

@@ -5,7 +5,7 @@
 
 use crate::descriptors::layout::{Shape, ShapeKind, shape_text};
 use crate::migration::casts::{CastKind, cast_kind};
-use crate::migration::plan::{Conv, DefaultPlan, TupleStep};
+use crate::migration::plan::{Conv, DefaultPlan, DynImplConv, DynImplTo, TupleStep};
 use crate::migration::planner::{At, NoConv, Planner};
 use crate::migration::problem::{Problem, ProblemKind};
 
@@ -306,6 +306,41 @@ impl Planner<'_> {
                     new: n,
                     old_coll: old,
                     new_coll: new,
+                }
+            }
+            (ShapeKind::Dyn(o), ShapeKind::Dyn(n)) => {
+                if o.trait_name() != n.trait_name() {
+                    return Err(Incompatible);
+                }
+                let new_impls = n.impls();
+                let mut impls = Vec::new();
+                for old_imp in o.impls() {
+                    // The new impl is the one of the type that continues the old concrete
+                    // type; without one, a live object of it is refused when met.
+                    let successor = self.successor(old_imp.ty(), Some(at))?;
+                    let new_imp = successor.and_then(|s| {
+                        new_impls
+                            .iter()
+                            .copied()
+                            .find(|i| i.type_name() == s.name())
+                    });
+                    let to = match new_imp {
+                        Some(new_imp) => Some(DynImplTo {
+                            conv: self.conv_inner(old_imp.shape(), new_imp.shape(), at)?,
+                            new_elem: new_imp.shape(),
+                            imp: new_imp,
+                        }),
+                        None => None,
+                    };
+                    impls.push(DynImplConv {
+                        name: old_imp.type_name(),
+                        to,
+                    });
+                }
+                Conv::Dyn {
+                    impls,
+                    old: o,
+                    new: n,
                 }
             }
             _ => return Err(Incompatible),

@@ -169,6 +169,8 @@ pub fn same_declared_type(old: &Shape, new: &Shape) -> bool {
         (ShapeKind::Prim(a), ShapeKind::Prim(b)) => a == b,
         (ShapeKind::String(_), ShapeKind::String(_)) => true,
         (ShapeKind::Opaque(_), ShapeKind::Opaque(_)) => old.type_name() == new.type_name(),
+        // The same trait (its objects are re-boxed whatever else changed).
+        (ShapeKind::Dyn(a), ShapeKind::Dyn(b)) => a.trait_name() == b.trait_name(),
         (ShapeKind::Array { elem: a, len: n }, ShapeKind::Array { elem: b, len: m }) => {
             n == m && same_declared_type(a.get(), b.get())
         }

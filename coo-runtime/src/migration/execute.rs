@@ -39,6 +39,8 @@ pub(crate) struct Exec<'p> {
     plan: &'p Plan,
     /// How many values of each type plan were built.
     pub(crate) counts: Vec<u64>,
+    /// How many trait objects were re-boxed, by trait name.
+    pub(crate) rebound: std::collections::BTreeMap<&'p str, u64>,
     /// The build's values under construction, innermost last (see [`build`]).
     frames: Vec<build::Frame<'p>>,
     /// The field addresses of the enum values under construction: each variant frame's old
@@ -64,6 +66,7 @@ impl<'p> Exec<'p> {
         Exec {
             plan,
             counts: vec![0; plan.types.len()],
+            rebound: std::collections::BTreeMap::new(),
             frames: Vec::new(),
             addrs: Vec::new(),
             flat,

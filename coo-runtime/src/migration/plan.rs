@@ -9,8 +9,8 @@ use std::alloc::Layout;
 use std::fmt;
 
 use crate::descriptors::layout::{
-    BoxGlue, CollGlue, FieldDesc, HookFn, OptionGlue, PoolGlue, Prim, Shape, ShapeKind, StringGlue,
-    TypeDesc, VecGlue, WriteFn,
+    BoxGlue, CollGlue, DynDesc, FieldDesc, HookFn, ImplDesc, OptionGlue, PoolGlue, Prim, Shape,
+    ShapeKind, StringGlue, TypeDesc, VecGlue, WriteFn,
 };
 use crate::migration::casts::CastKind;
 use crate::migration::diff::TypeDiff;
@@ -114,6 +114,44 @@ pub enum Conv {
         old_coll: &'static Shape,
         new_coll: &'static Shape,
     },
+    /// A `Box<dyn Trait>`: the object's value is built as its concrete type's new version (as
+    /// the value inside a `Box`) and boxed by the new image's impl, so its vtable is the new
+    /// code's. Never a copy of the old box: the vtable always changes.
+    Dyn {
+        /// One entry per impl of the trait in the old image.
+        impls: Vec<DynImplConv>,
+        old: &'static DynDesc,
+        new: &'static DynDesc,
+    },
+}
+
+/// How a live object of one old impl of a trait ([`Conv::Dyn`]) continues.
+#[derive(Debug, Clone)]
+pub struct DynImplConv {
+    /// The old concrete type's stable name.
+    pub name: &'static str,
+    /// `None` when the new version has no impl for the type (or no such type): a live object of
+    /// it is refused ([`crate::ExecuteErrorKind::ImplRemoved`]).
+    pub to: Option<DynImplTo>,
+}
+
+/// The new impl a live object continues as.
+#[derive(Debug, Clone)]
+pub struct DynImplTo {
+    /// From the old concrete value to the new one (built in scratch memory).
+    pub conv: Conv,
+    pub new_elem: &'static Shape,
+    pub imp: &'static ImplDesc,
+}
+
+impl Conv {
+    /// For a [`Conv::Dyn`], the entry of the old concrete type named `name`.
+    pub(crate) fn dyn_impl(&self, name: &str) -> Option<(usize, &DynImplConv)> {
+        match self {
+            Conv::Dyn { impls, .. } => impls.iter().enumerate().find(|(_, c)| c.name == name),
+            _ => None,
+        }
+    }
 }
 
 /// How one element of a new tuple is built.
@@ -198,7 +236,8 @@ impl<'a> DefaultPlan<'a> {
                 elem_shape: elem.get(),
                 glue,
             },
-            ShapeKind::Handle { .. } => return None,
+            // A trait object has no default: which impl would it be?
+            ShapeKind::Handle { .. } | ShapeKind::Dyn(_) => return None,
             ShapeKind::Named(desc) => DefaultPlan::Write(desc.get().glue().default_writer()?),
             ShapeKind::Opaque(glue) => DefaultPlan::Write(glue.default_writer()?),
             ShapeKind::Coll { glue, .. } => DefaultPlan::EmptyColl(glue),
@@ -474,7 +513,8 @@ pub fn conv_releases(conv: &Conv, releases: &[bool]) -> bool {
         | Conv::Vec { .. }
         | Conv::Box { .. }
         | Conv::Pool { .. }
-        | Conv::Coll { .. } => true,
+        | Conv::Coll { .. }
+        | Conv::Dyn { .. } => true,
         Conv::Tuple { elems } => elems.iter().any(|e| match e {
             TupleStep::Convert { conv, .. } => conv_releases(conv, releases),
             TupleStep::Default { .. } => false,

@@ -339,6 +339,11 @@ impl State {
             .zip(&exec.counts)
             .filter_map(|(tp, &values)| tp.diff.clone().map(|diff| TypeReport { diff, values }))
             .collect();
+        report.rebound = exec
+            .rebound
+            .iter()
+            .map(|(name, n)| ((*name).to_owned(), *n))
+            .collect();
         Ok(report)
     }
 }

@@ -22,6 +22,14 @@ pub enum ViewError {
         expected: String,
         found: String,
     },
+    /// A `Box<dyn Trait>` object whose concrete type could not be learnt (asking panicked) or
+    /// has no `#[coo_impl]` registered in its image.
+    #[error("the `dyn {trait_name}` object at `{path}` cannot be read: {reason}")]
+    UnknownObject {
+        path: String,
+        trait_name: String,
+        reason: String,
+    },
     #[error("`{path}` has {len} elements, index {index} is out of range")]
     OutOfRange {
         path: String,
@@ -295,8 +303,33 @@ impl<'a> FieldView<'a> {
                 let inner = unsafe { glue.get(self.ptr) };
                 FieldView::at(elem.get(), inner).value()
             }
+            ShapeKind::Dyn(_) => self.object().map(|(_, v)| v),
             _ => Err(self.wrong("struct or enum")),
         }
+    }
+
+    /// The object a `Box<dyn Trait>` holds: its concrete type's stable name and its value.
+    pub fn object(&self) -> Result<(&'a str, ValueView<'a>), ViewError> {
+        let ShapeKind::Dyn(d) = self.shape.kind() else {
+            return Err(self.wrong("Box<dyn Trait>"));
+        };
+        let unknown = |reason: String| ViewError::UnknownObject {
+            path: String::new(),
+            trait_name: d.trait_name().to_owned(),
+            reason,
+        };
+        // SAFETY: the value is a valid `Box<dyn Trait>` of the shape's image.
+        let name = unsafe { d.concrete_name(self.ptr) }
+            .map_err(|m| unknown(format!("asking its type panicked: {m}")))?;
+        let imp = d.impl_named(name).ok_or_else(|| {
+            unknown(format!(
+                "its type `{name}` has no `#[coo_impl]` registered in the plugin"
+            ))
+        })?;
+        // SAFETY: the box holds a valid value of its concrete type, which outlives `'a`.
+        let inner = unsafe { d.glue().get(self.ptr) };
+        // SAFETY: as above.
+        Ok((name, unsafe { ValueView::new(imp.ty(), inner) }))
     }
 
     /// The value a `Box` holds, of any shape (where [`FieldView::value`] only reaches a boxed

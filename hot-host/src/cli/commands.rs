@@ -162,6 +162,7 @@ pub(crate) enum Action {
     Call,
     State,
     Set,
+    Convert,
     Watch,
     Unwatch,
     Watches,
@@ -202,6 +203,14 @@ pub const COMMANDS: &[Command] = &[
         about: "replace one value with JSON (a bare word is a string or a unit variant)",
         example: "set World.gravity.y -2.5",
         action: Action::Set,
+    },
+    Command {
+        name: "convert",
+        alias: None,
+        args: &[Arg::Word(Operand::Path), Arg::Word(Operand::Type)],
+        about: "convert a `Box<dyn Trait>` object to another impl's type, through the `From` that impl registered (`#[coo_impl(from(Old))]`)",
+        example: "convert World.vehicles[0] Motorcycle",
+        action: Action::Convert,
     },
     Command {
         name: "watch",

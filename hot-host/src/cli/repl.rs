@@ -189,6 +189,12 @@ impl Repl {
                     Err(e) => writeln!(err, "error: {e}")?,
                 }
             }
+            (Action::Convert, [path, to]) => {
+                match crate::state_io::path::convert(host.state_mut(), path, to) {
+                    Ok(()) => writeln!(out, "converted `{path}` to `{to}`")?,
+                    Err(e) => writeln!(err, "error: {e}")?,
+                }
+            }
             (Action::Watch, [path, rest @ ..]) => match rest {
                 [] => self.watches.add(host.state(), path, false, out, err)?,
                 [flag] if flag == "--json" => {
@@ -307,6 +313,7 @@ impl Repl {
             (
                 Action::Call
                 | Action::Set
+                | Action::Convert
                 | Action::Save
                 | Action::Load
                 | Action::Watch

@@ -180,6 +180,12 @@ impl ReloadReport {
                 if t.values == 1 { "" } else { "s" }
             ));
         }
+        for (name, n) in &self.migration.rebound {
+            out.push_str(&format!(
+                "  rebound {n} `dyn {name}` object{} to the new code\n",
+                if *n == 1 { "" } else { "s" }
+            ));
+        }
         for cut in &self.imports_cut {
             out.push_str(&paint(styles::REMOVED, &format!("  ! {cut}")));
             out.push('\n');

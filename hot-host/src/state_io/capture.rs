@@ -18,6 +18,9 @@
 //! - `Handle<T>`: `u32` index, `u32` generation;
 //! - a tuple: its elements in order; a `VecDeque`, map or set: its number of entries as a
 //!   `u64`, then each entry (key, then value for maps) in iteration order;
+//! - a `Box<dyn Trait>` object: its concrete type's stable name as a `String` is, then the
+//!   value of that type (an empty name and nothing else for an object whose type could not be
+//!   learnt, which loading refuses);
 //! - a struct: its fields in declaration order; an enum: the variant's index (in declaration
 //!   order) as a `u32`, then the variant's fields;
 //! - a `#[coo(opaque, serde)]` foreign value: the JSON text its serde writes, as a `String` is
@@ -139,6 +142,8 @@ fn opaque_fields(state: &State) -> Result<HashMap<String, String>, CaptureError>
             }
             ShapeKind::Named(desc) => types.push(desc.get()),
             ShapeKind::Handle { target } => types.push(target.get()),
+            // A trait object may be of any of its impls' types.
+            ShapeKind::Dyn(d) => types.extend(d.impls().into_iter().map(|i| i.ty())),
             ShapeKind::Prim(_) | ShapeKind::String(_) => {}
         }
     }
@@ -477,6 +482,21 @@ impl Encoder {
                 for e in elems.get().iter().rev() {
                     // SAFETY: the offset is the element's, inside the tuple.
                     stack.push(Item::Shape(e.shape(), unsafe { ptr.add(e.offset()) }));
+                }
+            }
+            ShapeKind::Dyn(d) => {
+                // SAFETY: `ptr` is a valid `Box<dyn Trait>` of the shape's image.
+                let known = unsafe { d.concrete_name(ptr) }
+                    .ok()
+                    .and_then(|name| Some((name, d.impl_named(name)?)));
+                let name = known.map_or("", |(name, _)| name);
+                self.out
+                    .extend_from_slice(&(name.len() as u64).to_le_bytes());
+                self.out.extend_from_slice(name.as_bytes());
+                if let Some((_, imp)) = known {
+                    // SAFETY: the box holds a valid value of its concrete type, which lives as
+                    // long as the box does.
+                    stack.push(Item::Named(imp.ty(), unsafe { d.glue().get(ptr) }));
                 }
             }
             ShapeKind::Coll {

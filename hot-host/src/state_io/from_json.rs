@@ -37,6 +37,8 @@
 //! - a `#[coo(opaque, serde)]` field is read by its type's own serde, from the JSON text of its
 //!   value; any other opaque field cannot be built from JSON (an error naming it and the
 //!   attribute to add).
+//! - a `Box<dyn Trait>` is `{"Type":value}`: the value of a type with a `#[coo_impl]` of the
+//!   trait (found by name, then by the type's `rename_from`), boxed by that impl.
 //!
 //! Migration hooks (`#[coo(migrate = ...)]`) are not run: they take an old value, and there is
 //! none, only JSON.
@@ -492,6 +494,7 @@ impl<'v> ValueBuilder<'v> {
                 // SAFETY: forwarded contract.
                 unsafe { self.open_type(desc.get(), json, dst, saved) }
             }
+            ShapeKind::Dyn(d) => self.open_dyn(d, json, dst),
         }
     }
 

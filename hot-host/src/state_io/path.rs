@@ -23,6 +23,10 @@
 //!   option itself, so `set World.target null` clears it and `set World.target {"x":1,"y":2}`
 //!   fills it. (There is no `.Some` step: JSON has none either, an option being `null` or its
 //!   value.)
+//! - a `Box<dyn Trait>` object is transparent too: `World.vehicles[0].gear` is the field of the
+//!   object's concrete type; a path that ends at the object names the box, so
+//!   `set World.vehicles[0] {"Car":{"plate":"X"}}` replaces the object (of any `#[coo_impl]`
+//!   type, built by its impl).
 //!
 //! # Setting
 //!
@@ -46,11 +50,13 @@ use crate::state_io::from_json::{Mode, ValueBuilder, ValueError, list};
 use crate::state_io::json::{JsonError, JsonValue};
 use crate::state_io::show;
 
+mod convert;
 mod parse;
 mod steps;
 
+pub use convert::convert;
 pub use parse::parse;
-use steps::{cannot, element, entry, find_field};
+use steps::{cannot, element, entry, find_field, object};
 
 /// Why a path does not lead to a value, or a value could not be set there. Each message names
 /// the prefix of the path that failed and what is there.
@@ -123,6 +129,23 @@ pub enum PathError {
         "`{prefix}` is `None`, so there is nothing inside it; set the option itself with `{prefix}`"
     )]
     IsNone { prefix: ValuePath },
+    /// A `Box<dyn Trait>` object could not be converted to another impl.
+    #[error("`{prefix}` cannot be converted: {error}")]
+    Convert {
+        prefix: ValuePath,
+        error: coo_runtime::descriptors::layout::SwitchError,
+    },
+    #[error(
+        "`{prefix}` is a `{ty}`, not a `Box<dyn Trait>` object; `convert` changes an object's type"
+    )]
+    NotAnObject { prefix: ValuePath, ty: String },
+    /// A `Box<dyn Trait>` object whose concrete type could not be learnt.
+    #[error("the `dyn {trait_name}` object at `{prefix}` cannot be read: {reason}")]
+    UnknownObject {
+        prefix: ValuePath,
+        trait_name: String,
+        reason: String,
+    },
     #[error("`{prefix}` is a `{ty}`, which {has}; `{step}` does not apply")]
     Cannot {
         prefix: ValuePath,
@@ -359,6 +382,11 @@ fn locate<'d>(
                     }
                     ptr = inner;
                     at = at_shape(elem.get());
+                }
+                ShapeKind::Dyn(d) => {
+                    let (inner, concrete) = object(d, ptr, mutable, &prefix)?;
+                    ptr = inner;
+                    at = at_shape(concrete);
                 }
                 _ => break,
             }

@@ -25,6 +25,10 @@
 //! A `#[coo(opaque)]` foreign value is written by its own serde (`#[coo(opaque, serde)]`), else as
 //! the JSON string of its `Debug` text; the pretty rendering shows its `Debug` text.
 //!
+//! A `Box<dyn Trait>` object (of a `#[coo_trait]` trait) is written as an externally tagged
+//! enum would be, its concrete type's stable name as the tag: `{"Bicycle":{"gear":3}}` (as
+//! `typetag` writes trait objects); one whose type cannot be learnt, as a string saying why.
+//!
 //! Two shapes have no serde counterpart:
 //! - a `Handle<T>` is an object naming its target type:
 //!   `{"handle":"Enemy","index":3,"generation":1}`;
@@ -35,7 +39,7 @@
 //!
 //! Like Rust's `{:#?}`: type and field names, 4-space indentation, strings and chars quoted and
 //! escaped as `Debug` does, `None`/`Some(..)`, enums as `Variant`, `Variant(..)` or
-//! `Variant { .. }`; tuples `(1, "a")`, maps `{"bolt": Item {..}}` and sets `{1, 2}` as `Debug`
+//! `Variant { .. }`; a trait object as its concrete value (`Bicycle { gear: 3 }`); tuples `(1, "a")`, maps `{"bolt": Item {..}}` and sets `{1, 2}` as `Debug`
 //! writes them; a handle is `Handle<Enemy>(3v1)` and a pool `Pool<Enemy> { 0v0: .., }`.
 //! A resource whose type is an enum is prefixed with its type (`Mode::Idle`), since the variant
 //! alone would not say which resource it is. An array, `Vec` or pool with more than
@@ -154,6 +158,11 @@ enum Node<'a> {
     /// A `#[coo(opaque)]` foreign value: shown through its `Debug` (and, in JSON, its own
     /// serde JSON with `#[coo(opaque, serde)]`).
     Opaque(FieldView<'a>),
+    /// A `Box<dyn Trait>` object: its concrete type's value (JSON tags it with the type's name,
+    /// as an externally tagged enum: `{"Bicycle":{"gear":3}}`).
+    Dyn(Object<'a>),
+    /// A `Box<dyn Trait>` object whose type could not be learnt: why.
+    Unreadable(String),
     /// A tuple's elements.
     Tuple(Vec<FieldView<'a>>),
     /// A set's elements, in iteration order.
@@ -188,6 +197,10 @@ fn node(view: FieldView<'_>) -> Node<'_> {
         }
         ShapeKind::Named(_) => Node::Object(Object::of(view.value().expect(MATCHED))),
         ShapeKind::Opaque(_) => Node::Opaque(view),
+        ShapeKind::Dyn(_) => match view.object() {
+            Ok((_, value)) => Node::Dyn(Object::of(value)),
+            Err(e) => Node::Unreadable(e.to_string()),
+        },
         ShapeKind::Tuple(_) => Node::Tuple(view.tuple().expect(MATCHED)),
         ShapeKind::Coll { kind, .. } => {
             let entries = view.entries().expect(MATCHED);
@@ -391,6 +404,14 @@ impl JsonWriter {
                 Err(text) => self.string(&text),
             },
             Node::Object(object) => self.object(object, stack),
+            Node::Dyn(object) => {
+                self.out.push('{');
+                self.string(object.type_name);
+                self.out.push(':');
+                stack.push(Step::Text("}"));
+                self.object(object, stack);
+            }
+            Node::Unreadable(why) => self.string(&format!("<{why}>")),
             Node::Tuple(elements) | Node::Set(elements) => {
                 self.array(elements.into_iter().map(Step::Value), stack)
             }

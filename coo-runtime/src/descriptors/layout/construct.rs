@@ -5,9 +5,10 @@
 
 use crate::descriptors::generics::GenericArgs;
 use crate::descriptors::layout::glue::{
-    BoxGlue, CollGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, OptionGlue, PoolGlue, StringGlue,
-    TypeGlue, VecGlue, WriteFn,
+    BoxGlue, CollGlue, DynGlue, EntryFn, EntryFnMut, EntryFnOwned, HookFn, ImplFn, ImplGlue,
+    OptionGlue, PoolGlue, StringGlue, SwitchGlue, TypeGlue, VecGlue, WriteFn,
 };
+use crate::descriptors::layout::objects::{DynDesc, ImplDesc, SwitchDesc};
 use crate::descriptors::layout::shape::{
     Shape, ShapeKind, ShapeLink, TupleElem, TupleElems, TypeLink,
 };
@@ -316,4 +317,51 @@ pub const fn opaque_json<F: serde::Serialize + serde::de::DeserializeOwned>() ->
         to_json: crate::descriptors::opaque::json::to_json::<F>,
         from_json: crate::descriptors::opaque::json::from_json::<F>,
     })
+}
+
+pub const fn dyn_desc(trait_name: &'static str, glue: DynGlue) -> DynDesc {
+    DynDesc { trait_name, glue }
+}
+
+#[allow(clippy::type_complexity)]
+pub const fn dyn_glue(
+    concrete: unsafe fn(*const u8) -> Result<(*const u8, usize), ForeignString>,
+    get: unsafe fn(*const u8) -> *const u8,
+    get_mut: unsafe fn(*mut u8) -> *mut u8,
+    free: unsafe fn(*mut u8),
+    impls: unsafe fn(*mut (), ImplFn),
+) -> DynGlue {
+    DynGlue {
+        concrete,
+        get,
+        get_mut,
+        free,
+        impls,
+    }
+}
+
+pub const fn impl_desc(
+    trait_path: fn() -> &'static str,
+    ty: fn() -> &'static TypeDesc,
+    shape: fn() -> &'static Shape,
+    write_box: unsafe fn(*mut u8, *mut u8),
+    switches: &'static [SwitchDesc],
+) -> ImplDesc {
+    ImplDesc {
+        trait_path,
+        ty: TypeLink(ty),
+        shape: ShapeLink(shape),
+        glue: ImplGlue { write_box },
+        switches,
+    }
+}
+
+pub const fn switch_desc(
+    from: fn() -> &'static TypeDesc,
+    convert: unsafe fn(*mut u8, *const u8) -> Result<(), ForeignString>,
+) -> SwitchDesc {
+    SwitchDesc {
+        from: TypeLink(from),
+        glue: SwitchGlue { convert },
+    }
 }

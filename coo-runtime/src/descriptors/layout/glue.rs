@@ -291,3 +291,52 @@ glue! {
         fn key_eq(a: *const u8, b: *const u8) -> bool;
     }
 }
+
+/// Called by [`DynGlue::impls`] with each registered impl of the trait in the image.
+pub type ImplFn = unsafe fn(ctx: *mut (), imp: *const crate::descriptors::layout::ImplDesc);
+
+glue! {
+    /// Glue of `Box<dyn Trait>` for a trait marked `#[coo_trait]`
+    /// ([`crate::descriptors::layout::ShapeKind::Dyn`]), compiled into the image that owns the
+    /// trait: it learns a live object's concrete type, reaches its value and frees its box.
+    DynGlue {
+        /// The stable name of the concrete type of the object in the valid box at `p` (its
+        /// bytes, valid UTF-8, living in the image). The hidden method `#[coo_impl]` wrote is
+        /// called inside the image, a panic caught there and returned.
+        fn concrete(p: *const u8) -> Result<(*const u8, usize), ForeignString>;
+        /// The address of the concrete value in the valid box at `p`.
+        fn get(p: *const u8) -> *const u8;
+        /// As `get`, for writing or dropping the value (nothing else refers to the box).
+        fn get_mut(p: *mut u8) -> *mut u8;
+        /// Frees the allocation of the valid box at `p` without dropping the value in it (which
+        /// was moved out); the box is not used again.
+        fn free(p: *mut u8);
+        /// Calls `f(ctx, imp)` with every impl of the trait registered in the image
+        /// (`#[coo_impl]`). `f` must not unwind.
+        fn impls(ctx: *mut (), f: ImplFn);
+    }
+}
+
+glue! {
+    /// Glue of one impl of a `#[coo_trait]` trait for a concrete `CooType`
+    /// ([`crate::descriptors::layout::ImplDesc`]), compiled into the image of the impl.
+    ImplGlue {
+        /// Writes a new `Box<dyn Trait>` to `dst` (valid for writes of one) holding the concrete
+        /// value moved out of `src` (valid, which the caller gives up), with this image's
+        /// vtable.
+        fn write_box(dst: *mut u8, src: *mut u8);
+    }
+}
+
+glue! {
+    /// A conversion `From<&Source> for Concrete` that `#[coo_impl(from(Source))]` registered:
+    /// switches a live object from one impl to another
+    /// ([`crate::descriptors::layout::SwitchDesc`]).
+    SwitchGlue {
+        /// Reads the object of the valid `Box<dyn Trait>` at `src` (whose concrete type is the
+        /// source), converts it by the user's `From` inside the image (a panic caught there and
+        /// returned, nothing written), and writes a new box of the target type to `dst` (valid
+        /// for writes of a box). `src` is unchanged either way.
+        fn convert(dst: *mut u8, src: *const u8) -> Result<(), ForeignString>;
+    }
+}

@@ -12,6 +12,7 @@ use crate::descriptors::layout::TypeDesc;
 use crate::descriptors::layout::glue::{
     BoxGlue, CollGlue, OptionGlue, PoolGlue, StringGlue, VecGlue,
 };
+use crate::descriptors::layout::objects::DynDesc;
 use crate::descriptors::opaque::OpaqueGlue;
 
 /// The structure of a field type, with the glue to read, build and drop it.
@@ -154,6 +155,9 @@ pub enum ShapeKind {
     /// ([`Shape::type_name`]), size and alignment only; moved bitwise while all three are
     /// unchanged ([`crate::descriptors::opaque`]).
     Opaque(OpaqueGlue),
+    /// A `Box<dyn Trait>` of a trait marked `#[coo_trait]`: the object's concrete type is
+    /// learnt at run time (an impl marked `#[coo_impl]` in the same image).
+    Dyn(DynDesc),
 }
 
 /// The elements of a tuple ([`ShapeKind::Tuple`]), in order: read them with
@@ -364,6 +368,9 @@ fn write_shape(out: &mut String, shape: &Shape) {
             let _ = write!(out, "Handle<{}>", target.get().name());
         }
         ShapeKind::Named(desc) => out.push_str(desc.get().name()),
+        ShapeKind::Dyn(d) => {
+            let _ = write!(out, "Box<dyn {}>", d.trait_name());
+        }
         ShapeKind::Tuple(elems) => {
             let elems = elems.get();
             out.push('(');

@@ -28,7 +28,7 @@
 use std::ptr::NonNull;
 
 use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
-use crate::migration::plan::{Conv, TypeBody};
+use crate::migration::plan::{Conv, DynImplConv, TypeBody};
 use crate::storage::raw::{self, drop_elements, shape_layout};
 use crate::storage::view::ValueView;
 
@@ -87,6 +87,14 @@ enum Work<'p> {
     /// element's layout); `next` is 1 once it was started.
     Boxed {
         conv: &'p Conv,
+        scratch: NonNull<u8>,
+    },
+    /// The value of a `Box<dyn Trait>` object (`src` is the old concrete value) as the new
+    /// version of its concrete type (entry `imp` of the [`Conv::Dyn`]), built in `scratch` (its
+    /// layout) and boxed by the new impl; `next` is 1 once it was started.
+    Dyn {
+        conv: &'p Conv,
+        imp: usize,
         scratch: NonNull<u8>,
     },
     /// The elements of a tuple, one step each, in place.
@@ -276,6 +284,30 @@ impl<'p> Exec<'p> {
                         n,
                         pending: false,
                     },
+                });
+                Ok(())
+            }
+            Conv::Dyn { old, .. } => {
+                // SAFETY: `src` is a valid `Box<dyn Trait>` of the old build.
+                let name = unsafe { old.concrete_name(src) }.map_err(|message| {
+                    ExecuteError::here(ExecuteErrorKind::ConcretePanicked {
+                        trait_name: old.trait_name().to_owned(),
+                        message,
+                    })
+                })?;
+                let Some((imp, DynImplConv { to: Some(to), .. })) = conv.dyn_impl(name) else {
+                    return Err(ExecuteError::here(ExecuteErrorKind::ImplRemoved {
+                        trait_name: old.trait_name().to_owned(),
+                        ty: name.to_owned(),
+                    }));
+                };
+                let scratch = raw::alloc(shape_layout(to.new_elem));
+                self.frames.push(Frame {
+                    // SAFETY: as above.
+                    src: unsafe { old.glue().get(src) },
+                    dst,
+                    next: 0,
+                    work: Work::Dyn { conv, imp, scratch },
                 });
                 Ok(())
             }

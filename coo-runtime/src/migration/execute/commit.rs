@@ -5,7 +5,7 @@
 //! The walk keeps its work on the heap ([`Release`]), depth first, so releasing a value nested a
 //! million levels deep needs no native recursion.
 
-use crate::descriptors::layout::{BoxGlue, PoolGlue, Shape, VecGlue};
+use crate::descriptors::layout::{BoxGlue, DynGlue, PoolGlue, Shape, VecGlue};
 use crate::migration::plan::{
     Conv, Plan, Step, TupleStep, TypeBody, VariantFieldStep, conv_releases,
 };
@@ -40,6 +40,8 @@ enum Release<'p> {
     FreeVec(&'static VecGlue, &'static Shape, *mut u8),
     /// An old pool whose values were released: free its storage.
     FreePool(&'static PoolGlue, *mut u8),
+    /// An old `Box<dyn Trait>` whose value was released: free its allocation.
+    FreeDyn(&'static DynGlue, *mut u8),
 }
 
 /// Gives up what the old value of type plan `index` at `src` still owns after a successful
@@ -132,6 +134,18 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
                 // The entries moved to the new collection: the old one gives up what they
                 // still hold, and its storage.
                 Conv::Coll { .. } => release_coll(plan, conv, src),
+                // As a box: the value inside was built as its concrete type's new version.
+                Conv::Dyn { old, .. } => {
+                    // The build asked the same object before (and it answered); should the
+                    // hidden method panic now, the object is leaked rather than released wrong.
+                    if let Ok(name) = old.concrete_name(src)
+                        && let Some((_, c)) = conv.dyn_impl(name)
+                        && let Some(to) = &c.to
+                    {
+                        work.push(Release::FreeDyn(old.glue(), src));
+                        work.push(Release::Conv(&to.conv, old.glue().get_mut(src)));
+                    }
+                }
             },
             Release::Elements { elem, size, src, n } => {
                 // The first element, then the rest (`n >= 1`: empty runs are not pushed).
@@ -166,6 +180,7 @@ unsafe fn release<'p>(plan: &'p Plan, next: Release<'p>, work: &mut Vec<Release<
                 vec.drop(src);
             }
             Release::FreePool(glue, src) => glue.free(src),
+            Release::FreeDyn(glue, src) => glue.free(src),
         }
     }
 }

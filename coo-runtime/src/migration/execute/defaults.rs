@@ -256,6 +256,18 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
                     work.push(Compare::Types(desc.get(), a, b));
                     true
                 }
+                // Equal objects are of the same concrete type, with equal values.
+                ShapeKind::Dyn(d) => match (d.concrete_name(a), d.concrete_name(b)) {
+                    (Ok(na), Ok(nb)) if na == nb => match d.impl_named(na) {
+                        Some(imp) => {
+                            let (pa, pb) = (d.glue().get(a), d.glue().get(b));
+                            work.push(Compare::Types(imp.ty(), pa, pb));
+                            true
+                        }
+                        None => false,
+                    },
+                    _ => false,
+                },
                 ShapeKind::Tuple(elems) => {
                     for e in elems.get().iter() {
                         work.push(Compare::Values(

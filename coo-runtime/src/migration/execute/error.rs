@@ -66,6 +66,11 @@ pub enum ExecuteErrorKind {
     KeysMerge { first: String, second: String },
     /// Inserting into the new collection panicked (its key's `Hash`, `Eq`, `Ord` or `Drop`).
     InsertPanicked { coll: String, message: String },
+    /// A live `Box<dyn Trait>` object whose concrete type (or its `#[coo_impl]`) the new
+    /// version removed.
+    ImplRemoved { trait_name: String, ty: String },
+    /// Asking a live `Box<dyn Trait>` object for its concrete type panicked in the plugin.
+    ConcretePanicked { trait_name: String, message: String },
 }
 
 /// A default that panicked: a field's `#[coo(default = ...)]` expression or a type's `Default`
@@ -143,6 +148,21 @@ impl fmt::Display for ExecuteError {
                 f,
                 "inserting into the new `{coll}` at `{path}` panicked: {message}; make its key's \
                  `Hash`, `Eq` or `Ord` not panic"
+            ),
+            ExecuteErrorKind::ImplRemoved { trait_name, ty } => write!(
+                f,
+                "`{path}` is a `dyn {trait_name}` object of type `{ty}`, whose `#[coo_impl] impl \
+                 {trait_name} for {ty}` the new version removed; keep the type and its impl, or \
+                 convert the object to another type first (`convert {path} <Type>`)"
+            ),
+            ExecuteErrorKind::ConcretePanicked {
+                trait_name,
+                message,
+            } => write!(
+                f,
+                "asking the `dyn {trait_name}` object at `{path}` for its type panicked: \
+                 {message}; its impl's hidden method is written by `#[coo_impl]`, do not \
+                 override it"
             ),
         }
     }

@@ -14,6 +14,9 @@ pub struct Report {
     pub kept: Vec<String>,
     /// Resources that were rebuilt.
     pub migrated: Vec<String>,
+    /// How many live `Box<dyn Trait>` objects were re-boxed by the new version's impls, by
+    /// trait name: their methods are the new code's.
+    pub rebound: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,13 @@ impl fmt::Display for Report {
                 "  {} value{} migrated",
                 t.values,
                 if t.values == 1 { "" } else { "s" }
+            )?;
+        }
+        for (name, n) in &self.rebound {
+            writeln!(
+                f,
+                "rebound {n} `dyn {name}` object{}",
+                if *n == 1 { "" } else { "s" }
             )?;
         }
         Ok(())

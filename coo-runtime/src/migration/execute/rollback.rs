@@ -6,7 +6,7 @@
 //! walk keeps its work on the heap ([`Rollback`]), depth first, so taking apart a value nested a
 //! million levels deep needs no native recursion.
 
-use crate::descriptors::layout::{BoxGlue, PoolGlue, Shape, VecGlue};
+use crate::descriptors::layout::{BoxGlue, DynGlue, PoolGlue, Shape, VecGlue};
 use crate::migration::plan::{Conv, Plan, Step, TupleStep, TypeBody, VariantFieldStep};
 use crate::storage::raw::drop_elements;
 
@@ -44,6 +44,8 @@ enum Undo<'p> {
     FreeVec(&'static VecGlue, &'static Shape, *mut u8),
     /// A new pool whose values were taken apart: free its storage.
     FreePool(&'static PoolGlue, *mut u8),
+    /// A new `Box<dyn Trait>` whose value was taken apart: free its allocation.
+    FreeDyn(&'static DynGlue, *mut u8),
 }
 
 /// Rollback work, collected with the `push_*` functions and done by [`Rollback::run`].
@@ -282,6 +284,7 @@ impl<'p> Rollback<'p> {
                     vec.drop(dst);
                 }
                 Undo::FreePool(glue, dst) => glue.free(dst),
+                Undo::FreeDyn(glue, dst) => glue.free(dst),
             }
         }
     }
@@ -345,6 +348,18 @@ impl<'p> Rollback<'p> {
                 // Its entries are no longer paired with the old ones: taken apart from what
                 // they show themselves.
                 Conv::Coll { .. } => super::teardown::tear_down_coll(self.plan, conv, dst),
+                // As a box: the value inside was built from the old object's by the entry of
+                // its concrete type (the build asked it; should it panic now, the new object
+                // is leaked rather than taken apart wrong).
+                Conv::Dyn { old, new, .. } => {
+                    if let Ok(name) = old.concrete_name(src)
+                        && let Some((_, c)) = conv.dyn_impl(name)
+                        && let Some(to) = &c.to
+                    {
+                        self.work.push(Undo::FreeDyn(new.glue(), dst));
+                        self.push_conv(&to.conv, old.glue().get(src), new.glue().get_mut(dst));
+                    }
+                }
             }
         }
     }

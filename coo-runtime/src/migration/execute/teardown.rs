@@ -16,7 +16,7 @@
 //! collection's entries adds a level of native recursion (its entries are taken apart while its
 //! image's `drain` hands them over, as Rust's own drop glue would recurse).
 
-use crate::descriptors::layout::{BoxGlue, PoolGlue, Shape, TypeKind, VecGlue};
+use crate::descriptors::layout::{BoxGlue, DynGlue, PoolGlue, Shape, TypeKind, VecGlue};
 use crate::migration::plan::{Conv, Plan, Step, TupleStep, TypeBody, VariantFieldStep};
 use crate::storage::raw::drop_elements;
 
@@ -47,6 +47,8 @@ enum Tear<'p> {
     FreeVec(&'static VecGlue, &'static Shape, *mut u8),
     /// A new pool whose values were taken apart: free its storage.
     FreePool(&'static PoolGlue, *mut u8),
+    /// A new `Box<dyn Trait>` whose value was taken apart: free its allocation.
+    FreeDyn(&'static DynGlue, *mut u8),
 }
 
 /// Whether a new value built by `conv` may own something alone (the new value of a copy, move
@@ -186,6 +188,21 @@ unsafe fn tear<'p>(plan: &'p Plan, next: Tear<'p>, work: &mut Vec<Tear<'p>>) {
                     }
                 }
                 Conv::Coll { .. } => tear_down_coll(plan, conv, dst),
+                // As a box, by the entry whose new impl made the object; should that not be
+                // one entry (or the object's type not be learnt), it is leaked rather than
+                // taken apart wrong.
+                Conv::Dyn { impls, new, .. } => {
+                    if let Ok(name) = new.concrete_name(dst) {
+                        let mut made = impls
+                            .iter()
+                            .filter_map(|c| c.to.as_ref())
+                            .filter(|to| to.imp.type_name() == name);
+                        if let (Some(to), None) = (made.next(), made.next()) {
+                            work.push(Tear::FreeDyn(new.glue(), dst));
+                            work.push(Tear::Conv(&to.conv, new.glue().get_mut(dst)));
+                        }
+                    }
+                }
             },
             Tear::Type(index, dst) => tear_type(plan, index, dst, work),
             Tear::Elements { elem, size, dst, n } => {
@@ -220,6 +237,7 @@ unsafe fn tear<'p>(plan: &'p Plan, next: Tear<'p>, work: &mut Vec<Tear<'p>>) {
                 vec.drop(dst);
             }
             Tear::FreePool(glue, dst) => glue.free(dst),
+            Tear::FreeDyn(glue, dst) => glue.free(dst),
         }
     }
 }

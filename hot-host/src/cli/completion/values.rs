@@ -134,7 +134,8 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
         return Node::Leaf { ty };
     }
     match view.shape().kind() {
-        ShapeKind::Named(_) => match view.value() {
+        // A path sees into a trait object's value as into a nested type's.
+        ShapeKind::Named(_) | ShapeKind::Dyn(_) => match view.value() {
             Ok(value) => object(value, budget, depth),
             Err(_) => Node::Leaf { ty },
         },

@@ -31,9 +31,12 @@ fn has_pool(ty: &TyLayout) -> bool {
         | TyLayout::Box(elem)
         | TyLayout::Option(elem) => has_pool(elem),
         TyLayout::Prim(_) | TyLayout::String | TyLayout::Handle(_) | TyLayout::Named(_) => false,
-        // Tuples and collections are built by the JSON format's builder (through the
-        // collections' `insert`): never directly; nor opaque values (through their serde).
-        TyLayout::Tuple(_) | TyLayout::Coll(..) | TyLayout::Opaque { .. } => true,
+        // Tuples, collections and trait objects are built by the JSON format's builder
+        // (through the collections' `insert`, the impls' boxing): never directly; nor opaque
+        // values (through their serde).
+        TyLayout::Tuple(_) | TyLayout::Coll(..) | TyLayout::Opaque { .. } | TyLayout::Dyn(_) => {
+            true
+        }
     }
 }
 
@@ -305,9 +308,13 @@ impl Builder<'_> {
     /// As for [`Builder::value`].
     unsafe fn shape<'d>(&mut self, shape: &'d Shape, dst: *mut u8, stack: &mut Vec<Job<'d>>) {
         match shape.kind() {
-            ShapeKind::Tuple(_) | ShapeKind::Coll { .. } | ShapeKind::Opaque(_) => {
+            ShapeKind::Tuple(_)
+            | ShapeKind::Coll { .. }
+            | ShapeKind::Opaque(_)
+            | ShapeKind::Dyn(_) => {
                 unreachable!(
-                    "layouts with tuples, collections or opaque values are not built directly (`has_pool`)"
+                    "layouts with tuples, collections, opaque values or trait objects are not built \
+                     directly (`has_pool`)"
                 )
             }
             // SAFETY: `dst` is valid for writes of `prim`.

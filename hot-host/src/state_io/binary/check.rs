@@ -30,6 +30,8 @@ pub(super) enum Ty {
     /// A `VecDeque`, set or map: its length, then its entries (a map's as a `(key, value)`
     /// tuple).
     Coll(Box<Ty>),
+    /// A `Box<dyn Trait>` object: its concrete type's name as a `String`, then its value.
+    Dyn,
 }
 
 /// A type of the layouts: a struct's fields, or each variant's.
@@ -52,6 +54,8 @@ struct Types<'s> {
     names: Vec<&'s str>,
     shapes: Vec<TypeShape>,
     blob: Vec<Blob>,
+    /// `Ty::Named(i)` for every index `i`: what a trait object's value is checked as.
+    named: Vec<Ty>,
 }
 
 fn prim_size(prim: Prim) -> u64 {
@@ -87,6 +91,7 @@ impl<'s> Types<'s> {
         }
         let mut types = Types {
             blob: vec![Blob::Unknown; names.len()],
+            named: (0..names.len()).map(Ty::Named).collect(),
             names,
             shapes,
         };
@@ -143,7 +148,7 @@ impl<'s> Types<'s> {
             Ty::Prim(p) => Blob::Bytes(prim_size(*p)),
             Ty::Handle => Blob::Bytes(8),
             Ty::String | Ty::Vec(_) | Ty::Option(_) | Ty::Pool(_) => Blob::No,
-            Ty::Tuple(_) | Ty::Coll(_) => Blob::No,
+            Ty::Tuple(_) | Ty::Coll(_) | Ty::Dyn => Blob::No,
             Ty::Box(elem) => self.ty_blob(elem),
             Ty::Array(elem, len) => match self.ty_blob(elem) {
                 Blob::Bytes(n) => n.checked_mul(*len).map_or(Blob::No, Blob::Bytes),
@@ -179,6 +184,7 @@ fn ty(layout: &TyLayout, names: &[&str]) -> Result<Ty, String> {
             Some(value) => Ty::Tuple(vec![ty(key, names)?, ty(value, names)?]),
             None => ty(key, names)?,
         })),
+        TyLayout::Dyn(_) => Ty::Dyn,
     })
 }
 
@@ -346,6 +352,19 @@ impl Walk<'_> {
                         return Err(self.error(format!("an `Option`'s tag is {tag}, not 0 or 1")));
                     }
                 },
+                Ty::Dyn => {
+                    let len = self.u64("a trait object's type name length")?;
+                    let at = self.pos;
+                    let bytes = self.take(len, "a trait object's type name")?;
+                    let name = core::str::from_utf8(bytes).ok();
+                    let Some(i) = name.and_then(|n| types.names.binary_search(&n).ok()) else {
+                        self.pos = at;
+                        return Err(self.error(
+                            "a trait object is of a type the layouts do not describe".to_owned(),
+                        ));
+                    };
+                    stack.push(Step::Value(&types.named[i]));
+                }
                 Ty::Named(i) => match &types.shapes[*i] {
                     TypeShape::Struct(fields) => {
                         stack.extend(fields.iter().rev().map(Step::Value));

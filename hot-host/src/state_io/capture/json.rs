@@ -73,6 +73,8 @@ pub(super) enum Ty<'s> {
     Pool(Box<Ty<'s>>),
     Handle(&'s str),
     Named(usize),
+    /// A `Box<dyn Trait>` object: its concrete type's name, then its value.
+    Dyn,
     Tuple(Vec<Ty<'s>>),
     /// A `#[coo(opaque, serde)]` value: the JSON text its serde wrote, written as is.
     RawJson,
@@ -122,6 +124,8 @@ fn flat(style: FieldsStyle, fields: &Fields<'_>) -> Option<Flat> {
 pub(super) struct Types<'s> {
     pub(super) names: Vec<&'s str>,
     pub(super) shapes: Vec<TypeShape<'s>>,
+    /// `Ty::Named(i)` for every index `i`: the type a trait object's value is read as.
+    pub(super) named: Vec<Ty<'s>>,
 }
 
 impl<'s> Types<'s> {
@@ -155,7 +159,12 @@ impl<'s> Types<'s> {
                 ),
             })
             .collect();
-        Types { names, shapes }
+        let named = (0..names.len()).map(Ty::Named).collect();
+        Types {
+            names,
+            shapes,
+            named,
+        }
     }
 
     fn index(&self, name: &str) -> usize {
@@ -178,6 +187,7 @@ fn ty<'s>(layout: &'s TyLayout, index: &dyn Fn(&str) -> usize) -> Ty<'s> {
         TyLayout::Pool(elem) => Ty::Pool(inner(elem)),
         TyLayout::Handle(target) => Ty::Handle(target),
         TyLayout::Named(name) => Ty::Named(index(name)),
+        TyLayout::Dyn(_) => Ty::Dyn,
         TyLayout::Tuple(elems) => Ty::Tuple(elems.iter().map(|e| ty(e, index)).collect()),
         TyLayout::Coll(_, key, value) => Ty::Coll {
             members: matches!(&**key, TyLayout::String)
@@ -466,6 +476,22 @@ impl Writer<'_, '_> {
                 let generation = self.u32();
                 self.int(generation);
                 self.out.push('}');
+            }
+            Ty::Dyn => {
+                let len = self.len();
+                let bytes = &self.bytes[self.pos..self.pos + len];
+                self.pos += len;
+                let name = core::str::from_utf8(bytes).expect("a captured type name is UTF-8");
+                if name.is_empty() {
+                    // An object whose type could not be learnt: loading refuses it.
+                    self.out.push_str("null");
+                } else {
+                    self.out.push('{');
+                    json_string(self.out, name);
+                    self.out.push(':');
+                    stack.push(Step::Text("}"));
+                    stack.push(Step::Value(&types.named[types.index(name)]));
+                }
             }
             Ty::Tuple(elems) => {
                 self.out.push('[');

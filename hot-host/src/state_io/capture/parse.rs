@@ -121,6 +121,8 @@ fn resolvable(schema: &Schema) -> bool {
             | TyLayout::Option(elem)
             | TyLayout::Pool(elem) => ok(elem, schema),
             TyLayout::Named(name) => schema.types.contains_key(name),
+            // Trait objects are left to the general path.
+            TyLayout::Dyn(_) => false,
             TyLayout::Tuple(elems) => elems.iter().all(|e| ok(e, schema)),
             TyLayout::Coll(_, key, value) => {
                 ok(key, schema) && value.as_deref().is_none_or(|v| ok(v, schema))
@@ -430,6 +432,8 @@ impl<'t> Reader<'t> {
     ) -> Option<()> {
         self.ws();
         match ty {
+            // Left to the general path (see `resolvable`).
+            Ty::Dyn => return None,
             Ty::Prim(p) => self.prim(*p, out)?,
             // `resolvable` gave up on layouts with opaque values.
             Ty::RawJson => return None,

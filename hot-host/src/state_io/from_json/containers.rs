@@ -1,9 +1,9 @@
-//! Containers from JSON: fixed-size arrays, `Vec`s, `Box`es and `Option`s, pools and handles.
-//! Each container is a frame on the builder's work stack while its elements are built (see
-//! [`ValueBuilder::run`]).
+//! Containers from JSON: fixed-size arrays, `Vec`s, `Box`es and `Option`s, pools and handles,
+//! and `Box<dyn Trait>` objects. Each container is a frame on the builder's work stack while its
+//! elements are built (see [`ValueBuilder::run`]).
 
 use super::*;
-use coo_runtime::descriptors::layout::{BoxGlue, OptionGlue};
+use coo_runtime::descriptors::layout::{BoxGlue, DynDesc, ImplGlue, OptionGlue};
 
 /// A fixed-size array whose elements are being built in place.
 pub(super) struct ArrayFrame<'j, 'v> {
@@ -67,6 +67,8 @@ pub(super) struct PoolFrame<'j, 'v> {
 pub(super) enum MoveIn {
     Box(&'static BoxGlue),
     Some(&'static OptionGlue),
+    /// Into a `Box<dyn Trait>` by the impl of the value's type.
+    Dyn(&'static ImplGlue),
 }
 
 impl MoveIn {
@@ -81,6 +83,8 @@ impl MoveIn {
             MoveIn::Box(glue) => unsafe { glue.write_from(dst, src) },
             // SAFETY: as above.
             MoveIn::Some(glue) => unsafe { glue.write_some(dst, src) },
+            // SAFETY: as above.
+            MoveIn::Dyn(glue) => unsafe { glue.write_box(dst, src) },
         }
     }
 }
@@ -528,5 +532,60 @@ impl<'v> ValueBuilder<'v> {
         let index = self.within(Seg::Name("index".into()), |b| b.u32_of(index))?;
         let generation = self.within(Seg::Name("generation".into()), |b| b.u32_of(generation))?;
         Ok((index, generation))
+    }
+}
+
+impl<'v> ValueBuilder<'v> {
+    /// A `Box<dyn Trait>` (of the trait `d`) from `{"Type":value}`: the frame of the value of
+    /// the type's impl, boxed by that impl.
+    pub(super) fn open_dyn<'j>(
+        &mut self,
+        d: &'static DynDesc,
+        json: &'j JsonValue,
+        dst: *mut u8,
+    ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
+        // Tagged with the concrete type's name: `{"Bicycle":{..}}`.
+        let (tag, inner) = match json {
+            JsonValue::Object(members) if members.len() == 1 => (&members[0].0, &members[0].1),
+            other => {
+                return Err(self.expected_text(
+                    format!(
+                        "a `Box<dyn {}>` (an object of one member: the type's name and \
+                         its value, `{{\"Type\":{{..}}}}`)",
+                        d.trait_name()
+                    ),
+                    other,
+                ));
+            }
+        };
+        let impls = d.impls();
+        // The impl of that type, or of the type renamed from it.
+        let imp = impls.iter().find(|i| i.type_name() == tag).or_else(|| {
+            impls
+                .iter()
+                .find(|i| i.ty().rename_from().contains(&tag.as_str()))
+        });
+        let Some(imp) = imp else {
+            return Err(ValueError::at(
+                self.path(),
+                ValueErrorKind::UnknownImpl {
+                    trait_name: d.trait_name().to_owned(),
+                    ty: tag.clone(),
+                    impls: {
+                        let mut names: Vec<String> =
+                            impls.iter().map(|i| i.type_name().to_owned()).collect();
+                        names.sort();
+                        names
+                    },
+                },
+            ));
+        };
+        Ok(Some(Frame::moved(
+            imp.shape(),
+            inner,
+            None,
+            dst,
+            MoveIn::Dyn(imp.glue()),
+        )))
     }
 }

@@ -96,6 +96,12 @@ pub enum ValueErrorKind {
         ty: String,
         message: String,
     },
+    /// A `Box<dyn Trait>` given a type that has no `#[coo_impl]` of the trait.
+    UnknownImpl {
+        trait_name: String,
+        ty: String,
+        impls: Vec<String>,
+    },
 }
 
 impl ValueError {
@@ -178,6 +184,16 @@ impl fmt::Display for ValueError {
             ValueErrorKind::Opaque { ty, message } => {
                 write!(f, "`{path}` is an opaque `{ty}`: {message}")
             }
+            ValueErrorKind::UnknownImpl {
+                trait_name,
+                ty,
+                impls,
+            } => write!(
+                f,
+                "`{path}` is a `Box<dyn {trait_name}>`, and `{ty}` has no `#[coo_impl]` of \
+                 `{trait_name}`; its impls are {}",
+                list(impls)
+            ),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The steps of a walk along a path that are not a struct's: a field looked up by name, an
 //! element by index, a map's entry or a set's element by key, and the error of a step that
-//! the value has no place for.
+//! the value has no place for; the object a `Box<dyn Trait>` holds.
 
 use coo_runtime::FieldView;
-use coo_runtime::descriptors::layout::{FieldDesc, Shape, ShapeKind, shape_text};
+use coo_runtime::descriptors::layout::{DynDesc, FieldDesc, Shape, ShapeKind, shape_text};
 use coo_runtime::migration::execute::{Seg, ValuePath};
 
 use super::{PathError, parse_value};
@@ -150,4 +150,37 @@ pub(super) fn cannot(prefix: &ValuePath, ty: &str, step: &Seg, has: &str) -> Pat
         },
         has: has.to_owned(),
     }
+}
+
+/// The object in the `Box<dyn Trait>` at `ptr` (of the trait `d`): its address (taken through
+/// the `_mut` glue when `mutable`) and its concrete type's shape.
+pub(super) fn object<'d>(
+    d: &'d DynDesc,
+    ptr: *const u8,
+    mutable: bool,
+    prefix: &ValuePath,
+) -> Result<(*const u8, &'d Shape), PathError> {
+    let unknown = |reason: String| PathError::UnknownObject {
+        prefix: prefix.clone(),
+        trait_name: d.trait_name().to_owned(),
+        reason,
+    };
+    // SAFETY: `ptr` is a valid `Box<dyn Trait>` of the shape's image (the caller reached it
+    // through descriptors).
+    let name = unsafe { d.concrete_name(ptr) }
+        .map_err(|m| unknown(format!("asking its type panicked: {m}")))?;
+    let imp = d.impl_named(name).ok_or_else(|| {
+        unknown(format!(
+            "its type `{name}` has no `#[coo_impl]` in the plugin"
+        ))
+    })?;
+    // SAFETY: as above, borrowed uniquely when `mutable`.
+    let inner = unsafe {
+        if mutable {
+            d.glue().get_mut(ptr.cast_mut()).cast_const()
+        } else {
+            d.glue().get(ptr)
+        }
+    };
+    Ok((inner, imp.shape()))
 }

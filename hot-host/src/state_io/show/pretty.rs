@@ -88,6 +88,18 @@ impl Pretty {
             }
             Node::Object(object) => self.object(&object, level),
             Node::Opaque(view) => self.out.push_str(&super::opaque_debug(view)),
+            Node::Dyn(object) => {
+                if object.variant.is_some() {
+                    self.out.push_str(object.type_name);
+                    self.out.push_str("::");
+                }
+                self.object(&object, level)
+            }
+            Node::Unreadable(why) => {
+                self.out.push('<');
+                self.out.push_str(&why);
+                self.out.push('>');
+            }
             Node::Tuple(elements) => {
                 self.out.push('(');
                 self.items(elements, usize::MAX, level, |pretty, element, level| {

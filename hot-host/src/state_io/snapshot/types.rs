@@ -46,6 +46,8 @@ pub(super) fn nested_types<'d>(shape: &'d Shape, out: &mut Vec<&'d TypeDesc>) {
             .get()
             .iter()
             .for_each(|e| nested_types(e.shape(), out)),
+        // Every impl's concrete type: the layouts a saved object may be of.
+        ShapeKind::Dyn(d) => d.impls().into_iter().for_each(|i| out.push(i.ty())),
         ShapeKind::Coll { key, value, .. } => {
             nested_types(key.get(), out);
             if let Some(value) = value {

@@ -102,8 +102,9 @@ impl VacantWalk {
             ShapeKind::Named(desc) => self.type_holds_pool(desc.get()),
             ShapeKind::Tuple(elems) => elems.get().iter().any(|e| self.shape_holds_pool(e.shape())),
             // Pools inside collections keep no vacant slots in a snapshot: their entries are
-            // rebuilt by insertion, and a pool's vacant slots come back at generation 0.
-            ShapeKind::Coll { .. } => false,
+            // rebuilt by insertion, and a pool's vacant slots come back at generation 0. The
+            // same holds inside trait objects, which are re-boxed.
+            ShapeKind::Coll { .. } | ShapeKind::Dyn(_) => false,
         }
     }
 
@@ -192,7 +193,7 @@ impl VacantWalk {
                         stack.push(Visit::Enter(Seg::Name(i.to_string())));
                     }
                 }
-                ShapeKind::Coll { .. } => {}
+                ShapeKind::Coll { .. } | ShapeKind::Dyn(_) => {}
             }
         }
     }

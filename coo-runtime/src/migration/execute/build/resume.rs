@@ -6,7 +6,7 @@
 use std::alloc::Layout;
 
 use crate::descriptors::layout::shape_text;
-use crate::migration::plan::{Conv, Step, TupleStep, TypeBody, VariantFieldStep};
+use crate::migration::plan::{Conv, DynImplTo, Step, TupleStep, TypeBody, VariantFieldStep};
 use crate::storage::raw::{self, shape_layout};
 
 use super::super::defaults::write_default_inside;
@@ -244,6 +244,29 @@ impl<'p> Exec<'p> {
                 }
                 Ok(())
             }
+            Work::Dyn { conv, imp, scratch } => {
+                let to = dyn_to(conv, imp);
+                if next == 0 {
+                    self.set_next(1);
+                    // SAFETY: `src` is the old concrete value; the scratch fits the new one.
+                    unsafe { self.start(&to.conv, src, scratch.as_ptr())? };
+                    if self.frames.len() != depth {
+                        return Ok(());
+                    }
+                }
+                self.frames.pop();
+                // SAFETY: the scratch holds a complete value of the new concrete type, which
+                // the new impl moves into a box with the new image's vtable at `dst`; the
+                // scratch is then only freed.
+                unsafe {
+                    to.imp.glue().write_box(dst, scratch.as_ptr());
+                    raw::dealloc(scratch, shape_layout(to.new_elem));
+                }
+                if let Conv::Dyn { new, .. } = conv {
+                    *self.rebound.entry(new.trait_name()).or_default() += 1;
+                }
+                Ok(())
+            }
             Work::Tuple { conv } => {
                 let Conv::Tuple { elems } = conv else {
                     unreachable!("a tuple frame builds a tuple")
@@ -463,6 +486,10 @@ impl<'p> Exec<'p> {
                     raw::dealloc(scratch, boxed_scratch(conv));
                     e
                 }
+                Work::Dyn { conv, imp, scratch } => {
+                    raw::dealloc(scratch, shape_layout(dyn_to(conv, imp).new_elem));
+                    e
+                }
                 Work::Tuple { conv } => {
                     let Conv::Tuple { elems } = conv else {
                         unreachable!("a tuple frame builds a tuple")
@@ -513,6 +540,15 @@ fn pool_scratch(conv: &Conv) -> Layout {
     match conv {
         Conv::Pool { new_elem, .. } => shape_layout(new_elem),
         _ => unreachable!("a pool frame builds a pool"),
+    }
+}
+
+/// The new impl entry `imp` of a [`Conv::Dyn`] continues as (a dyn frame is pushed only for
+/// one that continues).
+fn dyn_to(conv: &Conv, imp: usize) -> &DynImplTo {
+    match conv {
+        Conv::Dyn { impls, .. } => impls[imp].to.as_ref().expect("a continued impl"),
+        _ => unreachable!("a dyn frame builds a trait object"),
     }
 }
 
