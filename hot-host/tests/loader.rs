@@ -424,13 +424,13 @@ fn a_plugin_built_against_an_edited_copy_of_coo_runtime_is_refused_by_its_finger
     // One more field in `TypeDesc`, which generated code builds through `construct::type_desc`.
     edit_file(
         &runtime.join("src/descriptors/layout.rs"),
-        "    glue: &'static TypeGlue,\n}",
-        "    glue: &'static TypeGlue,\n    /// A field this copy added.\n    abi_drift: u64,\n}",
+        "    generic: Option<GenericArgs>,\n}",
+        "    generic: Option<GenericArgs>,\n    /// A field this copy added.\n    abi_drift: u64,\n}",
     );
     edit_file(
         &runtime.join("src/descriptors/layout/construct.rs"),
-        "        kind,\n        glue,\n    }",
-        "        kind,\n        glue,\n        abi_drift: 0,\n    }",
+        "        glue,\n        generic: None,\n    }",
+        "        glue,\n        generic: None,\n        abi_drift: 0,\n    }",
     );
 
     let lib_rs = fs::read_to_string(support::fixture("minimal-plugin").join("src/lib.rs")).unwrap();
