@@ -4,7 +4,7 @@
 //! ("simple") runs through [`run_ops`] without matching the plan's larger enums, which is what
 //! most values of most types are (a `Vec` of plain structs that gained a field).
 
-use crate::descriptors::layout::{Prim, WriteFn};
+use crate::descriptors::layout::{Prim, Shape, WriteFn};
 use crate::migration::casts::{InexactCast, read_num, write_num};
 use crate::migration::plan::{Conv, DefaultPlan, Plan, Step, TypeBody};
 use crate::plugin::ForeignString;
@@ -229,15 +229,7 @@ impl<'p> Exec<'p> {
         dst: *mut u8,
         len: usize,
     ) -> Result<(), ExecuteError> {
-        let Conv::Vec {
-            elem,
-            old_elem,
-            new_elem,
-            ..
-        } = conv
-        else {
-            unreachable!("called for vectors")
-        };
+        let (elem, old_elem, new_elem) = vec_elements(conv);
         let plan = self.plan;
         let (old_size, new_size) = (old_elem.size(), new_elem.size());
         let flat = self.flat[index].as_ref().expect("a flat plan");
@@ -474,15 +466,7 @@ unsafe fn build_pure(
     if results.iter().all(Result::is_ok) {
         return Ok(());
     }
-    let Conv::Vec {
-        elem,
-        old_elem,
-        new_elem,
-        ..
-    } = conv
-    else {
-        unreachable!("called for vectors")
-    };
+    let (elem, old_elem, new_elem) = vec_elements(conv);
     let Buffers {
         src,
         dst,
@@ -525,4 +509,18 @@ unsafe fn build_pure(
     unsafe { rollback.run() };
     let (i, e) = first.expect("a range failed");
     Err(e.inside(Seg::Index(i)))
+}
+
+/// A vector conversion's element conversion and its old and new element shapes.
+fn vec_elements(conv: &Conv) -> (&Conv, &'static Shape, &'static Shape) {
+    let Conv::Vec {
+        elem,
+        old_elem,
+        new_elem,
+        ..
+    } = conv
+    else {
+        unreachable!("called for vectors")
+    };
+    (elem, old_elem, new_elem)
 }
