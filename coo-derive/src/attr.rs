@@ -23,7 +23,7 @@ pub(crate) struct TypeAttrs {
 }
 
 /// The `#[repr(...)]` attributes of the type, combined: what an enum's descriptor records, and
-/// the `packed` hints that `valid` refuses on every type.
+/// a struct's `packed` (which its descriptor records).
 #[derive(Default)]
 pub(crate) struct Repr {
     /// `C`.
@@ -34,8 +34,8 @@ pub(crate) struct Repr {
     pub int: Option<Ident>,
     /// `align(N)`.
     pub align: Option<usize>,
-    /// Every `packed` (or `packed(N)`) hint, for the error on it.
-    pub packed: Vec<Path>,
+    /// `packed(N)`: `Some(N)`, `Some(1)` for `packed`.
+    pub packed: Option<usize>,
 }
 
 /// The integer types a `repr` can give an enum's discriminant.
@@ -61,7 +61,15 @@ impl Repr {
                     "C" => repr.c = true,
                     "transparent" => repr.transparent = true,
                     "Rust" => {}
-                    "packed" => repr.packed.push(meta.path.clone()),
+                    "packed" if meta.input.peek(token::Paren) => {
+                        let content;
+                        syn::parenthesized!(content in meta.input);
+                        let packing = content.parse::<LitInt>().and_then(|n| n.base10_parse());
+                        if let Ok(packing) = packing {
+                            repr.packed = Some(packing);
+                        }
+                    }
+                    "packed" => repr.packed = Some(1),
                     "align" if meta.input.peek(token::Paren) => {
                         let content;
                         syn::parenthesized!(content in meta.input);

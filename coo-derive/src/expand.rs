@@ -86,14 +86,16 @@ fn expand(container: &Container<'_>) -> TokenStream {
 
     let mut glue = Vec::new();
     let kind = match &container.data {
-        Data::Struct(style, fields) => expand_struct(&cx, *style, fields, &mut glue),
+        Data::Struct(style, fields) => {
+            expand_struct(&cx, *style, fields, container.repr.packed, &mut glue)
+        }
         Data::Enum(variants) => expand_enum(&cx, &ident_text, &container.repr, variants, &mut glue),
     };
     let hook = option(container.attrs.migrate.as_ref().map(|path| {
         glue.push(hook_wrapper(&cx, path));
         cx.func(&format_ident!("__coo_hook"))
     }));
-    let field_checks: Vec<TokenStream> = container
+    let mut field_checks: Vec<TokenStream> = container
         .all_fields()
         .filter(|field| field.attrs.opaque.is_none())
         .map(|field| {
@@ -103,6 +105,9 @@ fn expand(container: &Container<'_>) -> TokenStream {
             }
         })
         .collect();
+    if container.repr.packed.is_some() {
+        field_checks.extend(container.all_fields().map(|field| packed_field_check(field, &cx)));
+    }
     let private = private_import();
     if cx.is_generic() {
         let names = (name.as_str(), ident_text.as_str(), rename_from.as_slice());
@@ -183,11 +188,27 @@ fn expand(container: &Container<'_>) -> TokenStream {
     }
 }
 
-/// The `StructDesc` of a struct; pushes the fields' default writers to `glue`.
+/// The check that a field of a `#[repr(packed)]` struct has no drop glue, failing the build on
+/// the field's type: Coo moves such fields as bytes through aligned copies (see
+/// `coo_runtime::storage::raw::Unaligned`), which is only a move for values that own nothing.
+fn packed_field_check(field: &Field<'_>, cx: &TyCx) -> TokenStream {
+    let field_ty = field_type(field, cx);
+    let message = format!(
+        "field `{}` of a `#[repr(packed)]` `CooType` has drop glue: Coo reads and writes the fields of a packed struct as bytes through aligned copies, which needs fields that own nothing (numbers, `bool`, `char`, arrays, tuples and `Option`s of them, `Handle`s, `CooType`s without such fields); move the field out of the packed struct, or remove `packed`",
+        field.name
+    );
+    quote_spanned! {field.ty.span()=>
+        let _: () = __coo::packed_field::<#field_ty>(#message);
+    }
+}
+
+/// The `StructDesc` of a struct (`packed`: its `#[repr(packed(N))]`); pushes the fields' default
+/// writers to `glue`.
 fn expand_struct(
     cx: &TyCx,
     style: Style,
     fields: &[Field<'_>],
+    packed: Option<usize>,
     glue: &mut Vec<TokenStream>,
 ) -> TokenStream {
     let ty = &cx.full;
@@ -225,8 +246,13 @@ fn expand_struct(
     });
     // Collect before `glue` is used again: the iterator above borrows it.
     let fields: Vec<TokenStream> = fields.collect();
-    quote! {
-        __coo::TypeKind::Struct(__coo::struct_desc(#style, &[#(#fields),*]))
+    match packed {
+        Some(packing) => quote! {
+            __coo::TypeKind::Struct(__coo::packed_struct_desc(#style, &[#(#fields),*], #packing))
+        },
+        None => quote! {
+            __coo::TypeKind::Struct(__coo::struct_desc(#style, &[#(#fields),*]))
+        },
     }
 }
 

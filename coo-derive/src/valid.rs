@@ -1,4 +1,4 @@
-//! Rules that a single attribute cannot check on its own: lifetime and const parameters, `repr`, field
+//! Rules that a single attribute cannot check on its own: lifetime and const parameters, field
 //! types, and names and earlier names across the fields and variants of the type.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,6 @@ use crate::tokens::type_text;
 /// Records every rule the container breaks.
 pub(crate) fn check(errors: &mut Errors, container: &Container<'_>) {
     check_generics(errors, container);
-    check_repr(errors, container);
     check_empty_enum(errors, container);
     for field in container.all_fields() {
         if field.attrs.opaque.is_some() {
@@ -59,16 +58,6 @@ fn check_generics(errors: &mut Errors, container: &Container<'_>) {
             ),
         };
         errors.spanned(param, message);
-    }
-}
-
-/// `#[repr(packed)]` would leave fields unaligned, and migration reads and writes them in place.
-fn check_repr(errors: &mut Errors, container: &Container<'_>) {
-    for packed in &container.repr.packed {
-        errors.spanned(
-            packed,
-            "`CooType` does not support `#[repr(packed)]`: migration reads and writes fields in place and needs them aligned; remove `packed`",
-        );
     }
 }
 

@@ -41,7 +41,7 @@ pub fn type_name_of<T: ?Sized>() -> &'static str {
 /// The only way to build descriptors: `const fn`s, so generated statics stay constant.
 pub use crate::descriptors::layout::construct::{
     enum_desc, field_desc, field_desc_copy, field_desc_literal_default, generic_type_desc, shape,
-    shape_link, struct_desc, type_desc, type_glue, type_link, variant_desc,
+    packed_struct_desc, shape_link, struct_desc, type_desc, type_glue, type_link, variant_desc,
 };
 pub use crate::descriptors::layout::construct::{impl_desc, switch_desc};
 pub use crate::descriptors::layout::{
@@ -274,5 +274,15 @@ mod tests {
     fn catch_returns_panic_message() {
         let err = catch(|| -> u32 { panic!("boom {}", 7) }).unwrap_err();
         assert_eq!(err, "boom 7");
+    }
+}
+
+/// The derive's check that a field of a `#[repr(packed)]` struct has no drop glue: fails the
+/// build (in constant evaluation, on the field's type) with `message`. Coo moves the fields of
+/// packed structs as bytes through aligned copies ([`crate::storage::raw::Unaligned`]), which
+/// is a move only for values that own nothing.
+pub const fn packed_field<T>(message: &'static str) {
+    if core::mem::needs_drop::<T>() {
+        panic!("{}", message);
     }
 }

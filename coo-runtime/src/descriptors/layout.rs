@@ -132,6 +132,15 @@ impl TypeDesc {
         self.glue
     }
 
+    /// A struct's `#[repr(packed(N))]` ([`StructDesc::packing`]); `None` for a struct that is
+    /// not packed and for an enum (rustc refuses `packed` on enums).
+    pub const fn packing(&self) -> Option<usize> {
+        match &self.kind {
+            TypeKind::Struct(s) => s.packing,
+            TypeKind::Enum(_) => None,
+        }
+    }
+
     /// The fields of a struct, or `None` for an enum.
     pub fn struct_fields(&self) -> Option<&[FieldDesc]> {
         match &self.kind {
@@ -178,11 +187,26 @@ pub enum FieldsStyle {
 pub struct StructDesc {
     style: FieldsStyle,
     fields: &'static [FieldDesc],
+    /// `#[repr(packed(N))]`: `Some(N)` (`Some(1)` for `packed`), `None` when not packed.
+    packing: Option<usize>,
 }
 
 impl StructDesc {
     pub const fn style(&self) -> FieldsStyle {
         self.style
+    }
+
+    /// The struct's `#[repr(packed(N))]`: `Some(N)` (`Some(1)` for `#[repr(packed)]`), `None`
+    /// when it is not packed.
+    ///
+    /// A packed struct's fields may lie at addresses their types' alignment does not divide, so
+    /// no code may make a reference to one or hand its address to typed glue. The rule Coo
+    /// keeps: a packed struct's fields have no drop glue (the derive checks it), and every field
+    /// of a packed struct is read and written as bytes, through an aligned temporary
+    /// ([`crate::storage::raw::Unaligned`]) whenever typed code (glue, conversions, defaults,
+    /// views) is to see it.
+    pub const fn packing(&self) -> Option<usize> {
+        self.packing
     }
 
     pub const fn fields(&self) -> &[FieldDesc] {
@@ -356,7 +380,7 @@ impl VariantDesc {
 }
 
 /// The `#[repr(...)]` of an enum, as written (several `repr` attributes combine).
-/// `#[repr(packed)]` is refused by the derive, and rustc refuses it on enums anyway.
+/// rustc refuses `#[repr(packed)]` on enums (a struct's packing is [`StructDesc::packing`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EnumRepr {
     /// `C`.

@@ -84,28 +84,30 @@ impl core::fmt::Display for Num {
 /// Reads the number of type `p` at `src`.
 ///
 /// # Safety
-/// `src` points to a valid, aligned value of type `p`, which is an integer or float.
+/// `src` points to a valid value of type `p`, which is an integer or float. It need not be
+/// aligned: numbers are read and written unaligned, so a field of a `#[repr(packed)]` struct is
+/// converted in place.
 pub unsafe fn read_num(p: Prim, src: *const u8) -> Num {
     // SAFETY: each arm reads exactly the type `p` names (caller's contract).
     unsafe {
         match p {
-            Prim::I8 => Num::Int(src.cast::<i8>().read().into()),
-            Prim::I16 => Num::Int(src.cast::<i16>().read().into()),
-            Prim::I32 => Num::Int(src.cast::<i32>().read().into()),
-            Prim::I64 => Num::Int(src.cast::<i64>().read().into()),
-            Prim::I128 => Num::Int(src.cast::<i128>().read()),
-            Prim::Isize => Num::Int(src.cast::<isize>().read() as i128),
-            Prim::U8 => Num::Int(src.cast::<u8>().read().into()),
-            Prim::U16 => Num::Int(src.cast::<u16>().read().into()),
-            Prim::U32 => Num::Int(src.cast::<u32>().read().into()),
-            Prim::U64 => Num::Int(src.cast::<u64>().read().into()),
-            Prim::Usize => Num::Int(src.cast::<usize>().read() as i128),
+            Prim::I8 => Num::Int(src.cast::<i8>().read_unaligned().into()),
+            Prim::I16 => Num::Int(src.cast::<i16>().read_unaligned().into()),
+            Prim::I32 => Num::Int(src.cast::<i32>().read_unaligned().into()),
+            Prim::I64 => Num::Int(src.cast::<i64>().read_unaligned().into()),
+            Prim::I128 => Num::Int(src.cast::<i128>().read_unaligned()),
+            Prim::Isize => Num::Int(src.cast::<isize>().read_unaligned() as i128),
+            Prim::U8 => Num::Int(src.cast::<u8>().read_unaligned().into()),
+            Prim::U16 => Num::Int(src.cast::<u16>().read_unaligned().into()),
+            Prim::U32 => Num::Int(src.cast::<u32>().read_unaligned().into()),
+            Prim::U64 => Num::Int(src.cast::<u64>().read_unaligned().into()),
+            Prim::Usize => Num::Int(src.cast::<usize>().read_unaligned() as i128),
             Prim::U128 => {
-                let v = src.cast::<u128>().read();
+                let v = src.cast::<u128>().read_unaligned();
                 i128::try_from(v).map_or(Num::BigUint(v), Num::Int)
             }
-            Prim::F32 => Num::Float(src.cast::<f32>().read().into()),
-            Prim::F64 => Num::Float(src.cast::<f64>().read()),
+            Prim::F32 => Num::Float(src.cast::<f32>().read_unaligned().into()),
+            Prim::F64 => Num::Float(src.cast::<f64>().read_unaligned()),
             Prim::Bool | Prim::Char => unreachable!("not a number: {p}"),
         }
     }
@@ -127,7 +129,7 @@ pub unsafe fn read_int(p: Prim, src: *const u8) -> Option<i128> {
 /// otherwise.
 ///
 /// # Safety
-/// `dst` is valid for writes of type `to`, which is an integer or float.
+/// `dst` is valid for writes of type `to`, which is an integer or float (aligned or not).
 pub unsafe fn write_num(n: Num, to: Prim, dst: *mut u8) -> bool {
     macro_rules! int {
         ($t:ty) => {{
@@ -138,7 +140,7 @@ pub unsafe fn write_num(n: Num, to: Prim, dst: *mut u8) -> bool {
             };
             match v {
                 // SAFETY: `dst` is valid for writes of `$t` (caller's contract).
-                Some(v) => unsafe { dst.cast::<$t>().write(v) },
+                Some(v) => unsafe { dst.cast::<$t>().write_unaligned(v) },
                 None => return false,
             }
         }};
@@ -161,7 +163,7 @@ pub unsafe fn write_num(n: Num, to: Prim, dst: *mut u8) -> bool {
                 return false;
             };
             // SAFETY: `dst` is valid for writes of `f64`.
-            unsafe { dst.cast::<f64>().write(v) }
+            unsafe { dst.cast::<f64>().write_unaligned(v) }
         }
         Prim::F32 => {
             let v = match n {
@@ -176,7 +178,7 @@ pub unsafe fn write_num(n: Num, to: Prim, dst: *mut u8) -> bool {
             };
             let Some(v) = v else { return false };
             // SAFETY: `dst` is valid for writes of `f32`.
-            unsafe { dst.cast::<f32>().write(v) }
+            unsafe { dst.cast::<f32>().write_unaligned(v) }
         }
         Prim::Bool | Prim::Char => unreachable!("not a number: {to}"),
     }

@@ -286,7 +286,13 @@ impl<'a> LayoutDiff<'a> {
     /// What changed, for the report.
     pub fn report(&self, old: &TypeDesc, new: &TypeDesc) -> TypeDiff {
         let change = match self {
-            LayoutDiff::Struct(fields) => TypeChange::Struct(fields.changes()),
+            LayoutDiff::Struct(fields) => {
+                let (o, n) = (old.packing(), new.packing());
+                TypeChange::Struct {
+                    packing: (o != n).then_some((o, n)),
+                    fields: fields.changes(),
+                }
+            }
             LayoutDiff::Enum(d) => {
                 let mut out = Vec::new();
                 for (ov, successor) in d.old.variants().iter().zip(&d.successors) {
@@ -337,7 +343,11 @@ pub struct TypeDiff {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TypeChange {
-    Struct(Vec<FieldChange>),
+    Struct {
+        /// The `#[repr(packed(N))]` when it changed: `(old, new)`, `None` for not packed.
+        packing: Option<(Option<usize>, Option<usize>)>,
+        fields: Vec<FieldChange>,
+    },
     Enum {
         /// The `#[repr(...)]` when it changed: `(old, new)`. Values are then rebuilt variant by
         /// variant, by name.
@@ -372,6 +382,15 @@ fn kind_name(desc: &TypeDesc) -> &'static str {
     }
 }
 
+/// A struct's packing as written: `#[repr(packed(2))]`, or `not packed`.
+fn packing_text(packing: Option<usize>) -> String {
+    match packing {
+        Some(1) => "#[repr(packed)]".to_owned(),
+        Some(n) => format!("#[repr(packed({n}))]"),
+        None => "not packed".to_owned(),
+    }
+}
+
 /// The diff of two versions of a type, for the report.
 pub fn diff_type(old: &TypeDesc, new: &TypeDesc) -> TypeDiff {
     LayoutDiff::new(old, new).report(old, new)
@@ -385,9 +404,12 @@ impl fmt::Display for TypeDiff {
             writeln!(f, "{} (renamed from {})", self.new_name, self.old_name)?;
         }
         match &self.change {
-            TypeChange::Struct(fields) => {
+            TypeChange::Struct { packing, fields } => {
+                if let Some((old, new)) = packing {
+                    writeln!(f, "  ~ packing: {} -> {}", packing_text(*old), packing_text(*new))?;
+                }
                 let mut changes = fields.iter().filter(|c| c.is_change()).peekable();
-                if changes.peek().is_none() {
+                if changes.peek().is_none() && packing.is_none() {
                     writeln!(f, "  (fields unchanged; types inside them changed)")?;
                 }
                 for c in changes {

@@ -59,7 +59,10 @@ impl<'p> Exec<'p> {
             .types
             .iter()
             .map(|tp| match &tp.body {
-                TypeBody::Struct { steps, .. } => build::FlatPlan::of(steps),
+                TypeBody::Struct { steps, .. } => build::FlatPlan::of(
+                    steps,
+                    tp.old.packing().is_some() || tp.new.packing().is_some(),
+                ),
                 _ => None,
             })
             .collect();

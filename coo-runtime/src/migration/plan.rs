@@ -314,6 +314,7 @@ pub enum Step {
         src: usize,
         dst: usize,
         conv: Conv,
+        old_shape: &'static Shape,
         new_shape: &'static Shape,
     },
     /// Write the default of a field that is new (or that a hook will fill).
@@ -476,7 +477,11 @@ pub(crate) fn releases(types: &[TypePlan]) -> Vec<bool> {
                     TypeBody::Struct { steps, removed } => {
                         removed.iter().any(|(_, shape)| shape.needs_drop())
                             || steps.iter().any(|s| match s {
-                                Step::Convert { conv, .. } => conv_releases(conv, &out),
+                                // A field without drop glue owns nothing (and may lie
+                                // unaligned in a packed struct, where no glue may see it).
+                                Step::Convert {
+                                    conv, old_shape, ..
+                                } => old_shape.needs_drop() && conv_releases(conv, &out),
                                 _ => false,
                             })
                     }

@@ -318,6 +318,7 @@ impl Planner<'_> {
                         src: old[o].offset(),
                         dst: field.offset(),
                         conv,
+                        old_shape: old[o].shape(),
                         new_shape,
                     }),
                     // The hook fills the field, starting from its default.

@@ -26,8 +26,13 @@ impl Planner<'_> {
             && old.align() == new.align()
             && old.needs_drop() == new.needs_drop()
             && match (old.kind(), new.kind()) {
+                // The packing decides how fields are reached (in place or through aligned
+                // copies), so a changed packing is a change even where the bytes happen to lie
+                // alike.
                 (TypeKind::Struct(o), TypeKind::Struct(n)) => {
-                    o.style() == n.style() && self.same_fields(o.fields(), n.fields(), true)
+                    o.style() == n.style()
+                        && o.packing() == n.packing()
+                        && self.same_fields(o.fields(), n.fields(), true)
                 }
                 // Variant fields have no recorded offsets: the tag's and the fields' places
                 // follow from the `repr`, the discriminants and the variants' field types in

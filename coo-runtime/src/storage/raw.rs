@@ -66,3 +66,126 @@ pub unsafe fn drop_elements(shape: &Shape, base: *mut u8, n: usize) {
         }
     }
 }
+
+/// An aligned temporary holding the bytes of one field of a `#[repr(packed)]` struct.
+///
+/// A packed struct's field may lie at an address its type's alignment does not divide, where
+/// no reference to it may exist and no typed glue may be called. Its value is therefore copied
+/// as bytes into an `Unaligned` ([`Unaligned::read`]), seen and changed there by typed code,
+/// and copied back as bytes ([`Unaligned::write_to`]). The rule that makes the bitwise copies
+/// moves rather than duplicates: fields of packed structs have no drop glue (the derive refuses
+/// others), so a copy never owns anything, and dropping an `Unaligned` only frees its room.
+///
+/// Every place that reaches a struct's field through its offset asks [`field_at`] (or checks
+/// [`TypeDesc::packing`] itself where it builds fields) and goes through one of these for a
+/// packed parent.
+#[derive(Debug)]
+pub struct Unaligned {
+    ptr: NonNull<u8>,
+    layout: Layout,
+    size: usize,
+}
+
+impl Unaligned {
+    /// Uninitialized aligned room for a value of `shape`.
+    pub fn new(shape: &Shape) -> Unaligned {
+        let layout = shape_layout(shape);
+        Unaligned {
+            ptr: alloc(layout),
+            layout,
+            size: shape.size(),
+        }
+    }
+
+    /// An aligned copy of the value of `shape` at `src`.
+    ///
+    /// # Safety
+    /// `src` (of any alignment) is valid for reads of `shape.size()` bytes.
+    pub unsafe fn read(shape: &Shape, src: *const u8) -> Unaligned {
+        let tmp = Unaligned::new(shape);
+        // SAFETY: `src` has `size` readable bytes (caller's contract); the room has as many and
+        // is a fresh allocation, so they do not overlap. Bytes are copied without alignment.
+        unsafe { core::ptr::copy_nonoverlapping(src, tmp.ptr.as_ptr(), tmp.size) };
+        tmp
+    }
+
+    /// The aligned address of the temporary value.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Copies the temporary's bytes to `dst` (of any alignment).
+    ///
+    /// # Safety
+    /// `dst` is valid for writes of the value's size, and the temporary holds a value (what it
+    /// was read from, or what typed code wrote into it).
+    pub unsafe fn write_to(&self, dst: *mut u8) {
+        // SAFETY: the caller's contract; the temporary is its own allocation.
+        unsafe { core::ptr::copy_nonoverlapping(self.ptr.as_ptr(), dst, self.size) };
+    }
+}
+
+impl Drop for Unaligned {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `alloc` with this layout; what it holds has no drop glue (fields
+        // of packed structs) or was moved out by `write_to`.
+        unsafe { dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// A field of a struct, reached by [`field_at`]: in place when it is aligned, or an aligned
+/// copy of it when its struct is `#[repr(packed)]`.
+#[derive(Debug)]
+pub enum FieldAt {
+    /// The field's own, aligned address (its struct is not packed).
+    InPlace(*mut u8),
+    /// An aligned copy of the field of a packed struct; the field itself is at `at`.
+    Copied { copy: Unaligned, at: *mut u8 },
+}
+
+impl FieldAt {
+    /// An aligned address of the field's value, for typed code.
+    pub fn ptr(&self) -> *mut u8 {
+        match self {
+            FieldAt::InPlace(ptr) => *ptr,
+            FieldAt::Copied { copy, .. } => copy.as_ptr(),
+        }
+    }
+
+    /// After typed code changed the value at [`FieldAt::ptr`]: copies it back into the packed
+    /// struct (nothing to do for a field in place).
+    ///
+    /// # Safety
+    /// The value at [`FieldAt::ptr`] is valid, and the struct the field was reached in is valid
+    /// for writes.
+    pub unsafe fn write_back(&self) {
+        if let FieldAt::Copied { copy, at } = self {
+            // SAFETY: the caller's contract; `at` is the field's place in its struct.
+            unsafe { copy.write_to(*at) }
+        }
+    }
+}
+
+/// Field `field` of the struct of type `parent` at `base`: in place when the parent is not
+/// packed, else an aligned copy of its value (see [`Unaligned`]). The one check of packed
+/// parents for code that reads or edits fields through their offsets.
+///
+/// # Safety
+/// `base` points to a valid value of `parent`, and `field` is one of its fields.
+pub unsafe fn field_at(
+    parent: &TypeDesc,
+    field: &crate::descriptors::layout::FieldDesc,
+    base: *const u8,
+) -> FieldAt {
+    // SAFETY: the field's offset lies inside the value (caller's contract).
+    let at = unsafe { base.add(field.offset()) }.cast_mut();
+    if parent.packing().is_some() {
+        FieldAt::Copied {
+            // SAFETY: the field's bytes lie inside the value.
+            copy: unsafe { Unaligned::read(field.shape(), at) },
+            at,
+        }
+    } else {
+        FieldAt::InPlace(at)
+    }
+}

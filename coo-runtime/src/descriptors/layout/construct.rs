@@ -66,7 +66,24 @@ pub const fn type_glue(
 }
 
 pub const fn struct_desc(style: FieldsStyle, fields: &'static [FieldDesc]) -> StructDesc {
-    StructDesc { style, fields }
+    StructDesc {
+        style,
+        fields,
+        packing: None,
+    }
+}
+
+/// [`struct_desc`] of a `#[repr(packed(N))]` struct: `packing` is `N` (1 for `packed`).
+pub const fn packed_struct_desc(
+    style: FieldsStyle,
+    fields: &'static [FieldDesc],
+    packing: usize,
+) -> StructDesc {
+    StructDesc {
+        style,
+        fields,
+        packing: Some(packing),
+    }
 }
 
 pub const fn enum_desc(

@@ -21,6 +21,10 @@
 //!
 //! Flat structs (every step finishes on the spot) and vectors of them are built in `flat`.
 //!
+//! A field of a `#[repr(packed)]` struct may be unaligned: copies and casts handle it as bytes in
+//! place, and everything else is built through aligned temporaries
+//! ([`Exec::build_unaligned`], [`crate::storage::raw::Unaligned`]).
+//!
 //! Errors keep the recursive walk's contract: when a part fails, its frame takes apart the parts
 //! it completed (a [`Rollback`]), frees what it allocated, adds its segment to the error's path,
 //! and the failure moves on to the frame below, until nothing is left at the root's destination.
@@ -29,7 +33,8 @@ use std::ptr::NonNull;
 
 use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
 use crate::migration::plan::{Conv, DynImplConv, TypeBody};
-use crate::storage::raw::{self, drop_elements, shape_layout};
+use crate::descriptors::layout::Shape;
+use crate::storage::raw::{self, Unaligned, drop_elements, shape_layout};
 use crate::storage::view::ValueView;
 
 use super::defaults::{holds_default, push_entries, write_default_inside};
@@ -140,6 +145,53 @@ impl<'p> Exec<'p> {
                     Err(unsafe { self.abandon(top, e) })
                 }
             };
+        }
+        progress
+    }
+
+    /// Builds `conv` completely from the old value at `src` into `dst`, either of which may be
+    /// unaligned (a field of a `#[repr(packed)]` struct): the old value's bytes are copied into
+    /// an aligned temporary, the new value is built in another and its bytes are copied to
+    /// `dst`. The frames it pushes are run here, above the caller's, so the conversion is done
+    /// on the spot; the native recursion this adds is bounded by the nesting of packed structs
+    /// in the *types*. On error nothing is left at `dst`.
+    ///
+    /// Copies are moves: fields of packed structs have no drop glue (the derive refuses others),
+    /// and an old value that owns nothing shares nothing with the new one.
+    ///
+    /// # Safety
+    /// `src` holds a valid value of `old_shape` (the conversion's old shape), `dst` is valid for
+    /// writes of `new_shape`'s size; neither needs to be aligned.
+    unsafe fn build_unaligned(
+        &mut self,
+        conv: &'p Conv,
+        old_shape: &Shape,
+        new_shape: &Shape,
+        src: *const u8,
+        dst: *mut u8,
+    ) -> Result<(), ExecuteError> {
+        // SAFETY: `src` holds a value of `old_shape` (caller's contract).
+        let old = unsafe { Unaligned::read(old_shape, src) };
+        let new = Unaligned::new(new_shape);
+        let base = self.frames.len();
+        // SAFETY: both temporaries are aligned and hold (or have room for) their shapes.
+        let mut progress = unsafe { self.start(conv, old.as_ptr(), new.as_ptr()) };
+        // As in `build_type`, for the frames above `base`.
+        while self.frames.len() > base {
+            let top = *self.frames.last().expect("a frame above base");
+            progress = match progress {
+                // SAFETY: the top frame's parts `..next` are complete.
+                Ok(()) => unsafe { self.resume(top) },
+                Err(e) => {
+                    self.frames.pop();
+                    // SAFETY: as above; its part `next - 1` failed and left nothing.
+                    Err(unsafe { self.abandon(top, e) })
+                }
+            };
+        }
+        if progress.is_ok() {
+            // SAFETY: the temporary holds the complete new value; `dst` has room for it.
+            unsafe { new.write_to(dst) };
         }
         progress
     }

@@ -272,12 +272,21 @@ unsafe fn release_type_parts<'p>(
     match &tp.body {
         TypeBody::Struct { steps, removed } => {
             for step in steps {
-                if let Step::Convert { src: s, conv, .. } = step {
+                // A field without drop glue owns nothing (and may lie unaligned in a packed
+                // struct, where no glue may see it).
+                if let Step::Convert {
+                    src: s,
+                    conv,
+                    old_shape,
+                    ..
+                } = step
+                    && old_shape.needs_drop()
+                {
                     // SAFETY: the field was converted by the kept build.
                     work.push(Release::Conv(conv, unsafe { src.add(*s) }));
                 }
             }
-            for (offset, shape) in removed {
+            for (offset, shape) in removed.iter().filter(|(_, shape)| shape.needs_drop()) {
                 // SAFETY: a removed field went nowhere: it is dropped here, once.
                 unsafe { shape.drop(src.add(*offset)) }
             }

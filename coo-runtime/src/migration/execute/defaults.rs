@@ -8,7 +8,7 @@
 
 use crate::descriptors::layout::{CollGlue, PoolGlue, Shape, ShapeKind, TypeDesc, TypeKind};
 use crate::migration::plan::DefaultPlan;
-use crate::storage::raw::drop_elements;
+use crate::storage::raw::{Unaligned, drop_elements};
 use crate::storage::scratch::Scratch;
 
 use super::error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePath};
@@ -351,6 +351,14 @@ unsafe fn compare<'s>(next: Compare<'s>, work: &mut Vec<Compare<'s>>) -> bool {
                 ga == gb && va.is_null() == vb.is_null()
             }
             Compare::Types(desc, a, b) => match desc.kind() {
+                // Fields of a packed struct may be unaligned: each is compared in aligned
+                // copies, here (they own nothing; the recursion is bounded by how packed structs
+                // nest in the types, as none can hold itself without a pointer with drop glue).
+                TypeKind::Struct(s) if desc.packing().is_some() => s.fields().iter().all(|f| {
+                    let ta = Unaligned::read(f.shape(), a.add(f.offset()));
+                    let tb = Unaligned::read(f.shape(), b.add(f.offset()));
+                    equal(Compare::Values(f.shape(), ta.as_ptr(), tb.as_ptr()))
+                }),
                 TypeKind::Struct(s) => {
                     for f in s.fields() {
                         work.push(Compare::Values(

@@ -99,6 +99,10 @@ impl<'p> Rollback<'p> {
         for step in steps {
             match step {
                 Step::Copy { .. } => {}
+                // A new field without drop glue owns nothing to give up (and may lie unaligned in
+                // a packed struct, where no glue may see it).
+                Step::Convert { new_shape, .. } | Step::Default { new_shape, .. }
+                    if !new_shape.needs_drop() => {}
                 Step::Convert {
                     src: s,
                     dst: d,

@@ -271,6 +271,10 @@ unsafe fn tear_type<'p>(plan: &'p Plan, index: usize, dst: *mut u8, work: &mut V
             for step in steps {
                 match step {
                     Step::Copy { .. } => {}
+                    // A new field without drop glue owns nothing (and may lie unaligned in a
+                    // packed struct, where no glue may see it).
+                    Step::Convert { new_shape, .. } | Step::Default { new_shape, .. }
+                        if !new_shape.needs_drop() => {}
                     Step::Convert { dst: d, conv, .. } => {
                         // SAFETY: the offset is the new field's own.
                         work.push(Tear::Conv(conv, unsafe { dst.add(*d) }));

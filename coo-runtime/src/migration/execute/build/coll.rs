@@ -11,7 +11,7 @@ use crate::descriptors::layout::{
 use crate::migration::casts::read_num;
 use crate::migration::plan::Conv;
 use crate::plugin::ForeignString;
-use crate::storage::raw::{self, shape_layout};
+use crate::storage::raw::{self, field_at, shape_layout};
 
 use super::super::Exec;
 use super::super::defaults::push_entries;
@@ -79,7 +79,9 @@ unsafe fn render(shape: &Shape, p: *const u8, depth: usize) -> Option<String> {
                     .fields()
                     .iter()
                     .map(|f| {
-                        let v = render(f.shape(), p.add(f.offset()), depth + 1)?;
+                        // An aligned copy of a packed struct's field (`field_at`).
+                        let field = field_at(desc, f, p);
+                        let v = render(f.shape(), field.ptr(), depth + 1)?;
                         Some(match st.style() {
                             FieldsStyle::Named => format!("{}: {v}", f.name()),
                             _ => v,

@@ -27,9 +27,19 @@ pub(in crate::migration::execute) struct FlatPlan {
 }
 
 impl FlatPlan {
-    /// The flat plan of a struct's steps; `None` when a step does not finish on the spot.
-    pub(in crate::migration::execute) fn of(steps: &[Step]) -> Option<FlatPlan> {
+    /// The flat plan of a struct's steps; `None` when a step does not finish on the spot. For a
+    /// `#[repr(packed)]` struct (old or new: `packed`), whose fields may be unaligned, only ops
+    /// on bytes are flat (copies, casts, zero and literal bytes); a default writer or any other
+    /// step goes the general way, through aligned temporaries.
+    pub(in crate::migration::execute) fn of(steps: &[Step], packed: bool) -> Option<FlatPlan> {
         let ops: Box<[FlatOp]> = steps.iter().map(FlatOp::of).collect::<Option<_>>()?;
+        if packed
+            && ops
+                .iter()
+                .any(|op| matches!(op, FlatOp::Write { .. } | FlatOp::Step))
+        {
+            return None;
+        }
         let simple = !ops.iter().any(|op| matches!(op, FlatOp::Step));
         let pure = simple && !ops.iter().any(|op| matches!(op, FlatOp::Write { .. }));
         Some(FlatPlan { ops, simple, pure })

@@ -7,7 +7,7 @@ use std::alloc::Layout;
 
 use crate::descriptors::layout::shape_text;
 use crate::migration::plan::{Conv, DynImplTo, Step, TupleStep, TypeBody, VariantFieldStep};
-use crate::storage::raw::{self, shape_layout};
+use crate::storage::raw::{self, Unaligned, shape_layout};
 
 use super::super::defaults::write_default_inside;
 use super::super::error::{ExecuteError, ExecuteErrorKind, Seg};
@@ -36,9 +36,12 @@ impl<'p> Exec<'p> {
         // come from the plan of the same conversion.
         match work {
             Work::Struct { index } => {
-                let TypeBody::Struct { steps, .. } = &plan.types[index].body else {
+                let tp = &plan.types[index];
+                let TypeBody::Struct { steps, .. } = &tp.body else {
                     unreachable!("a struct frame builds a struct")
                 };
+                // Its fields may be unaligned: typed code sees them only in aligned copies.
+                let packed = tp.old.packing().is_some() || tp.new.packing().is_some();
                 let mut i = next;
                 while let Some(step) = steps.get(i) {
                     i += 1;
@@ -58,19 +61,48 @@ impl<'p> Exec<'p> {
                             src: s,
                             dst: d,
                             conv,
+                            old_shape,
+                            new_shape,
                             ..
                         } => {
                             self.set_next(i);
-                            // SAFETY: the offsets are the fields' own.
+                            if packed && !matches!(conv, Conv::Copy { .. } | Conv::Cast { .. }) {
+                                // SAFETY: the offsets are the fields' own; the shapes are theirs.
+                                unsafe {
+                                    self.build_unaligned(
+                                        conv,
+                                        old_shape,
+                                        new_shape,
+                                        src.add(*s),
+                                        dst.add(*d),
+                                    )?
+                                };
+                                continue;
+                            }
+                            // SAFETY: the offsets are the fields' own (copies and casts work on
+                            // bytes of any alignment).
                             unsafe { self.start(conv, src.add(*s), dst.add(*d))? };
                             if self.frames.len() != depth {
                                 return Ok(());
                             }
                         }
                         Step::Default {
-                            dst: d, plan: dp, ..
+                            dst: d,
+                            plan: dp,
+                            new_shape,
+                            ..
                         } => {
                             self.set_next(i);
+                            if packed {
+                                let new = Unaligned::new(new_shape);
+                                // SAFETY: the temporary is aligned room for the new field; the
+                                // default moves to the field's place (it owns nothing).
+                                unsafe {
+                                    write_default_inside(dp, new.as_ptr())?;
+                                    new.write_to(dst.add(*d));
+                                }
+                                continue;
+                            }
                             // SAFETY: the offset is the new field's own.
                             unsafe { write_default_inside(dp, dst.add(*d))? }
                         }
