@@ -102,7 +102,27 @@ impl Unaligned {
     /// # Safety
     /// `src` (of any alignment) is valid for reads of `shape.size()` bytes.
     pub unsafe fn read(shape: &Shape, src: *const u8) -> Unaligned {
-        let tmp = Unaligned::new(shape);
+        // SAFETY: the caller's contract.
+        unsafe { Unaligned::read_layout(shape_layout(shape), src) }
+    }
+
+    /// An aligned copy of the value of type `desc` at `src`.
+    ///
+    /// # Safety
+    /// `src` (of any alignment) is valid for reads of `desc.size()` bytes.
+    pub unsafe fn read_type(desc: &TypeDesc, src: *const u8) -> Unaligned {
+        // SAFETY: the caller's contract.
+        unsafe { Unaligned::read_layout(type_layout(desc), src) }
+    }
+
+    /// # Safety
+    /// `src` (of any alignment) is valid for reads of `layout.size()` bytes.
+    unsafe fn read_layout(layout: Layout, src: *const u8) -> Unaligned {
+        let tmp = Unaligned {
+            ptr: alloc(layout),
+            layout,
+            size: layout.size(),
+        };
         // SAFETY: `src` has `size` readable bytes (caller's contract); the room has as many and
         // is a fresh allocation, so they do not overlap. Bytes are copied without alignment.
         unsafe { core::ptr::copy_nonoverlapping(src, tmp.ptr.as_ptr(), tmp.size) };
@@ -112,6 +132,19 @@ impl Unaligned {
     /// The aligned address of the temporary value.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
+    }
+
+    /// The address in the original value at `orig` (the copy's source) of what lies at `inside`
+    /// in the copy: glue called on the copy returns the addresses of parts held inline (an
+    /// `Option`'s payload, an enum's fields), which lie at the same offsets in the original.
+    /// A null `inside` (no such part) stays null.
+    pub fn translate(&self, inside: *const u8, orig: *const u8) -> *const u8 {
+        if inside.is_null() {
+            return core::ptr::null();
+        }
+        let offset = (inside as usize).wrapping_sub(self.ptr.as_ptr() as usize);
+        assert!(offset <= self.size, "a part held inline lies inside its value");
+        orig.wrapping_add(offset)
     }
 
     /// Copies the temporary's bytes to `dst` (of any alignment).

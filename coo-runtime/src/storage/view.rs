@@ -2,6 +2,7 @@
 //! old value, and what the host uses to print and inspect state.
 
 use core::fmt;
+use crate::storage::raw::Unaligned;
 
 use crate::descriptors::layout::{
     FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,
@@ -50,10 +51,16 @@ fn known_fields(known: &[String]) -> String {
 ///
 /// A migration hook receives the old value this way, since the old type's Rust definition is
 /// gone from the new code: `old.get::<u32>("hp")?`, `old.str("name")?`, `old.field("pos")?`.
+///
+/// Inside a field of a `#[repr(packed)]` struct a value may be unaligned: such a view reads its
+/// numbers unaligned and calls glue only on aligned copies ([`Unaligned`]), translating the
+/// addresses the glue returns back into the value.
 #[derive(Clone, Copy)]
 pub struct ValueView<'a> {
     desc: &'a TypeDesc,
     ptr: *const u8,
+    /// The value lies inside a field of a packed struct, so it may be unaligned.
+    unaligned: bool,
     _life: core::marker::PhantomData<&'a ()>,
 }
 
@@ -75,6 +82,7 @@ impl<'a> ValueView<'a> {
         ValueView {
             desc,
             ptr,
+            unaligned: false,
             _life: core::marker::PhantomData,
         }
     }
@@ -110,32 +118,47 @@ impl<'a> ValueView<'a> {
             .max()
             .unwrap_or(0);
         let mut addrs = vec![core::ptr::null::<u8>(); max];
+        if self.unaligned {
+            // SAFETY: the value's bytes are readable (constructor contract).
+            let copy = unsafe { Unaligned::read_type(self.desc, self.ptr) };
+            // SAFETY: the copy is an aligned valid value of this enum; `addrs` has room for the
+            // largest variant.
+            let index = unsafe { e.read(copy.as_ptr(), addrs.as_mut_ptr()) };
+            for a in &mut addrs {
+                *a = copy.translate(*a, self.ptr);
+            }
+            return (index, addrs);
+        }
         // SAFETY: `self.ptr` is a valid value of this enum (constructor contract) and `addrs`
         // has room for the largest variant.
         let index = unsafe { e.read(self.ptr, addrs.as_mut_ptr()) };
         (index, addrs)
     }
 
-    /// The fields of the value (of its current variant, for an enum) with their addresses.
+    /// The fields of the value (of its current variant, for an enum) with their addresses. The
+    /// fields of a packed struct (and everything inside them) may be unaligned: their views
+    /// know it ([`FieldView::is_unaligned`]).
     pub fn fields(&self) -> Vec<(&'a FieldDesc, FieldView<'a>)> {
         match self.desc.kind() {
-            TypeKind::Struct(s) => s
-                .fields()
-                .iter()
-                .map(|f| {
-                    // SAFETY: the offset comes from `offset_of!` on this very type, so the
-                    // field lies inside the value.
-                    let ptr = unsafe { self.ptr.add(f.offset()) };
-                    (f, FieldView::at(f.shape(), ptr))
-                })
-                .collect(),
+            TypeKind::Struct(s) => {
+                let unaligned = self.unaligned || s.packing().is_some();
+                s.fields()
+                    .iter()
+                    .map(|f| {
+                        // SAFETY: the offset comes from `offset_of!` on this very type, so the
+                        // field lies inside the value.
+                        let ptr = unsafe { self.ptr.add(f.offset()) };
+                        (f, FieldView::inside(f.shape(), ptr, unaligned))
+                    })
+                    .collect()
+            }
             TypeKind::Enum(e) => {
                 let (index, addrs) = self.enum_fields();
                 e.variants()[index]
                     .fields()
                     .iter()
                     .zip(addrs)
-                    .map(|(f, ptr)| (f, FieldView::at(f.shape(), ptr)))
+                    .map(|(f, ptr)| (f, FieldView::inside(f.shape(), ptr, self.unaligned)))
                     .collect()
             }
         }
@@ -167,11 +190,14 @@ impl<'a> ValueView<'a> {
     }
 }
 
-/// A read-only view of one value of any shape.
+/// A read-only view of one value of any shape (which may be unaligned inside a field of a
+/// packed struct, see [`ValueView`]).
 #[derive(Clone, Copy)]
 pub struct FieldView<'a> {
     shape: &'a Shape,
     ptr: *const u8,
+    /// The value lies inside a field of a packed struct, so it may be unaligned.
+    unaligned: bool,
     _life: core::marker::PhantomData<&'a ()>,
 }
 
@@ -187,11 +213,24 @@ impl fmt::Debug for FieldView<'_> {
 
 impl<'a> FieldView<'a> {
     fn at(shape: &'a Shape, ptr: *const u8) -> Self {
+        FieldView::inside(shape, ptr, false)
+    }
+
+    fn inside(shape: &'a Shape, ptr: *const u8, unaligned: bool) -> Self {
         FieldView {
             shape,
             ptr,
+            unaligned,
             _life: core::marker::PhantomData,
         }
+    }
+
+    /// Whether the value lies inside a field of a `#[repr(packed)]` struct, where it may be
+    /// unaligned: [`FieldView::ptr`] must then not be handed to typed code or glue (copy the
+    /// value's bytes to aligned memory first; it owns nothing, since the fields of packed
+    /// structs have no drop glue).
+    pub fn is_unaligned(&self) -> bool {
+        self.unaligned
     }
 
     /// A view of the value at `ptr`.
@@ -206,6 +245,16 @@ impl<'a> FieldView<'a> {
         self.shape
     }
 
+    /// A view of the value at `ptr`, which lies inside a field of a `#[repr(packed)]` struct
+    /// (and may be unaligned) when `unaligned` is set.
+    ///
+    /// # Safety
+    /// As for [`FieldView::new`]; when `ptr` is not aligned for `shape`, `unaligned` is set.
+    pub unsafe fn new_in(shape: &'a Shape, ptr: *const u8, unaligned: bool) -> Self {
+        FieldView::inside(shape, ptr, unaligned)
+    }
+
+    /// The value's address; possibly unaligned (see [`FieldView::is_unaligned`]).
     pub fn ptr(&self) -> *const u8 {
         self.ptr
     }
@@ -222,7 +271,10 @@ impl<'a> FieldView<'a> {
     pub fn get<T: ViewPrim>(&self) -> Result<T, ViewError> {
         match self.shape.kind() {
             // SAFETY: the shape says the value is a `T` (same primitive kind).
-            ShapeKind::Prim(p) if *p == T::PRIM => Ok(unsafe { self.ptr.cast::<T>().read() }),
+            // Read unaligned: the value may lie in a field of a packed struct.
+            ShapeKind::Prim(p) if *p == T::PRIM => {
+                Ok(unsafe { self.ptr.cast::<T>().read_unaligned() })
+            }
             _ => Err(self.wrong(T::PRIM.name())),
         }
     }
@@ -232,6 +284,8 @@ impl<'a> FieldView<'a> {
     /// are `F`'s.
     pub fn opaque<F: 'static>(&self) -> Result<&'a F, ViewError> {
         match self.shape.kind() {
+            // No reference to an unaligned value may exist.
+            ShapeKind::Opaque(_) if self.unaligned => Err(self.wrong("aligned opaque value")),
             ShapeKind::Opaque(_)
                 if self.shape.type_name() == core::any::type_name::<F>()
                     && self.shape.size() == core::mem::size_of::<F>()
@@ -266,9 +320,12 @@ impl<'a> FieldView<'a> {
     pub fn float(&self) -> Result<f64, ViewError> {
         match self.shape.kind() {
             // SAFETY: the shape says the value is an `f32`/`f64` of kind `p`.
-            ShapeKind::Prim(Prim::F32) => Ok(unsafe { self.ptr.cast::<f32>().read() } as f64),
+            // (Read unaligned: the value may lie in a field of a packed struct.)
+            ShapeKind::Prim(Prim::F32) => {
+                Ok(unsafe { self.ptr.cast::<f32>().read_unaligned() } as f64)
+            }
             // SAFETY: as above.
-            ShapeKind::Prim(Prim::F64) => Ok(unsafe { self.ptr.cast::<f64>().read() }),
+            ShapeKind::Prim(Prim::F64) => Ok(unsafe { self.ptr.cast::<f64>().read_unaligned() }),
             _ => self
                 .int()
                 .map(|v| v as f64)
@@ -296,8 +353,14 @@ impl<'a> FieldView<'a> {
     /// The value as a nested `CooType`, or the value a `Box` holds.
     pub fn value(&self) -> Result<ValueView<'a>, ViewError> {
         match self.shape.kind() {
-            // SAFETY: the value is a valid value of `desc` that outlives `'a`.
-            ShapeKind::Named(desc) => Ok(unsafe { ValueView::new(desc.get(), self.ptr) }),
+            ShapeKind::Named(desc) => Ok(ValueView {
+                // The value is a valid value of `desc` that outlives `'a`, unaligned where
+                // this view is.
+                desc: desc.get(),
+                ptr: self.ptr,
+                unaligned: self.unaligned,
+                _life: core::marker::PhantomData,
+            }),
             ShapeKind::Box { glue, elem } => {
                 // SAFETY: the value is a valid box.
                 let inner = unsafe { glue.get(self.ptr) };
@@ -348,6 +411,14 @@ impl<'a> FieldView<'a> {
     /// The payload of an `Option` (`None` for `None`).
     pub fn option(&self) -> Result<Option<FieldView<'a>>, ViewError> {
         match self.shape.kind() {
+            ShapeKind::Option { glue, elem } if self.unaligned => {
+                // SAFETY: the value's bytes are readable.
+                let copy = unsafe { Unaligned::read(self.shape, self.ptr) };
+                // SAFETY: the copy is an aligned valid `Option`; its payload lies inline (an
+                // option inside a packed struct owns nothing), so at the same offset here.
+                let inner = copy.translate(unsafe { glue.get(copy.as_ptr()) }, self.ptr);
+                Ok((!inner.is_null()).then(|| FieldView::inside(elem.get(), inner, true)))
+            }
             ShapeKind::Option { glue, elem } => {
                 // SAFETY: the value is a valid `Option`.
                 let inner = unsafe { glue.get(self.ptr) };
@@ -368,9 +439,11 @@ impl<'a> FieldView<'a> {
             }
             _ => return Err(self.wrong("array or Vec")),
         };
+        // A `Vec`'s buffer is its own (aligned) allocation; an array lies where its value does.
+        let unaligned = self.unaligned && matches!(self.shape.kind(), ShapeKind::Array { .. });
         Ok((0..len)
             // SAFETY: element `i < len` lies at `i * size` from the start of the buffer.
-            .map(|i| FieldView::at(elem, unsafe { base.add(i * elem.size()) }))
+            .map(|i| FieldView::inside(elem, unsafe { base.add(i * elem.size()) }, unaligned))
             .collect())
     }
 
@@ -381,7 +454,14 @@ impl<'a> FieldView<'a> {
                 .get()
                 .iter()
                 // SAFETY: each element lies at its offset in the valid tuple.
-                .map(|e| FieldView::at(e.shape(), unsafe { self.ptr.add(e.offset()) }))
+                .map(|e| {
+                    FieldView::inside(
+                        e.shape(),
+                        // SAFETY: as above.
+                        unsafe { self.ptr.add(e.offset()) },
+                        self.unaligned,
+                    )
+                })
                 .collect()),
             _ => Err(self.wrong("tuple")),
         }

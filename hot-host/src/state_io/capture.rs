@@ -32,6 +32,7 @@ use std::collections::HashMap;
 use coo_runtime::State;
 use coo_runtime::descriptors::layout::{Prim, Shape, ShapeKind, TypeDesc, TypeKind};
 use coo_runtime::descriptors::schema::Schema;
+use coo_runtime::storage::raw::Unaligned;
 
 use crate::state_io::from_json::VacantSlots;
 use crate::state_io::snapshot::{schema_of, vacant_slots};
@@ -321,6 +322,19 @@ impl Encoder {
                         continue;
                     }
                     match desc.kind() {
+                        // A packed struct's fields may be unaligned: each is encoded now, in
+                        // order, from an aligned copy (it owns nothing, so its encoding is all
+                        // in its bytes; the recursion is bounded by how packed structs nest in
+                        // the types).
+                        TypeKind::Struct(s) if s.packing().is_some() => {
+                            for f in s.fields() {
+                                // SAFETY: the offset is the field's, inside the value.
+                                let copy = unsafe { Unaligned::read(f.shape(), ptr.add(f.offset())) };
+                                // SAFETY: the copy is an aligned valid value of the field's
+                                // shape, alive and unchanged during the call.
+                                unsafe { self.value(Item::Shape(f.shape(), copy.as_ptr())) };
+                            }
+                        }
                         TypeKind::Struct(s) => {
                             for f in s.fields().iter().rev() {
                                 // SAFETY: the offset is the field's, inside the value.

@@ -44,6 +44,7 @@ use coo_runtime::descriptors::layout::{Shape, ShapeKind, TypeDesc, TypeKind, sha
 use coo_runtime::migration::execute::{Seg, ValuePath};
 use coo_runtime::{FieldView, Resource, State};
 
+use coo_runtime::storage::raw::Unaligned;
 use coo_runtime::storage::scratch::Scratch;
 
 use crate::state_io::from_json::{Mode, ValueBuilder, ValueError, list};
@@ -202,7 +203,9 @@ pub fn get<'a>(state: &'a State, path: &str) -> Result<Found<'a>, PathError> {
         End::Root => Found::Resource(resource),
         // SAFETY: `place` was reached from the resource through its descriptors, so it is a
         // valid value of `shape` inside the state, which is borrowed for `'a`.
-        End::Shape(shape) => Found::Value(unsafe { FieldView::new(shape, place.ptr) }),
+        End::Shape(shape) => {
+            Found::Value(unsafe { FieldView::new_in(shape, place.ptr, place.unaligned) })
+        }
     })
 }
 
@@ -263,6 +266,14 @@ pub fn set(state: &mut State, path: &str, value: &str) -> Result<(), PathError> 
             // SAFETY: the scratch is fresh memory with the shape's layout.
             unsafe { builder.build_shape(shape, json, scratch.ptr())? };
             let dst = place.ptr.cast_mut();
+            if place.unaligned {
+                assert!(!shape.needs_drop(), "fields of packed structs own nothing");
+                // SAFETY: `dst` holds a value of `shape` inside a field of a packed struct in
+                // the resource, which `state` borrows mutably: the old value owns nothing, so
+                // the new one's bytes replace it (copied bytewise, unaligned).
+                unsafe { core::ptr::copy_nonoverlapping(scratch.ptr(), dst, shape.size()) };
+                return Ok(());
+            }
             // SAFETY: `dst` holds a valid value of `shape` inside the resource, which `state`
             // borrows mutably, and nothing else refers to it (the view pointers that reached it
             // are gone). As the migration's commit does, it is written through the pointer the
@@ -324,6 +335,10 @@ struct Place<'d> {
     ptr: *const u8,
     /// The variant the path ended with (`Game.phase.Running`), if it did.
     variant: Option<String>,
+    /// The place lies inside a field of a `#[repr(packed)]` struct, so `ptr` may be unaligned:
+    /// it is read through [`FieldView`]s that know it and written as bytes (its value owns
+    /// nothing: fields of packed structs have no drop glue).
+    unaligned: bool,
 }
 
 /// Where the walk is.
@@ -352,6 +367,8 @@ fn locate<'d>(
     let mut prefix = ValuePath(vec![path.0[0].clone()]);
     let mut steps = path.0[1..].iter().peekable();
     let mut variant = None;
+    // Inside a field of a packed struct: `ptr` may be unaligned (see `Place::unaligned`).
+    let mut unaligned = false;
     while let Some(step) = steps.next() {
         // See through boxes and options before taking a step.
         while let At::Shape(shape) = at {
@@ -366,6 +383,18 @@ fn locate<'d>(
                             glue.get(ptr)
                         }
                     };
+                    at = at_shape(elem.get());
+                }
+                ShapeKind::Option { elem, glue } if unaligned => {
+                    // Inside a field of a packed struct: the glue sees an aligned copy, and its
+                    // payload (inline: such an option owns nothing) lies at the same offset here.
+                    // SAFETY: `ptr` is a valid option (its bytes readable).
+                    let copy = unsafe { Unaligned::read(shape, ptr) };
+                    // SAFETY: the copy is an aligned valid option.
+                    ptr = copy.translate(unsafe { glue.get(copy.as_ptr()) }, ptr);
+                    if ptr.is_null() {
+                        return Err(PathError::IsNone { prefix });
+                    }
                     at = at_shape(elem.get());
                 }
                 ShapeKind::Option { elem, glue } => {
@@ -398,6 +427,8 @@ fn locate<'d>(
                     let field = find_field(desc.name(), s.fields(), name, &prefix)?;
                     // SAFETY: the offset comes from `offset_of!` on this type.
                     ptr = unsafe { ptr.add(field.offset()) };
+                    // A packed struct's field, and all inside it, may be unaligned.
+                    unaligned |= s.packing().is_some();
                     at = at_shape(field.shape());
                 }
                 TypeKind::Enum(e) => {
@@ -410,8 +441,17 @@ fn locate<'d>(
                     let mut addrs = vec![core::ptr::null_mut::<u8>(); max];
                     // SAFETY: `ptr` is a valid value of this enum (borrowed uniquely when
                     // `mutable`) and `addrs` has room for the fields of its largest variant.
+                    // Unaligned (in a packed struct's field), the glue reads an aligned copy,
+                    // whose fields lie at the same offsets as the value's own.
                     let index = unsafe {
-                        if mutable {
+                        if unaligned {
+                            let copy = Unaligned::read_type(desc, ptr);
+                            let index = e.read(copy.as_ptr(), addrs.as_mut_ptr().cast());
+                            for a in &mut addrs {
+                                *a = copy.translate(*a, ptr).cast_mut();
+                            }
+                            index
+                        } else if mutable {
                             e.read_mut(ptr.cast_mut(), addrs.as_mut_ptr())
                         } else {
                             e.read(ptr, addrs.as_mut_ptr().cast())
@@ -580,6 +620,7 @@ fn locate<'d>(
         },
         ptr,
         variant,
+        unaligned,
     })
 }
 

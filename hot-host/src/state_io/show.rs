@@ -54,6 +54,7 @@ use core::fmt::Write as _;
 
 use coo_runtime::descriptors::layout::{FieldDesc, FieldsStyle, Prim, ShapeKind, shape_text};
 use coo_runtime::storage::view::style_of;
+use coo_runtime::storage::raw::Unaligned;
 use coo_runtime::{FieldView, Resource, State, ValueView};
 
 mod pretty;
@@ -220,13 +221,23 @@ fn node(view: FieldView<'_>) -> Node<'_> {
     }
 }
 
+/// An aligned copy of a value that may be unaligned (inside a field of a packed struct), for its
+/// glue; `None` when the view's own address is aligned.
+fn aligned(view: FieldView<'_>) -> Option<Unaligned> {
+    // SAFETY: the view's value is readable; a copy of it owns nothing (see `Unaligned`).
+    view.is_unaligned()
+        .then(|| unsafe { Unaligned::read(view.shape(), view.ptr()) })
+}
+
 /// An opaque value's `Debug` text (a panic in `Debug` is shown in its place).
 fn opaque_debug(view: FieldView<'_>) -> String {
     let ShapeKind::Opaque(glue) = view.shape().kind() else {
         unreachable!("{MATCHED}");
     };
-    // SAFETY: the view points to a valid value of its shape, whose glue this is.
-    match unsafe { glue.debug(view.ptr()) } {
+    let copy = aligned(view);
+    // SAFETY: the view (or its aligned copy) points to a valid value of its shape, whose glue
+    // this is.
+    match unsafe { glue.debug(copy.as_ref().map_or(view.ptr(), |c| c.as_ptr())) } {
         Ok(text) => text,
         Err(panic) => format!("<`Debug` panicked: {panic}>"),
     }
@@ -238,9 +249,11 @@ fn opaque_json(view: FieldView<'_>) -> Result<String, String> {
     let ShapeKind::Opaque(glue) = view.shape().kind() else {
         unreachable!("{MATCHED}");
     };
+    let copy = aligned(view);
     match glue.json() {
-        // SAFETY: the view points to a valid value of its shape, whose glue this is.
-        Some(json) => unsafe { json.to_json(view.ptr()) },
+        // SAFETY: the view (or its aligned copy) points to a valid value of its shape, whose
+        // glue this is.
+        Some(json) => unsafe { json.to_json(copy.as_ref().map_or(view.ptr(), |c| c.as_ptr())) },
         None => Err(opaque_debug(view)),
     }
 }

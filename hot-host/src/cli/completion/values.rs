@@ -148,6 +148,22 @@ fn node(view: FieldView<'_>, budget: &mut usize, depth: usize) -> Node {
             Ok(Some(inner)) => node(inner, budget, depth),
             _ => Node::Leaf { ty },
         },
+        // Inside a field of a packed struct: views that know their elements may be unaligned.
+        ShapeKind::Array { len, .. } if view.is_unaligned() => {
+            *budget -= 1;
+            let mut nodes = Vec::new();
+            for (i, element) in view.elements().unwrap_or_default().into_iter().enumerate() {
+                if *budget == 0 {
+                    break;
+                }
+                nodes.push((i, node(element, budget, depth + 1)));
+            }
+            Node::Elements {
+                ty,
+                indices: Indices::Below(*len),
+                nodes,
+            }
+        }
         ShapeKind::Array { elem, len } => elements(view.ptr(), elem.get(), *len, ty, budget, depth),
         ShapeKind::Vec { elem, glue } => {
             // SAFETY: the view is of a valid `Vec` (the contract of `FieldView`), which the

@@ -8,6 +8,7 @@
 //! frame needs to drop what it built. What is left waits on a work stack, so a value nested a
 //! million levels deep builds on a small stack.
 
+use coo_runtime::storage::raw::Unaligned;
 use std::collections::{BTreeMap, HashMap};
 
 use coo_runtime::descriptors::layout::{
@@ -236,6 +237,22 @@ impl Builder<'_> {
                     }
                     self.count(desc, 1);
                     match desc.kind() {
+                        // A packed struct's fields may be unaligned: each is built now, in
+                        // order, in an aligned temporary, and its bytes moved to its place (it
+                        // owns nothing; the recursion is bounded by how packed structs nest in
+                        // the types).
+                        TypeKind::Struct(s) if s.packing().is_some() => {
+                            for f in s.fields() {
+                                let field = Unaligned::new(f.shape());
+                                // SAFETY: the temporary is aligned room for the field, and the
+                                // bytes from `pos` hold it next; then its bytes go to the
+                                // field's place inside the value.
+                                unsafe {
+                                    self.value(Job::Shape(f.shape(), field.as_ptr()));
+                                    field.write_to(dst.add(f.offset()));
+                                }
+                            }
+                        }
                         TypeKind::Struct(s) => {
                             for f in s.fields().iter().rev() {
                                 // SAFETY: the field's offset lies inside the value.

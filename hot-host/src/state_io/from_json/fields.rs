@@ -33,6 +33,15 @@ enum FieldSource<'j> {
 enum Then {
     /// A struct's fields are built in place: nothing.
     Struct,
+    /// A `#[repr(packed)]` struct's fields, which may be unaligned in place, are built aligned
+    /// in `scratch` (at `dsts`) and then copied as bytes to their places in the struct at `dst`
+    /// (they own nothing: fields of packed structs have no drop glue).
+    Packed {
+        fields: &'static [FieldDesc],
+        /// The memory the fields are built in (what `dsts` point into), freed with the frame.
+        _scratch: Scratch,
+        dst: *mut u8,
+    },
     /// A variant's fields are built in `scratch`; `write` moves them into the enum at `dst`.
     /// The variant's name was pushed on the path while its fields are built.
     Variant {
@@ -58,6 +67,32 @@ impl<'v> ValueBuilder<'v> {
         saved: Option<&'v TypeLayout>,
     ) -> Result<Option<Frame<'j, 'v>>, ValueError> {
         let e = match desc.kind() {
+            TypeKind::Struct(s) if s.packing().is_some() => {
+                let (layout, offsets) = coo_runtime::storage::scratch::variant_layout(s.fields());
+                let scratch = Scratch::new(layout);
+                let dsts: Vec<*mut u8> = offsets
+                    .iter()
+                    // SAFETY: the offsets lie inside the scratch layout.
+                    .map(|&o| unsafe { scratch.ptr().add(o) })
+                    .collect();
+                let saved = match saved.map(|t| &t.kind) {
+                    Some(LayoutKind::Struct { fields, .. }) => Some(fields.as_slice()),
+                    _ => None,
+                };
+                let of = FieldsOf {
+                    desc,
+                    variant: None,
+                    style: s.style(),
+                    fields: s.fields(),
+                    saved,
+                };
+                let then = Then::Packed {
+                    fields: s.fields(),
+                    _scratch: scratch,
+                    dst,
+                };
+                return self.open_fields(&of, Some(json), dsts, then);
+            }
             TypeKind::Struct(s) => {
                 let dsts: Vec<*mut u8> = s
                     .fields()
@@ -262,6 +297,14 @@ impl<'v> ValueBuilder<'v> {
             // enum at `dst`, and the scratch is then only freed, when the frame is dropped.
             unsafe { e.write(dst, index, frame.dsts.as_ptr()) };
             self.path.pop();
+        }
+        if let Then::Packed { fields, dst, .. } = frame.then {
+            for (f, &built) in fields.iter().zip(&frame.dsts) {
+                // SAFETY: every field is built at `dsts`; its bytes move to its place in the
+                // packed struct at `dst` (valid for writes of it), unaligned; the scratch is
+                // then only freed.
+                unsafe { core::ptr::copy_nonoverlapping(built, dst.add(f.offset()), f.shape().size()) };
+            }
         }
         self.report.entry(desc.name()).values += 1;
         Ok(None)

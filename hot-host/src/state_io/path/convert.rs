@@ -18,7 +18,9 @@ pub fn convert(state: &mut State, path: &str, to: &str) -> Result<(), PathError>
     let ptr = resource.as_mut_ptr();
     let place = locate(resource.desc(), ptr, &path, true)?;
     let shape = match place.end {
-        End::Shape(shape) if place.variant.is_none() => shape,
+        // Inside a packed struct's field there are no objects (a `Box<dyn Trait>` has drop
+        // glue), and no glue may see the unaligned place.
+        End::Shape(shape) if place.variant.is_none() && !place.unaligned => shape,
         End::Shape(shape) => {
             return Err(PathError::NotAnObject {
                 prefix: path,
