@@ -106,7 +106,11 @@ fn expand(container: &Container<'_>) -> TokenStream {
         })
         .collect();
     if container.repr.packed.is_some() {
-        field_checks.extend(container.all_fields().map(|field| packed_field_check(field, &cx)));
+        field_checks.extend(
+            container
+                .all_fields()
+                .map(|field| packed_field_check(field, &cx)),
+        );
     }
     let private = private_import();
     if cx.is_generic() {

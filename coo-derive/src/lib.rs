@@ -43,7 +43,11 @@ use syn::{DeriveInput, Item, ItemImpl, ItemTrait, parse_macro_input};
 /// An enum's descriptor records its `#[repr(...)]` (`C`, `transparent`, an integer type such as
 /// `u8`, `align(N)`; any other hint is refused) and every variant's discriminant, so that a
 /// changed `repr` or changed discriminants rebuild live values by variant instead of keeping
-/// their bytes. `#[repr(packed)]` is refused on every type.
+/// their bytes. A struct's descriptor records its `#[repr(packed)]` / `#[repr(packed(N))]`
+/// (`TypeDesc::packing`). The fields of a packed struct may be unaligned: Coo moves them as
+/// bytes through aligned copies, so they must have no drop glue; a field with drop glue
+/// (`String`, `Vec`, `Box`, …) fails the build on its type, saying to move it out of the packed
+/// struct or to remove `packed`.
 ///
 /// # Attributes
 ///

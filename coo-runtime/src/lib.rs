@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`descriptors`] | [`TypeDesc`] and [`Shape`] (what `#[derive(CooType)]` emits; the standard types' in `std_fields` and `collections`, `Box<dyn Trait>`'s in `trait_objects`; generic instantiations' names in `generics`; `#[coo(opaque)]` foreign types in `opaque`), the [`Catalog`] of one build's types, owned [`Schema`] copies, and [`matching`](descriptors::matching): the one rule of which new type, field or variant continues which old one | what each version *is* |
 //! | [`plugin`] | the header and manifest every plugin exports, hot-function shims and their parameter kinds (host objects: `HostType`, `host_trait!`), calls across plugins (`plugin::imports`: `import!`, import slots), [`ImageRef`] guards of loaded images, panic catching at the boundary | how a host reads a plugin |
-//! | [`storage`] | the [`State`] of live resources, [`Pool`]s and [`Handle`]s, read-only [`FieldView`]s, scratch and raw memory | the values that survive reloads |
+//! | [`storage`] | the [`State`] of live resources, [`Pool`]s and [`Handle`]s, read-only [`FieldView`]s, scratch and raw memory (with the aligned copies through which fields of `#[repr(packed)]` structs are seen) | the values that survive reloads |
 //! | [`migration`] | [`diff`](migration::diff) (typed) → [`plan`](migration::plan), made by the [`planner`](migration::planner) or refused with every [`problem`](migration::problem) → [`execute`](migration::execute), and primitive [`casts`](migration::casts) | carrying the values to the new types |
 //!
 //! Types describe themselves with `#[derive(CooType)]`; a version's types form a [`Catalog`];

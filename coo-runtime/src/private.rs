@@ -40,8 +40,9 @@ pub fn type_name_of<T: ?Sized>() -> &'static str {
 
 /// The only way to build descriptors: `const fn`s, so generated statics stay constant.
 pub use crate::descriptors::layout::construct::{
-    enum_desc, field_desc, field_desc_copy, field_desc_literal_default, generic_type_desc, shape,
-    packed_struct_desc, shape_link, struct_desc, type_desc, type_glue, type_link, variant_desc,
+    enum_desc, field_desc, field_desc_copy, field_desc_literal_default, generic_type_desc,
+    packed_struct_desc, shape, shape_link, struct_desc, type_desc, type_glue, type_link,
+    variant_desc,
 };
 pub use crate::descriptors::layout::construct::{impl_desc, switch_desc};
 pub use crate::descriptors::layout::{

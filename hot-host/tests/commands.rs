@@ -1076,3 +1076,49 @@ pub fn double(counter: &mut Counter) {
     );
     host.quit();
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "runs hot-host, which builds a plugin with cargo and dlopens it: processes and FFI, which Miri cannot run"
+)]
+fn state_and_set_reach_the_unaligned_fields_of_a_packed_struct() {
+    let dir = support::copy_fixture("game-plugin", "cmd_packed");
+    // A packed struct in the plugin's state: `hp` and `limit` lie at odd offsets.
+    edit(
+        dir.path(),
+        "#[derive(CooType, Debug)]\npub struct Game {",
+        "#[derive(CooType, Debug, Clone, Copy)]\n#[repr(C, packed)]\npub struct Cell {\n    pub tag: u8,\n    pub hp: u32,\n    pub limit: Option<u16>,\n}\n\n#[hot_fn]\npub fn cell_hp(game: &Game) -> u32 {\n    game.cell.hp\n}\n\n#[derive(CooType, Debug)]\npub struct Game {\n    pub cell: Cell,",
+    );
+    edit(
+        dir.path(),
+        "    Game {\n        counter: 0,",
+        "    Game {\n        cell: Cell { tag: 1, hp: 70_000, limit: Some(3) },\n        counter: 0,",
+    );
+    let mut host = Host::start(dir.path());
+    assert_eq!(
+        host.run("state Game.cell --json"),
+        out(&[r#"{"tag":1,"hp":70000,"limit":3}"#])
+    );
+    assert_eq!(host.run("state Game.cell.hp"), out(&["70000"]));
+    assert_eq!(host.run("set Game.cell.hp 5"), Output::default());
+    assert_eq!(host.run("set Game.cell.limit 600"), Output::default());
+    assert_eq!(host.run("state Game.cell.hp"), out(&["5"]));
+    // The plugin's own code sees the edited field.
+    assert_eq!(host.run("call cell_hp"), out(&["5"]));
+    assert_eq!(
+        host.state()["Game"]["cell"],
+        serde_json::json!({"tag": 1, "hp": 5, "limit": 600})
+    );
+    // A refused edit says why and changes nothing.
+    assert_eq!(
+        host.run("set Game.cell.tag 300"),
+        err("error: `Game.cell.tag` is 300, which does not fit `u8`")
+    );
+    assert_eq!(host.run("set Game.cell.limit null"), Output::default());
+    assert_eq!(
+        host.state()["Game"]["cell"],
+        serde_json::json!({"tag": 1, "hp": 5, "limit": null})
+    );
+    host.quit();
+}

@@ -106,7 +106,8 @@ fn state_prints_the_fields_of_packed_structs() {
 fn set_edits_a_packed_field_and_what_lies_inside_it() {
     let mut state = state();
     // The whole packed resource, then its fields one by one.
-    let whole = r#"{"tag":2,"field":8,"limit":null,"mode":"Idle","inner":{"a":1,"b":2.0},"pos":[4,5]}"#;
+    let whole =
+        r#"{"tag":2,"field":8,"limit":null,"mode":"Idle","inner":{"a":1,"b":2.0},"pos":[4,5]}"#;
     path::set(&mut state, "Thing", whole).unwrap();
     assert_eq!(path::get(&state, "Thing").unwrap().json(), whole);
     path::set(&mut state, "Thing", &thing_json(9)).unwrap();
@@ -123,7 +124,10 @@ fn set_edits_a_packed_field_and_what_lies_inside_it() {
     assert_eq!((limit0, mode0, limit1), (Some(600), Mode::Run(77), None));
     let t = state.get::<Thing>().unwrap();
     let (inner, mode, field) = (t.inner, t.mode, t.field);
-    assert_eq!((inner, mode, field), (Inner { a: 9, b: -1.25 }, Mode::Idle, 70_009));
+    assert_eq!(
+        (inner, mode, field),
+        (Inner { a: 9, b: -1.25 }, Mode::Idle, 70_009)
+    );
     // A value that does not fit is refused, and the field keeps its value.
     let err = path::set(&mut state, "World.thing.field", "-1").unwrap_err();
     assert!(matches!(err, PathError::Value(_)), "{err}");
@@ -154,5 +158,8 @@ fn snapshots_of_packed_structs_round_trip_as_json_and_binary() {
     assert_eq!(report.ty("Thing").unwrap().values, 4);
     let t = loaded.get::<Thing>().unwrap();
     let (limit, mode, inner) = (t.limit, t.mode, t.inner);
-    assert_eq!((limit, mode, inner), (Some(9), Mode::Run(10), Inner { a: 9, b: 0.5 }));
+    assert_eq!(
+        (limit, mode, inner),
+        (Some(9), Mode::Run(10), Inner { a: 9, b: 0.5 })
+    );
 }

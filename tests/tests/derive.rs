@@ -632,3 +632,56 @@ mod literal_defaults {
         }
     }
 }
+
+#[derive(CooType)]
+#[repr(C, packed)]
+pub struct PackedC {
+    tag: u8,
+    len: u32,
+    limit: Option<u16>,
+}
+
+#[derive(CooType)]
+#[repr(packed(2))]
+pub struct Packed2 {
+    tag: u8,
+    len: u64,
+    inner: PackedC,
+}
+
+#[test]
+fn packed_descriptors_record_the_packing_and_the_compilers_offsets() {
+    assert_eq!(PackedC::DESC.packing(), Some(1));
+    assert_eq!(struct_desc(PackedC::DESC).packing(), Some(1));
+    assert_eq!(Packed2::DESC.packing(), Some(2));
+    assert_eq!(Vec2::DESC.packing(), None);
+    assert_eq!(PackedC::DESC.size(), size_of::<PackedC>());
+    assert_eq!(PackedC::DESC.align(), 1);
+    assert_eq!(Packed2::DESC.align(), 2);
+    assert!(!PackedC::DESC.needs_drop());
+    let offsets = |desc: &TypeDesc| -> Vec<usize> {
+        struct_desc(desc)
+            .fields()
+            .iter()
+            .map(FieldDesc::offset)
+            .collect()
+    };
+    assert_eq!(
+        offsets(PackedC::DESC),
+        [
+            offset_of!(PackedC, tag),
+            offset_of!(PackedC, len),
+            offset_of!(PackedC, limit)
+        ]
+    );
+    assert_eq!(offsets(PackedC::DESC), [0, 1, 5]);
+    assert_eq!(
+        offsets(Packed2::DESC),
+        [
+            offset_of!(Packed2, tag),
+            offset_of!(Packed2, len),
+            offset_of!(Packed2, inner)
+        ]
+    );
+    assert_eq!(offsets(Packed2::DESC), [0, 2, 10]);
+}

@@ -6,7 +6,9 @@
 
 use coo_runtime::migration::casts::InexactCast;
 use coo_runtime::migration::diff::TypeChange;
-use coo_runtime::{Catalog, CooType, ExecuteError, ExecuteErrorKind, MigrationError, State, TypeDesc};
+use coo_runtime::{
+    Catalog, CooType, ExecuteError, ExecuteErrorKind, MigrationError, State, TypeDesc,
+};
 
 fn catalog(descs: &[&'static TypeDesc]) -> Catalog {
     Catalog::from_descs(descs.iter().copied()).expect("no duplicate names")
@@ -105,7 +107,10 @@ mod fields {
         let r = state.get::<v2::Rec>().unwrap();
         let (tag, hp, armor, shield, speed) = (r.tag, r.hp, r.armor, r.shield, r.speed);
         let (new_name, mode, limit, pos) = (r.new_name, r.mode, r.limit, r.pos);
-        assert_eq!((tag, hp, armor, shield, speed), (9, 60_000, 7, None, 70_000));
+        assert_eq!(
+            (tag, hp, armor, shield, speed),
+            (9, 60_000, 7, None, 70_000)
+        );
         assert_eq!(new_name, -3);
         assert_eq!(mode, v2::Mode::Run(513));
         assert_eq!(limit, Some(4));
@@ -124,7 +129,8 @@ mod fields {
         struct Recs2 {
             list: Vec<v2::Rec>,
         }
-        let n = 10_000;
+        // Fewer under Miri, which interprets every byte copied.
+        let n = if cfg!(miri) { 100 } else { 10_000 };
         let list = (0..n).map(|i| rec(i as u16)).collect();
         let mut state = state_with(Recs1 { list });
         let report = migrate(&mut state, &[Recs2::DESC]).unwrap();
@@ -133,7 +139,10 @@ mod fields {
         assert_eq!(recs.list.len(), n as usize);
         for (i, r) in recs.list.iter().enumerate() {
             let (hp, armor, name, mode) = (r.hp, r.armor, r.new_name, r.mode);
-            assert_eq!((hp, armor, name, mode), (i as u32, 7, -3, v2::Mode::Run(513)));
+            assert_eq!(
+                (hp, armor, name, mode),
+                (i as u32, 7, -3, v2::Mode::Run(513))
+            );
         }
     }
 }
@@ -191,7 +200,7 @@ mod plain_fields {
 
     #[test]
     fn a_vec_of_ten_thousand_flat_packed_structs_migrates() {
-        let n = 10_000;
+        let n = if cfg!(miri) { 100 } else { 10_000 };
         let mut state = state_with(cells(n, 5));
         migrate(&mut state, &[Cells2::DESC]).unwrap();
         let list = &state.get::<Cells2>().unwrap().list;
@@ -205,7 +214,7 @@ mod plain_fields {
 
     #[test]
     fn checked_narrowing_overflow_names_the_field_and_changes_nothing() {
-        let n = 10_000;
+        let n = if cfg!(miri) { 100 } else { 10_000 };
         let mut state = state_with(cells(n, 1 << 40));
         let before = state.resource("Cells").unwrap().as_ptr();
         let err = match migrate(&mut state, &[Cells2::DESC]).unwrap_err() {
@@ -308,7 +317,10 @@ mod nesting {
         assert_eq!(o.name, "o");
         let check = |p: &v2::Pk, i: u64| {
             let (x, inner, y) = (p.x, p.inner, p.y);
-            assert_eq!((x, inner.a, inner.c, inner.b, y), (1, i, Some(3), i as u32 + 1, 99));
+            assert_eq!(
+                (x, inner.a, inner.c, inner.b, y),
+                (1, i, Some(3), i as u32 + 1, 99)
+            );
         };
         check(&o.pk, 5);
         assert_eq!(o.pks.len(), 300);

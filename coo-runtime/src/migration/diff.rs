@@ -406,7 +406,12 @@ impl fmt::Display for TypeDiff {
         match &self.change {
             TypeChange::Struct { packing, fields } => {
                 if let Some((old, new)) = packing {
-                    writeln!(f, "  ~ packing: {} -> {}", packing_text(*old), packing_text(*new))?;
+                    writeln!(
+                        f,
+                        "  ~ packing: {} -> {}",
+                        packing_text(*old),
+                        packing_text(*new)
+                    )?;
                 }
                 let mut changes = fields.iter().filter(|c| c.is_change()).peekable();
                 if changes.peek().is_none() && packing.is_none() {

@@ -1,5 +1,7 @@
 //! Raw memory of values that only descriptors describe: aligned, uninitialized room for one
-//! value (zero-sized values included), and dropping a run of elements in place. Every builder of
+//! value (zero-sized values included), dropping a run of elements in place, and the aligned
+//! copies ([`Unaligned`], [`field_at`]) through which the fields of `#[repr(packed)]` structs are
+//! seen. Every builder of
 //! values in Coo — migration, the [`State`](crate::State)'s resources, [`Scratch`] memory, hosts
 //! that build values from snapshots — allocates and drops through these, so each rule is written
 //! once.
@@ -143,7 +145,10 @@ impl Unaligned {
             return core::ptr::null();
         }
         let offset = (inside as usize).wrapping_sub(self.ptr.as_ptr() as usize);
-        assert!(offset <= self.size, "a part held inline lies inside its value");
+        assert!(
+            offset <= self.size,
+            "a part held inline lies inside its value"
+        );
         orig.wrapping_add(offset)
     }
 

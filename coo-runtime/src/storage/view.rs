@@ -1,8 +1,8 @@
 //! Read-only views of values through their descriptors: what a migration hook receives of the
 //! old value, and what the host uses to print and inspect state.
 
-use core::fmt;
 use crate::storage::raw::Unaligned;
+use core::fmt;
 
 use crate::descriptors::layout::{
     FieldDesc, FieldsStyle, Prim, Shape, ShapeKind, TypeDesc, TypeKind,

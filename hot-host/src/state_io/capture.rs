@@ -329,7 +329,8 @@ impl Encoder {
                         TypeKind::Struct(s) if s.packing().is_some() => {
                             for f in s.fields() {
                                 // SAFETY: the offset is the field's, inside the value.
-                                let copy = unsafe { Unaligned::read(f.shape(), ptr.add(f.offset())) };
+                                let copy =
+                                    unsafe { Unaligned::read(f.shape(), ptr.add(f.offset())) };
                                 // SAFETY: the copy is an aligned valid value of the field's
                                 // shape, alive and unchanged during the call.
                                 unsafe { self.value(Item::Shape(f.shape(), copy.as_ptr())) };

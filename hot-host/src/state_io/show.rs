@@ -53,8 +53,8 @@
 use core::fmt::Write as _;
 
 use coo_runtime::descriptors::layout::{FieldDesc, FieldsStyle, Prim, ShapeKind, shape_text};
-use coo_runtime::storage::view::style_of;
 use coo_runtime::storage::raw::Unaligned;
+use coo_runtime::storage::view::style_of;
 use coo_runtime::{FieldView, Resource, State, ValueView};
 
 mod pretty;

@@ -31,9 +31,9 @@
 
 use std::ptr::NonNull;
 
+use crate::descriptors::layout::Shape;
 use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
 use crate::migration::plan::{Conv, DynImplConv, TypeBody};
-use crate::descriptors::layout::Shape;
 use crate::storage::raw::{self, Unaligned, drop_elements, shape_layout};
 use crate::storage::view::ValueView;
 

@@ -303,7 +303,9 @@ impl<'v> ValueBuilder<'v> {
                 // SAFETY: every field is built at `dsts`; its bytes move to its place in the
                 // packed struct at `dst` (valid for writes of it), unaligned; the scratch is
                 // then only freed.
-                unsafe { core::ptr::copy_nonoverlapping(built, dst.add(f.offset()), f.shape().size()) };
+                unsafe {
+                    core::ptr::copy_nonoverlapping(built, dst.add(f.offset()), f.shape().size())
+                };
             }
         }
         self.report.entry(desc.name()).values += 1;
