@@ -250,6 +250,16 @@ impl<T> NoDefault for &DefaultProbe<T> {
     }
 }
 
+/// The derive's check that a field of a `#[repr(packed)]` struct has no drop glue: fails the
+/// build (in constant evaluation, on the field's type) with `message`. Coo moves the fields of
+/// packed structs as bytes through aligned copies ([`crate::storage::raw::Unaligned`]), which
+/// is a move only for values that own nothing.
+pub const fn packed_field<T>(message: &'static str) {
+    if core::mem::needs_drop::<T>() {
+        panic!("{}", message);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,15 +285,5 @@ mod tests {
     fn catch_returns_panic_message() {
         let err = catch(|| -> u32 { panic!("boom {}", 7) }).unwrap_err();
         assert_eq!(err, "boom 7");
-    }
-}
-
-/// The derive's check that a field of a `#[repr(packed)]` struct has no drop glue: fails the
-/// build (in constant evaluation, on the field's type) with `message`. Coo moves the fields of
-/// packed structs as bytes through aligned copies ([`crate::storage::raw::Unaligned`]), which
-/// is a move only for values that own nothing.
-pub const fn packed_field<T>(message: &'static str) {
-    if core::mem::needs_drop::<T>() {
-        panic!("{}", message);
     }
 }

@@ -642,7 +642,7 @@ pub struct PackedC {
 }
 
 #[derive(CooType)]
-#[repr(packed(2))]
+#[repr(C, packed(2))]
 pub struct Packed2 {
     tag: u8,
     len: u64,

@@ -3,6 +3,8 @@
 //! `Vec`), packing changes, and refusals that leave the state as it was. These run under Miri
 //! too (`.ci/run`), which fails on any reference to, or typed access of, an unaligned field.
 #![allow(missing_debug_implementations, dead_code)]
+// Plain `#[repr(packed)]` and `#[repr(packed(N))]` too: the spellings users write.
+#![allow(clippy::repr_packed_without_abi)]
 
 use coo_runtime::migration::casts::InexactCast;
 use coo_runtime::migration::diff::TypeChange;

@@ -270,9 +270,9 @@ impl<'a> FieldView<'a> {
     /// The value as a primitive of exactly type `T`.
     pub fn get<T: ViewPrim>(&self) -> Result<T, ViewError> {
         match self.shape.kind() {
-            // SAFETY: the shape says the value is a `T` (same primitive kind).
-            // Read unaligned: the value may lie in a field of a packed struct.
             ShapeKind::Prim(p) if *p == T::PRIM => {
+                // SAFETY: the shape says the value is a `T` (same primitive kind); read
+                // unaligned, as it may lie in a field of a packed struct.
                 Ok(unsafe { self.ptr.cast::<T>().read_unaligned() })
             }
             _ => Err(self.wrong(T::PRIM.name())),
@@ -319,12 +319,12 @@ impl<'a> FieldView<'a> {
     /// The value as any number, converted to `f64` (possibly rounding large integers).
     pub fn float(&self) -> Result<f64, ViewError> {
         match self.shape.kind() {
-            // SAFETY: the shape says the value is an `f32`/`f64` of kind `p`.
-            // (Read unaligned: the value may lie in a field of a packed struct.)
             ShapeKind::Prim(Prim::F32) => {
+                // SAFETY: the shape says the value is an `f32`; read unaligned, as it may lie in
+                // a field of a packed struct.
                 Ok(unsafe { self.ptr.cast::<f32>().read_unaligned() } as f64)
             }
-            // SAFETY: as above.
+            // SAFETY: the shape says the value is an `f64`; read unaligned, as above.
             ShapeKind::Prim(Prim::F64) => Ok(unsafe { self.ptr.cast::<f64>().read_unaligned() }),
             _ => self
                 .int()

@@ -201,9 +201,10 @@ pub fn get<'a>(state: &'a State, path: &str) -> Result<Found<'a>, PathError> {
     let place = locate(resource.desc(), resource.as_ptr(), &path, false)?;
     Ok(match place.end {
         End::Root => Found::Resource(resource),
-        // SAFETY: `place` was reached from the resource through its descriptors, so it is a
-        // valid value of `shape` inside the state, which is borrowed for `'a`.
         End::Shape(shape) => {
+            // SAFETY: `place` was reached from the resource through its descriptors, so it is a
+            // valid value of `shape` inside the state, which is borrowed for `'a`; `unaligned`
+            // is set when it lies inside a field of a packed struct.
             Found::Value(unsafe { FieldView::new_in(shape, place.ptr, place.unaligned) })
         }
     })
