@@ -1096,11 +1096,13 @@ fn state_and_set_reach_the_unaligned_fields_of_a_packed_struct() {
         "    Game {\n        cell: Cell { tag: 1, hp: 70_000, limit: Some(3) },\n        counter: 0,",
     );
     let mut host = Host::start(dir.path());
+    // (Not `state Game.cell --json`: the harness takes a line of a JSON object for its marker.)
     assert_eq!(
-        host.run("state Game.cell --json"),
-        out(&[r#"{"tag":1,"hp":70000,"limit":3}"#])
+        host.state()["Game"]["cell"],
+        serde_json::json!({"tag": 1, "hp": 70000, "limit": 3})
     );
     assert_eq!(host.run("state Game.cell.hp"), out(&["70000"]));
+    assert_eq!(host.run("state Game.cell.limit --json"), out(&["3"]));
     assert_eq!(host.run("set Game.cell.hp 5"), Output::default());
     assert_eq!(host.run("set Game.cell.limit 600"), Output::default());
     assert_eq!(host.run("state Game.cell.hp"), out(&["5"]));
