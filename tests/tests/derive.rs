@@ -685,3 +685,19 @@ fn packed_descriptors_record_the_packing_and_the_compilers_offsets() {
     );
     assert_eq!(offsets(Packed2::DESC), [0, 2, 10]);
 }
+
+#[derive(CooType)]
+#[repr(C, packed(2))]
+pub struct PackedPair<T> {
+    tag: u8,
+    value: T,
+}
+
+#[test]
+fn a_generic_packed_struct_records_its_packing() {
+    assert_eq!(PackedPair::<u32>::DESC.packing(), Some(2));
+    assert_eq!(
+        struct_desc(PackedPair::<u64>::DESC).fields()[1].offset(),
+        offset_of!(PackedPair<u64>, value)
+    );
+}
