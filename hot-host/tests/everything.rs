@@ -301,10 +301,12 @@ fn every_kind_migrates_through_one_layout_change_and_each_refusal_changes_nothin
     // version 2's code running (the next tick adds 5_000_000_000, `Square`'s area is its new
     // body's); then the source is put back.
     type Check = Box<dyn Fn(&str)>;
+    /// An edit of the source: the `(old, new)` texts to replace.
+    type Edit<'a> = &'a [(&'a str, &'a str)];
     let exactly = |expected: &'static str| -> Check {
         Box::new(move |line: &str| assert_eq!(line, expected))
     };
-    let refusals: Vec<(&[(&str, &str)], &str, Check)> = vec![
+    let refusals: Vec<(Edit, &str, Check)> = vec![
         // A checked narrowing that a map value does not survive.
         (
             &[

@@ -605,7 +605,11 @@ fn run_gen_case(case: &GenCase) {
                     BTreeMap::from([("Shape".to_owned(), reboxed)])
                 }
             );
-            assert_eq!(drops(), BTreeMap::new(), "every Tracked moved, none dropped");
+            assert_eq!(
+                drops(),
+                BTreeMap::new(),
+                "every Tracked moved, none dropped"
+            );
             let after: Seen = (
                 gens.clone(),
                 case.objects().map(|o| (o.area_v2(), o.id)).collect(),
