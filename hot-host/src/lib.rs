@@ -31,7 +31,7 @@ pub use embed::{Coo, CooEvent, CooOptions, PluginFn, Plugins};
 pub use load::{
     ExpectedFound, Image, Kept, LoadError, LoadErrorKind, LoadedLibrary, Loader, Pinned,
 };
-pub use reload::{CutImport, Host, PluginConflict, ReloadError, ReloadReport};
+pub use reload::{CutImport, Host, PluginConflict, ReloadError, ReloadReport, TypeLayouts};
 pub use slots::{
     Alternative, AlternativeGone, CallError, CallErrorKind, FnHandle, FnRef, HostTypeChanged,
     HostTypeText, HotFn, HotSig, TypedValue, Value, ValueError,
