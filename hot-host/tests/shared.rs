@@ -149,7 +149,10 @@ fn a_shared_type_gaining_a_field_reloads_both_plugins_in_one_transaction() {
                 "pub hits: u64,\n    #[coo(default = 7)]\n    pub bonus: u64,",
             ),
             ("Stats { hits: 0 }", "Stats { hits: 0, bonus: 7 }"),
-            ("pub fn version() -> u64 {\n    1", "pub fn version() -> u64 {\n    2"),
+            (
+                "pub fn version() -> u64 {\n    1",
+                "pub fn version() -> u64 {\n    2",
+            ),
         ],
     );
     // One update reloads both, in one transaction.
@@ -180,10 +183,13 @@ fn a_shared_type_gaining_a_field_reloads_both_plugins_in_one_transaction() {
     assert_eq!(int(&mut plugins, "beta::version", &[]), 2);
     // The import slot was checked against beta's new version and stays bound: beta's new code
     // writes into alpha's migrated `Stats`.
-    assert_eq!(plugins.imports("alpha"), [
-        ("beta::bump".to_owned(), true),
-        ("beta::peek".to_owned(), true)
-    ]);
+    assert_eq!(
+        plugins.imports("alpha"),
+        [
+            ("beta::bump".to_owned(), true),
+            ("beta::peek".to_owned(), true)
+        ]
+    );
     assert_eq!(
         int(&mut plugins, "alpha::bump_through_beta", &[Value::Int(1)]),
         14
@@ -217,7 +223,10 @@ fn a_shared_type_edit_that_one_plugins_state_refuses_reloads_neither() {
         &[
             ("pub hits: u64,", "pub hits: u32,"),
             ("self.hits += n;", "self.hits += n as u32;"),
-            ("pub fn version() -> u64 {\n    1", "pub fn version() -> u64 {\n    2"),
+            (
+                "pub fn version() -> u64 {\n    1",
+                "pub fn version() -> u64 {\n    2",
+            ),
         ],
     );
     let outcomes = until_reload(&mut plugins);
@@ -238,7 +247,10 @@ fn a_shared_type_edit_that_one_plugins_state_refuses_reloads_neither() {
     let Err(ReloadError::Together { failed, together }) = &outcomes[0].1 else {
         panic!("alpha is rolled back with beta: {:?}", outcomes[0].1);
     };
-    assert_eq!((failed.as_str(), together.as_slice()), ("beta", &["alpha".to_owned(), "beta".to_owned()][..]));
+    assert_eq!(
+        (failed.as_str(), together.as_slice()),
+        ("beta", &["alpha".to_owned(), "beta".to_owned()][..])
+    );
     assert_eq!(
         outcomes[0].1.as_ref().unwrap_err().to_string(),
         "not reloaded: `beta`, reloaded in one transaction with it (alpha, beta: they share a crate that changed), failed; every plugin of the transaction keeps its old code and state"
@@ -282,7 +294,10 @@ fn a_shared_change_that_breaks_one_plugins_build_reloads_neither() {
         &crates.shared(),
         &[
             ("pub fn beta_bonus()", "pub fn beta_bonus_renamed()"),
-            ("pub fn version() -> u64 {\n    1", "pub fn version() -> u64 {\n    2"),
+            (
+                "pub fn version() -> u64 {\n    1",
+                "pub fn version() -> u64 {\n    2",
+            ),
         ],
     );
     let outcomes = until_reload(&mut plugins);
@@ -351,7 +366,10 @@ fn own_shared_copy(crates: &Crates, plugin: &Path, name: &str) {
     assert!(text.contains("path = \"../shared-types\""));
     fs::write(
         &manifest,
-        text.replace("path = \"../shared-types\"", &format!("path = \"../{name}\"")),
+        text.replace(
+            "path = \"../shared-types\"",
+            &format!("path = \"../{name}\""),
+        ),
     )
     .unwrap();
 }
@@ -406,10 +424,13 @@ fn a_provider_built_against_another_layout_of_a_shared_type_cuts_the_callers_slo
             "`alpha` imports `beta::peek` taking `shared_types::Stats` of 8 bytes, align 8, but `beta` was built with `shared_types::Stats` of 16 bytes, align 8: its calls fail until both are built against the same copy of the crate that defines it",
         ]
     );
-    assert_eq!(plugins.imports("alpha"), [
-        ("beta::bump".to_owned(), false),
-        ("beta::peek".to_owned(), false)
-    ]);
+    assert_eq!(
+        plugins.imports("alpha"),
+        [
+            ("beta::bump".to_owned(), false),
+            ("beta::peek".to_owned(), false)
+        ]
+    );
     let err = plugins
         .call_by_name("alpha::bump_through_beta", &[Value::Int(1)])
         .unwrap_err();

@@ -313,7 +313,7 @@ impl Host {
         build: Option<Duration>,
     ) -> Result<ReloadReport, ReloadError> {
         let prepared = self.prepare_from(dylib, build)?;
-        self.check_imports(&prepared)?;
+        self.check_alone(&prepared)?;
         self.migrate_and_commit(prepared)
     }
 
@@ -345,14 +345,14 @@ impl Host {
         load: Duration,
     ) -> Result<ReloadReport, ReloadError> {
         let prepared = self.prepare(manifest, image, library, build, load)?;
-        self.check_imports(&prepared)?;
+        self.check_alone(&prepared)?;
         self.migrate_and_commit(prepared)
     }
 
     /// What a reload does before it migrates, all of which can fail and none of which changes
-    /// anything: the new catalog, the migration plan of the state, the host types' check and
-    /// the plan of the function slots. (The imports are checked apart: by this host's hub
-    /// alone, or by [`together`] for every plugin of one transaction.)
+    /// anything: the new catalog, the migration plan of the state and the plan of the function
+    /// slots. The checks against what runs beside it come apart: [`Host::check_alone`] for a
+    /// plugin that reloads alone, [`together`]'s for every plugin of one transaction.
     fn prepare(
         &self,
         manifest: &'static Manifest,
@@ -366,7 +366,6 @@ impl Host {
         let catalog =
             unsafe { Catalog::from_image(manifest.types().iter().copied(), image.clone()) }?;
         let plan = self.state.plan(&catalog)?;
-        changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
         let slot_plan = self.slots.plan(
             manifest.fns(),
             manifest.alternatives(),
@@ -386,9 +385,19 @@ impl Host {
         })
     }
 
-    /// Whether the prepared version's imports and resources agree with the other plugins of
-    /// this host's [`Plugins`](crate::embed::Plugins), if it has any.
-    fn check_imports(&self, prepared: &Prepared) -> Result<(), ReloadError> {
+    /// The checks of a plugin that reloads alone: its host object types are those the running
+    /// version sees (the host binary keeps its own definition of them), and its imports and
+    /// resources agree with the other plugins of this host's
+    /// [`Plugins`](crate::embed::Plugins), if it has any.
+    ///
+    /// A plugin reloaded in one transaction with others that share a changed crate is not held
+    /// to the first check: a type of that crate that it takes as a host object may have a new
+    /// layout, which its partners see too. Its functions that take it change signature, so
+    /// their slots are replaced (handles resolved earlier fail instead of passing an old value),
+    /// and a typed handle of the host resolves only with the same layout.
+    fn check_alone(&self, prepared: &Prepared) -> Result<(), ReloadError> {
+        changed_host_types(&self.slots.fns(), prepared.manifest.fns())
+            .map_err(ReloadError::HostType)?;
         match &self.membership {
             Some(member) => member
                 .hub()
