@@ -1,8 +1,9 @@
-//! Migration throughput: 1,000,000 values of a 64-byte struct that gained a field, against a
+//! Migration throughput: 1,000,000 and 10,000,000 values of a 64-byte struct that gained a field, against a
 //! `memcpy` of the same bytes into fresh memory; and an unchanged type, whose cost must not grow
 //! with the number of values.
 //!
-//! Run with `cargo bench -p coo-runtime --bench migrate`.
+//! Run with `cargo bench -p coo-runtime --bench migrate`; `taskset -c 0` before it for one core
+//! (the migration builds large vectors on every core the process may use).
 #![allow(missing_debug_implementations)]
 
 use std::hint::black_box;
@@ -85,38 +86,44 @@ fn bench(c: &mut Criterion) {
     let changed = Catalog::from_descs([v2::Swarm::DESC]).unwrap();
     let unchanged = Catalog::from_descs([v2_same::Swarm::DESC]).unwrap();
 
-    let mut group = c.benchmark_group("migrate 1M x 64 B");
-    group.sample_size(20);
-    group.bench_function("memcpy into fresh memory", |b| {
-        let src: Vec<v1::Particle> = (0..N)
-            .map(|i| v1::Particle {
-                pos: [i as f64; 3],
-                vel: [0.5; 3],
-                id: i as u64,
-                age: 0.0,
+    // 1M, and 10M to show the time scales linearly with the values (issue 13).
+    for (n, name, samples) in [
+        (N, "migrate 1M x 64 B", 20),
+        (10 * N, "migrate 10M x 64 B", 10),
+    ] {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(samples);
+        group.bench_function("memcpy into fresh memory", |b| {
+            let src: Vec<v1::Particle> = (0..n)
+                .map(|i| v1::Particle {
+                    pos: [i as f64; 3],
+                    vel: [0.5; 3],
+                    id: i as u64,
+                    age: 0.0,
+                })
+                .collect();
+            b.iter(|| {
+                let mut dst: Vec<v1::Particle> = Vec::with_capacity(n);
+                // SAFETY: `dst` has room for `n` elements and does not overlap `src`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr(), n);
+                    dst.set_len(n);
+                }
+                black_box(dst)
             })
-            .collect();
-        b.iter(|| {
-            let mut dst: Vec<v1::Particle> = Vec::with_capacity(N);
-            // SAFETY: `dst` has room for `N` elements and does not overlap `src`.
-            unsafe {
-                std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr(), N);
-                dst.set_len(N);
-            }
-            black_box(dst)
-        })
-    });
-    group.bench_function("struct gained a field", |b| {
-        b.iter_batched(
-            || swarm(N),
-            |mut state| {
-                state.migrate_to(&changed).unwrap();
-                state
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.finish();
+        });
+        group.bench_function("struct gained a field", |b| {
+            b.iter_batched(
+                || swarm(n),
+                |mut state| {
+                    state.migrate_to(&changed).unwrap();
+                    state
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
 
     let mut group = c.benchmark_group("unchanged type");
     for n in [1_000, N] {
