@@ -445,3 +445,67 @@ fn a_provider_built_against_another_layout_of_a_shared_type_cuts_the_callers_slo
         }
     );
 }
+
+/// Reads `lines` until one equals `want`; panics with what came instead after [`PATIENCE`].
+fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) -> Vec<String> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line == want => return seen,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no line {want:?}; seen: {seen:#?}");
+}
+
+#[test]
+fn hot_host_run_shows_one_block_for_the_plugins_of_one_transaction() {
+    use std::io::Write;
+
+    let crates = crates("s11_cli");
+    let mut host = support::run_host(
+        &crates.alpha,
+        &[crates.beta.as_os_str(), std::ffi::OsStr::new("--every=0")],
+    );
+    let deadline = Instant::now() + PATIENCE;
+    let mut loaded = 0;
+    while loaded < 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = host.out.recv_timeout(left).expect("both plugins load");
+        if line.contains(" loaded from ") {
+            loaded += 1;
+        }
+    }
+    edit(
+        &crates.shared(),
+        &[(
+            "pub fn version() -> u64 {\n    1",
+            "pub fn version() -> u64 {\n    2",
+        )],
+    );
+    let before = expect_line(
+        &host.out,
+        "[s11_cli_alpha, s11_cli_beta] reloaded together, in one transaction (they share a crate that changed):",
+    );
+    assert!(
+        !before.iter().any(|l| l.starts_with("[s11_cli_")),
+        "no report before the transaction's block: {before:#?}"
+    );
+    let mut block = Vec::new();
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = host.out.recv_timeout(left).expect("the block goes on");
+        block.push(line);
+    }
+    assert!(
+        block[0].starts_with("  [s11_cli_alpha] version 1 -> 2"),
+        "{block:#?}"
+    );
+    writeln!(host.stdin, "call s11_cli_beta::version").unwrap();
+    expect_line(&host.out, "2");
+    writeln!(host.stdin, "quit").unwrap();
+    let status = host.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
