@@ -328,8 +328,12 @@ mod tests {
 
     impl Rig {
         fn change(&self, at: Instant) {
+            self.change_of("src/lib.rs", at);
+        }
+
+        fn change_of(&self, path: &str, at: Instant) {
             let change = Change {
-                paths: vec![PathBuf::from("src/lib.rs")],
+                paths: vec![PathBuf::from(path)],
                 first_event_at: at,
                 errors: Vec::new(),
             };
@@ -342,6 +346,16 @@ mod tests {
         /// The next build's number, once it has started.
         fn started(&self) -> u32 {
             self.started.recv_timeout(EVENTUALLY).unwrap()
+        }
+
+        /// The changed paths of the next build result.
+        fn next_paths(&self) -> Vec<PathBuf> {
+            loop {
+                match self.out.recv_timeout(EVENTUALLY).unwrap() {
+                    Out::Event(_) => {}
+                    Out::Built { paths, .. } => return paths,
+                }
+            }
         }
 
         /// What the thread sent, up to and including the next build result: the progress lines
@@ -441,6 +455,34 @@ mod tests {
         assert_eq!(dylib, PathBuf::from("build-3.so"));
         assert_eq!(generation, 1);
         assert!(generation < rig.shared.generation());
+        assert!(rig.end().is_empty());
+    }
+
+    #[test]
+    fn a_build_hands_over_every_changed_path_it_includes_with_those_of_the_builds_it_superseded() {
+        let rig = rig();
+        let t0 = Instant::now();
+        rig.change_of("shared/src/lib.rs", t0);
+        assert_eq!(rig.started(), 1);
+        // Two saves while build 1 runs: build 1 is discarded, build 2 includes all three.
+        rig.change_of("src/lib.rs", t0);
+        rig.change_of("shared/src/lib.rs", t0);
+        rig.finish.send(()).unwrap();
+        assert_eq!(rig.started(), 2);
+        rig.finish.send(()).unwrap();
+        assert_eq!(
+            rig.next_paths(),
+            [
+                PathBuf::from("shared/src/lib.rs"),
+                PathBuf::from("src/lib.rs")
+            ]
+        );
+        rig.idle();
+        // The next build includes only what changed after it.
+        rig.change_of("src/other.rs", t0);
+        assert_eq!(rig.started(), 3);
+        rig.finish.send(()).unwrap();
+        assert_eq!(rig.next_paths(), [PathBuf::from("src/other.rs")]);
         assert!(rig.end().is_empty());
     }
 }

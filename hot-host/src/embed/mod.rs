@@ -36,8 +36,9 @@
 //!
 //! # Several plugins
 //! A [`Coo`] runs one plugin crate. [`Plugins`] runs several, one `Coo` each (each with its own
-//! host, state, watcher and builder thread), names their functions (`physics::step`) and fills
-//! the import slots through which they call each other: see [`plugins`].
+//! host, state, watcher and builder thread), names their functions (`physics::step`), fills
+//! the import slots through which they call each other, and reloads the plugins that share a
+//! crate that changed in one transaction: see [`plugins`].
 
 mod background;
 pub mod plugins;

@@ -1,5 +1,6 @@
 //! Several plugin crates in one program: [`Plugins`], one [`Coo`] per crate (each watched,
-//! built and reloaded on its own), their names, and the calls across them.
+//! built and reloaded on its own, or in one transaction with the others that share a crate
+//! that changed), their names, and the calls across them.
 //!
 //! # Names
 //! Each plugin is named by its crate name (`physics` for the library `libphysics.so`) or the

@@ -9,9 +9,9 @@
 //!
 //! # The reload transaction
 //! build → unique copy → dlopen → header check → manifest → diff and plan (types and slots) →
-//! migrate into new storage → commit (swap state, then every slot). Everything before the
-//! commit can fail and changes nothing: the old library, slots and state keep running. The
-//! commit itself cannot fail.
+//! checks against the host types and the other plugins → migrate into new storage → commit
+//! (swap state, then every slot). Everything before the commit can fail and changes nothing:
+//! the old library, slots and state keep running. The commit itself cannot fail.
 //!
 //! After the commit the old version's image is released: the migration dropped the old values
 //! (with the old glue, still mapped) and moved the kept ones to the new types, the slots hold
@@ -25,6 +25,10 @@
 //! to the function slots, and the call path, are in [`crate::slots`]. `imports.rs`: for a host
 //! that runs with others ([`crate::embed::Plugins`]), what each plugin provides and imports,
 //! checked before the commit and bound at it ([`PluginConflict`], [`CutImport`]).
+//! `together.rs`: the reload of several plugins in one transaction (they share a crate that
+//! changed), split into the same steps: each prepared (load, header check, catalog, plans),
+//! the imports checked with every new version at once, every state migrated, then all
+//! committed; or none ([`ReloadError::Together`]).
 
 pub(crate) mod imports;
 mod report;
