@@ -273,6 +273,7 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
             function: "step".to_owned(),
             declared: "fn(x: u64) -> u64".to_owned(),
             found: None,
+            layout: None,
         }]
     );
     let err = advance(&mut plugins).unwrap_err();
