@@ -308,7 +308,10 @@ impl State {
                 }
             }
         }
-        // Commit: nothing below can fail.
+        // Commit: nothing below can fail. First the vectors the build deferred are converted
+        // in place, while every old value is still whole.
+        // SAFETY: every build was kept; the old values were only read since.
+        unsafe { exec.convert_in_place() };
         let mut report = Report::default();
         let old = core::mem::take(&mut self.resources);
         for ((_, mut res), (rp, new)) in old.into_iter().zip(plan.resources.iter().zip(built)) {
