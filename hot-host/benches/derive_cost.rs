@@ -22,6 +22,12 @@
 //!
 //! Run with `cargo bench -p hot-host --bench derive_cost` (about 15 minutes on two cores), or
 //! `-- 10 100` for other sizes. Prints a markdown table.
+//!
+//! With `-- --live 300` (sizes as above, default 300) it measures what a user waits for instead,
+//! on the coo **types** plugin of each size: a reload without cargo from an already built image
+//! (load, header check, plan, migrate, swap: the same code again, and a tenth of the structs
+//! widened), and edit-to-live (a body edit saved to disk, seen by the watcher, built by cargo,
+//! reloaded, and the new code's first call), split into cargo and Coo's own share.
 
 mod support;
 
@@ -253,6 +259,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` asks for names; this program has no named benches
     }
+    if std::env::args().any(|a| a == "--live") {
+        return live_main();
+    }
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -338,5 +347,128 @@ fn load_times(plugin: &Plugin, target: &Path) {
         ms(median(copied)),
         ms(median(plain_copy)),
         REPS * 2
+    );
+}
+
+/// `--live`: reload without cargo, and edit-to-live, for the coo types plugin of each size.
+fn live_main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() { vec![300] } else { sizes };
+    let root = workspace()
+        .join("target")
+        .join("coo-bench")
+        .join("derive-cost");
+    let target = root.join("target");
+    for n in sizes {
+        let plugin = Plugin::new(&root, Family::Types, Form::Coo, n);
+        load_times(&plugin, &target);
+        reload_times(&plugin, &target);
+        if !std::env::args().any(|a| a == "--no-edit") {
+            edit_to_live(&plugin, &target);
+        }
+    }
+}
+
+/// Builds the plugin as `write(widened, step)` leaves it, and keeps its library under a name of
+/// its own (the next build replaces cargo's output).
+fn stash(plugin: &Plugin, target: &Path, widened: bool, step: u32, name: &str) -> PathBuf {
+    plugin.write(widened, step);
+    plugin.cargo(target, "build");
+    let kept = target.join(format!(
+        "{}-{name}{}",
+        plugin.name,
+        std::env::consts::DLL_SUFFIX
+    ));
+    fs::copy(plugin.dylib(target), &kept).unwrap();
+    kept
+}
+
+/// `Host::reload_from` an already built library, `REPS * 2` times each way.
+fn reload_times(plugin: &Plugin, target: &Path) {
+    let base = stash(plugin, target, false, 1, "base");
+    let body = stash(plugin, target, false, 2, "body");
+    let layout = stash(plugin, target, true, 1, "layout");
+    let bytes = fs::metadata(&base).unwrap().len();
+    let mut host =
+        hot_host::Host::with_builder(hot_host::Builder::new(&plugin.dir).with_target_dir(target));
+    host.reload_from(&base, None).expect("the plugin loads");
+    host.call_by_name("init", &[]).expect("init runs");
+    let (mut same, mut widened) = (vec![], vec![]);
+    for _ in 0..REPS * 2 {
+        // base -> body: the same layouts; body -> layout and layout -> base: a tenth of the
+        // structs widened, then narrowed back.
+        for (next, changed) in [(&body, false), (&layout, true), (&base, true)] {
+            let start = Instant::now();
+            host.reload_from(next, None)
+                .expect("the reload is accepted");
+            let took = start.elapsed();
+            if changed { &mut widened } else { &mut same }.push(took);
+        }
+    }
+    host.call_by_name("tick", &[])
+        .expect("the last version runs");
+    println!(
+        "\nreload without cargo of {} ({:.1} MB image): layouts unchanged {}, a tenth of the structs changed {} (medians of {} and {})",
+        plugin.name,
+        bytes as f64 / 1e6,
+        ms(median(same)),
+        ms(median(widened)),
+        REPS * 2,
+        REPS * 4
+    );
+}
+
+/// A body edit saved to disk, to the first call of the new code: `REPS * 2` times.
+fn edit_to_live(plugin: &Plugin, target: &Path) {
+    plugin.write(false, 1);
+    let mut host =
+        hot_host::Host::with_builder(hot_host::Builder::new(&plugin.dir).with_target_dir(target));
+    host.reload().expect("the plugin builds and loads");
+    host.call_by_name("init", &[]).expect("init runs");
+    let tick = host.resolve("tick").unwrap();
+    let watcher = hot_host::Watcher::new(
+        hot_host::watched_paths(&plugin.dir).unwrap(),
+        hot_host::embed::DEBOUNCE,
+    )
+    .unwrap();
+    let (mut watch, mut cargo, mut reload, mut total) = (vec![], vec![], vec![], vec![]);
+    for run in 0..REPS * 2 {
+        let step = 10 + run as u32;
+        let before = host.call(&tick, &[]).unwrap();
+        let saved = Instant::now();
+        plugin.write(false, step);
+        watcher
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the watcher sees the save");
+        let seen = Instant::now();
+        let built = host.builder().build().expect("the edit builds");
+        host.reload_from(&built.dylib, Some(built.duration))
+            .expect("the reload is accepted");
+        let after = host.call(&tick, &[]).unwrap();
+        let live = Instant::now();
+        // The new body adds `step` where the old one added the previous step.
+        assert_ne!(format!("{before:?}"), format!("{after:?}"));
+        watch.push(seen - saved);
+        cargo.push(built.duration);
+        reload.push(live - seen - built.duration);
+        total.push(live - saved);
+        // Late duplicate events of this save are not the next edit's.
+        while watcher.recv_timeout(Duration::from_millis(300)).is_some() {}
+    }
+    let (w, c, r, t) = (median(watch), median(cargo), median(reload), median(total));
+    let own = t.saturating_sub(c);
+    println!(
+        "edit-to-live of {} (body edit, medians of {}): total {}; watcher {}, cargo {}, reload + first call {}; Coo's own share {} = {:.1}%",
+        plugin.name,
+        REPS * 2,
+        ms(t),
+        ms(w),
+        ms(c),
+        ms(r),
+        ms(own),
+        100.0 * own.as_secs_f64() / t.as_secs_f64()
     );
 }

@@ -87,9 +87,19 @@ pub fn allocator_of(path: &Path) -> Allocator {
                 .to_owned(),
         );
     }
-    // One pass over the symbols: the names the verdict needs, and the two shims' symbols.
+    // One pass over the symbols that can matter: the names the verdict needs, and the two
+    // shims' symbols. Reading every name costs more than the rest of a load in a large image
+    // (a 40 MB debug image has hundreds of thousands of symbols), so on 64-bit ELF only the
+    // symbols whose names hold one of `NEEDLES` are read, found from the string table.
+    let candidates: Vec<object::Symbol<'_, '_, &[u8]>> = match named_like_needles(&data) {
+        Some(indices) => indices
+            .into_iter()
+            .filter_map(|index| file.symbol_by_index(index).ok())
+            .collect(),
+        None => file.symbols().collect(),
+    };
     let (mut names, mut rust_alloc, mut rdl_alloc) = (Names::default(), None, None);
-    for sym in file.symbols().filter(|sym| sym.is_definition()) {
+    for sym in candidates.into_iter().filter(|sym| sym.is_definition()) {
         let Ok(name) = sym.name() else { continue };
         names.see(name);
         if is_shim_symbol(name, "__rust_alloc") {
@@ -103,6 +113,53 @@ pub fn allocator_of(path: &Path) -> Allocator {
         return x86_64_shim_calls_default(&file, rust_alloc, rdl_alloc);
     }
     verdict
+}
+
+/// What [`Names::see`] and the shim lookups look for in a symbol's name: a symbol whose name
+/// holds none of these plays no part in the verdict.
+const NEEDLES: [&str; 4] = [
+    "__rust_alloc",
+    "__rdl_alloc",
+    "__rg_alloc",
+    "__rust_no_alloc_shim_is_unstable",
+];
+
+/// On 64-bit ELF, the indices in `.symtab` of the symbols whose names hold one of [`NEEDLES`]:
+/// every occurrence of a needle in `.strtab` is found (`memmem`), and a symbol's name holds it
+/// exactly when the name starts between the start of that string and the needle (names are
+/// offsets into `.strtab` and run to the next NUL; linkers may point a name into the middle of
+/// another, longer string, which this covers). `None` when the file is not 64-bit ELF or its
+/// tables cannot be read: the caller then reads every name.
+fn named_like_needles(data: &[u8]) -> Option<Vec<object::SymbolIndex>> {
+    use object::read::elf::{ElfFile64, Sym};
+    let elf = ElfFile64::<object::Endianness>::parse(data).ok()?;
+    let endian = elf.endian();
+    let table = elf.elf_symbol_table();
+    let strtab = elf
+        .section_by_index(table.string_section())
+        .ok()?
+        .data()
+        .ok()?;
+    // Each range: the offsets a name may start at to hold one occurrence of a needle.
+    let mut ranges = Vec::new();
+    for needle in NEEDLES {
+        for at in memchr::memmem::find_iter(strtab, needle) {
+            let start = memchr::memrchr(0, &strtab[..at]).map_or(0, |nul| nul + 1);
+            ranges.push(start..=at);
+        }
+    }
+    Some(
+        table
+            .symbols()
+            .iter()
+            .enumerate()
+            .filter(|(_, sym)| {
+                let name = sym.st_name(endian) as usize;
+                ranges.iter().any(|range| range.contains(&name))
+            })
+            .map(|(index, _)| object::SymbolIndex(index))
+            .collect(),
+    )
 }
 
 /// What the names of an image's symbols say (see [`classify`]).
@@ -251,6 +308,31 @@ mod tests {
             "__rdl_alloc"
         ));
         assert!(!is_shim_symbol("x___rdl_alloc", "__rdl_alloc"));
+    }
+
+    /// The symbols found from the string table are exactly those whose names, read one by one,
+    /// hold a needle: checked on this test program's own symbol table (a real rustc 1.95 image
+    /// with the allocator shim, thousands of symbols).
+    #[test]
+    fn needles_found_from_the_string_table_are_those_of_a_full_scan() {
+        let path = std::env::current_exe().unwrap();
+        let data = std::fs::read(&path).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let full: Vec<object::SymbolIndex> = file
+            .symbols()
+            .filter(|sym| {
+                sym.name()
+                    .is_ok_and(|name| NEEDLES.iter().any(|needle| name.contains(needle)))
+            })
+            .map(|sym| sym.index())
+            .collect();
+        let fast = named_like_needles(&data).expect("a 64-bit ELF file");
+        assert!(
+            full.len() >= 2,
+            "the shim's symbols are in the table: {full:?}"
+        );
+        assert!(file.symbols().count() > 100 * full.len());
+        assert_eq!(fast, full);
     }
 
     /// `__rust_alloc` of a rustc 1.95 cdylib with the default allocator (`jmp 26e30` at
