@@ -277,12 +277,7 @@ fn run_case(i: usize) -> Peak {
             state.insert(v1::Terrain {
                 heights: vec![0.5; 16 * N],
             });
-            measure(
-                "`Vec<f32>` of 16M (64 MB), type unchanged",
-                0,
-                state,
-                &to,
-            )
+            measure("`Vec<f32>` of 16M (64 MB), type unchanged", 0, state, &to)
         }
         3 => {
             state.insert(v1::Swarm {

@@ -1992,7 +1992,11 @@ mod in_place {
         let drops_before = drops();
         let (report, extra) = migrate_counted(&mut state, &[v2::Lists::DESC]);
         assert_eq!(report.unwrap().ty("Grow").unwrap().values, N as u64);
-        assert_eq!(drops(), drops_before, "nothing dropped: every element moved");
+        assert_eq!(
+            drops(),
+            drops_before,
+            "nothing dropped: every element moved"
+        );
         let grown = growth::<v1::Grow, v2::Grow>(N, N);
         assert!(
             extra <= grown + BOOKKEEPING,
@@ -2093,8 +2097,8 @@ mod in_place {
         assert_eq!(report.ty("Grow").unwrap().values, 3 * INNER as u64);
         assert_eq!(drops(), drops_before);
         // The outer vector is rebuilt (its elements are not flat): a new buffer of three.
-        let grown = 3 * growth::<v1::Grow, v2::Grow>(INNER, INNER)
-            + (3 * size_of::<v2::Outer>()) as isize;
+        let grown =
+            3 * growth::<v1::Grow, v2::Grow>(INNER, INNER) + (3 * size_of::<v2::Outer>()) as isize;
         assert!(
             extra <= grown + BOOKKEEPING,
             "extra {extra} bytes at the peak: more than the growth ({grown}) of the buffers"
@@ -2156,7 +2160,10 @@ mod in_place {
             "the old vectors stayed"
         );
         for (i, g) in l.grown.iter().enumerate() {
-            assert_eq!((g.id.id, g.x, g.y), (i as u32, u32::MAX - i as u32, i as f64 * 0.5));
+            assert_eq!(
+                (g.id.id, g.x, g.y),
+                (i as u32, u32::MAX - i as u32, i as f64 * 0.5)
+            );
         }
         for (i, s) in l.shrunk.iter().enumerate() {
             assert_eq!(

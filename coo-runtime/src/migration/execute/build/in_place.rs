@@ -128,7 +128,9 @@ impl<'p> Exec<'p> {
     /// used again apart from the commit's release; the new values are where they were built.
     pub(crate) unsafe fn convert_in_place(&mut self) {
         for v in std::mem::take(&mut self.in_place) {
-            let flat = self.flat[v.index].as_ref().expect("deferred for flat plans");
+            let flat = self.flat[v.index]
+                .as_ref()
+                .expect("deferred for flat plans");
             // SAFETY: `v` was deferred by this execution's kept build (caller's contract).
             unsafe { convert(v, &flat.ops) }
         }
