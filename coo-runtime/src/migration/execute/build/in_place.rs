@@ -79,9 +79,15 @@ impl<'p> Exec<'p> {
         else {
             unreachable!("called for vectors")
         };
+        // The new buffer's size must be one a `Vec` can have (else the build's
+        // `with_capacity` reports the overflow, as before).
+        let fits = len
+            .checked_mul(new_elem.size())
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
         let deferrable = len > 0
             && old_elem.size() > 0
             && new_elem.size() > 0
+            && fits
             && old_elem.align() == new_elem.align()
             && self.flat_elements(index)
             && self.flat[index].as_ref().is_some_and(|f| f.infallible)
