@@ -21,7 +21,8 @@
 //! plain `std::fs::copy` of it.
 //!
 //! Run with `cargo bench -p hot-host --bench derive_cost` (about 15 minutes on two cores), or
-//! `-- 10 100` for other sizes. Prints a markdown table.
+//! `-- 10 100` for other sizes. Prints a markdown table. With `--write` it only writes the
+//! crates (for `-Ztime-passes` or `-Zunpretty=expanded` runs by hand) and exits.
 //!
 //! With `-- --live 300` (sizes as above, default 300) it measures what a user waits for instead,
 //! on the coo **types** plugin of each size: a reload without cargo from an already built image
@@ -276,6 +277,16 @@ fn main() {
         .join("coo-bench")
         .join("derive-cost");
     let target = root.join("target");
+    if std::env::args().any(|a| a == "--write") {
+        for family in [Family::Types, Family::Fns] {
+            for &n in &sizes {
+                for form in [Form::Coo, Form::Plain] {
+                    println!("{}", Plugin::new(&root, family, form, n).dir.display());
+                }
+            }
+        }
+        return;
+    }
     println!(
         "| family | n | `cargo check`, layout edit: coo / plain | `cargo build`, body edit | `cargo build`, layout edit |"
     );

@@ -8,7 +8,7 @@
 //! | [`watch`] | which files a plugin's build reads, and a debounced watcher of them | edit → watch |
 //! | [`build`] | [`Builder`]: `cargo build` of the plugin crate, its progress, diagnostics and artifact; `cargo metadata` of it (`build::metadata`) | cargo build |
 //! | [`load`] | [`Loader`]: a fresh copy of the library opened, its header checked before anything else is trusted | load |
-//! | [`reload`] | [`Host`]: the live state, the current image, and the reload transaction (plan, migrate, commit or roll back) with its [`ReloadReport`]; `reload::imports`: what several plugins provide and import, the import slots bound at each commit | plan/migrate → report |
+//! | [`reload`] | [`Host`]: the live state, the current image, and the reload transaction (plan, migrate, commit or roll back) with its [`ReloadReport`]; `reload::imports`: what several plugins provide and import, the import slots bound at each commit; `reload::together`: one transaction for the plugins that share a changed crate | plan/migrate → report |
 //! | [`slots`] | [`FnHandle`]s: calls through one atomic load and an indirect call; typed handles ([`HotFn`]) resolved with a Rust function type, called safely through the direct entry they keep for one epoch of the host, passing the caller's host objects (`#[host]` parameters); the release switch ([`hot_fns!`], `slots::release`: the same call sites call the plugin linked into the binary, with the `static` feature); what a reload does to each slot (planned, swapped at commit); the call path and its [`Value`]s; A/B implementations ([`Host::choose`], `slots::choice`) | swap slots → calls |
 //! | [`state_io`] | paths into the state, printing it, building values from JSON, snapshots (JSON, or binary `.coo` files) | state in and out |
 //! | [`embed`] | [`Coo`]: the library API for your own program: watch, build in the background, reload at the caller's safe point ([`Coo::update`]), progress as [`CooEvent`]s; or run the plugin linked into the binary ([`Coo::start_linked`], a release build); several plugins at once, calling each other ([`Plugins`]) | edit → report, non-blocking |
@@ -31,7 +31,7 @@ pub use embed::{Coo, CooEvent, CooOptions, PluginFn, Plugins};
 pub use load::{
     ExpectedFound, Image, Kept, LoadError, LoadErrorKind, LoadedLibrary, Loader, Pinned,
 };
-pub use reload::{CutImport, Host, PluginConflict, ReloadError, ReloadReport};
+pub use reload::{CutImport, Host, PluginConflict, ReloadError, ReloadReport, TypeLayouts};
 pub use slots::{
     Alternative, AlternativeGone, CallError, CallErrorKind, FnHandle, FnRef, HostTypeChanged,
     HostTypeText, HotFn, HotSig, TypedValue, Value, ValueError,

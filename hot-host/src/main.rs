@@ -32,7 +32,8 @@ enum Command {
     #[command(after_help = repl::help())]
     Run {
         /// The plugin crate: any crate with `crate-type = ["cdylib", "rlib"]` that depends on
-        /// `coo-runtime`. Several run together, each reloaded on its own, their functions named
+        /// `coo-runtime`. Several run together, each reloaded on its own (those a change to a crate
+        /// they share affects: in one transaction), their functions named
         /// `crate::function` (see `hot_host::embed::plugins`); with several, snapshots are not
         /// kept yet and the commands are `fns`, `types`, `imports`, `call`, `state PLUGIN`, `quit`.
         #[arg(required = true, num_args = 1..)]

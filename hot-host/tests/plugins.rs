@@ -273,6 +273,7 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
             function: "step".to_owned(),
             declared: "fn(x: u64) -> u64".to_owned(),
             found: None,
+            layout: None,
         }]
     );
     let err = advance(&mut plugins).unwrap_err();
@@ -300,6 +301,82 @@ fn reloading_the_provider_changes_the_callers_next_call_and_removing_the_functio
 }
 
 /// Reads `lines` until one equals `want`; panics with what came instead after [`PATIENCE`].
+/// The two error cases of an import slot that the tests above leave out: the provider's code
+/// panicking (caught inside the provider, returned to the caller as `ImportError::Panicked` with
+/// the message) and a provider reload that changes the function's signature (the slot cut:
+/// `ImportError::Changed`). Both plugins keep running through both.
+#[test]
+fn a_provider_that_panics_or_changes_the_signature_fails_the_callers_call_with_that_reason() {
+    let mut plugins = Plugins::new();
+    let (physics, loaded) = add(&mut plugins, "physics", "physics-plugin", "d11_pc_physics");
+    loaded.unwrap();
+    let (_game, loaded) = add(&mut plugins, "game", "caller-plugin", "d11_pc_game");
+    loaded.unwrap();
+    plugins.call_by_name("game::init", &[]).unwrap();
+    assert_eq!(advance(&mut plugins).unwrap(), 1);
+
+    // The provider panics for x == 1: the caller's call returns `Panicked`, with the message.
+    edit(
+        physics.path(),
+        "    x + 1\n",
+        "    if x == 1 {\n        panic!(\"step refused {x}\");\n    }\n    x + 1\n",
+    );
+    let (name, report) = until_reload(&mut plugins).remove(0);
+    assert_eq!(name, "physics");
+    assert!(report.unwrap().imports_cut.is_empty());
+    let err = advance(&mut plugins).unwrap_err();
+    assert_eq!(
+        err.kind,
+        CallErrorKind::Panicked {
+            message: ImportError::Panicked {
+                plugin: "physics",
+                function: "step",
+                message: "step refused 1".to_owned(),
+            }
+            .to_string()
+        }
+    );
+    assert_eq!(game_json(&plugins)["x"], 1);
+    assert_eq!(game_json(&plugins)["calls"], 2);
+
+    // The provider changes the signature: the slot is cut, the caller's call says why.
+    edit(
+        physics.path(),
+        "pub fn step(x: u64) -> u64 {",
+        "pub fn step(x: u64, by: u64) -> u64 {\n    let x = x + by - 1;",
+    );
+    let (name, report) = until_reload(&mut plugins).remove(0);
+    assert_eq!(name, "physics");
+    assert_eq!(
+        report.unwrap().imports_cut,
+        [CutImport {
+            caller: "game".to_owned(),
+            provider: "physics".to_owned(),
+            function: "step".to_owned(),
+            declared: "fn(x: u64) -> u64".to_owned(),
+            found: Some("fn(x: u64, by: u64) -> u64".to_owned()),
+        }]
+    );
+    let err = advance(&mut plugins).unwrap_err();
+    assert_eq!(
+        err.kind,
+        CallErrorKind::Panicked {
+            message: ImportError::Changed {
+                plugin: "physics",
+                function: "step"
+            }
+            .to_string()
+        }
+    );
+    assert_eq!(game_json(&plugins)["x"], 1);
+    assert_eq!(
+        plugins
+            .call_by_name("physics::step", &[Value::Int(5), Value::Int(3)])
+            .unwrap(),
+        Value::Int(8)
+    );
+}
+
 fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) {
     let deadline = Instant::now() + PATIENCE;
     let mut seen = Vec::new();

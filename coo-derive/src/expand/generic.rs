@@ -94,7 +94,6 @@ pub(super) fn expand_generic(
     kind: TokenStream,
     hook: TokenStream,
     glue: &[TokenStream],
-    field_checks: &[TokenStream],
 ) -> TokenStream {
     let ty = &cx.full;
     let (params, where_clause) = (&cx.params, &cx.where_clause);
@@ -141,9 +140,7 @@ pub(super) fn expand_generic(
             // instantiation and the `CooField` shapes of its field types, and its glue functions
             // are the ones generated above, instantiated with the same type arguments.
             unsafe impl #params __coo::CooType for #ty #where_clause {
-                const DESC: &'static __coo::TypeDesc = {
-                    #(#field_checks)*
-                    &__coo::generic_type_desc(
+                const DESC: &'static __coo::TypeDesc = &__coo::generic_type_desc(
                         __coo::type_desc(
                             #name,
                             __coo::core::concat!(__coo::core::module_path!(), "::", #ident_text),
@@ -156,8 +153,7 @@ pub(super) fn expand_generic(
                         ),
                         #type_name,
                         &[#(__coo::shape_link(#args)),*],
-                    )
-                };
+                    );
             }
         };
     }

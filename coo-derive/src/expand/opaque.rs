@@ -16,7 +16,10 @@ use crate::expand::generic::TyCx;
 pub(super) fn shape_fn(field: &Field<'_>, cx: &TyCx, glue: &mut Vec<TokenStream>) -> TokenStream {
     let field_ty = field_type(field, cx);
     if field.attrs.opaque.is_none() {
-        return quote!(<#field_ty as __coo::CooField>::shape);
+        // Spanned on the field type: this path is also the check that the type is a `CooField`,
+        // reported once, there, by `CooField`'s `on_unimplemented` message (a path, not a call
+        // of a function with a bound: no note pointing into Coo's sources).
+        return quote_spanned!(field.ty.span()=> <#field_ty as __coo::CooField>::shape);
     }
     let n = cx.opaque_fields.get();
     cx.opaque_fields.set(n + 1);

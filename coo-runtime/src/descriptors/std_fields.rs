@@ -19,12 +19,11 @@ pub unsafe fn drop_glue<T>(p: *mut u8) {
     if !core::mem::needs_drop::<T>() {
         return;
     }
-    let dropped = crate::__private::catch(|| {
-        // SAFETY: the caller hands over a valid `T` at `p` and never uses it again; if the drop
-        // panics, the unwinding drop glue finishes dropping the rest of the value, and nothing
-        // drops it again.
-        unsafe { core::ptr::drop_in_place(p.cast::<T>()) }
-    });
+    // SAFETY: the caller hands over a valid `T` at `p` and never uses it again; `catch_glue`
+    // calls the closure once, so the value is dropped once; if the drop panics, the unwinding
+    // drop glue finishes dropping the rest of the value, and nothing drops it again.
+    let mut drop = || unsafe { core::ptr::drop_in_place(p.cast::<T>()) };
+    let dropped = crate::__private::catch_glue(&mut drop);
     if let Err(message) = dropped {
         crate::plugin::panics::drop_panicked(core::any::type_name::<T>(), &message);
     }

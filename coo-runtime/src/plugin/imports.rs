@@ -31,12 +31,13 @@
 //! # What a call does
 //!
 //! A call is one atomic load of the slot's entry (the provider's *direct entry*, see
-//! [`ErasedFn`]) and an indirect call. It returns [`ImportError`] instead of calling when the
-//! provider is not loaded (yet: load order is free), when the provider's reload removed the
-//! function or changed its signature, and when the provider's code panicked (the panic is
-//! caught inside the provider). The host stores the entry at the commit of a reload of either
-//! side, when no plugin code runs, and keeps the provider's image mapped while an import slot
-//! points into it.
+//! [`ErasedFn`]), its null test, an indirect call and the test of the provider's panic flag;
+//! the errors are built off that path (what they need read by `#[cold]` functions). It returns
+//! [`ImportError`] instead of calling when the provider is not loaded (yet: load order is
+//! free), when the provider's reload removed the function or changed its signature, and when
+//! the provider's code panicked (the panic is caught inside the provider). The host stores the
+//! entry at the commit of a reload of either side, when no plugin code runs, and keeps the
+//! provider's image mapped while an import slot points into it.
 
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
@@ -173,38 +174,55 @@ impl ImportDesc {
         !self.entry.load(Ordering::Acquire).is_null()
     }
 
-    /// The entry to call, or why there is none. For the code `import!` generates.
+    /// The entry to call, null when the slot is empty (then [`unbound`](Self::unbound) says
+    /// why). For the code `import!` generates: a non-null entry was stored by
+    /// [`bind`](Self::bind) from an [`ErasedFn`].
     #[doc(hidden)]
-    #[inline]
-    pub fn entry(&self) -> Result<ErasedFn, ImportError> {
-        let entry = self.entry.load(Ordering::Acquire);
-        if entry.is_null() {
-            return Err(self.unbound());
-        }
-        // SAFETY: a non-null entry was stored by `bind` from an `ErasedFn`.
-        Ok(unsafe { core::mem::transmute::<*mut (), ErasedFn>(entry) })
+    #[inline(always)]
+    pub fn raw_entry(&self) -> *mut () {
+        self.entry.load(Ordering::Acquire)
     }
 
-    #[cold]
-    fn unbound(&self) -> ImportError {
+    /// Why the slot is empty. For generated code, after [`raw_entry`](Self::raw_entry) was
+    /// null. Built inline from what is read out of line (the status, in a `#[cold]` function):
+    /// the error's fields are plain stores into the caller's `Result`, which the optimizer
+    /// keeps apart from the hot path, where a `Result` written by an out-of-line constructor
+    /// would be re-examined after every call (see `BENCHMARKS.md`, "A call across plugins").
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn unbound(&self) -> ImportError {
         let (plugin, function) = (self.from, self.name);
-        match self.status.load(Ordering::Acquire) {
+        match self.status() {
             REMOVED => ImportError::Removed { plugin, function },
             CHANGED => ImportError::Changed { plugin, function },
             _ => ImportError::NotLoaded { plugin, function },
         }
     }
 
-    /// The error of a call whose provider panicked with `message`. For generated code.
-    #[doc(hidden)]
     #[cold]
+    #[inline(never)]
+    fn status(&self) -> u8 {
+        self.status.load(Ordering::Acquire)
+    }
+
+    /// The error of a call whose provider panicked with `message`. For generated code; built
+    /// inline, as [`unbound`](Self::unbound) is.
+    #[doc(hidden)]
+    #[inline(always)]
     pub fn panicked(&self, message: ForeignString) -> ImportError {
         ImportError::Panicked {
             plugin: self.from,
             function: self.name,
-            message: message.into_string(),
+            message: panic_message(message),
         }
     }
+}
+
+/// The provider's panic message, in this image's memory (out of the hot path).
+#[cold]
+#[inline(never)]
+fn panic_message(message: ForeignString) -> String {
+    message.into_string()
 }
 
 /// What `import!` submits to `inventory`.
@@ -325,14 +343,18 @@ macro_rules! import {
                     }
                     fn __coo_ret_is_importable<R: $crate::plugin::imports::ImportRet>() {}
                     __coo_ret_is_importable::<__CooRet>();
-                    let __coo_entry = __COO_IMPORT.entry()?;
-                    // SAFETY: only the type is erased: the host binds the slot only to the
-                    // direct entry of a function whose descriptor matches this declaration
+                    let __coo_entry = __COO_IMPORT.raw_entry();
+                    if __coo_entry.is_null() {
+                        return ::core::result::Result::Err(__COO_IMPORT.unbound());
+                    }
+                    // SAFETY: a non-null entry was stored by `ImportDesc::bind` from an
+                    // `ErasedFn`, and only the type is erased: the host binds the slot only to
+                    // the direct entry of a function whose descriptor matches this declaration
                     // (`ImportDesc::matches`), whose type is this one (`ErasedFn`'s contract),
                     // and keeps its image mapped while the slot points into it.
                     let __coo_fn = unsafe {
                         ::core::mem::transmute::<
-                            $crate::__private::ErasedFn,
+                            *mut (),
                             unsafe fn(
                                 *const ::core::sync::atomic::AtomicPtr<u8>,
                                 $($ty,)*

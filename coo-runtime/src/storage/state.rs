@@ -30,6 +30,14 @@ unsafe impl Send for Resource {}
 // SAFETY: as above.
 unsafe impl Sync for Resource {}
 
+/// The new values [`State::build`] made from a state, by resource (`None` for a kept one),
+/// with the executor that built them: swapped in by [`State::commit_built`] or taken apart by
+/// [`State::unbuild`].
+struct Built<'p> {
+    exec: Exec<'p>,
+    built: Vec<Option<(usize, Storage)>>,
+}
+
 /// Uninitialized storage for a value of `desc`; freed (not dropped) unless turned into a
 /// [`Resource`].
 struct Storage {
@@ -259,6 +267,46 @@ impl State {
     /// storage; only when every one succeeded are they swapped in and the old values dropped.
     /// On error, nothing changed.
     pub fn migrate(&mut self, plan: &Plan) -> Result<Report, ExecuteError> {
+        let built = self.build(plan)?;
+        // SAFETY: `built` was built from this state, unchanged since (borrowed until now).
+        Ok(unsafe { self.commit_built(plan, built) })
+    }
+
+    /// [`State::migrate`] of several states at once, each with its plan (the states of plugins
+    /// that reload in one transaction): the new values of every state are built first; only
+    /// when all succeeded are they swapped in, and on the first error (the index of its state,
+    /// and the error) every value built so far is taken apart again and no state changed.
+    pub fn migrate_together(
+        parts: &mut [(&mut State, &Plan)],
+    ) -> Result<Vec<Report>, (usize, ExecuteError)> {
+        let mut built = Vec::with_capacity(parts.len());
+        for (index, (state, plan)) in parts.iter().enumerate() {
+            match state.build(plan) {
+                Ok(b) => built.push(b),
+                Err(e) => {
+                    for ((state, _), b) in parts.iter().zip(built).rev() {
+                        // SAFETY: `b` was built from this state, unchanged since (`parts`
+                        // is borrowed by this function).
+                        unsafe { state.unbuild(b) };
+                    }
+                    return Err((index, e));
+                }
+            }
+        }
+        Ok(parts
+            .iter_mut()
+            .zip(built)
+            .map(|((state, plan), b)| {
+                // SAFETY: as above: built from this state, which nothing changed since.
+                unsafe { state.commit_built(plan, b) }
+            })
+            .collect())
+    }
+
+    /// The build phase of [`State::migrate`]: checks that `plan` was made for this state and
+    /// builds the new values in new storage, reading the old ones only. On error, what was
+    /// built is taken apart again.
+    fn build<'p>(&self, plan: &'p Plan) -> Result<Built<'p>, ExecuteError> {
         if plan.resources.len() != self.resources.len() {
             return Err(ExecuteError::stale_plan());
         }
@@ -281,8 +329,8 @@ impl State {
             }
         }
         let mut exec = Exec::new(plan);
-        // Build phase: new values in new storage. The old state is only read; parts whose
-        // layout did not change are shared bitwise until the commit below hands them over.
+        // New values in new storage. The old state is only read; parts whose layout did not
+        // change are shared bitwise until the commit (`commit_built`) hands them over.
         let mut built: Vec<Option<(usize, Storage)>> = Vec::with_capacity(plan.resources.len());
         for (res, rp) in self.resources.values().zip(&plan.resources) {
             let ResourcePlan::Migrate { type_plan } = rp else {
@@ -308,9 +356,37 @@ impl State {
                 }
             }
         }
+        Ok(Built { exec, built })
+    }
+
+    /// Takes apart the new values of `built`, giving up only what they own alone: the state
+    /// stays as it was.
+    ///
+    /// # Safety
+    /// `built` was built by [`State::build`] from this state, which has not changed since.
+    unsafe fn unbuild(&self, built: Built<'_>) {
+        let Built { exec, built } = built;
+        for (res, done) in self.resources.values().zip(&built) {
+            if let Some((tp, storage)) = done {
+                // SAFETY: `storage` holds the complete build of `tp` from `res`, which is
+                // unchanged (this function's contract).
+                unsafe { exec.unbuild_type(*tp, res.as_ptr(), storage.ptr.as_ptr()) };
+            }
+        }
+    }
+
+    /// The commit of [`State::migrate`]: swaps the new values in and releases the old ones.
+    /// Nothing here can fail.
+    ///
+    /// # Safety
+    /// `built` was built by [`State::build`] from this state with `plan`, and the state has
+    /// not changed since.
+    unsafe fn commit_built(&mut self, plan: &Plan, built: Built<'_>) -> Report {
+        let Built { mut exec, built } = built;
         // Commit: nothing below can fail. First the vectors the build deferred are converted
         // in place, while every old value is still whole.
-        // SAFETY: every build was kept; the old values were only read since.
+        // SAFETY: every build of `exec` was kept; the old values were only read since (this
+        // function's contract).
         unsafe { exec.convert_in_place() };
         let mut report = Report::default();
         let old = core::mem::take(&mut self.resources);
@@ -324,8 +400,9 @@ impl State {
                     self.resources.insert(new.name(), res);
                 }
                 (ResourcePlan::Migrate { .. }, Some((tp, storage))) => {
-                    // SAFETY: the build of `tp` from this old value was kept; the old value is
-                    // not used again: what it still owns is given up, then its storage freed.
+                    // SAFETY: the build of `tp` from this old value was kept (it is unchanged:
+                    // this function's contract); the old value is not used again: what it
+                    // still owns is given up, then its storage freed.
                     unsafe { exec.release_type(tp, res.as_mut_ptr()) };
                     res.free_without_drop();
                     // SAFETY: the build succeeded, so the storage holds a complete value.
@@ -347,6 +424,6 @@ impl State {
             .iter()
             .map(|(name, n)| ((*name).to_owned(), *n))
             .collect();
-        Ok(report)
+        report
     }
 }

@@ -3,75 +3,13 @@
 //! on disk and hot reload it: the printed greeting changes, the count of greetings (the
 //! plugin's state) persists. Output is waited for line by line, with a generous deadline.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use headless_support::{Run, copy_plugin, fixtures_target};
 
 /// Generous: a reload includes a build of the plugin on a busy machine.
 const DEADLINE: Duration = Duration::from_secs(900);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The plugin crate copied into a temporary directory, as a workspace of its own.
-fn copy_plugin(dir: &Path) {
-    let ws = workspace().canonicalize().unwrap();
-    let manifest = format!(
-        r#"[package]
-name = "greeting-headless"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[lib]
-crate-type = ["cdylib", "rlib"]
-
-[dependencies]
-coo-runtime = {{ path = {:?} }}
-
-[workspace]
-"#,
-        ws.join("coo-runtime").display().to_string(),
-    );
-    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    std::fs::create_dir(dir.join("src")).unwrap();
-    std::fs::copy(
-        ws.join("examples/greeting-plugin/src/lib.rs"),
-        dir.join("src/lib.rs"),
-    )
-    .unwrap();
-}
-
-struct Run {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
-    started: Instant,
-}
-
-impl Run {
-    /// Sends `command` and returns the line it printed.
-    fn send(&mut self, command: &str) -> String {
-        writeln!(self.stdin, "{command}").unwrap();
-        self.stdin.flush().unwrap();
-        let left = DEADLINE.saturating_sub(self.started.elapsed());
-        match self.lines.recv_timeout(left) {
-            Ok(line) => line,
-            Err(_) => panic!("nothing printed after `{command}` within {DEADLINE:?}"),
-        }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn choosing_a_greeting_rewrites_the_plugin_and_reloads_it_keeping_the_count() {
@@ -79,34 +17,19 @@ fn choosing_a_greeting_rewrites_the_plugin_and_reloads_it_keeping_the_count() {
         .prefix("greeting-headless")
         .tempdir()
         .unwrap();
-    copy_plugin(dir.path());
+    copy_plugin(
+        dir.path(),
+        "greeting-headless",
+        "examples/greeting-plugin",
+        &[],
+    );
     let lib_rs = dir.path().join("src/lib.rs");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_greeting"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_greeting"));
+    command
         .arg(dir.path())
         .args(["--every", "0", "--target-dir"])
-        .arg(workspace().join("target").join("coo-fixtures"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut run = Run {
-        child,
-        stdin,
-        lines,
-        started: Instant::now(),
-    };
+        .arg(fixtures_target());
+    let mut run = Run::spawn(command, DEADLINE);
 
     assert_eq!(run.send("greet"), "v1 Hello, world! (greeting #1)");
     assert_eq!(run.send("greet"), "v1 Hello, world! (greeting #2)");
@@ -134,8 +57,5 @@ fn choosing_a_greeting_rewrites_the_plugin_and_reloads_it_keeping_the_count() {
         run.send("9"),
         "unknown command `9`: 1-4, greet, wait-reload, quit"
     );
-    writeln!(run.stdin, "quit").unwrap();
-    run.stdin.flush().unwrap();
-    let status = run.child.wait().unwrap();
-    assert!(status.success(), "{status}");
+    run.quit();
 }

@@ -2,61 +2,13 @@
 //! the test edits while it runs, as a user edits it in the interactive mode: the frames change
 //! and the particles' positions carry over each reload (compared as printed, not by timing).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use headless_support::{Run, copy_plugin, edit, fixtures_target};
 
 /// Generous: a reload includes a build of the plugin on a busy machine.
 const DEADLINE: Duration = Duration::from_secs(600);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The plugin crate copied into a temporary directory, as a workspace of its own.
-fn copy_plugin(dir: &Path) {
-    let ws = workspace().canonicalize().unwrap();
-    let manifest = format!(
-        r#"[package]
-name = "particles-headless"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[lib]
-crate-type = ["cdylib", "rlib"]
-
-[dependencies]
-coo-runtime = {{ path = {:?} }}
-particles-canvas = {{ path = {:?} }}
-
-[workspace]
-"#,
-        ws.join("coo-runtime").display().to_string(),
-        ws.join("examples/particles-canvas").display().to_string(),
-    );
-    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    // The workspace's versions of every dependency.
-    std::fs::copy(ws.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    std::fs::create_dir(dir.join("src")).unwrap();
-    std::fs::copy(
-        ws.join("examples/particles-plugin/src/lib.rs"),
-        dir.join("src/lib.rs"),
-    )
-    .unwrap();
-}
-
-fn edit(dir: &Path, replacements: &[(&str, &str)]) {
-    let path = dir.join("src/lib.rs");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    for (old, new) in replacements {
-        assert!(text.contains(old), "the plugin has no {old:?}");
-        text = text.replacen(old, new, 1);
-    }
-    std::fs::write(path, text).unwrap();
-}
 
 /// One headless frame as printed.
 #[derive(Debug, Clone)]
@@ -78,19 +30,12 @@ enum Out {
     Failed(String),
 }
 
-struct Run {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    started: Instant,
-}
+/// The program, its output read frame by frame.
+struct Frames(Run);
 
-impl Run {
+impl Frames {
     fn line(&mut self) -> String {
-        let left = DEADLINE.saturating_sub(self.started.elapsed());
-        match self.lines.recv_timeout(left) {
-            Ok(line) => line,
-            Err(_) => panic!("the program printed nothing more within {DEADLINE:?}"),
-        }
+        self.0.line()
     }
 
     fn next(&mut self) -> Out {
@@ -148,13 +93,6 @@ impl Run {
     }
 }
 
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn glyphs(frame: &Frame, glyph: char) -> usize {
     frame
         .rows
@@ -169,30 +107,18 @@ fn edits_change_the_frames_and_the_particles_keep_their_positions() {
         .prefix("particles-headless")
         .tempdir()
         .unwrap();
-    copy_plugin(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_particles"))
+    copy_plugin(
+        dir.path(),
+        "particles-headless",
+        "examples/particles-plugin",
+        &[("particles-canvas", "examples/particles-canvas")],
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_particles"));
+    command
         .arg(dir.path())
         .args(["--frames", "1000000", "--every", "20", "--target-dir"])
-        .arg(workspace().join("target").join("coo-fixtures"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (send, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut run = Run {
-        child,
-        lines,
-        started: Instant::now(),
-    };
+        .arg(fixtures_target());
+    let mut run = Frames(Run::spawn(command, DEADLINE));
 
     let first = run.frame();
     assert_eq!((first.version, first.tick), (1, 1));

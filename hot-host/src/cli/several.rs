@@ -1,5 +1,6 @@
 //! `hot-host run A B ..`: several plugin crates in one host ([`Plugins`]), each watched, built
-//! and reloaded on its own. The loop calls each plugin's `init` (if it has one), ticks each
+//! and reloaded on its own, or together with the others that share a crate that changed (one
+//! transaction, printed as one block headed by all their names). The loop calls each plugin's `init` (if it has one), ticks each
 //! plugin's tick function, prints each reload's report under its plugin's name, and reads
 //! commands from standard input, one per line: `fns` and `types` (with their owning plugin),
 //! `imports`, `call NAME [ARGS..]` (`physics::step 1`, or unqualified when one plugin alone has
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::build::Builder;
 use crate::embed::{CooOptions, DEBOUNCE, Plugins};
-use crate::reload::Host;
+use crate::reload::{Host, ReloadError, ReloadReport};
 use crate::slots::FnHandle;
 use crate::state_io::show::state_pretty;
 
@@ -79,14 +80,9 @@ pub fn run(
     let mut ticks = tick_handles(&plugins, &options.tick);
     let mut next_tick = Instant::now() + options.every;
     loop {
-        for (name, outcome) in plugins.update() {
-            match outcome {
-                Ok(report) if options.quiet => {
-                    writeln!(out, "[{name}] {}", report.summary(None))?;
-                }
-                Ok(report) => writeln!(out, "[{name}] {}", report.render(false, None))?,
-                Err(e) => writeln!(err, "[{name}] error: {e}; the old version keeps running")?,
-            }
+        let outcomes = plugins.update();
+        if !outcomes.is_empty() {
+            print_outcomes(outcomes, options.quiet, out, err)?;
             ticks = tick_handles(&plugins, &options.tick);
         }
         let wait = if options.every.is_zero() {
@@ -126,6 +122,85 @@ pub fn run(
         err.flush()?;
     }
     Ok(true)
+}
+
+/// The plugins of the transaction an outcome belongs to, sorted (itself alone when it reloaded
+/// alone); `all` are the outcomes of one update.
+fn transaction_of(name: &str, outcome: &Outcome, all: &[(String, Outcome)]) -> Vec<String> {
+    match outcome {
+        Ok(report) if !report.together.is_empty() => {
+            let mut names = report.together.clone();
+            names.push(name.to_owned());
+            names.sort();
+            names
+        }
+        Err(ReloadError::Together { together, .. }) => together.clone(),
+        Err(_) => all
+            .iter()
+            .find_map(|(_, o)| match o {
+                Err(ReloadError::Together { failed, together }) if failed == name => {
+                    Some(together.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| vec![name.to_owned()]),
+        Ok(_) => vec![name.to_owned()],
+    }
+}
+
+type Outcome = Result<ReloadReport, ReloadError>;
+
+/// Prints what one update did: each plugin that reloaded alone under its name, and the plugins
+/// of one transaction as one block, headed by all their names.
+fn print_outcomes(
+    outcomes: Vec<(String, Outcome)>,
+    quiet: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let groups: Vec<Vec<String>> = outcomes
+        .iter()
+        .map(|(name, outcome)| transaction_of(name, outcome, &outcomes))
+        .collect();
+    let mut headed: Vec<&Vec<String>> = Vec::new();
+    for ((name, outcome), group) in outcomes.iter().zip(&groups) {
+        let alone = group.len() == 1;
+        if !alone && !headed.contains(&group) {
+            headed.push(group);
+            let names = group.join(", ");
+            if outcome.is_ok() {
+                writeln!(
+                    out,
+                    "[{names}] reloaded together, in one transaction (they share a crate that changed):"
+                )?;
+            } else {
+                writeln!(
+                    err,
+                    "[{names}] not reloaded: they share a crate that changed and reload in one transaction, which failed; the old versions keep running:"
+                )?;
+            }
+        }
+        let indent = if alone { "" } else { "  " };
+        match outcome {
+            Ok(report) if quiet => writeln!(out, "{indent}[{name}] {}", report.summary(None))?,
+            Ok(report) => {
+                let text = report.render(false, None);
+                let text = text.replace('\n', &format!("\n{indent}"));
+                writeln!(out, "{indent}[{name}] {}", text.trim_end())?;
+            }
+            Err(ReloadError::Together { failed, .. }) => {
+                writeln!(
+                    err,
+                    "{indent}[{name}] not reloaded, because `{failed}` failed"
+                )?;
+            }
+            Err(e) if alone => {
+                writeln!(err, "[{name}] error: {e}; the old version keeps running")?;
+            }
+            Err(e) => writeln!(err, "{indent}[{name}] error: {e}")?,
+        }
+    }
+    Ok(())
 }
 
 /// Each plugin's tick function, if it has one.

@@ -15,8 +15,10 @@
 //! here; a build is stamped with the generation at its start, and one older than the caller's is
 //! discarded by the caller. So nothing older than what the caller loaded is loaded after it.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
@@ -87,11 +89,14 @@ pub(super) enum Request {
 pub(super) enum Out {
     Event(CooEvent),
     /// A build of the newest source ended. `since` is when the first change it includes was
-    /// seen; `generation` the shared generation when it started.
+    /// seen; `generation` the shared generation when it started; `paths` the changed paths it
+    /// includes, sorted, each once (those of builds it superseded too; empty when the watcher
+    /// lost events: it may include anything).
     Built {
         result: Result<BuildOutput, BuildError>,
         since: Instant,
         generation: u64,
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -119,12 +124,14 @@ pub(super) fn spawn(
 }
 
 /// The changes not yet in a build.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pending {
     /// When the first of them was seen.
     since: Instant,
     /// The newest generation they were stamped with.
     generation: u64,
+    /// The paths that changed.
+    paths: BTreeSet<PathBuf>,
 }
 
 /// Sends `message` and wakes the caller; false when nobody receives any more.
@@ -150,13 +157,14 @@ fn absorb(
         }
     }
     let since = change.first_event_at;
-    *pending = Some(match *pending {
-        None => Pending { since, generation },
-        Some(p) => Pending {
-            since: p.since.min(since),
-            generation: p.generation.max(generation),
-        },
+    let p = pending.get_or_insert_with(|| Pending {
+        since,
+        generation,
+        paths: BTreeSet::new(),
     });
+    p.since = p.since.min(since);
+    p.generation = p.generation.max(generation);
+    p.paths.extend(change.paths);
     true
 }
 
@@ -222,6 +230,7 @@ fn run(
         if let Some(newer) = &mut pending {
             // Saves came in during that build: build the latest source, hand over only it.
             newer.since = newer.since.min(building.since);
+            newer.paths.extend(building.paths);
             continue;
         }
         let sent = send(
@@ -231,6 +240,7 @@ fn run(
                 result,
                 since: building.since,
                 generation,
+                paths: building.paths.into_iter().collect(),
             },
         );
         shared.building.store(false, Ordering::SeqCst);
@@ -242,7 +252,6 @@ fn run(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
     use std::time::Duration;
 
     use super::*;
@@ -319,8 +328,12 @@ mod tests {
 
     impl Rig {
         fn change(&self, at: Instant) {
+            self.change_of("src/lib.rs", at);
+        }
+
+        fn change_of(&self, path: &str, at: Instant) {
             let change = Change {
-                paths: vec![PathBuf::from("src/lib.rs")],
+                paths: vec![PathBuf::from(path)],
                 first_event_at: at,
                 errors: Vec::new(),
             };
@@ -333,6 +346,16 @@ mod tests {
         /// The next build's number, once it has started.
         fn started(&self) -> u32 {
             self.started.recv_timeout(EVENTUALLY).unwrap()
+        }
+
+        /// The changed paths of the next build result.
+        fn next_paths(&self) -> Vec<PathBuf> {
+            loop {
+                match self.out.recv_timeout(EVENTUALLY).unwrap() {
+                    Out::Event(_) => {}
+                    Out::Built { paths, .. } => return paths,
+                }
+            }
         }
 
         /// What the thread sent, up to and including the next build result: the progress lines
@@ -348,6 +371,7 @@ mod tests {
                         result,
                         since,
                         generation,
+                        ..
                     } => return (progress, result.unwrap().dylib, since, generation),
                     other => panic!("unexpected {other:?}"),
                 }
@@ -431,6 +455,34 @@ mod tests {
         assert_eq!(dylib, PathBuf::from("build-3.so"));
         assert_eq!(generation, 1);
         assert!(generation < rig.shared.generation());
+        assert!(rig.end().is_empty());
+    }
+
+    #[test]
+    fn a_build_hands_over_every_changed_path_it_includes_with_those_of_the_builds_it_superseded() {
+        let rig = rig();
+        let t0 = Instant::now();
+        rig.change_of("shared/src/lib.rs", t0);
+        assert_eq!(rig.started(), 1);
+        // Two saves while build 1 runs: build 1 is discarded, build 2 includes all three.
+        rig.change_of("src/lib.rs", t0);
+        rig.change_of("shared/src/lib.rs", t0);
+        rig.finish.send(()).unwrap();
+        assert_eq!(rig.started(), 2);
+        rig.finish.send(()).unwrap();
+        assert_eq!(
+            rig.next_paths(),
+            [
+                PathBuf::from("shared/src/lib.rs"),
+                PathBuf::from("src/lib.rs")
+            ]
+        );
+        rig.idle();
+        // The next build includes only what changed after it.
+        rig.change_of("src/other.rs", t0);
+        assert_eq!(rig.started(), 3);
+        rig.finish.send(()).unwrap();
+        assert_eq!(rig.next_paths(), [PathBuf::from("src/other.rs")]);
         assert!(rig.end().is_empty());
     }
 }

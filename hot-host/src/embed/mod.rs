@@ -36,8 +36,9 @@
 //!
 //! # Several plugins
 //! A [`Coo`] runs one plugin crate. [`Plugins`] runs several, one `Coo` each (each with its own
-//! host, state, watcher and builder thread), names their functions (`physics::step`) and fills
-//! the import slots through which they call each other: see [`plugins`].
+//! host, state, watcher and builder thread), names their functions (`physics::step`), fills
+//! the import slots through which they call each other, and reloads the plugins that share a
+//! crate that changed in one transaction: see [`plugins`].
 
 mod background;
 pub mod plugins;
@@ -48,9 +49,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::build::BuildEvent;
+use crate::build::{BuildError, BuildEvent, BuildOutput};
 use crate::reload::{Host, ReloadError, ReloadReport};
-use crate::watch::{WatchError, Watcher, watched_paths};
+use crate::watch::{WatchError, WatchSet, Watcher, watched_paths};
 
 pub use background::Waker;
 use background::{Out, Request, Shared};
@@ -155,7 +156,17 @@ pub struct Coo {
     _requests: mpsc::Sender<Request>,
     results: mpsc::Receiver<Out>,
     watcher: Option<Watcher>,
+    /// What the watcher watches (empty when it does not).
+    watched: WatchSet,
     events: VecDeque<CooEvent>,
+}
+
+/// A finished build, taken by [`Coo::next_build`]: its result and the changed paths it includes
+/// (see `background::Out::Built`).
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) result: Result<BuildOutput, BuildError>,
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 impl Coo {
@@ -202,6 +213,7 @@ impl Coo {
             _requests: requests,
             results,
             watcher: None,
+            watched: WatchSet::default(),
             events: VecDeque::new(),
         })
     }
@@ -216,9 +228,11 @@ impl Coo {
         let requests = background::spawn(host.builder().clone(), shared.clone(), out)
             .expect("spawn the builder thread");
         let mut events = VecDeque::new();
+        let mut watched = WatchSet::default();
         let watcher = if options.watch {
             let stamp = shared.clone();
             let watching = watched_paths(host.builder().plugin_dir()).and_then(|set| {
+                watched = set.clone();
                 Watcher::spawn(set, options.debounce, requests.clone(), move |change| {
                     Request::Changed {
                         change,
@@ -230,6 +244,7 @@ impl Coo {
                 Ok(watcher) => Some(watcher),
                 Err(e) => {
                     events.push_back(CooEvent::NotWatching(e));
+                    watched = WatchSet::default();
                     None
                 }
             }
@@ -242,6 +257,7 @@ impl Coo {
             _requests: requests,
             results,
             watcher,
+            watched,
             events,
         }
     }
@@ -261,27 +277,46 @@ impl Coo {
         &mut self,
         before_load: impl FnOnce(&mut Host),
     ) -> Option<Result<ReloadReport, ReloadError>> {
+        match self.next_build()?.result {
+            Ok(output) => {
+                before_load(&mut self.host);
+                Some(self.host.reload_from(&output.dylib, Some(output.duration)))
+            }
+            Err(e) => Some(Err(ReloadError::Build(e))),
+        }
+    }
+
+    /// The next finished build that is to be loaded, if one has come (the events before it are
+    /// queued, and so is its own [`CooEvent::Built`]); loading it is the caller's.
+    pub(crate) fn next_build(&mut self) -> Option<Finished> {
         loop {
             match self.results.try_recv().ok()? {
                 Out::Event(event) => self.events.push_back(event),
                 // Older than a build the caller made itself: never loaded after it.
                 Out::Built { generation, .. } if generation < self.shared.generation() => {}
                 Out::Built {
-                    result: Ok(output),
+                    mut result,
                     since,
+                    paths,
                     ..
                 } => {
-                    self.events.push_back(CooEvent::Built {
-                        since,
-                        duration: output.duration,
-                        warnings: output.warnings,
-                    });
-                    before_load(&mut self.host);
-                    return Some(self.host.reload_from(&output.dylib, Some(output.duration)));
+                    if let Ok(output) = &mut result {
+                        self.events.push_back(CooEvent::Built {
+                            since,
+                            duration: output.duration,
+                            warnings: std::mem::take(&mut output.warnings),
+                        });
+                    }
+                    return Some(Finished { result, paths });
                 }
-                Out::Built { result: Err(e), .. } => return Some(Err(ReloadError::Build(e))),
             }
         }
+    }
+
+    /// What the watcher watches: the sources of the plugin and of the path packages it depends
+    /// on (empty when it does not watch).
+    pub fn watched(&self) -> &WatchSet {
+        &self.watched
     }
 
     /// The events queued so far, oldest first, taken out of the queue. [`update`](Coo::update)

@@ -1,5 +1,6 @@
 //! Several plugin crates in one program: [`Plugins`], one [`Coo`] per crate (each watched,
-//! built and reloaded on its own), their names, and the calls across them.
+//! built and reloaded on its own, or in one transaction with the others that share a crate
+//! that changed), their names, and the calls across them.
 //!
 //! # Names
 //! Each plugin is named by its crate name (`physics` for the library `libphysics.so`) or the
@@ -27,19 +28,53 @@
 //! same commit, so the caller's next call runs the new code without reloading the caller.
 //!
 //! # Shared crates
-//! A crate that several plugins depend on (a shared types crate) is watched by each of them:
-//! a save in it rebuilds and reloads each plugin on its own, one transaction each, in the order
-//! their builds finish. Between two of those reloads the plugins run different versions of the
-//! shared crate: types passed across as `&T`/`&mut T` are checked by name, size and alignment
-//! when a slot is bound (one that changed cuts the slot until the other side reloads too).
+//! A crate that several plugins depend on (a shared types crate, or one plugin's crate that
+//! another depends on) is watched by each of them, and a save in it reloads all of them in
+//! **one transaction**: all migrate and swap, or none does (see
+//! [`crate::reload::together`]).
+//!
+//! Which plugins a change affects is read from the paths each build includes: every plugin's
+//! watcher watches what `cargo metadata` says its library build reads (its own sources and those
+//! of the path packages it depends on: [`Coo::watched`]), and reports the paths that changed;
+//! a plugin's finished build is *shared* when one of its changed paths is watched by another
+//! plugin too. [`Plugins::update`] applies a build that is not shared at once, as before (a
+//! plugin's own source reloads it alone). A shared build is held, the old code running on, and
+//! the build's plugins (every plugin that watches one of its paths) are grouped with those of
+//! any other held build they overlap. A group is reloaded once every plugin of it has a held
+//! build and none of them is still building: `update` returns nothing for them until then,
+//! then one outcome per plugin of the group, in one call. A plugin's build that comes while
+//! another held build waits for it joins that group, whatever its paths.
+//!
+//! If any plugin of the group fails (its build, its load, an import check, its migration),
+//! none is reloaded: every plugin keeps its old code and state; the failed plugin's outcome is
+//! its own error and every other one's is [`ReloadError::Together`], naming the failed one.
+//! The successful builds stay held: the group is tried again when one of its plugins brings a
+//! new build (after a fix in the shared crate, all of them do; after a fix in one plugin's own
+//! source, that one does). A report of a group's reload lists the other plugins of the
+//! transaction ([`ReloadReport::together`]).
+//!
+//! Not grouped: a plugin that does not watch its sources ([`CooOptions::watch`] off), and a
+//! build whose watcher lost events (its paths are unknown; it reloads alone). A plugin whose
+//! watcher never reports the shared change leaves its group waiting; saving again rebuilds it.
+//!
+//! Types of a shared crate passed across as `&T`/`&mut T` are checked by name, size and
+//! alignment when an import slot is bound: within one transaction against the other plugins'
+//! new versions; a caller built against another layout than its loaded provider's is refused
+//! ([`PluginConflict::Layout`]), and a provider loaded or reloaded with another layout than its
+//! caller's cuts the caller's slot ([`CutImport::layout`](crate::reload::CutImport)), naming
+//! the type and both layouts.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::build::{BuildError, BuildOutput};
 use crate::embed::{Coo, CooOptions};
 use crate::reload::imports::Hub;
+use crate::reload::together::{Member, reload_together};
 use crate::reload::{Host, Membership, PluginConflict, ReloadError, ReloadReport};
 use crate::slots::{CallError, CallErrorKind, FnHandle, FnRef, HotFn, HotSig, Value};
+use crate::watch::WatchSet;
 
 /// Several plugin crates running together (see the [module docs](self)).
 #[derive(Debug, Default)]
@@ -47,6 +82,38 @@ pub struct Plugins {
     /// In the order they were added.
     plugins: Vec<(String, Coo)>,
     hub: Arc<Mutex<Hub>>,
+    /// Finished builds waiting for the other plugins of their transaction, by plugin (see
+    /// the [module docs](self), "Shared crates").
+    held: BTreeMap<String, Held>,
+}
+
+/// A finished build held for a transaction with other plugins.
+#[derive(Debug)]
+struct Held {
+    result: Result<BuildOutput, BuildError>,
+    /// The plugins it is to be reloaded with (itself included).
+    group: BTreeSet<String>,
+    /// Whether a transaction with it failed already (for another plugin): it is not tried
+    /// again until one plugin of its group brings a new build.
+    tried: bool,
+}
+
+/// Whether `set` watches `path`.
+fn watches(set: &WatchSet, path: &Path) -> bool {
+    set.dirs.iter().any(|dir| path.starts_with(dir)) || set.files.iter().any(|f| f == path)
+}
+
+/// The groups that overlapping `sets` make: each the union of the sets that share a member
+/// with it, directly or not.
+fn merge(sets: impl IntoIterator<Item = BTreeSet<String>>) -> Vec<BTreeSet<String>> {
+    let mut groups: Vec<BTreeSet<String>> = Vec::new();
+    for mut set in sets {
+        while let Some(i) = groups.iter().position(|g| !g.is_disjoint(&set)) {
+            set.extend(groups.swap_remove(i));
+        }
+        groups.push(set);
+    }
+    groups
 }
 
 /// A function resolved by [`Plugins::resolve`]: its plugin and its handle.
@@ -160,7 +227,9 @@ impl Plugins {
     /// Applies each plugin's finished build, if it has one (see [`Coo::update`]): the reports
     /// and errors, by plugin name, of the plugins that had one. A reload of one plugin leaves
     /// the others' state and code as they are (except their import slots, re-pointed to the
-    /// reloaded plugin's new code).
+    /// reloaded plugin's new code). A build that includes a change to a crate other plugins
+    /// watch too is held until all of them can reload in one transaction: then their outcomes
+    /// come together, one per plugin (see the [module docs](self), "Shared crates").
     pub fn update(&mut self) -> Vec<(String, Result<ReloadReport, ReloadError>)> {
         // No code of these plugins runs now (`&mut self`): the provider code that import
         // slots left at earlier commits may go.
@@ -169,9 +238,95 @@ impl Plugins {
             .unwrap_or_else(|e| e.into_inner())
             .release_retired();
         let mut outcomes = Vec::new();
-        for (name, coo) in &mut self.plugins {
-            if let Some(outcome) = coo.update() {
-                outcomes.push((name.clone(), outcome));
+        for i in 0..self.plugins.len() {
+            let Some(finished) = self.plugins[i].1.next_build() else {
+                continue;
+            };
+            let name = self.plugins[i].0.clone();
+            let mut group = self.touched(&finished.paths);
+            group.insert(name.clone());
+            let waited_for = self.held.values().any(|h| h.group.contains(&name));
+            if group.len() == 1 && !waited_for {
+                let coo = &mut self.plugins[i].1;
+                let outcome = match finished.result {
+                    Ok(output) => coo
+                        .host_mut()
+                        .reload_from(&output.dylib, Some(output.duration)),
+                    Err(e) => Err(ReloadError::Build(e)),
+                };
+                outcomes.push((name, outcome));
+                continue;
+            }
+            if let Some(old) = self.held.get(&name) {
+                group.extend(old.group.iter().cloned());
+            }
+            let held = Held {
+                result: finished.result,
+                group,
+                tried: false,
+            };
+            self.held.insert(name, held);
+        }
+        for group in merge(self.held.values().map(|h| h.group.clone())) {
+            if self.ready(&group) {
+                outcomes.extend(self.reload_group(&group));
+            }
+        }
+        outcomes
+    }
+
+    /// The plugins that watch one of `paths`.
+    fn touched(&self, paths: &[PathBuf]) -> BTreeSet<String> {
+        self.plugins
+            .iter()
+            .filter(|(_, coo)| paths.iter().any(|p| watches(coo.watched(), p)))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Whether `group` can be reloaded now: each of its plugins has a held build, none is
+    /// building, and one of the builds was not tried yet.
+    fn ready(&self, group: &BTreeSet<String>) -> bool {
+        group.iter().all(|name| {
+            self.held.contains_key(name) && !self.coo(name).is_some_and(Coo::is_building)
+        }) && group.iter().any(|name| !self.held[name].tried)
+    }
+
+    /// Reloads the plugins of `group` in one transaction, with their held builds; on failure,
+    /// the successful builds stay held, tried.
+    fn reload_group(
+        &mut self,
+        group: &BTreeSet<String>,
+    ) -> Vec<(String, Result<ReloadReport, ReloadError>)> {
+        let mut builds: BTreeMap<String, Held> = group
+            .iter()
+            .filter_map(|name| self.held.remove_entry(name))
+            .collect();
+        let kept: Vec<(String, BuildOutput)> = builds
+            .iter()
+            .filter_map(|(name, h)| h.result.as_ref().ok().map(|o| (name.clone(), o.clone())))
+            .collect();
+        let members: Vec<Member<'_>> = self
+            .plugins
+            .iter_mut()
+            .filter_map(|(name, coo)| {
+                let held = builds.remove(name)?;
+                Some(Member {
+                    name: name.clone(),
+                    host: coo.host_mut(),
+                    build: held.result,
+                })
+            })
+            .collect();
+        let outcomes = reload_together(members, &self.hub);
+        if outcomes.iter().any(|(_, o)| o.is_err()) {
+            for (name, output) in kept {
+                let held = Held {
+                    result: Ok(output),
+                    group: group.clone(),
+                    tried: true,
+                };
+                self.held.insert(name, held);
             }
         }
         outcomes

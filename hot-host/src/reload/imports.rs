@@ -44,6 +44,20 @@ pub enum PluginConflict {
         /// `found` without its leading `fn`, as the declaration writes it.
         found_tail: String,
     },
+    /// The declaration reads like the provider's function, but a type of a shared crate that
+    /// it passes by reference has another layout on each side.
+    #[error(
+        "`{caller}` imports `{provider}::{function}` taking `{ty}` of {declared}, but `{provider}` was built with `{ty}` of {found}: the two plugins were built against different versions of the crate that defines it; make both depend on the same copy of it, and save it to rebuild both"
+    )]
+    Layout {
+        caller: String,
+        provider: String,
+        function: String,
+        ty: String,
+        /// The caller's layout of `ty`: `16 bytes, align 8`.
+        declared: String,
+        found: String,
+    },
     /// A plugin of this name runs already.
     #[error(
         "a plugin named `{name}` runs already (from {first}), so {second} cannot be added under that name; give one of them another name"
@@ -64,6 +78,18 @@ pub enum PluginConflict {
     },
 }
 
+/// A type of a shared crate that two plugins see with different layouts (they were built
+/// against different versions of the crate): its name, and its layout as each side sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeLayouts {
+    /// `shared_types::Stats`.
+    pub ty: String,
+    /// The caller's: `16 bytes, align 8`.
+    pub declared: String,
+    /// The provider's.
+    pub found: String,
+}
+
 /// A provider's change that cut an import slot of a caller: the caller keeps running, its calls
 /// of the function fail until one side is changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +100,25 @@ pub struct CutImport {
     pub declared: String,
     /// The provider's signature now; `None` when it removed the function.
     pub found: Option<String>,
+    /// When the signatures read alike but a type of a shared crate has another layout on each
+    /// side: that type and both layouts.
+    pub layout: Option<TypeLayouts>,
 }
 
 impl fmt::Display for CutImport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (caller, provider, function) = (&self.caller, &self.provider, &self.function);
+        if let Some(TypeLayouts {
+            ty,
+            declared,
+            found,
+        }) = &self.layout
+        {
+            return write!(
+                f,
+                "`{caller}` imports `{provider}::{function}` taking `{ty}` of {declared}, but `{provider}` was built with `{ty}` of {found}: its calls fail until both are built against the same copy of the crate that defines it"
+            );
+        }
         match &self.found {
             None => write!(
                 f,
@@ -148,7 +188,50 @@ fn resources(fns: &[&FnDesc]) -> Vec<String> {
     types
 }
 
+/// The first type passed by reference that `import` and `found` name alike with other layouts.
+fn layouts(import: &ImportDesc, found: &FnDesc) -> Option<TypeLayouts> {
+    if import.params().len() != found.params().len() {
+        return None;
+    }
+    let text = |layout: Option<(usize, usize)>| match layout {
+        Some((size, align)) => format!("{size} bytes, align {align}"),
+        None => "a trait object".to_owned(),
+    };
+    import
+        .params()
+        .iter()
+        .zip(found.params())
+        .find_map(|(a, b)| match (a.kind(), b.kind()) {
+            (ValueKind::Host { ty: a, .. }, ValueKind::Host { ty: b, .. })
+                if a.get().name() == b.get().name() && a.get() != b.get() =>
+            {
+                Some(TypeLayouts {
+                    ty: a.get().name().to_owned(),
+                    declared: text(a.get().layout()),
+                    found: text(b.get().layout()),
+                })
+            }
+            _ => None,
+        })
+}
+
 fn mismatch(caller: &str, import: &ImportDesc, found: &FnDesc) -> PluginConflict {
+    if import.signature() == found.signature()
+        && let Some(TypeLayouts {
+            ty,
+            declared,
+            found,
+        }) = layouts(import, found)
+    {
+        return PluginConflict::Layout {
+            caller: caller.to_owned(),
+            provider: import.from().to_owned(),
+            function: import.name().to_owned(),
+            ty,
+            declared,
+            found,
+        };
+    }
     let found = found.signature();
     PluginConflict::Mismatch {
         caller: caller.to_owned(),
@@ -168,29 +251,65 @@ impl Hub {
         plugin: &str,
         manifest: &Manifest,
     ) -> Result<(), Box<PluginConflict>> {
-        for import in manifest.imports() {
-            let found = self
-                .plugins
-                .get(import.from())
-                .filter(|_| import.from() != plugin)
-                .and_then(|p| p.exports.get(import.name()));
-            if let Some(found) = found
-                && !import.matches(found)
-            {
-                return Err(Box::new(mismatch(plugin, import, found)));
+        self.check_together(&[(plugin, manifest)])
+            .map_err(|(_, conflict)| conflict)
+    }
+
+    /// Whether each of `members` may become the code of its manifest, all at once (one
+    /// transaction): [`Hub::check`], where a member's imports from another member are checked
+    /// against that member's new functions, and resource types against the members' new ones.
+    /// The first conflict comes with the index of the member it refuses.
+    pub(crate) fn check_together(
+        &self,
+        members: &[(&str, &Manifest)],
+    ) -> Result<(), (usize, Box<PluginConflict>)> {
+        let member = |name: &str| members.iter().find(|(n, _)| *n == name).map(|(_, m)| *m);
+        for (index, &(plugin, manifest)) in members.iter().enumerate() {
+            for import in manifest.imports() {
+                if import.from() == plugin {
+                    continue;
+                }
+                let found = match member(import.from()) {
+                    Some(provider) => provider
+                        .fns()
+                        .iter()
+                        .find(|f| f.path() == import.name())
+                        .copied(),
+                    None => self
+                        .plugins
+                        .get(import.from())
+                        .and_then(|p| p.exports.get(import.name()))
+                        .map(|f| &**f),
+                };
+                if let Some(found) = found
+                    && !import.matches(found)
+                {
+                    return Err((index, Box::new(mismatch(plugin, import, found))));
+                }
             }
-        }
-        for ty in resources(manifest.fns()) {
-            if let Some((owner, _)) = self
-                .plugins
-                .iter()
-                .find(|(name, e)| name.as_str() != plugin && e.resources.contains(&ty))
-            {
-                return Err(Box::new(PluginConflict::ResourceOwned {
-                    ty,
-                    plugin: plugin.to_owned(),
-                    owner: owner.clone(),
-                }));
+            for ty in resources(manifest.fns()) {
+                let in_member = members
+                    .iter()
+                    .find(|(n, m)| *n != plugin && resources(m.fns()).contains(&ty))
+                    .map(|(n, _)| *n);
+                let elsewhere = || {
+                    self.plugins
+                        .iter()
+                        .find(|(name, e)| {
+                            name.as_str() != plugin
+                                && member(name).is_none()
+                                && e.resources.contains(&ty)
+                        })
+                        .map(|(name, _)| name.as_str())
+                };
+                if let Some(owner) = in_member.or_else(elsewhere) {
+                    let conflict = PluginConflict::ResourceOwned {
+                        ty,
+                        plugin: plugin.to_owned(),
+                        owner: owner.to_owned(),
+                    };
+                    return Err((index, Box::new(conflict)));
+                }
             }
         }
         Ok(())
@@ -206,6 +325,29 @@ impl Hub {
         manifest: &'static Manifest,
         image: &ImageRef,
     ) -> Vec<CutImport> {
+        self.commit_together(&[(plugin, manifest, image)])
+    }
+
+    /// [`Hub::commit`] of several plugins at once (the commit of one transaction): every
+    /// member's new code is entered first, then every import slot that involves a member is
+    /// bound once, so that a slot between two members is checked against both new versions.
+    pub(crate) fn commit_together(
+        &mut self,
+        members: &[(&str, &'static Manifest, &ImageRef)],
+    ) -> Vec<CutImport> {
+        for &(plugin, manifest, image) in members {
+            self.enter(plugin, manifest, image);
+        }
+        self.rebind(|caller, provider| {
+            members
+                .iter()
+                .any(|(m, _, _)| *m == caller || *m == provider)
+        })
+    }
+
+    /// Makes `manifest` (whose descriptors live in the image `image` guards) `plugin`'s code in
+    /// the table; its slots are bound by [`Hub::rebind`].
+    fn enter(&mut self, plugin: &str, manifest: &'static Manifest, image: &ImageRef) {
         let exports = manifest
             .fns()
             .iter()
@@ -233,7 +375,6 @@ impl Hub {
                 bound.desc().cut(None);
             }
         }
-        self.rebind(|caller, provider| caller == plugin || provider == plugin)
     }
 
     /// Binds again each import slot for which `involves(caller, provider)`.
@@ -267,6 +408,7 @@ impl Hub {
                                 function: desc.name().to_owned(),
                                 declared: desc.signature(),
                                 found: None,
+                                layout: None,
                             });
                         }
                         None
@@ -286,6 +428,8 @@ impl Hub {
                             function: desc.name().to_owned(),
                             declared: desc.signature(),
                             found: Some(code.signature()),
+                            layout: layouts(desc, code)
+                                .filter(|_| desc.signature() == code.signature()),
                         });
                         None
                     }

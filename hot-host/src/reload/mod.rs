@@ -9,9 +9,9 @@
 //!
 //! # The reload transaction
 //! build → unique copy → dlopen → header check → manifest → diff and plan (types and slots) →
-//! migrate into new storage → commit (swap state, then every slot). Everything before the
-//! commit can fail and changes nothing: the old library, slots and state keep running. The
-//! commit itself cannot fail.
+//! checks against the host types and the other plugins → migrate into new storage → commit
+//! (swap state, then every slot). Everything before the commit can fail and changes nothing:
+//! the old library, slots and state keep running. The commit itself cannot fail.
 //!
 //! After the commit the old version's image is released: the migration dropped the old values
 //! (with the old glue, still mapped) and moved the kept ones to the new types, the slots hold
@@ -25,9 +25,14 @@
 //! to the function slots, and the call path, are in [`crate::slots`]. `imports.rs`: for a host
 //! that runs with others ([`crate::embed::Plugins`]), what each plugin provides and imports,
 //! checked before the commit and bound at it ([`PluginConflict`], [`CutImport`]).
+//! `together.rs`: the reload of several plugins in one transaction (they share a crate that
+//! changed), split into the same steps: each prepared (load, header check, catalog, plans),
+//! the imports checked with every new version at once, every state migrated, then all
+//! committed; or none ([`ReloadError::Together`]).
 
 pub(crate) mod imports;
 mod report;
+pub(crate) mod together;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,7 +51,7 @@ use crate::slots::{Alternative, CallError, FnHandle, FnRef, HotFn, HotSig};
 
 /// The values calls take and return; they live with the call path, in [`crate::slots`].
 pub use crate::slots::Value;
-pub use imports::{CutImport, PluginConflict};
+pub use imports::{CutImport, PluginConflict, TypeLayouts};
 pub use report::{ReloadReport, styles};
 
 /// Why a reload changed nothing.
@@ -74,6 +79,18 @@ pub enum ReloadError {
     /// declaration does not match its provider, or a resource type is owned twice.
     #[error(transparent)]
     Import(Box<PluginConflict>),
+    /// This plugin reloads in one transaction with others (they share a crate that changed:
+    /// see [`Plugins`](crate::embed::Plugins)), and `failed` could not be reloaded (its own
+    /// error says why): none of `together` was.
+    #[error(
+        "not reloaded: `{failed}`, reloaded in one transaction with it ({}: they share a crate that changed), failed; every plugin of the transaction keeps its old code and state",
+        together.join(", ")
+    )]
+    Together {
+        failed: String,
+        /// Every plugin of the transaction, sorted.
+        together: Vec<String>,
+    },
 }
 
 impl From<PluginConflict> for ReloadError {
@@ -94,6 +111,23 @@ impl Membership {
     pub(crate) fn hub(&self) -> std::sync::MutexGuard<'_, imports::Hub> {
         self.hub.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A reload made ready by [`Host::prepare`], not yet migrated nor committed: dropping it
+/// changes nothing (the plans and the catalog go before the library whose image they point
+/// into: fields drop in this order).
+struct Prepared {
+    slot_plan: crate::slots::plan::SlotPlan,
+    plan: coo_runtime::Plan,
+    catalog: Catalog,
+    /// Lives in the image `image` guards.
+    manifest: &'static Manifest,
+    image: ImageRef,
+    library: Option<LoadedLibrary>,
+    build: Option<Duration>,
+    load: Duration,
+    /// When the preparation started: the report's `migrate` time counts from here.
+    started: Instant,
 }
 
 /// One plugin crate, loaded and running, with its state.
@@ -282,6 +316,14 @@ impl Host {
         dylib: &Path,
         build: Option<Duration>,
     ) -> Result<ReloadReport, ReloadError> {
+        let prepared = self.prepare_from(dylib, build)?;
+        self.check_alone(&prepared)?;
+        self.migrate_and_commit(prepared)
+    }
+
+    /// Loads an already built library and prepares this host's reload to it (see
+    /// [`Host::prepare`]), the import checks aside.
+    fn prepare_from(&self, dylib: &Path, build: Option<Duration>) -> Result<Prepared, ReloadError> {
         if self.linked {
             return Err(ReloadError::Linked);
         }
@@ -293,7 +335,7 @@ impl Host {
         // The library's drop glue reports a panicking `Drop` to this host, in its memory.
         manifest.set_drop_sink(this_sink());
         let load = started.elapsed();
-        self.install(manifest, image, Some(library), build, load)
+        self.prepare(manifest, image, Some(library), build, load)
     }
 
     /// The reload transaction proper, for the code of `manifest`, whose pointers stay valid
@@ -306,39 +348,109 @@ impl Host {
         build: Option<Duration>,
         load: Duration,
     ) -> Result<ReloadReport, ReloadError> {
+        let prepared = self.prepare(manifest, image, library, build, load)?;
+        self.check_alone(&prepared)?;
+        self.migrate_and_commit(prepared)
+    }
+
+    /// What a reload does before it migrates, all of which can fail and none of which changes
+    /// anything: the new catalog, the migration plan of the state and the plan of the function
+    /// slots. The checks against what runs beside it come apart: [`Host::check_alone`] for a
+    /// plugin that reloads alone, [`together`]'s for every plugin of one transaction.
+    fn prepare(
+        &self,
+        manifest: &'static Manifest,
+        image: ImageRef,
+        library: Option<LoadedLibrary>,
+        build: Option<Duration>,
+        load: Duration,
+    ) -> Result<Prepared, ReloadError> {
         let started = Instant::now();
         // SAFETY: the manifest's types live in the image `image` guards.
         let catalog =
             unsafe { Catalog::from_image(manifest.types().iter().copied(), image.clone()) }?;
         let plan = self.state.plan(&catalog)?;
-        if let Some(member) = &self.membership {
-            member
-                .hub()
-                .check(&member.name, manifest)
-                .map_err(ReloadError::Import)?;
-        }
-        changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
         let slot_plan = self.slots.plan(
             manifest.fns(),
             manifest.alternatives(),
             &catalog,
             image.clone(),
         );
-        // The last step that can fail; on failure it leaves the state as it was (and dropping
-        // `library`, `catalog`, `plan` and `slot_plan` closes the new image).
-        let migration = self.state.migrate(&plan)?;
+        Ok(Prepared {
+            slot_plan,
+            plan,
+            catalog,
+            manifest,
+            image,
+            library,
+            build,
+            load,
+            started,
+        })
+    }
+
+    /// The checks of a plugin that reloads alone: its host object types are those the running
+    /// version sees (the host binary keeps its own definition of them), and its imports and
+    /// resources agree with the other plugins of this host's
+    /// [`Plugins`](crate::embed::Plugins), if it has any.
+    ///
+    /// A plugin reloaded in one transaction with others that share a changed crate is not held
+    /// to the first check: a type of that crate that it takes as a host object may have a new
+    /// layout, which its partners see too. Its functions that take it change signature, so
+    /// their slots are replaced (handles resolved earlier fail instead of passing an old value),
+    /// and a typed handle of the host resolves only with the same layout.
+    fn check_alone(&self, prepared: &Prepared) -> Result<(), ReloadError> {
+        changed_host_types(&self.slots.fns(), prepared.manifest.fns())
+            .map_err(ReloadError::HostType)?;
+        match &self.membership {
+            Some(member) => member
+                .hub()
+                .check(&member.name, prepared.manifest)
+                .map_err(ReloadError::Import),
+            None => Ok(()),
+        }
+    }
+
+    /// Migrates the state to the prepared version (the last step that can fail: on failure it
+    /// leaves the state as it was, and dropping `prepared` closes the new image) and commits.
+    fn migrate_and_commit(&mut self, prepared: Prepared) -> Result<ReloadReport, ReloadError> {
+        let migration = self.state.migrate(&prepared.plan)?;
+        Ok(self.commit(prepared, migration, None))
+    }
+
+    /// The commit of a reload whose state was migrated (`migration`): swaps the slots, binds
+    /// the import slots that involve this plugin (unless the caller did, for every plugin of
+    /// one transaction: `imports` is then what that cut of this plugin's callers) and releases
+    /// the old version. Nothing here can fail.
+    fn commit(
+        &mut self,
+        prepared: Prepared,
+        migration: coo_runtime::Report,
+        imports: Option<Vec<CutImport>>,
+    ) -> ReloadReport {
+        let Prepared {
+            slot_plan,
+            plan,
+            catalog,
+            manifest,
+            image,
+            library,
+            build,
+            load,
+            started,
+        } = prepared;
         // The resources now live at new addresses, of the new types.
         self.epoch = fresh_number();
 
-        // Commit: swap the slots. Nothing below can fail.
         let from_version = self.version;
         self.version += 1;
         let report = self.slots.commit(self.version, slot_plan);
         // The import slots that involve this plugin, in the same commit: before the old image
         // is released below, so that none still points into it then.
-        let imports_cut = match &self.membership {
-            Some(member) => member.hub().commit(&member.name, manifest, &image),
-            None => Vec::new(),
+        let imports_cut = match (imports, &self.membership) {
+            (Some(cut), _) => cut,
+            (None, Some(member)) => member.hub().commit(&member.name, manifest, &image),
+            (None, None) => Vec::new(),
         };
         if let Some(library) = &library {
             library.image().set_version(self.version);
@@ -347,12 +459,13 @@ impl Host {
         // ones moved to the new types), nor do the slots; the plan, catalog and library were
         // the last holders, unless a handle resolved against it is still held.
         drop(plan);
+        drop(image);
         let old_catalog = core::mem::replace(&mut self.catalog, catalog);
         let old_library = core::mem::replace(&mut self.library, library);
         drop(old_catalog);
         drop(old_library);
         let migrate = started.elapsed();
-        Ok(ReloadReport {
+        ReloadReport {
             from_version,
             to_version: self.version,
             build,
@@ -364,11 +477,12 @@ impl Host {
             fns_updated: report.updated,
             alternatives_gone: report.alternatives_gone,
             imports_cut,
+            together: Vec::new(),
             migration,
             kept: kept(),
             pinned: take_pinned(),
             drop_panics: take_drop_panics(),
-        })
+        }
     }
 
     /// Builds the current source and shows what a reload would do, without doing it: the

@@ -49,6 +49,9 @@ pub struct ReloadReport {
     /// Import slots of other plugins that this reload cut: the function they call is gone, or
     /// its signature no longer matches their declaration (see [`crate::embed::Plugins`]).
     pub imports_cut: Vec<crate::reload::CutImport>,
+    /// The other plugins that reloaded in the same transaction, sorted: they share a crate that
+    /// changed (see [`crate::embed::Plugins`]). Empty when this plugin reloaded alone.
+    pub together: Vec<String>,
     pub migration: coo_runtime::Report,
     /// Plugin images mapped after the reload: the current one, old ones still held (by a
     /// handle) or pinned, rejected ones.
