@@ -2188,4 +2188,51 @@ mod in_place {
         drop(state);
         assert_eq!(drops(), drops_before + 2 * N + 100);
     }
+
+    #[test]
+    fn a_state_refused_later_in_a_transaction_of_several_leaves_the_first_states_vector_intact() {
+        let mut first = state_with(v1::Lists {
+            grown: (0..N).map(grow).collect(),
+            ..Default::default()
+        });
+        let mut second = state_with(v1::Lists {
+            limit: 300,
+            ..Default::default()
+        });
+        let at = first.get::<v1::Lists>().unwrap().grown.as_ptr();
+        let plans = [
+            first.plan(&catalog(&[v2::Lists::DESC])).unwrap(),
+            second.plan(&catalog(&[v2::Lists::DESC])).unwrap(),
+        ];
+        let drops_before = drops();
+        let before = LIVE.with(Cell::get);
+        PEAK.with(|p| p.set(before));
+        let err = State::migrate_together(&mut [(&mut first, &plans[0]), (&mut second, &plans[1])])
+            .unwrap_err();
+        let extra = PEAK.with(Cell::get) - before;
+        assert_eq!(err.0, 1);
+        assert_eq!(err.1.path.to_string(), "Lists.limit");
+        assert!(
+            extra <= BOOKKEEPING,
+            "extra {extra} bytes at the peak: the refused transaction built the vector"
+        );
+        assert_eq!(drops(), drops_before);
+        let l = first.get::<v1::Lists>().unwrap();
+        assert_eq!(l.grown.as_ptr(), at, "the old vector stayed");
+        for (i, g) in l.grown.iter().enumerate() {
+            assert_eq!(
+                (g.id.id, g.x, g.y),
+                (i as u32, u32::MAX - i as u32, i as f64 * 0.5)
+            );
+        }
+        second.get_mut::<v1::Lists>().unwrap().limit = 3;
+        let reports =
+            State::migrate_together(&mut [(&mut first, &plans[0]), (&mut second, &plans[1])])
+                .unwrap();
+        assert_eq!(reports[0].ty("Grow").unwrap().values, N as u64);
+        assert_grown(&first.get::<v2::Lists>().unwrap().grown, 0);
+        assert_eq!(second.get::<v2::Lists>().unwrap().limit, 3);
+        drop(first);
+        assert_eq!(drops(), drops_before + N);
+    }
 }
