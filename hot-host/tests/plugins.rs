@@ -355,6 +355,7 @@ fn a_provider_that_panics_or_changes_the_signature_fails_the_callers_call_with_t
             function: "step".to_owned(),
             declared: "fn(x: u64) -> u64".to_owned(),
             found: Some("fn(x: u64, by: u64) -> u64".to_owned()),
+            layout: None,
         }]
     );
     let err = advance(&mut plugins).unwrap_err();

@@ -58,6 +58,11 @@
 //! `Option<Tracked>` that grow (defaults fill them), shrink over defaults (dropped at commit) or
 //! would lose a value (refused with `ArrayShrink`, nothing changed), with or without a hook.
 //!
+//! An eighth property (module `generic_dyn`) draws a generic struct's argument types, old and
+//! new, and `Box<dyn Trait>` objects whose concrete types' layouts and method bodies change (or
+//! whose impl is gone: refused at the first live one, nothing dropped); every `Tracked` inside
+//! is moved and dropped exactly once, the objects answer with the new bodies.
+//!
 //! Failing cases are saved to `tests/proptest-regressions/random_layouts.txt` and replayed
 //! first on every run (commit that file when it exists).
 
@@ -86,6 +91,8 @@ mod arrays;
 mod cycles;
 #[path = "random_layouts/enums.rs"]
 mod enums;
+#[path = "random_layouts/generic_dyn.rs"]
+mod generic_dyn;
 #[path = "random_layouts/nested.rs"]
 mod nested;
 #[path = "random_layouts/refusals.rs"]

@@ -256,6 +256,31 @@ fn live_objects_are_migrated_as_their_concrete_type_and_answer_with_the_new_meth
     );
 }
 
+/// The report counts the re-boxed objects per trait and then per concrete type, whether its
+/// layout changed (`Bicycle`) or not (`Car`).
+#[test]
+fn the_report_counts_re_boxed_objects_per_concrete_type() {
+    let mut state = State::new();
+    state.insert(garage_v1());
+    let report = state.migrate_to(&catalog(&[v2::Garage::DESC])).unwrap();
+    assert_eq!(
+        report.reboxed,
+        BTreeMap::from([(
+            "Vehicle".to_owned(),
+            BTreeMap::from([("Bicycle".to_owned(), 1), ("Car".to_owned(), 2)])
+        )])
+    );
+    let text = report.to_string();
+    assert!(
+        text.ends_with(
+            "rebound 3 `dyn Vehicle` objects\n\
+             \x20 1 `Bicycle` object re-boxed as the new `Bicycle`\n\
+             \x20 2 `Car` objects re-boxed as the new `Car`\n"
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_removed_concrete_type_in_use_is_refused_and_nothing_changes() {
     let mut state = State::new();

@@ -32,7 +32,7 @@ mod teardown;
 
 pub use defaults::{push_entries, type_values_equal, values_equal, write_default};
 pub use error::{DefaultPanicked, ExecuteError, ExecuteErrorKind, Seg, ValuePath};
-pub use report::{Report, TypeReport};
+pub use report::{Report, TypeReport, reboxed_line};
 
 /// Runs a plan: builds new values, and afterwards either releases what the old values still own
 /// (commit) or takes the new values apart again (rollback).
@@ -40,8 +40,9 @@ pub(crate) struct Exec<'p> {
     plan: &'p Plan,
     /// How many values of each type plan were built.
     pub(crate) counts: Vec<u64>,
-    /// How many trait objects were re-boxed, by trait name.
-    pub(crate) rebound: std::collections::BTreeMap<&'p str, u64>,
+    /// How many trait objects were re-boxed, by trait name and then their (new) concrete
+    /// type's stable name.
+    pub(crate) rebound: std::collections::BTreeMap<(&'p str, &'p str), u64>,
     /// The build's values under construction, innermost last (see [`build`]).
     frames: Vec<build::Frame<'p>>,
     /// The field addresses of the enum values under construction: each variant frame's old

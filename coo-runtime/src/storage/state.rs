@@ -419,11 +419,14 @@ impl State {
             .zip(&exec.counts)
             .filter_map(|(tp, &values)| tp.diff.clone().map(|diff| TypeReport { diff, values }))
             .collect();
-        report.rebound = exec
-            .rebound
-            .iter()
-            .map(|(name, n)| ((*name).to_owned(), *n))
-            .collect();
+        for (&(trait_name, ty), &n) in &exec.rebound {
+            *report.rebound.entry(trait_name.to_owned()).or_default() += n;
+            report
+                .reboxed
+                .entry(trait_name.to_owned())
+                .or_default()
+                .insert(ty.to_owned(), n);
+        }
         report
     }
 }

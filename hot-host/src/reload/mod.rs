@@ -21,7 +21,8 @@
 //! drops the new image instead, and a [`Host::preview`] drops its image before it returns.
 //!
 //! # Files
-//! The transaction is here; what it reports is in `report.rs` ([`ReloadReport`]). What it does
+//! The transaction is here; what it reports is in `report.rs` ([`ReloadReport`]); the live
+//! trait objects that [`Host::preview`] says a reload will re-box are counted in `objects.rs`. What it does
 //! to the function slots, and the call path, are in [`crate::slots`]. `imports.rs`: for a host
 //! that runs with others ([`crate::embed::Plugins`]), what each plugin provides and imports,
 //! checked before the commit and bound at it ([`PluginConflict`], [`CutImport`]).
@@ -31,6 +32,7 @@
 //! committed; or none ([`ReloadError::Together`]).
 
 pub(crate) mod imports;
+mod objects;
 mod report;
 pub(crate) mod together;
 
@@ -531,6 +533,7 @@ impl Host {
                 if text.is_empty() {
                     text.push_str("no layout changes\n");
                 }
+                text.push_str(&objects::objects_text(&objects::live_objects(&self.state)));
                 text
             }
             Err(e) => e.to_string(),

@@ -188,6 +188,9 @@ impl ReloadReport {
                 "  rebound {n} `dyn {name}` object{} to the new code\n",
                 if *n == 1 { "" } else { "s" }
             ));
+            for line in self.migration.reboxed_lines(name) {
+                out.push_str(&format!("    {line}\n"));
+            }
         }
         for cut in &self.imports_cut {
             out.push_str(&paint(styles::REMOVED, &format!("  ! {cut}")));

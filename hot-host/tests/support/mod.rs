@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use hot_host::{BuildOutput, Builder};
 
+pub mod running;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

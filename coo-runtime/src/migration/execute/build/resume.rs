@@ -263,7 +263,8 @@ impl<'p> Exec<'p> {
                     raw::dealloc(scratch, shape_layout(to.new_elem));
                 }
                 if let Conv::Dyn { new, .. } = conv {
-                    *self.rebound.entry(new.trait_name()).or_default() += 1;
+                    let key = (new.trait_name(), to.imp.type_name());
+                    *self.rebound.entry(key).or_default() += 1;
                 }
                 Ok(())
             }
