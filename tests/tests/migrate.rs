@@ -1762,3 +1762,477 @@ mod large_vectors {
         }
     }
 }
+
+/// Vectors whose elements cannot fail are converted in place at commit (issue 13's peak memory):
+/// the old buffer is grown with `realloc` and converted where it is, never built a second time.
+mod in_place {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+
+    /// The system allocator, counting per thread the bytes this thread holds (allocated minus
+    /// freed) and their high-water mark. A `realloc` counts as its growth alone: what resizing a
+    /// block costs when the allocator resizes it where it is or moves its pages (glibc's
+    /// `mremap` for large blocks), and what tells "the buffer grew" from "a second buffer was
+    /// built beside it".
+    struct PerThread;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+        /// The largest fresh block (`alloc`, not `realloc`) since the last reset.
+        static LARGEST: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn count(delta: isize) {
+        let _ = LIVE.try_with(|live| {
+            live.set(live.get() + delta);
+            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+        });
+    }
+
+    fn fresh(size: usize) {
+        count(size as isize);
+        let _ = LARGEST.try_with(|largest| largest.set(largest.get().max(size)));
+    }
+
+    // SAFETY: every call is forwarded to `System` unchanged, with the caller's layout and
+    // pointer; the counters never affect what is returned.
+    unsafe impl GlobalAlloc for PerThread {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller's contract, forwarded.
+            let ptr = unsafe { System.alloc(layout) };
+            if !ptr.is_null() {
+                fresh(layout.size());
+            }
+            ptr
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller's contract, forwarded.
+            let ptr = unsafe { System.alloc_zeroed(layout) };
+            if !ptr.is_null() {
+                fresh(layout.size());
+            }
+            ptr
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `System` (every block here does) with `layout`.
+            unsafe { System.dealloc(ptr, layout) };
+            count(-(layout.size() as isize));
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: the caller's contract, forwarded; `ptr` came from `System` with `layout`.
+            let new = unsafe { System.realloc(ptr, layout, new_size) };
+            if !new.is_null() {
+                count(new_size as isize - layout.size() as isize);
+            }
+            new
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: PerThread = PerThread;
+
+    /// What a migration may allocate on top of the growth of the vectors converted in place: the
+    /// execution's bookkeeping (its stacks, counts, the report), a few KiB. Every test's vectors
+    /// have more new bytes than this, so building any of them a second time exceeds it.
+    const BOOKKEEPING: isize = 16 << 10;
+
+    /// Carries out the migration of `state` to `new` (planned beforehand), returning its result
+    /// and the bytes this thread held at its peak beyond what it held before.
+    fn migrate_counted(
+        state: &mut State,
+        new: &[&'static TypeDesc],
+    ) -> (Result<coo_runtime::Report, ExecuteError>, isize) {
+        let (result, extra, _) = migrate_counted_largest(state, new);
+        (result, extra)
+    }
+
+    /// As [`migrate_counted`], with the size of the largest block it allocated fresh.
+    fn migrate_counted_largest(
+        state: &mut State,
+        new: &[&'static TypeDesc],
+    ) -> (Result<coo_runtime::Report, ExecuteError>, isize, usize) {
+        let plan = state.plan(&catalog(new)).expect("planned");
+        let before = LIVE.with(Cell::get);
+        PEAK.with(|p| p.set(before));
+        LARGEST.with(|l| l.set(0));
+        let result = state.migrate(&plan);
+        let extra = PEAK.with(Cell::get) - before;
+        (result, extra, LARGEST.with(Cell::get))
+    }
+
+    pub mod v1 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Grow")]
+        pub struct Grow {
+            pub id: Tracked,
+            pub x: u32,
+            pub y: f64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Shrink")]
+        pub struct Shrink {
+            pub id: Tracked,
+            pub gone: [u64; 4],
+            pub x: u16,
+            pub y: f64,
+        }
+        /// 32 KiB: one of them is more than the bookkeeping allows.
+        #[derive(CooType)]
+        #[coo(name = "Big")]
+        pub struct Big {
+            pub id: Tracked,
+            pub data: [u64; 4096],
+        }
+        #[derive(CooType)]
+        #[coo(name = "Outer")]
+        pub struct Outer {
+            pub items: Vec<Grow>,
+            pub tag: u8,
+        }
+        #[derive(CooType, Default)]
+        #[coo(name = "Lists")]
+        pub struct Lists {
+            pub grown: Vec<Grow>,
+            pub shrunk: Vec<Shrink>,
+            pub big: Vec<Big>,
+            pub empty: Vec<Grow>,
+            pub nested: Vec<Outer>,
+            pub limit: u64,
+        }
+    }
+
+    pub mod v2 {
+        use super::*;
+        #[derive(CooType)]
+        #[coo(name = "Grow")]
+        pub struct Grow {
+            pub id: Tracked,
+            pub x: u64,
+            pub y: f64,
+            #[coo(default = 5)]
+            pub z: u16,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Shrink")]
+        pub struct Shrink {
+            pub id: Tracked,
+            pub x: u32,
+            pub y: f64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Big")]
+        pub struct Big {
+            pub id: Tracked,
+            pub data: [u64; 4096],
+            #[coo(default = 9)]
+            pub w: u64,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Outer")]
+        pub struct Outer {
+            pub items: Vec<Grow>,
+            pub tag: u8,
+        }
+        #[derive(CooType)]
+        #[coo(name = "Lists")]
+        pub struct Lists {
+            pub grown: Vec<Grow>,
+            pub shrunk: Vec<Shrink>,
+            pub big: Vec<Big>,
+            pub empty: Vec<Grow>,
+            pub nested: Vec<Outer>,
+            pub limit: u8,
+        }
+    }
+
+    /// 10,000 elements; 300 under Miri (whose run of 10,000 takes hours on a loaded machine;
+    /// the overlap of old and new places, which Miri checks, concerns the first few elements).
+    const N: usize = if cfg!(miri) { 300 } else { 10_000 };
+
+    fn grow(i: usize) -> v1::Grow {
+        v1::Grow {
+            id: Tracked { id: i as u32 },
+            x: u32::MAX - i as u32,
+            y: i as f64 * 0.5,
+        }
+    }
+
+    fn shrink(i: usize) -> v1::Shrink {
+        v1::Shrink {
+            id: Tracked { id: i as u32 },
+            gone: [i as u64; 4],
+            x: i as u16,
+            y: -(i as f64),
+        }
+    }
+
+    fn assert_grown(items: &[v2::Grow], offset: usize) {
+        for (i, g) in items.iter().enumerate() {
+            let i = i + offset;
+            assert_eq!(
+                (g.id.id, g.x, g.y, g.z),
+                (i as u32, u64::from(u32::MAX - i as u32), i as f64 * 0.5, 5),
+                "element {i}"
+            );
+        }
+    }
+
+    /// The growth of a vector of `len` elements from `cap` old ones of `T` to `len` new ones of
+    /// `U`, or 0 when it shrinks.
+    fn growth<T, U>(len: usize, cap: usize) -> isize {
+        (len * size_of::<U>()) as isize - (cap * size_of::<T>()) as isize
+    }
+
+    #[test]
+    fn a_vector_of_grown_elements_is_converted_in_place_with_exact_values_and_drops() {
+        let mut state = state_with(v1::Lists {
+            grown: (0..N).map(grow).collect(),
+            ..Default::default()
+        });
+        let drops_before = drops();
+        let (report, extra) = migrate_counted(&mut state, &[v2::Lists::DESC]);
+        assert_eq!(report.unwrap().ty("Grow").unwrap().values, N as u64);
+        assert_eq!(
+            drops(),
+            drops_before,
+            "nothing dropped: every element moved"
+        );
+        let grown = growth::<v1::Grow, v2::Grow>(N, N);
+        assert!(
+            extra <= grown + BOOKKEEPING,
+            "extra {extra} bytes at the peak: more than the growth ({grown}) of the buffer"
+        );
+        let lists = state.get::<v2::Lists>().unwrap();
+        assert_eq!((lists.grown.len(), lists.grown.capacity()), (N, N));
+        assert_grown(&lists.grown, 0);
+        drop(state);
+        assert_eq!(drops(), drops_before + N, "each element dropped once");
+    }
+
+    #[test]
+    fn a_vector_of_shrunk_elements_is_converted_in_place_and_its_spare_room_given_back() {
+        let mut shrunk = Vec::with_capacity(N + 100);
+        shrunk.extend((0..N).map(shrink));
+        let mut state = state_with(v1::Lists {
+            shrunk,
+            ..Default::default()
+        });
+        let drops_before = drops();
+        let (report, extra) = migrate_counted(&mut state, &[v2::Lists::DESC]);
+        assert_eq!(report.unwrap().ty("Shrink").unwrap().values, N as u64);
+        assert_eq!(drops(), drops_before);
+        assert!(
+            extra <= BOOKKEEPING,
+            "extra {extra} bytes at the peak: a shrinking vector needs none"
+        );
+        let lists = state.get::<v2::Lists>().unwrap();
+        assert_eq!((lists.shrunk.len(), lists.shrunk.capacity()), (N, N));
+        for (i, s) in lists.shrunk.iter().enumerate() {
+            assert_eq!(
+                (s.id.id, s.x, s.y),
+                (i as u32, u32::from(i as u16), -(i as f64)),
+                "element {i}"
+            );
+        }
+        drop(state);
+        assert_eq!(drops(), drops_before + N);
+    }
+
+    #[test]
+    fn a_vector_of_one_element_and_an_empty_one_are_converted_in_place() {
+        let mut data = [0u64; 4096];
+        for (i, d) in data.iter_mut().enumerate() {
+            *d = i as u64 * 3;
+        }
+        let mut state = state_with(v1::Lists {
+            big: vec![v1::Big {
+                id: Tracked { id: 77 },
+                data,
+            }],
+            empty: Vec::with_capacity(16),
+            ..Default::default()
+        });
+        let drops_before = drops();
+        let (report, extra, largest) = migrate_counted_largest(&mut state, &[v2::Lists::DESC]);
+        assert_eq!(report.unwrap().ty("Big").unwrap().values, 1);
+        assert_eq!(drops(), drops_before);
+        // One element gains nothing from converting in place: its new place overlaps its old
+        // one, so it is read from a copy (one old element). But no new buffer is allocated.
+        assert_eq!(
+            largest,
+            size_of::<v1::Big>(),
+            "the largest fresh block is the copy of one old element, not a new buffer"
+        );
+        let grown = growth::<v1::Big, v2::Big>(1, 1) + size_of::<v1::Big>() as isize;
+        assert!(
+            extra <= grown + BOOKKEEPING,
+            "extra {extra} bytes at the peak: more than the growth and the copy ({grown})"
+        );
+        let lists = state.get::<v2::Lists>().unwrap();
+        assert_eq!((lists.big.len(), lists.big.capacity()), (1, 1));
+        let big = &lists.big[0];
+        assert_eq!((big.id.id, big.w), (77, 9));
+        assert_eq!(big.data, data);
+        assert!(lists.empty.is_empty());
+        drop(state);
+        assert_eq!(drops(), drops_before + 1);
+    }
+
+    #[test]
+    fn vectors_inside_a_vectors_elements_are_converted_in_place() {
+        const INNER: usize = if cfg!(miri) { 100 } else { 2_000 };
+        let nested: Vec<v1::Outer> = (0..3)
+            .map(|k| v1::Outer {
+                items: (k * INNER..(k + 1) * INNER).map(grow).collect(),
+                tag: k as u8,
+            })
+            .collect();
+        let mut state = state_with(v1::Lists {
+            nested,
+            ..Default::default()
+        });
+        let drops_before = drops();
+        let (report, extra) = migrate_counted(&mut state, &[v2::Lists::DESC]);
+        let report = report.unwrap();
+        assert_eq!(report.ty("Grow").unwrap().values, 3 * INNER as u64);
+        assert_eq!(drops(), drops_before);
+        // The outer vector is rebuilt (its elements are not flat): a new buffer of three.
+        let grown =
+            3 * growth::<v1::Grow, v2::Grow>(INNER, INNER) + (3 * size_of::<v2::Outer>()) as isize;
+        assert!(
+            extra <= grown + BOOKKEEPING,
+            "extra {extra} bytes at the peak: more than the growth ({grown}) of the buffers"
+        );
+        let lists = state.get::<v2::Lists>().unwrap();
+        assert_eq!(lists.nested.len(), 3);
+        for (k, outer) in lists.nested.iter().enumerate() {
+            assert_eq!(outer.tag, k as u8);
+            assert_eq!(outer.items.len(), INNER);
+            assert_grown(&outer.items, k * INNER);
+        }
+        drop(state);
+        assert_eq!(drops(), drops_before + 3 * INNER);
+    }
+
+    #[test]
+    fn a_refusal_elsewhere_in_the_transaction_leaves_the_vectors_untouched_and_intact() {
+        let mut state = state_with(v1::Lists {
+            grown: (0..N).map(grow).collect(),
+            shrunk: (0..N).map(shrink).collect(),
+            nested: vec![v1::Outer {
+                items: (0..100).map(grow).collect(),
+                tag: 4,
+            }],
+            limit: 300,
+            ..Default::default()
+        });
+        let at = {
+            let l = state.get::<v1::Lists>().unwrap();
+            (
+                l.grown.as_ptr(),
+                l.grown.capacity(),
+                l.shrunk.as_ptr(),
+                l.nested[0].items.as_ptr(),
+            )
+        };
+        let drops_before = drops();
+        let (result, extra) = migrate_counted(&mut state, &[v2::Lists::DESC]);
+        let err = result.unwrap_err();
+        assert_eq!(err.path.to_string(), "Lists.limit");
+        assert!(
+            matches!(&err.kind, ExecuteErrorKind::CheckedCast(InexactCast { value, .. }) if value == "300"),
+            "{err:?}"
+        );
+        assert!(
+            extra <= BOOKKEEPING,
+            "extra {extra} bytes at the peak: a refused migration built the vectors"
+        );
+        assert_eq!(drops(), drops_before, "nothing dropped");
+        let l = state.get::<v1::Lists>().unwrap();
+        assert_eq!(
+            (
+                l.grown.as_ptr(),
+                l.grown.capacity(),
+                l.shrunk.as_ptr(),
+                l.nested[0].items.as_ptr()
+            ),
+            at,
+            "the old vectors stayed"
+        );
+        for (i, g) in l.grown.iter().enumerate() {
+            assert_eq!(
+                (g.id.id, g.x, g.y),
+                (i as u32, u32::MAX - i as u32, i as f64 * 0.5)
+            );
+        }
+        for (i, s) in l.shrunk.iter().enumerate() {
+            assert_eq!(
+                (s.id.id, s.gone, s.x, s.y),
+                (i as u32, [i as u64; 4], i as u16, -(i as f64))
+            );
+        }
+        assert_eq!(l.nested[0].items.len(), 100);
+        // The user fixes the value; the same reload goes through, in place.
+        state.get_mut::<v1::Lists>().unwrap().limit = 200;
+        let (report, extra) = migrate_counted(&mut state, &[v2::Lists::DESC]);
+        assert_eq!(report.unwrap().ty("Grow").unwrap().values, N as u64 + 100);
+        let grown = growth::<v1::Grow, v2::Grow>(N + 100, N + 100);
+        assert!(extra <= grown + BOOKKEEPING, "extra {extra} bytes");
+        assert_eq!(drops(), drops_before);
+        let l = state.get::<v2::Lists>().unwrap();
+        assert_eq!(l.limit, 200);
+        assert_grown(&l.grown, 0);
+        assert_grown(&l.nested[0].items, 0);
+        drop(state);
+        assert_eq!(drops(), drops_before + 2 * N + 100);
+    }
+
+    #[test]
+    fn a_state_refused_later_in_a_transaction_of_several_leaves_the_first_states_vector_intact() {
+        let mut first = state_with(v1::Lists {
+            grown: (0..N).map(grow).collect(),
+            ..Default::default()
+        });
+        let mut second = state_with(v1::Lists {
+            limit: 300,
+            ..Default::default()
+        });
+        let at = first.get::<v1::Lists>().unwrap().grown.as_ptr();
+        let plans = [
+            first.plan(&catalog(&[v2::Lists::DESC])).unwrap(),
+            second.plan(&catalog(&[v2::Lists::DESC])).unwrap(),
+        ];
+        let drops_before = drops();
+        let before = LIVE.with(Cell::get);
+        PEAK.with(|p| p.set(before));
+        let err = State::migrate_together(&mut [(&mut first, &plans[0]), (&mut second, &plans[1])])
+            .unwrap_err();
+        let extra = PEAK.with(Cell::get) - before;
+        assert_eq!(err.0, 1);
+        assert_eq!(err.1.path.to_string(), "Lists.limit");
+        assert!(
+            extra <= BOOKKEEPING,
+            "extra {extra} bytes at the peak: the refused transaction built the vector"
+        );
+        assert_eq!(drops(), drops_before);
+        let l = first.get::<v1::Lists>().unwrap();
+        assert_eq!(l.grown.as_ptr(), at, "the old vector stayed");
+        for (i, g) in l.grown.iter().enumerate() {
+            assert_eq!(
+                (g.id.id, g.x, g.y),
+                (i as u32, u32::MAX - i as u32, i as f64 * 0.5)
+            );
+        }
+        second.get_mut::<v1::Lists>().unwrap().limit = 3;
+        let reports =
+            State::migrate_together(&mut [(&mut first, &plans[0]), (&mut second, &plans[1])])
+                .unwrap();
+        assert_eq!(reports[0].ty("Grow").unwrap().values, N as u64);
+        assert_grown(&first.get::<v2::Lists>().unwrap().grown, 0);
+        assert_eq!(second.get::<v2::Lists>().unwrap().limit, 3);
+        drop(first);
+        assert_eq!(drops(), drops_before + N);
+    }
+}

@@ -123,6 +123,42 @@ unsafe fn vec_set_len<T>(dst: *mut u8, len: usize) {
     unsafe { (*dst.cast::<Vec<T>>()).set_len(len) }
 }
 
+unsafe fn vec_capacity<T>(p: *const u8) -> usize {
+    // SAFETY: the caller passes a valid `Vec<T>`.
+    unsafe { (*p.cast::<Vec<T>>()).capacity() }
+}
+
+unsafe fn vec_realloc<T>(buf: *mut u8, old_bytes: usize, new_bytes: usize) -> *mut u8 {
+    let align = core::mem::align_of::<T>();
+    // SAFETY: the caller passes a block of `old_bytes` (non-zero) bytes with `T`'s alignment,
+    // made by the global allocator this image's `std::alloc` calls (every image shares one: the
+    // loader refuses plugins with their own); `new_bytes` is non-zero, and a size a `Vec<T>`
+    // buffer already had or will have, so it does not overflow `isize` once rounded up.
+    let new = unsafe {
+        std::alloc::realloc(
+            buf,
+            std::alloc::Layout::from_size_align_unchecked(old_bytes, align),
+            new_bytes,
+        )
+    };
+    if new.is_null() {
+        // SAFETY: `align` is `T`'s alignment, a power of two, and `new_bytes` fits (see above).
+        let layout = unsafe { std::alloc::Layout::from_size_align_unchecked(new_bytes, align) };
+        std::alloc::handle_alloc_error(layout);
+    }
+    new
+}
+
+unsafe fn vec_write_raw<T>(dst: *mut u8, buf: *mut u8, len: usize) {
+    // SAFETY: the caller passes a block of `len * size_of::<T>()` bytes with `T`'s alignment
+    // from the global allocator holding `len` valid elements, which the vector takes over, and
+    // `dst` valid for writes of a `Vec<T>`.
+    unsafe {
+        dst.cast::<Vec<T>>()
+            .write(Vec::from_raw_parts(buf.cast::<T>(), len, len))
+    }
+}
+
 // SAFETY: the glue reads and builds `Vec<T>` as documented on `VecGlue`.
 unsafe impl<T: CooField> CooField for Vec<T> {
     const SHAPE: &'static Shape = &shape(
@@ -138,6 +174,9 @@ unsafe impl<T: CooField> CooField for Vec<T> {
                 vec_parts_mut::<T>,
                 vec_write_with_capacity::<T>,
                 vec_set_len::<T>,
+                vec_capacity::<T>,
+                vec_realloc::<T>,
+                vec_write_raw::<T>,
             ),
         },
     );

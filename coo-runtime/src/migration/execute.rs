@@ -10,7 +10,8 @@
 //! - `build`: reads an old value and writes a new one; moved parts are shared with the old value
 //!   until one of the two other walks runs;
 //! - `commit`: gives up what the old value still owns after its moved parts went to the new
-//!   value (removed fields, containers that were rebuilt, copies' originals);
+//!   value (removed fields, containers that were rebuilt, copies' originals), after the vectors
+//!   the build deferred were converted in place (`build/in_place.rs`);
 //! - `rollback`: gives up what a new value owns without touching the parts it shares with the
 //!   old value; for the entries of a rebuilt collection, which are no longer paired with the old
 //!   entries, through `teardown`, which needs only the new value.
@@ -52,6 +53,9 @@ pub(crate) struct Exec<'p> {
     /// casts, moves and defaults), its [`build::FlatPlan`]: its values are built without a
     /// frame.
     flat: Vec<Option<build::FlatPlan>>,
+    /// The vectors whose conversion the build deferred to commit, converted in place there by
+    /// [`Exec::convert_in_place`] (see `build/in_place.rs`).
+    in_place: Vec<build::InPlace<'p>>,
 }
 
 impl<'p> Exec<'p> {
@@ -74,6 +78,7 @@ impl<'p> Exec<'p> {
             frames: Vec::new(),
             addrs: Vec::new(),
             flat,
+            in_place: Vec::new(),
         }
     }
 

@@ -382,8 +382,12 @@ impl State {
     /// `built` was built by [`State::build`] from this state with `plan`, and the state has
     /// not changed since.
     unsafe fn commit_built(&mut self, plan: &Plan, built: Built<'_>) -> Report {
-        let Built { exec, built } = built;
-        // Commit: nothing below can fail.
+        let Built { mut exec, built } = built;
+        // Commit: nothing below can fail. First the vectors the build deferred are converted
+        // in place, while every old value is still whole.
+        // SAFETY: every build of `exec` was kept; the old values were only read since (this
+        // function's contract).
+        unsafe { exec.convert_in_place() };
         let mut report = Report::default();
         let old = core::mem::take(&mut self.resources);
         for ((_, mut res), (rp, new)) in old.into_iter().zip(plan.resources.iter().zip(built)) {

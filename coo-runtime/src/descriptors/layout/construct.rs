@@ -206,12 +206,18 @@ pub const fn vec_glue(
     parts_mut: unsafe fn(*mut u8) -> (*mut u8, usize),
     write_with_capacity: unsafe fn(*mut u8, usize) -> *mut u8,
     set_len: unsafe fn(*mut u8, usize),
+    capacity: unsafe fn(*const u8) -> usize,
+    realloc: unsafe fn(*mut u8, usize, usize) -> *mut u8,
+    write_raw: unsafe fn(*mut u8, *mut u8, usize),
 ) -> VecGlue {
     VecGlue {
         parts,
         parts_mut,
         write_with_capacity,
         set_len,
+        capacity,
+        realloc,
+        write_raw,
     }
 }
 

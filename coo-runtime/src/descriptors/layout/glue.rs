@@ -162,6 +162,19 @@ glue! {
         /// Sets the length of the vector at `dst` (`len` at most its capacity, elements up to
         /// it initialized).
         fn set_len(dst: *mut u8, len: usize);
+        /// The capacity of the valid vector at `p`.
+        fn capacity(p: *const u8) -> usize;
+        /// Resizes the heap block `buf` of `old_bytes` bytes, allocated with the element type's
+        /// alignment by the global allocator every image of the process shares (see the
+        /// loader's allocator check), to `new_bytes` bytes (both non-zero), keeping its first
+        /// `min(old_bytes, new_bytes)` bytes, and returns the block's new address (`buf` is no
+        /// longer valid). Aborts when the allocator fails, as `Vec` does.
+        fn realloc(buf: *mut u8, old_bytes: usize, new_bytes: usize) -> *mut u8;
+        /// Writes to `dst` (valid for writes of a vector) a vector of length and capacity `len`
+        /// whose buffer is `buf`: a block of `len` elements' bytes allocated with the element
+        /// type's alignment by that shared allocator, holding `len` valid elements, which the
+        /// vector now owns.
+        fn write_raw(dst: *mut u8, buf: *mut u8, len: usize);
     }
 }
 

@@ -19,7 +19,9 @@
 //! A tuple's elements are built in place, as a struct's fields. A struct whose every step
 //! finishes on the spot (copies, casts, defaults) is built without a frame.
 //!
-//! Flat structs (every step finishes on the spot) and vectors of them are built in `flat`.
+//! Flat structs (every step finishes on the spot) and vectors of them are built in `flat`; a
+//! vector of them whose elements cannot fail is converted in place at commit instead
+//! (`in_place`).
 //!
 //! A field of a `#[repr(packed)]` struct may be unaligned: copies and casts handle it as bytes in
 //! place, and everything else is built through aligned temporaries
@@ -44,10 +46,12 @@ use super::{Exec, enums};
 
 mod coll;
 mod flat;
+mod in_place;
 mod resume;
 
 use coll::entry_scratch;
 pub(in crate::migration::execute) use flat::FlatPlan;
+pub(in crate::migration::execute) use in_place::InPlace;
 
 /// A value under construction at `dst`, built from the old one at `src`, whose parts `..next`
 /// are complete.
@@ -257,6 +261,13 @@ impl<'p> Exec<'p> {
             } => {
                 // SAFETY: `src` is a valid vector of the old build.
                 let (ptr, len) = unsafe { old.parts(src) };
+                if let Conv::Named(index) = **elem
+                    // SAFETY: forwarded contract.
+                    && unsafe { self.defer_vec(conv, index, src, dst, len) }
+                {
+                    // Converted in place at commit (`in_place.rs`).
+                    return Ok(());
+                }
                 // SAFETY: `dst` is valid for writes of the new vector.
                 let buf = unsafe { new.write_with_capacity(dst, len) };
                 // SAFETY: both buffers hold room for `len` elements.

@@ -328,8 +328,10 @@ impl<'p> Rollback<'p> {
                     new_vec,
                     ..
                 } => {
-                    let (old_ptr, len) = old.parts(src);
-                    let (new_ptr, _) = new.parts_mut(dst);
+                    // The new vector's own length: the old one's when it was built, zero when
+                    // its conversion was deferred to commit (`build/in_place.rs`).
+                    let (old_ptr, _) = old.parts(src);
+                    let (new_ptr, len) = new.parts_mut(dst);
                     self.work.push(Undo::FreeVec(new, new_vec, dst));
                     self.push_elements(elem, old_elem, new_elem, old_ptr, new_ptr, len);
                 }

@@ -5,7 +5,7 @@
 //! most values of most types are (a `Vec` of plain structs that gained a field).
 
 use crate::descriptors::layout::{Prim, Shape, WriteFn};
-use crate::migration::casts::{InexactCast, read_num, write_num};
+use crate::migration::casts::{CastKind, InexactCast, read_num, write_num};
 use crate::migration::plan::{Conv, DefaultPlan, Plan, Step, TypeBody};
 use crate::plugin::ForeignString;
 
@@ -18,12 +18,15 @@ use super::Exec;
 /// one [`FlatOp`] per [`Step`], in the same order.
 #[derive(Debug)]
 pub(in crate::migration::execute) struct FlatPlan {
-    ops: Box<[FlatOp]>,
+    pub(super) ops: Box<[FlatOp]>,
     /// No op is [`FlatOp::Step`]: [`run_ops`] builds the whole value.
     simple: bool,
     /// Simple, and no op runs code of an image ([`FlatOp::Write`]): only bytes are copied,
     /// converted and set, so a vector's elements may be built on several threads at once.
     pure: bool,
+    /// Pure, and no cast is checked: no element can fail, so a vector's elements may be
+    /// converted in place at commit (`in_place.rs`).
+    pub(super) infallible: bool,
 }
 
 impl FlatPlan {
@@ -42,14 +45,32 @@ impl FlatPlan {
         }
         let simple = !ops.iter().any(|op| matches!(op, FlatOp::Step));
         let pure = simple && !ops.iter().any(|op| matches!(op, FlatOp::Write { .. }));
-        Some(FlatPlan { ops, simple, pure })
+        let infallible = pure
+            && !steps.iter().any(|step| {
+                matches!(
+                    step,
+                    Step::Convert {
+                        conv: Conv::Cast {
+                            kind: CastKind::Checked,
+                            ..
+                        },
+                        ..
+                    }
+                )
+            });
+        Some(FlatPlan {
+            ops,
+            simple,
+            pure,
+            infallible,
+        })
     }
 }
 
 /// One step of a [`FlatPlan`]. The common steps run without matching the plan's larger enums;
 /// the rest go the general way ([`FlatOp::Step`]).
 #[derive(Clone, Copy, Debug)]
-enum FlatOp {
+pub(super) enum FlatOp {
     /// Plain bytes, or a moved value's bytes (see [`Conv::Move`]).
     Copy { src: usize, dst: usize, len: usize },
     /// A number converted to another type (checked or not).
@@ -110,7 +131,7 @@ impl FlatOp {
 
 /// Why [`run_ops`] stopped at op `.0`: a checked cast that did not convert exactly, or a
 /// default writer that panicked (its message).
-enum OpFailed {
+pub(super) enum OpFailed {
     Cast(usize),
     Panicked(usize, ForeignString),
 }
@@ -122,7 +143,7 @@ enum OpFailed {
 /// `ops` are a simple flat plan's; `src` is a valid old value of it and `dst` is valid for writes
 /// of the new type and suitably aligned.
 #[inline(always)]
-unsafe fn run_ops(ops: &[FlatOp], src: *const u8, dst: *mut u8) -> Result<(), OpFailed> {
+pub(super) unsafe fn run_ops(ops: &[FlatOp], src: *const u8, dst: *mut u8) -> Result<(), OpFailed> {
     for (i, op) in ops.iter().enumerate() {
         // SAFETY: the offsets and sizes are the fields' own (the ops are the plan's steps).
         unsafe {
