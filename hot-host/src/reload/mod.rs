@@ -33,6 +33,7 @@
 
 pub(crate) mod imports;
 mod objects;
+mod preview;
 mod report;
 pub(crate) mod together;
 
@@ -485,61 +486,6 @@ impl Host {
             pinned: take_pinned(),
             drop_panics: take_drop_panics(),
         }
-    }
-
-    /// Builds the current source and shows what a reload would do, without doing it: the
-    /// migration plan of the live state (or every reason there is none) and the function
-    /// changes. The library is loaded to read its types, and closed before this returns (unless
-    /// it pins itself, see [`crate::load`]); nothing else changes.
-    pub fn preview(&mut self) -> Result<String, ReloadError> {
-        self.preview_with(&mut |_| {})
-    }
-
-    /// [`Host::preview`], passing what the build tells while it runs to `progress`.
-    pub fn preview_with(
-        &mut self,
-        progress: &mut dyn FnMut(BuildEvent),
-    ) -> Result<String, ReloadError> {
-        if self.linked {
-            return Err(ReloadError::Linked);
-        }
-        let output = self.builder.build_with(progress)?;
-        self.preview_from(&output.dylib)
-    }
-
-    /// [`Host::preview`] of an already built library.
-    pub fn preview_from(&mut self, dylib: &Path) -> Result<String, ReloadError> {
-        if self.linked {
-            return Err(ReloadError::Linked);
-        }
-        let library = self.loader.load(dylib)?;
-        let manifest = library.manifest_static();
-        manifest.set_drop_sink(this_sink());
-        // SAFETY: the manifest's types live in the image `library.image_ref()` guards.
-        let catalog =
-            unsafe { Catalog::from_image(manifest.types().iter().copied(), library.image_ref()) }?;
-        let slot_plan = self.slots.plan(
-            manifest.fns(),
-            manifest.alternatives(),
-            &catalog,
-            library.image_ref(),
-        );
-        let mut text = match self.state.plan(&catalog) {
-            Ok(plan) => {
-                let mut text = String::new();
-                for diff in plan.diffs() {
-                    text.push_str(&diff.to_string());
-                }
-                if text.is_empty() {
-                    text.push_str("no layout changes\n");
-                }
-                text.push_str(&objects::objects_text(&objects::live_objects(&self.state)));
-                text
-            }
-            Err(e) => e.to_string(),
-        };
-        text.push_str(&self.slots.describe(&slot_plan));
-        Ok(text)
     }
 
     /// The values whose `Drop` panicked on this thread since the last report (a reload reports
