@@ -57,6 +57,7 @@ pub use crate::descriptors::trait_objects::{
 /// The error type of generated glue (`WriteFn`, `HookFn`).
 pub use crate::plugin::ForeignString;
 pub use crate::plugin::construct::{fn_desc, param_desc};
+pub use crate::plugin::raise::raise_panic;
 pub use crate::plugin::{
     ErasedFn, FnDesc, FnRegistration, HostObject, HostTypeLink, HotValue, ParamDesc, StrRef,
     ValueKind, finish_call, finish_direct,

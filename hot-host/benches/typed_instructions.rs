@@ -13,11 +13,13 @@
 //!
 //! With `RELOADS=1000` in the environment it reloads the plugin that many times after resolving
 //! the handles and before the loops. Without valgrind it runs the same loops and prints their
-//! times (meaningless on a busy machine; `benches/typed.rs` measures times).
+//! times, the shortest of `REPEAT` runs (meaningless on a busy machine; `benches/typed.rs`
+//! measures times).
 
 mod support;
 
 use std::hint::black_box;
+use std::sync::atomic::AtomicPtr;
 use std::time::Instant;
 
 use hot_host::{Builder, FnHandle, Host, HotFn};
@@ -56,6 +58,19 @@ fn loop_add_pointer() {
     let pointer: fn(u64, u64) -> u64 = add;
     for _ in 0..CALLS {
         black_box(black_box(pointer)(black_box(2), black_box(3)));
+    }
+}
+
+/// The plugin's own code for `add` (its raising entry), called through a plain function pointer:
+/// what the call of a function of a loaded library costs without Coo.
+type PluginAdd = unsafe fn(*const AtomicPtr<u8>, u64, u64) -> u64;
+
+#[inline(never)]
+fn loop_add_plugin_pointer(pointer: PluginAdd) {
+    for _ in 0..CALLS {
+        // SAFETY: `add`'s raising entry, of this very type; it reads no resources and cannot
+        // panic; the plugin stays loaded.
+        black_box(unsafe { black_box(pointer)(core::ptr::null(), black_box(2), black_box(3)) });
     }
 }
 
@@ -102,6 +117,24 @@ fn loop_bump_pointer(counter: &mut Counter) {
     }
 }
 
+/// `bump`'s raising entry, as [`PluginAdd`].
+type PluginBump = unsafe fn(*const AtomicPtr<u8>);
+
+#[inline(never)]
+fn loop_bump_plugin_pointer(host: &mut Host, pointer: PluginBump) {
+    let resources = [AtomicPtr::new(
+        host.state_mut()
+            .resource_mut("Counter")
+            .unwrap()
+            .as_mut_ptr(),
+    )];
+    for _ in 0..CALLS {
+        // SAFETY: `bump`'s raising entry, of this very type: `resources` holds the address of
+        // the live `Counter`, which nothing else references meanwhile; no reload runs.
+        unsafe { black_box(pointer)(black_box(resources.as_ptr())) };
+    }
+}
+
 #[inline(never)]
 fn loop_bump_raw(host: &mut Host, f: &FnHandle) {
     let args = [host
@@ -137,12 +170,16 @@ fn loop_bump_typed(host: &mut Host, f: &HotFn<fn()>) {
     }
 }
 
-/// Runs `f` and prints how long it took per call.
-fn timed(name: &str, f: impl FnOnce()) {
-    let started = Instant::now();
-    f();
-    let ns = started.elapsed().as_secs_f64() * 1e9 / CALLS as f64;
-    println!("{name}: {ns:.2} ns per call");
+/// Runs `f` (`REPEAT` times, 1 unless set) and prints the shortest time it took per call.
+fn timed(name: &str, mut f: impl FnMut()) {
+    let repeat: u32 = std::env::var("REPEAT").map_or(1, |n| n.parse().expect("a number"));
+    let mut best = f64::MAX;
+    for _ in 0..repeat {
+        let started = Instant::now();
+        f();
+        best = best.min(started.elapsed().as_secs_f64() * 1e9 / CALLS as f64);
+    }
+    println!("{name}: {best:.2} ns per call");
 }
 
 fn main() {
@@ -168,11 +205,21 @@ fn main() {
 
     timed("add direct", loop_add_direct);
     timed("add function pointer", loop_add_pointer);
+    // SAFETY: only the type is erased: the raising entry of `add(u64, u64) -> u64`.
+    let add_pointer: PluginAdd = unsafe { core::mem::transmute(add_typed.desc().raising()) };
+    // SAFETY: the raising entry of `bump(&mut Counter)`.
+    let bump_pointer: PluginBump = unsafe { core::mem::transmute(bump_typed.desc().raising()) };
+    timed("add plugin's function pointer", || {
+        loop_add_plugin_pointer(add_pointer)
+    });
     timed("add raw slot", || loop_add_raw(&add_raw));
     timed("add raw direct", || loop_add_raw_direct(&add_typed));
     timed("add typed", || loop_add_typed(&mut host, &add_typed));
     timed("bump direct", || loop_bump_direct(&mut counter));
     timed("bump function pointer", || loop_bump_pointer(&mut counter));
+    timed("bump plugin's function pointer", || {
+        loop_bump_plugin_pointer(&mut host, bump_pointer)
+    });
     timed("bump raw slot", || loop_bump_raw(&mut host, &bump_raw));
     timed("bump raw direct", || {
         loop_bump_raw_direct(&mut host, &bump_typed)

@@ -342,3 +342,102 @@ fn the_raw_typed_path_calls_the_direct_entry_and_fails_typed_once_the_function_i
         );
     }
 }
+
+/// A panic reported by unwinding (the raising entry, through the host's hook) is caught on each
+/// thread that calls, as often as it happens; and the direct entries' flag, which a host built
+/// with `panic = "abort"` uses (`call_by_flag`, `call_raw_by_flag` here), reports the same
+/// values and errors, a buried slot included.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn panics_unwind_to_every_calling_thread_and_the_flag_path_reports_the_same() {
+    let plugin = Plugin::copy("typed-plugin", "typed_flag");
+    let mut host = plugin.host();
+    let add = host.resolve_typed::<fn(u64, u64) -> u64>("add").unwrap();
+    let div = host.resolve_typed::<fn(u64, u64) -> u64>("div").unwrap();
+    let bump = host.resolve_typed::<fn()>("bump").unwrap();
+    let panicked = CallError {
+        name: "div".into(),
+        kind: CallErrorKind::Panicked {
+            message: "attempt to divide by zero".into(),
+        },
+    };
+
+    std::thread::scope(|scope| {
+        let host = &host;
+        let workers: Vec<_> = (0..2)
+            .map(|t| {
+                let (div, panicked) = (&div, &panicked);
+                scope.spawn(move || {
+                    for i in 0..20 {
+                        assert_eq!(div.call_shared(host, (i, 0)).as_ref(), Err(panicked));
+                        assert_eq!(div.call_shared(host, (i * 2, 2)), Ok(i));
+                    }
+                    t
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+
+    assert_eq!(add.call_by_flag(&mut host, (2, 3)), Ok(5));
+    assert_eq!(div.call_by_flag(&mut host, (7, 0)), Err(panicked.clone()));
+    assert_eq!(div.call_by_flag(&mut host, (7, 2)), Ok(3));
+    for _ in 0..2 {
+        bump.call_by_flag(&mut host, ()).unwrap();
+    }
+    bump.call(&mut host, ()).unwrap();
+    let scaled = host.resolve_typed::<fn(u64) -> u64>("scaled").unwrap();
+    assert_eq!(scaled.call_by_flag(&mut host, (1,)), Ok(3));
+    // SAFETY: `add` and `div` have no resource parameters; no reload runs during the calls.
+    unsafe {
+        assert_eq!(add.call_raw_by_flag(core::ptr::null(), (4, 5)), Ok(9));
+        assert_eq!(
+            div.call_raw_by_flag(core::ptr::null(), (1, 0)),
+            Err(panicked.clone())
+        );
+    }
+
+    // `add` changes its signature and `bump` goes: both paths of both handles say so (the
+    // raising one through the stub the slot's entry became).
+    plugin.edit(&[
+        (
+            "pub fn add(a: u64, b: u64) -> u64",
+            "pub fn add(a: u64, b: u32) -> u64",
+        ),
+        ("a + b", "a + b as u64"),
+        ("#[hot_fn]\npub fn bump", "pub fn bump"),
+    ]);
+    reload(&mut host);
+    let changed = |e: Result<u64, CallError>| {
+        matches!(
+            e,
+            Err(CallError {
+                kind: CallErrorKind::SignatureChanged { .. },
+                ..
+            })
+        )
+    };
+    let removed = CallError {
+        name: "bump".into(),
+        kind: CallErrorKind::Removed { version: 2 },
+    };
+    assert!(changed(add.call(&mut host, (2, 3))));
+    assert!(changed(add.call_by_flag(&mut host, (2, 3))));
+    // SAFETY: nothing reads the (dangling) resources of a buried slot's call.
+    unsafe {
+        assert!(changed(add.call_raw(core::ptr::null(), (2, 3))));
+        assert!(changed(add.call_raw_by_flag(core::ptr::null(), (2, 3))));
+        assert_eq!(
+            bump.call_raw(core::ptr::NonNull::dangling().as_ptr(), ()),
+            Err(removed.clone())
+        );
+    }
+    assert_eq!(bump.call(&mut host, ()), Err(removed.clone()));
+    assert_eq!(bump.call_by_flag(&mut host, ()), Err(removed));
+    assert_eq!(div.call(&mut host, (8, 0)), Err(panicked));
+}

@@ -14,7 +14,10 @@
 //! - `__coo_direct`, the function's direct entry (`coo_runtime::plugin::ErasedFn`): the values
 //!   as parameters of their own types, the resources behind one pointer each, the value
 //!   returned as `Option<R>` (`None`: it panicked, the message written to `__coo_panic`, by
-//!   `__private::finish_direct`), for typed handles;
+//!   `__private::finish_direct`), for cross-plugin imports and hosts that abort on panics;
+//! - `__coo_raising`, its raising entry: the same without `__coo_panic`, returning the value
+//!   itself; a panic is reported by unwinding with the host's `std` (`__private::raise_panic`,
+//!   see `coo_runtime::plugin::raise`), for typed handles;
 //! - whether every `&T` parameter's type is `Sync` (`FnDesc::refs_sync`, through
 //!   `__private::SyncProbe`), which tells whether calls may share a resource across threads;
 //! - the `inventory` registration that puts the slot in the build's `Manifest`.
@@ -372,6 +375,20 @@ fn registration(function: &HotFn<'_>, alternative: Option<&attr::Alternative>) -
                 unsafe { __coo::finish_direct(__coo_result, __coo_panic) }
             }
 
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn __coo_raising(
+                __coo_resources: *const __coo::core::sync::atomic::AtomicPtr<u8>,
+                #(#direct_params,)*
+            ) -> #ret_ty {
+                #(#direct_reads)*
+                match __coo::catch(move || #callee(#(#args),*)) {
+                    __coo::core::result::Result::Ok(__coo_value) => __coo_value,
+                    __coo::core::result::Result::Err(__coo_message) => {
+                        __coo::raise_panic(__coo_message)
+                    }
+                }
+            }
+
             #(#kinds)*
             const __COO_RET: __coo::ValueKind = #ret;
 
@@ -392,6 +409,16 @@ fn registration(function: &HotFn<'_>, alternative: Option<&attr::Alternative>) -
                         ) -> __coo::core::option::Option<#ret_ty>,
                         __coo::ErasedFn,
                     >(__coo_direct)
+                },
+                // SAFETY: as above, for the raising entry's type.
+                unsafe {
+                    __coo::core::mem::transmute::<
+                        unsafe fn(
+                            *const __coo::core::sync::atomic::AtomicPtr<u8>,
+                            #(#direct_types,)*
+                        ) -> #ret_ty,
+                        __coo::ErasedFn,
+                    >(__coo_raising)
                 },
                 #refs_sync,
                 #alt_of,

@@ -15,6 +15,7 @@ pub mod image;
 pub mod imports;
 pub mod logs;
 pub mod panics;
+pub mod raise;
 mod strings;
 
 use std::sync::OnceLock;
@@ -121,6 +122,9 @@ pub struct Manifest {
     /// Sends this build's `log` records to `sink`, a function of the host, up to a level: see
     /// [`crate::plugin::logs`].
     set_log_sink: fn(crate::plugin::logs::LogSink, usize),
+    /// Makes this build's raising entries unwind through `hook`, a function of the host: see
+    /// [`crate::plugin::raise`].
+    set_raise_hook: fn(crate::plugin::raise::RaiseHook),
 }
 
 impl Manifest {
@@ -160,6 +164,13 @@ impl Manifest {
         (self.set_log_sink)(sink, max_level)
     }
 
+    /// Makes this build's raising entries ([`FnDesc::raising`]) report panics through `hook`,
+    /// a function of the host that unwinds with the host's `std`: see [`crate::plugin::raise`].
+    /// A host installs it before it calls any raising entry of the build.
+    pub fn set_raise_hook(&self, hook: crate::plugin::raise::RaiseHook) {
+        (self.set_raise_hook)(hook)
+    }
+
     /// The manifest of this statically linked build (what `inventory` collected in it).
     pub fn of_this_build() -> &'static Manifest {
         static MANIFEST: OnceLock<Manifest> = OnceLock::new();
@@ -187,6 +198,7 @@ impl Manifest {
                 imports,
                 set_drop_sink: crate::plugin::panics::set_drop_sink,
                 set_log_sink: crate::plugin::logs::set_log_sink,
+                set_raise_hook: crate::plugin::raise::set_raise_hook,
             }
         })
     }
@@ -309,6 +321,13 @@ pub type Shim = unsafe extern "C-unwind" fn(
 /// nothing. Only ever called with the types of the function's descriptor, and without
 /// aliasing a `&mut` resource (the shim's alias checks are not repeated), while the image that
 /// defined it is mapped.
+///
+/// The *raising entry* ([`FnDesc::raising`]) is erased to the same type, and transmuted back
+/// to `unsafe fn(resources: *const AtomicPtr<u8>, v0: T0, .., vn: Tn) -> R`: the same call
+/// without `panic`, returning the value itself. When the function panicked, it reports the
+/// message by unwinding with the host's `std` through the hook the host installed
+/// ([`crate::plugin::raise`]): the host calls it inside a `catch_unwind` of its own, and a
+/// call that does not panic tests nothing.
 pub type ErasedFn = unsafe fn();
 
 /// A function slot: what `#[hot_fn]` registers.
@@ -320,6 +339,7 @@ pub struct FnDesc {
     ret: ValueKind,
     shim: Shim,
     direct: ErasedFn,
+    raising: ErasedFn,
     refs_sync: bool,
     /// For an alternative implementation: the name of the function (in the same module) it is
     /// an alternative of.
@@ -357,6 +377,14 @@ impl FnDesc {
     /// that the image that defined it is still mapped).
     pub const fn direct(&self) -> ErasedFn {
         self.direct
+    }
+
+    /// The raising entry: the direct entry's convention without the panic flag (see
+    /// [`ErasedFn`] and [`crate::plugin::raise`]). Calling it is `unsafe`, with the direct
+    /// entry's contract, and the host must have installed its hook in the image
+    /// ([`Manifest::set_raise_hook`]) and call it inside a `catch_unwind` of its own `std`.
+    pub const fn raising(&self) -> ErasedFn {
+        self.raising
     }
 
     /// Whether the type of every `&T` parameter is `Sync` (in the plugin's build), so that
@@ -432,6 +460,7 @@ pub(crate) mod construct {
         ret: ValueKind,
         shim: Shim,
         direct: ErasedFn,
+        raising: ErasedFn,
         refs_sync: bool,
         alt_of: Option<&'static str>,
         alt_name: &'static str,
@@ -443,6 +472,7 @@ pub(crate) mod construct {
             ret,
             shim,
             direct,
+            raising,
             refs_sync,
             alt_of,
             alt_name,

@@ -98,6 +98,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use coo_runtime::plugin::logs::this_log_sink;
+use coo_runtime::plugin::raise::this_raise_hook;
 use libloading::Library;
 
 use allocator::Allocator;
@@ -170,6 +171,9 @@ impl Loader {
                 // The library's `log` records go to this process's logger, up to its level now
                 // (`coo_runtime::plugin::logs`).
                 manifest.set_log_sink(this_log_sink(), log::max_level() as usize);
+                // The library's raising entries report panics by unwinding with this
+                // process's `std` (`coo_runtime::plugin::raise`), before anything calls them.
+                manifest.set_raise_hook(this_raise_hook());
                 // SAFETY: `header::check` read `manifest` from this very library, opened from
                 // `copy`, a copy of `dylib`.
                 Ok(unsafe { LoadedLibrary::new(library, dylib, copy, bytes, manifest) })

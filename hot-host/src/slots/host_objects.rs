@@ -195,6 +195,43 @@ macro_rules! host_sig {
                 // SAFETY: the caller's contract.
                 unsafe { entry(resources, $($n,)* panic) }
             }
+
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            unsafe fn call_raising<'x>(
+                entry: ErasedFn,
+                resources: *const AtomicPtr<u8>,
+                args: Self::Args<'x>,
+            ) -> R {
+                // SAFETY: as in `call_direct`, for the raising entry's type.
+                let entry = unsafe {
+                    core::mem::transmute::<
+                        ErasedFn,
+                        unsafe fn(*const AtomicPtr<u8>, $($a,)*) -> R,
+                    >(entry)
+                };
+                let ($($n,)*) = args;
+                // SAFETY: the caller's contract.
+                unsafe { entry(resources, $($n,)*) }
+            }
+
+            fn buried_entry() -> ErasedFn {
+                #[allow(non_snake_case)]
+                unsafe fn buried<$($l,)* $($g)* R: TypedValue>(
+                    _: *const AtomicPtr<u8>,
+                    $(_: $f,)*
+                ) -> R {
+                    std::panic::resume_unwind(Box::new(super::Buried))
+                }
+                // SAFETY: only the type is erased: `call_raising` transmutes it back to this
+                // very type (the references' lifetimes aside, which do not change a call).
+                unsafe {
+                    core::mem::transmute::<
+                        for<$($l),*> unsafe fn(*const AtomicPtr<u8>, $($f,)*) -> R,
+                        ErasedFn,
+                    >(buried::<$($n,)* R>)
+                }
+            }
         }
     };
     (@impl [$($l:lifetime)*] [$($g:tt)*] [$($f:ty,)*] [$($a:ty,)*] [$($k:expr,)*] [$($n:ident)*];

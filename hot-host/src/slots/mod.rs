@@ -59,7 +59,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use coo_runtime::ImageRef;
-use coo_runtime::plugin::{FnDesc, ForeignString, Shim};
+use coo_runtime::plugin::{ErasedFn, FnDesc, ForeignString, Shim};
 
 pub use choice::{Alternative, AlternativeGone};
 pub use host_objects::{HostTypeChanged, HostTypeText};
@@ -366,12 +366,25 @@ impl Deref for FnRef {
     }
 }
 
+/// The payload of the unwind of a buried slot's raising entry ([`HotSig::buried_entry`]): the
+/// handle reports the burial ([`CallErrorKind::Removed`], [`CallErrorKind::SignatureChanged`]).
+#[derive(Debug)]
+pub(crate) struct Buried;
+
 /// One function's current code.
 #[derive(Debug)]
 pub struct Slot {
     shim: AtomicPtr<()>,
-    /// The code's direct entry (`FnDesc::direct`), for typed handles; null once buried.
+    /// The code's direct entry (`FnDesc::direct`), for typed handles in a host that aborts on
+    /// panics; null once buried.
     direct: AtomicPtr<()>,
+    /// The code's raising entry (`FnDesc::raising`), for typed handles; once buried,
+    /// [`Slot::stub`].
+    raising: AtomicPtr<()>,
+    /// A function of the host with the raising entry's type that raises [`Buried`]: set by the
+    /// first typed handle resolved (every handle of a slot has one type, that of its code), so
+    /// that a raising call of a buried slot needs no test. Null until then.
+    stub: AtomicPtr<()>,
     status: AtomicU8,
     /// The code the shim belongs to and its image's guard; `None` once buried. Never locked on
     /// the call path.
@@ -385,6 +398,8 @@ impl Slot {
         Arc::new(Slot {
             shim: AtomicPtr::new(code.shim() as *mut ()),
             direct: AtomicPtr::new(code.direct() as *mut ()),
+            raising: AtomicPtr::new(code.raising() as *mut ()),
+            stub: AtomicPtr::new(core::ptr::null_mut()),
             status: AtomicU8::new(LIVE),
             current: Mutex::new(Some(code)),
             gone: Mutex::new(None),
@@ -407,6 +422,8 @@ impl Slot {
         self.shim.store(code.shim() as *mut (), Ordering::Release);
         self.direct
             .store(code.direct() as *mut (), Ordering::Release);
+        self.raising
+            .store(code.raising() as *mut (), Ordering::Release);
         let old = self
             .current
             .lock()
@@ -426,6 +443,8 @@ impl Slot {
         self.status.store(status, Ordering::Release);
         self.shim.store(tombstone as *mut (), Ordering::Release);
         self.direct.store(core::ptr::null_mut(), Ordering::Release);
+        self.raising
+            .store(self.stub.load(Ordering::Acquire), Ordering::Release);
         // Only owned text is left; the old code's image may go.
         let old = self
             .current
@@ -433,6 +452,16 @@ impl Slot {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         drop(old);
+    }
+
+    /// Sets the slot's [`Slot::stub`] unless one is set (by a handle of the same type).
+    pub(crate) fn set_stub(&self, stub: ErasedFn) {
+        let _ = self.stub.compare_exchange(
+            core::ptr::null_mut(),
+            stub as *mut (),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
     }
 
     pub fn is_live(&self) -> bool {

@@ -1,6 +1,7 @@
 //! The Rust function types a typed handle ([`super::HotFn`]) is resolved with ([`HotSig`]:
 //! `fn(u64, u64) -> u64`), the values they pass and return ([`TypedValue`]), and how a call of
-//! such a type reaches a function's direct entry ([`HotSig::call_direct`]).
+//! such a type reaches a function's raising entry ([`HotSig::call_raising`]) or direct entry
+//! ([`HotSig::call_direct`]).
 
 use std::sync::atomic::AtomicPtr;
 
@@ -92,6 +93,27 @@ pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
         panic: *mut ForeignString,
     ) -> Option<Self::Ret>;
 
+    /// Calls a raising entry of this type (see [`ErasedFn`] and
+    /// [`coo_runtime::plugin::raise`]): the value it returned. When the function panicked, the
+    /// call unwinds with a [`coo_runtime::plugin::raise::PluginPanic`] of the host's `std`.
+    ///
+    /// # Safety
+    /// `entry` is the raising entry of a function whose value parameters and return are
+    /// `Self`'s, whose code stays mapped during the call and whose image has this host's raise
+    /// hook installed, or [`HotSig::buried_entry`]; `ErasedFn`'s contract for the rest.
+    #[doc(hidden)]
+    unsafe fn call_raising(
+        entry: ErasedFn,
+        resources: *const AtomicPtr<u8>,
+        args: Self::Args<'_>,
+    ) -> Self::Ret;
+
+    /// A function of the host with the raising entry's type of this signature, which unwinds
+    /// with [`super::Buried`] without reading its arguments: what a buried slot's raising
+    /// entry becomes.
+    #[doc(hidden)]
+    fn buried_entry() -> ErasedFn;
+
     /// The type as text: `fn(u64, u32) -> u64`.
     fn text() -> String {
         let params: Vec<String> = Self::params().iter().map(ValueKind::text).collect();
@@ -134,6 +156,40 @@ macro_rules! hot_sigs {
                 let ($($a,)*) = args;
                 // SAFETY: the caller's contract.
                 unsafe { entry(resources, $($a,)* panic) }
+            }
+
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            unsafe fn call_raising(
+                entry: ErasedFn,
+                resources: *const AtomicPtr<u8>,
+                args: Self::Args<'_>,
+            ) -> R {
+                // SAFETY: the caller's contract: `entry` has this very type, erased.
+                let entry = unsafe {
+                    core::mem::transmute::<
+                        ErasedFn,
+                        unsafe fn(*const AtomicPtr<u8>, $($a,)*) -> R,
+                    >(entry)
+                };
+                let ($($a,)*) = args;
+                // SAFETY: the caller's contract.
+                unsafe { entry(resources, $($a,)*) }
+            }
+
+            fn buried_entry() -> ErasedFn {
+                #[allow(non_snake_case)]
+                unsafe fn buried<$($a,)* R>(_: *const AtomicPtr<u8>, $(_: $a,)*) -> R {
+                    std::panic::resume_unwind(Box::new(super::Buried))
+                }
+                // SAFETY: only the type is erased: `call_raising` transmutes it back to this
+                // very type.
+                unsafe {
+                    core::mem::transmute::<
+                        unsafe fn(*const AtomicPtr<u8>, $($a,)*) -> R,
+                        ErasedFn,
+                    >(buried::<$($a,)* R>)
+                }
             }
         }
     )*};

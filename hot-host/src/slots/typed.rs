@@ -21,24 +21,29 @@
 //!
 //! # What a call costs
 //!
-//! A handle caches what a call needs, for one *epoch* of its host: the slot's *direct entry*
+//! A handle caches what a call needs, for one *epoch* of its host: the slot's *raising entry*
 //! (the function called with the arguments as they are, in registers, and returning its value
-//! in registers: [`coo_runtime::plugin::ErasedFn`], not the shim, whose arguments go through
-//! an array of pointers) and the address of each resource parameter. Every change of the
-//! host's state or slots (a reload, a call through [`crate::Host::call`],
-//! [`crate::Host::state_mut`]) starts a new epoch, a number no host of the process used before.
-//! So [`HotFn::call`] (with `&mut Host`) and [`HotFn::call_shared`] (with `&Host`) compare the
-//! host's epoch with the cached one and, when they are equal, call the cached entry at once:
-//! one comparison, one load, one indirect call, one test of the result. Equal epochs also prove
-//! that the host is the handle's own (an epoch is never another host's), that the function is
-//! still there (a burial happens in a reload, which starts an epoch) and that its code is still
-//! mapped (the slot holds its image's guard until a reload). The first call in a new epoch
-//! checks all of that (cold code): the host's id, whether the slot was buried (its direct entry
-//! is then null: [`CallErrorKind::Removed`], [`CallErrorKind::SignatureChanged`]), and looks
-//! the resources up (by name, checking that each is of the type the live code takes). No
-//! allocation, no lock, no lookup and no hashing on the way; panics are caught inside the
-//! plugin, as for every call. [`HotFn::call_raw`] skips the epoch and lets the caller bind the
-//! resources: one atomic load of the slot's direct entry, its null test and the call.
+//! in registers: [`coo_runtime::plugin::ErasedFn`], not the shim, whose arguments go through an
+//! array of pointers) and the address of each resource parameter. Every change of the host's
+//! state or slots (a reload, a call through [`crate::Host::call`], [`crate::Host::state_mut`])
+//! starts a new epoch, a number no host of the process used before. So [`HotFn::call`] (with
+//! `&mut Host`) and [`HotFn::call_shared`] (with `&Host`) compare the host's epoch with the
+//! cached one and, when they are equal, call the cached entry at once: one comparison, one
+//! load, one indirect call. Equal epochs also prove that the host is the handle's own (an
+//! epoch is never another host's), that the function is still there (a burial happens in a
+//! reload, which starts an epoch) and that its code is still mapped (the slot holds its
+//! image's guard until a reload). The first call in a new epoch checks all of that (cold
+//! code): the host's id, whether the slot was buried ([`CallErrorKind::Removed`],
+//! [`CallErrorKind::SignatureChanged`]), and looks the resources up (by name, checking that
+//! each is of the type the live code takes). No allocation, no lock, no lookup and no hashing
+//! on the way. [`HotFn::call_raw`] skips the epoch and lets the caller bind the resources: one
+//! atomic load of the slot's raising entry and the call (a buried slot's is a stub that fails).
+//!
+//! Panics are caught inside the plugin, as for every call, and the raising entry then reports
+//! them by unwinding with the **host's** `std` ([`coo_runtime::plugin::raise`]): the call sits
+//! in a `catch_unwind` of the host, which costs nothing while nothing panics, so a call tests
+//! no flag. A host built with `panic = "abort"` cannot catch an unwind: there the handles call
+//! the direct entries instead, which return a panic as a flag that each call tests.
 //!
 //! # Threads
 //!
@@ -51,17 +56,26 @@
 //! are atomic, and threads sharing the host all find the same values). A handle belongs to the host that resolved it: called with another host it
 //! returns [`CallErrorKind::OtherHost`] (that host's borrow would not keep this one's code mapped).
 
+use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use coo_runtime::TypeDesc;
+use coo_runtime::plugin::raise::PluginPanic;
 use coo_runtime::plugin::{ErasedFn, ForeignString, ValueKind};
 
 pub use super::sig::{HotSig, MAX_PARAMS, TypedValue};
-use super::{CallError, CallErrorKind, FnRef, Slot, failure};
+use super::{Buried, CallError, CallErrorKind, FnRef, Slot, failure};
+
+/// Whether calls go through the functions' raising entries: in a host that unwinds (the host's
+/// `catch_unwind` then catches a plugin's panic, reported by the raising entry, for free when
+/// nothing panics). A host built with `panic = "abort"` could catch nothing: it calls the
+/// direct entries, which return a panic as a flag the call tests.
+const RAISING: bool = cfg!(panic = "unwind");
 
 /// A resource parameter: its type's stable name, and whether it is borrowed mutably.
 #[derive(Debug)]
@@ -94,14 +108,17 @@ struct Typed {
 ///
 /// [module docs]: crate::slots::typed
 struct Cache {
-    /// The epoch in which `direct` and `bound` were found for calls with `&mut Host`; 0: none.
+    /// The epoch in which `entry` and `bound` were found for calls with `&mut Host`; 0: none.
     epoch: AtomicU64,
     /// The same for calls with `&Host`: never set for a function `call_shared` refuses.
     shared_epoch: AtomicU64,
-    /// The slot's direct entry in that epoch (never null once an epoch is set).
+    /// The slot's raising entry in that epoch (never null once an epoch is set).
+    raising: AtomicPtr<()>,
+    /// The slot's direct entry in that epoch (never null once an epoch is set), for a host
+    /// that aborts on panics (see [`RAISING`]).
     direct: AtomicPtr<()>,
     /// The address of each resource parameter's live resource in that epoch, in order (the
-    /// direct entry reads them from here).
+    /// entry reads them from here).
     bound: [AtomicPtr<u8>; MAX_PARAMS],
 }
 
@@ -110,6 +127,7 @@ impl Cache {
         Cache {
             epoch: AtomicU64::new(0),
             shared_epoch: AtomicU64::new(0),
+            raising: AtomicPtr::new(core::ptr::null_mut()),
             direct: AtomicPtr::new(core::ptr::null_mut()),
             bound: Default::default(),
         }
@@ -245,6 +263,9 @@ impl<F: HotSig> HotFn<F> {
                 },
             ));
         }
+        // Before the handle exists: a burial of the slot (later, in a reload) makes its raising
+        // entry this handle's type of stub.
+        slot.set_stub(F::buried_entry());
         let exclusive = resources.iter().find(|r| r.mutable).map(|r| r.ty.into());
         let not_sync = if resolved.refs_sync() {
             None
@@ -294,7 +315,25 @@ impl<F: HotSig> HotFn<F> {
         // this epoch) for this very host, which `&mut Host` keeps from reloading or changing
         // its state during the call (either would start a new epoch) and whose resources
         // nothing else borrows meanwhile.
-        unsafe { self.call_cached(args) }
+        unsafe { self.call_cached::<RAISING>(args) }
+    }
+
+    /// [`HotFn::call`] through the function's direct entry, which returns a panic as a flag
+    /// that the call tests: what `call` does in a host built with `panic = "abort"`, here for
+    /// the tests of a host that unwinds.
+    #[doc(hidden)]
+    pub fn call_by_flag(
+        &self,
+        host: &mut crate::Host,
+        args: F::Args<'_>,
+    ) -> Result<F::Ret, CallError> {
+        if self.cache.epoch.load(Ordering::Acquire) != host.epoch()
+            && let Err(e) = self.renew(Borrow::Exclusive(host))
+        {
+            return Err(*e);
+        }
+        // SAFETY: as in `call`.
+        unsafe { self.call_cached::<false>(args) }
     }
 
     /// Calls the function while the host is only borrowed, so from several threads at once.
@@ -312,13 +351,15 @@ impl<F: HotSig> HotFn<F> {
         // shares only resources of `Sync` types; `&Host` keeps the host from reloading or
         // changing its state during the call (both need `&mut Host`), so calls on other
         // threads that share the same resources are sound.
-        unsafe { self.call_cached(args) }
+        unsafe { self.call_cached::<RAISING>(args) }
     }
 
     /// Calls the function's current code with `args` and the resources at `resources`, without
-    /// the handle's cache or any check of the host: one atomic load of the slot's direct entry,
-    /// its null test (the slot was buried: [`CallErrorKind::Removed`],
-    /// [`CallErrorKind::SignatureChanged`], and `resources` is not read) and the call.
+    /// the handle's cache or any check of the host: one atomic load of the slot's raising entry
+    /// and the call, inside a `catch_unwind` that costs nothing unless the call unwinds. A
+    /// buried slot's entry is a stub of the host that unwinds at once ([`CallErrorKind::Removed`],
+    /// [`CallErrorKind::SignatureChanged`], and `resources` is not read). (In a host built with
+    /// `panic = "abort"`: the direct entry, its null test, and the test of its panic flag.)
     ///
     /// # Safety
     /// No reload of the host that resolved the handle runs during the call. `resources` points
@@ -334,6 +375,57 @@ impl<F: HotSig> HotFn<F> {
         resources: *const *mut u8,
         args: F::Args<'_>,
     ) -> Result<F::Ret, CallError> {
+        // SAFETY: the caller's contract.
+        unsafe { self.call_raw_by::<RAISING>(resources, args) }
+    }
+
+    /// [`HotFn::call_raw`] through the function's direct entry, as in a host built with
+    /// `panic = "abort"` (see [`HotFn::call_by_flag`]).
+    ///
+    /// # Safety
+    /// As for [`HotFn::call_raw`].
+    #[doc(hidden)]
+    pub unsafe fn call_raw_by_flag(
+        &self,
+        resources: *const *mut u8,
+        args: F::Args<'_>,
+    ) -> Result<F::Ret, CallError> {
+        // SAFETY: the caller's contract.
+        unsafe { self.call_raw_by::<false>(resources, args) }
+    }
+
+    /// [`HotFn::call_raw`] through the raising entry (`RAISE`) or the direct entry.
+    ///
+    /// # Safety
+    /// As for [`HotFn::call_raw`]; `RAISE` only in a host that unwinds.
+    #[inline(always)]
+    unsafe fn call_raw_by<const RAISE: bool>(
+        &self,
+        resources: *const *mut u8,
+        args: F::Args<'_>,
+    ) -> Result<F::Ret, CallError> {
+        if RAISE {
+            let entry = self.slot.raising.load(Ordering::Acquire);
+            // SAFETY: a slot's raising entry is the `raising` of a `FnDesc`, or once buried
+            // its stub, which `resolve` set to `F::buried_entry()` before this handle existed:
+            // both `ErasedFn`s.
+            let entry = unsafe { core::mem::transmute::<*mut (), ErasedFn>(entry) };
+            // SAFETY: the entry's code is mapped: it is stored in the slot with its image's
+            // guard, changed only by a reload, and none runs (the caller's contract), or it is
+            // the host's stub. A live slot's code has the signature the handle was checked
+            // against at resolve (a change buries the slot), so its value parameters and
+            // return are `F`'s; the stub was made by the first typed handle of the slot, whose
+            // type has the same parameter and return kinds (`resolve` checks each handle's
+            // against the slot's code), so the same types, and it reads none of its
+            // arguments. A plugin image has this host's raise hook (installed at load). The resources are the caller's contract (an
+            // `AtomicPtr<u8>` has the layout of a `*mut u8`, and nothing writes them during
+            // the call).
+            let call = || unsafe { F::call_raising(entry, resources.cast(), args) };
+            return match catch_unwind(AssertUnwindSafe(call)) {
+                Ok(value) => Ok(value),
+                Err(payload) => Err(*self.caught(payload)),
+            };
+        }
         let direct = self.slot.direct.load(Ordering::Acquire);
         if direct.is_null() {
             // Buried: removed, or its signature changed.
@@ -342,42 +434,59 @@ impl<F: HotSig> HotFn<F> {
         // SAFETY: the slot only ever holds null or the `direct` of a `FnDesc`, an `ErasedFn`.
         let direct = unsafe { core::mem::transmute::<*mut (), ErasedFn>(direct) };
         let mut panic = MaybeUninit::<ForeignString>::uninit();
-        // SAFETY: the entry's code is mapped: it is stored in the slot with its image's guard,
-        // changed only by a reload, and none runs (the caller's contract). A live slot's code
-        // has the signature the handle was checked against at resolve (a change buries the
-        // slot), so its value parameters and return are `F`'s; the resources are the caller's
-        // contract (an `AtomicPtr<u8>` has the layout of a `*mut u8`, and nothing writes them
-        // during the call).
+        // SAFETY: as for the raising entry above, without the stub and the hook: the direct
+        // entry returns `None` after writing the panic message to `panic`.
         match unsafe { F::call_direct(direct, resources.cast(), args, panic.as_mut_ptr()) } {
             Some(value) => Ok(value),
             None => Err(*self.panicked(panic)),
         }
     }
 
-    /// Calls the cached direct entry with the cached resources.
+    /// Calls the cached raising entry (`RAISE`) or direct entry with the cached resources.
     ///
     /// # Safety
     /// The cache holds the values of the host's current epoch, found by `renew` for the kind of
-    /// borrow the caller holds of that host, which lasts for the call.
+    /// borrow the caller holds of that host, which lasts for the call; `RAISE` only in a host
+    /// that unwinds.
     #[inline(always)]
-    unsafe fn call_cached(&self, args: F::Args<'_>) -> Result<F::Ret, CallError> {
+    unsafe fn call_cached<const RAISE: bool>(
+        &self,
+        args: F::Args<'_>,
+    ) -> Result<F::Ret, CallError> {
         // Stored before the epoch the caller `Acquire`d, by `renew` on this or another thread.
-        let direct = self.cache.direct.load(Ordering::Relaxed);
-        // SAFETY: `renew` stores only the non-null `direct` of a live slot, an `ErasedFn`.
-        let direct = unsafe { core::mem::transmute::<*mut (), ErasedFn>(direct) };
-        let mut panic = MaybeUninit::<ForeignString>::uninit();
-        // SAFETY: the entry's code is mapped: in this epoch the slot still holds it with its
-        // image's guard (only a reload changes the slot, and it starts a new epoch), and the
-        // caller's borrow keeps a reload from running. A live slot's code has the signature the
+        let entry = if RAISE {
+            self.cache.raising.load(Ordering::Relaxed)
+        } else {
+            self.cache.direct.load(Ordering::Relaxed)
+        };
+        // SAFETY: `renew` stores only the non-null entries of a live slot, `ErasedFn`s.
+        let entry = unsafe { core::mem::transmute::<*mut (), ErasedFn>(entry) };
+        let resources = self.cache.bound.as_ptr();
+        // Why both calls below are sound: the entry's code is mapped: in this epoch the slot
+        // still holds it with its image's guard (only a reload changes the slot, and it starts
+        // a new epoch), and the caller's borrow keeps a reload from running; its image has
+        // this host's raise hook (installed at load). A live slot's code has the signature the
         // handle was checked against at resolve (a change buries the slot), so its value
         // parameters and return are `F`'s. `bound` holds one pointer per resource parameter,
-        // each to the live resource of the type the live code takes (checked by `renew` in this
-        // epoch, in which no resource moved), mutable ones not aliased by another parameter
-        // (checked at resolve) nor by anything else (the caller's borrow).
-        match unsafe { F::call_direct(direct, self.cache.bound.as_ptr(), args, panic.as_mut_ptr()) }
-        {
-            Some(value) => Ok(value),
-            None => Err(*self.panicked(panic)),
+        // each to the live resource of the type the live code takes (checked by `renew` in
+        // this epoch, in which no resource moved), mutable ones not aliased by another
+        // parameter (checked at resolve) nor by anything else (the caller's borrow).
+        if RAISE {
+            // SAFETY: see above; the caller's contract: this host unwinds, so the
+            // `catch_unwind` around the call catches what the hook raises.
+            let call = || unsafe { F::call_raising(entry, resources, args) };
+            match catch_unwind(AssertUnwindSafe(call)) {
+                Ok(value) => Ok(value),
+                Err(payload) => Err(*self.caught(payload)),
+            }
+        } else {
+            let mut panic = MaybeUninit::<ForeignString>::uninit();
+            // SAFETY: see above; `panic` has room for the message the entry writes when it
+            // returns `None`.
+            match unsafe { F::call_direct(entry, resources, args, panic.as_mut_ptr()) } {
+                Some(value) => Ok(value),
+                None => Err(*self.panicked(panic)),
+            }
         }
     }
 
@@ -409,16 +518,12 @@ impl<F: HotSig> HotFn<F> {
             // That host's borrow would not keep this one's code mapped.
             return Err(self.error(CallErrorKind::OtherHost));
         }
-        let direct = self.slot.direct.load(Ordering::Acquire);
-        if direct.is_null() {
+        if !self.slot.is_live() {
             // Buried: removed, or its signature changed.
             return Err(self.failure());
         }
         if !t.resources.is_empty() {
-            let live = self
-                .slot
-                .desc()
-                .expect("a slot whose direct entry is not null is live");
+            let live = self.slot.desc().expect("a live slot has code");
             for (bound, &index) in self.cache.bound.iter().zip(&t.resources) {
                 let param = &live.params()[index];
                 let (ValueKind::Ref(ty) | ValueKind::RefMut(ty)) = param.kind() else {
@@ -442,6 +547,9 @@ impl<F: HotSig> HotFn<F> {
                 bound.store(ptr, Ordering::Relaxed);
             }
         }
+        let raising = self.slot.raising.load(Ordering::Acquire);
+        let direct = self.slot.direct.load(Ordering::Acquire);
+        self.cache.raising.store(raising, Ordering::Relaxed);
         self.cache.direct.store(direct, Ordering::Relaxed);
         // Shared calls only read the resources, and exclusive ones of a function that
         // `call_shared` accepts read them too: one look-up serves both kinds.
@@ -471,6 +579,25 @@ impl<F: HotSig> HotFn<F> {
     #[inline(never)]
     fn buried(&self) -> Box<CallError> {
         Box::new(self.failure())
+    }
+
+    /// The error of a raising call that unwound: the plugin's panic, or the stub of a buried
+    /// slot. Any other payload (a panic of the host's own code, which no entry calls) goes on
+    /// unwinding.
+    #[cold]
+    #[inline(never)]
+    fn caught(&self, payload: Box<dyn Any + Send>) -> Box<CallError> {
+        let payload = match payload.downcast::<PluginPanic>() {
+            Ok(panic) => {
+                let message = panic.message;
+                return Box::new(self.error(CallErrorKind::Panicked { message }));
+            }
+            Err(payload) => payload,
+        };
+        if payload.is::<Buried>() {
+            return Box::new(self.failure());
+        }
+        std::panic::resume_unwind(payload)
     }
 
     /// The error of a call that panicked: the direct entry wrote the message to `panic`.
