@@ -12,10 +12,13 @@
 //! its code takes and returns by value exactly the layouts its handles were resolved with.
 //!
 //! Beside the shim, whose arguments go through an array of pointers, a slot holds the function's
-//! *direct entry* (arguments and return value as they are, in registers), which typed handles
-//! ([`HotFn`]) call; a buried slot holds null there, so for them too one atomic load tells
-//! whether the function is still there. A typed handle keeps that entry for one epoch of its
-//! host (see [`typed`]): a reload, which alone changes slots, always starts a new epoch.
+//! *raising entry* (arguments and return value as they are, in registers; a panic re-raised
+//! with the host's `std`, see [`coo_runtime::plugin::raise`]), which typed handles ([`HotFn`])
+//! call, and its *direct entry* (the same, with the panic returned as a flag), which they call
+//! in a host built with `panic = "abort"`. Once buried, the raising entry is a stub of the
+//! host that unwinds with `Buried` and the direct entry is null, so for typed handles too one
+//! atomic load gives what to call. A typed handle keeps the entries for one epoch of its host
+//! (see [`typed`]): a reload, which alone changes slots, always starts a new epoch.
 //!
 //! # Keeping code mapped
 //!
@@ -36,7 +39,7 @@
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
 //! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating, through a per-epoch cache |
-//! | `sig.rs` | the Rust function types a [`HotFn`] is resolved with ([`HotSig`], [`TypedValue`]) and how their calls reach a direct entry |
+//! | `sig.rs` | the Rust function types a [`HotFn`] is resolved with ([`HotSig`], [`TypedValue`]) and how their calls reach a raising or direct entry |
 //! | [`release`] | the release switch: [`hot_fns!`](crate::hot_fns) declares the functions a program calls, through typed handles or, with the `static` feature, directly ([`release::LinkedFn`]) |
 //! | [`choice`] | A/B implementations: a function's alternatives (`#[hot_fn(alt_of = ...)]`) and which one its slot runs, chosen live |
 //! | `call.rs` | [`crate::Host::call`] step by step: bind the arguments, call, read the return |

@@ -109,7 +109,7 @@ pub trait HotSig: Copy + Send + Sync + 'static + sealed::Sealed {
     ) -> Self::Ret;
 
     /// A function of the host with the raising entry's type of this signature, which unwinds
-    /// with [`super::Buried`] without reading its arguments: what a buried slot's raising
+    /// with `Buried` without reading its arguments: what a buried slot's raising
     /// entry becomes.
     #[doc(hidden)]
     fn buried_entry() -> ErasedFn;
