@@ -1,6 +1,7 @@
 //! What `#[hot_fn]` registers, checked at run time: the descriptors in this build's manifest
 //! (paths, signatures, parameter and return kinds), and the shims, called by hand the way the
-//! host calls them: one pointer per parameter in `args`, a return slot, and a panic slot.
+//! host calls them: one pointer per parameter in `args`, a return slot, and a panic slot; and
+//! the direct and raising entries that typed handles call.
 
 use core::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -521,4 +522,68 @@ fn alternatives_are_registered_apart_with_their_function_and_name() {
     // primitives (nothing to drop), and a `u8` return.
     let stepped = unsafe { call::<u8>(twice, &[ptr(&mut ty), ptr(&mut skip)]) };
     assert_eq!(stepped, Ok(7));
+}
+
+/// The direct and raising entries, called by hand the way typed handles call them (the
+/// values in registers, the resources behind one pointer each). In this statically linked
+/// build no hook is installed, so the raising entry re-raises a caught panic with this copy of
+/// `std`: the same unwind a host's hook starts (`coo_runtime::plugin::raise`).
+#[test]
+fn the_direct_and_raising_entries_take_values_and_report_panics_each_their_way() {
+    use coo_runtime::plugin::raise::PluginPanic;
+    use std::sync::atomic::AtomicPtr;
+
+    type Tick = unsafe fn(*const AtomicPtr<u8>, f32) -> u32;
+    type TickDirect = unsafe fn(*const AtomicPtr<u8>, f32, *mut ForeignString) -> Option<u32>;
+    type Explode = unsafe fn(*const AtomicPtr<u8>, &str) -> u32;
+    type ExplodeDirect = unsafe fn(*const AtomicPtr<u8>, &str, *mut ForeignString) -> Option<u32>;
+
+    let mut world = World {
+        frame: 0,
+        time: 0.0,
+    };
+    let resources = [AtomicPtr::new(ptr(&mut world))];
+    let tick = find("tick");
+    // SAFETY: only the types are erased: `tick(&mut World, f32) -> u32`'s entries have these
+    // types (`ErasedFn`'s contract).
+    let (raising, direct) = unsafe {
+        (
+            core::mem::transmute::<_, Tick>(tick.raising()),
+            core::mem::transmute::<_, TickDirect>(tick.direct()),
+        )
+    };
+    let mut panic = MaybeUninit::<ForeignString>::uninit();
+    // SAFETY: `resources` holds the address of a `World` that nothing else uses meanwhile.
+    unsafe {
+        assert_eq!(raising(resources.as_ptr(), 0.5), 1);
+        assert_eq!(direct(resources.as_ptr(), 0.5, panic.as_mut_ptr()), Some(2));
+    }
+    assert_eq!(world.frame, 2);
+
+    let explode = find("explode");
+    // SAFETY: as above, for `explode(&str) -> u32`, which takes no resource.
+    let (raising, direct) = unsafe {
+        (
+            core::mem::transmute::<_, Explode>(explode.raising()),
+            core::mem::transmute::<_, ExplodeDirect>(explode.direct()),
+        )
+    };
+    // SAFETY: the entry reads no resources (dangling is fine); it panics, which it reports by
+    // unwinding with a `PluginPanic`.
+    let unwound = std::panic::catch_unwind(|| unsafe { raising(core::ptr::null(), "the core") });
+    let payload = unwound.expect_err("the raising entry unwinds");
+    assert_eq!(
+        payload
+            .downcast_ref::<PluginPanic>()
+            .map(|p| p.message.as_str()),
+        Some("the core exploded")
+    );
+    // SAFETY: as above; the direct entry writes the message to `panic` when it returns `None`.
+    let flagged = unsafe { direct(core::ptr::null(), "the pump", panic.as_mut_ptr()) };
+    assert_eq!(flagged, None);
+    // SAFETY: it returned `None`, so it wrote the message.
+    assert_eq!(
+        unsafe { panic.assume_init() }.into_string(),
+        "the pump exploded"
+    );
 }
