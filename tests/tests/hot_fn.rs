@@ -530,6 +530,7 @@ fn alternatives_are_registered_apart_with_their_function_and_name() {
 /// `std`: the same unwind a host's hook starts (`coo_runtime::plugin::raise`).
 #[test]
 fn the_direct_and_raising_entries_take_values_and_report_panics_each_their_way() {
+    use coo_runtime::plugin::ErasedFn;
     use coo_runtime::plugin::raise::PluginPanic;
     use std::sync::atomic::AtomicPtr;
 
@@ -548,8 +549,8 @@ fn the_direct_and_raising_entries_take_values_and_report_panics_each_their_way()
     // types (`ErasedFn`'s contract).
     let (raising, direct) = unsafe {
         (
-            core::mem::transmute::<_, Tick>(tick.raising()),
-            core::mem::transmute::<_, TickDirect>(tick.direct()),
+            core::mem::transmute::<ErasedFn, Tick>(tick.raising()),
+            core::mem::transmute::<ErasedFn, TickDirect>(tick.direct()),
         )
     };
     let mut panic = MaybeUninit::<ForeignString>::uninit();
@@ -564,8 +565,8 @@ fn the_direct_and_raising_entries_take_values_and_report_panics_each_their_way()
     // SAFETY: as above, for `explode(&str) -> u32`, which takes no resource.
     let (raising, direct) = unsafe {
         (
-            core::mem::transmute::<_, Explode>(explode.raising()),
-            core::mem::transmute::<_, ExplodeDirect>(explode.direct()),
+            core::mem::transmute::<ErasedFn, Explode>(explode.raising()),
+            core::mem::transmute::<ErasedFn, ExplodeDirect>(explode.direct()),
         )
     };
     // SAFETY: the entry reads no resources (dangling is fine); it panics, which it reports by
@@ -582,8 +583,6 @@ fn the_direct_and_raising_entries_take_values_and_report_panics_each_their_way()
     let flagged = unsafe { direct(core::ptr::null(), "the pump", panic.as_mut_ptr()) };
     assert_eq!(flagged, None);
     // SAFETY: it returned `None`, so it wrote the message.
-    assert_eq!(
-        unsafe { panic.assume_init() }.into_string(),
-        "the pump exploded"
-    );
+    let message = unsafe { panic.assume_init() }.into_string();
+    assert_eq!(message, "the pump exploded");
 }
