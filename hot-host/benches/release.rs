@@ -7,7 +7,10 @@
 //!   mode (what a program built with its `static` feature runs), on `Host::linked`, with the
 //!   live `Counter` of that host's state bound by the call;
 //! - `typed hot`: the same methods in the hot mode (`HotFn::call`), on the plugin built in
-//!   release and loaded.
+//!   release and loaded;
+//! - `static switch, scoped` and `typed hot, scoped`: the same calls through a scope of calls
+//!   (`fns.calls(&mut host)`, made once before the calls), whose linked mode binds the
+//!   resources once for the scope.
 //!
 //! Run with `cargo bench -p hot-host --bench release`. With `COO_COUNT_CALLS=<n>` set it runs
 //! no criterion benchmark but `n` calls of each kind, each kind in a function of its own, for
@@ -82,6 +85,26 @@ fn calls_bump_static_switch(fns: &Linked, host: &mut Host, n: u64) {
 }
 
 #[inline(never)]
+fn calls_add_static_scoped(fns: &Linked, host: &mut Host, n: u64) -> u64 {
+    let mut calls = fns.calls(host).unwrap();
+    (0..n)
+        .map(|i| {
+            black_box(&mut calls)
+                .add(black_box(i), black_box(1))
+                .unwrap()
+        })
+        .sum()
+}
+
+#[inline(never)]
+fn calls_bump_static_scoped(fns: &Linked, host: &mut Host, n: u64) {
+    let mut calls = fns.calls(host).unwrap();
+    for _ in 0..n {
+        black_box(&mut calls).bump().unwrap();
+    }
+}
+
+#[inline(never)]
 fn calls_bump_typed_hot(fns: &Hot, host: &mut Host, n: u64) {
     for _ in 0..n {
         fns.bump(black_box(&mut *host)).unwrap();
@@ -111,10 +134,12 @@ fn bench(c: &mut Criterion) {
             calls_add_direct(n),
             calls_add_static_switch(&linked_fns, &mut linked, n),
             calls_add_typed_hot(&hot_fns, &mut hot, n),
+            calls_add_static_scoped(&linked_fns, &mut linked, n),
         ];
         calls_bump_direct(&mut counter, n);
         calls_bump_static_switch(&linked_fns, &mut linked, n);
         calls_bump_typed_hot(&hot_fns, &mut hot, n);
+        calls_bump_static_scoped(&linked_fns, &mut linked, n);
         println!(
             "{n} calls of each kind: sums {sums:?}, direct bumps {}",
             counter.count
@@ -136,6 +161,14 @@ fn bench(c: &mut Criterion) {
     group.bench_function("typed hot", |b| {
         b.iter(|| hot_fns.add(&mut hot, black_box(2), black_box(3)).unwrap())
     });
+    group.bench_function("static switch, scoped", |b| {
+        let mut calls = linked_fns.calls(&mut linked).unwrap();
+        b.iter(|| calls.add(black_box(2), black_box(3)).unwrap())
+    });
+    group.bench_function("typed hot, scoped", |b| {
+        let mut calls = hot_fns.calls(&mut hot).unwrap();
+        b.iter(|| calls.add(black_box(2), black_box(3)).unwrap())
+    });
     group.finish();
 
     let mut group = c.benchmark_group("bump");
@@ -148,6 +181,14 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("typed hot", |b| {
         b.iter(|| hot_fns.bump(black_box(&mut hot)).unwrap())
+    });
+    group.bench_function("static switch, scoped", |b| {
+        let mut calls = linked_fns.calls(&mut linked).unwrap();
+        b.iter(|| black_box(&mut calls).bump().unwrap())
+    });
+    group.bench_function("typed hot, scoped", |b| {
+        let mut calls = hot_fns.calls(&mut hot).unwrap();
+        b.iter(|| black_box(&mut calls).bump().unwrap())
     });
     group.finish();
 

@@ -88,6 +88,44 @@ fn linked_calls_bind_the_live_resources_of_the_linked_host() {
 }
 
 #[test]
+fn a_scope_of_linked_calls_binds_once_and_the_next_scope_binds_again() {
+    let mut host = Host::linked("no/such/dir").unwrap();
+    let fns = Linked::new(&host).unwrap();
+    // No resource: the scope is refused, before any call.
+    let err = fns.calls(&mut host).map(|_| ()).unwrap_err();
+    assert_eq!(
+        err,
+        CallError::of(
+            "bump",
+            CallErrorKind::NoResource {
+                ty: "Counter".into()
+            }
+        )
+    );
+    host.call_by_name("init", &[]).unwrap();
+    {
+        let mut calls = fns.calls(&mut host).unwrap();
+        for _ in 0..4 {
+            calls.bump().unwrap();
+        }
+        assert_eq!(calls.add(2, 3), Ok(5));
+        assert_eq!(calls.scaled(10), Ok(40));
+    }
+    assert_eq!(count(&host), 4);
+
+    // A new resource at a new address between two scopes: the next scope binds it.
+    host.state_mut().insert(Counter { count: 100 }).unwrap();
+    {
+        let mut calls = fns.calls(&mut host).unwrap();
+        calls.bump().unwrap();
+        assert_eq!(calls.scaled(1), Ok(101));
+    }
+    // And calls outside a scope still bind per call.
+    fns.bump(&mut host).unwrap();
+    assert_eq!(count(&host), 102);
+}
+
+#[test]
 fn each_mode_refuses_a_host_of_the_other() {
     let linked = Host::linked("no/such/dir").unwrap();
     let err = Hot::new(&linked).unwrap_err();

@@ -51,7 +51,8 @@ fn run(bin: &Path) -> (String, String) {
     ignore = "builds crates with cargo and runs them: process spawning, which Miri cannot run"
 )]
 fn the_same_program_calls_the_plugin_loaded_and_linked() {
-    const EXPECTED: &str = "add(2, 3) = 5\nscaled(10) = 30\nstate: {\"Counter\":{\"count\":3}}\n";
+    const EXPECTED: &str = "add(2, 3) = 5\nscaled(10) = 30\nin a scope: scaled(10) = 50\n\
+                            state: {\"Counter\":{\"count\":5}}\n";
     // One after the other: both share the target dir, and the second binary replaces the first.
     let (hot, hot_err) = run(&build(&[]));
     assert_eq!(hot, EXPECTED);

@@ -38,6 +38,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("add(2, 3) = {}", fns.add(&mut coo, 2, 3)?);
     println!("scaled(10) = {}", fns.scaled(&mut coo, 10)?);
+    // A scope of calls: the host stays borrowed until `calls` is dropped, and each call is
+    // the direct call in the linked mode (the resources are bound once, here).
+    let mut calls = fns.calls(&mut coo)?;
+    for _ in 0..2 {
+        calls.bump()?;
+    }
+    println!("in a scope: scaled(10) = {}", calls.scaled(10)?);
     println!(
         "state: {}",
         hot_host::state_io::show::state_json(coo.host().state())

@@ -58,6 +58,18 @@
 //! panic in the plugin unwinds into your code like any Rust call's (or aborts, under
 //! `panic = "abort"`).
 //!
+//! # Scopes of calls
+//!
+//! `fns.calls(&mut coo)?` makes a scope that borrows the host mutably until it is dropped; its
+//! methods are `Fns`'s without the host argument (`calls.bump()?`, `calls.add(2, 3)?`). In the
+//! linked mode, `calls` binds every function's resources once (the epoch check and look-up of
+//! [`LinkedFn::bind`], for each function) and keeps their addresses in the scope itself, so
+//! each call is the direct call: the borrow proves the state unchanged, since nothing but the
+//! scope's calls can run meanwhile and a linked function gets only its resources and values. In
+//! the hot mode a scoped call is the typed call ([`HotFn::call`](crate::HotFn::call)). The scope's
+//! type is declared by the macro inside an anonymous `const`: it cannot be named, only used
+//! where it is made.
+//!
 //! # What the declaration says
 //!
 //! `fn name(params) -> ret;` for each function of the plugin crate's root module (its stable
@@ -157,7 +169,21 @@ pub trait LinkedResources: sealed::Sealed {
     /// no two aliased unless both are [`Ref`]s.
     #[doc(hidden)]
     unsafe fn make<'a>(bound: &[AtomicPtr<u8>; MAX_PARAMS]) -> Self::Out<'a>;
+
+    /// [`LinkedResources::make`] from the addresses a scope of calls keeps.
+    ///
+    /// # Safety
+    /// As for [`LinkedResources::make`], for the pointers of `bound`.
+    #[doc(hidden)]
+    unsafe fn make_bound<'a>(bound: &Bound) -> Self::Out<'a>;
 }
+
+/// The addresses of a function's resource parameters, kept by a scope of calls
+/// ([`hot_fns!`](crate::hot_fns)' `calls`) while it borrows the host: plain pointers in the
+/// scope's own memory, which the optimizer may keep in registers across the calls.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Bound([*mut u8; MAX_PARAMS]);
 
 macro_rules! linked_tuples {
     ($($len:literal: ($($p:ident $i:tt),*)),* $(,)?) => {$(
@@ -176,6 +202,13 @@ macro_rules! linked_tuples {
             unsafe fn make<'a>(bound: &[AtomicPtr<u8>; MAX_PARAMS]) -> Self::Out<'a> {
                 // SAFETY: the caller's contract, pointer by pointer.
                 ($(unsafe { $p::make(bound[$i].load(Ordering::Relaxed)) },)*)
+            }
+
+            #[inline(always)]
+            #[allow(unused_variables, clippy::unused_unit)]
+            unsafe fn make_bound<'a>(bound: &Bound) -> Self::Out<'a> {
+                // SAFETY: the caller's contract, pointer by pointer.
+                ($(unsafe { $p::make(bound.0[$i]) },)*)
             }
         }
     )*};
@@ -300,6 +333,19 @@ impl<R: LinkedResources> LinkedFn<R> {
         Ok(unsafe { R::make(&self.bound) })
     }
 
+    /// The addresses [`LinkedFn::bind`] would make its references of, for a scope of calls
+    /// that borrows `host` mutably as long as it uses them
+    /// ([`hot_fns!`](crate::hot_fns)' `calls`).
+    #[doc(hidden)]
+    pub fn bind_scope(&self, host: &mut Host) -> Result<Bound, CallError> {
+        if R::LEN > 0 && self.epoch.load(Ordering::Acquire) != host.epoch() {
+            self.look_up(host)?;
+        }
+        Ok(Bound(core::array::from_fn(|i| {
+            self.bound[i].load(Ordering::Relaxed)
+        })))
+    }
+
     /// Looks each resource up in `host`'s state and keeps its address for the current epoch.
     #[cold]
     #[inline(never)]
@@ -379,7 +425,9 @@ impl AsRef<Host> for Host {
 ///
 /// generates `struct Fns` (`Debug`, `Clone`) with `Fns::new(&coo_or_host)` and one method per
 /// function: `fns.add(&mut coo, 2, 3)`, `fns.bump(&mut coo)`, returning
-/// `Result<_, CallError>`.
+/// `Result<_, CallError>`; and `fns.calls(&mut coo)?`, a scope of calls that borrows the host
+/// until it is dropped, with the same methods without the host argument (`calls.bump()`): see
+/// [the module docs](crate::slots::release#scopes-of-calls).
 ///
 /// `hot_fns!(@hot ...)` and `hot_fns!(@linked ...)` expand one mode only, whatever the
 /// features: for a benchmark or a test that compares both in one binary.
@@ -511,5 +559,99 @@ macro_rules! hot_fns {
                 }
             )*
         }
+
+        // The scope of calls: a type of its own per invocation, named only here.
+        const _: () = {
+            /// Calls of the functions while one host stays borrowed (from `calls`).
+            #[allow(dead_code)]
+            $vis struct Calls<'h> {
+                #[$hot]
+                __coo_host: &'h mut $crate::Host,
+                #[$hot]
+                __coo_fns: &'h $name,
+                $(
+                    #[$linked]
+                    $f: $crate::slots::release::Bound,
+                )*
+                #[$linked]
+                __coo_host: ::core::marker::PhantomData<&'h mut $crate::Host>,
+            }
+
+            #[$hot]
+            impl $name {
+                /// A scope of calls that borrows `host` until it is dropped: its methods are
+                /// this type's, without the host argument.
+                #[allow(dead_code)]
+                $vis fn calls<'h>(
+                    &'h self,
+                    host: &'h mut impl ::core::convert::AsMut<$crate::Host>,
+                ) -> ::core::result::Result<Calls<'h>, $crate::CallError> {
+                    ::core::result::Result::Ok(Calls {
+                        __coo_host: host.as_mut(),
+                        __coo_fns: self,
+                    })
+                }
+            }
+
+            #[$hot]
+            impl<'h> Calls<'h> {
+                $(
+                    $(#[$fattr])*
+                    #[inline]
+                    #[allow(dead_code)]
+                    $vis fn $f(
+                        &mut self,
+                        $($a: $aty),*
+                    ) -> ::core::result::Result<$ret, $crate::CallError> {
+                        self.__coo_fns.$f.call(self.__coo_host, ($($a,)*))
+                    }
+                )*
+            }
+
+            #[$linked]
+            impl $name {
+                /// A scope of calls that borrows `host` until it is dropped, with every
+                /// function's resources bound once, here: its methods are this type's, without
+                /// the host argument, and each is the direct call.
+                #[allow(dead_code)]
+                $vis fn calls<'h>(
+                    &'h self,
+                    host: &'h mut impl ::core::convert::AsMut<$crate::Host>,
+                ) -> ::core::result::Result<Calls<'h>, $crate::CallError> {
+                    let host = host.as_mut();
+                    ::core::result::Result::Ok(Calls {
+                        $($f: self.$f.bind_scope(host)?,)*
+                        __coo_host: ::core::marker::PhantomData,
+                    })
+                }
+            }
+
+            #[$linked]
+            impl<'h> Calls<'h> {
+                $(
+                    $(#[$fattr])*
+                    #[inline]
+                    #[allow(dead_code)]
+                    $vis fn $f(
+                        &mut self,
+                        $($a: $aty),*
+                    ) -> ::core::result::Result<$ret, $crate::CallError> {
+                        // SAFETY: `calls` bound the addresses in the host's state as it was
+                        // then (`bind_scope`: the live resources of these types, checked), and
+                        // the scope borrows that host mutably since: nothing else used or
+                        // changed its state, and the calls of a scope cannot (a linked function
+                        // gets only its resources and values, and returns a primitive), so no
+                        // resource moved. The references live for this call only, each
+                        // method takes `&mut self` so no two calls overlap, and no mutable one
+                        // aliases another parameter (checked by `LinkedFn::new`).
+                        let ($($r,)*) = unsafe {
+                            <($($crate::slots::release::$rk<$krate::$($rp)::+>,)*)
+                                as $crate::slots::release::LinkedResources>::make_bound(&self.$f)
+                        };
+                        ::core::result::Result::Ok($krate::$f($($all),*))
+                    }
+                )*
+            }
+        };
     };
 }
