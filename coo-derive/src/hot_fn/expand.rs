@@ -141,6 +141,7 @@ fn registration(function: &HotFn<'_>, alternative: Option<&attr::Alternative>) -
     let mut kinds = Vec::new();
     // The direct entry's value parameters (`arg: Type`) and reads of its resources.
     let mut direct_params = Vec::new();
+    let mut direct_args = Vec::new();
     let mut direct_types = Vec::new();
     let mut direct_reads = Vec::new();
     for (index, param) in function.params.iter().enumerate() {
@@ -166,6 +167,7 @@ fn registration(function: &HotFn<'_>, alternative: Option<&attr::Alternative>) -
             _ => {
                 let ty = outside_block(param.ty, function.owner);
                 direct_params.push(quote!(#arg: #ty));
+                direct_args.push(arg.clone());
                 direct_types.push(ty);
             }
         }
@@ -362,17 +364,29 @@ fn registration(function: &HotFn<'_>, alternative: Option<&attr::Alternative>) -
                 }
             }
 
+            /// The call both entries make, caught: one instance of `catch` for both.
+            #[allow(clippy::too_many_arguments)]
+            #[inline(always)]
+            unsafe fn __coo_run(
+                __coo_resources: *const __coo::core::sync::atomic::AtomicPtr<u8>,
+                #(#direct_params,)*
+            ) -> __coo::core::result::Result<#ret_ty, __coo::String> {
+                #(#direct_reads)*
+                __coo::catch(move || #callee(#(#args),*))
+            }
+
             #[allow(clippy::too_many_arguments)]
             unsafe fn __coo_direct(
                 __coo_resources: *const __coo::core::sync::atomic::AtomicPtr<u8>,
                 #(#direct_params,)*
                 __coo_panic: *mut __coo::ForeignString,
             ) -> __coo::core::option::Option<#ret_ty> {
-                #(#direct_reads)*
-                let __coo_result = __coo::catch(move || #callee(#(#args),*));
-                // SAFETY: `ErasedFn`'s contract: `__coo_panic` is valid for writes of a
+                // SAFETY: `ErasedFn`'s contract, passed on to `__coo_run`: `__coo_resources`
+                // holds the resources' pointers; and `__coo_panic` is valid for writes of a
                 // `ForeignString`, `finish_direct`'s contract.
-                unsafe { __coo::finish_direct(__coo_result, __coo_panic) }
+                unsafe {
+                    __coo::finish_direct(__coo_run(__coo_resources, #(#direct_args),*), __coo_panic)
+                }
             }
 
             #[allow(clippy::too_many_arguments)]
@@ -380,8 +394,8 @@ fn registration(function: &HotFn<'_>, alternative: Option<&attr::Alternative>) -
                 __coo_resources: *const __coo::core::sync::atomic::AtomicPtr<u8>,
                 #(#direct_params,)*
             ) -> #ret_ty {
-                #(#direct_reads)*
-                match __coo::catch(move || #callee(#(#args),*)) {
+                // SAFETY: `ErasedFn`'s contract, passed on to `__coo_run`.
+                match unsafe { __coo_run(__coo_resources, #(#direct_args),*) } {
                     __coo::core::result::Result::Ok(__coo_value) => __coo_value,
                     __coo::core::result::Result::Err(__coo_message) => {
                         __coo::raise_panic(__coo_message)
