@@ -193,6 +193,10 @@ pub enum BuildError {
         manifest.display()
     )]
     NoCdylib { manifest: PathBuf },
+    /// Driving the build panicked: a bug of hot-host (reading cargo's output, say), reported
+    /// as this build's failure. The background builder goes on with the next save.
+    #[error("building the plugin panicked (a bug in hot-host, please report it): {message}")]
+    Panicked { message: String },
 }
 
 impl Builder {

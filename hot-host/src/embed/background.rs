@@ -15,9 +15,11 @@
 //! here; a build is stamped with the generation at its start, and one older than the caller's is
 //! discarded by the caller. So nothing older than what the caller loaded is loaded after it.
 
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -134,6 +136,17 @@ struct Pending {
     paths: BTreeSet<PathBuf>,
 }
 
+/// The message of a panic payload (`&str` or `String`).
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a payload that is not a string".to_owned()
+    }
+}
+
 /// Sends `message` and wakes the caller; false when nobody receives any more.
 fn send(out: &mpsc::Sender<Out>, shared: &Shared, message: Out) -> bool {
     let sent = out.send(message).is_ok();
@@ -221,8 +234,17 @@ fn run(
         shared.building.store(true, Ordering::SeqCst);
         let generation = shared.generation();
         let mut listening = true;
-        let result = build(&mut |event| {
-            listening = listening && send(out, shared, Out::Event(CooEvent::Building(event)));
+        // A panic while building is a bug of ours: it fails this build, not the thread, which
+        // would otherwise leave `Coo::update` returning `None` for good.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            build(&mut |event| {
+                listening = listening && send(out, shared, Out::Event(CooEvent::Building(event)));
+            })
+        }))
+        .unwrap_or_else(|payload| {
+            Err(BuildError::Panicked {
+                message: panic_message(&*payload),
+            })
         });
         if !listening || !absorb_queued(incoming, &mut pending, shared, out) {
             return;
@@ -393,6 +415,58 @@ mod tests {
             self.thread.join().unwrap();
             self.out.try_iter().collect()
         }
+    }
+
+    #[test]
+    fn a_build_that_panics_fails_and_the_next_change_builds_again() {
+        let (requests, incoming) = mpsc::channel();
+        let (out_tx, out) = mpsc::channel();
+        let shared = Arc::new(Shared::new(None));
+        let thread_shared = shared.clone();
+        let thread = thread::spawn(move || {
+            let mut builds = 0;
+            run(
+                |_| {
+                    builds += 1;
+                    if builds == 1 {
+                        panic!("cargo said something unexpected");
+                    }
+                    Ok(BuildOutput {
+                        dylib: PathBuf::from("build-2.so"),
+                        duration: Duration::ZERO,
+                        fresh: false,
+                        warnings: Vec::new(),
+                    })
+                },
+                &incoming,
+                &thread_shared,
+                &out_tx,
+            );
+        });
+        let change = || Request::Changed {
+            change: Change {
+                paths: vec![PathBuf::from("src/lib.rs")],
+                first_event_at: Instant::now(),
+                errors: Vec::new(),
+            },
+            generation: shared.generation(),
+        };
+        let next = || loop {
+            if let Out::Built { result, .. } = out.recv_timeout(EVENTUALLY).unwrap() {
+                return result;
+            }
+        };
+        requests.send(change()).unwrap();
+        match next() {
+            Err(BuildError::Panicked { message }) => {
+                assert_eq!(message, "cargo said something unexpected");
+            }
+            other => panic!("expected the panic as the build's error, got {other:?}"),
+        }
+        requests.send(change()).unwrap();
+        assert_eq!(next().unwrap().dylib, PathBuf::from("build-2.so"));
+        drop(requests);
+        thread.join().unwrap();
     }
 
     #[test]
