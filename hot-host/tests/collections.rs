@@ -161,8 +161,18 @@ fn paths_reach_map_values_by_key_deque_elements_and_tuple_elements() {
     let state = state();
     assert_eq!(json(&state, r#"Stock.items["bolt"].qty"#), "40");
     assert_eq!(json(&state, r#"Stock.items["bolt"].price"#), "0.25");
+    // A bare word is a string key: what the REPL's shell-like words leave of
+    // `Stock.items["bolt"]` typed unquoted.
+    assert_eq!(
+        json(&state, "Stock.items[bolt].qty"),
+        json(&state, r#"Stock.items["bolt"].qty"#)
+    );
     assert!(matches!(
-        path::get(&state, "Stock.items[bolt]"),
+        path::get(&state, "Stock.items[bolt nut]"),
+        Err(PathError::Syntax { .. })
+    ));
+    assert!(matches!(
+        path::get(&state, "Stock.items[3x]"),
         Err(PathError::Syntax { .. })
     ));
     assert_eq!(json(&state, "Stock.spots[3].1"), "2.5");

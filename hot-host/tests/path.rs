@@ -319,7 +319,14 @@ fn path_errors_name_the_prefix_that_failed_and_what_is_there() {
         "{e}"
     );
 
-    for bad in ["", "World.", "World[x]", "World..a", "World[1", "World]"] {
+    // A bare word in brackets is a string key, which a struct has none of.
+    let e = err("World[x]");
+    assert!(
+        matches!(&e, PathError::Cannot { prefix, step, .. }
+            if prefix.to_string() == "World" && step == "[\"x\"]"),
+        "{e}"
+    );
+    for bad in ["", "World.", "World[x y]", "World..a", "World[1", "World]"] {
         assert!(
             matches!(path::get(&state, bad), Err(PathError::Syntax { .. })),
             "{bad:?}"

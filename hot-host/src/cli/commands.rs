@@ -386,6 +386,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_map_key_typed_unquoted_in_a_path_reaches_the_same_value() {
+        use crate::state_io::path::parse;
+        let words = split_words(r#"state Stock.items["bolt"].qty"#).unwrap();
+        assert_eq!(words, ["state", "Stock.items[bolt].qty"]);
+        assert_eq!(
+            parse(&words[1]).unwrap(),
+            parse(r#"Stock.items["bolt"].qty"#).unwrap()
+        );
+    }
+
+    #[test]
     fn every_example_of_the_table_is_a_line_its_command_takes() {
         for command in COMMANDS {
             let words = split_words(command.example).unwrap();

@@ -55,10 +55,14 @@ pub fn parse(path: &str) -> Result<ValuePath, PathError> {
                 segs.push(match inner.parse::<usize>() {
                     Ok(index) => Seg::Index(index),
                     Err(_) if JsonValue::parse(inner).is_ok() => Seg::Key(inner.to_owned()),
+                    // A bare word is a string key (or a unit variant's name), as `set` reads a
+                    // bare word: `items[bolt]` is `items["bolt"]`, which a shell-like command
+                    // line (the REPL's) leaves of `items["bolt"]` typed unquoted.
+                    Err(_) if is_bare_word(inner) => Seg::Key(format!("\"{inner}\"")),
                     Err(_) => {
                         return Err(syntax(format!(
                             "`[{inner}]` at {at} is not an index, nor a key written as JSON \
-                             (`[\"name\"]`, `[-3]`)"
+                             (`[\"name\"]`, `[-3]`) or as a bare word (`[name]`)"
                         )));
                     }
                 });
@@ -72,6 +76,15 @@ pub fn parse(path: &str) -> Result<ValuePath, PathError> {
         }
     }
     Ok(ValuePath(segs))
+}
+
+/// Whether `text` is a word that stands for a string key: letters, digits, `_` and `-`, not
+/// starting with a digit or `-` (which would be a number).
+fn is_bare_word(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// The length of the JSON string at the start of `text` (up to and with its closing quote).
