@@ -386,6 +386,23 @@ fn every_kind_migrates_through_one_layout_change_and_each_refusal_changes_nothin
     let source = fs::read_to_string(&lib).unwrap();
     for (edit_pairs, needle, check) in refusals {
         edits(dir.path(), edit_pairs);
+        if needle == "removed" {
+            // `plan` says so beforehand, instead of that the objects would be rebound.
+            let plan = plan(&mut host);
+            assert!(
+                plan.contains(
+                    &"would refuse the reload: 1 live `dyn Shape` object of type `Circle`, whose \
+                      `#[coo_impl] impl Shape for Circle` the new version removed; keep the impl, \
+                      or convert the object to another type first"
+                        .to_owned()
+                ),
+                "{plan:#?}"
+            );
+            assert!(
+                !plan.iter().any(|l| l.contains("would rebind")),
+                "{plan:#?}"
+            );
+        }
         check(&refused(&mut host, 2, needle));
         assert_eq!(host.state(), expected, "nothing changed");
         let after = tick(&mut host);

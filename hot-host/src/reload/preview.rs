@@ -56,7 +56,10 @@ impl Host {
                 if text.is_empty() {
                     text.push_str("no layout changes\n");
                 }
-                text.push_str(&objects::objects_text(&objects::live_objects(&self.state)));
+                text.push_str(&objects::objects_text(
+                    &objects::live_objects(&self.state),
+                    &objects::impls_in(&catalog),
+                ));
                 text
             }
             Err(e) => e.to_string(),
