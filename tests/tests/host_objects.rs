@@ -174,6 +174,14 @@ fn a_layout_change_of_the_shared_crate_is_refused_at_reload_naming_the_type() {
             "            width,\n            height,\n",
         )],
     );
+    // `plan` says so before the reload does (a preview changes nothing either).
+    let plan = host.preview().unwrap();
+    assert!(
+        plan.contains(
+            "would refuse the reload: the host object type `host_objects_shared::Canvas` (32 bytes, align 8) is now `host_objects_shared::Canvas` (40 bytes, align 8) in the plugin"
+        ),
+        "{plan}"
+    );
     let err = host.reload().unwrap_err();
     // Named by the first function that takes it (`count`, in the order of the manifest).
     let ReloadError::HostType(changed) = &err else {
