@@ -6,6 +6,16 @@ mod support;
 use hot_host::{CallError, CallErrorKind, Host};
 use support::Plugin;
 
+hot_host::hot_fns! {
+    @hot
+    /// Some of `typed-plugin`'s functions, for scopes of calls.
+    struct Scoped = typed_plugin {
+        fn add(a: u64, b: u64) -> u64;
+        fn bump(counter: &mut Counter);
+        fn div(a: u64, b: u64) -> u64;
+    }
+}
+
 fn reload(host: &mut Host) -> hot_host::ReloadReport {
     host.reload()
         .unwrap_or_else(|e| panic!("reload failed: {e}"))
@@ -440,4 +450,51 @@ fn panics_unwind_to_every_calling_thread_and_the_flag_path_reports_the_same() {
     assert_eq!(bump.call(&mut host, ()), Err(removed.clone()));
     assert_eq!(bump.call_by_flag(&mut host, ()), Err(removed));
     assert_eq!(div.call(&mut host, (8, 0)), Err(panicked));
+}
+
+/// A scope of calls (`hot_fns!`' `calls`) in the hot mode: its calls skip the epoch check, bind
+/// the live resource, report panics, and a function the reload removed says so while the others
+/// are called.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "builds plugin crates with cargo and dlopens them: process spawning and FFI, which Miri cannot run"
+)]
+fn a_scope_of_hot_calls_calls_each_function_and_says_which_is_gone() {
+    let plugin = Plugin::copy("typed-plugin", "typed_scope");
+    let mut host = plugin.host();
+    let fns = Scoped::new(&host).unwrap();
+    {
+        let mut calls = fns.calls(&mut host).unwrap();
+        assert_eq!(calls.add(2, 3), Ok(5));
+        for _ in 0..3 {
+            calls.bump().unwrap();
+        }
+        assert!(matches!(
+            calls.div(1, 0),
+            Err(CallError {
+                kind: CallErrorKind::Panicked { .. },
+                ..
+            })
+        ));
+        assert_eq!(calls.div(6, 3), Ok(2));
+    }
+    let scaled = host.resolve_typed::<fn(u64) -> u64>("scaled").unwrap();
+    assert_eq!(scaled.call(&mut host, (1,)), Ok(3));
+
+    plugin.edit(&[
+        ("a + b", "a * b"),
+        ("#[hot_fn]\npub fn bump", "pub fn bump"),
+    ]);
+    reload(&mut host);
+    let mut calls = fns.calls(&mut host).unwrap();
+    assert_eq!(calls.add(2, 3), Ok(6));
+    assert_eq!(
+        calls.bump(),
+        Err(CallError {
+            name: "bump".into(),
+            kind: CallErrorKind::Removed { version: 2 }
+        })
+    );
+    assert_eq!(calls.div(8, 2), Ok(4));
 }

@@ -66,7 +66,9 @@
 //! [`LinkedFn::bind`], for each function) and keeps their addresses in the scope itself, so
 //! each call is the direct call: the borrow proves the state unchanged, since nothing but the
 //! scope's calls can run meanwhile and a linked function gets only its resources and values. In
-//! the hot mode a scoped call is the typed call ([`HotFn::call`](crate::HotFn::call)). The scope's
+//! the hot mode a scoped call is the typed call ([`HotFn::call`](crate::HotFn::call)) without
+//! its check of the host's epoch, done once by `calls` for every handle (a typed call changes
+//! neither the host's state nor its code, so the epoch stays). The scope's
 //! type is declared by the macro inside an anonymous `const`: it cannot be named, only used
 //! where it is made.
 //!
@@ -570,6 +572,11 @@ macro_rules! hot_fns {
                 #[$hot]
                 __coo_fns: &'h $name,
                 $(
+                    /// Whether the function's handle was readied for this scope.
+                    #[$hot]
+                    $f: bool,
+                )*
+                $(
                     #[$linked]
                     $f: $crate::slots::release::Bound,
                 )*
@@ -586,8 +593,10 @@ macro_rules! hot_fns {
                     &'h self,
                     host: &'h mut impl ::core::convert::AsMut<$crate::Host>,
                 ) -> ::core::result::Result<Calls<'h>, $crate::CallError> {
+                    let host = host.as_mut();
                     ::core::result::Result::Ok(Calls {
-                        __coo_host: host.as_mut(),
+                        $($f: self.$f.ready_for_scope(host),)*
+                        __coo_host: host,
                         __coo_fns: self,
                     })
                 }
@@ -603,7 +612,14 @@ macro_rules! hot_fns {
                         &mut self,
                         $($a: $aty),*
                     ) -> ::core::result::Result<$ret, $crate::CallError> {
-                        self.__coo_fns.$f.call(self.__coo_host, ($($a,)*))
+                        if self.$f {
+                            // SAFETY: `calls` readied the handle for the host this scope has
+                            // borrowed mutably since; the scope's calls are typed calls, which
+                            // change neither the host's state nor its code.
+                            unsafe { self.__coo_fns.$f.call_in_scope(($($a,)*)) }
+                        } else {
+                            self.__coo_fns.$f.call(self.__coo_host, ($($a,)*))
+                        }
                     }
                 )*
             }

@@ -318,6 +318,30 @@ impl<F: HotSig> HotFn<F> {
         unsafe { self.call_cached::<RAISING>(args) }
     }
 
+    /// Readies the handle for calls in a scope that holds `host` exclusively
+    /// ([`hot_fns!`](crate::hot_fns)' `calls`): whether [`HotFn::call_in_scope`] may be used
+    /// until the scope ends (false: the function is not callable now, and `call` says why).
+    #[doc(hidden)]
+    pub fn ready_for_scope(&self, host: &mut crate::Host) -> bool {
+        self.cache.epoch.load(Ordering::Acquire) == host.epoch()
+            || self.renew(Borrow::Exclusive(host)).is_ok()
+    }
+
+    /// [`HotFn::call`] without the epoch check, in a scope readied by
+    /// [`HotFn::ready_for_scope`].
+    ///
+    /// # Safety
+    /// `ready_for_scope` returned true for the host the caller holds exclusively (`&mut`) since
+    /// then, without changing its state or code in between (a typed call changes neither).
+    #[doc(hidden)]
+    #[inline]
+    pub unsafe fn call_in_scope(&self, args: F::Args<'_>) -> Result<F::Ret, CallError> {
+        // SAFETY: the cache holds the values of the host's current epoch (the caller's
+        // contract: readied in it, which has not ended), and the caller's exclusive borrow of
+        // that host lasts for the call, as in `call`.
+        unsafe { self.call_cached::<RAISING>(args) }
+    }
+
     /// [`HotFn::call`] through the function's direct entry, which returns a panic as a flag
     /// that the call tests: what `call` does in a host built with `panic = "abort"`, here for
     /// the tests of a host that unwinds.
