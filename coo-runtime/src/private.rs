@@ -135,16 +135,7 @@ pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     })
 }
 
-/// The message of a panic payload (`&str` or `String`), or a placeholder for other payloads.
-pub fn panic_message(payload: &(dyn core::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
-}
+pub use crate::plugin::panic_message;
 
 /// Writes `T::default()` to `dst`.
 ///

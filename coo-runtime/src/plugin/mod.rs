@@ -511,6 +511,17 @@ pub unsafe fn finish_call<R>(
     }
 }
 
+/// The message of a panic payload (`&str` or `String`), or a placeholder for other payloads.
+pub fn panic_message(payload: &(dyn core::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
 /// Support for the `#[hot_fn]` direct entries (see [`ErasedFn`]): the value of a caught call, or
 /// `None` after writing its panic message to `panic`.
 ///

@@ -15,7 +15,6 @@
 //! here; a build is stamped with the generation at its start, and one older than the caller's is
 //! discarded by the caller. So nothing older than what the caller loaded is loaded after it.
 
-use std::any::Any;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io;
@@ -25,6 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Instant;
+
+use coo_runtime::plugin::panic_message;
 
 use crate::build::{BuildError, BuildEvent, BuildOutput, Builder};
 use crate::watch::Change;
@@ -134,17 +135,6 @@ struct Pending {
     generation: u64,
     /// The paths that changed.
     paths: BTreeSet<PathBuf>,
-}
-
-/// The message of a panic payload (`&str` or `String`).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a payload that is not a string".to_owned()
-    }
 }
 
 /// Sends `message` and wakes the caller; false when nobody receives any more.
