@@ -38,7 +38,7 @@
 //! |---|---|
 //! | `mod.rs` | [`Slot`], [`FnHandle`], [`FnRef`], [`CallError`] ([`CallErrorKind`]): one atomic load and an indirect call |
 //! | `plan.rs` | the host's table of slots, and what a reload does to each (planned, then committed) |
-//! | `typed.rs` | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating, through a per-epoch cache |
+//! | [`typed`] | [`HotFn`]: handles resolved with a Rust function type, called safely without allocating, through a per-epoch cache (`checks.rs`: what is checked at resolve and at the first call of an epoch) |
 //! | `sig.rs` | the Rust function types a [`HotFn`] is resolved with ([`HotSig`], [`TypedValue`]) and how their calls reach a raising or direct entry |
 //! | [`release`] | the release switch: [`hot_fns!`](crate::hot_fns) declares the functions a program calls, through typed handles or, with the `static` feature, directly ([`release::LinkedFn`]) |
 //! | [`choice`] | A/B implementations: a function's alternatives (`#[hot_fn(alt_of = ...)]`) and which one its slot runs, chosen live |
