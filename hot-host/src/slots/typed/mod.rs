@@ -303,42 +303,31 @@ impl<F: HotSig> HotFn<F> {
         resources: *const *mut u8,
         args: F::Args<'_>,
     ) -> Result<F::Ret, CallError> {
-        if RAISE {
-            let entry = self.slot.raising.load(Ordering::Acquire);
-            // SAFETY: a slot's raising entry is the `raising` of a `FnDesc`, or once buried
-            // its stub, which `resolve` set to `F::buried_entry()` before this handle existed:
-            // both `ErasedFn`s.
-            let entry = unsafe { core::mem::transmute::<*mut (), ErasedFn>(entry) };
-            // SAFETY: the entry's code is mapped: it is stored in the slot with its image's
-            // guard, changed only by a reload, and none runs (the caller's contract), or it is
-            // the host's stub. A live slot's code has the signature the handle was checked
-            // against at resolve (a change buries the slot), so its value parameters and
-            // return are `F`'s; the stub was made by the first typed handle of the slot, whose
-            // type has the same parameter and return kinds (`resolve` checks each handle's
-            // against the slot's code), so the same types, and it reads none of its
-            // arguments. A plugin image has this host's raise hook (installed at load). The resources are the caller's contract (an
-            // `AtomicPtr<u8>` has the layout of a `*mut u8`, and nothing writes them during
-            // the call).
-            let call = || unsafe { F::call_raising(entry, resources.cast(), args) };
-            return match catch_unwind(AssertUnwindSafe(call)) {
-                Ok(value) => Ok(value),
-                Err(payload) => Err(*self.caught(payload)),
-            };
-        }
-        let direct = self.slot.direct.load(Ordering::Acquire);
-        if direct.is_null() {
-            // Buried: removed, or its signature changed.
-            return Err(*self.buried());
-        }
-        // SAFETY: the slot only ever holds null or the `direct` of a `FnDesc`, an `ErasedFn`.
-        let direct = unsafe { core::mem::transmute::<*mut (), ErasedFn>(direct) };
-        let mut panic = MaybeUninit::<ForeignString>::uninit();
-        // SAFETY: as for the raising entry above, without the stub and the hook: the direct
-        // entry returns `None` after writing the panic message to `panic`.
-        match unsafe { F::call_direct(direct, resources.cast(), args, panic.as_mut_ptr()) } {
-            Some(value) => Ok(value),
-            None => Err(*self.panicked(panic)),
-        }
+        let entry = if RAISE {
+            // Never null: a live slot's raising entry, or once buried the stub `resolve` set
+            // before this handle existed.
+            self.slot.raising.load(Ordering::Acquire)
+        } else {
+            let direct = self.slot.direct.load(Ordering::Acquire);
+            if direct.is_null() {
+                // Buried: removed, or its signature changed.
+                return Err(*self.buried());
+            }
+            direct
+        };
+        // SAFETY: a slot's entries are the `raising` and `direct` of a `FnDesc`, or the stub
+        // `F::buried_entry()`: `ErasedFn`s.
+        let entry = unsafe { core::mem::transmute::<*mut (), ErasedFn>(entry) };
+        // SAFETY: the entry's code is mapped: it is stored in the slot with its image's guard,
+        // changed only by a reload, and none runs (the caller's contract), or it is the host's
+        // stub. A live slot's code has the signature the handle was checked against at resolve
+        // (a change buries the slot), so its value parameters and return are `F`'s; the stub
+        // was made by the first typed handle of the slot, whose type has the same parameter and
+        // return kinds (`resolve` checks each handle's against the slot's code), so the same
+        // types, and it reads none of its arguments. The resources are the caller's contract
+        // (an `AtomicPtr<u8>` has the layout of a `*mut u8`, and nothing writes them during
+        // the call); `RAISE` only in a host that unwinds (the caller's contract).
+        unsafe { self.call_entry::<RAISE>(entry, resources.cast(), args) }
     }
 
     /// Calls the cached raising entry (`RAISE`) or direct entry with the cached resources.
@@ -361,18 +350,36 @@ impl<F: HotSig> HotFn<F> {
         // SAFETY: `renew` stores only the non-null entries of a live slot, `ErasedFn`s.
         let entry = unsafe { core::mem::transmute::<*mut (), ErasedFn>(entry) };
         let resources = self.cache.bound.as_ptr();
-        // Why both calls below are sound: the entry's code is mapped: in this epoch the slot
-        // still holds it with its image's guard (only a reload changes the slot, and it starts
-        // a new epoch), and the caller's borrow keeps a reload from running; its image has
-        // this host's raise hook (installed at load). A live slot's code has the signature the
+        // SAFETY: the entry's code is mapped: in this epoch the slot still holds it with its
+        // image's guard (only a reload changes the slot, and it starts a new epoch), and the
+        // caller's borrow keeps a reload from running. A live slot's code has the signature the
         // handle was checked against at resolve (a change buries the slot), so its value
         // parameters and return are `F`'s. `bound` holds one pointer per resource parameter,
         // each to the live resource of the type the live code takes (checked by `renew` in
         // this epoch, in which no resource moved), mutable ones not aliased by another
-        // parameter (checked at resolve) nor by anything else (the caller's borrow).
+        // parameter (checked at resolve) nor by anything else (the caller's borrow); `RAISE`
+        // only in a host that unwinds (the caller's contract).
+        unsafe { self.call_entry::<RAISE>(entry, resources, args) }
+    }
+
+    /// Calls `entry`, a raising entry (`RAISE`: inside a `catch_unwind`, which turns what it
+    /// raises into the call's error) or a direct entry (its panic flag tested).
+    ///
+    /// # Safety
+    /// `entry` is the raising (`RAISE`) or direct entry of code whose value parameters and
+    /// return are `F`'s, mapped for the call, whose image has this host's raise hook (installed
+    /// at load), or the raising stub `F::buried_entry()`; `resources` as `ErasedFn`'s contract
+    /// says, for the code's resource parameters; `RAISE` only in a host that unwinds.
+    #[inline(always)]
+    unsafe fn call_entry<const RAISE: bool>(
+        &self,
+        entry: ErasedFn,
+        resources: *const AtomicPtr<u8>,
+        args: F::Args<'_>,
+    ) -> Result<F::Ret, CallError> {
         if RAISE {
-            // SAFETY: see above; the caller's contract: this host unwinds, so the
-            // `catch_unwind` around the call catches what the hook raises.
+            // SAFETY: the caller's contract; the `catch_unwind` around the call catches what
+            // the hook or the stub raises, since this host unwinds.
             let call = || unsafe { F::call_raising(entry, resources, args) };
             match catch_unwind(AssertUnwindSafe(call)) {
                 Ok(value) => Ok(value),
@@ -380,8 +387,8 @@ impl<F: HotSig> HotFn<F> {
             }
         } else {
             let mut panic = MaybeUninit::<ForeignString>::uninit();
-            // SAFETY: see above; `panic` has room for the message the entry writes when it
-            // returns `None`.
+            // SAFETY: the caller's contract; `panic` has room for the message the entry writes
+            // when it returns `None`.
             match unsafe { F::call_direct(entry, resources, args, panic.as_mut_ptr()) } {
                 Some(value) => Ok(value),
                 None => Err(*self.panicked(panic)),
