@@ -320,7 +320,7 @@ impl Host {
         build: Option<Duration>,
     ) -> Result<ReloadReport, ReloadError> {
         let prepared = self.prepare_from(dylib, build)?;
-        self.check_alone(&prepared)?;
+        self.check_alone(prepared.manifest)?;
         self.migrate_and_commit(prepared)
     }
 
@@ -352,7 +352,7 @@ impl Host {
         load: Duration,
     ) -> Result<ReloadReport, ReloadError> {
         let prepared = self.prepare(manifest, image, library, build, load)?;
-        self.check_alone(&prepared)?;
+        self.check_alone(prepared.manifest)?;
         self.migrate_and_commit(prepared)
     }
 
@@ -402,13 +402,13 @@ impl Host {
     /// layout, which its partners see too. Its functions that take it change signature, so
     /// their slots are replaced (handles resolved earlier fail instead of passing an old value),
     /// and a typed handle of the host resolves only with the same layout.
-    fn check_alone(&self, prepared: &Prepared) -> Result<(), ReloadError> {
-        changed_host_types(&self.slots.fns(), prepared.manifest.fns())
-            .map_err(ReloadError::HostType)?;
+    /// `manifest` is the new build's (`plan` makes the same checks: `Host::preview`).
+    pub(super) fn check_alone(&self, manifest: &Manifest) -> Result<(), ReloadError> {
+        changed_host_types(&self.slots.fns(), manifest.fns()).map_err(ReloadError::HostType)?;
         match &self.membership {
             Some(member) => member
                 .hub()
-                .check(&member.name, prepared.manifest)
+                .check(&member.name, manifest)
                 .map_err(ReloadError::Import),
             None => Ok(()),
         }

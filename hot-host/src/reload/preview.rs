@@ -8,7 +8,6 @@ use coo_runtime::plugin::panics::this_sink;
 
 use super::{Host, ReloadError, objects};
 use crate::build::BuildEvent;
-use crate::slots::host_objects::changed_host_types;
 
 impl Host {
     /// Builds the current source and shows what a reload would do, without doing it: the
@@ -66,13 +65,8 @@ impl Host {
             Err(e) => e.to_string(),
         };
         text.push_str(&self.slots.describe(&slot_plan));
-        // The checks a reload makes before it migrates anything (`Host::check_alone`).
-        if let Err(changed) = changed_host_types(&self.slots.fns(), manifest.fns()) {
-            text.push_str(&format!("would refuse the reload: {changed}\n"));
-        }
-        if let Some(member) = &self.membership
-            && let Err(e) = member.hub().check(&member.name, manifest)
-        {
+        // The checks a reload makes before it migrates anything.
+        if let Err(e) = self.check_alone(manifest) {
             text.push_str(&format!("would refuse the reload: {e}\n"));
         }
         Ok(text)
