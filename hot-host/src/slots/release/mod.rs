@@ -323,12 +323,10 @@ impl<R: LinkedResources> LinkedFn<R> {
     /// references are used. Without resource parameters it does nothing.
     #[inline(always)]
     pub fn bind<'h>(&self, host: &'h mut Host) -> Result<R::Out<'h>, CallError> {
-        if R::LEN > 0 && self.epoch.load(Ordering::Acquire) != host.epoch() {
-            self.look_up(host)?;
-        }
+        self.refresh(host)?;
         // SAFETY: for `LEN > 0`, `bound` holds the addresses of the live resources of `R`'s
         // types in the state of epoch `self.epoch`, stored by `look_up` before that epoch; that
-        // epoch is `host`'s current one (checked above, or just looked up). Epochs are unique in
+        // epoch is `host`'s current one (`refresh` checked it, or looked them up). Epochs are unique in
         // the process and only `look_up` on this very host (checked there) stores one, so the
         // addresses are of `host`'s state, in which no resource was moved, replaced or dropped
         // since (every such change starts a new epoch). Each is of the type `R` says (checked
@@ -343,12 +341,20 @@ impl<R: LinkedResources> LinkedFn<R> {
     /// ([`hot_fns!`](crate::hot_fns)' `calls`).
     #[doc(hidden)]
     pub fn bind_scope(&self, host: &mut Host) -> Result<Bound, CallError> {
-        if R::LEN > 0 && self.epoch.load(Ordering::Acquire) != host.epoch() {
-            self.look_up(host)?;
-        }
+        self.refresh(host)?;
         Ok(Bound(core::array::from_fn(|i| {
             self.bound[i].load(Ordering::Relaxed)
         })))
+    }
+
+    /// Makes `bound` hold the addresses of `host`'s current epoch: looked up again unless they
+    /// are of it already (or there is nothing to look up).
+    #[inline(always)]
+    fn refresh(&self, host: &mut Host) -> Result<(), CallError> {
+        if R::LEN > 0 && self.epoch.load(Ordering::Acquire) != host.epoch() {
+            self.look_up(host)?;
+        }
+        Ok(())
     }
 
     /// Looks each resource up in `host`'s state and keeps its address for the current epoch.
