@@ -326,13 +326,13 @@ impl<R: LinkedResources> LinkedFn<R> {
         self.refresh(host)?;
         // SAFETY: for `LEN > 0`, `bound` holds the addresses of the live resources of `R`'s
         // types in the state of epoch `self.epoch`, stored by `look_up` before that epoch; that
-        // epoch is `host`'s current one (`refresh` checked it, or looked them up). Epochs are unique in
-        // the process and only `look_up` on this very host (checked there) stores one, so the
-        // addresses are of `host`'s state, in which no resource was moved, replaced or dropped
-        // since (every such change starts a new epoch). Each is of the type `R` says (checked
-        // by `look_up`), no mutable one is aliased by another parameter (checked by `new`), and
-        // `host` is borrowed mutably for `'h`, so nothing else uses its state meanwhile. For
-        // `LEN == 0` there is nothing to read.
+        // epoch is `host`'s current one (`refresh` checked it, or looked them up). Epochs are
+        // unique in the process and only `look_up` on this very host (checked there) stores
+        // one, so the addresses are of `host`'s state, in which no resource was moved, replaced
+        // or dropped since (every such change starts a new epoch). Each is of the type `R` says
+        // (checked by `look_up`), no mutable one is aliased by another parameter (checked by
+        // `new`), and `host` is borrowed mutably for `'h`, so nothing else uses its state
+        // meanwhile. For `LEN == 0` there is nothing to read.
         Ok(unsafe { R::make(&self.bound) })
     }
 
